@@ -1,0 +1,185 @@
+/* bench/actors-bench/bench.h - shared parts of the benchmark program.
+ * SPDX-License-Identifier: MIT
+ *
+ * actors-bench measures the same workloads on three systems: ours (the
+ * real broker and a chaos actor, through libactors' client), the raw
+ * broker (bench/actors-rawbroker: a bare ROUTER forwarding by routing id,
+ * with raw DEALER workers) and a direct pair (a client DEALER talking to a
+ * worker's ROUTER, no broker at all). Each system is a driver: open a
+ * connection, send a call or a tell to worker number `target`, receive
+ * replies. The workloads (workload.c) are written once over that interface,
+ * so every system runs exactly the same loop.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <actors/error.h>
+
+/* ---- drivers ------------------------------------------------------- */
+
+typedef struct bench_conn bench_conn_t;
+
+/* One system under test. env is the driver's own environment (endpoints,
+ * number of workers). Every function is used by one thread per conn. */
+typedef struct {
+    const char *name; /* "ours", "raw", "direct" */
+    /* open makes a new connection (one per thread). */
+    actors_err (*open)(void *env, bench_conn_t **out);
+    /* call sends a request whose reply recv will count. */
+    actors_err (*call)(
+        bench_conn_t *c, int target, const void *buf, size_t len);
+    /* tell sends a one-way message. */
+    actors_err (*tell)(
+        bench_conn_t *c, int target, const void *buf, size_t len);
+    /* recv waits up to timeout_ms for replies and stores how many arrived
+     * (at least 1 on ACTORS_OK) in *n. ACTORS_ETIMEDOUT if none. */
+    actors_err (*recv)(bench_conn_t *c, int timeout_ms, int *n);
+    /* close frees the connection; NULL is fine. */
+    void (*close)(bench_conn_t **c);
+    /* errors counts error replies seen on c (ours only; 0 elsewhere). */
+    long (*errors)(const bench_conn_t *c);
+} bench_driver_t;
+
+extern const bench_driver_t bench_ours_driver;
+extern const bench_driver_t bench_raw_driver;
+extern const bench_driver_t bench_direct_driver;
+
+/* ---- environments (processes under test) --------------------------- */
+
+typedef struct bench_env bench_env_t;
+
+/* Options that shape an environment. */
+typedef struct {
+    const char *bin_dir;   /* where actors-broker and chaos live */
+    const char *self_exe;  /* this program, for raw workers */
+    const char *transport; /* "tcp" or "ipc" */
+    const char *tmp_dir;   /* for ipc sockets */
+    int prefetch;          /* chaos --prefetch */
+    bool verbose;          /* children's stderr kept */
+    bool raw_poll;         /* actors-rawbroker --poll (experiment) */
+} bench_env_opts_t;
+
+/* bench_env_start starts the system's broker (not for "direct") and one
+ * worker; *out is the driver's env. ACTORS_EIO if a process fails. */
+actors_err bench_env_start(
+    const bench_driver_t *d, const bench_env_opts_t *opts, bench_env_t **out);
+/* bench_env_workers makes sure at least n workers are running and ready. */
+actors_err bench_env_workers(bench_env_t *self, int n);
+/* bench_env_stop stops every process of the environment and frees it. */
+void bench_env_stop(bench_env_t **self_p);
+/* CPU time used so far, in ns, summed over every thread: [0] this
+ * process (the client), [1] the broker, [2] all workers. */
+enum { BENCH_CPU_CLIENT, BENCH_CPU_BROKER, BENCH_CPU_WORKERS, BENCH_CPU_N };
+void bench_env_cpu_ns(const bench_env_t *self, uint64_t out[BENCH_CPU_N]);
+/* accessors for drivers */
+const char *bench_env_endpoint(const bench_env_t *self);
+const char *bench_env_worker_endpoint(const bench_env_t *self, int i);
+int bench_env_nworkers(const bench_env_t *self);
+
+/* ---- processes ----------------------------------------------------- */
+
+/* bench_proc_spawn runs argv (argv[0] a path). If endpoint is not NULL,
+ * reads the child's first "ENDPOINT x" stdout line into it (cap bytes)
+ * within timeout_ms. quiet: stdout/stderr to /dev/null afterwards.
+ * Returns ACTORS_OK with *pid set, ACTORS_EIO otherwise. */
+actors_err bench_proc_spawn(char *const argv[], char *endpoint, size_t cap,
+    int timeout_ms, bool quiet, int *pid);
+/* bench_proc_cpu_ns is the CPU time pid has used, all threads, in ns
+ * (from /proc/PID/task/TID/schedstat); pid 0 is this process. 0 if gone. */
+uint64_t bench_proc_cpu_ns(int pid);
+/* bench_proc_cleanup_on_signals makes SIGTERM, SIGINT and SIGHUP kill
+ * every child still running before this program dies of the signal. */
+void bench_proc_cleanup_on_signals(void);
+/* bench_proc_stop sends SIGTERM, waits up to 2 s, then SIGKILL. */
+void bench_proc_stop(int pid);
+
+/* ---- time and statistics ------------------------------------------ */
+
+/* bench_now_ns is CLOCK_MONOTONIC in nanoseconds. */
+uint64_t bench_now_ns(void);
+
+/* A growing array of latency samples in nanoseconds. */
+typedef struct {
+    uint64_t *v;
+    size_t n;
+    size_t cap;
+} bench_samples_t;
+
+actors_err bench_samples_add(bench_samples_t *s, uint64_t ns);
+/* bench_samples_sort sorts; bench_samples_pct then gives the p-th
+ * percentile (0..100) in microseconds (nearest rank). */
+void bench_samples_sort(bench_samples_t *s);
+double bench_samples_pct(const bench_samples_t *s, double p);
+void bench_samples_free(bench_samples_t *s);
+
+/* ---- workloads (workload.c) ---------------------------------------- */
+
+/* Outcome of one workload run. */
+typedef struct {
+    bool ok;       /* false: failed, figure is n/a */
+    double per_s;  /* calls or tells per second */
+    double p50_us; /* sequential only */
+    double p99_us;
+    double p999_us;
+    long errors;                /* error replies seen */
+    double cpu_us[BENCH_CPU_N]; /* pipelined: CPU us per call, by process */
+} bench_result_t;
+
+/* Parameters shared by the workloads. */
+typedef struct {
+    double seconds; /* measuring time per workload */
+    size_t payload; /* bytes per message */
+    bool cpu;       /* pipelined: also measure CPU per call */
+} bench_params_t;
+
+/* Sequential calls, one at a time; samples (may be NULL) gets every
+ * latency. */
+bench_result_t bench_run_seq(const bench_driver_t *d, void *env,
+    const bench_params_t *p, bench_samples_t *samples);
+/* Pipelined calls with window outstanding, spread over ntargets. */
+bench_result_t bench_run_pipelined(const bench_driver_t *d, void *env,
+    const bench_params_t *p, int window, int ntargets);
+/* One-way tells, completion seen by a call after each batch. */
+bench_result_t bench_run_tells(
+    const bench_driver_t *d, void *env, const bench_params_t *p);
+/* nclients threads, each with its own connection, each making sequential
+ * calls to worker 0; total calls/s. */
+bench_result_t bench_run_fanin(
+    const bench_driver_t *d, void *env, const bench_params_t *p, int nclients);
+
+/* ---- the supervisor figures (supervisor.c) -------------------------- */
+
+/* What bench_run_supervisor needs. */
+typedef struct {
+    const char *bin_dir;   /* actors-broker, actors-supervisor, chaos */
+    const char *transport; /* "tcp" or "ipc" */
+    const char *tmp_dir;   /* the config file and ipc sockets */
+    int kills;             /* restarts measured */
+    int nspawn;            /* actors spawned at once */
+    bool verbose;          /* children's stderr kept */
+} bench_sup_opts_t;
+
+/* Its figures; a negative value: not measured (failed). */
+typedef struct {
+    double restart_p50_ms; /* SIGKILL to the first reply of the new run */
+    double restart_p99_ms;
+    double spawn_per_s;      /* pipelined spawns until registered */
+    double idle_private_kib; /* median Private_Clean+Dirty, idle chaos */
+} bench_sup_result_t;
+
+/* bench_run_supervisor starts a broker and an actors-supervisor of its
+ * own, measures, and stops them. */
+bench_sup_result_t bench_run_supervisor(const bench_sup_opts_t *o);
+
+/* ---- the raw worker (raw.c) ---------------------------------------- */
+
+/* bench_worker_main runs a raw echo worker: argv after "--worker":
+ * --connect EP --id ID (behind the raw broker) or --bind EP (direct).
+ * Returns the exit status. */
+int bench_worker_main(int argc, char **argv);
+
+#endif

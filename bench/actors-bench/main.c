@@ -1,0 +1,766 @@
+/* bench/actors-bench/main.c - ours against the limit, in one run.
+ * SPDX-License-Identifier: MIT
+ *
+ *   actors-bench [--quick] [--json] [--seconds S] [--rounds N] [--prefetch N]
+ *                [--transports tcp,ipc] [--payloads 16,1024,65536]
+ *                [--no-fan] [--samples-dir DIR] [--bin-dir DIR] [--verbose]
+ *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
+ *                [--workloads seq,pipelined,tells,fan,supervisor]
+ *   actors-bench --worker (--connect EP --id ID | --bind EP)
+ *
+ * For each transport it starts three systems (env.c): ours (actors-broker
+ * + chaos), raw (actors-rawbroker + raw workers) and direct (raw workers,
+ * no broker), then runs every workload on each, one system right after the
+ * other so they see the same machine. Every figure is printed as ours, raw
+ * broker, ratio (ours / raw), direct. With --json one JSON object goes to
+ * stdout instead of the table (docs/BENCHMARKS.md describes both).
+ *
+ * The supervisor figures (supervisor.c: restart to first reply, spawns/s,
+ * an idle actor's private memory) come last and are ours only.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "bench.h"
+
+#define NSYS 3
+#define MAX_FIGURES 512
+#define MAX_LIST 8
+#define MAX_ROUNDS 16
+
+enum { SYS_OURS, SYS_RAW, SYS_DIRECT };
+
+static const bench_driver_t *const s_drivers[NSYS] = {
+    &bench_ours_driver, &bench_raw_driver, &bench_direct_driver};
+
+typedef struct {
+    char name[96];    /* unique; tcp/16 B figures have the bare name */
+    const char *unit; /* "us", "calls/s", "tells/s" */
+    const char *transport;
+    size_t payload;
+    double v[NSYS]; /* NaN: not measured / failed */
+    bool ours_only; /* no raw or direct counterpart: shown as "-" */
+} s_figure_t;
+
+typedef struct {
+    bool quick;
+    bool json;
+    bool fan;
+    bool verbose;
+    bool raw_poll; /* --raw-poll: the raw broker in the real broker's loop */
+    double seconds;
+    int rounds; /* each figure: median of this many runs */
+    int prefetch;
+    const char *transports[MAX_LIST];
+    int ntransports;
+    size_t payloads[MAX_LIST];
+    int npayloads;
+    const char *samples_dir;
+    char bin_dir[PATH_MAX];
+    char self_exe[PATH_MAX];
+    s_figure_t figures[MAX_FIGURES];
+    int nfigures;
+    long errors[NSYS];
+    char failures[1024];   /* what could not run */
+    bool sys_on[NSYS];     /* --systems */
+    char workloads[128];   /* --workloads: ",seq,pipelined,tells,fan," */
+    int windows[MAX_LIST]; /* --windows */
+    int nwindows;
+} s_bench_t;
+
+static const int s_windows[] = {1, 16, 256, 4096};
+
+/* s_wants tells whether workload w (seq, pipelined, tells, fan) runs. */
+static bool
+s_wants(const s_bench_t *b, const char *w)
+{
+    char key[32];
+    snprintf(key, sizeof key, ",%s,", w);
+    return strstr(b->workloads, key) != NULL;
+}
+static const int s_fanin[] = {1, 2, 4, 8};
+static const int s_fanout[] = {1, 8, 64};
+
+/* s_figure finds or adds the figure base for transport/payload. */
+static s_figure_t *
+s_figure(s_bench_t *b, const char *base, const char *unit,
+    const char *transport, size_t payload)
+{
+    char name[96];
+    if (strcmp(transport, "tcp") == 0 && payload == 16) {
+        snprintf(name, sizeof name, "%s", base);
+    } else if (payload % 1024 == 0) {
+        snprintf(
+            name, sizeof name, "%s@%s/%zuKiB", base, transport, payload / 1024);
+    } else {
+        snprintf(name, sizeof name, "%s@%s/%zuB", base, transport, payload);
+    }
+    for (int i = 0; i < b->nfigures; i++) {
+        if (strcmp(b->figures[i].name, name) == 0) {
+            return &b->figures[i];
+        }
+    }
+    if (b->nfigures == MAX_FIGURES) {
+        static s_figure_t sink;
+        return &sink;
+    }
+    s_figure_t *f = &b->figures[b->nfigures++];
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->unit = unit;
+    f->transport = transport;
+    f->payload = payload;
+    for (int s = 0; s < NSYS; s++) {
+        f->v[s] = NAN;
+    }
+    return f;
+}
+
+static void
+s_note_failure(s_bench_t *b, const char *what)
+{
+    size_t len = strlen(b->failures);
+    if (len + strlen(what) + 3 < sizeof b->failures) {
+        snprintf(b->failures + len, sizeof b->failures - len, "%s%s",
+            len ? "; " : "", what);
+    }
+}
+
+static void
+s_progress(const s_bench_t *b, const char *sys, const char *what, double v)
+{
+    if (b->verbose) {
+        fprintf(stderr, "actors-bench: %-6s %-34s %12.1f\n", sys, what, v);
+    }
+}
+
+/* s_save_samples writes sorted latencies (us), one per line. */
+static void
+s_save_samples(const s_bench_t *b, const char *sys, const bench_samples_t *s)
+{
+    if (!b->samples_dir) {
+        return;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/seq_%s.txt", b->samples_dir, sys);
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        fprintf(fp, "%.3f\n", (double)s->v[i] / 1000.0);
+    }
+    fclose(fp);
+}
+
+/* The kinds of workload s_measure runs. */
+typedef enum { S_SEQ, S_PIPELINED, S_TELLS, S_FANIN } s_kind_t;
+
+static int
+s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* s_median of the non-NaN values among v[0..n); NaN if none. */
+static double
+s_median(double *v, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isnan(v[i])) {
+            v[k++] = v[i];
+        }
+    }
+    if (k == 0) {
+        return NAN;
+    }
+    qsort(v, (size_t)k, sizeof *v, s_cmp_double);
+    return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+/* s_measure runs one workload b->rounds times on every system, the
+ * systems taking turns within each round so slow drift of a shared
+ * machine hits them alike. Rates are the median over rounds; sequential
+ * percentiles are over the pooled samples of all rounds (samples[s], which
+ * the caller frees). */
+static void
+s_measure(s_bench_t *b, bench_env_t *envs[NSYS], const bench_params_t *p,
+    s_kind_t kind, int arg, int ntargets, bench_result_t out[NSYS],
+    bench_samples_t samples[NSYS])
+{
+    double rates[NSYS][MAX_ROUNDS];
+    double cpu[NSYS][BENCH_CPU_N][MAX_ROUNDS];
+    for (int s = 0; s < NSYS; s++) {
+        out[s] = (bench_result_t){.ok = false,
+            .per_s = NAN,
+            .p50_us = NAN,
+            .p99_us = NAN,
+            .p999_us = NAN};
+    }
+    for (int r = 0; r < b->rounds; r++) {
+        for (int s = 0; s < NSYS; s++) {
+            rates[s][r] = NAN;
+            for (int k = 0; k < BENCH_CPU_N; k++) {
+                cpu[s][k][r] = NAN;
+            }
+            if (!envs[s]) {
+                continue;
+            }
+            const bench_driver_t *d = s_drivers[s];
+            bench_result_t res;
+            switch (kind) {
+            case S_SEQ:
+                res = bench_run_seq(d, envs[s], p, &samples[s]);
+                break;
+            case S_PIPELINED:
+                res = bench_run_pipelined(d, envs[s], p, arg, ntargets);
+                break;
+            case S_TELLS:
+                res = bench_run_tells(d, envs[s], p);
+                break;
+            default:
+                res = bench_run_fanin(d, envs[s], p, arg);
+                break;
+            }
+            b->errors[s] += res.errors;
+            if (res.ok) {
+                rates[s][r] = res.per_s;
+                for (int k = 0; k < BENCH_CPU_N && p->cpu; k++) {
+                    cpu[s][k][r] = res.cpu_us[k];
+                }
+                out[s].ok = true;
+                out[s].p50_us = res.p50_us; /* pooled so far */
+                out[s].p99_us = res.p99_us;
+                out[s].p999_us = res.p999_us;
+            }
+        }
+    }
+    for (int s = 0; s < NSYS; s++) {
+        out[s].per_s = s_median(rates[s], b->rounds);
+        for (int k = 0; k < BENCH_CPU_N; k++) {
+            out[s].cpu_us[k] = s_median(cpu[s][k], b->rounds);
+        }
+    }
+}
+
+static void
+s_run_payload(
+    s_bench_t *b, bench_env_t *envs[NSYS], const char *tr, size_t payload)
+{
+    bench_params_t p = {.seconds = b->seconds, .payload = payload};
+    bool main_cfg = strcmp(tr, "tcp") == 0 && payload == 16;
+    bench_result_t r[NSYS];
+    if (s_wants(b, "seq")) {
+        bench_params_t ps = p;
+        if (main_cfg && !b->quick) {
+            ps.seconds = 2 * p.seconds; /* enough samples for p99.9 */
+        }
+        bench_samples_t samples[NSYS] = {{0}};
+        s_measure(b, envs, &ps, S_SEQ, 0, 1, r, samples);
+        for (int s = 0; s < NSYS; s++) {
+            if (main_cfg) {
+                s_save_samples(b, s_drivers[s]->name, &samples[s]);
+            }
+            bench_samples_free(&samples[s]);
+            s_figure(b, "seq_p50_us", "us", tr, payload)->v[s] = r[s].p50_us;
+            s_figure(b, "seq_p99_us", "us", tr, payload)->v[s] = r[s].p99_us;
+            s_figure(b, "seq_p999_us", "us", tr, payload)->v[s] = r[s].p999_us;
+            s_figure(b, "seq_calls_per_s", "calls/s", tr, payload)->v[s] =
+                r[s].per_s;
+            s_progress(b, s_drivers[s]->name, "seq_p50_us", r[s].p50_us);
+        }
+    }
+    for (int w = 0; w < b->nwindows && s_wants(b, "pipelined"); w++) {
+        int window = b->windows[w];
+        if (payload != 16 && window != 256 && b->nwindows > 1) {
+            continue; /* the window sweep is for 16 B only */
+        }
+        char base[64];
+        snprintf(base, sizeof base, "pipelined_w%d_calls_per_s", window);
+        bench_params_t pw = p;
+        pw.cpu = window == 256;
+        s_measure(b, envs, &pw, S_PIPELINED, window, 1, r, NULL);
+        for (int s = 0; s < NSYS; s++) {
+            s_figure(b, base, "calls/s", tr, payload)->v[s] = r[s].per_s;
+            if (window == 256) {
+                s_figure(b, "pipelined_calls_per_s", "calls/s", tr, payload)
+                    ->v[s] = r[s].per_s;
+                /* CPU per call is steady on a busy machine where rates
+                 * are not: the cost of each part of the path. */
+                double *c = r[s].cpu_us;
+                s_figure(b, "cpu_us_per_call", "us", tr, payload)->v[s] =
+                    c[0] + c[1] + c[2];
+                s_figure(b, "cpu_us_per_call_client", "us", tr, payload)->v[s] =
+                    c[BENCH_CPU_CLIENT];
+                s_figure(b, "cpu_us_per_call_broker", "us", tr, payload)->v[s] =
+                    c[BENCH_CPU_BROKER];
+                s_figure(b, "cpu_us_per_call_actor", "us", tr, payload)->v[s] =
+                    c[BENCH_CPU_WORKERS];
+            }
+            s_progress(b, s_drivers[s]->name, base, r[s].per_s);
+        }
+    }
+    if (s_wants(b, "tells")) {
+        bench_params_t pt = p;
+        pt.cpu = true;
+        s_measure(b, envs, &pt, S_TELLS, 0, 1, r, NULL);
+        for (int s = 0; s < NSYS; s++) {
+            s_figure(b, "tells_per_s", "tells/s", tr, payload)->v[s] =
+                r[s].per_s;
+            double *c = r[s].cpu_us;
+            s_figure(b, "cpu_us_per_tell", "us", tr, payload)->v[s] =
+                c[0] + c[1] + c[2];
+            s_progress(b, s_drivers[s]->name, "tells_per_s", r[s].per_s);
+        }
+    }
+}
+
+static void
+s_run_fan(s_bench_t *b, bench_env_t *envs[NSYS], const char *tr)
+{
+    bench_params_t p = {.seconds = b->seconds, .payload = 16};
+    bench_result_t r[NSYS];
+    for (size_t k = 0; k < sizeof s_fanin / sizeof *s_fanin; k++) {
+        char base[64];
+        snprintf(base, sizeof base, "fanin_%d_calls_per_s", s_fanin[k]);
+        s_measure(b, envs, &p, S_FANIN, s_fanin[k], 1, r, NULL);
+        for (int s = 0; s < NSYS; s++) {
+            s_figure(b, base, "calls/s", tr, 16)->v[s] = r[s].per_s;
+            s_progress(b, s_drivers[s]->name, base, r[s].per_s);
+        }
+    }
+    for (size_t k = 0; k < sizeof s_fanout / sizeof *s_fanout; k++) {
+        int n = s_fanout[k];
+        char base[64];
+        snprintf(base, sizeof base, "fanout_%d_calls_per_s", n);
+        bench_env_t *ready[NSYS] = {NULL};
+        for (int s = 0; s < NSYS; s++) {
+            if (!envs[s]) {
+                continue;
+            }
+            if (bench_env_workers(envs[s], n) != ACTORS_OK) {
+                char what[96];
+                snprintf(what, sizeof what, "%s: cannot start %d workers",
+                    s_drivers[s]->name, n);
+                s_note_failure(b, what);
+                continue;
+            }
+            ready[s] = envs[s];
+        }
+        s_measure(b, ready, &p, S_PIPELINED, 256, n, r, NULL);
+        for (int s = 0; s < NSYS; s++) {
+            s_figure(b, base, "calls/s", tr, 16)->v[s] = r[s].per_s;
+            s_progress(b, s_drivers[s]->name, base, r[s].per_s);
+        }
+    }
+}
+
+/* s_sup_figure records an ours-only figure; v < 0 is "not measured". */
+static void
+s_sup_figure(
+    s_bench_t *b, const char *base, const char *unit, const char *tr, double v)
+{
+    s_figure_t *f = s_figure(b, base, unit, tr, 16);
+    f->ours_only = true;
+    f->v[SYS_OURS] = v < 0 ? NAN : v;
+    s_progress(b, "ours", base, v);
+}
+
+/* s_run_supervisor measures the supervisor figures (supervisor.c) with a
+ * broker and a supervisor of their own, so the actors and mailboxes left
+ * by the workloads above do not weigh on them. Ours only. */
+static void
+s_run_supervisor(s_bench_t *b, const char *tr, const char *tmp)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "supervisor")) {
+        return;
+    }
+    bench_sup_opts_t o = {.bin_dir = b->bin_dir,
+        .transport = tr,
+        .tmp_dir = tmp,
+        .kills = b->quick ? 20 : 100,
+        .nspawn = b->quick ? 10 : 50,
+        .verbose = b->verbose};
+    bench_sup_result_t r = bench_run_supervisor(&o);
+    if (r.restart_p50_ms < 0 || r.spawn_per_s < 0) {
+        char what[96];
+        snprintf(
+            what, sizeof what, "supervisor figures over %s incomplete", tr);
+        s_note_failure(b, what);
+    }
+    s_sup_figure(b, "restart_p50_ms", "ms", tr, r.restart_p50_ms);
+    s_sup_figure(b, "restart_p99_ms", "ms", tr, r.restart_p99_ms);
+    s_sup_figure(b, "spawn_actors_per_s", "actors/s", tr, r.spawn_per_s);
+    s_sup_figure(b, "idle_actor_private_kib", "KiB", tr, r.idle_private_kib);
+}
+
+static void
+s_run_transport(s_bench_t *b, const char *tr)
+{
+    char tmp[] = "/tmp/actors-bench-XXXXXX";
+    if (!mkdtemp(tmp)) {
+        s_note_failure(b, "cannot make a temporary directory");
+        return;
+    }
+    bench_env_opts_t opts = {.bin_dir = b->bin_dir,
+        .self_exe = b->self_exe,
+        .transport = tr,
+        .tmp_dir = tmp,
+        .prefetch = b->prefetch,
+        .verbose = b->verbose,
+        .raw_poll = b->raw_poll};
+    bench_env_t *envs[NSYS] = {NULL};
+    for (int s = 0; s < NSYS; s++) {
+        if (!b->sys_on[s]) {
+            continue;
+        }
+        if (bench_env_start(s_drivers[s], &opts, &envs[s]) != ACTORS_OK) {
+            char what[96];
+            snprintf(what, sizeof what, "%s over %s did not start",
+                s_drivers[s]->name, tr);
+            s_note_failure(b, what);
+            envs[s] = NULL;
+        }
+    }
+    for (int i = 0; i < b->npayloads; i++) {
+        s_run_payload(b, envs, tr, b->payloads[i]);
+    }
+    if (b->fan && s_wants(b, "fan")) {
+        s_run_fan(b, envs, tr);
+    }
+    for (int s = 0; s < NSYS; s++) {
+        bench_env_stop(&envs[s]);
+    }
+    s_run_supervisor(b, tr, tmp);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "actors-bench: could not remove %s\n", tmp);
+    }
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+/* s_json_num prints v with `digits` decimals, or null. */
+static void
+s_json_num(double v, int digits)
+{
+    if (isnan(v) || isinf(v)) {
+        printf("null");
+    } else {
+        printf("%.*f", digits, v);
+    }
+}
+
+static void
+s_json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            putchar('\\');
+        }
+        if ((unsigned char)*s >= 0x20) {
+            putchar(*s);
+        }
+    }
+    putchar('"');
+}
+
+static void
+s_machine(char *cpu, size_t cap)
+{
+    snprintf(cpu, cap, "unknown");
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    if (!fp) {
+        return;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon) {
+                colon += 2;
+                colon[strcspn(colon, "\n")] = '\0';
+                snprintf(cpu, cap, "%s", colon);
+            }
+            break;
+        }
+    }
+    fclose(fp);
+}
+
+static void
+s_print_json(const s_bench_t *b)
+{
+    char cpu[256];
+    s_machine(cpu, sizeof cpu);
+    struct utsname u;
+    uname(&u);
+    int maj, min, pat;
+    zmq_version(&maj, &min, &pat);
+    printf("{\"tool\":\"actors-bench\",\"quick\":%s,\"seconds\":%g,"
+           "\"rounds\":%d,\"prefetch\":%d,\n \"machine\":{\"cpu\":",
+        b->quick ? "true" : "false", b->seconds, b->rounds, b->prefetch);
+    s_json_str(cpu);
+    printf(",\"cpus\":%ld,\"kernel\":", sysconf(_SC_NPROCESSORS_ONLN));
+    s_json_str(u.release);
+    printf(",\"libzmq\":\"%d.%d.%d\"},\n", maj, min, pat);
+    printf(" \"errors\":{\"ours\":%ld,\"raw\":%ld,\"direct\":%ld},"
+           "\"failures\":",
+        b->errors[0], b->errors[1], b->errors[2]);
+    s_json_str(b->failures);
+    printf(",\n \"figures\":[\n");
+    for (int i = 0; i < b->nfigures; i++) {
+        const s_figure_t *f = &b->figures[i];
+        printf("  {\"name\":");
+        s_json_str(f->name);
+        bool lat = strcmp(f->unit, "us") == 0 || strcmp(f->unit, "ms") == 0;
+        int digits = lat ? 1 : 0;
+        printf(",\"ours\":");
+        s_json_num(f->v[SYS_OURS], digits);
+        printf(",\"raw\":");
+        s_json_num(f->v[SYS_RAW], digits);
+        printf(",\"ratio\":");
+        s_json_num(f->v[SYS_OURS] / f->v[SYS_RAW], 3);
+        printf(",\"direct\":");
+        s_json_num(f->v[SYS_DIRECT], digits);
+        printf(",\"unit\":\"%s\",\"transport\":\"%s\",\"payload\":%zu", f->unit,
+            f->transport, f->payload);
+        printf("%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+            i + 1 < b->nfigures ? "," : "");
+    }
+    printf(" ]}\n");
+}
+
+static void
+s_cell(double v, bool lat, char *out, size_t cap)
+{
+    if (isnan(v) || isinf(v)) {
+        snprintf(out, cap, "n/a");
+    } else {
+        snprintf(out, cap, "%.*f", lat ? 1 : 0, v);
+    }
+}
+
+static void
+s_print_table(const s_bench_t *b)
+{
+    printf("%-34s %12s %12s %7s %12s  %s\n", "figure", "ours", "raw broker",
+        "ratio", "direct", "unit");
+    for (int i = 0; i < b->nfigures; i++) {
+        const s_figure_t *f = &b->figures[i];
+        bool lat = strcmp(f->unit, "us") == 0 || strcmp(f->unit, "ms") == 0;
+        char c[3][32];
+        char ratio[32];
+        for (int s = 0; s < NSYS; s++) {
+            s_cell(f->v[s], lat, c[s], sizeof c[s]);
+        }
+        double r = f->v[SYS_OURS] / f->v[SYS_RAW];
+        if (f->ours_only) {
+            snprintf(c[SYS_RAW], sizeof c[SYS_RAW], "-");
+            snprintf(c[SYS_DIRECT], sizeof c[SYS_DIRECT], "-");
+            snprintf(ratio, sizeof ratio, "-");
+        } else if (isnan(r) || isinf(r)) {
+            snprintf(ratio, sizeof ratio, "n/a");
+        } else {
+            snprintf(ratio, sizeof ratio, "%.2f", r);
+        }
+        printf("%-34s %12s %12s %7s %12s  %s\n", f->name, c[0], c[1], ratio,
+            c[2], f->unit);
+    }
+    if (b->errors[SYS_OURS] > 0) {
+        printf("ours: %ld error replies\n", b->errors[SYS_OURS]);
+    }
+    if (b->failures[0]) {
+        printf("failures: %s\n", b->failures);
+    }
+}
+
+/* ---- arguments --------------------------------------------------------- */
+
+static void
+s_usage(void)
+{
+    fprintf(stderr,
+        "usage: actors-bench [--quick] [--json] [--seconds S] [--prefetch N]\n"
+        "         [--transports tcp,ipc] [--payloads 16,1024,65536] "
+        "[--no-fan]\n"
+        "         [--rounds N]\n"
+        "         [--samples-dir DIR] [--bin-dir DIR] [--verbose]\n"
+        "         [--systems ours,raw,direct] [--windows 1,16,256,4096]\n"
+        "         [--workloads seq,pipelined,tells,fan,supervisor]"
+        " [--raw-poll]\n"
+        "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
+}
+
+static int
+s_split(char *list, const char **out, int max)
+{
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && n < max;
+         t = strtok_r(NULL, ",", &save)) {
+        out[n++] = t;
+    }
+    return n;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--worker") == 0) {
+        return bench_worker_main(argc - 2, argv + 2);
+    }
+    bench_proc_cleanup_on_signals();
+    static s_bench_t b;
+    b.seconds = -1;
+    b.prefetch = 64;
+    b.fan = true;
+    char *transports = NULL;
+    char *payloads = NULL;
+    char *systems = NULL;
+    char *windows = NULL;
+    char *workloads = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (strcmp(a, "--quick") == 0) {
+            b.quick = true;
+        } else if (strcmp(a, "--json") == 0) {
+            b.json = true;
+        } else if (strcmp(a, "--no-fan") == 0) {
+            b.fan = false;
+        } else if (strcmp(a, "--verbose") == 0) {
+            b.verbose = true;
+        } else if (strcmp(a, "--raw-poll") == 0) {
+            b.raw_poll = true;
+        } else if (strcmp(a, "--seconds") == 0 && has) {
+            b.seconds = atof(argv[++i]);
+        } else if (strcmp(a, "--rounds") == 0 && has) {
+            b.rounds = atoi(argv[++i]);
+        } else if (strcmp(a, "--prefetch") == 0 && has) {
+            b.prefetch = atoi(argv[++i]);
+        } else if (strcmp(a, "--transports") == 0 && has) {
+            transports = argv[++i];
+        } else if (strcmp(a, "--payloads") == 0 && has) {
+            payloads = argv[++i];
+        } else if (strcmp(a, "--systems") == 0 && has) {
+            systems = argv[++i];
+        } else if (strcmp(a, "--windows") == 0 && has) {
+            windows = argv[++i];
+        } else if (strcmp(a, "--workloads") == 0 && has) {
+            workloads = argv[++i];
+        } else if (strcmp(a, "--samples-dir") == 0 && has) {
+            b.samples_dir = argv[++i];
+        } else if (strcmp(a, "--bin-dir") == 0 && has) {
+            snprintf(b.bin_dir, sizeof b.bin_dir, "%s", argv[++i]);
+        } else {
+            s_usage();
+            return 2;
+        }
+    }
+    if (b.quick) {
+        b.fan = false;
+    }
+    if (b.seconds <= 0) {
+        b.seconds = b.quick ? 0.3 : 0.5;
+    }
+    if (b.rounds == 0) {
+        b.rounds = 3;
+    }
+    if (b.prefetch < 1 || b.rounds < 1 || b.rounds > MAX_ROUNDS) {
+        s_usage();
+        return 2;
+    }
+    ssize_t len = readlink("/proc/self/exe", b.self_exe, sizeof b.self_exe - 1);
+    if (len <= 0) {
+        fprintf(stderr, "actors-bench: cannot find my own path\n");
+        return 1;
+    }
+    b.self_exe[len] = '\0';
+    if (!b.bin_dir[0]) {
+        snprintf(b.bin_dir, sizeof b.bin_dir, "%s", b.self_exe);
+        char *slash = strrchr(b.bin_dir, '/');
+        if (slash) {
+            *slash = '\0';
+        }
+    }
+    char tr_default[] = "tcp,ipc";
+    char tr_quick[] = "tcp";
+    b.ntransports =
+        s_split(transports ? transports : (b.quick ? tr_quick : tr_default),
+            b.transports, MAX_LIST);
+    if (payloads) {
+        const char *items[MAX_LIST];
+        int n = s_split(payloads, items, MAX_LIST);
+        for (int i = 0; i < n; i++) {
+            b.payloads[b.npayloads++] = (size_t)strtoul(items[i], NULL, 10);
+        }
+    } else if (b.quick) {
+        b.payloads[b.npayloads++] = 16;
+    } else {
+        b.payloads[b.npayloads++] = 16;
+        b.payloads[b.npayloads++] = 1024;
+        b.payloads[b.npayloads++] = 65536;
+    }
+    const char *items[MAX_LIST];
+    int nitems;
+    if (systems) {
+        nitems = s_split(systems, items, MAX_LIST);
+        for (int i = 0; i < nitems; i++) {
+            for (int s = 0; s < NSYS; s++) {
+                if (strcmp(items[i], s_drivers[s]->name) == 0) {
+                    b.sys_on[s] = true;
+                }
+            }
+        }
+    } else {
+        for (int s = 0; s < NSYS; s++) {
+            b.sys_on[s] = true;
+        }
+    }
+    if (windows) {
+        nitems = s_split(windows, items, MAX_LIST);
+        for (int i = 0; i < nitems; i++) {
+            int w = atoi(items[i]);
+            if (w < 1 || w > 8192) {
+                s_usage();
+                return 2;
+            }
+            b.windows[b.nwindows++] = w;
+        }
+    } else if (b.quick) {
+        b.windows[b.nwindows++] = 256;
+    } else {
+        for (size_t i = 0; i < sizeof s_windows / sizeof *s_windows; i++) {
+            b.windows[b.nwindows++] = s_windows[i];
+        }
+    }
+    snprintf(b.workloads, sizeof b.workloads, ",%s,",
+        workloads ? workloads : "seq,pipelined,tells,fan,supervisor");
+    for (int i = 0; i < b.ntransports; i++) {
+        if (strcmp(b.transports[i], "tcp") != 0 &&
+            strcmp(b.transports[i], "ipc") != 0) {
+            s_usage();
+            return 2;
+        }
+    }
+    for (int i = 0; i < b.ntransports; i++) {
+        s_run_transport(&b, b.transports[i]);
+    }
+    if (b.json) {
+        s_print_json(&b);
+    } else {
+        s_print_table(&b);
+    }
+    return 0;
+}

@@ -1,0 +1,1471 @@
+/* broker/broker.c - the message broker: one ROUTER, registry, mailboxes.
+ * SPDX-License-Identifier: MIT
+ *
+ * Structure. One thread runs brk_broker_run: a blocking receive on the
+ * ROUTER (ZMQ_RCVTIMEO up to the next timer, at most BRK_CHECK_MS), which
+ * costs no syscall while messages are queued (zmq_poll would cost a poll
+ * and a ZMQ_EVENTS check per socket each time). Every BRK_BATCH messages,
+ * every BRK_CHECK_MS and whenever the socket is idle, the loop drains the
+ * PAIR end of the socket monitor (connection drops) and runs the timers
+ * (deadlines, heartbeats). The clock is read once per message (vDSO).
+ *
+ * A message is received into self->in[]: routing id, an optional empty
+ * delimiter, the header, the frames of its command. Every CALL and TELL
+ * becomes a slot (slots.h) holding its frames, moved (zmq_msg_move, no
+ * copy); the slot either goes straight to the actor, when the address's
+ * mailbox is empty and the actor has credit, or waits in the mailbox. A
+ * dispatched CALL stays on the address's in-flight list keeping only the
+ * caller's routing id and header; the actor's REPLY names the slot by its
+ * tag, and the reply goes out as caller id + [delimiter] + the caller's
+ * own header with the command byte rewritten + the actor's body frame.
+ * Nothing on that path mallocs (small frames are inline in zmq_msg_t;
+ * slots come from a free list) or decodes a body.
+ *
+ * Invariants. Every slot is on exactly one of: an entry's mailbox, an
+ * entry's in-flight list, or neither only inside one function. A slot
+ * with a deadline is in the heap. An entry's calls_out equals the length
+ * of its in-flight list; calls_out + tells_out never exceeds prefetch
+ * except transiently after a re-register lowered it. A RUNNING entry has
+ * a live peer; a DEAD entry (tombstone) has empty lists.
+ *
+ * Errors. Every caller gets exactly one answer. Answers that cannot be
+ * routed (the caller left) are dropped and counted. Input never asserts.
+ */
+#include "broker.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include <actors/log.h>
+#include <actors/msg.h>
+
+#include "alloc.h"
+#include "broker_int.h"
+#include "deadlines.h"
+#include "lifecycle.h"
+#include "mailbox.h"
+#include "peers.h"
+#include "registry.h"
+#include "slots.h"
+#include "spawn.h"
+#include "unpack.h"
+
+#define BRK_TAG 0xb40ce001u
+#define BRK_BATCH 1024  /* messages per drain before timers run */
+#define BRK_CHECK_MS 10 /* longest wait; monitor and timer checks */
+#define BRK_PREFETCH_DEFAULT 64
+#define BRK_PREFETCH_MAX 1000000u
+#define BRK_INFO_MAX 65536 /* REGISTER info frame */
+#define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
+#define BRK_VERSION "0.1.0"
+
+/* ------------------------------------------------------------ helpers */
+
+static int64_t
+s_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* broker_frame_str copies a frame (an address) into buf as a C string,
+ * truncated to cap - 1 bytes, and returns buf. */
+const char *
+broker_frame_str(zmq_msg_t *m, char *buf, size_t cap)
+{
+    size_t n = zmq_msg_size(m);
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(buf, zmq_msg_data(m), n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* broker_send sends n frames as one message. The frames are consumed either
+ * way (left initialised and empty). Returns false when the peer cannot be
+ * routed to (it left): the answer is dropped and counted. */
+bool
+broker_send(brk_broker_t *self, zmq_msg_t **f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        if (zmq_msg_send(f[i], self->router, flags) < 0) {
+            if (i == 0) {
+                self->n_unroutable++;
+                ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-UNROUTABLE",
+                    "errno=%d dropping an answer: %s", errno,
+                    zmq_strerror(errno));
+            }
+            for (int j = i; j < n; j++) {
+                zmq_msg_close(f[j]);
+                zmq_msg_init(f[j]);
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+/* broker_answer sends hdr (rewritten to cmd) and body back to rid, with an
+ * empty delimiter first if the caller sent one. Consumes rid, hdr, body. */
+void
+broker_answer(brk_broker_t *self, zmq_msg_t *rid, bool delim, zmq_msg_t *hdr,
+    uint8_t cmd, zmq_msg_t *body)
+{
+    actors__hdr_set_cmd(zmq_msg_data(hdr), cmd);
+    zmq_msg_t empty;
+    zmq_msg_init(&empty);
+    zmq_msg_t *f[4];
+    int n = 0;
+    f[n++] = rid;
+    if (delim) {
+        f[n++] = &empty;
+    }
+    f[n++] = hdr;
+    f[n++] = body;
+    broker_send(self, f, n);
+    zmq_msg_close(&empty);
+}
+
+/* broker_body_from makes a frame holding len bytes of data. */
+void
+broker_body_from(zmq_msg_t *body, const void *data, size_t len)
+{
+    if (zmq_msg_init_size(body, len) == 0) {
+        memcpy(zmq_msg_data(body), data, len);
+    } else {
+        /* libzmq aborts on OOM itself; keep a valid empty frame anyway. */
+        zmq_msg_init(body);
+    }
+}
+
+/* broker_error answers rid with ERROR code. hdr is the caller's header frame
+ * (echoing its request id), or NULL when it could not be read (a fresh
+ * header with an empty id is made). Consumes rid and hdr. */
+void broker_error(brk_broker_t *self, zmq_msg_t *rid, bool delim,
+    zmq_msg_t *hdr, actors_err code, const char *address, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+void
+broker_error(brk_broker_t *self, zmq_msg_t *rid, bool delim, zmq_msg_t *hdr,
+    actors_err code, const char *address, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+
+    zmq_msg_t fresh;
+    zmq_msg_init(&fresh);
+    if (hdr == NULL) {
+        zmq_msg_close(&fresh);
+        zmq_msg_init_size(&fresh, ACTORS_WIRE_HDR_MIN);
+        actors__hdr_write(zmq_msg_data(&fresh), ACTORS_CMD_ERROR, 0, NULL, 0);
+        hdr = &fresh;
+    }
+    zmq_msg_t body;
+    actors_msg_reset(self->ebody);
+    if (actors__error_body(self->ebody, code, NULL, text, address) ==
+        ACTORS_OK) {
+        broker_body_from(
+            &body, actors_msg_data(self->ebody), actors_msg_size(self->ebody));
+    } else {
+        static const uint8_t nil = 0xc0;
+        broker_body_from(&body, &nil, 1);
+    }
+    broker_answer(self, rid, delim, hdr, ACTORS_CMD_ERROR, &body);
+    zmq_msg_close(&body);
+    zmq_msg_close(&fresh);
+}
+
+/* ------------------------------------------------------------ slots */
+
+static void
+s_heap_pos(void *arg, uint32_t id, uint32_t pos)
+{
+    brk_broker_t *self = arg;
+    brk_slots_at(&self->slots, id)->heap = pos;
+}
+
+/* broker_slot_unheap takes slot si out of the deadline heap if it is in. */
+void
+broker_slot_unheap(brk_broker_t *self, uint32_t si)
+{
+    uint32_t pos = brk_slots_at(&self->slots, si)->heap;
+    if (pos != BRK_NONE) {
+        brk_deadlines_remove(&self->deadlines, pos);
+    }
+}
+
+/* broker_slot_fail answers the caller of slot si (off every list) with an
+ * error, unless it needs no answer, and frees the slot. */
+void broker_slot_fail(brk_broker_t *self, uint32_t si, actors_err code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+void
+broker_slot_fail(
+    brk_broker_t *self, uint32_t si, actors_err code, const char *fmt, ...)
+{
+    broker_slot_unheap(self, si);
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    if (!s->answered) {
+        char text[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        const char *address = "";
+        if (s->entry != BRK_NONE) {
+            address = brk_registry_at(&self->reg, s->entry)->address;
+        }
+        broker_error(
+            self, &s->rid, s->delim, &s->hdr, code, address, "%s", text);
+    }
+    brk_slots_free(&self->slots, si);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+/* s_dispatch sends queued or new slot si to the actor of its entry (which
+ * is RUNNING). A CALL goes on the in-flight list with a header carrying
+ * the slot's tag and the time left; a TELL goes with the caller's header
+ * and its slot is freed. Returns false, leaving the slot untouched, if
+ * the actor's connection is gone (its death is then pending). */
+static bool
+s_dispatch(brk_broker_t *self, uint32_t si)
+{
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    uint32_t ei = s->entry;
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    brk_peer_t *p = brk_peers_at(&self->peers, e->peer);
+    if (p->fd == BRK_FD_LOST) {
+        return false;
+    }
+    zmq_msg_t rid;
+    zmq_msg_init_size(&rid, p->rid_len);
+    memcpy(zmq_msg_data(&rid), p->rid, p->rid_len);
+    if (zmq_msg_send(&rid, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
+            "address=%s cannot route to the actor: %s", e->address,
+            zmq_strerror(errno));
+        p->fd = BRK_FD_LOST;
+        self->lost_pending = true;
+        return false;
+    }
+    if (s->state == BRK_SLOT_QUEUED) {
+        brk_mailbox_remove(&e->mailbox, &self->slots, si);
+    }
+    p->last_send = self->now;
+    if (s->cmd == ACTORS_CMD_CALL) {
+        zmq_msg_t hdr;
+        zmq_msg_init_size(&hdr, ACTORS_WIRE_HDR_MIN + BRK_TAG_LEN);
+        uint8_t tag[BRK_TAG_LEN];
+        brk_slots_tag(&self->slots, si, tag);
+        uint32_t left = 0;
+        if (s->deadline != 0) {
+            int64_t d = s->deadline - self->now;
+            left = d < 1 ? 1 : (d > UINT32_MAX ? UINT32_MAX : (uint32_t)d);
+        }
+        actors__hdr_write(
+            zmq_msg_data(&hdr), ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
+        if (e->max_task_retries != 0) {
+            /* The call may be re-delivered after a restart: send copies
+             * (reference-counted, not duplicated) and keep the frames. */
+            zmq_msg_t c[3];
+            zmq_msg_init(&c[0]);
+            zmq_msg_init(&c[1]);
+            zmq_msg_init(&c[2]);
+            zmq_msg_copy(&c[0], &s->addr);
+            zmq_msg_copy(&c[1], &s->method);
+            zmq_msg_copy(&c[2], &s->args);
+            zmq_msg_t *f[4] = {&hdr, &c[0], &c[1], &c[2]};
+            broker_send(self, f, 4);
+            for (int i = 0; i < 3; i++) {
+                zmq_msg_close(&c[i]);
+            }
+        } else {
+            zmq_msg_t *f[4] = {&hdr, &s->addr, &s->method, &s->args};
+            broker_send(self, f, 4);
+        }
+        zmq_msg_close(&hdr);
+        s->state = BRK_SLOT_INFLIGHT;
+        brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);
+        e->calls_out++;
+    } else {
+        zmq_msg_t *f[4] = {&s->hdr, &s->addr, &s->method, &s->args};
+        broker_send(self, f, 4);
+        e->tells_out++;
+        broker_slot_unheap(self, si);
+        brk_slots_free(&self->slots, si);
+    }
+    return true;
+}
+
+/* s_credit_left tells whether entry e may get one more message now. */
+static bool
+s_credit_left(const brk_entry_t *e)
+{
+    return e->state == BRK_ENTRY_RUNNING &&
+           (uint64_t)e->calls_out + e->tells_out < e->prefetch;
+}
+
+/* broker_pump dispatches from the mailbox of entry ei while it has credit. */
+void
+broker_pump(brk_broker_t *self, uint32_t ei)
+{
+    for (;;) {
+        brk_entry_t *e = brk_registry_at(&self->reg, ei);
+        if (brk_mailbox_empty(&e->mailbox) || !s_credit_left(e)) {
+            return;
+        }
+        if (!s_dispatch(self, e->mailbox.head)) {
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ deaths */
+
+/* broker_peer_unlink takes entry ei off its peer's list. */
+void
+broker_peer_unlink(brk_broker_t *self, uint32_t ei)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    if (e->peer == BRK_NONE) {
+        return;
+    }
+    brk_peer_t *p = brk_peers_at(&self->peers, e->peer);
+    uint32_t *link = &p->first_entry;
+    while (*link != BRK_NONE && *link != ei) {
+        link = &brk_registry_at(&self->reg, *link)->peer_next;
+    }
+    if (*link == ei) {
+        *link = e->peer_next;
+    }
+    e->peer = BRK_NONE;
+    e->peer_next = BRK_NONE;
+}
+
+/* broker_entry_down ends the life of running entry ei: in-flight calls get
+ * inflight_code (ActorCrashed, or ActorDead for a clean exit), waiting
+ * messages get ActorDead, and the address becomes a tombstone. reason
+ * completes the messages ("connection lost", "heartbeats missed",
+ * "unregistered"). A "restarting" state would keep the mailbox here. */
+void
+broker_entry_down(brk_broker_t *self, uint32_t ei, actors_err inflight_code,
+    const char *reason)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    assert(e->state != BRK_ENTRY_FREE && e->state != BRK_ENTRY_DEAD);
+    char address[256];
+    snprintf(address, sizeof address, "%s", e->address);
+    uint32_t n_inflight = e->inflight.count;
+    uint32_t n_mailbox = e->mailbox.count;
+    uint32_t si;
+    while ((si = brk_mailbox_pop(&e->inflight, &self->slots)) != BRK_NONE) {
+        if (inflight_code == ACTORS_ECRASHED) {
+            broker_slot_fail(self, si, ACTORS_ECRASHED,
+                "actor %s died while handling the call: %s", address, reason);
+        } else {
+            broker_slot_fail(self, si, inflight_code,
+                "actor %s exited while handling the call (%s)", address,
+                reason);
+        }
+        e = brk_registry_at(&self->reg, ei);
+    }
+    while ((si = brk_mailbox_pop(&e->mailbox, &self->slots)) != BRK_NONE) {
+        broker_slot_fail(self, si, ACTORS_EDEAD,
+            "actor %s is dead (%s); the call was not delivered", address,
+            reason);
+        e = brk_registry_at(&self->reg, ei);
+    }
+    if (e->spawn_slot != BRK_NONE) {
+        uint32_t spawn = e->spawn_slot;
+        e->spawn_slot = BRK_NONE;
+        broker_slot_fail(self, spawn, ACTORS_ESPAWN,
+            "actor %s did not start: %s", address, reason);
+        e = brk_registry_at(&self->reg, ei);
+    }
+    e->calls_out = 0;
+    e->tells_out = 0;
+    e->is_held = 0;
+    snprintf(e->cause, sizeof e->cause, "%s", reason);
+    broker_peer_unlink(self, ei);
+    if (e->state == BRK_ENTRY_RUNNING) {
+        self->running--;
+    }
+    ACTORS_LOG(
+        inflight_code == ACTORS_ECRASHED ? ACTORS_LOG_WARN : ACTORS_LOG_NOTICE,
+        "BRK-ACTOR-DEAD",
+        "address=%s cause=\"%s\" inflight=%u mailbox=%u actor is dead", address,
+        reason, n_inflight, n_mailbox);
+    uint32_t dropped = brk_registry_bury(&self->reg, ei);
+    if (dropped != BRK_NONE) {
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-TOMB-DROP",
+            "tombstones=%u dropping the oldest", self->reg.tombs);
+    }
+}
+
+/* s_peer_died ends every entry of peer pi and forgets the peer. */
+static void
+s_peer_died(brk_broker_t *self, uint32_t pi, const char *reason)
+{
+    for (;;) {
+        uint32_t ei = brk_peers_at(&self->peers, pi)->first_entry;
+        if (ei == BRK_NONE) {
+            break;
+        }
+        if (!lifecycle_crashed(self, ei, reason)) {
+            broker_entry_down(self, ei, ACTORS_ECRASHED, reason);
+        }
+    }
+    brk_peers_remove(&self->peers, pi);
+}
+
+/* s_reap_lost ends the peers a send found unreachable. */
+static void
+s_reap_lost(brk_broker_t *self)
+{
+    self->lost_pending = false;
+    for (uint32_t pi = 0; pi < self->peers.used; pi++) {
+        brk_peer_t *p = brk_peers_at(&self->peers, pi);
+        if (p->rid_len != 0 && p->fd == BRK_FD_LOST) {
+            s_peer_died(self, pi, "connection lost");
+        }
+    }
+}
+
+static int s_recv_handle(brk_broker_t *self, int flags);
+
+/* s_drain_monitor handles the socket monitor's events: a DISCONNECTED
+ * connection whose fd a peer registered with is that actor's death. With
+ * flush, the messages waiting on the ROUTER are handled first, so that
+ * what a dying actor sent before its connection dropped (replies) counts;
+ * without (inside a message handler), deaths are handled at once. */
+static void
+s_drain_monitor(brk_broker_t *self, bool flush)
+{
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
+        }
+        while (zmq_msg_more(&ev)) {
+            zmq_msg_close(&ev);
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+                break;
+            }
+        }
+        zmq_msg_close(&ev);
+        if (event != ZMQ_EVENT_DISCONNECTED) {
+            continue;
+        }
+        uint32_t pi = brk_peers_find_fd(&self->peers, (int)value);
+        if (pi == BRK_NONE) {
+            lifecycle_conn_gone(self, (int)value);
+            continue;
+        }
+        if (flush) {
+            /* Remember who it was: while flushing, that peer may go and a
+             * new connection may register with the same fd. */
+            uint8_t rid[BRK_RID_MAX];
+            size_t len = brk_peers_at(&self->peers, pi)->rid_len;
+            memcpy(rid, brk_peers_at(&self->peers, pi)->rid, len);
+            for (int k = 0; k < 16 * BRK_BATCH; k++) {
+                if (s_recv_handle(self, ZMQ_DONTWAIT) != 1) {
+                    break;
+                }
+            }
+            pi = brk_peers_find(&self->peers, rid, len);
+            if (pi == BRK_NONE ||
+                brk_peers_at(&self->peers, pi)->fd != (int)value) {
+                continue;
+            }
+        }
+        s_peer_died(self, pi, "connection lost");
+        lifecycle_conn_gone(self, (int)value);
+    }
+}
+
+/* ------------------------------------------------------------ commands */
+
+/* broker_bad answers a malformed message: BadRequest with the caller's id. */
+void
+broker_bad(brk_broker_t *self, const brk_in_t *m, const char *what)
+{
+    self->n_bad++;
+    ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST", "cmd=%u %s",
+        (unsigned)m->hdr.cmd, what);
+    broker_error(
+        self, IN_RID, m->delim, IN_HDR, ACTORS_EBADREQ, NULL, "%s", what);
+}
+
+/* s_on_call handles CALL and TELL from any peer (the hot path). */
+static void
+s_on_call(brk_broker_t *self, const brk_in_t *m)
+{
+    bool is_call = m->hdr.cmd == ACTORS_CMD_CALL;
+    bool quiet = !is_call && m->hdr.id_len == 0 && !m->delim;
+    if (IN_NARGS != 3) {
+        if (!quiet) {
+            broker_bad(self, m,
+                "CALL/TELL needs frames: header address "
+                "method args");
+        }
+        return;
+    }
+    size_t alen = zmq_msg_size(IN_ARG(0));
+    size_t mlen = zmq_msg_size(IN_ARG(1));
+    if (alen == 0 || alen > ACTORS_WIRE_NAME_MAX || mlen == 0 ||
+        mlen > ACTORS_WIRE_NAME_MAX) {
+        if (!quiet) {
+            broker_bad(self, m, "address and method must be 1..255 bytes");
+        }
+        return;
+    }
+    char name[256];
+    if (zmq_msg_size(IN_ARG(2)) > self->opts.max_message) {
+        if (!quiet) {
+            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETOOBIG,
+                broker_frame_str(IN_ARG(0), name, sizeof name),
+                "arguments of %zu bytes exceed the limit of %llu",
+                zmq_msg_size(IN_ARG(2)),
+                (unsigned long long)self->opts.max_message);
+        }
+        return;
+    }
+    uint32_t ei = brk_registry_find(&self->reg, zmq_msg_data(IN_ARG(0)), alen);
+    if (ei == BRK_NONE) {
+        if (!quiet) {
+            broker_frame_str(IN_ARG(0), name, sizeof name);
+            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
+                "no actor at address %s", name);
+        }
+        return;
+    }
+    if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
+        if (!quiet) {
+            const char *cause = brk_registry_at(&self->reg, ei)->cause;
+            broker_frame_str(IN_ARG(0), name, sizeof name);
+            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_EDEAD, name,
+                "actor %s is dead%s%s%s", name, cause[0] ? " (" : "", cause,
+                cause[0] ? ")" : "");
+        }
+        return;
+    }
+    uint32_t si;
+    if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
+        if (!quiet) {
+            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM,
+                broker_frame_str(IN_ARG(0), name, sizeof name),
+                "broker out of memory");
+        }
+        return;
+    }
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    zmq_msg_move(&s->rid, IN_RID);
+    zmq_msg_move(&s->hdr, IN_HDR);
+    zmq_msg_move(&s->addr, IN_ARG(0));
+    zmq_msg_move(&s->method, IN_ARG(1));
+    zmq_msg_move(&s->args, IN_ARG(2));
+    s->cmd = m->hdr.cmd;
+    s->delim = m->delim;
+    s->answered = quiet;
+    s->entry = ei;
+    if (is_call && m->hdr.timeout_ms > 0) {
+        s->deadline = self->now + m->hdr.timeout_ms;
+        if (brk_deadlines_push(&self->deadlines, s->deadline, si) !=
+            ACTORS_OK) {
+            broker_slot_fail(self, si, ACTORS_ENOMEM, "broker out of memory");
+            return;
+        }
+    }
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    if (brk_mailbox_empty(&e->mailbox) && s_credit_left(e)) {
+        if (s_dispatch(self, si)) {
+            return;
+        }
+        /* The actor's connection is gone: wait in the mailbox for the
+         * death to be handled (ActorDead), bound or not. */
+        s->state = BRK_SLOT_QUEUED;
+        brk_mailbox_push(&e->mailbox, &self->slots, si, UINT32_MAX);
+        return;
+    }
+    if (brk_mailbox_push(&e->mailbox, &self->slots, si, e->mailbox_cap) !=
+        ACTORS_OK) {
+        if (self->now - e->full_logged >= 1000) {
+            e->full_logged = self->now;
+            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-MBOX-FULL",
+                "address=%s depth=%u rejecting (logged at most once a "
+                "second)",
+                e->address, e->mailbox.count);
+        }
+        broker_slot_fail(self, si, ACTORS_EFULL, "mailbox of %s is full (%u)",
+            e->address, e->mailbox_cap);
+        return;
+    }
+    s->state = BRK_SLOT_QUEUED;
+}
+
+/* s_peer_of returns the peer that sent the current message, or BRK_NONE
+ * for a plain client. */
+static uint32_t
+s_peer_of(brk_broker_t *self)
+{
+    return brk_peers_find(
+        &self->peers, zmq_msg_data(IN_RID), zmq_msg_size(IN_RID));
+}
+
+/* s_on_reply handles REPLY and ERROR from an actor for a dispatched CALL
+ * (the hot path's second half). */
+static void
+s_on_reply(brk_broker_t *self, const brk_in_t *m)
+{
+    uint32_t si = brk_slots_find(&self->slots, m->hdr.id, m->hdr.id_len);
+    brk_slot_t *s = si == BRK_NONE ? NULL : brk_slots_at(&self->slots, si);
+    brk_entry_t *e = NULL;
+    brk_peer_t *p = NULL;
+    if (s != NULL && s->state == BRK_SLOT_NODE) {
+        spawn_on_node_answer(self, m, si);
+        return;
+    }
+    if (s != NULL && s->state == BRK_SLOT_INFLIGHT) {
+        e = brk_registry_at(&self->reg, s->entry);
+        size_t len = zmq_msg_size(IN_RID);
+        p = e->peer == BRK_NONE ? NULL : brk_peers_at(&self->peers, e->peer);
+        if (p == NULL || len != p->rid_len ||
+            memcmp(p->rid, zmq_msg_data(IN_RID), len)) {
+            e = NULL; /* not from the actor the call went to */
+        }
+    }
+    if (e == NULL) {
+        uint32_t pi = s_peer_of(self);
+        if (pi == BRK_NONE && lifecycle_node_msg(self, m)) {
+            return; /* a node's answer to a request nobody waits for */
+        }
+        if (pi == BRK_NONE) {
+            broker_bad(self, m, "REPLY/ERROR matches no call sent to you");
+            return;
+        }
+        brk_peers_at(&self->peers, pi)->last_recv = self->now;
+        self->n_late++;
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-LATE-REPLY",
+            "dropping a reply that matches no waiting call");
+        return;
+    }
+    uint32_t ei = s->entry;
+    p->last_recv = self->now;
+    brk_mailbox_remove(&e->inflight, &self->slots, si);
+    e->calls_out--;
+    e->handled++;
+    broker_slot_unheap(self, si);
+    if (s->answered) {
+        self->n_late++;
+        brk_slots_free(&self->slots, si);
+    } else if (IN_NARGS != 1) {
+        broker_slot_fail(self, si, ACTORS_EBADREQ,
+            "actor %s sent a malformed reply", e->address);
+    } else {
+        broker_answer(self, &s->rid, s->delim, &s->hdr, m->hdr.cmd, IN_ARG(0));
+        brk_slots_free(&self->slots, si);
+    }
+    broker_pump(self, ei);
+}
+
+/* s_info_u32 reads an optional non-negative integer field of the
+ * REGISTER info map into *out (unchanged when absent). false: bad type. */
+static bool
+s_info_u32(
+    const msgpack_object *map, const char *key, uint32_t max, uint32_t *out)
+{
+    const msgpack_object *v = actors_map_get(map, key);
+    if (v == NULL || v->type == MSGPACK_OBJECT_NIL) {
+        return true;
+    }
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        return false;
+    }
+    *out = v->via.u64 > max ? max : (uint32_t)v->via.u64;
+    return true;
+}
+
+/* broker_pack_body turns what the packer wrote into a body frame. */
+void
+broker_pack_body(brk_broker_t *self, zmq_msg_t *body)
+{
+    broker_body_from(body, self->sbuf.data, self->sbuf.size);
+    msgpack_sbuffer_clear(&self->sbuf);
+}
+
+void
+broker_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+/* broker_reply_packed answers the current message with REPLY and the body the
+ * packer holds. */
+void
+broker_reply_packed(brk_broker_t *self, const brk_in_t *m)
+{
+    zmq_msg_t body;
+    broker_pack_body(self, &body);
+    broker_answer(self, IN_RID, m->delim, IN_HDR, ACTORS_CMD_REPLY, &body);
+    zmq_msg_close(&body);
+}
+
+void
+broker_settle_fds(brk_broker_t *self)
+{
+    s_drain_monitor(self, false);
+    if (self->lost_pending) {
+        s_reap_lost(self);
+    }
+}
+
+/* s_on_register handles REGISTER: claim an address for the sending peer. */
+static void
+s_on_register(brk_broker_t *self, const brk_in_t *m)
+{
+    broker_settle_fds(self);
+    if (IN_NARGS != 2) {
+        broker_bad(self, m, "REGISTER needs frames: header address info");
+        return;
+    }
+    size_t alen = zmq_msg_size(IN_ARG(0));
+    if (alen == 0 || alen > ACTORS_WIRE_NAME_MAX ||
+        memchr(zmq_msg_data(IN_ARG(0)), '\0', alen) != NULL) {
+        broker_bad(self, m, "address must be 1..255 bytes, no NUL");
+        return;
+    }
+    char address[256];
+    broker_frame_str(IN_ARG(0), address, sizeof address);
+
+    /* The info map. */
+    char service[256] = "";
+    int64_t pid = 0;
+    uint32_t prefetch = 0;
+    uint32_t mailbox = 0;
+    size_t ilen = zmq_msg_size(IN_ARG(1));
+    if (ilen > BRK_INFO_MAX) {
+        broker_bad(self, m, "REGISTER info too large");
+        return;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    bool ok = actors__unpack_next(&up, zmq_msg_data(IN_ARG(1)), ilen, &off) ==
+                  MSGPACK_UNPACK_SUCCESS &&
+              up.data.type == MSGPACK_OBJECT_MAP;
+    if (ok) {
+        const msgpack_object *v = actors_map_get(&up.data, "service");
+        const char *sp;
+        size_t sn;
+        if (v != NULL && actors_value_str(v, &sp, &sn) == ACTORS_OK) {
+            snprintf(service, sizeof service, "%.*s",
+                (int)(sn > 255 ? 255 : sn), sp);
+        } else if (v != NULL && v->type != MSGPACK_OBJECT_NIL) {
+            ok = false;
+        }
+        v = actors_map_get(&up.data, "pid");
+        if (v != NULL && actors_value_int(v, &pid) != ACTORS_OK &&
+            v->type != MSGPACK_OBJECT_NIL) {
+            ok = false;
+        }
+        ok = ok &&
+             s_info_u32(&up.data, "prefetch", BRK_PREFETCH_MAX, &prefetch) &&
+             s_info_u32(&up.data, "mailbox", UINT32_MAX, &mailbox);
+    }
+    msgpack_unpacked_destroy(&up);
+    if (!ok) {
+        broker_bad(self, m,
+            "REGISTER info must be a msgpack map {service: str, "
+            "pid: int, prefetch: int, mailbox: int}");
+        return;
+    }
+    if (prefetch == 0) {
+        prefetch = BRK_PREFETCH_DEFAULT;
+    }
+    if (mailbox == 0) {
+        mailbox = self->opts.mailbox;
+    }
+
+    int fd = zmq_msg_get(IN_HDR, ZMQ_SRCFD);
+    uint32_t pi = s_peer_of(self);
+    if (fd >= 0) {
+        /* A peer still holding this fd lost its connection unseen. */
+        uint32_t other = brk_peers_find_fd(&self->peers, fd);
+        if (other != BRK_NONE && other != pi) {
+            s_peer_died(self, other, "connection lost");
+        }
+    }
+    uint32_t ei = brk_registry_find(&self->reg, address, alen);
+    if (ei != BRK_NONE &&
+        brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING &&
+        brk_registry_at(&self->reg, ei)->peer != pi) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "BRK-NAME-TAKEN",
+            "address=%s pid=%lld refusing: held by a live actor", address,
+            (long long)pid);
+        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETAKEN, address,
+            "address %s is held by a live actor", address);
+        return;
+    }
+    bool new_peer = false;
+    if (pi == BRK_NONE) {
+        if (brk_peers_add(&self->peers, zmq_msg_data(IN_RID),
+                zmq_msg_size(IN_RID), fd, self->now, &pi) != ACTORS_OK) {
+            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, address,
+                "broker out of memory");
+            return;
+        }
+        new_peer = true;
+    }
+    brk_peer_t *p = brk_peers_at(&self->peers, pi);
+    if (fd >= 0) {
+        p->fd = fd;
+    }
+    p->last_recv = self->now;
+    bool linked = false;
+    if (ei == BRK_NONE) {
+        if (brk_registry_add(&self->reg, address, alen, &ei) != ACTORS_OK) {
+            if (new_peer) {
+                brk_peers_remove(&self->peers, pi);
+            }
+            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, address,
+                "broker out of memory");
+            return;
+        }
+        self->running++;
+    } else if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
+        brk_registry_revive(&self->reg, ei);
+        self->running++;
+    } else if (brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING) {
+        brk_registry_at(&self->reg, ei)->state = BRK_ENTRY_RUNNING;
+        self->running++; /* starting or restarting: the mailbox flows */
+    } else {
+        linked = true; /* the same peer again */
+    }
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    (void)brk_registry_set_service(&self->reg, ei, service, strlen(service));
+    e->pid = pid;
+    e->prefetch = prefetch;
+    e->mailbox_cap = mailbox;
+    if (!linked) {
+        e->peer = pi;
+        e->peer_next = p->first_entry;
+        p->first_entry = ei;
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-REGISTER",
+        "address=%s service=%s pid=%lld prefetch=%u mailbox=%u fd=%d "
+        "registered",
+        address, e->service, (long long)pid, prefetch, mailbox, fd);
+
+    msgpack_pack_map(&self->pk, 3);
+    broker_pack_str(&self->pk, "heartbeat_ms");
+    msgpack_pack_uint32(&self->pk, self->opts.heartbeat_ms);
+    broker_pack_str(&self->pk, "liveness");
+    msgpack_pack_uint32(&self->pk, self->opts.liveness);
+    broker_pack_str(&self->pk, "max_message");
+    msgpack_pack_uint64(&self->pk, self->opts.max_message);
+    broker_reply_packed(self, m);
+    lifecycle_registered(self, ei);
+    broker_pump(self, ei);
+}
+
+/* s_on_unregister handles UNREGISTER: a clean exit of one address. */
+static void
+s_on_unregister(brk_broker_t *self, const brk_in_t *m)
+{
+    uint32_t pi = s_peer_of(self);
+    if (pi == BRK_NONE) {
+        broker_bad(self, m, "UNREGISTER from a peer that registered nothing");
+        return;
+    }
+    brk_peers_at(&self->peers, pi)->last_recv = self->now;
+    if (IN_NARGS != 1) {
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
+            "UNREGISTER needs frames: header address");
+        return;
+    }
+    uint32_t ei = brk_registry_find(
+        &self->reg, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
+    if (ei == BRK_NONE ||
+        brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING ||
+        brk_registry_at(&self->reg, ei)->peer != pi) {
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
+            "UNREGISTER of an address this peer does not hold");
+        return;
+    }
+    broker_entry_down(self, ei, ACTORS_EDEAD, "unregistered");
+    if (brk_peers_at(&self->peers, pi)->first_entry == BRK_NONE) {
+        brk_peers_remove(&self->peers, pi);
+    }
+}
+
+/* s_on_heartbeat notes that an actor is alive; a REQ client gets its
+ * heartbeat back so it never hangs. Others are ignored: an actor the
+ * broker forgot must hear nothing, so that it registers again. */
+static void
+s_on_heartbeat(brk_broker_t *self, const brk_in_t *m)
+{
+    uint32_t pi = s_peer_of(self);
+    if (pi != BRK_NONE) {
+        brk_peers_at(&self->peers, pi)->last_recv = self->now;
+        return;
+    }
+    if (lifecycle_node_msg(self, m)) {
+        return;
+    }
+    if (m->delim) {
+        zmq_msg_t *f[3];
+        zmq_msg_t empty;
+        zmq_msg_init(&empty);
+        f[0] = IN_RID;
+        f[1] = &empty;
+        f[2] = IN_HDR;
+        broker_send(self, f, 3);
+        zmq_msg_close(&empty);
+    }
+}
+
+/* s_on_credit returns credit for n finished tells to the sending actor's
+ * addresses, oldest dispatch first by address order, and pumps them. */
+static void
+s_on_credit(brk_broker_t *self, const brk_in_t *m)
+{
+    uint32_t pi = s_peer_of(self);
+    if (pi == BRK_NONE) {
+        broker_bad(self, m, "CREDIT from a peer that registered nothing");
+        return;
+    }
+    brk_peers_at(&self->peers, pi)->last_recv = self->now;
+    if (IN_NARGS != 1 || zmq_msg_size(IN_ARG(0)) != 4) {
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
+            "CREDIT needs frames: header count(4 bytes)");
+        return;
+    }
+    uint32_t n = actors__be32(zmq_msg_data(IN_ARG(0)));
+    uint32_t ei = brk_peers_at(&self->peers, pi)->first_entry;
+    while (ei != BRK_NONE) {
+        brk_entry_t *e = brk_registry_at(&self->reg, ei);
+        uint32_t take = n < e->tells_out ? n : e->tells_out;
+        e->tells_out -= take;
+        e->handled += take;
+        n -= take;
+        uint32_t next = e->peer_next;
+        broker_pump(self, ei);
+        ei = next;
+    }
+}
+
+static void
+s_on_lookup(brk_broker_t *self, const brk_in_t *m)
+{
+    if (IN_NARGS != 1) {
+        broker_bad(self, m, "LOOKUP needs frames: header address");
+        return;
+    }
+    char name[256];
+    uint32_t ei = brk_registry_find(
+        &self->reg, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
+    if (ei == BRK_NONE) {
+        broker_frame_str(IN_ARG(0), name, sizeof name);
+        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
+            "no actor at address %s", name);
+        return;
+    }
+    lifecycle_pack_entry(self, brk_registry_at(&self->reg, ei));
+    broker_reply_packed(self, m);
+}
+
+static void
+s_on_list(brk_broker_t *self, const brk_in_t *m)
+{
+    if (IN_NARGS != 0) {
+        broker_bad(self, m, "LIST takes no frames after the header");
+        return;
+    }
+    msgpack_pack_array(&self->pk, self->reg.count);
+    for (uint32_t i = 0; i < self->reg.used; i++) {
+        brk_entry_t *e = brk_registry_at(&self->reg, i);
+        if (e->state != BRK_ENTRY_FREE) {
+            lifecycle_pack_entry(self, e);
+        }
+    }
+    broker_reply_packed(self, m);
+}
+
+static void
+s_on_ping(brk_broker_t *self, const brk_in_t *m)
+{
+    if (IN_NARGS != 0) {
+        broker_bad(self, m, "PING takes no frames after the header");
+        return;
+    }
+    msgpack_packer *pk = &self->pk;
+    msgpack_pack_map(pk, 4);
+    broker_pack_str(pk, "protocol");
+    broker_pack_str(pk, ACTORS_WIRE_SIG);
+    broker_pack_str(pk, "version");
+    broker_pack_str(pk, BRK_VERSION);
+    broker_pack_str(pk, "uptime_ms");
+    msgpack_pack_int64(pk, self->now - self->started);
+    broker_pack_str(pk, "actors");
+    msgpack_pack_uint32(pk, self->running);
+    broker_reply_packed(self, m);
+}
+
+/* s_handle handles the message in self->in[0..n); too_many: it had more
+ * frames than kept. Frames are closed by the caller. */
+static void
+s_handle(brk_broker_t *self, int n, bool too_many)
+{
+    brk_in_t mm = {.n = n, .h = 1};
+    brk_in_t *m = &mm;
+    if (n >= 2 && zmq_msg_size(&self->in[1]) == 0) {
+        m->delim = true;
+        m->h = 2;
+    }
+    if (m->h >= n) {
+        self->n_bad++;
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST", "no header frame");
+        broker_error(self, IN_RID, m->delim, NULL, ACTORS_EBADREQ, NULL,
+            "no header frame");
+        return;
+    }
+    actors_err rc =
+        actors__hdr_parse(zmq_msg_data(IN_HDR), zmq_msg_size(IN_HDR), &m->hdr);
+    if (rc != ACTORS_OK) {
+        self->n_bad++;
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
+            "unreadable header of %zu bytes", zmq_msg_size(IN_HDR));
+        broker_error(self, IN_RID, m->delim, NULL, rc, NULL,
+            rc == ACTORS_EVERSION ? "unsupported protocol version, this "
+                                    "broker speaks ACT1"
+                                  : "not an ACT1 header");
+        return;
+    }
+    if (too_many) {
+        broker_bad(self, m, "too many frames");
+        return;
+    }
+    switch (m->hdr.cmd) {
+    case ACTORS_CMD_CALL:
+    case ACTORS_CMD_TELL:
+        s_on_call(self, m);
+        break;
+    case ACTORS_CMD_REPLY:
+    case ACTORS_CMD_ERROR:
+        s_on_reply(self, m);
+        break;
+    case ACTORS_CMD_REGISTER:
+        s_on_register(self, m);
+        break;
+    case ACTORS_CMD_UNREGISTER:
+        s_on_unregister(self, m);
+        break;
+    case ACTORS_CMD_HEARTBEAT:
+        s_on_heartbeat(self, m);
+        break;
+    case ACTORS_CMD_CREDIT:
+        s_on_credit(self, m);
+        break;
+    case ACTORS_CMD_LOOKUP:
+        s_on_lookup(self, m);
+        break;
+    case ACTORS_CMD_LIST:
+        s_on_list(self, m);
+        break;
+    case ACTORS_CMD_PING:
+        s_on_ping(self, m);
+        break;
+    case ACTORS_CMD_NODE:
+        lifecycle_on_node(self, m);
+        break;
+    case ACTORS_CMD_STATE:
+        lifecycle_on_state(self, m);
+        break;
+    case ACTORS_CMD_SPAWN:
+        spawn_on_spawn(self, m);
+        break;
+    case ACTORS_CMD_KILL:
+        spawn_on_kill(self, m);
+        break;
+    case ACTORS_CMD_EVENTS:
+        lifecycle_on_events(self, m);
+        break;
+    case ACTORS_CMD_EVENT:
+        lifecycle_on_event(self, m);
+        break;
+    default:
+        broker_bad(self, m, "unknown command");
+        break;
+    }
+}
+
+/* s_recv_handle receives one message (flags: 0 waits up to the socket's
+ * ZMQ_RCVTIMEO, ZMQ_DONTWAIT does not wait), reads the clock and handles
+ * it. Returns 1 if one was handled, 0 if none came (timeout, EINTR), -1
+ * if the socket failed (errno set). */
+static int
+s_recv_handle(brk_broker_t *self, int flags)
+{
+    zmq_msg_t *in = self->in;
+    if (zmq_msg_recv(&in[0], self->router, flags) < 0) {
+        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    }
+    int n = 1;
+    bool too_many = false;
+    bool more = zmq_msg_more(&in[0]);
+    while (more) {
+        /* The parts of a message arrive together: these never wait. */
+        if (n < BRK_MAX_FRAMES) {
+            if (zmq_msg_recv(&in[n], self->router, ZMQ_DONTWAIT) < 0) {
+                break;
+            }
+            more = zmq_msg_more(&in[n]);
+            n++;
+        } else {
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            if (zmq_msg_recv(&extra, self->router, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&extra);
+                break;
+            }
+            more = zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+            too_many = true;
+        }
+    }
+    /* One clock read per message (vDSO, no syscall): the receive may have
+     * waited, and deadlines start from now. */
+    self->now = s_clock_ms();
+    self->n_msgs++;
+    s_handle(self, n, too_many);
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(&in[i]);
+        zmq_msg_init(&in[i]);
+    }
+    if (self->lost_pending) {
+        s_reap_lost(self);
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------ timers */
+
+/* s_on_deadline answers a call whose deadline passed: removed from the
+ * mailbox, or (dispatched) answered now while its slot waits for the
+ * actor's late reply, which returns the credit. */
+static void
+s_on_deadline(brk_broker_t *self, uint32_t si)
+{
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    brk_entry_t *e = brk_registry_at(&self->reg, s->entry);
+    uint32_t ms = actors__be32((const uint8_t *)zmq_msg_data(&s->hdr) + 6);
+    ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-TIMEOUT", "address=%s state=%s",
+        e->address, s->state == BRK_SLOT_QUEUED ? "mailbox" : "inflight");
+    if (s->state == BRK_SLOT_QUEUED) {
+        brk_mailbox_remove(&e->mailbox, &self->slots, si);
+        broker_slot_fail(self, si, ACTORS_ETIMEDOUT,
+            "no reply from %s within %u ms (still in its mailbox)", e->address,
+            ms);
+        return;
+    }
+    if (!s->answered) {
+        s->answered = 1;
+        broker_error(self, &s->rid, s->delim, &s->hdr, ACTORS_ETIMEDOUT,
+            e->address, "no reply from %s within %u ms", e->address, ms);
+    }
+}
+
+/* s_heartbeats sends HEARTBEAT to idle actors and ends those silent for
+ * liveness intervals. */
+static void
+s_heartbeats(brk_broker_t *self)
+{
+    int64_t silence = (int64_t)self->opts.liveness * self->opts.heartbeat_ms;
+    for (uint32_t pi = 0; pi < self->peers.used; pi++) {
+        brk_peer_t *p = brk_peers_at(&self->peers, pi);
+        if (p->rid_len == 0) {
+            continue;
+        }
+        if (self->now - p->last_recv > silence) {
+            s_peer_died(self, pi, "heartbeats missed");
+            continue;
+        }
+        if (self->now - p->last_send >= self->opts.heartbeat_ms) {
+            p->last_send = self->now;
+            zmq_msg_t rid;
+            zmq_msg_t hdr;
+            zmq_msg_init_size(&rid, p->rid_len);
+            memcpy(zmq_msg_data(&rid), p->rid, p->rid_len);
+            zmq_msg_init_size(&hdr, ACTORS_WIRE_HDR_MIN);
+            actors__hdr_write(
+                zmq_msg_data(&hdr), ACTORS_CMD_HEARTBEAT, 0, NULL, 0);
+            zmq_msg_t *f[2] = {&rid, &hdr};
+            if (!broker_send(self, f, 2)) {
+                p = brk_peers_at(&self->peers, pi);
+                p->fd = BRK_FD_LOST;
+                self->lost_pending = true;
+            }
+            zmq_msg_close(&rid);
+            zmq_msg_close(&hdr);
+        }
+    }
+    lifecycle_tick(self);
+    if (self->lost_pending) {
+        s_reap_lost(self);
+    }
+}
+
+static void
+s_timers(brk_broker_t *self)
+{
+    int64_t when;
+    uint32_t si;
+    while (
+        brk_deadlines_peek(&self->deadlines, &when, &si) && when <= self->now) {
+        brk_deadlines_remove(&self->deadlines, 0);
+        s_on_deadline(self, si);
+    }
+    if (self->now >= self->next_tick) {
+        self->next_tick = self->now + self->tick_ms;
+        s_heartbeats(self);
+    }
+}
+
+/* s_wait_ms is how long the next receive may wait: until the next
+ * deadline, heartbeat check or monitor check, at most BRK_CHECK_MS. */
+static int
+s_wait_ms(brk_broker_t *self)
+{
+    int64_t next = self->next_check;
+    if (self->next_tick < next) {
+        next = self->next_tick;
+    }
+    int64_t when;
+    if (brk_deadlines_peek(&self->deadlines, &when, NULL) && when < next) {
+        next = when;
+    }
+    int64_t t = next - self->now;
+    if (t < 0) {
+        t = 0;
+    }
+    return t > BRK_CHECK_MS ? BRK_CHECK_MS : (int)t;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+actors_err
+brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
+{
+    assert(out);
+    assert(opts);
+    *out = NULL;
+    if (opts->bind == NULL || strlen(opts->bind) >= 256 || opts->mailbox == 0 ||
+        opts->heartbeat_ms == 0 || opts->liveness == 0 ||
+        opts->max_message == 0) {
+        return ACTORS_EINVAL;
+    }
+    brk_broker_t *self = actors__zalloc(sizeof *self);
+    if (self == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->tag = BRK_TAG;
+    self->opts = *opts;
+    snprintf(self->endpoint_req, sizeof self->endpoint_req, "%s", opts->bind);
+    self->opts.bind = self->endpoint_req;
+    atomic_init(&self->stop, 0);
+    for (int i = 0; i < BRK_MAX_FRAMES; i++) {
+        zmq_msg_init(&self->in[i]);
+    }
+    msgpack_sbuffer_init(&self->sbuf);
+    msgpack_packer_init(&self->pk, &self->sbuf, msgpack_sbuffer_write);
+    brk_deadlines_init(&self->deadlines, s_heap_pos, self);
+    actors_err rc = brk_slots_init(&self->slots, 1024);
+    if (rc == ACTORS_OK) {
+        rc = brk_registry_init(&self->reg, opts->max_tombs);
+    }
+    if (rc == ACTORS_OK) {
+        rc = brk_peers_init(&self->peers);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_create(&self->ebody);
+    }
+    brk_nodes_init(&self->nodes);
+    if (rc == ACTORS_OK) {
+        rc = brk_events_init(&self->events, BRK_EVENTS_DEFAULT);
+    }
+    if (rc != ACTORS_OK) {
+        brk_broker_destroy(&self);
+        return rc;
+    }
+
+    self->ctx = zmq_ctx_new();
+    if (self->ctx == NULL) {
+        brk_broker_destroy(&self);
+        return ACTORS_EIO;
+    }
+    self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
+    int zero = 0;
+    int one = 1;
+    zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->router, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(self->router, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, BRK_MONITOR_EP_FMT, (void *)self);
+    if (zmq_socket_monitor(self->router, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "BRK-MONITOR", "monitor failed: %s",
+            zmq_strerror(errno));
+        brk_broker_destroy(&self);
+        return ACTORS_EIO;
+    }
+    self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+    zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->monitor, ZMQ_RCVHWM, &zero, sizeof zero);
+    if (zmq_connect(self->monitor, mon_ep) != 0) {
+        brk_broker_destroy(&self);
+        return ACTORS_EIO;
+    }
+    if (zmq_bind(self->router, self->opts.bind) != 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "BRK-BIND", "endpoint=%s cannot bind: %s",
+            self->opts.bind, zmq_strerror(errno));
+        brk_broker_destroy(&self);
+        return ACTORS_EIO;
+    }
+    size_t len = sizeof self->endpoint;
+    if (zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, self->endpoint, &len) !=
+        0) {
+        snprintf(self->endpoint, sizeof self->endpoint, "%s", self->opts.bind);
+    }
+    self->now = s_clock_ms();
+    self->started = self->now;
+    self->tick_ms = self->opts.heartbeat_ms / 4;
+    if (self->tick_ms < 5) {
+        self->tick_ms = 5;
+    }
+    self->next_tick = self->now + self->tick_ms;
+    *out = self;
+    return ACTORS_OK;
+}
+
+const char *
+brk_broker_endpoint(const brk_broker_t *self)
+{
+    assert(self && self->tag == BRK_TAG);
+    return self->endpoint;
+}
+
+void
+brk_broker_stop(brk_broker_t *self)
+{
+    assert(self);
+    atomic_store(&self->stop, 1);
+}
+
+actors_err
+brk_broker_run(brk_broker_t *self)
+{
+    assert(self && self->tag == BRK_TAG);
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-START",
+        "endpoint=%s mailbox=%u heartbeat_ms=%u liveness=%u "
+        "max_message=%llu broker running",
+        self->endpoint, self->opts.mailbox, self->opts.heartbeat_ms,
+        self->opts.liveness, (unsigned long long)self->opts.max_message);
+    actors_err rc = ACTORS_OK;
+    int timeo = -2; /* ZMQ_RCVTIMEO in force */
+    int batch = 0;  /* messages since the last check */
+    self->now = s_clock_ms();
+    self->next_check = self->now + BRK_CHECK_MS;
+    while (!atomic_load(&self->stop)) {
+        int t = s_wait_ms(self);
+        if (t != timeo) {
+            zmq_setsockopt(self->router, ZMQ_RCVTIMEO, &t, sizeof t);
+            timeo = t;
+        }
+        int r = s_recv_handle(self, 0);
+        if (r < 0) {
+            ACTORS_LOG(ACTORS_LOG_ERR, "BRK-RECV", "receive failed: %s",
+                zmq_strerror(errno));
+            rc = ACTORS_EIO;
+            break;
+        }
+        if (r == 1 && ++batch < BRK_BATCH && self->now < self->next_check) {
+            continue;
+        }
+        /* Every BRK_BATCH messages, every BRK_CHECK_MS, and when idle:
+         * connection events and timers. */
+        batch = 0;
+        self->now = s_clock_ms();
+        s_drain_monitor(self, true);
+        s_timers(self);
+        self->next_check = self->now + BRK_CHECK_MS;
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-STOP",
+        "messages=%llu unroutable=%llu late=%llu bad=%llu broker stopping",
+        (unsigned long long)self->n_msgs,
+        (unsigned long long)self->n_unroutable,
+        (unsigned long long)self->n_late, (unsigned long long)self->n_bad);
+    return rc;
+}
+
+void
+brk_broker_destroy(brk_broker_t **self_p)
+{
+    assert(self_p);
+    brk_broker_t *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    assert(self->tag == BRK_TAG);
+    if (self->monitor) {
+        zmq_close(self->monitor);
+    }
+    if (self->router) {
+        zmq_socket_monitor(self->router, NULL, 0);
+        zmq_close(self->router);
+    }
+    if (self->ctx) {
+        zmq_ctx_term(self->ctx);
+    }
+    for (int i = 0; i < BRK_MAX_FRAMES; i++) {
+        zmq_msg_close(&self->in[i]);
+    }
+    brk_deadlines_fini(&self->deadlines);
+    brk_slots_fini(&self->slots);
+    brk_registry_fini(&self->reg);
+    brk_peers_fini(&self->peers);
+    brk_nodes_fini(&self->nodes);
+    brk_events_fini(&self->events);
+    actors_msg_destroy(&self->ebody);
+    msgpack_sbuffer_destroy(&self->sbuf);
+    self->tag = 0xdeadbeef;
+    actors__free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,68 @@
+/* broker/broker.h - the message broker: one ROUTER, registry, mailboxes.
+ * SPDX-License-Identifier: MIT
+ *
+ * The broker routes protocol ACT1 (libactors/src/wire.h, PROTOCOL.md) by
+ * address: CALL and TELL go to the actor registered at the address within
+ * its credit (prefetch), the rest wait in its bounded mailbox; REPLY and
+ * ERROR go back to the caller in the form it asked (with or without an
+ * empty delimiter). It answers LOOKUP, LIST and PING itself, watches actor
+ * connections (socket monitor) and heartbeats, and answers every caller
+ * exactly once: with the actor's reply, or with an error (Timeout,
+ * ActorCrashed, ActorDead, NoSuchActor, MailboxFull, BadRequest, ...).
+ *
+ * Thread: a broker is used by one thread, except brk_broker_stop (any
+ * thread, and async-signal-safe).
+ */
+#ifndef BRK_BROKER_H
+#define BRK_BROKER_H
+
+#include <stdint.h>
+
+#include <actors/error.h>
+
+#include "wire.h"
+
+typedef struct brk_broker brk_broker_t;
+
+typedef struct {
+    const char *bind;      /* endpoint to bind; "tcp://127.0.0.1:*" ok */
+    uint32_t mailbox;      /* default mailbox bound per address */
+    uint32_t heartbeat_ms; /* heartbeat interval */
+    uint32_t liveness;     /* heartbeats missed before a peer is dead */
+    uint64_t max_message;  /* largest args frame accepted, bytes */
+    uint32_t max_tombs;    /* dead addresses remembered */
+} brk_opts_t;
+
+#define BRK_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
+#define BRK_OPTS_INIT                                                          \
+    {                                                                          \
+        BRK_DEFAULT_ENDPOINT, 10000, 1000, 3, ACTORS_WIRE_MAX_MESSAGE_DEFAULT, \
+            4096                                                               \
+    }
+
+/* brk_broker_create makes a broker and binds opts->bind.
+ * Returns ACTORS_OK with *out owned by the caller (brk_broker_destroy),
+ * ACTORS_EINVAL for bad options, ACTORS_EIO if the endpoint cannot be
+ * bound (logged with the errno text), or ACTORS_ENOMEM; *out NULL on
+ * error. Thread: any. */
+actors_err brk_broker_create(brk_broker_t **out, const brk_opts_t *opts);
+
+/* brk_broker_endpoint returns the bound endpoint with the port resolved
+ * ("tcp://127.0.0.1:40123"). Borrowed until destroy. Thread: owner. */
+const char *brk_broker_endpoint(const brk_broker_t *self);
+
+/* brk_broker_run serves until brk_broker_stop is called.
+ * Returns ACTORS_OK after a stop, ACTORS_EIO if polling fails.
+ * Thread: owner. */
+actors_err brk_broker_run(brk_broker_t *self);
+
+/* brk_broker_stop asks brk_broker_run to return (within 10 ms, at once
+ * when called from a signal handler that interrupts the poll).
+ * Thread: any; async-signal-safe. */
+void brk_broker_stop(brk_broker_t *self);
+
+/* brk_broker_destroy closes the sockets, drops every waiting message and
+ * frees *self_p; NULL is fine. Thread: owner. */
+void brk_broker_destroy(brk_broker_t **self_p);
+
+#endif

@@ -1,0 +1,169 @@
+/* broker/main.c - actors-broker: parse arguments, run the broker.
+ * SPDX-License-Identifier: MIT
+ *
+ *   actors-broker [--bind EP] [--mailbox N] [--heartbeat MS] [--liveness N]
+ *                 [--max-message BYTES] [--endpoint-file PATH]
+ *
+ * EP defaults to $ACTORS_BROKER, then tcp://127.0.0.1:5555; a `*` port is
+ * resolved and printed once bound as "ENDPOINT tcp://127.0.0.1:NNNNN".
+ * SIGTERM and SIGINT stop the broker cleanly (exit 0). Usage errors exit
+ * 2, a failure to start exits 1.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <actors/log.h>
+
+#include "broker.h"
+
+static brk_broker_t *s_broker; /* for the signal handler */
+
+static void
+s_on_signal(int sig)
+{
+    (void)sig;
+    if (s_broker != NULL) {
+        brk_broker_stop(s_broker);
+    }
+}
+
+static void
+s_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: actors-broker [--bind EP] [--mailbox N] [--heartbeat MS]\n"
+        "                     [--liveness N] [--max-message BYTES]\n"
+        "                     [--endpoint-file PATH]\n"
+        "  --bind EP            endpoint (default $ACTORS_BROKER, else %s;\n"
+        "                       tcp://127.0.0.1:* picks a free port)\n"
+        "  --mailbox N          mailbox bound per address (default 10000)\n"
+        "  --heartbeat MS       heartbeat interval (default 1000)\n"
+        "  --liveness N         heartbeats missed = dead (default 3)\n"
+        "  --max-message BYTES  largest arguments frame (default 16 MiB)\n"
+        "  --endpoint-file PATH also write the bound endpoint there\n",
+        BRK_DEFAULT_ENDPOINT);
+}
+
+/* s_number parses a decimal in 1..max. */
+static int
+s_number(const char *s, uint64_t max, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9') {
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v == 0 || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* s_write_endpoint writes ep and a newline to path through a temporary
+ * file and rename, so a reader never sees half a line. */
+static int
+s_write_endpoint(const char *path, const char *ep)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+        (int)sizeof tmp) {
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        return -1;
+    }
+    int bad = fprintf(f, "%s\n", ep) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    actors_log_init_from_env("actors-broker");
+    brk_opts_t opts = BRK_OPTS_INIT;
+    const char *env = getenv("ACTORS_BROKER");
+    if (env != NULL && *env != '\0') {
+        opts.bind = env;
+    }
+    const char *endpoint_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t n = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            s_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--bind") == 0 && v != NULL) {
+            opts.bind = v;
+        } else if (strcmp(a, "--endpoint-file") == 0 && v != NULL) {
+            endpoint_file = v;
+        } else if (strcmp(a, "--mailbox") == 0 &&
+                   s_number(v, UINT32_MAX, &n) == 0) {
+            opts.mailbox = (uint32_t)n;
+        } else if (strcmp(a, "--heartbeat") == 0 &&
+                   s_number(v, 3600000, &n) == 0) {
+            opts.heartbeat_ms = (uint32_t)n;
+        } else if (strcmp(a, "--liveness") == 0 && s_number(v, 1000, &n) == 0) {
+            opts.liveness = (uint32_t)n;
+        } else if (strcmp(a, "--max-message") == 0 &&
+                   s_number(v, (uint64_t)1 << 40, &n) == 0) {
+            opts.max_message = n;
+        } else {
+            int known =
+                strcmp(a, "--bind") == 0 || strcmp(a, "--endpoint-file") == 0 ||
+                strcmp(a, "--mailbox") == 0 || strcmp(a, "--heartbeat") == 0 ||
+                strcmp(a, "--liveness") == 0 || strcmp(a, "--max-message") == 0;
+            fprintf(stderr, "actors-broker: %s '%s'%s\n",
+                known ? "bad value for" : "unknown option", a,
+                known && v == NULL ? " (missing)" : "");
+            s_usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+
+    brk_broker_t *broker = NULL;
+    actors_err rc = brk_broker_create(&broker, &opts);
+    if (rc != ACTORS_OK) {
+        fprintf(stderr, "actors-broker: cannot start on %s: %s\n", opts.bind,
+            actors_strerror(rc));
+        return 1;
+    }
+    s_broker = broker;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the poll returns EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    const char *ep = brk_broker_endpoint(broker);
+    if (endpoint_file != NULL && s_write_endpoint(endpoint_file, ep) != 0) {
+        fprintf(stderr, "actors-broker: cannot write %s: %s\n", endpoint_file,
+            strerror(errno));
+        brk_broker_destroy(&broker);
+        return 1;
+    }
+    printf("ENDPOINT %s\n", ep);
+    fflush(stdout);
+
+    rc = brk_broker_run(broker);
+    s_broker = NULL;
+    brk_broker_destroy(&broker);
+    return rc == ACTORS_OK ? 0 : 1;
+}

@@ -1,0 +1,142 @@
+/* broker/slots.c - the slab of call slots, addressed by tag.
+ * SPDX-License-Identifier: MIT */
+#include "slots.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "wire.h"
+
+actors_err
+brk_slots_init(brk_slots_t *self, uint32_t initial)
+{
+    assert(self);
+    memset(self, 0, sizeof *self);
+    self->free_head = BRK_NONE;
+    if (initial == 0) {
+        initial = 1;
+    }
+    self->v = actors__malloc((size_t)initial * sizeof(brk_slot_t));
+    if (self->v == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->cap = initial;
+    return ACTORS_OK;
+}
+
+void
+brk_slots_fini(brk_slots_t *self)
+{
+    assert(self);
+    for (uint32_t i = 0; i < self->used; i++) {
+        if (self->v[i].state != BRK_SLOT_FREE) {
+            brk_slots_free(self, i);
+        }
+    }
+    actors__free(self->v);
+    memset(self, 0, sizeof *self);
+    self->free_head = BRK_NONE;
+}
+
+/* s_grow doubles the slab. zmq_msg_t values may be moved by realloc: they
+ * are plain structs (libzmq's own zmq_msg_move copies them the same way). */
+static actors_err
+s_grow(brk_slots_t *self)
+{
+    if (self->cap >= BRK_NONE / 2) {
+        return ACTORS_ENOMEM;
+    }
+    uint32_t cap = self->cap ? self->cap * 2 : 64;
+    brk_slot_t *v = actors__realloc(self->v, (size_t)cap * sizeof *v);
+    if (v == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->v = v;
+    self->cap = cap;
+    return ACTORS_OK;
+}
+
+actors_err
+brk_slots_alloc(brk_slots_t *self, uint32_t *idx)
+{
+    assert(self);
+    assert(idx);
+    uint32_t i;
+    if (self->free_head != BRK_NONE) {
+        i = self->free_head;
+        self->free_head = self->v[i].next;
+    } else {
+        if (self->used == self->cap && s_grow(self) != ACTORS_OK) {
+            return ACTORS_ENOMEM;
+        }
+        i = self->used++;
+        self->v[i].gen = 0;
+    }
+    brk_slot_t *s = &self->v[i];
+    zmq_msg_init(&s->rid);
+    zmq_msg_init(&s->hdr);
+    zmq_msg_init(&s->addr);
+    zmq_msg_init(&s->method);
+    zmq_msg_init(&s->args);
+    s->deadline = 0;
+    s->next = BRK_NONE;
+    s->prev = BRK_NONE;
+    s->entry = BRK_NONE;
+    s->heap = BRK_NONE;
+    s->state = BRK_SLOT_HELD;
+    s->cmd = 0;
+    s->delim = 0;
+    s->answered = 0;
+    s->attempts = 0;
+    self->live++;
+    *idx = i;
+    return ACTORS_OK;
+}
+
+void
+brk_slots_free(brk_slots_t *self, uint32_t idx)
+{
+    assert(self);
+    assert(idx < self->used);
+    brk_slot_t *s = &self->v[idx];
+    assert(s->state != BRK_SLOT_FREE);
+    zmq_msg_close(&s->rid);
+    zmq_msg_close(&s->hdr);
+    zmq_msg_close(&s->addr);
+    zmq_msg_close(&s->method);
+    zmq_msg_close(&s->args);
+    s->state = BRK_SLOT_FREE;
+    s->gen++;
+    s->next = self->free_head;
+    self->free_head = idx;
+    self->live--;
+}
+
+void
+brk_slots_tag(const brk_slots_t *self, uint32_t idx, uint8_t tag[BRK_TAG_LEN])
+{
+    assert(self);
+    assert(idx < self->used);
+    actors__put_be32(tag, idx);
+    actors__put_be32(tag + 4, self->v[idx].gen);
+}
+
+uint32_t
+brk_slots_find(const brk_slots_t *self, const void *tag, size_t len)
+{
+    assert(self);
+    if (tag == NULL || len != BRK_TAG_LEN) {
+        return BRK_NONE;
+    }
+    uint32_t idx = actors__be32(tag);
+    if (idx >= self->used) {
+        return BRK_NONE;
+    }
+    const brk_slot_t *s = &self->v[idx];
+    if (s->state == BRK_SLOT_FREE ||
+        s->gen != actors__be32((const uint8_t *)tag + 4)) {
+        return BRK_NONE;
+    }
+    return idx;
+}

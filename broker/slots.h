@@ -1,0 +1,102 @@
+/* broker/slots.h - the slab of call slots, addressed by tag.
+ * SPDX-License-Identifier: MIT
+ *
+ * A slot holds one message the broker keeps: a CALL or TELL waiting in a
+ * mailbox (all its frames), or a CALL dispatched to an actor (the caller's
+ * routing id and header, which becomes the header of the reply). Slots
+ * live in one array that grows by doubling and never shrinks; free slots
+ * are chained through `next`, so alloc and free are O(1) and the hot path
+ * allocates nothing once the slab is warm.
+ *
+ * A slot is named on the wire by an 8-byte tag: its index and its
+ * generation (both uint32 big-endian). The generation is bumped on free,
+ * so a late or forged reply to a recycled slot does not match.
+ *
+ * brk_slots_alloc may move the array: do not keep brk_slot_t pointers
+ * across it; keep indices.
+ *
+ * Thread: one thread (the broker loop).
+ */
+#ifndef BRK_SLOTS_H
+#define BRK_SLOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+#include <actors/error.h>
+
+#define BRK_NONE UINT32_MAX /* "no index" in every broker table */
+#define BRK_TAG_LEN 8       /* = ACTORS_WIRE_TAG_LEN */
+
+typedef enum {
+    BRK_SLOT_FREE = 0, /* on the free list; frames not initialised */
+    BRK_SLOT_QUEUED,   /* in an address's mailbox */
+    BRK_SLOT_INFLIGHT, /* a CALL dispatched to the actor */
+    BRK_SLOT_HELD,     /* allocated, on no list yet */
+    BRK_SLOT_NODE,     /* a SPAWN or KILL relayed to a node, unanswered */
+} brk_slot_state_t;
+
+typedef struct {
+    zmq_msg_t rid;     /* caller's routing id */
+    zmq_msg_t hdr;     /* caller's header; rewritten into the reply's */
+    zmq_msg_t addr;    /* address frame, until dispatched */
+    zmq_msg_t method;  /* method frame, until dispatched */
+    zmq_msg_t args;    /* args frame, until dispatched */
+    int64_t deadline;  /* monotonic ms; 0: none */
+    uint32_t gen;      /* generation; bumped when freed */
+    uint32_t next;     /* next on its list (the free list too) */
+    uint32_t prev;     /* previous on its list */
+    uint32_t entry;    /* registry index of the target address */
+    uint32_t heap;     /* position in the deadline heap; BRK_NONE */
+    uint8_t state;     /* brk_slot_state_t */
+    uint16_t attempts; /* re-deliveries after supervised restarts */
+    uint8_t cmd;       /* ACTORS_CMD_CALL/TELL, or SPAWN/KILL (relayed) */
+    uint8_t delim;     /* the caller sent an empty delimiter frame */
+    uint8_t answered;  /* the caller already got its answer (Timeout) */
+} brk_slot_t;
+
+typedef struct {
+    brk_slot_t *v;      /* cap slots */
+    uint32_t cap;       /* slots allocated */
+    uint32_t used;      /* slots ever handed out: v[used..cap) untouched */
+    uint32_t free_head; /* free list through next; BRK_NONE if empty */
+    uint32_t live;      /* slots not free */
+} brk_slots_t;
+
+/* brk_slots_init prepares an empty slab with room for initial slots
+ * (at least 1). Returns ACTORS_OK or ACTORS_ENOMEM (self left empty, and
+ * brk_slots_fini is still safe). */
+actors_err brk_slots_init(brk_slots_t *self, uint32_t initial);
+
+/* brk_slots_fini closes the frames of live slots and frees the slab. */
+void brk_slots_fini(brk_slots_t *self);
+
+/* brk_slots_alloc takes a free slot, growing the slab if needed. The slot
+ * comes in state BRK_SLOT_HELD with its five frames initialised empty,
+ * deadline 0, heap BRK_NONE, links BRK_NONE, flags 0.
+ * Returns ACTORS_OK with its index in *idx, or ACTORS_ENOMEM. */
+actors_err brk_slots_alloc(brk_slots_t *self, uint32_t *idx);
+
+/* brk_slots_free closes the slot's frames, bumps its generation and puts
+ * it on the free list. The caller has taken it off any list and heap. */
+void brk_slots_free(brk_slots_t *self, uint32_t idx);
+
+/* brk_slots_at returns slot idx (valid until the next alloc). */
+static inline brk_slot_t *
+brk_slots_at(brk_slots_t *self, uint32_t idx)
+{
+    return &self->v[idx];
+}
+
+/* brk_slots_tag writes the 8-byte tag of slot idx into tag. */
+void brk_slots_tag(
+    const brk_slots_t *self, uint32_t idx, uint8_t tag[BRK_TAG_LEN]);
+
+/* brk_slots_find returns the index of the live slot named by tag (len
+ * bytes), or BRK_NONE if len is not 8, the index is out of range, the
+ * slot is free, or the generation differs. */
+uint32_t brk_slots_find(const brk_slots_t *self, const void *tag, size_t len);
+
+#endif

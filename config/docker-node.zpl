@@ -1,0 +1,35 @@
+#   config/docker-node.zpl - the node of the Docker deployment
+#   (docker-compose.yml, service "node"): the example services, one of each.
+#   Format: ZPL (ZeroMQ RFC 4); see supervisor/config.h for every key.
+#   {node} is replaced by the node name (the container's host name, or
+#   $ACTORS_NODE) by docker/entrypoint.sh before the supervisor reads the
+#   file, so `--scale node=N` gives N nodes with different addresses.
+#   The node health check expects every address below to be running: name
+#   each address once (no replicas here).
+supervisor
+    path = /opt/actors/bin
+actor
+    account
+        service = account
+        address = account/{node}
+        args = [100, 20]
+        policy
+            max_restarts = 5
+            intensity = 5
+            period_ms = 10000
+    counter
+        service = counter
+        address = counter/{node}
+        policy
+            max_restarts = -1
+            intensity = 10
+            period_ms = 10000
+    chaos
+        service = chaos
+        address = chaos/{node}
+        policy
+            max_restarts = -1
+            intensity = 20
+            period_ms = 10000
+            backoff_base_ms = 10
+            backoff_max_ms = 2000

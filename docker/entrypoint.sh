@@ -1,0 +1,62 @@
+#!/bin/sh
+# docker/entrypoint.sh - the image's entry point: the first argument is the
+# role, every setting comes from the environment (defaults in the Dockerfile).
+#
+#   broker [ARGS]   actors-broker --bind $ACTORS_BIND [ARGS]
+#   node [ARGS]     actors-supervisor for the config $ACTORS_NODE_CONFIG,
+#                   node name $ACTORS_NODE, else the container's host name
+#   demo            the Ray account session against $ACTORS_BROKER
+#   help            this text
+#   anything else   run as given (actorctl ls, sh, ...)
+#
+# Node configs may write {node} inside a value (address = account/{node}):
+# it is replaced by the node name here, so containers scaled from one config
+# register different addresses. The rendered file is $ACTORS_RUN_DIR/node.zpl.
+set -eu
+
+role="${1:-help}"
+[ $# -gt 0 ] && shift
+RUN_DIR="${ACTORS_RUN_DIR:-/tmp/actors}"
+mkdir -p "$RUN_DIR"
+
+case "$role" in
+broker)
+    echo broker >"$RUN_DIR/role"
+    echo $$ >"$RUN_DIR/broker.pid"  # exec keeps the pid
+    exec actors-broker --bind "${ACTORS_BIND:-tcp://*:5555}" "$@"
+    ;;
+node)
+    node="${ACTORS_NODE:-}"
+    [ -n "$node" ] || node="$(hostname)"
+    case "$node" in
+    *[!A-Za-z0-9._-]*)
+        echo "actors-entrypoint: node name '$node' must be [A-Za-z0-9._-]" >&2
+        exit 2
+        ;;
+    esac
+    config="${ACTORS_NODE_CONFIG:-/etc/actors/docker-node.zpl}"
+    if [ ! -r "$config" ]; then
+        echo "actors-entrypoint: cannot read node config $config" >&2
+        exit 2
+    fi
+    sed "s/{node}/$node/g" "$config" >"$RUN_DIR/node.zpl"
+    mkdir -p "${ACTORS_STATE_DIR:-/var/lib/actors}/$node" 2>/dev/null || true
+    echo "$node" >"$RUN_DIR/node"
+    echo node >"$RUN_DIR/role"
+    echo $$ >"$RUN_DIR/supervisor.pid"  # exec keeps the pid
+    exec actors-supervisor --broker "${ACTORS_BROKER:-tcp://broker:5555}" \
+        --node "$node" --config "$RUN_DIR/node.zpl" "$@"
+    ;;
+demo)
+    echo client >"$RUN_DIR/role"
+    exec actors-demo "$@"
+    ;;
+help | --help | -h)
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    (cd /opt/actors/bin && echo "binaries:" *)
+    ;;
+*)
+    echo client >"$RUN_DIR/role"
+    exec "$role" "$@"
+    ;;
+esac

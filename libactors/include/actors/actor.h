@@ -1,0 +1,230 @@
+/* libactors/include/actors/actor.h - writing an actor service.
+ * SPDX-License-Identifier: MIT
+ *
+ * A service is a table of named methods over private state. The runtime
+ * connects to the broker, registers the address, runs the event loop,
+ * decodes each call's arguments, calls the method, encodes the reply, and
+ * turns a method's error into an error reply while the actor and its state
+ * live on. Methods run one at a time, in arrival order, on the loop
+ * thread. A method that needs another actor calls it through
+ * actors_actor_client() and defers its own reply; the loop keeps serving
+ * (A calls B which calls A does not deadlock). SIGTERM and SIGINT stop the
+ * loop cleanly: the actor unregisters and the service's fini runs.
+ *
+ *     static actors_err
+ *     s_increment(actors_ctx_t *ctx, const msgpack_object *args, void *st)
+ *     {
+ *         counter_t *c = st;
+ *         return actors_ctx_reply_int(ctx, ++c->n);
+ *     }
+ *     static const actors_method_t s_methods[] = {
+ *         {"increment", s_increment}, {NULL, NULL}};
+ *     static const actors_service_t s_counter = {
+ *         .name = "counter", .methods = s_methods,
+ *         .init = s_init, .fini = s_fini};
+ *     int main(int argc, char **argv)
+ *     {
+ *         return actors_service_main(&s_counter, argc, argv);
+ *     }
+ *
+ * Thread: "handler" below means only on the actor's loop thread (inside a
+ * method, init, a timer, or a future callback of the actor's client).
+ */
+#ifndef ACTORS_ACTOR_H
+#define ACTORS_ACTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <actors/client.h>
+#include <actors/error.h>
+#include <actors/export.h>
+#include <actors/msg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actors_actor actors_actor_t;       /* a running actor */
+typedef struct actors_ctx actors_ctx_t;           /* one call being handled */
+typedef struct actors_deferred actors_deferred_t; /* a reply owed */
+
+/* A method. args is the msgpack array of arguments (borrowed for the
+ * call). Return ACTORS_OK to reply with the result set on ctx (nil if
+ * none), or an error code to reply with that error (message from
+ * actors_ctx_error if it was called, else the code's text). */
+typedef actors_err (*actors_method_fn)(
+    actors_ctx_t *ctx, const msgpack_object *args, void *state);
+
+typedef struct {
+    const char *name;    /* method name as called */
+    actors_method_fn fn; /* NULL name ends the table */
+} actors_method_t;
+
+/* init builds the state from the constructor arguments (a msgpack array,
+ * from the JSON on the command line). On error call actors_actor_error
+ * and return the code: the process prints "Type: message" on stderr and
+ * exits with status 2 before registering. */
+typedef actors_err (*actors_init_fn)(
+    actors_actor_t *actor, const msgpack_object *args, void **state);
+typedef void (*actors_fini_fn)(void *state);
+
+typedef struct {
+    const char *name;               /* service name, e.g. "account" */
+    const actors_method_t *methods; /* ends with {NULL, NULL} */
+    actors_init_fn init;            /* may be NULL: state is NULL */
+    actors_fini_fn fini;            /* may be NULL */
+} actors_service_t;
+
+/* Options of a running actor. */
+typedef struct {
+    const char *endpoint; /* broker; NULL: actors_endpoint_default */
+    const char *address;  /* address to register; required */
+    uint32_t prefetch;    /* calls the broker may send ahead; 0: 64 */
+    uint32_t mailbox;     /* mailbox bound asked of the broker; 0: its own */
+} actors_actor_opts_t;
+#define ACTORS_ACTOR_OPTS_INIT                                                 \
+    {                                                                          \
+        NULL, NULL, 0, 0                                                       \
+    }
+
+/* The exit status of a service whose address is held by a live actor
+ * elsewhere (NameTaken at registration; sysexits' EX_CANTCREAT). A
+ * supervisor does not restart it: the address lives on, just not here
+ * (an actor re-created on another node while its own node was lost). */
+#define ACTORS_EXIT_NAME_TAKEN 73
+
+/* actors_service_main is a whole main(): it reads
+ *   SERVICE [--broker EP] --address ADDRESS [--prefetch N] [--mailbox N]
+ *           [CTOR-ARG-JSON ...]
+ * ($ACTORS_BROKER when --broker is absent), installs the stderr logger,
+ * runs the actor until SIGTERM/SIGINT or actors_actor_exit, and returns the
+ * exit status: 0 after a clean stop, 2 for bad arguments or a failed init,
+ * ACTORS_EXIT_NAME_TAKEN when a live actor elsewhere already holds the
+ * address, 1 for another runtime failure. Thread: the main thread. */
+ACTORS_EXPORT int actors_service_main(
+    const actors_service_t *service, int argc, char **argv);
+
+/* actors_actor_run runs service at opts->address with the constructor
+ * arguments ctor_args (a msgpack array; NULL: none) until stopped.
+ * Returns ACTORS_OK after a clean stop, ACTORS_EINVAL for bad opts, the
+ * init's error, ACTORS_ETAKEN if the address is held by a live actor,
+ * ACTORS_EIO. Thread: the calling thread becomes the loop thread. */
+ACTORS_EXPORT actors_err actors_actor_run(const actors_service_t *service,
+    const actors_actor_opts_t *opts, const msgpack_object *ctor_args);
+
+/* ---- inside a method --------------------------------------------------- */
+
+/* actors_ctx_reply sets the call's result to the single value in *value_p.
+ * Ownership: takes *value_p on ACTORS_OK and sets it to NULL.
+ * Returns ACTORS_OK or ACTORS_EINVAL (not exactly one value). Thread:
+ * handler. */
+ACTORS_EXPORT actors_err actors_ctx_reply(
+    actors_ctx_t *ctx, actors_msg_t **value_p);
+
+/* Shorthands that set a scalar result. Return ACTORS_OK or ACTORS_ENOMEM.
+ * Thread: handler. */
+ACTORS_EXPORT actors_err actors_ctx_reply_int(actors_ctx_t *ctx, int64_t v);
+ACTORS_EXPORT actors_err actors_ctx_reply_double(actors_ctx_t *ctx, double v);
+ACTORS_EXPORT actors_err actors_ctx_reply_bool(actors_ctx_t *ctx, bool v);
+ACTORS_EXPORT actors_err actors_ctx_reply_str(actors_ctx_t *ctx, const char *s);
+/* actors_ctx_reply_object copies a decoded value as the result. */
+ACTORS_EXPORT actors_err actors_ctx_reply_object(
+    actors_ctx_t *ctx, const msgpack_object *v);
+
+/* actors_ctx_error records the error the call will reply with: type is an
+ * application type ("ValueError") or a wire name; NULL means "ActorError".
+ * Returns ACTORS_EAPP for an application type, or the code of a wire name,
+ * so a method can end with  return actors_ctx_error(ctx, ...);
+ * Thread: handler. */
+ACTORS_EXPORT actors_err actors_ctx_error(actors_ctx_t *ctx, const char *type,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* actors_ctx_defer takes over the reply: the runtime will not reply when
+ * the method returns (it must return ACTORS_OK), and *out must later be
+ * completed with actors_deferred_reply or actors_deferred_error, from the
+ * loop thread. The loop goes on serving other calls meanwhile.
+ * Returns ACTORS_OK, ACTORS_EINVAL for a tell (nothing to reply to), or
+ * ACTORS_ENOMEM. Thread: handler. */
+ACTORS_EXPORT actors_err actors_ctx_defer(
+    actors_ctx_t *ctx, actors_deferred_t **out);
+
+/* actors_ctx_is_tell: the message is one-way; a result or error is
+ * dropped (an error is logged). Thread: handler. */
+ACTORS_EXPORT bool actors_ctx_is_tell(const actors_ctx_t *ctx);
+
+/* The address and method of the call, borrowed for the call. Thread:
+ * handler. */
+ACTORS_EXPORT const char *actors_ctx_address(const actors_ctx_t *ctx);
+ACTORS_EXPORT const char *actors_ctx_method(const actors_ctx_t *ctx);
+
+/* actors_ctx_actor returns the running actor. Thread: handler. */
+ACTORS_EXPORT actors_actor_t *actors_ctx_actor(const actors_ctx_t *ctx);
+
+/* actors_deferred_reply completes a deferred call with the single value in
+ * *value_p (NULL or *value_p NULL: nil), and frees the deferred handle.
+ * Ownership: takes *d_p always (sets it to NULL) and *value_p on ACTORS_OK.
+ * Returns ACTORS_OK, ACTORS_EINVAL (not one value; the call is answered
+ * with InternalError instead). Thread: handler. */
+ACTORS_EXPORT actors_err actors_deferred_reply(
+    actors_deferred_t **d_p, actors_msg_t **value_p);
+
+/* actors_deferred_error completes a deferred call with an error, as
+ * actors_ctx_error describes type. Takes *d_p. Thread: handler. */
+ACTORS_EXPORT actors_err actors_deferred_error(
+    actors_deferred_t **d_p, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* actors_deferred_forward completes a deferred call with the outcome of a
+ * resolved future (its result, or its error as is). Takes *d_p.
+ * Thread: handler. */
+ACTORS_EXPORT actors_err actors_deferred_forward(
+    actors_deferred_t **d_p, const actors_future_t *resolved);
+
+/* ---- the running actor -------------------------------------------------- */
+
+/* actors_actor_client returns the actor's own client, for calls to other
+ * actors; their futures resolve on the loop. Borrowed for the actor's
+ * life. Do not block on them inside a method (actors_future_get would wait
+ * for a reply the loop cannot serve if the callee calls back); use
+ * actors_future_on_done with a deferred reply. Thread: handler. */
+ACTORS_EXPORT actors_client_t *actors_actor_client(actors_actor_t *actor);
+
+/* actors_actor_address returns the registered address. Thread: any. */
+ACTORS_EXPORT const char *actors_actor_address(const actors_actor_t *actor);
+
+/* actors_actor_state returns the state init produced. Thread: handler. */
+ACTORS_EXPORT void *actors_actor_state(const actors_actor_t *actor);
+
+/* actors_actor_error records the error that init failed with (type as in
+ * actors_ctx_error). Returns the code that init should return. */
+ACTORS_EXPORT actors_err actors_actor_error(
+    actors_actor_t *actor, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A timer callback. */
+typedef void (*actors_timer_fn)(actors_actor_t *actor, void *arg);
+
+/* actors_actor_timer_add runs fn after interval_ms, and every interval_ms
+ * after that if repeat. *id (may be NULL) identifies it for cancel.
+ * Returns ACTORS_OK or ACTORS_ENOMEM / ACTORS_EINVAL. Thread: handler. */
+ACTORS_EXPORT actors_err actors_actor_timer_add(actors_actor_t *actor,
+    uint32_t interval_ms, bool repeat, actors_timer_fn fn, void *arg, int *id);
+
+/* actors_actor_timer_cancel stops timer id. Returns ACTORS_OK or
+ * ACTORS_EINVAL if there is no such timer. Thread: handler. */
+ACTORS_EXPORT actors_err actors_actor_timer_cancel(
+    actors_actor_t *actor, int id);
+
+/* actors_actor_exit asks the loop to stop once the current method returns
+ * (Ray's exit_actor): the actor unregisters, answers nothing more (calls
+ * that reach the broker later get ActorDead), runs fini, and the process
+ * exits with status code. An exit asked for this way is not a crash.
+ * Thread: handler. */
+ACTORS_EXPORT void actors_actor_exit(actors_actor_t *actor, int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,164 @@
+/* libactors/include/actors/client.h - talking to actors through the broker.
+ * SPDX-License-Identifier: MIT
+ *
+ * A client is one DEALER connection to the broker. It has no thread of its
+ * own: replies are read, futures resolved and callbacks run when the owner
+ * thread pumps it (actors_future_wait/get, actors_client_poll). That keeps
+ * a call at one hop of latency, with no lock. Use one client per thread.
+ *
+ * Thread: owner, for every function here except where stated.
+ */
+#ifndef ACTORS_CLIENT_H
+#define ACTORS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <actors/error.h>
+#include <actors/export.h>
+#include <actors/future.h>
+#include <actors/msg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actors_client actors_client_t;
+
+/* The default broker endpoint when neither an argument nor $ACTORS_BROKER
+ * gives one. */
+#define ACTORS_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
+
+/* Options of one call. timeout_ms > 0 is the call's deadline: the broker
+ * answers Timeout when it passes, and the client resolves the future with
+ * Timeout itself shortly after if the broker cannot (it is gone). */
+typedef struct {
+    uint32_t timeout_ms; /* 0: no deadline */
+} actors_call_opts_t;
+#define ACTORS_CALL_OPTS_INIT                                                  \
+    {                                                                          \
+        0                                                                      \
+    }
+
+/* actors_endpoint_default returns endpoint if not NULL, else
+ * $ACTORS_BROKER if set and not empty, else ACTORS_DEFAULT_ENDPOINT.
+ * Borrowed. Thread: any. */
+ACTORS_EXPORT const char *actors_endpoint_default(const char *endpoint);
+
+/* actors_client_create connects to the broker at endpoint (NULL: see
+ * actors_endpoint_default). Connecting is asynchronous: calls made before
+ * the broker is up are sent when it is.
+ * Returns ACTORS_OK with *out owned by the caller (actors_client_destroy),
+ * ACTORS_EINVAL for a bad endpoint, ACTORS_ENOMEM; *out NULL on error.
+ * Thread: any (the calling thread becomes the owner). */
+ACTORS_EXPORT actors_err actors_client_create(
+    actors_client_t **out, const char *endpoint);
+
+/* actors_client_destroy closes the connection and frees the client; NULL
+ * is fine. Futures still held by the caller stay valid (pending ones never
+ * resolve; destroy them too). */
+ACTORS_EXPORT void actors_client_destroy(actors_client_t **self_p);
+
+/* actors_client_call sends method with the values of *args_p as its
+ * arguments (args_p NULL or *args_p NULL: no arguments) to address.
+ * opts may be NULL.
+ * Ownership: on ACTORS_OK the client takes *args_p and sets it to NULL;
+ * on error *args_p is untouched. *out is the caller's to destroy.
+ * Returns ACTORS_OK (the future will resolve exactly once), ACTORS_EINVAL
+ * (address or method empty or longer than 255 bytes), ACTORS_ETOOBIG,
+ * ACTORS_ENOMEM, ACTORS_EIO. */
+ACTORS_EXPORT actors_err actors_client_call(actors_client_t *self,
+    const char *address, const char *method, actors_msg_t **args_p,
+    const actors_call_opts_t *opts, actors_future_t **out);
+
+/* actors_client_call_fmt is actors_client_call with the arguments built
+ * from fmt as by actors_msg_build. */
+ACTORS_EXPORT actors_err actors_client_call_fmt(actors_client_t *self,
+    const char *address, const char *method, const actors_call_opts_t *opts,
+    actors_future_t **out, const char *fmt, ...);
+
+/* actors_client_tell sends a one-way message: no reply, no future. Order
+ * with calls from this client to the same address is kept.
+ * Ownership and Returns as actors_client_call. */
+ACTORS_EXPORT actors_err actors_client_tell(actors_client_t *self,
+    const char *address, const char *method, actors_msg_t **args_p);
+
+/* actors_client_lookup asks the broker about address. The future's result
+ * is a map (schemas/PROTOCOL.md, LOOKUP), or NoSuchActor. */
+ACTORS_EXPORT actors_err actors_client_lookup(
+    actors_client_t *self, const char *address, actors_future_t **out);
+
+/* actors_client_list asks the broker for every actor: the result is an
+ * array of maps (PROTOCOL.md, LIST). */
+ACTORS_EXPORT actors_err actors_client_list(
+    actors_client_t *self, actors_future_t **out);
+
+/* actors_client_ping asks the broker for its status map (PROTOCOL.md,
+ * PING); a health check. */
+ACTORS_EXPORT actors_err actors_client_ping(
+    actors_client_t *self, actors_future_t **out);
+
+/* ---- lifecycle: spawning and stopping actors on nodes ---------------------
+ * These go to the broker, which picks a node (a supervisor) and relays;
+ * see schemas/PROTOCOL.md, "Nodes". */
+
+/* Options of a spawn. */
+typedef struct {
+    const char *service;      /* service binary name; required */
+    const char *name;         /* address; NULL: "<service>/<8 hex digits>" */
+    const actors_msg_t *args; /* constructor args (each value is given to
+                                 the service as JSON text); NULL: none */
+    const char *node;         /* NULL: the node with the fewest actors */
+    bool detached;            /* false: owned: stopped when this client's
+                                 connection closes (Ray's handle scope) */
+    bool get_if_exists;       /* name taken: the existing actor, no error */
+    int max_restarts;         /* 0 never (default), N, -1 forever */
+    int max_task_retries;     /* re-deliveries of an in-flight call */
+    uint32_t timeout_ms;      /* until the actor is ready; 0: 10000 */
+} actors_spawn_opts_t;
+#define ACTORS_SPAWN_OPTS_INIT                                                 \
+    {                                                                          \
+        NULL, NULL, NULL, NULL, false, false, 0, 0, 0                          \
+    }
+
+/* actors_client_spawn starts an actor of opts->service on a node. The
+ * future resolves once the actor has registered, with a map {address,
+ * node, pid, existed}, or fails with NameTaken, NoSuchNode, SpawnFailed,
+ * Timeout. Returns ACTORS_OK, ACTORS_EINVAL (no service, a name over 255
+ * bytes), ACTORS_ENOMEM, ACTORS_EIO. */
+ACTORS_EXPORT actors_err actors_client_spawn(actors_client_t *self,
+    const actors_spawn_opts_t *opts, actors_future_t **out);
+
+/* actors_client_kill kills the actor at address at once (SIGKILL). With
+ * restart it comes back by its policy (Ray's ray.kill(no_restart=False));
+ * without, it is gone for good and its callers get ActorDead. The future
+ * resolves once the process has exited, with a map {address, cause}. */
+ACTORS_EXPORT actors_err actors_client_kill(actors_client_t *self,
+    const char *address, bool restart, actors_future_t **out);
+
+/* actors_client_stop stops the actor gracefully (SIGTERM, its grace
+ * period, then SIGKILL) and does not restart it. */
+ACTORS_EXPORT actors_err actors_client_stop(
+    actors_client_t *self, const char *address, actors_future_t **out);
+
+/* actors_client_events asks for the lifecycle events (start, exit,
+ * restart, give-up, stop) with an id above since: an array of maps
+ * {id, node, kind, address, pid, restarts, cause}. */
+ACTORS_EXPORT actors_err actors_client_events(
+    actors_client_t *self, uint64_t since, actors_future_t **out);
+
+/* actors_client_poll reads and handles what has arrived, waiting up to
+ * timeout_ms (-1: until something arrives; 0: not at all) for the first
+ * message. Resolves futures and runs their callbacks.
+ * Returns ACTORS_OK (something or nothing happened), ACTORS_ECLOSED. */
+ACTORS_EXPORT actors_err actors_client_poll(
+    actors_client_t *self, int timeout_ms);
+
+/* actors_client_pending is the number of calls awaiting a reply. */
+ACTORS_EXPORT size_t actors_client_pending(const actors_client_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

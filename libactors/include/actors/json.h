@@ -1,0 +1,42 @@
+/* libactors/include/actors/json.h - JSON <-> msgpack for shells and configs.
+ * SPDX-License-Identifier: MIT
+ *
+ * actorctl arguments and service constructor arguments are JSON on the
+ * command line; results are printed as JSON. Parsing is done by jansson.
+ * Mapping: null/true/false/integer/real/string/array/object map to the
+ * msgpack types of the same name; a msgpack bin prints as a base64-free
+ * {"$bin": "<hex>"} object; map keys that are not strings print as their
+ * JSON text. Thread: any.
+ */
+#ifndef ACTORS_JSON_H
+#define ACTORS_JSON_H
+
+#include <stddef.h>
+
+#include <actors/error.h>
+#include <actors/export.h>
+#include <actors/msg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* actors_json_add parses one JSON value (text; a bare word that is not
+ * valid JSON, such as hello, is taken as the string "hello", so shells
+ * need no extra quoting) and appends it to msg.
+ * Returns ACTORS_OK, ACTORS_EINVAL for text that is not JSON (msg
+ * unchanged; a description goes to errbuf if it is not NULL), or
+ * ACTORS_ENOMEM. Thread: owner of msg. */
+ACTORS_EXPORT actors_err actors_json_add(
+    actors_msg_t *msg, const char *text, char *errbuf, size_t errlen);
+
+/* actors_json_dump renders obj as compact JSON into *out (NUL-terminated,
+ * the caller frees it with free()). Returns ACTORS_OK or ACTORS_ENOMEM.
+ * Thread: any. */
+ACTORS_EXPORT actors_err actors_json_dump(
+    const msgpack_object *obj, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,219 @@
+/* libactors/include/actors/persist.h - durable actor state: snapshots and
+ * an event journal, on the file system or in Redis.
+ * SPDX-License-Identifier: MIT
+ *
+ * One actors_persist_t is the stored state of one actor key (the seed's
+ * BasePersistence bound to a key). Two styles share the handle:
+ *
+ *  - snapshot: the whole state as one msgpack value. actors_persist_exists,
+ *    actors_persist_save and actors_persist_restore are Ray's
+ *    FilePersistence exists/save/restore. A save is atomic (temp file,
+ *    fsync, rename, fsync of the directory) whatever the policy.
+ *
+ *  - event sourcing: actors_persist_append adds one msgpack event (with the
+ *    caller's request id and the result it was answered with, both
+ *    optional) to an append-only journal of checksummed records;
+ *    actors_persist_recover replays the last snapshot and the events after
+ *    it; every snapshot_every events actors_persist_snapshot_due says that
+ *    the owner should call actors_persist_snapshot, which writes the state
+ *    and compacts away the journal it covers. A torn last record (a crash
+ *    in the middle of a write) is detected by its checksum and dropped.
+ *
+ * Durability is a policy (actors_persist_sync): ALWAYS syncs every append
+ * before it returns; GROUP writes at once but syncs only on
+ * actors_persist_flush, which the owner calls within group_ms (a timer) and
+ * before acknowledging the calls whose events it covers; NONE never syncs
+ * (survives a process crash, not a power loss). actors_persist_durable
+ * tells whether an event is durable under the policy: reply to a call
+ * only once its event is.
+ *
+ * Exactly-once: an event appended with a request id is remembered, with
+ * its result, in a window of the last id_window ids (kept across restarts
+ * and compaction). actors_persist_lookup finds a re-sent id's result so
+ * that the call is answered again instead of applied twice.
+ *
+ * Backends are chosen by configuration, not by compiling: $ACTORS_REDIS
+ * (tcp://HOST:PORT or unix:///path) selects Redis, otherwise the file
+ * system under $ACTORS_STATE_DIR (default ./actors-state), one directory
+ * per key. docs/PERSISTENCE.md describes formats and recovery.
+ *
+ * Like msg.h, this header exposes msgpack_object (replayed events are
+ * handed over decoded). Thread: a handle is used by one thread at a time
+ * (owner); handles of different keys are independent.
+ */
+#ifndef ACTORS_PERSIST_H
+#define ACTORS_PERSIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <actors/error.h>
+#include <actors/export.h>
+#include <actors/msg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actors_persist actors_persist_t;
+
+/* When an appended event is durable. */
+typedef enum {
+    ACTORS_PERSIST_SYNC_ALWAYS = 0, /* fsync (Redis: reply) per append */
+    ACTORS_PERSIST_SYNC_GROUP = 1,  /* fsync on actors_persist_flush */
+    ACTORS_PERSIST_SYNC_NONE = 2    /* written to the OS, never synced */
+} actors_persist_sync;
+
+/* Options. Zero / NULL fields take the defaults named. */
+typedef struct {
+    const char *dir;          /* file backend root; NULL: $ACTORS_STATE_DIR,
+                                 then ./actors-state */
+    const char *redis;        /* NULL: $ACTORS_REDIS; "" or unset: files */
+    actors_persist_sync sync; /* default ALWAYS */
+    uint32_t group_ms;        /* GROUP: flush bound, default 5 */
+    uint32_t snapshot_every;  /* events between snapshots, default 1000 */
+    uint32_t id_window;       /* request ids remembered, default 1024 */
+} actors_persist_opts_t;
+#define ACTORS_PERSIST_OPTS_INIT                                               \
+    {                                                                          \
+        NULL, NULL, ACTORS_PERSIST_SYNC_ALWAYS, 0, 0, 0                        \
+    }
+
+/* actors_persist_opts_from_env fills the policy fields of *opts from
+ * $ACTORS_PERSIST_SYNC ("always", "none", "group" or "group:MS") and
+ * $ACTORS_SNAPSHOT_EVERY (a count), leaving the others. Returns ACTORS_OK
+ * or ACTORS_EINVAL for a value it cannot read (*opts untouched).
+ * Thread: any. */
+ACTORS_EXPORT actors_err actors_persist_opts_from_env(
+    actors_persist_opts_t *opts);
+
+/* actors_persist_open opens the state stored under key (1..200 bytes, any
+ * bytes but NUL; escaped for file names) with opts (NULL: defaults). The
+ * file backend creates its directories; Redis is connected (2 s timeout).
+ * Returns ACTORS_OK with *out owned by the caller (actors_persist_destroy),
+ * ACTORS_EINVAL (bad key or options), ACTORS_EIO (directory or server
+ * unusable; logged as PST-OPEN), ACTORS_ENOMEM; *out NULL on error.
+ * Thread: any; the handle then belongs to the calling thread. */
+ACTORS_EXPORT actors_err actors_persist_open(
+    actors_persist_t **out, const char *key, const actors_persist_opts_t *opts);
+
+/* actors_persist_destroy flushes (GROUP), closes and frees *self_p and
+ * sets it to NULL; NULL is fine. The stored state stays. Thread: owner. */
+ACTORS_EXPORT void actors_persist_destroy(actors_persist_t **self_p);
+
+/* actors_persist_backend names the backend in use: "file" or "redis".
+ * Static storage. Thread: owner. */
+ACTORS_EXPORT const char *actors_persist_backend(const actors_persist_t *self);
+
+/* ---- snapshot style (exists / save / restore) -------------------------- */
+
+/* actors_persist_exists sets *out to whether anything (a snapshot or an
+ * event) is stored under the key. Returns ACTORS_OK or ACTORS_EIO.
+ * Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_exists(
+    actors_persist_t *self, bool *out);
+
+/* actors_persist_save stores data[0..len) (exactly one msgpack value) as
+ * the whole state, atomically and durably, and drops the journal (the
+ * state covers it). Returns ACTORS_OK, ACTORS_EINVAL (not one value),
+ * ACTORS_ETOOBIG (over 64 MiB), ACTORS_EIO, ACTORS_ENOMEM; on error the
+ * previous state is still the stored one. Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_save(
+    actors_persist_t *self, const void *data, size_t len);
+
+/* actors_persist_restore reads the last saved state into *out (a new
+ * message holding the one value). Returns ACTORS_OK, ACTORS_ENOACTOR if
+ * nothing was saved, ACTORS_EMSGPACK if the snapshot is corrupt,
+ * ACTORS_EIO, ACTORS_ENOMEM; *out NULL on error.
+ * Ownership: *out is the caller's (actors_msg_destroy). Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_restore(
+    actors_persist_t *self, actors_msg_t **out);
+
+/* ---- event sourcing ----------------------------------------------------- */
+
+/* A snapshot to start from (state borrowed for the call). */
+typedef actors_err (*actors_persist_snapshot_cb)(
+    void *arg, const msgpack_object *state);
+/* One event to re-apply, with its seq (borrowed for the call). */
+typedef actors_err (*actors_persist_event_cb)(
+    void *arg, uint64_t seq, const msgpack_object *event);
+
+/* actors_persist_recover loads the last snapshot (calls on_snapshot once if
+ * there is one) and then calls on_event for every journaled event after
+ * it, in order. A torn or corrupt tail is dropped (logged as PST-TORN) and
+ * cut off the stored journal, so later appends follow the valid prefix.
+ * Must be called once, before the first append. Either callback may be
+ * NULL; a callback's error stops the recovery and is returned.
+ * Returns ACTORS_OK, the callback's code, ACTORS_EMSGPACK (the snapshot is
+ * corrupt), ACTORS_EIO, ACTORS_ENOMEM. Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_recover(actors_persist_t *self,
+    actors_persist_snapshot_cb on_snapshot, actors_persist_event_cb on_event,
+    void *arg);
+
+/* actors_persist_append journals one event: event[0..event_len) exactly
+ * one msgpack value; id[0..id_len) the request id that caused it (NULL:
+ * none; at most 255 bytes); result[0..result_len) the one msgpack value
+ * the call is answered with (NULL: nil), remembered with the id.
+ * ALWAYS: durable when this returns ACTORS_OK. GROUP: written, durable
+ * after the next actors_persist_flush. *seq_out (may be NULL) gets the
+ * event's seq. Returns ACTORS_OK, ACTORS_EINVAL (bad value or id, or
+ * recover not called), ACTORS_ETOOBIG, ACTORS_EIO (nothing counted as
+ * appended; the caller must not apply the change), ACTORS_ENOMEM.
+ * Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_append(actors_persist_t *self,
+    const void *id, size_t id_len, const void *event, size_t event_len,
+    const void *result, size_t result_len, uint64_t *seq_out);
+
+/* actors_persist_flush makes every appended event durable (GROUP: one
+ * fsync for all of them). Returns ACTORS_OK or ACTORS_EIO. Thread: owner.
+ */
+ACTORS_EXPORT actors_err actors_persist_flush(actors_persist_t *self);
+
+/* actors_persist_durable tells whether event seq is durable under the
+ * policy (ALWAYS and NONE: once appended; GROUP: once flushed).
+ * Thread: owner. */
+ACTORS_EXPORT bool actors_persist_durable(
+    const actors_persist_t *self, uint64_t seq);
+
+/* actors_persist_pending is the number of appended events not yet durable
+ * (GROUP only; 0 otherwise). Thread: owner. */
+ACTORS_EXPORT size_t actors_persist_pending(const actors_persist_t *self);
+
+/* actors_persist_group_ms is the GROUP flush bound in milliseconds (the
+ * owner's timer interval). Thread: owner. */
+ACTORS_EXPORT uint32_t actors_persist_group_ms(const actors_persist_t *self);
+
+/* actors_persist_last_seq is the seq of the last event recovered or
+ * appended (0: none yet). Thread: owner. */
+ACTORS_EXPORT uint64_t actors_persist_last_seq(const actors_persist_t *self);
+
+/* actors_persist_snapshot_due tells whether snapshot_every events were
+ * appended since the last snapshot. Thread: owner. */
+ACTORS_EXPORT bool actors_persist_snapshot_due(const actors_persist_t *self);
+
+/* actors_persist_snapshot stores state[0..len) (one msgpack value) as the
+ * state after the last appended event, with the id window, atomically and
+ * durably, then compacts the journal (drops the events it covers). It also
+ * makes every appended event durable. Returns as actors_persist_save.
+ * Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_snapshot(
+    actors_persist_t *self, const void *state, size_t len);
+
+/* actors_persist_lookup looks for request id in the window. If an event
+ * with that id was recorded and is still remembered, *result points to
+ * its recorded result (one msgpack value; borrowed until the next call on
+ * self) and *result_len to its length, and it returns true.
+ * Thread: owner. */
+ACTORS_EXPORT bool actors_persist_lookup(actors_persist_t *self, const void *id,
+    size_t id_len, const void **result, size_t *result_len);
+
+/* actors_persist_remove deletes everything stored under the key (for tests
+ * and the store service). Returns ACTORS_OK or ACTORS_EIO. Thread: owner.
+ */
+ACTORS_EXPORT actors_err actors_persist_remove(actors_persist_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

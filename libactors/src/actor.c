@@ -1,0 +1,1029 @@
+/* libactors/src/actor.c - the actor runtime: register, loop, dispatch.
+ * SPDX-License-Identifier: MIT
+ *
+ * One actor is one event loop on the calling thread, around one client
+ * (client.c) whose DEALER socket is the actor's connection to the broker.
+ * The client resolves the actor's own calls (futures, callbacks); every
+ * other message reaches s_hook, which only queues: CALL and TELL become
+ * items of a FIFO, HEARTBEAT and the REGISTER answer update state. The
+ * loop alone handles queued items, one at a time, in arrival order. So a
+ * method blocked in actors_future_get (which pumps the client) never sees
+ * another method run inside it: messages that arrive meanwhile wait in the
+ * queue.
+ *
+ * The loop, per turn: handle the queue (running due timers and sending a
+ * due heartbeat between items, and a CREDIT every prefetch/2 tells), read
+ * what has arrived meanwhile and, only if nothing has, send the CREDIT for
+ * the rest and poll the socket's ZMQ_FD and a signalfd (SIGTERM and SIGINT
+ * are blocked and read from it) until the next timer, heartbeat, liveness
+ * deadline or client deadline (s_wait). A broker silent for
+ * liveness * heartbeat_ms is presumed gone: the socket is disconnected and
+ * connected again (a new connection, so the broker sees a new peer) and the
+ * actor registers again; items and deferred replies of the old session are
+ * dropped, as the broker has already answered their callers.
+ *
+ * Replies are encoded into a reused builder and copied into one zmq frame;
+ * queue items are recycled through a free list, arguments are decoded into
+ * one msgpack zone cleared after each call. A deferred reply costs one
+ * small allocation.
+ *
+ * Invariants: every CALL dispatched to this actor in the current session
+ * gets exactly one REPLY or ERROR (deferred ones when the service completes
+ * them); every TELL is counted in exactly one CREDIT.
+ */
+#define _GNU_SOURCE
+#include <actors/actor.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include <actors/log.h>
+
+#include "actor_internal.h"
+#include "unpack.h"
+#include "alloc.h"
+#include "client_internal.h"
+
+#define PREFETCH_DEFAULT 64    /* opts->prefetch 0 */
+#define HEARTBEAT_DEFAULT 1000 /* ms, until the broker tells its own */
+#define LIVENESS_DEFAULT 3     /* heartbeats, idem */
+#define REGISTER_RETRY_MS 3000 /* no answer to REGISTER: reconnect */
+#define EXIT_LINGER_MS 2000    /* time given to last replies at exit */
+#define ITEMS_KEPT 256         /* free list bound */
+#define SIGNAL_CHECK_TURNS 64  /* busy loop turns between signalfd reads */
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t
+s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* s_copy_frame copies a frame into a NUL-terminated buffer of cap bytes
+ * (truncating). */
+static void
+s_copy_frame(zmq_msg_t *frame, char *buf, size_t cap)
+{
+    size_t n = zmq_msg_size(frame);
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(buf, zmq_msg_data(frame), n);
+    buf[n] = '\0';
+}
+
+/* s_send sends a header (cmd, id) followed by up to two body frames. The
+ * bodies are copied. Returns ACTORS_OK, ACTORS_ENOMEM or ACTORS_EIO. */
+static actors_err
+s_send(actors_actor_t *self, uint8_t cmd, const void *id, size_t id_len,
+    const void *b1, size_t n1, const void *b2, size_t n2, int nbodies)
+{
+    zmq_msg_t frames[3];
+    int n = 0;
+    if (zmq_msg_init_size(&frames[0], ACTORS_WIRE_HDR_MIN + id_len) != 0) {
+        return ACTORS_ENOMEM;
+    }
+    actors__hdr_write(zmq_msg_data(&frames[0]), cmd, 0, id, id_len);
+    n = 1;
+    const void *src[2] = {b1, b2};
+    size_t len[2] = {n1, n2};
+    for (int i = 0; i < nbodies; i++) {
+        if (zmq_msg_init_size(&frames[n], len[i]) != 0) {
+            goto fail;
+        }
+        if (len[i] > 0) {
+            memcpy(zmq_msg_data(&frames[n]), src[i], len[i]);
+        }
+        n++;
+    }
+    actors_err rc = actors__client_send_frames(self->client, frames, n);
+    if (rc != ACTORS_OK) {
+        for (int i = 0; i < n; i++) {
+            zmq_msg_close(&frames[i]);
+        }
+    }
+    return rc;
+
+fail:
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(&frames[i]);
+    }
+    return ACTORS_ENOMEM;
+}
+
+actors_err
+actors__actor_send_error(actors_actor_t *self, const void *id, size_t id_len,
+    actors_err code, const char *type, const char *message, const char *address)
+{
+    actors_msg_reset(self->body);
+    actors_err rc = actors__error_body(
+        self->body, code, type, message, address ? address : self->address);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    return s_send(self, ACTORS_CMD_ERROR, id, id_len,
+        actors_msg_data(self->body), actors_msg_size(self->body), NULL, 0, 1);
+}
+
+actors_err
+actors__actor_send_reply(actors_actor_t *self, const void *id, size_t id_len,
+    const void *data, size_t len)
+{
+    static const uint8_t nil = 0xc0;
+    if (data == NULL || len == 0) {
+        data = &nil;
+        len = 1;
+    }
+    if (self->max_message > 0 && len > self->max_message) {
+        char text[128];
+        snprintf(text, sizeof text,
+            "the result of %zu bytes exceeds the limit of %u bytes", len,
+            self->max_message);
+        return actors__actor_send_error(
+            self, id, id_len, ACTORS_ETOOBIG, NULL, text, NULL);
+    }
+    return s_send(self, ACTORS_CMD_REPLY, id, id_len, data, len, NULL, 0, 1);
+}
+
+static void
+s_send_credit(actors_actor_t *self)
+{
+    if (self->credit == 0) {
+        return;
+    }
+    uint8_t count[4];
+    actors__put_be32(count, self->credit);
+    if (s_send(self, ACTORS_CMD_CREDIT, NULL, 0, count, 4, NULL, 0, 1) ==
+        ACTORS_OK) {
+        self->credit = 0;
+    }
+}
+
+static void
+s_send_heartbeat(actors_actor_t *self, uint64_t now)
+{
+    s_send(self, ACTORS_CMD_HEARTBEAT, NULL, 0, NULL, 0, NULL, 0, 0);
+    self->next_beat = now + self->heartbeat_ms;
+}
+
+/* ---------------------------------------------------------------- queue */
+
+static actors__item_t *
+s_item_new(actors_actor_t *self)
+{
+    actors__item_t *it = self->spare;
+    if (it != NULL) {
+        self->spare = it->next;
+        self->nspare--;
+    } else {
+        it = actors__malloc(sizeof *it);
+        if (it == NULL) {
+            return NULL;
+        }
+    }
+    it->next = NULL;
+    zmq_msg_init(&it->address);
+    zmq_msg_init(&it->method);
+    zmq_msg_init(&it->args);
+    return it;
+}
+
+static void
+s_item_free(actors_actor_t *self, actors__item_t *it)
+{
+    zmq_msg_close(&it->address);
+    zmq_msg_close(&it->method);
+    zmq_msg_close(&it->args);
+    if (self->nspare < ITEMS_KEPT) {
+        it->next = self->spare;
+        self->spare = it;
+        self->nspare++;
+    } else {
+        actors__free(it);
+    }
+}
+
+static void
+s_queue_clear(actors_actor_t *self)
+{
+    while (self->head != NULL) {
+        actors__item_t *it = self->head;
+        self->head = it->next;
+        s_item_free(self, it);
+    }
+    self->tail = NULL;
+}
+
+/* ---------------------------------------------------------------- hook */
+
+/* s_on_register reads the broker's answer to our REGISTER. */
+static void
+s_on_register(actors_actor_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames,
+    int nframes)
+{
+    if (hdr->cmd == ACTORS_CMD_ERROR) {
+        actors_error_t *err = NULL;
+        self->reg_err = ACTORS_EIO;
+        if (nframes >= 2 && actors__error_parse(zmq_msg_data(&frames[1]),
+                                zmq_msg_size(&frames[1]), &err) == ACTORS_OK) {
+            self->reg_err = actors_error_code(err);
+            ACTORS_LOG(ACTORS_LOG_WARN, "ACT-REG-FAIL", "address=%s type=%s %s",
+                self->address, actors_error_type(err),
+                actors_error_message(err));
+            actors_error_destroy(&err);
+        }
+        self->reg = REG_FAILED;
+        return;
+    }
+    if (nframes >= 2) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        if (actors__unpack_next(&up, zmq_msg_data(&frames[1]),
+                zmq_msg_size(&frames[1]), &off) == MSGPACK_UNPACK_SUCCESS) {
+            int64_t v = 0;
+            if (actors_value_int(actors_map_get(&up.data, "heartbeat_ms"),
+                    &v) == ACTORS_OK &&
+                v > 0 && v <= 3600000) {
+                self->heartbeat_ms = (uint32_t)v;
+            }
+            if (actors_value_int(actors_map_get(&up.data, "liveness"), &v) ==
+                    ACTORS_OK &&
+                v > 0 && v <= 1000) {
+                self->liveness = (uint32_t)v;
+            }
+            if (actors_value_int(actors_map_get(&up.data, "max_message"), &v) ==
+                    ACTORS_OK &&
+                v > 0 && v <= UINT32_MAX) {
+                self->max_message = (uint32_t)v;
+            }
+        }
+        msgpack_unpacked_destroy(&up);
+    }
+    self->reg = REG_OK;
+}
+
+/* s_hook gets every message that is not a reply to one of our own calls.
+ * It may run inside a method (through a future wait), so it only queues
+ * and records; it never runs a method. */
+static void
+s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
+{
+    actors_actor_t *self = arg;
+    assert(self->tag == ACTOR_TAG);
+    uint64_t now = s_now();
+    self->last_heard = now;
+    switch (hdr->cmd) {
+    case ACTORS_CMD_CALL:
+    case ACTORS_CMD_TELL: {
+        if (nframes != 4) {
+            /* Keep the credit right even for a malformed dispatch. */
+            if (hdr->cmd == ACTORS_CMD_CALL) {
+                actors__actor_send_error(self, hdr->id, hdr->id_len,
+                    ACTORS_EBADREQ, NULL,
+                    "CALL needs address, method and args frames", NULL);
+            } else {
+                self->credit++;
+            }
+            return;
+        }
+        actors__item_t *it = s_item_new(self);
+        if (it == NULL) {
+            if (hdr->cmd == ACTORS_CMD_CALL) {
+                actors__actor_send_error(self, hdr->id, hdr->id_len,
+                    ACTORS_ENOMEM, NULL, NULL, NULL);
+            } else {
+                self->credit++;
+            }
+            return;
+        }
+        it->cmd = hdr->cmd;
+        it->id_len = (uint8_t)hdr->id_len;
+        memcpy(it->id, hdr->id, hdr->id_len);
+        zmq_msg_move(&it->address, &frames[1]);
+        zmq_msg_move(&it->method, &frames[2]);
+        zmq_msg_move(&it->args, &frames[3]);
+        if (self->tail != NULL) {
+            self->tail->next = it;
+        } else {
+            self->head = it;
+        }
+        self->tail = it;
+        break;
+    }
+    case ACTORS_CMD_REPLY:
+    case ACTORS_CMD_ERROR:
+        if (self->reg == REG_PENDING && hdr->id_len == self->reg_id_len &&
+            memcmp(hdr->id, self->reg_id, hdr->id_len) == 0) {
+            s_on_register(self, hdr, frames, nframes);
+        }
+        break;
+    default:
+        break; /* HEARTBEAT: last_heard is enough */
+    }
+    /* A method blocked on a future still keeps the broker informed. */
+    if (self->reg == REG_OK && now >= self->next_beat) {
+        s_send_heartbeat(self, now);
+    }
+}
+
+/* ---------------------------------------------------------------- actor API */
+
+actors_client_t *
+actors_actor_client(actors_actor_t *actor)
+{
+    assert(actor);
+    assert(actor->tag == ACTOR_TAG);
+    return actor->client;
+}
+
+const char *
+actors_actor_address(const actors_actor_t *actor)
+{
+    assert(actor);
+    assert(actor->tag == ACTOR_TAG);
+    return actor->address;
+}
+
+void *
+actors_actor_state(const actors_actor_t *actor)
+{
+    assert(actor);
+    assert(actor->tag == ACTOR_TAG);
+    return actor->state;
+}
+
+actors_err
+actors_actor_timer_add(actors_actor_t *actor, uint32_t interval_ms, bool repeat,
+    actors_timer_fn fn, void *arg, int *id)
+{
+    assert(actor);
+    assert(actor->tag == ACTOR_TAG);
+    return actors__timers_add(
+        &actor->timers, s_now(), interval_ms, repeat, fn, arg, id);
+}
+
+actors_err
+actors_actor_timer_cancel(actors_actor_t *actor, int id)
+{
+    assert(actor);
+    assert(actor->tag == ACTOR_TAG);
+    return actors__timers_cancel(&actor->timers, id);
+}
+
+void
+actors_actor_exit(actors_actor_t *actor, int code)
+{
+    assert(actor);
+    assert(actor->tag == ACTOR_TAG);
+    if (!actor->exiting) {
+        actor->exiting = true;
+        actor->exit_code = code;
+    }
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static const actors_method_t *
+s_find_method(const actors_service_t *service, const void *name, size_t len)
+{
+    for (const actors_method_t *m = service->methods; m && m->name; m++) {
+        if (strlen(m->name) == len && memcmp(m->name, name, len) == 0) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* s_reject answers a message that never reached a method. */
+static void
+s_reject(actors_actor_t *self, const actors__item_t *it, actors_err code,
+    const char *message)
+{
+    if (it->cmd == ACTORS_CMD_CALL) {
+        actors__actor_send_error(
+            self, it->id, it->id_len, code, NULL, message, NULL);
+    } else {
+        ACTORS_LOG(ACTORS_LOG_INFO, "ACT-TELL-ERROR", "address=%s type=%s %s",
+            self->address, actors_err_name(code), message);
+    }
+}
+
+static void
+s_handle(actors_actor_t *self, actors__item_t *it)
+{
+    char text[ACTORS_WIRE_NAME_MAX + 64];
+    msgpack_object args;
+    size_t off = 0;
+    /* Walk the headers first: msgpack-c would allocate whatever a
+     * container header announces (unpack.h). */
+    msgpack_unpack_return ur =
+        actors__unpack_check(zmq_msg_data(&it->args), zmq_msg_size(&it->args),
+            &off) == MSGPACK_UNPACK_SUCCESS
+            ? MSGPACK_UNPACK_SUCCESS
+            : MSGPACK_UNPACK_PARSE_ERROR;
+    off = 0;
+    if (ur == MSGPACK_UNPACK_SUCCESS) {
+        ur = msgpack_unpack(zmq_msg_data(&it->args), zmq_msg_size(&it->args),
+            &off, self->zone, &args);
+    }
+    const actors_method_t *m = NULL;
+    if (ur != MSGPACK_UNPACK_SUCCESS) {
+        s_reject(self, it,
+            ur == MSGPACK_UNPACK_NOMEM_ERROR ? ACTORS_ENOMEM : ACTORS_EMSGPACK,
+            ur == MSGPACK_UNPACK_EXTRA_BYTES
+                ? "the arguments frame holds more than one msgpack value"
+                : "the arguments frame is not valid msgpack");
+    } else if (args.type != MSGPACK_OBJECT_ARRAY) {
+        s_reject(
+            self, it, ACTORS_EARGS, "the arguments must be a msgpack array");
+    } else if ((m = s_find_method(self->service, zmq_msg_data(&it->method),
+                    zmq_msg_size(&it->method))) == NULL) {
+        char name[ACTORS_WIRE_NAME_MAX + 1];
+        s_copy_frame(&it->method, name, sizeof name);
+        snprintf(text, sizeof text, "%s has no method '%s'",
+            self->service->name, name);
+        s_reject(self, it, ACTORS_ENOMETHOD, text);
+    } else {
+        actors__ctx_run(self, it, m, &args);
+    }
+    msgpack_zone_clear(self->zone);
+    if (it->cmd == ACTORS_CMD_TELL) {
+        self->credit++;
+    }
+}
+
+/* ---------------------------------------------------------------- loop */
+
+/* s_grace: we were not listening while methods or timers ran since
+ * started; if that was long, give the broker one more heartbeat period to
+ * be heard before calling it silent. */
+static void
+s_grace(actors_actor_t *self, uint64_t started)
+{
+    uint64_t now = s_now();
+    if (now - started < self->heartbeat_ms) {
+        return;
+    }
+    uint64_t span = (uint64_t)(self->liveness - 1) * self->heartbeat_ms;
+    if (now > span && self->last_heard < now - span) {
+        self->last_heard = now - span;
+    }
+}
+
+/* s_run_timers_at runs the timers due at now (the caller's clock). */
+static void
+s_run_timers_at(actors_actor_t *self, uint64_t now)
+{
+    if (actors__timers_next(&self->timers) > now) {
+        return;
+    }
+    uint64_t before = actors__timers_seq(&self->timers);
+    actors__timer_t t;
+    while (
+        !self->exiting && actors__timers_pop(&self->timers, now, before, &t)) {
+        t.fn(self, t.arg);
+    }
+    s_grace(self, now);
+}
+
+static void
+s_run_timers(actors_actor_t *self)
+{
+    s_run_timers_at(self, s_now());
+}
+
+/* s_drain handles the queue; timers and heartbeats are not starved. */
+static void
+s_drain(actors_actor_t *self)
+{
+    if (self->head == NULL) {
+        return;
+    }
+    uint64_t started = s_now();
+    while (self->head != NULL && !self->exiting && !self->stopping) {
+        actors__item_t *it = self->head;
+        self->head = it->next;
+        if (self->head == NULL) {
+            self->tail = NULL;
+        }
+        s_handle(self, it);
+        s_item_free(self, it);
+        if (self->credit >= self->credit_batch) {
+            s_send_credit(self);
+        }
+        uint64_t now = s_now();
+        if (now >= self->next_beat) {
+            s_send_heartbeat(self, now);
+        }
+        s_run_timers_at(self, now);
+    }
+    s_grace(self, started);
+}
+
+/* s_read_signals drains the signalfd; any SIGTERM/SIGINT means stop. */
+static void
+s_read_signals(actors_actor_t *self)
+{
+    struct signalfd_siginfo si;
+    while (read(self->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        ACTORS_LOG(ACTORS_LOG_NOTICE, "ACT-SIGNAL",
+            "address=%s signal=%u stopping", self->address, si.ssi_signo);
+        self->stopping = true;
+    }
+}
+
+/* s_wait reads what has arrived and, only if nothing has, waits up to
+ * timeout_ms for the socket or the signal fd. Messages that are already
+ * queued are read without a poll: a poll (zmq_poll is a poll() system call
+ * and a ZMQ_EVENTS check per pass) is paid only when the loop is about to
+ * block. The wait itself polls the socket's ZMQ_FD, which is the documented
+ * way once a receive has returned EAGAIN, and the signalfd. While messages
+ * keep coming the signalfd is read every SIGNAL_CHECK_TURNS turns.
+ * Returns ACTORS_OK or ACTORS_EIO. */
+static actors_err
+s_wait(actors_actor_t *self, long timeout_ms)
+{
+    uint64_t seen = actors__client_received(self->client);
+    if (actors_client_poll(self->client, 0) == ACTORS_ECLOSED) {
+        return ACTORS_EIO;
+    }
+    if (actors__client_received(self->client) != seen ||
+        !actors__client_idle(self->client)) {
+        /* Work arrived (or more is waiting): handle it first. Any message
+         * (a reply to our own call too) shows the broker is there. */
+        self->last_heard = s_now();
+        if (++self->busy_turns >= SIGNAL_CHECK_TURNS) {
+            self->busy_turns = 0;
+            s_read_signals(self);
+        }
+        return ACTORS_OK;
+    }
+    self->busy_turns = 0;
+    if (timeout_ms != 0 && self->credit > 0) {
+        /* About to block: the broker gets the credit for the tells done.
+         * The send may process libzmq's commands (and so take the wake-up
+         * of a message that just came): read once more before blocking. */
+        s_send_credit(self);
+        if (actors_client_poll(self->client, 0) == ACTORS_ECLOSED) {
+            return ACTORS_EIO;
+        }
+        if (actors__client_received(self->client) != seen ||
+            !actors__client_idle(self->client)) {
+            self->last_heard = s_now();
+            return ACTORS_OK;
+        }
+    }
+    struct pollfd items[2] = {
+        {self->zmq_fd, POLLIN, 0},
+        {self->sigfd, POLLIN, 0},
+    };
+    int n = poll(items, 2, timeout_ms < 0 ? -1 : (int)timeout_ms);
+    if (n < 0) {
+        if (errno == EINTR) {
+            return ACTORS_OK;
+        }
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-POLL", "address=%s %s", self->address,
+            strerror(errno));
+        return ACTORS_EIO;
+    }
+    if (items[1].revents & POLLIN) {
+        s_read_signals(self);
+    }
+    /* ZMQ_FD readable means commands are pending, not that a message is:
+     * the client reads what there is. It also expires its calls' local
+     * deadlines when pumped. */
+    if (items[0].revents != 0 || actors__client_timeout_ms(self->client) == 0) {
+        if (actors_client_poll(self->client, 0) == ACTORS_ECLOSED) {
+            return ACTORS_EIO;
+        }
+        if (actors__client_received(self->client) != seen) {
+            self->last_heard = s_now();
+        }
+    }
+    return ACTORS_OK;
+}
+
+/* s_reconnect drops the connection and makes a new one, so that the
+ * broker sees a new peer. If the endpoint cannot be disconnected by name,
+ * libzmq's own reconnection is left to work. */
+static void
+s_reconnect(actors_actor_t *self)
+{
+    if (zmq_disconnect(self->socket, self->endpoint) != 0) {
+        ACTORS_LOG(ACTORS_LOG_INFO, "ACT-DISCONNECT", "endpoint=%s %s",
+            self->endpoint, zmq_strerror(zmq_errno()));
+        return;
+    }
+    if (zmq_connect(self->socket, self->endpoint) != 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-CONNECT", "endpoint=%s %s",
+            self->endpoint, zmq_strerror(zmq_errno()));
+    }
+}
+
+/* s_send_register sends REGISTER with a new request id. */
+static actors_err
+s_send_register(actors_actor_t *self)
+{
+    self->session++;
+    self->reg_id_len = (size_t)snprintf(self->reg_id, sizeof self->reg_id,
+        "reg-%llu", (unsigned long long)self->session);
+    self->reg = REG_PENDING;
+    actors_msg_reset(self->body);
+    actors_msg_t *m = self->body;
+    actors_err rc = actors_msg_add_map(m, 4);
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(m, "service");
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(m, self->service->name);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(m, "pid");
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_int(m, (int64_t)getpid());
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(m, "prefetch");
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_uint(m, self->prefetch);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(m, "mailbox");
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_uint(m, self->mailbox);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_send(self, ACTORS_CMD_REGISTER, self->reg_id, self->reg_id_len,
+            self->address, strlen(self->address), actors_msg_data(m),
+            actors_msg_size(m), 2);
+    }
+    return rc;
+}
+
+/* s_register registers the address, reconnecting while the broker does
+ * not answer. NameTaken at the very first attempt is final (another live
+ * actor has the address); after a reconnection it may mean the broker has
+ * not yet seen our old connection go, so we try again for a while.
+ * Returns ACTORS_OK, ACTORS_ECLOSED if a signal came first, or the
+ * broker's error. */
+static actors_err
+s_register(actors_actor_t *self, bool first)
+{
+    /* What was dispatched in the old session has been answered by the
+     * broker (ActorCrashed); its tags mean nothing to a new session. */
+    s_queue_clear(self);
+    self->credit = 0;
+    actors_err rc = s_send_register(self);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    /* NameTaken may be about our own previous connection until the broker
+     * sees it go; after this long it is another live actor's. */
+    bool ours_maybe = !first;
+    uint64_t give_up = s_now() + REGISTER_RETRY_MS +
+                       2 * (uint64_t)self->liveness * self->heartbeat_ms;
+    uint64_t deadline = s_now() + REGISTER_RETRY_MS;
+    for (;;) {
+        uint64_t now = s_now();
+        rc = s_wait(self, deadline > now ? (long)(deadline - now) : 0);
+        if (rc != ACTORS_OK) {
+            return rc;
+        }
+        now = s_now();
+        if (self->reg == REG_OK && !self->stopping) {
+            self->last_heard = now;
+            self->next_beat = now + self->heartbeat_ms;
+            ACTORS_LOG(ACTORS_LOG_INFO, "ACT-REGISTERED",
+                "address=%s service=%s pid=%ld heartbeat_ms=%u", self->address,
+                self->service->name, (long)getpid(), self->heartbeat_ms);
+            return ACTORS_OK;
+        }
+        if (self->stopping) {
+            return ACTORS_ECLOSED;
+        }
+        if (self->reg == REG_FAILED) {
+            if (self->reg_err != ACTORS_ETAKEN || !ours_maybe ||
+                now >= give_up) {
+                return self->reg_err;
+            }
+            /* Retry after a heartbeat: the broker will notice our old
+             * connection is gone. */
+            self->reg = REG_IDLE;
+            deadline = now + self->heartbeat_ms;
+        }
+        if (now >= deadline) {
+            if (self->reg == REG_PENDING) {
+                ACTORS_LOG(ACTORS_LOG_WARN, "ACT-REG-RETRY",
+                    "address=%s endpoint=%s no answer to REGISTER; "
+                    "reconnecting",
+                    self->address, self->endpoint);
+                s_reconnect(self);
+                ours_maybe = true;
+            }
+            rc = s_send_register(self);
+            if (rc != ACTORS_OK) {
+                return rc;
+            }
+            deadline = now + REGISTER_RETRY_MS;
+        }
+    }
+}
+
+/* s_timeout is the poll timeout of the loop, in ms. */
+static long
+s_timeout(actors_actor_t *self, uint64_t now)
+{
+    if (self->head != NULL) {
+        return 0;
+    }
+    uint64_t due = self->next_beat;
+    uint64_t dead =
+        self->last_heard + (uint64_t)self->liveness * self->heartbeat_ms;
+    if (dead < due) {
+        due = dead;
+    }
+    uint64_t t = actors__timers_next(&self->timers);
+    if (t < due) {
+        due = t;
+    }
+    long wait = due > now ? (long)(due - now) : 0;
+    int c = actors__client_timeout_ms(self->client);
+    if (c >= 0 && c < wait) {
+        wait = c;
+    }
+    return wait;
+}
+
+static actors_err
+s_loop(actors_actor_t *self)
+{
+    while (!self->stopping && !self->exiting) {
+        s_drain(self);
+        if (self->stopping || self->exiting) {
+            break;
+        }
+        actors_err rc = s_wait(self, s_timeout(self, s_now()));
+        if (rc != ACTORS_OK) {
+            return rc;
+        }
+        s_run_timers(self);
+        uint64_t now = s_now();
+        if (now >= self->next_beat) {
+            s_send_heartbeat(self, now);
+        }
+        if (!self->stopping && !self->exiting && self->head == NULL &&
+            now >= self->last_heard +
+                       (uint64_t)self->liveness * self->heartbeat_ms) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "ACT-BROKER-SILENT",
+                "address=%s endpoint=%s silent_ms=%llu reconnecting",
+                self->address, self->endpoint,
+                (unsigned long long)(now - self->last_heard));
+            s_reconnect(self);
+            rc = s_register(self, false);
+            if (rc == ACTORS_ECLOSED) {
+                break;
+            }
+            if (rc != ACTORS_OK) {
+                return rc;
+            }
+        }
+    }
+    return ACTORS_OK;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static void
+s_actor_destroy(actors_actor_t **self_p)
+{
+    actors_actor_t *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    *self_p = NULL;
+    s_queue_clear(self);
+    while (self->spare != NULL) {
+        actors__item_t *it = self->spare;
+        self->spare = it->next;
+        actors__free(it);
+    }
+    actors__deferred_free_all(self);
+    actors__timers_fini(&self->timers);
+    if (self->client != NULL) {
+        int linger = EXIT_LINGER_MS;
+        zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+        actors_client_destroy(&self->client);
+    }
+    if (self->sigfd >= 0) {
+        /* A stop signal that came after the loop is consumed here, not
+         * delivered (and fatal) when the mask is restored. */
+        struct signalfd_siginfo si;
+        while (read(self->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        }
+        close(self->sigfd);
+    }
+    if (self->mask_set) {
+        pthread_sigmask(SIG_SETMASK, &self->old_mask, NULL);
+    }
+    if (self->zone != NULL) {
+        msgpack_zone_free(self->zone);
+    }
+    actors_msg_destroy(&self->result);
+    actors_msg_destroy(&self->body);
+    actors__free(self->endpoint);
+    actors__free(self->address);
+    self->tag = DEAD_TAG;
+    actors__free(self);
+}
+
+static actors_err
+s_actor_new(actors_actor_t **out, const actors_service_t *service,
+    const actors_actor_opts_t *opts)
+{
+    actors_actor_t *self = actors__zalloc(sizeof *self);
+    if (self == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->tag = ACTOR_TAG;
+    self->sigfd = -1;
+    self->service = service;
+    self->prefetch = opts->prefetch ? opts->prefetch : PREFETCH_DEFAULT;
+    self->mailbox = opts->mailbox;
+    self->credit_batch = self->prefetch / 2 ? self->prefetch / 2 : 1;
+    self->heartbeat_ms = HEARTBEAT_DEFAULT;
+    self->liveness = LIVENESS_DEFAULT;
+    self->max_message = ACTORS_WIRE_MAX_MESSAGE_DEFAULT;
+    self->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+    self->endpoint = actors__strdup(actors_endpoint_default(opts->endpoint));
+    self->address = actors__strdup(opts->address);
+    actors_err rc = ACTORS_OK;
+    if (self->zone == NULL || self->endpoint == NULL || self->address == NULL) {
+        rc = ACTORS_ENOMEM;
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_create(&self->result);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_create(&self->body);
+    }
+    if (rc != ACTORS_OK) {
+        s_actor_destroy(&self);
+        return rc;
+    }
+    *out = self;
+    return ACTORS_OK;
+}
+
+/* s_block_signals routes SIGTERM and SIGINT to a signalfd. */
+static actors_err
+s_block_signals(actors_actor_t *self)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &set, &self->old_mask) != 0) {
+        return ACTORS_EIO;
+    }
+    self->mask_set = true;
+    self->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (self->sigfd < 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-SIGNALFD", "%s", strerror(errno));
+        return ACTORS_EIO;
+    }
+    return ACTORS_OK;
+}
+
+/* s_fail records a failed run's error in *result. */
+static void
+s_fail(actors__run_result_t *result, actors_err rc, const char *type,
+    const char *message)
+{
+    if (result == NULL) {
+        return;
+    }
+    snprintf(result->type, sizeof result->type, "%s",
+        type ? type : actors_err_name(rc));
+    snprintf(result->message, sizeof result->message, "%s",
+        message ? message : actors_strerror(rc));
+}
+
+static bool
+s_valid(const actors_service_t *service, const actors_actor_opts_t *opts)
+{
+    if (service == NULL || service->name == NULL || opts == NULL ||
+        opts->address == NULL) {
+        return false;
+    }
+    size_t n = strlen(opts->address);
+    return n > 0 && n <= ACTORS_WIRE_NAME_MAX;
+}
+
+actors_err
+actors__actor_run(const actors_service_t *service,
+    const actors_actor_opts_t *opts, const msgpack_object *ctor_args,
+    actors__run_result_t *result)
+{
+    static const msgpack_object s_no_args = {
+        .type = MSGPACK_OBJECT_ARRAY, .via.array = {0, NULL}};
+    if (result != NULL) {
+        memset(result, 0, sizeof *result);
+    }
+    if (!s_valid(service, opts)) {
+        s_fail(result, ACTORS_EINVAL, NULL,
+            "a service with a name and an address of 1..255 bytes is needed");
+        return ACTORS_EINVAL;
+    }
+    actors_actor_t *self = NULL;
+    actors_err rc = s_actor_new(&self, service, opts);
+    if (rc == ACTORS_OK) {
+        rc = s_block_signals(self);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_client_create(&self->client, self->endpoint);
+    }
+    if (rc != ACTORS_OK) {
+        s_fail(result, rc, NULL, NULL);
+        s_actor_destroy(&self);
+        return rc;
+    }
+    self->socket = actors__client_socket(self->client);
+    size_t fd_len = sizeof self->zmq_fd;
+    if (zmq_getsockopt(self->socket, ZMQ_FD, &self->zmq_fd, &fd_len) != 0) {
+        s_fail(result, ACTORS_EIO, NULL, NULL);
+        s_actor_destroy(&self);
+        return ACTORS_EIO;
+    }
+    actors__client_set_hook(self->client, s_hook, self);
+
+    if (service->init != NULL) {
+        rc = service->init(
+            self, ctor_args ? ctor_args : &s_no_args, &self->state);
+        if (rc != ACTORS_OK) {
+            if (result != NULL) {
+                result->init_failed = true;
+            }
+            s_fail(result, rc, self->has_err ? self->err_type : NULL,
+                self->has_err ? self->err_message : NULL);
+            actors__client_set_hook(self->client, NULL, NULL);
+            s_actor_destroy(&self);
+            return rc;
+        }
+    }
+
+    rc = s_register(self, true);
+    if (rc == ACTORS_OK) {
+        rc = s_loop(self);
+    } else if (rc == ACTORS_ECLOSED) {
+        rc = ACTORS_OK; /* a signal during registration: a clean stop */
+    } else if (rc == ACTORS_ETAKEN) {
+        char text[ACTORS_WIRE_NAME_MAX + 64];
+        snprintf(text, sizeof text, "the address %s is held by a live actor",
+            self->address);
+        s_fail(result, rc, NULL, text);
+    } else {
+        s_fail(result, rc, NULL, NULL);
+    }
+    /* A REGISTER still unanswered may yet succeed: unregister then too. */
+    if (self->reg == REG_OK || self->reg == REG_PENDING) {
+        s_send(self, ACTORS_CMD_UNREGISTER, NULL, 0, self->address,
+            strlen(self->address), NULL, 0, 1);
+        self->reg = REG_IDLE;
+    }
+    ACTORS_LOG(ACTORS_LOG_INFO, "ACT-STOP", "address=%s exit=%d rc=%s",
+        self->address, self->exit_code, actors_err_name(rc));
+    if (service->fini != NULL) {
+        service->fini(self->state);
+    }
+    self->state = NULL;
+    if (result != NULL) {
+        result->exit_code = self->exit_code;
+    }
+    actors__client_set_hook(self->client, NULL, NULL);
+    s_actor_destroy(&self);
+    return rc;
+}
+
+actors_err
+actors_actor_run(const actors_service_t *service,
+    const actors_actor_opts_t *opts, const msgpack_object *ctor_args)
+{
+    return actors__actor_run(service, opts, ctor_args, NULL);
+}

@@ -1,0 +1,471 @@
+/* libactors/src/actor_ctx.c - inside a method: results, errors, deferred
+ * replies. SPDX-License-Identifier: MIT
+ *
+ * actor.c decodes a queued message and calls actors__ctx_run, which builds
+ * the call's context on the stack, runs the method, and turns what the
+ * method left in the context (a result, an error, or a deferral) into the
+ * reply. A scalar result is encoded into the actor's reused builder; a
+ * result the method built itself is taken over. A deferred reply is a
+ * small heap object on the actor's list, carrying the broker's tag and the
+ * session it belongs to: completing it after a re-registration (the
+ * broker has answered that caller already) or after the actor unregistered
+ * only frees it.
+ */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <actors/log.h>
+
+#include "actor_internal.h"
+#include "alloc.h"
+
+struct actors_ctx {
+    uint32_t tag;                           /* CTX_TAG */
+    actors_actor_t *actor;                  /* the running actor */
+    const actors__item_t *item;             /* the message being handled */
+    const char *method;                     /* the method's name (table) */
+    char address[ACTORS_WIRE_NAME_MAX + 1]; /* target address */
+    actors_msg_t *result;                   /* NULL: nil */
+    bool result_owned;                      /* result is not actor->result */
+    bool deferred;                          /* actors_ctx_defer was called */
+    bool has_error;                         /* actors_ctx_error was called */
+    char type[128];                         /* error type */
+    char message[1024];                     /* error message */
+};
+
+struct actors_deferred {
+    uint32_t tag;                   /* DEFERRED_TAG */
+    actors_actor_t *actor;          /* owner */
+    actors_deferred_t *prev;        /* actor->deferred list */
+    actors_deferred_t *next;        /* actor->deferred list */
+    uint64_t session;               /* stale after a re-registration */
+    uint8_t id_len;                 /* broker tag length */
+    uint8_t id[ACTORS_WIRE_ID_MAX]; /* broker tag */
+};
+
+static void
+s_ctx_drop_result(actors_ctx_t *ctx)
+{
+    if (ctx->result_owned) {
+        actors_msg_destroy(&ctx->result);
+    }
+    ctx->result = NULL;
+    ctx->result_owned = false;
+}
+
+/* s_ctx_scratch returns the empty reused builder as the call's result. */
+static actors_msg_t *
+s_ctx_scratch(actors_ctx_t *ctx)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    s_ctx_drop_result(ctx);
+    actors_msg_reset(ctx->actor->result);
+    ctx->result = ctx->actor->result;
+    return ctx->result;
+}
+
+/* s_ctx_tell: the message is a tell, whose result nobody reads (s_finish
+ * drops it), so the reply shorthands skip encoding it. */
+static bool
+s_ctx_tell(const actors_ctx_t *ctx)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    return ctx->item->cmd == ACTORS_CMD_TELL;
+}
+
+/* s_ctx_check leaves the result nil when a shorthand failed. */
+static actors_err
+s_ctx_check(actors_ctx_t *ctx, actors_err rc)
+{
+    if (rc != ACTORS_OK) {
+        s_ctx_drop_result(ctx);
+    }
+    return rc;
+}
+
+actors_err
+actors_ctx_reply(actors_ctx_t *ctx, actors_msg_t **value_p)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    assert(value_p);
+    if (*value_p == NULL || actors_msg_count(*value_p) != 1) {
+        return ACTORS_EINVAL;
+    }
+    if (s_ctx_tell(ctx)) {
+        actors_msg_destroy(value_p);
+        return ACTORS_OK;
+    }
+    s_ctx_drop_result(ctx);
+    ctx->result = *value_p;
+    ctx->result_owned = true;
+    *value_p = NULL;
+    return ACTORS_OK;
+}
+
+actors_err
+actors_ctx_reply_int(actors_ctx_t *ctx, int64_t v)
+{
+    if (s_ctx_tell(ctx)) {
+        return ACTORS_OK;
+    }
+    return s_ctx_check(ctx, actors_msg_add_int(s_ctx_scratch(ctx), v));
+}
+
+actors_err
+actors_ctx_reply_double(actors_ctx_t *ctx, double v)
+{
+    if (s_ctx_tell(ctx)) {
+        return ACTORS_OK;
+    }
+    return s_ctx_check(ctx, actors_msg_add_double(s_ctx_scratch(ctx), v));
+}
+
+actors_err
+actors_ctx_reply_bool(actors_ctx_t *ctx, bool v)
+{
+    if (s_ctx_tell(ctx)) {
+        return ACTORS_OK;
+    }
+    return s_ctx_check(ctx, actors_msg_add_bool(s_ctx_scratch(ctx), v));
+}
+
+actors_err
+actors_ctx_reply_str(actors_ctx_t *ctx, const char *s)
+{
+    if (s_ctx_tell(ctx)) {
+        return ACTORS_OK;
+    }
+    actors_msg_t *m = s_ctx_scratch(ctx);
+    return s_ctx_check(
+        ctx, s ? actors_msg_add_str(m, s) : actors_msg_add_nil(m));
+}
+
+actors_err
+actors_ctx_reply_object(actors_ctx_t *ctx, const msgpack_object *v)
+{
+    if (s_ctx_tell(ctx)) {
+        return ACTORS_OK;
+    }
+    actors_msg_t *m = s_ctx_scratch(ctx);
+    return s_ctx_check(
+        ctx, v ? actors_msg_add_object(m, v) : actors_msg_add_nil(m));
+}
+
+/* s_error_code is what actors_ctx_error returns for type. */
+static actors_err
+s_error_code(const char *type)
+{
+    return type ? actors_err_from_name(type, strlen(type)) : ACTORS_EAPP;
+}
+
+actors_err
+actors_ctx_error(actors_ctx_t *ctx, const char *type, const char *fmt, ...)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    snprintf(ctx->type, sizeof ctx->type, "%s",
+        type ? type : actors_err_name(ACTORS_EAPP));
+    ctx->message[0] = '\0';
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->message, sizeof ctx->message, fmt, ap);
+        va_end(ap);
+    }
+    ctx->has_error = true;
+    return s_error_code(type);
+}
+
+bool
+actors_ctx_is_tell(const actors_ctx_t *ctx)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    return ctx->item->cmd == ACTORS_CMD_TELL;
+}
+
+const char *
+actors_ctx_address(const actors_ctx_t *ctx)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    return ctx->address;
+}
+
+const char *
+actors_ctx_method(const actors_ctx_t *ctx)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    return ctx->method;
+}
+
+actors_actor_t *
+actors_ctx_actor(const actors_ctx_t *ctx)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    return ctx->actor;
+}
+
+/* ---------------------------------------------------------------- deferred */
+
+actors_err
+actors_ctx_defer(actors_ctx_t *ctx, actors_deferred_t **out)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    assert(out);
+    *out = NULL;
+    if (ctx->item->cmd != ACTORS_CMD_CALL || ctx->deferred) {
+        return ACTORS_EINVAL;
+    }
+    actors_deferred_t *d = actors__zalloc(sizeof *d);
+    if (d == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    actors_actor_t *a = ctx->actor;
+    d->tag = DEFERRED_TAG;
+    d->actor = a;
+    d->session = a->session;
+    d->id_len = ctx->item->id_len;
+    memcpy(d->id, ctx->item->id, ctx->item->id_len);
+    d->next = a->deferred;
+    if (a->deferred != NULL) {
+        a->deferred->prev = d;
+    }
+    a->deferred = d;
+    ctx->deferred = true;
+    *out = d;
+    return ACTORS_OK;
+}
+
+/* s_deferred_take unlinks *d_p and sets it to NULL. The caller frees it. */
+static actors_deferred_t *
+s_deferred_take(actors_deferred_t **d_p)
+{
+    assert(d_p);
+    actors_deferred_t *d = *d_p;
+    assert(d);
+    assert(d->tag == DEFERRED_TAG);
+    *d_p = NULL;
+    actors_actor_t *a = d->actor;
+    if (d->prev != NULL) {
+        d->prev->next = d->next;
+    } else {
+        a->deferred = d->next;
+    }
+    if (d->next != NULL) {
+        d->next->prev = d->prev;
+    }
+    d->prev = NULL;
+    d->next = NULL;
+    return d;
+}
+
+static void
+s_deferred_free(actors_deferred_t *d)
+{
+    d->tag = DEAD_TAG;
+    actors__free(d);
+}
+
+/* s_deferred_live: the call is still the broker's to answer (same
+ * session, actor not gone). */
+static bool
+s_deferred_live(const actors_deferred_t *d)
+{
+    const actors_actor_t *a = d->actor;
+    return d->session == a->session && a->reg == REG_OK;
+}
+
+actors_err
+actors_deferred_reply(actors_deferred_t **d_p, actors_msg_t **value_p)
+{
+    actors_deferred_t *d = s_deferred_take(d_p);
+    actors_actor_t *a = d->actor;
+    actors_err rc = ACTORS_OK;
+    actors_msg_t *v = value_p ? *value_p : NULL;
+    if (v != NULL && actors_msg_count(v) != 1) {
+        rc = ACTORS_EINVAL;
+    }
+    if (s_deferred_live(d)) {
+        if (rc != ACTORS_OK) {
+            actors__actor_send_error(a, d->id, d->id_len, ACTORS_EINTERNAL,
+                NULL, "the deferred reply was not exactly one value", NULL);
+        } else if (v != NULL) {
+            actors__actor_send_reply(
+                a, d->id, d->id_len, actors_msg_data(v), actors_msg_size(v));
+        } else {
+            actors__actor_send_reply(a, d->id, d->id_len, NULL, 0);
+        }
+    }
+    if (rc == ACTORS_OK && v != NULL) {
+        actors_msg_destroy(value_p);
+    }
+    s_deferred_free(d);
+    return rc;
+}
+
+actors_err
+actors_deferred_error(
+    actors_deferred_t **d_p, const char *type, const char *fmt, ...)
+{
+    actors_deferred_t *d = s_deferred_take(d_p);
+    char message[1024];
+    message[0] = '\0';
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof message, fmt, ap);
+        va_end(ap);
+    }
+    actors_err code = s_error_code(type);
+    if (s_deferred_live(d)) {
+        actors__actor_send_error(d->actor, d->id, d->id_len, code,
+            type ? type : actors_err_name(ACTORS_EAPP), message, NULL);
+    }
+    s_deferred_free(d);
+    return ACTORS_OK;
+}
+
+actors_err
+actors_deferred_forward(
+    actors_deferred_t **d_p, const actors_future_t *resolved)
+{
+    actors_deferred_t *d = s_deferred_take(d_p);
+    actors_actor_t *a = d->actor;
+    actors_err rc = ACTORS_OK;
+    bool live = s_deferred_live(d);
+    const actors_error_t *err = resolved ? actors_future_error(resolved) : NULL;
+    size_t len = 0;
+    const void *raw =
+        resolved && err == NULL ? actors_future_raw(resolved, &len) : NULL;
+    if (err != NULL) {
+        if (live) {
+            actors__actor_send_error(a, d->id, d->id_len,
+                actors_error_code(err), actors_error_type(err),
+                actors_error_message(err), actors_error_address(err));
+        }
+    } else if (raw != NULL) {
+        if (live) {
+            actors__actor_send_reply(a, d->id, d->id_len, raw, len);
+        }
+    } else {
+        rc = ACTORS_EINVAL;
+        if (live) {
+            actors__actor_send_error(a, d->id, d->id_len, ACTORS_EINTERNAL,
+                NULL, "forwarded a future that has not resolved", NULL);
+        }
+    }
+    s_deferred_free(d);
+    return rc;
+}
+
+actors_err
+actors_actor_error(
+    actors_actor_t *actor, const char *type, const char *fmt, ...)
+{
+    assert(actor);
+    assert(actor->tag == ACTOR_TAG);
+    snprintf(actor->err_type, sizeof actor->err_type, "%s",
+        type ? type : actors_err_name(ACTORS_EAPP));
+    actor->err_message[0] = '\0';
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(actor->err_message, sizeof actor->err_message, fmt, ap);
+        va_end(ap);
+    }
+    actor->has_err = true;
+    return s_error_code(type);
+}
+
+/* s_finish sends the outcome of a method (or drops it for a tell). */
+static void
+s_finish(actors_actor_t *self, actors_ctx_t *ctx, actors_err rc)
+{
+    const actors__item_t *it = ctx->item;
+    bool tell = it->cmd == ACTORS_CMD_TELL;
+    if (ctx->deferred) {
+        if (rc != ACTORS_OK) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "ACT-DEFER-RC",
+                "address=%s method=%s rc=%s the method deferred and then "
+                "failed; the deferred reply still decides",
+                self->address, ctx->method, actors_err_name(rc));
+        }
+        return;
+    }
+    if (rc == ACTORS_OK) {
+        if (!tell) {
+            actors_msg_t *r = ctx->result;
+            if (r != NULL && actors_msg_count(r) == 1) {
+                actors__actor_send_reply(self, it->id, it->id_len,
+                    actors_msg_data(r), actors_msg_size(r));
+            } else if (r != NULL && actors_msg_count(r) != 0) {
+                actors__actor_send_error(self, it->id, it->id_len,
+                    ACTORS_EINTERNAL, NULL,
+                    "the method's result was not exactly one value", NULL);
+            } else {
+                actors__actor_send_reply(self, it->id, it->id_len, NULL, 0);
+            }
+        }
+        return;
+    }
+    const char *type = ctx->has_error ? ctx->type : actors_err_name(rc);
+    const char *message = ctx->has_error ? ctx->message : actors_strerror(rc);
+    if (tell) {
+        ACTORS_LOG(ACTORS_LOG_INFO, "ACT-TELL-ERROR",
+            "address=%s method=%s type=%s %s", self->address, ctx->method, type,
+            message);
+        return;
+    }
+    actors__actor_send_error(self, it->id, it->id_len, rc, type, message, NULL);
+}
+
+/* s_copy_frame copies a frame into a NUL-terminated buffer of cap bytes
+ * (truncating). */
+static void
+s_copy_frame(const zmq_msg_t *frame, char *buf, size_t cap)
+{
+    size_t n = zmq_msg_size((zmq_msg_t *)frame);
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(buf, zmq_msg_data((zmq_msg_t *)frame), n);
+    buf[n] = '\0';
+}
+
+void
+actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
+    const actors_method_t *m, const msgpack_object *args)
+{
+    actors_ctx_t ctx;
+    ctx.tag = CTX_TAG;
+    ctx.actor = self;
+    ctx.item = it;
+    ctx.method = m->name;
+    s_copy_frame(&it->address, ctx.address, sizeof ctx.address);
+    ctx.result = NULL;
+    ctx.result_owned = false;
+    ctx.deferred = false;
+    ctx.has_error = false;
+    actors_err rc = m->fn(&ctx, args, self->state);
+    s_finish(self, &ctx, rc);
+    s_ctx_drop_result(&ctx);
+    ctx.tag = DEAD_TAG;
+}
+
+void
+actors__deferred_free_all(actors_actor_t *self)
+{
+    while (self->deferred != NULL) {
+        actors_deferred_t *d = self->deferred;
+        s_deferred_free(s_deferred_take(&d));
+    }
+}

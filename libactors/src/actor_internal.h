@@ -1,0 +1,147 @@
+/* libactors/src/actor_internal.h - between actor.c and actor_main.c.
+ * SPDX-License-Identifier: MIT
+ *
+ * actor.c runs an actor; actor_main.c turns a command line into a run and
+ * the run's outcome into an exit status. Private; never installed.
+ */
+#ifndef ACTORS_ACTOR_INTERNAL_H
+#define ACTORS_ACTOR_INTERNAL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+#include <actors/actor.h>
+
+#include "actor_timer.h"
+#include "wire.h"
+
+#define ACTOR_TAG 0xac7a0001u    /* live actors_actor_t */
+#define CTX_TAG 0xac7a0002u      /* live actors_ctx_t */
+#define DEFERRED_TAG 0xac7a0003u /* live actors_deferred_t */
+#define DEAD_TAG 0xdeadac7au     /* destroyed */
+
+/* One CALL or TELL waiting to be handled. */
+typedef struct actors__item {
+    struct actors__item *next;      /* FIFO / free list link */
+    uint8_t cmd;                    /* ACTORS_CMD_CALL or ACTORS_CMD_TELL */
+    uint8_t id_len;                 /* broker tag length */
+    uint8_t id[ACTORS_WIRE_ID_MAX]; /* broker tag, echoed in the reply */
+    zmq_msg_t address;              /* frame 1 */
+    zmq_msg_t method;               /* frame 2 */
+    zmq_msg_t args;                 /* frame 3 */
+} actors__item_t;
+
+typedef enum {
+    REG_IDLE,    /* not asked */
+    REG_PENDING, /* REGISTER sent, no answer yet */
+    REG_OK,      /* answered REPLY */
+    REG_FAILED,  /* answered ERROR (reg_err) */
+} reg_state_t;
+
+struct actors_actor {
+    uint32_t tag;                    /* ACTOR_TAG */
+    const actors_service_t *service; /* borrowed for the run */
+    char *endpoint;                  /* broker endpoint (copy) */
+    char *address;                   /* registered address (copy) */
+    uint32_t prefetch;               /* as sent in REGISTER */
+    uint32_t mailbox;                /* as sent in REGISTER; 0 default */
+    actors_client_t *client;         /* our connection */
+    void *socket;                    /* the client's socket, borrowed */
+    int zmq_fd;                      /* its ZMQ_FD, polled when idle */
+    void *state;                     /* from the service's init */
+    int sigfd;                       /* signalfd for SIGTERM, SIGINT */
+    sigset_t old_mask;               /* restored at the end */
+    bool mask_set;                   /* old_mask is valid */
+
+    uint64_t session;      /* registrations so far */
+    reg_state_t reg;       /* of the current REGISTER */
+    actors_err reg_err;    /* its error, if REG_FAILED */
+    char reg_id[24];       /* its request id */
+    size_t reg_id_len;     /* bytes of reg_id */
+    uint32_t heartbeat_ms; /* from the broker */
+    uint32_t liveness;     /* from the broker */
+    uint32_t max_message;  /* from the broker */
+    uint64_t last_heard;   /* ms, last message from the broker */
+    uint32_t busy_turns;   /* loop turns without a poll */
+    uint64_t next_beat;    /* ms, our next HEARTBEAT */
+
+    actors__item_t *head;  /* queue of waiting items */
+    actors__item_t *tail;  /* last item, NULL when empty */
+    actors__item_t *spare; /* free list */
+    size_t nspare;         /* items on the free list */
+    uint32_t credit;       /* tells done, not yet credited */
+    uint32_t credit_batch; /* send CREDIT at this many */
+
+    actors__timers_t timers;     /* actors_actor_timer_* */
+    actors_deferred_t *deferred; /* replies owed, doubly linked */
+    msgpack_zone *zone;          /* arguments of the current call */
+    actors_msg_t *result;        /* reused result builder */
+    actors_msg_t *body;          /* reused body builder for errors */
+
+    bool stopping;          /* a signal arrived */
+    bool exiting;           /* actors_actor_exit was called */
+    int exit_code;          /* its code */
+    char err_type[128];     /* actors_actor_error */
+    char err_message[1024]; /* actors_actor_error */
+    bool has_err;           /* err_* are set */
+};
+
+/* actors__actor_send_reply answers request id with a REPLY whose body is
+ * data (one msgpack value; NULL means nil), or with TooLarge if the broker
+ * would refuse it. Returns ACTORS_OK, ACTORS_ENOMEM or ACTORS_EIO. */
+actors_err actors__actor_send_reply(actors_actor_t *self, const void *id,
+    size_t id_len, const void *data, size_t len);
+
+/* actors__actor_send_error answers request id with an ERROR; address NULL
+ * means the actor's own. */
+actors_err actors__actor_send_error(actors_actor_t *self, const void *id,
+    size_t id_len, actors_err code, const char *type, const char *message,
+    const char *address);
+
+/* actors__ctx_run runs method m on the queued message it with its decoded
+ * arguments, and replies with the outcome unless the method deferred (or
+ * the message is a tell). actor_ctx.c. */
+void actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
+    const actors_method_t *m, const msgpack_object *args);
+
+/* actors__deferred_free_all frees the deferred replies still owed, without
+ * answering them (the actor is going away). actor_ctx.c. */
+void actors__deferred_free_all(actors_actor_t *self);
+
+/* actors__client_idle: the client's last read found nothing more waiting
+ * (a receive returned EAGAIN), so the socket's ZMQ_FD may be polled.
+ * client.c. */
+bool actors__client_idle(const actors_client_t *self);
+
+/* actors__client_received counts the messages the client has read (replies
+ * to our own calls included). client.c. */
+uint64_t actors__client_received(const actors_client_t *self);
+
+/* How a run ended, beyond its return code. */
+typedef struct {
+    int exit_code;      /* actors_actor_exit's code; 0 otherwise */
+    bool init_failed;   /* the run ended in the service's init */
+    char type[128];     /* error type when the run failed */
+    char message[1024]; /* error message when the run failed */
+} actors__run_result_t;
+
+/* actors__actor_run is actors_actor_run that also fills *result (may be
+ * NULL). Thread: the calling thread becomes the loop thread. */
+actors_err actors__actor_run(const actors_service_t *service,
+    const actors_actor_opts_t *opts, const msgpack_object *ctor_args,
+    actors__run_result_t *result);
+
+/* actors__actor_parse_args reads the command line of actors_service_main
+ * into *opts (whose strings point into argv) and stores the index of the
+ * first constructor argument in *first_ctor (argc if none). --help sets
+ * *help. Returns ACTORS_OK, or ACTORS_EINVAL with a description in errbuf
+ * (errlen bytes). */
+actors_err actors__actor_parse_args(int argc, char **argv,
+    actors_actor_opts_t *opts, int *first_ctor, bool *help, char *errbuf,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,1085 @@
+/* libactors/src/client.c - one DEALER connection to the broker.
+ * SPDX-License-Identifier: MIT
+ *
+ * A client owns a zmq context (one io thread) and a DEALER socket with
+ * unlimited high-water marks (memory is bounded by the broker's mailboxes)
+ * and a linger of ACTORS__LINGER_MS, so that a tell sent just before
+ * destroy still leaves. DEALER peers send no empty delimiter frame.
+ *
+ * Calls get an 8-byte request id from a per-client counter (never reused).
+ * The pending table maps id -> future with open addressing, Robin Hood
+ * linear probing on the id itself (ids are sequential, so the live window
+ * of ids spreads perfectly: nearly every entry sits at its home slot), and
+ * backward-shift deletion that stops at the first entry at home. It grows
+ * at half load, so 10,000s of outstanding calls stay O(1). Calls with a
+ * timeout also sit in a binary min-heap of local deadlines (timeout +
+ * grace): if the broker never answers (it is gone), the client fails the
+ * future with Timeout itself.
+ *
+ * The client has no thread. actors_client_poll (called by every future
+ * wait) reads what has arrived, resolves futures, fires expired deadlines,
+ * and hands every other message to the hook (the actor runtime). Callbacks
+ * run inside it and may call back into the client: a future is removed
+ * from the table and the heap before it is resolved.
+ *
+ * The struct is reference counted: the caller's reference and one per
+ * future naming the client. actors_client_destroy closes the socket and
+ * drops the table's futures at once; the memory goes when the last future
+ * does, so waiting on a stale future reports ECLOSED instead of crashing.
+ *
+ * Futures freed while the client is open go on a bounded free list of the
+ * client (linked through their src field) and are reused by its next calls,
+ * so a call allocates nothing once the client has warmed up.
+ */
+#include <actors/client.h>
+#include <actors/json.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "actor_internal.h"
+#include "client_internal.h"
+#include "future_internal.h"
+#include "msg_internal.h"
+
+#define ACTORS_CLIENT_TAG 0xac7e0004u
+#define ACTORS__LINGER_MS 1000
+#define ACTORS__ID_LEN 8
+#define ACTORS__MAX_FRAMES 8     /* frames kept per message; more dropped */
+#define ACTORS__DRAIN_MAX 4096   /* messages handled per poll */
+#define ACTORS__GRACE_MIN_MS 200 /* local deadline = timeout + grace */
+#define ACTORS__SPARE_MAX 1024   /* freed futures kept for reuse */
+
+typedef struct {
+    uint64_t id;        /* request id */
+    actors_future_t *f; /* NULL: free slot */
+} s_slot_t;
+
+struct actors_client {
+    uint32_t tag;                /* ACTORS_CLIENT_TAG while referenced */
+    uint32_t refs;               /* the caller's + one per future */
+    bool closed;                 /* destroy was called */
+    void *ctx;                   /* own zmq context */
+    void *sock;                  /* DEALER */
+    uint64_t next_id;            /* next request id; never reused */
+    s_slot_t *slots;             /* pending table, mask + 1 slots */
+    size_t mask;                 /* table size - 1 (a power of two) */
+    size_t npending;             /* futures in the table */
+    actors_future_t **heap;      /* min-heap of local deadlines */
+    size_t nheap;                /* entries in heap */
+    size_t heap_cap;             /* slots in heap */
+    actors__client_hook_fn hook; /* non-reply messages; NULL: dropped */
+    void *hook_arg;              /* its argument */
+    int fd;                      /* the socket's ZMQ_FD; -1: unknown */
+    bool idle;                   /* last drain ended in EAGAIN, no send since */
+    uint64_t received;           /* messages read so far */
+    actors_future_t *spare;      /* freed futures for reuse (via src) */
+    size_t nspare;               /* futures on spare */
+};
+
+static int64_t
+s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- reference counting ------------------------------------------------ */
+
+void
+actors__client_ref(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    self->refs++;
+}
+
+void
+actors__client_unref(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(self->refs > 0);
+    if (--self->refs > 0) {
+        return;
+    }
+    assert(self->closed);
+    self->tag = 0xdeadbeef;
+    actors__free(self);
+}
+
+bool
+actors__client_is_closed(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->closed;
+}
+
+actors_future_t *
+actors__client_spare_take(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    actors_future_t *f = self->spare;
+    if (f != NULL) {
+        self->spare = f->src;
+        self->nspare--;
+    }
+    return f;
+}
+
+bool
+actors__client_spare_keep(actors_client_t *self, actors_future_t *f)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    if (self->closed || self->nspare >= ACTORS__SPARE_MAX) {
+        return false;
+    }
+    f->src = self->spare;
+    self->spare = f;
+    self->nspare++;
+    return true;
+}
+
+/* s_spare_free frees the futures kept for reuse. */
+static void
+s_spare_free(actors_client_t *self)
+{
+    while (self->spare != NULL) {
+        actors_future_t *f = self->spare;
+        self->spare = f->src;
+        actors__free(f);
+    }
+    self->nspare = 0;
+}
+
+/* ---- pending table ------------------------------------------------------ */
+
+/* s_dist is how far slot i is from the home slot of the id it holds. */
+static size_t
+s_dist(const s_slot_t *slots, size_t mask, size_t i)
+{
+    return (i - ((size_t)slots[i].id & mask)) & mask;
+}
+
+/* s_place inserts (id, f) into slots with Robin Hood probing: an entry
+ * that is further from home than the resident takes the slot, and the
+ * resident moves on. Runs stay sorted by home, which lets lookups and
+ * deletions stop early. */
+static void
+s_place(s_slot_t *slots, size_t mask, uint64_t id, actors_future_t *f)
+{
+    s_slot_t in = {id, f};
+    size_t i = (size_t)id & mask;
+    size_t dist = 0;
+    for (;;) {
+        if (slots[i].f == NULL) {
+            slots[i] = in;
+            return;
+        }
+        size_t d = s_dist(slots, mask, i);
+        if (d < dist) {
+            s_slot_t out = slots[i];
+            slots[i] = in;
+            in = out;
+            dist = d;
+        }
+        i = (i + 1) & mask;
+        dist++;
+    }
+}
+
+/* s_table_reserve makes room for one more pending call (half load). */
+static actors_err
+s_table_reserve(actors_client_t *self)
+{
+    size_t size = self->mask + 1;
+    if ((self->npending + 1) * 2 <= size) {
+        return ACTORS_OK;
+    }
+    size_t nsize = size * 2;
+    s_slot_t *slots = actors__zalloc(nsize * sizeof *slots);
+    if (slots == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    for (size_t i = 0; i < size; i++) {
+        if (self->slots[i].f != NULL) {
+            s_place(slots, nsize - 1, self->slots[i].id, self->slots[i].f);
+        }
+    }
+    actors__free(self->slots);
+    self->slots = slots;
+    self->mask = nsize - 1;
+    return ACTORS_OK;
+}
+
+static void
+s_table_insert(actors_client_t *self, uint64_t id, actors_future_t *f)
+{
+    s_place(self->slots, self->mask, id, f);
+    self->npending++;
+}
+
+/* s_table_find returns the slot of id, or SIZE_MAX. */
+static size_t
+s_table_find(const actors_client_t *self, uint64_t id)
+{
+    size_t i = (size_t)id & self->mask;
+    for (size_t dist = 0;; dist++) {
+        if (self->slots[i].f == NULL ||
+            s_dist(self->slots, self->mask, i) < dist) {
+            return SIZE_MAX; /* id would have been here or earlier */
+        }
+        if (self->slots[i].id == id) {
+            return i;
+        }
+        i = (i + 1) & self->mask;
+    }
+}
+
+/* s_table_remove empties slot i and shifts the entries after it back by
+ * one until a free slot or an entry at its home (backward shift; no
+ * tombstones). */
+static void
+s_table_remove(actors_client_t *self, size_t i)
+{
+    size_t mask = self->mask;
+    self->npending--;
+    size_t j = (i + 1) & mask;
+    while (self->slots[j].f != NULL && s_dist(self->slots, mask, j) > 0) {
+        self->slots[i] = self->slots[j];
+        i = j;
+        j = (j + 1) & mask;
+    }
+    self->slots[i].f = NULL;
+}
+
+/* ---- deadline heap ------------------------------------------------------ */
+
+static actors_err
+s_heap_reserve(actors_client_t *self)
+{
+    if (self->nheap < self->heap_cap) {
+        return ACTORS_OK;
+    }
+    size_t cap = self->heap_cap ? self->heap_cap * 2 : 64;
+    actors_future_t **heap = actors__realloc(self->heap, cap * sizeof *heap);
+    if (heap == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->heap = heap;
+    self->heap_cap = cap;
+    return ACTORS_OK;
+}
+
+static void
+s_heap_set(actors_client_t *self, size_t i, actors_future_t *f)
+{
+    self->heap[i] = f;
+    f->heap_idx = i;
+}
+
+static void
+s_heap_up(actors_client_t *self, size_t i)
+{
+    actors_future_t *f = self->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (self->heap[parent]->deadline <= f->deadline) {
+            break;
+        }
+        s_heap_set(self, i, self->heap[parent]);
+        i = parent;
+    }
+    s_heap_set(self, i, f);
+}
+
+static void
+s_heap_down(actors_client_t *self, size_t i)
+{
+    actors_future_t *f = self->heap[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= self->nheap) {
+            break;
+        }
+        if (child + 1 < self->nheap &&
+            self->heap[child + 1]->deadline < self->heap[child]->deadline) {
+            child++;
+        }
+        if (f->deadline <= self->heap[child]->deadline) {
+            break;
+        }
+        s_heap_set(self, i, self->heap[child]);
+        i = child;
+    }
+    s_heap_set(self, i, f);
+}
+
+static void
+s_heap_push(actors_client_t *self, actors_future_t *f)
+{
+    assert(self->nheap < self->heap_cap);
+    self->heap[self->nheap] = f;
+    f->heap_idx = self->nheap++;
+    s_heap_up(self, f->heap_idx);
+}
+
+static void
+s_heap_remove(actors_client_t *self, actors_future_t *f)
+{
+    size_t i = f->heap_idx;
+    if (i == ACTORS__NO_HEAP) {
+        return;
+    }
+    assert(i < self->nheap && self->heap[i] == f);
+    f->heap_idx = ACTORS__NO_HEAP;
+    actors_future_t *last = self->heap[--self->nheap];
+    if (i == self->nheap) {
+        return;
+    }
+    s_heap_set(self, i, last);
+    if (i > 0 && self->heap[(i - 1) / 2]->deadline > last->deadline) {
+        s_heap_up(self, i);
+    } else {
+        s_heap_down(self, i);
+    }
+}
+
+/* s_take removes f (found at slot i) from the table and the heap. The
+ * table's reference passes to the caller. */
+static void
+s_take(actors_client_t *self, size_t i, actors_future_t *f)
+{
+    s_table_remove(self, i);
+    s_heap_remove(self, f);
+}
+
+/* ---- create / destroy --------------------------------------------------- */
+
+const char *
+actors_endpoint_default(const char *endpoint)
+{
+    if (endpoint != NULL) {
+        return endpoint;
+    }
+    const char *env = getenv("ACTORS_BROKER");
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    return ACTORS_DEFAULT_ENDPOINT;
+}
+
+actors_err
+actors_client_create(actors_client_t **out, const char *endpoint)
+{
+    assert(out);
+    *out = NULL;
+    endpoint = actors_endpoint_default(endpoint);
+    actors_client_t *self = actors__zalloc(sizeof *self);
+    if (self == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->tag = ACTORS_CLIENT_TAG;
+    self->refs = 1;
+    self->next_id = 1;
+    self->mask = 63;
+    self->fd = -1;
+    self->slots = actors__zalloc((self->mask + 1) * sizeof *self->slots);
+    actors_err rc = self->slots ? ACTORS_OK : ACTORS_ENOMEM;
+    if (rc == ACTORS_OK) {
+        self->ctx = zmq_ctx_new();
+        rc = self->ctx ? ACTORS_OK : ACTORS_EIO;
+    }
+    if (rc == ACTORS_OK) {
+        zmq_ctx_set(self->ctx, ZMQ_IO_THREADS, 1);
+        self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+        rc = self->sock ? ACTORS_OK : ACTORS_EIO;
+    }
+    if (rc == ACTORS_OK) {
+        int zero = 0;
+        int linger = ACTORS__LINGER_MS;
+        zmq_setsockopt(self->sock, ZMQ_SNDHWM, &zero, sizeof zero);
+        zmq_setsockopt(self->sock, ZMQ_RCVHWM, &zero, sizeof zero);
+        zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_connect(self->sock, endpoint) != 0) {
+            rc = errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EINVAL;
+        }
+        size_t fd_len = sizeof self->fd;
+        if (zmq_getsockopt(self->sock, ZMQ_FD, &self->fd, &fd_len) != 0) {
+            self->fd = -1;
+        }
+    }
+    if (rc != ACTORS_OK) {
+        actors_client_destroy(&self);
+        return rc;
+    }
+    *out = self;
+    return ACTORS_OK;
+}
+
+void
+actors_client_destroy(actors_client_t **self_p)
+{
+    assert(self_p);
+    actors_client_t *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    assert(self->tag == ACTORS_CLIENT_TAG);
+    assert(!self->closed);
+    *self_p = NULL;
+    self->closed = true;
+    self->hook = NULL;
+    /* Drop the table's references; futures the caller holds stay valid
+     * and pending (waiting on them reports ECLOSED). */
+    for (size_t i = 0; self->slots != NULL && i <= self->mask; i++) {
+        actors_future_t *f = self->slots[i].f;
+        if (f != NULL) {
+            self->slots[i].f = NULL;
+            f->heap_idx = ACTORS__NO_HEAP;
+            actors__future_unref(f);
+        }
+    }
+    self->npending = 0;
+    self->nheap = 0;
+    s_spare_free(self);
+    actors__free(self->slots);
+    self->slots = NULL;
+    actors__free(self->heap);
+    self->heap = NULL;
+    if (self->sock != NULL) {
+        zmq_close(self->sock);
+        self->sock = NULL;
+    }
+    if (self->ctx != NULL) {
+        while (zmq_ctx_term(self->ctx) != 0 && errno == EINTR) {
+        }
+        self->ctx = NULL;
+    }
+    actors__client_unref(self);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+/* s_name_ok: an address or method is 1..255 bytes. */
+static bool
+s_name_ok(const char *s)
+{
+    if (s == NULL) {
+        return false;
+    }
+    size_t n = strnlen(s, ACTORS_WIRE_NAME_MAX + 1);
+    return n > 0 && n <= ACTORS_WIRE_NAME_MAX;
+}
+
+/* s_send_more sends one small frame with more to follow. */
+static int
+s_send_more(void *sock, const void *data, size_t len)
+{
+    return zmq_send(sock, data, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
+/* s_request sends one request: header (cmd, timeout, id if want_future),
+ * then address and method if not NULL, then the args frame if has_args.
+ * With want_future, the future goes to the pending table (and the deadline
+ * heap if timeout_ms > 0) and to *out. The args builder is consumed on
+ * success (destroyed), untouched on error (but see msg_internal.h: a large
+ * one that was handed to libzmq is left empty if the send itself fails). */
+static actors_err
+s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
+    const char *address, const char *method, bool has_args, bool as_array,
+    actors_msg_t **args_p, actors_future_t **out)
+{
+    if (self->closed) {
+        return ACTORS_ECLOSED;
+    }
+    self->idle = false; /* a send may take the socket's wake-up */
+    bool want_future = out != NULL;
+    actors_future_t *f = NULL;
+    if (want_future) {
+        if (s_table_reserve(self) != ACTORS_OK ||
+            (timeout_ms > 0 && s_heap_reserve(self) != ACTORS_OK)) {
+            return ACTORS_ENOMEM;
+        }
+        if (actors__future_new(self, &f) != ACTORS_OK) {
+            return ACTORS_ENOMEM;
+        }
+    }
+    zmq_msg_t args;
+    actors_msg_t *argmsg = args_p ? *args_p : NULL;
+    if (has_args) {
+        actors_err rc = actors__msg_frame(argmsg, as_array, &args);
+        if (rc != ACTORS_OK) {
+            if (f != NULL) {
+                actors__future_unref(f);
+            }
+            return rc;
+        }
+    }
+    uint64_t id = self->next_id;
+    uint8_t hdr[ACTORS_WIRE_HDR_MIN + ACTORS__ID_LEN];
+    size_t hlen = actors__hdr_write(
+        hdr, cmd, timeout_ms, &id, want_future ? ACTORS__ID_LEN : 0);
+    int zrc;
+    bool last_is_hdr = address == NULL && !has_args;
+    if (last_is_hdr) {
+        zrc = zmq_send(self->sock, hdr, hlen, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+    } else {
+        zrc = s_send_more(self->sock, hdr, hlen);
+    }
+    if (zrc == 0 && address != NULL) {
+        int flags =
+            ZMQ_DONTWAIT | (method != NULL || has_args ? ZMQ_SNDMORE : 0);
+        zrc =
+            zmq_send(self->sock, address, strlen(address), flags) < 0 ? -1 : 0;
+    }
+    if (zrc == 0 && method != NULL) {
+        int flags = ZMQ_DONTWAIT | (has_args ? ZMQ_SNDMORE : 0);
+        zrc = zmq_send(self->sock, method, strlen(method), flags) < 0 ? -1 : 0;
+    }
+    if (zrc == 0 && has_args) {
+        zrc = zmq_msg_send(&args, self->sock, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+    }
+    if (has_args) {
+        zmq_msg_close(&args); /* empty after a successful send */
+    }
+    if (zrc != 0) {
+        if (f != NULL) {
+            actors__future_unref(f);
+        }
+        return ACTORS_EIO;
+    }
+    self->next_id++;
+    if (args_p != NULL) {
+        actors_msg_destroy(args_p);
+    }
+    if (want_future) {
+        f->id = id;
+        actors__future_ref(f); /* the table's */
+        s_table_insert(self, id, f);
+        if (timeout_ms > 0) {
+            uint32_t grace = timeout_ms / 10;
+            if (grace < ACTORS__GRACE_MIN_MS) {
+                grace = ACTORS__GRACE_MIN_MS;
+            }
+            f->deadline = s_now_ms() + (int64_t)timeout_ms + grace;
+            s_heap_push(self, f);
+        }
+        *out = f;
+    }
+    return ACTORS_OK;
+}
+
+/* s_request is s_request_ex for the common case: args as one array. */
+static actors_err
+s_request(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
+    const char *address, const char *method, bool has_args,
+    actors_msg_t **args_p, actors_future_t **out)
+{
+    return s_request_ex(
+        self, cmd, timeout_ms, address, method, has_args, true, args_p, out);
+}
+
+actors_err
+actors_client_call(actors_client_t *self, const char *address,
+    const char *method, actors_msg_t **args_p, const actors_call_opts_t *opts,
+    actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    if (!s_name_ok(address) || !s_name_ok(method)) {
+        return ACTORS_EINVAL;
+    }
+    return s_request(self, ACTORS_CMD_CALL, opts ? opts->timeout_ms : 0,
+        address, method, true, args_p, out);
+}
+
+actors_err
+actors_client_call_fmt(actors_client_t *self, const char *address,
+    const char *method, const actors_call_opts_t *opts, actors_future_t **out,
+    const char *fmt, ...)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    actors_msg_t *args = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    actors_err rc = actors__msg_vbuild(&args, fmt, ap);
+    va_end(ap);
+    if (rc == ACTORS_OK) {
+        rc = actors_client_call(self, address, method, &args, opts, out);
+    }
+    actors_msg_destroy(&args);
+    return rc;
+}
+
+actors_err
+actors_client_tell(actors_client_t *self, const char *address,
+    const char *method, actors_msg_t **args_p)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    if (!s_name_ok(address) || !s_name_ok(method)) {
+        return ACTORS_EINVAL;
+    }
+    return s_request(
+        self, ACTORS_CMD_TELL, 0, address, method, true, args_p, NULL);
+}
+
+actors_err
+actors_client_lookup(
+    actors_client_t *self, const char *address, actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    if (!s_name_ok(address)) {
+        return ACTORS_EINVAL;
+    }
+    return s_request(
+        self, ACTORS_CMD_LOOKUP, 0, address, NULL, false, NULL, out);
+}
+
+actors_err
+actors_client_list(actors_client_t *self, actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    return s_request(self, ACTORS_CMD_LIST, 0, NULL, NULL, false, NULL, out);
+}
+
+actors_err
+actors_client_ping(actors_client_t *self, actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    return s_request(self, ACTORS_CMD_PING, 0, NULL, NULL, false, NULL, out);
+}
+
+/* ---- lifecycle ------------------------------------------------------------
+ */
+
+/* s_args_as_json appends the values of args to m as an array of JSON
+ * texts: the service gets them exactly as it would on its command line. */
+static actors_err
+s_args_as_json(actors_msg_t *m, const actors_msg_t *args)
+{
+    size_t n = args ? actors_msg_count(args) : 0;
+    actors_err rc = actors_msg_add_array(m, (uint32_t)n);
+    const char *data = args ? actors_msg_data(args) : NULL;
+    size_t len = args ? actors_msg_size(args) : 0;
+    size_t off = 0;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    for (size_t i = 0; rc == ACTORS_OK && i < n; i++) {
+        char *json = NULL;
+        if (msgpack_unpack_next(&up, data, len, &off) !=
+            MSGPACK_UNPACK_SUCCESS) {
+            rc = ACTORS_EINVAL;
+            break;
+        }
+        rc = actors_json_dump(&up.data, &json);
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_str(m, json);
+        }
+        free(json);
+    }
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+static actors_err
+s_kv_str(actors_msg_t *m, const char *k, const char *v)
+{
+    actors_err rc = actors_msg_add_str(m, k);
+    if (rc == ACTORS_OK) {
+        rc = v ? actors_msg_add_str(m, v) : actors_msg_add_nil(m);
+    }
+    return rc;
+}
+
+static actors_err
+s_kv_int(actors_msg_t *m, const char *k, int64_t v)
+{
+    actors_err rc = actors_msg_add_str(m, k);
+    return rc == ACTORS_OK ? actors_msg_add_int(m, v) : rc;
+}
+
+static actors_err
+s_kv_bool(actors_msg_t *m, const char *k, bool v)
+{
+    actors_err rc = actors_msg_add_str(m, k);
+    return rc == ACTORS_OK ? actors_msg_add_bool(m, v) : rc;
+}
+
+actors_err
+actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
+    actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(opts);
+    assert(out);
+    *out = NULL;
+    if (!s_name_ok(opts->service) ||
+        (opts->name != NULL && !s_name_ok(opts->name)) ||
+        (opts->node != NULL && !s_name_ok(opts->node)) ||
+        opts->max_restarts < -1 || opts->max_task_retries < -1) {
+        return ACTORS_EINVAL;
+    }
+    actors_msg_t *spec = NULL;
+    actors_err rc = actors_msg_create(&spec);
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_map(spec, 8);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_kv_str(spec, "service", opts->service);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_kv_str(spec, "name", opts->name);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_kv_str(spec, "node", opts->node);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(spec, "args");
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_args_as_json(spec, opts->args);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_kv_bool(spec, "detached", opts->detached);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_kv_bool(spec, "get_if_exists", opts->get_if_exists);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_kv_int(spec, "max_restarts", opts->max_restarts);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_kv_int(spec, "max_task_retries", opts->max_task_retries);
+    }
+    if (rc == ACTORS_OK) {
+        uint32_t timeout = opts->timeout_ms ? opts->timeout_ms : 10000;
+        rc = s_request_ex(self, ACTORS_CMD_SPAWN, timeout, NULL, NULL, true,
+            false, &spec, out);
+    }
+    actors_msg_destroy(&spec);
+    return rc;
+}
+
+static actors_err
+s_kill(actors_client_t *self, const char *address, bool restart, bool graceful,
+    actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    if (!s_name_ok(address)) {
+        return ACTORS_EINVAL;
+    }
+    actors_msg_t *m = NULL;
+    actors_err rc = actors_msg_build(
+        &m, "{sbsb}", "restart", (int)restart, "graceful", (int)graceful);
+    if (rc == ACTORS_OK) {
+        rc = s_request_ex(
+            self, ACTORS_CMD_KILL, 0, address, NULL, true, false, &m, out);
+    }
+    actors_msg_destroy(&m);
+    return rc;
+}
+
+actors_err
+actors_client_kill(actors_client_t *self, const char *address, bool restart,
+    actors_future_t **out)
+{
+    return s_kill(self, address, restart, false, out);
+}
+
+actors_err
+actors_client_stop(
+    actors_client_t *self, const char *address, actors_future_t **out)
+{
+    return s_kill(self, address, false, true, out);
+}
+
+actors_err
+actors_client_events(
+    actors_client_t *self, uint64_t since, actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    actors_msg_t *m = NULL;
+    actors_err rc = actors_msg_build(&m, "{su}", "since", since);
+    if (rc == ACTORS_OK) {
+        rc = s_request_ex(
+            self, ACTORS_CMD_EVENTS, 0, NULL, NULL, true, false, &m, out);
+    }
+    actors_msg_destroy(&m);
+    return rc;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+/* s_dispatch handles one received message of n frames (n >= 1). */
+static void
+s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
+{
+    if (n > 1 && zmq_msg_size(&frames[0]) == 0) {
+        frames++; /* an empty delimiter (a peer that added one) */
+        n--;
+    }
+    actors__hdr_t hdr;
+    if (actors__hdr_parse(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]),
+            &hdr) != ACTORS_OK) {
+        return; /* not ACT1: nothing sensible to do with it */
+    }
+    if ((hdr.cmd == ACTORS_CMD_REPLY || hdr.cmd == ACTORS_CMD_ERROR) &&
+        hdr.id_len == ACTORS__ID_LEN) {
+        uint64_t id;
+        memcpy(&id, hdr.id, sizeof id);
+        size_t i = s_table_find(self, id);
+        if (i != SIZE_MAX) {
+            actors_future_t *f = self->slots[i].f;
+            s_take(self, i, f);
+            if (hdr.cmd == ACTORS_CMD_REPLY) {
+                if (n >= 2) {
+                    actors__future_resolve_body(f, &frames[1]);
+                } else {
+                    actors__future_resolve_error(
+                        f, ACTORS_EBADREQ, NULL, "reply without a body");
+                }
+            } else {
+                actors_error_t *err = NULL;
+                const void *data = n >= 2 ? zmq_msg_data(&frames[1]) : NULL;
+                size_t len = n >= 2 ? zmq_msg_size(&frames[1]) : 0;
+                actors_err rc = actors__error_parse(data, len, &err);
+                actors__future_resolve_error(
+                    f, rc == ACTORS_OK ? ACTORS_EAPP : rc, err, NULL);
+            }
+            actors__future_unref(f); /* the table's */
+            return;
+        }
+    }
+    if (self->hook != NULL) {
+        self->hook(self->hook_arg, &hdr, frames, n);
+    }
+}
+
+/* s_recv_one reads one whole message without waiting and handles it.
+ * Returns 1 if there was one, 0 if not. */
+static int
+s_recv_one(actors_client_t *self)
+{
+    zmq_msg_t frames[ACTORS__MAX_FRAMES];
+    zmq_msg_init(&frames[0]);
+    if (zmq_msg_recv(&frames[0], self->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frames[0]);
+        return 0;
+    }
+    int n = 1;
+    bool more = zmq_msg_more(&frames[0]);
+    while (more) {
+        /* The rest of a multipart message is already here (atomic). Frames
+         * beyond ACTORS__MAX_FRAMES are read and dropped. */
+        zmq_msg_t scratch;
+        zmq_msg_t *fr = n < ACTORS__MAX_FRAMES ? &frames[n] : &scratch;
+        zmq_msg_init(fr);
+        if (zmq_msg_recv(fr, self->sock, 0) < 0) {
+            zmq_msg_close(fr);
+            break;
+        }
+        more = zmq_msg_more(fr);
+        if (fr == &scratch) {
+            zmq_msg_close(fr);
+        } else {
+            n++;
+        }
+    }
+    self->received++;
+    s_dispatch(self, frames, n);
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(&frames[i]);
+    }
+    return 1;
+}
+
+/* s_expire fails every call whose local deadline has passed. */
+static void
+s_expire(actors_client_t *self)
+{
+    if (self->nheap == 0) {
+        return;
+    }
+    int64_t now = s_now_ms();
+    while (!self->closed && self->nheap > 0 && self->heap[0]->deadline <= now) {
+        actors_future_t *f = self->heap[0];
+        size_t i = s_table_find(self, f->id);
+        assert(i != SIZE_MAX);
+        s_take(self, i, f);
+        actors__future_resolve_error(f, ACTORS_ETIMEDOUT, NULL,
+            "no reply before the deadline (the broker did not answer)");
+        actors__future_unref(f); /* the table's */
+    }
+}
+
+/* s_drain handles what has arrived; returns how many messages. */
+static int
+s_drain(actors_client_t *self)
+{
+    int n = 0;
+    self->idle = false;
+    while (!self->closed && n < ACTORS__DRAIN_MAX) {
+        if (!s_recv_one(self)) {
+            self->idle = true;
+            break;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* s_wait_fd waits up to wait_ms (-1: no limit) for a message and reads
+ * what came. Only after a receive returned EAGAIN with no send since
+ * (self->idle): then the socket's ZMQ_FD becomes readable when libzmq has
+ * commands for the socket, a new message among them, and polling it is one
+ * poll() system call, where zmq_poll first polls with a zero timeout and
+ * asks ZMQ_EVENTS (more system calls) before it blocks. A wake-up that
+ * brings only other commands waits again for the rest of the time. */
+static void
+s_wait_fd(actors_client_t *self, int wait_ms)
+{
+    int64_t deadline = wait_ms > 0 ? s_now_ms() + wait_ms : 0;
+    for (;;) {
+        struct pollfd item = {self->fd, POLLIN, 0};
+        if (poll(&item, 1, wait_ms) <= 0) {
+            return; /* the time is up (or EINTR, as zmq_poll) */
+        }
+        if (s_drain(self) > 0 || !self->idle || self->closed) {
+            return;
+        }
+        if (wait_ms == 0) {
+            return;
+        }
+        if (wait_ms > 0) {
+            int64_t left = deadline - s_now_ms();
+            if (left <= 0) {
+                return;
+            }
+            wait_ms = (int)left;
+        }
+    }
+}
+
+int
+actors__client_timeout_ms(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    if (self->nheap == 0) {
+        return -1;
+    }
+    int64_t left = self->heap[0]->deadline - s_now_ms();
+    if (left <= 0) {
+        return 0;
+    }
+    return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+actors_err
+actors_client_poll(actors_client_t *self, int timeout_ms)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    if (self->closed) {
+        return ACTORS_ECLOSED;
+    }
+    /* A callback may destroy the client: keep the memory until we return. */
+    actors__client_ref(self);
+    int handled = s_drain(self);
+    s_expire(self);
+    if (handled == 0 && timeout_ms != 0 && !self->closed) {
+        int wait_ms = timeout_ms;
+        int local = actors__client_timeout_ms(self);
+        if (local >= 0 && (wait_ms < 0 || local < wait_ms)) {
+            wait_ms = local;
+        }
+        if (self->idle && self->fd >= 0) {
+            s_wait_fd(self, wait_ms);
+        } else {
+            zmq_pollitem_t item = {self->sock, 0, ZMQ_POLLIN, 0};
+            if (zmq_poll(&item, 1, wait_ms) > 0) {
+                s_drain(self);
+            }
+        }
+        s_expire(self);
+    }
+    actors_err rc = self->closed ? ACTORS_ECLOSED : ACTORS_OK;
+    actors__client_unref(self);
+    return rc;
+}
+
+size_t
+actors_client_pending(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->npending;
+}
+
+/* ---- for the actor runtime (client_internal.h) -------------------------- */
+
+void
+actors__client_set_hook(
+    actors_client_t *self, actors__client_hook_fn fn, void *arg)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    self->hook = fn;
+    self->hook_arg = arg;
+}
+
+bool
+actors__client_idle(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->idle;
+}
+
+uint64_t
+actors__client_received(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->received;
+}
+
+void *
+actors__client_socket(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->sock;
+}
+
+actors_err
+actors__client_send_frames(actors_client_t *self, zmq_msg_t *frames, int n)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(frames && n > 0);
+    if (self->closed) {
+        return ACTORS_EIO;
+    }
+    /* libzmq processes pending commands in a send, so a message may be
+     * waiting without ZMQ_FD signalling it: read before polling it again. */
+    self->idle = false;
+    for (int i = 0; i < n; i++) {
+        int flags = ZMQ_DONTWAIT | (i < n - 1 ? ZMQ_SNDMORE : 0);
+        if (zmq_msg_send(&frames[i], self->sock, flags) < 0) {
+            return ACTORS_EIO;
+        }
+    }
+    return ACTORS_OK;
+}

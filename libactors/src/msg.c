@@ -1,0 +1,809 @@
+/* libactors/src/msg.c - msgpack values: the builder and the readers.
+ * SPDX-License-Identifier: MIT
+ *
+ * A builder is a growing byte buffer written by a msgpack_packer whose
+ * write callback allocates through actors__realloc (so the OOM tests reach
+ * it). The buffer starts with ACTORS__MSG_HEAD bytes of headroom: the array
+ * header of a call's arguments is written there when the frame is made
+ * (msg_internal.h), so arguments are never moved to prepend it.
+ *
+ * count is the number of top-level values. Containers announced by
+ * add_array/add_map push the number of items they still owe on a small
+ * stack; every value added while the stack is not empty pays one item of
+ * the innermost container instead of counting at top level, and a container
+ * that has all its items is popped.
+ *
+ * Every adder leaves the builder as it was when it fails: the stack is grown
+ * before anything is written, and a failed write rolls size back.
+ */
+#include <actors/msg.h>
+
+#include <assert.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "msg_internal.h"
+
+#define ACTORS_MSG_TAG 0xac7e0002u
+#define ACTORS__MSG_SPARE_MAX 4    /* builders kept per thread */
+#define ACTORS__MSG_SPARE_CAP 4096 /* larger buffers are not kept */
+#define ACTORS__MSG_HEAD 5         /* room for an array32 header */
+#define ACTORS__MSG_MIN_CAP 120
+
+struct actors_msg {
+    uint32_t tag;       /* ACTORS_MSG_TAG while alive */
+    uint8_t *base;      /* ACTORS__MSG_HEAD bytes of headroom, then values */
+    size_t size;        /* bytes of encoded values after the headroom */
+    size_t cap;         /* bytes available after the headroom */
+    size_t count;       /* top-level values */
+    uint64_t *open;     /* items each open container still owes */
+    size_t depth;       /* open containers */
+    size_t open_cap;    /* slots in open */
+    msgpack_packer pk;  /* writes through s_write */
+    actors_msg_t *next; /* thread's spare list link */
+    size_t nspare;      /* on the head of a spare list: its length */
+};
+
+/* Destroyed builders are kept (a few per thread, with their buffers) for
+ * the next actors_msg_create: a call's arguments then cost no allocation.
+ * The list hangs off a pthread key whose destructor frees it when the
+ * thread ends. */
+static pthread_key_t s_spare_key;
+static bool s_spare_ok;
+static pthread_once_t s_spare_once = PTHREAD_ONCE_INIT;
+
+static void
+s_spare_free(void *head)
+{
+    actors_msg_t *m = head;
+    while (m != NULL) {
+        actors_msg_t *next = m->next;
+        actors__free(m->base);
+        actors__free(m->open);
+        actors__free(m);
+        m = next;
+    }
+}
+
+static void
+s_spare_init(void)
+{
+    s_spare_ok = pthread_key_create(&s_spare_key, s_spare_free) == 0;
+}
+
+/* s_spare_take returns a kept builder (fields stale) or NULL. */
+static actors_msg_t *
+s_spare_take(void)
+{
+    pthread_once(&s_spare_once, s_spare_init);
+    if (!s_spare_ok) {
+        return NULL;
+    }
+    actors_msg_t *m = pthread_getspecific(s_spare_key);
+    if (m != NULL) {
+        if (m->next != NULL) {
+            m->next->nspare = m->nspare - 1;
+        }
+        pthread_setspecific(s_spare_key, m->next);
+    }
+    return m;
+}
+
+/* s_spare_keep keeps a dead builder; false: the caller frees it. */
+static bool
+s_spare_keep(actors_msg_t *m)
+{
+    if (!s_spare_ok || m->cap > ACTORS__MSG_SPARE_CAP) {
+        return false;
+    }
+    actors_msg_t *head = pthread_getspecific(s_spare_key);
+    size_t n = head != NULL ? head->nspare : 0;
+    if (n >= ACTORS__MSG_SPARE_MAX ||
+        pthread_setspecific(s_spare_key, m) != 0) {
+        return false;
+    }
+    m->next = head;
+    m->nspare = n + 1;
+    return true;
+}
+
+/* s_write is the packer's callback: append len bytes, growing the buffer
+ * (doubling) through actors__realloc. Returns 0 or -1 on OOM. */
+static int
+s_write(void *data, const char *buf, size_t len)
+{
+    actors_msg_t *self = data;
+    if (self->cap - self->size < len) {
+        size_t cap = self->cap ? self->cap : ACTORS__MSG_MIN_CAP;
+        while (cap - self->size < len) {
+            if (cap > SIZE_MAX / 2) {
+                return -1;
+            }
+            cap *= 2;
+        }
+        uint8_t *base = actors__realloc(self->base, ACTORS__MSG_HEAD + cap);
+        if (base == NULL) {
+            return -1;
+        }
+        self->base = base;
+        self->cap = cap;
+    }
+    memcpy(self->base + ACTORS__MSG_HEAD + self->size, buf, len);
+    self->size += len;
+    return 0;
+}
+
+/* s_item records that one value was added at the current level. */
+static void
+s_item(actors_msg_t *self)
+{
+    if (self->depth == 0) {
+        self->count++;
+        return;
+    }
+    if (--self->open[self->depth - 1] == 0) {
+        self->depth--;
+    }
+}
+
+/* s_reserve_open makes room for one more open container. */
+static actors_err
+s_reserve_open(actors_msg_t *self)
+{
+    if (self->depth < self->open_cap) {
+        return ACTORS_OK;
+    }
+    size_t cap = self->open_cap ? self->open_cap * 2 : 8;
+    uint64_t *open = actors__realloc(self->open, cap * sizeof *open);
+    if (open == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->open = open;
+    self->open_cap = cap;
+    return ACTORS_OK;
+}
+
+/* s_done finishes an adder: on success count the value, on failure roll
+ * the buffer back to saved. */
+static actors_err
+s_done(actors_msg_t *self, int prc, size_t saved)
+{
+    if (prc != 0) {
+        self->size = saved;
+        return ACTORS_ENOMEM;
+    }
+    s_item(self);
+    return ACTORS_OK;
+}
+
+actors_err
+actors_msg_create(actors_msg_t **out)
+{
+    assert(out);
+    *out = NULL;
+    actors_msg_t *self = s_spare_take();
+    if (self != NULL) {
+        /* Keeps base/cap and open/open_cap; the rest starts over. */
+        self->size = 0;
+        self->count = 0;
+        self->depth = 0;
+        self->next = NULL;
+        self->nspare = 0;
+    } else {
+        self = actors__zalloc(sizeof *self);
+        if (self == NULL) {
+            return ACTORS_ENOMEM;
+        }
+    }
+    if (self->base == NULL) {
+        self->base = actors__malloc(ACTORS__MSG_HEAD + ACTORS__MSG_MIN_CAP);
+        if (self->base == NULL) {
+            actors__free(self->open);
+            actors__free(self);
+            return ACTORS_ENOMEM;
+        }
+        self->cap = ACTORS__MSG_MIN_CAP;
+    }
+    self->tag = ACTORS_MSG_TAG;
+    msgpack_packer_init(&self->pk, self, s_write);
+    *out = self;
+    return ACTORS_OK;
+}
+
+void
+actors_msg_destroy(actors_msg_t **self_p)
+{
+    assert(self_p);
+    actors_msg_t *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    assert(self->tag == ACTORS_MSG_TAG);
+    self->tag = 0xdeadbeef;
+    *self_p = NULL;
+    if (s_spare_keep(self)) {
+        return;
+    }
+    actors__free(self->base);
+    actors__free(self->open);
+    actors__free(self);
+}
+
+actors_err
+actors_msg_add_nil(actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    size_t saved = self->size;
+    return s_done(self, msgpack_pack_nil(&self->pk), saved);
+}
+
+actors_err
+actors_msg_add_bool(actors_msg_t *self, bool v)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    size_t saved = self->size;
+    int prc = v ? msgpack_pack_true(&self->pk) : msgpack_pack_false(&self->pk);
+    return s_done(self, prc, saved);
+}
+
+actors_err
+actors_msg_add_int(actors_msg_t *self, int64_t v)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    size_t saved = self->size;
+    return s_done(self, msgpack_pack_int64(&self->pk, v), saved);
+}
+
+actors_err
+actors_msg_add_uint(actors_msg_t *self, uint64_t v)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    size_t saved = self->size;
+    return s_done(self, msgpack_pack_uint64(&self->pk, v), saved);
+}
+
+actors_err
+actors_msg_add_double(actors_msg_t *self, double v)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    size_t saved = self->size;
+    return s_done(self, msgpack_pack_double(&self->pk, v), saved);
+}
+
+actors_err
+actors_msg_add_str(actors_msg_t *self, const char *s)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    if (s == NULL) {
+        return actors_msg_add_nil(self);
+    }
+    return actors_msg_add_strn(self, s, strlen(s));
+}
+
+actors_err
+actors_msg_add_strn(actors_msg_t *self, const char *s, size_t len)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    assert(s || len == 0);
+    if (len > UINT32_MAX) {
+        return ACTORS_ETOOBIG;
+    }
+    size_t saved = self->size;
+    int prc = msgpack_pack_str(&self->pk, len);
+    if (prc == 0 && len > 0) {
+        prc = msgpack_pack_str_body(&self->pk, s, len);
+    }
+    return s_done(self, prc, saved);
+}
+
+actors_err
+actors_msg_add_bin(actors_msg_t *self, const void *data, size_t len)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    assert(data || len == 0);
+    if (len > UINT32_MAX) {
+        return ACTORS_ETOOBIG;
+    }
+    size_t saved = self->size;
+    int prc = msgpack_pack_bin(&self->pk, len);
+    if (prc == 0 && len > 0) {
+        prc = msgpack_pack_bin_body(&self->pk, data, len);
+    }
+    return s_done(self, prc, saved);
+}
+
+/* s_add_container announces a container owing items (array: n, map: 2n). */
+static actors_err
+s_add_container(actors_msg_t *self, bool is_map, uint32_t n)
+{
+    if (n > 0 && s_reserve_open(self) != ACTORS_OK) {
+        return ACTORS_ENOMEM;
+    }
+    size_t saved = self->size;
+    int prc = is_map ? msgpack_pack_map(&self->pk, n)
+                     : msgpack_pack_array(&self->pk, n);
+    actors_err rc = s_done(self, prc, saved);
+    if (rc == ACTORS_OK && n > 0) {
+        self->open[self->depth++] = is_map ? 2 * (uint64_t)n : n;
+    }
+    return rc;
+}
+
+actors_err
+actors_msg_add_array(actors_msg_t *self, uint32_t n)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    return s_add_container(self, false, n);
+}
+
+actors_err
+actors_msg_add_map(actors_msg_t *self, uint32_t n)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    return s_add_container(self, true, n);
+}
+
+actors_err
+actors_msg_add_object(actors_msg_t *self, const msgpack_object *obj)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    if (obj == NULL) {
+        return actors_msg_add_nil(self);
+    }
+    size_t saved = self->size;
+    return s_done(self, msgpack_pack_object(&self->pk, *obj), saved);
+}
+
+actors_err
+actors_msg_add_raw(actors_msg_t *self, const void *data, size_t len)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    if (data == NULL || len == 0) {
+        return ACTORS_EINVAL;
+    }
+    size_t saved = self->size;
+    return s_done(self, s_write(self, data, len), saved);
+}
+
+size_t
+actors_msg_count(const actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    return self->count;
+}
+
+const void *
+actors_msg_data(const actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    return self->base ? self->base + ACTORS__MSG_HEAD : NULL;
+}
+
+size_t
+actors_msg_size(const actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    return self->size;
+}
+
+void
+actors_msg_reset(actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    self->size = 0;
+    self->count = 0;
+    self->depth = 0;
+}
+
+bool
+actors__msg_is_complete(const actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    return self->depth == 0;
+}
+
+/* s_append_msg appends every top-level value of other. */
+static actors_err
+s_append_msg(actors_msg_t *self, const actors_msg_t *other)
+{
+    if (other == NULL) {
+        return ACTORS_OK;
+    }
+    assert(other->tag == ACTORS_MSG_TAG);
+    if (other->depth != 0) {
+        return ACTORS_EINVAL;
+    }
+    if (other->size == 0) {
+        return ACTORS_OK;
+    }
+    if (s_write(self, (const char *)other->base + ACTORS__MSG_HEAD,
+            other->size) != 0) {
+        return ACTORS_ENOMEM;
+    }
+    for (size_t i = 0; i < other->count; i++) {
+        s_item(self);
+    }
+    return ACTORS_OK;
+}
+
+/* s_append_container appends a container of n items whose encoded items
+ * are the values of child (pairs for a map). */
+static actors_err
+s_append_container(actors_msg_t *self, bool is_map, const actors_msg_t *child)
+{
+    size_t n = child->count;
+    if (is_map && n % 2 != 0) {
+        return ACTORS_EINVAL;
+    }
+    if (is_map) {
+        n /= 2;
+    }
+    if (n > UINT32_MAX) {
+        return ACTORS_ETOOBIG;
+    }
+    size_t saved = self->size;
+    int prc = is_map ? msgpack_pack_map(&self->pk, (uint32_t)n)
+                     : msgpack_pack_array(&self->pk, (uint32_t)n);
+    if (prc == 0 && child->size > 0) {
+        prc = s_write(
+            self, (const char *)child->base + ACTORS__MSG_HEAD, child->size);
+    }
+    return s_done(self, prc, saved);
+}
+
+/* s_build adds the values of fmt from *fmt_p up to close ('\0', ']' or
+ * '}'), leaving *fmt_p after close. Containers are built in a child
+ * builder, because their size is known only at their end. */
+static actors_err
+s_build(actors_msg_t *self, const char **fmt_p, va_list *ap, char close)
+{
+    const char *p = *fmt_p;
+    actors_err rc = ACTORS_OK;
+    for (; rc == ACTORS_OK; p++) {
+        char c = *p;
+        if (c == close) {
+            break;
+        }
+        switch (c) {
+        case '\0':
+        case ']':
+        case '}':
+            return ACTORS_EINVAL; /* unbalanced */
+        case ' ':
+            break;
+        case 'n':
+            rc = actors_msg_add_nil(self);
+            break;
+        case 'b':
+            rc = actors_msg_add_bool(self, va_arg(*ap, int) != 0);
+            break;
+        case 'i':
+            rc = actors_msg_add_int(self, va_arg(*ap, int));
+            break;
+        case 'I':
+            rc = actors_msg_add_int(self, va_arg(*ap, int64_t));
+            break;
+        case 'u':
+            rc = actors_msg_add_uint(self, va_arg(*ap, uint64_t));
+            break;
+        case 'd':
+            rc = actors_msg_add_double(self, va_arg(*ap, double));
+            break;
+        case 's':
+            rc = actors_msg_add_str(self, va_arg(*ap, const char *));
+            break;
+        case 'S': {
+            const char *s = va_arg(*ap, const char *);
+            size_t len = va_arg(*ap, size_t);
+            rc = actors_msg_add_strn(self, s, len);
+            break;
+        }
+        case 'B': {
+            const void *d = va_arg(*ap, const void *);
+            size_t len = va_arg(*ap, size_t);
+            rc = actors_msg_add_bin(self, d, len);
+            break;
+        }
+        case 'o':
+            rc = actors_msg_add_object(
+                self, va_arg(*ap, const msgpack_object *));
+            break;
+        case 'm':
+            rc = s_append_msg(self, va_arg(*ap, const actors_msg_t *));
+            break;
+        case '[':
+        case '{': {
+            actors_msg_t *child = NULL;
+            rc = actors_msg_create(&child);
+            if (rc == ACTORS_OK) {
+                p++;
+                /* Leaves p at the close, which the loop's p++ skips. */
+                rc = s_build(child, &p, ap, c == '[' ? ']' : '}');
+            }
+            if (rc == ACTORS_OK) {
+                rc = s_append_container(self, c == '{', child);
+            }
+            actors_msg_destroy(&child);
+            break;
+        }
+        default:
+            return ACTORS_EINVAL;
+        }
+    }
+    *fmt_p = p;
+    return rc;
+}
+
+actors_err
+actors__msg_vbuild(actors_msg_t **out, const char *fmt, va_list ap)
+{
+    assert(out);
+    *out = NULL;
+    if (fmt == NULL) {
+        return ACTORS_EINVAL;
+    }
+    actors_msg_t *self = NULL;
+    actors_err rc = actors_msg_create(&self);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    va_list aq;
+    va_copy(aq, ap);
+    const char *p = fmt;
+    rc = s_build(self, &p, &aq, '\0');
+    va_end(aq);
+    if (rc != ACTORS_OK) {
+        actors_msg_destroy(&self);
+        return rc;
+    }
+    *out = self;
+    return ACTORS_OK;
+}
+
+actors_err
+actors_msg_build(actors_msg_t **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    actors_err rc = actors__msg_vbuild(out, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---- frames for libzmq ------------------------------------------------ */
+
+/* s_free_base is libzmq's free function for a buffer given away. */
+static void
+s_free_base(void *data, void *hint)
+{
+    (void)data;
+    actors__free(hint);
+}
+
+/* s_array_header writes the header of an array of n items ending just
+ * before end; returns its length. */
+static size_t
+s_array_header(uint8_t *end, size_t n)
+{
+    if (n < 16) {
+        end[-1] = (uint8_t)(0x90 | n);
+        return 1;
+    }
+    if (n <= 0xffff) {
+        end[-3] = 0xdc;
+        end[-2] = (uint8_t)(n >> 8);
+        end[-1] = (uint8_t)n;
+        return 3;
+    }
+    end[-5] = 0xdd;
+    end[-4] = (uint8_t)(n >> 24);
+    end[-3] = (uint8_t)(n >> 16);
+    end[-2] = (uint8_t)(n >> 8);
+    end[-1] = (uint8_t)n;
+    return 5;
+}
+
+actors_err
+actors__msg_frame(actors_msg_t *self, bool as_array, zmq_msg_t *frame)
+{
+    assert(frame);
+    assert(self == NULL || self->tag == ACTORS_MSG_TAG);
+    if (self == NULL || self->base == NULL) {
+        if (zmq_msg_init_size(frame, as_array ? 1 : 0) != 0) {
+            return ACTORS_ENOMEM;
+        }
+        if (as_array) {
+            *(uint8_t *)zmq_msg_data(frame) = 0x90;
+        }
+        return ACTORS_OK;
+    }
+    if (self->depth != 0) {
+        return ACTORS_EINVAL;
+    }
+    if (as_array && self->count > UINT32_MAX) {
+        return ACTORS_ETOOBIG;
+    }
+    uint8_t *values = self->base + ACTORS__MSG_HEAD;
+    size_t hlen = as_array ? s_array_header(values, self->count) : 0;
+    uint8_t *start = values - hlen;
+    size_t len = hlen + self->size;
+    if (len >= ACTORS__MSG_STEAL_MIN) {
+        if (zmq_msg_init_data(frame, start, len, s_free_base, self->base) !=
+            0) {
+            return ACTORS_ENOMEM;
+        }
+        /* The buffer is libzmq's now; the builder starts over, empty. */
+        self->base = NULL;
+        self->cap = 0;
+        actors_msg_reset(self);
+        return ACTORS_OK;
+    }
+    if (zmq_msg_init_size(frame, len) != 0) {
+        return ACTORS_ENOMEM;
+    }
+    memcpy(zmq_msg_data(frame), start, len);
+    return ACTORS_OK;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+actors_err
+actors_value_int(const msgpack_object *obj, int64_t *out)
+{
+    assert(out);
+    if (obj == NULL) {
+        return ACTORS_EARGS;
+    }
+    switch (obj->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (obj->via.u64 > (uint64_t)INT64_MAX) {
+            return ACTORS_EARGS;
+        }
+        *out = (int64_t)obj->via.u64;
+        return ACTORS_OK;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = obj->via.i64;
+        return ACTORS_OK;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: {
+        double d = obj->via.f64;
+        /* 2^63 is exactly representable; anything below it fits. */
+        if (!isfinite(d) || d != floor(d) || d < -9223372036854775808.0 ||
+            d >= 9223372036854775808.0) {
+            return ACTORS_EARGS;
+        }
+        *out = (int64_t)d;
+        return ACTORS_OK;
+    }
+    default:
+        return ACTORS_EARGS;
+    }
+}
+
+actors_err
+actors_value_double(const msgpack_object *obj, double *out)
+{
+    assert(out);
+    if (obj == NULL) {
+        return ACTORS_EARGS;
+    }
+    switch (obj->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *out = (double)obj->via.u64;
+        return ACTORS_OK;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = (double)obj->via.i64;
+        return ACTORS_OK;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        *out = obj->via.f64;
+        return ACTORS_OK;
+    default:
+        return ACTORS_EARGS;
+    }
+}
+
+actors_err
+actors_value_bool(const msgpack_object *obj, bool *out)
+{
+    assert(out);
+    if (obj == NULL || obj->type != MSGPACK_OBJECT_BOOLEAN) {
+        return ACTORS_EARGS;
+    }
+    *out = obj->via.boolean;
+    return ACTORS_OK;
+}
+
+actors_err
+actors_value_str(const msgpack_object *obj, const char **ptr, size_t *len)
+{
+    assert(ptr && len);
+    if (obj == NULL || obj->type != MSGPACK_OBJECT_STR) {
+        return ACTORS_EARGS;
+    }
+    *ptr = obj->via.str.ptr;
+    *len = obj->via.str.size;
+    return ACTORS_OK;
+}
+
+actors_err
+actors_value_strdup(const msgpack_object *obj, char **out)
+{
+    assert(out);
+    const char *p = NULL;
+    size_t n = 0;
+    actors_err rc = actors_value_str(obj, &p, &n);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    char *s = actors__strndup(n ? p : "", n);
+    if (s == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    *out = s;
+    return ACTORS_OK;
+}
+
+size_t
+actors_args_count(const msgpack_object *args)
+{
+    if (args == NULL || args->type != MSGPACK_OBJECT_ARRAY) {
+        return 0;
+    }
+    return args->via.array.size;
+}
+
+const msgpack_object *
+actors_args_at(const msgpack_object *args, size_t i)
+{
+    if (i >= actors_args_count(args)) {
+        return NULL;
+    }
+    return &args->via.array.ptr[i];
+}
+
+actors_err
+actors_args_int(const msgpack_object *args, size_t i, int64_t *out)
+{
+    return actors_value_int(actors_args_at(args, i), out);
+}
+
+actors_err
+actors_args_double(const msgpack_object *args, size_t i, double *out)
+{
+    return actors_value_double(actors_args_at(args, i), out);
+}
+
+actors_err
+actors_args_bool(const msgpack_object *args, size_t i, bool *out)
+{
+    return actors_value_bool(actors_args_at(args, i), out);
+}
+
+actors_err
+actors_args_str(
+    const msgpack_object *args, size_t i, const char **ptr, size_t *len)
+{
+    return actors_value_str(actors_args_at(args, i), ptr, len);
+}
+
+const msgpack_object *
+actors_map_get(const msgpack_object *obj, const char *key)
+{
+    assert(key);
+    if (obj == NULL || obj->type != MSGPACK_OBJECT_MAP) {
+        return NULL;
+    }
+    size_t klen = strlen(key);
+    for (uint32_t i = 0; i < obj->via.map.size; i++) {
+        const msgpack_object *k = &obj->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+            memcmp(k->via.str.ptr, key, klen) == 0) {
+            return &obj->via.map.ptr[i].val;
+        }
+    }
+    return NULL;
+}

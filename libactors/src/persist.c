@@ -1,0 +1,647 @@
+/* libactors/src/persist.c - the persistence interface: policies, recovery,
+ * snapshots, compaction and the request-id window.
+ * SPDX-License-Identifier: MIT
+ *
+ * A handle binds one key to one backend instance (persist_backend.h) and
+ * keeps: last_seq (the last event appended or recovered), durable_seq (the
+ * last one durable under the policy), snap_seq (what the stored snapshot
+ * covers) and the window of remembered request ids, a ring of at most
+ * id_window (id, result) copies, newest last. Invariants:
+ * snap_seq <= durable_seq <= last_seq; journal events have consecutive
+ * seqs; replay skips every event at or below the snapshot's seq, so a
+ * crash between writing a snapshot and compacting the journal replays
+ * nothing twice. A failed sync leaves the handle "broken": the record may
+ * or may not be on disk, the caller did not apply it, and every later
+ * call returns ACTORS_EIO until the owner reopens (and recovers).
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <actors/log.h>
+#include <actors/persist.h>
+
+#include "alloc.h"
+#include "journal.h"
+#include "persist_backend.h"
+#include "unpack.h"
+
+#define S_TAG 0x50455253u /* "PERS" */
+#define S_DEFAULT_DIR "./actors-state"
+#define S_MAX_KEY 200
+#define S_MAX_ID 255
+
+typedef struct {
+    char *id;       /* request id bytes */
+    size_t id_len;  /* its length */
+    char *res;      /* recorded result, one msgpack value */
+    size_t res_len; /* its length */
+} s_entry_t;
+
+struct actors_persist {
+    uint32_t tag;                     /* S_TAG while alive */
+    const actors__persist_ops_t *ops; /* backend */
+    void *be;                         /* backend instance */
+    actors_persist_opts_t opts;       /* defaulted; dir/redis not kept */
+    uint64_t last_seq;                /* last appended or recovered */
+    uint64_t durable_seq;             /* last durable under the policy */
+    uint64_t snap_seq;                /* covered by the stored snapshot */
+    uint32_t since_snap;              /* events since that snapshot */
+    bool recovered;                   /* recover ran: appends allowed */
+    bool broken;                      /* a sync failed: all EIO */
+    s_entry_t *win;                   /* ring of opts.id_window entries */
+    uint32_t win_len;                 /* entries in use */
+    uint32_t win_head;                /* index of the oldest */
+    msgpack_sbuffer pay;              /* scratch: payload */
+    msgpack_sbuffer rec;              /* scratch: framed record */
+};
+
+actors_err
+actors_persist_opts_from_env(actors_persist_opts_t *opts)
+{
+    assert(opts);
+    actors_persist_opts_t o = *opts;
+    const char *s = getenv("ACTORS_PERSIST_SYNC");
+    if (s != NULL && *s != '\0') {
+        if (strcmp(s, "always") == 0) {
+            o.sync = ACTORS_PERSIST_SYNC_ALWAYS;
+        } else if (strcmp(s, "none") == 0) {
+            o.sync = ACTORS_PERSIST_SYNC_NONE;
+        } else if (strncmp(s, "group", 5) == 0 &&
+                   (s[5] == '\0' || s[5] == ':')) {
+            o.sync = ACTORS_PERSIST_SYNC_GROUP;
+            if (s[5] == ':') {
+                char *end = NULL;
+                unsigned long ms = strtoul(s + 6, &end, 10);
+                if (end == s + 6 || *end != '\0' || ms == 0 || ms > 60000) {
+                    return ACTORS_EINVAL;
+                }
+                o.group_ms = (uint32_t)ms;
+            }
+        } else {
+            return ACTORS_EINVAL;
+        }
+    }
+    s = getenv("ACTORS_SNAPSHOT_EVERY");
+    if (s != NULL && *s != '\0') {
+        char *end = NULL;
+        unsigned long n = strtoul(s, &end, 10);
+        if (*end != '\0' || n == 0 || n > UINT32_MAX) {
+            return ACTORS_EINVAL;
+        }
+        o.snapshot_every = (uint32_t)n;
+    }
+    *opts = o;
+    return ACTORS_OK;
+}
+
+static bool
+s_one_value(const void *data, size_t len)
+{
+    size_t off = 0;
+    return data != NULL && len > 0 &&
+           actors__unpack_check(data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+           off == len;
+}
+
+static void
+s_entry_free(s_entry_t *e)
+{
+    actors__free(e->id);
+    actors__free(e->res);
+    memset(e, 0, sizeof *e);
+}
+
+/* s_window_add remembers (id, result), forgetting the oldest when full. */
+static actors_err
+s_window_add(actors_persist_t *self, const void *id, size_t id_len,
+    const void *res, size_t res_len)
+{
+    if (self->opts.id_window == 0) {
+        return ACTORS_OK;
+    }
+    s_entry_t e = {0};
+    e.id = actors__malloc(id_len ? id_len : 1);
+    e.res = actors__malloc(res_len);
+    if (e.id == NULL || e.res == NULL) {
+        s_entry_free(&e);
+        return ACTORS_ENOMEM;
+    }
+    memcpy(e.id, id, id_len);
+    e.id_len = id_len;
+    memcpy(e.res, res, res_len);
+    e.res_len = res_len;
+    uint32_t cap = self->opts.id_window;
+    if (self->win_len == cap) {
+        s_entry_free(&self->win[self->win_head]);
+        self->win[self->win_head] = e;
+        self->win_head = (self->win_head + 1) % cap;
+    } else {
+        self->win[(self->win_head + self->win_len) % cap] = e;
+        self->win_len++;
+    }
+    return ACTORS_OK;
+}
+
+bool
+actors_persist_lookup(actors_persist_t *self, const void *id, size_t id_len,
+    const void **result, size_t *result_len)
+{
+    assert(self && self->tag == S_TAG);
+    assert(id || id_len == 0);
+    assert(result);
+    assert(result_len);
+    uint32_t cap = self->opts.id_window;
+    /* Newest first: a re-send is most likely recent. */
+    for (uint32_t i = self->win_len; i > 0; i--) {
+        const s_entry_t *e = &self->win[(self->win_head + i - 1) % cap];
+        if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0) {
+            *result = e->res;
+            *result_len = e->res_len;
+            return true;
+        }
+    }
+    return false;
+}
+
+actors_err
+actors_persist_open(
+    actors_persist_t **out, const char *key, const actors_persist_opts_t *opts)
+{
+    assert(out);
+    *out = NULL;
+    actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
+    if (opts != NULL) {
+        o = *opts;
+    }
+    if (key == NULL || key[0] == '\0' || strlen(key) > S_MAX_KEY ||
+        (unsigned)o.sync > ACTORS_PERSIST_SYNC_NONE) {
+        return ACTORS_EINVAL;
+    }
+    if (o.dir == NULL) {
+        o.dir = getenv("ACTORS_STATE_DIR");
+    }
+    if (o.dir == NULL || o.dir[0] == '\0') {
+        o.dir = S_DEFAULT_DIR;
+    }
+    if (o.redis == NULL) {
+        o.redis = getenv("ACTORS_REDIS");
+    }
+    if (o.group_ms == 0) {
+        o.group_ms = 5;
+    }
+    if (o.snapshot_every == 0) {
+        o.snapshot_every = 1000;
+    }
+    if (o.id_window == 0) {
+        o.id_window = 1024;
+    }
+    actors_persist_t *self = actors__zalloc(sizeof *self);
+    if (self == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->tag = S_TAG;
+    msgpack_sbuffer_init(&self->pay);
+    msgpack_sbuffer_init(&self->rec);
+    self->ops = o.redis != NULL && o.redis[0] != '\0'
+                    ? &actors__persist_redis_ops
+                    : &actors__persist_file_ops;
+    self->win = actors__zalloc(sizeof *self->win * o.id_window);
+    actors_err rc = ACTORS_ENOMEM;
+    if (self->win != NULL) {
+        rc = self->ops->open(&self->be, key, &o);
+    }
+    if (rc != ACTORS_OK) {
+        self->be = NULL;
+        actors_persist_destroy(&self);
+        return rc;
+    }
+    o.dir = NULL;
+    o.redis = NULL;
+    self->opts = o;
+    *out = self;
+    return ACTORS_OK;
+}
+
+void
+actors_persist_destroy(actors_persist_t **self_p)
+{
+    assert(self_p);
+    actors_persist_t *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    assert(self->tag == S_TAG);
+    if (self->be != NULL && !self->broken &&
+        self->durable_seq < self->last_seq) {
+        (void)self->ops->jrn_sync(self->be);
+    }
+    if (self->be != NULL) {
+        self->ops->close(self->be);
+    }
+    if (self->win != NULL) {
+        for (uint32_t i = 0; i < self->opts.id_window; i++) {
+            s_entry_free(&self->win[i]);
+        }
+        actors__free(self->win);
+    }
+    msgpack_sbuffer_destroy(&self->pay);
+    msgpack_sbuffer_destroy(&self->rec);
+    self->tag = 0xDEADBEEF;
+    actors__free(self);
+    *self_p = NULL;
+}
+
+const char *
+actors_persist_backend(const actors_persist_t *self)
+{
+    assert(self && self->tag == S_TAG);
+    return self->ops->name;
+}
+
+actors_err
+actors_persist_exists(actors_persist_t *self, bool *out)
+{
+    assert(self && self->tag == S_TAG);
+    assert(out);
+    char *data = NULL;
+    size_t len = 0;
+    actors_err rc = self->ops->snap_read(self->be, &data, &len);
+    if (rc == ACTORS_OK && data == NULL) {
+        rc = self->ops->jrn_read(self->be, &data, &len);
+    }
+    if (rc == ACTORS_OK) {
+        *out = len > 0;
+    }
+    actors__free(data);
+    return rc;
+}
+
+/* s_snapshot_payload packs ["snap", seq, state, window] and frames it into
+ * self->rec. */
+static actors_err
+s_snapshot_record(actors_persist_t *self, const void *state, size_t len)
+{
+    self->pay.size = 0;
+    self->rec.size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &self->pay, msgpack_sbuffer_write);
+    int r = msgpack_pack_array(&pk, 4);
+    r = r != 0 ? r : msgpack_pack_str_with_body(&pk, "snap", 4);
+    r = r != 0 ? r : msgpack_pack_uint64(&pk, self->last_seq);
+    r = r != 0 ? r : msgpack_sbuffer_write(&self->pay, state, len);
+    r = r != 0 ? r : msgpack_pack_array(&pk, self->win_len);
+    for (uint32_t i = 0; r == 0 && i < self->win_len; i++) {
+        const s_entry_t *e =
+            &self->win[(self->win_head + i) % self->opts.id_window];
+        r = msgpack_pack_array(&pk, 2);
+        r = r != 0 ? r : msgpack_pack_bin_with_body(&pk, e->id, e->id_len);
+        r = r != 0 ? r : msgpack_sbuffer_write(&self->pay, e->res, e->res_len);
+    }
+    if (r != 0) {
+        return ACTORS_ENOMEM;
+    }
+    return actors__journal_frame(&self->rec, self->pay.data, self->pay.size);
+}
+
+static actors_err
+s_write_snapshot(actors_persist_t *self, const void *state, size_t len)
+{
+    if (self->broken) {
+        return ACTORS_EIO;
+    }
+    if (!s_one_value(state, len)) {
+        return ACTORS_EINVAL;
+    }
+    actors_err rc = s_snapshot_record(self, state, len);
+    if (rc == ACTORS_OK) {
+        rc = self->ops->snap_write(self->be, self->rec.data, self->rec.size);
+    }
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    self->snap_seq = self->last_seq;
+    self->durable_seq = self->last_seq;
+    self->since_snap = 0;
+    /* Compaction. If it fails the old events stay, and replay skips them
+     * (their seqs are covered), so the snapshot stands. */
+    if (self->ops->jrn_truncate(self->be, 0) != ACTORS_OK) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "PST-COMPACT",
+            "seq=%llu journal not compacted; replay will skip it",
+            (unsigned long long)self->last_seq);
+    }
+    return ACTORS_OK;
+}
+
+actors_err
+actors_persist_save(actors_persist_t *self, const void *data, size_t len)
+{
+    assert(self && self->tag == S_TAG);
+    return s_write_snapshot(self, data, len);
+}
+
+actors_err
+actors_persist_snapshot(actors_persist_t *self, const void *state, size_t len)
+{
+    assert(self && self->tag == S_TAG);
+    return s_write_snapshot(self, state, len);
+}
+
+/* s_read_snapshot decodes the stored snapshot into *up / *rec; *found
+ * false if there is none. The decoded strings point into *data_p, which
+ * the caller frees (actors__free) after it is done with *rec. */
+static actors_err
+s_read_snapshot(actors_persist_t *self, msgpack_unpacked *up,
+    actors__journal_rec_t *rec, bool *found, char **data_p)
+{
+    size_t len = 0;
+    *found = false;
+    actors_err rc = self->ops->snap_read(self->be, data_p, &len);
+    char *data = *data_p;
+    if (rc != ACTORS_OK || data == NULL) {
+        return rc;
+    }
+    size_t off = 0;
+    rc = actors__journal_next(up, data, len, &off, rec);
+    if (rc != ACTORS_OK || !rec->is_snapshot || off != len) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "PST-SNAP-BAD",
+            "len=%zu the stored snapshot is corrupt", len);
+        rc = ACTORS_EMSGPACK;
+    } else {
+        *found = true;
+    }
+    return rc;
+}
+
+actors_err
+actors_persist_restore(actors_persist_t *self, actors_msg_t **out)
+{
+    assert(self && self->tag == S_TAG);
+    assert(out);
+    *out = NULL;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    actors__journal_rec_t rec;
+    bool found = false;
+    char *snap = NULL;
+    actors_err rc = s_read_snapshot(self, &up, &rec, &found, &snap);
+    if (rc == ACTORS_OK && !found) {
+        rc = ACTORS_ENOACTOR;
+    }
+    actors_msg_t *m = NULL;
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_create(&m);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_object(m, rec.value);
+    }
+    msgpack_unpacked_destroy(&up);
+    actors__free(snap);
+    if (rc != ACTORS_OK) {
+        actors_msg_destroy(&m);
+        return rc;
+    }
+    *out = m;
+    return ACTORS_OK;
+}
+
+/* s_window_load re-reads the window a snapshot carried. */
+static actors_err
+s_window_load(actors_persist_t *self, const msgpack_object *win)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    actors_err rc = ACTORS_OK;
+    for (uint32_t i = 0; rc == ACTORS_OK && i < win->via.array.size; i++) {
+        const msgpack_object *e = &win->via.array.ptr[i];
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
+            e->via.array.ptr[0].type != MSGPACK_OBJECT_BIN) {
+            rc = ACTORS_EMSGPACK;
+            break;
+        }
+        sb.size = 0;
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        if (msgpack_pack_object(&pk, e->via.array.ptr[1]) != 0) {
+            rc = ACTORS_ENOMEM;
+            break;
+        }
+        const msgpack_object_bin *id = &e->via.array.ptr[0].via.bin;
+        rc = s_window_add(self, id->ptr, id->size, sb.data, sb.size);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+actors_err
+actors_persist_recover(actors_persist_t *self,
+    actors_persist_snapshot_cb on_snapshot, actors_persist_event_cb on_event,
+    void *arg)
+{
+    assert(self && self->tag == S_TAG);
+    if (self->recovered || self->broken) {
+        return ACTORS_EINVAL;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    actors__journal_rec_t rec;
+    bool found = false;
+    char *snap = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    actors_err rc = s_read_snapshot(self, &up, &rec, &found, &snap);
+    if (rc == ACTORS_OK && found) {
+        self->snap_seq = rec.seq;
+        self->last_seq = rec.seq;
+        rc = s_window_load(self, rec.window);
+        if (rc == ACTORS_OK && on_snapshot != NULL) {
+            rc = on_snapshot(arg, rec.value);
+        }
+    }
+    if (rc == ACTORS_OK) {
+        rc = self->ops->jrn_read(self->be, &data, &len);
+    }
+    size_t off = 0;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    while (rc == ACTORS_OK) {
+        actors_err r = actors__journal_next(&up, data, len, &off, &rec);
+        if (r == ACTORS_ECLOSED) {
+            break;
+        }
+        if (r != ACTORS_OK || rec.is_snapshot ||
+            (rec.seq > self->last_seq && rec.seq != self->last_seq + 1)) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "PST-TORN",
+                "offset=%zu dropped=%zu seq=%llu torn or corrupt journal "
+                "tail dropped",
+                off, len - off, (unsigned long long)self->last_seq);
+            rc = self->ops->jrn_truncate(self->be, off);
+            break;
+        }
+        if (rec.seq <= self->last_seq) {
+            continue; /* covered by the snapshot */
+        }
+        if (on_event != NULL) {
+            rc = on_event(arg, rec.seq, rec.value);
+        }
+        if (rc == ACTORS_OK && rec.id != NULL) {
+            sb.size = 0;
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+            rc = msgpack_pack_object(&pk, *rec.result) == 0 ? ACTORS_OK
+                                                            : ACTORS_ENOMEM;
+            if (rc == ACTORS_OK) {
+                rc = s_window_add(self, rec.id->via.bin.ptr,
+                    rec.id->via.bin.size, sb.data, sb.size);
+            }
+        }
+        if (rc == ACTORS_OK) {
+            self->last_seq = rec.seq;
+            self->since_snap++;
+        }
+    }
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_unpacked_destroy(&up);
+    actors__free(data);
+    actors__free(snap);
+    if (rc == ACTORS_OK) {
+        self->durable_seq = self->last_seq;
+        self->recovered = true;
+    }
+    return rc;
+}
+
+actors_err
+actors_persist_append(actors_persist_t *self, const void *id, size_t id_len,
+    const void *event, size_t event_len, const void *result, size_t result_len,
+    uint64_t *seq_out)
+{
+    assert(self && self->tag == S_TAG);
+    if (self->broken) {
+        return ACTORS_EIO;
+    }
+    if (!self->recovered || !s_one_value(event, event_len) ||
+        (result != NULL && !s_one_value(result, result_len)) ||
+        (id == NULL && id_len != 0) || id_len > S_MAX_ID) {
+        return ACTORS_EINVAL;
+    }
+    uint64_t seq = self->last_seq + 1;
+    self->pay.size = 0;
+    self->rec.size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &self->pay, msgpack_sbuffer_write);
+    actors_err rc = actors__journal_event(
+        &pk, seq, id, id_len, event, event_len, result, result_len);
+    if (rc == ACTORS_OK) {
+        rc = actors__journal_frame(&self->rec, self->pay.data, self->pay.size);
+    }
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    /* Reserve the window slot's memory before writing, so that an event on
+     * disk is never missing from the window in memory. */
+    if (id != NULL) {
+        rc = s_window_add(self, id, id_len, result ? result : "\xc0",
+            result ? result_len : 1);
+        if (rc != ACTORS_OK) {
+            return rc;
+        }
+    }
+    rc = self->ops->jrn_append(self->be, self->rec.data, self->rec.size);
+    if (rc == ACTORS_OK && self->opts.sync == ACTORS_PERSIST_SYNC_ALWAYS) {
+        rc = self->ops->jrn_sync(self->be);
+        if (rc != ACTORS_OK) {
+            self->broken = true;
+        }
+    }
+    if (rc != ACTORS_OK) {
+        if (id != NULL) {
+            /* Forget the id again: it was not recorded. */
+            uint32_t cap = self->opts.id_window;
+            uint32_t last = (self->win_head + self->win_len - 1) % cap;
+            s_entry_free(&self->win[last]);
+            self->win_len--;
+        }
+        return rc;
+    }
+    self->last_seq = seq;
+    self->since_snap++;
+    if (self->opts.sync != ACTORS_PERSIST_SYNC_GROUP) {
+        self->durable_seq = seq;
+    }
+    if (seq_out != NULL) {
+        *seq_out = seq;
+    }
+    return ACTORS_OK;
+}
+
+actors_err
+actors_persist_flush(actors_persist_t *self)
+{
+    assert(self && self->tag == S_TAG);
+    if (self->broken) {
+        return ACTORS_EIO;
+    }
+    if (self->durable_seq == self->last_seq) {
+        return ACTORS_OK;
+    }
+    actors_err rc = self->ops->jrn_sync(self->be);
+    if (rc != ACTORS_OK) {
+        self->broken = true;
+        return rc;
+    }
+    self->durable_seq = self->last_seq;
+    return ACTORS_OK;
+}
+
+bool
+actors_persist_durable(const actors_persist_t *self, uint64_t seq)
+{
+    assert(self && self->tag == S_TAG);
+    return seq <= self->durable_seq;
+}
+
+size_t
+actors_persist_pending(const actors_persist_t *self)
+{
+    assert(self && self->tag == S_TAG);
+    return (size_t)(self->last_seq - self->durable_seq);
+}
+
+uint32_t
+actors_persist_group_ms(const actors_persist_t *self)
+{
+    assert(self && self->tag == S_TAG);
+    return self->opts.group_ms;
+}
+
+uint64_t
+actors_persist_last_seq(const actors_persist_t *self)
+{
+    assert(self && self->tag == S_TAG);
+    return self->last_seq;
+}
+
+bool
+actors_persist_snapshot_due(const actors_persist_t *self)
+{
+    assert(self && self->tag == S_TAG);
+    return self->since_snap >= self->opts.snapshot_every;
+}
+
+actors_err
+actors_persist_remove(actors_persist_t *self)
+{
+    assert(self && self->tag == S_TAG);
+    actors_err rc = self->ops->remove(self->be);
+    if (rc == ACTORS_OK) {
+        for (uint32_t i = 0; i < self->opts.id_window; i++) {
+            s_entry_free(&self->win[i]);
+        }
+        self->win_len = 0;
+        self->win_head = 0;
+        self->last_seq = self->durable_seq = self->snap_seq = 0;
+        self->since_snap = 0;
+    }
+    return rc;
+}

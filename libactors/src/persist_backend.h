@@ -1,0 +1,45 @@
+/* libactors/src/persist_backend.h - the interface a storage backend of
+ * actors/persist.h implements (file system, Redis).
+ * SPDX-License-Identifier: MIT
+ *
+ * A backend stores, per key, two byte strings: the snapshot (replaced
+ * atomically as a whole) and the journal (appended to, read back whole,
+ * cut to a prefix). It knows nothing of records, checksums or policies:
+ * persist.c frames the bytes (journal.h) and decides when to sync. Buffers
+ * returned by reads come from actors__malloc; the caller frees them with
+ * actors__free. Private; never installed. Thread: one instance is used by
+ * one thread at a time.
+ */
+#ifndef ACTORS_PERSIST_BACKEND_H
+#define ACTORS_PERSIST_BACKEND_H
+
+#include <stddef.h>
+
+#include <actors/persist.h>
+
+typedef struct {
+    const char *name; /* "file", "redis" */
+    /* open makes an instance for key (options already defaulted). */
+    actors_err (*open)(
+        void **out, const char *key, const actors_persist_opts_t *opts);
+    void (*close)(void *be);
+    /* snap_read: *data NULL and *len 0 when there is no snapshot. */
+    actors_err (*snap_read)(void *be, char **data, size_t *len);
+    /* snap_write replaces the snapshot atomically and durably. */
+    actors_err (*snap_write)(void *be, const char *data, size_t len);
+    /* jrn_read: the whole journal (NULL, 0 when empty). */
+    actors_err (*jrn_read)(void *be, char **data, size_t *len);
+    /* jrn_append writes all of data or nothing (on error). */
+    actors_err (*jrn_append)(void *be, const char *data, size_t len);
+    /* jrn_sync makes every append so far durable. */
+    actors_err (*jrn_sync)(void *be);
+    /* jrn_truncate cuts the journal to its first len bytes, durably. */
+    actors_err (*jrn_truncate)(void *be, size_t len);
+    /* remove deletes the snapshot and empties the journal. */
+    actors_err (*remove)(void *be);
+} actors__persist_ops_t;
+
+extern const actors__persist_ops_t actors__persist_file_ops;
+extern const actors__persist_ops_t actors__persist_redis_ops;
+
+#endif

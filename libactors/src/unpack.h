@@ -1,0 +1,36 @@
+/* libactors/src/unpack.h - msgpack decoding that cannot be made to allocate
+ * more than its input justifies.
+ * SPDX-License-Identifier: MIT
+ *
+ * msgpack-c allocates the item array of a container as soon as it reads
+ * the container's header, before it knows whether the items are there: a
+ * 5-byte body announcing an array of 2^32 items asks for ~100 GiB. Every
+ * body that comes from outside is therefore first walked over its headers
+ * (no objects made, nothing allocated) to check that each container
+ * announces no more items than bytes remain, and that nesting stays under
+ * ACTORS__UNPACK_MAX_DEPTH; only then does msgpack-c decode it.
+ * Private; never installed. Thread: any.
+ */
+#ifndef ACTORS_UNPACK_H
+#define ACTORS_UNPACK_H
+
+#include <stddef.h>
+
+#include <msgpack.h>
+
+#define ACTORS__UNPACK_MAX_DEPTH 64
+
+/* actors__unpack_next is msgpack_unpack_next(result, data, len, off) for
+ * input from outside: MSGPACK_UNPACK_PARSE_ERROR (result untouched) when
+ * the value at *off (0 if off is NULL) is truncated, malformed, nested too
+ * deep, or announces more items than the input could hold. */
+msgpack_unpack_return actors__unpack_next(
+    msgpack_unpacked *result, const char *data, size_t len, size_t *off);
+
+/* actors__unpack_check walks one value at data[*off..len) and returns
+ * MSGPACK_UNPACK_SUCCESS (advancing *off past it),
+ * MSGPACK_UNPACK_CONTINUE (truncated) or MSGPACK_UNPACK_PARSE_ERROR. */
+msgpack_unpack_return actors__unpack_check(
+    const char *data, size_t len, size_t *off);
+
+#endif

@@ -1,0 +1,114 @@
+/* libactors/src/wire.h - the envelope of protocol ACT1 (schemas/PROTOCOL.md).
+ * SPDX-License-Identifier: MIT
+ *
+ * Private to libactors and the broker (which includes it); never installed.
+ *
+ * Every message, after the ROUTER's routing-id frame and an optional empty
+ * delimiter frame (REQ sockets add one; DEALER peers may omit it; the
+ * broker answers in the form it was asked), starts with a HEADER frame:
+ *
+ *   offset 0  4 bytes  "ACT1"        signature and protocol version
+ *   offset 4  1 byte   command       ACTORS_CMD_*
+ *   offset 5  1 byte   flags         0 (reserved; receivers ignore)
+ *   offset 6  4 bytes  timeout_ms    uint32 big-endian; CALL only, 0 = none
+ *   offset 10 0..255   request id    opaque bytes, echoed in the reply
+ *
+ * Frames that follow the header, per command:
+ *
+ *   CALL       C->B  header address method args      (args: msgpack array)
+ *              B->A  header address method args      (id = broker tag)
+ *   TELL       same frames as CALL; no reply unless delivery fails and the
+ *              request id is not empty (then an ERROR)
+ *   REPLY      B->C / A->B  header body              (body: one msgpack value)
+ *   ERROR      B->C / A->B  header body              (body: msgpack map
+ *                                       {"type","message","address"})
+ *   REGISTER   A->B  header address info             (info: msgpack map)
+ *              answered by REPLY {heartbeat_ms, liveness, max_message} or
+ *              ERROR NameTaken / BadRequest
+ *   UNREGISTER A->B  header address                  (no reply)
+ *   HEARTBEAT  both  header
+ *   CREDIT     A->B  header count                    (uint32 BE: tells done)
+ *   LOOKUP     C->B  header address                  -> REPLY map / ERROR
+ *   LIST       C->B  header                          -> REPLY array of maps
+ *   PING       C->B  header                          -> REPLY map
+ */
+#ifndef ACTORS_WIRE_H
+#define ACTORS_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <actors/error.h>
+#include <actors/msg.h>
+
+#define ACTORS_WIRE_SIG "ACT1"
+#define ACTORS_WIRE_SIG_LEN 4
+#define ACTORS_WIRE_HDR_MIN 10   /* header without request id */
+#define ACTORS_WIRE_ID_MAX 255   /* request id bytes */
+#define ACTORS_WIRE_NAME_MAX 255 /* address and method bytes */
+#define ACTORS_WIRE_HDR_MAX (ACTORS_WIRE_HDR_MIN + ACTORS_WIRE_ID_MAX)
+#define ACTORS_WIRE_TAG_LEN 8 /* broker tags in CALL/TELL to actors */
+#define ACTORS_WIRE_MAX_MESSAGE_DEFAULT (16u * 1024u * 1024u)
+
+typedef enum {
+    ACTORS_CMD_CALL = 0x01,
+    ACTORS_CMD_TELL = 0x02,
+    ACTORS_CMD_REPLY = 0x03,
+    ACTORS_CMD_ERROR = 0x04,
+    ACTORS_CMD_REGISTER = 0x05,
+    ACTORS_CMD_UNREGISTER = 0x06,
+    ACTORS_CMD_HEARTBEAT = 0x07,
+    ACTORS_CMD_CREDIT = 0x08,
+    ACTORS_CMD_LOOKUP = 0x09,
+    ACTORS_CMD_LIST = 0x0A,
+    ACTORS_CMD_PING = 0x0B,
+    /* Supervisor protocol (schemas/PROTOCOL.md, "Nodes"). */
+    ACTORS_CMD_NODE = 0x0C,   /* S->B  header info           -> REPLY/ERROR */
+    ACTORS_CMD_STATE = 0x0D,  /* S->B  header address map    (no reply) */
+    ACTORS_CMD_SPAWN = 0x0E,  /* C->B, B->S  header spec / address spec */
+    ACTORS_CMD_KILL = 0x0F,   /* C->B, B->S  header address map */
+    ACTORS_CMD_EVENTS = 0x10, /* C->B  header map             -> REPLY array */
+    ACTORS_CMD_EVENT = 0x11,  /* S->B  header map             (no reply) */
+} actors__cmd_t;
+
+/* A parsed header. id points into the frame it was parsed from. */
+typedef struct {
+    uint8_t cmd;         /* ACTORS_CMD_* (not checked against the list) */
+    uint8_t flags;       /* as sent */
+    uint32_t timeout_ms; /* 0: none */
+    const uint8_t *id;   /* request id, borrowed from the frame */
+    size_t id_len;       /* 0..ACTORS_WIRE_ID_MAX */
+} actors__hdr_t;
+
+/* actors__hdr_parse reads a header frame of len bytes.
+ * Returns ACTORS_OK, ACTORS_EVERSION when the first three bytes are "ACT"
+ * but the version differs, ACTORS_EBADREQ for anything else malformed. */
+actors_err actors__hdr_parse(const void *data, size_t len, actors__hdr_t *out);
+
+/* actors__hdr_write writes a header into buf, which must hold
+ * ACTORS_WIRE_HDR_MIN + id_len bytes (id_len <= ACTORS_WIRE_ID_MAX), and
+ * returns the number of bytes written. */
+size_t actors__hdr_write(
+    void *buf, uint8_t cmd, uint32_t timeout_ms, const void *id, size_t id_len);
+
+/* actors__hdr_set_cmd rewrites the command byte of a header in place. */
+void actors__hdr_set_cmd(void *hdr, uint8_t cmd);
+
+/* actors__error_body encodes the ERROR body {type, message, address} into
+ * m (appending one map value). type NULL: wire name of code; message
+ * NULL: actors_strerror(code); address NULL: "".
+ * Returns ACTORS_OK or ACTORS_ENOMEM. */
+actors_err actors__error_body(actors_msg_t *m, actors_err code,
+    const char *type, const char *message, const char *address);
+
+/* actors__error_parse decodes an ERROR body into a new error value. A body
+ * that is not such a map becomes a BadMsgpack error with a note.
+ * Returns ACTORS_OK with *out owned by the caller, or ACTORS_ENOMEM. */
+actors_err actors__error_parse(
+    const void *data, size_t len, actors_error_t **out);
+
+/* actors__be32 / actors__put_be32: big-endian helpers. */
+uint32_t actors__be32(const void *p);
+void actors__put_be32(void *p, uint32_t v);
+
+#endif

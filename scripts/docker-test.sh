@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# scripts/docker-test.sh - `make docker-test`: the Docker deployment end to
+# end. Builds the base image (if missing) and the image, brings up the
+# compose stack with a broker and 2 nodes under a unique project name,
+# waits for health, plays the demo, calls the actors of each node, crashes
+# an actor, crashes a node, removes a node, and tears everything down
+# (containers, networks, volumes of the project) on any exit.
+#
+# Needs a working `docker info` and docker-compose v1 or `docker compose`.
+# Environment: ACTORS_COMPOSE (the compose command; default docker-compose
+# if installed, else "docker compose"), ACTORS_IMAGE (default actors:latest),
+# ACTORS_TEST_DEADLINE_S (each wait, default 120), KEEP=1 (leave the stack
+# up for a look).
+# A check that needs a feature the code does not have yet prints
+# "SKIP: <what>: <why>" and does not count as passed.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DEADLINE_S="${ACTORS_TEST_DEADLINE_S:-120}"
+PROJECT="actorstest$$$(date +%s | tail -c 5)"
+# Settings a developer may have exported for local runs (ACTORS_BROKER=
+# tcp://127.0.0.1:5555, ...) would reach the containers through the compose
+# file: the test uses the file's defaults.
+unset ACTORS_BROKER ACTORS_BIND ACTORS_NODE ACTORS_NODE_CONFIG ACTORS_RESTART \
+    ACTORS_DEMO_ACCOUNT ACTORS_DEMO_WAIT_S ACTORS_HEALTH_TIMEOUT_MS
+export ACTORS_IMAGE="${ACTORS_IMAGE:-actors:latest}"
+export ACTORS_PUBLISH="127.0.0.1:"    # any free loopback port
+export ACTORS_HEALTH_INTERVAL=1s
+export ACTORS_LOG_LEVEL="${ACTORS_LOG_LEVEL:-info}"
+
+passed=0
+skipped=0
+t0=$(date +%s)
+say() { printf 'docker-test [%3ss]: %s\n' "$(($(date +%s) - t0))" "$*"; }
+ok() { passed=$((passed + 1)); say "ok: $*"; }
+skip() { skipped=$((skipped + 1)); say "SKIP: $*"; }
+die() {
+    say "FAIL: $*"
+    exit 1
+}
+
+if ! docker info >/dev/null 2>&1; then
+    die "docker info fails: no usable Docker engine"
+fi
+if [ -n "${ACTORS_COMPOSE:-}" ]; then
+    read -r -a COMPOSE <<<"$ACTORS_COMPOSE"
+elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE=(docker-compose)
+elif docker compose version >/dev/null 2>&1; then
+    COMPOSE=(docker compose)
+else
+    die "neither docker-compose nor the docker compose plugin is installed"
+fi
+dc() { "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml "$@"; }
+
+cleanup() {
+    local rc=$?
+    rm -rf "$WORK"
+    if [ "${KEEP:-0}" = 1 ]; then
+        say "KEEP=1: stack left up; remove with: ${COMPOSE[*]} -p $PROJECT down -v"
+        return
+    fi
+    if [ "$rc" -ne 0 ]; then
+        if [ -n "${BROKER_C:-}" ]; then
+            say "actorctl ls at the failure:"
+            ctl ls 2>&1 | sed 's/^/    /' || true
+        fi
+        say "logs of the failed run (last lines):"
+        dc logs --no-color --tail 30 2>&1 | sed 's/^/    /' || true
+    fi
+    dc --profile demo down -v --remove-orphans --timeout 5 >/dev/null 2>&1 ||
+        dc down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
+    say "torn down project $PROJECT"
+    exit "$rc"
+}
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/docker-test.XXXXXX")"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for WHAT CMD...: poll CMD until it succeeds or the deadline passes.
+wait_for() {
+    local what="$1"
+    shift
+    local end=$(($(date +%s) + DEADLINE_S))
+    until "$@" >/dev/null 2>&1; do
+        if [ "$(date +%s)" -ge "$end" ]; then
+            die "$what: not within ${DEADLINE_S}s"
+        fi
+        sleep 0.25
+    done
+}
+
+# ctl ARGS...: actorctl inside the broker's container (a client there;
+# docker exec, as docker-compose exec costs a second or two per call).
+BROKER_C=""
+ctl() { docker exec "$BROKER_C" actorctl --timeout 10000 "$@"; }
+
+health() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$1"; }
+all_healthy() {
+    local c n=0
+    for c in $(dc ps -q broker) $(dc ps -q node); do
+        [ "$(health "$c")" = healthy ] || return 1
+        n=$((n + 1))
+    done
+    [ "$n" -eq "$1" ]
+}
+hostname_of() { docker inspect -f '{{.Config.Hostname}}' "$1"; }
+
+# kill_main CONTAINER PIDFILE: SIGKILL the process whose pid PIDFILE holds
+# inside CONTAINER. When that process is the init's only child the whole
+# container stops, and the exec'd shell may be killed with it (exit 137)
+# before it reports: both outcomes mean the kill was delivered.
+kill_main() {
+    local rc=0
+    docker exec "$1" sh -c "kill -KILL \"\$(cat $2)\"" || rc=$?
+    case "$rc" in
+    0 | 137) ;;
+    *) die "could not kill the process of $2 in container $1 (exit $rc)" ;;
+    esac
+}
+
+# expect_error TYPE CMD...: CMD fails with exit 1 and "TYPE: ..." on stderr.
+expect_error() {
+    local type="$1" out rc=0
+    shift
+    out="$("$@" 2>&1)" || rc=$?
+    if [ "$rc" -ne 1 ] || [[ "$out" != "$type: "* ]]; then
+        die "expected $type from '$*', got exit $rc: $out"
+    fi
+    say "  $out"
+}
+
+# ---------------------------------------------------------------- build
+tb=$(date +%s)
+scripts/docker-base-image.sh
+say "base image ready in $(($(date +%s) - tb))s"
+tb=$(date +%s)
+dc build >"$WORK/build.log" 2>&1 || {
+    tail -n 40 "$WORK/build.log"
+    die "image build failed"
+}
+say "image $ACTORS_IMAGE built in $(($(date +%s) - tb))s"
+
+# ---------------------------------------------------------------- up
+if ! dc up -d --scale node=2 2>&1 | sed 's/^/    /'; then
+    die "docker-compose up failed"
+fi
+wait_for "broker and 2 nodes healthy" all_healthy 3
+ok "broker and 2 nodes healthy"
+BROKER_C="$(dc ps -q broker)"
+mapfile -t NODES < <(dc ps -q node)
+N1="$(hostname_of "${NODES[0]}")"
+N2="$(hostname_of "${NODES[1]}")"
+say "nodes: $N1 $N2"
+ctl ls | sed 's/^/    /'
+# The published port answers from the host (a one-off client container on
+# the host's network, so no actorctl is needed on the host).
+PUBLISHED="$(dc port broker 5555)"
+if ! docker run --rm --network host "$ACTORS_IMAGE" \
+    actorctl --broker "tcp://$PUBLISHED" --timeout 5000 ping | sed 's/^/    /'; then
+    die "no PING reply on the published port $PUBLISHED"
+fi
+ok "the broker answers PING on its published port $PUBLISHED"
+
+# ---------------------------------------------------------------- demo
+if ! dc --profile demo run --rm demo 2>&1 | sed 's/^/    /'; then
+    die "the demo failed"
+fi
+ok "demo (Ray account session) exit 0"
+
+# ---------------------------------------------------------------- calls
+for n in "$N1" "$N2"; do
+    [ "$(ctl call "counter/$n" increment)" = 1 ] || die "counter/$n increment"
+    [ "$(ctl call "counter/$n" increment)" = 2 ] || die "counter/$n increment"
+    [ "$(ctl call "chaos/$n" echo '"hello"')" = '"hello"' ] || die "chaos/$n echo"
+    [ "$(ctl call "account/$n" balance)" = 100.0 ] || die "account/$n balance"
+done
+ok "calls to counter, chaos and account on both nodes (each node's own state)"
+expect_error NoSuchActor ctl call counter/nowhere value
+ok "unknown address -> NoSuchActor"
+
+# ---------------------------------------------------------------- actor crash
+# The supervisor restarts a crashed actor by its policy (max_restarts = -1).
+pid1="$(ctl call "chaos/$N1" pid)"
+expect_error ActorCrashed ctl call "chaos/$N1" crash 9
+chaos_back() { p="$(ctl call "chaos/$N1" pid)" && [ "$p" != "$pid1" ]; }
+wait_for "chaos/$N1 restarted by its supervisor" chaos_back
+ok "actor crash: caller got ActorCrashed, the supervisor restarted chaos/$N1 (pid $pid1 -> $(ctl call "chaos/$N1" pid))"
+
+# ---------------------------------------------------------------- node crash
+# The supervisor of node 2 dies (SIGKILL): the container's init exits, every
+# actor of the node dies with it, the restart policy starts the container
+# again, and the same node (same host name) registers the same addresses.
+C2="${NODES[1]}"
+restarts_before="$(docker inspect -f '{{.RestartCount}}' "$C2")"
+inflight="$WORK/inflight"
+(rc=0
+    docker exec "$BROKER_C" actorctl --timeout 60000 call "chaos/$N2" sleep 30000 \
+        >"$inflight.out" 2>"$inflight.err" || rc=$?
+    echo "$rc" >"$inflight.rc") &
+call_pid=$!
+in_flight() {
+    ctl ls | awk -v a="chaos/$N2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["ADDRESS"] == a && $c["INFLIGHT"] == 1 { f = 1 } END { exit !f }'
+}
+wait_for "the slow call to chaos/$N2 in flight" in_flight
+kill_main "$C2" /tmp/actors/supervisor.pid
+wait "$call_pid" || true
+rc="$(cat "$inflight.rc")"
+err="$(cat "$inflight.err")"
+if [ "$rc" -ne 1 ] || [[ "$err" != ActorCrashed:* ]]; then
+    die "the call in flight on the crashed node: exit $rc: $err"
+fi
+say "  $err"
+ok "node crash: the call in flight on node $N2 got ActorCrashed"
+node2_back() {
+    [ "$(docker inspect -f '{{.RestartCount}}' "$C2")" -gt "$restarts_before" ] &&
+        [ "$(health "$C2")" = healthy ] &&
+        [ "$(ctl call "counter/$N2" value)" = 0 ]
+}
+wait_for "node $N2 restarted by the restart policy" node2_back
+ok "node crash: the restart policy restarted node $N2; its actors answer again (fresh state: counter/$N2 = 0)"
+
+# ---------------------------------------------------------------- broker crash
+# The broker dies (SIGKILL): its registry is gone. The restart policy starts
+# it again; every actor, hearing no heartbeat, reconnects and registers its
+# address again, and the nodes turn healthy again.
+restarts_before="$(docker inspect -f '{{.RestartCount}}' "$BROKER_C")"
+kill_main "$BROKER_C" /tmp/actors/broker.pid
+all_back() {
+    [ "$(docker inspect -f '{{.RestartCount}}' "$BROKER_C")" -gt "$restarts_before" ] &&
+        [ "$(ctl call "counter/$N1" value)" = 2 ] &&
+        [ "$(ctl call "counter/$N2" value)" = 0 ] &&
+        all_healthy 3
+}
+wait_for "the broker restarted and every actor registered again" all_back
+ok "broker crash: the restart policy restarted it; the actors of both nodes registered again, with their state"
+
+# ---------------------------------------------------------------- node loss
+# docker kill counts as a manual stop: no restart. Without node-failure
+# re-creation, callers of the lost node's actors get ActorDead and the other
+# node is untouched. Where the broker knows the nodes (the supervisor logs
+# SUP-NODE-REGISTERED, not SUP-NODE-REFUSED) it may re-create the lost
+# node's actors on the other node: then that is waited for and checked.
+RECREATE_S="${ACTORS_TEST_RECREATE_S:-30}"
+node_link=no
+# Read the logs whole first: with pipefail, `docker logs | grep -q` fails
+# whenever grep's early exit cuts docker logs off (SIGPIPE).
+node_logs="$(docker logs "${NODES[0]}" 2>&1 || true)"
+if [[ "$node_logs" == *SUP-NODE-REGISTERED* ]]; then
+    node_link=yes
+fi
+state_of() {
+    ctl ls | awk -v a="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["ADDRESS"] == a { print $c["STATE"] }'
+}
+node_of() {
+    ctl ls | awk -v a="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["ADDRESS"] == a { print $c["NODE"] }'
+}
+docker kill "$C2" >/dev/null
+# Gone from node 2: dead, or (re-created at once) running on another node.
+gone() {
+    [ "$(state_of "counter/$N2")" != running ] ||
+        [ "$(node_of "counter/$N2")" != "$N2" ]
+}
+wait_for "the broker noticing that node $N2's actors are gone" gone
+say "  after docker kill: counter/$N2 is $(state_of "counter/$N2")"
+recreated=no
+if [ "$node_link" = yes ]; then
+    back_elsewhere() {
+        [ "$(state_of "counter/$N2")" = running ] &&
+            [ "$(node_of "counter/$N2")" = "$N1" ] &&
+            [ "$(ctl call "counter/$N2" value)" = 0 ]
+    }
+    end=$(($(date +%s) + RECREATE_S))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        if back_elsewhere >/dev/null 2>&1; then
+            recreated=yes
+            break
+        fi
+        sleep 0.25
+    done
+fi
+if [ "$recreated" = yes ]; then
+    ok "node lost: its actors were re-created on node $N1 (counter/$N2 answers, fresh state)"
+else
+    expect_error ActorDead ctl call "account/$N2" balance
+    ok "node lost: callers of its actors get ActorDead at once"
+    if [ "$node_link" = yes ]; then
+        skip "re-creating node $N2's actors on node $N1: the broker knows the nodes but did not re-create them within ${RECREATE_S}s"
+    else
+        skip "re-creating node $N2's actors on node $N1: the broker refuses the supervisor's NODE registration (no node-failure re-creation yet); actors of a lost node stay dead until their node returns"
+    fi
+fi
+[ "$(ctl call "counter/$N1" value)" = 2 ] || die "node $N1 lost its state"
+ok "the other node ($N1) keeps serving with its state"
+
+say "passed $passed checks, skipped $skipped, in $(($(date +%s) - t0))s"

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# scripts/run-tests.sh - run the test binaries of one build and summarize.
+#
+#   scripts/run-tests.sh [unit|integration|interop]...   (default: all three)
+#
+# Environment:
+#   BUILD      build directory (default: build)
+#   MEMCHECK=1 run the unit tests under valgrind (leaks are errors)
+#   TEST_TIMEOUT_UNIT / _INTEGRATION / _INTEROP  seconds per binary
+#
+# Runs every $BUILD/tests/unit/*/test_*, every $BUILD/tests/integration/test_*
+# and then tests/interop/run.sh if it exists, each under timeout(1), from the
+# source tree with ACTORS_SRCDIR set to it. Prints one line per test binary
+# and, last, "N passed, N failed" counting test binaries (interop run.sh
+# counts as one). Exits 1 if anything failed or nothing ran.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+SRCDIR=$(pwd)
+BUILD=${BUILD:-build}
+MEMCHECK=${MEMCHECK:-0}
+export ACTORS_SRCDIR=$SRCDIR
+export BUILD
+
+# Sanitizers: stop at the first error, with a stack. The binaries in
+# $BUILD/bin come from the same build, so they are sanitized too.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:print_stacktrace=1:strict_string_checks=1:detect_stack_use_after_return=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-print_suppressions=0}
+tsan=halt_on_error=1:second_deadlock_stack=1
+[ -f "$SRCDIR/tsansupp.txt" ] && tsan=$tsan:suppressions=$SRCDIR/tsansupp.txt
+export TSAN_OPTIONS=${TSAN_OPTIONS:-$tsan}
+
+# Slow builds get more time per Check test case too.
+slow=1
+case "$BUILD" in
+    *address*|*undefined*|*thread*) slow=3 ;;
+esac
+[ "$MEMCHECK" = 1 ] && slow=10
+export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-$slow}
+
+T_UNIT=${TEST_TIMEOUT_UNIT:-$((120 * slow))}
+T_INTEG=${TEST_TIMEOUT_INTEGRATION:-$((600 * slow))}
+T_INTEROP=${TEST_TIMEOUT_INTEROP:-$((300 * slow))}
+
+kinds=("$@")
+[ ${#kinds[@]} -eq 0 ] && kinds=(unit integration interop)
+
+passed=0
+failed=0
+failed_names=()
+
+# run NAME TIMEOUT CMD... : one test binary, one line of result.
+run() {
+    local name=$1 limit=$2
+    shift 2
+    local start end rc
+    start=$(date +%s)
+    echo "--- $name"
+    timeout -k 10 "$limit" "$@"
+    rc=$?
+    end=$(date +%s)
+    if [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "PASS $name ($((end - start)) s)"
+    else
+        failed=$((failed + 1))
+        failed_names+=("$name")
+        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+            echo "FAIL $name (timed out after $limit s)"
+        else
+            echo "FAIL $name (exit $rc, $((end - start)) s)"
+        fi
+    fi
+}
+
+for kind in "${kinds[@]}"; do
+    case "$kind" in
+    unit)
+        shopt -s nullglob
+        for t in "$BUILD"/tests/unit/*/test_*; do
+            [ -x "$t" ] && [ -f "$t" ] || continue
+            case "$t" in *.d|*.o) continue ;; esac
+            if [ "$MEMCHECK" = 1 ]; then
+                run "${t#"$BUILD"/}" "$T_UNIT" valgrind -q --error-exitcode=1 \
+                    --leak-check=full --errors-for-leak-kinds=definite,indirect \
+                    --track-fds=no "$t"
+            else
+                run "${t#"$BUILD"/}" "$T_UNIT" "$t"
+            fi
+        done
+        shopt -u nullglob
+        ;;
+    integration)
+        shopt -s nullglob
+        for t in "$BUILD"/tests/integration/test_*; do
+            [ -x "$t" ] && [ -f "$t" ] || continue
+            case "$t" in *.d|*.o) continue ;; esac
+            run "${t#"$BUILD"/}" "$T_INTEG" "$t"
+        done
+        shopt -u nullglob
+        ;;
+    interop)
+        if [ -f tests/interop/run.sh ]; then
+            run tests/interop/run.sh "$T_INTEROP" bash tests/interop/run.sh
+        fi
+        ;;
+    *)
+        echo "run-tests: unknown kind '$kind' (unit|integration|interop)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+    echo "failed: ${failed_names[*]}"
+fi
+echo "(counting test binaries; BUILD=$BUILD)"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] && [ $passed -gt 0 ]

@@ -1,0 +1,361 @@
+/* services/chaos/chaos.c - an actor that misbehaves on request.
+ * SPDX-License-Identifier: MIT
+ *
+ * For tests and benchmarks: echo, a slow method (sleep blocks the loop), a
+ * deferred one (delay answers from a timer while the loop stays free), a
+ * call to another actor (relay defers and forwards the callee's outcome),
+ * crashes by signal and by exit code, a clean exit (stop), an application
+ * error (fail), and counters. Schema: schemas/chaos.json.
+ *
+ * A deferred reply still owed lives in a pending_t on the state's list, so
+ * that fini frees what a stop leaves behind (the runtime frees the
+ * deferred handles themselves after fini).
+ */
+#define _GNU_SOURCE
+#include "chaos.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_MS (24 * 3600 * 1000) /* longest sleep or delay */
+
+typedef struct pending pending_t;
+typedef struct chaos chaos_t;
+
+struct pending {
+    pending_t *prev;       /* chaos->pending list */
+    pending_t *next;       /* chaos->pending list */
+    chaos_t *chaos;        /* owner */
+    actors_deferred_t *d;  /* the reply owed */
+    actors_msg_t *value;   /* delay: what to reply */
+    int timer;             /* delay: its timer, 0 none */
+    actors_future_t *call; /* relay: the call out */
+};
+
+struct chaos {
+    int64_t count;      /* messages handled before the current one */
+    pending_t *pending; /* replies owed */
+};
+
+/* ---------------------------------------------------------------- pending */
+
+static pending_t *
+s_pending_new(chaos_t *c)
+{
+    pending_t *p = calloc(1, sizeof *p);
+    if (p != NULL) {
+        p->chaos = c;
+        p->next = c->pending;
+        if (c->pending != NULL) {
+            c->pending->prev = p;
+        }
+        c->pending = p;
+    }
+    return p;
+}
+
+/* s_pending_free unlinks and frees p; p->d must be completed or NULL. */
+static void
+s_pending_free(pending_t *p)
+{
+    if (p->prev != NULL) {
+        p->prev->next = p->next;
+    } else {
+        p->chaos->pending = p->next;
+    }
+    if (p->next != NULL) {
+        p->next->prev = p->prev;
+    }
+    actors_msg_destroy(&p->value);
+    actors_future_destroy(&p->call);
+    free(p);
+}
+
+/* s_int reads argument i as an integer in [lo, hi]. */
+static actors_err
+s_int(actors_ctx_t *ctx, const msgpack_object *args, size_t i, int64_t lo,
+    int64_t hi, int64_t *out)
+{
+    if (actors_args_int(args, i, out) != ACTORS_OK || *out < lo || *out > hi) {
+        return actors_ctx_error(ctx, "WrongArguments",
+            "%s: argument %zu must be an integer in %lld..%lld",
+            actors_ctx_method(ctx), i + 1, (long long)lo, (long long)hi);
+    }
+    return ACTORS_OK;
+}
+
+/* s_nargs checks the number of arguments is in [lo, hi]. */
+static actors_err
+s_nargs(actors_ctx_t *ctx, const msgpack_object *args, size_t lo, size_t hi)
+{
+    size_t n = actors_args_count(args);
+    if (n < lo || n > hi) {
+        return actors_ctx_error(ctx, "WrongArguments",
+            "%s takes %zu..%zu arguments, not %zu", actors_ctx_method(ctx), lo,
+            hi, n);
+    }
+    return ACTORS_OK;
+}
+
+/* ---------------------------------------------------------------- methods */
+
+static actors_err
+s_echo(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    actors_err rc = s_nargs(ctx, args, 1, 1);
+    return rc ? rc : actors_ctx_reply_object(ctx, actors_args_at(args, 0));
+}
+
+static actors_err
+s_sleep(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    int64_t ms = 0;
+    actors_err rc = s_nargs(ctx, args, 1, 1);
+    if (rc == ACTORS_OK) {
+        rc = s_int(ctx, args, 0, 0, MAX_MS, &ms);
+    }
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    /* Silent on purpose: a method this slow misses heartbeats, and the
+     * broker declares the actor dead after liveness * heartbeat_ms. */
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    return actors_ctx_reply_int(ctx, ms);
+}
+
+static void
+s_delay_fire(actors_actor_t *actor, void *arg)
+{
+    pending_t *p = arg;
+    (void)actor;
+    p->timer = 0;
+    actors_deferred_reply(&p->d, &p->value);
+    s_pending_free(p);
+}
+
+static actors_err
+s_delay(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    chaos_t *c = state;
+    c->count++;
+    int64_t ms = 0;
+    actors_err rc = s_nargs(ctx, args, 2, 2);
+    if (rc == ACTORS_OK) {
+        rc = s_int(ctx, args, 0, 0, MAX_MS, &ms);
+    }
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    pending_t *p = s_pending_new(c);
+    if (p == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    rc = actors_msg_build(&p->value, "o", actors_args_at(args, 1));
+    if (rc == ACTORS_OK) {
+        rc = actors_actor_timer_add(actors_ctx_actor(ctx), (uint32_t)ms, false,
+            s_delay_fire, p, &p->timer);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_ctx_defer(ctx, &p->d);
+        if (rc != ACTORS_OK) {
+            actors_actor_timer_cancel(actors_ctx_actor(ctx), p->timer);
+        }
+    }
+    if (rc != ACTORS_OK) {
+        s_pending_free(p);
+    }
+    return rc;
+}
+
+static void
+s_relay_done(actors_future_t *future, void *arg)
+{
+    pending_t *p = arg;
+    actors_deferred_forward(&p->d, future);
+    s_pending_free(p); /* destroys the future too */
+}
+
+/* relay(address, method, args...): call it and forward the outcome. */
+static actors_err
+s_relay(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    chaos_t *c = state;
+    c->count++;
+    const char *addr = NULL;
+    const char *method = NULL;
+    size_t alen = 0;
+    size_t mlen = 0;
+    if (actors_args_str(args, 0, &addr, &alen) != ACTORS_OK ||
+        actors_args_str(args, 1, &method, &mlen) != ACTORS_OK) {
+        return actors_ctx_error(ctx, "WrongArguments",
+            "relay takes an address, a method and its arguments");
+    }
+    char a[256];
+    char m[256];
+    if (alen >= sizeof a || mlen >= sizeof m) {
+        return actors_ctx_error(ctx, "WrongArguments",
+            "relay: address and method are at most 255 bytes");
+    }
+    snprintf(a, sizeof a, "%.*s", (int)alen, addr);
+    snprintf(m, sizeof m, "%.*s", (int)mlen, method);
+    pending_t *p = s_pending_new(c);
+    if (p == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    actors_msg_t *out = NULL;
+    actors_err rc = actors_msg_create(&out);
+    for (size_t i = 2; rc == ACTORS_OK && i < actors_args_count(args); i++) {
+        rc = actors_msg_add_object(out, actors_args_at(args, i));
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_client_call(actors_actor_client(actors_ctx_actor(ctx)), a,
+            m, &out, NULL, &p->call);
+    }
+    actors_msg_destroy(&out);
+    if (rc == ACTORS_OK) {
+        rc = actors_ctx_defer(ctx, &p->d);
+    }
+    if (rc != ACTORS_OK) {
+        s_pending_free(p);
+        return actors_ctx_error(ctx, actors_err_name(rc),
+            "relay to %s.%s failed: %s", a, m, actors_strerror(rc));
+    }
+    /* Runs at once if the call has already failed locally. */
+    actors_future_on_done(p->call, s_relay_done, p);
+    return ACTORS_OK;
+}
+
+static actors_err
+s_crash(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    int64_t sig = 0;
+    actors_err rc = s_nargs(ctx, args, 1, 1);
+    if (rc == ACTORS_OK) {
+        rc = s_int(ctx, args, 0, 1, SIGRTMAX, &sig);
+    }
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    if (sig == SIGABRT) {
+        abort();
+    }
+    raise((int)sig);
+    /* A blocked or ignored signal (SIGTERM stops the actor cleanly). */
+    return actors_ctx_reply_int(ctx, sig);
+}
+
+static actors_err
+s_exit(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    int64_t code = 0;
+    actors_err rc = s_nargs(ctx, args, 1, 1);
+    if (rc == ACTORS_OK) {
+        rc = s_int(ctx, args, 0, 0, 255, &code);
+    }
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    _exit((int)code);
+}
+
+static actors_err
+s_stop(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    actors_err rc = s_nargs(ctx, args, 0, 0);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    actors_actor_exit(actors_ctx_actor(ctx), 0);
+    return ACTORS_OK;
+}
+
+static actors_err
+s_fail(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    const char *text = "";
+    size_t len = 0;
+    if (actors_args_count(args) > 1 ||
+        (actors_args_count(args) == 1 &&
+            actors_args_str(args, 0, &text, &len) != ACTORS_OK)) {
+        return actors_ctx_error(ctx, "WrongArguments",
+            "fail takes one optional string: the message");
+    }
+    return actors_ctx_error(ctx, "ChaosError", "%.*s", (int)len, text);
+}
+
+static actors_err
+s_pid(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    actors_err rc = s_nargs(ctx, args, 0, 0);
+    return rc ? rc : actors_ctx_reply_int(ctx, (int64_t)getpid());
+}
+
+static actors_err
+s_count(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    chaos_t *c = state;
+    actors_err rc = s_nargs(ctx, args, 0, 0);
+    return rc ? rc : actors_ctx_reply_int(ctx, c->count++);
+}
+
+/* ---------------------------------------------------------------- service */
+
+static actors_err
+s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
+{
+    if (actors_args_count(args) != 0) {
+        return actors_actor_error(
+            actor, "WrongArguments", "chaos takes no constructor arguments");
+    }
+    chaos_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    *state = c;
+    return ACTORS_OK;
+}
+
+static void
+s_fini(void *state)
+{
+    chaos_t *c = state;
+    /* Deferred handles still owed are the runtime's to free after fini;
+     * timers die with the actor. */
+    while (c->pending != NULL) {
+        c->pending->d = NULL;
+        s_pending_free(c->pending);
+    }
+    free(c);
+}
+
+static const actors_method_t s_methods[] = {
+    {"echo", s_echo},
+    {"sleep", s_sleep},
+    {"delay", s_delay},
+    {"relay", s_relay},
+    {"crash", s_crash},
+    {"exit", s_exit},
+    {"stop", s_stop},
+    {"fail", s_fail},
+    {"pid", s_pid},
+    {"count", s_count},
+    {NULL, NULL},
+};
+
+const actors_service_t chaos_service = {
+    .name = "chaos",
+    .methods = s_methods,
+    .init = s_init,
+    .fini = s_fini,
+};

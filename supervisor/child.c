@@ -1,0 +1,150 @@
+/* supervisor/child.c - spawning actor processes and naming their exits.
+ * SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "child.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <actors/log.h>
+
+extern char **environ;
+
+/* s_try_dirs looks for service in each directory of a ':'-list. */
+static int
+s_try_dirs(const char *list, const char *service, char *buf, size_t buflen)
+{
+    if (list == NULL || *list == '\0') {
+        return 0;
+    }
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ":");
+        if (n > 0) {
+            int w = snprintf(buf, buflen, "%.*s/%s", (int)n, p, service);
+            if (w > 0 && (size_t)w < buflen && access(buf, X_OK) == 0) {
+                return 1;
+            }
+        }
+        p += n;
+        if (*p == ':') {
+            p++;
+        }
+    }
+    return 0;
+}
+
+actors_err
+child_find_binary(const char *service, const char *self_dir, const char *path,
+    char *buf, size_t buflen)
+{
+    assert(service);
+    assert(buf);
+    if (s_try_dirs(self_dir, service, buf, buflen) ||
+        s_try_dirs(path, service, buf, buflen) ||
+        s_try_dirs(getenv("ACTORS_PATH"), service, buf, buflen)) {
+        return ACTORS_OK;
+    }
+    return ACTORS_EINVAL;
+}
+
+actors_err
+child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
+    pid_t *pid)
+{
+    assert(spec);
+    assert(binary);
+    assert(broker);
+    assert(pid);
+    size_t argc = 5 + (size_t)spec->nargs;
+    char **argv = calloc(argc + 1, sizeof *argv);
+    size_t nenv = 0;
+    while (environ[nenv]) {
+        nenv++;
+    }
+    char **envp = calloc(nenv + (size_t)spec->nenv + 1, sizeof *envp);
+    if (argv == NULL || envp == NULL) {
+        free(argv);
+        free(envp);
+        return ACTORS_ENOMEM;
+    }
+    argv[0] = (char *)spec->service;
+    argv[1] = "--broker";
+    argv[2] = (char *)broker;
+    argv[3] = "--address";
+    argv[4] = spec->address;
+    for (int i = 0; i < spec->nargs; i++) {
+        argv[5 + i] = spec->args[i];
+    }
+    /* The spec's entries win over inherited ones of the same name. */
+    size_t k = 0;
+    for (size_t i = 0; i < nenv; i++) {
+        int shadowed = 0;
+        for (int j = 0; j < spec->nenv && !shadowed; j++) {
+            size_t klen = strcspn(spec->env[j], "=");
+            shadowed = strncmp(environ[i], spec->env[j], klen + 1) == 0;
+        }
+        if (!shadowed) {
+            envp[k++] = environ[i];
+        }
+    }
+    for (int j = 0; j < spec->nenv; j++) {
+        envp[k++] = spec->env[j];
+    }
+    /* fork+exec rather than posix_spawn: the child asks the kernel to kill
+     * it when the supervisor dies (PR_SET_PDEATHSIG), so a node that is
+     * SIGKILLed leaves no orphan actors behind. Only async-signal-safe
+     * calls between fork and exec. */
+    pid_t parent = getpid();
+    int err = 0;
+    pid_t p = fork();
+    if (p == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(127);
+        }
+        signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(binary, argv, envp);
+        _exit(127);
+    }
+    if (p < 0) {
+        err = errno;
+    } else {
+        *pid = p;
+    }
+    free(argv);
+    free(envp);
+    if (err != 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "SUP-SPAWN-FAIL",
+            "address=%s binary=%s error='%s'", spec->address, binary,
+            strerror(err));
+        return ACTORS_EIO;
+    }
+    return ACTORS_OK;
+}
+
+void
+child_describe_exit(int status, char *buf, size_t buflen)
+{
+    assert(buf);
+    if (WIFEXITED(status)) {
+        snprintf(buf, buflen, "exit code %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig);
+        snprintf(buf, buflen, "signal %d (SIG%s)%s", sig, abbrev ? abbrev : "?",
+            WCOREDUMP(status) ? ", core dumped" : "");
+    } else {
+        snprintf(buf, buflen, "status 0x%x", (unsigned)status);
+    }
+}

@@ -1,0 +1,40 @@
+/* supervisor/supervisor.h - one node: start actors, watch them, restart.
+ * SPDX-License-Identifier: MIT
+ *
+ * The loop waits on a signalfd (SIGCHLD, SIGTERM, SIGINT) with a timeout
+ * set by the next scheduled restart: no polling of children. Each exit is
+ * named (exit code or signal) and judged by the actor's policy: restart
+ * after the backoff, or give up. A clean exit (status 0: the actor's own
+ * actors_actor_exit, or a stop) is not restarted. Every start, exit,
+ * restart and give-up is one log line with a stable msgid:
+ * SUP-START, SUP-EXIT, SUP-RESTART, SUP-GIVE-UP, SUP-STOPPED.
+ * Thread: one thread; SIGCHLD, SIGTERM and SIGINT must be blocked in every
+ * thread before sup_create (main does it).
+ */
+#ifndef SUPERVISOR_SUPERVISOR_H
+#define SUPERVISOR_SUPERVISOR_H
+
+#include <actors/error.h>
+
+#include "config.h"
+
+typedef struct sup sup_t;
+
+/* sup_create prepares a node from cfg (borrowed; it must outlive the
+ * supervisor). broker is the endpoint given to actors; self_dir is where
+ * service binaries are looked for first.
+ * Returns ACTORS_OK with *out owned by the caller (sup_destroy),
+ * ACTORS_EINVAL (a service binary not found; logged), ACTORS_ENOMEM,
+ * ACTORS_EIO (signalfd). */
+actors_err sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
+    const char *self_dir);
+
+/* sup_run starts every configured actor and supervises them until SIGTERM
+ * or SIGINT, then stops them gracefully (SIGTERM, grace, SIGKILL).
+ * Returns ACTORS_OK after a clean stop, ACTORS_EIO on a loop failure. */
+actors_err sup_run(sup_t *self);
+
+/* sup_destroy frees *self_p (children must be gone: sup_run ensures it). */
+void sup_destroy(sup_t **self_p);
+
+#endif

@@ -1,0 +1,574 @@
+/* tests/integration/test_errors.c - every error type, and a broker that
+ * keeps routing after malformed traffic.
+ * SPDX-License-Identifier: MIT
+ *
+ * Normal calls go through the libactors client. Malformed traffic is sent
+ * with raw zmq sockets from the test (DEALER, and REQ to check that a REQ
+ * client never hangs). After each kind of malformed traffic a correct
+ * call must still be routed, on the same raw socket and through the
+ * client.
+ */
+#include "itest.h"
+
+#include <zmq.h>
+
+#define CMD_CALL 0x01
+#define CMD_REPLY 0x03
+#define CMD_ERROR 0x04
+#define CMD_TELL 0x02
+#define CMD_LOOKUP 0x09
+#define CMD_PING 0x0B
+
+/* msgpack ["hi"] and "hi". */
+static const uint8_t s_args_hi[] = {0x91, 0xa2, 'h', 'i'};
+static const uint8_t s_val_hi[] = {0xa2, 'h', 'i'};
+
+/* s_send sends n frames given as (const void *data, size_t len) pairs. */
+static void
+s_send(void *sock, int n, ...)
+{
+    const void *data[8];
+    size_t len[8];
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n && i < 8; i++) {
+        data[i] = va_arg(ap, const void *);
+        len[i] = va_arg(ap, size_t);
+    }
+    va_end(ap);
+    ck_assert_int_eq(testutil_raw_send(sock, n, data, len), 0);
+}
+
+/* s_expect_error receives one message and checks it is ERROR type with
+ * request id (id, id_len); returns nothing, fails the test otherwise. */
+static void
+s_expect_error(void *sock, const char *type, const void *id, size_t id_len)
+{
+    testutil_raw_msg_t m;
+    ck_assert_msg(testutil_raw_recv(sock, ITEST_WAIT_MS, &m),
+        "no reply (want %s) within %d ms", type, ITEST_WAIT_MS);
+    char got[64];
+    ck_assert_msg(testutil_raw_error_type(&m, 0, got, sizeof got),
+        "reply is not an ERROR (%d frames, command %d)", m.nframes,
+        m.nframes > 0 && m.len[0] > 4 ? m.data[0][4] : -1);
+    ck_assert_str_eq(got, type);
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_eq(m.len[0], 10 + id_len);
+    if (id_len > 0) {
+        ck_assert_mem_eq(m.data[0] + 10, id, id_len);
+    }
+    testutil_raw_msg_free(&m);
+}
+
+/* s_raw_echo_ok makes a correct CALL of address.echo("hi") on sock. */
+static void
+s_raw_echo_ok(void *sock, const char *address)
+{
+    uint8_t hdr[32];
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "ok", 2);
+    s_send(sock, 4, hdr, hlen, address, strlen(address), "echo", (size_t)4,
+        s_args_hi, sizeof s_args_hi);
+    testutil_raw_msg_t m;
+    ck_assert_msg(testutil_raw_recv(sock, ITEST_WAIT_MS, &m),
+        "no reply to a correct call after malformed traffic");
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_eq(m.len[0], 12);
+    ck_assert_mem_eq(m.data[0], "ACT1", 4);
+    ck_assert_int_eq(m.data[0][4], CMD_REPLY);
+    ck_assert_mem_eq(m.data[0] + 10, "ok", 2);
+    ck_assert_uint_eq(m.len[1], sizeof s_val_hi);
+    ck_assert_mem_eq(m.data[1], s_val_hi, sizeof s_val_hi);
+    testutil_raw_msg_free(&m);
+}
+
+static void
+s_start(const char *extra_arg, const char *extra_val, int prefetch)
+{
+    testutil_broker_start(extra_arg, extra_val, NULL);
+    testutil_service_start("chaos", "chaos/e", prefetch, NULL);
+    itest_connect();
+}
+
+/* ---- errors from the broker and the runtime, through the client ---------- */
+
+START_TEST(test_errors_no_such_actor)
+{
+    s_start(NULL, NULL, 0);
+    actors_future_t *f = itest_call("nobody/here", "echo", "s", "x");
+    itest_assert_error(f, ACTORS_ENOACTOR, "NoSuchActor", NULL);
+    actors_future_destroy(&f);
+    itest_echo_ok("chaos/e", "after NoSuchActor");
+}
+END_TEST
+
+START_TEST(test_errors_no_such_method)
+{
+    s_start(NULL, NULL, 0);
+    actors_future_t *f = itest_call("chaos/e", "frobnicate", "i", 1);
+    itest_assert_error(f, ACTORS_ENOMETHOD, "NoSuchMethod", NULL);
+    ck_assert_str_eq(actors_error_address(actors_future_error(f)), "chaos/e");
+    actors_future_destroy(&f);
+    itest_echo_ok("chaos/e", "after NoSuchMethod");
+}
+END_TEST
+
+START_TEST(test_errors_wrong_arguments)
+{
+    s_start(NULL, NULL, 0);
+    actors_future_t *f = itest_call("chaos/e", "sleep", "s", "long");
+    itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
+    actors_future_destroy(&f);
+    f = itest_call("chaos/e", "sleep", NULL);
+    itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
+    actors_future_destroy(&f);
+
+    /* Valid msgpack that is not an array of arguments. */
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[32];
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "w1", 2);
+    const uint8_t five = 0x05;
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, &five,
+        (size_t)1);
+    s_expect_error(s, "WrongArguments", "w1", 2);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+    itest_echo_ok("chaos/e", "after WrongArguments");
+}
+END_TEST
+
+START_TEST(test_errors_application_error)
+{
+    s_start(NULL, NULL, 0);
+    actors_future_t *f = itest_call("chaos/e", "fail", "s", "boom");
+    itest_assert_error(f, ACTORS_EAPP, "ChaosError", "boom");
+    actors_future_destroy(&f);
+    itest_echo_ok("chaos/e", "after ChaosError");
+}
+END_TEST
+
+/* ---- malformed traffic over raw sockets ---------------------------------- */
+
+START_TEST(test_errors_bad_msgpack)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[32];
+    /* 0xc1 is never used in msgpack. */
+    const uint8_t never = 0xc1;
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "m1", 2);
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, &never,
+        (size_t)1);
+    s_expect_error(s, "BadMsgpack", "m1", 2);
+    /* A truncated array: two items announced, one present. */
+    const uint8_t cut[] = {0x92, 0x01};
+    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "m2", 2);
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, cut,
+        sizeof cut);
+    s_expect_error(s, "BadMsgpack", "m2", 2);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+    itest_echo_ok("chaos/e", "after BadMsgpack");
+}
+END_TEST
+
+START_TEST(test_errors_bad_request_garbage_header)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    /* Not a header at all: answered with an empty request id. */
+    s_send(s, 1, "hello world", (size_t)11);
+    s_expect_error(s, "BadRequest", NULL, 0);
+    s_send(s, 3, "AC", (size_t)2, "chaos/e", (size_t)7, "echo", (size_t)4);
+    s_expect_error(s, "BadRequest", NULL, 0);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+    itest_echo_ok("chaos/e", "after garbage");
+}
+END_TEST
+
+START_TEST(test_errors_bad_request_frame_count)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[32];
+    /* CALL without method and args. */
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "f1", 2);
+    s_send(s, 2, hdr, hlen, "chaos/e", (size_t)7);
+    s_expect_error(s, "BadRequest", "f1", 2);
+    /* CALL with one frame too many. */
+    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "f2", 2);
+    s_send(s, 5, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi, "x", (size_t)1);
+    s_expect_error(s, "BadRequest", "f2", 2);
+    /* LOOKUP without its address. */
+    hlen = testutil_hdr(hdr, "ACT1", CMD_LOOKUP, 0, "f3", 2);
+    s_send(s, 1, hdr, hlen);
+    s_expect_error(s, "BadRequest", "f3", 2);
+    /* An unknown command. */
+    hlen = testutil_hdr(hdr, "ACT1", 0x7f, 0, "f4", 2);
+    s_send(s, 1, hdr, hlen);
+    s_expect_error(s, "BadRequest", "f4", 2);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+    itest_echo_ok("chaos/e", "after wrong frame counts");
+}
+END_TEST
+
+START_TEST(test_errors_bad_version)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[32];
+    size_t hlen = testutil_hdr(hdr, "ACT9", CMD_CALL, 0, "v9", 2);
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi);
+    testutil_raw_msg_t m;
+    ck_assert(testutil_raw_recv(s, ITEST_WAIT_MS, &m));
+    char got[64];
+    ck_assert_msg(testutil_raw_error_type(&m, 0, got, sizeof got),
+        "reply to ACT9 is not an ACT1 ERROR");
+    ck_assert_str_eq(got, "BadVersion");
+    testutil_raw_msg_free(&m);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+    itest_echo_ok("chaos/e", "after ACT9");
+}
+END_TEST
+
+/* A REQ client gets an answer to garbage (so it never hangs) and can make
+ * a call. */
+START_TEST(test_errors_req_socket)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_REQ);
+    s_send(s, 1, "garbage", (size_t)7);
+    s_expect_error(s, "BadRequest", NULL, 0);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+}
+END_TEST
+
+/* s_expect_ping_reply pings with id "p" and checks that the very next
+ * message is its REPLY (so nothing was sent before it). */
+static void
+s_expect_ping_reply(void *sock)
+{
+    uint8_t hdr[32];
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_PING, 0, "p", 1);
+    s_send(sock, 1, hdr, hlen);
+    testutil_raw_msg_t m;
+    ck_assert(testutil_raw_recv(sock, ITEST_WAIT_MS, &m));
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_eq(m.len[0], 11);
+    ck_assert_int_eq(m.data[0][4], CMD_REPLY);
+    ck_assert_int_eq(m.data[0][10], 'p');
+    testutil_raw_msg_free(&m);
+}
+
+/* A TELL that cannot be delivered gets an ERROR only if it has a request
+ * id; a TELL that is delivered gets nothing. */
+START_TEST(test_errors_tell_delivery)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[32];
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_TELL, 0, "t1", 2);
+    s_send(s, 4, hdr, hlen, "nobody", (size_t)6, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi);
+    s_expect_error(s, "NoSuchActor", "t1", 2);
+    hlen = testutil_hdr(hdr, "ACT1", CMD_TELL, 0, NULL, 0);
+    s_send(s, 4, hdr, hlen, "nobody", (size_t)6, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi);
+    s_expect_ping_reply(s);
+    hlen = testutil_hdr(hdr, "ACT1", CMD_TELL, 0, "t2", 2);
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi);
+    s_expect_ping_reply(s);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+    /* The tell was handled: count() sees it (and maybe itself). */
+    actors_future_t *f = itest_call("chaos/e", "count", NULL);
+    ck_assert_int_ge(itest_int(f), 2);
+    actors_future_destroy(&f);
+}
+END_TEST
+
+/* Containers that announce billions of items in a few bytes: refused as
+ * bad msgpack, without trying to allocate room for them first. */
+START_TEST(test_errors_huge_declared_sizes)
+{
+    testutil_proc_t *b = testutil_broker_start(NULL);
+    testutil_proc_t *a = testutil_service_start("chaos", "chaos/e", 0, NULL);
+    itest_connect();
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[32];
+    const uint8_t arr32[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
+    const uint8_t map32[] = {0x91, 0xdf, 0xff, 0xff, 0xff, 0xff};
+    /* To the actor, as call arguments. */
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "h1", 2);
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, arr32,
+        sizeof arr32);
+    s_expect_error(s, "BadMsgpack", "h1", 2);
+    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "h2", 2);
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, map32,
+        sizeof map32);
+    s_expect_error(s, "BadMsgpack", "h2", 2);
+    ck_assert_msg(testutil_proc_running(a), "the actor died");
+    /* To the broker, as REGISTER info. */
+    void *r = testutil_raw_socket(ZMQ_DEALER);
+    hlen = testutil_hdr(hdr, "ACT1", 0x05, 0, "h3", 2);
+    s_send(r, 3, hdr, hlen, "huge/1", (size_t)6, arr32, sizeof arr32);
+    testutil_raw_msg_t m;
+    ck_assert_msg(testutil_raw_recv(r, ITEST_WAIT_MS, &m),
+        "no answer to a REGISTER with a huge info array");
+    char type[64];
+    ck_assert(testutil_raw_error_type(&m, 0, type, sizeof type));
+    ck_assert_msg(
+        strcmp(type, "BadRequest") == 0 || strcmp(type, "BadMsgpack") == 0,
+        "REGISTER with bad info: %s", type);
+    testutil_raw_msg_free(&m);
+    testutil_raw_close(&r);
+    ck_assert_msg(testutil_proc_running(b), "the broker died");
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+}
+END_TEST
+
+/* A caller that goes away before its reply: the broker drops the reply
+ * and goes on. */
+START_TEST(test_errors_caller_gone)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[32];
+    const uint8_t args[] = {0x91, 0xcd, 0x03, 0xe8}; /* [1000] */
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "g1", 2);
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "sleep", (size_t)5, args,
+        sizeof args);
+    s_expect_ping_reply(s); /* the broker has the call */
+    testutil_raw_close(&s);
+    /* Served after the orphan reply came back and was dropped. */
+    itest_echo_ok("chaos/e", "after the caller left");
+}
+END_TEST
+
+/* s_rand is a small deterministic generator (xorshift32). */
+static uint32_t
+s_rand(uint32_t *st)
+{
+    uint32_t x = *st;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *st = x;
+    return x;
+}
+
+/* Hundreds of random messages, some with a valid signature, command and
+ * address: the broker and the actor survive, and route a correct call. */
+START_TEST(test_errors_random_frames)
+{
+    testutil_proc_t *b = testutil_broker_start(NULL);
+    testutil_proc_t *a = testutil_service_start("chaos", "chaos/e", 0, NULL);
+    itest_connect();
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint32_t seed = 0x2545f491u;
+    for (int i = 0; i < 500; i++) {
+        uint8_t buf[5][64];
+        const void *data[5];
+        size_t len[5];
+        int n = 1 + (int)(s_rand(&seed) % 5);
+        for (int k = 0; k < n; k++) {
+            len[k] = s_rand(&seed) % sizeof buf[k];
+            for (size_t j = 0; j < len[k]; j++) {
+                buf[k][j] = (uint8_t)s_rand(&seed);
+            }
+            data[k] = buf[k];
+        }
+        uint32_t kind = s_rand(&seed) % 3;
+        if (kind > 0) {
+            /* A readable header with any command (REGISTER, UNREGISTER
+             * and CREDIT included) and a random id. */
+            uint8_t cmd = (uint8_t)(s_rand(&seed) % 13);
+            size_t idl = s_rand(&seed) % 9;
+            len[0] = testutil_hdr(
+                buf[0], "ACT1", cmd, s_rand(&seed) % 50, buf[1], idl);
+        }
+        if (kind == 2 && n >= 2) {
+            data[1] = "chaos/e";
+            len[1] = 7;
+        }
+        if (kind == 2 && n >= 3) {
+            const char *methods[] = {"echo", "count", "sleep", "nosuch"};
+            data[2] = methods[s_rand(&seed) % 4];
+            len[2] = strlen(data[2]);
+        }
+        ck_assert_int_eq(testutil_raw_send(s, n, data, len), 0);
+    }
+    /* Drain until the ping that follows them all is answered. */
+    uint8_t hdr[32];
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_PING, 0, "end-of-fuzz", 11);
+    s_send(s, 1, hdr, hlen);
+    int64_t deadline = testutil_now_ms() + 20000;
+    bool done = false;
+    while (!done && testutil_now_ms() < deadline) {
+        testutil_raw_msg_t m;
+        if (!testutil_raw_recv(s, 1000, &m)) {
+            continue;
+        }
+        done = m.nframes == 2 && m.len[0] == 21 && m.data[0][4] == CMD_REPLY &&
+               memcmp(m.data[0] + 10, "end-of-fuzz", 11) == 0;
+        testutil_raw_msg_free(&m);
+    }
+    ck_assert_msg(done, "no answer to the ping after the random frames");
+    testutil_raw_close(&s);
+    ck_assert_msg(testutil_proc_running(b), "the broker died");
+    ck_assert_msg(testutil_proc_running(a), "the actor died");
+    itest_echo_ok("chaos/e", "after random frames");
+}
+END_TEST
+
+START_TEST(test_errors_too_large)
+{
+    s_start("--max-message", "1024", 0);
+    char big[4097];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    actors_future_t *f = itest_call("chaos/e", "echo", "s", big);
+    itest_assert_error(f, ACTORS_ETOOBIG, "TooLarge", NULL);
+    actors_future_destroy(&f);
+    itest_echo_ok("chaos/e", "after TooLarge");
+}
+END_TEST
+
+/* --mailbox 2 and a prefetch of 1: one call in the actor (blocked in
+ * sleep), two in the mailbox, the fourth is refused at once. */
+START_TEST(test_errors_mailbox_full)
+{
+    s_start("--mailbox", "2", 1);
+    actors_client_t *c = g_client;
+    actors_future_t *f1 = itest_send(c, "chaos/e", "sleep", 0, "i", 1500);
+    actors_future_t *f2 = itest_send(c, "chaos/e", "echo", 0, "i", 2);
+    actors_future_t *f3 = itest_send(c, "chaos/e", "echo", 0, "i", 3);
+    int64_t t0 = testutil_now_ms();
+    actors_future_t *f4 = itest_send(c, "chaos/e", "echo", 0, "i", 4);
+    TEST_ASSERT_OK(actors_future_wait(f4, 1000));
+    ck_assert_msg(testutil_now_ms() - t0 < 1000, "MailboxFull was not at once");
+    itest_assert_error(f4, ACTORS_EFULL, "MailboxFull", NULL);
+    ck_assert(!actors_future_is_ready(f1));
+    actors_future_t *fs[3] = {f1, f2, f3};
+    TEST_ASSERT_OK(actors_future_wait_all(fs, 3, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_int(f1), 1500);
+    ck_assert_int_eq(itest_int(f2), 2);
+    ck_assert_int_eq(itest_int(f3), 3);
+    for (int i = 0; i < 3; i++) {
+        actors_future_destroy(&fs[i]);
+    }
+    actors_future_destroy(&f4);
+    itest_echo_ok("chaos/e", "after MailboxFull");
+}
+END_TEST
+
+/* The actor's own --mailbox bound (asked at REGISTER) beats the broker's
+ * default. */
+START_TEST(test_errors_actor_mailbox_bound)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start("chaos", "chaos/m", 1, "--mailbox", "1", NULL);
+    actors_client_t *c = itest_connect();
+    actors_future_t *f1 = itest_send(c, "chaos/m", "sleep", 0, "i", 1000);
+    actors_future_t *f2 = itest_send(c, "chaos/m", "echo", 0, "i", 2);
+    actors_future_t *f3 = itest_send(c, "chaos/m", "echo", 0, "i", 3);
+    TEST_ASSERT_OK(actors_future_wait(f3, 900));
+    itest_assert_error(f3, ACTORS_EFULL, "MailboxFull", NULL);
+    actors_future_t *fs[2] = {f1, f2};
+    TEST_ASSERT_OK(actors_future_wait_all(fs, 2, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_int(f1), 1000);
+    ck_assert_int_eq(itest_int(f2), 2);
+    actors_future_destroy(&f1);
+    actors_future_destroy(&f2);
+    actors_future_destroy(&f3);
+}
+END_TEST
+
+/* A call in the actor past its deadline: the broker answers Timeout; the
+ * late reply is dropped and its credit comes back (prefetch 1: the next
+ * call is served). */
+START_TEST(test_errors_timeout_in_flight)
+{
+    s_start(NULL, NULL, 1);
+    int64_t t0 = testutil_now_ms();
+    actors_future_t *f =
+        itest_send(g_client, "chaos/e", "sleep", 200, "i", 2000);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    int64_t took = testutil_now_ms() - t0;
+    itest_assert_error(f, ACTORS_ETIMEDOUT, "Timeout", NULL);
+    ck_assert_msg(
+        took >= 150 && took < 1500, "Timeout after %lld ms", (long long)took);
+    actors_future_destroy(&f);
+    /* Served once the sleep is over: the credit came back. */
+    itest_echo_ok("chaos/e", "after Timeout");
+}
+END_TEST
+
+/* The Timeout comes from the broker (a raw DEALER has no local timer). */
+START_TEST(test_errors_timeout_from_broker)
+{
+    s_start(NULL, NULL, 1);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[32];
+    const uint8_t args[] = {0x91, 0xcd, 0x07, 0xd0}; /* [2000] */
+    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 200, "t1", 2);
+    int64_t t0 = testutil_now_ms();
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "sleep", (size_t)5, args,
+        sizeof args);
+    /* A call queued behind it in the mailbox times out there. */
+    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 300, "t2", 2);
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi);
+    s_expect_error(s, "Timeout", "t1", 2);
+    s_expect_error(s, "Timeout", "t2", 2);
+    int64_t took = testutil_now_ms() - t0;
+    ck_assert_msg(took < 1500, "Timeouts after %lld ms", (long long)took);
+    /* The late reply to t1 is dropped: the next message is ours. */
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+}
+END_TEST
+
+static Suite *
+errors_suite(void)
+{
+    Suite *s = suite_create("errors");
+    TCase *tc = itest_tcase("client", 60);
+    tcase_add_test(tc, test_errors_no_such_actor);
+    tcase_add_test(tc, test_errors_no_such_method);
+    tcase_add_test(tc, test_errors_wrong_arguments);
+    tcase_add_test(tc, test_errors_application_error);
+    suite_add_tcase(s, tc);
+    tc = itest_tcase("malformed", 60);
+    tcase_add_test(tc, test_errors_bad_msgpack);
+    tcase_add_test(tc, test_errors_bad_request_garbage_header);
+    tcase_add_test(tc, test_errors_bad_request_frame_count);
+    tcase_add_test(tc, test_errors_bad_version);
+    tcase_add_test(tc, test_errors_req_socket);
+    tcase_add_test(tc, test_errors_tell_delivery);
+    tcase_add_test(tc, test_errors_caller_gone);
+    tcase_add_test(tc, test_errors_huge_declared_sizes);
+    tcase_add_test(tc, test_errors_random_frames);
+    suite_add_tcase(s, tc);
+    tc = itest_tcase("limits", 60);
+    tcase_add_test(tc, test_errors_too_large);
+    tcase_add_test(tc, test_errors_mailbox_full);
+    tcase_add_test(tc, test_errors_actor_mailbox_bound);
+    tcase_add_test(tc, test_errors_timeout_in_flight);
+    tcase_add_test(tc, test_errors_timeout_from_broker);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return itest_run(errors_suite());
+}

@@ -1,0 +1,110 @@
+/* tests/integration/test_liveness.c - heartbeats, and a broker that goes
+ * away.
+ * SPDX-License-Identifier: MIT
+ *
+ * With a short heartbeat (--heartbeat 200 --liveness 3), an actor that
+ * stays silent (blocked in a slow method) is declared dead: its call gets
+ * ActorCrashed ("heartbeats missed"); once it runs again and hears nothing
+ * from the broker it registers again. An idle actor stays registered. A
+ * client whose broker is gone still gets one answer per call: Timeout.
+ */
+#include "itest.h"
+
+#include <signal.h>
+
+typedef struct {
+    const char *address; /* watched */
+    pid_t pid;           /* its process */
+    bool left;           /* it was seen in another state */
+} s_watch_t;
+
+static bool
+s_left_running(void *arg)
+{
+    s_watch_t *w = arg;
+    char state[32];
+    int64_t pid = 0;
+    if (testutil_lookup_state(
+            w->address, state, sizeof state, &pid, NULL, NULL) != ACTORS_OK ||
+        strcmp(state, "running") != 0 || pid != (int64_t)w->pid) {
+        w->left = true;
+    }
+    return w->left;
+}
+
+/* An idle actor answers the broker's heartbeats: it is still running after
+ * many heartbeat periods (polled: the predicate only turns true if it
+ * leaves the running state). */
+START_TEST(test_liveness_idle_actor_stays)
+{
+    testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
+    testutil_proc_t *p = testutil_service_start("chaos", "chaos/idle", 0, NULL);
+    itest_connect();
+    s_watch_t w = {"chaos/idle", p->pid, false};
+    ck_assert_msg(!testutil_wait_until(s_left_running, &w, 2000),
+        "idle actor left the running state");
+    itest_echo_ok("chaos/idle", "still here");
+}
+END_TEST
+
+/* A method that blocks longer than liveness * heartbeat: the broker gives
+ * up on the actor; it registers again afterwards and serves. */
+START_TEST(test_liveness_silent_actor_declared_dead)
+{
+    testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
+    testutil_proc_t *p = testutil_service_start("chaos", "chaos/hb", 1, NULL);
+    itest_connect();
+    int64_t t0 = testutil_now_ms();
+    actors_future_t *f =
+        itest_send(g_client, "chaos/hb", "sleep", 0, "i", 3000);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    int64_t took = testutil_now_ms() - t0;
+    itest_assert_error(f, ACTORS_ECRASHED, "ActorCrashed", "heartbeats missed");
+    ck_assert_msg(took < 2500, "declared dead after %lld ms", (long long)took);
+    actors_future_destroy(&f);
+    /* The process lives on and comes back under the same address. */
+    ck_assert(testutil_proc_running(p));
+    ck_assert_msg(testutil_wait_state("chaos/hb", "running", p->pid, 15000),
+        "actor did not register again after the broker gave up on it");
+    itest_echo_ok("chaos/hb", "back");
+}
+END_TEST
+
+/* The broker dies: a call with a deadline still resolves (Timeout, made
+ * by the client). */
+START_TEST(test_liveness_broker_gone_call_times_out)
+{
+    testutil_proc_t *b = testutil_broker_start(NULL);
+    testutil_service_start("chaos", "chaos/bg", 0, NULL);
+    itest_connect();
+    itest_echo_ok("chaos/bg", "before");
+    testutil_proc_kill(b, SIGKILL);
+    ck_assert(testutil_proc_wait(b, ITEST_WAIT_MS, NULL));
+    int64_t t0 = testutil_now_ms();
+    actors_future_t *f = itest_send(g_client, "chaos/bg", "echo", 500, "i", 1);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    int64_t took = testutil_now_ms() - t0;
+    itest_assert_error(f, ACTORS_ETIMEDOUT, "Timeout", NULL);
+    ck_assert_msg(
+        took >= 400 && took < 3000, "Timeout after %lld ms", (long long)took);
+    actors_future_destroy(&f);
+}
+END_TEST
+
+static Suite *
+liveness_suite(void)
+{
+    Suite *s = suite_create("liveness");
+    TCase *tc = itest_tcase("heartbeat", 60);
+    tcase_add_test(tc, test_liveness_idle_actor_stays);
+    tcase_add_test(tc, test_liveness_silent_actor_declared_dead);
+    tcase_add_test(tc, test_liveness_broker_gone_call_times_out);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return itest_run(liveness_suite());
+}

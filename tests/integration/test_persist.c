@@ -1,0 +1,382 @@
+/* tests/integration/test_persist.c - the persistent account end to end:
+ * the real broker and account processes, kill -9, restart, and a bounded
+ * crash-consistency loop, on the file backend and on Redis.
+ * SPDX-License-Identifier: MIT
+ *
+ * The state directory is a mkdtemp() directory given to the account
+ * through ACTORS_STATE_DIR (children inherit the environment); Redis runs
+ * as the test's own redis-server on a unix socket (no TCP port) with
+ * appendfsync always. The test restarts the account itself (no
+ * supervisor): after SIGKILL the broker keeps the address as a tombstone
+ * until the new process registers it again.
+ *
+ * Crash consistency: deposits of 1 are pipelined (16 in flight) and the
+ * account is SIGKILLed after a random number of acknowledgments, so the
+ * kill lands anywhere in the handling of a call (before, during or after
+ * its journal write). After the restart the balance must include every
+ * acknowledged deposit (>= the largest acknowledged balance) and no
+ * deposit twice (<= the balance before the round plus the deposits sent).
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "itest.h"
+
+#include <ftw.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_ADDR "account/p"
+#define S_WINDOW 16 /* deposits in flight */
+
+static char s_dir[64];
+static char s_sock[128];
+static pid_t s_loop_pid; /* the kill loop's current account, or 0 */
+
+static int
+s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void
+s_setup(void)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/actors-itest-persist-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    char state[128];
+    snprintf(state, sizeof state, "%s/state", s_dir);
+    setenv("ACTORS_STATE_DIR", state, 1);
+    unsetenv("ACTORS_REDIS");
+    unsetenv("ACTORS_PERSIST_SYNC");
+    unsetenv("ACTORS_SNAPSHOT_EVERY");
+}
+
+static void
+s_teardown(void)
+{
+    if (s_loop_pid > 0) {
+        kill(s_loop_pid, SIGKILL);
+        waitpid(s_loop_pid, NULL, 0);
+        s_loop_pid = 0;
+    }
+    testutil_stop_all();
+    nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* s_which finds prog on PATH (static storage) or returns NULL. */
+static const char *
+s_which(const char *prog)
+{
+    static char path[512];
+    const char *p = getenv("PATH");
+    const char *dirs = p != NULL ? p : "/usr/bin:/bin";
+    while (*dirs) {
+        size_t n = strcspn(dirs, ":");
+        snprintf(path, sizeof path, "%.*s/%s", (int)n, dirs, prog);
+        if (access(path, X_OK) == 0) {
+            return path;
+        }
+        dirs += n + (dirs[n] == ':');
+    }
+    return NULL;
+}
+
+static bool
+s_redis_up(void *arg)
+{
+    (void)arg;
+    return access(s_sock, F_OK) == 0;
+}
+
+/* s_redis_start starts a redis-server of the test's own and selects it
+ * with ACTORS_REDIS. Returns false if there is no redis-server. */
+static bool
+s_redis_start(void)
+{
+    const char *bin = s_which("redis-server");
+    if (bin == NULL) {
+        fprintf(stderr, "SKIP: redis-server not on PATH\n");
+        return false;
+    }
+    char log[128];
+    snprintf(s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
+    snprintf(log, sizeof log, "%s/redis.log", s_dir);
+    const char *argv[] = {bin, "--port", "0", "--unixsocket", s_sock,
+        "--unixsocketperm", "700", "--dir", s_dir, "--appendonly", "yes",
+        "--appendfsync", "always", "--save", "", "--logfile", log, NULL};
+    ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
+    ck_assert_msg(testutil_wait_until(s_redis_up, NULL, 10000),
+        "redis-server did not open %s", s_sock);
+    char url[160];
+    snprintf(url, sizeof url, "unix://%s", s_sock);
+    setenv("ACTORS_REDIS", url, 1);
+    return true;
+}
+
+static testutil_proc_t *
+s_account(const char *balance, const char *minimal, const char *key)
+{
+    return testutil_service_start(
+        "account", S_ADDR, 0, balance, minimal, key, NULL);
+}
+
+static double
+s_balance(void)
+{
+    actors_future_t *f = itest_call(S_ADDR, "balance", NULL);
+    double b = itest_double(f);
+    actors_future_destroy(&f);
+    return b;
+}
+
+static void
+s_kill9(testutil_proc_t *p)
+{
+    testutil_proc_kill(p, SIGKILL);
+    ck_assert(testutil_proc_wait(p, 10000, NULL));
+}
+
+/* The seed's session: the state saved under the key comes back after
+ * kill -9, and the balance arguments of the new process are ignored. */
+static void
+s_survives_kill9(void)
+{
+    testutil_broker_start(NULL);
+    testutil_proc_t *p = s_account("100", "20", "\"1234567\"");
+    itest_connect();
+    ck_assert_double_eq(s_balance(), 100.0);
+    actors_future_t *f = itest_call(S_ADDR, "withdraw", "d", 40.0);
+    ck_assert_double_eq(itest_double(f), 60.0);
+    actors_future_destroy(&f);
+    f = itest_call(S_ADDR, "deposit", "d", 70.0);
+    ck_assert_double_eq(itest_double(f), 130.0);
+    actors_future_destroy(&f);
+    /* A refused withdrawal is not journaled. */
+    f = itest_call(S_ADDR, "withdraw", "d", 1000.0);
+    itest_assert_error(f, ACTORS_EAPP, "ValueError",
+        "Withdraw is not supported by current balance");
+    actors_future_destroy(&f);
+    s_kill9(p);
+
+    p = s_account("5", "1", "\"1234567\"");
+    ck_assert_double_eq(s_balance(), 130.0);
+    /* The minimal balance came back too. */
+    f = itest_call(S_ADDR, "withdraw", "d", 111.0);
+    itest_assert_error(f, ACTORS_EAPP, "ValueError",
+        "Withdraw is not supported by current balance");
+    actors_future_destroy(&f);
+    f = itest_call(S_ADDR, "withdraw", "d", 110.0);
+    ck_assert_double_eq(itest_double(f), 20.0);
+    actors_future_destroy(&f);
+    s_kill9(p);
+    s_account("100", "20", "\"1234567\"");
+    ck_assert_double_eq(s_balance(), 20.0);
+}
+
+START_TEST(test_persist_account_survives_kill9)
+{
+    s_survives_kill9();
+}
+END_TEST
+
+START_TEST(test_persist_account_survives_kill9_redis)
+{
+    if (s_redis_start()) {
+        s_survives_kill9();
+        /* Nothing went to the file system. */
+        char state[128];
+        snprintf(state, sizeof state, "%s/state", s_dir);
+        ck_assert_int_ne(access(state, F_OK), 0);
+    }
+}
+END_TEST
+
+/* Without a key the account is in memory, as before. */
+START_TEST(test_persist_account_without_key_is_in_memory)
+{
+    testutil_broker_start(NULL);
+    testutil_proc_t *p =
+        testutil_service_start("account", S_ADDR, 0, "100", "20", NULL);
+    itest_connect();
+    actors_future_t *f = itest_call(S_ADDR, "deposit", "d", 1.0);
+    ck_assert_double_eq(itest_double(f), 101.0);
+    actors_future_destroy(&f);
+    s_kill9(p);
+    testutil_service_start("account", S_ADDR, 0, "100", "20", NULL);
+    ck_assert_double_eq(s_balance(), 100.0);
+    char state[128];
+    snprintf(state, sizeof state, "%s/state", s_dir);
+    ck_assert_int_ne(access(state, F_OK), 0);
+    /* A key that is not a string: WrongArguments, exit 2. */
+    const char *argv[] = {"account", "--broker", testutil_endpoint(),
+        "--address", "account/bad", "100", "20", "7", NULL};
+    char err[512];
+    ck_assert_int_eq(testutil_run(argv, 10000, NULL, 0, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "WrongArguments"));
+}
+END_TEST
+
+/* s_loop_start starts the loop's account by hand (the testutil registry
+ * holds 32 processes; the loop starts hundreds) and waits until the broker
+ * lists it as running. */
+static pid_t
+s_loop_start(void)
+{
+    char bin[600];
+    snprintf(bin, sizeof bin, "%s/account", testutil_bin_dir());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(bin, "account", "--broker", testutil_endpoint(), "--address",
+            S_ADDR, "0", "0", "\"loop\"", (char *)NULL);
+        _exit(127);
+    }
+    s_loop_pid = pid;
+    ck_assert_msg(testutil_wait_state(S_ADDR, "running", pid, 10000),
+        "account (pid %d) did not register", (int)pid);
+    return pid;
+}
+
+static void
+s_loop_kill9(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    s_loop_pid = 0;
+}
+
+/* One round of the kill loop: returns the deposits sent; *max_acked gets
+ * the largest acknowledged balance (or stays). */
+static int
+s_round(pid_t pid, int kill_after, double *max_acked, int *acked)
+{
+    actors_future_t *f[S_WINDOW] = {NULL};
+    int sent = 0;
+    int head = 0;
+    int n_acked = 0;
+    bool killed = false;
+    for (int i = 0; i < S_WINDOW; i++) {
+        f[i] = itest_send(g_client, S_ADDR, "deposit", 0, "i", 1);
+        sent++;
+    }
+    if (kill_after == 0) {
+        kill(pid, SIGKILL);
+        killed = true;
+    }
+    /* Wait for the oldest, refill, until the kill; then drain. */
+    for (int live = S_WINDOW; live > 0;) {
+        actors_future_t **fp = &f[head];
+        ck_assert_int_eq(actors_future_wait(*fp, ITEST_WAIT_MS), ACTORS_OK);
+        if (itest_code(*fp) == ACTORS_OK) {
+            double b = itest_double(*fp);
+            *max_acked = fmax(*max_acked, b);
+            n_acked++;
+        } else {
+            actors_err code = itest_code(*fp);
+            ck_assert_msg(
+                killed && (code == ACTORS_ECRASHED || code == ACTORS_EDEAD),
+                "deposit failed: %s", itest_describe(*fp));
+        }
+        actors_future_destroy(fp);
+        live--;
+        if (!killed && n_acked >= kill_after) {
+            kill(pid, SIGKILL);
+            killed = true;
+        }
+        if (!killed) {
+            *fp = itest_send(g_client, S_ADDR, "deposit", 0, "i", 1);
+            sent++;
+            live++;
+        }
+        head = (head + 1) % S_WINDOW;
+    }
+    s_loop_kill9(pid);
+    *acked += n_acked;
+    return sent;
+}
+
+static void
+s_kill_loop(int rounds, int64_t budget_ms)
+{
+    unsigned seed = (unsigned)getpid() ^ (unsigned)testutil_now_ms();
+    srand(seed);
+    fprintf(stderr, "kill loop: seed %u\n", seed);
+    testutil_broker_start(NULL);
+    itest_connect();
+    int64_t end = testutil_now_ms() + budget_ms;
+    double before = 0;
+    int acked = 0;
+    int r = 0;
+    for (; r < rounds && (r < 3 || testutil_now_ms() < end); r++) {
+        /* Alternate the durability policies; snapshot often. */
+        setenv("ACTORS_PERSIST_SYNC", r % 2 ? "group:2" : "always", 1);
+        setenv("ACTORS_SNAPSHOT_EVERY", "25", 1);
+        pid_t pid = s_loop_start();
+        double now = s_balance();
+        ck_assert_double_ge(now, 0);
+        if (r > 0) {
+            /* Every acknowledged deposit is there... */
+            ck_assert_msg(
+                now >= before, "round %d: balance %.0f < %.0f", r, now, before);
+        }
+        before = now;
+        double max_acked = now;
+        int kill_after = rand() % 60;
+        int sent = s_round(pid, kill_after, &max_acked, &acked);
+        pid_t q = s_loop_start();
+        double after = s_balance();
+        ck_assert_msg(after >= max_acked,
+            "round %d: acknowledged balance %.0f lost (recovered %.0f)", r,
+            max_acked, after);
+        /* ...and none twice. */
+        ck_assert_msg(after <= now + sent,
+            "round %d: %.0f + %d sent, recovered %.0f", r, now, sent, after);
+        ck_assert_double_eq(after, floor(after));
+        before = after;
+        s_loop_kill9(q);
+    }
+    fprintf(
+        stderr, "kill loop: %d rounds, %d acknowledged deposits\n", r, acked);
+}
+
+START_TEST(test_persist_kill_loop_keeps_acknowledged_deposits)
+{
+    s_kill_loop(150, 25000);
+}
+END_TEST
+
+START_TEST(test_persist_kill_loop_keeps_acknowledged_deposits_redis)
+{
+    if (s_redis_start()) {
+        s_kill_loop(60, 15000);
+    }
+}
+END_TEST
+
+static Suite *
+persist_suite(void)
+{
+    Suite *s = suite_create("persist");
+    TCase *tc = itest_tcase("account", 120);
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_persist_account_survives_kill9);
+    tcase_add_test(tc, test_persist_account_survives_kill9_redis);
+    tcase_add_test(tc, test_persist_account_without_key_is_in_memory);
+    tcase_add_test(tc, test_persist_kill_loop_keeps_acknowledged_deposits);
+    tcase_add_test(
+        tc, test_persist_kill_loop_keeps_acknowledged_deposits_redis);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return itest_run(persist_suite());
+}

@@ -1,0 +1,205 @@
+/* tests/integration/test_store.c - the store service (the seed's
+ * FilePersistence as an actor) run as a pool of 3.
+ * SPDX-License-Identifier: MIT
+ *
+ * Three store processes (store/1..3) share one ACTORS_STATE_DIR (a
+ * mkdtemp() directory): what one member saved, any member restores, and
+ * it survives kill -9 of the member that saved it.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "itest.h"
+
+#include <ftw.h>
+#include <signal.h>
+
+static char s_dir[64];
+
+static int
+s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void
+s_setup(void)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/actors-itest-store-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    setenv("ACTORS_STATE_DIR", s_dir, 1);
+    unsetenv("ACTORS_REDIS");
+    unsetenv("ACTORS_ACCOUNT_STORE");
+}
+
+static void
+s_teardown(void)
+{
+    testutil_stop_all();
+    nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* s_call sends method(key [, {"balance": b, "minimal": 20}]) to addr. */
+static actors_future_t *
+s_call(const char *addr, const char *method, const char *key, double b)
+{
+    actors_msg_t *args = NULL;
+    if (b >= 0) {
+        TEST_ASSERT_OK(actors_msg_build(
+            &args, "s{sdsd}", key, "balance", b, "minimal", 20.0));
+    } else {
+        TEST_ASSERT_OK(actors_msg_build(&args, "s", key));
+    }
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(
+        actors_client_call(g_client, addr, method, &args, &opts, &f));
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    return f;
+}
+
+static bool
+s_exists(const char *addr, const char *key)
+{
+    actors_future_t *f = s_call(addr, "exists", key, -1);
+    bool b = false;
+    TEST_ASSERT_OK(actors_value_bool(itest_result(f), &b));
+    actors_future_destroy(&f);
+    return b;
+}
+
+static double
+s_restore_balance(const char *addr, const char *key)
+{
+    actors_future_t *f = s_call(addr, "restore", key, -1);
+    double b = -1;
+    TEST_ASSERT_OK(
+        actors_value_double(actors_map_get(itest_result(f), "balance"), &b));
+    actors_future_destroy(&f);
+    return b;
+}
+
+START_TEST(test_store_pool_exists_save_restore)
+{
+    testutil_broker_start(NULL);
+    testutil_proc_t *m[3];
+    m[0] = testutil_service_start("store", "store/1", 0, NULL);
+    m[1] = testutil_service_start("store", "store/2", 0, NULL);
+    m[2] = testutil_service_start("store", "store/3", 0, NULL);
+    itest_connect();
+
+    ck_assert(!s_exists("store/1", "1234567"));
+    actors_future_t *f = s_call("store/1", "restore", "1234567", -1);
+    itest_assert_error(
+        f, ACTORS_EAPP, "KeyError", "nothing is saved under this key");
+    actors_future_destroy(&f);
+
+    f = s_call("store/1", "save", "1234567", 130.0);
+    TEST_ASSERT_OK(itest_code(f));
+    ck_assert_int_eq(itest_result(f)->type, MSGPACK_OBJECT_NIL);
+    actors_future_destroy(&f);
+    /* Every member sees it: they share the directory. */
+    for (int i = 1; i <= 3; i++) {
+        char addr[32];
+        snprintf(addr, sizeof addr, "store/%d", i);
+        ck_assert(s_exists(addr, "1234567"));
+        ck_assert_double_eq(s_restore_balance(addr, "1234567"), 130.0);
+    }
+    /* A save is durable when acknowledged: kill -9 the member. */
+    f = s_call("store/2", "save", "1234567", 60.0);
+    TEST_ASSERT_OK(itest_code(f));
+    actors_future_destroy(&f);
+    testutil_proc_kill(m[1], SIGKILL);
+    ck_assert(testutil_proc_wait(m[1], 10000, NULL));
+    testutil_service_start("store", "store/2", 0, NULL);
+    ck_assert_double_eq(s_restore_balance("store/2", "1234567"), 60.0);
+
+    f = s_call("store/3", "delete", "1234567", -1);
+    TEST_ASSERT_OK(itest_code(f));
+    actors_future_destroy(&f);
+    ck_assert(!s_exists("store/1", "1234567"));
+
+    /* Arguments are checked. */
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&args, "i", 5));
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    TEST_ASSERT_OK(
+        actors_client_call(g_client, "store/1", "exists", &args, &opts, &f));
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_code(f), ACTORS_EARGS);
+    actors_future_destroy(&f);
+    actors_msg_destroy(&args);
+}
+END_TEST
+
+/* The account persists through the pool (ACTORS_ACCOUNT_STORE=store:3):
+ * restored from it after kill -9, deposits acknowledged once saved. */
+START_TEST(test_store_account_persists_through_the_pool)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start("store", "store/1", 0, NULL);
+    testutil_service_start("store", "store/2", 0, NULL);
+    testutil_service_start("store", "store/3", 0, NULL);
+    setenv("ACTORS_ACCOUNT_STORE", "store:3", 1);
+    testutil_proc_t *acc = testutil_service_start(
+        "account", "account/s", 0, "100", "20", "\"1234567\"", NULL);
+    itest_connect();
+    actors_future_t *f = itest_call("account/s", "withdraw", "d", 40.0);
+    ck_assert_double_eq(itest_double(f), 60.0);
+    actors_future_destroy(&f);
+    /* Pipelined: replies in order, each once its save is acknowledged. */
+    actors_future_t *fs[10];
+    for (int i = 0; i < 10; i++) {
+        fs[i] = itest_send(g_client, "account/s", "deposit", 0, "d", 7.0);
+    }
+    for (int i = 0; i < 10; i++) {
+        TEST_ASSERT_OK(actors_future_wait(fs[i], ITEST_WAIT_MS));
+        ck_assert_double_eq(itest_double(fs[i]), 60.0 + 7.0 * (i + 1));
+        actors_future_destroy(&fs[i]);
+    }
+    testutil_proc_kill(acc, SIGKILL);
+    ck_assert(testutil_proc_wait(acc, 10000, NULL));
+    /* The member chosen by the key saved it; the members share one
+     * directory, so every one of them reads it back. */
+    int holders = 0;
+    for (int i = 1; i <= 3; i++) {
+        char addr[32];
+        snprintf(addr, sizeof addr, "store/%d", i);
+        ck_assert_double_eq(s_restore_balance(addr, "1234567"), 130.0);
+        holders += s_exists(addr, "1234567");
+    }
+    ck_assert_int_eq(holders, 3); /* one shared directory */
+    testutil_service_start(
+        "account", "account/s", 0, "5", "1", "\"1234567\"", NULL);
+    f = itest_call("account/s", "balance", NULL);
+    ck_assert_double_eq(itest_double(f), 130.0);
+    actors_future_destroy(&f);
+    /* A store that is not there: the account cannot start. */
+    setenv("ACTORS_ACCOUNT_STORE", "nostore/1", 1);
+    const char *argv[] = {"account", "--broker", testutil_endpoint(),
+        "--address", "account/t", "100", "20", "\"k\"", NULL};
+    char err[512];
+    ck_assert_int_eq(testutil_run(argv, 20000, NULL, 0, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "PersistenceError"));
+    unsetenv("ACTORS_ACCOUNT_STORE");
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = itest_tcase("pool", 60);
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_store_pool_exists_save_restore);
+    tcase_add_test(tc, test_store_account_persists_through_the_pool);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return itest_run(store_suite());
+}

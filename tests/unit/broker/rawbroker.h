@@ -1,0 +1,306 @@
+/* tests/unit/broker/rawbroker.h - a broker in a thread, spoken to raw.
+ * SPDX-License-Identifier: MIT
+ *
+ * Shared by the broker's socket-level unit tests (test_broker.c,
+ * test_lifecycle.c): start and stop a broker on an ephemeral endpoint in
+ * a thread, raw DEALER/REQ sockets, frame builders and readers. Each test
+ * file uses a subset, hence the unused-function pragma.
+ */
+#ifndef TESTS_UNIT_BROKER_RAWBROKER_H
+#define TESTS_UNIT_BROKER_RAWBROKER_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <msgpack.h>
+#include <zmq.h>
+
+#include <actors/msg.h>
+
+#include "../../../broker/broker.h"
+#include "../../testutil.h"
+#include "wire.h"
+
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+#define RECV_MS 3000
+
+static brk_broker_t *s_broker;
+static pthread_t s_thread;
+static void *s_ctx;
+
+static void *
+s_run(void *arg)
+{
+    (void)arg;
+    brk_broker_run(s_broker);
+    return NULL;
+}
+
+/* A received message: at most 8 frames, copied. */
+typedef struct {
+    int nframes;
+    size_t len[8];
+    uint8_t *data[8];
+} s_msg_t;
+
+static void
+s_msg_free(s_msg_t *m)
+{
+    for (int i = 0; i < m->nframes; i++) {
+        free(m->data[i]);
+    }
+    memset(m, 0, sizeof *m);
+}
+
+/* s_raw_recv receives one message within timeout_ms into *m. */
+static bool
+s_raw_recv(void *sock, int timeout_ms, s_msg_t *m)
+{
+    memset(m, 0, sizeof *m);
+    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0) {
+        return false;
+    }
+    for (;;) {
+        zmq_msg_t f;
+        zmq_msg_init(&f);
+        if (zmq_msg_recv(&f, sock, 0) < 0) {
+            zmq_msg_close(&f);
+            return m->nframes > 0;
+        }
+        int more = zmq_msg_more(&f);
+        if (m->nframes < 8) {
+            size_t n = zmq_msg_size(&f);
+            m->data[m->nframes] = malloc(n ? n : 1);
+            memcpy(m->data[m->nframes], zmq_msg_data(&f), n);
+            m->len[m->nframes] = n;
+            m->nframes++;
+        }
+        zmq_msg_close(&f);
+        if (!more) {
+            return true;
+        }
+    }
+}
+
+/* s_error_type copies the "type" of an ERROR (header at frame h) into
+ * buf; false if m is not such an ERROR. */
+static bool
+s_error_type(const s_msg_t *m, int h, char *buf, size_t cap)
+{
+    if (m->nframes != h + 2 || m->len[h] < ACTORS_WIRE_HDR_MIN ||
+        m->data[h][4] != ACTORS_CMD_ERROR) {
+        return false;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    bool ok = msgpack_unpack_next(&up, (const char *)m->data[h + 1],
+                  m->len[h + 1], NULL) == MSGPACK_UNPACK_SUCCESS;
+    const char *p = NULL;
+    size_t n = 0;
+    ok = ok && actors_value_str(actors_map_get(&up.data, "type"), &p, &n) ==
+                   ACTORS_OK;
+    if (ok) {
+        snprintf(buf, cap, "%.*s", (int)n, p);
+    }
+    msgpack_unpacked_destroy(&up);
+    return ok;
+}
+
+/* s_start runs a broker with opts (bind set here). */
+static void
+s_start_opts(brk_opts_t opts)
+{
+    opts.bind = "tcp://127.0.0.1:*";
+    TEST_ASSERT_OK(brk_broker_create(&s_broker, &opts));
+    ck_assert_int_eq(pthread_create(&s_thread, NULL, s_run, NULL), 0);
+    s_ctx = zmq_ctx_new();
+}
+
+static void
+s_start(void)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    s_start_opts(opts);
+}
+
+static void
+s_stop(void)
+{
+    zmq_ctx_term(s_ctx);
+    brk_broker_stop(s_broker);
+    pthread_join(s_thread, NULL);
+    brk_broker_destroy(&s_broker);
+    ck_assert_ptr_null(s_broker);
+}
+
+static void *
+s_sock(int type)
+{
+    void *s = zmq_socket(s_ctx, type);
+    int zero = 0;
+    int ms = RECV_MS;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &ms, sizeof ms);
+    ck_assert_int_eq(zmq_connect(s, brk_broker_endpoint(s_broker)), 0);
+    return s;
+}
+
+/* s_hdr returns a header frame in a static buffer (len in *n). */
+static const uint8_t *
+s_hdr(uint8_t cmd, uint32_t timeout, const char *id, size_t *n)
+{
+    static uint8_t buf[4][ACTORS_WIRE_HDR_MAX];
+    static int k;
+    uint8_t *b = buf[k++ % 4];
+    *n = actors__hdr_write(b, cmd, timeout, id, id ? strlen(id) : 0);
+    return b;
+}
+
+/* s_send sends a header and then nframes C strings / raw frames given as
+ * (const void *, size_t) pairs. */
+static void
+s_send(
+    void *sock, uint8_t cmd, uint32_t timeout, const char *id, int nframes, ...)
+{
+    size_t hn;
+    const uint8_t *h = s_hdr(cmd, timeout, id, &hn);
+    ck_assert_int_ge(zmq_send(sock, h, hn, nframes > 0 ? ZMQ_SNDMORE : 0), 0);
+    va_list ap;
+    va_start(ap, nframes);
+    for (int i = 0; i < nframes; i++) {
+        const void *d = va_arg(ap, const void *);
+        size_t n = va_arg(ap, size_t);
+        ck_assert_int_ge(
+            zmq_send(sock, d, n, i + 1 < nframes ? ZMQ_SNDMORE : 0), 0);
+    }
+    va_end(ap);
+}
+
+#define S(str) (const void *)(str), strlen(str)
+static const uint8_t s_noargs[] = {0x90}; /* msgpack [] */
+#define NOARGS (const void *)s_noargs, sizeof s_noargs
+
+/* s_call sends CALL address method [] with id. */
+static void
+s_call(void *sock, const char *id, const char *address, uint32_t timeout)
+{
+    s_send(sock, ACTORS_CMD_CALL, timeout, id, 3, S(address), S("m"), NOARGS);
+}
+
+/* s_recv receives a message, skipping broker HEARTBEATs. */
+static void
+s_recv(void *sock, s_msg_t *m)
+{
+    for (;;) {
+        ck_assert_msg(s_raw_recv(sock, RECV_MS, m), "no message");
+        ck_assert_int_ge(m->nframes, 1);
+        int h = m->len[0] == 0 ? 1 : 0;
+        if (m->len[h] >= ACTORS_WIRE_HDR_MIN &&
+            m->data[h][4] == ACTORS_CMD_HEARTBEAT) {
+            s_msg_free(m);
+            continue;
+        }
+        return;
+    }
+}
+
+/* s_expect_error receives an ERROR with request id `id` and type `type`
+ * (header at frame h). */
+static void
+s_expect_error(void *sock, int h, const char *id, const char *type)
+{
+    s_msg_t m;
+    s_recv(sock, &m);
+    char got[64];
+    ck_assert_msg(s_error_type(&m, h, got, sizeof got), "not an ERROR (cmd %d)",
+        m.len[h] > 4 ? m.data[h][4] : -1);
+    ck_assert_str_eq(got, type);
+    ck_assert_uint_eq(m.len[h], ACTORS_WIRE_HDR_MIN + strlen(id));
+    ck_assert_int_eq(
+        memcmp(m.data[h] + ACTORS_WIRE_HDR_MIN, id, strlen(id)), 0);
+    s_msg_free(&m);
+}
+
+/* s_expect_reply receives a REPLY with request id `id`; returns nothing
+ * but checks the body equals body/len when body is not NULL. */
+static void
+s_expect_reply(void *sock, int h, const char *id, const void *body, size_t len)
+{
+    s_msg_t m;
+    s_recv(sock, &m);
+    ck_assert_int_eq(m.nframes, h + 2);
+    ck_assert_uint_eq(m.data[h][4], ACTORS_CMD_REPLY);
+    ck_assert_uint_eq(m.len[h], ACTORS_WIRE_HDR_MIN + strlen(id));
+    ck_assert_int_eq(
+        memcmp(m.data[h] + ACTORS_WIRE_HDR_MIN, id, strlen(id)), 0);
+    if (body != NULL) {
+        ck_assert_uint_eq(m.len[h + 1], len);
+        ck_assert_int_eq(memcmp(m.data[h + 1], body, len), 0);
+    }
+    s_msg_free(&m);
+}
+
+/* s_register makes sock the actor at address with prefetch and mailbox. */
+static void
+s_register(void *sock, const char *address, uint32_t prefetch, uint32_t mailbox)
+{
+    actors_msg_t *info = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&info, "{sssisisi}", "service", "test",
+        "pid", 4242, "prefetch", (int)prefetch, "mailbox", (int)mailbox));
+    s_send(sock, ACTORS_CMD_REGISTER, 0, "reg", 2, S(address),
+        actors_msg_data(info), actors_msg_size(info));
+    actors_msg_destroy(&info);
+    s_msg_t m;
+    s_recv(sock, &m);
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_REPLY);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, (const char *)m.data[1], m.len[1], NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    int64_t hb = 0;
+    TEST_ASSERT_OK(
+        actors_value_int(actors_map_get(&up.data, "heartbeat_ms"), &hb));
+    ck_assert_int_gt(hb, 0);
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+}
+
+/* A CALL as the actor received it. */
+typedef struct {
+    uint8_t tag[8];   /* the broker's tag */
+    uint32_t timeout; /* time left, as passed on */
+    uint8_t cmd;      /* CALL or TELL */
+    char method[64];  /* method frame */
+} s_got_t;
+
+/* s_actor_get receives the next CALL/TELL at the actor. */
+static s_got_t
+s_actor_get(void *actor)
+{
+    s_msg_t m;
+    s_recv(actor, &m);
+    ck_assert_int_eq(m.nframes, 4);
+    s_got_t g;
+    memset(&g, 0, sizeof g);
+    g.cmd = m.data[0][4];
+    ck_assert(g.cmd == ACTORS_CMD_CALL || g.cmd == ACTORS_CMD_TELL);
+    if (g.cmd == ACTORS_CMD_CALL) {
+        ck_assert_uint_eq(m.len[0], ACTORS_WIRE_HDR_MIN + 8);
+        memcpy(g.tag, m.data[0] + ACTORS_WIRE_HDR_MIN, 8);
+    }
+    g.timeout = actors__be32(m.data[0] + 6);
+    snprintf(g.method, sizeof g.method, "%.*s", (int)m.len[2],
+        (const char *)m.data[2]);
+    s_msg_free(&m);
+    return g;
+}
+
+#endif

@@ -1,0 +1,536 @@
+/* tests/unit/broker/test_broker.c - the broker core over real sockets.
+ * SPDX-License-Identifier: MIT
+ *
+ * Each test runs a broker in a thread of its own, bound to an ephemeral
+ * loopback port, and talks to it with raw DEALER and REQ sockets: one
+ * plays the actor (REGISTER, answers CALLs with REPLY + tag), others the
+ * clients. Every wait has a deadline (the sockets' receive timeout). */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <msgpack.h>
+#include <zmq.h>
+
+#include <actors/msg.h>
+
+#include "../../../broker/broker.h"
+#include "../../testutil.h"
+#include "wire.h"
+
+#include "rawbroker.h"
+
+/* s_actor_reply answers call g with REPLY body. */
+static void
+s_actor_reply(void *actor, const s_got_t *g, const void *body, size_t len)
+{
+    uint8_t h[ACTORS_WIRE_HDR_MIN + 8];
+    actors__hdr_write(h, ACTORS_CMD_REPLY, 0, g->tag, 8);
+    ck_assert_int_ge(zmq_send(actor, h, sizeof h, ZMQ_SNDMORE), 0);
+    ck_assert_int_ge(zmq_send(actor, body, len, 0), 0);
+}
+
+/* s_nothing asserts that no message (but heartbeats) comes within ms. */
+static void
+s_nothing(void *sock, int ms)
+{
+    s_msg_t m;
+    int64_t end = testutil_now_ms() + ms;
+    while (testutil_now_ms() < end) {
+        if (s_raw_recv(sock, (int)(end - testutil_now_ms()), &m)) {
+            int is_hb = m.len[0] >= 5 && m.data[0][4] == ACTORS_CMD_HEARTBEAT;
+            s_msg_free(&m);
+            ck_assert_msg(is_hb, "unexpected message");
+        }
+    }
+}
+
+/* s_lookup returns field key (an int) or state (as 1 running / 0 dead)
+ * of address. */
+static int64_t
+s_lookup(void *client, const char *address, const char *key)
+{
+    s_send(client, ACTORS_CMD_LOOKUP, 0, "lk", 1, S(address));
+    s_msg_t m;
+    s_recv(client, &m);
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_REPLY);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, (const char *)m.data[1], m.len[1], NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    int64_t v = -1;
+    if (strcmp(key, "state") == 0) {
+        const char *p;
+        size_t n;
+        TEST_ASSERT_OK(
+            actors_value_str(actors_map_get(&up.data, "state"), &p, &n));
+        v = n == 7 && memcmp(p, "running", 7) == 0;
+    } else {
+        TEST_ASSERT_OK(actors_value_int(actors_map_get(&up.data, key), &v));
+    }
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+    return v;
+}
+
+/* ------------------------------------------------------------ tests */
+
+START_TEST(test_broker_ping_and_malformed)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    s_send(c, ACTORS_CMD_PING, 0, "p1", 0);
+    s_msg_t m;
+    s_recv(c, &m);
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_REPLY);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, (const char *)m.data[1], m.len[1], NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    const char *p;
+    size_t n;
+    TEST_ASSERT_OK(
+        actors_value_str(actors_map_get(&up.data, "protocol"), &p, &n));
+    ck_assert_int_eq(memcmp(p, "ACT1", 4), 0);
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+
+    s_call(c, "c1", "nobody/1", 0);
+    s_expect_error(c, 0, "c1", "NoSuchActor");
+    zmq_send(c, "GET / HTTP/1.0", 14, 0);
+    s_expect_error(c, 0, "", "BadRequest");
+    zmq_send(c, "ACT2\x01\x00\x00\x00\x00\x00", 10, 0);
+    s_expect_error(c, 0, "", "BadVersion");
+    s_send(c, 0x7f, 0, "u1", 0);
+    s_expect_error(c, 0, "u1", "BadRequest");
+    s_send(c, ACTORS_CMD_CALL, 0, "f1", 1, S("a/1"));
+    s_expect_error(c, 0, "f1", "BadRequest");
+    s_send(c, ACTORS_CMD_CALL, 0, "f2", 3, S(""), S("m"), NOARGS);
+    s_expect_error(c, 0, "f2", "BadRequest");
+    s_send(c, ACTORS_CMD_PING, 0, "f3", 9, S("1"), S("2"), S("3"), S("4"),
+        S("5"), S("6"), S("7"), S("8"), S("9"));
+    s_expect_error(c, 0, "f3", "BadRequest");
+    s_send(c, ACTORS_CMD_REPLY, 0, "12345678", 1, NOARGS);
+    s_expect_error(c, 0, "12345678", "BadRequest");
+    s_send(c, ACTORS_CMD_CREDIT, 0, "cr", 1, "\0\0\0\1", (size_t)4);
+    s_expect_error(c, 0, "cr", "BadRequest");
+    /* A TELL that fails with an empty id gets no answer... */
+    s_send(c, ACTORS_CMD_TELL, 0, NULL, 3, S("nobody/1"), S("m"), NOARGS);
+    s_nothing(c, 100);
+    /* ...with an id it does. */
+    s_send(c, ACTORS_CMD_TELL, 0, "t1", 3, S("nobody/1"), S("m"), NOARGS);
+    s_expect_error(c, 0, "t1", "NoSuchActor");
+
+    /* A REQ client always gets an answer, in REQ form. */
+    void *r = s_sock(ZMQ_REQ);
+    zmq_send(r, "x", 1, 0);
+    s_expect_error(r, 0, "", "BadRequest");
+    s_send(r, ACTORS_CMD_HEARTBEAT, 0, "hb", 0);
+    ck_assert(s_raw_recv(r, RECV_MS, &m)); /* echoed */
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_HEARTBEAT);
+    s_msg_free(&m);
+    zmq_close(r);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_too_large)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.max_message = 16;
+    s_start_opts(opts);
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "big/1", 0, 0);
+    void *c = s_sock(ZMQ_DEALER);
+    char args[17];
+    memset(args, 0x90, sizeof args);
+    s_send(c, ACTORS_CMD_CALL, 0, "big", 3, S("big/1"), S("m"),
+        (const void *)args, sizeof args);
+    s_expect_error(c, 0, "big", "TooLarge");
+    s_send(c, ACTORS_CMD_CALL, 0, "ok", 3, S("big/1"), S("m"),
+        (const void *)args, (size_t)16);
+    s_got_t g = s_actor_get(a);
+    s_actor_reply(a, &g, "\xc0", 1);
+    s_expect_reply(c, 0, "ok", "\xc0", 1);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_call_reply_dealer_and_req)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "echo/1", 0, 0);
+    void *c = s_sock(ZMQ_DEALER);
+    void *r = s_sock(ZMQ_REQ);
+
+    s_call(c, "dealer-1", "echo/1", 5000);
+    s_got_t g = s_actor_get(a);
+    ck_assert_uint_eq(g.cmd, ACTORS_CMD_CALL);
+    ck_assert_str_eq(g.method, "m");
+    ck_assert_uint_gt(g.timeout, 0);
+    ck_assert_uint_le(g.timeout, 5000);
+    s_actor_reply(a, &g, "\xa2ok", 3);
+    s_expect_reply(c, 0, "dealer-1", "\xa2ok", 3);
+
+    s_call(r, "req-1", "echo/1", 0);
+    g = s_actor_get(a);
+    ck_assert_uint_eq(g.timeout, 0);
+    s_actor_reply(a, &g, "\x07", 1);
+    s_expect_reply(r, 0, "req-1", "\x07", 1); /* REQ strips the delimiter */
+
+    /* A late second reply to the same tag matches nothing: dropped. */
+    s_actor_reply(a, &g, "\x08", 1);
+    s_nothing(c, 100);
+
+    /* An actor may call itself (as a client on the same socket). */
+    s_call(a, "self", "echo/1", 0);
+    g = s_actor_get(a);
+    s_actor_reply(a, &g, "\x09", 1);
+    s_expect_reply(a, 0, "self", "\x09", 1);
+
+    ck_assert_int_eq(s_lookup(c, "echo/1", "handled"), 3);
+    ck_assert_int_eq(s_lookup(c, "echo/1", "pid"), 4242);
+    zmq_close(a);
+    zmq_close(c);
+    zmq_close(r);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_credit_mailbox_order)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "slow/1", 1, 2);
+    void *c = s_sock(ZMQ_DEALER);
+    s_call(c, "k0", "slow/1", 0);
+    s_call(c, "k1", "slow/1", 0);
+    s_call(c, "k2", "slow/1", 0);
+    s_call(c, "k3", "slow/1", 0); /* 1 in flight + 2 waiting: full */
+    s_expect_error(c, 0, "k3", "MailboxFull");
+    s_got_t g0 = s_actor_get(a);
+    s_nothing(a, 100); /* prefetch 1: nothing more until answered */
+    ck_assert_int_eq(s_lookup(c, "slow/1", "mailbox"), 2);
+    ck_assert_int_eq(s_lookup(c, "slow/1", "inflight"), 1);
+    for (int i = 0; i < 3; i++) {
+        char id[4];
+        snprintf(id, sizeof id, "k%d", i);
+        s_got_t g = i == 0 ? g0 : s_actor_get(a);
+        uint8_t body = (uint8_t)i;
+        s_actor_reply(a, &g, &body, 1);
+        s_expect_reply(c, 0, id, &body, 1); /* in order */
+    }
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_tells_and_credit)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "t/1", 1, 0);
+    void *c = s_sock(ZMQ_DEALER);
+    s_send(c, ACTORS_CMD_TELL, 0, NULL, 3, S("t/1"), S("first"), NOARGS);
+    s_send(c, ACTORS_CMD_TELL, 0, NULL, 3, S("t/1"), S("second"), NOARGS);
+    s_got_t g = s_actor_get(a);
+    ck_assert_uint_eq(g.cmd, ACTORS_CMD_TELL);
+    ck_assert_str_eq(g.method, "first");
+    s_nothing(a, 100);
+    s_send(a, ACTORS_CMD_CREDIT, 0, NULL, 1, "\0\0\0\1", (size_t)4);
+    g = s_actor_get(a);
+    ck_assert_str_eq(g.method, "second");
+    s_send(a, ACTORS_CMD_CREDIT, 0, NULL, 1, "\0\0\0\1", (size_t)4);
+    /* Credits are counted as handled. */
+    ck_assert_int_eq(s_lookup(c, "t/1", "handled"), 2);
+    ck_assert_int_eq(s_lookup(c, "t/1", "inflight"), 0);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_timeouts)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "slow/1", 1, 0);
+    void *c = s_sock(ZMQ_DEALER);
+    s_call(c, "busy", "slow/1", 0);
+    s_got_t busy = s_actor_get(a);
+    /* Waiting in the mailbox past its deadline: Timeout, removed. */
+    s_call(c, "queued", "slow/1", 50);
+    s_expect_error(c, 0, "queued", "Timeout");
+    ck_assert_int_eq(s_lookup(c, "slow/1", "mailbox"), 0);
+    s_actor_reply(a, &busy, "\xc0", 1);
+    s_expect_reply(c, 0, "busy", "\xc0", 1);
+    /* Dispatched, not answered in time: Timeout; the late reply is
+     * dropped but its credit comes back. */
+    s_call(c, "inflight", "slow/1", 50);
+    s_got_t g = s_actor_get(a);
+    ck_assert_uint_le(g.timeout, 50);
+    s_expect_error(c, 0, "inflight", "Timeout");
+    s_call(c, "next", "slow/1", 0);
+    s_nothing(a, 50); /* no credit yet */
+    s_actor_reply(a, &g, "\xc0", 1);
+    g = s_actor_get(a);
+    s_actor_reply(a, &g, "\x01", 1);
+    s_expect_reply(c, 0, "next", "\x01", 1);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_actor_crash)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "crash/1", 1, 0);
+    void *c = s_sock(ZMQ_DEALER);
+    s_call(c, "x1", "crash/1", 0);
+    s_call(c, "x2", "crash/1", 0);
+    (void)s_actor_get(a);
+    zmq_close(a); /* the connection drops: the monitor sees it */
+    s_expect_error(c, 0, "x1", "ActorCrashed");
+    s_expect_error(c, 0, "x2", "ActorDead");
+    ck_assert_int_eq(s_lookup(c, "crash/1", "state"), 0);
+    s_call(c, "x3", "crash/1", 0);
+    s_expect_error(c, 0, "x3", "ActorDead");
+    /* The address can be registered again. */
+    a = s_sock(ZMQ_DEALER);
+    s_register(a, "crash/1", 1, 0);
+    ck_assert_int_eq(s_lookup(c, "crash/1", "state"), 1);
+    s_call(c, "x4", "crash/1", 0);
+    s_got_t g = s_actor_get(a);
+    s_actor_reply(a, &g, "\xc3", 1);
+    s_expect_reply(c, 0, "x4", "\xc3", 1);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_unregister)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "bye/1", 1, 0);
+    void *c = s_sock(ZMQ_DEALER);
+    s_call(c, "y1", "bye/1", 0);
+    s_call(c, "y2", "bye/1", 0);
+    (void)s_actor_get(a);
+    s_send(a, ACTORS_CMD_UNREGISTER, 0, NULL, 1, S("bye/1"));
+    s_expect_error(c, 0, "y1", "ActorDead");
+    s_expect_error(c, 0, "y2", "ActorDead");
+    ck_assert_int_eq(s_lookup(c, "bye/1", "state"), 0);
+    /* The LIST shows the tombstone. */
+    s_send(c, ACTORS_CMD_LIST, 0, "ls", 0);
+    s_msg_t m;
+    s_recv(c, &m);
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_REPLY);
+    ck_assert_uint_eq(m.data[1][0], 0x91); /* array of one map */
+    s_msg_free(&m);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_name_taken)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "one/1", 0, 0);
+    s_register(a, "one/1", 0, 0); /* the same peer again: fine */
+    void *b = s_sock(ZMQ_DEALER);
+    s_send(b, ACTORS_CMD_REGISTER, 0, "r", 2, S("one/1"), "\x80", (size_t)1);
+    s_expect_error(b, 0, "r", "NameTaken");
+    s_send(b, ACTORS_CMD_REGISTER, 0, "r2", 2, S("two/1"), "\x01", (size_t)1);
+    s_expect_error(b, 0, "r2", "BadRequest"); /* info not a map */
+    /* A map header announcing 2^32 - 1 entries must not allocate them. */
+    s_send(b, ACTORS_CMD_REGISTER, 0, "r3", 2, S("two/1"),
+        "\xdf\xff\xff\xff\xff", (size_t)5);
+    s_expect_error(b, 0, "r3", "BadRequest");
+    zmq_close(a);
+    zmq_close(b);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_heartbeats)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.heartbeat_ms = 50;
+    opts.liveness = 3;
+    s_start_opts(opts);
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "quiet/1", 0, 0);
+    /* The broker heartbeats an idle actor. */
+    s_msg_t m;
+    ck_assert(s_raw_recv(a, RECV_MS, &m));
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_HEARTBEAT);
+    s_msg_free(&m);
+    /* An actor that heartbeats stays alive... */
+    void *c = s_sock(ZMQ_DEALER);
+    int64_t end = testutil_now_ms() + 400;
+    while (testutil_now_ms() < end) {
+        s_send(a, ACTORS_CMD_HEARTBEAT, 0, NULL, 0);
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(s_lookup(c, "quiet/1", "state"), 1);
+    /* ...a silent one with a call in flight dies of it. */
+    s_call(c, "h1", "quiet/1", 0);
+    s_expect_error(c, 0, "h1", "ActorCrashed");
+    ck_assert_int_eq(s_lookup(c, "quiet/1", "state"), 0);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_reply_then_disconnect)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    for (int i = 0; i < 20; i++) {
+        void *a = s_sock(ZMQ_DEALER);
+        s_register(a, "brief/1", 0, 0);
+        s_call(c, "last", "brief/1", 0);
+        s_got_t g = s_actor_get(a);
+        s_actor_reply(a, &g, "\x2a", 1);
+        int linger = 1000; /* flush the reply, then drop the connection */
+        zmq_setsockopt(a, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(a);
+        s_expect_reply(c, 0, "last", "\x2a", 1);
+        /* Wait for the death to be seen before the next registration. */
+        int64_t end = testutil_now_ms() + RECV_MS;
+        while (s_lookup(c, "brief/1", "state") != 0) {
+            ck_assert_int_lt(testutil_now_ms(), end);
+            testutil_poll_pause_ms(5);
+        }
+    }
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_garbage_never_kills)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    srand(3);
+    uint8_t buf[64];
+    for (int i = 0; i < 2000; i++) {
+        int frames = 1 + rand() % 6;
+        for (int f = 0; f < frames; f++) {
+            size_t n = (size_t)(rand() % (int)sizeof buf);
+            for (size_t k = 0; k < n; k++) {
+                buf[k] = (uint8_t)rand();
+            }
+            if (f == 0 && n >= 5 && rand() % 2) {
+                memcpy(buf, "ACT1", 4);
+                buf[4] = (uint8_t)(rand() % 14);
+            }
+            zmq_send(c, buf, n, f + 1 < frames ? ZMQ_SNDMORE : 0);
+        }
+    }
+    /* Still serving: the PING answer comes after the garbage's. */
+    s_send(c, ACTORS_CMD_PING, 0, "alive", 0);
+    s_msg_t m;
+    for (;;) {
+        s_recv(c, &m);
+        bool done = m.len[0] == ACTORS_WIRE_HDR_MIN + 5 &&
+                    memcmp(m.data[0] + ACTORS_WIRE_HDR_MIN, "alive", 5) == 0;
+        s_msg_free(&m);
+        if (done) {
+            break;
+        }
+    }
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+START_TEST(test_broker_create_survives_oom)
+{
+    for (unsigned n = 1;; n++) {
+        brk_opts_t opts = BRK_OPTS_INIT;
+        opts.bind = "tcp://127.0.0.1:*";
+        brk_broker_t *b = NULL;
+        testutil_fail_alloc_after(n);
+        actors_err rc = brk_broker_create(&b, &opts);
+        testutil_fail_alloc_after(0);
+        if (rc == ACTORS_OK) {
+            ck_assert_ptr_nonnull(b);
+            brk_broker_destroy(&b);
+            break;
+        }
+        TEST_ASSERT_ERR(rc, ACTORS_ENOMEM);
+        ck_assert_ptr_null(b);
+    }
+}
+END_TEST
+
+START_TEST(test_broker_create_rejects_bad_options)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    brk_broker_t *b = NULL;
+    opts.bind = "bogus://nowhere";
+    TEST_ASSERT_ERR(brk_broker_create(&b, &opts), ACTORS_EIO);
+    ck_assert_ptr_null(b);
+    opts.bind = "tcp://127.0.0.1:*";
+    opts.mailbox = 0;
+    TEST_ASSERT_ERR(brk_broker_create(&b, &opts), ACTORS_EINVAL);
+    brk_broker_destroy(&b); /* NULL is fine */
+}
+END_TEST
+
+Suite *broker_suite(void);
+
+Suite *
+broker_suite(void)
+{
+    Suite *s = suite_create("broker");
+    TCase *tc = tcase_create("protocol");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_broker_ping_and_malformed);
+    tcase_add_test(tc, test_broker_too_large);
+    tcase_add_test(tc, test_broker_call_reply_dealer_and_req);
+    tcase_add_test(tc, test_broker_credit_mailbox_order);
+    tcase_add_test(tc, test_broker_tells_and_credit);
+    tcase_add_test(tc, test_broker_timeouts);
+    tcase_add_test(tc, test_broker_actor_crash);
+    tcase_add_test(tc, test_broker_unregister);
+    tcase_add_test(tc, test_broker_name_taken);
+    tcase_add_test(tc, test_broker_heartbeats);
+    tcase_add_test(tc, test_broker_reply_then_disconnect);
+    tcase_add_test(tc, test_broker_garbage_never_kills);
+    suite_add_tcase(s, tc);
+    TCase *lc = tcase_create("lifecycle");
+    tcase_set_timeout(lc, 30);
+    tcase_add_test(lc, test_broker_create_survives_oom);
+    tcase_add_test(lc, test_broker_create_rejects_bad_options);
+    suite_add_tcase(s, lc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(broker_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

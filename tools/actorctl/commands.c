@@ -1,0 +1,456 @@
+/* tools/actorctl/commands.c - actorctl's commands over a libactors client.
+ * SPDX-License-Identifier: MIT
+ *
+ * Each command makes one client, sends one request (tell: two, see
+ * s_tell), waits for the future with a bound derived from --timeout, and
+ * prints. Nothing here reads the wire directly: the client library owns
+ * the protocol, so actorctl is also a smoke test of the public API.
+ */
+#include "commands.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <actors/actors.h>
+
+/* Extra time given to the client after a call's deadline: the broker
+ * answers Timeout at the deadline, and the client itself shortly after
+ * if the broker cannot. */
+#define COMMANDS_GRACE_MS 2000
+
+/* One row of the ls table. */
+#define NCOLS 10
+typedef struct {
+    char *cell[NCOLS]; /* one per column of s_columns */
+} row_t;
+
+static const char *s_columns[NCOLS] = {"ADDRESS", "SERVICE", "NODE", "PID",
+    "STATE", "RESTARTS", "MAILBOX", "INFLIGHT", "HANDLED", "CAUSE"};
+static const char *s_keys[NCOLS] = {"address", "service", "node", "pid",
+    "state", "restarts", "mailbox", "inflight", "handled", "cause"};
+
+/* s_wait_ms is how long to wait for the reply to a request without a
+ * deadline in its header: --timeout, or for ever when it is 0. */
+static int
+s_wait_ms(const cli_t *cli)
+{
+    if (cli->timeout_ms == 0 || cli->timeout_ms > (uint32_t)INT32_MAX) {
+        return -1;
+    }
+    return (int)cli->timeout_ms;
+}
+
+/* s_print_error prints the error of a failed future, or a Timeout when the
+ * wait ran out first. Returns COMMANDS_EXIT_ERROR. */
+static int
+s_print_error(const cli_t *cli, actors_future_t *f, actors_err rc)
+{
+    const actors_error_t *e = f ? actors_future_error(f) : NULL;
+    if (e != NULL) {
+        fprintf(
+            stderr, "%s: %s\n", actors_error_type(e), actors_error_message(e));
+    } else if (rc == ACTORS_ETIMEDOUT) {
+        fprintf(stderr, "%s: no reply from the broker at %s within %u ms\n",
+            actors_err_name(rc), actors_endpoint_default(cli->broker),
+            (unsigned)cli->timeout_ms);
+    } else {
+        fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+    }
+    return COMMANDS_EXIT_ERROR;
+}
+
+/* s_print_json prints obj as one line of JSON on stdout. */
+static int
+s_print_json(const msgpack_object *obj)
+{
+    msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
+    char *text = NULL;
+    actors_err rc = actors_json_dump(obj ? obj : &nil, &text);
+    if (rc != ACTORS_OK) {
+        fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+        return COMMANDS_EXIT_ERROR;
+    }
+    puts(text);
+    free(text);
+    return fflush(stdout) == 0 ? COMMANDS_EXIT_OK : COMMANDS_EXIT_ERROR;
+}
+
+/* s_finish waits for f and prints its outcome. */
+static int
+s_finish(const cli_t *cli, actors_future_t *f, int wait_ms)
+{
+    const msgpack_object *result = NULL;
+    actors_err rc = actors_future_get(f, wait_ms, &result);
+    if (rc != ACTORS_OK) {
+        return s_print_error(cli, f, rc);
+    }
+    return s_print_json(result);
+}
+
+/* s_build_args turns the JSON words of the command line into arguments.
+ * Returns COMMANDS_EXIT_OK with *out owned by the caller. */
+static int
+s_build_args(const cli_t *cli, actors_msg_t **out)
+{
+    actors_msg_t *args = NULL;
+    actors_err rc = actors_msg_create(&args);
+    for (int i = 0; rc == ACTORS_OK && i < cli->nargs; i++) {
+        char why[256] = "";
+        rc = actors_json_add(args, cli->args[i], why, sizeof why);
+        if (rc == ACTORS_EINVAL) {
+            fprintf(stderr, "actorctl: argument %d is not JSON: %s%s%s\n",
+                i + 1, cli->args[i], why[0] ? ": " : "", why);
+            actors_msg_destroy(&args);
+            return COMMANDS_EXIT_USAGE;
+        }
+    }
+    if (rc != ACTORS_OK) {
+        fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+        actors_msg_destroy(&args);
+        return COMMANDS_EXIT_ERROR;
+    }
+    *out = args;
+    return COMMANDS_EXIT_OK;
+}
+
+/* s_request_failed reports a request the client refused to send. */
+static int
+s_request_failed(actors_err rc)
+{
+    fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+    return rc == ACTORS_EINVAL ? COMMANDS_EXIT_USAGE : COMMANDS_EXIT_ERROR;
+}
+
+static int
+s_call(actors_client_t *client, const cli_t *cli)
+{
+    actors_msg_t *args = NULL;
+    int status = s_build_args(cli, &args);
+    if (status != COMMANDS_EXIT_OK) {
+        return status;
+    }
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.timeout_ms = cli->timeout_ms;
+    actors_future_t *f = NULL;
+    actors_err rc =
+        actors_client_call(client, cli->address, cli->method, &args, &opts, &f);
+    actors_msg_destroy(&args);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    int wait_ms = -1;
+    if (cli->timeout_ms > 0 &&
+        cli->timeout_ms < (uint32_t)(INT32_MAX - COMMANDS_GRACE_MS)) {
+        wait_ms = (int)cli->timeout_ms + COMMANDS_GRACE_MS;
+    }
+    status = s_finish(cli, f, wait_ms);
+    actors_future_destroy(&f);
+    return status;
+}
+
+/* s_tell sends a one-way message. A tell has no reply, so to know it left
+ * this process (and not just a local queue that close would drop) it is
+ * followed by a PING: the broker handles one peer's messages in order, so
+ * the PING's reply means the tell reached the broker. */
+static int
+s_tell(actors_client_t *client, const cli_t *cli)
+{
+    actors_msg_t *args = NULL;
+    int status = s_build_args(cli, &args);
+    if (status != COMMANDS_EXIT_OK) {
+        return status;
+    }
+    actors_err rc =
+        actors_client_tell(client, cli->address, cli->method, &args);
+    actors_msg_destroy(&args);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    actors_future_t *f = NULL;
+    rc = actors_client_ping(client, &f);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    rc = actors_future_get(f, s_wait_ms(cli), NULL);
+    status = rc == ACTORS_OK ? COMMANDS_EXIT_OK : s_print_error(cli, f, rc);
+    actors_future_destroy(&f);
+    return status;
+}
+
+/* s_cell renders the value of key in map as table text (caller frees). */
+static char *
+s_cell(const msgpack_object *map, const char *key)
+{
+    const msgpack_object *v = actors_map_get(map, key);
+    char *out = NULL;
+    if (v == NULL || v->type == MSGPACK_OBJECT_NIL ||
+        (v->type == MSGPACK_OBJECT_STR && v->via.str.size == 0)) {
+        return strdup("-");
+    }
+    if (v->type == MSGPACK_OBJECT_STR) {
+        return strndup(v->via.str.ptr, v->via.str.size);
+    }
+    if (actors_json_dump(v, &out) != ACTORS_OK) {
+        return NULL;
+    }
+    return out;
+}
+
+static int
+s_cmp_rows(const void *a, const void *b)
+{
+    const row_t *ra = a;
+    const row_t *rb = b;
+    return strcmp(ra->cell[0], rb->cell[0]);
+}
+
+/* s_print_table prints the LIST result as an aligned table, sorted by
+ * address. */
+static int
+s_print_table(const msgpack_object *list)
+{
+    if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(stderr, "BadMsgpack: the broker's list is not an array\n");
+        return COMMANDS_EXIT_ERROR;
+    }
+    size_t n = list->via.array.size;
+    row_t *rows = calloc(n ? n : 1, sizeof *rows);
+    if (rows == NULL) {
+        fprintf(stderr, "OutOfMemory: %s\n", actors_strerror(ACTORS_ENOMEM));
+        return COMMANDS_EXIT_ERROR;
+    }
+    int status = COMMANDS_EXIT_OK;
+    size_t width[NCOLS];
+    for (int c = 0; c < NCOLS; c++) {
+        width[c] = strlen(s_columns[c]);
+    }
+    for (size_t r = 0; r < n && status == COMMANDS_EXIT_OK; r++) {
+        for (int c = 0; c < NCOLS; c++) {
+            rows[r].cell[c] = s_cell(&list->via.array.ptr[r], s_keys[c]);
+            if (rows[r].cell[c] == NULL) {
+                status = COMMANDS_EXIT_ERROR;
+                break;
+            }
+            size_t w = strlen(rows[r].cell[c]);
+            width[c] = w > width[c] ? w : width[c];
+        }
+    }
+    if (status == COMMANDS_EXIT_OK) {
+        qsort(rows, n, sizeof *rows, s_cmp_rows);
+        for (int c = 0; c < NCOLS - 1; c++) {
+            printf("%-*s  ", (int)width[c], s_columns[c]);
+        }
+        printf("%s\n", s_columns[NCOLS - 1]);
+        for (size_t r = 0; r < n; r++) {
+            for (int c = 0; c < NCOLS; c++) {
+                if (c < NCOLS - 1) {
+                    printf("%-*s  ", (int)width[c], rows[r].cell[c]);
+                } else {
+                    printf("%s\n", rows[r].cell[c]);
+                }
+            }
+        }
+    } else {
+        fprintf(stderr, "OutOfMemory: %s\n", actors_strerror(ACTORS_ENOMEM));
+    }
+    for (size_t r = 0; r < n; r++) {
+        for (int c = 0; c < NCOLS; c++) {
+            free(rows[r].cell[c]);
+        }
+    }
+    free(rows);
+    if (fflush(stdout) != 0) {
+        status = COMMANDS_EXIT_ERROR;
+    }
+    return status;
+}
+
+static int
+s_ls(actors_client_t *client, const cli_t *cli)
+{
+    actors_future_t *f = NULL;
+    actors_err rc = actors_client_list(client, &f);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    const msgpack_object *result = NULL;
+    rc = actors_future_get(f, s_wait_ms(cli), &result);
+    int status;
+    if (rc != ACTORS_OK) {
+        status = s_print_error(cli, f, rc);
+    } else if (cli->is_json) {
+        status = s_print_json(result);
+    } else {
+        status = s_print_table(result);
+    }
+    actors_future_destroy(&f);
+    return status;
+}
+
+static int
+s_lookup(actors_client_t *client, const cli_t *cli)
+{
+    actors_future_t *f = NULL;
+    actors_err rc = actors_client_lookup(client, cli->address, &f);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    int status = s_finish(cli, f, s_wait_ms(cli));
+    actors_future_destroy(&f);
+    return status;
+}
+
+static int
+s_ping(actors_client_t *client, const cli_t *cli)
+{
+    actors_future_t *f = NULL;
+    actors_err rc = actors_client_ping(client, &f);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    int status = s_finish(cli, f, s_wait_ms(cli));
+    actors_future_destroy(&f);
+    return status;
+}
+
+/* s_spawn starts a detached actor (a one-shot command has no lifetime to
+ * tie an actor to) and prints its address. */
+static int
+s_spawn(actors_client_t *client, const cli_t *cli)
+{
+    actors_msg_t *args = NULL;
+    int status = s_build_args(cli, &args);
+    if (status != COMMANDS_EXIT_OK) {
+        return status;
+    }
+    actors_spawn_opts_t opts = ACTORS_SPAWN_OPTS_INIT;
+    opts.service = cli->service;
+    opts.name = cli->name;
+    opts.node = cli->node;
+    opts.args = args;
+    opts.detached = true;
+    opts.get_if_exists = cli->get_if_exists;
+    opts.max_restarts = cli->max_restarts;
+    opts.max_task_retries = cli->max_task_retries;
+    opts.timeout_ms = cli->timeout_ms;
+    actors_future_t *f = NULL;
+    actors_err rc = actors_client_spawn(client, &opts, &f);
+    actors_msg_destroy(&args);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    const msgpack_object *result = NULL;
+    rc = actors_future_get(f, s_wait_ms(cli), &result);
+    const char *addr = NULL;
+    size_t len = 0;
+    if (rc != ACTORS_OK) {
+        status = s_print_error(cli, f, rc);
+    } else if (actors_value_str(actors_map_get(result, "address"), &addr,
+                   &len) == ACTORS_OK) {
+        printf("%.*s\n", (int)len, addr);
+        status = fflush(stdout) == 0 ? COMMANDS_EXIT_OK : COMMANDS_EXIT_ERROR;
+    } else {
+        status = s_print_json(result);
+    }
+    actors_future_destroy(&f);
+    return status;
+}
+
+/* s_kill kills (with or without restart) or stops an actor and prints the
+ * broker's answer. */
+static int
+s_kill(actors_client_t *client, const cli_t *cli)
+{
+    actors_future_t *f = NULL;
+    actors_err rc =
+        cli->cmd == CLI_CMD_STOP
+            ? actors_client_stop(client, cli->address, &f)
+            : actors_client_kill(client, cli->address, !cli->no_restart, &f);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    int status = s_finish(cli, f, s_wait_ms(cli));
+    actors_future_destroy(&f);
+    return status;
+}
+
+/* s_events prints one line per event (or the JSON array with --json). */
+static int
+s_events(actors_client_t *client, const cli_t *cli)
+{
+    actors_future_t *f = NULL;
+    actors_err rc = actors_client_events(client, cli->since, &f);
+    if (rc != ACTORS_OK) {
+        return s_request_failed(rc);
+    }
+    const msgpack_object *result = NULL;
+    rc = actors_future_get(f, s_wait_ms(cli), &result);
+    int status = COMMANDS_EXIT_OK;
+    if (rc != ACTORS_OK) {
+        status = s_print_error(cli, f, rc);
+    } else if (cli->is_json || result->type != MSGPACK_OBJECT_ARRAY) {
+        status = s_print_json(result);
+    } else {
+        static const char *keys[] = {
+            "id", "node", "kind", "address", "pid", "restarts", "cause"};
+        for (uint32_t i = 0; i < result->via.array.size; i++) {
+            const msgpack_object *ev = &result->via.array.ptr[i];
+            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+                char *cell = s_cell(ev, keys[k]);
+                printf("%s%s=%s", k ? " " : "", keys[k], cell ? cell : "-");
+                free(cell);
+            }
+            putchar('\n');
+        }
+        status = fflush(stdout) == 0 ? COMMANDS_EXIT_OK : COMMANDS_EXIT_ERROR;
+    }
+    actors_future_destroy(&f);
+    return status;
+}
+
+int
+commands_run(const cli_t *cli)
+{
+    actors_client_t *client = NULL;
+    actors_err rc = actors_client_create(&client, cli->broker);
+    if (rc != ACTORS_OK) {
+        fprintf(stderr, "%s: cannot connect to the broker at %s: %s\n",
+            actors_err_name(rc), actors_endpoint_default(cli->broker),
+            actors_strerror(rc));
+        return rc == ACTORS_EINVAL ? COMMANDS_EXIT_USAGE : COMMANDS_EXIT_ERROR;
+    }
+    int status = COMMANDS_EXIT_USAGE;
+    switch (cli->cmd) {
+    case CLI_CMD_CALL:
+        status = s_call(client, cli);
+        break;
+    case CLI_CMD_TELL:
+        status = s_tell(client, cli);
+        break;
+    case CLI_CMD_LS:
+        status = s_ls(client, cli);
+        break;
+    case CLI_CMD_LOOKUP:
+        status = s_lookup(client, cli);
+        break;
+    case CLI_CMD_PING:
+        status = s_ping(client, cli);
+        break;
+    case CLI_CMD_SPAWN:
+        status = s_spawn(client, cli);
+        break;
+    case CLI_CMD_KILL:
+    case CLI_CMD_STOP:
+        status = s_kill(client, cli);
+        break;
+    case CLI_CMD_EVENTS:
+        status = s_events(client, cli);
+        break;
+    case CLI_CMD_HELP:
+        cli_usage(stdout);
+        status = COMMANDS_EXIT_OK;
+        break;
+    }
+    actors_client_destroy(&client);
+    return status;
+}
