@@ -15,6 +15,7 @@
 #   tools/<name>/*.c                  -> bin/<name>
 #   services/<name>/*.c               -> bin/<name>
 #   bench/<name>/*.c                  -> bin/<name>
+#       (except bench/persist: a module linked into two of them)
 #   tests/unit/<component>/test_*.c   -> tests/unit/<component>/test_*
 #       (linked with libactors and, for broker/, the broker's modules)
 #   tests/integration/test_*.c        -> tests/integration/test_*
@@ -56,7 +57,13 @@ CTL_MODS     := $(filter-out tools/actorctl/main.c,$(wildcard tools/actorctl/*.c
 
 TOOL_DIRS    := $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))
 SERVICE_DIRS := $(patsubst %/,%,$(dir $(wildcard services/*/*.c)))
-BENCH_DIRS   := $(patsubst %/,%,$(dir $(wildcard bench/*/*.c)))
+# bench/persist is a module, not a program: the persisted-calls rows,
+# linked into actors-bench and actors-persist-bench (PERSIST_BENCH_USERS).
+BENCH_MOD_DIRS := bench/persist
+BENCH_DIRS   := $(filter-out $(BENCH_MOD_DIRS),\
+                $(patsubst %/,%,$(dir $(wildcard bench/*/*.c))))
+PERSIST_BENCH_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/persist/*.c))
+PERSIST_BENCH_USERS := actors-bench actors-persist-bench
 PROG_DIRS    := $(sort $(TOOL_DIRS) $(SERVICE_DIRS) $(BENCH_DIRS))
 PROGS        := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
 BROKER_BIN   := $(BUILD)/bin/actors-broker
@@ -100,7 +107,8 @@ $(SUPER_BIN): $(SUPER_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_A)
 endif
 
 define PROGRAM_RULE
-$(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB_A)
+$(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) \
+    $(if $(filter $(PERSIST_BENCH_USERS),$(notdir $(1))),$(PERSIST_BENCH_OBJS)) $(LIB_A)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef

@@ -5,7 +5,7 @@
  *                [--transports tcp,ipc] [--payloads 16,1024,65536]
  *                [--no-fan] [--samples-dir DIR] [--bin-dir DIR] [--verbose]
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
- *                [--workloads seq,pipelined,tells,fan,supervisor]
+ *                [--workloads seq,pipelined,tells,fan,supervisor,persist]
  *   actors-bench --worker (--connect EP --id ID | --bind EP)
  *
  * For each transport it starts three systems (env.c): ours (actors-broker
@@ -16,7 +16,11 @@
  * stdout instead of the table (docs/BENCHMARKS.md describes both).
  *
  * The supervisor figures (supervisor.c: restart to first reply, spawns/s,
- * an idle actor's private memory) come last and are ours only.
+ * an idle actor's private memory) come after them and are ours only.
+ * Last come the persisted figures (bench/persist, shared with
+ * actors-persist-bench): deposits/s on the account service per backend and
+ * durability policy; their "raw" is the in-memory account of that run, so
+ * their ratio is persisted / in-memory.
  */
 #include <limits.h>
 #include <math.h>
@@ -28,6 +32,7 @@
 
 #include <zmq.h>
 
+#include "../persist/persist_bench.h"
 #include "bench.h"
 
 #define NSYS 3
@@ -47,6 +52,7 @@ typedef struct {
     size_t payload;
     double v[NSYS]; /* NaN: not measured / failed */
     bool ours_only; /* no raw or direct counterpart: shown as "-" */
+    bool vs_memory; /* persisted: v[SYS_RAW] is the in-memory account */
 } s_figure_t;
 
 typedef struct {
@@ -71,6 +77,7 @@ typedef struct {
     char failures[1024];   /* what could not run */
     bool sys_on[NSYS];     /* --systems */
     char workloads[128];   /* --workloads: ",seq,pipelined,tells,fan," */
+    bool has_persist;      /* a vs_memory figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
 } s_bench_t;
@@ -403,6 +410,56 @@ s_run_supervisor(s_bench_t *b, const char *tr, const char *tmp)
     s_sup_figure(b, "idle_actor_private_kib", "KiB", tr, r.idle_private_kib);
 }
 
+/* s_run_persist measures the persisted figures (bench/persist): acknowledged
+ * deposits/s on the account service for each backend and durability
+ * policy, PERSIST_BENCH_WINDOW in flight, each with v[SYS_RAW] the
+ * in-memory account (no key) of the same run, so ratio = persisted /
+ * in-memory. Ours only, over tcp, once per run (no rounds): 0.5 s per
+ * configuration with --quick, else --seconds but at least 1 s. */
+static void
+s_run_persist(s_bench_t *b)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "persist")) {
+        return;
+    }
+    persist_bench_opts_t o = {.bin_dir = b->bin_dir,
+        .seconds = b->quick ? 0.5 : fmax(1.0, b->seconds),
+        .window = PERSIST_BENCH_WINDOW,
+        .quiet = !b->verbose};
+    persist_bench_result_t r;
+    if (persist_bench_run(&o, &r) != ACTORS_OK) {
+        s_note_failure(b, "persisted figures: broker did not start");
+        return;
+    }
+    if (r.note[0]) {
+        s_note_failure(b, r.note);
+    }
+    double mem = NAN;
+    for (int i = 0; i < r.nrows; i++) {
+        if (strcmp(r.rows[i].backend, "memory") == 0 &&
+            r.rows[i].calls_per_s >= 0) {
+            mem = r.rows[i].calls_per_s;
+        }
+    }
+    for (int i = 0; i < r.nrows; i++) {
+        const persist_bench_row_t *row = &r.rows[i];
+        char base[64];
+        snprintf(base, sizeof base, "persist_%s_calls_per_s", row->slug);
+        if (row->calls_per_s < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "%s failed", base);
+            s_note_failure(b, what);
+        }
+        s_figure_t *f = s_figure(b, base, "calls/s", "tcp", 16);
+        f->payload = 0; /* deposit(1): one integer argument, not 16 B */
+        f->vs_memory = true;
+        f->v[SYS_OURS] = row->calls_per_s < 0 ? NAN : row->calls_per_s;
+        f->v[SYS_RAW] = mem;
+        b->has_persist = true;
+        s_progress(b, "ours", base, row->calls_per_s);
+    }
+}
+
 static void
 s_run_transport(s_bench_t *b, const char *tr)
 {
@@ -536,7 +593,8 @@ s_print_json(const s_bench_t *b)
         s_json_num(f->v[SYS_DIRECT], digits);
         printf(",\"unit\":\"%s\",\"transport\":\"%s\",\"payload\":%zu", f->unit,
             f->transport, f->payload);
-        printf("%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+        printf("%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+            f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
             i + 1 < b->nfigures ? "," : "");
     }
     printf(" ]}\n");
@@ -566,6 +624,9 @@ s_print_table(const s_bench_t *b)
             s_cell(f->v[s], lat, c[s], sizeof c[s]);
         }
         double r = f->v[SYS_OURS] / f->v[SYS_RAW];
+        if (f->vs_memory) {
+            snprintf(c[SYS_DIRECT], sizeof c[SYS_DIRECT], "-");
+        }
         if (f->ours_only) {
             snprintf(c[SYS_RAW], sizeof c[SYS_RAW], "-");
             snprintf(c[SYS_DIRECT], sizeof c[SYS_DIRECT], "-");
@@ -577,6 +638,10 @@ s_print_table(const s_bench_t *b)
         }
         printf("%-34s %12s %12s %7s %12s  %s\n", f->name, c[0], c[1], ratio,
             c[2], f->unit);
+    }
+    if (b->has_persist) {
+        printf("persist_*: raw broker column = the in-memory account "
+               "(persist_memory), ratio = persisted / in-memory\n");
     }
     if (b->errors[SYS_OURS] > 0) {
         printf("ours: %ld error replies\n", b->errors[SYS_OURS]);
@@ -598,7 +663,7 @@ s_usage(void)
         "         [--rounds N]\n"
         "         [--samples-dir DIR] [--bin-dir DIR] [--verbose]\n"
         "         [--systems ours,raw,direct] [--windows 1,16,256,4096]\n"
-        "         [--workloads seq,pipelined,tells,fan,supervisor]"
+        "         [--workloads seq,pipelined,tells,fan,supervisor,persist]"
         " [--raw-poll]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
@@ -746,7 +811,7 @@ main(int argc, char **argv)
         }
     }
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
-        workloads ? workloads : "seq,pipelined,tells,fan,supervisor");
+        workloads ? workloads : "seq,pipelined,tells,fan,supervisor,persist");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {
@@ -757,6 +822,7 @@ main(int argc, char **argv)
     for (int i = 0; i < b.ntransports; i++) {
         s_run_transport(&b, b.transports[i]);
     }
+    s_run_persist(&b);
     if (b.json) {
         s_print_json(&b);
     } else {
