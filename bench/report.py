@@ -53,6 +53,8 @@ def build_rows(ours, peers):
         ratio = f.get("ratio")
         # ours only (the supervisor figures): no raw broker, no direct pair
         only = f.get("ours_only", False)
+        # persisted (persist_*): "raw" is the in-memory account, no direct
+        vs_mem = f.get("raw_is") == "memory"
         row = [f["name"], fmt(f.get("ours"), unit),
                "-" if only else fmt(f.get("raw"), unit),
                "-" if only else "n/a" if ratio is None else "%.2f" % ratio]
@@ -64,7 +66,7 @@ def build_rows(ours, peers):
                 row.append(fmt(p["figures"][f["name"]], unit))
             else:
                 row.append("-")
-        row.append("-" if only else fmt(f.get("direct"), unit))
+        row.append("-" if only or vs_mem else fmt(f.get("direct"), unit))
         row.append(unit)
         rows.append(row)
     return rows
@@ -126,6 +128,12 @@ def machine_md(ours, peers, ctx=None):
         vers.append("%s %s" % (name, p.get("version") if p else "n/a (did "
                                "not run)"))
     lines.append("- peers: " + ", ".join(vers))
+    if any(f.get("raw_is") == "memory" for f in ours.get("figures", [])):
+        lines.append("- persist_* rows: deposits/s on the account service "
+                     "per backend and durability policy, 64 in flight; "
+                     "their raw broker column is the in-memory account "
+                     "(persist_memory) of the same run, so ratio = "
+                     "persisted / in-memory")
     errs = ours.get("errors", {})
     if errs.get("ours"):
         lines.append("- ours: %d error replies during the run" % errs["ours"])
