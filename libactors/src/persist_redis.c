@@ -12,16 +12,35 @@
  * element cannot actually produce unless the data is damaged) rewrites it
  * in one MULTI/EXEC. The endpoint is tcp://HOST:PORT or unix:///PATH.
  *
+ * Reconnecting. A broken connection (EOF, reset, a reply later than the
+ * 2 s timeout, a protocol error) is dropped at once; the next exchange
+ * connects again, with the same 2 s timeout. Every operation makes at
+ * most two attempts: if the first loses the connection, it reconnects and
+ * sends again once; a connect that fails, or an error reply from the
+ * server (the command was refused, not lost), ends it with ACTORS_EIO.
+ * Resending is safe because every operation is a read or idempotent (GET,
+ * LRANGE, SET, DEL, the MULTI that rewrites the journal) except RPUSH,
+ * which is made so: an append whose reply was lost is "in doubt" (it may
+ * or may not be in the list). Before anything else is sent on the next
+ * attempt or operation, the doubt is settled with LREM KEY -1 RECORD,
+ * which removes that record if it landed and is itself idempotent; then
+ * the append is sent again. So an append that returns ACTORS_OK is in the
+ * list exactly once, and one that returns ACTORS_EIO is in it at most
+ * until the handle's next operation (or close) settles it. A record's
+ * bytes hold its seq and checksum, so LREM cannot remove another record.
+ * Recovery also skips any record whose seq is not above the last one
+ * (persist.c), so a duplicate could never be replayed twice anyway.
+ * Single writer per key (one handle, as persist.h requires).
+ *
  * hiredis writes with write(2): a server that went away would raise
  * SIGPIPE and kill the actor. A library must not change the process's
  * signal dispositions, so every exchange runs with SIGPIPE blocked in the
  * calling thread, and a SIGPIPE it caused is consumed before unblocking
- * (the EPIPE then surfaces as ACTORS_EIO).
+ * (the EPIPE then surfaces as a lost connection).
  */
 #include <assert.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,12 +56,32 @@
 #include "persist_backend.h"
 
 typedef struct {
-    redisContext *c; /* connection */
-    char *snap_key;  /* actors:KEY:snap */
-    char *jrn_key;   /* actors:KEY:journal */
-    size_t snap_len; /* its length */
-    size_t jrn_len;  /* its length */
+    redisContext *c;  /* connection; NULL while down */
+    char *ep;         /* the endpoint, for logs */
+    char *host;       /* tcp host, or the unix socket's path */
+    int port;         /* tcp port; 0: unix socket */
+    char *snap_key;   /* actors:KEY:snap */
+    char *jrn_key;    /* actors:KEY:journal */
+    size_t snap_len;  /* its length */
+    size_t jrn_len;   /* its length */
+    char *doubt;      /* an appended record whose reply was lost, or NULL */
+    size_t doubt_len; /* its length */
+    bool lost;        /* a doubt could not be kept (ENOMEM): all EIO */
 } s_redis_t;
+
+/* One command of an exchange, in hiredis's argv form. */
+typedef struct {
+    int argc;            /* arguments in use */
+    const char *argv[4]; /* command and arguments */
+    size_t len[4];       /* their lengths */
+} s_cmd_t;
+
+/* How an attempt ended. */
+typedef enum {
+    S_DONE,  /* the server answered as expected */
+    S_LOST,  /* the connection broke: the command may have run */
+    S_FAILED /* no connection, or the server refused: it did not run */
+} s_status;
 
 /* s_pipe_block blocks SIGPIPE in this thread; *was_pending says whether
  * one was already pending (then it is not ours to consume). */
@@ -73,34 +112,204 @@ s_pipe_restore(const sigset_t *old, bool was_pending)
     pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-/* s_cmd is redisCommand with SIGPIPE held off. */
-static redisReply *
-s_cmd(redisContext *c, const char *fmt, ...)
+/* s_drop forgets a broken connection; the next exchange reconnects. */
+static void
+s_drop(s_redis_t *r, const char *what)
 {
+    ACTORS_LOG(ACTORS_LOG_WARN, "PST-REDIS-LOST", "redis='%s' op=%s %s", r->ep,
+        what, r->c->err ? r->c->errstr : "connection lost");
+    redisFree(r->c);
+    r->c = NULL;
+}
+
+/* s_connect (re)connects, with the 2 s timeout for the connect and for
+ * every reply. */
+static actors_err
+s_connect(s_redis_t *r)
+{
+    struct timeval tv = {2, 0};
+    redisContext *c = r->port == 0
+                          ? redisConnectUnixWithTimeout(r->host, tv)
+                          : redisConnectWithTimeout(r->host, r->port, tv);
+    if (c == NULL || c->err) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS-CONNECT", "redis='%s' %s", r->ep,
+            c != NULL ? c->errstr : "cannot connect");
+        if (c != NULL) {
+            redisFree(c);
+        }
+        return ACTORS_EIO;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        redisFree(c);
+        return ACTORS_EIO;
+    }
+    r->c = c;
+    return ACTORS_OK;
+}
+
+/* s_reply_ok tells whether the last reply of an exchange is as expected:
+ * of a type in accept, and (an EXEC's array) without an error inside. */
+static bool
+s_reply_ok(const redisReply *reply, unsigned accept)
+{
+    if (reply->type < 0 || reply->type >= 32 ||
+        (accept & (1u << reply->type)) == 0) {
+        return false;
+    }
+    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+         i++) {
+        if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* s_send pipelines cmds[0..n) on the connection (connecting first if it
+ * is down) and reads every reply. On S_DONE *out is the last reply (the
+ * caller frees it); the earlier ones must not be errors. */
+static s_status
+s_send(s_redis_t *r, const char *what, s_cmd_t *cmds, int n, unsigned accept,
+    redisReply **out)
+{
+    *out = NULL;
+    if (r->c == NULL && s_connect(r) != ACTORS_OK) {
+        return S_FAILED;
+    }
     sigset_t old;
     bool was = false;
     s_pipe_block(&old, &was);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
+    s_status st = S_DONE;
+    for (int i = 0; i < n; i++) {
+        if (redisAppendCommandArgv(
+                r->c, cmds[i].argc, cmds[i].argv, cmds[i].len) != REDIS_OK) {
+            st = S_LOST;
+        }
+    }
+    for (int i = 0; st == S_DONE && i < n; i++) {
+        redisReply *reply = NULL;
+        if (redisGetReply(r->c, (void **)&reply) != REDIS_OK || reply == NULL) {
+            st = S_LOST;
+            break;
+        }
+        bool ok = i < n - 1 ? reply->type != REDIS_REPLY_ERROR
+                            : s_reply_ok(reply, accept);
+        if (!ok) {
+            ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS", "redis='%s' op=%s %s",
+                r->ep, what,
+                reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                 : "unexpected reply");
+            /* Read the rest, so that the connection stays in step. */
+            st = S_FAILED;
+            freeReplyObject(reply);
+            for (int j = i + 1; j < n; j++) {
+                if (redisGetReply(r->c, (void **)&reply) != REDIS_OK) {
+                    st = S_LOST;
+                    break;
+                }
+                freeReplyObject(reply);
+            }
+            break;
+        }
+        if (i < n - 1) {
+            freeReplyObject(reply);
+        } else {
+            *out = reply;
+        }
+    }
     s_pipe_restore(&old, was);
-    return r;
+    if (st == S_LOST) {
+        s_drop(r, what);
+    }
+    return st;
 }
 
-static actors_err
-s_fail(s_redis_t *r, redisReply *reply, const char *what)
+/* s_settle removes the record in doubt, if any, from the journal. */
+static s_status
+s_settle(s_redis_t *r)
 {
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-        ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS", "op=%s %s", what, reply->str);
-    } else {
-        ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS", "op=%s %s", what,
-            r->c != NULL && r->c->err ? r->c->errstr : "unexpected reply");
+    if (r->doubt == NULL) {
+        return S_DONE;
     }
-    if (reply != NULL) {
+    s_cmd_t lrem = {4, {"LREM", r->jrn_key, "-1", r->doubt},
+        {4, r->jrn_len, 2, r->doubt_len}};
+    redisReply *reply = NULL;
+    s_status st =
+        s_send(r, "lrem", &lrem, 1, 1u << REDIS_REPLY_INTEGER, &reply);
+    if (st == S_DONE) {
+        if (reply->integer > 0) {
+            ACTORS_LOG(ACTORS_LOG_NOTICE, "PST-REDIS-UNDO",
+                "redis='%s' an append answered EIO had landed; removed", r->ep);
+        }
         freeReplyObject(reply);
+        actors__free(r->doubt);
+        r->doubt = NULL;
+        r->doubt_len = 0;
+    }
+    return st;
+}
+
+/* s_doubt keeps a copy of record (an append that may have landed) until
+ * s_settle removes it. Without memory for the copy the journal's content
+ * is unknown to this handle, which then refuses everything. */
+static void
+s_doubt(s_redis_t *r, const char *record, size_t len)
+{
+    if (r->doubt != NULL) {
+        return; /* the same record: appends settle before they send */
+    }
+    r->doubt = actors__malloc(len);
+    if (r->doubt == NULL) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS",
+            "redis='%s' out of memory "
+            "keeping an append in doubt; handle unusable",
+            r->ep);
+        r->lost = true;
+        return;
+    }
+    memcpy(r->doubt, record, len);
+    r->doubt_len = len;
+}
+
+/* s_run is one operation: cmds (n of them, pipelined) in at most two
+ * attempts, each settling a doubt first. record (may be NULL) is the
+ * journal record the commands append: if an attempt loses the connection
+ * it is in doubt. On ACTORS_OK *out is the last reply (caller frees). */
+static actors_err
+s_run(s_redis_t *r, const char *what, s_cmd_t *cmds, int n, unsigned accept,
+    const char *record, size_t record_len, redisReply **out)
+{
+    *out = NULL;
+    for (int attempt = 0; attempt < 2 && !r->lost; attempt++) {
+        s_status st = s_settle(r);
+        if (st == S_DONE) {
+            st = s_send(r, what, cmds, n, accept, out);
+            if (st == S_LOST && record != NULL) {
+                s_doubt(r, record, record_len);
+            }
+        }
+        if (st == S_DONE) {
+            return ACTORS_OK;
+        }
+        if (st == S_FAILED) {
+            break;
+        }
     }
     return ACTORS_EIO;
+}
+
+/* s_run_done is s_run for an operation whose reply carries nothing
+ * beyond its type. */
+static actors_err
+s_run_done(s_redis_t *r, const char *what, s_cmd_t *cmds, int n,
+    unsigned accept, const char *record, size_t record_len)
+{
+    redisReply *reply = NULL;
+    actors_err rc = s_run(r, what, cmds, n, accept, record, record_len, &reply);
+    if (rc == ACTORS_OK) {
+        freeReplyObject(reply);
+    }
+    return rc;
 }
 
 static void
@@ -110,9 +319,15 @@ s_close(void *be)
     if (r == NULL) {
         return;
     }
+    if (r->doubt != NULL && !r->lost) {
+        (void)s_settle(r); /* one try: do not leave a refused append */
+    }
     if (r->c != NULL) {
         redisFree(r->c);
     }
+    actors__free(r->doubt);
+    actors__free(r->ep);
+    actors__free(r->host);
     actors__free(r->snap_key);
     actors__free(r->jrn_key);
     actors__free(r);
@@ -130,50 +345,54 @@ s_key(const char *key, const char *suffix, size_t *len)
     return k;
 }
 
+/* s_endpoint parses tcp://HOST:PORT or unix:///PATH into r. */
+static actors_err
+s_endpoint(s_redis_t *r, const char *ep)
+{
+    if (strncmp(ep, "unix://", 7) == 0 && ep[7] != '\0') {
+        r->host = actors__strndup(ep + 7, strlen(ep + 7));
+    } else if (strncmp(ep, "tcp://", 6) == 0) {
+        const char *colon = strrchr(ep + 6, ':');
+        size_t hl = colon != NULL ? (size_t)(colon - (ep + 6)) : 0;
+        char *end = NULL;
+        long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+        if (colon == NULL || hl == 0 || hl >= 256 || *end != '\0' ||
+            port <= 0 || port > 65535) {
+            return ACTORS_EINVAL;
+        }
+        r->host = actors__strndup(ep + 6, hl);
+        r->port = (int)port;
+    } else {
+        return ACTORS_EINVAL;
+    }
+    r->ep = actors__strndup(ep, strlen(ep));
+    return r->host != NULL && r->ep != NULL ? ACTORS_OK : ACTORS_ENOMEM;
+}
+
 static actors_err
 s_open(void **out, const char *key, const actors_persist_opts_t *opts)
 {
     assert(out);
     assert(opts && opts->redis);
-    const char *ep = opts->redis;
     s_redis_t *r = actors__zalloc(sizeof *r);
     if (r == NULL) {
         return ACTORS_ENOMEM;
     }
+    actors_err rc = ACTORS_ENOMEM;
     r->snap_key = s_key(key, ":snap", &r->snap_len);
     r->jrn_key = s_key(key, ":journal", &r->jrn_len);
-    if (r->snap_key == NULL || r->jrn_key == NULL) {
-        s_close(r);
-        return ACTORS_ENOMEM;
+    if (r->snap_key != NULL && r->jrn_key != NULL) {
+        rc = s_endpoint(r, opts->redis);
     }
-    struct timeval tv = {2, 0};
-    if (strncmp(ep, "unix://", 7) == 0 && ep[7] != '\0') {
-        r->c = redisConnectUnixWithTimeout(ep + 7, tv);
-    } else if (strncmp(ep, "tcp://", 6) == 0) {
-        char host[256];
-        const char *colon = strrchr(ep + 6, ':');
-        size_t hl = colon != NULL ? (size_t)(colon - (ep + 6)) : 0;
-        char *end = NULL;
-        long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
-        if (colon == NULL || hl == 0 || hl >= sizeof host || *end != '\0' ||
-            port <= 0 || port > 65535) {
-            s_close(r);
-            return ACTORS_EINVAL;
-        }
-        memcpy(host, ep + 6, hl);
-        host[hl] = '\0';
-        r->c = redisConnectWithTimeout(host, (int)port, tv);
-    } else {
-        s_close(r);
-        return ACTORS_EINVAL;
+    if (rc == ACTORS_OK && s_connect(r) != ACTORS_OK) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "PST-OPEN", "redis='%s' cannot connect",
+            opts->redis);
+        rc = ACTORS_EIO;
     }
-    if (r->c == NULL || r->c->err) {
-        ACTORS_LOG(ACTORS_LOG_ERR, "PST-OPEN", "redis='%s' %s", ep,
-            r->c != NULL ? r->c->errstr : "cannot connect");
+    if (rc != ACTORS_OK) {
         s_close(r);
-        return ACTORS_EIO;
+        return rc;
     }
-    (void)redisSetTimeout(r->c, tv);
     *out = r;
     return ACTORS_OK;
 }
@@ -197,16 +416,16 @@ s_snap_read(void *be, char **data, size_t *len)
     s_redis_t *r = be;
     *data = NULL;
     *len = 0;
-    redisReply *reply = s_cmd(r->c, "GET %b", r->snap_key, r->snap_len);
-    if (reply == NULL ||
-        (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL)) {
-        return s_fail(r, reply, "get");
+    s_cmd_t get = {2, {"GET", r->snap_key}, {3, r->snap_len}};
+    redisReply *reply = NULL;
+    actors_err rc = s_run(r, "get", &get, 1,
+        1u << REDIS_REPLY_STRING | 1u << REDIS_REPLY_NIL, NULL, 0, &reply);
+    if (rc == ACTORS_OK) {
+        if (reply->type == REDIS_REPLY_STRING && reply->len > 0) {
+            rc = s_copy(reply->str, reply->len, data, len);
+        }
+        freeReplyObject(reply);
     }
-    actors_err rc = ACTORS_OK;
-    if (reply->type == REDIS_REPLY_STRING && reply->len > 0) {
-        rc = s_copy(reply->str, reply->len, data, len);
-    }
-    freeReplyObject(reply);
     return rc;
 }
 
@@ -214,13 +433,8 @@ static actors_err
 s_snap_write(void *be, const char *data, size_t len)
 {
     s_redis_t *r = be;
-    redisReply *reply =
-        s_cmd(r->c, "SET %b %b", r->snap_key, r->snap_len, data, len);
-    if (reply == NULL || reply->type != REDIS_REPLY_STATUS) {
-        return s_fail(r, reply, "set");
-    }
-    freeReplyObject(reply);
-    return ACTORS_OK;
+    s_cmd_t set = {3, {"SET", r->snap_key, data}, {3, r->snap_len, len}};
+    return s_run_done(r, "set", &set, 1, 1u << REDIS_REPLY_STATUS, NULL, 0);
 }
 
 static actors_err
@@ -229,18 +443,25 @@ s_jrn_read(void *be, char **data, size_t *len)
     s_redis_t *r = be;
     *data = NULL;
     *len = 0;
-    redisReply *reply = s_cmd(r->c, "LRANGE %b 0 -1", r->jrn_key, r->jrn_len);
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        return s_fail(r, reply, "lrange");
+    s_cmd_t lrange = {
+        4, {"LRANGE", r->jrn_key, "0", "-1"}, {6, r->jrn_len, 1, 2}};
+    redisReply *reply = NULL;
+    actors_err rc = s_run(
+        r, "lrange", &lrange, 1, 1u << REDIS_REPLY_ARRAY, NULL, 0, &reply);
+    if (rc != ACTORS_OK) {
+        return rc;
     }
     size_t total = 0;
     for (size_t i = 0; i < reply->elements; i++) {
         if (reply->element[i]->type != REDIS_REPLY_STRING) {
-            return s_fail(r, reply, "lrange");
+            ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS",
+                "redis='%s' op=lrange a journal element is not a string",
+                r->ep);
+            freeReplyObject(reply);
+            return ACTORS_EIO;
         }
         total += reply->element[i]->len;
     }
-    actors_err rc = ACTORS_OK;
     if (total > 0) {
         char *buf = actors__malloc(total);
         if (buf == NULL) {
@@ -264,13 +485,9 @@ static actors_err
 s_jrn_append(void *be, const char *data, size_t len)
 {
     s_redis_t *r = be;
-    redisReply *reply =
-        s_cmd(r->c, "RPUSH %b %b", r->jrn_key, r->jrn_len, data, len);
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        return s_fail(r, reply, "rpush");
-    }
-    freeReplyObject(reply);
-    return ACTORS_OK;
+    s_cmd_t rpush = {3, {"RPUSH", r->jrn_key, data}, {5, r->jrn_len, len}};
+    return s_run_done(
+        r, "rpush", &rpush, 1, 1u << REDIS_REPLY_INTEGER, data, len);
 }
 
 static actors_err
@@ -278,31 +495,6 @@ s_jrn_sync(void *be)
 {
     (void)be;
     return ACTORS_OK;
-}
-
-/* s_exec runs MULTI, the queued commands, EXEC, and checks every reply. */
-static actors_err
-s_exec(s_redis_t *r, int queued)
-{
-    sigset_t old;
-    bool was = false;
-    s_pipe_block(&old, &was);
-    actors_err rc = ACTORS_OK;
-    for (int i = 0; i < queued + 2; i++) {
-        redisReply *reply = NULL;
-        if (redisGetReply(r->c, (void **)&reply) != REDIS_OK || reply == NULL ||
-            reply->type == REDIS_REPLY_ERROR ||
-            (i == queued + 1 && reply->type != REDIS_REPLY_ARRAY)) {
-            rc = s_fail(r, reply, "exec");
-            if (reply == NULL) {
-                break;
-            }
-            continue;
-        }
-        freeReplyObject(reply);
-    }
-    s_pipe_restore(&old, was);
-    return rc;
 }
 
 static actors_err
@@ -320,30 +512,30 @@ s_jrn_truncate(void *be, size_t len)
             len = have;
         }
     }
-    int queued = 1;
-    redisAppendCommand(r->c, "MULTI");
-    redisAppendCommand(r->c, "DEL %b", r->jrn_key, r->jrn_len);
-    if (len > 0) {
-        redisAppendCommand(
-            r->c, "RPUSH %b %b", r->jrn_key, r->jrn_len, data, len);
-        queued++;
+    /* DEL and RPUSH of the prefix in one transaction: sent again, it
+     * leaves the same list. */
+    s_cmd_t cmds[4] = {
+        {1, {"MULTI"}, {5}},
+        {2, {"DEL", r->jrn_key}, {3, r->jrn_len}},
+        {3, {"RPUSH", r->jrn_key, data}, {5, r->jrn_len, len}},
+        {1, {"EXEC"}, {4}},
+    };
+    if (len == 0) {
+        cmds[2] = cmds[3];
     }
-    redisAppendCommand(r->c, "EXEC");
+    actors_err rc = s_run_done(
+        r, "truncate", cmds, len > 0 ? 4 : 3, 1u << REDIS_REPLY_ARRAY, NULL, 0);
     actors__free(data);
-    return s_exec(r, queued);
+    return rc;
 }
 
 static actors_err
 s_remove(void *be)
 {
     s_redis_t *r = be;
-    redisReply *reply = s_cmd(
-        r->c, "DEL %b %b", r->snap_key, r->snap_len, r->jrn_key, r->jrn_len);
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        return s_fail(r, reply, "del");
-    }
-    freeReplyObject(reply);
-    return ACTORS_OK;
+    s_cmd_t del = {
+        3, {"DEL", r->snap_key, r->jrn_key}, {3, r->snap_len, r->jrn_len}};
+    return s_run_done(r, "del", &del, 1, 1u << REDIS_REPLY_INTEGER, NULL, 0);
 }
 
 const actors__persist_ops_t actors__persist_redis_ops = {
