@@ -2,6 +2,12 @@
  * backend, against a real redis-server started by the test.
  * SPDX-License-Identifier: MIT
  *
+ * The cases every backend must pass are in persist_cases.h (shared with
+ * test_persist.c); this file gives them the Redis hooks (raw journal
+ * access with LRANGE / DEL + RPUSH) and adds what only concerns Redis:
+ * a damaged list element, an unreachable server, reconnecting after a
+ * server restart.
+ *
  * Each test starts its own redis-server (no TCP port: --port 0, a unix
  * socket in a mkdtemp() directory, appendfsync always), waits until it
  * answers PING (10 s deadline), selects it through $ACTORS_REDIS as a
@@ -13,6 +19,7 @@
 #include <check.h>
 #include <ftw.h>
 #include <hiredis.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +80,37 @@ s_ping(void *arg)
     return ok;
 }
 
+/* s_redis_up: the server answers, or it has exited (then stop waiting). */
+static bool
+s_redis_up(void *arg)
+{
+    (void)arg;
+    return s_ping(NULL) || !testutil_proc_running(s_redis);
+}
+
+/* s_start starts redis-server on s_sock with its data in s_dir (AOF,
+ * fsync per write, so that a restart keeps every acknowledged write) and
+ * waits until it answers. */
+static void
+s_start(void)
+{
+    char log[128];
+    snprintf(log, sizeof log, "%s/redis.log", s_dir);
+    const char *bin = s_which("redis-server");
+    if (bin == NULL) {
+        s_redis = NULL;
+        return;
+    }
+    const char *argv[] = {bin, "--port", "0", "--unixsocket", s_sock,
+        "--unixsocketperm", "700", "--dir", s_dir, "--appendonly", "yes",
+        "--appendfsync", "always", "--save", "", "--loglevel", "warning",
+        "--logfile", log, NULL};
+    s_redis = testutil_spawn(argv, TESTUTIL_CAPTURE_STDERR);
+    ck_assert_ptr_nonnull(s_redis);
+    ck_assert_msg(testutil_wait_until(s_redis_up, NULL, 10000) && s_ping(NULL),
+        "redis-server did not answer: %s", testutil_proc_stderr(s_redis));
+}
+
 static void
 s_setup(void)
 {
@@ -80,21 +118,7 @@ s_setup(void)
     ck_assert_ptr_nonnull(mkdtemp(s_dir));
     snprintf(s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
     snprintf(s_url, sizeof s_url, "unix://%s", s_sock);
-    s_redis = NULL;
-    char s_log[128];
-    snprintf(s_log, sizeof s_log, "%s/redis.log", s_dir);
-    const char *bin = s_which("redis-server");
-    if (bin == NULL) {
-        return;
-    }
-    const char *argv[] = {bin, "--port", "0", "--unixsocket", s_sock,
-        "--unixsocketperm", "700", "--dir", s_dir, "--appendonly", "yes",
-        "--appendfsync", "always", "--save", "", "--loglevel", "warning",
-        "--logfile", s_log, NULL};
-    s_redis = testutil_spawn(argv, TESTUTIL_CAPTURE_STDERR);
-    ck_assert_ptr_nonnull(s_redis);
-    ck_assert_msg(testutil_wait_until(s_ping, NULL, 10000),
-        "redis-server did not answer: %s", testutil_proc_stderr(s_redis));
+    s_start();
     setenv("ACTORS_REDIS", s_url, 1);
 }
 
@@ -114,157 +138,115 @@ s_teardown(void)
         }                                                                      \
     } while (0)
 
-typedef struct {
-    char b[16];
-    size_t n;
-} s_val_t;
+#define PERSIST_BACKEND "redis"
+#define PERSIST_CASE_SKIP() SKIP_WITHOUT_REDIS()
+#include "persist_cases.h"
 
-static s_val_t
-s_int(int64_t v)
+/* s_raw is a plain connection to the test's server (redisFree it). */
+static redisContext *
+s_raw(void)
 {
-    s_val_t out = {{0}, 0};
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_int64(&pk, v);
-    memcpy(out.b, sb.data, sb.size);
-    out.n = sb.size;
-    msgpack_sbuffer_destroy(&sb);
-    return out;
+    redisContext *c = redisConnectUnix(s_sock);
+    ck_assert(c != NULL && !c->err);
+    return c;
 }
 
-typedef struct {
-    int64_t sum; /* of events and the snapshot */
-    int events;  /* events replayed */
-} s_sum_t;
-
-static actors_err
-s_on_snapshot(void *arg, const msgpack_object *state)
+/* s_raw_cmd runs one command and checks the reply's type (freed). */
+static long long
+s_raw_cmd(int type, const char *fmt, ...)
 {
-    ((s_sum_t *)arg)->sum = state->via.i64;
-    return ACTORS_OK;
+    redisContext *c = s_raw();
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(r != NULL && r->type == type, "%s: reply type %d", fmt,
+        r != NULL ? r->type : -1);
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer
+                  : r->type == REDIS_REPLY_ARRAY ? (long long)r->elements
+                                                 : 0;
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
 }
 
-static actors_err
-s_on_event(void *arg, uint64_t seq, const msgpack_object *ev)
-{
-    (void)seq;
-    s_sum_t *s = arg;
-    s->sum += ev->via.i64;
-    s->events++;
-    return ACTORS_OK;
-}
-
-/* s_open opens key with the backend the environment selects. */
-static actors_persist_t *
-s_open(const char *key, uint32_t every, uint32_t window)
+static actors_persist_opts_t
+s_opts(actors_persist_sync sync, uint32_t every, uint32_t window)
 {
     actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
+    o.redis = NULL; /* $ACTORS_REDIS, as a deployment selects it */
+    o.sync = sync;
     o.snapshot_every = every;
     o.id_window = window;
-    actors_persist_t *p = NULL;
-    TEST_ASSERT_OK(actors_persist_open(&p, key, &o));
-    ck_assert_str_eq(actors_persist_backend(p), "redis");
-    return p;
+    return o;
 }
 
-static s_sum_t
-s_recover(actors_persist_t *p)
+static size_t
+s_jrn_get(const char *key, char *buf, size_t cap)
 {
-    s_sum_t s = {0, 0};
-    TEST_ASSERT_OK(actors_persist_recover(p, s_on_snapshot, s_on_event, &s));
-    return s;
+    redisContext *c = s_raw();
+    redisReply *r = redisCommand(c, "LRANGE actors:%s:journal 0 -1", key);
+    ck_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+    size_t n = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        ck_assert_uint_le(n + r->element[i]->len, cap);
+        memcpy(buf + n, r->element[i]->str, r->element[i]->len);
+        n += r->element[i]->len;
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+/* s_jrn_set stores buf as one list element (as a rewrite would). */
+static void
+s_jrn_set(const char *key, const char *buf, size_t len)
+{
+    s_raw_cmd(REDIS_REPLY_INTEGER, "DEL actors:%s:journal", key);
+    if (len > 0) {
+        s_raw_cmd(
+            REDIS_REPLY_INTEGER, "RPUSH actors:%s:journal %b", key, buf, len);
+    }
 }
 
 static void
-s_append(actors_persist_t *p, int64_t v, const char *id)
+s_check_saved(const char *key)
 {
-    s_val_t ev = s_int(v);
-    s_val_t res = s_int(v * 10);
-    TEST_ASSERT_OK(actors_persist_append(p, id, id ? strlen(id) : 0, ev.b, ev.n,
-        id ? res.b : NULL, res.n, NULL));
-}
-
-START_TEST(test_persist_redis_save_restore_exists)
-{
-    SKIP_WITHOUT_REDIS();
-    actors_persist_t *p = s_open("1234567", 0, 0);
-    bool exists = true;
-    TEST_ASSERT_OK(actors_persist_exists(p, &exists));
-    ck_assert(!exists);
-    actors_msg_t *m = NULL;
-    TEST_ASSERT_ERR(actors_persist_restore(p, &m), ACTORS_ENOACTOR);
-    actors_msg_t *state = NULL;
-    TEST_ASSERT_OK(
-        actors_msg_build(&state, "{sdsd}", "balance", 130.0, "minimal", 20.0));
-    TEST_ASSERT_OK(
-        actors_persist_save(p, actors_msg_data(state), actors_msg_size(state)));
-    actors_persist_destroy(&p);
-    p = s_open("1234567", 0, 0);
-    TEST_ASSERT_OK(actors_persist_exists(p, &exists));
-    ck_assert(exists);
-    TEST_ASSERT_OK(actors_persist_restore(p, &m));
-    ck_assert_uint_eq(actors_msg_size(m), actors_msg_size(state));
+    /* One SET: the snapshot key and nothing else. */
+    ck_assert_int_eq(s_raw_cmd(REDIS_REPLY_ARRAY, "KEYS *"), 1);
     ck_assert_int_eq(
-        memcmp(actors_msg_data(m), actors_msg_data(state), actors_msg_size(m)),
-        0);
-    TEST_ASSERT_OK(actors_persist_remove(p));
-    TEST_ASSERT_OK(actors_persist_exists(p, &exists));
-    ck_assert(!exists);
-    actors_msg_destroy(&m);
-    actors_msg_destroy(&state);
-    actors_persist_destroy(&p);
+        s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:%s:snap", key), 1);
 }
-END_TEST
 
-START_TEST(test_persist_redis_snapshot_plus_replay_equals_full_replay)
+static void
+s_check_keys(actors_persist_opts_t o)
 {
-    SKIP_WITHOUT_REDIS();
-    actors_persist_t *full = s_open("full", 1000000, 0);
-    actors_persist_t *snap = s_open("snap", 7, 0);
-    s_recover(full);
-    s_recover(snap);
-    int64_t sum = 0;
-    for (int i = 1; i <= 60; i++) {
-        int64_t v = (i * 37) % 11 - 5;
-        sum += v;
-        s_append(full, v, NULL);
-        s_append(snap, v, NULL);
-        if (actors_persist_snapshot_due(snap)) {
-            s_val_t st = s_int(sum);
-            TEST_ASSERT_OK(actors_persist_snapshot(snap, st.b, st.n));
-        }
+    (void)o;
+    /* Redis keys are binary-safe: no escaping, KEY goes in as it is, and
+     * the suffixes keep "x:snap"'s journal apart from "x"'s snapshot. */
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_ARRAY, "KEYS *"), (long long)S_ODD_KEYS);
+    for (size_t i = 0; i < S_ODD_KEYS; i++) {
+        ck_assert_int_eq(s_raw_cmd(REDIS_REPLY_INTEGER,
+                             "EXISTS actors:%s:journal", s_odd_keys[i]),
+            1);
     }
-    actors_persist_destroy(&full);
-    actors_persist_destroy(&snap);
-    full = s_open("full", 1000000, 0);
-    snap = s_open("snap", 7, 0);
-    s_sum_t a = s_recover(full);
-    s_sum_t b = s_recover(snap);
-    ck_assert_int_eq(a.sum, sum);
-    ck_assert_int_eq(b.sum, sum);
-    ck_assert_int_eq(a.events, 60);
-    ck_assert_int_eq(b.events, 60 % 7);
-    ck_assert_uint_eq(actors_persist_last_seq(snap), 60);
-    actors_persist_destroy(&full);
-    actors_persist_destroy(&snap);
 }
-END_TEST
 
-/* A damaged last journal element (as a torn write would leave in a file)
- * is dropped and cut off; appends then follow the valid prefix. */
+/* A damaged last element of a journal of several elements (as a torn
+ * write would leave in a file) is dropped and cut off; appends then
+ * follow the valid prefix. */
 START_TEST(test_persist_redis_torn_tail_is_dropped)
 {
     SKIP_WITHOUT_REDIS();
-    actors_persist_t *p = s_open("t", 0, 0);
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
+    actors_persist_t *p = s_open("t", o);
     s_recover(p);
     for (int i = 1; i <= 5; i++) {
         s_append(p, i, NULL);
     }
     actors_persist_destroy(&p);
-    redisContext *c = redisConnectUnix(s_sock);
-    ck_assert(c != NULL && !c->err);
+    redisContext *c = s_raw();
     redisReply *r = redisCommand(c, "RPOP actors:t:journal");
     ck_assert(r != NULL && r->type == REDIS_REPLY_STRING);
     redisReply *w = redisCommand(
@@ -272,51 +254,19 @@ START_TEST(test_persist_redis_torn_tail_is_dropped)
     ck_assert(w != NULL && w->type == REDIS_REPLY_INTEGER);
     freeReplyObject(w);
     freeReplyObject(r);
+    redisFree(c);
 
-    p = s_open("t", 0, 0);
+    p = s_open("t", o);
     s_sum_t s = s_recover(p);
     ck_assert_int_eq(s.events, 4);
     ck_assert_int_eq(s.sum, 10);
     s_append(p, 100, NULL);
     actors_persist_destroy(&p);
-    p = s_open("t", 0, 0);
+    p = s_open("t", o);
     s = s_recover(p);
     ck_assert_int_eq(s.events, 5);
     ck_assert_int_eq(s.sum, 110);
     ck_assert_uint_eq(actors_persist_last_seq(p), 5);
-    actors_persist_destroy(&p);
-    redisFree(c);
-}
-END_TEST
-
-START_TEST(test_persist_redis_id_window_survives_restart_and_compaction)
-{
-    SKIP_WITHOUT_REDIS();
-    actors_persist_t *p = s_open("w", 3, 4);
-    s_recover(p);
-    char id[16];
-    for (int i = 1; i <= 6; i++) {
-        snprintf(id, sizeof id, "req-%d", i);
-        s_append(p, i, id);
-    }
-    s_val_t st = s_int(21);
-    TEST_ASSERT_OK(actors_persist_snapshot(p, st.b, st.n));
-    s_append(p, 7, "req-7");
-    actors_persist_destroy(&p);
-    p = s_open("w", 3, 4);
-    s_sum_t s = s_recover(p);
-    ck_assert_int_eq(s.sum, 28);
-    const void *res = NULL;
-    size_t len = 0;
-    for (int i = 1; i <= 7; i++) {
-        snprintf(id, sizeof id, "req-%d", i);
-        ck_assert_int_eq(
-            actors_persist_lookup(p, id, strlen(id), &res, &len), i > 3);
-    }
-    s_val_t want = s_int(70);
-    ck_assert(actors_persist_lookup(p, "req-7", 5, &res, &len));
-    ck_assert_uint_eq(len, want.n);
-    ck_assert_int_eq(memcmp(res, want.b, len), 0);
     actors_persist_destroy(&p);
 }
 END_TEST
@@ -324,7 +274,7 @@ END_TEST
 START_TEST(test_persist_redis_unreachable_is_eio)
 {
     SKIP_WITHOUT_REDIS();
-    actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
     char url[200];
     snprintf(url, sizeof url, "unix://%s/none.sock", s_dir);
     o.redis = url;
@@ -335,14 +285,64 @@ START_TEST(test_persist_redis_unreachable_is_eio)
     TEST_ASSERT_ERR(actors_persist_open(&p, "k", &o), ACTORS_EINVAL);
     o.redis = "http://x";
     TEST_ASSERT_ERR(actors_persist_open(&p, "k", &o), ACTORS_EINVAL);
-    /* The server goes away under an open handle: EIO, not a crash. */
-    p = s_open("gone", 0, 0);
+    /* The server goes away under an open handle: EIO (the reconnect
+     * fails), not a crash, and again on the next call. */
+    p = s_open("gone", s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0));
     s_recover(p);
     testutil_stop_all();
     s_val_t ev = s_int(1);
+    for (int i = 0; i < 2; i++) {
+        TEST_ASSERT_ERR(
+            actors_persist_append(p, NULL, 0, ev.b, ev.n, NULL, 0, NULL),
+            ACTORS_EIO);
+    }
+    actors_persist_destroy(&p);
+}
+END_TEST
+
+/* redis-server restarts (its AOF keeps the data) under an open handle:
+ * the next calls reconnect and succeed, also after a failed call while
+ * the server was down, and recovery sees every event exactly once. */
+START_TEST(test_persist_redis_reconnects_after_restart)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 8);
+    actors_persist_t *p = s_open("re", o);
+    s_recover(p);
+    s_append(p, 1, "req-1");
+    s_append(p, 2, "req-2");
+
+    ck_assert(testutil_proc_stop(s_redis, 10000));
+    s_start();
+    s_append(p, 4, "req-3"); /* the old connection is dead: reconnect */
+    s_val_t st = s_int(7);
+    TEST_ASSERT_OK(actors_persist_snapshot(p, st.b, st.n));
+    s_append(p, 8, NULL);
+
+    /* Down: the call fails (nothing appended); back up: it succeeds. */
+    ck_assert(testutil_proc_stop(s_redis, 10000));
+    s_val_t ev = s_int(1000);
     TEST_ASSERT_ERR(
-        actors_persist_append(p, NULL, 0, ev.b, ev.n, NULL, 0, NULL),
+        actors_persist_append(p, "req-x", 5, ev.b, ev.n, NULL, 0, NULL),
         ACTORS_EIO);
+    s_start();
+    s_append(p, 16, "req-4");
+    ck_assert_uint_eq(actors_persist_last_seq(p), 5);
+    actors_persist_destroy(&p);
+
+    p = s_open("re", o);
+    s_sum_t s = s_recover(p);
+    ck_assert(s.had_snapshot);
+    ck_assert_int_eq(s.sum, 1 + 2 + 4 + 8 + 16);
+    ck_assert_int_eq(s.events, 2);
+    ck_assert_uint_eq(actors_persist_last_seq(p), 5);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:re:journal"), 2);
+    const void *res = NULL;
+    size_t len = 0;
+    ck_assert(actors_persist_lookup(p, "req-1", 5, &res, &len));
+    ck_assert(actors_persist_lookup(p, "req-4", 5, &res, &len));
+    ck_assert(!actors_persist_lookup(p, "req-x", 5, &res, &len));
     actors_persist_destroy(&p);
 }
 END_TEST
@@ -356,13 +356,10 @@ persist_redis_suite(void)
     TCase *tc = tcase_create("redis");
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
-    tcase_add_test(tc, test_persist_redis_save_restore_exists);
-    tcase_add_test(
-        tc, test_persist_redis_snapshot_plus_replay_equals_full_replay);
+    persist_cases_add(tc);
     tcase_add_test(tc, test_persist_redis_torn_tail_is_dropped);
-    tcase_add_test(
-        tc, test_persist_redis_id_window_survives_restart_and_compaction);
     tcase_add_test(tc, test_persist_redis_unreachable_is_eio);
+    tcase_add_test(tc, test_persist_redis_reconnects_after_restart);
     suite_add_tcase(s, tc);
     return s;
 }
