@@ -281,32 +281,33 @@ s_dispatch(brk_broker_t *self, uint32_t si)
         }
         actors__hdr_write(
             zmq_msg_data(&hdr), ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
+        int n = zmq_msg_size(&s->key) > 0 ? 5 : 4;
         if (e->max_task_retries != 0) {
             /* The call may be re-delivered after a restart: send copies
-             * (reference-counted, not duplicated) and keep the frames. */
-            zmq_msg_t c[3];
-            zmq_msg_init(&c[0]);
-            zmq_msg_init(&c[1]);
-            zmq_msg_init(&c[2]);
-            zmq_msg_copy(&c[0], &s->addr);
-            zmq_msg_copy(&c[1], &s->method);
-            zmq_msg_copy(&c[2], &s->args);
-            zmq_msg_t *f[4] = {&hdr, &c[0], &c[1], &c[2]};
-            broker_send(self, f, 4);
-            for (int i = 0; i < 3; i++) {
+             * (reference-counted, not duplicated) and keep the frames,
+             * the caller's key among them, so a retry carries it again. */
+            zmq_msg_t c[4];
+            zmq_msg_t *src[4] = {&s->addr, &s->method, &s->args, &s->key};
+            for (int i = 0; i < 4; i++) {
+                zmq_msg_init(&c[i]);
+                zmq_msg_copy(&c[i], src[i]);
+            }
+            zmq_msg_t *f[5] = {&hdr, &c[0], &c[1], &c[2], &c[3]};
+            broker_send(self, f, n);
+            for (int i = 0; i < 4; i++) {
                 zmq_msg_close(&c[i]);
             }
         } else {
-            zmq_msg_t *f[4] = {&hdr, &s->addr, &s->method, &s->args};
-            broker_send(self, f, 4);
+            zmq_msg_t *f[5] = {&hdr, &s->addr, &s->method, &s->args, &s->key};
+            broker_send(self, f, n);
         }
         zmq_msg_close(&hdr);
         s->state = BRK_SLOT_INFLIGHT;
         brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);
         e->calls_out++;
     } else {
-        zmq_msg_t *f[4] = {&s->hdr, &s->addr, &s->method, &s->args};
-        broker_send(self, f, 4);
+        zmq_msg_t *f[5] = {&s->hdr, &s->addr, &s->method, &s->args, &s->key};
+        broker_send(self, f, zmq_msg_size(&s->key) > 0 ? 5 : 4);
         e->tells_out++;
         broker_slot_unheap(self, si);
         brk_slots_free(&self->slots, si);
@@ -528,11 +529,18 @@ s_on_call(brk_broker_t *self, const brk_in_t *m)
 {
     bool is_call = m->hdr.cmd == ACTORS_CMD_CALL;
     bool quiet = !is_call && m->hdr.id_len == 0 && !m->delim;
-    if (IN_NARGS != 3) {
+    if (IN_NARGS != 3 && IN_NARGS != 4) {
         if (!quiet) {
             broker_bad(self, m,
                 "CALL/TELL needs frames: header address "
-                "method args");
+                "method args [key]");
+        }
+        return;
+    }
+    if (IN_NARGS == 4 && (zmq_msg_size(IN_ARG(3)) == 0 ||
+                             zmq_msg_size(IN_ARG(3)) > ACTORS_WIRE_ID_MAX)) {
+        if (!quiet) {
+            broker_bad(self, m, "a call key must be 1..255 bytes");
         }
         return;
     }
@@ -590,6 +598,9 @@ s_on_call(brk_broker_t *self, const brk_in_t *m)
     zmq_msg_move(&s->addr, IN_ARG(0));
     zmq_msg_move(&s->method, IN_ARG(1));
     zmq_msg_move(&s->args, IN_ARG(2));
+    if (IN_NARGS == 4) {
+        zmq_msg_move(&s->key, IN_ARG(3));
+    }
     s->cmd = m->hdr.cmd;
     s->delim = m->delim;
     s->answered = quiet;

@@ -79,6 +79,7 @@ brk_slots_alloc(brk_slots_t *self, uint32_t *idx)
     zmq_msg_init(&s->addr);
     zmq_msg_init(&s->method);
     zmq_msg_init(&s->args);
+    zmq_msg_init(&s->key);
     s->deadline = 0;
     s->next = BRK_NONE;
     s->prev = BRK_NONE;
@@ -106,6 +107,7 @@ brk_slots_free(brk_slots_t *self, uint32_t idx)
     zmq_msg_close(&s->addr);
     zmq_msg_close(&s->method);
     zmq_msg_close(&s->args);
+    zmq_msg_close(&s->key);
     s->state = BRK_SLOT_FREE;
     s->gen++;
     s->next = self->free_head;

@@ -198,6 +198,7 @@ s_item_new(actors_actor_t *self)
     zmq_msg_init(&it->address);
     zmq_msg_init(&it->method);
     zmq_msg_init(&it->args);
+    zmq_msg_init(&it->key);
     return it;
 }
 
@@ -207,6 +208,7 @@ s_item_free(actors_actor_t *self, actors__item_t *it)
     zmq_msg_close(&it->address);
     zmq_msg_close(&it->method);
     zmq_msg_close(&it->args);
+    zmq_msg_close(&it->key);
     if (self->nspare < ITEMS_KEPT) {
         it->next = self->spare;
         self->spare = it;
@@ -289,7 +291,7 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
     switch (hdr->cmd) {
     case ACTORS_CMD_CALL:
     case ACTORS_CMD_TELL: {
-        if (nframes != 4) {
+        if (nframes != 4 && nframes != 5) {
             /* Keep the credit right even for a malformed dispatch. */
             if (hdr->cmd == ACTORS_CMD_CALL) {
                 actors__actor_send_error(self, hdr->id, hdr->id_len,
@@ -316,6 +318,9 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
         zmq_msg_move(&it->address, &frames[1]);
         zmq_msg_move(&it->method, &frames[2]);
         zmq_msg_move(&it->args, &frames[3]);
+        if (nframes == 5) {
+            zmq_msg_move(&it->key, &frames[4]);
+        }
         if (self->tail != NULL) {
             self->tail->next = it;
         } else {

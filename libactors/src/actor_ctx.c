@@ -189,6 +189,19 @@ actors_ctx_is_tell(const actors_ctx_t *ctx)
     return ctx->item->cmd == ACTORS_CMD_TELL;
 }
 
+bool
+actors_ctx_call_key(const actors_ctx_t *ctx, const void **key, size_t *len)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    assert(key && len);
+    /* zmq_msg_size and zmq_msg_data only read the frame. */
+    zmq_msg_t *k = (zmq_msg_t *)&ctx->item->key;
+    *len = zmq_msg_size(k);
+    *key = *len > 0 ? zmq_msg_data(k) : NULL;
+    return *len > 0;
+}
+
 const char *
 actors_ctx_address(const actors_ctx_t *ctx)
 {

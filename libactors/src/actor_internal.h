@@ -33,6 +33,8 @@ typedef struct actors__item {
     zmq_msg_t address;              /* frame 1 */
     zmq_msg_t method;               /* frame 2 */
     zmq_msg_t args;                 /* frame 3 */
+    zmq_msg_t key;                  /* frame 4, the caller's call key;
+                                       empty: none */
 } actors__item_t;
 
 typedef enum {

@@ -493,7 +493,8 @@ s_send_more(void *sock, const void *data, size_t len)
 static actors_err
 s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     const char *address, const char *method, bool has_args, bool as_array,
-    actors_msg_t **args_p, actors_future_t **out)
+    const void *key, size_t key_len, actors_msg_t **args_p,
+    actors_future_t **out)
 {
     if (self->closed) {
         return ACTORS_ECLOSED;
@@ -543,7 +544,11 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
         zrc = zmq_send(self->sock, method, strlen(method), flags) < 0 ? -1 : 0;
     }
     if (zrc == 0 && has_args) {
-        zrc = zmq_msg_send(&args, self->sock, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+        int flags = ZMQ_DONTWAIT | (key_len > 0 ? ZMQ_SNDMORE : 0);
+        zrc = zmq_msg_send(&args, self->sock, flags) < 0 ? -1 : 0;
+    }
+    if (zrc == 0 && key_len > 0) {
+        zrc = zmq_send(self->sock, key, key_len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
     }
     if (has_args) {
         zmq_msg_close(&args); /* empty after a successful send */
@@ -581,8 +586,8 @@ s_request(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     const char *address, const char *method, bool has_args,
     actors_msg_t **args_p, actors_future_t **out)
 {
-    return s_request_ex(
-        self, cmd, timeout_ms, address, method, has_args, true, args_p, out);
+    return s_request_ex(self, cmd, timeout_ms, address, method, has_args, true,
+        NULL, 0, args_p, out);
 }
 
 actors_err
@@ -596,8 +601,13 @@ actors_client_call(actors_client_t *self, const char *address,
     if (!s_name_ok(address) || !s_name_ok(method)) {
         return ACTORS_EINVAL;
     }
-    return s_request(self, ACTORS_CMD_CALL, opts ? opts->timeout_ms : 0,
-        address, method, true, args_p, out);
+    if (opts != NULL && (opts->key_len > ACTORS_WIRE_ID_MAX ||
+                            (opts->key_len > 0) != (opts->key != NULL))) {
+        return ACTORS_EINVAL;
+    }
+    return s_request_ex(self, ACTORS_CMD_CALL, opts ? opts->timeout_ms : 0,
+        address, method, true, true, opts ? opts->key : NULL,
+        opts ? opts->key_len : 0, args_p, out);
 }
 
 actors_err
@@ -769,7 +779,7 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
     if (rc == ACTORS_OK) {
         uint32_t timeout = opts->timeout_ms ? opts->timeout_ms : 10000;
         rc = s_request_ex(self, ACTORS_CMD_SPAWN, timeout, NULL, NULL, true,
-            false, &spec, out);
+            false, NULL, 0, &spec, out);
     }
     actors_msg_destroy(&spec);
     return rc;
@@ -789,8 +799,8 @@ s_kill(actors_client_t *self, const char *address, bool restart, bool graceful,
     actors_err rc = actors_msg_build(
         &m, "{sbsb}", "restart", (int)restart, "graceful", (int)graceful);
     if (rc == ACTORS_OK) {
-        rc = s_request_ex(
-            self, ACTORS_CMD_KILL, 0, address, NULL, true, false, &m, out);
+        rc = s_request_ex(self, ACTORS_CMD_KILL, 0, address, NULL, true, false,
+            NULL, 0, &m, out);
     }
     actors_msg_destroy(&m);
     return rc;
@@ -820,8 +830,8 @@ actors_client_events(
     actors_msg_t *m = NULL;
     actors_err rc = actors_msg_build(&m, "{su}", "since", since);
     if (rc == ACTORS_OK) {
-        rc = s_request_ex(
-            self, ACTORS_CMD_EVENTS, 0, NULL, NULL, true, false, &m, out);
+        rc = s_request_ex(self, ACTORS_CMD_EVENTS, 0, NULL, NULL, true, false,
+            NULL, 0, &m, out);
     }
     actors_msg_destroy(&m);
     return rc;

@@ -494,22 +494,69 @@ s_store_save(account_t *a)
     return ACTORS_OK;
 }
 
+/* s_replayed answers a call whose key the journal has already applied
+ * with the result recorded then (the balance right after it), and sets
+ * *done. A call without a key, or an account without a journal, is never
+ * a replay (the store keeps no window). */
+static actors_err
+s_replayed(actors_ctx_t *ctx, account_t *a, bool *done)
+{
+    *done = false;
+    const void *key = NULL;
+    size_t key_len = 0;
+    const void *res = NULL;
+    size_t res_len = 0;
+    if (a->persist == NULL || !actors_ctx_call_key(ctx, &key, &key_len) ||
+        !actors_persist_lookup(a->persist, key, key_len, &res, &res_len)) {
+        return ACTORS_OK;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    double balance = 0;
+    bool ok = msgpack_unpack_next(&up, res, res_len, NULL) ==
+                  MSGPACK_UNPACK_SUCCESS &&
+              actors_value_double(&up.data, &balance) == ACTORS_OK;
+    msgpack_unpacked_destroy(&up);
+    *done = true;
+    if (!ok) {
+        return actors_ctx_error(ctx, "PersistenceError",
+            "the recorded result of this call cannot be read");
+    }
+    ACTORS_LOG(ACTORS_LOG_DEBUG, "ACC-REPLAYED",
+        "%s already applied; answered from the journal",
+        actors_ctx_method(ctx));
+    /* The record may still wait for its group flush: s_reply waits for
+     * every change so far, which includes it. */
+    return s_reply(ctx, a, balance);
+}
+
 /* s_change records op(amount), which takes the balance to balance, and
  * applies it: journal first (then apply), or apply then send the state to
- * the store. Returns an error reply (balance unchanged) if it cannot. */
+ * the store. The journal record carries the call's key and its result, so
+ * a re-delivery is answered by s_replayed. Returns an error reply
+ * (balance unchanged) if it cannot. */
 static actors_err
 s_change(actors_ctx_t *ctx, account_t *a, const char *op, double amount,
     double balance)
 {
     actors_err rc = ACTORS_OK;
     if (a->persist != NULL) {
+        const void *key = NULL;
+        size_t key_len = 0;
+        (void)actors_ctx_call_key(ctx, &key, &key_len);
         actors_msg_t *ev = NULL;
+        actors_msg_t *res = NULL;
         rc = actors_msg_build(&ev, "[sd]", op, amount);
         if (rc == ACTORS_OK) {
-            rc = actors_persist_append(a->persist, NULL, 0, actors_msg_data(ev),
-                actors_msg_size(ev), NULL, 0, NULL);
+            rc = actors_msg_build(&res, "d", balance);
+        }
+        if (rc == ACTORS_OK) {
+            rc = actors_persist_append(a->persist, key, key_len,
+                actors_msg_data(ev), actors_msg_size(ev), actors_msg_data(res),
+                actors_msg_size(res), NULL);
         }
         actors_msg_destroy(&ev);
+        actors_msg_destroy(&res);
     }
     if (rc != ACTORS_OK) {
         return actors_ctx_error(ctx, "PersistenceError",
@@ -567,8 +614,13 @@ static actors_err
 s_deposit(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 {
     account_t *a = state;
+    bool replayed = false;
+    actors_err rc = s_replayed(ctx, a, &replayed);
+    if (replayed) {
+        return rc;
+    }
     double amount = 0;
-    actors_err rc = s_amount(ctx, args, &amount);
+    rc = s_amount(ctx, args, &amount);
     if (rc != ACTORS_OK) {
         return rc;
     }
@@ -587,8 +639,13 @@ static actors_err
 s_withdraw(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 {
     account_t *a = state;
+    bool replayed = false;
+    actors_err rc = s_replayed(ctx, a, &replayed);
+    if (replayed) {
+        return rc;
+    }
     double amount = 0;
-    actors_err rc = s_amount(ctx, args, &amount);
+    rc = s_amount(ctx, args, &amount);
     if (rc != ACTORS_OK) {
         return rc;
     }

@@ -5,7 +5,8 @@
  * deferred one (delay answers from a timer while the loop stays free), a
  * call to another actor (relay defers and forwards the callee's outcome),
  * crashes by signal and by exit code, a clean exit (stop), an application
- * error (fail), and counters. Schema: schemas/chaos.json.
+ * error (fail), counters, and the call key the caller attached (key).
+ * Schema: schemas/chaos.json.
  *
  * A deferred reply still owed lives in a pending_t on the state's list, so
  * that fini frees what a stop leaves behind (the runtime frees the
@@ -15,6 +16,7 @@
 #include "chaos.h"
 
 #include <signal.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -301,6 +303,26 @@ s_pid(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return rc ? rc : actors_ctx_reply_int(ctx, (int64_t)getpid());
 }
 
+/* key(): the call's key as text, nil when it carries none. */
+static actors_err
+s_key(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    actors_err rc = s_nargs(ctx, args, 0, 0);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    const void *key = NULL;
+    size_t len = 0;
+    if (!actors_ctx_call_key(ctx, &key, &len)) {
+        return actors_ctx_reply_str(ctx, NULL); /* nil */
+    }
+    char text[ACTORS_CALL_KEY_MAX + 1];
+    memcpy(text, key, len);
+    text[len] = '\0';
+    return actors_ctx_reply_str(ctx, text);
+}
+
 static actors_err
 s_count(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 {
@@ -350,6 +372,7 @@ static const actors_method_t s_methods[] = {
     {"fail", s_fail},
     {"pid", s_pid},
     {"count", s_count},
+    {"key", s_key},
     {NULL, NULL},
 };
 

@@ -195,11 +195,21 @@ START_TEST(test_errors_bad_request_frame_count)
     size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "f1", 2);
     s_send(s, 2, hdr, hlen, "chaos/e", (size_t)7);
     s_expect_error(s, "BadRequest", "f1", 2);
-    /* CALL with one frame too many. */
+    /* CALL with one frame too many (the fifth, the key, is optional). */
     hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "f2", 2);
-    s_send(s, 5, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi, "x", (size_t)1);
+    s_send(s, 6, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi, "x", (size_t)1, "y", (size_t)1);
     s_expect_error(s, "BadRequest", "f2", 2);
+    /* A key frame of 0 or 256 bytes. */
+    static const char long_key[256] = {'k'};
+    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "k0", 2);
+    s_send(s, 5, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi, "", (size_t)0);
+    s_expect_error(s, "BadRequest", "k0", 2);
+    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "k1", 2);
+    s_send(s, 5, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi, long_key, sizeof long_key);
+    s_expect_error(s, "BadRequest", "k1", 2);
     /* LOOKUP without its address. */
     hlen = testutil_hdr(hdr, "ACT1", CMD_LOOKUP, 0, "f3", 2);
     s_send(s, 1, hdr, hlen);
@@ -211,6 +221,25 @@ START_TEST(test_errors_bad_request_frame_count)
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);
     itest_echo_ok("chaos/e", "after wrong frame counts");
+    /* A valid key reaches the actor unchanged; no key is no key. */
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.key = "call-7f3a";
+    opts.key_len = 9;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(
+        actors_client_call(g_client, "chaos/e", "key", NULL, &opts, &f));
+    ck_assert_int_eq(actors_future_wait(f, ITEST_WAIT_MS), ACTORS_OK);
+    ck_assert_str_eq(itest_str(f), "call-7f3a");
+    actors_future_destroy(&f);
+    f = itest_call("chaos/e", "key", NULL);
+    ck_assert_int_eq(actors_future_result(f)->type, MSGPACK_OBJECT_NIL);
+    actors_future_destroy(&f);
+    /* A key of 256 bytes never leaves the client. */
+    opts.key = s_args_hi;
+    opts.key_len = 256;
+    ck_assert_int_eq(
+        actors_client_call(g_client, "chaos/e", "key", NULL, &opts, &f),
+        ACTORS_EINVAL);
 }
 END_TEST
 

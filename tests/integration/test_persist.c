@@ -10,15 +10,25 @@
  * supervisor): after SIGKILL the broker keeps the address as a tombstone
  * until the new process registers it again.
  *
- * Crash consistency: deposits of 1 are pipelined (16 in flight) and the
- * account is SIGKILLed after a random number of acknowledgments, so the
- * kill lands anywhere in the handling of a call (before, during or after
- * its journal write). After the restart the balance must include every
- * acknowledged deposit (>= the largest acknowledged balance) and no
- * deposit twice (<= the balance before the round plus the deposits sent).
+ * Crash consistency: deposits of 1 are pipelined (16 in flight), each
+ * with its own call key, and the account is SIGKILLed after a random
+ * number of acknowledgments, so the kill lands anywhere in the handling of
+ * a call (before, during or after its journal write). After the restart
+ * the balance must include every acknowledged deposit (>= the largest
+ * acknowledged balance) and no deposit twice (<= the balance before the
+ * round plus the deposits sent). Then every deposit that failed is sent
+ * again with the same key, as a client that does not know whether it ran
+ * would: afterwards the balance is exactly the balance before the round
+ * plus the deposits sent, each applied once.
+ *
+ * The same under a supervisor with max_task_retries = -1: the broker
+ * re-delivers the call in flight at each kill to the restarted account
+ * with its key, so no caller sees an error and the balance is exactly the
+ * number of deposits.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "itest.h"
+#include "suptest.h"
 
 #include <ftw.h>
 #include <math.h>
@@ -28,7 +38,8 @@
 #include <unistd.h>
 
 #define S_ADDR "account/p"
-#define S_WINDOW 16 /* deposits in flight */
+#define S_WINDOW 16  /* deposits in flight */
+#define S_KEY_LEN 32 /* room for a call key */
 
 static char s_dir[64];
 static char s_sock[128];
@@ -54,6 +65,9 @@ s_setup(void)
     unsetenv("ACTORS_REDIS");
     unsetenv("ACTORS_PERSIST_SYNC");
     unsetenv("ACTORS_SNAPSHOT_EVERY");
+    /* suptest_node writes its config files here too. */
+    snprintf(g_supdir, sizeof g_supdir, "%s", s_dir);
+    g_supfiles = 0;
 }
 
 static void
@@ -251,18 +265,42 @@ s_loop_kill9(pid_t pid)
     s_loop_pid = 0;
 }
 
-/* One round of the kill loop: returns the deposits sent; *max_acked gets
- * the largest acknowledged balance (or stays). */
+/* s_deposit sends deposit(1) to address with call key number n of the
+ * run (the key names the logical deposit; a re-send reuses it). */
+static actors_future_t *
+s_deposit(const char *address, unsigned run, int n)
+{
+    char key[S_KEY_LEN];
+    int len = snprintf(key, sizeof key, "dep-%08x-%d", run, n);
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&args, "i", 1));
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.key = key;
+    opts.key_len = (size_t)len;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(
+        actors_client_call(g_client, address, "deposit", &args, &opts, &f));
+    actors_msg_destroy(&args);
+    return f;
+}
+
+/* One round of the kill loop: deposits numbered from *next on; returns
+ * the deposits sent. *max_acked gets the largest acknowledged balance (or
+ * stays); the numbers of the deposits that failed go to failed[] (room
+ * for every deposit sent), their count to *n_failed. */
 static int
-s_round(pid_t pid, int kill_after, double *max_acked, int *acked)
+s_round(pid_t pid, int kill_after, unsigned run, int *next, double *max_acked,
+    int *acked, int *failed, int *n_failed)
 {
     actors_future_t *f[S_WINDOW] = {NULL};
+    int num[S_WINDOW] = {0};
     int sent = 0;
     int head = 0;
     int n_acked = 0;
     bool killed = false;
     for (int i = 0; i < S_WINDOW; i++) {
-        f[i] = itest_send(g_client, S_ADDR, "deposit", 0, "i", 1);
+        num[i] = (*next)++;
+        f[i] = s_deposit(S_ADDR, run, num[i]);
         sent++;
     }
     if (kill_after == 0) {
@@ -282,6 +320,7 @@ s_round(pid_t pid, int kill_after, double *max_acked, int *acked)
             ck_assert_msg(
                 killed && (code == ACTORS_ECRASHED || code == ACTORS_EDEAD),
                 "deposit failed: %s", itest_describe(*fp));
+            failed[(*n_failed)++] = num[head];
         }
         actors_future_destroy(fp);
         live--;
@@ -290,7 +329,8 @@ s_round(pid_t pid, int kill_after, double *max_acked, int *acked)
             killed = true;
         }
         if (!killed) {
-            *fp = itest_send(g_client, S_ADDR, "deposit", 0, "i", 1);
+            num[head] = (*next)++;
+            *fp = s_deposit(S_ADDR, run, num[head]);
             sent++;
             live++;
         }
@@ -312,6 +352,8 @@ s_kill_loop(int rounds, int64_t budget_ms)
     int64_t end = testutil_now_ms() + budget_ms;
     double before = 0;
     int acked = 0;
+    int resent = 0;
+    int next = 0;
     int r = 0;
     for (; r < rounds && (r < 3 || testutil_now_ms() < end); r++) {
         /* Alternate the durability policies; snapshot often. */
@@ -328,7 +370,10 @@ s_kill_loop(int rounds, int64_t budget_ms)
         before = now;
         double max_acked = now;
         int kill_after = rand() % 60;
-        int sent = s_round(pid, kill_after, &max_acked, &acked);
+        int failed[S_WINDOW + 64];
+        int n_failed = 0;
+        int sent = s_round(pid, kill_after, seed, &next, &max_acked, &acked,
+            failed, &n_failed);
         pid_t q = s_loop_start();
         double after = s_balance();
         ck_assert_msg(after >= max_acked,
@@ -338,12 +383,95 @@ s_kill_loop(int rounds, int64_t budget_ms)
         ck_assert_msg(after <= now + sent,
             "round %d: %.0f + %d sent, recovered %.0f", r, now, sent, after);
         ck_assert_double_eq(after, floor(after));
+        /* Whether a failed deposit ran or not, sending it again with its
+         * key makes it count exactly once. */
+        for (int i = 0; i < n_failed; i++) {
+            actors_future_t *f = s_deposit(S_ADDR, seed, failed[i]);
+            ck_assert_int_eq(actors_future_wait(f, ITEST_WAIT_MS), ACTORS_OK);
+            ck_assert_msg(itest_code(f) == ACTORS_OK, "re-send failed: %s",
+                itest_describe(f));
+            actors_future_destroy(&f);
+        }
+        resent += n_failed;
+        after = s_balance();
+        ck_assert_msg(after == now + sent,
+            "round %d: %.0f + %d deposits (%d re-sent) gave %.0f", r, now, sent,
+            n_failed, after);
         before = after;
         s_loop_kill9(q);
     }
-    fprintf(
-        stderr, "kill loop: %d rounds, %d acknowledged deposits\n", r, acked);
+    fprintf(stderr,
+        "kill loop: %d rounds, %d acknowledged deposits, %d re-sent by key\n",
+        r, acked, resent);
 }
+
+/* The supervised loop: account/s under a supervisor that restarts it at
+ * once, the broker re-delivering the calls in flight at each SIGKILL. */
+static void
+s_supervised_loop(const char *sync, int64_t budget_ms)
+{
+    unsigned run = (unsigned)getpid() ^ (unsigned)testutil_now_ms();
+    srand(run);
+    fprintf(stderr, "supervised kill loop: seed %u, sync %s\n", run, sync);
+    setenv("ACTORS_PERSIST_SYNC", sync, 1);
+    setenv("ACTORS_SNAPSHOT_EVERY", "25", 1);
+    testutil_broker_start(NULL);
+    itest_connect();
+    suptest_node("n1", "supervisor\n"
+                       "    node = n1\n"
+                       "actor\n"
+                       "    account\n"
+                       "        service = account\n"
+                       "        address = account/s\n"
+                       "        args = '[0, 0, \"supervised\"]'\n"
+                       "        policy\n"
+                       "            max_restarts = -1\n"
+                       "            max_task_retries = -1\n"
+                       "            backoff_base_ms = 1\n"
+                       "            backoff_max_ms = 20\n");
+    int64_t pid = suptest_wait_running("account/s", 0);
+    int64_t end = testutil_now_ms() + budget_ms;
+    int next = 0;
+    int kills = 0;
+    for (int r = 0; r < 3 || testutil_now_ms() < end; r++) {
+        actors_future_t *f[S_WINDOW] = {NULL};
+        for (int i = 0; i < S_WINDOW; i++) {
+            f[i] = s_deposit("account/s", run, next++);
+        }
+        int kill_at = rand() % S_WINDOW;
+        for (int i = 0; i < S_WINDOW; i++) {
+            if (i == kill_at) {
+                kill((pid_t)pid, SIGKILL);
+                kills++;
+            }
+            ck_assert_int_eq(
+                actors_future_wait(f[i], ITEST_WAIT_MS), ACTORS_OK);
+            /* Re-delivered, never failed. */
+            ck_assert_msg(itest_code(f[i]) == ACTORS_OK, "deposit %d: %s",
+                next - S_WINDOW + i, itest_describe(f[i]));
+            actors_future_destroy(&f[i]);
+        }
+        pid = suptest_wait_running("account/s", pid);
+    }
+    actors_future_t *f = itest_call("account/s", "balance", NULL);
+    double b = itest_double(f);
+    actors_future_destroy(&f);
+    fprintf(
+        stderr, "supervised kill loop: %d deposits, %d kills\n", next, kills);
+    ck_assert_msg(b == (double)next, "%d deposits, balance %.0f", next, b);
+}
+
+START_TEST(test_persist_supervised_retries_apply_each_call_once)
+{
+    s_supervised_loop("always", 8000);
+}
+END_TEST
+
+START_TEST(test_persist_supervised_retries_apply_each_call_once_group)
+{
+    s_supervised_loop("group:2", 8000);
+}
+END_TEST
 
 START_TEST(test_persist_kill_loop_keeps_acknowledged_deposits)
 {
@@ -371,6 +499,9 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_kill_loop_keeps_acknowledged_deposits);
     tcase_add_test(
         tc, test_persist_kill_loop_keeps_acknowledged_deposits_redis);
+    tcase_add_test(tc, test_persist_supervised_retries_apply_each_call_once);
+    tcase_add_test(
+        tc, test_persist_supervised_retries_apply_each_call_once_group);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -22,7 +22,7 @@ static const struct {
     int fixed_ops;    /* with max_ops -1: operands before the free args */
     unsigned opts;    /* CLI_OPT_* allowed */
 } s_commands[] = {
-    {"call", CLI_CMD_CALL, 2, -1, 2, 0},
+    {"call", CLI_CMD_CALL, 2, -1, 2, CLI_OPT_KEY},
     {"tell", CLI_CMD_TELL, 2, -1, 2, 0},
     {"ls", CLI_CMD_LS, 0, 0, 0, CLI_OPT_JSON},
     {"list", CLI_CMD_LS, 0, 0, 0, CLI_OPT_JSON},
@@ -64,6 +64,9 @@ cli_usage(FILE *out)
           "  --timeout MS   deadline of the request in ms (default 30000;"
           " 0: none)\n"
           "  --json         (ls, events) print JSON\n"
+          "  --key KEY      (call) the call's key: a journaled actor applies\n"
+          "                 a call once per key, so re-sending with the same\n"
+          "                 KEY after an error or timeout is safe\n"
           "\n"
           "spawn options (before the constructor ARGs):\n"
           "  --name NAME            the address (default: SERVICE/<hex>)\n"
@@ -144,6 +147,14 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         self->used |= CLI_OPT_SPAWN;
         return ACTORS_OK;
     }
+    if (strcmp(opt, "--key") == 0) {
+        if (*value == '\0' || strlen(value) > 255) {
+            return s_fail(errbuf, errlen, "--key needs 1 to 255 bytes");
+        }
+        self->key = value;
+        self->used |= CLI_OPT_KEY;
+        return ACTORS_OK;
+    }
     if (strcmp(opt, "--since") == 0) {
         if (s_int(value, 0, INT64_MAX, &v) != ACTORS_OK) {
             return s_fail(errbuf, errlen, "bad --since '%s'", value);
@@ -195,8 +206,8 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
         self->used |= CLI_OPT_NO_RESTART;
         return ACTORS_OK;
     }
-    static const char *valued[] = {
-        "--name", "--node", "--max-restarts", "--max-task-retries", "--since"};
+    static const char *valued[] = {"--name", "--node", "--max-restarts",
+        "--max-task-retries", "--since", "--key"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         if (strcmp(a, valued[k]) != 0) {
             continue;

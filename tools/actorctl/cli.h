@@ -48,6 +48,7 @@ typedef struct {
     bool get_if_exists;   /* spawn --get-if-exists */
     bool no_restart;      /* kill --no-restart */
     uint64_t since;       /* events --since */
+    const char *key;      /* call --key; NULL: none */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -56,6 +57,7 @@ typedef struct {
 #define CLI_OPT_SPAWN 0x02u
 #define CLI_OPT_NO_RESTART 0x04u
 #define CLI_OPT_SINCE 0x08u
+#define CLI_OPT_KEY 0x10u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

@@ -131,6 +131,10 @@ s_call(actors_client_t *client, const cli_t *cli)
     }
     actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
     opts.timeout_ms = cli->timeout_ms;
+    if (cli->key != NULL) {
+        opts.key = cli->key;
+        opts.key_len = strlen(cli->key);
+    }
     actors_future_t *f = NULL;
     actors_err rc =
         actors_client_call(client, cli->address, cli->method, &args, &opts, &f);

@@ -159,6 +159,16 @@ ACTORS_EXPORT bool actors_ctx_is_tell(const actors_ctx_t *ctx);
 ACTORS_EXPORT const char *actors_ctx_address(const actors_ctx_t *ctx);
 ACTORS_EXPORT const char *actors_ctx_method(const actors_ctx_t *ctx);
 
+/* actors_ctx_call_key gives the call key the caller attached to this call
+ * (actors_call_opts_t.key): 1..255 opaque bytes that stay the same when
+ * the broker re-delivers the call after a restart (max_task_retries) and
+ * when the caller re-sends it. A journaled actor passes it to
+ * actors_persist_lookup / actors_persist_append to apply the call once.
+ * *key (borrowed for the call) and *len get the key; returns false, with
+ * *key NULL and *len 0, when the call carries none. Thread: handler. */
+ACTORS_EXPORT bool actors_ctx_call_key(
+    const actors_ctx_t *ctx, const void **key, size_t *len);
+
 /* actors_ctx_actor returns the running actor. Thread: handler. */
 ACTORS_EXPORT actors_actor_t *actors_ctx_actor(const actors_ctx_t *ctx);
 

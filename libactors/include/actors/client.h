@@ -32,10 +32,20 @@ typedef struct actors_client actors_client_t;
 
 /* Options of one call. timeout_ms > 0 is the call's deadline: the broker
  * answers Timeout when it passes, and the client resolves the future with
- * Timeout itself shortly after if the broker cannot (it is gone). */
+ * Timeout itself shortly after if the broker cannot (it is gone).
+ * key (key_len 1..255 bytes, copied when the call is sent) names the call
+ * for exactly-once effects: the broker hands it to the actor unchanged,
+ * on every re-delivery too (max_task_retries), and a journaled actor
+ * answers a call whose key it has applied from its record instead of
+ * applying it again (docs/PERSISTENCE.md). Re-sending a call that failed
+ * or timed out with the same key is then safe. Keys must be unique per
+ * logical call, for example a random client prefix and a counter. */
 typedef struct {
     uint32_t timeout_ms; /* 0: no deadline */
+    const void *key;     /* call key; NULL: none */
+    size_t key_len;      /* its length: 0 with NULL, else 1..255 */
 } actors_call_opts_t;
+#define ACTORS_CALL_KEY_MAX 255 /* bytes of a call key */
 #define ACTORS_CALL_OPTS_INIT                                                  \
     {                                                                          \
         0                                                                      \

@@ -50,6 +50,24 @@ START_TEST(test_cli_call_with_arguments)
 }
 END_TEST
 
+/* --key names the call (before or after the command, before ADDRESS). */
+START_TEST(test_cli_call_with_key)
+{
+    cli_t cli;
+    char why[256];
+    TEST_ASSERT_OK(
+        s_parse(&cli, "--key dep-1 call account/1 deposit 5", why, sizeof why));
+    ck_assert_str_eq(cli.key, "dep-1");
+    ck_assert_str_eq(cli.method, "deposit");
+    TEST_ASSERT_OK(
+        s_parse(&cli, "call --key dep-2 account/1 deposit 5", why, sizeof why));
+    ck_assert_str_eq(cli.key, "dep-2");
+    ck_assert_int_eq(cli.nargs, 1);
+    TEST_ASSERT_OK(s_parse(&cli, "call account/1 deposit 5", why, sizeof why));
+    ck_assert_ptr_null(cli.key);
+}
+END_TEST
+
 /* After ADDRESS METHOD every word is an argument, even "-5" or "--help". */
 START_TEST(test_cli_dashes_after_method_are_arguments)
 {
@@ -161,7 +179,8 @@ START_TEST(test_cli_lifecycle_usage_errors)
     const char *bad[] = {"spawn", "spawn x --max-restarts -2",
         "spawn x --max-restarts lots", "call --no-restart a m",
         "kill a/1 --name b", "ls --since 3", "kill", "stop a b",
-        "events --since -1", "spawn x --name", "ping --json"};
+        "events --since -1", "spawn x --name", "ping --json", "ls --key k",
+        "call --key a m", "tell --key k a m"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_msg(s_parse(&cli, bad[i], why, sizeof why) == ACTORS_EINVAL,
             "'%s' was accepted", bad[i]);
@@ -229,6 +248,7 @@ cli_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_cli_call_with_arguments);
+    tcase_add_test(tc, test_cli_call_with_key);
     tcase_add_test(tc, test_cli_dashes_after_method_are_arguments);
     tcase_add_test(tc, test_cli_tell_without_arguments);
     tcase_add_test(tc, test_cli_options_before_and_after_the_command);
