@@ -17,6 +17,20 @@ actor
             max_restarts = 5
             intensity = 5
             period_ms = 10000
+    #   The same service, journaled (docs/PERSISTENCE.md): its state lives
+    #   under the key ledger-{node} in the actors-state volume, which every
+    #   node mounts, so the ledger keeps its balance through crashes and
+    #   when the broker re-creates it on another node. Calls in flight at a
+    #   crash are re-delivered and, by their call key, applied once.
+    ledger
+        service = account
+        address = ledger/{node}
+        args = '[0, 0, "ledger-{node}"]'
+        policy
+            max_restarts = -1
+            max_task_retries = -1
+            intensity = 10
+            period_ms = 10000
     counter
         service = counter
         address = counter/{node}

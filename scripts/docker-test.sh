@@ -130,6 +130,13 @@ expect_error() {
     say "  $out"
 }
 
+# col_of ADDRESS COLUMN: that column of ADDRESS's row in `actorctl ls`.
+col_of() {
+    ctl ls | awk -v a="$1" -v k="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["ADDRESS"] == a { print $c[k] }'
+}
+state_of() { col_of "$1" STATE; }
+node_of() { col_of "$1" NODE; }
+
 # ---------------------------------------------------------------- build
 tb=$(date +%s)
 scripts/docker-base-image.sh
@@ -176,6 +183,12 @@ for n in "$N1" "$N2"; do
     [ "$(ctl call "account/$n" balance)" = 100.0 ] || die "account/$n balance"
 done
 ok "calls to counter, chaos and account on both nodes (each node's own state)"
+# The journaled ledger (an account with a key) starts empty in the fresh
+# volume of this project.
+for n in "$N1" "$N2"; do
+    [ "$(ctl call "ledger/$n" deposit 5)" = 5.0 ] || die "ledger/$n deposit"
+done
+ok "deposits to the journaled ledger of both nodes"
 expect_error NoSuchActor ctl call counter/nowhere value
 ok "unknown address -> NoSuchActor"
 
@@ -186,6 +199,16 @@ expect_error ActorCrashed ctl call "chaos/$N1" crash 9
 chaos_back() { p="$(ctl call "chaos/$N1" pid)" && [ "$p" != "$pid1" ]; }
 wait_for "chaos/$N1 restarted by its supervisor" chaos_back
 ok "actor crash: caller got ActorCrashed, the supervisor restarted chaos/$N1 (pid $pid1 -> $(ctl call "chaos/$N1" pid))"
+# A journaled actor comes back with its state.
+lpid="$(col_of "ledger/$N1" PID)"
+ctl kill "ledger/$N1" >/dev/null
+ledger_back() {
+    p="$(col_of "ledger/$N1" PID)" && [ -n "$p" ] && [ "$p" != "$lpid" ] &&
+        [ "$(state_of "ledger/$N1")" = running ] &&
+        [ "$(ctl call "ledger/$N1" balance)" = 5.0 ]
+}
+wait_for "ledger/$N1 restarted with its balance" ledger_back
+ok "journaled actor killed: ledger/$N1 restarted (pid $lpid -> $(col_of "ledger/$N1" PID)) with its balance 5.0"
 
 # ---------------------------------------------------------------- node crash
 # The supervisor of node 2 dies (SIGKILL): the container's init exits, every
@@ -249,12 +272,6 @@ node_logs="$(docker logs "${NODES[0]}" 2>&1 || true)"
 if [[ "$node_logs" == *SUP-NODE-REGISTERED* ]]; then
     node_link=yes
 fi
-state_of() {
-    ctl ls | awk -v a="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["ADDRESS"] == a { print $c["STATE"] }'
-}
-node_of() {
-    ctl ls | awk -v a="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["ADDRESS"] == a { print $c["NODE"] }'
-}
 docker kill "$C2" >/dev/null
 # Gone from node 2: dead, or (re-created at once) running on another node.
 gone() {
@@ -281,6 +298,13 @@ if [ "$node_link" = yes ]; then
 fi
 if [ "$recreated" = yes ]; then
     ok "node lost: its actors were re-created on node $N1 (counter/$N2 answers, fresh state)"
+    # The ledger's journal is in the volume every node mounts.
+    ledger2_back() {
+        [ "$(node_of "ledger/$N2")" = "$N1" ] &&
+            [ "$(ctl call "ledger/$N2" balance)" = 5.0 ]
+    }
+    wait_for "ledger/$N2 re-created on $N1 with its balance" ledger2_back
+    ok "node lost: ledger/$N2 re-created on node $N1 with its journaled balance 5.0"
 else
     expect_error ActorDead ctl call "account/$N2" balance
     ok "node lost: callers of its actors get ActorDead at once"
