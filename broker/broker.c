@@ -62,11 +62,11 @@
 #define BRK_TAG 0xb40ce001u
 #define BRK_BATCH 1024  /* messages per drain before timers run */
 #define BRK_CHECK_MS 10 /* longest wait; monitor and timer checks */
-#define BRK_PREFETCH_DEFAULT 64
+#define BRK_PREFETCH_DEFAULT 256
 #define BRK_PREFETCH_MAX 1000000u
 #define BRK_INFO_MAX 65536 /* REGISTER info frame */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
-#define BRK_VERSION "0.1.0"
+#define BRK_VERSION "0.2.0"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -270,8 +270,14 @@ s_dispatch(brk_broker_t *self, uint32_t si)
     }
     p->last_send = self->now;
     if (s->cmd == ACTORS_CMD_CALL) {
+        /* The actor's header: the broker's tag as id, the time left, and
+         * the names copied from the caller's header (which stays in the
+         * slot: it becomes the reply's). */
+        actors__hdr_t ch;
+        actors__hdr_parse(zmq_msg_data(&s->hdr), zmq_msg_size(&s->hdr), &ch);
         zmq_msg_t hdr;
-        zmq_msg_init_size(&hdr, ACTORS_WIRE_HDR_MIN + BRK_TAG_LEN);
+        zmq_msg_init_size(
+            &hdr, ACTORS_WIRE_HDR_MIN + BRK_TAG_LEN + ch.names_len);
         uint8_t tag[BRK_TAG_LEN];
         brk_slots_tag(&self->slots, si, tag);
         uint32_t left = 0;
@@ -279,26 +285,28 @@ s_dispatch(brk_broker_t *self, uint32_t si)
             int64_t d = s->deadline - self->now;
             left = d < 1 ? 1 : (d > UINT32_MAX ? UINT32_MAX : (uint32_t)d);
         }
-        actors__hdr_write(
-            zmq_msg_data(&hdr), ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
-        int n = zmq_msg_size(&s->key) > 0 ? 5 : 4;
+        uint8_t *h = zmq_msg_data(&hdr);
+        size_t hl =
+            actors__hdr_write(h, ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
+        memcpy(h + hl, ch.names, ch.names_len);
+        int n = zmq_msg_size(&s->key) > 0 ? 3 : 2;
         if (e->max_task_retries != 0) {
             /* The call may be re-delivered after a restart: send copies
              * (reference-counted, not duplicated) and keep the frames,
              * the caller's key among them, so a retry carries it again. */
-            zmq_msg_t c[4];
-            zmq_msg_t *src[4] = {&s->addr, &s->method, &s->args, &s->key};
-            for (int i = 0; i < 4; i++) {
+            zmq_msg_t c[2];
+            zmq_msg_t *src[2] = {&s->args, &s->key};
+            for (int i = 0; i < 2; i++) {
                 zmq_msg_init(&c[i]);
                 zmq_msg_copy(&c[i], src[i]);
             }
-            zmq_msg_t *f[5] = {&hdr, &c[0], &c[1], &c[2], &c[3]};
+            zmq_msg_t *f[3] = {&hdr, &c[0], &c[1]};
             broker_send(self, f, n);
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 2; i++) {
                 zmq_msg_close(&c[i]);
             }
         } else {
-            zmq_msg_t *f[5] = {&hdr, &s->addr, &s->method, &s->args, &s->key};
+            zmq_msg_t *f[3] = {&hdr, &s->args, &s->key};
             broker_send(self, f, n);
         }
         zmq_msg_close(&hdr);
@@ -306,8 +314,9 @@ s_dispatch(brk_broker_t *self, uint32_t si)
         brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);
         e->calls_out++;
     } else {
-        zmq_msg_t *f[5] = {&s->hdr, &s->addr, &s->method, &s->args, &s->key};
-        broker_send(self, f, zmq_msg_size(&s->key) > 0 ? 5 : 4);
+        /* A tell goes with the caller's header: the actor ignores its id. */
+        zmq_msg_t *f[3] = {&s->hdr, &s->args, &s->key};
+        broker_send(self, f, zmq_msg_size(&s->key) > 0 ? 3 : 2);
         e->tells_out++;
         broker_slot_unheap(self, si);
         brk_slots_free(&self->slots, si);
@@ -529,45 +538,43 @@ s_on_call(brk_broker_t *self, const brk_in_t *m)
 {
     bool is_call = m->hdr.cmd == ACTORS_CMD_CALL;
     bool quiet = !is_call && m->hdr.id_len == 0 && !m->delim;
-    if (IN_NARGS != 3 && IN_NARGS != 4) {
+    if (IN_NARGS != 1 && IN_NARGS != 2) {
         if (!quiet) {
-            broker_bad(self, m,
-                "CALL/TELL needs frames: header address "
-                "method args [key]");
+            broker_bad(self, m, "CALL/TELL needs frames: header args [key]");
         }
         return;
     }
-    if (IN_NARGS == 4 && (zmq_msg_size(IN_ARG(3)) == 0 ||
-                             zmq_msg_size(IN_ARG(3)) > ACTORS_WIRE_ID_MAX)) {
+    if (IN_NARGS == 2 && (zmq_msg_size(IN_ARG(1)) == 0 ||
+                             zmq_msg_size(IN_ARG(1)) > ACTORS_WIRE_ID_MAX)) {
         if (!quiet) {
             broker_bad(self, m, "a call key must be 1..255 bytes");
         }
         return;
     }
-    size_t alen = zmq_msg_size(IN_ARG(0));
-    size_t mlen = zmq_msg_size(IN_ARG(1));
-    if (alen == 0 || alen > ACTORS_WIRE_NAME_MAX || mlen == 0 ||
-        mlen > ACTORS_WIRE_NAME_MAX) {
+    if (m->hdr.address == NULL) {
         if (!quiet) {
-            broker_bad(self, m, "address and method must be 1..255 bytes");
+            broker_bad(self, m,
+                "the header must end with the address and the method, "
+                "1..255 bytes each");
         }
         return;
     }
+    size_t alen = m->hdr.address_len;
     char name[256];
-    if (zmq_msg_size(IN_ARG(2)) > self->opts.max_message) {
+    memcpy(name, m->hdr.address, alen);
+    name[alen] = '\0';
+    if (zmq_msg_size(IN_ARG(0)) > self->opts.max_message) {
         if (!quiet) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETOOBIG,
-                broker_frame_str(IN_ARG(0), name, sizeof name),
+            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETOOBIG, name,
                 "arguments of %zu bytes exceed the limit of %llu",
-                zmq_msg_size(IN_ARG(2)),
+                zmq_msg_size(IN_ARG(0)),
                 (unsigned long long)self->opts.max_message);
         }
         return;
     }
-    uint32_t ei = brk_registry_find(&self->reg, zmq_msg_data(IN_ARG(0)), alen);
+    uint32_t ei = brk_registry_find(&self->reg, m->hdr.address, alen);
     if (ei == BRK_NONE) {
         if (!quiet) {
-            broker_frame_str(IN_ARG(0), name, sizeof name);
             broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
                 "no actor at address %s", name);
         }
@@ -576,7 +583,6 @@ s_on_call(brk_broker_t *self, const brk_in_t *m)
     if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
         if (!quiet) {
             const char *cause = brk_registry_at(&self->reg, ei)->cause;
-            broker_frame_str(IN_ARG(0), name, sizeof name);
             broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_EDEAD, name,
                 "actor %s is dead%s%s%s", name, cause[0] ? " (" : "", cause,
                 cause[0] ? ")" : "");
@@ -586,8 +592,7 @@ s_on_call(brk_broker_t *self, const brk_in_t *m)
     uint32_t si;
     if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
         if (!quiet) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM,
-                broker_frame_str(IN_ARG(0), name, sizeof name),
+            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, name,
                 "broker out of memory");
         }
         return;
@@ -595,11 +600,9 @@ s_on_call(brk_broker_t *self, const brk_in_t *m)
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     zmq_msg_move(&s->rid, IN_RID);
     zmq_msg_move(&s->hdr, IN_HDR);
-    zmq_msg_move(&s->addr, IN_ARG(0));
-    zmq_msg_move(&s->method, IN_ARG(1));
-    zmq_msg_move(&s->args, IN_ARG(2));
-    if (IN_NARGS == 4) {
-        zmq_msg_move(&s->key, IN_ARG(3));
+    zmq_msg_move(&s->args, IN_ARG(0));
+    if (IN_NARGS == 2) {
+        zmq_msg_move(&s->key, IN_ARG(1));
     }
     s->cmd = m->hdr.cmd;
     s->delim = m->delim;
@@ -1076,8 +1079,8 @@ s_handle(brk_broker_t *self, int n, bool too_many)
             "unreadable header of %zu bytes", zmq_msg_size(IN_HDR));
         broker_error(self, IN_RID, m->delim, NULL, rc, NULL,
             rc == ACTORS_EVERSION ? "unsupported protocol version, this "
-                                    "broker speaks ACT1"
-                                  : "not an ACT1 header");
+                                    "broker speaks ACT2"
+                                  : "not an ACT2 header");
         return;
     }
     if (too_many) {

@@ -1,7 +1,7 @@
 /* broker/broker.h - the message broker: one ROUTER, registry, mailboxes.
  * SPDX-License-Identifier: MIT
  *
- * The broker routes protocol ACT1 (libactors/src/wire.h, PROTOCOL.md) by
+ * The broker routes protocol ACT2 (libactors/src/wire.h, PROTOCOL.md) by
  * address: CALL and TELL go to the actor registered at the address within
  * its credit (prefetch), the rest wait in its bounded mailbox; REPLY and
  * ERROR go back to the caller in the form it asked (with or without an

@@ -1,7 +1,7 @@
 /* broker/lifecycle.h - nodes, spawn, kill, supervised restarts, events.
  * SPDX-License-Identifier: MIT
  *
- * The supervisor extension of ACT1 (schemas/PROTOCOL.md, "Nodes and
+ * The supervisor extension of ACT2 (schemas/PROTOCOL.md, "Nodes and
  * lifecycle"): supervisors register as nodes (NODE), report their
  * actors' STATE and EVENTs, and are asked to SPAWN and KILL actors on a
  * client's behalf. broker.c calls these at its integration points; they

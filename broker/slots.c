@@ -76,8 +76,6 @@ brk_slots_alloc(brk_slots_t *self, uint32_t *idx)
     brk_slot_t *s = &self->v[i];
     zmq_msg_init(&s->rid);
     zmq_msg_init(&s->hdr);
-    zmq_msg_init(&s->addr);
-    zmq_msg_init(&s->method);
     zmq_msg_init(&s->args);
     zmq_msg_init(&s->key);
     s->deadline = 0;
@@ -104,8 +102,6 @@ brk_slots_free(brk_slots_t *self, uint32_t idx)
     assert(s->state != BRK_SLOT_FREE);
     zmq_msg_close(&s->rid);
     zmq_msg_close(&s->hdr);
-    zmq_msg_close(&s->addr);
-    zmq_msg_close(&s->method);
     zmq_msg_close(&s->args);
     zmq_msg_close(&s->key);
     s->state = BRK_SLOT_FREE;

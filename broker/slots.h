@@ -40,9 +40,8 @@ typedef enum {
 
 typedef struct {
     zmq_msg_t rid;     /* caller's routing id */
-    zmq_msg_t hdr;     /* caller's header; rewritten into the reply's */
-    zmq_msg_t addr;    /* address frame, until dispatched */
-    zmq_msg_t method;  /* method frame, until dispatched */
+    zmq_msg_t hdr;     /* caller's header (with the call's names);
+                          rewritten into the reply's */
     zmq_msg_t args;    /* args frame, until dispatched */
     zmq_msg_t key;     /* call key frame (optional; empty: none) */
     int64_t deadline;  /* monotonic ms; 0: none */
@@ -75,7 +74,7 @@ actors_err brk_slots_init(brk_slots_t *self, uint32_t initial);
 void brk_slots_fini(brk_slots_t *self);
 
 /* brk_slots_alloc takes a free slot, growing the slab if needed. The slot
- * comes in state BRK_SLOT_HELD with its six frames initialised empty,
+ * comes in state BRK_SLOT_HELD with its four frames initialised empty,
  * deadline 0, heap BRK_NONE, links BRK_NONE, flags 0.
  * Returns ACTORS_OK with its index in *idx, or ACTORS_ENOMEM. */
 actors_err brk_slots_alloc(brk_slots_t *self, uint32_t *idx);

@@ -664,7 +664,7 @@ testutil_lookup_state(const char *address, char *state, size_t state_len,
     }
     uint8_t hdr[32];
     uint32_t seq = ++s_lookup_seq;
-    size_t hlen = testutil_hdr(hdr, "ACT1", 0x09, 0, &seq, sizeof seq);
+    size_t hlen = testutil_hdr(hdr, "ACT2", 0x09, 0, &seq, sizeof seq);
     const void *data[2] = {hdr, address};
     size_t len[2] = {hlen, strlen(address)};
     if (testutil_raw_send(s, 2, data, len) != 0) {
@@ -678,8 +678,9 @@ testutil_lookup_state(const char *address, char *state, size_t state_len,
             return ACTORS_ETIMEDOUT;
         }
         /* Skip replies to earlier lookups that timed out. */
-        if (m.nframes != 2 || m.len[0] != 10 + sizeof seq ||
-            memcmp(m.data[0] + 10, &seq, sizeof seq) != 0) {
+        if (m.nframes != 2 || m.len[0] < 11 + sizeof seq ||
+            m.data[0][10] != sizeof seq ||
+            memcmp(m.data[0] + 11, &seq, sizeof seq) != 0) {
             testutil_raw_msg_free(&m);
             continue;
         }
@@ -790,10 +791,38 @@ testutil_hdr(uint8_t *buf, const char *sig, uint8_t cmd, uint32_t timeout_ms,
     buf[7] = (uint8_t)(timeout_ms >> 16);
     buf[8] = (uint8_t)(timeout_ms >> 8);
     buf[9] = (uint8_t)timeout_ms;
+    buf[10] = (uint8_t)id_len;
     if (id_len > 0) {
-        memcpy(buf + 10, id, id_len);
+        memcpy(buf + 11, id, id_len);
     }
-    return 10 + id_len;
+    return 11 + id_len;
+}
+
+size_t
+testutil_call_hdr(uint8_t *buf, const char *sig, uint8_t cmd,
+    uint32_t timeout_ms, const void *id, size_t id_len, const char *address,
+    const char *method)
+{
+    size_t n = testutil_hdr(buf, sig, cmd, timeout_ms, id, id_len);
+    size_t alen = strlen(address);
+    size_t mlen = strlen(method);
+    buf[n++] = (uint8_t)alen;
+    memcpy(buf + n, address, alen);
+    n += alen;
+    buf[n++] = (uint8_t)mlen;
+    memcpy(buf + n, method, mlen);
+    return n + mlen;
+}
+
+size_t
+testutil_hdr_id(const uint8_t *hdr, size_t len, const uint8_t **id)
+{
+    if (len < 11 || len < 11 + (size_t)hdr[10]) {
+        *id = NULL;
+        return 0;
+    }
+    *id = hdr + 11;
+    return hdr[10];
 }
 
 int
@@ -870,8 +899,8 @@ testutil_raw_error_type(
     const testutil_raw_msg_t *m, int hdr_index, char *buf, size_t len)
 {
     buf[0] = '\0';
-    if (m->nframes < hdr_index + 2 || m->len[hdr_index] < 10 ||
-        memcmp(m->data[hdr_index], "ACT1", 4) != 0 ||
+    if (m->nframes < hdr_index + 2 || m->len[hdr_index] < 11 ||
+        memcmp(m->data[hdr_index], "ACT2", 4) != 0 ||
         m->data[hdr_index][4] != 0x04) {
         return false;
     }

@@ -190,10 +190,22 @@ bool testutil_wait_state(
 void *testutil_raw_socket(int type);
 void testutil_raw_close(void **sock_p);
 
-/* testutil_hdr writes an ACT1-style header (sig: 4 bytes, e.g. "ACT1" or
- * "ACT9") into buf (>= 10 + id_len bytes) and returns its length. */
+/* testutil_hdr writes an ACT2-style header without names (sig: 4 bytes,
+ * e.g. "ACT2" or "ACT9") into buf (>= 11 + id_len bytes) and returns its
+ * length. */
 size_t testutil_hdr(uint8_t *buf, const char *sig, uint8_t cmd,
     uint32_t timeout_ms, const void *id, size_t id_len);
+
+/* testutil_call_hdr writes the header of a CALL or TELL: testutil_hdr's
+ * followed by the length-prefixed address and method (buf >= 13 + id_len
+ * + both lengths). Returns its length. */
+size_t testutil_call_hdr(uint8_t *buf, const char *sig, uint8_t cmd,
+    uint32_t timeout_ms, const void *id, size_t id_len, const char *address,
+    const char *method);
+
+/* testutil_hdr_id finds the request id of a header frame (ACT2 layout):
+ * sets *id (NULL if the frame is too short) and returns its length. */
+size_t testutil_hdr_id(const uint8_t *hdr, size_t len, const uint8_t **id);
 
 /* testutil_raw_send sends n frames (data[i], len[i]) as one message.
  * Returns 0 or -1. */

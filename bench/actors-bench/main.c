@@ -688,7 +688,7 @@ main(int argc, char **argv)
     bench_proc_cleanup_on_signals();
     static s_bench_t b;
     b.seconds = -1;
-    b.prefetch = 64;
+    b.prefetch = 256;
     b.fan = true;
     char *transports = NULL;
     char *payloads = NULL;

@@ -54,7 +54,7 @@
 #include "alloc.h"
 #include "client_internal.h"
 
-#define PREFETCH_DEFAULT 64    /* opts->prefetch 0 */
+#define PREFETCH_DEFAULT 256   /* opts->prefetch 0 */
 #define HEARTBEAT_DEFAULT 1000 /* ms, until the broker tells its own */
 #define LIVENESS_DEFAULT 3     /* heartbeats, idem */
 #define REGISTER_RETRY_MS 3000 /* no answer to REGISTER: reconnect */
@@ -70,19 +70,6 @@ s_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* s_copy_frame copies a frame into a NUL-terminated buffer of cap bytes
- * (truncating). */
-static void
-s_copy_frame(zmq_msg_t *frame, char *buf, size_t cap)
-{
-    size_t n = zmq_msg_size(frame);
-    if (n >= cap) {
-        n = cap - 1;
-    }
-    memcpy(buf, zmq_msg_data(frame), n);
-    buf[n] = '\0';
 }
 
 /* s_send sends a header (cmd, id) followed by up to two body frames. The
@@ -195,8 +182,6 @@ s_item_new(actors_actor_t *self)
         }
     }
     it->next = NULL;
-    zmq_msg_init(&it->address);
-    zmq_msg_init(&it->method);
     zmq_msg_init(&it->args);
     zmq_msg_init(&it->key);
     return it;
@@ -205,8 +190,6 @@ s_item_new(actors_actor_t *self)
 static void
 s_item_free(actors_actor_t *self, actors__item_t *it)
 {
-    zmq_msg_close(&it->address);
-    zmq_msg_close(&it->method);
     zmq_msg_close(&it->args);
     zmq_msg_close(&it->key);
     if (self->nspare < ITEMS_KEPT) {
@@ -291,12 +274,12 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
     switch (hdr->cmd) {
     case ACTORS_CMD_CALL:
     case ACTORS_CMD_TELL: {
-        if (nframes != 4 && nframes != 5) {
+        if ((nframes != 2 && nframes != 3) || hdr->address == NULL) {
             /* Keep the credit right even for a malformed dispatch. */
             if (hdr->cmd == ACTORS_CMD_CALL) {
                 actors__actor_send_error(self, hdr->id, hdr->id_len,
                     ACTORS_EBADREQ, NULL,
-                    "CALL needs address, method and args frames", NULL);
+                    "CALL needs names in its header and an args frame", NULL);
             } else {
                 self->credit++;
             }
@@ -315,11 +298,14 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
         it->cmd = hdr->cmd;
         it->id_len = (uint8_t)hdr->id_len;
         memcpy(it->id, hdr->id, hdr->id_len);
-        zmq_msg_move(&it->address, &frames[1]);
-        zmq_msg_move(&it->method, &frames[2]);
-        zmq_msg_move(&it->args, &frames[3]);
-        if (nframes == 5) {
-            zmq_msg_move(&it->key, &frames[4]);
+        memcpy(it->address, hdr->address, hdr->address_len);
+        it->address[hdr->address_len] = '\0';
+        memcpy(it->method, hdr->method, hdr->method_len);
+        it->method[hdr->method_len] = '\0';
+        it->method_len = (uint8_t)hdr->method_len;
+        zmq_msg_move(&it->args, &frames[1]);
+        if (nframes == 3) {
+            zmq_msg_move(&it->key, &frames[2]);
         }
         if (self->tail != NULL) {
             self->tail->next = it;
@@ -455,12 +441,10 @@ s_handle(actors_actor_t *self, actors__item_t *it)
     } else if (args.type != MSGPACK_OBJECT_ARRAY) {
         s_reject(
             self, it, ACTORS_EARGS, "the arguments must be a msgpack array");
-    } else if ((m = s_find_method(self->service, zmq_msg_data(&it->method),
-                    zmq_msg_size(&it->method))) == NULL) {
-        char name[ACTORS_WIRE_NAME_MAX + 1];
-        s_copy_frame(&it->method, name, sizeof name);
+    } else if ((m = s_find_method(self->service, it->method, it->method_len)) ==
+               NULL) {
         snprintf(text, sizeof text, "%s has no method '%s'",
-            self->service->name, name);
+            self->service->name, it->method);
         s_reject(self, it, ACTORS_ENOMETHOD, text);
     } else {
         actors__ctx_run(self, it, m, &args);

@@ -22,17 +22,17 @@
 #include "alloc.h"
 
 struct actors_ctx {
-    uint32_t tag;                           /* CTX_TAG */
-    actors_actor_t *actor;                  /* the running actor */
-    const actors__item_t *item;             /* the message being handled */
-    const char *method;                     /* the method's name (table) */
-    char address[ACTORS_WIRE_NAME_MAX + 1]; /* target address */
-    actors_msg_t *result;                   /* NULL: nil */
-    bool result_owned;                      /* result is not actor->result */
-    bool deferred;                          /* actors_ctx_defer was called */
-    bool has_error;                         /* actors_ctx_error was called */
-    char type[128];                         /* error type */
-    char message[1024];                     /* error message */
+    uint32_t tag;               /* CTX_TAG */
+    actors_actor_t *actor;      /* the running actor */
+    const actors__item_t *item; /* the message being handled */
+    const char *method;         /* the method's name (table) */
+    const char *address;        /* target address, borrowed from the item */
+    actors_msg_t *result;       /* NULL: nil */
+    bool result_owned;          /* result is not actor->result */
+    bool deferred;              /* actors_ctx_defer was called */
+    bool has_error;             /* actors_ctx_error was called */
+    char type[128];             /* error type */
+    char message[1024];         /* error message */
 };
 
 struct actors_deferred {
@@ -441,19 +441,6 @@ s_finish(actors_actor_t *self, actors_ctx_t *ctx, actors_err rc)
     actors__actor_send_error(self, it->id, it->id_len, rc, type, message, NULL);
 }
 
-/* s_copy_frame copies a frame into a NUL-terminated buffer of cap bytes
- * (truncating). */
-static void
-s_copy_frame(const zmq_msg_t *frame, char *buf, size_t cap)
-{
-    size_t n = zmq_msg_size((zmq_msg_t *)frame);
-    if (n >= cap) {
-        n = cap - 1;
-    }
-    memcpy(buf, zmq_msg_data((zmq_msg_t *)frame), n);
-    buf[n] = '\0';
-}
-
 void
 actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
     const actors_method_t *m, const msgpack_object *args)
@@ -463,7 +450,7 @@ actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
     ctx.actor = self;
     ctx.item = it;
     ctx.method = m->name;
-    s_copy_frame(&it->address, ctx.address, sizeof ctx.address);
+    ctx.address = it->address;
     ctx.result = NULL;
     ctx.result_owned = false;
     ctx.deferred = false;

@@ -30,11 +30,11 @@ typedef struct actors__item {
     uint8_t cmd;                    /* ACTORS_CMD_CALL or ACTORS_CMD_TELL */
     uint8_t id_len;                 /* broker tag length */
     uint8_t id[ACTORS_WIRE_ID_MAX]; /* broker tag, echoed in the reply */
-    zmq_msg_t address;              /* frame 1 */
-    zmq_msg_t method;               /* frame 2 */
-    zmq_msg_t args;                 /* frame 3 */
-    zmq_msg_t key;                  /* frame 4, the caller's call key;
-                                       empty: none */
+    uint8_t method_len;             /* bytes of method */
+    char address[ACTORS_WIRE_NAME_MAX + 1]; /* from the header, NUL-ended */
+    char method[ACTORS_WIRE_NAME_MAX + 1];  /* from the header, NUL-ended */
+    zmq_msg_t args;                         /* frame 1 */
+    zmq_msg_t key; /* frame 2, the caller's call key; empty: none */
 } actors__item_t;
 
 typedef enum {

@@ -523,9 +523,17 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
         }
     }
     uint64_t id = self->next_id;
-    uint8_t hdr[ACTORS_WIRE_HDR_MIN + ACTORS__ID_LEN];
+    uint8_t hdr[ACTORS_WIRE_HDR_MIN + ACTORS__ID_LEN + ACTORS_WIRE_NAMES_MAX];
     size_t hlen = actors__hdr_write(
         hdr, cmd, timeout_ms, &id, want_future ? ACTORS__ID_LEN : 0);
+    if (cmd == ACTORS_CMD_CALL || cmd == ACTORS_CMD_TELL) {
+        /* A call's names travel in its header, not in frames of their
+         * own: two frames fewer on every hop. */
+        hlen += actors__hdr_names_write(
+            hdr + hlen, address, strlen(address), method, strlen(method));
+        address = NULL;
+        method = NULL;
+    }
     int zrc;
     bool last_is_hdr = address == NULL && !has_args;
     if (last_is_hdr) {
@@ -850,7 +858,7 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
     actors__hdr_t hdr;
     if (actors__hdr_parse(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]),
             &hdr) != ACTORS_OK) {
-        return; /* not ACT1: nothing sensible to do with it */
+        return; /* not ACT2: nothing sensible to do with it */
     }
     if ((hdr.cmd == ACTORS_CMD_REPLY || hdr.cmd == ACTORS_CMD_ERROR) &&
         hdr.id_len == ACTORS__ID_LEN) {

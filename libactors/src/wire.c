@@ -1,4 +1,4 @@
-/* libactors/src/wire.c - the ACT1 envelope: header frames and error bodies.
+/* libactors/src/wire.c - the ACT2 envelope: header frames and error bodies.
  * SPDX-License-Identifier: MIT */
 #include "wire.h"
 #include "unpack.h"
@@ -36,15 +36,52 @@ actors__hdr_parse(const void *data, size_t len, actors__hdr_t *out)
     if (memcmp(b, ACTORS_WIRE_SIG, ACTORS_WIRE_SIG_LEN) != 0) {
         return memcmp(b, "ACT", 3) == 0 ? ACTORS_EVERSION : ACTORS_EBADREQ;
     }
-    if (len < ACTORS_WIRE_HDR_MIN || len > ACTORS_WIRE_HDR_MAX) {
+    if (len < ACTORS_WIRE_HDR_MIN || len > ACTORS_WIRE_HDR_MAX ||
+        len < ACTORS_WIRE_HDR_MIN + (size_t)b[10]) {
         return ACTORS_EBADREQ;
     }
     out->cmd = b[4];
     out->flags = b[5];
     out->timeout_ms = actors__be32(b + 6);
     out->id = b + ACTORS_WIRE_HDR_MIN;
-    out->id_len = len - ACTORS_WIRE_HDR_MIN;
+    out->id_len = b[10];
+    out->names = out->id + out->id_len;
+    out->names_len = len - ACTORS_WIRE_HDR_MIN - out->id_len;
+    out->address = NULL;
+    out->address_len = 0;
+    out->method = NULL;
+    out->method_len = 0;
+    if (out->cmd == ACTORS_CMD_CALL || out->cmd == ACTORS_CMD_TELL) {
+        /* [alen][address][mlen][method], exactly. */
+        const uint8_t *n = out->names;
+        size_t left = out->names_len;
+        size_t alen = left > 0 ? n[0] : 0;
+        if (alen > 0 && left >= 2 + alen) {
+            size_t mlen = n[1 + alen];
+            if (mlen > 0 && left == 2 + alen + mlen) {
+                out->address = n + 1;
+                out->address_len = alen;
+                out->method = n + 2 + alen;
+                out->method_len = mlen;
+            }
+        }
+    }
     return ACTORS_OK;
+}
+
+size_t
+actors__hdr_names_write(void *buf, const void *address, size_t address_len,
+    const void *method, size_t method_len)
+{
+    assert(buf && address && method);
+    assert(address_len > 0 && address_len <= ACTORS_WIRE_NAME_MAX);
+    assert(method_len > 0 && method_len <= ACTORS_WIRE_NAME_MAX);
+    uint8_t *b = buf;
+    b[0] = (uint8_t)address_len;
+    memcpy(b + 1, address, address_len);
+    b[1 + address_len] = (uint8_t)method_len;
+    memcpy(b + 2 + address_len, method, method_len);
+    return 2 + address_len + method_len;
 }
 
 size_t
@@ -58,6 +95,7 @@ actors__hdr_write(
     b[4] = cmd;
     b[5] = 0;
     actors__put_be32(b + 6, timeout_ms);
+    b[10] = (uint8_t)id_len;
     if (id_len > 0) {
         memcpy(b + ACTORS_WIRE_HDR_MIN, id, id_len);
     }

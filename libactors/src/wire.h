@@ -1,4 +1,4 @@
-/* libactors/src/wire.h - the envelope of protocol ACT1 (schemas/PROTOCOL.md).
+/* libactors/src/wire.h - the envelope of protocol ACT2 (schemas/PROTOCOL.md).
  * SPDX-License-Identifier: MIT
  *
  * Private to libactors and the broker (which includes it); never installed.
@@ -7,16 +7,24 @@
  * delimiter frame (REQ sockets add one; DEALER peers may omit it; the
  * broker answers in the form it was asked), starts with a HEADER frame:
  *
- *   offset 0  4 bytes  "ACT1"        signature and protocol version
+ *   offset 0  4 bytes  "ACT2"        signature and protocol version
  *   offset 4  1 byte   command       ACTORS_CMD_*
  *   offset 5  1 byte   flags         0 (reserved; receivers ignore)
  *   offset 6  4 bytes  timeout_ms    uint32 big-endian; CALL only, 0 = none
- *   offset 10 0..255   request id    opaque bytes, echoed in the reply
+ *   offset 10 1 byte   id length     0..255
+ *   offset 11 0..255   request id    opaque bytes, echoed in the reply
+ *   then, in CALL and TELL only, the names of the call:
+ *             1 byte   address length (1..255), the address,
+ *             1 byte   method length (1..255), the method.
+ *   Bytes after the id in other commands are ignored (a REPLY or ERROR
+ *   from the broker is the request's header with the command rewritten,
+ *   names included).
  *
  * Frames that follow the header, per command:
  *
- *   CALL       C->B  header address method args      (args: msgpack array)
- *              B->A  header address method args      (id = broker tag)
+ *   CALL       C->B  header args [key]    (args: msgpack array; key: the
+ *              B->A  header args [key]     call's key, 1..255 bytes;
+ *                                          id B->A = broker tag)
  *   TELL       same frames as CALL; no reply unless delivery fails and the
  *              request id is not empty (then an ERROR)
  *   REPLY      B->C / A->B  header body              (body: one msgpack value)
@@ -41,12 +49,14 @@
 #include <actors/error.h>
 #include <actors/msg.h>
 
-#define ACTORS_WIRE_SIG "ACT1"
+#define ACTORS_WIRE_SIG "ACT2"
 #define ACTORS_WIRE_SIG_LEN 4
-#define ACTORS_WIRE_HDR_MIN 10   /* header without request id */
+#define ACTORS_WIRE_HDR_MIN 11   /* header without request id */
 #define ACTORS_WIRE_ID_MAX 255   /* request id bytes */
 #define ACTORS_WIRE_NAME_MAX 255 /* address and method bytes */
-#define ACTORS_WIRE_HDR_MAX (ACTORS_WIRE_HDR_MIN + ACTORS_WIRE_ID_MAX)
+#define ACTORS_WIRE_NAMES_MAX (2 * (1 + ACTORS_WIRE_NAME_MAX))
+#define ACTORS_WIRE_HDR_MAX                                                    \
+    (ACTORS_WIRE_HDR_MIN + ACTORS_WIRE_ID_MAX + ACTORS_WIRE_NAMES_MAX)
 #define ACTORS_WIRE_TAG_LEN 8 /* broker tags in CALL/TELL to actors */
 #define ACTORS_WIRE_MAX_MESSAGE_DEFAULT (16u * 1024u * 1024u)
 
@@ -71,25 +81,40 @@ typedef enum {
     ACTORS_CMD_EVENT = 0x11,  /* S->B  header map             (no reply) */
 } actors__cmd_t;
 
-/* A parsed header. id points into the frame it was parsed from. */
+/* A parsed header. Pointers are borrowed from the frame it was parsed
+ * from. */
 typedef struct {
-    uint8_t cmd;         /* ACTORS_CMD_* (not checked against the list) */
-    uint8_t flags;       /* as sent */
-    uint32_t timeout_ms; /* 0: none */
-    const uint8_t *id;   /* request id, borrowed from the frame */
-    size_t id_len;       /* 0..ACTORS_WIRE_ID_MAX */
+    uint8_t cmd;            /* ACTORS_CMD_* (not checked against the list) */
+    uint8_t flags;          /* as sent */
+    uint32_t timeout_ms;    /* 0: none */
+    const uint8_t *id;      /* request id */
+    size_t id_len;          /* 0..ACTORS_WIRE_ID_MAX */
+    const uint8_t *names;   /* the bytes after the id (CALL/TELL: names) */
+    size_t names_len;       /* their length */
+    const uint8_t *address; /* CALL/TELL with well-formed names, else NULL */
+    size_t address_len;     /* 1..255 */
+    const uint8_t *method;  /* CALL/TELL with well-formed names, else NULL */
+    size_t method_len;      /* 1..255 */
 } actors__hdr_t;
 
-/* actors__hdr_parse reads a header frame of len bytes.
+/* actors__hdr_parse reads a header frame of len bytes. For CALL and TELL
+ * it also reads the names: address and method stay NULL when they are
+ * missing or malformed (the caller answers BadRequest with the id).
  * Returns ACTORS_OK, ACTORS_EVERSION when the first three bytes are "ACT"
  * but the version differs, ACTORS_EBADREQ for anything else malformed. */
 actors_err actors__hdr_parse(const void *data, size_t len, actors__hdr_t *out);
 
-/* actors__hdr_write writes a header into buf, which must hold
- * ACTORS_WIRE_HDR_MIN + id_len bytes (id_len <= ACTORS_WIRE_ID_MAX), and
- * returns the number of bytes written. */
+/* actors__hdr_write writes a header without names into buf, which must
+ * hold ACTORS_WIRE_HDR_MIN + id_len bytes (id_len <= ACTORS_WIRE_ID_MAX),
+ * and returns the number of bytes written. */
 size_t actors__hdr_write(
     void *buf, uint8_t cmd, uint32_t timeout_ms, const void *id, size_t id_len);
+
+/* actors__hdr_names_write appends the names of a CALL or TELL (address,
+ * method: 1..ACTORS_WIRE_NAME_MAX bytes each) at buf, which must hold
+ * 2 + address_len + method_len bytes, and returns that length. */
+size_t actors__hdr_names_write(void *buf, const void *address,
+    size_t address_len, const void *method, size_t method_len);
 
 /* actors__hdr_set_cmd rewrites the command byte of a header in place. */
 void actors__hdr_set_cmd(void *hdr, uint8_t cmd);
