@@ -63,7 +63,7 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
     assert(binary);
     assert(broker);
     assert(pid);
-    size_t argc = 5 + (size_t)spec->nargs;
+    size_t argc = 7 + (size_t)spec->nargs;
     char **argv = calloc(argc + 1, sizeof *argv);
     size_t nenv = 0;
     while (environ[nenv]) {
@@ -80,8 +80,15 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
     argv[2] = (char *)broker;
     argv[3] = "--address";
     argv[4] = spec->address;
+    int a = 5;
+    char prefetch[24];
+    if (spec->prefetch > 0) {
+        snprintf(prefetch, sizeof prefetch, "%u", (unsigned)spec->prefetch);
+        argv[a++] = "--prefetch";
+        argv[a++] = prefetch;
+    }
     for (int i = 0; i < spec->nargs; i++) {
-        argv[5 + i] = spec->args[i];
+        argv[a + i] = spec->args[i];
     }
     /* The spec's entries win over inherited ones of the same name. */
     size_t k = 0;

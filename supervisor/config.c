@@ -231,6 +231,13 @@ s_read_entry(sup_config_t *cfg, zconfig_t *node, char *err, size_t errlen)
         return rc;
     }
     child_spec_t proto = {0};
+    long prefetch = 0;
+    rc =
+        s_get_long(node, "prefetch", 1, 1000000, &prefetch, entry, err, errlen);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    proto.prefetch = (uint32_t)prefetch;
     proto.policy = (policy_t)POLICY_INIT;
     rc = s_read_policy(node, &proto.policy, entry, err, errlen);
     for (long r = 1; rc == ACTORS_OK && r <= replicas; r++) {
@@ -243,6 +250,7 @@ s_read_entry(sup_config_t *cfg, zconfig_t *node, char *err, size_t errlen)
         child_spec_t *c = &cfg->children[cfg->nchildren++];
         memset(c, 0, sizeof *c);
         c->policy = proto.policy;
+        c->prefetch = proto.prefetch;
         c->detached = 1;
         c->group = -1;
         c->name = strdup(entry);

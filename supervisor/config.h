@@ -13,6 +13,9 @@
  *           args = [100, 20]          # JSON array of ctor args; quote
  *                                     # with '...' if it has " in it
  *           replicas = 1
+ *           prefetch = 256            # calls handed to the actor ahead
+ *                                     # (--prefetch; 1: all but the
+ *                                     # running call survive a crash)
  *           env
  *               ACTORS_LOG_LEVEL = info
  *           policy
@@ -42,23 +45,25 @@
 #define SUPERVISOR_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <actors/error.h>
 
 #include "policy.h"
 
 typedef struct {
-    char *name;      /* entry name in the file (replicas share it) */
-    char *service;   /* binary name */
-    char *address;   /* registered address, expanded */
-    char **args;     /* constructor args as JSON texts */
-    int nargs;       /* entries in args */
-    char **env;      /* "KEY=VALUE" added to the inherited environment */
-    int nenv;        /* entries in env */
-    policy_t policy; /* restart policy */
-    int detached;    /* 1: lives until killed; 0: owned by its spawner */
-    int group;       /* index in sup_config_t.groups, or -1 */
-    int group_pos;   /* position of its entry in the group's members */
+    char *name;        /* entry name in the file (replicas share it) */
+    char *service;     /* binary name */
+    char *address;     /* registered address, expanded */
+    char **args;       /* constructor args as JSON texts */
+    int nargs;         /* entries in args */
+    char **env;        /* "KEY=VALUE" added to the inherited environment */
+    int nenv;          /* entries in env */
+    uint32_t prefetch; /* --prefetch for the service; 0: its default */
+    policy_t policy;   /* restart policy */
+    int detached;      /* 1: lives until killed; 0: owned by its spawner */
+    int group;         /* index in sup_config_t.groups, or -1 */
+    int group_pos;     /* position of its entry in the group's members */
 } child_spec_t;
 
 typedef enum {

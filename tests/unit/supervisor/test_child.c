@@ -50,7 +50,8 @@ START_TEST(test_child_spawns_with_args_and_env)
     fputs("#!/bin/sh\n"
           "[ \"$1\" = --broker ] && [ \"$2\" = tcp://x:1 ] && "
           "[ \"$3\" = --address ] && [ \"$4\" = a/1 ] && "
-          "[ \"$5\" = 100 ] && [ \"$6\" = '\"x y\"' ] && [ $# -eq 6 ] && "
+          "[ \"$5\" = --prefetch ] && [ \"$6\" = 3 ] && "
+          "[ \"$7\" = 100 ] && [ \"$8\" = '\"x y\"' ] && [ $# -eq 8 ] && "
           "[ \"$ACTORS_TEST_VAR\" = yes ] && exit 7\n"
           "exit 1\n",
         f);
@@ -65,6 +66,7 @@ START_TEST(test_child_spawns_with_args_and_env)
     spec.nargs = 2;
     spec.env = env;
     spec.nenv = 1;
+    spec.prefetch = 3;
     setenv("ACTORS_TEST_VAR", "inherited-and-shadowed", 1);
     char bin[4096];
     ck_assert_int_eq(

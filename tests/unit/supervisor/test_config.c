@@ -24,7 +24,8 @@ static const char *s_good = "supervisor\n"
                             "    store\n"
                             "        service = counter\n"
                             "        address = store/{i}\n"
-                            "        replicas = 3\n";
+                            "        replicas = 3\n"
+                            "        prefetch = 1\n";
 
 START_TEST(test_config_parses_actors_and_policy)
 {
@@ -50,6 +51,9 @@ START_TEST(test_config_parses_actors_and_policy)
     ck_assert(a->policy.backoff_factor == 1.5);
     ck_assert_str_eq(cfg->children[1].address, "store/1");
     ck_assert_str_eq(cfg->children[3].address, "store/3");
+    ck_assert_int_eq(a->prefetch, 0); /* the service's default */
+    ck_assert_int_eq(cfg->children[1].prefetch, 1);
+    ck_assert_int_eq(cfg->children[3].prefetch, 1);
     ck_assert_int_eq(cfg->children[3].policy.max_restarts, 0);
     config_destroy(&cfg);
     ck_assert_ptr_null(cfg);
@@ -79,6 +83,9 @@ START_TEST(test_config_rejects_bad_values)
                      "        address = a/1\n        policy\n"
                      "            max_restarts = lots\n",
         "max_restarts");
+    s_expect_invalid("actor\n    a\n        service = counter\n"
+                     "        address = a/1\n        prefetch = 0\n",
+        "prefetch");
     s_expect_invalid("actor\n    a\n        service = counter\n"
                      "        address = a/1\n    b\n"
                      "        service = counter\n        address = a/1\n",
