@@ -312,24 +312,66 @@ s_fake_expect(fake_t *f, uint8_t cmd, int timeout_ms, fmsg_t *m)
     }
 }
 
-/* s_fake_send sends header (cmd, id) and n body frames (data, len pairs)
- * to the actor's last routing id. */
+/* s_fake_vsend sends a header (cmd, id, then names_len bytes of names)
+ * and n body frames (data, len pairs from ap) to the actor's last routing
+ * id. */
 static void
-s_fake_send(fake_t *f, uint8_t cmd, const char *id, int n, ...)
+s_fake_vsend(fake_t *f, uint8_t cmd, const char *id, const void *names,
+    size_t names_len, int n, va_list ap)
 {
     uint8_t hdr[ACTORS_WIRE_HDR_MAX];
     size_t id_len = id ? strlen(id) : 0;
     size_t hlen = actors__hdr_write(hdr, cmd, 0, id, id_len);
+    ck_assert_uint_le(hlen + names_len, sizeof hdr);
+    if (names_len > 0) {
+        memcpy(hdr + hlen, names, names_len);
+        hlen += names_len;
+    }
     ck_assert_int_ge(zmq_send(f->sock, f->rid, f->rid_len, ZMQ_SNDMORE), 0);
     ck_assert_int_ge(zmq_send(f->sock, hdr, hlen, n > 0 ? ZMQ_SNDMORE : 0), 0);
-    va_list ap;
-    va_start(ap, n);
     for (int i = 0; i < n; i++) {
         const void *d = va_arg(ap, const void *);
         size_t len = va_arg(ap, size_t);
         ck_assert_int_ge(
             zmq_send(f->sock, d, len, i < n - 1 ? ZMQ_SNDMORE : 0), 0);
     }
+}
+
+/* s_fake_send sends a header without names (cmd, id) and n body frames
+ * (data, len pairs) to the actor's last routing id. */
+static void
+s_fake_send(fake_t *f, uint8_t cmd, const char *id, int n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    s_fake_vsend(f, cmd, id, NULL, 0, n, ap);
+    va_end(ap);
+}
+
+/* s_fake_send_call sends a CALL or TELL header (cmd, id, the names
+ * address and method) and n body frames (data, len pairs). */
+static void
+s_fake_send_call(fake_t *f, uint8_t cmd, const char *id, const char *address,
+    const char *method, int n, ...)
+{
+    uint8_t names[ACTORS_WIRE_NAMES_MAX];
+    size_t names_len = actors__hdr_names_write(
+        names, address, strlen(address), method, strlen(method));
+    va_list ap;
+    va_start(ap, n);
+    s_fake_vsend(f, cmd, id, names, names_len, n, ap);
+    va_end(ap);
+}
+
+/* s_fake_send_raw sends a CALL or TELL header (cmd, id) followed by
+ * names_len raw bytes of names, well-formed or not, and n body frames. */
+static void
+s_fake_send_raw(fake_t *f, uint8_t cmd, const char *id, const void *names,
+    size_t names_len, int n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    s_fake_vsend(f, cmd, id, names, names_len, n, ap);
     va_end(ap);
 }
 
@@ -354,8 +396,8 @@ s_fake_call(fake_t *f, uint8_t cmd, const char *id, const char *method,
         }
     }
     va_end(ap);
-    s_fake_send(f, cmd, id, 3, "t/1", (size_t)3, method, strlen(method),
-        actors_msg_data(m), actors_msg_size(m));
+    s_fake_send_call(
+        f, cmd, id, "t/1", method, 1, actors_msg_data(m), actors_msg_size(m));
     actors_msg_destroy(&m);
 }
 
@@ -541,14 +583,14 @@ START_TEST(test_actor_call_reply_and_errors)
     const uint8_t bad = 0xc1;  /* never valid msgpack */
     const uint8_t five = 0x05; /* valid, not an array */
     const uint8_t two[] = {0x90, 0x90};
-    s_fake_send(&f, ACTORS_CMD_CALL, "tag-6", 3, "t/1", (size_t)3, "echo",
-        (size_t)4, &bad, (size_t)1);
+    s_fake_send_call(
+        &f, ACTORS_CMD_CALL, "tag-6", "t/1", "echo", 1, &bad, (size_t)1);
     s_expect_error(&f, "tag-6", "BadMsgpack", NULL);
-    s_fake_send(&f, ACTORS_CMD_CALL, "tag-7", 3, "t/1", (size_t)3, "echo",
-        (size_t)4, &five, (size_t)1);
+    s_fake_send_call(
+        &f, ACTORS_CMD_CALL, "tag-7", "t/1", "echo", 1, &five, (size_t)1);
     s_expect_error(&f, "tag-7", "WrongArguments", NULL);
-    s_fake_send(&f, ACTORS_CMD_CALL, "tag-8", 3, "t/1", (size_t)3, "echo",
-        (size_t)4, two, sizeof two);
+    s_fake_send_call(
+        &f, ACTORS_CMD_CALL, "tag-8", "t/1", "echo", 1, two, sizeof two);
     s_expect_error(&f, "tag-8", "BadMsgpack", NULL);
 
     /* Still serving, state kept. */
@@ -559,6 +601,79 @@ START_TEST(test_actor_call_reply_and_errors)
     msgpack_unpacked_destroy(&up);
     s_fmsg_free(&m);
 
+    s_stop_actor(&f, &r);
+    s_fake_stop(&f);
+}
+END_TEST
+
+/* A dispatch the runtime cannot read: a CALL is answered BadRequest with
+ * the broker's tag, a TELL is still credited; the actor serves on. */
+START_TEST(test_actor_malformed_dispatch)
+{
+    fake_t f;
+    run_t r;
+    fmsg_t m;
+    msgpack_unpacked up;
+    s_fake_start(&f);
+    s_actor_start(&r, &f, 4);
+    s_accept(&f, 1000, 3);
+    const uint8_t args[] = {0x91, 0x07}; /* [7] */
+
+    /* Names missing from the header (the ACT1 layout: names as frames). */
+    s_fake_send(&f, ACTORS_CMD_CALL, "m-1", 3, "t/1", (size_t)3, "echo",
+        (size_t)4, args, sizeof args);
+    s_expect_error(&f, "m-1", "BadRequest", NULL);
+    s_fake_send(&f, ACTORS_CMD_CALL, "m-2", 1, args, sizeof args);
+    s_expect_error(&f, "m-2", "BadRequest", NULL);
+    /* Malformed names: address cut short, empty method, a byte too many. */
+    s_fake_send_raw(
+        &f, ACTORS_CMD_CALL, "m-3", "\x09t/1", 4, 1, args, sizeof args);
+    s_expect_error(&f, "m-3", "BadRequest", NULL);
+    s_fake_send_raw(
+        &f, ACTORS_CMD_CALL, "m-4", "\x03t/1\x00", 5, 1, args, sizeof args);
+    s_expect_error(&f, "m-4", "BadRequest", NULL);
+    s_fake_send_raw(&f, ACTORS_CMD_CALL, "m-5",
+        "\x03t/1\x04"
+        "echoX",
+        10, 1, args, sizeof args);
+    s_expect_error(&f, "m-5", "BadRequest", NULL);
+    /* Good names, wrong frame count: no args, or args key and one more. */
+    s_fake_send_call(&f, ACTORS_CMD_CALL, "m-6", "t/1", "echo", 0);
+    s_expect_error(&f, "m-6", "BadRequest", NULL);
+    s_fake_send_call(&f, ACTORS_CMD_CALL, "m-7", "t/1", "echo", 3, args,
+        sizeof args, "key", (size_t)3, "more", (size_t)4);
+    s_expect_error(&f, "m-7", "BadRequest", NULL);
+
+    /* Malformed tells: no answer, but each one is credited. */
+    s_fake_send(&f, ACTORS_CMD_TELL, "", 3, "t/1", (size_t)3, "echo", (size_t)4,
+        args, sizeof args);
+    s_fake_send_raw(
+        &f, ACTORS_CMD_TELL, "", "\x03t/1\x00", 5, 1, args, sizeof args);
+    s_fake_send_call(&f, ACTORS_CMD_TELL, "", "t/1", "echo", 0);
+    uint32_t credited = 0;
+    while (credited < 3) {
+        s_fake_expect(&f, ACTORS_CMD_CREDIT, WAIT_MS, &m);
+        ck_assert_int_eq(m.n, 2);
+        ck_assert_uint_eq(m.len[1], 4);
+        credited += actors__be32(m.data[1]);
+        s_fmsg_free(&m);
+    }
+    ck_assert_uint_eq(credited, 3);
+
+    /* A well-formed call with a key (the third frame) is served, and no
+     * malformed tell was run. */
+    s_fake_send_call(&f, ACTORS_CMD_CALL, "ok", "t/1", "echo", 2, args,
+        sizeof args, "key-1", (size_t)5);
+    int64_t v = 0;
+    OK(actors_value_int(s_expect_reply(&f, "ok", &m, &up), &v));
+    ck_assert_int_eq(v, 7);
+    msgpack_unpacked_destroy(&up);
+    s_fmsg_free(&m);
+    s_fake_call(&f, ACTORS_CMD_CALL, "n", "tells", "");
+    OK(actors_value_int(s_expect_reply(&f, "n", &m, &up), &v));
+    ck_assert_int_eq(v, 0);
+    msgpack_unpacked_destroy(&up);
+    s_fmsg_free(&m);
     s_stop_actor(&f, &r);
     s_fake_stop(&f);
 }
@@ -630,9 +745,11 @@ s_expect_out(fake_t *f, uint8_t *id)
 {
     fmsg_t m;
     s_fake_expect(f, ACTORS_CMD_CALL, WAIT_MS, &m);
-    ck_assert_int_eq(m.n, 4);
-    ck_assert_uint_eq(m.len[1], 5);
-    ck_assert(memcmp(m.data[1], "other", 5) == 0);
+    ck_assert_int_eq(m.n, 2); /* header (with the names) args */
+    ck_assert_uint_eq(m.hdr.address_len, 5);
+    ck_assert(memcmp(m.hdr.address, "other", 5) == 0);
+    ck_assert_uint_eq(m.hdr.method_len, 4);
+    ck_assert(memcmp(m.hdr.method, "echo", 4) == 0);
     size_t n = m.hdr.id_len;
     memcpy(id, m.hdr.id, n);
     s_fmsg_free(&m);
@@ -1008,6 +1125,7 @@ actor_suite(void)
     TCase *tc = tcase_create("wire");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_actor_call_reply_and_errors);
+    tcase_add_test(tc, test_actor_malformed_dispatch);
     tcase_add_test(tc, test_actor_tells_are_credited);
     tcase_add_test(tc, test_actor_deferred_reply);
     tcase_add_test(tc, test_actor_no_reentry_while_blocked);

@@ -111,14 +111,18 @@ fake_send_frame(fake_t *fb, const void *data, size_t len, bool more)
         zmq_send(fb->router, data, len, more ? ZMQ_SNDMORE : 0), 0);
 }
 
-/* fake_answer answers req (as received) with cmd and body, echoing the
- * request id. */
+/* fake_answer answers req (as received) with cmd and body. Like the real
+ * broker, it sends the request's header back with the command rewritten:
+ * a reply to a CALL carries the call's names after the request id. */
 static void
 fake_answer(fake_t *fb, fmsg_t *req, uint8_t cmd, const void *body, size_t len)
 {
-    actors__hdr_t h = fmsg_hdr(req);
+    (void)fmsg_hdr(req); /* a header the client could read back */
     uint8_t hdr[ACTORS_WIRE_HDR_MAX];
-    size_t hlen = actors__hdr_write(hdr, cmd, 0, h.id, h.id_len);
+    size_t hlen = zmq_msg_size(&req->f[1]);
+    ck_assert_uint_le(hlen, sizeof hdr);
+    memcpy(hdr, zmq_msg_data(&req->f[1]), hlen);
+    actors__hdr_set_cmd(hdr, cmd);
     fake_send_frame(
         fb, zmq_msg_data(&req->f[0]), zmq_msg_size(&req->f[0]), true);
     fake_send_frame(fb, hdr, hlen, true);
@@ -160,6 +164,16 @@ frame_eq(zmq_msg_t *f, const char *s)
 {
     return zmq_msg_size(f) == strlen(s) &&
            memcmp(zmq_msg_data(f), s, zmq_msg_size(f)) == 0;
+}
+
+/* names_eq: the CALL/TELL header h carries exactly these names. */
+static bool
+names_eq(const actors__hdr_t *h, const char *address, const char *method)
+{
+    return h->address != NULL && h->address_len == strlen(address) &&
+           memcmp(h->address, address, h->address_len) == 0 &&
+           h->method != NULL && h->method_len == strlen(method) &&
+           memcmp(h->method, method, h->method_len) == 0;
 }
 
 static int64_t
@@ -227,7 +241,7 @@ START_TEST(test_client_sends_frames_per_wire)
     TEST_ASSERT_OK(actors_client_create(&c, fb.ep));
     fmsg_t m;
 
-    /* CALL: header(id, timeout) address method args-array. */
+    /* CALL: header(id, timeout, address, method) args-array. */
     actors_msg_t *args = NULL;
     TEST_ASSERT_OK(actors_msg_build(&args, "is", 1, "x"));
     actors_call_opts_t opts = {1500};
@@ -237,15 +251,18 @@ START_TEST(test_client_sends_frames_per_wire)
     ck_assert_ptr_null(args);
     ck_assert_uint_eq(actors_client_pending(c), 1);
     fake_recv_ok(&fb, &m);
-    ck_assert_int_eq(m.n, 5);
+    ck_assert_int_eq(m.n, 3);
     actors__hdr_t h = fmsg_hdr(&m);
     ck_assert_uint_eq(h.cmd, ACTORS_CMD_CALL);
     ck_assert_uint_eq(h.timeout_ms, 1500);
     ck_assert_uint_eq(h.id_len, 8);
-    ck_assert(frame_eq(&m.f[2], "account/1"));
-    ck_assert(frame_eq(&m.f[3], "deposit"));
-    ck_assert_uint_eq(zmq_msg_size(&m.f[4]), 4);
-    ck_assert_int_eq(memcmp(zmq_msg_data(&m.f[4]), "\x92\x01\xa1x", 4), 0);
+    ck_assert(names_eq(&h, "account/1", "deposit"));
+    /* The header is exactly: fixed part, id, names. */
+    ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MIN + 8 + 1 +
+                                                 strlen("account/1") + 1 +
+                                                 strlen("deposit"));
+    ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 4);
+    ck_assert_int_eq(memcmp(zmq_msg_data(&m.f[2]), "\x92\x01\xa1x", 4), 0);
     uint8_t first_id[8];
     memcpy(first_id, h.id, 8);
     fmsg_close(&m);
@@ -254,12 +271,14 @@ START_TEST(test_client_sends_frames_per_wire)
     actors_future_t *g = NULL;
     TEST_ASSERT_OK(actors_client_call(c, "a/1", "value", NULL, NULL, &g));
     fake_recv_ok(&fb, &m);
-    ck_assert_int_eq(m.n, 5);
+    ck_assert_int_eq(m.n, 3);
     h = fmsg_hdr(&m);
     ck_assert_uint_eq(h.timeout_ms, 0);
+    ck_assert_uint_eq(h.id_len, 8);
     ck_assert_int_ne(memcmp(h.id, first_id, 8), 0);
-    ck_assert_uint_eq(zmq_msg_size(&m.f[4]), 1);
-    ck_assert_uint_eq(*(uint8_t *)zmq_msg_data(&m.f[4]), 0x90);
+    ck_assert(names_eq(&h, "a/1", "value"));
+    ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 1);
+    ck_assert_uint_eq(*(uint8_t *)zmq_msg_data(&m.f[2]), 0x90);
     fmsg_close(&m);
 
     /* TELL: no request id, no future. */
@@ -267,11 +286,30 @@ START_TEST(test_client_sends_frames_per_wire)
     TEST_ASSERT_OK(actors_client_tell(c, "a/1", "deposit", &args));
     ck_assert_ptr_null(args);
     fake_recv_ok(&fb, &m);
-    ck_assert_int_eq(m.n, 5);
+    ck_assert_int_eq(m.n, 3);
     h = fmsg_hdr(&m);
     ck_assert_uint_eq(h.cmd, ACTORS_CMD_TELL);
     ck_assert_uint_eq(h.id_len, 0);
+    ck_assert(names_eq(&h, "a/1", "deposit"));
+    ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 10); /* [2.0] */
     fmsg_close(&m);
+
+    /* The longest names (255 bytes each) fit the header. */
+    char longest[ACTORS_WIRE_NAME_MAX + 1];
+    memset(longest, 'n', ACTORS_WIRE_NAME_MAX);
+    longest[ACTORS_WIRE_NAME_MAX] = '\0';
+    actors_future_t *big = NULL;
+    TEST_ASSERT_OK(actors_client_call(c, longest, longest, NULL, &opts, &big));
+    fake_recv_ok(&fb, &m);
+    ck_assert_int_eq(m.n, 3);
+    ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MAX - 255 + 8);
+    h = fmsg_hdr(&m);
+    ck_assert_uint_eq(h.id_len, 8);
+    ck_assert(names_eq(&h, longest, longest));
+    fake_reply_int(&fb, &m, 9);
+    fmsg_close(&m);
+    ck_assert_int_eq(s_result_int(big), 9);
+    actors_future_destroy(&big);
 
     /* LOOKUP: header address; LIST and PING: header. */
     actors_future_t *l = NULL, *s = NULL, *p = NULL;
@@ -287,6 +325,11 @@ START_TEST(test_client_sends_frames_per_wire)
         h = fmsg_hdr(&m);
         ck_assert_uint_eq(h.cmd, want[i]);
         ck_assert_uint_eq(h.id_len, 8);
+        /* No names in their headers; LOOKUP's address is a frame. */
+        ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MIN + 8);
+        if (want[i] == ACTORS_CMD_LOOKUP) {
+            ck_assert(frame_eq(&m.f[2], "a/1"));
+        }
         fmsg_close(&m);
     }
     ck_assert(!actors_future_is_ready(l));
@@ -466,10 +509,10 @@ START_TEST(test_client_pipelines_10000_calls)
     /* Answer in reverse order, echoing the one argument: the client must
      * match replies by id, not by order. */
     for (int i = PIPELINE - 1; i >= 0; i--) {
-        const uint8_t *a = zmq_msg_data(&ms[i].f[4]);
+        const uint8_t *a = zmq_msg_data(&ms[i].f[2]);
         ck_assert_uint_eq(a[0], 0x91);
         fake_answer(&fb, &ms[i], ACTORS_CMD_REPLY, a + 1,
-            zmq_msg_size(&ms[i].f[4]) - 1);
+            zmq_msg_size(&ms[i].f[2]) - 1);
         fmsg_close(&ms[i]);
         if (i % 1000 == 0) {
             TEST_ASSERT_OK(actors_client_poll(c, 0));
@@ -536,9 +579,9 @@ START_TEST(test_client_matches_replies_in_any_order)
         }
         for (int k = 0; k < SHUFFLED; k++) {
             fmsg_t *m = &ms[order[k]];
-            const uint8_t *a = zmq_msg_data(&m->f[4]);
+            const uint8_t *a = zmq_msg_data(&m->f[2]);
             fake_answer(
-                &fb, m, ACTORS_CMD_REPLY, a + 1, zmq_msg_size(&m->f[4]) - 1);
+                &fb, m, ACTORS_CMD_REPLY, a + 1, zmq_msg_size(&m->f[2]) - 1);
             fmsg_close(m);
             if (k % 100 == 0) {
                 TEST_ASSERT_OK(actors_client_poll(c, 0));
@@ -707,8 +750,10 @@ START_TEST(test_client_then_chains_calls)
     ck_assert_int_eq(ch.calls, 1);
     ck_assert(!actors_future_is_ready(g));
     fake_recv_ok(&fb, &m);
-    ck_assert(frame_eq(&m.f[2], "b/1"));
-    ck_assert_uint_eq(zmq_msg_size(&m.f[4]), 2); /* [21] */
+    ck_assert_int_eq(m.n, 3);
+    actors__hdr_t h = fmsg_hdr(&m);
+    ck_assert(names_eq(&h, "b/1", "double"));
+    ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 2); /* [21] */
     fake_reply_int(&fb, &m, 42);
     fmsg_close(&m);
     ck_assert_int_eq(s_result_int(g), 42);
@@ -857,10 +902,11 @@ START_TEST(test_client_large_args_arrive_intact)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
-    ck_assert_int_eq(msgpack_unpack_next(&up, zmq_msg_data(&m.f[4]),
-                         zmq_msg_size(&m.f[4]), &off),
+    ck_assert_int_eq(m.n, 3);
+    ck_assert_int_eq(msgpack_unpack_next(&up, zmq_msg_data(&m.f[2]),
+                         zmq_msg_size(&m.f[2]), &off),
         MSGPACK_UNPACK_SUCCESS);
-    ck_assert_uint_eq(off, zmq_msg_size(&m.f[4]));
+    ck_assert_uint_eq(off, zmq_msg_size(&m.f[2]));
     ck_assert_uint_eq(actors_args_count(&up.data), 2);
     const msgpack_object *b = actors_args_at(&up.data, 0);
     ck_assert_int_eq(b->type, MSGPACK_OBJECT_BIN);
@@ -868,8 +914,8 @@ START_TEST(test_client_large_args_arrive_intact)
     ck_assert_int_eq(memcmp(b->via.bin.ptr, blob, n), 0);
     /* Echo the blob back as a large reply body: the args frame is
      * 0x92, the bin value, then the 1-byte int. */
-    const uint8_t *a = zmq_msg_data(&m.f[4]);
-    fake_answer(&fb, &m, ACTORS_CMD_REPLY, a + 1, zmq_msg_size(&m.f[4]) - 2);
+    const uint8_t *a = zmq_msg_data(&m.f[2]);
+    fake_answer(&fb, &m, ACTORS_CMD_REPLY, a + 1, zmq_msg_size(&m.f[2]) - 2);
     msgpack_unpacked_destroy(&up);
     fmsg_close(&m);
     const msgpack_object *r = NULL;
@@ -905,18 +951,22 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
 {
     hook_t *h = arg;
     h->calls++;
-    ck_assert_ptr_eq(hdr->id, (const uint8_t *)zmq_msg_data(&frames[0]) + 10);
+    ck_assert_ptr_eq(hdr->id,
+        (const uint8_t *)zmq_msg_data(&frames[0]) + ACTORS_WIRE_HDR_MIN);
     if (hdr->cmd == ACTORS_CMD_CALL) {
         h->frames_call = nframes;
         h->got_tag = hdr->id_len == 8 && memcmp(hdr->id, "TAG45678", 8) == 0;
-        ck_assert(frame_eq(&frames[1], "me/1"));
+        ck_assert(names_eq(hdr, "me/1", "echo"));
+        ck_assert(frame_eq(&frames[1], "\x91\x01"));
         /* Keeping a frame is allowed. */
         zmq_msg_t kept;
         zmq_msg_init(&kept);
-        zmq_msg_move(&kept, &frames[3]);
+        zmq_msg_move(&kept, &frames[1]);
         zmq_msg_close(&kept);
     } else if (hdr->cmd == ACTORS_CMD_TELL) {
         h->tells++;
+        ck_assert(names_eq(hdr, "me/1", "echo"));
+        ck_assert_int_eq(nframes, 2);
     } else if (hdr->cmd == ACTORS_CMD_REPLY || hdr->cmd == ACTORS_CMD_ERROR) {
         h->unknown++;
     }
@@ -957,16 +1007,14 @@ START_TEST(test_client_hook_gets_other_messages)
     const void *rid = zmq_msg_data(&m.f[0]);
     size_t ridlen = zmq_msg_size(&m.f[0]);
     hlen = actors__hdr_write(hdr, ACTORS_CMD_CALL, 500, "TAG45678", 8);
+    hlen += actors__hdr_names_write(hdr + hlen, "me/1", 4, "echo", 4);
     fake_send_frame(&fb, rid, ridlen, true);
     fake_send_frame(&fb, hdr, hlen, true);
-    fake_send_frame(&fb, "me/1", 4, true);
-    fake_send_frame(&fb, "echo", 4, true);
     fake_send_frame(&fb, "\x91\x01", 2, false);
     hlen = actors__hdr_write(hdr, ACTORS_CMD_TELL, 0, "TAG45679", 8);
+    hlen += actors__hdr_names_write(hdr + hlen, "me/1", 4, "echo", 4);
     fake_send_frame(&fb, rid, ridlen, true);
     fake_send_frame(&fb, hdr, hlen, true);
-    fake_send_frame(&fb, "me/1", 4, true);
-    fake_send_frame(&fb, "echo", 4, true);
     fake_send_frame(&fb, "\x90", 1, false);
     hlen = actors__hdr_write(hdr, ACTORS_CMD_ERROR, 0, "12345678", 8);
     fake_send_frame(&fb, rid, ridlen, true);
@@ -984,7 +1032,7 @@ START_TEST(test_client_hook_gets_other_messages)
         TEST_ASSERT_OK(actors_client_poll(c, 20));
     }
     ck_assert_int_eq(h.calls, 5); /* REPLY, CALL, TELL, ERROR, HEARTBEAT */
-    ck_assert_int_eq(h.frames_call, 4);
+    ck_assert_int_eq(h.frames_call, 2); /* header args */
     ck_assert(h.got_tag);
     ck_assert_int_eq(h.tells, 1);
     ck_assert_int_eq(h.unknown, 2);
