@@ -7,6 +7,16 @@
 # python3-zmq and python3-msgpack), never project code, and a plain REQ
 # socket: REQ adds and strips the empty delimiter frame itself.
 #
+# A CALL on the wire (protocol ACT2) is two frames:
+#
+#   HEADER  "ACT2" | cmd 0x01 | flags 0 | timeout_ms (4, big-endian)
+#           | id length (1) | request id | address length (1) | address
+#           | method length (1) | method
+#   ARGS    a msgpack array
+#
+# and its answer is [HEADER, body]: the call's header with the command
+# byte rewritten to REPLY (0x03) or ERROR (0x04).
+#
 #   ACTORS_BROKER=tcp://127.0.0.1:NNNN /usr/bin/python3 test_account_req.py [ADDRESS]
 #
 # ADDRESS (or $ACTORS_INTEROP_ADDRESS, default interop/account) must be a
@@ -20,10 +30,19 @@ import sys
 import msgpack
 import zmq
 
-SIG = b"ACT1"
+SIG = b"ACT2"
 CALL, TELL, REPLY, ERROR = 0x01, 0x02, 0x03, 0x04
 LOOKUP, LIST, PING = 0x09, 0x0A, 0x0B
 RECV_TIMEOUT_MS = 10000  # our own timer: the broker may be gone
+
+
+def names(address, method):
+    """The names of a CALL or TELL, appended to its header: a length byte
+    and the address, a length byte and the method (1..255 bytes each)."""
+    a, m = address.encode(), method.encode()
+    if not (1 <= len(a) <= 255 and 1 <= len(m) <= 255):
+        raise ValueError("address and method must be 1..255 bytes")
+    return bytes([len(a)]) + a + bytes([len(m)]) + m
 
 
 class Result:
@@ -52,11 +71,15 @@ class Client:
         self.sock.setsockopt(zmq.RCVTIMEO, RECV_TIMEOUT_MS)
         self.sock.connect(self.endpoint)
 
-    def header(self, cmd, timeout_ms=0, rid=None):
+    def header(self, cmd, timeout_ms=0, rid=None, tail=b""):
+        """The HEADER frame: signature, command, flags 0, timeout_ms
+        (uint32 big-endian), the request id's length (one byte), the id,
+        then tail (the names, for CALL and TELL). Returns (header, id)."""
         if rid is None:
             rid = struct.pack(">Q", self.next_id)
             self.next_id += 1
-        return SIG + struct.pack(">BBI", cmd, 0, timeout_ms) + rid, rid
+        fixed = SIG + struct.pack(">BBIB", cmd, 0, timeout_ms, len(rid))
+        return fixed + rid + tail, rid
 
     def exchange(self, frames):
         """Sends frames, returns the reply frames (no delimiter: REQ strips
@@ -68,15 +91,16 @@ class Client:
             self._open()
             raise TimeoutError("no reply within %d ms" % RECV_TIMEOUT_MS)
 
-    def request(self, cmd, frames, timeout_ms=0, rid=None):
-        hdr, rid = self.header(cmd, timeout_ms, rid)
+    def request(self, cmd, frames, timeout_ms=0, rid=None, tail=b""):
+        hdr, rid = self.header(cmd, timeout_ms, rid, tail)
         reply = self.exchange([hdr] + frames)
         return parse_reply(reply)
 
     def call(self, address, method, *args, timeout_ms=5000, rid=None):
-        return self.request(CALL, [address.encode(), method.encode(),
-                                   msgpack.packb(list(args))],
-                            timeout_ms, rid)
+        """CALL: the names travel in the header; one frame of arguments
+        (a msgpack array) follows it."""
+        return self.request(CALL, [msgpack.packb(list(args))], timeout_ms,
+                            rid, names(address, method))
 
     def close(self):
         self.sock.close(linger=0)
@@ -87,10 +111,15 @@ def parse_reply(frames):
         raise AssertionError("reply has %d frames, want 2: %r"
                              % (len(frames), frames))
     hdr, body = frames
-    if len(hdr) < 10 or hdr[:4] != SIG:
-        raise AssertionError("reply header is not ACT1: %r" % hdr)
+    if len(hdr) < 11 or hdr[:4] != SIG:
+        raise AssertionError("reply header is not ACT2: %r" % hdr)
+    # The id is found by its length byte; what follows it (the names, in
+    # the answer to a CALL) is not needed to match the reply.
+    id_len = hdr[10]
+    if len(hdr) < 11 + id_len:
+        raise AssertionError("reply header shorter than its id: %r" % hdr)
     value = msgpack.unpackb(body, raw=False)
-    return Result(hdr[4], hdr[10:], value, hdr)
+    return Result(hdr[4], hdr[11:11 + id_len], value, hdr)
 
 
 # ------------------------------------------------------------------ checks
@@ -158,7 +187,7 @@ def main():
     c = Client(endpoint)
 
     # Ray E1/E2: Account.remote(balance=100., minimal_balance=20.)
-    check("ping answers ACT1",
+    check("ping answers ACT2",
           lambda: _ping(c))
     check("lookup shows a running account",
           lambda: _lookup(c, address))
@@ -193,6 +222,8 @@ def main():
     check("call without a deadline (timeout_ms 0)",
           lambda: expect_reply(c.call(address, "balance", timeout_ms=0),
                                260.0))
+    check("REPLY header is the CALL's with the command rewritten",
+          lambda: _reply_header(c, address))
 
     # Errors the actor reports.
     check("unknown method -> NoSuchMethod",
@@ -219,15 +250,34 @@ def main():
     check("garbage header -> BadRequest with an empty id (REQ not stuck)",
           lambda: _garbage(c, b"garbage!!!!!!", "BadRequest"))
     check("other protocol version -> BadVersion",
-          lambda: _garbage(c, b"ACT9" + b"\x01\x00\x00\x00\x00\x00",
+          lambda: _garbage(c, b"ACT9" + b"\x01\x00\x00\x00\x00\x00\x00",
                            "BadVersion"))
+    check("an ACT1 header -> BadVersion",
+          lambda: _garbage(c, b"ACT1" + b"\x01\x00\x00\x00\x00\x00"
+                           + b"\x00\x00\x00\x01", "BadVersion"))
+    check("id length byte past the end of the header -> BadRequest",
+          lambda: _garbage(c, SIG + b"\x0b\x00\x00\x00\x00\x00\x09abc",
+                           "BadRequest"))
     check("unknown command -> BadRequest",
           lambda: expect_error(c.request(0x7F, [address.encode()]),
                                "BadRequest"))
-    check("CALL with a missing frame -> BadRequest",
+    check("CALL without its args frame -> BadRequest",
+          lambda: expect_error(c.request(CALL, [], 5000, b"no-args",
+                                         names(address, "balance")),
+                               "BadRequest", rid=b"no-args"))
+    check("CALL with the names as frames (ACT1 layout) -> BadRequest",
           lambda: expect_error(c.request(CALL, [address.encode(),
-                                                b"balance"]),
-                               "BadRequest"))
+                                                b"balance",
+                                                msgpack.packb([])],
+                                         5000, b"act1"),
+                               "BadRequest", rid=b"act1"))
+    check("CALL with malformed names -> BadRequest, request id echoed",
+          lambda: _bad_names(c, address))
+    check("CALL with an empty key -> BadRequest",
+          lambda: expect_error(c.request(CALL, [msgpack.packb([]), b""],
+                                         5000, b"key",
+                                         names(address, "balance")),
+                               "BadRequest", rid=b"key"))
     check("the REQ socket still works: balance() -> 260.0",
           lambda: expect_reply(c.call(address, "balance"), 260.0))
 
@@ -240,7 +290,7 @@ def _ping(c):
     res = c.request(PING, [])
     if res.cmd != REPLY or not isinstance(res.value, dict):
         raise AssertionError("PING: %r" % res.value)
-    if res.value.get("protocol") != "ACT1":
+    if res.value.get("protocol") != "ACT2":
         raise AssertionError("PING protocol: %r" % res.value)
 
 
@@ -259,9 +309,28 @@ def _lookup(c, address):
 
 
 def _raw_args(c, address, args, etype):
-    hdr, rid = c.header(CALL, 5000)
-    res = parse_reply(c.exchange([hdr, address.encode(), b"balance", args]))
+    hdr, rid = c.header(CALL, 5000, tail=names(address, "balance"))
+    res = parse_reply(c.exchange([hdr, args]))
     expect_error(res, etype, rid=rid)
+
+
+def _reply_header(c, address):
+    hdr, rid = c.header(CALL, 5000, b"echo-me", names(address, "balance"))
+    res = parse_reply(c.exchange([hdr, msgpack.packb([])]))
+    expect_reply(res, 260.0, rid=b"echo-me")
+    want = hdr[:4] + bytes([REPLY]) + hdr[5:]
+    if res.header != want:
+        raise AssertionError("reply header %r, want %r" % (res.header, want))
+
+
+def _bad_names(c, address):
+    a = address.encode()
+    for tail in (bytes([len(a) + 1]) + a,               # address cut short
+                 bytes([len(a)]) + a + b"\x00",         # empty method
+                 names(address, "balance") + b"X",      # a byte too many
+                 b"\x00\x07balance"):                   # empty address
+        res = c.request(CALL, [msgpack.packb([])], 5000, b"bad", tail)
+        expect_error(res, "BadRequest", rid=b"bad")
 
 
 def _garbage(c, header, etype):

@@ -58,7 +58,7 @@ s_match() {
 }
 
 # Results and errors.
-expect "ping prints the broker's map" 0 '~"protocol":"ACT1"' "" -- ping
+expect "ping prints the broker's map" 0 '~"protocol":"ACT2"' "" -- ping
 expect "call prints the result as JSON" 0 "1" "" -- \
     call interop/counter increment
 expect "tell prints nothing and exits 0" 0 "" "" -- \
@@ -109,7 +109,7 @@ else
 fi
 
 # The broker endpoint.
-expect "--broker wins over \$ACTORS_BROKER" 0 '~"protocol":"ACT1"' "" -- \
+expect "--broker wins over \$ACTORS_BROKER" 0 '~"protocol":"ACT2"' "" -- \
     --broker "$ACTORS_BROKER" ping
 (
     # An ipc endpoint in our own directory: surely nobody listens there.
