@@ -5,6 +5,11 @@
  * test_lifecycle.c): start and stop a broker on an ephemeral endpoint in
  * a thread, raw DEALER/REQ sockets, frame builders and readers. Each test
  * file uses a subset, hence the unused-function pragma.
+ *
+ * Speaks ACT2 (libactors/src/wire.h): a CALL's or TELL's address and
+ * method travel in its header (s_send_to, s_call); other commands'
+ * headers carry only the request id (s_send). Answers are checked to be
+ * the request's header with the command rewritten (s_check_answer).
  */
 #ifndef TESTS_UNIT_BROKER_RAWBROKER_H
 #define TESTS_UNIT_BROKER_RAWBROKER_H
@@ -112,11 +117,99 @@ s_error_type(const s_msg_t *m, int h, char *buf, size_t cap)
     return ok;
 }
 
+/* Request headers sent with a non-empty id, latest first on lookup, so
+ * that an answer can be checked to be the request's header with only the
+ * command rewritten (ACT2: a REPLY or ERROR to a CALL carries its names
+ * after the id). A later request with the same id replaces the earlier. */
+#define S_SENT_MAX 32
+static struct {
+    size_t len; /* 0: free */
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+} s_sent[S_SENT_MAX];
+static int s_sent_next;
+
+/* s_sent_record remembers header h (hn bytes) under its request id. */
+static void
+s_sent_record(const uint8_t *h, size_t hn)
+{
+    const uint8_t *id = NULL;
+    size_t n = testutil_hdr_id(h, hn, &id);
+    if (id == NULL || n == 0 || hn > ACTORS_WIRE_HDR_MAX) {
+        return;
+    }
+    int slot = s_sent_next;
+    for (int i = 0; i < S_SENT_MAX; i++) {
+        const uint8_t *sid = NULL;
+        size_t sn = s_sent[i].len == 0
+                        ? 0
+                        : testutil_hdr_id(s_sent[i].hdr, s_sent[i].len, &sid);
+        if (sid != NULL && sn == n && memcmp(sid, id, n) == 0) {
+            slot = i;
+            break;
+        }
+    }
+    if (slot == s_sent_next) {
+        s_sent_next = (s_sent_next + 1) % S_SENT_MAX;
+    }
+    memcpy(s_sent[slot].hdr, h, hn);
+    s_sent[slot].len = hn;
+}
+
+/* s_sent_find returns the last header sent with request id, or NULL. */
+static const uint8_t *
+s_sent_find(const char *id, size_t *len)
+{
+    for (int i = 0; i < S_SENT_MAX; i++) {
+        const uint8_t *sid = NULL;
+        size_t sn = s_sent[i].len == 0
+                        ? 0
+                        : testutil_hdr_id(s_sent[i].hdr, s_sent[i].len, &sid);
+        if (sid != NULL && sn == strlen(id) && memcmp(sid, id, sn) == 0) {
+            *len = s_sent[i].len;
+            return s_sent[i].hdr;
+        }
+    }
+    return NULL;
+}
+
+/* s_check_answer asserts that frame h of m is the header of an answer
+ * (cmd: REPLY or ERROR) to the request with id `id`: the id is read via
+ * its length byte, and the whole frame is the request's header with the
+ * command rewritten. An empty id stands for a request whose header the
+ * broker could not read: it answers with a fresh header without names. */
+static void
+s_check_answer(const s_msg_t *m, int h, uint8_t cmd, const char *id)
+{
+    ck_assert_int_gt(m->nframes, h);
+    const uint8_t *hdr = m->data[h];
+    size_t len = m->len[h];
+    ck_assert_uint_ge(len, ACTORS_WIRE_HDR_MIN);
+    ck_assert_int_eq(memcmp(hdr, ACTORS_WIRE_SIG, ACTORS_WIRE_SIG_LEN), 0);
+    ck_assert_uint_eq(hdr[4], cmd);
+    const uint8_t *got = NULL;
+    size_t n = testutil_hdr_id(hdr, len, &got);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_uint_eq(n, strlen(id));
+    ck_assert_int_eq(memcmp(got, id, n), 0);
+    if (n == 0) {
+        ck_assert_uint_eq(len, ACTORS_WIRE_HDR_MIN);
+        return;
+    }
+    size_t sl = 0;
+    const uint8_t *sent = s_sent_find(id, &sl);
+    ck_assert_msg(sent != NULL, "an answer to \"%s\", never sent", id);
+    ck_assert_uint_eq(len, sl);
+    ck_assert_int_eq(memcmp(hdr, sent, 4), 0);
+    ck_assert_int_eq(memcmp(hdr + 5, sent + 5, len - 5), 0);
+}
+
 /* s_start runs a broker with opts (bind set here). */
 static void
 s_start_opts(brk_opts_t opts)
 {
     opts.bind = "tcp://127.0.0.1:*";
+    memset(s_sent, 0, sizeof s_sent);
+    s_sent_next = 0;
     TEST_ASSERT_OK(brk_broker_create(&s_broker, &opts));
     ck_assert_int_eq(pthread_create(&s_thread, NULL, s_run, NULL), 0);
     s_ctx = zmq_ctx_new();
@@ -151,7 +244,8 @@ s_sock(int type)
     return s;
 }
 
-/* s_hdr returns a header frame in a static buffer (len in *n). */
+/* s_hdr returns a header frame without names in a static buffer (len in
+ * *n). */
 static const uint8_t *
 s_hdr(uint8_t cmd, uint32_t timeout, const char *id, size_t *n)
 {
@@ -162,23 +256,58 @@ s_hdr(uint8_t cmd, uint32_t timeout, const char *id, size_t *n)
     return b;
 }
 
-/* s_send sends a header and then nframes C strings / raw frames given as
- * (const void *, size_t) pairs. */
+/* s_vsend sends header h (hn bytes) and then nframes raw frames given as
+ * (const void *, size_t) pairs in ap, and records the header. */
 static void
-s_send(
-    void *sock, uint8_t cmd, uint32_t timeout, const char *id, int nframes, ...)
+s_vsend(void *sock, const uint8_t *h, size_t hn, int nframes, va_list ap)
 {
-    size_t hn;
-    const uint8_t *h = s_hdr(cmd, timeout, id, &hn);
+    s_sent_record(h, hn);
     ck_assert_int_ge(zmq_send(sock, h, hn, nframes > 0 ? ZMQ_SNDMORE : 0), 0);
-    va_list ap;
-    va_start(ap, nframes);
     for (int i = 0; i < nframes; i++) {
         const void *d = va_arg(ap, const void *);
         size_t n = va_arg(ap, size_t);
         ck_assert_int_ge(
             zmq_send(sock, d, n, i + 1 < nframes ? ZMQ_SNDMORE : 0), 0);
     }
+}
+
+/* s_sendh sends the given header frame and nframes raw frames. */
+static void
+s_sendh(void *sock, const uint8_t *h, size_t hn, int nframes, ...)
+{
+    va_list ap;
+    va_start(ap, nframes);
+    s_vsend(sock, h, hn, nframes, ap);
+    va_end(ap);
+}
+
+/* s_send sends a header without names and then nframes C strings / raw
+ * frames given as (const void *, size_t) pairs. */
+static void
+s_send(
+    void *sock, uint8_t cmd, uint32_t timeout, const char *id, int nframes, ...)
+{
+    size_t hn;
+    const uint8_t *h = s_hdr(cmd, timeout, id, &hn);
+    va_list ap;
+    va_start(ap, nframes);
+    s_vsend(sock, h, hn, nframes, ap);
+    va_end(ap);
+}
+
+/* s_send_to sends a CALL or TELL: a header carrying address and method
+ * (either may be "" to make it malformed), then nframes raw frames (args
+ * and the optional key). */
+static void
+s_send_to(void *sock, uint8_t cmd, uint32_t timeout, const char *id,
+    const char *address, const char *method, int nframes, ...)
+{
+    uint8_t h[ACTORS_WIRE_HDR_MAX];
+    size_t hn = testutil_call_hdr(h, ACTORS_WIRE_SIG, cmd, timeout, id,
+        id ? strlen(id) : 0, address, method);
+    va_list ap;
+    va_start(ap, nframes);
+    s_vsend(sock, h, hn, nframes, ap);
     va_end(ap);
 }
 
@@ -190,7 +319,7 @@ static const uint8_t s_noargs[] = {0x90}; /* msgpack [] */
 static void
 s_call(void *sock, const char *id, const char *address, uint32_t timeout)
 {
-    s_send(sock, ACTORS_CMD_CALL, timeout, id, 3, S(address), S("m"), NOARGS);
+    s_send_to(sock, ACTORS_CMD_CALL, timeout, id, address, "m", 1, NOARGS);
 }
 
 /* s_recv receives a message, skipping broker HEARTBEATs. */
@@ -221,9 +350,7 @@ s_expect_error(void *sock, int h, const char *id, const char *type)
     ck_assert_msg(s_error_type(&m, h, got, sizeof got), "not an ERROR (cmd %d)",
         m.len[h] > 4 ? m.data[h][4] : -1);
     ck_assert_str_eq(got, type);
-    ck_assert_uint_eq(m.len[h], ACTORS_WIRE_HDR_MIN + strlen(id));
-    ck_assert_int_eq(
-        memcmp(m.data[h] + ACTORS_WIRE_HDR_MIN, id, strlen(id)), 0);
+    s_check_answer(&m, h, ACTORS_CMD_ERROR, id);
     s_msg_free(&m);
 }
 
@@ -235,10 +362,7 @@ s_expect_reply(void *sock, int h, const char *id, const void *body, size_t len)
     s_msg_t m;
     s_recv(sock, &m);
     ck_assert_int_eq(m.nframes, h + 2);
-    ck_assert_uint_eq(m.data[h][4], ACTORS_CMD_REPLY);
-    ck_assert_uint_eq(m.len[h], ACTORS_WIRE_HDR_MIN + strlen(id));
-    ck_assert_int_eq(
-        memcmp(m.data[h] + ACTORS_WIRE_HDR_MIN, id, strlen(id)), 0);
+    s_check_answer(&m, h, ACTORS_CMD_REPLY, id);
     if (body != NULL) {
         ck_assert_uint_eq(m.len[h + 1], len);
         ck_assert_int_eq(memcmp(m.data[h + 1], body, len), 0);
@@ -259,7 +383,7 @@ s_register(void *sock, const char *address, uint32_t prefetch, uint32_t mailbox)
     s_msg_t m;
     s_recv(sock, &m);
     ck_assert_int_eq(m.nframes, 2);
-    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_REPLY);
+    s_check_answer(&m, 0, ACTORS_CMD_REPLY, "reg");
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     ck_assert_int_eq(
@@ -273,12 +397,18 @@ s_register(void *sock, const char *address, uint32_t prefetch, uint32_t mailbox)
     s_msg_free(&m);
 }
 
-/* A CALL as the actor received it. */
+/* A CALL or TELL as the actor received it: [header with names][args]
+ * [key?]. */
 typedef struct {
-    uint8_t tag[8];   /* the broker's tag */
-    uint32_t timeout; /* time left, as passed on */
-    uint8_t cmd;      /* CALL or TELL */
-    char method[64];  /* method frame */
+    uint8_t cmd;       /* CALL or TELL */
+    uint32_t timeout;  /* time left, as passed on */
+    uint8_t tag[8];    /* CALL: the broker's tag (the header's id) */
+    size_t id_len;     /* the header's id length (CALL: 8) */
+    char address[256]; /* the names from the header */
+    char method[256];  /* */
+    size_t args_len;   /* the args frame */
+    bool has_key;      /* a key frame followed the args */
+    char key[256];     /* the key, NUL-terminated */
 } s_got_t;
 
 /* s_actor_get receives the next CALL/TELL at the actor. */
@@ -287,18 +417,35 @@ s_actor_get(void *actor)
 {
     s_msg_t m;
     s_recv(actor, &m);
-    ck_assert_int_eq(m.nframes, 4);
+    ck_assert_msg(m.nframes == 2 || m.nframes == 3, "a CALL/TELL of %d frames",
+        m.nframes);
+    actors__hdr_t ph;
+    TEST_ASSERT_OK(actors__hdr_parse(m.data[0], m.len[0], &ph));
     s_got_t g;
     memset(&g, 0, sizeof g);
-    g.cmd = m.data[0][4];
+    g.cmd = ph.cmd;
     ck_assert(g.cmd == ACTORS_CMD_CALL || g.cmd == ACTORS_CMD_TELL);
+    /* Names well-formed and ending the header exactly. */
+    ck_assert_ptr_nonnull(ph.address);
+    ck_assert_ptr_nonnull(ph.method);
+    ck_assert_uint_eq(m.len[0],
+        ACTORS_WIRE_HDR_MIN + ph.id_len + 2 + ph.address_len + ph.method_len);
+    g.id_len = ph.id_len;
     if (g.cmd == ACTORS_CMD_CALL) {
-        ck_assert_uint_eq(m.len[0], ACTORS_WIRE_HDR_MIN + 8);
-        memcpy(g.tag, m.data[0] + ACTORS_WIRE_HDR_MIN, 8);
+        ck_assert_uint_eq(ph.id_len, 8);
+        memcpy(g.tag, ph.id, 8);
     }
-    g.timeout = actors__be32(m.data[0] + 6);
-    snprintf(g.method, sizeof g.method, "%.*s", (int)m.len[2],
-        (const char *)m.data[2]);
+    g.timeout = ph.timeout_ms;
+    snprintf(g.address, sizeof g.address, "%.*s", (int)ph.address_len,
+        (const char *)ph.address);
+    snprintf(g.method, sizeof g.method, "%.*s", (int)ph.method_len,
+        (const char *)ph.method);
+    g.args_len = m.len[1];
+    if (m.nframes == 3) {
+        g.has_key = true;
+        snprintf(g.key, sizeof g.key, "%.*s", (int)m.len[2],
+            (const char *)m.data[2]);
+    }
     s_msg_free(&m);
     return g;
 }

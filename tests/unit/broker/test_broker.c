@@ -96,7 +96,8 @@ START_TEST(test_broker_ping_and_malformed)
     size_t n;
     TEST_ASSERT_OK(
         actors_value_str(actors_map_get(&up.data, "protocol"), &p, &n));
-    ck_assert_int_eq(memcmp(p, "ACT1", 4), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(memcmp(p, "ACT2", 4), 0);
     msgpack_unpacked_destroy(&up);
     s_msg_free(&m);
 
@@ -104,14 +105,66 @@ START_TEST(test_broker_ping_and_malformed)
     s_expect_error(c, 0, "c1", "NoSuchActor");
     zmq_send(c, "GET / HTTP/1.0", 14, 0);
     s_expect_error(c, 0, "", "BadRequest");
-    zmq_send(c, "ACT2\x01\x00\x00\x00\x00\x00", 10, 0);
+    /* The previous version (an ACT1 PING) and a later one: BadVersion. */
+    zmq_send(c, "ACT1\x01\x00\x00\x00\x00\x00", 10, 0);
     s_expect_error(c, 0, "", "BadVersion");
+    zmq_send(c, "ACT3\x01\x00\x00\x00\x00\x00\x00", 11, 0);
+    s_expect_error(c, 0, "", "BadVersion");
+    /* ACT2 but short of the id length byte, or an id running past the
+     * end of the frame: unreadable. */
+    zmq_send(c, "ACT2\x01\x00\x00\x00\x00\x00", 10, 0);
+    s_expect_error(c, 0, "", "BadRequest");
+    zmq_send(c,
+        "ACT2\x01\x00\x00\x00\x00\x00\x05"
+        "abc",
+        14, 0);
+    s_expect_error(c, 0, "", "BadRequest");
     s_send(c, 0x7f, 0, "u1", 0);
     s_expect_error(c, 0, "u1", "BadRequest");
-    s_send(c, ACTORS_CMD_CALL, 0, "f1", 1, S("a/1"));
+    /* CALL is [header with names][args][key?]: no args... */
+    s_send_to(c, ACTORS_CMD_CALL, 0, "f1", "a/1", "m", 0);
     s_expect_error(c, 0, "f1", "BadRequest");
-    s_send(c, ACTORS_CMD_CALL, 0, "f2", 3, S(""), S("m"), NOARGS);
+    /* ...the ACT1 layout (names as frames, none in the header)... */
+    s_send(c, ACTORS_CMD_CALL, 0, "f1b", 3, S("a/1"), S("m"), NOARGS);
+    s_expect_error(c, 0, "f1b", "BadRequest");
+    /* ...no names in the header, or an empty address or method... */
+    s_send(c, ACTORS_CMD_CALL, 0, "f1c", 1, NOARGS);
+    s_expect_error(c, 0, "f1c", "BadRequest");
+    s_send_to(c, ACTORS_CMD_CALL, 0, "f2", "", "m", 1, NOARGS);
     s_expect_error(c, 0, "f2", "BadRequest");
+    s_send_to(c, ACTORS_CMD_CALL, 0, "f2b", "a/1", "", 1, NOARGS);
+    s_expect_error(c, 0, "f2b", "BadRequest");
+    /* ...names that do not end the header exactly: a byte too many, an
+     * address length past the end, a method length past the end... */
+    uint8_t bh[ACTORS_WIRE_HDR_MAX];
+    size_t bn = testutil_call_hdr(
+        bh, ACTORS_WIRE_SIG, ACTORS_CMD_CALL, 0, "f2c", 3, "a/1", "m");
+    bh[bn++] = 'x';
+    s_sendh(c, bh, bn, 1, NOARGS);
+    s_expect_error(c, 0, "f2c", "BadRequest");
+    bn = testutil_hdr(bh, ACTORS_WIRE_SIG, ACTORS_CMD_CALL, 0, "f2d", 3);
+    bh[bn++] = 9;
+    memcpy(bh + bn, "a/1\x01m", 5);
+    s_sendh(c, bh, bn + 5, 1, NOARGS);
+    s_expect_error(c, 0, "f2d", "BadRequest");
+    bn = testutil_call_hdr(
+        bh, ACTORS_WIRE_SIG, ACTORS_CMD_CALL, 0, "f2e", 3, "a/1", "m");
+    bh[bn - 2] = 2; /* method length 2, one byte left */
+    s_sendh(c, bh, bn, 1, NOARGS);
+    s_expect_error(c, 0, "f2e", "BadRequest");
+    /* ...a key that is empty or longer than 255 bytes (checked before
+     * the address is looked up). */
+    s_send_to(c, ACTORS_CMD_CALL, 0, "f2f", "nobody/1", "m", 2, NOARGS,
+        (const void *)"", (size_t)0);
+    s_expect_error(c, 0, "f2f", "BadRequest");
+    char longkey[256];
+    memset(longkey, 'k', sizeof longkey);
+    s_send_to(c, ACTORS_CMD_CALL, 0, "f2g", "nobody/1", "m", 2, NOARGS,
+        (const void *)longkey, sizeof longkey);
+    s_expect_error(c, 0, "f2g", "BadRequest");
+    s_send_to(c, ACTORS_CMD_CALL, 0, "f2h", "nobody/1", "m", 2, NOARGS,
+        (const void *)longkey, sizeof longkey - 1);
+    s_expect_error(c, 0, "f2h", "NoSuchActor"); /* 255 bytes: a key */
     s_send(c, ACTORS_CMD_PING, 0, "f3", 9, S("1"), S("2"), S("3"), S("4"),
         S("5"), S("6"), S("7"), S("8"), S("9"));
     s_expect_error(c, 0, "f3", "BadRequest");
@@ -119,12 +172,16 @@ START_TEST(test_broker_ping_and_malformed)
     s_expect_error(c, 0, "12345678", "BadRequest");
     s_send(c, ACTORS_CMD_CREDIT, 0, "cr", 1, "\0\0\0\1", (size_t)4);
     s_expect_error(c, 0, "cr", "BadRequest");
-    /* A TELL that fails with an empty id gets no answer... */
+    /* A TELL that fails with an empty id gets no answer, malformed or
+     * not... */
+    s_send_to(c, ACTORS_CMD_TELL, 0, NULL, "nobody/1", "m", 1, NOARGS);
     s_send(c, ACTORS_CMD_TELL, 0, NULL, 3, S("nobody/1"), S("m"), NOARGS);
     s_nothing(c, 100);
     /* ...with an id it does. */
-    s_send(c, ACTORS_CMD_TELL, 0, "t1", 3, S("nobody/1"), S("m"), NOARGS);
+    s_send_to(c, ACTORS_CMD_TELL, 0, "t1", "nobody/1", "m", 1, NOARGS);
     s_expect_error(c, 0, "t1", "NoSuchActor");
+    s_send(c, ACTORS_CMD_TELL, 0, "t2", 3, S("nobody/1"), S("m"), NOARGS);
+    s_expect_error(c, 0, "t2", "BadRequest");
 
     /* A REQ client always gets an answer, in REQ form. */
     void *r = s_sock(ZMQ_REQ);
@@ -150,12 +207,13 @@ START_TEST(test_broker_too_large)
     void *c = s_sock(ZMQ_DEALER);
     char args[17];
     memset(args, 0x90, sizeof args);
-    s_send(c, ACTORS_CMD_CALL, 0, "big", 3, S("big/1"), S("m"),
-        (const void *)args, sizeof args);
+    s_send_to(c, ACTORS_CMD_CALL, 0, "big", "big/1", "m", 1, (const void *)args,
+        sizeof args);
     s_expect_error(c, 0, "big", "TooLarge");
-    s_send(c, ACTORS_CMD_CALL, 0, "ok", 3, S("big/1"), S("m"),
-        (const void *)args, (size_t)16);
+    s_send_to(c, ACTORS_CMD_CALL, 0, "ok", "big/1", "m", 1, (const void *)args,
+        (size_t)16);
     s_got_t g = s_actor_get(a);
+    ck_assert_uint_eq(g.args_len, 16);
     s_actor_reply(a, &g, "\xc0", 1);
     s_expect_reply(c, 0, "ok", "\xc0", 1);
     zmq_close(a);
@@ -175,7 +233,9 @@ START_TEST(test_broker_call_reply_dealer_and_req)
     s_call(c, "dealer-1", "echo/1", 5000);
     s_got_t g = s_actor_get(a);
     ck_assert_uint_eq(g.cmd, ACTORS_CMD_CALL);
+    ck_assert_str_eq(g.address, "echo/1");
     ck_assert_str_eq(g.method, "m");
+    ck_assert(!g.has_key);
     ck_assert_uint_gt(g.timeout, 0);
     ck_assert_uint_le(g.timeout, 5000);
     s_actor_reply(a, &g, "\xa2ok", 3);
@@ -187,6 +247,17 @@ START_TEST(test_broker_call_reply_dealer_and_req)
     s_actor_reply(a, &g, "\x07", 1);
     s_expect_reply(r, 0, "req-1", "\x07", 1); /* REQ strips the delimiter */
 
+    /* A call's key reaches the actor after the args; its reply is the
+     * caller's header (names included) with the command rewritten. */
+    s_send_to(
+        c, ACTORS_CMD_CALL, 0, "keyed", "echo/1", "put", 2, NOARGS, S("key-1"));
+    g = s_actor_get(a);
+    ck_assert_str_eq(g.method, "put");
+    ck_assert(g.has_key);
+    ck_assert_str_eq(g.key, "key-1");
+    s_actor_reply(a, &g, "\x06", 1);
+    s_expect_reply(c, 0, "keyed", "\x06", 1);
+
     /* A late second reply to the same tag matches nothing: dropped. */
     s_actor_reply(a, &g, "\x08", 1);
     s_nothing(c, 100);
@@ -197,7 +268,7 @@ START_TEST(test_broker_call_reply_dealer_and_req)
     s_actor_reply(a, &g, "\x09", 1);
     s_expect_reply(a, 0, "self", "\x09", 1);
 
-    ck_assert_int_eq(s_lookup(c, "echo/1", "handled"), 3);
+    ck_assert_int_eq(s_lookup(c, "echo/1", "handled"), 4);
     ck_assert_int_eq(s_lookup(c, "echo/1", "pid"), 4242);
     zmq_close(a);
     zmq_close(c);
@@ -241,10 +312,12 @@ START_TEST(test_broker_tells_and_credit)
     void *a = s_sock(ZMQ_DEALER);
     s_register(a, "t/1", 1, 0);
     void *c = s_sock(ZMQ_DEALER);
-    s_send(c, ACTORS_CMD_TELL, 0, NULL, 3, S("t/1"), S("first"), NOARGS);
-    s_send(c, ACTORS_CMD_TELL, 0, NULL, 3, S("t/1"), S("second"), NOARGS);
+    s_send_to(c, ACTORS_CMD_TELL, 0, NULL, "t/1", "first", 1, NOARGS);
+    s_send_to(c, ACTORS_CMD_TELL, 0, NULL, "t/1", "second", 1, NOARGS);
     s_got_t g = s_actor_get(a);
     ck_assert_uint_eq(g.cmd, ACTORS_CMD_TELL);
+    ck_assert_uint_eq(g.id_len, 0); /* the caller's header, unchanged */
+    ck_assert_str_eq(g.address, "t/1");
     ck_assert_str_eq(g.method, "first");
     s_nothing(a, 100);
     s_send(a, ACTORS_CMD_CREDIT, 0, NULL, 1, "\0\0\0\1", (size_t)4);
@@ -439,8 +512,13 @@ START_TEST(test_broker_garbage_never_kills)
                 buf[k] = (uint8_t)rand();
             }
             if (f == 0 && n >= 5 && rand() % 2) {
-                memcpy(buf, "ACT1", 4);
+                memcpy(buf, ACTORS_WIRE_SIG, ACTORS_WIRE_SIG_LEN);
                 buf[4] = (uint8_t)(rand() % 14);
+                if (n > ACTORS_WIRE_HDR_MIN && rand() % 2) {
+                    /* An id that fits: the names (or what follows the
+                     * id) get parsed too. */
+                    buf[10] = (uint8_t)(rand() % (int)(n - 10));
+                }
             }
             zmq_send(c, buf, n, f + 1 < frames ? ZMQ_SNDMORE : 0);
         }
@@ -450,8 +528,11 @@ START_TEST(test_broker_garbage_never_kills)
     s_msg_t m;
     for (;;) {
         s_recv(c, &m);
+        const uint8_t *id = NULL;
+        size_t n = testutil_hdr_id(m.data[0], m.len[0], &id);
         bool done = m.len[0] == ACTORS_WIRE_HDR_MIN + 5 &&
-                    memcmp(m.data[0] + ACTORS_WIRE_HDR_MIN, "alive", 5) == 0;
+                    m.data[0][4] == ACTORS_CMD_REPLY && id != NULL && n == 5 &&
+                    memcmp(id, "alive", 5) == 0;
         s_msg_free(&m);
         if (done) {
             break;
