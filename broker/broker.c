@@ -305,6 +305,7 @@ s_dispatch(brk_broker_t *self, uint32_t si)
             for (int i = 0; i < 2; i++) {
                 zmq_msg_close(&c[i]);
             }
+            s->kept = 1;
         } else {
             zmq_msg_t *f[3] = {&hdr, &s->args, &s->key};
             broker_send(self, f, n);

@@ -274,7 +274,7 @@ s_restarting(brk_broker_t *self, uint32_t ei, const char *cause, bool known)
     while (si != BRK_NONE) {
         brk_slot_t *s = brk_slots_at(&self->slots, si);
         uint32_t prev = s->prev;
-        bool kept = zmq_msg_size(&s->args) > 0; /* frames kept */
+        bool kept = s->kept; /* frames kept for a retry */
         if (!s->answered && kept &&
             (e->max_task_retries < 0 || s->attempts < e->max_task_retries)) {
             brk_mailbox_remove(&e->inflight, &self->slots, si);

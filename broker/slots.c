@@ -87,6 +87,7 @@ brk_slots_alloc(brk_slots_t *self, uint32_t *idx)
     s->cmd = 0;
     s->delim = 0;
     s->answered = 0;
+    s->kept = 0;
     s->attempts = 0;
     self->live++;
     *idx = i;

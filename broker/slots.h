@@ -55,6 +55,7 @@ typedef struct {
     uint8_t cmd;       /* ACTORS_CMD_CALL/TELL, or SPAWN/KILL (relayed) */
     uint8_t delim;     /* the caller sent an empty delimiter frame */
     uint8_t answered;  /* the caller already got its answer (Timeout) */
+    uint8_t kept;      /* dispatched with its frames kept for a retry */
 } brk_slot_t;
 
 typedef struct {
