@@ -113,7 +113,7 @@ START_TEST(test_actorctl_lookup_ls_ping)
         "ls --json printed '%s'", s_out);
     st = s_ctl("ping", NULL);
     ck_assert_msg(st == 0, "exit %d, stderr '%s'", st, s_err);
-    ck_assert_msg(strstr(s_out, "ACT1") != NULL, "ping printed '%s'", s_out);
+    ck_assert_msg(strstr(s_out, "ACT2") != NULL, "ping printed '%s'", s_out);
     st = s_ctl("lookup", "counter/none", NULL);
     ck_assert_int_eq(st, 1);
     ck_assert_msg(

@@ -9,6 +9,7 @@
  * client.
  */
 #include "itest.h"
+#include "wire.h"
 
 #include <zmq.h>
 
@@ -39,6 +40,20 @@ s_send(void *sock, int n, ...)
     ck_assert_int_eq(testutil_raw_send(sock, n, data, len), 0);
 }
 
+/* s_expect_id checks that header frame (hdr, len) carries exactly the
+ * request id (id, id_len), read through its length byte. */
+static void
+s_expect_id(const uint8_t *hdr, size_t len, const void *id, size_t id_len)
+{
+    const uint8_t *got = NULL;
+    size_t got_len = testutil_hdr_id(hdr, len, &got);
+    ck_assert_msg(got != NULL, "header of %zu bytes has no readable id", len);
+    ck_assert_uint_eq(got_len, id_len);
+    if (id_len > 0) {
+        ck_assert_mem_eq(got, id, id_len);
+    }
+}
+
 /* s_expect_error receives one message and checks it is ERROR type with
  * request id (id, id_len); returns nothing, fails the test otherwise. */
 static void
@@ -53,10 +68,7 @@ s_expect_error(void *sock, const char *type, const void *id, size_t id_len)
         m.nframes > 0 && m.len[0] > 4 ? m.data[0][4] : -1);
     ck_assert_str_eq(got, type);
     ck_assert_int_eq(m.nframes, 2);
-    ck_assert_uint_eq(m.len[0], 10 + id_len);
-    if (id_len > 0) {
-        ck_assert_mem_eq(m.data[0] + 10, id, id_len);
-    }
+    s_expect_id(m.data[0], m.len[0], id, id_len);
     testutil_raw_msg_free(&m);
 }
 
@@ -64,18 +76,18 @@ s_expect_error(void *sock, const char *type, const void *id, size_t id_len)
 static void
 s_raw_echo_ok(void *sock, const char *address)
 {
-    uint8_t hdr[32];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "ok", 2);
-    s_send(sock, 4, hdr, hlen, address, strlen(address), "echo", (size_t)4,
-        s_args_hi, sizeof s_args_hi);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "ok", 2, address, "echo");
+    s_send(sock, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
     testutil_raw_msg_t m;
     ck_assert_msg(testutil_raw_recv(sock, ITEST_WAIT_MS, &m),
         "no reply to a correct call after malformed traffic");
     ck_assert_int_eq(m.nframes, 2);
-    ck_assert_uint_eq(m.len[0], 12);
-    ck_assert_mem_eq(m.data[0], "ACT1", 4);
+    ck_assert_uint_ge(m.len[0], ACTORS_WIRE_HDR_MIN);
+    ck_assert_mem_eq(m.data[0], "ACT2", 4);
     ck_assert_int_eq(m.data[0][4], CMD_REPLY);
-    ck_assert_mem_eq(m.data[0] + 10, "ok", 2);
+    s_expect_id(m.data[0], m.len[0], "ok", 2);
     ck_assert_uint_eq(m.len[1], sizeof s_val_hi);
     ck_assert_mem_eq(m.data[1], s_val_hi, sizeof s_val_hi);
     testutil_raw_msg_free(&m);
@@ -124,11 +136,11 @@ START_TEST(test_errors_wrong_arguments)
 
     /* Valid msgpack that is not an array of arguments. */
     void *s = testutil_raw_socket(ZMQ_DEALER);
-    uint8_t hdr[32];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "w1", 2);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "w1", 2, "chaos/e", "echo");
     const uint8_t five = 0x05;
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, &five,
-        (size_t)1);
+    s_send(s, 2, hdr, hlen, &five, (size_t)1);
     s_expect_error(s, "WrongArguments", "w1", 2);
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);
@@ -152,18 +164,18 @@ START_TEST(test_errors_bad_msgpack)
 {
     s_start(NULL, NULL, 0);
     void *s = testutil_raw_socket(ZMQ_DEALER);
-    uint8_t hdr[32];
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
     /* 0xc1 is never used in msgpack. */
     const uint8_t never = 0xc1;
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "m1", 2);
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, &never,
-        (size_t)1);
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "m1", 2, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, &never, (size_t)1);
     s_expect_error(s, "BadMsgpack", "m1", 2);
     /* A truncated array: two items announced, one present. */
     const uint8_t cut[] = {0x92, 0x01};
-    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "m2", 2);
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, cut,
-        sizeof cut);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "m2", 2, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, cut, sizeof cut);
     s_expect_error(s, "BadMsgpack", "m2", 2);
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);
@@ -178,7 +190,18 @@ START_TEST(test_errors_bad_request_garbage_header)
     /* Not a header at all: answered with an empty request id. */
     s_send(s, 1, "hello world", (size_t)11);
     s_expect_error(s, "BadRequest", NULL, 0);
-    s_send(s, 3, "AC", (size_t)2, "chaos/e", (size_t)7, "echo", (size_t)4);
+    s_send(s, 2, "AC", (size_t)2, s_args_hi, sizeof s_args_hi);
+    s_expect_error(s, "BadRequest", NULL, 0);
+    /* An ACT2 header cut before its id length byte (an ACT1-sized one),
+     * and one whose id length runs past the end of the frame: the id
+     * cannot be read, so the answer has an empty one. */
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", CMD_PING, 0, NULL, 0);
+    s_send(s, 1, hdr, hlen - 1);
+    s_expect_error(s, "BadRequest", NULL, 0);
+    hlen = testutil_hdr(hdr, "ACT2", CMD_PING, 0, "id", 2);
+    hdr[10] = 5;
+    s_send(s, 1, hdr, hlen);
     s_expect_error(s, "BadRequest", NULL, 0);
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);
@@ -190,32 +213,42 @@ START_TEST(test_errors_bad_request_frame_count)
 {
     s_start(NULL, NULL, 0);
     void *s = testutil_raw_socket(ZMQ_DEALER);
-    uint8_t hdr[32];
-    /* CALL without method and args. */
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "f1", 2);
-    s_send(s, 2, hdr, hlen, "chaos/e", (size_t)7);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    /* CALL without its args frame. */
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "f1", 2, "chaos/e", "echo");
+    s_send(s, 1, hdr, hlen);
     s_expect_error(s, "BadRequest", "f1", 2);
-    /* CALL with one frame too many (the fifth, the key, is optional). */
-    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "f2", 2);
-    s_send(s, 6, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi, "x", (size_t)1, "y", (size_t)1);
+    /* CALL with one frame too many (the third, the key, is optional). */
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "f2", 2, "chaos/e", "echo");
+    s_send(s, 4, hdr, hlen, s_args_hi, sizeof s_args_hi, "x", (size_t)1, "y",
+        (size_t)1);
     s_expect_error(s, "BadRequest", "f2", 2);
+    /* CALL with the names in the header and, as in ACT1, in frames too:
+     * address method args is one frame too many. */
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "f5", 2, "chaos/e", "echo");
+    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
+        sizeof s_args_hi);
+    s_expect_error(s, "BadRequest", "f5", 2);
     /* A key frame of 0 or 256 bytes. */
     static const char long_key[256] = {'k'};
-    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "k0", 2);
-    s_send(s, 5, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi, "", (size_t)0);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "k0", 2, "chaos/e", "echo");
+    s_send(s, 3, hdr, hlen, s_args_hi, sizeof s_args_hi, "", (size_t)0);
     s_expect_error(s, "BadRequest", "k0", 2);
-    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "k1", 2);
-    s_send(s, 5, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi, long_key, sizeof long_key);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "k1", 2, "chaos/e", "echo");
+    s_send(s, 3, hdr, hlen, s_args_hi, sizeof s_args_hi, long_key,
+        sizeof long_key);
     s_expect_error(s, "BadRequest", "k1", 2);
     /* LOOKUP without its address. */
-    hlen = testutil_hdr(hdr, "ACT1", CMD_LOOKUP, 0, "f3", 2);
+    hlen = testutil_hdr(hdr, "ACT2", CMD_LOOKUP, 0, "f3", 2);
     s_send(s, 1, hdr, hlen);
     s_expect_error(s, "BadRequest", "f3", 2);
     /* An unknown command. */
-    hlen = testutil_hdr(hdr, "ACT1", 0x7f, 0, "f4", 2);
+    hlen = testutil_hdr(hdr, "ACT2", 0x7f, 0, "f4", 2);
     s_send(s, 1, hdr, hlen);
     s_expect_error(s, "BadRequest", "f4", 2);
     s_raw_echo_ok(s, "chaos/e");
@@ -243,19 +276,103 @@ START_TEST(test_errors_bad_request_frame_count)
 }
 END_TEST
 
+/* s_expect_ping_reply pings with id "p" and checks that the very next
+ * message is its REPLY (so nothing was sent before it). */
+static void
+s_expect_ping_reply(void *sock)
+{
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", CMD_PING, 0, "p", 1);
+    s_send(sock, 1, hdr, hlen);
+    testutil_raw_msg_t m;
+    ck_assert(testutil_raw_recv(sock, ITEST_WAIT_MS, &m));
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_ge(m.len[0], ACTORS_WIRE_HDR_MIN);
+    ck_assert_int_eq(m.data[0][4], CMD_REPLY);
+    s_expect_id(m.data[0], m.len[0], "p", 1);
+    testutil_raw_msg_free(&m);
+}
+
+/* S_NAMES gives a string literal of raw name bytes and its length. */
+#define S_NAMES(lit) lit, sizeof(lit) - 1
+
+/* s_names_hdr writes a CALL or TELL header with request id (id, id_len)
+ * followed by the n raw bytes of names, well-formed or not. */
+static size_t
+s_names_hdr(uint8_t *buf, uint8_t cmd, const char *id, size_t id_len,
+    const void *names, size_t n)
+{
+    size_t hlen = testutil_hdr(buf, "ACT2", cmd, 0, id, id_len);
+    memcpy(buf + hlen, names, n);
+    return hlen + n;
+}
+
+/* Names in a CALL header that cannot be read: BadRequest with the
+ * caller's request id, and the broker goes on serving. */
+START_TEST(test_errors_bad_request_call_names)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    static const struct {
+        const char *id; /* request id, also the case's name */
+        const char *names;
+        size_t n;
+    } bad[] = {
+        /* Octal escapes: the length bytes (a letter ends each one). */
+        {"no-names", S_NAMES("")},
+        {"alen-0", S_NAMES("\0\4echo")},
+        {"alen-0-only", S_NAMES("\0")},
+        {"no-method", S_NAMES("\7chaos/e")},
+        {"mlen-0", S_NAMES("\7chaos/e\0")},
+        {"alen-past-end", S_NAMES("\40chaos/e\4echo")},
+        {"mlen-past-end", S_NAMES("\7chaos/e\11echo")},
+        {"trailing", S_NAMES("\7chaos/e\4echoxx")},
+        {"trailing-0", S_NAMES("\7chaos/e\4echo\0")},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t hlen = s_names_hdr(hdr, CMD_CALL, bad[i].id, strlen(bad[i].id),
+            bad[i].names, bad[i].n);
+        s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+        s_expect_error(s, "BadRequest", bad[i].id, strlen(bad[i].id));
+        /* The same with a key frame: still the names that are wrong. */
+        s_send(s, 3, hdr, hlen, s_args_hi, sizeof s_args_hi, "key", (size_t)3);
+        s_expect_error(s, "BadRequest", bad[i].id, strlen(bad[i].id));
+    }
+    /* A TELL with such names and a request id is answered too; without
+     * an id it is dropped in silence (the ping's reply comes first). */
+    size_t hlen = /* bad[1]: "alen-0" */
+        s_names_hdr(hdr, CMD_TELL, "tell", 4, bad[1].names, bad[1].n);
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+    s_expect_error(s, "BadRequest", "tell", 4);
+    hlen = /* bad[7]: "trailing" */
+        s_names_hdr(hdr, CMD_TELL, NULL, 0, bad[7].names, bad[7].n);
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+    s_expect_ping_reply(s);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
+    itest_echo_ok("chaos/e", "after malformed names");
+    /* Nothing malformed reached the actor: count() (messages handled
+     * before it) sees the two echoes only. */
+    actors_future_t *f = itest_call("chaos/e", "count", NULL);
+    ck_assert_int_eq(itest_int(f), 2);
+    actors_future_destroy(&f);
+}
+END_TEST
+
 START_TEST(test_errors_bad_version)
 {
     s_start(NULL, NULL, 0);
     void *s = testutil_raw_socket(ZMQ_DEALER);
-    uint8_t hdr[32];
-    size_t hlen = testutil_hdr(hdr, "ACT9", CMD_CALL, 0, "v9", 2);
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT9", CMD_CALL, 0, "v9", 2, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
     testutil_raw_msg_t m;
     ck_assert(testutil_raw_recv(s, ITEST_WAIT_MS, &m));
     char got[64];
     ck_assert_msg(testutil_raw_error_type(&m, 0, got, sizeof got),
-        "reply to ACT9 is not an ACT1 ERROR");
+        "reply to ACT9 is not an ACT2 ERROR");
     ck_assert_str_eq(got, "BadVersion");
     testutil_raw_msg_free(&m);
     s_raw_echo_ok(s, "chaos/e");
@@ -277,41 +394,24 @@ START_TEST(test_errors_req_socket)
 }
 END_TEST
 
-/* s_expect_ping_reply pings with id "p" and checks that the very next
- * message is its REPLY (so nothing was sent before it). */
-static void
-s_expect_ping_reply(void *sock)
-{
-    uint8_t hdr[32];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_PING, 0, "p", 1);
-    s_send(sock, 1, hdr, hlen);
-    testutil_raw_msg_t m;
-    ck_assert(testutil_raw_recv(sock, ITEST_WAIT_MS, &m));
-    ck_assert_int_eq(m.nframes, 2);
-    ck_assert_uint_eq(m.len[0], 11);
-    ck_assert_int_eq(m.data[0][4], CMD_REPLY);
-    ck_assert_int_eq(m.data[0][10], 'p');
-    testutil_raw_msg_free(&m);
-}
-
 /* A TELL that cannot be delivered gets an ERROR only if it has a request
  * id; a TELL that is delivered gets nothing. */
 START_TEST(test_errors_tell_delivery)
 {
     s_start(NULL, NULL, 0);
     void *s = testutil_raw_socket(ZMQ_DEALER);
-    uint8_t hdr[32];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_TELL, 0, "t1", 2);
-    s_send(s, 4, hdr, hlen, "nobody", (size_t)6, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, "t1", 2, "nobody", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
     s_expect_error(s, "NoSuchActor", "t1", 2);
-    hlen = testutil_hdr(hdr, "ACT1", CMD_TELL, 0, NULL, 0);
-    s_send(s, 4, hdr, hlen, "nobody", (size_t)6, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, NULL, 0, "nobody", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
     s_expect_ping_reply(s);
-    hlen = testutil_hdr(hdr, "ACT1", CMD_TELL, 0, "t2", 2);
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, "t2", 2, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
     s_expect_ping_reply(s);
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);
@@ -330,22 +430,22 @@ START_TEST(test_errors_huge_declared_sizes)
     testutil_proc_t *a = testutil_service_start("chaos", "chaos/e", 0, NULL);
     itest_connect();
     void *s = testutil_raw_socket(ZMQ_DEALER);
-    uint8_t hdr[32];
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
     const uint8_t arr32[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
     const uint8_t map32[] = {0x91, 0xdf, 0xff, 0xff, 0xff, 0xff};
     /* To the actor, as call arguments. */
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "h1", 2);
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, arr32,
-        sizeof arr32);
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "h1", 2, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, arr32, sizeof arr32);
     s_expect_error(s, "BadMsgpack", "h1", 2);
-    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "h2", 2);
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, map32,
-        sizeof map32);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "h2", 2, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, map32, sizeof map32);
     s_expect_error(s, "BadMsgpack", "h2", 2);
     ck_assert_msg(testutil_proc_running(a), "the actor died");
     /* To the broker, as REGISTER info. */
     void *r = testutil_raw_socket(ZMQ_DEALER);
-    hlen = testutil_hdr(hdr, "ACT1", 0x05, 0, "h3", 2);
+    hlen = testutil_hdr(hdr, "ACT2", 0x05, 0, "h3", 2);
     s_send(r, 3, hdr, hlen, "huge/1", (size_t)6, arr32, sizeof arr32);
     testutil_raw_msg_t m;
     ck_assert_msg(testutil_raw_recv(r, ITEST_WAIT_MS, &m),
@@ -369,11 +469,11 @@ START_TEST(test_errors_caller_gone)
 {
     s_start(NULL, NULL, 0);
     void *s = testutil_raw_socket(ZMQ_DEALER);
-    uint8_t hdr[32];
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
     const uint8_t args[] = {0x91, 0xcd, 0x03, 0xe8}; /* [1000] */
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 0, "g1", 2);
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "sleep", (size_t)5, args,
-        sizeof args);
+    size_t hlen = testutil_call_hdr(
+        hdr, "ACT2", CMD_CALL, 0, "g1", 2, "chaos/e", "sleep");
+    s_send(s, 2, hdr, hlen, args, sizeof args);
     s_expect_ping_reply(s); /* the broker has the call */
     testutil_raw_close(&s);
     /* Served after the orphan reply came back and was dropped. */
@@ -393,8 +493,9 @@ s_rand(uint32_t *st)
     return x;
 }
 
-/* Hundreds of random messages, some with a valid signature, command and
- * address: the broker and the actor survive, and route a correct call. */
+/* Hundreds of random messages, some with a valid signature and command,
+ * some with the names of a real address and method in the header: the
+ * broker and the actor survive, and route a correct call. */
 START_TEST(test_errors_random_frames)
 {
     testutil_proc_t *b = testutil_broker_start(NULL);
@@ -404,6 +505,7 @@ START_TEST(test_errors_random_frames)
     uint32_t seed = 0x2545f491u;
     for (int i = 0; i < 500; i++) {
         uint8_t buf[5][64];
+        uint8_t id[8];
         const void *data[5];
         size_t len[5];
         int n = 1 + (int)(s_rand(&seed) % 5);
@@ -414,29 +516,37 @@ START_TEST(test_errors_random_frames)
             }
             data[k] = buf[k];
         }
-        uint32_t kind = s_rand(&seed) % 3;
+        uint32_t kind = s_rand(&seed) % 4;
         if (kind > 0) {
             /* A readable header with any command (REGISTER, UNREGISTER
              * and CREDIT included) and a random id. */
             uint8_t cmd = (uint8_t)(s_rand(&seed) % 13);
+            uint32_t timeout = s_rand(&seed) % 50;
             size_t idl = s_rand(&seed) % 9;
-            len[0] = testutil_hdr(
-                buf[0], "ACT1", cmd, s_rand(&seed) % 50, buf[1], idl);
-        }
-        if (kind == 2 && n >= 2) {
-            data[1] = "chaos/e";
-            len[1] = 7;
-        }
-        if (kind == 2 && n >= 3) {
-            const char *methods[] = {"echo", "count", "sleep", "nosuch"};
-            data[2] = methods[s_rand(&seed) % 4];
-            len[2] = strlen(data[2]);
+            for (size_t j = 0; j < idl; j++) {
+                id[j] = (uint8_t)s_rand(&seed);
+            }
+            if (kind == 3) {
+                /* Well-formed names of a real actor. */
+                const char *methods[] = {"echo", "count", "sleep", "nosuch"};
+                len[0] = testutil_call_hdr(buf[0], "ACT2", cmd, timeout, id,
+                    idl, "chaos/e", methods[s_rand(&seed) % 4]);
+            } else {
+                len[0] = testutil_hdr(buf[0], "ACT2", cmd, timeout, id, idl);
+            }
+            if (kind == 2) {
+                /* Random bytes where the names go. */
+                size_t extra = s_rand(&seed) % 16;
+                for (size_t j = 0; j < extra; j++) {
+                    buf[0][len[0]++] = (uint8_t)s_rand(&seed);
+                }
+            }
         }
         ck_assert_int_eq(testutil_raw_send(s, n, data, len), 0);
     }
     /* Drain until the ping that follows them all is answered. */
-    uint8_t hdr[32];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_PING, 0, "end-of-fuzz", 11);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", CMD_PING, 0, "end-of-fuzz", 11);
     s_send(s, 1, hdr, hlen);
     int64_t deadline = testutil_now_ms() + 20000;
     bool done = false;
@@ -445,8 +555,11 @@ START_TEST(test_errors_random_frames)
         if (!testutil_raw_recv(s, 1000, &m)) {
             continue;
         }
-        done = m.nframes == 2 && m.len[0] == 21 && m.data[0][4] == CMD_REPLY &&
-               memcmp(m.data[0] + 10, "end-of-fuzz", 11) == 0;
+        const uint8_t *id = NULL;
+        size_t idl =
+            m.nframes == 2 ? testutil_hdr_id(m.data[0], m.len[0], &id) : 0;
+        done = id != NULL && m.data[0][4] == CMD_REPLY && idl == 11 &&
+               memcmp(id, "end-of-fuzz", 11) == 0;
         testutil_raw_msg_free(&m);
     }
     ck_assert_msg(done, "no answer to the ping after the random frames");
@@ -545,16 +658,16 @@ START_TEST(test_errors_timeout_from_broker)
 {
     s_start(NULL, NULL, 1);
     void *s = testutil_raw_socket(ZMQ_DEALER);
-    uint8_t hdr[32];
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
     const uint8_t args[] = {0x91, 0xcd, 0x07, 0xd0}; /* [2000] */
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 200, "t1", 2);
+    size_t hlen = testutil_call_hdr(
+        hdr, "ACT2", CMD_CALL, 200, "t1", 2, "chaos/e", "sleep");
     int64_t t0 = testutil_now_ms();
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "sleep", (size_t)5, args,
-        sizeof args);
+    s_send(s, 2, hdr, hlen, args, sizeof args);
     /* A call queued behind it in the mailbox times out there. */
-    hlen = testutil_hdr(hdr, "ACT1", CMD_CALL, 300, "t2", 2);
-    s_send(s, 4, hdr, hlen, "chaos/e", (size_t)7, "echo", (size_t)4, s_args_hi,
-        sizeof s_args_hi);
+    hlen = testutil_call_hdr(
+        hdr, "ACT2", CMD_CALL, 300, "t2", 2, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
     s_expect_error(s, "Timeout", "t1", 2);
     s_expect_error(s, "Timeout", "t2", 2);
     int64_t took = testutil_now_ms() - t0;
@@ -579,6 +692,7 @@ errors_suite(void)
     tcase_add_test(tc, test_errors_bad_msgpack);
     tcase_add_test(tc, test_errors_bad_request_garbage_header);
     tcase_add_test(tc, test_errors_bad_request_frame_count);
+    tcase_add_test(tc, test_errors_bad_request_call_names);
     tcase_add_test(tc, test_errors_bad_version);
     tcase_add_test(tc, test_errors_req_socket);
     tcase_add_test(tc, test_errors_tell_delivery);

@@ -11,6 +11,7 @@
  * errors passed through, UNREGISTER.
  */
 #include "itest.h"
+#include "wire.h"
 
 #include <unistd.h>
 #include <zmq.h>
@@ -49,8 +50,8 @@ s_register(void *a, const char *address, int prefetch)
     msgpack_pack_int(&pk, prefetch);
     s_pack_str(&pk, "mailbox");
     msgpack_pack_int(&pk, 0);
-    uint8_t hdr[32];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_REGISTER, 0, "reg", 3);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", CMD_REGISTER, 0, "reg", 3);
     const void *data[3] = {hdr, address, sb.data};
     size_t len[3] = {hlen, strlen(address), sb.size};
     ck_assert_int_eq(testutil_raw_send(a, 3, data, len), 0);
@@ -60,15 +61,17 @@ s_register(void *a, const char *address, int prefetch)
     for (;;) {
         ck_assert_msg(
             testutil_raw_recv(a, ITEST_WAIT_MS, &m), "no answer to REGISTER");
-        if (m.len[0] >= 10 && m.data[0][4] != CMD_HEARTBEAT) {
+        if (m.len[0] >= ACTORS_WIRE_HDR_MIN && m.data[0][4] != CMD_HEARTBEAT) {
             break;
         }
         testutil_raw_msg_free(&m);
     }
     ck_assert_int_eq(m.nframes, 2);
-    ck_assert_uint_eq(m.len[0], 13);
+    ck_assert_mem_eq(m.data[0], "ACT2", 4);
     ck_assert_int_eq(m.data[0][4], CMD_REPLY);
-    ck_assert_mem_eq(m.data[0] + 10, "reg", 3);
+    const uint8_t *id = NULL;
+    ck_assert_uint_eq(testutil_hdr_id(m.data[0], m.len[0], &id), 3);
+    ck_assert_mem_eq(id, "reg", 3);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     ck_assert_int_eq(
@@ -95,8 +98,8 @@ s_register(void *a, const char *address, int prefetch)
 static void
 s_heartbeat(void *a)
 {
-    uint8_t hdr[16];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_HEARTBEAT, 0, NULL, 0);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", CMD_HEARTBEAT, 0, NULL, 0);
     const void *data[1] = {hdr};
     ck_assert_int_eq(testutil_raw_send(a, 1, data, &hlen), 0);
 }
@@ -119,7 +122,7 @@ s_actor_recv(void *a, int timeout_ms, testutil_raw_msg_t *m)
             }
             continue;
         }
-        if (m->nframes >= 1 && m->len[0] >= 10 &&
+        if (m->nframes >= 1 && m->len[0] >= ACTORS_WIRE_HDR_MIN &&
             m->data[0][4] == CMD_HEARTBEAT) {
             testutil_raw_msg_free(m);
             continue;
@@ -128,41 +131,69 @@ s_actor_recv(void *a, int timeout_ms, testutil_raw_msg_t *m)
     }
 }
 
-/* s_actor_reply answers the CALL in m with body (msgpack bytes). */
+/* s_actor_answer answers the CALL in m with body (msgpack bytes): a
+ * header with the broker's 8-byte tag as id and no names. */
 static void
 s_actor_answer(void *a, const testutil_raw_msg_t *m, uint8_t cmd,
     const void *body, size_t body_len)
 {
-    uint8_t hdr[32];
-    ck_assert_uint_eq(m->len[0], 10 + 8);
-    size_t hlen = testutil_hdr(hdr, "ACT1", cmd, 0, m->data[0] + 10, 8);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    const uint8_t *tag = NULL;
+    ck_assert_uint_eq(testutil_hdr_id(m->data[0], m->len[0], &tag), 8);
+    size_t hlen = testutil_hdr(hdr, "ACT2", cmd, 0, tag, 8);
     const void *data[2] = {hdr, body};
     size_t len[2] = {hlen, body_len};
     ck_assert_int_eq(testutil_raw_send(a, 2, data, len), 0);
 }
 
-/* s_expect_call receives a CALL (or TELL) of method with the given args. */
+/* s_actor_echo_answer answers the CALL in m the lazy way: its own header
+ * sent back with the command rewritten, names included (bytes after the
+ * id of a REPLY or ERROR are ignored). */
+static void
+s_actor_echo_answer(void *a, const testutil_raw_msg_t *m, uint8_t cmd,
+    const void *body, size_t body_len)
+{
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    ck_assert_uint_le(m->len[0], sizeof hdr);
+    memcpy(hdr, m->data[0], m->len[0]);
+    hdr[4] = cmd;
+    const void *data[2] = {hdr, body};
+    size_t len[2] = {m->len[0], body_len};
+    ck_assert_int_eq(testutil_raw_send(a, 2, data, len), 0);
+}
+
+/* s_expect receives a CALL (or TELL) of method with the given args: the
+ * header carries the id and then exactly the names, one frame of args
+ * follows (and no key). */
 static void
 s_expect(void *a, uint8_t cmd, const char *address, const char *method,
     const void *args, size_t args_len, testutil_raw_msg_t *m)
 {
     ck_assert_msg(s_actor_recv(a, ITEST_WAIT_MS, m), "actor got nothing");
-    ck_assert_int_eq(m->nframes, 4);
-    ck_assert_mem_eq(m->data[0], "ACT1", 4);
+    ck_assert_int_eq(m->nframes, 2);
+    ck_assert_mem_eq(m->data[0], "ACT2", 4);
     ck_assert_int_eq(m->data[0][4], cmd);
+    const uint8_t *id = NULL;
+    size_t id_len = testutil_hdr_id(m->data[0], m->len[0], &id);
+    ck_assert_ptr_nonnull(id);
     if (cmd == CMD_CALL) {
-        ck_assert_uint_eq(m->len[0], 10 + 8); /* the broker's 8-byte tag */
+        ck_assert_uint_eq(id_len, 8); /* the broker's 8-byte tag */
     } else {
         /* A TELL is never answered: its id is not the actor's business
          * (PROTOCOL.md says tag, the broker sends none; either is fine). */
-        ck_assert_uint_le(m->len[0], 10 + 8);
+        ck_assert_uint_le(id_len, 8);
     }
-    ck_assert_uint_eq(m->len[1], strlen(address));
-    ck_assert_mem_eq(m->data[1], address, strlen(address));
-    ck_assert_uint_eq(m->len[2], strlen(method));
-    ck_assert_mem_eq(m->data[2], method, strlen(method));
-    ck_assert_uint_eq(m->len[3], args_len);
-    ck_assert_mem_eq(m->data[3], args, args_len);
+    const uint8_t *n = id + id_len;
+    size_t left = m->len[0] - ACTORS_WIRE_HDR_MIN - id_len;
+    size_t alen = strlen(address);
+    size_t mlen = strlen(method);
+    ck_assert_uint_eq(left, 2 + alen + mlen);
+    ck_assert_uint_eq(n[0], alen);
+    ck_assert_mem_eq(n + 1, address, alen);
+    ck_assert_uint_eq(n[1 + alen], mlen);
+    ck_assert_mem_eq(n + 2 + alen, method, mlen);
+    ck_assert_uint_eq(m->len[1], args_len);
+    ck_assert_mem_eq(m->data[1], args, args_len);
 }
 
 static uint32_t
@@ -194,11 +225,12 @@ START_TEST(test_raw_actor_call_round_trip)
     ck_assert_int_eq(itest_int(f), 7);
     actors_future_destroy(&f);
 
-    /* No deadline: timeout 0 is passed on as 0. */
+    /* No deadline: timeout 0 is passed on as 0. The answer echoes the
+     * CALL's header, names and all. */
     f = itest_send(c, "raw/1", "seven", 0, "i", 7);
     s_expect(a, CMD_CALL, "raw/1", "seven", s_args_7, sizeof s_args_7, &m);
     ck_assert_uint_eq(s_timeout_of(&m), 0);
-    s_actor_answer(a, &m, CMD_REPLY, s_val_7, sizeof s_val_7);
+    s_actor_echo_answer(a, &m, CMD_REPLY, s_val_7, sizeof s_val_7);
     testutil_raw_msg_free(&m);
     TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
     ck_assert_int_eq(itest_int(f), 7);
@@ -302,8 +334,8 @@ START_TEST(test_raw_actor_tell_credit)
     testutil_raw_msg_free(&m);
     ck_assert_msg(
         !s_actor_recv(a, 300, &m), "second tell dispatched without credit");
-    uint8_t hdr[16];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_CREDIT, 0, NULL, 0);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", CMD_CREDIT, 0, NULL, 0);
     const uint8_t one[4] = {0, 0, 0, 1};
     const void *data[2] = {hdr, one};
     size_t len[2] = {hlen, sizeof one};
@@ -323,8 +355,8 @@ START_TEST(test_raw_actor_reregister_and_unregister)
     s_register(a, "raw/u", 1);
     s_register(a, "raw/u", 1);
     itest_connect();
-    uint8_t hdr[16];
-    size_t hlen = testutil_hdr(hdr, "ACT1", CMD_UNREGISTER, 0, NULL, 0);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", CMD_UNREGISTER, 0, NULL, 0);
     const void *data[2] = {hdr, "raw/u"};
     size_t len[2] = {hlen, 5};
     ck_assert_int_eq(testutil_raw_send(a, 2, data, len), 0);
@@ -349,7 +381,8 @@ START_TEST(test_raw_actor_broker_heartbeats)
         testutil_raw_msg_t m;
         s_heartbeat(a);
         if (testutil_raw_recv(a, 100, &m)) {
-            if (m.len[0] >= 10 && m.data[0][4] == CMD_HEARTBEAT) {
+            if (m.len[0] >= ACTORS_WIRE_HDR_MIN &&
+                m.data[0][4] == CMD_HEARTBEAT) {
                 seen++;
             }
             testutil_raw_msg_free(&m);

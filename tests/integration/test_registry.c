@@ -90,7 +90,7 @@ START_TEST(test_registry_list_and_ping)
     TEST_ASSERT_OK(actors_client_ping(c, &f));
     TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
     const msgpack_object *pm = itest_result(f);
-    s_assert_map_str(pm, "protocol", "ACT1");
+    s_assert_map_str(pm, "protocol", "ACT2");
     ck_assert_int_eq(s_map_int(pm, "actors"), 2);
     ck_assert_int_ge(s_map_int(pm, "uptime_ms"), 0);
     actors_future_destroy(&f);
