@@ -40,7 +40,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 #include <zmq.h>
@@ -289,6 +291,18 @@ s_dispatch(brk_broker_t *self, uint32_t si)
         size_t hl =
             actors__hdr_write(h, ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
         memcpy(h + hl, ch.names, ch.names_len);
+        if (e->max_task_retries != 0 && zmq_msg_size(&s->key) == 0) {
+            /* The call may be re-delivered and its caller gave no key:
+             * give it one (0x00 'b' nonce tag), kept with the slot, so a
+             * journaled actor recognises the re-delivery all the same. */
+            zmq_msg_close(&s->key);
+            zmq_msg_init_size(&s->key, BRK_KEY_LEN);
+            uint8_t *k = zmq_msg_data(&s->key);
+            k[0] = 0;
+            k[1] = 'b';
+            memcpy(k + 2, self->nonce, sizeof self->nonce);
+            memcpy(k + 2 + sizeof self->nonce, tag, BRK_TAG_LEN);
+        }
         int n = zmq_msg_size(&s->key) > 0 ? 3 : 2;
         if (e->max_task_retries != 0) {
             /* The call may be re-delivered after a restart: send copies
@@ -546,9 +560,12 @@ s_on_call(brk_broker_t *self, const brk_in_t *m)
         return;
     }
     if (IN_NARGS == 2 && (zmq_msg_size(IN_ARG(1)) == 0 ||
-                             zmq_msg_size(IN_ARG(1)) > ACTORS_WIRE_ID_MAX)) {
+                             zmq_msg_size(IN_ARG(1)) > ACTORS_WIRE_ID_MAX ||
+                             *(const uint8_t *)zmq_msg_data(IN_ARG(1)) == 0)) {
         if (!quiet) {
-            broker_bad(self, m, "a call key must be 1..255 bytes");
+            broker_bad(self, m,
+                "a call key must be 1..255 bytes and not start with a zero "
+                "byte (the broker's own keys do)");
         }
         return;
     }
@@ -1296,6 +1313,21 @@ s_wait_ms(brk_broker_t *self)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* s_nonce fills the broker's nonce: random bytes, or (no entropy to be
+ * had) the clock and the pid, which still differ between runs. */
+static void
+s_nonce(uint8_t nonce[8])
+{
+    if (getrandom(nonce, 8, GRND_NONBLOCK) == 8) {
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
+                 ((uint64_t)getpid() << 40);
+    memcpy(nonce, &x, 8);
+}
+
 actors_err
 brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
 {
@@ -1312,6 +1344,7 @@ brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
         return ACTORS_ENOMEM;
     }
     self->tag = BRK_TAG;
+    s_nonce(self->nonce);
     self->opts = *opts;
     snprintf(self->endpoint_req, sizeof self->endpoint_req, "%s", opts->bind);
     self->opts.bind = self->endpoint_req;

@@ -31,6 +31,7 @@
 #include "wire.h"
 
 #define BRK_MAX_FRAMES 8 /* frames kept of one message */
+#define BRK_KEY_LEN 18   /* the broker's own call keys: 00 'b' nonce tag */
 
 struct brk_broker {
     uint32_t tag;                 /* BRK_TAG while alive */
@@ -52,6 +53,7 @@ struct brk_broker {
     brk_nodes_t nodes;            /* supervisors (lifecycle.c) */
     brk_events_t events;          /* their last EVENTs (lifecycle.c) */
     uint32_t rng;                 /* xorshift state: generated names */
+    uint8_t nonce[8];             /* random, per broker run: its keys */
     brk_deadlines_t deadlines;    /* slots with a deadline */
     uint32_t running;             /* entries RUNNING */
     bool lost_pending;            /* some peer has lost set */

@@ -609,8 +609,10 @@ actors_client_call(actors_client_t *self, const char *address,
     if (!s_name_ok(address) || !s_name_ok(method)) {
         return ACTORS_EINVAL;
     }
-    if (opts != NULL && (opts->key_len > ACTORS_WIRE_ID_MAX ||
-                            (opts->key_len > 0) != (opts->key != NULL))) {
+    if (opts != NULL &&
+        (opts->key_len > ACTORS_WIRE_ID_MAX ||
+            (opts->key_len > 0) != (opts->key != NULL) ||
+            (opts->key_len > 0 && *(const uint8_t *)opts->key == 0))) {
         return ACTORS_EINVAL;
     }
     return s_request_ex(self, ACTORS_CMD_CALL, opts ? opts->timeout_ms : 0,

@@ -243,6 +243,12 @@ START_TEST(test_errors_bad_request_frame_count)
     s_send(s, 3, hdr, hlen, s_args_hi, sizeof s_args_hi, long_key,
         sizeof long_key);
     s_expect_error(s, "BadRequest", "k1", 2);
+    /* A key that starts with a zero byte is the broker's kind. */
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_CALL, 0, "k2", 2, "chaos/e", "echo");
+    s_send(
+        s, 3, hdr, hlen, s_args_hi, sizeof s_args_hi, "\0b-forged", (size_t)9);
+    s_expect_error(s, "BadRequest", "k2", 2);
     /* LOOKUP without its address. */
     hlen = testutil_hdr(hdr, "ACT2", CMD_LOOKUP, 0, "f3", 2);
     s_send(s, 1, hdr, hlen);
@@ -270,6 +276,12 @@ START_TEST(test_errors_bad_request_frame_count)
     /* A key of 256 bytes never leaves the client. */
     opts.key = s_args_hi;
     opts.key_len = 256;
+    ck_assert_int_eq(
+        actors_client_call(g_client, "chaos/e", "key", NULL, &opts, &f),
+        ACTORS_EINVAL);
+    /* Nor does one that starts with a zero byte. */
+    opts.key = "\0abc";
+    opts.key_len = 4;
     ck_assert_int_eq(
         actors_client_call(g_client, "chaos/e", "key", NULL, &opts, &f),
         ACTORS_EINVAL);

@@ -406,9 +406,11 @@ s_kill_loop(int rounds, int64_t budget_ms)
 }
 
 /* The supervised loop: account/s under a supervisor that restarts it at
- * once, the broker re-delivering the calls in flight at each SIGKILL. */
+ * once, the broker re-delivering the calls in flight at each SIGKILL.
+ * keyed: the deposits carry the client's keys; otherwise none, and the
+ * broker's own keys must make the re-deliveries recognisable. */
 static void
-s_supervised_loop(const char *sync, int64_t budget_ms)
+s_supervised_loop(const char *sync, bool keyed, int64_t budget_ms)
 {
     unsigned run = (unsigned)getpid() ^ (unsigned)testutil_now_ms();
     srand(run);
@@ -436,7 +438,10 @@ s_supervised_loop(const char *sync, int64_t budget_ms)
     for (int r = 0; r < 3 || testutil_now_ms() < end; r++) {
         actors_future_t *f[S_WINDOW] = {NULL};
         for (int i = 0; i < S_WINDOW; i++) {
-            f[i] = s_deposit("account/s", run, next++);
+            f[i] =
+                keyed ? s_deposit("account/s", run, next)
+                      : itest_send(g_client, "account/s", "deposit", 0, "i", 1);
+            next++;
         }
         int kill_at = rand() % S_WINDOW;
         for (int i = 0; i < S_WINDOW; i++) {
@@ -463,13 +468,20 @@ s_supervised_loop(const char *sync, int64_t budget_ms)
 
 START_TEST(test_persist_supervised_retries_apply_each_call_once)
 {
-    s_supervised_loop("always", 8000);
+    s_supervised_loop("always", true, 6000);
 }
 END_TEST
 
 START_TEST(test_persist_supervised_retries_apply_each_call_once_group)
 {
-    s_supervised_loop("group:2", 8000);
+    s_supervised_loop("group:2", true, 6000);
+}
+END_TEST
+
+/* No key from the caller: the broker keys the calls it may re-deliver. */
+START_TEST(test_persist_supervised_retries_without_client_keys)
+{
+    s_supervised_loop("always", false, 6000);
 }
 END_TEST
 
@@ -502,6 +514,7 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_supervised_retries_apply_each_call_once);
     tcase_add_test(
         tc, test_persist_supervised_retries_apply_each_call_once_group);
+    tcase_add_test(tc, test_persist_supervised_retries_without_client_keys);
     suite_add_tcase(s, tc);
     return s;
 }

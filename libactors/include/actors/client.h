@@ -39,7 +39,9 @@ typedef struct actors_client actors_client_t;
  * answers a call whose key it has applied from its record instead of
  * applying it again (docs/PERSISTENCE.md). Re-sending a call that failed
  * or timed out with the same key is then safe. Keys must be unique per
- * logical call, for example a random client prefix and a counter. */
+ * logical call, for example a random client prefix and a counter, and
+ * must not start with a zero byte (the broker's own keys do: it gives a
+ * call without one a key when the actor's policy re-delivers calls). */
 typedef struct {
     uint32_t timeout_ms; /* 0: no deadline */
     const void *key;     /* call key; NULL: none */
