@@ -916,7 +916,13 @@ s_on_register(brk_broker_t *self, const brk_in_t *m)
         "registered",
         address, e->service, (long long)pid, prefetch, mailbox, fd);
 
-    msgpack_pack_map(&self->pk, 3);
+    msgpack_pack_map(&self->pk, 4);
+    /* The actor's routing id, which its liveness thread names in the
+     * HEARTBEATs it sends from a socket of its own. */
+    broker_pack_str(&self->pk, "peer");
+    msgpack_pack_bin(&self->pk, zmq_msg_size(IN_RID));
+    msgpack_pack_bin_body(
+        &self->pk, zmq_msg_data(IN_RID), zmq_msg_size(IN_RID));
     broker_pack_str(&self->pk, "heartbeat_ms");
     msgpack_pack_uint32(&self->pk, self->opts.heartbeat_ms);
     broker_pack_str(&self->pk, "liveness");
@@ -964,6 +970,16 @@ s_on_unregister(brk_broker_t *self, const brk_in_t *m)
 static void
 s_on_heartbeat(brk_broker_t *self, const brk_in_t *m)
 {
+    if (IN_NARGS == 1) {
+        /* From an actor's liveness thread, for the peer it names: the
+         * process is alive even if its loop is busy in a long method. */
+        uint32_t named = brk_peers_find(
+            &self->peers, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
+        if (named != BRK_NONE) {
+            brk_peers_at(&self->peers, named)->last_recv = self->now;
+        }
+        return;
+    }
     uint32_t pi = s_peer_of(self);
     if (pi != BRK_NONE) {
         brk_peers_at(&self->peers, pi)->last_recv = self->now;

@@ -1084,6 +1084,13 @@ actors__client_socket(actors_client_t *self)
     return self->sock;
 }
 
+void *
+actors__client_context(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->ctx;
+}
+
 actors_err
 actors__client_send_frames(actors_client_t *self, zmq_msg_t *frames, int n)
 {

@@ -33,6 +33,12 @@ void actors__client_set_hook(
  * sending the actor's own frames (REGISTER, REPLY, ...). Borrowed. */
 void *actors__client_socket(actors_client_t *self);
 
+/* actors__client_context returns the client's zmq context (thread-safe;
+ * the actor's liveness thread opens its socket there). Borrowed: it lives
+ * until actors_client_destroy, which waits for every socket in it to be
+ * closed. */
+void *actors__client_context(actors_client_t *self);
+
 /* actors__client_timeout_ms is how long until the next local deadline of a
  * pending call (-1: none), for the caller's poll timeout. */
 int actors__client_timeout_ms(const actors_client_t *self);

@@ -2,11 +2,14 @@
  * away.
  * SPDX-License-Identifier: MIT
  *
- * With a short heartbeat (--heartbeat 200 --liveness 3), an actor that
- * stays silent (blocked in a slow method) is declared dead: its call gets
- * ActorCrashed ("heartbeats missed"); once it runs again and hears nothing
- * from the broker it registers again. An idle actor stays registered. A
- * client whose broker is gone still gets one answer per call: Timeout.
+ * With a short heartbeat (--heartbeat 200 --liveness 3), an actor whose
+ * process goes silent (stopped with SIGSTOP: hung as a whole) is declared
+ * dead: its call gets ActorCrashed ("heartbeats missed"); once it runs
+ * again and hears nothing from the broker it registers again. A method
+ * that runs longer than the liveness interval is not mistaken for a dead
+ * actor: the runtime's liveness thread keeps heart-beating. An idle actor
+ * stays registered. A client whose broker is gone still gets one answer
+ * per call: Timeout.
  */
 #include "itest.h"
 
@@ -47,18 +50,21 @@ START_TEST(test_liveness_idle_actor_stays)
 }
 END_TEST
 
-/* A method that blocks longer than liveness * heartbeat: the broker gives
- * up on the actor; it registers again afterwards and serves. */
+/* A process that goes silent as a whole for longer than liveness *
+ * heartbeat: the broker gives up on the actor; it registers again
+ * afterwards and serves. */
 START_TEST(test_liveness_silent_actor_declared_dead)
 {
     testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
     testutil_proc_t *p = testutil_service_start("chaos", "chaos/hb", 1, NULL);
     itest_connect();
+    itest_echo_ok("chaos/hb", "before");
     int64_t t0 = testutil_now_ms();
-    actors_future_t *f =
-        itest_send(g_client, "chaos/hb", "sleep", 0, "i", 3000);
+    actors_future_t *f = itest_send(g_client, "chaos/hb", "sleep", 0, "i", 100);
+    kill(p->pid, SIGSTOP);
     TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
     int64_t took = testutil_now_ms() - t0;
+    kill(p->pid, SIGCONT);
     itest_assert_error(f, ACTORS_ECRASHED, "ActorCrashed", "heartbeats missed");
     ck_assert_msg(took < 2500, "declared dead after %lld ms", (long long)took);
     actors_future_destroy(&f);
@@ -67,6 +73,29 @@ START_TEST(test_liveness_silent_actor_declared_dead)
     ck_assert_msg(testutil_wait_state("chaos/hb", "running", p->pid, 15000),
         "actor did not register again after the broker gave up on it");
     itest_echo_ok("chaos/hb", "back");
+}
+END_TEST
+
+/* A method that runs five times the liveness interval (3 s against
+ * 600 ms) is answered: the liveness thread speaks for the busy loop. */
+START_TEST(test_liveness_long_method_is_not_death)
+{
+    testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
+    testutil_proc_t *p = testutil_service_start("chaos", "chaos/long", 1, NULL);
+    itest_connect();
+    actors_future_t *f =
+        itest_send(g_client, "chaos/long", "sleep", 0, "i", 3000);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    ck_assert_msg(
+        itest_code(f) == ACTORS_OK, "a long method: %s", itest_describe(f));
+    ck_assert_int_eq(itest_int(f), 3000);
+    actors_future_destroy(&f);
+    char state[32];
+    int64_t pid = 0;
+    TEST_ASSERT_OK(testutil_lookup_state(
+        "chaos/long", state, sizeof state, &pid, NULL, NULL));
+    ck_assert_str_eq(state, "running");
+    ck_assert_int_eq(pid, p->pid);
 }
 END_TEST
 
@@ -98,6 +127,7 @@ liveness_suite(void)
     TCase *tc = itest_tcase("heartbeat", 60);
     tcase_add_test(tc, test_liveness_idle_actor_stays);
     tcase_add_test(tc, test_liveness_silent_actor_declared_dead);
+    tcase_add_test(tc, test_liveness_long_method_is_not_death);
     tcase_add_test(tc, test_liveness_broker_gone_call_times_out);
     suite_add_tcase(s, tc);
     return s;
