@@ -978,6 +978,9 @@ s_on_heartbeat(brk_broker_t *self, const brk_in_t *m)
         if (named != BRK_NONE) {
             brk_peers_at(&self->peers, named)->last_recv = self->now;
         }
+        /* The same beat keeps the actors this process owns. */
+        brk_owners_heard(&self->owners, zmq_msg_data(IN_ARG(0)),
+            zmq_msg_size(IN_ARG(0)), self->now);
         return;
     }
     uint32_t pi = s_peer_of(self);
@@ -1285,6 +1288,10 @@ s_heartbeats(brk_broker_t *self)
             zmq_msg_close(&hdr);
         }
     }
+    int fd;
+    while ((fd = brk_owners_silent(&self->owners, self->now, silence)) >= 0) {
+        lifecycle_owner_gone(self, fd, "stopped heart-beating");
+    }
     lifecycle_tick(self);
     if (self->lost_pending) {
         s_reap_lost(self);
@@ -1527,6 +1534,7 @@ brk_broker_destroy(brk_broker_t **self_p)
     brk_peers_fini(&self->peers);
     brk_nodes_fini(&self->nodes);
     brk_events_fini(&self->events);
+    brk_owners_fini(&self->owners);
     actors_msg_destroy(&self->ebody);
     msgpack_sbuffer_destroy(&self->sbuf);
     self->tag = 0xdeadbeef;

@@ -25,6 +25,7 @@
 #include "deadlines.h"
 #include "events.h"
 #include "nodes.h"
+#include "owners.h"
 #include "peers.h"
 #include "registry.h"
 #include "slots.h"
@@ -52,6 +53,7 @@ struct brk_broker {
     brk_peers_t peers;            /* routing id -> actor connection */
     brk_nodes_t nodes;            /* supervisors (lifecycle.c) */
     brk_events_t events;          /* their last EVENTs (lifecycle.c) */
+    brk_owners_t owners;          /* clients owning actors (owners.h) */
     uint32_t rng;                 /* xorshift state: generated names */
     uint8_t nonce[8];             /* random, per broker run: its keys */
     brk_deadlines_t deadlines;    /* slots with a deadline */

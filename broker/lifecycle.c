@@ -509,6 +509,13 @@ lifecycle_conn_gone(brk_broker_t *self, int fd)
     if (ni != BRK_NONE) {
         s_node_lost(self, ni, LC_CAUSE_LOST);
     }
+    brk_owners_forget(&self->owners, fd);
+    lifecycle_owner_gone(self, fd, "disconnected");
+}
+
+void
+lifecycle_owner_gone(brk_broker_t *self, int fd, const char *why)
+{
     for (uint32_t ei = 0; ei < self->reg.used; ei++) {
         brk_entry_t *e = brk_registry_at(&self->reg, ei);
         if (e->owner_fd != fd || e->state == BRK_ENTRY_FREE) {
@@ -519,8 +526,8 @@ lifecycle_conn_gone(brk_broker_t *self, int fd)
             continue;
         }
         ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-OWNER-GONE",
-            "address=%s node=%s its owner disconnected; killing it", e->address,
-            brk_nodes_at(&self->nodes, e->node)->name);
+            "address=%s node=%s its owner %s; killing it", e->address,
+            brk_nodes_at(&self->nodes, e->node)->name, why);
         msgpack_pack_map(&self->pk, 2);
         broker_pack_str(&self->pk, "restart");
         msgpack_pack_false(&self->pk);

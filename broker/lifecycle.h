@@ -41,6 +41,11 @@ void lifecycle_registered(brk_broker_t *self, uint32_t ei);
  * lost), or a client's that owns actors (they are killed). */
 void lifecycle_conn_gone(brk_broker_t *self, int fd);
 
+/* lifecycle_owner_gone kills (no restart) every actor owned by the client
+ * on connection fd; why ("disconnected", "stopped heart-beating") goes to
+ * the log. */
+void lifecycle_owner_gone(brk_broker_t *self, int fd, const char *why);
+
 /* lifecycle_tick heartbeats nodes, ends silent ones, and gives held calls
  * their answer when no cause came in time. */
 void lifecycle_tick(brk_broker_t *self);

@@ -31,7 +31,18 @@ spawn_answer(brk_broker_t *self, uint32_t si, uint32_t ei)
     if (!s->answered) {
         brk_entry_t *e = brk_registry_at(&self->reg, ei);
         msgpack_packer *pk = &self->pk;
-        msgpack_pack_map(pk, 4);
+        bool owned = e->owner_fd >= 0;
+        msgpack_pack_map(pk, owned ? 6 : 4);
+        if (owned) {
+            /* The owner's routing id and the heartbeat interval, for the
+             * HEARTBEATs that keep its actors (owners.h). */
+            broker_pack_str(pk, "owner");
+            msgpack_pack_bin(pk, zmq_msg_size(&s->rid));
+            msgpack_pack_bin_body(
+                pk, zmq_msg_data(&s->rid), zmq_msg_size(&s->rid));
+            broker_pack_str(pk, "heartbeat_ms");
+            msgpack_pack_uint32(pk, self->opts.heartbeat_ms);
+        }
         broker_pack_str(pk, "address");
         broker_pack_str(pk, e->address);
         broker_pack_str(pk, "node");
@@ -189,6 +200,10 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
     e->max_task_retries = lifecycle_clamp32(mtr);
     e->max_restarts = lifecycle_clamp32(max_restarts);
     e->owner_fd = detached ? -1 : zmq_msg_get(IN_HDR, ZMQ_SRCFD);
+    if (!detached) {
+        (void)brk_owners_note(&self->owners, e->owner_fd, zmq_msg_data(IN_RID),
+            zmq_msg_size(IN_RID));
+    }
     e->mailbox_cap = self->opts.mailbox;
     if (e->prefetch == 0) {
         e->prefetch = 1;

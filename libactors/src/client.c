@@ -47,6 +47,7 @@
 #include "client_internal.h"
 #include "future_internal.h"
 #include "msg_internal.h"
+#include "unpack.h"
 
 #define ACTORS_CLIENT_TAG 0xac7e0004u
 #define ACTORS__LINGER_MS 1000
@@ -81,6 +82,9 @@ struct actors_client {
     uint64_t received;           /* messages read so far */
     actors_future_t *spare;      /* freed futures for reuse (via src) */
     size_t nspare;               /* futures on spare */
+    char endpoint[256];          /* as connected (the beat's too) */
+    actors__beat_t *beat;        /* owner liveness; NULL until an owned
+                                    spawn's reply names this client */
 };
 
 static int64_t
@@ -380,10 +384,14 @@ actors_client_create(actors_client_t **out, const char *endpoint)
     assert(out);
     *out = NULL;
     endpoint = actors_endpoint_default(endpoint);
+    if (strlen(endpoint) >= sizeof((actors_client_t *)0)->endpoint) {
+        return ACTORS_EINVAL;
+    }
     actors_client_t *self = actors__zalloc(sizeof *self);
     if (self == NULL) {
         return ACTORS_ENOMEM;
     }
+    strcpy(self->endpoint, endpoint);
     self->tag = ACTORS_CLIENT_TAG;
     self->refs = 1;
     self->next_id = 1;
@@ -448,6 +456,7 @@ actors_client_destroy(actors_client_t **self_p)
     self->npending = 0;
     self->nheap = 0;
     s_spare_free(self);
+    actors__beat_stop(&self->beat); /* its socket is in self->ctx */
     actors__free(self->slots);
     self->slots = NULL;
     actors__free(self->heap);
@@ -790,6 +799,9 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
         uint32_t timeout = opts->timeout_ms ? opts->timeout_ms : 10000;
         rc = s_request_ex(self, ACTORS_CMD_SPAWN, timeout, NULL, NULL, true,
             false, NULL, 0, &spec, out);
+        if (rc == ACTORS_OK && !opts->detached) {
+            (*out)->owner_beat = true;
+        }
     }
     actors_msg_destroy(&spec);
     return rc;
@@ -849,6 +861,41 @@ actors_client_events(
 
 /* ---- receiving ---------------------------------------------------------- */
 
+/* s_owner_beat starts the owner liveness thread when the reply to an owned
+ * SPAWN names this client ("owner": its routing id, "heartbeat_ms"): the
+ * broker then keeps the client's actors while this process lives, even
+ * when the caller does not poll for a while, and stops them once the
+ * process stops heart-beating (broker/owners.h). Without a thread (out of
+ * resources) the connection rule alone applies. */
+static void
+s_owner_beat(actors_client_t *self, zmq_msg_t *body)
+{
+    if (self->beat != NULL) {
+        return;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    if (actors__unpack_next(&up, zmq_msg_data(body), zmq_msg_size(body),
+            &off) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *o = actors_map_get(&up.data, "owner");
+        int64_t ms = 0;
+        if (actors_value_int(actors_map_get(&up.data, "heartbeat_ms"), &ms) !=
+                ACTORS_OK ||
+            ms <= 0 || ms > 3600000) {
+            ms = 1000;
+        }
+        if (o != NULL && o->type == MSGPACK_OBJECT_BIN && o->via.bin.size > 0 &&
+            o->via.bin.size <= ACTORS_WIRE_ID_MAX &&
+            actors__beat_start(&self->beat, self->ctx, self->endpoint) ==
+                ACTORS_OK) {
+            actors__beat_set_peer(
+                self->beat, o->via.bin.ptr, o->via.bin.size, (uint32_t)ms);
+        }
+    }
+    msgpack_unpacked_destroy(&up);
+}
+
 /* s_dispatch handles one received message of n frames (n >= 1). */
 static void
 s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
@@ -870,6 +917,9 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
         if (i != SIZE_MAX) {
             actors_future_t *f = self->slots[i].f;
             s_take(self, i, f);
+            if (f->owner_beat && hdr.cmd == ACTORS_CMD_REPLY && n >= 2) {
+                s_owner_beat(self, &frames[1]);
+            }
             if (hdr.cmd == ACTORS_CMD_REPLY) {
                 if (n >= 2) {
                     actors__future_resolve_body(f, &frames[1]);

@@ -8,6 +8,8 @@
  */
 #include "suptest.h"
 
+#include <sys/wait.h>
+
 /* s_spawn spawns chaos with opts (service set here) on client c and waits
  * for the answer. */
 static actors_future_t *
@@ -262,6 +264,81 @@ START_TEST(test_lifecycle_owned_and_detached)
 }
 END_TEST
 
+/* s_owner_child runs in a forked child: a client of its own spawns an
+ * owned chaos at address, reports on fd, and then never polls again, so
+ * only the client's liveness thread speaks for it. */
+static void
+s_owner_child(const char *address, int fd)
+{
+    actors_client_t *c = NULL;
+    if (actors_client_create(&c, testutil_endpoint()) != ACTORS_OK) {
+        _exit(3);
+    }
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.service = "chaos";
+    o.name = address;
+    actors_future_t *f = NULL;
+    if (actors_client_spawn(c, &o, &f) != ACTORS_OK ||
+        actors_future_wait(f, SUPTEST_WAIT_MS) != ACTORS_OK ||
+        actors_future_error(f) != NULL) {
+        _exit(4);
+    }
+    char ok = 1;
+    if (write(fd, &ok, 1) != 1) {
+        _exit(5);
+    }
+    for (;;) {
+        pause(); /* busy elsewhere: never polls the client */
+    }
+}
+
+static bool
+s_not_running(void *arg)
+{
+    char state[32];
+    return testutil_lookup_state(arg, state, sizeof state, NULL, NULL, NULL) !=
+               ACTORS_OK ||
+           strcmp(state, "running") != 0;
+}
+
+/* An owner that does not poll for many liveness intervals keeps its actor
+ * (its liveness thread heart-beats); an owner process that stops (SIGSTOP:
+ * connected, silent) loses it once its heartbeats are missed. */
+START_TEST(test_lifecycle_owner_liveness)
+{
+    testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
+    itest_connect();
+    suptest_node("n1", NULL);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        s_owner_child("chaos/kept", p[1]);
+    }
+    close(p[1]);
+    char ok = 0;
+    ssize_t got = read(p[0], &ok, 1); /* the child exits on any failure */
+    close(p[0]);
+    if (got != 1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        ck_abort_msg("the owner child could not spawn its actor");
+    }
+    /* 2 s without a poll from the owner: 3 x the liveness interval. */
+    ck_assert_msg(!testutil_wait_until(s_not_running, "chaos/kept", 2000),
+        "the actor of a live owner that does not poll was stopped");
+    s_echo_ok("chaos/kept", 1);
+    kill(pid, SIGSTOP);
+    bool gone = testutil_wait_until(s_not_running, "chaos/kept", 10000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_assert_msg(gone, "the actor of a stopped owner is still running");
+    suptest_wait_state("chaos/kept", "dead");
+}
+END_TEST
+
 /* Two nodes; one is SIGKILLed: its actor that may restart comes back on
  * the other node and answers; the one that may not is dead. */
 START_TEST(test_lifecycle_node_lost)
@@ -393,6 +470,7 @@ lifecycle_suite(void)
     tcase_add_test(tc, test_lifecycle_kill_restart_and_no_restart);
     tcase_add_test(tc, test_lifecycle_stop_graceful);
     tcase_add_test(tc, test_lifecycle_owned_and_detached);
+    tcase_add_test(tc, test_lifecycle_owner_liveness);
     tcase_add_test(tc, test_lifecycle_node_lost);
     tcase_add_test(tc, test_lifecycle_returning_node_yields);
     tcase_add_test(tc, test_lifecycle_events);
