@@ -122,8 +122,11 @@ typedef struct {
     const actors_msg_t *args; /* constructor args (each value is given to
                                  the service as JSON text); NULL: none */
     const char *node;         /* NULL: the node with the fewest actors */
-    bool detached;            /* false: owned: stopped when this client's
-                                 connection closes (Ray's handle scope) */
+    bool detached;            /* false: owned (Ray's handle scope): stopped
+                                 when this client is destroyed, its process
+                                 exits, or the process stops (the client's
+                                 liveness thread, started by the first
+                                 owned spawn, goes silent) */
     bool get_if_exists;       /* name taken: the existing actor, no error */
     int max_restarts;         /* 0 never (default), N, -1 forever */
     int max_task_retries;     /* re-deliveries of an in-flight call */
@@ -136,9 +139,13 @@ typedef struct {
 
 /* actors_client_spawn starts an actor of opts->service on a node. The
  * future resolves once the actor has registered, with a map {address,
- * node, pid, existed}, or fails with NameTaken, NoSuchNode, SpawnFailed,
- * Timeout. Returns ACTORS_OK, ACTORS_EINVAL (no service, a name over 255
- * bytes), ACTORS_ENOMEM, ACTORS_EIO. */
+ * node, pid, existed} (owned: also owner, heartbeat_ms), or fails with
+ * NameTaken, NoSuchNode, SpawnFailed, Timeout. The first owned spawn's
+ * reply starts a liveness thread in the client (a socket of its own in
+ * the client's context; stopped by actors_client_destroy) that keeps the
+ * owned actors while the process lives, whether or not the caller polls.
+ * Returns ACTORS_OK, ACTORS_EINVAL (no service, a name over 255 bytes),
+ * ACTORS_ENOMEM, ACTORS_EIO. Thread: the client's. */
 ACTORS_EXPORT actors_err actors_client_spawn(actors_client_t *self,
     const actors_spawn_opts_t *opts, actors_future_t **out);
 
