@@ -30,6 +30,11 @@
  *
  * Errors. Every caller gets exactly one answer. Answers that cannot be
  * routed (the caller left) are dropped and counted. Input never asserts.
+ *
+ * Files. This one: the loop, sending and answering, deaths, timers. The
+ * CALL/TELL/REPLY path is route.c, the control commands control.c, the
+ * nodes, spawns, kills and supervised restarts lifecycle.c and spawn.c,
+ * the owners of owned actors owners.c.
  */
 #include "broker.h"
 
@@ -52,11 +57,13 @@
 
 #include "alloc.h"
 #include "broker_int.h"
+#include "control.h"
 #include "deadlines.h"
 #include "lifecycle.h"
 #include "mailbox.h"
 #include "peers.h"
 #include "registry.h"
+#include "route.h"
 #include "slots.h"
 #include "spawn.h"
 #include "unpack.h"
@@ -64,11 +71,7 @@
 #define BRK_TAG 0xb40ce001u
 #define BRK_BATCH 1024  /* messages per drain before timers run */
 #define BRK_CHECK_MS 10 /* longest wait; monitor and timer checks */
-#define BRK_PREFETCH_DEFAULT 256
-#define BRK_PREFETCH_MAX 1000000u
-#define BRK_INFO_MAX 65536 /* REGISTER info frame */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
-#define BRK_VERSION "0.2.0"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -240,128 +243,6 @@ broker_slot_fail(
 
 /* ------------------------------------------------------------ dispatch */
 
-/* s_dispatch sends queued or new slot si to the actor of its entry (which
- * is RUNNING). A CALL goes on the in-flight list with a header carrying
- * the slot's tag and the time left; a TELL goes with the caller's header
- * and its slot is freed. Returns false, leaving the slot untouched, if
- * the actor's connection is gone (its death is then pending). */
-static bool
-s_dispatch(brk_broker_t *self, uint32_t si)
-{
-    brk_slot_t *s = brk_slots_at(&self->slots, si);
-    uint32_t ei = s->entry;
-    brk_entry_t *e = brk_registry_at(&self->reg, ei);
-    brk_peer_t *p = brk_peers_at(&self->peers, e->peer);
-    if (p->fd == BRK_FD_LOST) {
-        return false;
-    }
-    zmq_msg_t rid;
-    zmq_msg_init_size(&rid, p->rid_len);
-    memcpy(zmq_msg_data(&rid), p->rid, p->rid_len);
-    if (zmq_msg_send(&rid, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&rid);
-        ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
-            "address=%s cannot route to the actor: %s", e->address,
-            zmq_strerror(errno));
-        p->fd = BRK_FD_LOST;
-        self->lost_pending = true;
-        return false;
-    }
-    if (s->state == BRK_SLOT_QUEUED) {
-        brk_mailbox_remove(&e->mailbox, &self->slots, si);
-    }
-    p->last_send = self->now;
-    if (s->cmd == ACTORS_CMD_CALL) {
-        /* The actor's header: the broker's tag as id, the time left, and
-         * the names copied from the caller's header (which stays in the
-         * slot: it becomes the reply's). */
-        actors__hdr_t ch;
-        actors__hdr_parse(zmq_msg_data(&s->hdr), zmq_msg_size(&s->hdr), &ch);
-        zmq_msg_t hdr;
-        zmq_msg_init_size(
-            &hdr, ACTORS_WIRE_HDR_MIN + BRK_TAG_LEN + ch.names_len);
-        uint8_t tag[BRK_TAG_LEN];
-        brk_slots_tag(&self->slots, si, tag);
-        uint32_t left = 0;
-        if (s->deadline != 0) {
-            int64_t d = s->deadline - self->now;
-            left = d < 1 ? 1 : (d > UINT32_MAX ? UINT32_MAX : (uint32_t)d);
-        }
-        uint8_t *h = zmq_msg_data(&hdr);
-        size_t hl =
-            actors__hdr_write(h, ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
-        memcpy(h + hl, ch.names, ch.names_len);
-        if (e->max_task_retries != 0 && zmq_msg_size(&s->key) == 0) {
-            /* The call may be re-delivered and its caller gave no key:
-             * give it one (0x00 'b' nonce tag), kept with the slot, so a
-             * journaled actor recognises the re-delivery all the same. */
-            zmq_msg_close(&s->key);
-            zmq_msg_init_size(&s->key, BRK_KEY_LEN);
-            uint8_t *k = zmq_msg_data(&s->key);
-            k[0] = 0;
-            k[1] = 'b';
-            memcpy(k + 2, self->nonce, sizeof self->nonce);
-            memcpy(k + 2 + sizeof self->nonce, tag, BRK_TAG_LEN);
-        }
-        int n = zmq_msg_size(&s->key) > 0 ? 3 : 2;
-        if (e->max_task_retries != 0) {
-            /* The call may be re-delivered after a restart: send copies
-             * (reference-counted, not duplicated) and keep the frames,
-             * the caller's key among them, so a retry carries it again. */
-            zmq_msg_t c[2];
-            zmq_msg_t *src[2] = {&s->args, &s->key};
-            for (int i = 0; i < 2; i++) {
-                zmq_msg_init(&c[i]);
-                zmq_msg_copy(&c[i], src[i]);
-            }
-            zmq_msg_t *f[3] = {&hdr, &c[0], &c[1]};
-            broker_send(self, f, n);
-            for (int i = 0; i < 2; i++) {
-                zmq_msg_close(&c[i]);
-            }
-            s->kept = 1;
-        } else {
-            zmq_msg_t *f[3] = {&hdr, &s->args, &s->key};
-            broker_send(self, f, n);
-        }
-        zmq_msg_close(&hdr);
-        s->state = BRK_SLOT_INFLIGHT;
-        brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);
-        e->calls_out++;
-    } else {
-        /* A tell goes with the caller's header: the actor ignores its id. */
-        zmq_msg_t *f[3] = {&s->hdr, &s->args, &s->key};
-        broker_send(self, f, zmq_msg_size(&s->key) > 0 ? 3 : 2);
-        e->tells_out++;
-        broker_slot_unheap(self, si);
-        brk_slots_free(&self->slots, si);
-    }
-    return true;
-}
-
-/* s_credit_left tells whether entry e may get one more message now. */
-static bool
-s_credit_left(const brk_entry_t *e)
-{
-    return e->state == BRK_ENTRY_RUNNING &&
-           (uint64_t)e->calls_out + e->tells_out < e->prefetch;
-}
-
-/* broker_pump dispatches from the mailbox of entry ei while it has credit. */
-void
-broker_pump(brk_broker_t *self, uint32_t ei)
-{
-    for (;;) {
-        brk_entry_t *e = brk_registry_at(&self->reg, ei);
-        if (brk_mailbox_empty(&e->mailbox) || !s_credit_left(e)) {
-            return;
-        }
-        if (!s_dispatch(self, e->mailbox.head)) {
-            return;
-        }
-    }
-}
-
 /* ------------------------------------------------------------ deaths */
 
 /* broker_peer_unlink takes entry ei off its peer's list. */
@@ -444,9 +325,9 @@ broker_entry_down(brk_broker_t *self, uint32_t ei, actors_err inflight_code,
     }
 }
 
-/* s_peer_died ends every entry of peer pi and forgets the peer. */
-static void
-s_peer_died(brk_broker_t *self, uint32_t pi, const char *reason)
+/* broker_peer_died ends every entry of peer pi and forgets the peer. */
+void
+broker_peer_died(brk_broker_t *self, uint32_t pi, const char *reason)
 {
     for (;;) {
         uint32_t ei = brk_peers_at(&self->peers, pi)->first_entry;
@@ -468,7 +349,7 @@ s_reap_lost(brk_broker_t *self)
     for (uint32_t pi = 0; pi < self->peers.used; pi++) {
         brk_peer_t *p = brk_peers_at(&self->peers, pi);
         if (p->rid_len != 0 && p->fd == BRK_FD_LOST) {
-            s_peer_died(self, pi, "connection lost");
+            broker_peer_died(self, pi, "connection lost");
         }
     }
 }
@@ -529,7 +410,7 @@ s_drain_monitor(brk_broker_t *self, bool flush)
                 continue;
             }
         }
-        s_peer_died(self, pi, "connection lost");
+        broker_peer_died(self, pi, "connection lost");
         lifecycle_conn_gone(self, (int)value);
     }
 }
@@ -547,200 +428,13 @@ broker_bad(brk_broker_t *self, const brk_in_t *m, const char *what)
         self, IN_RID, m->delim, IN_HDR, ACTORS_EBADREQ, NULL, "%s", what);
 }
 
-/* s_on_call handles CALL and TELL from any peer (the hot path). */
-static void
-s_on_call(brk_broker_t *self, const brk_in_t *m)
-{
-    bool is_call = m->hdr.cmd == ACTORS_CMD_CALL;
-    bool quiet = !is_call && m->hdr.id_len == 0 && !m->delim;
-    if (IN_NARGS != 1 && IN_NARGS != 2) {
-        if (!quiet) {
-            broker_bad(self, m, "CALL/TELL needs frames: header args [key]");
-        }
-        return;
-    }
-    if (IN_NARGS == 2 && (zmq_msg_size(IN_ARG(1)) == 0 ||
-                             zmq_msg_size(IN_ARG(1)) > ACTORS_WIRE_ID_MAX ||
-                             *(const uint8_t *)zmq_msg_data(IN_ARG(1)) == 0)) {
-        if (!quiet) {
-            broker_bad(self, m,
-                "a call key must be 1..255 bytes and not start with a zero "
-                "byte (the broker's own keys do)");
-        }
-        return;
-    }
-    if (m->hdr.address == NULL) {
-        if (!quiet) {
-            broker_bad(self, m,
-                "the header must end with the address and the method, "
-                "1..255 bytes each");
-        }
-        return;
-    }
-    size_t alen = m->hdr.address_len;
-    char name[256];
-    memcpy(name, m->hdr.address, alen);
-    name[alen] = '\0';
-    if (zmq_msg_size(IN_ARG(0)) > self->opts.max_message) {
-        if (!quiet) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETOOBIG, name,
-                "arguments of %zu bytes exceed the limit of %llu",
-                zmq_msg_size(IN_ARG(0)),
-                (unsigned long long)self->opts.max_message);
-        }
-        return;
-    }
-    uint32_t ei = brk_registry_find(&self->reg, m->hdr.address, alen);
-    if (ei == BRK_NONE) {
-        if (!quiet) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
-                "no actor at address %s", name);
-        }
-        return;
-    }
-    if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
-        if (!quiet) {
-            const char *cause = brk_registry_at(&self->reg, ei)->cause;
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_EDEAD, name,
-                "actor %s is dead%s%s%s", name, cause[0] ? " (" : "", cause,
-                cause[0] ? ")" : "");
-        }
-        return;
-    }
-    uint32_t si;
-    if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
-        if (!quiet) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, name,
-                "broker out of memory");
-        }
-        return;
-    }
-    brk_slot_t *s = brk_slots_at(&self->slots, si);
-    zmq_msg_move(&s->rid, IN_RID);
-    zmq_msg_move(&s->hdr, IN_HDR);
-    zmq_msg_move(&s->args, IN_ARG(0));
-    if (IN_NARGS == 2) {
-        zmq_msg_move(&s->key, IN_ARG(1));
-    }
-    s->cmd = m->hdr.cmd;
-    s->delim = m->delim;
-    s->answered = quiet;
-    s->entry = ei;
-    if (is_call && m->hdr.timeout_ms > 0) {
-        s->deadline = self->now + m->hdr.timeout_ms;
-        if (brk_deadlines_push(&self->deadlines, s->deadline, si) !=
-            ACTORS_OK) {
-            broker_slot_fail(self, si, ACTORS_ENOMEM, "broker out of memory");
-            return;
-        }
-    }
-    brk_entry_t *e = brk_registry_at(&self->reg, ei);
-    if (brk_mailbox_empty(&e->mailbox) && s_credit_left(e)) {
-        if (s_dispatch(self, si)) {
-            return;
-        }
-        /* The actor's connection is gone: wait in the mailbox for the
-         * death to be handled (ActorDead), bound or not. */
-        s->state = BRK_SLOT_QUEUED;
-        brk_mailbox_push(&e->mailbox, &self->slots, si, UINT32_MAX);
-        return;
-    }
-    if (brk_mailbox_push(&e->mailbox, &self->slots, si, e->mailbox_cap) !=
-        ACTORS_OK) {
-        if (self->now - e->full_logged >= 1000) {
-            e->full_logged = self->now;
-            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-MBOX-FULL",
-                "address=%s depth=%u rejecting (logged at most once a "
-                "second)",
-                e->address, e->mailbox.count);
-        }
-        broker_slot_fail(self, si, ACTORS_EFULL, "mailbox of %s is full (%u)",
-            e->address, e->mailbox_cap);
-        return;
-    }
-    s->state = BRK_SLOT_QUEUED;
-}
-
-/* s_peer_of returns the peer that sent the current message, or BRK_NONE
+/* broker_peer_of returns the peer that sent the current message, or BRK_NONE
  * for a plain client. */
-static uint32_t
-s_peer_of(brk_broker_t *self)
+uint32_t
+broker_peer_of(brk_broker_t *self)
 {
     return brk_peers_find(
         &self->peers, zmq_msg_data(IN_RID), zmq_msg_size(IN_RID));
-}
-
-/* s_on_reply handles REPLY and ERROR from an actor for a dispatched CALL
- * (the hot path's second half). */
-static void
-s_on_reply(brk_broker_t *self, const brk_in_t *m)
-{
-    uint32_t si = brk_slots_find(&self->slots, m->hdr.id, m->hdr.id_len);
-    brk_slot_t *s = si == BRK_NONE ? NULL : brk_slots_at(&self->slots, si);
-    brk_entry_t *e = NULL;
-    brk_peer_t *p = NULL;
-    if (s != NULL && s->state == BRK_SLOT_NODE) {
-        spawn_on_node_answer(self, m, si);
-        return;
-    }
-    if (s != NULL && s->state == BRK_SLOT_INFLIGHT) {
-        e = brk_registry_at(&self->reg, s->entry);
-        size_t len = zmq_msg_size(IN_RID);
-        p = e->peer == BRK_NONE ? NULL : brk_peers_at(&self->peers, e->peer);
-        if (p == NULL || len != p->rid_len ||
-            memcmp(p->rid, zmq_msg_data(IN_RID), len)) {
-            e = NULL; /* not from the actor the call went to */
-        }
-    }
-    if (e == NULL) {
-        uint32_t pi = s_peer_of(self);
-        if (pi == BRK_NONE && lifecycle_node_msg(self, m)) {
-            return; /* a node's answer to a request nobody waits for */
-        }
-        if (pi == BRK_NONE) {
-            broker_bad(self, m, "REPLY/ERROR matches no call sent to you");
-            return;
-        }
-        brk_peers_at(&self->peers, pi)->last_recv = self->now;
-        self->n_late++;
-        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-LATE-REPLY",
-            "dropping a reply that matches no waiting call");
-        return;
-    }
-    uint32_t ei = s->entry;
-    p->last_recv = self->now;
-    brk_mailbox_remove(&e->inflight, &self->slots, si);
-    e->calls_out--;
-    e->handled++;
-    broker_slot_unheap(self, si);
-    if (s->answered) {
-        self->n_late++;
-        brk_slots_free(&self->slots, si);
-    } else if (IN_NARGS != 1) {
-        broker_slot_fail(self, si, ACTORS_EBADREQ,
-            "actor %s sent a malformed reply", e->address);
-    } else {
-        broker_answer(self, &s->rid, s->delim, &s->hdr, m->hdr.cmd, IN_ARG(0));
-        brk_slots_free(&self->slots, si);
-    }
-    broker_pump(self, ei);
-}
-
-/* s_info_u32 reads an optional non-negative integer field of the
- * REGISTER info map into *out (unchanged when absent). false: bad type. */
-static bool
-s_info_u32(
-    const msgpack_object *map, const char *key, uint32_t max, uint32_t *out)
-{
-    const msgpack_object *v = actors_map_get(map, key);
-    if (v == NULL || v->type == MSGPACK_OBJECT_NIL) {
-        return true;
-    }
-    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        return false;
-    }
-    *out = v->via.u64 > max ? max : (uint32_t)v->via.u64;
-    return true;
 }
 
 /* broker_pack_body turns what the packer wrote into a body frame. */
@@ -777,317 +471,6 @@ broker_settle_fds(brk_broker_t *self)
     if (self->lost_pending) {
         s_reap_lost(self);
     }
-}
-
-/* s_on_register handles REGISTER: claim an address for the sending peer. */
-static void
-s_on_register(brk_broker_t *self, const brk_in_t *m)
-{
-    broker_settle_fds(self);
-    if (IN_NARGS != 2) {
-        broker_bad(self, m, "REGISTER needs frames: header address info");
-        return;
-    }
-    size_t alen = zmq_msg_size(IN_ARG(0));
-    if (alen == 0 || alen > ACTORS_WIRE_NAME_MAX ||
-        memchr(zmq_msg_data(IN_ARG(0)), '\0', alen) != NULL) {
-        broker_bad(self, m, "address must be 1..255 bytes, no NUL");
-        return;
-    }
-    char address[256];
-    broker_frame_str(IN_ARG(0), address, sizeof address);
-
-    /* The info map. */
-    char service[256] = "";
-    int64_t pid = 0;
-    uint32_t prefetch = 0;
-    uint32_t mailbox = 0;
-    size_t ilen = zmq_msg_size(IN_ARG(1));
-    if (ilen > BRK_INFO_MAX) {
-        broker_bad(self, m, "REGISTER info too large");
-        return;
-    }
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    bool ok = actors__unpack_next(&up, zmq_msg_data(IN_ARG(1)), ilen, &off) ==
-                  MSGPACK_UNPACK_SUCCESS &&
-              up.data.type == MSGPACK_OBJECT_MAP;
-    if (ok) {
-        const msgpack_object *v = actors_map_get(&up.data, "service");
-        const char *sp;
-        size_t sn;
-        if (v != NULL && actors_value_str(v, &sp, &sn) == ACTORS_OK) {
-            snprintf(service, sizeof service, "%.*s",
-                (int)(sn > 255 ? 255 : sn), sp);
-        } else if (v != NULL && v->type != MSGPACK_OBJECT_NIL) {
-            ok = false;
-        }
-        v = actors_map_get(&up.data, "pid");
-        if (v != NULL && actors_value_int(v, &pid) != ACTORS_OK &&
-            v->type != MSGPACK_OBJECT_NIL) {
-            ok = false;
-        }
-        ok = ok &&
-             s_info_u32(&up.data, "prefetch", BRK_PREFETCH_MAX, &prefetch) &&
-             s_info_u32(&up.data, "mailbox", UINT32_MAX, &mailbox);
-    }
-    msgpack_unpacked_destroy(&up);
-    if (!ok) {
-        broker_bad(self, m,
-            "REGISTER info must be a msgpack map {service: str, "
-            "pid: int, prefetch: int, mailbox: int}");
-        return;
-    }
-    if (prefetch == 0) {
-        prefetch = BRK_PREFETCH_DEFAULT;
-    }
-    if (mailbox == 0) {
-        mailbox = self->opts.mailbox;
-    }
-
-    int fd = zmq_msg_get(IN_HDR, ZMQ_SRCFD);
-    uint32_t pi = s_peer_of(self);
-    if (fd >= 0) {
-        /* A peer still holding this fd lost its connection unseen. */
-        uint32_t other = brk_peers_find_fd(&self->peers, fd);
-        if (other != BRK_NONE && other != pi) {
-            s_peer_died(self, other, "connection lost");
-        }
-    }
-    uint32_t ei = brk_registry_find(&self->reg, address, alen);
-    if (ei != BRK_NONE &&
-        brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING &&
-        brk_registry_at(&self->reg, ei)->peer != pi) {
-        ACTORS_LOG(ACTORS_LOG_WARN, "BRK-NAME-TAKEN",
-            "address=%s pid=%lld refusing: held by a live actor", address,
-            (long long)pid);
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETAKEN, address,
-            "address %s is held by a live actor", address);
-        return;
-    }
-    bool new_peer = false;
-    if (pi == BRK_NONE) {
-        if (brk_peers_add(&self->peers, zmq_msg_data(IN_RID),
-                zmq_msg_size(IN_RID), fd, self->now, &pi) != ACTORS_OK) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, address,
-                "broker out of memory");
-            return;
-        }
-        new_peer = true;
-    }
-    brk_peer_t *p = brk_peers_at(&self->peers, pi);
-    if (fd >= 0) {
-        p->fd = fd;
-    }
-    p->last_recv = self->now;
-    bool linked = false;
-    if (ei == BRK_NONE) {
-        if (brk_registry_add(&self->reg, address, alen, &ei) != ACTORS_OK) {
-            if (new_peer) {
-                brk_peers_remove(&self->peers, pi);
-            }
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, address,
-                "broker out of memory");
-            return;
-        }
-        self->running++;
-    } else if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
-        brk_registry_revive(&self->reg, ei);
-        self->running++;
-    } else if (brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING) {
-        brk_registry_at(&self->reg, ei)->state = BRK_ENTRY_RUNNING;
-        self->running++; /* starting or restarting: the mailbox flows */
-    } else {
-        linked = true; /* the same peer again */
-    }
-    brk_entry_t *e = brk_registry_at(&self->reg, ei);
-    (void)brk_registry_set_service(&self->reg, ei, service, strlen(service));
-    e->pid = pid;
-    e->prefetch = prefetch;
-    e->mailbox_cap = mailbox;
-    if (!linked) {
-        e->peer = pi;
-        e->peer_next = p->first_entry;
-        p->first_entry = ei;
-    }
-    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-REGISTER",
-        "address=%s service=%s pid=%lld prefetch=%u mailbox=%u fd=%d "
-        "registered",
-        address, e->service, (long long)pid, prefetch, mailbox, fd);
-
-    msgpack_pack_map(&self->pk, 4);
-    /* The actor's routing id, which its liveness thread names in the
-     * HEARTBEATs it sends from a socket of its own. */
-    broker_pack_str(&self->pk, "peer");
-    msgpack_pack_bin(&self->pk, zmq_msg_size(IN_RID));
-    msgpack_pack_bin_body(
-        &self->pk, zmq_msg_data(IN_RID), zmq_msg_size(IN_RID));
-    broker_pack_str(&self->pk, "heartbeat_ms");
-    msgpack_pack_uint32(&self->pk, self->opts.heartbeat_ms);
-    broker_pack_str(&self->pk, "liveness");
-    msgpack_pack_uint32(&self->pk, self->opts.liveness);
-    broker_pack_str(&self->pk, "max_message");
-    msgpack_pack_uint64(&self->pk, self->opts.max_message);
-    broker_reply_packed(self, m);
-    lifecycle_registered(self, ei);
-    broker_pump(self, ei);
-}
-
-/* s_on_unregister handles UNREGISTER: a clean exit of one address. */
-static void
-s_on_unregister(brk_broker_t *self, const brk_in_t *m)
-{
-    uint32_t pi = s_peer_of(self);
-    if (pi == BRK_NONE) {
-        broker_bad(self, m, "UNREGISTER from a peer that registered nothing");
-        return;
-    }
-    brk_peers_at(&self->peers, pi)->last_recv = self->now;
-    if (IN_NARGS != 1) {
-        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
-            "UNREGISTER needs frames: header address");
-        return;
-    }
-    uint32_t ei = brk_registry_find(
-        &self->reg, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
-    if (ei == BRK_NONE ||
-        brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING ||
-        brk_registry_at(&self->reg, ei)->peer != pi) {
-        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
-            "UNREGISTER of an address this peer does not hold");
-        return;
-    }
-    broker_entry_down(self, ei, ACTORS_EDEAD, "unregistered");
-    if (brk_peers_at(&self->peers, pi)->first_entry == BRK_NONE) {
-        brk_peers_remove(&self->peers, pi);
-    }
-}
-
-/* s_on_heartbeat notes that an actor is alive; a REQ client gets its
- * heartbeat back so it never hangs. Others are ignored: an actor the
- * broker forgot must hear nothing, so that it registers again. */
-static void
-s_on_heartbeat(brk_broker_t *self, const brk_in_t *m)
-{
-    if (IN_NARGS == 1) {
-        /* From an actor's liveness thread, for the peer it names: the
-         * process is alive even if its loop is busy in a long method. */
-        uint32_t named = brk_peers_find(
-            &self->peers, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
-        if (named != BRK_NONE) {
-            brk_peers_at(&self->peers, named)->last_recv = self->now;
-        }
-        /* The same beat keeps the actors this process owns. */
-        brk_owners_heard(&self->owners, zmq_msg_data(IN_ARG(0)),
-            zmq_msg_size(IN_ARG(0)), self->now);
-        return;
-    }
-    uint32_t pi = s_peer_of(self);
-    if (pi != BRK_NONE) {
-        brk_peers_at(&self->peers, pi)->last_recv = self->now;
-        return;
-    }
-    if (lifecycle_node_msg(self, m)) {
-        return;
-    }
-    if (m->delim) {
-        zmq_msg_t *f[3];
-        zmq_msg_t empty;
-        zmq_msg_init(&empty);
-        f[0] = IN_RID;
-        f[1] = &empty;
-        f[2] = IN_HDR;
-        broker_send(self, f, 3);
-        zmq_msg_close(&empty);
-    }
-}
-
-/* s_on_credit returns credit for n finished tells to the sending actor's
- * addresses, oldest dispatch first by address order, and pumps them. */
-static void
-s_on_credit(brk_broker_t *self, const brk_in_t *m)
-{
-    uint32_t pi = s_peer_of(self);
-    if (pi == BRK_NONE) {
-        broker_bad(self, m, "CREDIT from a peer that registered nothing");
-        return;
-    }
-    brk_peers_at(&self->peers, pi)->last_recv = self->now;
-    if (IN_NARGS != 1 || zmq_msg_size(IN_ARG(0)) != 4) {
-        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
-            "CREDIT needs frames: header count(4 bytes)");
-        return;
-    }
-    uint32_t n = actors__be32(zmq_msg_data(IN_ARG(0)));
-    uint32_t ei = brk_peers_at(&self->peers, pi)->first_entry;
-    while (ei != BRK_NONE) {
-        brk_entry_t *e = brk_registry_at(&self->reg, ei);
-        uint32_t take = n < e->tells_out ? n : e->tells_out;
-        e->tells_out -= take;
-        e->handled += take;
-        n -= take;
-        uint32_t next = e->peer_next;
-        broker_pump(self, ei);
-        ei = next;
-    }
-}
-
-static void
-s_on_lookup(brk_broker_t *self, const brk_in_t *m)
-{
-    if (IN_NARGS != 1) {
-        broker_bad(self, m, "LOOKUP needs frames: header address");
-        return;
-    }
-    char name[256];
-    uint32_t ei = brk_registry_find(
-        &self->reg, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
-    if (ei == BRK_NONE) {
-        broker_frame_str(IN_ARG(0), name, sizeof name);
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
-            "no actor at address %s", name);
-        return;
-    }
-    lifecycle_pack_entry(self, brk_registry_at(&self->reg, ei));
-    broker_reply_packed(self, m);
-}
-
-static void
-s_on_list(brk_broker_t *self, const brk_in_t *m)
-{
-    if (IN_NARGS != 0) {
-        broker_bad(self, m, "LIST takes no frames after the header");
-        return;
-    }
-    msgpack_pack_array(&self->pk, self->reg.count);
-    for (uint32_t i = 0; i < self->reg.used; i++) {
-        brk_entry_t *e = brk_registry_at(&self->reg, i);
-        if (e->state != BRK_ENTRY_FREE) {
-            lifecycle_pack_entry(self, e);
-        }
-    }
-    broker_reply_packed(self, m);
-}
-
-static void
-s_on_ping(brk_broker_t *self, const brk_in_t *m)
-{
-    if (IN_NARGS != 0) {
-        broker_bad(self, m, "PING takes no frames after the header");
-        return;
-    }
-    msgpack_packer *pk = &self->pk;
-    msgpack_pack_map(pk, 4);
-    broker_pack_str(pk, "protocol");
-    broker_pack_str(pk, ACTORS_WIRE_SIG);
-    broker_pack_str(pk, "version");
-    broker_pack_str(pk, BRK_VERSION);
-    broker_pack_str(pk, "uptime_ms");
-    msgpack_pack_int64(pk, self->now - self->started);
-    broker_pack_str(pk, "actors");
-    msgpack_pack_uint32(pk, self->running);
-    broker_reply_packed(self, m);
 }
 
 /* s_handle handles the message in self->in[0..n); too_many: it had more
@@ -1127,32 +510,32 @@ s_handle(brk_broker_t *self, int n, bool too_many)
     switch (m->hdr.cmd) {
     case ACTORS_CMD_CALL:
     case ACTORS_CMD_TELL:
-        s_on_call(self, m);
+        route_on_call(self, m);
         break;
     case ACTORS_CMD_REPLY:
     case ACTORS_CMD_ERROR:
-        s_on_reply(self, m);
+        route_on_reply(self, m);
         break;
     case ACTORS_CMD_REGISTER:
-        s_on_register(self, m);
+        control_on_register(self, m);
         break;
     case ACTORS_CMD_UNREGISTER:
-        s_on_unregister(self, m);
+        control_on_unregister(self, m);
         break;
     case ACTORS_CMD_HEARTBEAT:
-        s_on_heartbeat(self, m);
+        control_on_heartbeat(self, m);
         break;
     case ACTORS_CMD_CREDIT:
-        s_on_credit(self, m);
+        control_on_credit(self, m);
         break;
     case ACTORS_CMD_LOOKUP:
-        s_on_lookup(self, m);
+        control_on_lookup(self, m);
         break;
     case ACTORS_CMD_LIST:
-        s_on_list(self, m);
+        control_on_list(self, m);
         break;
     case ACTORS_CMD_PING:
-        s_on_ping(self, m);
+        control_on_ping(self, m);
         break;
     case ACTORS_CMD_NODE:
         lifecycle_on_node(self, m);
@@ -1266,7 +649,7 @@ s_heartbeats(brk_broker_t *self)
             continue;
         }
         if (self->now - p->last_recv > silence) {
-            s_peer_died(self, pi, "heartbeats missed");
+            broker_peer_died(self, pi, "heartbeats missed");
             continue;
         }
         if (self->now - p->last_send >= self->opts.heartbeat_ms) {

@@ -31,8 +31,12 @@
 #include "slots.h"
 #include "wire.h"
 
-#define BRK_MAX_FRAMES 8 /* frames kept of one message */
-#define BRK_KEY_LEN 18   /* the broker's own call keys: 00 'b' nonce tag */
+#define BRK_MAX_FRAMES 8          /* frames kept of one message */
+#define BRK_PREFETCH_DEFAULT 256  /* REGISTER without a prefetch */
+#define BRK_PREFETCH_MAX 1000000u /* the largest prefetch accepted */
+#define BRK_INFO_MAX 65536        /* REGISTER info frame */
+#define BRK_VERSION "0.2.0"       /* PING's version */
+#define BRK_KEY_LEN 18 /* the broker's own call keys: 00 'b' nonce tag */
 
 struct brk_broker {
     uint32_t tag;                 /* BRK_TAG while alive */
@@ -148,5 +152,13 @@ void broker_pack_str(msgpack_packer *pk, const char *s);
 /* broker_reply_packed answers the current message with REPLY and the
  * packed body. */
 void broker_reply_packed(brk_broker_t *self, const brk_in_t *m);
+
+/* broker_peer_of returns the peer that sent the current message (by its
+ * routing id), or BRK_NONE for a plain client. */
+uint32_t broker_peer_of(brk_broker_t *self);
+
+/* broker_peer_died ends every entry of peer pi (their callers get their
+ * answers, supervised ones restart) and forgets the peer. */
+void broker_peer_died(brk_broker_t *self, uint32_t pi, const char *reason);
 
 #endif
