@@ -9,12 +9,22 @@
  * snapshot.tmp, fsync it, rename it over snapshot, fsync the directory.
  * Newly made directories and files are made durable by an fsync of their
  * parent directory.
+ *
+ * One writer per key: the handle holds an exclusive flock on ROOT/KEY for
+ * its life, so a second process (a misconfigured twin, or a node that
+ * comes back while the broker has re-created its actor elsewhere on the
+ * same volume) cannot interleave appends or cut a journal another process
+ * is writing. The kernel drops the lock when the holder dies, SIGKILL
+ * included. flock works across containers of one host sharing a volume;
+ * NFS and similar file systems may not honour it.
  */
+#define _DEFAULT_SOURCE /* flock */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,6 +172,16 @@ s_open(void **out, const char *key, const actors_persist_opts_t *opts)
     f->dir_fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f->dir_fd < 0) {
         rc = s_io_fail("open", f->dir);
+        goto fail;
+    }
+    if (flock(f->dir_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "PST-LOCKED",
+                "path='%s' the key is held by another live process", f->dir);
+            rc = ACTORS_ETAKEN;
+        } else {
+            rc = s_io_fail("flock", f->dir);
+        }
         goto fail;
     }
     bool existed = access(jpath, F_OK) == 0;

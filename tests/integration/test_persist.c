@@ -235,6 +235,38 @@ START_TEST(test_persist_account_without_key_is_in_memory)
 }
 END_TEST
 
+/* One key, one writer: a second account on a key a live one holds exits
+ * 73 (NameTaken, not restarted by a supervisor) and touches nothing; once
+ * the holder is gone (SIGKILL drops its lock) the key opens again with
+ * the state it left. */
+START_TEST(test_persist_key_has_one_writer)
+{
+    testutil_broker_start(NULL);
+    testutil_proc_t *p = s_account("100", "20", "\"shared\"");
+    itest_connect();
+    actors_future_t *f = itest_call(S_ADDR, "deposit", "d", 5.0);
+    ck_assert_double_eq(itest_double(f), 105.0);
+    actors_future_destroy(&f);
+    const char *argv[] = {"account", "--broker", testutil_endpoint(),
+        "--address", "account/twin", "100", "20", "\"shared\"", NULL};
+    char err[512];
+    ck_assert_int_eq(testutil_run(argv, 10000, NULL, 0, err, sizeof err), 73);
+    ck_assert_msg(strstr(err, "NameTaken") != NULL &&
+                      strstr(err, "held by another live actor") != NULL,
+        "stderr: %s", err);
+    ck_assert_double_eq(s_balance(), 105.0);
+    s_kill9(p);
+    const char *again[] = {"account", "--broker", testutil_endpoint(),
+        "--address", "account/twin", "0", "0", "\"shared\"", NULL};
+    testutil_proc_t *q = testutil_spawn(again, 0);
+    ck_assert_ptr_nonnull(q);
+    ck_assert(testutil_wait_state("account/twin", "running", q->pid, 10000));
+    f = itest_call("account/twin", "balance", NULL);
+    ck_assert_double_eq(itest_double(f), 105.0);
+    actors_future_destroy(&f);
+}
+END_TEST
+
 /* s_loop_start starts the loop's account by hand (the testutil registry
  * holds 32 processes; the loop starts hundreds) and waits until the broker
  * lists it as running. */
@@ -508,6 +540,7 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_account_survives_kill9);
     tcase_add_test(tc, test_persist_account_survives_kill9_redis);
     tcase_add_test(tc, test_persist_account_without_key_is_in_memory);
+    tcase_add_test(tc, test_persist_key_has_one_writer);
     tcase_add_test(tc, test_persist_kill_loop_keeps_acknowledged_deposits);
     tcase_add_test(
         tc, test_persist_kill_loop_keeps_acknowledged_deposits_redis);

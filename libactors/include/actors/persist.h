@@ -91,9 +91,13 @@ ACTORS_EXPORT actors_err actors_persist_opts_from_env(
 /* actors_persist_open opens the state stored under key (1..200 bytes, any
  * bytes but NUL; escaped for file names) with opts (NULL: defaults). The
  * file backend creates its directories; Redis is connected (2 s timeout).
+ * The file backend holds the key exclusively until destroy (flock on its
+ * directory): another live process that has it open makes this return
+ * ACTORS_ETAKEN. (Redis keys are not locked.)
  * Returns ACTORS_OK with *out owned by the caller (actors_persist_destroy),
- * ACTORS_EINVAL (bad key or options), ACTORS_EIO (directory or server
- * unusable; logged as PST-OPEN), ACTORS_ENOMEM; *out NULL on error.
+ * ACTORS_EINVAL (bad key or options), ACTORS_ETAKEN (file backend: held by
+ * another handle), ACTORS_EIO (directory or server unusable; logged as
+ * PST-OPEN), ACTORS_ENOMEM; *out NULL on error.
  * Thread: any; the handle then belongs to the calling thread. */
 ACTORS_EXPORT actors_err actors_persist_open(
     actors_persist_t **out, const char *key, const actors_persist_opts_t *opts);

@@ -116,6 +116,24 @@ s_check_keys(actors_persist_opts_t o)
     ck_assert_ptr_null(p);
 }
 
+/* The file backend holds a key for one handle at a time (flock on its
+ * directory, per open file description, so even within one process). */
+START_TEST(test_persist_file_key_has_one_holder)
+{
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
+    actors_persist_t *a = NULL;
+    actors_persist_t *b = NULL;
+    TEST_ASSERT_OK(actors_persist_open(&a, "held", &o));
+    ck_assert_int_eq(actors_persist_open(&b, "held", &o), ACTORS_ETAKEN);
+    ck_assert_ptr_null(b);
+    TEST_ASSERT_OK(actors_persist_open(&b, "other", &o));
+    actors_persist_destroy(&b);
+    actors_persist_destroy(&a);
+    TEST_ASSERT_OK(actors_persist_open(&b, "held", &o));
+    actors_persist_destroy(&b);
+}
+END_TEST
+
 START_TEST(test_persist_opts_from_env)
 {
     actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
@@ -152,6 +170,7 @@ persist_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     persist_cases_add(tc);
     tcase_add_test(tc, test_persist_opts_from_env);
+    tcase_add_test(tc, test_persist_file_key_has_one_holder);
     suite_add_tcase(s, tc);
     return s;
 }
