@@ -256,11 +256,15 @@ s_on_register(actors_actor_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames,
                 self->max_message = (uint32_t)v;
             }
             const msgpack_object *peer = actors_map_get(&up.data, "peer");
-            if (self->beat != NULL && peer != NULL &&
-                peer->type == MSGPACK_OBJECT_BIN && peer->via.bin.size > 0 &&
-                peer->via.bin.size <= ACTORS_WIRE_ID_MAX) {
-                actors__beat_set_peer(self->beat, peer->via.bin.ptr,
-                    peer->via.bin.size, self->heartbeat_ms);
+            if (peer != NULL && peer->type == MSGPACK_OBJECT_BIN &&
+                actors__client_beat(self->client, peer->via.bin.ptr,
+                    peer->via.bin.size, self->heartbeat_ms) != ACTORS_OK) {
+                /* Not fatal: only methods longer than the liveness
+                 * interval suffer (their actor is taken for dead). */
+                ACTORS_LOG(ACTORS_LOG_WARN, "ACT-BEAT",
+                    "address=%s no liveness thread; long methods may be "
+                    "taken for a dead actor",
+                    self->address);
             }
         }
         msgpack_unpacked_destroy(&up);
@@ -822,8 +826,6 @@ s_actor_destroy(actors_actor_t **self_p)
     }
     actors__deferred_free_all(self);
     actors__timers_fini(&self->timers);
-    /* Its socket lives in the client's context: closed before that ends. */
-    actors__beat_stop(&self->beat);
     if (self->client != NULL) {
         int linger = EXIT_LINGER_MS;
         zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
@@ -970,15 +972,6 @@ actors__actor_run(const actors_service_t *service,
         return ACTORS_EIO;
     }
     actors__client_set_hook(self->client, s_hook, self);
-    if (actors__beat_start(&self->beat, actors__client_context(self->client),
-            self->endpoint) != ACTORS_OK) {
-        /* Not fatal: only methods longer than the liveness interval
-         * suffer (their actor is declared dead while they run). */
-        ACTORS_LOG(ACTORS_LOG_WARN, "ACT-BEAT",
-            "address=%s no liveness thread; long methods may be taken "
-            "for a dead actor",
-            self->address);
-    }
 
     if (service->init != NULL) {
         rc = service->init(

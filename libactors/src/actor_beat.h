@@ -1,18 +1,21 @@
 /* libactors/src/actor_beat.h - an actor's liveness thread.
  * SPDX-License-Identifier: MIT
  *
- * Private to the actor runtime. The loop thread answers the broker's
- * heartbeats, but not while a method runs: a method longer than the
- * broker's liveness interval (3 s by default) would get its actor declared
- * dead although the process is fine. This thread sends HEARTBEAT with one
- * frame, the loop socket's routing id as the broker reported it in the
- * REGISTER reply ("peer"), from a DEALER socket of its own in the client's
- * zmq context, every heartbeat interval (schemas/PROTOCOL.md, HEARTBEAT).
- * It keeps the actor alive as long as the process runs; a process that is
- * stopped or hung as a whole still goes silent and is declared dead, and a
- * call to a method that never returns ends with its caller's deadline.
+ * Private to libactors; one per client, owned by client.c
+ * (actors__client_beat). An actor's loop answers the broker's heartbeats,
+ * but not while a method runs, and a plain client does not poll while its
+ * caller is busy: a method longer than the broker's liveness interval
+ * (3 s by default) would get its actor declared dead, and a busy owner
+ * would lose its owned actors, although the process is fine. This thread
+ * sends HEARTBEAT with one frame, the client socket's routing id as the
+ * broker reported it (the REGISTER reply's "peer", an owned spawn reply's
+ * "owner"), from a DEALER socket of its own in the client's zmq context,
+ * every heartbeat interval (schemas/PROTOCOL.md, HEARTBEAT). It keeps the
+ * process's actors alive as long as the process runs; a process that is
+ * stopped or hung as a whole still goes silent, and a call to a method
+ * that never returns ends with its caller's deadline.
  *
- * Thread: actors__beat_start, _set_peer and _stop from the loop thread;
+ * Thread: actors__beat_start, _set_peer and _stop from the client's thread;
  * the beat thread touches only its socket and the shared peer (mutex).
  */
 #ifndef ACTORS_ACTOR_BEAT_H

@@ -16,7 +16,6 @@
 
 #include <actors/actor.h>
 
-#include "actor_beat.h"
 #include "actor_timer.h"
 #include "wire.h"
 
@@ -80,7 +79,6 @@ struct actors_actor {
     uint32_t credit_batch; /* send CREDIT at this many */
 
     actors__timers_t timers;     /* actors_actor_timer_* */
-    actors__beat_t *beat;        /* liveness thread; NULL: none */
     actors_deferred_t *deferred; /* replies owed, doubly linked */
     msgpack_zone *zone;          /* arguments of the current call */
     actors_msg_t *result;        /* reused result builder */

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actor_beat.h"
 #include "alloc.h"
 #include "actor_internal.h"
 #include "client_internal.h"
@@ -871,7 +872,7 @@ static void
 s_owner_beat(actors_client_t *self, zmq_msg_t *body)
 {
     if (self->beat != NULL) {
-        return;
+        return; /* already beating: an actor's client, or an earlier spawn */
     }
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
@@ -885,12 +886,9 @@ s_owner_beat(actors_client_t *self, zmq_msg_t *body)
             ms <= 0 || ms > 3600000) {
             ms = 1000;
         }
-        if (o != NULL && o->type == MSGPACK_OBJECT_BIN && o->via.bin.size > 0 &&
-            o->via.bin.size <= ACTORS_WIRE_ID_MAX &&
-            actors__beat_start(&self->beat, self->ctx, self->endpoint) ==
-                ACTORS_OK) {
-            actors__beat_set_peer(
-                self->beat, o->via.bin.ptr, o->via.bin.size, (uint32_t)ms);
+        if (o != NULL && o->type == MSGPACK_OBJECT_BIN) {
+            (void)actors__client_beat(
+                self, o->via.bin.ptr, o->via.bin.size, (uint32_t)ms);
         }
     }
     msgpack_unpacked_destroy(&up);
@@ -1134,11 +1132,23 @@ actors__client_socket(actors_client_t *self)
     return self->sock;
 }
 
-void *
-actors__client_context(actors_client_t *self)
+actors_err
+actors__client_beat(
+    actors_client_t *self, const void *peer, size_t len, uint32_t interval_ms)
 {
     assert(self && self->tag == ACTORS_CLIENT_TAG);
-    return self->ctx;
+    if (len == 0 || len > ACTORS_WIRE_ID_MAX || interval_ms == 0) {
+        return ACTORS_EINVAL;
+    }
+    if (self->beat == NULL) {
+        actors_err rc =
+            actors__beat_start(&self->beat, self->ctx, self->endpoint);
+        if (rc != ACTORS_OK) {
+            return rc;
+        }
+    }
+    actors__beat_set_peer(self->beat, peer, len, interval_ms);
+    return ACTORS_OK;
 }
 
 actors_err

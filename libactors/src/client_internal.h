@@ -33,11 +33,15 @@ void actors__client_set_hook(
  * sending the actor's own frames (REGISTER, REPLY, ...). Borrowed. */
 void *actors__client_socket(actors_client_t *self);
 
-/* actors__client_context returns the client's zmq context (thread-safe;
- * the actor's liveness thread opens its socket there). Borrowed: it lives
- * until actors_client_destroy, which waits for every socket in it to be
- * closed. */
-void *actors__client_context(actors_client_t *self);
+/* actors__client_beat makes the client's liveness thread (actor_beat.h;
+ * one per client, started on first use, stopped by actors_client_destroy)
+ * heart-beat for routing id peer (1..255 bytes) every interval_ms. The
+ * actor runtime calls it with the REGISTER reply's peer, an owned spawn's
+ * reply with its owner: both name the same socket, so one thread serves.
+ * Returns ACTORS_OK, ACTORS_EINVAL, ACTORS_ENOMEM or ACTORS_EIO (no
+ * thread: the connection rule alone applies). */
+actors_err actors__client_beat(
+    actors_client_t *self, const void *peer, size_t len, uint32_t interval_ms);
 
 /* actors__client_timeout_ms is how long until the next local deadline of a
  * pending call (-1: none), for the caller's poll timeout. */
