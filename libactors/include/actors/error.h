@@ -47,7 +47,9 @@ extern "C" {
     XX(EIO, "TransportError", "the transport failed")                          \
     XX(EINTERNAL, "InternalError", "internal error")                           \
     XX(ENONODE, "NoSuchNode", "no live node (supervisor) by that name")        \
-    XX(ESPAWN, "SpawnFailed", "the node could not start the actor")
+    XX(ESPAWN, "SpawnFailed", "the node could not start the actor")           \
+    XX(ENOSPACE, "DiskFull", "no space left on the storage device")           \
+    XX(ELOCKED, "KeyLocked", "the persistence key is held by another process")
 
 typedef enum {
     ACTORS_OK = 0,
