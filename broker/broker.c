@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <malloc.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,6 +98,19 @@ broker_frame_str(zmq_msg_t *m, char *buf, size_t cap)
     return buf;
 }
 
+/* broker_hdr_timeout is the timeout_ms of a header frame the broker kept
+ * (parsed when it came, so it parses again). */
+uint32_t
+broker_hdr_timeout(zmq_msg_t *hdr)
+{
+    actors__hdr_t h;
+    if (actors__hdr_parse(zmq_msg_data(hdr), zmq_msg_size(hdr), &h) !=
+        ACTORS_OK) {
+        return 0;
+    }
+    return h.timeout_ms;
+}
+
 /* broker_send sends n frames as one message. The frames are consumed either
  * way (left initialised and empty). Returns false when the peer cannot be
  * routed to (it left): the answer is dropped and counted. */
@@ -106,7 +120,22 @@ broker_send(brk_broker_t *self, zmq_msg_t **f, int n)
     for (int i = 0; i < n; i++) {
         int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
         if (zmq_msg_send(f[i], self->router, flags) < 0) {
-            if (i == 0) {
+            if (i == 0 && errno == EAGAIN) {
+                /* The peer's queue is at max_queued: it does not read
+                 * (a slow consumer). Its memory stays bounded; the
+                 * answer is dropped and counted, as NATS and Redis do
+                 * with theirs (PROTOCOL.md, Limits). */
+                self->n_undelivered++;
+                if (self->now - self->slow_logged >= 1000) {
+                    self->slow_logged = self->now;
+                    ACTORS_LOG(ACTORS_LOG_WARN, "BRK-SLOW-CONSUMER",
+                        "undelivered=%llu max_queued=%u a peer does not read "
+                        "its answers; dropping them (logged at most once a "
+                        "second)",
+                        (unsigned long long)self->n_undelivered,
+                        self->opts.max_queued);
+                }
+            } else if (i == 0) {
                 self->n_unroutable++;
                 ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-UNROUTABLE",
                     "errno=%d dropping an answer: %s", errno,
@@ -388,6 +417,7 @@ s_drain_monitor(brk_broker_t *self, bool flush)
         if (event != ZMQ_EVENT_DISCONNECTED) {
             continue;
         }
+        self->trim_due = true;
         uint32_t pi = brk_peers_find_fd(&self->peers, (int)value);
         if (pi == BRK_NONE) {
             lifecycle_conn_gone(self, (int)value);
@@ -559,6 +589,16 @@ s_handle(brk_broker_t *self, int n, bool too_many)
         broker_bad(self, m, "unknown command");
         break;
     }
+    if (m->delim && zmq_msg_size(IN_RID) > 0) {
+        /* A REQ socket waits for exactly one answer, and the handler sent
+         * none (a command that is never answered, or one dropped as
+         * malformed): answer it, so no REQ peer ever hangs. The routing
+         * id frame is still full only when nothing was sent to it nor
+         * kept to answer later. */
+        broker_bad(self, m,
+            "this command is not answered on success; a REQ socket cannot "
+            "send it");
+    }
 }
 
 /* s_recv_handle receives one message (flags: 0 waits up to the socket's
@@ -619,8 +659,12 @@ static void
 s_on_deadline(brk_broker_t *self, uint32_t si)
 {
     brk_slot_t *s = brk_slots_at(&self->slots, si);
+    if (s->cmd == ACTORS_CMD_SPAWN) {
+        lifecycle_spawn_expired(self, si);
+        return;
+    }
     brk_entry_t *e = brk_registry_at(&self->reg, s->entry);
-    uint32_t ms = actors__be32((const uint8_t *)zmq_msg_data(&s->hdr) + 6);
+    uint32_t ms = broker_hdr_timeout(&s->hdr);
     ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-TIMEOUT", "address=%s state=%s",
         e->address, s->state == BRK_SLOT_QUEUED ? "mailbox" : "inflight");
     if (s->state == BRK_SLOT_QUEUED) {
@@ -678,6 +722,21 @@ s_heartbeats(brk_broker_t *self)
     lifecycle_tick(self);
     if (self->lost_pending) {
         s_reap_lost(self);
+    }
+    if (self->pump_blocked) {
+        self->pump_blocked = false;
+        for (uint32_t ei = 0; ei < self->reg.used; ei++) {
+            if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING) {
+                broker_pump(self, ei);
+            }
+        }
+    }
+    if (self->trim_due && self->now - self->trimmed >= 5000) {
+        /* What a peer that left made the broker hold (its queues, slots
+         * of its calls) goes back to the system, not only to malloc. */
+        self->trim_due = false;
+        self->trimmed = self->now;
+        malloc_trim(0);
     }
 }
 
@@ -742,7 +801,7 @@ brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
     *out = NULL;
     if (opts->bind == NULL || strlen(opts->bind) >= 256 || opts->mailbox == 0 ||
         opts->heartbeat_ms == 0 || opts->liveness == 0 ||
-        opts->max_message == 0) {
+        opts->max_message == 0 || opts->max_queued == 0) {
         return ACTORS_EINVAL;
     }
     brk_broker_t *self = actors__zalloc(sizeof *self);
@@ -789,8 +848,16 @@ brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
     int zero = 0;
     int one = 1;
     zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(self->router, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(self->router, ZMQ_RCVHWM, &zero, sizeof zero);
+    /* Bounds: a peer's queues in ZeroMQ hold at most max_queued
+     * messages each way, and a frame too large to be worth a TooLarge
+     * answer closes its connection before it is buffered. */
+    int hwm = opts->max_queued > INT32_MAX ? INT32_MAX : (int)opts->max_queued;
+    zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    int64_t maxmsg = (int64_t)(opts->max_message > 65536 ? opts->max_message
+                                                          : 65536) +
+                     BRK_FRAME_SLACK;
+    zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, BRK_MONITOR_EP_FMT, (void *)self);
@@ -882,9 +949,11 @@ brk_broker_run(brk_broker_t *self)
         self->next_check = self->now + BRK_CHECK_MS;
     }
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-STOP",
-        "messages=%llu unroutable=%llu late=%llu bad=%llu broker stopping",
+        "messages=%llu unroutable=%llu undelivered=%llu late=%llu bad=%llu "
+        "broker stopping",
         (unsigned long long)self->n_msgs,
         (unsigned long long)self->n_unroutable,
+        (unsigned long long)self->n_undelivered,
         (unsigned long long)self->n_late, (unsigned long long)self->n_bad);
     return rc;
 }

@@ -31,13 +31,21 @@ typedef struct {
     uint32_t liveness;     /* heartbeats missed before a peer is dead */
     uint64_t max_message;  /* largest args frame accepted, bytes */
     uint32_t max_tombs;    /* dead addresses remembered */
+    uint32_t max_queued;   /* messages queued to or from one peer in
+                              ZeroMQ (SNDHWM/RCVHWM); answers beyond are
+                              dropped and counted (a slow consumer) */
 } brk_opts_t;
 
 #define BRK_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
+#define BRK_MAX_QUEUED_DEFAULT 10000 /* per peer, each direction */
+/* A frame larger than max_message + BRK_FRAME_SLACK (or 64 KiB + slack,
+ * whichever is more) closes the sender's connection before it is
+ * buffered (ZMQ_MAXMSGSIZE); one up to that size is answered TooLarge. */
+#define BRK_FRAME_SLACK 4096
 #define BRK_OPTS_INIT                                                          \
     {                                                                          \
         BRK_DEFAULT_ENDPOINT, 10000, 1000, 3, ACTORS_WIRE_MAX_MESSAGE_DEFAULT, \
-            4096                                                               \
+            4096, BRK_MAX_QUEUED_DEFAULT                                       \
     }
 
 /* brk_broker_create makes a broker and binds opts->bind.

@@ -63,12 +63,17 @@ struct brk_broker {
     brk_deadlines_t deadlines;    /* slots with a deadline */
     uint32_t running;             /* entries RUNNING */
     bool lost_pending;            /* some peer has lost set */
+    bool pump_blocked;            /* a dispatch found a queue full */
+    bool trim_due;                /* a peer left: give memory back */
     actors_msg_t *ebody;          /* builder of error bodies */
     msgpack_sbuffer sbuf;         /* LOOKUP/LIST/PING/REGISTER replies */
     msgpack_packer pk;            /* writes into sbuf */
     zmq_msg_t in[BRK_MAX_FRAMES]; /* the message being handled */
     uint64_t n_msgs;              /* messages received */
     uint64_t n_unroutable;        /* answers dropped: caller gone */
+    uint64_t n_undelivered;       /* answers dropped: queue full */
+    int64_t slow_logged;          /* last BRK-SLOW-CONSUMER log, ms */
+    int64_t trimmed;              /* last malloc_trim, ms */
     uint64_t n_late;              /* replies after Timeout or unmatched */
     uint64_t n_bad;               /* malformed messages */
 };
@@ -93,6 +98,9 @@ typedef struct {
 /* broker_frame_str copies a frame into buf as a C string (truncated to
  * cap - 1 bytes) and returns buf. */
 const char *broker_frame_str(zmq_msg_t *m, char *buf, size_t cap);
+
+/* broker_hdr_timeout returns the timeout_ms field of header frame hdr. */
+uint32_t broker_hdr_timeout(zmq_msg_t *hdr);
 
 /* broker_send sends n frames as one message, consuming them. Returns
  * false when the peer cannot be routed to (the answer is dropped). */

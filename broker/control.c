@@ -106,6 +106,9 @@ control_on_register(brk_broker_t *self, const brk_in_t *m)
     if (prefetch == 0) {
         prefetch = BRK_PREFETCH_DEFAULT;
     }
+    if (prefetch > self->opts.max_queued) {
+        prefetch = self->opts.max_queued; /* what its queue can hold */
+    }
     if (mailbox == 0) {
         mailbox = self->opts.mailbox;
     }
@@ -342,7 +345,7 @@ control_on_ping(brk_broker_t *self, const brk_in_t *m)
         return;
     }
     msgpack_packer *pk = &self->pk;
-    msgpack_pack_map(pk, 4);
+    msgpack_pack_map(pk, 6);
     broker_pack_str(pk, "protocol");
     broker_pack_str(pk, ACTORS_WIRE_SIG);
     broker_pack_str(pk, "version");
@@ -351,5 +354,9 @@ control_on_ping(brk_broker_t *self, const brk_in_t *m)
     msgpack_pack_int64(pk, self->now - self->started);
     broker_pack_str(pk, "actors");
     msgpack_pack_uint32(pk, self->running);
+    broker_pack_str(pk, "undelivered");
+    msgpack_pack_uint64(pk, self->n_undelivered);
+    broker_pack_str(pk, "unroutable");
+    msgpack_pack_uint64(pk, self->n_unroutable);
     broker_reply_packed(self, m);
 }

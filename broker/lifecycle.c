@@ -147,6 +147,7 @@ lifecycle_relay(brk_broker_t *self, uint32_t si, uint32_t ni, uint8_t cmd,
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     s->cmd = cmd;
     s->state = BRK_SLOT_NODE;
+    s->node = ni;
     brk_mailbox_push(
         &brk_nodes_at(&self->nodes, ni)->pending, &self->slots, si, UINT32_MAX);
     s_node_send(self, ni, cmd, tag, BRK_TAG_LEN, addr, body);
@@ -333,6 +334,8 @@ lifecycle_registered(brk_broker_t *self, uint32_t ei)
         spawn_answer(self, si, ei);
     }
 }
+
+static void s_kill_quiet(brk_broker_t *self, uint32_t ei);
 
 /* s_peer_drop removes peer pi if it serves no address any more (its
  * process is gone; a late DISCONNECTED then matches nothing). */
@@ -528,6 +531,50 @@ lifecycle_owner_gone(brk_broker_t *self, int fd, const char *why)
         ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-OWNER-GONE",
             "address=%s node=%s its owner %s; killing it", e->address,
             brk_nodes_at(&self->nodes, e->node)->name, why);
+        s_kill_quiet(self, ei);
+    }
+}
+
+void
+lifecycle_spawn_expired(brk_broker_t *self, uint32_t si)
+{
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    uint32_t ei = s->entry;
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    uint32_t ms = broker_hdr_timeout(&s->hdr);
+    if (!s->answered) {
+        s->answered = 1;
+        broker_error(self, &s->rid, s->delim, &s->hdr, ACTORS_ETIMEDOUT,
+            e->address, "actor %s did not start within %u ms; it is stopped",
+            e->address, ms);
+    }
+    e = brk_registry_at(&self->reg, ei);
+    if (e->state == BRK_ENTRY_FREE || e->state == BRK_ENTRY_DEAD ||
+        e->node == BRK_NONE) {
+        return;
+    }
+    /* The client was told it failed: the actor must not run behind its
+     * back. Callers waiting in its mailbox get ActorDead now; the node
+     * stops the process and reports it stopped. */
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-SPAWN-TIMEOUT",
+        "address=%s node=%s timeout_ms=%u stopping it", e->address,
+        brk_nodes_at(&self->nodes, e->node)->name, ms);
+    s_kill_quiet(self, ei);
+    e = brk_registry_at(&self->reg, ei);
+    if (e->spawn_slot == si) {
+        e->spawn_slot = BRK_NONE;
+        brk_slots_free(&self->slots, si);
+    }
+    e->max_restarts = 0;
+}
+
+/* s_kill_quiet asks entry ei's node to kill it for good (SIGKILL, no
+ * restart) with no request id: the node's answer matches nothing. */
+static void
+s_kill_quiet(brk_broker_t *self, uint32_t ei)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    {
         msgpack_pack_map(&self->pk, 2);
         broker_pack_str(&self->pk, "restart");
         msgpack_pack_false(&self->pk);
@@ -578,10 +625,14 @@ void
 lifecycle_on_state(brk_broker_t *self, const brk_in_t *m)
 {
     uint32_t ni = lifecycle_sender_node(self);
-    if (ni == BRK_NONE || IN_NARGS != 2 || zmq_msg_size(IN_ARG(0)) == 0 ||
+    if (ni == BRK_NONE) {
+        broker_bad(self, m, "STATE is for nodes; send NODE first");
+        return;
+    }
+    if (IN_NARGS != 2 || zmq_msg_size(IN_ARG(0)) == 0 ||
         zmq_msg_size(IN_ARG(0)) > ACTORS_WIRE_NAME_MAX) {
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
-            "STATE from no node, or not header address map");
+            "STATE needs frames: header address map");
         return;
     }
     brk_nodes_at(&self->nodes, ni)->last_recv = self->now;
@@ -681,8 +732,10 @@ lifecycle_on_state(brk_broker_t *self, const brk_in_t *m)
     } else if (gone && ei != BRK_NONE) {
         brk_entry_t *e = brk_registry_at(&self->reg, ei);
         bool stopped = strcmp(state, "stopped") == 0;
-        if (e->state != BRK_ENTRY_DEAD &&
-            (e->node == ni || e->node == BRK_NONE)) {
+        /* Only the node that placed the actor speaks for it: a node
+         * whose config names an address that an actor started by hand
+         * holds must not take that live actor down. */
+        if (e->state != BRK_ENTRY_DEAD && e->node == ni) {
             uint32_t pi = e->peer;
             char why[160];
             snprintf(why, sizeof why, "%s", cause[0] ? cause : state);
@@ -691,7 +744,7 @@ lifecycle_on_state(brk_broker_t *self, const brk_in_t *m)
             s_peer_drop(self, pi);
             e = brk_registry_at(&self->reg, ei);
         }
-        if (e->state == BRK_ENTRY_DEAD) {
+        if (e->state == BRK_ENTRY_DEAD && e->node == ni) {
             e->is_stopped = stopped;
             e->restarts = restarts;
             if (cause[0]) {
@@ -708,9 +761,13 @@ void
 lifecycle_on_event(brk_broker_t *self, const brk_in_t *m)
 {
     uint32_t ni = lifecycle_sender_node(self);
-    if (ni == BRK_NONE || IN_NARGS != 1) {
+    if (ni == BRK_NONE) {
+        broker_bad(self, m, "EVENT is for nodes; send NODE first");
+        return;
+    }
+    if (IN_NARGS != 1) {
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
-            "EVENT from no node, or not header map");
+            "EVENT needs frames: header map");
         return;
     }
     brk_nodes_at(&self->nodes, ni)->last_recv = self->now;

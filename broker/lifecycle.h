@@ -46,6 +46,11 @@ void lifecycle_conn_gone(brk_broker_t *self, int fd);
  * the log. */
 void lifecycle_owner_gone(brk_broker_t *self, int fd, const char *why);
 
+/* lifecycle_spawn_expired handles the deadline of SPAWN slot si: the
+ * client gets Timeout (unless answered) and the actor, if its node has
+ * started it or is starting it, is killed for good. */
+void lifecycle_spawn_expired(brk_broker_t *self, uint32_t si);
+
 /* lifecycle_tick heartbeats nodes, ends silent ones, and gives held calls
  * their answer when no cause came in time. */
 void lifecycle_tick(brk_broker_t *self);

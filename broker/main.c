@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <actors/log.h>
@@ -38,13 +39,15 @@ s_usage(FILE *f)
     fprintf(f,
         "usage: actors-broker [--bind EP] [--mailbox N] [--heartbeat MS]\n"
         "                     [--liveness N] [--max-message BYTES]\n"
-        "                     [--endpoint-file PATH]\n"
+        "                     [--max-queued N] [--endpoint-file PATH]\n"
         "  --bind EP            endpoint (default $ACTORS_BROKER, else %s;\n"
         "                       tcp://127.0.0.1:* picks a free port)\n"
         "  --mailbox N          mailbox bound per address (default 10000)\n"
         "  --heartbeat MS       heartbeat interval (default 1000)\n"
         "  --liveness N         heartbeats missed = dead (default 3)\n"
         "  --max-message BYTES  largest arguments frame (default 16 MiB)\n"
+        "  --max-queued N       messages queued to one peer that does not\n"
+        "                       read; more are dropped (default 10000)\n"
         "  --endpoint-file PATH also write the bound endpoint there\n",
         BRK_DEFAULT_ENDPOINT);
 }
@@ -89,6 +92,34 @@ s_write_endpoint(const char *path, const char *ep)
     return 0;
 }
 
+/* s_raise_fd_limit raises the soft limit on descriptors to the hard one:
+ * each connection (client, actor, node) costs the broker one, and the
+ * common soft limit of 1024 would stop it at about a thousand peers while
+ * the hard limit allows far more. Logs how many peers fit. */
+static void
+s_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    rlim_t before = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            rl.rlim_cur = before;
+        }
+    }
+    /* libzmq keeps a few descriptors of its own (epoll, signalers, the
+     * monitor) and stdio holds three. */
+    unsigned long long fit =
+        rl.rlim_cur > 64 ? (unsigned long long)rl.rlim_cur - 64 : 0;
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-FDS",
+        "soft=%llu hard=%llu peers=%llu descriptors allow about this many "
+        "connections (actors, clients, nodes)",
+        (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, fit);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -121,11 +152,16 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--max-message") == 0 &&
                    s_number(v, (uint64_t)1 << 40, &n) == 0) {
             opts.max_message = n;
+        } else if (strcmp(a, "--max-queued") == 0 &&
+                   s_number(v, INT32_MAX, &n) == 0 && n > 0) {
+            opts.max_queued = (uint32_t)n;
         } else {
             int known =
                 strcmp(a, "--bind") == 0 || strcmp(a, "--endpoint-file") == 0 ||
                 strcmp(a, "--mailbox") == 0 || strcmp(a, "--heartbeat") == 0 ||
-                strcmp(a, "--liveness") == 0 || strcmp(a, "--max-message") == 0;
+                strcmp(a, "--liveness") == 0 ||
+                strcmp(a, "--max-message") == 0 ||
+                strcmp(a, "--max-queued") == 0;
             fprintf(stderr, "actors-broker: %s '%s'%s\n",
                 known ? "bad value for" : "unknown option", a,
                 known && v == NULL ? " (missing)" : "");
@@ -135,6 +171,7 @@ main(int argc, char **argv)
         i++;
     }
 
+    s_raise_fd_limit();
     brk_broker_t *broker = NULL;
     actors_err rc = brk_broker_create(&broker, &opts);
     if (rc != ACTORS_OK) {

@@ -49,6 +49,12 @@ s_dispatch(brk_broker_t *self, uint32_t si)
     memcpy(zmq_msg_data(&rid), p->rid, p->rid_len);
     if (zmq_msg_send(&rid, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&rid);
+        if (errno == EAGAIN) {
+            /* The actor's queue in ZeroMQ is full (max_queued): keep the
+             * message in the mailbox; the next tick pumps again. */
+            self->pump_blocked = true;
+            return false;
+        }
         ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
             "address=%s cannot route to the actor: %s", e->address,
             zmq_strerror(errno));
@@ -151,7 +157,11 @@ broker_pump(brk_broker_t *self, uint32_t ei)
     }
 }
 
-/* route_on_call handles CALL and TELL from any peer (the hot path). */
+static bool s_accept(brk_broker_t *self, uint32_t si, uint32_t ei);
+
+/* route_on_call handles CALL and TELL from any peer (the hot path). A TELL
+ * with a request id or a delimiter is acknowledged: REPLY nil once it is
+ * queued or dispatched, ERROR if refused; an id-less one never. */
 void
 route_on_call(brk_broker_t *self, const brk_in_t *m)
 {
@@ -219,6 +229,17 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
         }
         return;
     }
+    /* An acknowledged TELL (a request id or a delimiter): keep what the
+     * acknowledgement needs before the frames move into the slot. */
+    bool ack = !is_call && !quiet;
+    zmq_msg_t ack_rid;
+    zmq_msg_t ack_hdr;
+    zmq_msg_init(&ack_rid);
+    zmq_msg_init(&ack_hdr);
+    if (ack) {
+        zmq_msg_copy(&ack_rid, IN_RID);
+        broker_body_from(&ack_hdr, zmq_msg_data(IN_HDR), zmq_msg_size(IN_HDR));
+    }
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     zmq_msg_move(&s->rid, IN_RID);
     zmq_msg_move(&s->hdr, IN_HDR);
@@ -238,16 +259,35 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
             return;
         }
     }
+    if (s_accept(self, si, ei) && ack) {
+        static const uint8_t nil = 0xc0;
+        zmq_msg_t body;
+        broker_body_from(&body, &nil, 1);
+        broker_answer(
+            self, &ack_rid, m->delim, &ack_hdr, ACTORS_CMD_REPLY, &body);
+        zmq_msg_close(&body);
+    }
+    zmq_msg_close(&ack_rid);
+    zmq_msg_close(&ack_hdr);
+}
+
+/* s_accept dispatches new slot si to entry ei at once, or queues it in the
+ * mailbox. Returns false if the mailbox was full: the caller has its
+ * MailboxFull answer and the slot is freed. */
+static bool
+s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
+{
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
     brk_entry_t *e = brk_registry_at(&self->reg, ei);
     if (brk_mailbox_empty(&e->mailbox) && s_credit_left(e)) {
         if (s_dispatch(self, si)) {
-            return;
+            return true;
         }
         /* The actor's connection is gone: wait in the mailbox for the
          * death to be handled (ActorDead), bound or not. */
         s->state = BRK_SLOT_QUEUED;
         brk_mailbox_push(&e->mailbox, &self->slots, si, UINT32_MAX);
-        return;
+        return true;
     }
     if (brk_mailbox_push(&e->mailbox, &self->slots, si, e->mailbox_cap) !=
         ACTORS_OK) {
@@ -260,9 +300,10 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
         }
         broker_slot_fail(self, si, ACTORS_EFULL, "mailbox of %s is full (%u)",
             e->address, e->mailbox_cap);
-        return;
+        return false;
     }
     s->state = BRK_SLOT_QUEUED;
+    return true;
 }
 
 /* route_on_reply handles REPLY and ERROR from an actor for a dispatched CALL

@@ -4,6 +4,8 @@
 
 #include <assert.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "wire.h"
@@ -14,6 +16,15 @@ brk_slots_init(brk_slots_t *self, uint32_t initial)
     assert(self);
     memset(self, 0, sizeof *self);
     self->free_head = BRK_NONE;
+    uint32_t seed[2] = {0, 0};
+    if (getrandom(seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed[0] = (uint32_t)ts.tv_nsec ^ (uint32_t)(uintptr_t)self;
+        seed[1] = (uint32_t)ts.tv_sec * 2654435761u;
+    }
+    self->mask = seed[0];
+    self->rng = seed[1] | 1u; /* xorshift state must not be 0 */
     if (initial == 0) {
         initial = 1;
     }
@@ -37,6 +48,20 @@ brk_slots_fini(brk_slots_t *self)
     actors__free(self->v);
     memset(self, 0, sizeof *self);
     self->free_head = BRK_NONE;
+}
+
+/* s_rand is a xorshift32 step: the first generation of each slot, so that
+ * tags are not guessable from the order of requests (a peer must not be
+ * able to answer for another peer's call or relayed request). */
+static uint32_t
+s_rand(brk_slots_t *self)
+{
+    uint32_t x = self->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    self->rng = x;
+    return x;
 }
 
 /* s_grow doubles the slab. zmq_msg_t values may be moved by realloc: they
@@ -71,7 +96,7 @@ brk_slots_alloc(brk_slots_t *self, uint32_t *idx)
             return ACTORS_ENOMEM;
         }
         i = self->used++;
-        self->v[i].gen = 0;
+        self->v[i].gen = s_rand(self);
     }
     brk_slot_t *s = &self->v[i];
     zmq_msg_init(&s->rid);
@@ -83,6 +108,7 @@ brk_slots_alloc(brk_slots_t *self, uint32_t *idx)
     s->prev = BRK_NONE;
     s->entry = BRK_NONE;
     s->heap = BRK_NONE;
+    s->node = BRK_NONE;
     s->state = BRK_SLOT_HELD;
     s->cmd = 0;
     s->delim = 0;
@@ -117,7 +143,7 @@ brk_slots_tag(const brk_slots_t *self, uint32_t idx, uint8_t tag[BRK_TAG_LEN])
 {
     assert(self);
     assert(idx < self->used);
-    actors__put_be32(tag, idx);
+    actors__put_be32(tag, idx ^ self->mask);
     actors__put_be32(tag + 4, self->v[idx].gen);
 }
 
@@ -128,7 +154,7 @@ brk_slots_find(const brk_slots_t *self, const void *tag, size_t len)
     if (tag == NULL || len != BRK_TAG_LEN) {
         return BRK_NONE;
     }
-    uint32_t idx = actors__be32(tag);
+    uint32_t idx = actors__be32(tag) ^ self->mask;
     if (idx >= self->used) {
         return BRK_NONE;
     }

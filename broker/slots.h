@@ -8,9 +8,11 @@
  * are chained through `next`, so alloc and free are O(1) and the hot path
  * allocates nothing once the slab is warm.
  *
- * A slot is named on the wire by an 8-byte tag: its index and its
- * generation (both uint32 big-endian). The generation is bumped on free,
- * so a late or forged reply to a recycled slot does not match.
+ * A slot is named on the wire by an 8-byte tag: its index masked with a
+ * per-slab random word, and its generation (both uint32 big-endian). A
+ * slot's first generation is random and bumped on free, so a late reply
+ * to a recycled slot does not match, and a peer cannot guess the tag of
+ * a request that was not sent to it.
  *
  * brk_slots_alloc may move the array: do not keep brk_slot_t pointers
  * across it; keep indices.
@@ -50,6 +52,7 @@ typedef struct {
     uint32_t prev;     /* previous on its list */
     uint32_t entry;    /* registry index of the target address */
     uint32_t heap;     /* position in the deadline heap; BRK_NONE */
+    uint32_t node;     /* the node a relayed request went to; BRK_NONE */
     uint8_t state;     /* brk_slot_state_t */
     uint16_t attempts; /* re-deliveries after supervised restarts */
     uint8_t cmd;       /* ACTORS_CMD_CALL/TELL, or SPAWN/KILL (relayed) */
@@ -64,6 +67,8 @@ typedef struct {
     uint32_t used;      /* slots ever handed out: v[used..cap) untouched */
     uint32_t free_head; /* free list through next; BRK_NONE if empty */
     uint32_t live;      /* slots not free */
+    uint32_t mask;      /* random: XORed into the index of every tag */
+    uint32_t rng;       /* xorshift state: first generations */
 } brk_slots_t;
 
 /* brk_slots_init prepares an empty slab with room for initial slots

@@ -277,7 +277,10 @@ spawn_on_node_answer(brk_broker_t *self, const brk_in_t *m, uint32_t si)
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     uint32_t ei = s->entry;
     uint32_t ni = lifecycle_sender_node(self);
-    if (ni == BRK_NONE || brk_registry_at(&self->reg, ei)->node != ni) {
+    /* Only the node the request was relayed to may answer it: the entry
+     * may have moved to another node meanwhile, and the slot is on the
+     * pending list of the node it went to. */
+    if (ni == BRK_NONE || s->node != ni) {
         if (!lifecycle_node_msg(self, m)) {
             broker_bad(self, m, "REPLY/ERROR matches no call sent to you");
         }
@@ -314,7 +317,7 @@ spawn_on_node_answer(brk_broker_t *self, const brk_in_t *m, uint32_t si)
             brk_nodes_at(&self->nodes, ni)->name, e->address, text);
         broker_slot_fail(self, si, ACTORS_ESPAWN, "%s", why);
         e = brk_registry_at(&self->reg, ei);
-        if (e->state == BRK_ENTRY_STARTING) {
+        if (e->state == BRK_ENTRY_STARTING && e->node == ni) {
             broker_entry_down(self, ei, ACTORS_EDEAD, why);
         }
         return;

@@ -1,0 +1,429 @@
+/* tests/unit/broker/test_hardening.c - what a peer must never do to the
+ * broker, and the bounds it answers, spoken raw to a broker in a thread.
+ * SPDX-License-Identifier: MIT
+ *
+ * Each case is a finding of the round-2 review (issue "Broker: one table
+ * of connections ... every resource bounded"): a node answering a request
+ * relayed to another node, guessable tags, REQ peers left hanging, tells
+ * lost without a word, a config that takes a live actor down, a spawn that
+ * times out but runs on, a huge frame buffered whole, a client that never
+ * reads its replies. The harness is rawbroker.h and rawnode.h. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <check.h>
+#include <msgpack.h>
+#include <zmq.h>
+
+#include <actors/msg.h>
+
+#include "../../../broker/broker.h"
+#include "../../testutil.h"
+#include "wire.h"
+
+#include "rawbroker.h"
+#include "rawnode.h"
+
+static const uint8_t s_nil = 0xc0;
+
+/* s_ping asks PING on sock and returns the map's integer key (-1 if the
+ * key is absent). A PING reply also proves that the broker handled what
+ * sock sent before it. */
+static int64_t
+s_ping_int(void *sock, const char *key)
+{
+    s_send(sock, ACTORS_CMD_PING, 0, "ping", 0);
+    msgpack_unpacked up;
+    s_msg_t m;
+    s_reply_map(sock, "ping", &up, &m);
+    int64_t v = -1;
+    (void)actors_value_int(actors_map_get(&up.data, key), &v);
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+    return v;
+}
+
+/* s_vm_hwm_kib is the peak resident size of this process (VmHWM). */
+static long
+s_vm_hwm_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    ck_assert_int_gt(kib, 0);
+    return kib;
+}
+
+/* A node may answer only what was relayed to it: a second node that took
+ * the address over (STATE with the actor's pid) and answers the first
+ * node's KILL by its tag used to abort the broker (mailbox.c assertion). */
+START_TEST(test_hardening_node_answers_only_its_requests)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *n1 = s_sock(ZMQ_DEALER);
+    void *n2 = s_sock(ZMQ_DEALER);
+    void *a = s_sock(ZMQ_DEALER);
+    s_node(n1, "n1");
+    s_node(n2, "n2");
+    s_state(n1, "k/1", "starting", 4242, "", 0);
+    s_wait_state(c, "k/1", "starting");
+    s_register(a, "k/1", 1, 0);
+    actors_msg_t *opts = NULL;
+    MAP(opts, "{sbsb}", "restart", 0, "graceful", 0);
+    s_send(c, ACTORS_CMD_KILL, 0, "kill", 2, S("k/1"), BODY(opts));
+    actors_msg_destroy(&opts);
+    s_req_t r = s_node_get(n1);
+    ck_assert_uint_eq(r.cmd, ACTORS_CMD_KILL);
+    /* n2 claims the actor (same pid), then answers n1's request. */
+    s_state(n2, "k/1", "starting", 4242, "", 0);
+    static const uint8_t empty_map = 0x80;
+    s_reply_id(n2, ACTORS_CMD_REPLY, r.tag, 8, &empty_map, 1);
+    ck_assert_int_ge(s_ping_int(n2, "uptime_ms"), 0); /* broker alive */
+    /* The real node's answer still reaches the client, once. */
+    s_reply_id(n1, ACTORS_CMD_REPLY, r.tag, 8, &empty_map, 1);
+    s_expect_reply(c, 0, "kill", &empty_map, 1);
+    ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
+    zmq_close(a);
+    zmq_close(n2);
+    zmq_close(n1);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* s_first_tag starts a broker, makes one call and returns the tag the
+ * actor saw. */
+static void
+s_first_tag(uint8_t tag[8])
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "t/1", 4, 0);
+    s_call(c, "c1", "t/1", 0);
+    s_got_t g = s_actor_get(a);
+    memcpy(tag, g.tag, 8);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+
+/* Tags are not guessable: the first one is not all zeros, and two brokers
+ * do not hand out the same first tag. */
+START_TEST(test_hardening_tags_unguessable)
+{
+    uint8_t t1[8];
+    uint8_t t2[8];
+    static const uint8_t zeros[8] = {0};
+    s_first_tag(t1);
+    s_first_tag(t2);
+    ck_assert_int_ne(memcmp(t1, zeros, 8), 0);
+    ck_assert_int_ne(memcmp(t1, t2, 8), 0);
+}
+END_TEST
+
+/* A REQ socket waits for one answer to everything it sends: commands that
+ * are never answered on success (STATE, EVENT, CREDIT, UNREGISTER) get an
+ * error instead of leaving it hanging. */
+START_TEST(test_hardening_req_always_answered)
+{
+    s_start();
+    static const uint8_t count[4] = {0, 0, 0, 1};
+    actors_msg_t *st = NULL;
+    MAP(st, "{ss}", "state", "stopped");
+    struct {
+        uint8_t cmd;
+        int nframes;
+    } cases[] = {
+        {ACTORS_CMD_STATE, 2},
+        {ACTORS_CMD_EVENT, 1},
+        {ACTORS_CMD_CREDIT, 1},
+        {ACTORS_CMD_UNREGISTER, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        void *req = s_sock(ZMQ_REQ);
+        char id[8];
+        snprintf(id, sizeof id, "r%zu", i);
+        if (cases[i].cmd == ACTORS_CMD_STATE) {
+            s_send(req, cases[i].cmd, 0, id, 2, S("x/1"), BODY(st));
+        } else if (cases[i].cmd == ACTORS_CMD_EVENT) {
+            s_send(req, cases[i].cmd, 0, id, 1, BODY(st));
+        } else if (cases[i].cmd == ACTORS_CMD_CREDIT) {
+            s_send(req, cases[i].cmd, 0, id, 1, count, sizeof count);
+        } else {
+            s_send(req, cases[i].cmd, 0, id, 1, S("x/1"));
+        }
+        s_expect_error(req, 0, id, "BadRequest");
+        zmq_close(req);
+    }
+    actors_msg_destroy(&st);
+    s_stop();
+}
+END_TEST
+
+/* A TELL with a request id is acknowledged (REPLY nil) or refused (ERROR);
+ * one without an id and without a delimiter is never answered; a REQ
+ * socket's TELL is answered. */
+START_TEST(test_hardening_tell_acknowledged)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "t/1", 1, 1);
+    s_send_to(c, ACTORS_CMD_TELL, 0, "t1", "t/1", "m", 1, NOARGS);
+    s_expect_reply(c, 0, "t1", &s_nil, 1);
+    s_got_t g = s_actor_get(a);
+    ck_assert_uint_eq(g.cmd, ACTORS_CMD_TELL);
+    /* The actor holds its one credit: the next waits, the one after finds
+     * the mailbox (bound 1) full. */
+    s_send_to(c, ACTORS_CMD_TELL, 0, "t2", "t/1", "m", 1, NOARGS);
+    s_expect_reply(c, 0, "t2", &s_nil, 1);
+    s_send_to(c, ACTORS_CMD_TELL, 0, "t3", "t/1", "m", 1, NOARGS);
+    s_expect_error(c, 0, "t3", "MailboxFull");
+    s_send_to(c, ACTORS_CMD_TELL, 0, "t4", "nobody/1", "m", 1, NOARGS);
+    s_expect_error(c, 0, "t4", "NoSuchActor");
+    /* Fire and forget: nothing comes back, not even for a bad address;
+     * the next message on the socket is the PING's answer. */
+    s_send_to(c, ACTORS_CMD_TELL, 0, NULL, "nobody/1", "m", 1, NOARGS);
+    ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
+    void *req = s_sock(ZMQ_REQ);
+    s_send_to(req, ACTORS_CMD_TELL, 0, "rq", "nobody/1", "m", 1, NOARGS);
+    s_expect_error(req, 0, "rq", "NoSuchActor");
+    /* Even without an id: a REQ socket waits for its answer. */
+    s_send_to(req, ACTORS_CMD_TELL, 0, NULL, "nobody/1", "m", 1, NOARGS);
+    s_msg_t m;
+    s_recv(req, &m);
+    char type[64];
+    ck_assert(s_error_type(&m, 0, type, sizeof type));
+    ck_assert_str_eq(type, "NoSuchActor");
+    s_msg_free(&m);
+    zmq_close(req);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* A node whose config names an address that an actor started by hand
+ * holds (the README's tour, part 2) reports it starting, then stopped
+ * ("address held by a live actor elsewhere"): the live actor must go on
+ * serving. */
+START_TEST(test_hardening_node_config_keeps_live_actor)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *a = s_sock(ZMQ_DEALER);
+    void *n = s_sock(ZMQ_DEALER);
+    s_register(a, "x/1", 4, 0);
+    s_node(n, "n1");
+    s_state(n, "x/1", "starting", 999, "", 0);
+    s_state(n, "x/1", "stopped", 999, "address held by a live actor elsewhere",
+        0);
+    ck_assert_int_ge(s_ping_int(n, "uptime_ms"), 0); /* STATEs handled */
+    s_send(c, ACTORS_CMD_LOOKUP, 0, "lk", 1, S("x/1"));
+    msgpack_unpacked up;
+    s_msg_t m;
+    s_reply_map(c, "lk", &up, &m);
+    ck_assert(s_str_is(&up.data, "state", "running"));
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+    s_call(c, "c1", "x/1", 2000);
+    s_got_t g = s_actor_get(a);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+    s_expect_reply(c, 0, "c1", &s_nil, 1);
+    zmq_close(n);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* A SPAWN whose deadline passes before the actor registers is answered
+ * Timeout, and the actor is stopped: it must not run behind the back of
+ * a client that was told it failed. */
+START_TEST(test_hardening_spawn_timeout_stops_actor)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *n = s_sock(ZMQ_DEALER);
+    s_node(n, "n1");
+    actors_msg_t *spec = NULL;
+    MAP(spec, "{ssss}", "service", "svc", "name", "sp/1");
+    s_send(c, ACTORS_CMD_SPAWN, 300, "sp", 1, BODY(spec));
+    actors_msg_destroy(&spec);
+    s_req_t r = s_node_get(n);
+    ck_assert_uint_eq(r.cmd, ACTORS_CMD_SPAWN);
+    ck_assert_str_eq(r.address, "sp/1");
+    actors_msg_t *ok = NULL;
+    MAP(ok, "{si}", "pid", 777);
+    s_reply_id(n, ACTORS_CMD_REPLY, r.tag, 8, BODY(ok));
+    actors_msg_destroy(&ok);
+    s_expect_error(c, 0, "sp", "Timeout");
+    /* The KILL carries no request id: nobody waits for its answer. */
+    s_msg_t m;
+    s_recv(n, &m);
+    ck_assert_int_eq(m.nframes, 3);
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_KILL);
+    ck_assert_uint_eq(m.len[1], 4);
+    ck_assert_int_eq(memcmp(m.data[1], "sp/1", 4), 0);
+    s_msg_free(&m);
+    zmq_close(n);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* A frame far above max_message closes its sender's connection before it
+ * is buffered (it used to be received whole, then answered TooLarge); one
+ * just above the limit is answered TooLarge; the broker serves on. */
+START_TEST(test_hardening_oversize_frame_not_buffered)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.max_message = 1 << 20;
+    s_start_opts(opts);
+    void *c = s_sock(ZMQ_DEALER);
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "big/1", 4, 0);
+    size_t just = (1 << 20) + 1;
+    uint8_t *small = calloc(1, just);
+    ck_assert_ptr_nonnull(small);
+    s_send_to(c, ACTORS_CMD_CALL, 0, "just", "big/1", "m", 1, small, just);
+    s_expect_error(c, 0, "just", "TooLarge");
+    free(small);
+
+    /* 96 MiB of untouched anonymous memory: sending it maps zero pages
+     * and costs this process no resident memory; receiving it would. */
+    size_t huge = (size_t)96 << 20;
+    void *buf = mmap(NULL, huge, PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ck_assert_ptr_ne(buf, MAP_FAILED);
+    long before = s_vm_hwm_kib();
+    void *h = s_sock(ZMQ_DEALER);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hn = testutil_call_hdr(
+        hdr, ACTORS_WIRE_SIG, ACTORS_CMD_CALL, 0, "h", 1, "big/1", "m");
+    ck_assert_int_ge(zmq_send(h, hdr, hn, ZMQ_SNDMORE), 0);
+    zmq_msg_t f;
+    ck_assert_int_eq(zmq_msg_init_data(&f, buf, huge, NULL, NULL), 0);
+    ck_assert_int_ge(zmq_msg_send(&f, h, 0), 0);
+    /* Wait until the broker has read the frame's size and dropped the
+     * connection, or (before the bound) buffered it all and answered. */
+    s_msg_t m;
+    bool answered = s_raw_recv(h, 3000, &m);
+    if (answered) {
+        s_msg_free(&m);
+    }
+    long after = s_vm_hwm_kib();
+    ck_assert_msg(!answered, "a 96 MiB frame was received and answered");
+    ck_assert_msg(after - before < 32 * 1024,
+        "peak memory grew by %ld KiB for a refused frame", after - before);
+    ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
+    zmq_close(h);
+    munmap(buf, huge);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* A client that pipelines calls and never reads its replies: the broker
+ * keeps at most max_queued answers for it, drops and counts the rest
+ * (PING "undelivered"), and serves everyone else. */
+START_TEST(test_hardening_slow_consumer_bounded)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.max_queued = 50;
+    s_start_opts(opts);
+    void *slow = s_sock(ZMQ_DEALER);
+    /* Not reading, for real: libzmq would otherwise keep reading into its
+     * own queue (1000 messages by default) for us. */
+    int one = 1;
+    int rcvbuf = 4096;
+    zmq_setsockopt(slow, ZMQ_RCVHWM, &one, sizeof one);
+    zmq_setsockopt(slow, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    void *a = s_sock(ZMQ_DEALER);
+    void *c = s_sock(ZMQ_DEALER);
+    s_register(a, "e/1", 1000, 0);
+    enum { N = 600 };
+    size_t body_len = 64 * 1024;
+    uint8_t *body = malloc(body_len);
+    ck_assert_ptr_nonnull(body);
+    body[0] = 0xc6; /* msgpack bin32 header, then the bytes */
+    body[1] = 0;
+    body[2] = 0;
+    body[3] = (uint8_t)((body_len - 5) >> 8);
+    body[4] = (uint8_t)(body_len - 5);
+    memset(body + 5, 'x', body_len - 5);
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        s_call(slow, id, "e/1", 0);
+    }
+    for (int i = 0; i < N; i++) {
+        s_got_t g = s_actor_get(a);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, body, body_len);
+    }
+    int64_t deadline = testutil_now_ms() + RECV_MS;
+    int64_t undelivered = 0;
+    while ((undelivered = s_ping_int(c, "undelivered")) < N / 3 &&
+           testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(10);
+    }
+    ck_assert_msg(undelivered >= N / 3,
+        "%lld of %d unread replies counted undelivered", (long long)undelivered,
+        N);
+    /* Everyone else is served as before. */
+    s_call(c, "ok", "e/1", 2000);
+    s_got_t g = s_actor_get(a);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+    s_expect_reply(c, 0, "ok", &s_nil, 1);
+    free(body);
+    zmq_close(c);
+    zmq_close(a);
+    zmq_close(slow);
+    s_stop();
+}
+END_TEST
+
+Suite *hardening_suite(void);
+
+Suite *
+hardening_suite(void)
+{
+    Suite *s = suite_create("hardening");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_hardening_node_answers_only_its_requests);
+    tcase_add_test(tc, test_hardening_tags_unguessable);
+    tcase_add_test(tc, test_hardening_req_always_answered);
+    tcase_add_test(tc, test_hardening_tell_acknowledged);
+    tcase_add_test(tc, test_hardening_node_config_keeps_live_actor);
+    tcase_add_test(tc, test_hardening_spawn_timeout_stops_actor);
+    tcase_add_test(tc, test_hardening_oversize_frame_not_buffered);
+    tcase_add_test(tc, test_hardening_slow_consumer_bounded);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(hardening_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
