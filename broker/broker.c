@@ -453,9 +453,9 @@ broker_bad(brk_broker_t *self, const brk_in_t *m, const char *what)
 {
     self->n_bad++;
     ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST", "cmd=%u %s",
-        (unsigned)m->hdr.cmd, what);
+        (unsigned)m->h.cmd, what);
     broker_error(
-        self, IN_RID, m->delim, IN_HDR, ACTORS_EBADREQ, NULL, "%s", what);
+        self, m->rid, m->delim, m->hdr, ACTORS_EBADREQ, NULL, "%s", what);
 }
 
 /* broker_peer_of returns the peer that sent the current message, or BRK_NONE
@@ -464,7 +464,7 @@ uint32_t
 broker_peer_of(brk_broker_t *self)
 {
     return brk_peers_find(
-        &self->peers, zmq_msg_data(IN_RID), zmq_msg_size(IN_RID));
+        &self->peers, zmq_msg_data(&self->in[0]), zmq_msg_size(&self->in[0]));
 }
 
 /* broker_pack_body turns what the packer wrote into a body frame. */
@@ -490,7 +490,7 @@ broker_reply_packed(brk_broker_t *self, const brk_in_t *m)
 {
     zmq_msg_t body;
     broker_pack_body(self, &body);
-    broker_answer(self, IN_RID, m->delim, IN_HDR, ACTORS_CMD_REPLY, &body);
+    broker_answer(self, m->rid, m->delim, m->hdr, ACTORS_CMD_REPLY, &body);
     zmq_msg_close(&body);
 }
 
@@ -508,26 +508,30 @@ broker_settle_fds(brk_broker_t *self)
 static void
 s_handle(brk_broker_t *self, int n, bool too_many)
 {
-    brk_in_t mm = {.n = n, .h = 1};
+    brk_in_t mm = {.rid = &self->in[0]};
     brk_in_t *m = &mm;
+    int h = 1;
     if (n >= 2 && zmq_msg_size(&self->in[1]) == 0) {
         m->delim = true;
-        m->h = 2;
+        h = 2;
     }
-    if (m->h >= n) {
+    if (h >= n) {
         self->n_bad++;
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST", "no header frame");
-        broker_error(self, IN_RID, m->delim, NULL, ACTORS_EBADREQ, NULL,
+        broker_error(self, m->rid, m->delim, NULL, ACTORS_EBADREQ, NULL,
             "no header frame");
         return;
     }
+    m->hdr = &self->in[h];
+    m->arg = &self->in[h + 1];
+    m->nargs = n - h - 1;
     actors_err rc =
-        actors__hdr_parse(zmq_msg_data(IN_HDR), zmq_msg_size(IN_HDR), &m->hdr);
+        actors__hdr_parse(zmq_msg_data(m->hdr), zmq_msg_size(m->hdr), &m->h);
     if (rc != ACTORS_OK) {
         self->n_bad++;
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
-            "unreadable header of %zu bytes", zmq_msg_size(IN_HDR));
-        broker_error(self, IN_RID, m->delim, NULL, rc, NULL,
+            "unreadable header of %zu bytes", zmq_msg_size(m->hdr));
+        broker_error(self, m->rid, m->delim, NULL, rc, NULL,
             rc == ACTORS_EVERSION ? "unsupported protocol version, this "
                                     "broker speaks ACT2"
                                   : "not an ACT2 header");
@@ -537,7 +541,7 @@ s_handle(brk_broker_t *self, int n, bool too_many)
         broker_bad(self, m, "too many frames");
         return;
     }
-    switch (m->hdr.cmd) {
+    switch (m->h.cmd) {
     case ACTORS_CMD_CALL:
     case ACTORS_CMD_TELL:
         route_on_call(self, m);
@@ -589,7 +593,7 @@ s_handle(brk_broker_t *self, int n, bool too_many)
         broker_bad(self, m, "unknown command");
         break;
     }
-    if (m->delim && zmq_msg_size(IN_RID) > 0) {
+    if (m->delim && zmq_msg_size(m->rid) > 0) {
         /* A REQ socket waits for exactly one answer, and the handler sent
          * none (a command that is never answered, or one dropped as
          * malformed): answer it, so no REQ peer ever hangs. The routing

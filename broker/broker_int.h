@@ -82,18 +82,17 @@ struct brk_broker {
  * to it failed with EHOSTUNREACH and its death is pending. */
 #define BRK_FD_LOST (-2)
 
-/* The message being handled: frames in self->in[0..n), header at h. */
+/* The message being handled. The frames live in the broker's receive
+ * buffer; a handler may move them (zmq_msg_move) into a slot, or send
+ * them, which empties them. */
 typedef struct {
-    int n;             /* frames received (kept) */
-    int h;             /* index of the header frame */
+    zmq_msg_t *rid;    /* the sender's routing id */
+    zmq_msg_t *hdr;    /* the header frame */
+    zmq_msg_t *arg;    /* the frames after the header: arg[0..nargs) */
+    int nargs;         /* frames after the header */
     bool delim;        /* empty delimiter after the routing id */
-    actors__hdr_t hdr; /* parsed header */
+    actors__hdr_t h;   /* the parsed header */
 } brk_in_t;
-
-#define IN_RID (&self->in[0])
-#define IN_HDR (&self->in[m->h])
-#define IN_ARG(i) (&self->in[m->h + 1 + (i)])
-#define IN_NARGS (m->n - m->h - 1)
 
 /* broker_frame_str copies a frame into buf as a C string (truncated to
  * cap - 1 bytes) and returns buf. */

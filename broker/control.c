@@ -48,25 +48,25 @@ void
 control_on_register(brk_broker_t *self, const brk_in_t *m)
 {
     broker_settle_fds(self);
-    if (IN_NARGS != 2) {
+    if (m->nargs != 2) {
         broker_bad(self, m, "REGISTER needs frames: header address info");
         return;
     }
-    size_t alen = zmq_msg_size(IN_ARG(0));
+    size_t alen = zmq_msg_size(&m->arg[0]);
     if (alen == 0 || alen > ACTORS_WIRE_NAME_MAX ||
-        memchr(zmq_msg_data(IN_ARG(0)), '\0', alen) != NULL) {
+        memchr(zmq_msg_data(&m->arg[0]), '\0', alen) != NULL) {
         broker_bad(self, m, "address must be 1..255 bytes, no NUL");
         return;
     }
     char address[256];
-    broker_frame_str(IN_ARG(0), address, sizeof address);
+    broker_frame_str(&m->arg[0], address, sizeof address);
 
     /* The info map. */
     char service[256] = "";
     int64_t pid = 0;
     uint32_t prefetch = 0;
     uint32_t mailbox = 0;
-    size_t ilen = zmq_msg_size(IN_ARG(1));
+    size_t ilen = zmq_msg_size(&m->arg[1]);
     if (ilen > BRK_INFO_MAX) {
         broker_bad(self, m, "REGISTER info too large");
         return;
@@ -74,7 +74,7 @@ control_on_register(brk_broker_t *self, const brk_in_t *m)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
-    bool ok = actors__unpack_next(&up, zmq_msg_data(IN_ARG(1)), ilen, &off) ==
+    bool ok = actors__unpack_next(&up, zmq_msg_data(&m->arg[1]), ilen, &off) ==
                   MSGPACK_UNPACK_SUCCESS &&
               up.data.type == MSGPACK_OBJECT_MAP;
     if (ok) {
@@ -113,7 +113,7 @@ control_on_register(brk_broker_t *self, const brk_in_t *m)
         mailbox = self->opts.mailbox;
     }
 
-    int fd = zmq_msg_get(IN_HDR, ZMQ_SRCFD);
+    int fd = zmq_msg_get(m->hdr, ZMQ_SRCFD);
     uint32_t pi = broker_peer_of(self);
     if (fd >= 0) {
         /* A peer still holding this fd lost its connection unseen. */
@@ -129,15 +129,15 @@ control_on_register(brk_broker_t *self, const brk_in_t *m)
         ACTORS_LOG(ACTORS_LOG_WARN, "BRK-NAME-TAKEN",
             "address=%s pid=%lld refusing: held by a live actor", address,
             (long long)pid);
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETAKEN, address,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ETAKEN, address,
             "address %s is held by a live actor", address);
         return;
     }
     bool new_peer = false;
     if (pi == BRK_NONE) {
-        if (brk_peers_add(&self->peers, zmq_msg_data(IN_RID),
-                zmq_msg_size(IN_RID), fd, self->now, &pi) != ACTORS_OK) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, address,
+        if (brk_peers_add(&self->peers, zmq_msg_data(m->rid),
+                zmq_msg_size(m->rid), fd, self->now, &pi) != ACTORS_OK) {
+            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, address,
                 "broker out of memory");
             return;
         }
@@ -154,7 +154,7 @@ control_on_register(brk_broker_t *self, const brk_in_t *m)
             if (new_peer) {
                 brk_peers_remove(&self->peers, pi);
             }
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, address,
+            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, address,
                 "broker out of memory");
             return;
         }
@@ -187,9 +187,9 @@ control_on_register(brk_broker_t *self, const brk_in_t *m)
     /* The actor's routing id, which its liveness thread names in the
      * HEARTBEATs it sends from a socket of its own. */
     broker_pack_str(&self->pk, "peer");
-    msgpack_pack_bin(&self->pk, zmq_msg_size(IN_RID));
+    msgpack_pack_bin(&self->pk, zmq_msg_size(m->rid));
     msgpack_pack_bin_body(
-        &self->pk, zmq_msg_data(IN_RID), zmq_msg_size(IN_RID));
+        &self->pk, zmq_msg_data(m->rid), zmq_msg_size(m->rid));
     broker_pack_str(&self->pk, "heartbeat_ms");
     msgpack_pack_uint32(&self->pk, self->opts.heartbeat_ms);
     broker_pack_str(&self->pk, "liveness");
@@ -211,13 +211,13 @@ control_on_unregister(brk_broker_t *self, const brk_in_t *m)
         return;
     }
     brk_peers_at(&self->peers, pi)->last_recv = self->now;
-    if (IN_NARGS != 1) {
+    if (m->nargs != 1) {
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
             "UNREGISTER needs frames: header address");
         return;
     }
     uint32_t ei = brk_registry_find(
-        &self->reg, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
+        &self->reg, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
     if (ei == BRK_NONE ||
         brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING ||
         brk_registry_at(&self->reg, ei)->peer != pi) {
@@ -237,17 +237,17 @@ control_on_unregister(brk_broker_t *self, const brk_in_t *m)
 void
 control_on_heartbeat(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS == 1) {
+    if (m->nargs == 1) {
         /* From an actor's liveness thread, for the peer it names: the
          * process is alive even if its loop is busy in a long method. */
         uint32_t named = brk_peers_find(
-            &self->peers, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
+            &self->peers, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
         if (named != BRK_NONE) {
             brk_peers_at(&self->peers, named)->last_recv = self->now;
         }
         /* The same beat keeps the actors this process owns. */
-        brk_owners_heard(&self->owners, zmq_msg_data(IN_ARG(0)),
-            zmq_msg_size(IN_ARG(0)), self->now);
+        brk_owners_heard(&self->owners, zmq_msg_data(&m->arg[0]),
+            zmq_msg_size(&m->arg[0]), self->now);
         return;
     }
     uint32_t pi = broker_peer_of(self);
@@ -262,9 +262,9 @@ control_on_heartbeat(brk_broker_t *self, const brk_in_t *m)
         zmq_msg_t *f[3];
         zmq_msg_t empty;
         zmq_msg_init(&empty);
-        f[0] = IN_RID;
+        f[0] = m->rid;
         f[1] = &empty;
-        f[2] = IN_HDR;
+        f[2] = m->hdr;
         broker_send(self, f, 3);
         zmq_msg_close(&empty);
     }
@@ -281,12 +281,12 @@ control_on_credit(brk_broker_t *self, const brk_in_t *m)
         return;
     }
     brk_peers_at(&self->peers, pi)->last_recv = self->now;
-    if (IN_NARGS != 1 || zmq_msg_size(IN_ARG(0)) != 4) {
+    if (m->nargs != 1 || zmq_msg_size(&m->arg[0]) != 4) {
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
             "CREDIT needs frames: header count(4 bytes)");
         return;
     }
-    uint32_t n = actors__be32(zmq_msg_data(IN_ARG(0)));
+    uint32_t n = actors__be32(zmq_msg_data(&m->arg[0]));
     uint32_t ei = brk_peers_at(&self->peers, pi)->first_entry;
     while (ei != BRK_NONE) {
         brk_entry_t *e = brk_registry_at(&self->reg, ei);
@@ -303,16 +303,16 @@ control_on_credit(brk_broker_t *self, const brk_in_t *m)
 void
 control_on_lookup(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS != 1) {
+    if (m->nargs != 1) {
         broker_bad(self, m, "LOOKUP needs frames: header address");
         return;
     }
     char name[256];
     uint32_t ei = brk_registry_find(
-        &self->reg, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
+        &self->reg, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
     if (ei == BRK_NONE) {
-        broker_frame_str(IN_ARG(0), name, sizeof name);
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
+        broker_frame_str(&m->arg[0], name, sizeof name);
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
             "no actor at address %s", name);
         return;
     }
@@ -323,7 +323,7 @@ control_on_lookup(brk_broker_t *self, const brk_in_t *m)
 void
 control_on_list(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS != 0) {
+    if (m->nargs != 0) {
         broker_bad(self, m, "LIST takes no frames after the header");
         return;
     }
@@ -340,7 +340,7 @@ control_on_list(brk_broker_t *self, const brk_in_t *m)
 void
 control_on_ping(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS != 0) {
+    if (m->nargs != 0) {
         broker_bad(self, m, "PING takes no frames after the header");
         return;
     }

@@ -353,7 +353,7 @@ s_peer_drop(brk_broker_t *self, uint32_t pi)
 void
 lifecycle_on_node(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS != 1) {
+    if (m->nargs != 1) {
         broker_bad(self, m, "NODE needs frames: header info");
         return;
     }
@@ -364,7 +364,7 @@ lifecycle_on_node(brk_broker_t *self, const brk_in_t *m)
     msgpack_unpacked_init(&up);
     char name[BRK_NODE_NAME_MAX + 1] = "";
     int64_t pid = 0;
-    bool ok = lifecycle_map(IN_ARG(0), &up) &&
+    bool ok = lifecycle_map(&m->arg[0], &up) &&
               lifecycle_get_str(&up.data, "node", name, sizeof name);
     if (ok) {
         pid = lifecycle_get_int(&up.data, "pid", 0);
@@ -374,26 +374,26 @@ lifecycle_on_node(brk_broker_t *self, const brk_in_t *m)
         broker_bad(self, m, "NODE info must be a map {node: str, pid: int}");
         return;
     }
-    int fd = zmq_msg_get(IN_HDR, ZMQ_SRCFD);
+    int fd = zmq_msg_get(m->hdr, ZMQ_SRCFD);
     uint32_t ni = lifecycle_sender_node(self);
     uint32_t other = brk_nodes_find_name(&self->nodes, name);
     if (other != BRK_NONE && other != ni) {
         ACTORS_LOG(ACTORS_LOG_WARN, "BRK-NODE-TAKEN",
             "node=%s pid=%lld refusing: a live node has that name", name,
             (long long)pid);
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETAKEN, NULL,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ETAKEN, NULL,
             "a live node is called %s", name);
         return;
     }
     if (ni == BRK_NONE) {
-        if (brk_nodes_add(&self->nodes, name, zmq_msg_data(IN_RID),
-                zmq_msg_size(IN_RID), fd, self->now, &ni) != ACTORS_OK) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, NULL,
+        if (brk_nodes_add(&self->nodes, name, zmq_msg_data(m->rid),
+                zmq_msg_size(m->rid), fd, self->now, &ni) != ACTORS_OK) {
+            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, NULL,
                 "broker out of memory");
             return;
         }
     } else if (strcmp(brk_nodes_at(&self->nodes, ni)->name, name) != 0) {
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_EBADREQ, NULL,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_EBADREQ, NULL,
             "this connection is node %s already",
             brk_nodes_at(&self->nodes, ni)->name);
         return;
@@ -629,18 +629,18 @@ lifecycle_on_state(brk_broker_t *self, const brk_in_t *m)
         broker_bad(self, m, "STATE is for nodes; send NODE first");
         return;
     }
-    if (IN_NARGS != 2 || zmq_msg_size(IN_ARG(0)) == 0 ||
-        zmq_msg_size(IN_ARG(0)) > ACTORS_WIRE_NAME_MAX) {
+    if (m->nargs != 2 || zmq_msg_size(&m->arg[0]) == 0 ||
+        zmq_msg_size(&m->arg[0]) > ACTORS_WIRE_NAME_MAX) {
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
             "STATE needs frames: header address map");
         return;
     }
     brk_nodes_at(&self->nodes, ni)->last_recv = self->now;
     char address[256];
-    broker_frame_str(IN_ARG(0), address, sizeof address);
+    broker_frame_str(&m->arg[0], address, sizeof address);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
-    if (!lifecycle_map(IN_ARG(1), &up)) {
+    if (!lifecycle_map(&m->arg[1], &up)) {
         msgpack_unpacked_destroy(&up);
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST", "STATE map unreadable");
         return;
@@ -765,7 +765,7 @@ lifecycle_on_event(brk_broker_t *self, const brk_in_t *m)
         broker_bad(self, m, "EVENT is for nodes; send NODE first");
         return;
     }
-    if (IN_NARGS != 1) {
+    if (m->nargs != 1) {
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
             "EVENT needs frames: header map");
         return;
@@ -773,7 +773,7 @@ lifecycle_on_event(brk_broker_t *self, const brk_in_t *m)
     brk_nodes_at(&self->nodes, ni)->last_recv = self->now;
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
-    if (lifecycle_map(IN_ARG(0), &up)) {
+    if (lifecycle_map(&m->arg[0], &up)) {
         brk_event_t ev;
         memset(&ev, 0, sizeof ev);
         struct timespec ts;
@@ -795,15 +795,15 @@ lifecycle_on_event(brk_broker_t *self, const brk_in_t *m)
 void
 lifecycle_on_events(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS > 1) {
+    if (m->nargs > 1) {
         broker_bad(self, m, "EVENTS needs frames: header map");
         return;
     }
     int64_t since = 0;
-    if (IN_NARGS == 1) {
+    if (m->nargs == 1) {
         msgpack_unpacked up;
         msgpack_unpacked_init(&up);
-        if (lifecycle_map(IN_ARG(0), &up)) {
+        if (lifecycle_map(&m->arg[0], &up)) {
             since = lifecycle_get_int(&up.data, "since", 0);
         }
         msgpack_unpacked_destroy(&up);

@@ -165,17 +165,17 @@ static bool s_accept(brk_broker_t *self, uint32_t si, uint32_t ei);
 void
 route_on_call(brk_broker_t *self, const brk_in_t *m)
 {
-    bool is_call = m->hdr.cmd == ACTORS_CMD_CALL;
-    bool quiet = !is_call && m->hdr.id_len == 0 && !m->delim;
-    if (IN_NARGS != 1 && IN_NARGS != 2) {
+    bool is_call = m->h.cmd == ACTORS_CMD_CALL;
+    bool quiet = !is_call && m->h.id_len == 0 && !m->delim;
+    if (m->nargs != 1 && m->nargs != 2) {
         if (!quiet) {
             broker_bad(self, m, "CALL/TELL needs frames: header args [key]");
         }
         return;
     }
-    if (IN_NARGS == 2 && (zmq_msg_size(IN_ARG(1)) == 0 ||
-                             zmq_msg_size(IN_ARG(1)) > ACTORS_WIRE_ID_MAX ||
-                             *(const uint8_t *)zmq_msg_data(IN_ARG(1)) == 0)) {
+    if (m->nargs == 2 && (zmq_msg_size(&m->arg[1]) == 0 ||
+                             zmq_msg_size(&m->arg[1]) > ACTORS_WIRE_ID_MAX ||
+                             *(const uint8_t *)zmq_msg_data(&m->arg[1]) == 0)) {
         if (!quiet) {
             broker_bad(self, m,
                 "a call key must be 1..255 bytes and not start with a zero "
@@ -183,7 +183,7 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
         }
         return;
     }
-    if (m->hdr.address == NULL) {
+    if (m->h.address == NULL) {
         if (!quiet) {
             broker_bad(self, m,
                 "the header must end with the address and the method, "
@@ -191,23 +191,23 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
         }
         return;
     }
-    size_t alen = m->hdr.address_len;
+    size_t alen = m->h.address_len;
     char name[256];
-    memcpy(name, m->hdr.address, alen);
+    memcpy(name, m->h.address, alen);
     name[alen] = '\0';
-    if (zmq_msg_size(IN_ARG(0)) > self->opts.max_message) {
+    if (zmq_msg_size(&m->arg[0]) > self->opts.max_message) {
         if (!quiet) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETOOBIG, name,
+            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ETOOBIG, name,
                 "arguments of %zu bytes exceed the limit of %llu",
-                zmq_msg_size(IN_ARG(0)),
+                zmq_msg_size(&m->arg[0]),
                 (unsigned long long)self->opts.max_message);
         }
         return;
     }
-    uint32_t ei = brk_registry_find(&self->reg, m->hdr.address, alen);
+    uint32_t ei = brk_registry_find(&self->reg, m->h.address, alen);
     if (ei == BRK_NONE) {
         if (!quiet) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
+            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
                 "no actor at address %s", name);
         }
         return;
@@ -215,7 +215,7 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
     if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
         if (!quiet) {
             const char *cause = brk_registry_at(&self->reg, ei)->cause;
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_EDEAD, name,
+            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_EDEAD, name,
                 "actor %s is dead%s%s%s", name, cause[0] ? " (" : "", cause,
                 cause[0] ? ")" : "");
         }
@@ -224,7 +224,7 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
     uint32_t si;
     if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
         if (!quiet) {
-            broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, name,
+            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
                 "broker out of memory");
         }
         return;
@@ -237,22 +237,22 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
     zmq_msg_init(&ack_rid);
     zmq_msg_init(&ack_hdr);
     if (ack) {
-        zmq_msg_copy(&ack_rid, IN_RID);
-        broker_body_from(&ack_hdr, zmq_msg_data(IN_HDR), zmq_msg_size(IN_HDR));
+        zmq_msg_copy(&ack_rid, m->rid);
+        broker_body_from(&ack_hdr, zmq_msg_data(m->hdr), zmq_msg_size(m->hdr));
     }
     brk_slot_t *s = brk_slots_at(&self->slots, si);
-    zmq_msg_move(&s->rid, IN_RID);
-    zmq_msg_move(&s->hdr, IN_HDR);
-    zmq_msg_move(&s->args, IN_ARG(0));
-    if (IN_NARGS == 2) {
-        zmq_msg_move(&s->key, IN_ARG(1));
+    zmq_msg_move(&s->rid, m->rid);
+    zmq_msg_move(&s->hdr, m->hdr);
+    zmq_msg_move(&s->args, &m->arg[0]);
+    if (m->nargs == 2) {
+        zmq_msg_move(&s->key, &m->arg[1]);
     }
-    s->cmd = m->hdr.cmd;
+    s->cmd = m->h.cmd;
     s->delim = m->delim;
     s->answered = quiet;
     s->entry = ei;
-    if (is_call && m->hdr.timeout_ms > 0) {
-        s->deadline = self->now + m->hdr.timeout_ms;
+    if (is_call && m->h.timeout_ms > 0) {
+        s->deadline = self->now + m->h.timeout_ms;
         if (brk_deadlines_push(&self->deadlines, s->deadline, si) !=
             ACTORS_OK) {
             broker_slot_fail(self, si, ACTORS_ENOMEM, "broker out of memory");
@@ -260,6 +260,12 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
         }
     }
     if (s_accept(self, si, ei) && ack) {
+        /* Acknowledged now: if it still waits in the mailbox, a later
+         * failure (the actor dies) must not answer it a second time. */
+        brk_slot_t *q = brk_slots_at(&self->slots, si);
+        if (q->state == BRK_SLOT_QUEUED) {
+            q->answered = 1;
+        }
         static const uint8_t nil = 0xc0;
         zmq_msg_t body;
         broker_body_from(&body, &nil, 1);
@@ -311,7 +317,7 @@ s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
 void
 route_on_reply(brk_broker_t *self, const brk_in_t *m)
 {
-    uint32_t si = brk_slots_find(&self->slots, m->hdr.id, m->hdr.id_len);
+    uint32_t si = brk_slots_find(&self->slots, m->h.id, m->h.id_len);
     brk_slot_t *s = si == BRK_NONE ? NULL : brk_slots_at(&self->slots, si);
     brk_entry_t *e = NULL;
     brk_peer_t *p = NULL;
@@ -321,10 +327,10 @@ route_on_reply(brk_broker_t *self, const brk_in_t *m)
     }
     if (s != NULL && s->state == BRK_SLOT_INFLIGHT) {
         e = brk_registry_at(&self->reg, s->entry);
-        size_t len = zmq_msg_size(IN_RID);
+        size_t len = zmq_msg_size(m->rid);
         p = e->peer == BRK_NONE ? NULL : brk_peers_at(&self->peers, e->peer);
         if (p == NULL || len != p->rid_len ||
-            memcmp(p->rid, zmq_msg_data(IN_RID), len)) {
+            memcmp(p->rid, zmq_msg_data(m->rid), len)) {
             e = NULL; /* not from the actor the call went to */
         }
     }
@@ -352,11 +358,11 @@ route_on_reply(brk_broker_t *self, const brk_in_t *m)
     if (s->answered) {
         self->n_late++;
         brk_slots_free(&self->slots, si);
-    } else if (IN_NARGS != 1) {
+    } else if (m->nargs != 1) {
         broker_slot_fail(self, si, ACTORS_EBADREQ,
             "actor %s sent a malformed reply", e->address);
     } else {
-        broker_answer(self, &s->rid, s->delim, &s->hdr, m->hdr.cmd, IN_ARG(0));
+        broker_answer(self, &s->rid, s->delim, &s->hdr, m->h.cmd, &m->arg[0]);
         brk_slots_free(&self->slots, si);
     }
     broker_pump(self, ei);

@@ -103,7 +103,7 @@ s_rand(brk_broker_t *self)
 void
 spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS != 1) {
+    if (m->nargs != 1) {
         broker_bad(self, m, "SPAWN needs frames: header spec");
         return;
     }
@@ -113,7 +113,7 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
     char service[256] = "";
     char name[256] = "";
     char node[BRK_NODE_NAME_MAX + 1] = "";
-    bool ok = lifecycle_map(IN_ARG(0), &up) &&
+    bool ok = lifecycle_map(&m->arg[0], &up) &&
               lifecycle_get_str(&up.data, "service", service, sizeof service);
     bool detached = false;
     bool get_if_exists = false;
@@ -140,7 +140,7 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
             if (get_if_exists) {
                 s_reply_existing(self, m, brk_registry_at(&self->reg, ei));
             } else {
-                broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ETAKEN,
+                broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ETAKEN,
                     name, "address %s is taken", name);
             }
             return;
@@ -158,14 +158,14 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
         ni = brk_nodes_pick(&self->nodes, BRK_NONE);
     }
     if (ni == BRK_NONE) {
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENONODE, name,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENONODE, name,
             node[0] ? "no live node is called %s" : "no node is registered%s",
             node);
         return;
     }
     uint32_t si;
     if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, name,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
             "broker out of memory");
         return;
     }
@@ -178,14 +178,14 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
     }
     if (rc == ACTORS_OK) {
         rc = brk_registry_set_spec(
-            &self->reg, ei, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
+            &self->reg, ei, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
         if (rc != ACTORS_OK) {
             brk_registry_remove(&self->reg, ei);
         }
     }
     if (rc != ACTORS_OK) {
         brk_slots_free(&self->slots, si);
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, name,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
             "broker out of memory");
         return;
     }
@@ -199,10 +199,10 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
     e->cause[0] = '\0';
     e->max_task_retries = lifecycle_clamp32(mtr);
     e->max_restarts = lifecycle_clamp32(max_restarts);
-    e->owner_fd = detached ? -1 : zmq_msg_get(IN_HDR, ZMQ_SRCFD);
+    e->owner_fd = detached ? -1 : zmq_msg_get(m->hdr, ZMQ_SRCFD);
     if (!detached) {
-        (void)brk_owners_note(&self->owners, e->owner_fd, zmq_msg_data(IN_RID),
-            zmq_msg_size(IN_RID));
+        (void)brk_owners_note(&self->owners, e->owner_fd, zmq_msg_data(m->rid),
+            zmq_msg_size(m->rid));
     }
     e->mailbox_cap = self->opts.mailbox;
     if (e->prefetch == 0) {
@@ -210,12 +210,12 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
     }
 
     brk_slot_t *s = brk_slots_at(&self->slots, si);
-    zmq_msg_move(&s->rid, IN_RID);
-    zmq_msg_move(&s->hdr, IN_HDR);
+    zmq_msg_move(&s->rid, m->rid);
+    zmq_msg_move(&s->hdr, m->hdr);
     s->delim = m->delim;
     s->entry = ei;
-    if (m->hdr.timeout_ms > 0) {
-        s->deadline = self->now + m->hdr.timeout_ms;
+    if (m->h.timeout_ms > 0) {
+        s->deadline = self->now + m->h.timeout_ms;
         if (brk_deadlines_push(&self->deadlines, s->deadline, si) !=
             ACTORS_OK) {
             s->deadline = 0;
@@ -226,7 +226,7 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
         brk_nodes_at(&self->nodes, ni)->name, detached);
     zmq_msg_t addr;
     broker_body_from(&addr, name, alen);
-    lifecycle_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, IN_ARG(0));
+    lifecycle_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &m->arg[0]);
     zmq_msg_close(&addr);
 }
 
@@ -235,40 +235,40 @@ spawn_on_spawn(brk_broker_t *self, const brk_in_t *m)
 void
 spawn_on_kill(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS != 2) {
+    if (m->nargs != 2) {
         broker_bad(self, m, "KILL needs frames: header address map");
         return;
     }
     char name[256];
-    broker_frame_str(IN_ARG(0), name, sizeof name);
+    broker_frame_str(&m->arg[0], name, sizeof name);
     uint32_t ei = brk_registry_find(
-        &self->reg, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
+        &self->reg, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
     if (ei == BRK_NONE ||
         brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
             "no live actor at address %s", name);
         return;
     }
     uint32_t ni = brk_registry_at(&self->reg, ei)->node;
     if (ni == BRK_NONE) {
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOACTOR, name,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
             "actor %s is not supervised (no node runs it)", name);
         return;
     }
     uint32_t si;
     if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
-        broker_error(self, IN_RID, m->delim, IN_HDR, ACTORS_ENOMEM, name,
+        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
             "broker out of memory");
         return;
     }
     brk_slot_t *s = brk_slots_at(&self->slots, si);
-    zmq_msg_move(&s->rid, IN_RID);
-    zmq_msg_move(&s->hdr, IN_HDR);
+    zmq_msg_move(&s->rid, m->rid);
+    zmq_msg_move(&s->hdr, m->hdr);
     s->delim = m->delim;
     s->entry = ei;
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-KILL", "address=%s node=%s relaying",
         name, brk_nodes_at(&self->nodes, ni)->name);
-    lifecycle_relay(self, si, ni, ACTORS_CMD_KILL, IN_ARG(0), IN_ARG(1));
+    lifecycle_relay(self, si, ni, ACTORS_CMD_KILL, &m->arg[0], &m->arg[1]);
 }
 
 void
@@ -290,12 +290,12 @@ spawn_on_node_answer(brk_broker_t *self, const brk_in_t *m, uint32_t si)
     brk_mailbox_remove(
         &brk_nodes_at(&self->nodes, ni)->pending, &self->slots, si);
     s->state = BRK_SLOT_HELD;
-    bool is_error = m->hdr.cmd == ACTORS_CMD_ERROR;
+    bool is_error = m->h.cmd == ACTORS_CMD_ERROR;
     if (s->cmd == ACTORS_CMD_KILL) {
         broker_slot_unheap(self, si);
-        if (!s->answered && IN_NARGS == 1) {
+        if (!s->answered && m->nargs == 1) {
             broker_answer(
-                self, &s->rid, s->delim, &s->hdr, m->hdr.cmd, IN_ARG(0));
+                self, &s->rid, s->delim, &s->hdr, m->h.cmd, &m->arg[0]);
         }
         brk_slots_free(&self->slots, si);
         return;
@@ -304,8 +304,8 @@ spawn_on_node_answer(brk_broker_t *self, const brk_in_t *m, uint32_t si)
     if (is_error) {
         char text[256] = "the node refused";
         actors_error_t *err = NULL;
-        if (IN_NARGS == 1 && actors__error_parse(zmq_msg_data(IN_ARG(0)),
-                                 zmq_msg_size(IN_ARG(0)), &err) == ACTORS_OK) {
+        if (m->nargs == 1 && actors__error_parse(zmq_msg_data(&m->arg[0]),
+                                 zmq_msg_size(&m->arg[0]), &err) == ACTORS_OK) {
             snprintf(text, sizeof text, "%s: %s", actors_error_type(err),
                 actors_error_message(err));
             actors_error_destroy(&err);
