@@ -1,6 +1,10 @@
 /* broker/broker.h - the message broker: one ROUTER, registry, mailboxes.
  * SPDX-License-Identifier: MIT
  *
+ * What main.c and the tests use. Inside, the broker is a routing core
+ * (core.h) with extensions (ext.h; supervision, sup.h) attached by
+ * brk_broker_create.
+ *
  * The broker routes protocol ACT2 (libactors/src/wire.h, PROTOCOL.md) by
  * address: CALL and TELL go to the actor registered at the address within
  * its credit (prefetch), the rest wait in its bounded mailbox; REPLY and

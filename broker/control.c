@@ -1,28 +1,17 @@
-/* broker/control.c - the broker's control commands: REGISTER, UNREGISTER,
- * HEARTBEAT, CREDIT, LOOKUP, LIST, PING (control.h).
+/* broker/control.c - registration and the broker's own queries:
+ * REGISTER, UNREGISTER, HEARTBEAT, LOOKUP, LIST, PING (control.h).
  * SPDX-License-Identifier: MIT
  */
 #include "control.h"
 
-#include <assert.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <msgpack.h>
-#include <zmq.h>
-
 #include <actors/log.h>
 #include <actors/msg.h>
 
-#include "broker_int.h"
-#include "deadlines.h"
-#include "lifecycle.h"
 #include "mailbox.h"
-#include "peers.h"
-#include "registry.h"
-#include "slots.h"
 #include "unpack.h"
 
 /* s_info_u32 reads an optional non-negative integer field of the
@@ -42,39 +31,29 @@ s_info_u32(
     return true;
 }
 
-/* control_on_register handles REGISTER: claim an address for the sending peer.
- */
-void
-control_on_register(brk_broker_t *self, const brk_in_t *m)
-{
-    broker_settle_fds(self);
-    if (m->nargs != 2) {
-        broker_bad(self, m, "REGISTER needs frames: header address info");
-        return;
-    }
-    size_t alen = zmq_msg_size(&m->arg[0]);
-    if (alen == 0 || alen > ACTORS_WIRE_NAME_MAX ||
-        memchr(zmq_msg_data(&m->arg[0]), '\0', alen) != NULL) {
-        broker_bad(self, m, "address must be 1..255 bytes, no NUL");
-        return;
-    }
-    char address[256];
-    broker_frame_str(&m->arg[0], address, sizeof address);
+/* The REGISTER info map, read. */
+typedef struct {
+    char service[256]; /* "" when absent */
+    int64_t pid;       /* 0 when absent */
+    uint32_t prefetch; /* 0: the default */
+    uint32_t mailbox;  /* 0: the broker's --mailbox */
+    bool progress;     /* the actor reports what it takes up */
+} s_info_t;
 
-    /* The info map. */
-    char service[256] = "";
-    int64_t pid = 0;
-    uint32_t prefetch = 0;
-    uint32_t mailbox = 0;
-    size_t ilen = zmq_msg_size(&m->arg[1]);
+/* s_read_info decodes frame f into *info. Returns false if it is not the
+ * map PROTOCOL.md describes. */
+static bool
+s_read_info(zmq_msg_t *f, s_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    size_t ilen = zmq_msg_size(f);
     if (ilen > BRK_INFO_MAX) {
-        broker_bad(self, m, "REGISTER info too large");
-        return;
+        return false;
     }
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
-    bool ok = actors__unpack_next(&up, zmq_msg_data(&m->arg[1]), ilen, &off) ==
+    bool ok = actors__unpack_next(&up, zmq_msg_data(f), ilen, &off) ==
                   MSGPACK_UNPACK_SUCCESS &&
               up.data.type == MSGPACK_OBJECT_MAP;
     if (ok) {
@@ -82,135 +61,154 @@ control_on_register(brk_broker_t *self, const brk_in_t *m)
         const char *sp;
         size_t sn;
         if (v != NULL && actors_value_str(v, &sp, &sn) == ACTORS_OK) {
-            snprintf(service, sizeof service, "%.*s",
+            snprintf(info->service, sizeof info->service, "%.*s",
                 (int)(sn > 255 ? 255 : sn), sp);
         } else if (v != NULL && v->type != MSGPACK_OBJECT_NIL) {
             ok = false;
         }
         v = actors_map_get(&up.data, "pid");
-        if (v != NULL && actors_value_int(v, &pid) != ACTORS_OK &&
+        if (v != NULL && actors_value_int(v, &info->pid) != ACTORS_OK &&
+            v->type != MSGPACK_OBJECT_NIL) {
+            ok = false;
+        }
+        v = actors_map_get(&up.data, "progress");
+        if (v != NULL && actors_value_bool(v, &info->progress) != ACTORS_OK &&
             v->type != MSGPACK_OBJECT_NIL) {
             ok = false;
         }
         ok = ok &&
-             s_info_u32(&up.data, "prefetch", BRK_PREFETCH_MAX, &prefetch) &&
-             s_info_u32(&up.data, "mailbox", UINT32_MAX, &mailbox);
+             s_info_u32(&up.data, "prefetch", BRK_PREFETCH_MAX,
+                 &info->prefetch) &&
+             s_info_u32(&up.data, "mailbox", UINT32_MAX, &info->mailbox);
     }
     msgpack_unpacked_destroy(&up);
-    if (!ok) {
-        broker_bad(self, m,
-            "REGISTER info must be a msgpack map {service: str, "
-            "pid: int, prefetch: int, mailbox: int}");
+    return ok;
+}
+
+/* s_on_register handles REGISTER: claim an address for the sending
+ * connection. */
+static void
+s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
+{
+    (void)arg;
+    if (m->nargs != 2) {
+        brk_core_bad(self, m, "REGISTER needs frames: header address info");
         return;
     }
-    if (prefetch == 0) {
-        prefetch = BRK_PREFETCH_DEFAULT;
+    size_t alen = zmq_msg_size(&m->arg[0]);
+    if (alen == 0 || alen > ACTORS_WIRE_NAME_MAX ||
+        memchr(zmq_msg_data(&m->arg[0]), '\0', alen) != NULL) {
+        brk_core_bad(self, m, "address must be 1..255 bytes, no NUL");
+        return;
     }
+    char address[256];
+    brk_core_frame_str(&m->arg[0], address, sizeof address);
+    s_info_t info;
+    if (!s_read_info(&m->arg[1], &info)) {
+        brk_core_bad(self, m,
+            "REGISTER info must be a msgpack map {service: str, pid: int, "
+            "prefetch: int, mailbox: int, progress: bool}");
+        return;
+    }
+    uint32_t prefetch = info.prefetch ? info.prefetch : BRK_PREFETCH_DEFAULT;
     if (prefetch > self->opts.max_queued) {
         prefetch = self->opts.max_queued; /* what its queue can hold */
     }
-    if (mailbox == 0) {
-        mailbox = self->opts.mailbox;
-    }
+    uint32_t mailbox = info.mailbox ? info.mailbox : self->opts.mailbox;
 
-    int fd = zmq_msg_get(m->hdr, ZMQ_SRCFD);
-    uint32_t pi = broker_peer_of(self);
-    if (fd >= 0) {
-        /* A peer still holding this fd lost its connection unseen. */
-        uint32_t other = brk_peers_find_fd(&self->peers, fd);
-        if (other != BRK_NONE && other != pi) {
-            broker_peer_died(self, other, "connection lost");
-        }
-    }
+    brk_core_settle_fds(self);
+    uint32_t ci = brk_core_sender(self, m);
     uint32_t ei = brk_registry_find(&self->reg, address, alen);
     if (ei != BRK_NONE &&
         brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING &&
-        brk_registry_at(&self->reg, ei)->peer != pi) {
+        (ci == BRK_NONE || brk_registry_at(&self->reg, ei)->conn != ci)) {
         ACTORS_LOG(ACTORS_LOG_WARN, "BRK-NAME-TAKEN",
             "address=%s pid=%lld refusing: held by a live actor", address,
-            (long long)pid);
-        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ETAKEN, address,
+            (long long)info.pid);
+        brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_ETAKEN, address,
             "address %s is held by a live actor", address);
         return;
     }
-    bool new_peer = false;
-    if (pi == BRK_NONE) {
-        if (brk_peers_add(&self->peers, zmq_msg_data(m->rid),
-                zmq_msg_size(m->rid), fd, self->now, &pi) != ACTORS_OK) {
-            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, address,
-                "broker out of memory");
-            return;
-        }
-        new_peer = true;
+    bool new_conn = ci == BRK_NONE;
+    if (brk_core_conn_claim(self, m, BRK_ROLE_ACTOR, &ci) != ACTORS_OK) {
+        brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, address,
+            "broker out of memory");
+        return;
     }
-    brk_peer_t *p = brk_peers_at(&self->peers, pi);
-    if (fd >= 0) {
-        p->fd = fd;
-    }
-    p->last_recv = self->now;
     bool linked = false;
     if (ei == BRK_NONE) {
         if (brk_registry_add(&self->reg, address, alen, &ei) != ACTORS_OK) {
-            if (new_peer) {
-                brk_peers_remove(&self->peers, pi);
+            if (new_conn) {
+                brk_core_conn_release(self, ci, BRK_ROLE_ACTOR);
             }
-            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, address,
-                "broker out of memory");
+            brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM,
+                address, "broker out of memory");
             return;
         }
-        self->running++;
     } else if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
         brk_registry_revive(&self->reg, ei);
-        self->running++;
-    } else if (brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING) {
-        brk_registry_at(&self->reg, ei)->state = BRK_ENTRY_RUNNING;
-        self->running++; /* starting or restarting: the mailbox flows */
-    } else {
-        linked = true; /* the same peer again */
+    } else if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING) {
+        linked = true; /* the same connection again */
     }
     brk_entry_t *e = brk_registry_at(&self->reg, ei);
-    (void)brk_registry_set_service(&self->reg, ei, service, strlen(service));
-    e->pid = pid;
+    if (!linked) {
+        /* New, revived, or held (starting, restarting): the mailbox
+         * flows to it from now on. */
+        e->state = BRK_ENTRY_RUNNING;
+        self->running++;
+        brk_conn_t *c = brk_conns_at(&self->conns, ci);
+        e->conn = ci;
+        e->conn_next = c->first_entry;
+        c->first_entry = ei;
+    }
+    brk_conn_t *c = brk_conns_at(&self->conns, ci);
+    c->progress = info.progress;
+    (void)brk_registry_set_service(
+        &self->reg, ei, info.service, strlen(info.service));
+    e = brk_registry_at(&self->reg, ei);
+    e->pid = info.pid;
     e->prefetch = prefetch;
     e->mailbox_cap = mailbox;
-    if (!linked) {
-        e->peer = pi;
-        e->peer_next = p->first_entry;
-        p->first_entry = ei;
-    }
+    e->cause[0] = '\0';
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-REGISTER",
         "address=%s service=%s pid=%lld prefetch=%u mailbox=%u fd=%d "
         "registered",
-        address, e->service, (long long)pid, prefetch, mailbox, fd);
+        address, e->service, (long long)info.pid, prefetch, mailbox, c->fd);
 
-    msgpack_pack_map(&self->pk, 4);
-    /* The actor's routing id, which its liveness thread names in the
-     * HEARTBEATs it sends from a socket of its own. */
-    broker_pack_str(&self->pk, "peer");
-    msgpack_pack_bin(&self->pk, zmq_msg_size(m->rid));
-    msgpack_pack_bin_body(
-        &self->pk, zmq_msg_data(m->rid), zmq_msg_size(m->rid));
-    broker_pack_str(&self->pk, "heartbeat_ms");
-    msgpack_pack_uint32(&self->pk, self->opts.heartbeat_ms);
-    broker_pack_str(&self->pk, "liveness");
-    msgpack_pack_uint32(&self->pk, self->opts.liveness);
-    broker_pack_str(&self->pk, "max_message");
-    msgpack_pack_uint64(&self->pk, self->opts.max_message);
-    broker_reply_packed(self, m);
-    lifecycle_registered(self, ei);
-    broker_pump(self, ei);
+    msgpack_packer *pk = &self->pk;
+    msgpack_pack_map(pk, 5);
+    brk_core_pack_str(pk, "peer");
+    msgpack_pack_bin(pk, zmq_msg_size(m->rid));
+    msgpack_pack_bin_body(pk, zmq_msg_data(m->rid), zmq_msg_size(m->rid));
+    brk_core_pack_str(pk, "heartbeat_ms");
+    msgpack_pack_uint32(pk, self->opts.heartbeat_ms);
+    brk_core_pack_str(pk, "liveness");
+    msgpack_pack_uint32(pk, self->opts.liveness);
+    brk_core_pack_str(pk, "max_message");
+    msgpack_pack_uint64(pk, self->opts.max_message);
+    /* The sequence of the connection so far: an actor reporting what it
+     * takes up counts on from here (route.c). */
+    brk_core_pack_str(pk, "seq");
+    msgpack_pack_uint32(pk, c->seq_sent);
+    brk_core_reply_packed(self, m);
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].entry_registered_cb) {
+            self->ext[i].entry_registered_cb(self->ext[i].self, ei);
+        }
+    }
+    brk_core_pump(self, ei);
 }
 
-/* control_on_unregister handles UNREGISTER: a clean exit of one address. */
-void
-control_on_unregister(brk_broker_t *self, const brk_in_t *m)
+/* s_on_unregister handles UNREGISTER: a clean exit of one address. */
+static void
+s_on_unregister(void *arg, brk_broker_t *self, const brk_in_t *m)
 {
-    uint32_t pi = broker_peer_of(self);
-    if (pi == BRK_NONE) {
-        broker_bad(self, m, "UNREGISTER from a peer that registered nothing");
+    (void)arg;
+    uint32_t ci = brk_core_sender(self, m);
+    if (ci == BRK_NONE) {
+        brk_core_bad(self, m, "UNREGISTER from a peer that registered nothing");
         return;
     }
-    brk_peers_at(&self->peers, pi)->last_recv = self->now;
     if (m->nargs != 1) {
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
             "UNREGISTER needs frames: header address");
@@ -220,143 +218,121 @@ control_on_unregister(brk_broker_t *self, const brk_in_t *m)
         &self->reg, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
     if (ei == BRK_NONE ||
         brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING ||
-        brk_registry_at(&self->reg, ei)->peer != pi) {
+        brk_registry_at(&self->reg, ei)->conn != ci) {
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
             "UNREGISTER of an address this peer does not hold");
         return;
     }
-    broker_entry_down(self, ei, ACTORS_EDEAD, "unregistered");
-    if (brk_peers_at(&self->peers, pi)->first_entry == BRK_NONE) {
-        brk_peers_remove(&self->peers, pi);
-    }
-}
-
-/* control_on_heartbeat notes that an actor is alive; a REQ client gets its
- * heartbeat back so it never hangs. Others are ignored: an actor the
- * broker forgot must hear nothing, so that it registers again. */
-void
-control_on_heartbeat(brk_broker_t *self, const brk_in_t *m)
-{
-    if (m->nargs == 1) {
-        /* From an actor's liveness thread, for the peer it names: the
-         * process is alive even if its loop is busy in a long method. */
-        uint32_t named = brk_peers_find(
-            &self->peers, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
-        if (named != BRK_NONE) {
-            brk_peers_at(&self->peers, named)->last_recv = self->now;
+    bool held = false;
+    for (int i = 0; i < self->n_ext && !held; i++) {
+        if (self->ext[i].entry_lost_cb) {
+            held = self->ext[i].entry_lost_cb(
+                self->ext[i].self, ei, false, "unregistered");
         }
-        /* The same beat keeps the actors this process owns. */
-        brk_owners_heard(&self->owners, zmq_msg_data(&m->arg[0]),
-            zmq_msg_size(&m->arg[0]), self->now);
+    }
+    if (!held) {
+        brk_core_bury(self, ei, ACTORS_EDEAD, "unregistered");
+    }
+}
+
+/* s_on_heartbeat: liveness is ZeroMQ's (ZMTP heartbeats), so an
+ * application HEARTBEAT proves nothing the broker needs. It is echoed to
+ * a REQ peer (which waits for an answer) and to an actor or node (peers
+ * that still judge the broker by its HEARTBEATs); a client's is ignored. */
+static void
+s_on_heartbeat(void *arg, brk_broker_t *self, const brk_in_t *m)
+{
+    (void)arg;
+    if (!m->delim && (m->nargs != 0 || brk_core_sender(self, m) == BRK_NONE)) {
         return;
     }
-    uint32_t pi = broker_peer_of(self);
-    if (pi != BRK_NONE) {
-        brk_peers_at(&self->peers, pi)->last_recv = self->now;
-        return;
-    }
-    if (lifecycle_node_msg(self, m)) {
-        return;
-    }
+    zmq_msg_t *f[3];
+    zmq_msg_t empty;
+    zmq_msg_init(&empty);
+    int n = 0;
+    f[n++] = m->rid;
     if (m->delim) {
-        zmq_msg_t *f[3];
-        zmq_msg_t empty;
-        zmq_msg_init(&empty);
-        f[0] = m->rid;
-        f[1] = &empty;
-        f[2] = m->hdr;
-        broker_send(self, f, 3);
-        zmq_msg_close(&empty);
+        f[n++] = &empty;
     }
+    f[n++] = m->hdr;
+    brk_core_send(self, f, n);
+    zmq_msg_close(&empty);
 }
 
-/* control_on_credit returns credit for n finished tells to the sending actor's
- * addresses, oldest dispatch first by address order, and pumps them. */
-void
-control_on_credit(brk_broker_t *self, const brk_in_t *m)
+static void
+s_on_lookup(void *arg, brk_broker_t *self, const brk_in_t *m)
 {
-    uint32_t pi = broker_peer_of(self);
-    if (pi == BRK_NONE) {
-        broker_bad(self, m, "CREDIT from a peer that registered nothing");
-        return;
-    }
-    brk_peers_at(&self->peers, pi)->last_recv = self->now;
-    if (m->nargs != 1 || zmq_msg_size(&m->arg[0]) != 4) {
-        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
-            "CREDIT needs frames: header count(4 bytes)");
-        return;
-    }
-    uint32_t n = actors__be32(zmq_msg_data(&m->arg[0]));
-    uint32_t ei = brk_peers_at(&self->peers, pi)->first_entry;
-    while (ei != BRK_NONE) {
-        brk_entry_t *e = brk_registry_at(&self->reg, ei);
-        uint32_t take = n < e->tells_out ? n : e->tells_out;
-        e->tells_out -= take;
-        e->handled += take;
-        n -= take;
-        uint32_t next = e->peer_next;
-        broker_pump(self, ei);
-        ei = next;
-    }
-}
-
-void
-control_on_lookup(brk_broker_t *self, const brk_in_t *m)
-{
+    (void)arg;
     if (m->nargs != 1) {
-        broker_bad(self, m, "LOOKUP needs frames: header address");
+        brk_core_bad(self, m, "LOOKUP needs frames: header address");
         return;
     }
     char name[256];
     uint32_t ei = brk_registry_find(
         &self->reg, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
     if (ei == BRK_NONE) {
-        broker_frame_str(&m->arg[0], name, sizeof name);
-        broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
+        brk_core_frame_str(&m->arg[0], name, sizeof name);
+        brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
             "no actor at address %s", name);
         return;
     }
-    lifecycle_pack_entry(self, brk_registry_at(&self->reg, ei));
-    broker_reply_packed(self, m);
+    brk_core_pack_entry(self, ei);
+    brk_core_reply_packed(self, m);
 }
 
-void
-control_on_list(brk_broker_t *self, const brk_in_t *m)
+static void
+s_on_list(void *arg, brk_broker_t *self, const brk_in_t *m)
 {
+    (void)arg;
     if (m->nargs != 0) {
-        broker_bad(self, m, "LIST takes no frames after the header");
+        brk_core_bad(self, m, "LIST takes no frames after the header");
         return;
     }
     msgpack_pack_array(&self->pk, self->reg.count);
     for (uint32_t i = 0; i < self->reg.used; i++) {
-        brk_entry_t *e = brk_registry_at(&self->reg, i);
-        if (e->state != BRK_ENTRY_FREE) {
-            lifecycle_pack_entry(self, e);
+        if (brk_registry_at(&self->reg, i)->state != BRK_ENTRY_FREE) {
+            brk_core_pack_entry(self, i);
         }
     }
-    broker_reply_packed(self, m);
+    brk_core_reply_packed(self, m);
 }
 
-void
-control_on_ping(brk_broker_t *self, const brk_in_t *m)
+static void
+s_on_ping(void *arg, brk_broker_t *self, const brk_in_t *m)
 {
+    (void)arg;
     if (m->nargs != 0) {
-        broker_bad(self, m, "PING takes no frames after the header");
+        brk_core_bad(self, m, "PING takes no frames after the header");
         return;
     }
     msgpack_packer *pk = &self->pk;
-    msgpack_pack_map(pk, 6);
-    broker_pack_str(pk, "protocol");
-    broker_pack_str(pk, ACTORS_WIRE_SIG);
-    broker_pack_str(pk, "version");
-    broker_pack_str(pk, BRK_VERSION);
-    broker_pack_str(pk, "uptime_ms");
+    msgpack_pack_map(pk, 8);
+    brk_core_pack_str(pk, "protocol");
+    brk_core_pack_str(pk, ACTORS_WIRE_SIG);
+    brk_core_pack_str(pk, "version");
+    brk_core_pack_str(pk, BRK_VERSION);
+    brk_core_pack_str(pk, "uptime_ms");
     msgpack_pack_int64(pk, self->now - self->started);
-    broker_pack_str(pk, "actors");
+    brk_core_pack_str(pk, "actors");
     msgpack_pack_uint32(pk, self->running);
-    broker_pack_str(pk, "undelivered");
+    brk_core_pack_str(pk, "connections");
+    msgpack_pack_uint32(pk, self->conns.count);
+    brk_core_pack_str(pk, "undelivered");
     msgpack_pack_uint64(pk, self->n_undelivered);
-    broker_pack_str(pk, "unroutable");
+    brk_core_pack_str(pk, "unroutable");
     msgpack_pack_uint64(pk, self->n_unroutable);
-    broker_reply_packed(self, m);
+    brk_core_pack_str(pk, "requeued");
+    msgpack_pack_uint64(pk, self->n_requeued);
+    brk_core_reply_packed(self, m);
+}
+
+void
+control_attach(brk_broker_t *self)
+{
+    brk_core_set_cmd(self, ACTORS_CMD_REGISTER, s_on_register, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_UNREGISTER, s_on_unregister, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_HEARTBEAT, s_on_heartbeat, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_LOOKUP, s_on_lookup, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_LIST, s_on_list, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_PING, s_on_ping, NULL);
 }

@@ -1,22 +1,15 @@
-/* broker/control.h - the broker's control commands.
+/* broker/control.h - registration and the broker's own queries:
+ * REGISTER, UNREGISTER, HEARTBEAT, LOOKUP, LIST, PING.
  * SPDX-License-Identifier: MIT
  *
- * REGISTER, UNREGISTER, HEARTBEAT, CREDIT, LOOKUP, LIST and PING
- * (schemas/PROTOCOL.md), for the message being handled (self->in,
- * described by m). Each answers or ignores as the protocol says; malformed
- * frames get BadRequest. Thread: the broker loop.
+ * Part of the routing core (core.h). Thread: the broker loop.
  */
 #ifndef BRK_CONTROL_H
 #define BRK_CONTROL_H
 
-#include "broker_int.h"
+#include "core.h"
 
-void control_on_register(brk_broker_t *self, const brk_in_t *m);
-void control_on_unregister(brk_broker_t *self, const brk_in_t *m);
-void control_on_heartbeat(brk_broker_t *self, const brk_in_t *m);
-void control_on_credit(brk_broker_t *self, const brk_in_t *m);
-void control_on_lookup(brk_broker_t *self, const brk_in_t *m);
-void control_on_list(brk_broker_t *self, const brk_in_t *m);
-void control_on_ping(brk_broker_t *self, const brk_in_t *m);
+/* control_attach puts these commands' rows in the command table. */
+void control_attach(brk_broker_t *self);
 
 #endif

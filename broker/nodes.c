@@ -1,7 +1,7 @@
 /* broker/nodes.c - the nodes: supervisors that said NODE.
  * SPDX-License-Identifier: MIT
  *
- * A plain array: a free node has rid_len 0 and is reused first. Linear
+ * A plain array: a free node has an empty name and is reused first. Linear
  * searches are fine for the handful of nodes a broker serves; none of
  * them is on the CALL/REPLY hot path.
  */
@@ -28,26 +28,12 @@ brk_nodes_fini(brk_nodes_t *self)
 }
 
 uint32_t
-brk_nodes_find_rid(const brk_nodes_t *self, const void *rid, size_t len)
-{
-    assert(self);
-    for (uint32_t i = 0; i < self->used; i++) {
-        const brk_node_t *n = &self->v[i];
-        if (n->rid_len != 0 && n->rid_len == len &&
-            memcmp(n->rid, rid, len) == 0) {
-            return i;
-        }
-    }
-    return BRK_NONE;
-}
-
-uint32_t
 brk_nodes_find_name(const brk_nodes_t *self, const char *name)
 {
     assert(self);
     assert(name);
     for (uint32_t i = 0; i < self->used; i++) {
-        if (self->v[i].rid_len != 0 && strcmp(self->v[i].name, name) == 0) {
+        if (self->v[i].name[0] != '\0' && strcmp(self->v[i].name, name) == 0) {
             return i;
         }
     }
@@ -55,14 +41,11 @@ brk_nodes_find_name(const brk_nodes_t *self, const char *name)
 }
 
 uint32_t
-brk_nodes_find_fd(const brk_nodes_t *self, int fd)
+brk_nodes_find_conn(const brk_nodes_t *self, uint32_t conn)
 {
     assert(self);
-    if (fd < 0) {
-        return BRK_NONE;
-    }
     for (uint32_t i = 0; i < self->used; i++) {
-        if (self->v[i].rid_len != 0 && self->v[i].fd == fd) {
+        if (self->v[i].name[0] != '\0' && self->v[i].conn == conn) {
             return i;
         }
     }
@@ -70,18 +53,17 @@ brk_nodes_find_fd(const brk_nodes_t *self, int fd)
 }
 
 actors_err
-brk_nodes_add(brk_nodes_t *self, const char *name, const void *rid, size_t len,
-    int fd, int64_t now, uint32_t *idx)
+brk_nodes_add(brk_nodes_t *self, const char *name, uint32_t conn, uint32_t *idx)
 {
     assert(self);
     assert(name);
     assert(idx);
     size_t nlen = strlen(name);
-    if (len == 0 || len > 255 || nlen == 0 || nlen > BRK_NODE_NAME_MAX) {
+    if (nlen == 0 || nlen > BRK_NODE_NAME_MAX) {
         return ACTORS_EINVAL;
     }
     uint32_t i = 0;
-    while (i < self->used && self->v[i].rid_len != 0) {
+    while (i < self->used && self->v[i].name[0] != '\0') {
         i++;
     }
     if (i == self->used) {
@@ -99,11 +81,7 @@ brk_nodes_add(brk_nodes_t *self, const char *name, const void *rid, size_t len,
     brk_node_t *n = &self->v[i];
     memset(n, 0, sizeof *n);
     memcpy(n->name, name, nlen + 1);
-    memcpy(n->rid, rid, len);
-    n->rid_len = (uint8_t)len;
-    n->fd = fd;
-    n->last_recv = now;
-    n->last_send = now;
+    n->conn = conn;
     brk_mailbox_init(&n->pending);
     self->count++;
     *idx = i;
@@ -115,7 +93,7 @@ brk_nodes_remove(brk_nodes_t *self, uint32_t idx)
 {
     assert(self);
     assert(idx < self->used);
-    assert(self->v[idx].rid_len != 0);
+    assert(self->v[idx].name[0] != '\0');
     assert(brk_mailbox_empty(&self->v[idx].pending));
     memset(&self->v[idx], 0, sizeof self->v[idx]);
     self->count--;
@@ -127,7 +105,7 @@ brk_nodes_pick(const brk_nodes_t *self, uint32_t exclude)
     assert(self);
     uint32_t best = BRK_NONE;
     for (uint32_t i = 0; i < self->used; i++) {
-        if (self->v[i].rid_len == 0 || i == exclude) {
+        if (self->v[i].name[0] == '\0' || i == exclude) {
             continue;
         }
         if (best == BRK_NONE || self->v[i].load < self->v[best].load) {

@@ -1,12 +1,12 @@
 /* broker/nodes.h - the nodes: supervisors that said NODE.
  * SPDX-License-Identifier: MIT
  *
- * A node is a supervisor's connection: its name (unique among live
- * nodes), routing id, the fd of its TCP connection (ZMQ_SRCFD at NODE,
- * matched against the socket monitor's DISCONNECTED events), heartbeat
- * times, and the SPAWN and KILL requests relayed to it and not answered
- * yet (slots chained through the slot links). There are few nodes, so
- * the table is a growing array searched linearly.
+ * A node is a supervisor: its name (unique among live nodes), the row of
+ * its connection in the broker's connection table (conn.h: the routing
+ * id, the fd, the node role), its pid, and the SPAWN and KILL requests
+ * relayed to it and not answered yet (slots chained through the slot
+ * links). Part of the supervision extension (sup.c). There are few
+ * nodes, so the table is a growing array searched linearly.
  *
  * Thread: one thread (the broker loop).
  */
@@ -24,12 +24,8 @@
 
 typedef struct {
     char name[BRK_NODE_NAME_MAX + 1]; /* NUL-terminated; "" when free */
-    uint8_t rid[255];                 /* routing id */
-    uint8_t rid_len;                  /* 0: the slot is free */
-    int fd;                           /* TCP fd at NODE; -1 unknown */
+    uint32_t conn;                    /* its connection row */
     int64_t pid;                      /* supervisor's pid */
-    int64_t last_recv;                /* ms: last message from it */
-    int64_t last_send;                /* ms: last message to it */
     uint32_t load;                    /* actors placed there (scratch) */
     brk_mailbox_t pending;            /* relayed SPAWN/KILL slots */
 } brk_node_t;
@@ -47,22 +43,18 @@ void brk_nodes_init(brk_nodes_t *self);
 /* brk_nodes_fini frees the table; pending slots are not touched. */
 void brk_nodes_fini(brk_nodes_t *self);
 
-/* brk_nodes_find_rid returns the node with routing id rid, or BRK_NONE. */
-uint32_t brk_nodes_find_rid(
-    const brk_nodes_t *self, const void *rid, size_t len);
-
 /* brk_nodes_find_name returns the live node called name, or BRK_NONE. */
 uint32_t brk_nodes_find_name(const brk_nodes_t *self, const char *name);
 
-/* brk_nodes_find_fd returns the live node whose fd is fd (>= 0), or
+/* brk_nodes_find_conn returns the live node on connection row conn, or
  * BRK_NONE. */
-uint32_t brk_nodes_find_fd(const brk_nodes_t *self, int fd);
+uint32_t brk_nodes_find_conn(const brk_nodes_t *self, uint32_t conn);
 
-/* brk_nodes_add makes a node name (1..255 bytes) for rid (1..255 bytes).
+/* brk_nodes_add makes a node name (1..255 bytes) on connection row conn.
  * Returns ACTORS_OK with its index in *idx, ACTORS_EINVAL for a bad
- * length, or ACTORS_ENOMEM (table unchanged). */
-actors_err brk_nodes_add(brk_nodes_t *self, const char *name, const void *rid,
-    size_t len, int fd, int64_t now, uint32_t *idx);
+ * name, or ACTORS_ENOMEM (table unchanged). */
+actors_err brk_nodes_add(
+    brk_nodes_t *self, const char *name, uint32_t conn, uint32_t *idx);
 
 /* brk_nodes_remove frees node idx (its pending list must be empty). */
 void brk_nodes_remove(brk_nodes_t *self, uint32_t idx);

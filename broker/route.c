@@ -1,52 +1,59 @@
 /* broker/route.c - the hot path: CALL and TELL in, dispatch with credit,
- * REPLY and ERROR back (route.h).
+ * REPLY and ERROR back, CREDIT (route.h).
  * SPDX-License-Identifier: MIT
  *
- * See broker.c for the structure and invariants these functions keep:
- * a slot per CALL/TELL, moved frames, no malloc and no body decoding.
+ * Every CALL and TELL becomes a slot holding its frames, moved
+ * (zmq_msg_move, no copy); the slot either goes straight to the actor,
+ * when the address's mailbox is empty and the actor has credit, or waits
+ * in the mailbox. A dispatched message stays on the address's in-flight
+ * list, in dispatch order, until the actor answers it (a CALL: REPLY or
+ * ERROR) or credits it (a TELL: CREDIT), keeping only what the answer
+ * needs (the caller's routing id and header) unless the entry may
+ * re-deliver it. Nothing on that path mallocs once the slab is warm, and
+ * no body is decoded.
+ *
+ * Started or not. Each message dispatched on a connection gets the next
+ * sequence number of that connection (conn.h); an actor takes its
+ * messages up one at a time in that order, so a REPLY to the call with
+ * sequence s, or a CREDIT for the tells up to s, proves that everything
+ * up to s was taken up. An actor that says so at REGISTER ("progress")
+ * also reports, in CREDIT, the last message it has taken up whenever the
+ * broker could not infer it (before it starts a message while an earlier
+ * one is unanswered). When it dies, the message after the last known one
+ * may be running; those after it never started, and go back to the front
+ * of its mailbox for the restarted process (brk_core_hold), whatever the
+ * prefetch. PROTOCOL.md, "When an actor dies".
  */
 #include "route.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <msgpack.h>
-#include <zmq.h>
-
 #include <actors/log.h>
-#include <actors/msg.h>
 
-#include "broker_int.h"
-#include "deadlines.h"
-#include "lifecycle.h"
 #include "mailbox.h"
-#include "peers.h"
-#include "registry.h"
-#include "slots.h"
-#include "spawn.h"
-#include "unpack.h"
 
 /* s_dispatch sends queued or new slot si to the actor of its entry (which
- * is RUNNING). A CALL goes on the in-flight list with a header carrying
- * the slot's tag and the time left; a TELL goes with the caller's header
- * and its slot is freed. Returns false, leaving the slot untouched, if
- * the actor's connection is gone (its death is then pending). */
+ * is RUNNING). The message goes on the in-flight list; a CALL with a
+ * header carrying the slot's tag and the time left, a TELL with the
+ * caller's header. Returns false, leaving the slot untouched, if the
+ * actor's connection is gone (its death is then pending) or its queue is
+ * full (a tick pumps again). */
 static bool
 s_dispatch(brk_broker_t *self, uint32_t si)
 {
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     uint32_t ei = s->entry;
     brk_entry_t *e = brk_registry_at(&self->reg, ei);
-    brk_peer_t *p = brk_peers_at(&self->peers, e->peer);
-    if (p->fd == BRK_FD_LOST) {
+    brk_conn_t *c = brk_conns_at(&self->conns, e->conn);
+    if (c->fd == BRK_FD_LOST) {
         return false;
     }
     zmq_msg_t rid;
-    zmq_msg_init_size(&rid, p->rid_len);
-    memcpy(zmq_msg_data(&rid), p->rid, p->rid_len);
+    zmq_msg_init_size(&rid, c->rid_len);
+    memcpy(zmq_msg_data(&rid), c->rid, c->rid_len);
     if (zmq_msg_send(&rid, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&rid);
         if (errno == EAGAIN) {
@@ -58,21 +65,25 @@ s_dispatch(brk_broker_t *self, uint32_t si)
         ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
             "address=%s cannot route to the actor: %s", e->address,
             zmq_strerror(errno));
-        p->fd = BRK_FD_LOST;
+        c->fd = BRK_FD_LOST;
         self->lost_pending = true;
         return false;
     }
     if (s->state == BRK_SLOT_QUEUED) {
         brk_mailbox_remove(&e->mailbox, &self->slots, si);
     }
-    p->last_send = self->now;
+    s->seq = ++c->seq_sent;
+    bool keep = e->redeliver != 0 && s->cmd == ACTORS_CMD_CALL;
+    zmq_msg_t hdr;
+    zmq_msg_init(&hdr);
+    zmq_msg_t *h = &s->hdr;
     if (s->cmd == ACTORS_CMD_CALL) {
         /* The actor's header: the broker's tag as id, the time left, and
          * the names copied from the caller's header (which stays in the
          * slot: it becomes the reply's). */
         actors__hdr_t ch;
         actors__hdr_parse(zmq_msg_data(&s->hdr), zmq_msg_size(&s->hdr), &ch);
-        zmq_msg_t hdr;
+        zmq_msg_close(&hdr);
         zmq_msg_init_size(
             &hdr, ACTORS_WIRE_HDR_MIN + BRK_TAG_LEN + ch.names_len);
         uint8_t tag[BRK_TAG_LEN];
@@ -82,11 +93,12 @@ s_dispatch(brk_broker_t *self, uint32_t si)
             int64_t d = s->deadline - self->now;
             left = d < 1 ? 1 : (d > UINT32_MAX ? UINT32_MAX : (uint32_t)d);
         }
-        uint8_t *h = zmq_msg_data(&hdr);
+        uint8_t *p = zmq_msg_data(&hdr);
         size_t hl =
-            actors__hdr_write(h, ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
-        memcpy(h + hl, ch.names, ch.names_len);
-        if (e->max_task_retries != 0 && zmq_msg_size(&s->key) == 0) {
+            actors__hdr_write(p, ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
+        memcpy(p + hl, ch.names, ch.names_len);
+        h = &hdr;
+        if (keep && zmq_msg_size(&s->key) == 0) {
             /* The call may be re-delivered and its caller gave no key:
              * give it one (0x00 'b' nonce tag), kept with the slot, so a
              * journaled actor recognises the re-delivery all the same. */
@@ -98,38 +110,43 @@ s_dispatch(brk_broker_t *self, uint32_t si)
             memcpy(k + 2, self->nonce, sizeof self->nonce);
             memcpy(k + 2 + sizeof self->nonce, tag, BRK_TAG_LEN);
         }
-        int n = zmq_msg_size(&s->key) > 0 ? 3 : 2;
-        if (e->max_task_retries != 0) {
-            /* The call may be re-delivered after a restart: send copies
-             * (reference-counted, not duplicated) and keep the frames,
-             * the caller's key among them, so a retry carries it again. */
-            zmq_msg_t c[2];
-            zmq_msg_t *src[2] = {&s->args, &s->key};
-            for (int i = 0; i < 2; i++) {
-                zmq_msg_init(&c[i]);
-                zmq_msg_copy(&c[i], src[i]);
+    }
+    int n = zmq_msg_size(&s->key) > 0 ? 3 : 2;
+    /* A message that may go again (a retry, or one the actor never took
+     * up) is sent as copies (reference-counted, not duplicated) and its
+     * frames stay in the slot. A TELL's header must stay for the same
+     * reason, and a CALL's is the reply's. */
+    bool tracked = c->progress || keep;
+    if (tracked || s->cmd == ACTORS_CMD_TELL) {
+        zmq_msg_t cp[3];
+        zmq_msg_t *src[3] = {h, &s->args, &s->key};
+        zmq_msg_t *f[3] = {&cp[0], &cp[1], &cp[2]};
+        for (int i = 0; i < 3; i++) {
+            zmq_msg_init(&cp[i]);
+            if (i == 0 || tracked) {
+                zmq_msg_copy(&cp[i], src[i]);
+            } else {
+                zmq_msg_move(&cp[i], src[i]);
             }
-            zmq_msg_t *f[3] = {&hdr, &c[0], &c[1]};
-            broker_send(self, f, n);
-            for (int i = 0; i < 2; i++) {
-                zmq_msg_close(&c[i]);
-            }
-            s->kept = 1;
-        } else {
-            zmq_msg_t *f[3] = {&hdr, &s->args, &s->key};
-            broker_send(self, f, n);
         }
-        zmq_msg_close(&hdr);
-        s->state = BRK_SLOT_INFLIGHT;
-        brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);
+        brk_core_send(self, f, n);
+        for (int i = 0; i < 3; i++) {
+            zmq_msg_close(&cp[i]);
+        }
+        s->kept = tracked;
+    } else {
+        zmq_msg_t *f[3] = {h, &s->args, &s->key};
+        brk_core_send(self, f, n);
+        s->kept = 0;
+    }
+    zmq_msg_close(&hdr);
+    s->state = BRK_SLOT_INFLIGHT;
+    brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);
+    if (s->cmd == ACTORS_CMD_CALL) {
         e->calls_out++;
     } else {
-        /* A tell goes with the caller's header: the actor ignores its id. */
-        zmq_msg_t *f[3] = {&s->hdr, &s->args, &s->key};
-        broker_send(self, f, zmq_msg_size(&s->key) > 0 ? 3 : 2);
         e->tells_out++;
-        broker_slot_unheap(self, si);
-        brk_slots_free(&self->slots, si);
+        brk_core_slot_unheap(self, si);
     }
     return true;
 }
@@ -142,9 +159,8 @@ s_credit_left(const brk_entry_t *e)
            (uint64_t)e->calls_out + e->tells_out < e->prefetch;
 }
 
-/* broker_pump dispatches from the mailbox of entry ei while it has credit. */
 void
-broker_pump(brk_broker_t *self, uint32_t ei)
+brk_core_pump(brk_broker_t *self, uint32_t ei)
 {
     for (;;) {
         brk_entry_t *e = brk_registry_at(&self->reg, ei);
@@ -155,126 +171,6 @@ broker_pump(brk_broker_t *self, uint32_t ei)
             return;
         }
     }
-}
-
-static bool s_accept(brk_broker_t *self, uint32_t si, uint32_t ei);
-
-/* route_on_call handles CALL and TELL from any peer (the hot path). A TELL
- * with a request id or a delimiter is acknowledged: REPLY nil once it is
- * queued or dispatched, ERROR if refused; an id-less one never. */
-void
-route_on_call(brk_broker_t *self, const brk_in_t *m)
-{
-    bool is_call = m->h.cmd == ACTORS_CMD_CALL;
-    bool quiet = !is_call && m->h.id_len == 0 && !m->delim;
-    if (m->nargs != 1 && m->nargs != 2) {
-        if (!quiet) {
-            broker_bad(self, m, "CALL/TELL needs frames: header args [key]");
-        }
-        return;
-    }
-    if (m->nargs == 2 && (zmq_msg_size(&m->arg[1]) == 0 ||
-                             zmq_msg_size(&m->arg[1]) > ACTORS_WIRE_ID_MAX ||
-                             *(const uint8_t *)zmq_msg_data(&m->arg[1]) == 0)) {
-        if (!quiet) {
-            broker_bad(self, m,
-                "a call key must be 1..255 bytes and not start with a zero "
-                "byte (the broker's own keys do)");
-        }
-        return;
-    }
-    if (m->h.address == NULL) {
-        if (!quiet) {
-            broker_bad(self, m,
-                "the header must end with the address and the method, "
-                "1..255 bytes each");
-        }
-        return;
-    }
-    size_t alen = m->h.address_len;
-    char name[256];
-    memcpy(name, m->h.address, alen);
-    name[alen] = '\0';
-    if (zmq_msg_size(&m->arg[0]) > self->opts.max_message) {
-        if (!quiet) {
-            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ETOOBIG, name,
-                "arguments of %zu bytes exceed the limit of %llu",
-                zmq_msg_size(&m->arg[0]),
-                (unsigned long long)self->opts.max_message);
-        }
-        return;
-    }
-    uint32_t ei = brk_registry_find(&self->reg, m->h.address, alen);
-    if (ei == BRK_NONE) {
-        if (!quiet) {
-            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
-                "no actor at address %s", name);
-        }
-        return;
-    }
-    if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
-        if (!quiet) {
-            const char *cause = brk_registry_at(&self->reg, ei)->cause;
-            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_EDEAD, name,
-                "actor %s is dead%s%s%s", name, cause[0] ? " (" : "", cause,
-                cause[0] ? ")" : "");
-        }
-        return;
-    }
-    uint32_t si;
-    if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
-        if (!quiet) {
-            broker_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
-                "broker out of memory");
-        }
-        return;
-    }
-    /* An acknowledged TELL (a request id or a delimiter): keep what the
-     * acknowledgement needs before the frames move into the slot. */
-    bool ack = !is_call && !quiet;
-    zmq_msg_t ack_rid;
-    zmq_msg_t ack_hdr;
-    zmq_msg_init(&ack_rid);
-    zmq_msg_init(&ack_hdr);
-    if (ack) {
-        zmq_msg_copy(&ack_rid, m->rid);
-        broker_body_from(&ack_hdr, zmq_msg_data(m->hdr), zmq_msg_size(m->hdr));
-    }
-    brk_slot_t *s = brk_slots_at(&self->slots, si);
-    zmq_msg_move(&s->rid, m->rid);
-    zmq_msg_move(&s->hdr, m->hdr);
-    zmq_msg_move(&s->args, &m->arg[0]);
-    if (m->nargs == 2) {
-        zmq_msg_move(&s->key, &m->arg[1]);
-    }
-    s->cmd = m->h.cmd;
-    s->delim = m->delim;
-    s->answered = quiet;
-    s->entry = ei;
-    if (is_call && m->h.timeout_ms > 0) {
-        s->deadline = self->now + m->h.timeout_ms;
-        if (brk_deadlines_push(&self->deadlines, s->deadline, si) !=
-            ACTORS_OK) {
-            broker_slot_fail(self, si, ACTORS_ENOMEM, "broker out of memory");
-            return;
-        }
-    }
-    if (s_accept(self, si, ei) && ack) {
-        /* Acknowledged now: if it still waits in the mailbox, a later
-         * failure (the actor dies) must not answer it a second time. */
-        brk_slot_t *q = brk_slots_at(&self->slots, si);
-        if (q->state == BRK_SLOT_QUEUED) {
-            q->answered = 1;
-        }
-        static const uint8_t nil = 0xc0;
-        zmq_msg_t body;
-        broker_body_from(&body, &nil, 1);
-        broker_answer(
-            self, &ack_rid, m->delim, &ack_hdr, ACTORS_CMD_REPLY, &body);
-        zmq_msg_close(&body);
-    }
-    zmq_msg_close(&ack_rid);
-    zmq_msg_close(&ack_hdr);
 }
 
 /* s_accept dispatches new slot si to entry ei at once, or queues it in the
@@ -289,8 +185,9 @@ s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
         if (s_dispatch(self, si)) {
             return true;
         }
-        /* The actor's connection is gone: wait in the mailbox for the
-         * death to be handled (ActorDead), bound or not. */
+        /* The actor's connection is gone or its queue full: wait in the
+         * mailbox, bound or not (the death answers it ActorDead, or the
+         * next tick pumps it). */
         s->state = BRK_SLOT_QUEUED;
         brk_mailbox_push(&e->mailbox, &self->slots, si, UINT32_MAX);
         return true;
@@ -304,66 +201,257 @@ s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
                 "second)",
                 e->address, e->mailbox.count);
         }
-        broker_slot_fail(self, si, ACTORS_EFULL, "mailbox of %s is full (%u)",
-            e->address, e->mailbox_cap);
+        brk_core_slot_fail(self, si, ACTORS_EFULL,
+            "mailbox of %s is full (%u)", e->address, e->mailbox_cap);
         return false;
     }
     s->state = BRK_SLOT_QUEUED;
     return true;
 }
 
-/* route_on_reply handles REPLY and ERROR from an actor for a dispatched CALL
- * (the hot path's second half). */
-void
-route_on_reply(brk_broker_t *self, const brk_in_t *m)
+/* s_refuse answers a CALL or TELL that cannot be accepted, unless it is
+ * a silent TELL. */
+#define S_REFUSE(quiet, ...)                                                   \
+    do {                                                                       \
+        if (!(quiet)) {                                                        \
+            brk_core_error(__VA_ARGS__);                                       \
+        }                                                                      \
+    } while (0)
+
+/* s_on_call handles CALL and TELL from any peer (the hot path). A TELL
+ * with a request id or a delimiter is acknowledged: REPLY nil once it is
+ * queued or dispatched, ERROR if refused; an id-less one never. */
+static void
+s_on_call(void *arg, brk_broker_t *self, const brk_in_t *m)
 {
-    uint32_t si = brk_slots_find(&self->slots, m->h.id, m->h.id_len);
-    brk_slot_t *s = si == BRK_NONE ? NULL : brk_slots_at(&self->slots, si);
-    brk_entry_t *e = NULL;
-    brk_peer_t *p = NULL;
-    if (s != NULL && s->state == BRK_SLOT_NODE) {
-        spawn_on_node_answer(self, m, si);
+    (void)arg;
+    bool is_call = m->h.cmd == ACTORS_CMD_CALL;
+    bool quiet = !is_call && m->h.id_len == 0 && !m->delim;
+    const char *bad = NULL;
+    if (m->nargs != 1 && m->nargs != 2) {
+        bad = "CALL/TELL needs frames: header args [key]";
+    } else if (m->nargs == 2 &&
+               (zmq_msg_size(&m->arg[1]) == 0 ||
+                   zmq_msg_size(&m->arg[1]) > ACTORS_WIRE_ID_MAX ||
+                   *(const uint8_t *)zmq_msg_data(&m->arg[1]) == 0)) {
+        bad = "a call key must be 1..255 bytes and not start with a zero "
+              "byte (the broker's own keys do)";
+    } else if (m->h.address == NULL) {
+        bad = "the header must end with the address and the method, "
+              "1..255 bytes each";
+    }
+    if (bad != NULL) {
+        if (!quiet) {
+            brk_core_bad(self, m, bad);
+        }
         return;
     }
-    if (s != NULL && s->state == BRK_SLOT_INFLIGHT) {
+    size_t alen = m->h.address_len;
+    char name[256];
+    memcpy(name, m->h.address, alen);
+    name[alen] = '\0';
+    if (zmq_msg_size(&m->arg[0]) > self->opts.max_message) {
+        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ETOOBIG, name,
+            "arguments of %zu bytes exceed the limit of %llu",
+            zmq_msg_size(&m->arg[0]),
+            (unsigned long long)self->opts.max_message);
+        return;
+    }
+    uint32_t ei = brk_registry_find(&self->reg, m->h.address, alen);
+    if (ei == BRK_NONE) {
+        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
+            "no actor at address %s", name);
+        return;
+    }
+    if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
+        const char *cause = brk_registry_at(&self->reg, ei)->cause;
+        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_EDEAD, name,
+            "actor %s is dead%s%s%s", name, cause[0] ? " (" : "", cause,
+            cause[0] ? ")" : "");
+        return;
+    }
+    uint32_t si;
+    if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
+        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
+            "broker out of memory");
+        return;
+    }
+    /* An acknowledged TELL (a request id or a delimiter): keep what the
+     * acknowledgement needs before the frames move into the slot. */
+    bool ack = !is_call && !quiet;
+    zmq_msg_t ack_rid;
+    zmq_msg_t ack_hdr;
+    zmq_msg_init(&ack_rid);
+    zmq_msg_init(&ack_hdr);
+    if (ack) {
+        zmq_msg_copy(&ack_rid, m->rid);
+        brk_core_body_from(
+            &ack_hdr, zmq_msg_data(m->hdr), zmq_msg_size(m->hdr));
+    }
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    zmq_msg_move(&s->rid, m->rid);
+    zmq_msg_move(&s->hdr, m->hdr);
+    zmq_msg_move(&s->args, &m->arg[0]);
+    if (m->nargs == 2) {
+        zmq_msg_move(&s->key, &m->arg[1]);
+    }
+    s->cmd = m->h.cmd;
+    s->delim = m->delim;
+    s->answered = quiet || ack;
+    s->entry = ei;
+    if (is_call && m->h.timeout_ms > 0 &&
+        brk_core_slot_deadline(self, si, m->h.timeout_ms) != ACTORS_OK) {
+        brk_core_slot_fail(self, si, ACTORS_ENOMEM, "broker out of memory");
+        return;
+    }
+    if (!s_accept(self, si, ei)) {
+        if (ack) {
+            /* Refused: the ack frames answer with the error instead. */
+            brk_entry_t *e = brk_registry_at(&self->reg, ei);
+            brk_core_error(self, &ack_rid, m->delim, &ack_hdr, ACTORS_EFULL,
+                e->address, "mailbox of %s is full (%u)", e->address,
+                e->mailbox_cap);
+        }
+    } else if (ack) {
+        static const uint8_t nil = 0xc0;
+        zmq_msg_t body;
+        brk_core_body_from(&body, &nil, 1);
+        brk_core_answer(
+            self, &ack_rid, m->delim, &ack_hdr, ACTORS_CMD_REPLY, &body);
+        zmq_msg_close(&body);
+    }
+    zmq_msg_close(&ack_rid);
+    zmq_msg_close(&ack_hdr);
+}
+
+/* s_known notes that the actor on connection ci has taken up the message
+ * with sequence seq (and so every one before it). */
+static inline void
+s_known(brk_broker_t *self, uint32_t ci, uint32_t seq)
+{
+    brk_conn_t *c = brk_conns_at(&self->conns, ci);
+    if ((int32_t)(seq - c->seq_known) > 0) {
+        c->seq_known = seq;
+    }
+}
+
+/* s_on_reply handles REPLY and ERROR: from an actor for a dispatched CALL
+ * (the hot path's second half), or for a request an extension relayed. */
+static void
+s_on_reply(void *arg, brk_broker_t *self, const brk_in_t *m)
+{
+    (void)arg;
+    uint32_t si = brk_slots_find(&self->slots, m->h.id, m->h.id_len);
+    brk_slot_t *s = si == BRK_NONE ? NULL : brk_slots_at(&self->slots, si);
+    if (s != NULL && s->state == BRK_SLOT_EXT) {
+        for (int i = 0; i < self->n_ext; i++) {
+            if (self->ext[i].slot_answer_cb) {
+                self->ext[i].slot_answer_cb(self->ext[i].self, si, m);
+                return;
+            }
+        }
+    }
+    brk_entry_t *e = NULL;
+    uint32_t ci = brk_core_sender(self, m);
+    if (s != NULL && s->state == BRK_SLOT_INFLIGHT &&
+        s->cmd == ACTORS_CMD_CALL && ci != BRK_NONE) {
         e = brk_registry_at(&self->reg, s->entry);
-        size_t len = zmq_msg_size(m->rid);
-        p = e->peer == BRK_NONE ? NULL : brk_peers_at(&self->peers, e->peer);
-        if (p == NULL || len != p->rid_len ||
-            memcmp(p->rid, zmq_msg_data(m->rid), len)) {
+        if (e->conn != ci) {
             e = NULL; /* not from the actor the call went to */
         }
     }
     if (e == NULL) {
-        uint32_t pi = broker_peer_of(self);
-        if (pi == BRK_NONE && lifecycle_node_msg(self, m)) {
-            return; /* a node's answer to a request nobody waits for */
-        }
-        if (pi == BRK_NONE) {
-            broker_bad(self, m, "REPLY/ERROR matches no call sent to you");
+        if (ci == BRK_NONE) {
+            brk_core_bad(self, m, "REPLY/ERROR matches no call sent to you");
             return;
         }
-        brk_peers_at(&self->peers, pi)->last_recv = self->now;
         self->n_late++;
         ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-LATE-REPLY",
             "dropping a reply that matches no waiting call");
         return;
     }
     uint32_t ei = s->entry;
-    p->last_recv = self->now;
+    s_known(self, ci, s->seq);
     brk_mailbox_remove(&e->inflight, &self->slots, si);
     e->calls_out--;
     e->handled++;
-    broker_slot_unheap(self, si);
+    brk_core_slot_unheap(self, si);
     if (s->answered) {
         self->n_late++;
         brk_slots_free(&self->slots, si);
     } else if (m->nargs != 1) {
-        broker_slot_fail(self, si, ACTORS_EBADREQ,
+        brk_core_slot_fail(self, si, ACTORS_EBADREQ,
             "actor %s sent a malformed reply", e->address);
     } else {
-        broker_answer(self, &s->rid, s->delim, &s->hdr, m->h.cmd, &m->arg[0]);
+        brk_core_answer(
+            self, &s->rid, s->delim, &s->hdr, m->h.cmd, &m->arg[0]);
         brk_slots_free(&self->slots, si);
     }
-    broker_pump(self, ei);
+    brk_core_pump(self, ei);
+}
+
+/* s_credit_tells frees up to n of entry ei's oldest tells in flight and
+ * returns how many. */
+static uint32_t
+s_credit_tells(brk_broker_t *self, uint32_t ei, uint32_t ci, uint32_t n)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    uint32_t done = 0;
+    uint32_t si = e->inflight.head;
+    while (si != BRK_NONE && done < n && e->tells_out > 0) {
+        brk_slot_t *s = brk_slots_at(&self->slots, si);
+        uint32_t next = s->next;
+        if (s->cmd == ACTORS_CMD_TELL) {
+            s_known(self, ci, s->seq);
+            brk_mailbox_remove(&e->inflight, &self->slots, si);
+            brk_slots_free(&self->slots, si);
+            e->tells_out--;
+            e->handled++;
+            done++;
+        }
+        si = next;
+    }
+    return done;
+}
+
+/* s_on_credit handles CREDIT: n finished tells (returned to the sending
+ * connection's addresses, oldest dispatch first, in address order), and
+ * optionally the sequence of the last message the actor took up. */
+static void
+s_on_credit(void *arg, brk_broker_t *self, const brk_in_t *m)
+{
+    (void)arg;
+    uint32_t ci = brk_core_sender(self, m);
+    if (ci == BRK_NONE) {
+        brk_core_bad(self, m, "CREDIT from a peer that registered nothing");
+        return;
+    }
+    size_t len = m->nargs == 1 ? zmq_msg_size(&m->arg[0]) : 0;
+    if (len != 4 && len != 8) {
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
+            "CREDIT needs frames: header count(4 bytes)[taken(4 bytes)]");
+        return;
+    }
+    const uint8_t *p = zmq_msg_data(&m->arg[0]);
+    uint32_t n = actors__be32(p);
+    if (len == 8) {
+        s_known(self, ci, actors__be32(p + 4));
+    }
+    uint32_t ei = brk_conns_at(&self->conns, ci)->first_entry;
+    while (ei != BRK_NONE) {
+        n -= s_credit_tells(self, ei, ci, n);
+        uint32_t next = brk_registry_at(&self->reg, ei)->conn_next;
+        brk_core_pump(self, ei);
+        ei = next;
+    }
+}
+
+void
+route_attach(brk_broker_t *self)
+{
+    brk_core_set_cmd(self, ACTORS_CMD_CALL, s_on_call, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_TELL, s_on_call, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_REPLY, s_on_reply, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_ERROR, s_on_reply, NULL);
+    brk_core_set_cmd(self, ACTORS_CMD_CREDIT, s_on_credit, NULL);
 }

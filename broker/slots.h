@@ -37,7 +37,8 @@ typedef enum {
     BRK_SLOT_QUEUED,   /* in an address's mailbox */
     BRK_SLOT_INFLIGHT, /* a CALL dispatched to the actor */
     BRK_SLOT_HELD,     /* allocated, on no list yet */
-    BRK_SLOT_NODE,     /* a SPAWN or KILL relayed to a node, unanswered */
+    BRK_SLOT_EXT,      /* an extension's request relayed to a peer,
+                          unanswered (a SPAWN or KILL to a node) */
 } brk_slot_state_t;
 
 typedef struct {
@@ -52,10 +53,11 @@ typedef struct {
     uint32_t prev;     /* previous on its list */
     uint32_t entry;    /* registry index of the target address */
     uint32_t heap;     /* position in the deadline heap; BRK_NONE */
-    uint32_t node;     /* the node a relayed request went to; BRK_NONE */
+    uint32_t peer;     /* the connection a relayed request went to */
+    uint32_t seq;      /* dispatch sequence on its connection (conn.h) */
     uint8_t state;     /* brk_slot_state_t */
     uint16_t attempts; /* re-deliveries after supervised restarts */
-    uint8_t cmd;       /* ACTORS_CMD_CALL/TELL, or SPAWN/KILL (relayed) */
+    uint8_t cmd;       /* ACTORS_CMD_CALL/TELL, or an extension's */
     uint8_t delim;     /* the caller sent an empty delimiter frame */
     uint8_t answered;  /* the caller already got its answer (Timeout) */
     uint8_t kept;      /* dispatched with its frames kept for a retry */

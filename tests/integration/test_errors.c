@@ -406,8 +406,9 @@ START_TEST(test_errors_req_socket)
 }
 END_TEST
 
-/* A TELL that cannot be delivered gets an ERROR only if it has a request
- * id; a TELL that is delivered gets nothing. */
+/* A TELL with a request id is answered: ERROR when it cannot be
+ * delivered, REPLY nil when the broker has it; one without an id gets
+ * nothing either way. */
 START_TEST(test_errors_tell_delivery)
 {
     s_start(NULL, NULL, 0);
@@ -424,6 +425,15 @@ START_TEST(test_errors_tell_delivery)
     hlen =
         testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, "t2", 2, "chaos/e", "echo");
     s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+    /* Accepted: acknowledged with REPLY nil (PROTOCOL.md, TELL). */
+    testutil_raw_msg_t m;
+    ck_assert(testutil_raw_recv(s, ITEST_WAIT_MS, &m));
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_int_eq(m.data[0][4], CMD_REPLY);
+    s_expect_id(m.data[0], m.len[0], "t2", 2);
+    ck_assert_uint_eq(m.len[1], 1);
+    ck_assert_uint_eq(m.data[1][0], 0xc0);
+    testutil_raw_msg_free(&m);
     s_expect_ping_reply(s);
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);

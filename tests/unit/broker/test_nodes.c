@@ -14,23 +14,21 @@ START_TEST(test_nodes_add_find_remove)
     brk_nodes_init(&t);
     uint32_t a = BRK_NONE;
     uint32_t b = BRK_NONE;
-    TEST_ASSERT_OK(brk_nodes_add(&t, "n1", "rid-a", 5, 11, 100, &a));
-    TEST_ASSERT_OK(brk_nodes_add(&t, "n2", "rid-b", 5, 12, 100, &b));
+    TEST_ASSERT_OK(brk_nodes_add(&t, "n1", 11, &a));
+    TEST_ASSERT_OK(brk_nodes_add(&t, "n2", 12, &b));
     ck_assert_uint_ne(a, b);
     ck_assert_uint_eq(t.count, 2);
     ck_assert_uint_eq(brk_nodes_find_name(&t, "n2"), b);
     ck_assert_uint_eq(brk_nodes_find_name(&t, "n3"), BRK_NONE);
-    ck_assert_uint_eq(brk_nodes_find_rid(&t, "rid-a", 5), a);
-    ck_assert_uint_eq(brk_nodes_find_rid(&t, "rid-a", 4), BRK_NONE);
-    ck_assert_uint_eq(brk_nodes_find_fd(&t, 12), b);
-    ck_assert_uint_eq(brk_nodes_find_fd(&t, -1), BRK_NONE);
-    ck_assert_int_eq(brk_nodes_at(&t, a)->last_recv, 100);
+    ck_assert_uint_eq(brk_nodes_find_conn(&t, 11), a);
+    ck_assert_uint_eq(brk_nodes_find_conn(&t, 12), b);
+    ck_assert_uint_eq(brk_nodes_find_conn(&t, 13), BRK_NONE);
     brk_nodes_remove(&t, a);
     ck_assert_uint_eq(t.count, 1);
     ck_assert_uint_eq(brk_nodes_find_name(&t, "n1"), BRK_NONE);
-    ck_assert_uint_eq(brk_nodes_find_fd(&t, 11), BRK_NONE);
+    ck_assert_uint_eq(brk_nodes_find_conn(&t, 11), BRK_NONE);
     uint32_t c = BRK_NONE;
-    TEST_ASSERT_OK(brk_nodes_add(&t, "n3", "rid-c", 5, 13, 200, &c));
+    TEST_ASSERT_OK(brk_nodes_add(&t, "n3", 13, &c));
     ck_assert_uint_eq(c, a); /* the free place is reused */
     brk_nodes_fini(&t);
 }
@@ -44,10 +42,8 @@ START_TEST(test_nodes_bad_lengths)
     char longname[300];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    TEST_ASSERT_ERR(brk_nodes_add(&t, "", "r", 1, -1, 0, &i), ACTORS_EINVAL);
-    TEST_ASSERT_ERR(brk_nodes_add(&t, "n", "r", 0, -1, 0, &i), ACTORS_EINVAL);
-    TEST_ASSERT_ERR(
-        brk_nodes_add(&t, longname, "r", 1, -1, 0, &i), ACTORS_EINVAL);
+    TEST_ASSERT_ERR(brk_nodes_add(&t, "", 1, &i), ACTORS_EINVAL);
+    TEST_ASSERT_ERR(brk_nodes_add(&t, longname, 1, &i), ACTORS_EINVAL);
     ck_assert_uint_eq(i, 7);
     ck_assert_uint_eq(t.count, 0);
     brk_nodes_fini(&t);
@@ -62,9 +58,9 @@ START_TEST(test_nodes_pick_least_loaded)
     brk_nodes_init(&t);
     ck_assert_uint_eq(brk_nodes_pick(&t, BRK_NONE), BRK_NONE);
     uint32_t n[3];
-    TEST_ASSERT_OK(brk_nodes_add(&t, "a", "1", 1, -1, 0, &n[0]));
-    TEST_ASSERT_OK(brk_nodes_add(&t, "b", "2", 1, -1, 0, &n[1]));
-    TEST_ASSERT_OK(brk_nodes_add(&t, "c", "3", 1, -1, 0, &n[2]));
+    TEST_ASSERT_OK(brk_nodes_add(&t, "a", 0, &n[0]));
+    TEST_ASSERT_OK(brk_nodes_add(&t, "b", 1, &n[1]));
+    TEST_ASSERT_OK(brk_nodes_add(&t, "c", 2, &n[2]));
     ck_assert_uint_eq(brk_nodes_pick(&t, BRK_NONE), n[0]);
     brk_nodes_at(&t, n[0])->load = 3;
     brk_nodes_at(&t, n[1])->load = 1;
@@ -87,7 +83,7 @@ START_TEST(test_nodes_add_survives_oom)
         brk_nodes_init(&t);
         uint32_t i = BRK_NONE;
         testutil_fail_alloc_after(k);
-        actors_err rc = brk_nodes_add(&t, "n", "r", 1, -1, 0, &i);
+        actors_err rc = brk_nodes_add(&t, "n", 0, &i);
         testutil_fail_alloc_after(0);
         if (rc == ACTORS_OK) {
             ck_assert_uint_eq(t.count, 1);

@@ -31,7 +31,7 @@ START_TEST(test_registry_add_find_remove)
     ck_assert_str_eq(e->address, "account/1");
     ck_assert_str_eq(e->service, "");
     ck_assert_uint_eq(e->state, BRK_ENTRY_RUNNING);
-    ck_assert_uint_eq(e->peer, BRK_NONE);
+    ck_assert_uint_eq(e->conn, BRK_NONE);
     ck_assert(brk_mailbox_empty(&e->mailbox));
     TEST_ASSERT_OK(brk_registry_set_service(&r, a, "account", 7));
     ck_assert_str_eq(brk_registry_at(&r, a)->service, "account");
@@ -71,7 +71,7 @@ START_TEST(test_registry_many_entries_rehash)
         uint32_t idx = s_add(&r, name);
         ck_assert_uint_eq(idx, (uint32_t)i);
     }
-    ck_assert_uint_ge(r.nbuckets, 4096);
+    ck_assert_uint_ge(r.map.cap, 4096);
     for (int i = 0; i < 5000; i++) {
         snprintf(name, sizeof name, "counter/%d", i);
         ck_assert_uint_eq(

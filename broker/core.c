@@ -1,0 +1,1176 @@
+/* broker/core.c - the routing core: the loop, answering, deaths, timers,
+ * the command table and the extension hooks (core.h).
+ * SPDX-License-Identifier: MIT
+ *
+ * Structure. One thread runs brk_broker_run: a blocking receive on the
+ * ROUTER (ZMQ_RCVTIMEO up to the next timer, at most BRK_CHECK_MS), which
+ * costs no syscall while messages are queued. Every BRK_BATCH messages,
+ * every BRK_CHECK_MS and whenever the socket is idle, the loop drains the
+ * PAIR end of the socket monitor (connection drops) and runs the timers
+ * (deadlines, the extensions' tick). The clock is read once per message.
+ *
+ * A message is received into self->in[]: routing id, an optional empty
+ * delimiter, the header, the frames of its command, and handed to the
+ * row of the command table its header names. The hot path (CALL, TELL,
+ * REPLY, CREDIT) is route.c; registration and the queries control.c.
+ *
+ * Liveness is ZeroMQ's: the ROUTER sends ZMTP heartbeats and closes a
+ * connection that stays silent for liveness * heartbeat_ms; the monitor
+ * reports it DISCONNECTED, and the connection's row (conn.h) is found by
+ * its fd: its addresses are lost (the extensions may hold them), its
+ * extension roles are told (conn_gone_cb), the row is freed.
+ *
+ * Files. This one: the loop and what every command shares. Nothing here
+ * knows of supervision: sup*.c attach through ext.h.
+ */
+#include "core.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <actors/log.h>
+
+#include "alloc.h"
+#include "control.h"
+#include "mailbox.h"
+#include "route.h"
+
+#define BRK_TAG 0xb40ce001u
+#define BRK_BATCH 1024  /* messages per drain before timers run */
+#define BRK_CHECK_MS 10 /* longest wait; monitor and timer checks */
+#define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
+
+/* ------------------------------------------------------------ helpers */
+
+static int64_t
+s_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+brk_core_frame_str(zmq_msg_t *m, char *buf, size_t cap)
+{
+    size_t n = zmq_msg_size(m);
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(buf, zmq_msg_data(m), n);
+    buf[n] = '\0';
+    return buf;
+}
+
+uint32_t
+brk_core_hdr_timeout(zmq_msg_t *hdr)
+{
+    actors__hdr_t h;
+    if (actors__hdr_parse(zmq_msg_data(hdr), zmq_msg_size(hdr), &h) !=
+        ACTORS_OK) {
+        return 0;
+    }
+    return h.timeout_ms;
+}
+
+bool
+brk_core_send(brk_broker_t *self, zmq_msg_t **f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        if (zmq_msg_send(f[i], self->router, flags) < 0) {
+            if (i == 0 && errno == EAGAIN) {
+                /* The peer's queue is at max_queued: it does not read
+                 * (a slow consumer). Its memory stays bounded; the
+                 * answer is dropped and counted, as NATS and Redis do
+                 * with theirs (PROTOCOL.md, Limits). */
+                self->n_undelivered++;
+                if (self->now - self->slow_logged >= 1000) {
+                    self->slow_logged = self->now;
+                    ACTORS_LOG(ACTORS_LOG_WARN, "BRK-SLOW-CONSUMER",
+                        "undelivered=%llu max_queued=%u a peer does not read "
+                        "its answers; dropping them (logged at most once a "
+                        "second)",
+                        (unsigned long long)self->n_undelivered,
+                        self->opts.max_queued);
+                }
+            } else if (i == 0) {
+                self->n_unroutable++;
+                ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-UNROUTABLE",
+                    "errno=%d dropping an answer: %s", errno,
+                    zmq_strerror(errno));
+            }
+            for (int j = i; j < n; j++) {
+                zmq_msg_close(f[j]);
+                zmq_msg_init(f[j]);
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+brk_core_answer(brk_broker_t *self, zmq_msg_t *rid, bool delim, zmq_msg_t *hdr,
+    uint8_t cmd, zmq_msg_t *body)
+{
+    actors__hdr_set_cmd(zmq_msg_data(hdr), cmd);
+    zmq_msg_t empty;
+    zmq_msg_init(&empty);
+    zmq_msg_t *f[4];
+    int n = 0;
+    f[n++] = rid;
+    if (delim) {
+        f[n++] = &empty;
+    }
+    f[n++] = hdr;
+    f[n++] = body;
+    brk_core_send(self, f, n);
+    zmq_msg_close(&empty);
+}
+
+void
+brk_core_body_from(zmq_msg_t *body, const void *data, size_t len)
+{
+    if (zmq_msg_init_size(body, len) == 0) {
+        memcpy(zmq_msg_data(body), data, len);
+    } else {
+        /* libzmq aborts on OOM itself; keep a valid empty frame anyway. */
+        zmq_msg_init(body);
+    }
+}
+
+void
+brk_core_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+void
+brk_core_pack_body(brk_broker_t *self, zmq_msg_t *body)
+{
+    brk_core_body_from(body, self->sbuf.data, self->sbuf.size);
+    msgpack_sbuffer_clear(&self->sbuf);
+}
+
+void
+brk_core_reply_packed(brk_broker_t *self, const brk_in_t *m)
+{
+    zmq_msg_t body;
+    brk_core_pack_body(self, &body);
+    brk_core_answer(self, m->rid, m->delim, m->hdr, ACTORS_CMD_REPLY, &body);
+    zmq_msg_close(&body);
+}
+
+void
+brk_core_error(brk_broker_t *self, zmq_msg_t *rid, bool delim, zmq_msg_t *hdr,
+    actors_err code, const char *address, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+
+    zmq_msg_t fresh;
+    zmq_msg_init(&fresh);
+    if (hdr == NULL) {
+        zmq_msg_close(&fresh);
+        zmq_msg_init_size(&fresh, ACTORS_WIRE_HDR_MIN);
+        actors__hdr_write(zmq_msg_data(&fresh), ACTORS_CMD_ERROR, 0, NULL, 0);
+        hdr = &fresh;
+    }
+    /* {type, message, address}: str fields, valid UTF-8 whatever bytes an
+     * address arrived with (PROTOCOL.md, ERROR). */
+    msgpack_sbuffer_clear(&self->sbuf);
+    msgpack_pack_map(&self->pk, 3);
+    brk_core_pack_str(&self->pk, "type");
+    brk_core_pack_str(&self->pk, actors_err_name(code));
+    brk_core_pack_str(&self->pk, "message");
+    brk_core_pack_str(&self->pk, text);
+    brk_core_pack_str(&self->pk, "address");
+    brk_core_pack_str(&self->pk, address ? address : "");
+    zmq_msg_t body;
+    brk_core_pack_body(self, &body);
+    brk_core_answer(self, rid, delim, hdr, ACTORS_CMD_ERROR, &body);
+    zmq_msg_close(&body);
+    zmq_msg_close(&fresh);
+}
+
+void
+brk_core_bad(brk_broker_t *self, const brk_in_t *m, const char *what)
+{
+    self->n_bad++;
+    ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST", "cmd=%u %s",
+        (unsigned)m->h.cmd, what);
+    brk_core_error(
+        self, m->rid, m->delim, m->hdr, ACTORS_EBADREQ, NULL, "%s", what);
+}
+
+/* ------------------------------------------------------------ slots */
+
+static void
+s_heap_pos(void *arg, uint32_t id, uint32_t pos)
+{
+    brk_broker_t *self = arg;
+    brk_slots_at(&self->slots, id)->heap = pos;
+}
+
+actors_err
+brk_core_slot_deadline(brk_broker_t *self, uint32_t si, uint32_t ms)
+{
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    s->deadline = self->now + ms;
+    if (brk_deadlines_push(&self->deadlines, s->deadline, si) != ACTORS_OK) {
+        s->deadline = 0;
+        return ACTORS_ENOMEM;
+    }
+    return ACTORS_OK;
+}
+
+void
+brk_core_slot_unheap(brk_broker_t *self, uint32_t si)
+{
+    uint32_t pos = brk_slots_at(&self->slots, si)->heap;
+    if (pos != BRK_NONE) {
+        brk_deadlines_remove(&self->deadlines, pos);
+    }
+}
+
+void
+brk_core_slot_fail(
+    brk_broker_t *self, uint32_t si, actors_err code, const char *fmt, ...)
+{
+    brk_core_slot_unheap(self, si);
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    if (!s->answered) {
+        char text[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        const char *address = "";
+        if (s->entry != BRK_NONE) {
+            address = brk_registry_at(&self->reg, s->entry)->address;
+        }
+        brk_core_error(
+            self, &s->rid, s->delim, &s->hdr, code, address, "%s", text);
+    }
+    brk_slots_free(&self->slots, si);
+}
+
+/* ------------------------------------------------------------ entries */
+
+/* s_conn_unlink takes entry ei off its connection's list, and frees the
+ * row when it holds nothing any more. */
+static void
+s_conn_unlink(brk_broker_t *self, uint32_t ei)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    uint32_t ci = e->conn;
+    if (ci == BRK_NONE) {
+        return;
+    }
+    brk_conn_t *c = brk_conns_at(&self->conns, ci);
+    uint32_t *link = &c->first_entry;
+    while (*link != BRK_NONE && *link != ei) {
+        link = &brk_registry_at(&self->reg, *link)->conn_next;
+    }
+    if (*link == ei) {
+        *link = e->conn_next;
+    }
+    e->conn = BRK_NONE;
+    e->conn_next = BRK_NONE;
+    if (c->first_entry == BRK_NONE) {
+        brk_core_conn_release(self, ci, BRK_ROLE_ACTOR);
+    }
+}
+
+actors_err
+brk_core_reserve(
+    brk_broker_t *self, const void *address, size_t len, uint32_t *ei)
+{
+    uint32_t i = brk_registry_find(&self->reg, address, len);
+    if (i == BRK_NONE) {
+        actors_err rc = brk_registry_add(&self->reg, address, len, &i);
+        if (rc != ACTORS_OK) {
+            return rc;
+        }
+        brk_entry_t *e = brk_registry_at(&self->reg, i);
+        e->state = BRK_ENTRY_HELD;
+        e->mailbox_cap = self->opts.mailbox;
+        e->prefetch = 1;
+    } else if (brk_registry_at(&self->reg, i)->state == BRK_ENTRY_DEAD) {
+        brk_registry_revive(&self->reg, i);
+        brk_registry_at(&self->reg, i)->state = BRK_ENTRY_HELD;
+    }
+    *ei = i;
+    return ACTORS_OK;
+}
+
+void
+brk_core_fail_inflight(
+    brk_broker_t *self, uint32_t ei, actors_err code, const char *cause)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    char address[256];
+    snprintf(address, sizeof address, "%s", e->address);
+    uint32_t si;
+    while ((si = brk_mailbox_pop(&e->inflight, &self->slots)) != BRK_NONE) {
+        if (brk_slots_at(&self->slots, si)->cmd == ACTORS_CMD_TELL) {
+            self->n_tells_lost++;
+            brk_core_slot_unheap(self, si);
+            brk_slots_free(&self->slots, si);
+        } else if (code == ACTORS_ECRASHED) {
+            brk_core_slot_fail(self, si, code,
+                "actor %s died while handling the call: %s", address, cause);
+        } else {
+            brk_core_slot_fail(self, si, code,
+                "actor %s exited while handling the call (%s)", address,
+                cause);
+        }
+        e = brk_registry_at(&self->reg, ei);
+    }
+    e->calls_out = 0;
+    e->tells_out = 0;
+}
+
+/* s_requeue_unstarted moves the messages of running entry ei that its
+ * actor has not taken up (conn.h, seq) and the calls that may be
+ * re-delivered back to the front of its mailbox, in order. What stays on
+ * the in-flight list may have run. Returns how many went back. */
+static uint32_t
+s_requeue_unstarted(brk_broker_t *self, uint32_t ei)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    uint32_t known = 0;
+    bool tracked = false;
+    if (e->conn != BRK_NONE) {
+        brk_conn_t *c = brk_conns_at(&self->conns, e->conn);
+        known = c->seq_known;
+        tracked = c->progress;
+    }
+    uint32_t back = 0;
+    uint32_t si = e->inflight.tail;
+    while (si != BRK_NONE) {
+        brk_slot_t *s = brk_slots_at(&self->slots, si);
+        uint32_t prev = s->prev;
+        /* Taken up for sure: seq <= known; the one after it may be
+         * running. Sequences are per connection and wrap: compare by
+         * difference. */
+        bool not_started = tracked && (int32_t)(s->seq - known) > 1;
+        bool retry = !not_started && s->cmd == ACTORS_CMD_CALL && s->kept &&
+                     !s->answered &&
+                     (e->redeliver < 0 || s->attempts < e->redeliver);
+        if (not_started || retry) {
+            brk_mailbox_remove(&e->inflight, &self->slots, si);
+            if (retry) {
+                s->attempts++;
+            }
+            s->state = BRK_SLOT_QUEUED;
+            brk_mailbox_push_front(&e->mailbox, &self->slots, si);
+            back++;
+        }
+        si = prev;
+    }
+    self->n_requeued += back;
+    return back;
+}
+
+void
+brk_core_hold(brk_broker_t *self, uint32_t ei, const char *reason)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    uint32_t back = 0;
+    if (e->state == BRK_ENTRY_RUNNING) {
+        back = s_requeue_unstarted(self, ei);
+        self->running--;
+    }
+    /* Tells that may have run cannot be answered (they were) nor safely
+     * re-sent: they are dropped and counted. */
+    e = brk_registry_at(&self->reg, ei);
+    uint32_t si = e->inflight.head;
+    while (si != BRK_NONE) {
+        brk_slot_t *s = brk_slots_at(&self->slots, si);
+        uint32_t next = s->next;
+        if (s->cmd == ACTORS_CMD_TELL) {
+            brk_mailbox_remove(&e->inflight, &self->slots, si);
+            self->n_tells_lost++;
+            brk_core_slot_unheap(self, si);
+            brk_slots_free(&self->slots, si);
+        }
+        si = next;
+    }
+    e = brk_registry_at(&self->reg, ei);
+    e->calls_out = e->inflight.count;
+    e->tells_out = 0;
+    s_conn_unlink(self, ei);
+    e = brk_registry_at(&self->reg, ei);
+    e->state = BRK_ENTRY_HELD;
+    snprintf(e->cause, sizeof e->cause, "%s", reason);
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-ACTOR-HELD",
+        "address=%s cause=\"%s\" requeued=%u inflight=%u mailbox=%u held",
+        e->address, reason, back, e->inflight.count, e->mailbox.count);
+}
+
+void
+brk_core_bury(brk_broker_t *self, uint32_t ei, actors_err inflight_code,
+    const char *reason)
+{
+    brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    if (e->state == BRK_ENTRY_FREE || e->state == BRK_ENTRY_DEAD) {
+        return;
+    }
+    if (e->state == BRK_ENTRY_RUNNING) {
+        /* Messages it never took up did not run: they are told ActorDead
+         * with the mailbox, not ActorCrashed. */
+        uint32_t saved = e->redeliver;
+        e->redeliver = 0;
+        s_requeue_unstarted(self, ei);
+        e = brk_registry_at(&self->reg, ei);
+        e->redeliver = (int32_t)saved;
+        self->running--;
+        e->state = BRK_ENTRY_HELD;
+    }
+    char address[256];
+    snprintf(address, sizeof address, "%s", e->address);
+    uint32_t n_inflight = e->inflight.count;
+    uint32_t n_mailbox = e->mailbox.count;
+    brk_core_fail_inflight(self, ei, inflight_code, reason);
+    e = brk_registry_at(&self->reg, ei);
+    uint32_t si;
+    while ((si = brk_mailbox_pop(&e->mailbox, &self->slots)) != BRK_NONE) {
+        brk_core_slot_fail(self, si, ACTORS_EDEAD,
+            "actor %s is dead (%s); the call was not delivered", address,
+            reason);
+        e = brk_registry_at(&self->reg, ei);
+    }
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].entry_buried_cb) {
+            self->ext[i].entry_buried_cb(self->ext[i].self, ei, reason);
+        }
+    }
+    e = brk_registry_at(&self->reg, ei);
+    e->calls_out = 0;
+    e->tells_out = 0;
+    snprintf(e->cause, sizeof e->cause, "%s", reason);
+    s_conn_unlink(self, ei);
+    ACTORS_LOG(
+        inflight_code == ACTORS_ECRASHED ? ACTORS_LOG_WARN : ACTORS_LOG_NOTICE,
+        "BRK-ACTOR-DEAD",
+        "address=%s cause=\"%s\" inflight=%u mailbox=%u actor is dead", address,
+        reason, n_inflight, n_mailbox);
+    uint32_t dropped = brk_registry_bury(&self->reg, ei);
+    if (dropped != BRK_NONE) {
+        for (int i = 0; i < self->n_ext; i++) {
+            if (self->ext[i].entry_freed_cb) {
+                self->ext[i].entry_freed_cb(self->ext[i].self, dropped);
+            }
+        }
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-TOMB-DROP",
+            "tombstones=%u dropping the oldest", self->reg.tombs);
+    }
+}
+
+const char *
+brk_core_state_name(brk_broker_t *self, uint32_t ei)
+{
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].state_name_cb) {
+            const char *name = self->ext[i].state_name_cb(self->ext[i].self, ei);
+            if (name != NULL) {
+                return name;
+            }
+        }
+    }
+    switch (brk_registry_at(&self->reg, ei)->state) {
+    case BRK_ENTRY_RUNNING:
+        return "running";
+    case BRK_ENTRY_HELD:
+        return "held";
+    default:
+        return "dead";
+    }
+}
+
+void
+brk_core_pack_entry(brk_broker_t *self, uint32_t ei)
+{
+    msgpack_packer *pk = &self->pk;
+    uint32_t extra = 0;
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].pack_entry_cb) {
+            extra += self->ext[i].entry_fields;
+        }
+    }
+    const brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    msgpack_pack_map(pk, 8 + extra);
+    brk_core_pack_str(pk, "address");
+    brk_core_pack_str(pk, e->address);
+    brk_core_pack_str(pk, "service");
+    brk_core_pack_str(pk, e->service);
+    brk_core_pack_str(pk, "pid");
+    msgpack_pack_int64(pk, e->pid);
+    brk_core_pack_str(pk, "state");
+    brk_core_pack_str(pk, brk_core_state_name(self, ei));
+    e = brk_registry_at(&self->reg, ei);
+    brk_core_pack_str(pk, "mailbox");
+    msgpack_pack_uint32(pk, e->mailbox.count);
+    brk_core_pack_str(pk, "inflight");
+    msgpack_pack_uint64(pk, (uint64_t)e->calls_out + e->tells_out);
+    brk_core_pack_str(pk, "handled");
+    msgpack_pack_uint64(pk, e->handled);
+    brk_core_pack_str(pk, "cause");
+    brk_core_pack_str(pk, e->cause);
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].pack_entry_cb) {
+            self->ext[i].pack_entry_cb(self->ext[i].self, ei, pk);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ connections */
+
+uint32_t
+brk_core_sender(brk_broker_t *self, const brk_in_t *m)
+{
+    return brk_conns_find(
+        &self->conns, zmq_msg_data(m->rid), zmq_msg_size(m->rid));
+}
+
+actors_err
+brk_core_conn_claim(
+    brk_broker_t *self, const brk_in_t *m, uint8_t role, uint32_t *ci)
+{
+    /* The fd is recorded below: settle older drops first, or one of them
+     * would be taken for this connection's (fd reuse). */
+    brk_core_settle_fds(self);
+    int fd = zmq_msg_get(m->hdr, ZMQ_SRCFD);
+    uint32_t i = brk_core_sender(self, m);
+    if (fd >= 0) {
+        /* A row still holding this fd lost its connection unseen. */
+        uint32_t other = brk_conns_find_fd(&self->conns, fd);
+        if (other != BRK_NONE && other != i) {
+            brk_conns_at(&self->conns, other)->fd = BRK_FD_LOST;
+            self->lost_pending = true;
+        }
+    }
+    if (i == BRK_NONE) {
+        actors_err rc = brk_conns_add(&self->conns, zmq_msg_data(m->rid),
+            zmq_msg_size(m->rid), fd, &i);
+        if (rc != ACTORS_OK) {
+            return rc;
+        }
+    } else if (fd >= 0) {
+        brk_conns_at(&self->conns, i)->fd = fd;
+    }
+    brk_conns_at(&self->conns, i)->roles |= role;
+    *ci = i;
+    return ACTORS_OK;
+}
+
+void
+brk_core_conn_release(brk_broker_t *self, uint32_t ci, uint8_t role)
+{
+    brk_conn_t *c = brk_conns_at(&self->conns, ci);
+    if (c->rid_len == 0) {
+        return;
+    }
+    c->roles &= (uint8_t)~role;
+    if (c->roles == 0 && c->first_entry == BRK_NONE) {
+        brk_conns_remove(&self->conns, ci);
+    }
+}
+
+/* s_conn_died ends connection ci: its addresses are lost (an extension
+ * may hold them), the extensions hear of it, and its row goes. */
+static void
+s_conn_died(brk_broker_t *self, uint32_t ci, const char *reason)
+{
+    /* Keep the row while the entries go: it is freed at the end. */
+    brk_conns_at(&self->conns, ci)->roles |= BRK_ROLE_DYING;
+    for (;;) {
+        uint32_t ei = brk_conns_at(&self->conns, ci)->first_entry;
+        if (ei == BRK_NONE) {
+            break;
+        }
+        bool held = false;
+        for (int i = 0; i < self->n_ext && !held; i++) {
+            if (self->ext[i].entry_lost_cb) {
+                held = self->ext[i].entry_lost_cb(
+                    self->ext[i].self, ei, true, reason);
+            }
+        }
+        if (!held) {
+            brk_core_bury(self, ei, ACTORS_ECRASHED, reason);
+        }
+        if (brk_registry_at(&self->reg, ei)->conn == ci) {
+            s_conn_unlink(self, ei); /* an extension left it linked */
+        }
+    }
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].conn_gone_cb) {
+            self->ext[i].conn_gone_cb(self->ext[i].self, ci);
+        }
+    }
+    if (brk_conns_at(&self->conns, ci)->rid_len != 0) {
+        brk_conns_remove(&self->conns, ci);
+    }
+}
+
+/* s_reap_lost ends the connections a send found unreachable. */
+static void
+s_reap_lost(brk_broker_t *self)
+{
+    self->lost_pending = false;
+    for (uint32_t ci = 0; ci < self->conns.used; ci++) {
+        brk_conn_t *c = brk_conns_at(&self->conns, ci);
+        if (c->rid_len != 0 && c->fd == BRK_FD_LOST) {
+            s_conn_died(self, ci, "connection lost");
+        }
+    }
+}
+
+static int s_recv_handle(brk_broker_t *self, int flags);
+
+/* s_drain_monitor handles the socket monitor's events: a DISCONNECTED
+ * connection that has a row ends it. With flush, the messages waiting on
+ * the ROUTER are handled first, so that what a dying actor sent before
+ * its connection dropped (replies) counts; without (inside a message
+ * handler), drops are handled at once. */
+static void
+s_drain_monitor(brk_broker_t *self, bool flush)
+{
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
+        }
+        while (zmq_msg_more(&ev)) {
+            zmq_msg_close(&ev);
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+                break;
+            }
+        }
+        zmq_msg_close(&ev);
+        if (event != ZMQ_EVENT_DISCONNECTED) {
+            continue;
+        }
+        self->trim_due = true;
+        uint32_t ci = brk_conns_find_fd(&self->conns, (int)value);
+        if (ci == BRK_NONE) {
+            continue;
+        }
+        if (flush) {
+            /* Remember who it was: while flushing, that connection may go
+             * and a new one may take a row with the same fd. */
+            uint8_t rid[BRK_RID_MAX];
+            size_t len = brk_conns_at(&self->conns, ci)->rid_len;
+            memcpy(rid, brk_conns_at(&self->conns, ci)->rid, len);
+            for (int k = 0; k < 16 * BRK_BATCH; k++) {
+                if (s_recv_handle(self, ZMQ_DONTWAIT) != 1) {
+                    break;
+                }
+            }
+            ci = brk_conns_find(&self->conns, rid, len);
+            if (ci == BRK_NONE ||
+                brk_conns_at(&self->conns, ci)->fd != (int)value) {
+                continue;
+            }
+        }
+        s_conn_died(self, ci, "connection lost");
+    }
+}
+
+void
+brk_core_settle_fds(brk_broker_t *self)
+{
+    s_drain_monitor(self, false);
+    if (self->lost_pending) {
+        s_reap_lost(self);
+    }
+}
+
+/* ------------------------------------------------------------ commands */
+
+void
+brk_core_set_cmd(brk_broker_t *self, uint8_t cmd, brk_cmd_cb fn, void *arg)
+{
+    assert(self && self->tag == BRK_TAG);
+    self->cmds[cmd].fn = fn;
+    self->cmds[cmd].arg = arg;
+}
+
+actors_err
+brk_core_attach(brk_broker_t *self, const brk_ext_t *ext)
+{
+    assert(self && self->tag == BRK_TAG);
+    assert(ext);
+    if (self->n_ext == BRK_EXT_MAX) {
+        return ACTORS_ENOMEM;
+    }
+    self->ext[self->n_ext++] = *ext;
+    return ACTORS_OK;
+}
+
+/* s_handle handles the message in self->in[0..n); too_many: it had more
+ * frames than kept. Frames are closed by the caller. */
+static void
+s_handle(brk_broker_t *self, int n, bool too_many)
+{
+    brk_in_t mm = {.rid = &self->in[0]};
+    brk_in_t *m = &mm;
+    int h = 1;
+    if (n >= 2 && zmq_msg_size(&self->in[1]) == 0) {
+        m->delim = true;
+        h = 2;
+    }
+    if (h >= n) {
+        self->n_bad++;
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST", "no header frame");
+        brk_core_error(self, m->rid, m->delim, NULL, ACTORS_EBADREQ, NULL,
+            "no header frame");
+        return;
+    }
+    m->hdr = &self->in[h];
+    m->arg = &self->in[h + 1];
+    m->nargs = n - h - 1;
+    actors_err rc =
+        actors__hdr_parse(zmq_msg_data(m->hdr), zmq_msg_size(m->hdr), &m->h);
+    if (rc != ACTORS_OK) {
+        self->n_bad++;
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-BAD-REQUEST",
+            "unreadable header of %zu bytes", zmq_msg_size(m->hdr));
+        brk_core_error(self, m->rid, m->delim, NULL, rc, NULL,
+            rc == ACTORS_EVERSION ? "unsupported protocol version, this "
+                                    "broker speaks ACT2"
+                                  : "not an ACT2 header");
+        return;
+    }
+    if (too_many) {
+        brk_core_bad(self, m, "too many frames");
+    } else if (self->cmds[m->h.cmd].fn != NULL) {
+        self->cmds[m->h.cmd].fn(self->cmds[m->h.cmd].arg, self, m);
+    } else {
+        brk_core_bad(self, m, "unknown command");
+    }
+    if (m->delim && zmq_msg_size(m->rid) > 0) {
+        /* A REQ socket waits for exactly one answer, and the handler sent
+         * none (a command that is never answered, or one dropped as
+         * malformed): answer it, so no REQ peer ever hangs. The routing
+         * id frame is still full only when nothing was sent to it nor
+         * kept to answer later. */
+        brk_core_bad(self, m,
+            "this command is not answered on success; a REQ socket cannot "
+            "send it");
+    }
+}
+
+/* s_recv_handle receives one message (flags: 0 waits up to the socket's
+ * ZMQ_RCVTIMEO, ZMQ_DONTWAIT does not wait), reads the clock and handles
+ * it. Returns 1 if one was handled, 0 if none came (timeout, EINTR), -1
+ * if the socket failed (errno set). */
+static int
+s_recv_handle(brk_broker_t *self, int flags)
+{
+    zmq_msg_t *in = self->in;
+    if (zmq_msg_recv(&in[0], self->router, flags) < 0) {
+        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    }
+    int n = 1;
+    bool too_many = false;
+    bool more = zmq_msg_more(&in[0]);
+    while (more) {
+        /* The parts of a message arrive together: these never wait. */
+        if (n < BRK_MAX_FRAMES) {
+            if (zmq_msg_recv(&in[n], self->router, ZMQ_DONTWAIT) < 0) {
+                break;
+            }
+            more = zmq_msg_more(&in[n]);
+            n++;
+        } else {
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            if (zmq_msg_recv(&extra, self->router, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&extra);
+                break;
+            }
+            more = zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+            too_many = true;
+        }
+    }
+    /* One clock read per message (vDSO, no syscall): the receive may have
+     * waited, and deadlines start from now. */
+    self->now = s_clock_ms();
+    self->n_msgs++;
+    s_handle(self, n, too_many);
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(&in[i]);
+        zmq_msg_init(&in[i]);
+    }
+    if (self->lost_pending) {
+        s_reap_lost(self);
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------ timers */
+
+/* s_on_deadline answers a call whose deadline passed: removed from the
+ * mailbox, or (dispatched) answered now while its slot waits for the
+ * actor's late reply, which returns the credit. Slots an extension made
+ * go to it. */
+static void
+s_on_deadline(brk_broker_t *self, uint32_t si)
+{
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    if (s->state == BRK_SLOT_EXT ||
+        (s->state == BRK_SLOT_HELD && s->cmd != ACTORS_CMD_CALL)) {
+        for (int i = 0; i < self->n_ext; i++) {
+            if (self->ext[i].slot_expired_cb) {
+                self->ext[i].slot_expired_cb(self->ext[i].self, si);
+                return;
+            }
+        }
+        brk_core_slot_fail(self, si, ACTORS_ETIMEDOUT, "no answer in time");
+        return;
+    }
+    brk_entry_t *e = brk_registry_at(&self->reg, s->entry);
+    uint32_t ms = brk_core_hdr_timeout(&s->hdr);
+    ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-TIMEOUT", "address=%s state=%s",
+        e->address, s->state == BRK_SLOT_QUEUED ? "mailbox" : "inflight");
+    if (s->state == BRK_SLOT_QUEUED) {
+        brk_mailbox_remove(&e->mailbox, &self->slots, si);
+        brk_core_slot_fail(self, si, ACTORS_ETIMEDOUT,
+            "no reply from %s within %u ms (still in its mailbox)", e->address,
+            ms);
+        return;
+    }
+    if (!s->answered) {
+        s->answered = 1;
+        brk_core_error(self, &s->rid, s->delim, &s->hdr, ACTORS_ETIMEDOUT,
+            e->address, "no reply from %s within %u ms", e->address, ms);
+    }
+}
+
+/* s_tick runs the extensions' ticks and the core's housekeeping. */
+static void
+s_tick(brk_broker_t *self)
+{
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].tick_cb) {
+            self->ext[i].tick_cb(self->ext[i].self);
+        }
+    }
+    if (self->lost_pending) {
+        s_reap_lost(self);
+    }
+    if (self->pump_blocked) {
+        self->pump_blocked = false;
+        for (uint32_t ei = 0; ei < self->reg.used; ei++) {
+            if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING) {
+                brk_core_pump(self, ei);
+            }
+        }
+    }
+    if (self->trim_due && self->now - self->trimmed >= 5000) {
+        /* What a peer that left made the broker hold (its queues, slots
+         * of its calls) goes back to the system, not only to malloc. */
+        self->trim_due = false;
+        self->trimmed = self->now;
+        malloc_trim(0);
+    }
+}
+
+static void
+s_timers(brk_broker_t *self)
+{
+    int64_t when;
+    uint32_t si;
+    while (
+        brk_deadlines_peek(&self->deadlines, &when, &si) && when <= self->now) {
+        brk_deadlines_remove(&self->deadlines, 0);
+        s_on_deadline(self, si);
+    }
+    if (self->now >= self->next_tick) {
+        self->next_tick = self->now + self->tick_ms;
+        s_tick(self);
+    }
+}
+
+/* s_wait_ms is how long the next receive may wait: until the next
+ * deadline, tick or monitor check, at most BRK_CHECK_MS. */
+static int
+s_wait_ms(brk_broker_t *self)
+{
+    int64_t next = self->next_check;
+    if (self->next_tick < next) {
+        next = self->next_tick;
+    }
+    int64_t when;
+    if (brk_deadlines_peek(&self->deadlines, &when, NULL) && when < next) {
+        next = when;
+    }
+    int64_t t = next - self->now;
+    if (t < 0) {
+        t = 0;
+    }
+    return t > BRK_CHECK_MS ? BRK_CHECK_MS : (int)t;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* s_nonce fills the broker's nonce: random bytes, or (no entropy to be
+ * had) the clock and the pid, which still differ between runs. */
+static void
+s_nonce(uint8_t nonce[8])
+{
+    if (getrandom(nonce, 8, GRND_NONBLOCK) == 8) {
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
+                 ((uint64_t)getpid() << 40);
+    memcpy(nonce, &x, 8);
+}
+
+/* s_socket makes the ROUTER with its bounds and liveness and binds it. */
+static actors_err
+s_socket(brk_broker_t *self)
+{
+    self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
+    if (self->router == NULL) {
+        return ACTORS_EIO;
+    }
+    int zero = 0;
+    int one = 1;
+    zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    /* Bounds: a peer's queues in ZeroMQ hold at most max_queued messages
+     * each way, and a frame too large to be worth a TooLarge answer
+     * closes its connection before it is buffered. */
+    const brk_opts_t *o = &self->opts;
+    int hwm = o->max_queued > INT32_MAX ? INT32_MAX : (int)o->max_queued;
+    zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    int64_t maxmsg =
+        (int64_t)(o->max_message > 65536 ? o->max_message : 65536) +
+        BRK_FRAME_SLACK;
+    zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    /* Liveness: ZMTP heartbeats, sent and answered by libzmq's I/O
+     * thread, so an actor in a long method stays alive and a stopped or
+     * vanished peer's connection is closed after liveness intervals. */
+    int64_t silence = (int64_t)o->heartbeat_ms * o->liveness;
+    int ivl = o->heartbeat_ms > INT32_MAX ? INT32_MAX : (int)o->heartbeat_ms;
+    int ttl = silence > 6553500 ? 6553500 : (int)silence;
+    int tmo = silence > INT32_MAX ? INT32_MAX : (int)silence;
+    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
+    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo);
+
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, BRK_MONITOR_EP_FMT, (void *)self);
+    if (zmq_socket_monitor(self->router, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "BRK-MONITOR", "monitor failed: %s",
+            zmq_strerror(errno));
+        return ACTORS_EIO;
+    }
+    self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+    if (self->monitor == NULL) {
+        return ACTORS_EIO;
+    }
+    zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->monitor, ZMQ_RCVHWM, &zero, sizeof zero);
+    if (zmq_connect(self->monitor, mon_ep) != 0) {
+        return ACTORS_EIO;
+    }
+    if (zmq_bind(self->router, o->bind) != 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "BRK-BIND", "endpoint=%s cannot bind: %s",
+            o->bind, zmq_strerror(errno));
+        return ACTORS_EIO;
+    }
+    size_t len = sizeof self->endpoint;
+    if (zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, self->endpoint, &len) !=
+        0) {
+        snprintf(self->endpoint, sizeof self->endpoint, "%s", o->bind);
+    }
+    return ACTORS_OK;
+}
+
+actors_err
+brk_core_create(brk_broker_t **out, const brk_opts_t *opts)
+{
+    assert(out);
+    assert(opts);
+    *out = NULL;
+    if (opts->bind == NULL || strlen(opts->bind) >= 256 || opts->mailbox == 0 ||
+        opts->heartbeat_ms == 0 || opts->liveness == 0 ||
+        opts->max_message == 0 || opts->max_queued == 0) {
+        return ACTORS_EINVAL;
+    }
+    brk_broker_t *self = actors__zalloc(sizeof *self);
+    if (self == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->tag = BRK_TAG;
+    s_nonce(self->nonce);
+    self->opts = *opts;
+    snprintf(self->endpoint_req, sizeof self->endpoint_req, "%s", opts->bind);
+    self->opts.bind = self->endpoint_req;
+    atomic_init(&self->stop, 0);
+    for (int i = 0; i < BRK_MAX_FRAMES; i++) {
+        zmq_msg_init(&self->in[i]);
+    }
+    msgpack_sbuffer_init(&self->sbuf);
+    msgpack_packer_init(&self->pk, &self->sbuf, msgpack_sbuffer_write);
+    brk_deadlines_init(&self->deadlines, s_heap_pos, self);
+    brk_conns_init(&self->conns);
+    route_attach(self);
+    control_attach(self);
+    actors_err rc = brk_slots_init(&self->slots, 1024);
+    if (rc == ACTORS_OK) {
+        rc = brk_registry_init(&self->reg, opts->max_tombs);
+    }
+    if (rc == ACTORS_OK) {
+        self->ctx = zmq_ctx_new();
+        rc = self->ctx != NULL ? ACTORS_OK : ACTORS_EIO;
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_socket(self);
+    }
+    if (rc != ACTORS_OK) {
+        brk_broker_destroy(&self);
+        return rc;
+    }
+    self->now = s_clock_ms();
+    self->started = self->now;
+    self->tick_ms = self->opts.heartbeat_ms / 4;
+    if (self->tick_ms < 5) {
+        self->tick_ms = 5;
+    }
+    self->next_tick = self->now + self->tick_ms;
+    *out = self;
+    return ACTORS_OK;
+}
+
+const char *
+brk_broker_endpoint(const brk_broker_t *self)
+{
+    assert(self && self->tag == BRK_TAG);
+    return self->endpoint;
+}
+
+void
+brk_broker_stop(brk_broker_t *self)
+{
+    assert(self);
+    atomic_store(&self->stop, 1);
+}
+
+actors_err
+brk_broker_run(brk_broker_t *self)
+{
+    assert(self && self->tag == BRK_TAG);
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-START",
+        "endpoint=%s mailbox=%u heartbeat_ms=%u liveness=%u "
+        "max_message=%llu max_queued=%u broker running",
+        self->endpoint, self->opts.mailbox, self->opts.heartbeat_ms,
+        self->opts.liveness, (unsigned long long)self->opts.max_message,
+        self->opts.max_queued);
+    actors_err rc = ACTORS_OK;
+    int timeo = -2; /* ZMQ_RCVTIMEO in force */
+    int batch = 0;  /* messages since the last check */
+    self->now = s_clock_ms();
+    self->next_check = self->now + BRK_CHECK_MS;
+    while (!atomic_load(&self->stop)) {
+        int t = s_wait_ms(self);
+        if (t != timeo) {
+            zmq_setsockopt(self->router, ZMQ_RCVTIMEO, &t, sizeof t);
+            timeo = t;
+        }
+        int r = s_recv_handle(self, 0);
+        if (r < 0) {
+            ACTORS_LOG(ACTORS_LOG_ERR, "BRK-RECV", "receive failed: %s",
+                zmq_strerror(errno));
+            rc = ACTORS_EIO;
+            break;
+        }
+        if (r == 1 && ++batch < BRK_BATCH && self->now < self->next_check) {
+            continue;
+        }
+        /* Every BRK_BATCH messages, every BRK_CHECK_MS, and when idle:
+         * connection events and timers. */
+        batch = 0;
+        self->now = s_clock_ms();
+        s_drain_monitor(self, true);
+        s_timers(self);
+        self->next_check = self->now + BRK_CHECK_MS;
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-STOP",
+        "messages=%llu unroutable=%llu undelivered=%llu late=%llu bad=%llu "
+        "requeued=%llu tells_lost=%llu broker stopping",
+        (unsigned long long)self->n_msgs,
+        (unsigned long long)self->n_unroutable,
+        (unsigned long long)self->n_undelivered,
+        (unsigned long long)self->n_late, (unsigned long long)self->n_bad,
+        (unsigned long long)self->n_requeued,
+        (unsigned long long)self->n_tells_lost);
+    return rc;
+}
+
+void
+brk_broker_destroy(brk_broker_t **self_p)
+{
+    assert(self_p);
+    brk_broker_t *self = *self_p;
+    if (self == NULL) {
+        return;
+    }
+    assert(self->tag == BRK_TAG);
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].destroy_cb) {
+            self->ext[i].destroy_cb(self->ext[i].self);
+        }
+    }
+    if (self->monitor) {
+        zmq_close(self->monitor);
+    }
+    if (self->router) {
+        zmq_socket_monitor(self->router, NULL, 0);
+        zmq_close(self->router);
+    }
+    if (self->ctx) {
+        zmq_ctx_term(self->ctx);
+    }
+    for (int i = 0; i < BRK_MAX_FRAMES; i++) {
+        zmq_msg_close(&self->in[i]);
+    }
+    brk_deadlines_fini(&self->deadlines);
+    brk_slots_fini(&self->slots);
+    brk_registry_fini(&self->reg);
+    brk_conns_fini(&self->conns);
+    msgpack_sbuffer_destroy(&self->sbuf);
+    self->tag = 0xdeadbeef;
+    actors__free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,249 @@
+/* broker/core.h - the routing core: its state and the API its files and
+ * its extensions use.
+ * SPDX-License-Identifier: MIT
+ *
+ * The core owns the connections (conn.h), the registry of addresses
+ * (registry.h), the slots of the messages it keeps (slots.h), their
+ * mailboxes and in-flight lists (mailbox.h), credit and deadlines; only
+ * the core's files (core.c, route.c, control.c) change their invariants.
+ * Commands are dispatched from a table (brk_core_set_cmd): the core's
+ * own rows are CALL, TELL, REPLY, ERROR, CREDIT, REGISTER, UNREGISTER,
+ * HEARTBEAT, LOOKUP, LIST and PING. An extension (ext.h) adds rows and is
+ * told of losses, registrations, departures and ticks through hooks; it
+ * asks the core for what it needs through the functions below. The core
+ * never includes or calls an extension by name.
+ *
+ * Invariants. Every slot is on exactly one of: an entry's mailbox, an
+ * entry's in-flight list, a list an extension keeps, or none only inside
+ * one function. A slot with a deadline is in the heap. An entry's
+ * calls_out + tells_out is the length of its in-flight list and never
+ * exceeds prefetch except transiently after a re-register lowered it. A
+ * RUNNING entry has a live connection; a DEAD one (tombstone) and a HELD
+ * one have none; a DEAD one has empty lists.
+ *
+ * Errors. Every caller gets exactly one answer; answers that cannot be
+ * routed are dropped and counted. Input never reaches an assert.
+ *
+ * Thread: the broker loop, except brk_broker_stop.
+ */
+#ifndef BRK_CORE_H
+#define BRK_CORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include <actors/error.h>
+
+#include "broker.h"
+#include "conn.h"
+#include "deadlines.h"
+#include "ext.h"
+#include "registry.h"
+#include "slots.h"
+#include "wire.h"
+
+#define BRK_MAX_FRAMES 8          /* frames kept of one message */
+#define BRK_PREFETCH_DEFAULT 256  /* REGISTER without a prefetch */
+#define BRK_PREFETCH_MAX 1000000u /* the largest prefetch accepted */
+#define BRK_INFO_MAX 65536        /* REGISTER info frame */
+#define BRK_VERSION "0.3.0"       /* PING's version */
+#define BRK_KEY_LEN 18 /* the broker's own call keys: 00 'b' nonce tag */
+#define BRK_EXT_MAX 4  /* extensions attached at once */
+
+/* The message being handled. The frames live in the core's receive
+ * buffer; a handler may move them (zmq_msg_move) into a slot, or send
+ * them, which empties them. */
+struct brk_in {
+    zmq_msg_t *rid;  /* the sender's routing id */
+    zmq_msg_t *hdr;  /* the header frame */
+    zmq_msg_t *arg;  /* the frames after the header: arg[0..nargs) */
+    int nargs;       /* frames after the header */
+    bool delim;      /* empty delimiter after the routing id */
+    actors__hdr_t h; /* the parsed header */
+};
+
+/* A command handler: m is the message (its frames may be moved). */
+typedef void (*brk_cmd_cb)(void *arg, brk_broker_t *core, const brk_in_t *m);
+
+typedef struct {
+    brk_cmd_cb fn; /* NULL: unknown command (BadRequest) */
+    void *arg;     /* passed to fn */
+} brk_cmd_t;
+
+struct brk_broker {
+    uint32_t tag;                 /* BRK_TAG while alive */
+    brk_opts_t opts;              /* bind points at endpoint_req */
+    char endpoint_req[256];       /* endpoint asked for */
+    char endpoint[256];           /* endpoint bound (port resolved) */
+    void *ctx;                    /* own zmq context */
+    void *router;                 /* the one ROUTER */
+    void *monitor;                /* PAIR reading the ROUTER's events */
+    atomic_int stop;              /* set by brk_broker_stop */
+    int64_t now;                  /* monotonic ms, read once per message */
+    int64_t started;              /* monotonic ms at create */
+    int64_t next_tick;            /* next tick of the extensions */
+    int64_t next_check;           /* next monitor and timer check */
+    int64_t tick_ms;              /* tick period */
+    int64_t trimmed;              /* last malloc_trim, ms */
+    int64_t slow_logged;          /* last BRK-SLOW-CONSUMER log, ms */
+    brk_slots_t slots;            /* CALL/TELL kept by the broker */
+    brk_registry_t reg;           /* address -> entry */
+    brk_conns_t conns;            /* routing id -> connection */
+    brk_deadlines_t deadlines;    /* slots with a deadline */
+    brk_cmd_t cmds[256];          /* the command table */
+    brk_ext_t ext[BRK_EXT_MAX];   /* attached extensions */
+    int n_ext;                    /* how many */
+    uint8_t nonce[8];             /* random, per broker run: its keys */
+    uint32_t running;             /* entries RUNNING */
+    bool lost_pending;            /* some connection has fd LOST */
+    bool pump_blocked;            /* a dispatch found a queue full */
+    bool trim_due;                /* a peer left: give memory back */
+    msgpack_sbuffer sbuf;         /* bodies the broker builds */
+    msgpack_packer pk;            /* writes into sbuf */
+    zmq_msg_t in[BRK_MAX_FRAMES]; /* the message being received */
+    uint64_t n_msgs;              /* messages received */
+    uint64_t n_unroutable;        /* answers dropped: peer gone */
+    uint64_t n_undelivered;       /* answers dropped: its queue full */
+    uint64_t n_late;              /* replies after Timeout or unmatched */
+    uint64_t n_bad;               /* malformed messages */
+    uint64_t n_requeued;          /* not-started messages re-queued */
+    uint64_t n_tells_lost;        /* tells in flight when an actor died */
+};
+
+/* ---- assembling ------------------------------------------------------- */
+
+/* brk_core_create makes a core with no extension and binds opts->bind.
+ * Returns as brk_broker_create (broker.h). */
+actors_err brk_core_create(brk_broker_t **out, const brk_opts_t *opts);
+
+/* brk_core_set_cmd routes command cmd to fn(arg, core, m), replacing what
+ * was there. */
+void brk_core_set_cmd(brk_broker_t *self, uint8_t cmd, brk_cmd_cb fn,
+    void *arg);
+
+/* brk_core_attach adds extension ext (copied). Returns ACTORS_OK or
+ * ACTORS_ENOMEM when BRK_EXT_MAX are attached. */
+actors_err brk_core_attach(brk_broker_t *self, const brk_ext_t *ext);
+
+/* ---- answering -------------------------------------------------------- */
+
+/* brk_core_frame_str copies a frame into buf as a C string (truncated to
+ * cap - 1 bytes) and returns buf. */
+const char *brk_core_frame_str(zmq_msg_t *m, char *buf, size_t cap);
+
+/* brk_core_send sends n frames as one message, consuming them. Returns
+ * false when the peer cannot be routed to or its queue is full (the
+ * message is dropped and counted). */
+bool brk_core_send(brk_broker_t *self, zmq_msg_t **f, int n);
+
+/* brk_core_answer sends hdr (rewritten to cmd) and body to rid, with an
+ * empty delimiter first if delim. Consumes rid, hdr, body. */
+void brk_core_answer(brk_broker_t *self, zmq_msg_t *rid, bool delim,
+    zmq_msg_t *hdr, uint8_t cmd, zmq_msg_t *body);
+
+/* brk_core_body_from makes a frame holding a copy of len bytes. */
+void brk_core_body_from(zmq_msg_t *body, const void *data, size_t len);
+
+/* brk_core_error answers rid with ERROR code, echoing hdr (NULL: a fresh
+ * header with an empty id). Consumes rid and hdr. */
+void brk_core_error(brk_broker_t *self, zmq_msg_t *rid, bool delim,
+    zmq_msg_t *hdr, actors_err code, const char *address, const char *fmt,
+    ...) __attribute__((format(printf, 7, 8)));
+
+/* brk_core_bad answers a malformed message with BadRequest. */
+void brk_core_bad(brk_broker_t *self, const brk_in_t *m, const char *what);
+
+/* brk_core_pack_str packs a C string as msgpack str (valid UTF-8: bytes
+ * that are not are replaced). */
+void brk_core_pack_str(msgpack_packer *pk, const char *s);
+
+/* brk_core_pack_body turns what self->pk wrote into a body frame. */
+void brk_core_pack_body(brk_broker_t *self, zmq_msg_t *body);
+
+/* brk_core_reply_packed answers m with REPLY and the packed body. */
+void brk_core_reply_packed(brk_broker_t *self, const brk_in_t *m);
+
+/* brk_core_hdr_timeout returns the timeout_ms field of a kept header. */
+uint32_t brk_core_hdr_timeout(zmq_msg_t *hdr);
+
+/* ---- slots ------------------------------------------------------------ */
+
+/* brk_core_slot_deadline puts slot si in the deadline heap, due at
+ * now + ms. Returns ACTORS_OK or ACTORS_ENOMEM (no deadline). */
+actors_err brk_core_slot_deadline(brk_broker_t *self, uint32_t si, uint32_t ms);
+
+/* brk_core_slot_unheap takes slot si out of the deadline heap if in. */
+void brk_core_slot_unheap(brk_broker_t *self, uint32_t si);
+
+/* brk_core_slot_fail answers the caller of slot si (off every list) with
+ * an error unless it was answered already, and frees the slot. */
+void brk_core_slot_fail(brk_broker_t *self, uint32_t si, actors_err code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- entries ---------------------------------------------------------- */
+
+/* brk_core_reserve makes address (len bytes) HELD for an actor that is
+ * to register: a new entry, or a tombstone brought back (its mailbox
+ * then fills until the actor registers). An entry that is RUNNING or
+ * HELD already is left as it is. Returns ACTORS_OK with the index in
+ * *ei, ACTORS_EINVAL, ACTORS_ENOMEM. */
+actors_err brk_core_reserve(
+    brk_broker_t *self, const void *address, size_t len, uint32_t *ei);
+
+/* brk_core_hold makes running entry ei HELD: it leaves its connection,
+ * keeps its mailbox, and puts back at the front of the mailbox, in their
+ * order, every message in flight the actor had not taken up, and every
+ * call that may have run whose attempts allow a re-delivery (redeliver).
+ * The calls that may have run and may not be re-delivered stay on the
+ * in-flight list for brk_core_fail_inflight; tells that may have run are
+ * dropped (counted). reason goes to the log. */
+void brk_core_hold(brk_broker_t *self, uint32_t ei, const char *reason);
+
+/* brk_core_fail_inflight answers every call on entry ei's in-flight list
+ * with code and the message "actor ADDRESS died while handling the call:
+ * cause". */
+void brk_core_fail_inflight(
+    brk_broker_t *self, uint32_t ei, actors_err code, const char *cause);
+
+/* brk_core_bury ends entry ei (running or held) for good: calls that may
+ * have run get inflight_code, the others ActorDead; reason completes the
+ * messages; the address becomes a tombstone. */
+void brk_core_bury(brk_broker_t *self, uint32_t ei, actors_err inflight_code,
+    const char *reason);
+
+/* brk_core_pump dispatches from entry ei's mailbox while it has credit. */
+void brk_core_pump(brk_broker_t *self, uint32_t ei);
+
+/* brk_core_state_name is the LOOKUP state of entry ei. */
+const char *brk_core_state_name(brk_broker_t *self, uint32_t ei);
+
+/* brk_core_pack_entry packs the LOOKUP map of entry ei. */
+void brk_core_pack_entry(brk_broker_t *self, uint32_t ei);
+
+/* ---- connections ------------------------------------------------------ */
+
+/* brk_core_settle_fds handles every connection drop the socket monitor
+ * has reported so far. Call it before recording the ZMQ_SRCFD of a
+ * message: an earlier connection's drop may still wait, and its fd may be
+ * the sender's now. */
+void brk_core_settle_fds(brk_broker_t *self);
+
+/* brk_core_sender returns the connection row of m's sender, or BRK_NONE
+ * for a plain client. */
+uint32_t brk_core_sender(brk_broker_t *self, const brk_in_t *m);
+
+/* brk_core_conn_claim gives m's sender role (BRK_ROLE_*), making its row
+ * if it has none (fd from the message). Returns ACTORS_OK with the row in
+ * *ci, or ACTORS_ENOMEM. */
+actors_err brk_core_conn_claim(
+    brk_broker_t *self, const brk_in_t *m, uint8_t role, uint32_t *ci);
+
+/* brk_core_conn_release takes role from row ci and frees the row when it
+ * has no role and no address left. */
+void brk_core_conn_release(brk_broker_t *self, uint32_t ci, uint8_t role);
+
+#endif

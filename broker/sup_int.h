@@ -1,0 +1,103 @@
+/* broker/sup_int.h - the supervision extension's state, shared by sup.c
+ * (nodes, STATE, restarts, events, owners) and sup_spawn.c (SPAWN,
+ * KILL). Nothing outside those two files includes it.
+ * SPDX-License-Identifier: MIT
+ *
+ * Per address the extension keeps a sup_entry_t beside the core's entry
+ * (same index): which node runs it, how it restarts, who owns it. The
+ * core's entry is RUNNING while the actor is registered and HELD while
+ * the extension waits for it (starting, restarting).
+ *
+ * Thread: the broker loop.
+ */
+#ifndef BRK_SUP_INT_H
+#define BRK_SUP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "core.h"
+#include "events.h"
+#include "nodes.h"
+
+typedef struct {
+    uint32_t node;        /* nodes index of its supervisor; BRK_NONE */
+    uint32_t spawn_slot;  /* a client's SPAWN awaiting REGISTER */
+    uint32_t owner;       /* connection row of its owner; BRK_NONE */
+    int32_t max_restarts; /* from the spec: 0 never, N, -1 forever */
+    int32_t restarts;     /* as the node reports */
+    int64_t held_since;   /* ms when is_held was set */
+    uint8_t *spec;        /* msgpack spec map, owned; NULL none */
+    uint32_t spec_len;    /* bytes in spec */
+    uint8_t is_used;      /* the row describes a supervised address */
+    uint8_t starting;     /* HELD: starting (else restarting) */
+    uint8_t is_stopped;   /* tombstone of a clean stop, not a death */
+    uint8_t is_held;      /* in-flight calls wait for the node's cause */
+    char cause[128];      /* last exit cause from the node; "" none */
+} sup_entry_t;
+
+typedef struct {
+    brk_broker_t *core;  /* the core it extends */
+    sup_entry_t *v;      /* per registry index; cap rows */
+    uint32_t cap;        /* rows allocated */
+    brk_nodes_t nodes;   /* the supervisors */
+    brk_events_t events; /* their last EVENTs */
+    uint32_t rng;        /* xorshift state: generated names */
+} sup_t;
+
+/* sup_entry returns the row of entry ei, growing the table; NULL on
+ * allocation failure. */
+sup_entry_t *sup_entry(sup_t *self, uint32_t ei);
+
+/* sup_peek returns the row of entry ei if it is supervised, else NULL. */
+sup_entry_t *sup_peek(sup_t *self, uint32_t ei);
+
+/* sup_sender_node returns the node that sent m, or BRK_NONE. */
+uint32_t sup_sender_node(sup_t *self, const brk_in_t *m);
+
+/* sup_relay sends slot si's request cmd (the slot's tag as request id)
+ * with addr and body (consumed) to node ni, and keeps the slot on the
+ * node's pending list in state BRK_SLOT_EXT. */
+void sup_relay(sup_t *self, uint32_t si, uint32_t ni, uint8_t cmd,
+    zmq_msg_t *addr, zmq_msg_t *body);
+
+/* sup_kill_quiet asks entry ei's node to kill it for good (no restart),
+ * with no request id. */
+void sup_kill_quiet(sup_t *self, uint32_t ei);
+
+/* sup_compute_loads counts the live actors placed on each node. */
+void sup_compute_loads(sup_t *self);
+
+/* sup_node_name is the name of entry ei's node, or NULL. */
+const char *sup_node_name(sup_t *self, uint32_t ei);
+
+/* Reading maps of the extension's commands (at most 64 KiB). */
+bool sup_map(zmq_msg_t *f, msgpack_unpacked *up);
+bool sup_get_str(
+    const msgpack_object *map, const char *key, char *buf, size_t cap);
+int64_t sup_get_int(const msgpack_object *map, const char *key, int64_t dflt);
+bool sup_get_bool(const msgpack_object *map, const char *key);
+int32_t sup_clamp32(int64_t v);
+
+/* sup_set_spec keeps a copy of spec (len bytes) for entry row se.
+ * Returns ACTORS_OK or ACTORS_ENOMEM (spec unchanged). */
+actors_err sup_set_spec(sup_entry_t *se, const void *spec, size_t len);
+
+/* Command handlers of sup_spawn.c. */
+void sup_on_spawn(void *arg, brk_broker_t *core, const brk_in_t *m);
+void sup_on_kill(void *arg, brk_broker_t *core, const brk_in_t *m);
+
+/* sup_spawn_answer answers slot si's client with {address, node, pid,
+ * existed:false} for entry ei and frees the slot. */
+void sup_spawn_answer(sup_t *self, uint32_t si, uint32_t ei);
+
+/* sup_on_node_answer handles a node's REPLY/ERROR to relayed slot si. */
+void sup_on_node_answer(sup_t *self, uint32_t si, const brk_in_t *m);
+
+/* sup_spawn_expired handles the deadline of SPAWN slot si: the client
+ * gets Timeout (unless answered) and the actor is killed for good. */
+void sup_spawn_expired(sup_t *self, uint32_t si);
+
+#endif
