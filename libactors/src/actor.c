@@ -58,6 +58,7 @@
 #define HEARTBEAT_DEFAULT 1000 /* ms, until the broker tells its own */
 #define LIVENESS_DEFAULT 3     /* heartbeats, idem */
 #define REGISTER_RETRY_MS 3000 /* no answer to REGISTER: reconnect */
+#define CLAIM_AHEAD 31         /* messages claimed beyond the one started */
 #define EXIT_LINGER_MS 2000    /* time given to last replies at exit */
 #define ITEMS_KEPT 256         /* free list bound */
 #define SIGNAL_CHECK_TURNS 64  /* busy loop turns between signalfd reads */
@@ -145,6 +146,44 @@ actors__actor_send_reply(actors_actor_t *self, const void *id, size_t id_len,
     return s_send(self, ACTORS_CMD_REPLY, id, id_len, data, len, NULL, 0, 1);
 }
 
+/* s_informed notes that the broker now knows message seq was taken up. */
+static void
+s_informed(actors_actor_t *self, uint32_t seq)
+{
+    if ((int32_t)(seq - self->informed) > 0) {
+        self->informed = seq;
+    }
+}
+
+/* s_claim tells the broker, before message it is taken up, which
+ * messages may have run should this process die: it, and the next few
+ * already queued (one CREDIT for a batch). The broker re-delivers the
+ * messages after them to the restarted actor instead of failing them.
+ * Needed only when the broker cannot infer it: an earlier message has
+ * neither its reply nor its credit sent (a tell, a deferred reply). */
+static void
+s_claim(actors_actor_t *self, const actors__item_t *it)
+{
+    if ((int32_t)(it->seq - self->informed) <= 1) {
+        return;
+    }
+    uint32_t upto = it->seq + CLAIM_AHEAD;
+    if (self->tail != NULL && (int32_t)(self->tail->seq - upto) < 0) {
+        upto = self->tail->seq;
+    }
+    if ((int32_t)(upto - it->seq) < 0) {
+        upto = it->seq;
+    }
+    uint8_t body[8];
+    actors__put_be32(body, self->credit);
+    actors__put_be32(body + 4, upto);
+    if (s_send(self, ACTORS_CMD_CREDIT, NULL, 0, body, 8, NULL, 0, 1) ==
+        ACTORS_OK) {
+        self->credit = 0;
+        self->informed = upto;
+    }
+}
+
 static void
 s_send_credit(actors_actor_t *self)
 {
@@ -156,6 +195,7 @@ s_send_credit(actors_actor_t *self)
     if (s_send(self, ACTORS_CMD_CREDIT, NULL, 0, count, 4, NULL, 0, 1) ==
         ACTORS_OK) {
         self->credit = 0;
+        s_informed(self, self->tell_done);
     }
 }
 
@@ -255,6 +295,13 @@ s_on_register(actors_actor_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames,
                 v > 0 && v <= UINT32_MAX) {
                 self->max_message = (uint32_t)v;
             }
+            if (actors_value_int(actors_map_get(&up.data, "seq"), &v) ==
+                    ACTORS_OK &&
+                v >= 0 && v <= UINT32_MAX) {
+                self->seq_recv = (uint32_t)v;
+                self->informed = (uint32_t)v;
+                self->tell_done = (uint32_t)v;
+            }
             const msgpack_object *peer = actors_map_get(&up.data, "peer");
             if (peer != NULL && peer->type == MSGPACK_OBJECT_BIN &&
                 actors__client_beat(self->client, peer->via.bin.ptr,
@@ -285,6 +332,9 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
     switch (hdr->cmd) {
     case ACTORS_CMD_CALL:
     case ACTORS_CMD_TELL: {
+        /* Every CALL and TELL the broker dispatched on this connection has
+         * the next sequence number, malformed or not (route.c). */
+        uint32_t seq = ++self->seq_recv;
         if ((nframes != 2 && nframes != 3) || hdr->address == NULL) {
             /* Keep the credit right even for a malformed dispatch. */
             if (hdr->cmd == ACTORS_CMD_CALL) {
@@ -293,6 +343,7 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
                     "CALL needs names in its header and an args frame", NULL);
             } else {
                 self->credit++;
+                self->tell_done = seq;
             }
             return;
         }
@@ -303,9 +354,11 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
                     ACTORS_ENOMEM, NULL, NULL, NULL);
             } else {
                 self->credit++;
+                self->tell_done = seq;
             }
             return;
         }
+        it->seq = seq;
         it->cmd = hdr->cmd;
         it->id_len = (uint8_t)hdr->id_len;
         memcpy(it->id, hdr->id, hdr->id_len);
@@ -457,12 +510,16 @@ s_handle(actors_actor_t *self, actors__item_t *it)
         snprintf(text, sizeof text, "%s has no method '%s'",
             self->service->name, it->method);
         s_reject(self, it, ACTORS_ENOMETHOD, text);
-    } else {
-        actors__ctx_run(self, it, m, &args);
+    } else if (actors__ctx_run(self, it, m, &args)) {
+        s_informed(self, it->seq); /* its reply tells the broker */
+    }
+    if (m == NULL && it->cmd == ACTORS_CMD_CALL) {
+        s_informed(self, it->seq); /* rejected: the error was sent */
     }
     msgpack_zone_clear(self->zone);
     if (it->cmd == ACTORS_CMD_TELL) {
         self->credit++;
+        self->tell_done = it->seq;
     }
 }
 
@@ -520,6 +577,7 @@ s_drain(actors_actor_t *self)
         if (self->head == NULL) {
             self->tail = NULL;
         }
+        s_claim(self, it);
         s_handle(self, it);
         s_item_free(self, it);
         if (self->credit >= self->credit_batch) {
@@ -644,7 +702,7 @@ s_send_register(actors_actor_t *self)
     self->reg = REG_PENDING;
     actors_msg_reset(self->body);
     actors_msg_t *m = self->body;
-    actors_err rc = actors_msg_add_map(m, 4);
+    actors_err rc = actors_msg_add_map(m, 5);
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "service");
     }
@@ -670,6 +728,14 @@ s_send_register(actors_actor_t *self)
         rc = actors_msg_add_uint(m, self->mailbox);
     }
     if (rc == ACTORS_OK) {
+        /* This runtime reports what it takes up (s_claim), so what it
+         * never started is re-delivered after a crash. */
+        rc = actors_msg_add_str(m, "progress");
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_bool(m, true);
+    }
+    if (rc == ACTORS_OK) {
         rc = s_send(self, ACTORS_CMD_REGISTER, self->reg_id, self->reg_id_len,
             self->address, strlen(self->address), actors_msg_data(m),
             actors_msg_size(m), 2);
@@ -690,6 +756,9 @@ s_register(actors_actor_t *self, bool first)
      * broker (ActorCrashed); its tags mean nothing to a new session. */
     s_queue_clear(self);
     self->credit = 0;
+    self->seq_recv = 0; /* a new connection: the REGISTER reply says */
+    self->informed = 0;
+    self->tell_done = 0;
     actors_err rc = s_send_register(self);
     if (rc != ACTORS_OK) {
         return rc;

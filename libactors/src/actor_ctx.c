@@ -441,7 +441,7 @@ s_finish(actors_actor_t *self, actors_ctx_t *ctx, actors_err rc)
     actors__actor_send_error(self, it->id, it->id_len, rc, type, message, NULL);
 }
 
-void
+bool
 actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
     const actors_method_t *m, const msgpack_object *args)
 {
@@ -459,6 +459,7 @@ actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
     s_finish(self, &ctx, rc);
     s_ctx_drop_result(&ctx);
     ctx.tag = DEAD_TAG;
+    return !ctx.deferred && it->cmd == ACTORS_CMD_CALL;
 }
 
 void

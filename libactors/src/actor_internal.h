@@ -35,6 +35,7 @@ typedef struct actors__item {
     char method[ACTORS_WIRE_NAME_MAX + 1];  /* from the header, NUL-ended */
     zmq_msg_t args;                         /* frame 1 */
     zmq_msg_t key; /* frame 2, the caller's call key; empty: none */
+    uint32_t seq;  /* its place among the CALL/TELLs of this connection */
 } actors__item_t;
 
 typedef enum {
@@ -77,6 +78,11 @@ struct actors_actor {
     size_t nspare;         /* items on the free list */
     uint32_t credit;       /* tells done, not yet credited */
     uint32_t credit_batch; /* send CREDIT at this many */
+    uint32_t seq_recv;     /* CALL/TELLs received on this connection */
+    uint32_t informed;     /* the broker knows that every message up to
+                              this one was taken up (PROTOCOL.md, "When
+                              an actor dies") */
+    uint32_t tell_done;    /* seq of the last tell handled */
 
     actors__timers_t timers;     /* actors_actor_timer_* */
     actors_deferred_t *deferred; /* replies owed, doubly linked */
@@ -106,8 +112,8 @@ actors_err actors__actor_send_error(actors_actor_t *self, const void *id,
 
 /* actors__ctx_run runs method m on the queued message it with its decoded
  * arguments, and replies with the outcome unless the method deferred (or
- * the message is a tell). actor_ctx.c. */
-void actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
+ * the message is a tell). Returns true if it replied. actor_ctx.c. */
+bool actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
     const actors_method_t *m, const msgpack_object *args);
 
 /* actors__deferred_free_all frees the deferred replies still owed, without

@@ -370,13 +370,16 @@ s_expect_reply(void *sock, int h, const char *id, const void *body, size_t len)
     s_msg_free(&m);
 }
 
-/* s_register makes sock the actor at address with prefetch and mailbox. */
+/* s_register_ex makes sock the actor at address with prefetch and
+ * mailbox; progress: it reports what it takes up (PROTOCOL.md). */
 static void
-s_register(void *sock, const char *address, uint32_t prefetch, uint32_t mailbox)
+s_register_ex(void *sock, const char *address, uint32_t prefetch,
+    uint32_t mailbox, bool progress)
 {
     actors_msg_t *info = NULL;
-    TEST_ASSERT_OK(actors_msg_build(&info, "{sssisisi}", "service", "test",
-        "pid", 4242, "prefetch", (int)prefetch, "mailbox", (int)mailbox));
+    TEST_ASSERT_OK(actors_msg_build(&info, "{sssisisisb}", "service", "test",
+        "pid", 4242, "prefetch", (int)prefetch, "mailbox", (int)mailbox,
+        "progress", (int)progress));
     s_send(sock, ACTORS_CMD_REGISTER, 0, "reg", 2, S(address),
         actors_msg_data(info), actors_msg_size(info));
     actors_msg_destroy(&info);
@@ -395,6 +398,13 @@ s_register(void *sock, const char *address, uint32_t prefetch, uint32_t mailbox)
     ck_assert_int_gt(hb, 0);
     msgpack_unpacked_destroy(&up);
     s_msg_free(&m);
+}
+
+/* s_register makes sock the actor at address with prefetch and mailbox. */
+static void
+s_register(void *sock, const char *address, uint32_t prefetch, uint32_t mailbox)
+{
+    s_register_ex(sock, address, prefetch, mailbox, false);
 }
 
 /* A CALL or TELL as the actor received it: [header with names][args]

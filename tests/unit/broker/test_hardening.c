@@ -398,6 +398,90 @@ START_TEST(test_hardening_slow_consumer_bounded)
 }
 END_TEST
 
+/* s_credit_taken sends CREDIT {count, taken}: tells done, and the last
+ * message taken up. */
+static void
+s_credit_taken(void *actor, uint32_t count, uint32_t taken)
+{
+    uint8_t body[8];
+    actors__put_be32(body, count);
+    actors__put_be32(body + 4, taken);
+    s_send(actor, ACTORS_CMD_CREDIT, 0, NULL, 1, body, sizeof body);
+}
+
+/* A supervised actor that reports its progress dies with five calls
+ * handed to it (prefetch 10): it answered the first and had claimed the
+ * second. The second (claimed) and the third (maybe running) get
+ * ActorCrashed; the fourth and fifth never started and are served by the
+ * restarted actor, in order, instead of failing (with the old broker all
+ * four failed, whatever the actor had started). */
+START_TEST(test_hardening_unstarted_calls_redelivered)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *n = s_sock(ZMQ_DEALER);
+    void *a = s_sock(ZMQ_DEALER);
+    s_node(n, "n1");
+    s_state(n, "r/1", "starting", 4242, "", 0);
+    s_wait_state(c, "r/1", "starting");
+    s_register_ex(a, "r/1", 10, 0, true);
+    char id[8];
+    for (int i = 1; i <= 5; i++) {
+        snprintf(id, sizeof id, "c%d", i);
+        s_call(c, id, "r/1", 0);
+    }
+    s_got_t g[5];
+    for (int i = 0; i < 5; i++) {
+        g[i] = s_actor_get(a);
+    }
+    s_reply_id(a, ACTORS_CMD_REPLY, g[0].tag, 8, &s_nil, 1);
+    s_expect_reply(c, 0, "c1", &s_nil, 1);
+    s_credit_taken(a, 0, 2);
+    ck_assert_int_ge(s_ping_int(a, "uptime_ms"), 0); /* CREDIT handled */
+    zmq_close(a); /* the process dies */
+    s_state(n, "r/1", "restarting", 4242, "signal 9 (SIGKILL)", 0);
+    s_expect_error(c, 0, "c2", "ActorCrashed");
+    s_expect_error(c, 0, "c3", "ActorCrashed");
+    void *b = s_sock(ZMQ_DEALER);
+    s_register_ex(b, "r/1", 10, 0, true);
+    for (int i = 4; i <= 5; i++) {
+        s_got_t h = s_actor_get(b);
+        s_reply_id(b, ACTORS_CMD_REPLY, h.tag, 8, &s_nil, 1);
+        snprintf(id, sizeof id, "c%d", i);
+        s_expect_reply(c, 0, id, &s_nil, 1);
+    }
+    ck_assert_int_ge(s_ping_int(c, "requeued"), 2);
+    zmq_close(b);
+    zmq_close(n);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* Without a supervisor, calls an actor never took up did not run: they
+ * are answered ActorDead ("not delivered"), only those that may have run
+ * ActorCrashed. */
+START_TEST(test_hardening_unstarted_calls_told_dead)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *a = s_sock(ZMQ_DEALER);
+    s_register_ex(a, "u/1", 10, 0, true);
+    s_call(c, "c1", "u/1", 0);
+    s_call(c, "c2", "u/1", 0);
+    s_call(c, "c3", "u/1", 0);
+    for (int i = 0; i < 3; i++) {
+        (void)s_actor_get(a);
+    }
+    zmq_close(a);
+    s_expect_error(c, 0, "c1", "ActorCrashed");
+    s_expect_error(c, 0, "c2", "ActorDead");
+    s_expect_error(c, 0, "c3", "ActorDead");
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
 Suite *hardening_suite(void);
 
 Suite *
@@ -414,6 +498,8 @@ hardening_suite(void)
     tcase_add_test(tc, test_hardening_spawn_timeout_stops_actor);
     tcase_add_test(tc, test_hardening_oversize_frame_not_buffered);
     tcase_add_test(tc, test_hardening_slow_consumer_bounded);
+    tcase_add_test(tc, test_hardening_unstarted_calls_redelivered);
+    tcase_add_test(tc, test_hardening_unstarted_calls_told_dead);
     suite_add_tcase(s, tc);
     return s;
 }
