@@ -54,6 +54,12 @@
 #include "alloc.h"
 #include "client_internal.h"
 
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR(x) /* a macro's value as a string literal */
+#define S_BAD_ARGS_TEXT                                                        \
+    "the arguments frame is not valid msgpack, or nests containers deeper "    \
+    "than " S_XSTR(ACTORS__UNPACK_MAX_DEPTH) " levels"
+
 #define PREFETCH_DEFAULT 256   /* opts->prefetch 0 */
 #define HEARTBEAT_DEFAULT 1000 /* ms, until the broker tells its own */
 #define LIVENESS_DEFAULT 3     /* heartbeats, idem */
@@ -448,7 +454,7 @@ s_handle(actors_actor_t *self, actors__item_t *it)
             ur == MSGPACK_UNPACK_NOMEM_ERROR ? ACTORS_ENOMEM : ACTORS_EMSGPACK,
             ur == MSGPACK_UNPACK_EXTRA_BYTES
                 ? "the arguments frame holds more than one msgpack value"
-                : "the arguments frame is not valid msgpack");
+                : S_BAD_ARGS_TEXT);
     } else if (args.type != MSGPACK_OBJECT_ARRAY) {
         s_reject(
             self, it, ACTORS_EARGS, "the arguments must be a msgpack array");

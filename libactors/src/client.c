@@ -711,9 +711,9 @@ s_args_as_json(actors_msg_t *m, const actors_msg_t *args)
     msgpack_unpacked_init(&up);
     for (size_t i = 0; rc == ACTORS_OK && i < n; i++) {
         char *json = NULL;
-        if (msgpack_unpack_next(&up, data, len, &off) !=
+        if (actors__unpack_next(&up, data, len, &off) !=
             MSGPACK_UNPACK_SUCCESS) {
-            rc = ACTORS_EINVAL;
+            rc = ACTORS_EINVAL; /* raw bytes that are not msgpack */
             break;
         }
         rc = actors_json_dump(&up.data, &json);

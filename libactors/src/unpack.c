@@ -171,15 +171,19 @@ actors__unpack_check(const char *data, size_t len, size_t *off)
             return MSGPACK_UNPACK_CONTINUE;
         }
         p += skip;
-        if (is_container && children > 0) {
+        if (is_container) {
+            /* msgpack-c counts an empty container as a level too: it
+             * pushes every container before looking at its size. */
+            if (depth == ACTORS__UNPACK_MAX_DEPTH) {
+                return MSGPACK_UNPACK_PARSE_ERROR; /* nested too deep */
+            }
             if (children > (uint64_t)(end - p)) {
                 return MSGPACK_UNPACK_PARSE_ERROR; /* more than could fit */
             }
-            if (depth == ACTORS__UNPACK_MAX_DEPTH) {
-                return MSGPACK_UNPACK_PARSE_ERROR;
+            if (children > 0) {
+                owed[depth++] = top;
+                top = children;
             }
-            owed[depth++] = top;
-            top = children;
         }
     }
 }

@@ -183,6 +183,55 @@ START_TEST(test_errors_bad_msgpack)
 }
 END_TEST
 
+/* s_call_deep calls chaos/e.echo with one argument nested depth - 1
+ * arrays deep (so the args frame is depth containers deep) and waits. */
+static actors_future_t *
+s_call_deep(int depth)
+{
+    uint8_t v[128];
+    ck_assert_int_lt(depth, (int)sizeof v);
+    memset(v, 0x91, (size_t)depth - 1);
+    v[depth - 1] = 0x01;
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_create(&args));
+    TEST_ASSERT_OK(actors_msg_add_raw(args, v, (size_t)depth));
+    actors_future_t *f = NULL;
+    actors_err rc =
+        actors_client_call(g_client, "chaos/e", "echo", &args, NULL, &f);
+    actors_msg_destroy(&args);
+    TEST_ASSERT_OK(rc);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    return f;
+}
+
+/* Arguments nested deeper than msgpack-c decodes are BadMsgpack from the
+ * actor (not OutOfMemory), and it lives on; the deepest accepted
+ * arguments (32 containers, the args array included) round-trip. */
+START_TEST(test_errors_deep_args)
+{
+    s_start(NULL, NULL, 0);
+    int depths[] = {33, 40, 70};
+    for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+        actors_future_t *f = s_call_deep(depths[i]);
+        itest_assert_error(f, ACTORS_EMSGPACK, "BadMsgpack", NULL);
+        ck_assert_str_eq(
+            actors_error_address(actors_future_error(f)), "chaos/e");
+        actors_future_destroy(&f);
+        itest_echo_ok("chaos/e", "after deep args");
+    }
+    actors_future_t *f = s_call_deep(32);
+    const msgpack_object *r = itest_result(f);
+    for (int d = 0; d < 31; d++) {
+        ck_assert_int_eq(r->type, MSGPACK_OBJECT_ARRAY);
+        ck_assert_uint_eq(r->via.array.size, 1);
+        r = &r->via.array.ptr[0];
+    }
+    ck_assert_int_eq(r->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    ck_assert_uint_eq(r->via.u64, 1);
+    actors_future_destroy(&f);
+}
+END_TEST
+
 START_TEST(test_errors_bad_request_garbage_header)
 {
     s_start(NULL, NULL, 0);
@@ -702,6 +751,7 @@ errors_suite(void)
     suite_add_tcase(s, tc);
     tc = itest_tcase("malformed", 60);
     tcase_add_test(tc, test_errors_bad_msgpack);
+    tcase_add_test(tc, test_errors_deep_args);
     tcase_add_test(tc, test_errors_bad_request_garbage_header);
     tcase_add_test(tc, test_errors_bad_request_frame_count);
     tcase_add_test(tc, test_errors_bad_request_call_names);
