@@ -43,4 +43,11 @@ msgpack_unpack_return actors__unpack_next(
 msgpack_unpack_return actors__unpack_check(
     const char *data, size_t len, size_t *off);
 
+/* actors__unpack_check_within is actors__unpack_check with a tighter depth
+ * limit, max_depth (0..ACTORS__UNPACK_MAX_DEPTH): for a value that will be
+ * stored inside ACTORS__UNPACK_MAX_DEPTH - max_depth more containers and
+ * must still decode there. */
+msgpack_unpack_return actors__unpack_check_within(
+    const char *data, size_t len, size_t *off, int max_depth);
+
 #endif
