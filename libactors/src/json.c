@@ -311,19 +311,27 @@ s_put_double(s_out_t *o, double v, bool is_float)
     s_puts(o, buf);
 }
 
-static void s_dump(s_out_t *o, const msgpack_object *obj);
+static void s_dump(s_out_t *o, const msgpack_object *obj, bool in_key);
 
-/* s_put_key writes a map key: strings as they are, anything else as the
- * string of its JSON text. */
+/* s_put_key writes a map key. A string is written as it is. Outside a key
+ * (in_key false), any other key becomes one JSON string of its text, which
+ * is rendered once, in key mode, and escaped once. In key mode, keys that
+ * are not strings are written as their text, unquoted: quoting them there
+ * would escape the text of a key inside a key again at every level, and
+ * the output would double with each level of nesting. */
 static void
-s_put_key(s_out_t *o, const msgpack_object *key)
+s_put_key(s_out_t *o, const msgpack_object *key, bool in_key)
 {
     if (key->type == MSGPACK_OBJECT_STR) {
         s_put_string(o, key->via.str.ptr, key->via.str.size);
         return;
     }
+    if (in_key) {
+        s_dump(o, key, true);
+        return;
+    }
     s_out_t k = {0};
-    s_dump(&k, key);
+    s_dump(&k, key, true);
     if (k.oom) {
         o->oom = true;
     } else {
@@ -332,8 +340,9 @@ s_put_key(s_out_t *o, const msgpack_object *key)
     actors__free(k.buf);
 }
 
+/* s_dump writes obj; in_key: obj is (inside) the text of a map key. */
 static void
-s_dump(s_out_t *o, const msgpack_object *obj)
+s_dump(s_out_t *o, const msgpack_object *obj, bool in_key)
 {
     char buf[32];
     switch (obj->type) {
@@ -377,7 +386,7 @@ s_dump(s_out_t *o, const msgpack_object *obj)
             if (i > 0) {
                 s_puts(o, ",");
             }
-            s_dump(o, &obj->via.array.ptr[i]);
+            s_dump(o, &obj->via.array.ptr[i], in_key);
         }
         s_puts(o, "]");
         break;
@@ -387,9 +396,9 @@ s_dump(s_out_t *o, const msgpack_object *obj)
             if (i > 0) {
                 s_puts(o, ",");
             }
-            s_put_key(o, &obj->via.map.ptr[i].key);
+            s_put_key(o, &obj->via.map.ptr[i].key, in_key);
             s_puts(o, ":");
-            s_dump(o, &obj->via.map.ptr[i].val);
+            s_dump(o, &obj->via.map.ptr[i].val, in_key);
         }
         s_puts(o, "}");
         break;
@@ -408,7 +417,7 @@ actors_json_dump(const msgpack_object *obj, char **out)
     if (obj == NULL) {
         s_puts(&o, "null");
     } else {
-        s_dump(&o, obj);
+        s_dump(&o, obj, false);
     }
     if (o.oom || o.buf == NULL) {
         actors__free(o.buf);

@@ -5,8 +5,16 @@
  * command line; results are printed as JSON. Parsing is done by jansson.
  * Mapping: null/true/false/integer/real/string/array/object map to the
  * msgpack types of the same name; a msgpack bin prints as a base64-free
- * {"$bin": "<hex>"} object; map keys that are not strings print as their
- * JSON text. Thread: any.
+ * {"$bin": "<hex>"} object, an ext as {"$ext": [type, "<hex>"]}.
+ *
+ * Map keys that are not strings: JSON keys must be strings, so such a key
+ * prints as one JSON string holding the key's compact JSON text, with one
+ * difference inside that text: keys that are not strings appear there as
+ * their own text, unquoted. {1: 2} prints {"1":2}; a map keyed by the map
+ * {1: nil} prints {"{1:null}":2}; by ["a"], {"[\"a\"]":2}. Each key is
+ * escaped once, so the output stays linear in the size of the input
+ * (quoting keys inside keys would double it with every level).
+ * Thread: any.
  */
 #ifndef ACTORS_JSON_H
 #define ACTORS_JSON_H

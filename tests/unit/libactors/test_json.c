@@ -200,6 +200,77 @@ START_TEST(test_json_dump_non_json_types)
 }
 END_TEST
 
+/* s_dump_raw decodes raw msgpack bytes and dumps them. */
+static char *
+s_dump_raw(const char *data, size_t len)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, data, len, &off), MSGPACK_UNPACK_SUCCESS);
+    ck_assert_uint_eq(off, len);
+    char *out = NULL;
+    TEST_ASSERT_OK(actors_json_dump(&up.data, &out));
+    msgpack_unpacked_destroy(&up);
+    return out;
+}
+
+/* s_key_chain writes {{..{1: nil}..}: nil}, depth maps each the key of the
+ * next, into buf (2 * depth + 1 bytes) and returns its length. */
+static size_t
+s_key_chain(char *buf, int depth)
+{
+    size_t n = 0;
+    for (int i = 0; i < depth; i++) {
+        buf[n++] = (char)0x81; /* fixmap of one pair: its key comes next */
+    }
+    buf[n++] = 0x01; /* the innermost key */
+    for (int i = 0; i < depth; i++) {
+        buf[n++] = (char)0xc0; /* each map's value, innermost first */
+    }
+    return n;
+}
+
+/* A key that is not a string is shown as one JSON string holding the key's
+ * compact JSON text, in which keys that are not strings appear as their
+ * text, unquoted: every key is escaped once, so the output grows with the
+ * input and not with 2^depth (a 49-byte reply nested 24 deep used to print
+ * 33 MB). */
+START_TEST(test_json_dump_non_string_keys_are_linear)
+{
+    char buf[80];
+    char *out = s_dump_raw(buf, s_key_chain(buf, 1));
+    ck_assert_str_eq(out, "{\"1\":null}");
+    free(out);
+    out = s_dump_raw(buf, s_key_chain(buf, 2));
+    ck_assert_str_eq(out, "{\"{1:null}\":null}");
+    free(out);
+    out = s_dump_raw(buf, s_key_chain(buf, 3));
+    ck_assert_str_eq(out, "{\"{{1:null}:null}\":null}");
+    free(out);
+    /* Strings inside a key keep their quotes, escaped once with the key. */
+    const char skey[] = "\x81\x91\xa3"
+                        "a\"b\x02";
+    out = s_dump_raw(skey, sizeof skey - 1);
+    ck_assert_str_eq(out, "{\"[\\\"a\\\\\\\"b\\\"]\":2}");
+    free(out);
+    const char mkey[] = "\x81\x81\xa1k\x81\x02\x03\xc0";
+    out = s_dump_raw(mkey, sizeof mkey - 1);
+    ck_assert_str_eq(out, "{\"{\\\"k\\\":{2:3}}\":null}");
+    free(out);
+    for (int depth = 1; depth <= 32; depth++) {
+        size_t len = s_key_chain(buf, depth);
+        out = s_dump_raw(buf, len);
+        ck_assert_msg(strlen(out) <= 8 * len + 16,
+            "depth %d: %zu bytes of msgpack gave %zu of JSON", depth, len,
+            strlen(out));
+        free(out);
+    }
+    ck_assert_uint_eq(s_key_chain(buf, 24), 49);
+}
+END_TEST
+
 START_TEST(test_json_dump_survives_oom)
 {
     actors_msg_t *m = NULL;
@@ -245,6 +316,7 @@ json_suite(void)
     tcase_add_test(tc, test_json_add_survives_oom);
     tcase_add_test(tc, test_json_dump_escapes_strings);
     tcase_add_test(tc, test_json_dump_non_json_types);
+    tcase_add_test(tc, test_json_dump_non_string_keys_are_linear);
     tcase_add_test(tc, test_json_dump_survives_oom);
     suite_add_tcase(s, tc);
     return s;
