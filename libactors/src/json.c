@@ -135,6 +135,41 @@ s_add_big_integer(
     return ACTORS_EINVAL;
 }
 
+/* s_non_finite_word: text is (blanks) Infinity, -Infinity or NaN
+ * (blanks), the words actors_json_dump prints for those doubles; *out
+ * gets the double. */
+static bool
+s_non_finite_word(const char *text, double *out)
+{
+    static const struct {
+        const char *word;
+        double value;
+    } words[] = {
+        {"Infinity", INFINITY},
+        {"-Infinity", -INFINITY},
+        {"NaN", NAN},
+    };
+    while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r') {
+        text++;
+    }
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i].word);
+        if (strncmp(text, words[i].word, n) != 0) {
+            continue;
+        }
+        const char *rest = text + n;
+        while (
+            *rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r') {
+            rest++;
+        }
+        if (*rest == '\0') {
+            *out = words[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
 actors_err
 actors_json_add(
     actors_msg_t *msg, const char *text, char *errbuf, size_t errlen)
@@ -157,6 +192,21 @@ actors_json_add(
         }
         if (s_integer_text(text)) {
             return s_add_big_integer(msg, text, errbuf, errlen);
+        }
+        if (json_error_code(&jerr) == json_error_numeric_overflow) {
+            /* A real beyond a double (1e999): neither a bare word nor,
+             * silently, an infinity. */
+            if (errbuf != NULL && errlen > 0) {
+                snprintf(errbuf, errlen,
+                    "number out of range: %s (Infinity is the word for an "
+                    "infinite value)",
+                    text);
+            }
+            return ACTORS_EINVAL;
+        }
+        double v = 0;
+        if (s_non_finite_word(text, &v)) {
+            return actors_msg_add_double(msg, v);
         }
         return actors_msg_add_str(msg, text);
     }
@@ -278,13 +328,19 @@ s_put_hex(s_out_t *o, const char *p, size_t n)
 
 /* s_put_double writes the shortest text that reads back as v, keeping a
  * decimal point or exponent so it stays a real (300.0). NaN and the
- * infinities have no JSON form: null. */
+ * infinities have no JSON form: they print as Python's json module prints
+ * them (NaN, Infinity, -Infinity), never as null, which would pass for a
+ * missing value. */
 static void
 s_put_double(s_out_t *o, double v, bool is_float)
 {
     char buf[40];
-    if (!isfinite(v)) {
-        s_puts(o, "null");
+    if (isnan(v)) {
+        s_puts(o, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        s_puts(o, v > 0 ? "Infinity" : "-Infinity");
         return;
     }
     int prec = 1;
