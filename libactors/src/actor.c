@@ -53,6 +53,7 @@
 #include "unpack.h"
 #include "alloc.h"
 #include "client_internal.h"
+#include "msg_internal.h"
 
 #define S_STR(x) #x
 #define S_XSTR(x) S_STR(x) /* a macro's value as a string literal */
@@ -655,7 +656,8 @@ s_send_register(actors_actor_t *self)
         rc = actors_msg_add_str(m, "service");
     }
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_str(m, self->service->name);
+        rc = actors__msg_add_utf8(
+            m, self->service->name, strlen(self->service->name));
     }
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "pid");

@@ -650,6 +650,34 @@ START_TEST(test_actor_deep_args_are_bad_msgpack)
 }
 END_TEST
 
+/* A method name that is not UTF-8 is quoted in the NoSuchMethod message
+ * with U+FFFD for each ill-formed sequence, so the body stays valid for
+ * strict decoders. */
+START_TEST(test_actor_error_body_is_valid_utf8)
+{
+    fake_t f;
+    run_t r;
+    fmsg_t m;
+    msgpack_unpacked up;
+    s_fake_start(&f);
+    s_actor_start(&r, &f, 0);
+    s_accept(&f, 1000, 3);
+    const uint8_t args[] = {0x90}; /* [] */
+    s_fake_send_call(
+        &f, ACTORS_CMD_CALL, "u-1", "t/1", "go\xc3(\xff", 1, args, sizeof args);
+    s_fake_expect(&f, ACTORS_CMD_ERROR, WAIT_MS, &m);
+    s_assert_id(&m, "u-1");
+    const msgpack_object *b = s_body(&m, 1, &up);
+    s_assert_str(actors_map_get(b, "type"), "NoSuchMethod");
+    s_assert_str(actors_map_get(b, "message"),
+        "testsvc has no method 'go\xef\xbf\xbd(\xef\xbf\xbd'");
+    msgpack_unpacked_destroy(&up);
+    s_fmsg_free(&m);
+    s_stop_actor(&f, &r);
+    s_fake_stop(&f);
+}
+END_TEST
+
 /* A dispatch the runtime cannot read: a CALL is answered BadRequest with
  * the broker's tag, a TELL is still credited; the actor serves on. */
 START_TEST(test_actor_malformed_dispatch)
@@ -1184,6 +1212,7 @@ actor_suite(void)
     tcase_add_test(tc, test_actor_call_reply_and_errors);
     tcase_add_test(tc, test_actor_malformed_dispatch);
     tcase_add_test(tc, test_actor_deep_args_are_bad_msgpack);
+    tcase_add_test(tc, test_actor_error_body_is_valid_utf8);
     tcase_add_test(tc, test_actor_tells_are_credited);
     tcase_add_test(tc, test_actor_deferred_reply);
     tcase_add_test(tc, test_actor_no_reentry_while_blocked);
