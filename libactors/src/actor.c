@@ -53,6 +53,13 @@
 #include "unpack.h"
 #include "alloc.h"
 #include "client_internal.h"
+#include "msg_internal.h"
+
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR(x) /* a macro's value as a string literal */
+#define S_BAD_ARGS_TEXT                                                        \
+    "the arguments frame is not valid msgpack, or nests containers deeper "    \
+    "than " S_XSTR(ACTORS__UNPACK_MAX_DEPTH) " levels"
 
 #define PREFETCH_DEFAULT 256   /* opts->prefetch 0 */
 #define HEARTBEAT_DEFAULT 1000 /* ms, until the broker tells its own */
@@ -501,7 +508,7 @@ s_handle(actors_actor_t *self, actors__item_t *it)
             ur == MSGPACK_UNPACK_NOMEM_ERROR ? ACTORS_ENOMEM : ACTORS_EMSGPACK,
             ur == MSGPACK_UNPACK_EXTRA_BYTES
                 ? "the arguments frame holds more than one msgpack value"
-                : "the arguments frame is not valid msgpack");
+                : S_BAD_ARGS_TEXT);
     } else if (args.type != MSGPACK_OBJECT_ARRAY) {
         s_reject(
             self, it, ACTORS_EARGS, "the arguments must be a msgpack array");
@@ -707,7 +714,8 @@ s_send_register(actors_actor_t *self)
         rc = actors_msg_add_str(m, "service");
     }
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_str(m, self->service->name);
+        rc = actors__msg_add_utf8(
+            m, self->service->name, strlen(self->service->name));
     }
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "pid");

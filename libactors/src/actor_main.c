@@ -19,6 +19,7 @@
 #include <actors/log.h>
 
 #include "actor_internal.h"
+#include "unpack.h"
 
 #define USAGE                                                                  \
     "usage: %s [--broker EP] --address ADDRESS [--prefetch N] "                \
@@ -189,13 +190,22 @@ actors_service_main(const actors_service_t *service, int argc, char **argv)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
-    if (msgpack_unpack_next(&up, sbuf.data, sbuf.size, &off) !=
-        MSGPACK_UNPACK_SUCCESS) {
+    msgpack_unpack_return ur =
+        actors__unpack_next(&up, sbuf.data, sbuf.size, &off);
+    if (ur != MSGPACK_UNPACK_SUCCESS) {
         msgpack_unpacked_destroy(&up);
         msgpack_sbuffer_destroy(&sbuf);
-        fprintf(stderr, "%s: %s\n", actors_err_name(ACTORS_ENOMEM),
-            actors_strerror(ACTORS_ENOMEM));
-        return 1;
+        if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
+            fprintf(stderr, "%s: %s\n", actors_err_name(ACTORS_ENOMEM),
+                actors_strerror(ACTORS_ENOMEM));
+            return 1;
+        }
+        /* What JSON made is valid msgpack: only its depth can fail. */
+        fprintf(stderr,
+            "%s: the constructor arguments nest deeper than %d levels (the "
+            "argument list counts as one)\n",
+            actors_err_name(ACTORS_EMSGPACK), ACTORS__UNPACK_MAX_DEPTH);
+        return 2;
     }
     actors__run_result_t result;
     rc = actors__actor_run(service, &opts, &up.data, &result);

@@ -49,6 +49,7 @@
 #include "future_internal.h"
 #include "msg_internal.h"
 #include "unpack.h"
+#include "utf8.h"
 
 #define ACTORS_CLIENT_TAG 0xac7e0004u
 #define ACTORS__LINGER_MS 1000
@@ -487,6 +488,16 @@ s_name_ok(const char *s)
     return n > 0 && n <= ACTORS_WIRE_NAME_MAX;
 }
 
+/* s_text_ok: a name that also travels as a msgpack str (a SPAWN spec's
+ * service, name, node) is 1..255 bytes of valid UTF-8. Replacing bad
+ * bytes (utf8.h) would silently name another actor or binary, so such a
+ * name is refused instead. */
+static bool
+s_text_ok(const char *s)
+{
+    return s_name_ok(s) && actors__utf8_is_valid(s, strlen(s));
+}
+
 /* s_send_more sends one small frame with more to follow. */
 static int
 s_send_more(void *sock, const void *data, size_t len)
@@ -711,14 +722,16 @@ s_args_as_json(actors_msg_t *m, const actors_msg_t *args)
     msgpack_unpacked_init(&up);
     for (size_t i = 0; rc == ACTORS_OK && i < n; i++) {
         char *json = NULL;
-        if (msgpack_unpack_next(&up, data, len, &off) !=
+        if (actors__unpack_next(&up, data, len, &off) !=
             MSGPACK_UNPACK_SUCCESS) {
-            rc = ACTORS_EINVAL;
+            rc = ACTORS_EINVAL; /* raw bytes that are not msgpack */
             break;
         }
         rc = actors_json_dump(&up.data, &json);
         if (rc == ACTORS_OK) {
-            rc = actors_msg_add_str(m, json);
+            /* A str value that is not UTF-8 is copied into the JSON text
+             * as it is; the text travels as a str, so make it valid. */
+            rc = actors__msg_add_utf8(m, json, strlen(json));
         }
         free(json);
     }
@@ -758,9 +771,9 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
     assert(opts);
     assert(out);
     *out = NULL;
-    if (!s_name_ok(opts->service) ||
-        (opts->name != NULL && !s_name_ok(opts->name)) ||
-        (opts->node != NULL && !s_name_ok(opts->node)) ||
+    if (!s_text_ok(opts->service) ||
+        (opts->name != NULL && !s_text_ok(opts->name)) ||
+        (opts->node != NULL && !s_text_ok(opts->node)) ||
         opts->max_restarts < -1 || opts->max_task_retries < -1) {
         return ACTORS_EINVAL;
     }

@@ -135,6 +135,41 @@ s_add_big_integer(
     return ACTORS_EINVAL;
 }
 
+/* s_non_finite_word: text is (blanks) Infinity, -Infinity or NaN
+ * (blanks), the words actors_json_dump prints for those doubles; *out
+ * gets the double. */
+static bool
+s_non_finite_word(const char *text, double *out)
+{
+    static const struct {
+        const char *word;
+        double value;
+    } words[] = {
+        {"Infinity", INFINITY},
+        {"-Infinity", -INFINITY},
+        {"NaN", NAN},
+    };
+    while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r') {
+        text++;
+    }
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i].word);
+        if (strncmp(text, words[i].word, n) != 0) {
+            continue;
+        }
+        const char *rest = text + n;
+        while (
+            *rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r') {
+            rest++;
+        }
+        if (*rest == '\0') {
+            *out = words[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
 actors_err
 actors_json_add(
     actors_msg_t *msg, const char *text, char *errbuf, size_t errlen)
@@ -157,6 +192,21 @@ actors_json_add(
         }
         if (s_integer_text(text)) {
             return s_add_big_integer(msg, text, errbuf, errlen);
+        }
+        if (json_error_code(&jerr) == json_error_numeric_overflow) {
+            /* A real beyond a double (1e999): neither a bare word nor,
+             * silently, an infinity. */
+            if (errbuf != NULL && errlen > 0) {
+                snprintf(errbuf, errlen,
+                    "number out of range: %s (Infinity is the word for an "
+                    "infinite value)",
+                    text);
+            }
+            return ACTORS_EINVAL;
+        }
+        double v = 0;
+        if (s_non_finite_word(text, &v)) {
+            return actors_msg_add_double(msg, v);
         }
         return actors_msg_add_str(msg, text);
     }
@@ -278,13 +328,19 @@ s_put_hex(s_out_t *o, const char *p, size_t n)
 
 /* s_put_double writes the shortest text that reads back as v, keeping a
  * decimal point or exponent so it stays a real (300.0). NaN and the
- * infinities have no JSON form: null. */
+ * infinities have no JSON form: they print as Python's json module prints
+ * them (NaN, Infinity, -Infinity), never as null, which would pass for a
+ * missing value. */
 static void
 s_put_double(s_out_t *o, double v, bool is_float)
 {
     char buf[40];
-    if (!isfinite(v)) {
-        s_puts(o, "null");
+    if (isnan(v)) {
+        s_puts(o, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        s_puts(o, v > 0 ? "Infinity" : "-Infinity");
         return;
     }
     int prec = 1;
@@ -311,19 +367,27 @@ s_put_double(s_out_t *o, double v, bool is_float)
     s_puts(o, buf);
 }
 
-static void s_dump(s_out_t *o, const msgpack_object *obj);
+static void s_dump(s_out_t *o, const msgpack_object *obj, bool in_key);
 
-/* s_put_key writes a map key: strings as they are, anything else as the
- * string of its JSON text. */
+/* s_put_key writes a map key. A string is written as it is. Outside a key
+ * (in_key false), any other key becomes one JSON string of its text, which
+ * is rendered once, in key mode, and escaped once. In key mode, keys that
+ * are not strings are written as their text, unquoted: quoting them there
+ * would escape the text of a key inside a key again at every level, and
+ * the output would double with each level of nesting. */
 static void
-s_put_key(s_out_t *o, const msgpack_object *key)
+s_put_key(s_out_t *o, const msgpack_object *key, bool in_key)
 {
     if (key->type == MSGPACK_OBJECT_STR) {
         s_put_string(o, key->via.str.ptr, key->via.str.size);
         return;
     }
+    if (in_key) {
+        s_dump(o, key, true);
+        return;
+    }
     s_out_t k = {0};
-    s_dump(&k, key);
+    s_dump(&k, key, true);
     if (k.oom) {
         o->oom = true;
     } else {
@@ -332,8 +396,9 @@ s_put_key(s_out_t *o, const msgpack_object *key)
     actors__free(k.buf);
 }
 
+/* s_dump writes obj; in_key: obj is (inside) the text of a map key. */
 static void
-s_dump(s_out_t *o, const msgpack_object *obj)
+s_dump(s_out_t *o, const msgpack_object *obj, bool in_key)
 {
     char buf[32];
     switch (obj->type) {
@@ -377,7 +442,7 @@ s_dump(s_out_t *o, const msgpack_object *obj)
             if (i > 0) {
                 s_puts(o, ",");
             }
-            s_dump(o, &obj->via.array.ptr[i]);
+            s_dump(o, &obj->via.array.ptr[i], in_key);
         }
         s_puts(o, "]");
         break;
@@ -387,9 +452,9 @@ s_dump(s_out_t *o, const msgpack_object *obj)
             if (i > 0) {
                 s_puts(o, ",");
             }
-            s_put_key(o, &obj->via.map.ptr[i].key);
+            s_put_key(o, &obj->via.map.ptr[i].key, in_key);
             s_puts(o, ":");
-            s_dump(o, &obj->via.map.ptr[i].val);
+            s_dump(o, &obj->via.map.ptr[i].val, in_key);
         }
         s_puts(o, "}");
         break;
@@ -408,7 +473,7 @@ actors_json_dump(const msgpack_object *obj, char **out)
     if (obj == NULL) {
         s_puts(&o, "null");
     } else {
-        s_dump(&o, obj);
+        s_dump(&o, obj, false);
     }
     if (o.oom || o.buf == NULL) {
         actors__free(o.buf);

@@ -26,6 +26,7 @@
 
 #include "alloc.h"
 #include "msg_internal.h"
+#include "utf8.h"
 
 #define ACTORS_MSG_TAG 0xac7e0002u
 #define ACTORS__MSG_SPARE_MAX 4    /* builders kept per thread */
@@ -297,6 +298,20 @@ actors_msg_add_strn(actors_msg_t *self, const char *s, size_t len)
         prc = msgpack_pack_str_body(&self->pk, s, len);
     }
     return s_done(self, prc, saved);
+}
+
+actors_err
+actors__msg_add_utf8(actors_msg_t *self, const void *s, size_t len)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    assert(s || len == 0);
+    size_t saved = self->size;
+    actors_err rc = actors__utf8_pack_str(&self->pk, s, len);
+    if (rc != ACTORS_OK) {
+        self->size = saved;
+        return rc;
+    }
+    return s_done(self, 0, saved);
 }
 
 actors_err

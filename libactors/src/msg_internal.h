@@ -38,4 +38,11 @@ actors_err actors__msg_vbuild(actors_msg_t **out, const char *fmt, va_list ap);
 /* actors__msg_is_complete: no container is waiting for items. */
 bool actors__msg_is_complete(const actors_msg_t *self);
 
+/* actors__msg_add_utf8 appends s[0..len) as a str that is valid UTF-8,
+ * each ill-formed sequence replaced by U+FFFD (utf8.h): for bytes that
+ * libactors did not write itself (addresses, method names, messages
+ * quoting them). Returns ACTORS_OK, ACTORS_ETOOBIG or ACTORS_ENOMEM (self
+ * unchanged). Thread: owner. */
+actors_err actors__msg_add_utf8(actors_msg_t *self, const void *s, size_t len);
+
 #endif

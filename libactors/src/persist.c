@@ -95,12 +95,22 @@ actors_persist_opts_from_env(actors_persist_opts_t *opts)
     return ACTORS_OK;
 }
 
+/* How deep a stored value may nest so that its record still decodes
+ * (msgpack-c stops at ACTORS__UNPACK_MAX_DEPTH): a state or an event sits
+ * in one array (the snapshot, the event record), a result in three (the
+ * snapshot, its window, an [id, result] pair). */
+#define S_MAX_DEPTH_VALUE (ACTORS__UNPACK_MAX_DEPTH - 1)
+#define S_MAX_DEPTH_RESULT (ACTORS__UNPACK_MAX_DEPTH - 3)
+
+/* s_one_value: data[0..len) is exactly one msgpack value nested at most
+ * max_depth containers deep. */
 static bool
-s_one_value(const void *data, size_t len)
+s_one_value(const void *data, size_t len, int max_depth)
 {
     size_t off = 0;
     return data != NULL && len > 0 &&
-           actors__unpack_check(data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+           actors__unpack_check_within(data, len, &off, max_depth) ==
+               MSGPACK_UNPACK_SUCCESS &&
            off == len;
 }
 
@@ -310,7 +320,7 @@ s_write_snapshot(actors_persist_t *self, const void *state, size_t len)
     if (self->broken) {
         return ACTORS_EIO;
     }
-    if (!s_one_value(state, len)) {
+    if (!s_one_value(state, len, S_MAX_DEPTH_VALUE)) {
         return ACTORS_EINVAL;
     }
     actors_err rc = s_snapshot_record(self, state, len);
@@ -520,8 +530,9 @@ actors_persist_append(actors_persist_t *self, const void *id, size_t id_len,
     if (self->broken) {
         return ACTORS_EIO;
     }
-    if (!self->recovered || !s_one_value(event, event_len) ||
-        (result != NULL && !s_one_value(result, result_len)) ||
+    if (!self->recovered || !s_one_value(event, event_len, S_MAX_DEPTH_VALUE) ||
+        (result != NULL &&
+            !s_one_value(result, result_len, S_MAX_DEPTH_RESULT)) ||
         (id == NULL && id_len != 0) || id_len > S_MAX_ID) {
         return ACTORS_EINVAL;
     }

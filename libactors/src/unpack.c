@@ -9,6 +9,7 @@
  */
 #include "unpack.h"
 
+#include <assert.h>
 #include <stdint.h>
 
 static uint64_t
@@ -24,6 +25,15 @@ s_be(const uint8_t *p, int n)
 msgpack_unpack_return
 actors__unpack_check(const char *data, size_t len, size_t *off)
 {
+    return actors__unpack_check_within(
+        data, len, off, ACTORS__UNPACK_MAX_DEPTH);
+}
+
+msgpack_unpack_return
+actors__unpack_check_within(
+    const char *data, size_t len, size_t *off, int max_depth)
+{
+    assert(max_depth >= 0 && max_depth <= ACTORS__UNPACK_MAX_DEPTH);
     const uint8_t *p = (const uint8_t *)data + (off ? *off : 0);
     const uint8_t *end = (const uint8_t *)data + len;
     uint64_t owed[ACTORS__UNPACK_MAX_DEPTH]; /* items owed per container */
@@ -171,15 +181,19 @@ actors__unpack_check(const char *data, size_t len, size_t *off)
             return MSGPACK_UNPACK_CONTINUE;
         }
         p += skip;
-        if (is_container && children > 0) {
+        if (is_container) {
+            /* msgpack-c counts an empty container as a level too: it
+             * pushes every container before looking at its size. */
+            if (depth >= max_depth) {
+                return MSGPACK_UNPACK_PARSE_ERROR; /* nested too deep */
+            }
             if (children > (uint64_t)(end - p)) {
                 return MSGPACK_UNPACK_PARSE_ERROR; /* more than could fit */
             }
-            if (depth == ACTORS__UNPACK_MAX_DEPTH) {
-                return MSGPACK_UNPACK_PARSE_ERROR;
+            if (children > 0) {
+                owed[depth++] = top;
+                top = children;
             }
-            owed[depth++] = top;
-            top = children;
         }
     }
 }

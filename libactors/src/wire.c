@@ -1,6 +1,7 @@
 /* libactors/src/wire.c - the ACT2 envelope: header frames and error bodies.
  * SPDX-License-Identifier: MIT */
 #include "wire.h"
+#include "msg_internal.h"
 #include "unpack.h"
 
 #include <assert.h>
@@ -109,29 +110,39 @@ actors__hdr_set_cmd(void *hdr, uint8_t cmd)
     ((uint8_t *)hdr)[4] = cmd;
 }
 
+/* s_add_text adds a NUL-terminated text as a valid UTF-8 str. */
+static actors_err
+s_add_text(actors_msg_t *m, const char *s)
+{
+    return actors__msg_add_utf8(m, s, strlen(s));
+}
+
 actors_err
 actors__error_body(actors_msg_t *m, actors_err code, const char *type,
     const char *message, const char *address)
 {
     assert(m);
+    /* The three texts may quote raw bytes (an address, a method name)
+     * that are not UTF-8: each is made valid, or strict decoders would
+     * fail on the whole body. */
     actors_err rc = actors_msg_add_map(m, 3);
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "type");
     }
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_str(m, type ? type : actors_err_name(code));
+        rc = s_add_text(m, type ? type : actors_err_name(code));
     }
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "message");
     }
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_str(m, message ? message : actors_strerror(code));
+        rc = s_add_text(m, message ? message : actors_strerror(code));
     }
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "address");
     }
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_str(m, address ? address : "");
+        rc = s_add_text(m, address ? address : "");
     }
     return rc;
 }

@@ -121,7 +121,9 @@ void actors__hdr_set_cmd(void *hdr, uint8_t cmd);
 
 /* actors__error_body encodes the ERROR body {type, message, address} into
  * m (appending one map value). type NULL: wire name of code; message
- * NULL: actors_strerror(code); address NULL: "".
+ * NULL: actors_strerror(code); address NULL: "". The three may hold any
+ * bytes: each is packed as valid UTF-8, ill-formed sequences replaced by
+ * U+FFFD (utf8.h), so strict decoders can read every error body.
  * Returns ACTORS_OK or ACTORS_ENOMEM. */
 actors_err actors__error_body(actors_msg_t *m, actors_err code,
     const char *type, const char *message, const char *address);

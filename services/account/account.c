@@ -6,7 +6,9 @@
  * Constructor: balance minimal_balance [account_key]; a balance below the
  * minimum fails with ValueError, as Ray's __init__ raises. Methods return
  * the new balance; a refused operation raises ValueError with Ray's
- * message and leaves the balance as it was. Schema: schemas/account.json.
+ * message and leaves the balance as it was. Amounts and balances stay
+ * finite: an amount that is not, or a change that would overflow the
+ * balance, is refused with ValueError too. Schema: schemas/account.json.
  *
  * Persistence (the seed's restorestate/storestate, event-sourced): with an
  * account_key the state lives in actors/persist.h under that key. Start:
@@ -76,15 +78,32 @@ struct account {
     s_save_t *saves;           /* saves in flight to the store */
 };
 
-/* s_amount reads the one finite number a method takes. */
+/* s_amount reads the one finite number a method takes. A number that is
+ * not finite is a number of the right type with a wrong value (Python's
+ * ValueError); anything else is the wrong arguments. */
 static actors_err
 s_amount(actors_ctx_t *ctx, const msgpack_object *args, double *amount)
 {
     if (actors_args_count(args) != 1 ||
-        actors_args_double(args, 0, amount) != ACTORS_OK ||
-        !isfinite(*amount)) {
+        actors_args_double(args, 0, amount) != ACTORS_OK) {
         return actors_ctx_error(ctx, "WrongArguments",
             "%s takes one number: the amount", actors_ctx_method(ctx));
+    }
+    if (!isfinite(*amount)) {
+        return actors_ctx_error(
+            ctx, "ValueError", "amount must be a finite number");
+    }
+    return ACTORS_OK;
+}
+
+/* s_finite_balance refuses a change whose new balance is not finite: an
+ * infinite balance could never be brought back by any amount. */
+static actors_err
+s_finite_balance(actors_ctx_t *ctx, double balance)
+{
+    if (!isfinite(balance)) {
+        return actors_ctx_error(
+            ctx, "ValueError", "the balance would overflow");
     }
     return ACTORS_OK;
 }
@@ -636,7 +655,12 @@ s_deposit(actors_ctx_t *ctx, const msgpack_object *args, void *state)
         return actors_ctx_error(
             ctx, "ValueError", "Can not deposit negative amount");
     }
-    rc = s_change(ctx, a, "deposit", amount, a->balance + amount);
+    double balance = a->balance + amount;
+    rc = s_finite_balance(ctx, balance);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    rc = s_change(ctx, a, "deposit", amount, balance);
     if (rc != ACTORS_OK) {
         return rc;
     }
@@ -662,6 +686,10 @@ s_withdraw(actors_ctx_t *ctx, const msgpack_object *args, void *state)
             ctx, "ValueError", "Can not withdraw negative amount");
     }
     double balance = a->balance - amount;
+    rc = s_finite_balance(ctx, balance);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
     if (balance < a->minimal) {
         return actors_ctx_error(
             ctx, "ValueError", "Withdraw is not supported by current balance");

@@ -8,6 +8,7 @@
  */
 #include "itest.h"
 
+#include <math.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -70,6 +71,66 @@ START_TEST(test_account_errors_keep_state)
 }
 END_TEST
 
+/* s_balance_is checks the balance of address. */
+static void
+s_balance_is(const char *address, double want)
+{
+    actors_future_t *f = itest_call(address, "balance", NULL);
+    ck_assert_double_eq(itest_double(f), want);
+    actors_future_destroy(&f);
+}
+
+/* Amounts that are not finite, and changes that would take the balance
+ * out of the doubles (1e308 twice), are refused with ValueError and leave
+ * the balance as it was; the account keeps working. */
+START_TEST(test_account_refuses_non_finite)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start("account", "account/inf", 0, "0", "-1.7e308", NULL);
+    itest_connect();
+
+    const char *methods[] = {"deposit", "withdraw"};
+    double amounts[] = {INFINITY, -INFINITY, NAN};
+    for (size_t i = 0; i < 2; i++) {
+        for (size_t j = 0; j < 3; j++) {
+            actors_future_t *f =
+                itest_call("account/inf", methods[i], "d", amounts[j]);
+            itest_assert_error(
+                f, ACTORS_EAPP, "ValueError", "amount must be a finite number");
+            actors_future_destroy(&f);
+        }
+    }
+    s_balance_is("account/inf", 0.0);
+
+    actors_future_t *f = itest_call("account/inf", "deposit", "d", 1e308);
+    ck_assert_double_eq(itest_double(f), 1e308);
+    actors_future_destroy(&f);
+    f = itest_call("account/inf", "deposit", "d", 1e308);
+    itest_assert_error(
+        f, ACTORS_EAPP, "ValueError", "the balance would overflow");
+    actors_future_destroy(&f);
+    s_balance_is("account/inf", 1e308);
+
+    /* Down to -1e308 (above the minimum), then once more: overflow. */
+    f = itest_call("account/inf", "withdraw", "d", 1e308);
+    ck_assert_double_eq(itest_double(f), 0.0);
+    actors_future_destroy(&f);
+    f = itest_call("account/inf", "withdraw", "d", 1e308);
+    ck_assert_double_eq(itest_double(f), -1e308);
+    actors_future_destroy(&f);
+    f = itest_call("account/inf", "withdraw", "d", 1e308);
+    itest_assert_error(
+        f, ACTORS_EAPP, "ValueError", "the balance would overflow");
+    actors_future_destroy(&f);
+    s_balance_is("account/inf", -1e308);
+
+    /* Still a working account. */
+    f = itest_call("account/inf", "deposit", "d", 1e308);
+    ck_assert_double_eq(itest_double(f), 0.0);
+    actors_future_destroy(&f);
+}
+END_TEST
+
 START_TEST(test_account_below_minimum_refuses_to_start)
 {
     testutil_broker_start(NULL);
@@ -103,6 +164,7 @@ account_suite(void)
     TCase *tc = itest_tcase("ray", 60);
     tcase_add_test(tc, test_account_ray_session);
     tcase_add_test(tc, test_account_errors_keep_state);
+    tcase_add_test(tc, test_account_refuses_non_finite);
     tcase_add_test(tc, test_account_below_minimum_refuses_to_start);
     suite_add_tcase(s, tc);
     return s;

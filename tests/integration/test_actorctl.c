@@ -57,6 +57,38 @@ START_TEST(test_actorctl_ray_account_session)
 }
 END_TEST
 
+/* 1e308 twice would make the balance infinite: refused, balance kept.
+ * Non-finite doubles are words both ways: Infinity as an argument, and
+ * NaN/Infinity printed, never null. */
+START_TEST(test_actorctl_non_finite_numbers)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start("account", "account/big", 0, "0", "0", NULL);
+    testutil_service_start("chaos", "chaos/n", 0, NULL);
+    CTL_OK("1e+308\n", "call", "account/big", "deposit", "1e308");
+    int st = s_ctl("call", "account/big", "deposit", "1e308", NULL);
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(
+        strstr(s_err, "ValueError: the balance would overflow") != NULL,
+        "stderr '%s'", s_err);
+    st = s_ctl("call", "account/big", "deposit", "Infinity", NULL);
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(
+        strstr(s_err, "ValueError: amount must be a finite number") != NULL,
+        "stderr '%s'", s_err);
+    CTL_OK("1e+308\n", "call", "account/big", "balance");
+    CTL_OK("0.0\n", "call", "account/big", "withdraw", "1e308");
+
+    CTL_OK("Infinity\n", "call", "chaos/n", "echo", "Infinity");
+    CTL_OK("-Infinity\n", "call", "chaos/n", "echo", "-Infinity");
+    CTL_OK("NaN\n", "call", "chaos/n", "echo", "NaN");
+    /* Beyond a double: a usage error, not a string or an infinity. */
+    st = s_ctl("call", "chaos/n", "echo", "1e999", NULL);
+    ck_assert_int_eq(st, 2);
+    ck_assert_msg(strstr(s_err, "out of range") != NULL, "stderr '%s'", s_err);
+}
+END_TEST
+
 START_TEST(test_actorctl_dask_counter_session)
 {
     testutil_broker_start(NULL);
@@ -127,6 +159,7 @@ actorctl_suite(void)
     Suite *s = suite_create("actorctl");
     TCase *tc = itest_tcase("cli", 60);
     tcase_add_test(tc, test_actorctl_ray_account_session);
+    tcase_add_test(tc, test_actorctl_non_finite_numbers);
     tcase_add_test(tc, test_actorctl_dask_counter_session);
     tcase_add_test(tc, test_actorctl_errors_and_usage);
     tcase_add_test(tc, test_actorctl_lookup_ls_ping);

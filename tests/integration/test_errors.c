@@ -11,6 +11,10 @@
 #include "itest.h"
 #include "wire.h"
 
+#include <errno.h>
+#include <iconv.h>
+#include <stdbool.h>
+
 #include <zmq.h>
 
 #define CMD_CALL 0x01
@@ -158,6 +162,86 @@ START_TEST(test_errors_application_error)
 }
 END_TEST
 
+/* s_strict_utf8: glibc's iconv, a strict decoder, reads all of s[0..n)
+ * as UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
+static bool
+s_strict_utf8(const char *s, size_t n)
+{
+    iconv_t cd = iconv_open("UTF-32LE", "UTF-8");
+    ck_assert(cd != (iconv_t)-1);
+    char *in = (char *)s;
+    size_t left = n;
+    bool ok = true;
+    while (ok && left > 0) {
+        char out[256];
+        char *o = out;
+        size_t o_left = sizeof out;
+        ok = iconv(cd, &in, &left, &o, &o_left) != (size_t)-1 || errno == E2BIG;
+    }
+    iconv_close(cd);
+    return ok;
+}
+
+/* An actor whose address is not UTF-8, asked for a method whose name is
+ * not either: its ERROR body is still one a strict decoder reads, the bad
+ * bytes shown as U+FFFD. */
+START_TEST(test_errors_body_is_utf8_for_any_address)
+{
+    const char *address = "chaos/\xff\xc0";
+    testutil_broker_start(NULL);
+    testutil_service_start("chaos", address, 0, NULL);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_call_hdr(
+        hdr, "ACT2", CMD_CALL, 0, "u8", 2, address, "ech\xf0\x9f\x98o");
+    const uint8_t no_args[] = {0x90};
+    s_send(s, 2, hdr, hlen, no_args, sizeof no_args);
+    testutil_raw_msg_t m;
+    ck_assert_msg(testutil_raw_recv(s, ITEST_WAIT_MS, &m), "no reply");
+    char type[64];
+    ck_assert(testutil_raw_error_type(&m, 0, type, sizeof type));
+    ck_assert_str_eq(type, "NoSuchMethod");
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, (const char *)m.data[1], m.len[1], NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    ck_assert_int_eq(up.data.type, MSGPACK_OBJECT_MAP);
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        const msgpack_object *k = &up.data.via.map.ptr[i].key;
+        const msgpack_object *v = &up.data.via.map.ptr[i].val;
+        ck_assert_int_eq(k->type, MSGPACK_OBJECT_STR);
+        ck_assert_int_eq(v->type, MSGPACK_OBJECT_STR);
+        ck_assert_msg(s_strict_utf8(v->via.str.ptr, v->via.str.size),
+            "field %.*s is not UTF-8: '%.*s'", (int)k->via.str.size,
+            k->via.str.ptr, (int)v->via.str.size, v->via.str.ptr);
+    }
+    const msgpack_object *a = actors_map_get(&up.data, "address");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(a->via.str.size, 12);
+    ck_assert_mem_eq(a->via.str.ptr, "chaos/\xef\xbf\xbd\xef\xbf\xbd", 12);
+    const msgpack_object *msg = actors_map_get(&up.data, "message");
+    ck_assert_ptr_nonnull(msg);
+    const char want[] = "chaos has no method 'ech\xef\xbf\xbdo'";
+    ck_assert_uint_eq(msg->via.str.size, sizeof want - 1);
+    ck_assert_mem_eq(msg->via.str.ptr, want, sizeof want - 1);
+    msgpack_unpacked_destroy(&up);
+    testutil_raw_msg_free(&m);
+    testutil_raw_close(&s);
+
+    /* The same through the client, and the actor still answers. */
+    itest_connect();
+    actors_future_t *f = itest_call(address, "nosuch\xed\xa0\x80", NULL);
+    itest_assert_error(f, ACTORS_ENOMETHOD, "NoSuchMethod", NULL);
+    const actors_error_t *e = actors_future_error(f);
+    ck_assert(s_strict_utf8(
+        actors_error_message(e), strlen(actors_error_message(e))));
+    ck_assert_str_eq(actors_error_address(e), "chaos/\xef\xbf\xbd\xef\xbf\xbd");
+    actors_future_destroy(&f);
+    itest_echo_ok(address, "still here");
+}
+END_TEST
+
 /* ---- malformed traffic over raw sockets ---------------------------------- */
 
 START_TEST(test_errors_bad_msgpack)
@@ -180,6 +264,55 @@ START_TEST(test_errors_bad_msgpack)
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);
     itest_echo_ok("chaos/e", "after BadMsgpack");
+}
+END_TEST
+
+/* s_call_deep calls chaos/e.echo with one argument nested depth - 1
+ * arrays deep (so the args frame is depth containers deep) and waits. */
+static actors_future_t *
+s_call_deep(int depth)
+{
+    uint8_t v[128];
+    ck_assert_int_lt(depth, (int)sizeof v);
+    memset(v, 0x91, (size_t)depth - 1);
+    v[depth - 1] = 0x01;
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_create(&args));
+    TEST_ASSERT_OK(actors_msg_add_raw(args, v, (size_t)depth));
+    actors_future_t *f = NULL;
+    actors_err rc =
+        actors_client_call(g_client, "chaos/e", "echo", &args, NULL, &f);
+    actors_msg_destroy(&args);
+    TEST_ASSERT_OK(rc);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    return f;
+}
+
+/* Arguments nested deeper than msgpack-c decodes are BadMsgpack from the
+ * actor (not OutOfMemory), and it lives on; the deepest accepted
+ * arguments (32 containers, the args array included) round-trip. */
+START_TEST(test_errors_deep_args)
+{
+    s_start(NULL, NULL, 0);
+    int depths[] = {33, 40, 70};
+    for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+        actors_future_t *f = s_call_deep(depths[i]);
+        itest_assert_error(f, ACTORS_EMSGPACK, "BadMsgpack", NULL);
+        ck_assert_str_eq(
+            actors_error_address(actors_future_error(f)), "chaos/e");
+        actors_future_destroy(&f);
+        itest_echo_ok("chaos/e", "after deep args");
+    }
+    actors_future_t *f = s_call_deep(32);
+    const msgpack_object *r = itest_result(f);
+    for (int d = 0; d < 31; d++) {
+        ck_assert_int_eq(r->type, MSGPACK_OBJECT_ARRAY);
+        ck_assert_uint_eq(r->via.array.size, 1);
+        r = &r->via.array.ptr[0];
+    }
+    ck_assert_int_eq(r->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    ck_assert_uint_eq(r->via.u64, 1);
+    actors_future_destroy(&f);
 }
 END_TEST
 
@@ -709,9 +842,11 @@ errors_suite(void)
     tcase_add_test(tc, test_errors_no_such_method);
     tcase_add_test(tc, test_errors_wrong_arguments);
     tcase_add_test(tc, test_errors_application_error);
+    tcase_add_test(tc, test_errors_body_is_utf8_for_any_address);
     suite_add_tcase(s, tc);
     tc = itest_tcase("malformed", 60);
     tcase_add_test(tc, test_errors_bad_msgpack);
+    tcase_add_test(tc, test_errors_deep_args);
     tcase_add_test(tc, test_errors_bad_request_garbage_header);
     tcase_add_test(tc, test_errors_bad_request_frame_count);
     tcase_add_test(tc, test_errors_bad_request_call_names);

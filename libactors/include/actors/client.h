@@ -144,8 +144,9 @@ typedef struct {
  * reply starts a liveness thread in the client (a socket of its own in
  * the client's context; stopped by actors_client_destroy) that keeps the
  * owned actors while the process lives, whether or not the caller polls.
- * Returns ACTORS_OK, ACTORS_EINVAL (no service, a name over 255 bytes),
- * ACTORS_ENOMEM, ACTORS_EIO. Thread: the client's. */
+ * Returns ACTORS_OK, ACTORS_EINVAL (no service; a service, name or node
+ * over 255 bytes or not valid UTF-8, as the spec carries them as msgpack
+ * str), ACTORS_ENOMEM, ACTORS_EIO. Thread: the client's. */
 ACTORS_EXPORT actors_err actors_client_spawn(actors_client_t *self,
     const actors_spawn_opts_t *opts, actors_future_t **out);
 

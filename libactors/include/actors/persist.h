@@ -37,6 +37,11 @@
  * system under $ACTORS_STATE_DIR (default ./actors-state), one directory
  * per key. docs/PERSISTENCE.md describes formats and recovery.
  *
+ * Depth: a record wraps what it stores, and a record nested deeper than
+ * msgpack-c decodes (32 containers; schemas/PROTOCOL.md) could not be
+ * read back. So a state or an event may nest at most 31 containers deep
+ * and a result 29; deeper ones are refused with ACTORS_EINVAL.
+ *
  * Like msg.h, this header exposes msgpack_object (replayed events are
  * handed over decoded). Thread: a handle is used by one thread at a time
  * (owner); handles of different keys are independent.
@@ -120,9 +125,10 @@ ACTORS_EXPORT actors_err actors_persist_exists(
 
 /* actors_persist_save stores data[0..len) (exactly one msgpack value) as
  * the whole state, atomically and durably, and drops the journal (the
- * state covers it). Returns ACTORS_OK, ACTORS_EINVAL (not one value),
- * ACTORS_ETOOBIG (over 64 MiB), ACTORS_EIO, ACTORS_ENOMEM; on error the
- * previous state is still the stored one. Thread: owner. */
+ * state covers it). Returns ACTORS_OK, ACTORS_EINVAL (not one value, or
+ * nested too deep), ACTORS_ETOOBIG (over 64 MiB), ACTORS_EIO,
+ * ACTORS_ENOMEM; on error the previous state is still the stored one.
+ * Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_save(
     actors_persist_t *self, const void *data, size_t len);
 
@@ -161,9 +167,10 @@ ACTORS_EXPORT actors_err actors_persist_recover(actors_persist_t *self,
  * the call is answered with (NULL: nil), remembered with the id.
  * ALWAYS: durable when this returns ACTORS_OK. GROUP: written, durable
  * after the next actors_persist_flush. *seq_out (may be NULL) gets the
- * event's seq. Returns ACTORS_OK, ACTORS_EINVAL (bad value or id, or
- * recover not called), ACTORS_ETOOBIG, ACTORS_EIO (nothing counted as
- * appended; the caller must not apply the change), ACTORS_ENOMEM.
+ * event's seq. Returns ACTORS_OK, ACTORS_EINVAL (a bad or too deep value,
+ * a bad id, or recover not called), ACTORS_ETOOBIG, ACTORS_EIO (nothing
+ * counted as appended; the caller must not apply the change),
+ * ACTORS_ENOMEM.
  * Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_append(actors_persist_t *self,
     const void *id, size_t id_len, const void *event, size_t event_len,

@@ -609,6 +609,78 @@ START_TEST(test_actor_call_reply_and_errors)
 }
 END_TEST
 
+/* Arguments nested deeper than msgpack-c decodes (32 containers, the args
+ * array included) are BadMsgpack, not OutOfMemory, and the actor serves
+ * on; the deepest accepted arguments reach the method intact. */
+START_TEST(test_actor_deep_args_are_bad_msgpack)
+{
+    fake_t f;
+    run_t r;
+    fmsg_t m;
+    msgpack_unpacked up;
+    s_fake_start(&f);
+    s_actor_start(&r, &f, 0);
+    s_accept(&f, 1000, 3);
+    uint8_t deep[80];
+    int depths[] = {33, 40, 70};
+    for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+        int d = depths[i];
+        memset(deep, 0x91, (size_t)d); /* [[[...[1]...]]] */
+        deep[d] = 0x01;
+        char id[16];
+        snprintf(id, sizeof id, "deep-%d", d);
+        s_fake_send_call(
+            &f, ACTORS_CMD_CALL, id, "t/1", "echo", 1, deep, (size_t)d + 1);
+        s_expect_error(&f, id, "BadMsgpack", NULL);
+    }
+    /* 32 deep: echo replies its one argument, 31 deep, unchanged. */
+    memset(deep, 0x91, 32);
+    deep[32] = 0x01;
+    s_fake_send_call(
+        &f, ACTORS_CMD_CALL, "deep-32", "t/1", "echo", 1, deep, (size_t)33);
+    s_expect_reply(&f, "deep-32", &m, &up);
+    ck_assert_uint_eq(m.len[1], 32);
+    ck_assert_mem_eq(m.data[1], deep + 1, 32);
+    msgpack_unpacked_destroy(&up);
+    s_fmsg_free(&m);
+    /* Still serving. */
+    s_fake_call(&f, ACTORS_CMD_CALL, "after", "echo", "s", "alive");
+    s_assert_str(s_expect_reply(&f, "after", &m, &up), "alive");
+    msgpack_unpacked_destroy(&up);
+    s_fmsg_free(&m);
+    s_stop_actor(&f, &r);
+    s_fake_stop(&f);
+}
+END_TEST
+
+/* A method name that is not UTF-8 is quoted in the NoSuchMethod message
+ * with U+FFFD for each ill-formed sequence, so the body stays valid for
+ * strict decoders. */
+START_TEST(test_actor_error_body_is_valid_utf8)
+{
+    fake_t f;
+    run_t r;
+    fmsg_t m;
+    msgpack_unpacked up;
+    s_fake_start(&f);
+    s_actor_start(&r, &f, 0);
+    s_accept(&f, 1000, 3);
+    const uint8_t args[] = {0x90}; /* [] */
+    s_fake_send_call(
+        &f, ACTORS_CMD_CALL, "u-1", "t/1", "go\xc3(\xff", 1, args, sizeof args);
+    s_fake_expect(&f, ACTORS_CMD_ERROR, WAIT_MS, &m);
+    s_assert_id(&m, "u-1");
+    const msgpack_object *b = s_body(&m, 1, &up);
+    s_assert_str(actors_map_get(b, "type"), "NoSuchMethod");
+    s_assert_str(actors_map_get(b, "message"),
+        "testsvc has no method 'go\xef\xbf\xbd(\xef\xbf\xbd'");
+    msgpack_unpacked_destroy(&up);
+    s_fmsg_free(&m);
+    s_stop_actor(&f, &r);
+    s_fake_stop(&f);
+}
+END_TEST
+
 /* A dispatch the runtime cannot read: a CALL is answered BadRequest with
  * the broker's tag, a TELL is still credited; the actor serves on. */
 START_TEST(test_actor_malformed_dispatch)
@@ -1082,6 +1154,19 @@ START_TEST(test_actor_service_main_exit_codes)
     ck_assert_int_eq(actors_service_main(&s_service, 6, a3), 2);
     char *a4[] = {"svc", "--help", NULL};
     ck_assert_int_eq(actors_service_main(&s_service, 2, a4), 0);
+    /* JSON 32 deep is 33 inside the constructor's argument array: more
+     * than msgpack-c decodes, so a usage error, not OutOfMemory. */
+    char deep[80] = "";
+    for (int i = 0; i < 32; i++) {
+        strcat(deep, "[");
+    }
+    strcat(deep, "1");
+    for (int i = 0; i < 32; i++) {
+        strcat(deep, "]");
+    }
+    char *a5[] = {
+        "svc", "--broker", "tcp://127.0.0.1:1", "--address", "t/1", deep, NULL};
+    ck_assert_int_eq(actors_service_main(&s_service, 6, a5), 2);
 }
 END_TEST
 
@@ -1163,6 +1248,8 @@ actor_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_actor_call_reply_and_errors);
     tcase_add_test(tc, test_actor_malformed_dispatch);
+    tcase_add_test(tc, test_actor_deep_args_are_bad_msgpack);
+    tcase_add_test(tc, test_actor_error_body_is_valid_utf8);
     tcase_add_test(tc, test_actor_tells_are_credited);
     tcase_add_test(tc, test_actor_claims_what_it_takes_up);
     tcase_add_test(tc, test_actor_deferred_reply);

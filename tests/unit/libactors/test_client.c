@@ -343,6 +343,66 @@ START_TEST(test_client_sends_frames_per_wire)
 }
 END_TEST
 
+/* A SPAWN spec is msgpack with str fields: a service, name or node that is
+ * not UTF-8 is refused (replacing bytes would name another actor), and
+ * the constructor arguments' JSON texts are made valid UTF-8. */
+START_TEST(test_client_spawn_spec_is_valid_utf8)
+{
+    fake_t fb;
+    fake_start(&fb);
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, fb.ep));
+    actors_future_t *f = NULL;
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.service = "chaos";
+    o.name = "chaos/\xff";
+    TEST_ASSERT_ERR(actors_client_spawn(c, &o, &f), ACTORS_EINVAL);
+    ck_assert_ptr_null(f);
+    o.name = NULL;
+    o.node = "node\xc0\xaf";
+    TEST_ASSERT_ERR(actors_client_spawn(c, &o, &f), ACTORS_EINVAL);
+    o.node = NULL;
+    o.service = "ch\xe9os";
+    TEST_ASSERT_ERR(actors_client_spawn(c, &o, &f), ACTORS_EINVAL);
+    o.service = "chaos";
+    o.name = "chaos/\xc3\xa9"; /* valid UTF-8 is fine */
+    o.detached = true;
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&args, "S", "x\xff", (size_t)2));
+    o.args = args;
+    TEST_ASSERT_OK(actors_client_spawn(c, &o, &f));
+    fmsg_t m;
+    fake_recv_ok(&fb, &m);
+    ck_assert_int_eq(m.n, 3);
+    ck_assert_uint_eq(fmsg_hdr(&m).cmd, ACTORS_CMD_SPAWN);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(msgpack_unpack_next(&up, zmq_msg_data(&m.f[2]),
+                         zmq_msg_size(&m.f[2]), NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *a = actors_map_get(&up.data, "args");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(a->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_uint_eq(a->via.array.size, 1);
+    const char want[] = "\"x\xef\xbf\xbd\"";
+    ck_assert_int_eq(a->via.array.ptr[0].type, MSGPACK_OBJECT_STR);
+    ck_assert_uint_eq(a->via.array.ptr[0].via.str.size, sizeof want - 1);
+    ck_assert_mem_eq(a->via.array.ptr[0].via.str.ptr, want, sizeof want - 1);
+    const char *name = NULL;
+    size_t name_len = 0;
+    TEST_ASSERT_OK(
+        actors_value_str(actors_map_get(&up.data, "name"), &name, &name_len));
+    ck_assert_uint_eq(name_len, 8);
+    ck_assert_mem_eq(name, "chaos/\xc3\xa9", 8);
+    msgpack_unpacked_destroy(&up);
+    fmsg_close(&m);
+    actors_msg_destroy(&args);
+    actors_future_destroy(&f);
+    actors_client_destroy(&c);
+    fake_stop(&fb);
+}
+END_TEST
+
 START_TEST(test_client_call_rejects_bad_names)
 {
     actors_client_t *c = NULL;
@@ -1071,6 +1131,7 @@ client_suite(void)
     tcase_add_test(tc, test_client_create_survives_oom);
     tcase_add_test(tc, test_client_sends_frames_per_wire);
     tcase_add_test(tc, test_client_call_rejects_bad_names);
+    tcase_add_test(tc, test_client_spawn_spec_is_valid_utf8);
     tcase_add_test(tc, test_client_call_survives_oom);
     tcase_add_test(tc, test_client_reply_resolves_future);
     tcase_add_test(tc, test_client_error_reply_fails_future);

@@ -344,6 +344,54 @@ START_TEST(test_future_bad_body_fails_on_use)
 }
 END_TEST
 
+/* s_deep_future resolves a future with [[..[1]..]], depth arrays deep
+ * (added raw: the builder would not check it either). */
+static actors_future_t *
+s_deep_future(int depth)
+{
+    char buf[128];
+    ck_assert_int_lt(depth, (int)sizeof buf);
+    memset(buf, 0x91, (size_t)depth);
+    buf[depth] = 0x01;
+    actors_msg_t *m = NULL;
+    TEST_ASSERT_OK(actors_msg_create(&m));
+    TEST_ASSERT_OK(actors_msg_add_raw(m, buf, (size_t)depth + 1));
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_future_resolved(NULL, &m, &f));
+    return f;
+}
+
+/* A body nested deeper than msgpack-c decodes (32) is BadMsgpack, the same
+ * whether asked for the error first or for the result; 32 deep decodes. */
+START_TEST(test_future_deep_body_is_bad_msgpack)
+{
+    int depths[] = {33, 40, 70};
+    for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+        actors_future_t *f = s_deep_future(depths[i]);
+        const actors_error_t *e = actors_future_error(f);
+        ck_assert_msg(e != NULL, "depth %d: no error", depths[i]);
+        ck_assert_str_eq(actors_error_type(e), "BadMsgpack");
+        TEST_ASSERT_ERR(actors_future_get(f, 0, NULL), ACTORS_EMSGPACK);
+        actors_future_destroy(&f);
+        f = s_deep_future(depths[i]);
+        TEST_ASSERT_ERR(actors_future_get(f, 0, NULL), ACTORS_EMSGPACK);
+        ck_assert_ptr_null(actors_future_result(f));
+        actors_future_destroy(&f);
+    }
+    actors_future_t *f = s_deep_future(32);
+    ck_assert_ptr_null(actors_future_error(f));
+    const msgpack_object *r = NULL;
+    TEST_ASSERT_OK(actors_future_get(f, 0, &r));
+    for (int d = 0; d < 32; d++) {
+        ck_assert_int_eq(r->type, MSGPACK_OBJECT_ARRAY);
+        ck_assert_uint_eq(r->via.array.size, 1);
+        r = &r->via.array.ptr[0];
+    }
+    ck_assert_int_eq(r->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+    actors_future_destroy(&f);
+}
+END_TEST
+
 START_TEST(test_future_wait_any_all_resolved)
 {
     actors_future_t *fs[3];
@@ -387,6 +435,7 @@ future_suite(void)
     tcase_add_test(tc, test_future_then_fn_error_and_nil);
     tcase_add_test(tc, test_future_then_survives_oom);
     tcase_add_test(tc, test_future_bad_body_fails_on_use);
+    tcase_add_test(tc, test_future_deep_body_is_bad_msgpack);
     tcase_add_test(tc, test_future_wait_any_all_resolved);
     suite_add_tcase(s, tc);
     return s;

@@ -134,6 +134,96 @@ START_TEST(test_persist_file_key_has_one_holder)
 }
 END_TEST
 
+/* s_deep writes [[..[1]..]], depth arrays deep, into buf (> depth bytes)
+ * and returns its length. */
+static size_t
+s_deep(char *buf, int depth)
+{
+    memset(buf, 0x91, (size_t)depth);
+    buf[depth] = 0x01;
+    return (size_t)depth + 1;
+}
+
+static actors_err
+s_count_snapshot(void *arg, const msgpack_object *state)
+{
+    (void)state;
+    ((int *)arg)[0]++;
+    return ACTORS_OK;
+}
+
+static actors_err
+s_count_event(void *arg, uint64_t seq, const msgpack_object *ev)
+{
+    (void)seq;
+    (void)ev;
+    ((int *)arg)[1]++;
+    return ACTORS_OK;
+}
+
+/* A record wraps its values in more containers (an event in [seq, id,
+ * event, result], a result in the snapshot's window of [id, result]
+ * pairs: three), and msgpack-c decodes no more than 32 levels: what
+ * would make a record too deep to read back is refused when written,
+ * never dropped at recovery as if it were a torn tail. */
+START_TEST(test_persist_refuses_values_too_deep_to_recover)
+{
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 8);
+    actors_persist_t *p = NULL;
+    TEST_ASSERT_OK(actors_persist_open(&p, "deep", &o));
+    int seen[2] = {0, 0};
+    TEST_ASSERT_OK(
+        actors_persist_recover(p, s_count_snapshot, s_count_event, seen));
+    char ev[40];
+    char res[40];
+    size_t ev_len = s_deep(ev, 31);
+    size_t res_len = s_deep(res, 29);
+    TEST_ASSERT_OK(
+        actors_persist_append(p, "a", 1, ev, ev_len, res, res_len, NULL));
+    ev_len = s_deep(ev, 32);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "b", 1, ev, ev_len, res, res_len, NULL),
+        ACTORS_EINVAL);
+    ev_len = s_deep(ev, 31);
+    res_len = s_deep(res, 30);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "c", 1, ev, ev_len, res, res_len, NULL),
+        ACTORS_EINVAL);
+    TEST_ASSERT_OK(
+        actors_persist_append(p, NULL, 0, ev, ev_len, NULL, 0, NULL));
+    ck_assert_uint_eq(actors_persist_last_seq(p), 2);
+    actors_persist_destroy(&p);
+
+    /* Both events come back. */
+    TEST_ASSERT_OK(actors_persist_open(&p, "deep", &o));
+    TEST_ASSERT_OK(
+        actors_persist_recover(p, s_count_snapshot, s_count_event, seen));
+    ck_assert_int_eq(seen[1], 2);
+    const void *r = NULL;
+    size_t r_len = 0;
+    ck_assert(actors_persist_lookup(p, "a", 1, &r, &r_len));
+    /* A snapshot holds the window (result "a" 29 deep in it): a state of
+     * 31 levels fits, 32 does not. */
+    char st[40];
+    size_t st_len = s_deep(st, 32);
+    TEST_ASSERT_ERR(actors_persist_snapshot(p, st, st_len), ACTORS_EINVAL);
+    TEST_ASSERT_ERR(actors_persist_save(p, st, st_len), ACTORS_EINVAL);
+    st_len = s_deep(st, 31);
+    TEST_ASSERT_OK(actors_persist_snapshot(p, st, st_len));
+    actors_persist_destroy(&p);
+
+    TEST_ASSERT_OK(actors_persist_open(&p, "deep", &o));
+    seen[0] = seen[1] = 0;
+    TEST_ASSERT_OK(
+        actors_persist_recover(p, s_count_snapshot, s_count_event, seen));
+    ck_assert_int_eq(seen[0], 1);
+    ck_assert_int_eq(seen[1], 0);
+    ck_assert(actors_persist_lookup(p, "a", 1, &r, &r_len));
+    ck_assert_uint_eq(r_len, 30);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
 START_TEST(test_persist_opts_from_env)
 {
     actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
@@ -171,6 +261,7 @@ persist_suite(void)
     persist_cases_add(tc);
     tcase_add_test(tc, test_persist_opts_from_env);
     tcase_add_test(tc, test_persist_file_key_has_one_holder);
+    tcase_add_test(tc, test_persist_refuses_values_too_deep_to_recover);
     suite_add_tcase(s, tc);
     return s;
 }

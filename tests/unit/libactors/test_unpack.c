@@ -1,6 +1,7 @@
 /* tests/unit/libactors/test_unpack.c - the header walk before decoding.
  * SPDX-License-Identifier: MIT */
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,20 +98,104 @@ START_TEST(test_unpack_reports_truncation_and_bad_bytes)
 }
 END_TEST
 
-START_TEST(test_unpack_limits_nesting)
+/* s_nest writes a value nested depth containers deep into buf (at least
+ * 2 * depth + 1 bytes) and returns its length. Shapes: 0 [[..[1]..]],
+ * 1 [[..[]..]] (the innermost container empty), 2 {"":{"":..1}} (maps
+ * by value), 3 {{..{1:1}..}:1} (maps by key). */
+static size_t
+s_nest(char *buf, int depth, int shape)
 {
-    char deep[ACTORS__UNPACK_MAX_DEPTH + 2];
-    memset(deep, 0x91, sizeof deep); /* [[[[...]]]] */
-    deep[sizeof deep - 1] = 0x01;
-    size_t off = 0;
-    ck_assert_int_eq(actors__unpack_check(deep, sizeof deep, &off),
-        MSGPACK_UNPACK_PARSE_ERROR);
-    char ok[ACTORS__UNPACK_MAX_DEPTH + 1];
-    memset(ok, 0x91, sizeof ok);
-    ok[sizeof ok - 1] = 0x01;
-    off = 0;
-    ck_assert_int_eq(
-        actors__unpack_check(ok, sizeof ok, &off), MSGPACK_UNPACK_SUCCESS);
+    size_t n = 0;
+    for (int i = 0; i < depth; i++) {
+        bool last = i == depth - 1;
+        switch (shape) {
+        case 0:
+            buf[n++] = (char)0x91;
+            break;
+        case 1:
+            buf[n++] = (char)(last ? 0x90 : 0x91);
+            break;
+        case 2:
+            buf[n++] = (char)0x81;
+            buf[n++] = (char)0xa0; /* key "" */
+            break;
+        default:
+            buf[n++] = (char)0x81; /* the key follows; its value after */
+            break;
+        }
+    }
+    if (shape == 1) {
+        return n;
+    }
+    buf[n++] = 0x01;
+    if (shape == 3) {
+        for (int i = 0; i < depth; i++) {
+            buf[n++] = 0x01; /* each map's value */
+        }
+    }
+    return n;
+}
+
+/* The walk refuses exactly what msgpack-c itself cannot decode: with the
+ * installed msgpack-c, a value nested 32 containers deep decodes and one
+ * nested 33 deep fails with NOMEM_ERROR (its MSGPACK_EMBED_STACK_SIZE),
+ * an empty innermost container counting as a level. */
+START_TEST(test_unpack_depth_matches_msgpack_c)
+{
+    ck_assert_int_eq(ACTORS__UNPACK_MAX_DEPTH, 32);
+    char buf[4 * 80];
+    for (int shape = 0; shape < 4; shape++) {
+        for (int depth = 1; depth <= 70; depth++) {
+            size_t len = s_nest(buf, depth, shape);
+            msgpack_unpacked up;
+            msgpack_unpacked_init(&up);
+            size_t off = 0;
+            msgpack_unpack_return lib =
+                msgpack_unpack_next(&up, buf, len, &off);
+            msgpack_unpacked_destroy(&up);
+            off = 0;
+            msgpack_unpack_return ours = actors__unpack_check(buf, len, &off);
+            bool fits = depth <= ACTORS__UNPACK_MAX_DEPTH;
+            ck_assert_msg(ours == (fits ? MSGPACK_UNPACK_SUCCESS
+                                        : MSGPACK_UNPACK_PARSE_ERROR),
+                "shape %d depth %d: walk says %d", shape, depth, (int)ours);
+            ck_assert_msg(lib == (fits ? MSGPACK_UNPACK_SUCCESS
+                                       : MSGPACK_UNPACK_NOMEM_ERROR),
+                "shape %d depth %d: msgpack-c says %d", shape, depth, (int)lib);
+            if (fits) {
+                ck_assert_uint_eq(off, len);
+            }
+            msgpack_unpacked_init(&up);
+            off = 0;
+            ck_assert_int_eq(actors__unpack_next(&up, buf, len, &off),
+                fits ? MSGPACK_UNPACK_SUCCESS : MSGPACK_UNPACK_PARSE_ERROR);
+            msgpack_unpacked_destroy(&up);
+        }
+    }
+}
+END_TEST
+
+/* The deepest value accepted decodes and packs back to the same bytes. */
+START_TEST(test_unpack_deepest_value_round_trips)
+{
+    char buf[4 * 40];
+    for (int shape = 0; shape < 4; shape++) {
+        size_t len = s_nest(buf, ACTORS__UNPACK_MAX_DEPTH, shape);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        ck_assert_int_eq(
+            actors__unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        ck_assert_int_eq(msgpack_pack_object(&pk, up.data), 0);
+        ck_assert_uint_eq(sb.size, len);
+        ck_assert_mem_eq(sb.data, buf, len);
+        msgpack_sbuffer_destroy(&sb);
+        msgpack_unpacked_destroy(&up);
+    }
 }
 END_TEST
 
@@ -138,7 +223,8 @@ unpack_suite(void)
     tcase_add_test(tc, test_unpack_accepts_what_the_packer_makes);
     tcase_add_test(tc, test_unpack_rejects_announced_items_that_are_not_there);
     tcase_add_test(tc, test_unpack_reports_truncation_and_bad_bytes);
-    tcase_add_test(tc, test_unpack_limits_nesting);
+    tcase_add_test(tc, test_unpack_depth_matches_msgpack_c);
+    tcase_add_test(tc, test_unpack_deepest_value_round_trips);
     tcase_add_test(tc, test_unpack_walks_consecutive_values);
     suite_add_tcase(s, tc);
     return s;

@@ -388,6 +388,53 @@ START_TEST(test_wire_error_body_roundtrip)
 }
 END_TEST
 
+/* An error body is valid UTF-8 whatever bytes the address, type or
+ * message held: each ill-formed sequence becomes U+FFFD, so a strict
+ * decoder (Python's msgpack with raw=False) reads it. */
+START_TEST(test_wire_error_body_is_valid_utf8)
+{
+    actors_msg_t *m = NULL;
+    TEST_ASSERT_OK(actors_msg_create(&m));
+    TEST_ASSERT_OK(actors__error_body(m, ACTORS_ENOMETHOD, "Bad\xc0Type",
+        "chaos has no method 'x\xc3('", "chaos/\xff\xfe"));
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, actors_msg_data(m), actors_msg_size(m), &off),
+        MSGPACK_UNPACK_SUCCESS);
+    const struct {
+        const char *key;
+        const char *want;
+    } fields[] = {
+        {"type", "Bad\xef\xbf\xbdType"},
+        {"message", "chaos has no method 'x\xef\xbf\xbd('"},
+        {"address", "chaos/\xef\xbf\xbd\xef\xbf\xbd"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const msgpack_object *v = actors_map_get(&up.data, fields[i].key);
+        ck_assert_ptr_nonnull(v);
+        ck_assert_int_eq(v->type, MSGPACK_OBJECT_STR);
+        ck_assert_msg(
+            v->via.str.size == strlen(fields[i].want) &&
+                memcmp(v->via.str.ptr, fields[i].want, v->via.str.size) == 0,
+            "%s: '%.*s'", fields[i].key, (int)v->via.str.size, v->via.str.ptr);
+    }
+    msgpack_unpacked_destroy(&up);
+    /* Valid text is left alone. */
+    actors_msg_reset(m);
+    TEST_ASSERT_OK(actors__error_body(m, ACTORS_EAPP, "ValueError",
+        "caf\xc3\xa9 \xe2\x98\x83", "a/\xc3\xa9"));
+    actors_error_t *e = NULL;
+    TEST_ASSERT_OK(
+        actors__error_parse(actors_msg_data(m), actors_msg_size(m), &e));
+    ck_assert_str_eq(actors_error_message(e), "caf\xc3\xa9 \xe2\x98\x83");
+    ck_assert_str_eq(actors_error_address(e), "a/\xc3\xa9");
+    actors_error_destroy(&e);
+    actors_msg_destroy(&m);
+}
+END_TEST
+
 START_TEST(test_wire_error_parse_bad_body)
 {
     actors_error_t *e = NULL;
@@ -446,6 +493,7 @@ wire_suite(void)
     tcase_add_test(tc, test_wire_names_write_roundtrip);
     tcase_add_test(tc, test_wire_be32);
     tcase_add_test(tc, test_wire_error_body_roundtrip);
+    tcase_add_test(tc, test_wire_error_body_is_valid_utf8);
     tcase_add_test(tc, test_wire_error_parse_bad_body);
     tcase_add_test(tc, test_wire_error_parse_survives_oom);
     suite_add_tcase(s, tc);
