@@ -41,6 +41,7 @@
 #include "control.h"
 #include "mailbox.h"
 #include "route.h"
+#include "utf8.h"
 
 #define BRK_TAG 0xb40ce001u
 #define BRK_BATCH 1024  /* messages per drain before timers run */
@@ -150,9 +151,9 @@ brk_core_body_from(zmq_msg_t *body, const void *data, size_t len)
 void
 brk_core_pack_str(msgpack_packer *pk, const char *s)
 {
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
+    /* Addresses are raw bytes on the wire; a str must be UTF-8 for strict
+     * decoders (Python's msgpack, Go's): invalid bytes become U+FFFD. */
+    (void)actors__utf8_pack_str(pk, s, strlen(s));
 }
 
 void

@@ -24,6 +24,7 @@
 
 #include "../../../broker/broker.h"
 #include "../../testutil.h"
+#include "utf8.h"
 #include "wire.h"
 
 #include "rawbroker.h"
@@ -482,6 +483,45 @@ START_TEST(test_hardening_unstarted_calls_told_dead)
 }
 END_TEST
 
+/* Error bodies and LOOKUP maps are valid for strict UTF-8 decoders, even
+ * for an address that arrived as raw invalid bytes. */
+START_TEST(test_hardening_error_bodies_utf8)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "bad/\xff\xc0", 1, 0);
+    s_call(c, "e1", "nobody/\xfe", 0);
+    s_msg_t m;
+    s_recv(c, &m);
+    ck_assert_int_eq(m.nframes, 2);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(msgpack_unpack_next(&up, (const char *)m.data[1],
+                         m.len[1], NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    ck_assert_int_eq(up.data.type, MSGPACK_OBJECT_MAP);
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        const msgpack_object *v = &up.data.via.map.ptr[i].val;
+        ck_assert_int_eq(v->type, MSGPACK_OBJECT_STR);
+        ck_assert(actors__utf8_is_valid(v->via.str.ptr, v->via.str.size));
+    }
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+    s_send(c, ACTORS_CMD_LOOKUP, 0, "lk", 1, S("bad/\xff\xc0"));
+    s_reply_map(c, "lk", &up, &m);
+    const msgpack_object *addr = actors_map_get(&up.data, "address");
+    ck_assert_ptr_nonnull(addr);
+    ck_assert_int_eq(addr->type, MSGPACK_OBJECT_STR);
+    ck_assert(actors__utf8_is_valid(addr->via.str.ptr, addr->via.str.size));
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
 Suite *hardening_suite(void);
 
 Suite *
@@ -500,6 +540,7 @@ hardening_suite(void)
     tcase_add_test(tc, test_hardening_slow_consumer_bounded);
     tcase_add_test(tc, test_hardening_unstarted_calls_redelivered);
     tcase_add_test(tc, test_hardening_unstarted_calls_told_dead);
+    tcase_add_test(tc, test_hardening_error_bodies_utf8);
     suite_add_tcase(s, tc);
     return s;
 }
