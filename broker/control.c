@@ -169,7 +169,6 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     e->pid = info.pid;
     e->prefetch = prefetch;
     e->mailbox_cap = mailbox;
-    e->cause[0] = '\0';
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-REGISTER",
         "address=%s service=%s pid=%lld prefetch=%u mailbox=%u fd=%d "
         "registered",
