@@ -305,7 +305,7 @@ s_on_ping(void *arg, brk_broker_t *self, const brk_in_t *m)
         return;
     }
     msgpack_packer *pk = &self->pk;
-    msgpack_pack_map(pk, 8);
+    msgpack_pack_map(pk, 9);
     brk_core_pack_str(pk, "protocol");
     brk_core_pack_str(pk, ACTORS_WIRE_SIG);
     brk_core_pack_str(pk, "version");
@@ -322,6 +322,8 @@ s_on_ping(void *arg, brk_broker_t *self, const brk_in_t *m)
     msgpack_pack_uint64(pk, self->n_unroutable);
     brk_core_pack_str(pk, "requeued");
     msgpack_pack_uint64(pk, self->n_requeued);
+    brk_core_pack_str(pk, "refused");
+    msgpack_pack_uint64(pk, self->n_refused);
     brk_core_reply_packed(self, m);
 }
 

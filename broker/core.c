@@ -27,11 +27,14 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +50,7 @@
 #define BRK_BATCH 1024  /* messages per drain before timers run */
 #define BRK_CHECK_MS 10 /* longest wait; monitor and timer checks */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
+#define BRK_FD_MARGIN 32 /* descriptors kept free of connections */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -643,6 +647,39 @@ s_reap_lost(brk_broker_t *self)
 
 static int s_recv_handle(brk_broker_t *self, int flags);
 
+/* s_refuse_if_full runs for each connection libzmq accepted (fd). When
+ * it took one of the last BRK_FD_MARGIN descriptors the process may
+ * open (descriptors are handed out lowest first, so a high one means the
+ * lower ones are all taken), the connection is refused: shut down, which
+ * libzmq sees as the peer leaving and closes itself. That keeps libzmq
+ * from running out: at the limit its listener retries accept() at once
+ * and forever (a busy loop in its I/O thread) while every existing peer
+ * waits. Logged at most once a minute. */
+static void
+s_refuse_if_full(brk_broker_t *self, int fd)
+{
+    /* Read each time: the limit may be changed under a running broker
+     * (prlimit), and accepting is rare next to messages. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        self->fd_limit =
+            rl.rlim_cur == RLIM_INFINITY ? INT32_MAX : (int64_t)rl.rlim_cur;
+    }
+    if (fd < 0 || (int64_t)fd < self->fd_limit - BRK_FD_MARGIN) {
+        return;
+    }
+    shutdown(fd, SHUT_RDWR);
+    self->n_refused++;
+    if (self->fd_logged == 0 || self->now - self->fd_logged >= 60000) {
+        self->fd_logged = self->now;
+        ACTORS_LOG(ACTORS_LOG_WARN, "BRK-FDS-EXHAUSTED",
+            "refused=%llu limit=%lld no descriptor to spare for a new "
+            "connection; refusing new ones, serving the others (raise "
+            "ulimit -n; logged at most once a minute)",
+            (unsigned long long)self->n_refused, (long long)self->fd_limit);
+    }
+}
+
 /* s_drain_monitor handles the socket monitor's events: a DISCONNECTED
  * connection that has a row ends it. With flush, the messages waiting on
  * the ROUTER are handled first, so that what a dying actor sent before
@@ -672,6 +709,10 @@ s_drain_monitor(brk_broker_t *self, bool flush)
             }
         }
         zmq_msg_close(&ev);
+        if (event == ZMQ_EVENT_ACCEPTED) {
+            s_refuse_if_full(self, (int)value);
+            continue;
+        }
         if (event != ZMQ_EVENT_DISCONNECTED) {
             continue;
         }
@@ -991,7 +1032,8 @@ s_socket(brk_broker_t *self)
 
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, BRK_MONITOR_EP_FMT, (void *)self);
-    if (zmq_socket_monitor(self->router, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0) {
+    if (zmq_socket_monitor(self->router, mon_ep,
+            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_ACCEPTED) != 0) {
         ACTORS_LOG(ACTORS_LOG_ERR, "BRK-MONITOR", "monitor failed: %s",
             zmq_strerror(errno));
         return ACTORS_EIO;
@@ -1034,6 +1076,11 @@ brk_core_create(brk_broker_t **out, const brk_opts_t *opts)
         return ACTORS_ENOMEM;
     }
     self->tag = BRK_TAG;
+    struct rlimit rl;
+    self->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+                             rl.rlim_cur != RLIM_INFINITY
+                         ? (int64_t)rl.rlim_cur
+                         : INT32_MAX;
     s_nonce(self->nonce);
     self->opts = *opts;
     snprintf(self->endpoint_req, sizeof self->endpoint_req, "%s", opts->bind);

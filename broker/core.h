@@ -112,6 +112,9 @@ struct brk_broker {
     uint64_t n_bad;               /* malformed messages */
     uint64_t n_requeued;          /* not-started messages re-queued */
     uint64_t n_tells_lost;        /* tells in flight when an actor died */
+    uint64_t n_refused;           /* connections refused: no descriptor */
+    int64_t fd_logged;            /* last BRK-FDS-EXHAUSTED log, ms */
+    int64_t fd_limit;             /* RLIMIT_NOFILE soft limit at create */
 };
 
 /* ---- assembling ------------------------------------------------------- */
