@@ -47,7 +47,7 @@
 #include "wire.h"
 
 #define BRK_MAX_FRAMES 8          /* frames kept of one message */
-#define BRK_PREFETCH_DEFAULT 256  /* REGISTER without a prefetch */
+#define BRK_PREFETCH_DEFAULT 4096 /* REGISTER without a prefetch */
 #define BRK_PREFETCH_MAX 1000000u /* the largest prefetch accepted */
 #define BRK_INFO_MAX 65536        /* REGISTER info frame */
 #define BRK_VERSION "0.3.0"       /* PING's version */

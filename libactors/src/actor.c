@@ -61,7 +61,7 @@
     "the arguments frame is not valid msgpack, or nests containers deeper "    \
     "than " S_XSTR(ACTORS__UNPACK_MAX_DEPTH) " levels"
 
-#define PREFETCH_DEFAULT 256   /* opts->prefetch 0 */
+#define PREFETCH_DEFAULT 4096  /* opts->prefetch 0 */
 #define HEARTBEAT_DEFAULT 1000 /* ms, until the broker tells its own */
 #define LIVENESS_DEFAULT 3     /* heartbeats, idem */
 #define REGISTER_RETRY_MS 3000 /* no answer to REGISTER: reconnect */

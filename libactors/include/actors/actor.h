@@ -81,7 +81,7 @@ typedef struct {
 typedef struct {
     const char *endpoint; /* broker; NULL: actors_endpoint_default */
     const char *address;  /* address to register; required */
-    uint32_t prefetch;    /* calls the broker may send ahead; 0: 256 */
+    uint32_t prefetch;    /* calls the broker may send ahead; 0: 4096 */
     uint32_t mailbox;     /* mailbox bound asked of the broker; 0: its own */
 } actors_actor_opts_t;
 #define ACTORS_ACTOR_OPTS_INIT                                                 \
