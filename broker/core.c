@@ -50,7 +50,7 @@
 #define BRK_BATCH 1024  /* messages per drain before timers run */
 #define BRK_CHECK_MS 10 /* longest wait; monitor and timer checks */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
-#define BRK_FD_MARGIN 32 /* descriptors kept free of connections */
+#define BRK_FD_MARGIN 8 /* descriptors kept free of connections */
 
 /* ------------------------------------------------------------ helpers */
 

@@ -113,7 +113,7 @@ s_raise_fd_limit(void)
     /* libzmq keeps a few descriptors of its own (epoll, signalers, the
      * monitor) and stdio holds three. */
     unsigned long long fit =
-        rl.rlim_cur > 64 ? (unsigned long long)rl.rlim_cur - 64 : 0;
+        rl.rlim_cur > 24 ? (unsigned long long)rl.rlim_cur - 24 : 0;
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-FDS",
         "soft=%llu hard=%llu peers=%llu descriptors allow about this many "
         "connections (actors, clients, nodes)",
