@@ -37,6 +37,11 @@
  * system under $ACTORS_STATE_DIR (default ./actors-state), one directory
  * per key. docs/PERSISTENCE.md describes formats and recovery.
  *
+ * Errors: ACTORS_ENOSPACE (DiskFull) is a full file system or an exhausted
+ * quota (ENOSPC, EDQUOT) on any file-backend path; whatever failed that
+ * way was not stored, and the same call may be made again once there is
+ * room. ACTORS_EIO is any other storage or connection failure.
+ *
  * Like msg.h, this header exposes msgpack_object (replayed events are
  * handed over decoded). Thread: a handle is used by one thread at a time
  * (owner); handles of different keys are independent.
@@ -96,7 +101,8 @@ ACTORS_EXPORT actors_err actors_persist_opts_from_env(
  * ACTORS_ETAKEN. (Redis keys are not locked.)
  * Returns ACTORS_OK with *out owned by the caller (actors_persist_destroy),
  * ACTORS_EINVAL (bad key or options), ACTORS_ETAKEN (file backend: held by
- * another handle), ACTORS_EIO (directory or server unusable; logged as
+ * another handle), ACTORS_ENOSPACE (no room to make the key's directory
+ * or journal), ACTORS_EIO (directory or server unusable; logged as
  * PST-OPEN), ACTORS_ENOMEM; *out NULL on error.
  * Thread: any; the handle then belongs to the calling thread. */
 ACTORS_EXPORT actors_err actors_persist_open(
@@ -113,7 +119,8 @@ ACTORS_EXPORT const char *actors_persist_backend(const actors_persist_t *self);
 /* ---- snapshot style (exists / save / restore) -------------------------- */
 
 /* actors_persist_exists sets *out to whether anything (a snapshot or an
- * event) is stored under the key. Returns ACTORS_OK or ACTORS_EIO.
+ * event) is stored under the key. Returns ACTORS_OK, ACTORS_EIO or
+ * ACTORS_ENOMEM.
  * Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_exists(
     actors_persist_t *self, bool *out);
@@ -121,8 +128,9 @@ ACTORS_EXPORT actors_err actors_persist_exists(
 /* actors_persist_save stores data[0..len) (exactly one msgpack value) as
  * the whole state, atomically and durably, and drops the journal (the
  * state covers it). Returns ACTORS_OK, ACTORS_EINVAL (not one value),
- * ACTORS_ETOOBIG (over 64 MiB), ACTORS_EIO, ACTORS_ENOMEM; on error the
- * previous state is still the stored one. Thread: owner. */
+ * ACTORS_ETOOBIG (over 64 MiB), ACTORS_ENOSPACE (no room for it),
+ * ACTORS_EIO, ACTORS_ENOMEM; on error the previous state is still the
+ * stored one. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_save(
     actors_persist_t *self, const void *data, size_t len);
 
@@ -150,7 +158,8 @@ typedef actors_err (*actors_persist_event_cb)(
  * Must be called once, before the first append. Either callback may be
  * NULL; a callback's error stops the recovery and is returned.
  * Returns ACTORS_OK, the callback's code, ACTORS_EMSGPACK (the snapshot is
- * corrupt), ACTORS_EIO, ACTORS_ENOMEM. Thread: owner. */
+ * corrupt), ACTORS_ENOSPACE (cutting a torn tail off found no room),
+ * ACTORS_EIO, ACTORS_ENOMEM. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_recover(actors_persist_t *self,
     actors_persist_snapshot_cb on_snapshot, actors_persist_event_cb on_event,
     void *arg);
@@ -162,16 +171,20 @@ ACTORS_EXPORT actors_err actors_persist_recover(actors_persist_t *self,
  * ALWAYS: durable when this returns ACTORS_OK. GROUP: written, durable
  * after the next actors_persist_flush. *seq_out (may be NULL) gets the
  * event's seq. Returns ACTORS_OK, ACTORS_EINVAL (bad value or id, or
- * recover not called), ACTORS_ETOOBIG, ACTORS_EIO (nothing counted as
- * appended; the caller must not apply the change), ACTORS_ENOMEM.
+ * recover not called), ACTORS_ETOOBIG, ACTORS_ENOSPACE (the storage is
+ * full: the record was not written, or was cut off again; it is not
+ * stored, its id is not remembered, and the same call may be appended
+ * once there is room), ACTORS_EIO, ACTORS_ENOMEM. On any error nothing is
+ * counted as appended and the caller must not apply the change.
  * Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_append(actors_persist_t *self,
     const void *id, size_t id_len, const void *event, size_t event_len,
     const void *result, size_t result_len, uint64_t *seq_out);
 
 /* actors_persist_flush makes every appended event durable (GROUP: one
- * fsync for all of them). Returns ACTORS_OK or ACTORS_EIO. Thread: owner.
- */
+ * fsync for all of them). Returns ACTORS_OK, or ACTORS_ENOSPACE or
+ * ACTORS_EIO if the sync failed; the handle is then broken (every later
+ * call ACTORS_EIO) and the owner must reopen it. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_flush(actors_persist_t *self);
 
 /* actors_persist_durable tells whether event seq is durable under the
@@ -213,8 +226,8 @@ ACTORS_EXPORT bool actors_persist_lookup(actors_persist_t *self, const void *id,
     size_t id_len, const void **result, size_t *result_len);
 
 /* actors_persist_remove deletes everything stored under the key (for tests
- * and the store service). Returns ACTORS_OK or ACTORS_EIO. Thread: owner.
- */
+ * and the store service). Returns ACTORS_OK, ACTORS_ENOSPACE or
+ * ACTORS_EIO. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_remove(actors_persist_t *self);
 
 #ifdef __cplusplus
