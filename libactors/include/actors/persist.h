@@ -172,19 +172,26 @@ ACTORS_EXPORT actors_err actors_persist_recover(actors_persist_t *self,
  * after the next actors_persist_flush. *seq_out (may be NULL) gets the
  * event's seq. Returns ACTORS_OK, ACTORS_EINVAL (bad value or id, or
  * recover not called), ACTORS_ETOOBIG, ACTORS_ENOSPACE (the storage is
- * full: the record was not written, or was cut off again; it is not
- * stored, its id is not remembered, and the same call may be appended
- * once there is room), ACTORS_EIO, ACTORS_ENOMEM. On any error nothing is
- * counted as appended and the caller must not apply the change.
+ * full: the record was not written, or was cut off again when its write
+ * or sync failed; it is not stored, its id is not remembered, and the
+ * same call may be appended once there is room), ACTORS_EIO,
+ * ACTORS_ENOMEM. On any error nothing is counted as appended and the
+ * caller must not apply the change. (After a failed sync that could not
+ * be undone the record is in doubt: the handle is broken, every later
+ * call returns ACTORS_EIO, and a reopen's recovery decides.)
  * Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_append(actors_persist_t *self,
     const void *id, size_t id_len, const void *event, size_t event_len,
     const void *result, size_t result_len, uint64_t *seq_out);
 
 /* actors_persist_flush makes every appended event durable (GROUP: one
- * fsync for all of them). Returns ACTORS_OK, or ACTORS_ENOSPACE or
- * ACTORS_EIO if the sync failed; the handle is then broken (every later
- * call ACTORS_EIO) and the owner must reopen it. Thread: owner. */
+ * fsync for all of them). If the sync fails, the events appended since
+ * the last flush are cut off again, durably, and the sync's error is
+ * returned, ACTORS_ENOSPACE or ACTORS_EIO: none of them is stored; if
+ * that cut fails as well, ACTORS_EIO and they are in doubt. Either way
+ * the handle is then broken (every later call ACTORS_EIO): the owner
+ * applied those events, so it must reopen and recover. Returns ACTORS_OK
+ * or an error as said. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_flush(actors_persist_t *self);
 
 /* actors_persist_durable tells whether event seq is durable under the

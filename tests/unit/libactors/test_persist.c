@@ -9,12 +9,15 @@
  * directory, removed at the end.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
+#define _DEFAULT_SOURCE   /* syscall */
 #include <check.h>
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <actors/persist.h>
@@ -26,6 +29,23 @@
 #include "persist_cases.h"
 
 static char s_dir[64];
+static int s_sync_fails; /* fdatasync calls still to fail (ENOSPC) */
+
+/* fdatasync, interposed: this definition, not libc's, is what the library
+ * linked into this binary calls, so a test can make the journal's sync
+ * fail the way a file system that finds no room at writeback does (NFS,
+ * thin provisioning, some quotas). tmpfs never fails a sync, and the
+ * file backend syncs its journal with fdatasync only. */
+int
+fdatasync(int fd)
+{
+    if (s_sync_fails > 0) {
+        s_sync_fails--;
+        errno = ENOSPC;
+        return -1;
+    }
+    return (int)syscall(SYS_fdatasync, fd);
+}
 
 static int
 s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -304,6 +324,88 @@ s_disk_full(actors_persist_sync sync)
     actors_persist_destroy(&p);
 }
 
+/* A sync that fails (ENOSPC) under ALWAYS: whether the record reached the
+ * disk is unknown, so it is cut off again, durably; then nothing of it is
+ * stored (DiskFull, the id forgotten) and the handle goes on. If the cut
+ * cannot be made durable either, the handle is broken (TransportError on
+ * every call) and the record is in doubt until a reopen recovers. */
+START_TEST(test_persist_file_failed_sync_is_undone)
+{
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 8);
+    actors_persist_t *p = s_open("sync", o);
+    s_recover(p);
+    s_append(p, 1, "a");
+    long size = s_file_size("sync/journal");
+    s_val_t ev = s_int(2);
+    s_sync_fails = 1;
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "b", 1, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_ENOSPACE);
+    ck_assert_int_eq(s_file_size("sync/journal"), size);
+    ck_assert_uint_eq(actors_persist_last_seq(p), 1);
+    ck_assert(
+        !actors_persist_lookup(p, "b", 1, &(const void *){0}, &(size_t){0}));
+    s_append(p, 4, "c");
+
+    /* The cut's own sync fails too: broken. */
+    s_sync_fails = 2;
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "d", 1, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_EIO);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "e", 1, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_EIO);
+    actors_persist_destroy(&p);
+
+    /* Whether "d" is stored is unknown to the handle; here the truncate
+     * did reach the page cache (its sync is what failed), so it is not. */
+    p = s_open("sync", o);
+    s_sum_t s = s_recover(p);
+    ck_assert_int_eq(s.sum, 1 + 4);
+    ck_assert_int_eq(s.events, 2);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
+/* A group flush that fails (ENOSPC): every event since the last flush is
+ * cut off, durably, so none of them is stored (DiskFull); the owner has
+ * applied them in memory, so the handle is broken and must be reopened. */
+START_TEST(test_persist_file_failed_flush_is_undone)
+{
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_GROUP, 0, 8);
+    actors_persist_t *p = s_open("flush", o);
+    s_recover(p);
+    s_append(p, 1, "a");
+    TEST_ASSERT_OK(actors_persist_flush(p));
+    long size = s_file_size("flush/journal");
+    s_append(p, 2, "b");
+    s_append(p, 4, "c");
+    ck_assert_int_gt(s_file_size("flush/journal"), size);
+    s_sync_fails = 1;
+    TEST_ASSERT_ERR(actors_persist_flush(p), ACTORS_ENOSPACE);
+    ck_assert_int_eq(s_file_size("flush/journal"), size);
+    ck_assert(!actors_persist_durable(p, 2));
+    s_val_t ev = s_int(8);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, NULL, 0, ev.b, ev.n, NULL, 0, NULL),
+        ACTORS_EIO);
+    TEST_ASSERT_ERR(actors_persist_flush(p), ACTORS_EIO);
+    actors_persist_destroy(&p);
+
+    p = s_open("flush", o);
+    s_sum_t s = s_recover(p);
+    ck_assert_int_eq(s.sum, 1);
+    ck_assert_int_eq(s.events, 1);
+    ck_assert(
+        !actors_persist_lookup(p, "b", 1, &(const void *){0}, &(size_t){0}));
+    s_append(p, 16, "d");
+    actors_persist_destroy(&p);
+    p = s_open("flush", o);
+    ck_assert_int_eq(s_recover(p).sum, 17);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
 START_TEST(test_persist_file_disk_full_always)
 {
     s_disk_full(ACTORS_PERSIST_SYNC_ALWAYS);
@@ -331,6 +433,8 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_file_dev_full_is_disk_full);
     tcase_add_test(tc, test_persist_file_disk_full_always);
     tcase_add_test(tc, test_persist_file_disk_full_group);
+    tcase_add_test(tc, test_persist_file_failed_sync_is_undone);
+    tcase_add_test(tc, test_persist_file_failed_flush_is_undone);
     suite_add_tcase(s, tc);
     return s;
 }
