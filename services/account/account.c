@@ -20,9 +20,12 @@
  * them, so no reply ever shows a balance that a crash could take back.
  * Every snapshot_every events the state is snapshotted (the journal
  * compacted). A journal write that fails leaves the balance unchanged and
- * answers PersistenceError; a failed flush answers PersistenceError to the
- * waiting calls and exits (status 1) so that a restart recovers the
- * durable state. Policy and backend come from the environment
+ * answers DiskFull when the storage is full (the record is not stored: the
+ * caller may send the call again, with its key, once there is room) or
+ * PersistenceError otherwise; a failed flush answers the waiting calls
+ * the same way (DiskFull: persist.c cut their records off again) and
+ * exits (status 1) so that a restart recovers the durable state. Policy
+ * and backend come from the environment
  * (ACTORS_PERSIST_SYNC, ACTORS_SNAPSHOT_EVERY, ACTORS_STATE_DIR,
  * ACTORS_REDIS; docs/PERSISTENCE.md).
  *
@@ -32,7 +35,9 @@
  * change is applied and its whole new state sent with store.save; the
  * reply waits for that save's acknowledgment (saves of one key go to one
  * member and are acknowledged in order). A failed save answers the waiting
- * calls PersistenceError and exits (status 1), as a failed flush does.
+ * calls PersistenceError and exits (status 1), as a failed flush does;
+ * never DiskFull, even when the store ran out of room: a later save in
+ * flight carries the whole state, this change included, and may succeed.
  */
 #include "account.h"
 
@@ -87,6 +92,15 @@ s_amount(actors_ctx_t *ctx, const msgpack_object *args, double *amount)
             "%s takes one number: the amount", actors_ctx_method(ctx));
     }
     return ACTORS_OK;
+}
+
+/* s_failure_type names a failure of the account's own journal for its
+ * caller: DiskFull when the storage is full (persist.h: nothing of the
+ * change is stored), else PersistenceError. */
+static const char *
+s_failure_type(actors_err rc)
+{
+    return rc == ACTORS_ENOSPACE ? actors_err_name(rc) : "PersistenceError";
 }
 
 /* ---------------------------------------------------------------- recovery */
@@ -171,13 +185,13 @@ s_open_journal(actors_actor_t *actor, account_t *a)
             a->key);
     }
     if (rc != ACTORS_OK) {
-        return actors_actor_error(actor, "PersistenceError",
+        return actors_actor_error(actor, s_failure_type(rc),
             "cannot open the state of account key '%s': %s", a->key,
             actors_strerror(rc));
     }
     rc = actors_persist_recover(a->persist, s_on_snapshot, s_on_event, a);
     if (rc != ACTORS_OK) {
-        return actors_actor_error(actor, "PersistenceError",
+        return actors_actor_error(actor, s_failure_type(rc),
             "cannot recover the state of account key '%s': %s", a->key,
             actors_strerror(rc));
     }
@@ -274,7 +288,8 @@ s_first_save(actors_actor_t *actor, account_t *a)
         actors_future_destroy(&f);
     }
     if (rc != ACTORS_OK) {
-        rc = actors_actor_error(actor, "PersistenceError",
+        rc = actors_actor_error(actor,
+            a->persist != NULL ? s_failure_type(rc) : "PersistenceError",
             "cannot store the state of account key '%s': %s", a->key,
             actors_strerror(rc));
     }
@@ -368,16 +383,16 @@ s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
 /* ---------------------------------------------------------------- replies */
 
 /* s_pay answers the owed replies whose change is durable, in order; with
- * failed set, answers all of them PersistenceError instead. */
+ * failed set, answers all of them the error type instead. */
 static void
-s_pay(account_t *a, actors_err failed)
+s_pay(account_t *a, actors_err failed, const char *type)
 {
     size_t i = 0;
     for (;
          i < a->n_owed && (failed != ACTORS_OK || a->owed[i].seq <= a->durable);
          i++) {
         if (failed != ACTORS_OK) {
-            actors_deferred_error(&a->owed[i].d, "PersistenceError",
+            actors_deferred_error(&a->owed[i].d, type,
                 "the change could not be made durable: %s",
                 actors_strerror(failed));
             continue;
@@ -410,7 +425,7 @@ s_flush(actors_actor_t *actor, void *arg)
     if (rc == ACTORS_OK) {
         a->durable = a->seq;
     }
-    s_pay(a, rc);
+    s_pay(a, rc, s_failure_type(rc));
 }
 
 /* s_reply answers with balance once every change so far is durable. */
@@ -470,7 +485,7 @@ s_saved(actors_future_t *f, void *arg)
     }
     actors_future_destroy(&s->f);
     free(s);
-    s_pay(a, rc);
+    s_pay(a, rc, "PersistenceError");
 }
 
 /* s_store_save sends the new state to the store; its reply makes change
@@ -567,8 +582,11 @@ s_change(actors_ctx_t *ctx, account_t *a, const char *op, double amount,
         actors_msg_destroy(&res);
     }
     if (rc != ACTORS_OK) {
-        return actors_ctx_error(ctx, "PersistenceError",
-            "the %s could not be journaled: %s", op, actors_strerror(rc));
+        /* Not applied, and (DiskFull) provably not stored: the caller may
+         * send it again, with the same key, once there is room. */
+        return actors_ctx_error(ctx, s_failure_type(rc),
+            "the %s could not be journaled: %s; nothing was applied", op,
+            actors_strerror(rc));
     }
     double before = a->balance;
     a->balance = balance;

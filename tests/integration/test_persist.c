@@ -30,6 +30,8 @@
 #include "itest.h"
 #include "suptest.h"
 
+#include "../testfs.h"
+
 #include <ftw.h>
 #include <math.h>
 #include <signal.h>
@@ -79,6 +81,7 @@ s_teardown(void)
         s_loop_pid = 0;
     }
     testutil_stop_all();
+    testfs_unmount();
     nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -264,6 +267,98 @@ START_TEST(test_persist_key_has_one_writer)
     f = itest_call("account/twin", "balance", NULL);
     ck_assert_double_eq(itest_double(f), 105.0);
     actors_future_destroy(&f);
+}
+END_TEST
+
+/* s_deposit_wait sends deposit(1) with call key n of run and waits for
+ * the answer (its future is the caller's). */
+static actors_future_t *s_deposit(const char *address, unsigned run, int n);
+
+static actors_future_t *
+s_deposit_wait(unsigned run, int n)
+{
+    actors_future_t *f = s_deposit(S_ADDR, run, n);
+    ck_assert_int_eq(actors_future_wait(f, ITEST_WAIT_MS), ACTORS_OK);
+    return f;
+}
+
+/* A full disk (a small tmpfs, filled): the deposit whose journal record
+ * does not fit is answered DiskFull and not applied, the account goes on
+ * serving, and once space is freed the same call (same key) is applied
+ * once; after kill -9 the balance holds exactly the acknowledged
+ * deposits. An account that cannot store its first state exits 2 with
+ * DiskFull. */
+static void
+s_disk_full(const char *sync)
+{
+    char fs[128];
+    snprintf(fs, sizeof fs, "%s/fs", s_dir);
+    if (!testfs_tmpfs(fs, 256 * 1024)) { /* before any thread starts */
+        return;
+    }
+    char state[160];
+    snprintf(state, sizeof state, "%s/state", fs);
+    setenv("ACTORS_STATE_DIR", state, 1);
+    setenv("ACTORS_PERSIST_SYNC", sync, 1);
+    testutil_broker_start(NULL);
+    testutil_proc_t *p = s_account("100", "20", "\"full\"");
+    itest_connect();
+    unsigned run = (unsigned)testutil_now_ms();
+    actors_future_t *f = s_deposit_wait(run, 0);
+    ck_assert_double_eq(itest_double(f), 101.0);
+    actors_future_destroy(&f);
+
+    char filler[160];
+    snprintf(filler, sizeof filler, "%s/filler", fs);
+    ck_assert_uint_gt(testfs_fill(filler), 0);
+    /* The journal's last page may take a few more records (each < 64
+     * bytes of a 4 KiB page): deposit until one is refused. */
+    int n = 1;
+    for (;; n++) {
+        ck_assert_int_lt(n, 4096 / 16);
+        f = s_deposit_wait(run, n);
+        if (itest_code(f) != ACTORS_OK) {
+            break;
+        }
+        ck_assert_double_eq(itest_double(f), 101.0 + n);
+        actors_future_destroy(&f);
+    }
+    itest_assert_error(f, ACTORS_ENOSPACE, "DiskFull", "deposit");
+    actors_future_destroy(&f);
+    ck_assert_double_eq(s_balance(), 100.0 + n); /* not applied */
+    f = itest_call(S_ADDR, "withdraw", "d", 1.0);
+    itest_assert_error(f, ACTORS_ENOSPACE, "DiskFull", NULL);
+    actors_future_destroy(&f);
+
+    /* No room for a new key's first state either: exit 2, DiskFull. */
+    const char *argv[] = {"account", "--broker", testutil_endpoint(),
+        "--address", "account/new", "100", "20", "\"new\"", NULL};
+    char err[1024];
+    ck_assert_int_eq(testutil_run(argv, 10000, NULL, 0, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "DiskFull") != NULL, "stderr: %s", err);
+
+    /* Space again: the refused call, sent again, is applied once. */
+    ck_assert_int_eq(unlink(filler), 0);
+    f = s_deposit_wait(run, n);
+    ck_assert_double_eq(itest_double(f), 101.0 + n);
+    actors_future_destroy(&f);
+    f = s_deposit_wait(run, n); /* a re-send: answered from the journal */
+    ck_assert_double_eq(itest_double(f), 101.0 + n);
+    actors_future_destroy(&f);
+    s_kill9(p);
+    s_account("0", "0", "\"full\"");
+    ck_assert_double_eq(s_balance(), 101.0 + n);
+}
+
+START_TEST(test_persist_account_disk_full)
+{
+    s_disk_full("always");
+}
+END_TEST
+
+START_TEST(test_persist_account_disk_full_group)
+{
+    s_disk_full("group:2");
 }
 END_TEST
 
@@ -541,6 +636,8 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_account_survives_kill9_redis);
     tcase_add_test(tc, test_persist_account_without_key_is_in_memory);
     tcase_add_test(tc, test_persist_key_has_one_writer);
+    tcase_add_test(tc, test_persist_account_disk_full);
+    tcase_add_test(tc, test_persist_account_disk_full_group);
     tcase_add_test(tc, test_persist_kill_loop_keeps_acknowledged_deposits);
     tcase_add_test(
         tc, test_persist_kill_loop_keeps_acknowledged_deposits_redis);
