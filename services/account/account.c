@@ -42,6 +42,7 @@
 #include "account.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,9 +384,10 @@ s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
 /* ---------------------------------------------------------------- replies */
 
 /* s_pay answers the owed replies whose change is durable, in order; with
- * failed set, answers all of them the error type instead. */
+ * failed set, answers all of them the error type instead, why (NULL: the
+ * code's text) saying what failed. */
 static void
-s_pay(account_t *a, actors_err failed, const char *type)
+s_pay(account_t *a, actors_err failed, const char *type, const char *why)
 {
     size_t i = 0;
     for (;
@@ -394,7 +396,7 @@ s_pay(account_t *a, actors_err failed, const char *type)
         if (failed != ACTORS_OK) {
             actors_deferred_error(&a->owed[i].d, type,
                 "the change could not be made durable: %s",
-                actors_strerror(failed));
+                why != NULL ? why : actors_strerror(failed));
             continue;
         }
         actors_msg_t *v = NULL;
@@ -425,7 +427,7 @@ s_flush(actors_actor_t *actor, void *arg)
     if (rc == ACTORS_OK) {
         a->durable = a->seq;
     }
-    s_pay(a, rc, s_failure_type(rc));
+    s_pay(a, rc, s_failure_type(rc), NULL);
 }
 
 /* s_reply answers with balance once every change so far is durable. */
@@ -471,9 +473,13 @@ s_saved(actors_future_t *f, void *arg)
 {
     s_save_t *s = arg;
     account_t *a = s->a;
-    actors_err rc = actors_future_error(f) == NULL
-                        ? ACTORS_OK
-                        : actors_error_code(actors_future_error(f));
+    const actors_error_t *err = actors_future_error(f);
+    actors_err rc = err == NULL ? ACTORS_OK : actors_error_code(err);
+    char why[320] = "";
+    if (err != NULL) {
+        snprintf(why, sizeof why, "%s answered %s: %s", a->store,
+            actors_error_type(err), actors_error_message(err));
+    }
     if (rc == ACTORS_OK && s->seq > a->durable) {
         a->durable = s->seq;
     }
@@ -485,7 +491,7 @@ s_saved(actors_future_t *f, void *arg)
     }
     actors_future_destroy(&s->f);
     free(s);
-    s_pay(a, rc, "PersistenceError");
+    s_pay(a, rc, "PersistenceError", why);
 }
 
 /* s_store_save sends the new state to the store; its reply makes change
