@@ -38,9 +38,12 @@
  * per key. docs/PERSISTENCE.md describes formats and recovery.
  *
  * Errors: ACTORS_ENOSPACE (DiskFull) is a full file system or an exhausted
- * quota (ENOSPC, EDQUOT) on any file-backend path; whatever failed that
- * way was not stored, and the same call may be made again once there is
- * room. ACTORS_EIO is any other storage or connection failure.
+ * quota (ENOSPC, EDQUOT) on any file-backend path, or a Redis server that
+ * refuses a write for want of room (-OOM: maxmemory reached) or because it
+ * cannot persist (-MISCONF: a failed RDB save or AOF write); whatever
+ * failed that way was not stored, and the same call may be made again
+ * once there is room. ACTORS_EIO is any other storage or connection
+ * failure.
  *
  * Like msg.h, this header exposes msgpack_object (replayed events are
  * handed over decoded). Thread: a handle is used by one thread at a time
