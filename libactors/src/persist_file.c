@@ -14,9 +14,9 @@
  * its life, so a second process (a misconfigured twin, or a node that
  * comes back while the broker has re-created its actor elsewhere on the
  * same volume) cannot interleave appends or cut a journal another process
- * is writing. The kernel drops the lock when the holder dies, SIGKILL
- * included. flock works across containers of one host sharing a volume;
- * NFS and similar file systems may not honour it.
+ * is writing; it gets ACTORS_ELOCKED (KeyLocked). The kernel drops the
+ * lock when the holder dies, SIGKILL included. flock works across containers of
+ * one host sharing a volume; NFS and similar file systems may not honour it.
  */
 #define _DEFAULT_SOURCE /* flock */
 #include <assert.h>
@@ -187,8 +187,10 @@ s_open(void **out, const char *key, const actors_persist_opts_t *opts)
     if (flock(f->dir_fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
             ACTORS_LOG(ACTORS_LOG_WARN, "PST-LOCKED",
-                "path='%s' the key is held by another live process", f->dir);
-            rc = ACTORS_ETAKEN;
+                "key='%s' path='%s' the key is held by another live process "
+                "(an exclusive flock on its directory)",
+                key, f->dir);
+            rc = ACTORS_ELOCKED;
         } else {
             rc = s_io_fail("flock", f->dir);
         }

@@ -177,12 +177,14 @@ s_open_journal(actors_actor_t *actor, account_t *a)
             "ACTORS_SNAPSHOT_EVERY a positive count");
     }
     actors_err rc = actors_persist_open(&a->persist, a->key, &o);
-    if (rc == ACTORS_ETAKEN) {
-        /* Another live account writes this key: this one must not. As
-         * NameTaken the process exits 73 and its supervisor does not
-         * restart it (the state has a live owner elsewhere). */
-        return actors_actor_error(actor, "NameTaken",
-            "the state of account key '%s' is held by another live actor",
+    if (rc == ACTORS_ELOCKED) {
+        /* Another live process writes this key: this one must not. As
+         * KeyLocked the process exits ACTORS_EXIT_KEY_LOCKED and its
+         * supervisor does not restart it (the state has a live owner
+         * elsewhere). */
+        return actors_actor_error(actor, "KeyLocked",
+            "the state of account key '%s' is held by another live process "
+            "(its directory is locked; see PST-LOCKED); not starting",
             a->key);
     }
     if (rc != ACTORS_OK) {

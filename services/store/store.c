@@ -23,11 +23,14 @@
 #include <actors/persist.h>
 
 /* s_failure_type names a storage failure for the caller: DiskFull when
- * the storage is full, else PersistenceError. */
+ * the storage is full, KeyLocked when another process holds the key (a
+ * live account journaling it, or another member saving it this moment),
+ * else PersistenceError. */
 static const char *
 s_failure_type(actors_err rc)
 {
-    return rc == ACTORS_ENOSPACE ? actors_err_name(rc) : "PersistenceError";
+    return rc == ACTORS_ENOSPACE || rc == ACTORS_ELOCKED ? actors_err_name(rc)
+                                                         : "PersistenceError";
 }
 
 /* s_open reads the key argument (arg 0 of n) and opens its state. */

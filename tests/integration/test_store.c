@@ -190,6 +190,28 @@ START_TEST(test_store_account_persists_through_the_pool)
 }
 END_TEST
 
+/* A key an account is journaling (same directory) is locked: the store
+ * answers KeyLocked, not NameTaken or PersistenceError, and touches
+ * nothing; once the account is gone the store reads its state. */
+START_TEST(test_store_locked_key_is_key_locked)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start("store", "store/1", 0, NULL);
+    testutil_proc_t *acc = testutil_service_start(
+        "account", "account/j", 0, "100", "20", "\"held\"", NULL);
+    itest_connect();
+    actors_future_t *f = s_call("store/1", "save", "held", 5.0);
+    itest_assert_error(f, ACTORS_ELOCKED, "KeyLocked", "'held'");
+    actors_future_destroy(&f);
+    f = s_call("store/1", "restore", "held", -1);
+    itest_assert_error(f, ACTORS_ELOCKED, "KeyLocked", NULL);
+    actors_future_destroy(&f);
+    testutil_proc_kill(acc, SIGKILL);
+    ck_assert(testutil_proc_wait(acc, 10000, NULL));
+    ck_assert_double_eq(s_restore_balance("store/1", "held"), 100.0);
+}
+END_TEST
+
 /* A full disk (a small tmpfs, filled): a save that does not fit is
  * answered DiskFull and the previous state stays; once there is room the
  * same save succeeds. An account saving through the store gets a
@@ -245,6 +267,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_pool_exists_save_restore);
     tcase_add_test(tc, test_store_account_persists_through_the_pool);
     tcase_add_test(tc, test_store_save_on_full_disk);
+    tcase_add_test(tc, test_store_locked_key_is_key_locked);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -101,10 +101,11 @@ ACTORS_EXPORT actors_err actors_persist_opts_from_env(
  * file backend creates its directories; Redis is connected (2 s timeout).
  * The file backend holds the key exclusively until destroy (flock on its
  * directory): another live process that has it open makes this return
- * ACTORS_ETAKEN. (Redis keys are not locked.)
+ * ACTORS_ELOCKED (KeyLocked; logged as PST-LOCKED with the directory).
+ * (Redis keys are not locked: Redis has no such error.)
  * Returns ACTORS_OK with *out owned by the caller (actors_persist_destroy),
- * ACTORS_EINVAL (bad key or options), ACTORS_ETAKEN (file backend: held by
- * another handle), ACTORS_ENOSPACE (no room to make the key's directory
+ * ACTORS_EINVAL (bad key or options), ACTORS_ELOCKED (file backend: held
+ * by another handle), ACTORS_ENOSPACE (no room to make the key's directory
  * or journal), ACTORS_EIO (directory or server unusable; logged as
  * PST-OPEN), ACTORS_ENOMEM; *out NULL on error.
  * Thread: any; the handle then belongs to the calling thread. */
