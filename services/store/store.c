@@ -11,7 +11,8 @@
  * pool (store/1, store/2, store/3) and pick the member by key,
  * store/(crc32c(key) % 3 + 1) in docs/PERSISTENCE.md, so that one key's
  * saves stay ordered in one mailbox. Two members saving one key race
- * safely (atomic replace: the last save wins, never a mix).
+ * safely (atomic replace, never a mix): on files the one that finds the
+ * key's lock held by the other is answered KeyLocked and writes nothing.
  * A full storage is answered DiskFull (a save then stored nothing: the
  * previous state stays), any other storage failure PersistenceError.
  * Schema: schemas/store.json.
