@@ -326,6 +326,22 @@ s_on_exit(sup_t *self, child_t *c, int status)
         s_answer_kill(self, c);
         return;
     }
+    if (!self->stopping && WIFEXITED(status) &&
+        WEXITSTATUS(status) == ACTORS_EXIT_KEY_LOCKED) {
+        /* Another live process holds the actor's persistence key: an
+         * actor re-created on another node of the same volume, or a twin
+         * configured with the same key. A restart would meet the same
+         * lock, or take the key once its holder stops. */
+        snprintf(c->cause, sizeof c->cause,
+            "KeyLocked: its persistence key is held by another live "
+            "process");
+        c->state = CHILD_STOPPED;
+        ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-KEY-LOCKED", "address=%s %s",
+            c->spec->address, c->cause);
+        s_report(self, c, "stop");
+        s_answer_kill(self, c);
+        return;
+    }
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (self->stopping || clean || c->no_restart) {
         c->state = (clean || c->graceful || self->stopping) ? CHILD_STOPPED

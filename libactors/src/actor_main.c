@@ -218,5 +218,8 @@ actors_service_main(const actors_service_t *service, int argc, char **argv)
     if (rc == ACTORS_ETAKEN) {
         return ACTORS_EXIT_NAME_TAKEN;
     }
+    if (rc == ACTORS_ELOCKED) {
+        return ACTORS_EXIT_KEY_LOCKED;
+    }
     return result.init_failed || rc == ACTORS_EINVAL ? 2 : 1;
 }

@@ -10,9 +10,18 @@
  * snap_seq <= durable_seq <= last_seq; journal events have consecutive
  * seqs; replay skips every event at or below the snapshot's seq, so a
  * crash between writing a snapshot and compacting the journal replays
- * nothing twice. A failed sync leaves the handle "broken": the record may
- * or may not be on disk, the caller did not apply it, and every later
- * call returns ACTORS_EIO until the owner reopens (and recovers).
+ * nothing twice.
+ *
+ * A failed sync (ENOSPC at writeback, an I/O error) leaves it unknown
+ * whether the records written since the last good sync are on disk. The
+ * handle tracks the journal's length (jrn_bytes) and how much of it is
+ * known durable (durable_bytes), and cuts the journal back to the latter,
+ * durably: once that works none of those records is stored and the sync's
+ * error stands (ALWAYS: the one append failed, the handle goes on; GROUP:
+ * the owner has applied the events it flushed, so the handle is broken
+ * all the same). If the cut fails too the handle is "broken" with the
+ * records in doubt: every later call returns ACTORS_EIO until the owner
+ * reopens (and recovers).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -49,6 +58,8 @@ struct actors_persist {
     uint32_t since_snap;              /* events since that snapshot */
     bool recovered;                   /* recover ran: appends allowed */
     bool broken;                      /* a sync failed: all EIO */
+    size_t jrn_bytes;                 /* journal length, as written */
+    size_t durable_bytes;             /* its prefix known durable */
     s_entry_t *win;                   /* ring of opts.id_window entries */
     uint32_t win_len;                 /* entries in use */
     uint32_t win_head;                /* index of the oldest */
@@ -334,12 +345,16 @@ s_write_snapshot(actors_persist_t *self, const void *state, size_t len)
     self->durable_seq = self->last_seq;
     self->since_snap = 0;
     /* Compaction. If it fails the old events stay, and replay skips them
-     * (their seqs are covered), so the snapshot stands. */
+     * (their seqs are covered), so the snapshot stands; cutting back to
+     * any length of them later loses nothing either. */
     if (self->ops->jrn_truncate(self->be, 0) != ACTORS_OK) {
         ACTORS_LOG(ACTORS_LOG_WARN, "PST-COMPACT",
             "seq=%llu journal not compacted; replay will skip it",
             (unsigned long long)self->last_seq);
+    } else {
+        self->jrn_bytes = 0;
     }
+    self->durable_bytes = self->jrn_bytes;
     return ACTORS_OK;
 }
 
@@ -516,9 +531,36 @@ actors_persist_recover(actors_persist_t *self,
     actors__free(snap);
     if (rc == ACTORS_OK) {
         self->durable_seq = self->last_seq;
+        self->jrn_bytes = off; /* the valid prefix; a torn tail is cut */
+        self->durable_bytes = off;
         self->recovered = true;
     }
     return rc;
+}
+
+/* s_sync_failed handles a sync that failed with rc: the records written
+ * since the last good one are cut off again, durably. Returns rc if that
+ * worked (none of them is stored), or ACTORS_EIO with the handle broken
+ * (they may or may not be). */
+static actors_err
+s_sync_failed(actors_persist_t *self, actors_err rc)
+{
+    size_t dropped = self->jrn_bytes - self->durable_bytes;
+    if (self->ops->jrn_truncate(self->be, self->durable_bytes) == ACTORS_OK) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "PST-SYNC-UNDONE",
+            "seq=%llu dropped=%zu rc=%s the journal's unsynced records were "
+            "cut off",
+            (unsigned long long)self->durable_seq, dropped,
+            actors_err_name(rc));
+        self->jrn_bytes = self->durable_bytes;
+        return rc;
+    }
+    ACTORS_LOG(ACTORS_LOG_ERR, "PST-BROKEN",
+        "seq=%llu in_doubt=%zu rc=%s a failed sync could not be undone; the "
+        "handle refuses every call until reopened",
+        (unsigned long long)self->durable_seq, dropped, actors_err_name(rc));
+    self->broken = true;
+    return ACTORS_EIO;
 }
 
 actors_err
@@ -559,10 +601,15 @@ actors_persist_append(actors_persist_t *self, const void *id, size_t id_len,
         }
     }
     rc = self->ops->jrn_append(self->be, self->rec.data, self->rec.size);
+    if (rc == ACTORS_OK) {
+        self->jrn_bytes += self->rec.size;
+    }
     if (rc == ACTORS_OK && self->opts.sync == ACTORS_PERSIST_SYNC_ALWAYS) {
         rc = self->ops->jrn_sync(self->be);
         if (rc != ACTORS_OK) {
-            self->broken = true;
+            /* Every record before this one is durable: the cut takes off
+             * this one alone. */
+            rc = s_sync_failed(self, rc);
         }
     }
     if (rc != ACTORS_OK) {
@@ -579,6 +626,7 @@ actors_persist_append(actors_persist_t *self, const void *id, size_t id_len,
     self->since_snap++;
     if (self->opts.sync != ACTORS_PERSIST_SYNC_GROUP) {
         self->durable_seq = seq;
+        self->durable_bytes = self->jrn_bytes;
     }
     if (seq_out != NULL) {
         *seq_out = seq;
@@ -598,10 +646,14 @@ actors_persist_flush(actors_persist_t *self)
     }
     actors_err rc = self->ops->jrn_sync(self->be);
     if (rc != ACTORS_OK) {
+        /* Even with the events cut off again, the owner has applied them
+         * (and the window holds their ids): it must reopen and recover. */
+        rc = s_sync_failed(self, rc);
         self->broken = true;
         return rc;
     }
     self->durable_seq = self->last_seq;
+    self->durable_bytes = self->jrn_bytes;
     return ACTORS_OK;
 }
 
@@ -653,6 +705,7 @@ actors_persist_remove(actors_persist_t *self)
         self->win_head = 0;
         self->last_seq = self->durable_seq = self->snap_seq = 0;
         self->since_snap = 0;
+        self->jrn_bytes = self->durable_bytes = 0;
     }
     return rc;
 }

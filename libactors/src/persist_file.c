@@ -14,9 +14,9 @@
  * its life, so a second process (a misconfigured twin, or a node that
  * comes back while the broker has re-created its actor elsewhere on the
  * same volume) cannot interleave appends or cut a journal another process
- * is writing. The kernel drops the lock when the holder dies, SIGKILL
- * included. flock works across containers of one host sharing a volume;
- * NFS and similar file systems may not honour it.
+ * is writing; it gets ACTORS_ELOCKED (KeyLocked). The kernel drops the
+ * lock when the holder dies, SIGKILL included. flock works across containers of
+ * one host sharing a volume; NFS and similar file systems may not honour it.
  */
 #define _DEFAULT_SOURCE /* flock */
 #include <assert.h>
@@ -38,14 +38,24 @@ typedef struct {
     int dir_fd;     /* open on dir, for fsync after rename */
     int jrn_fd;     /* ROOT/KEY/journal, O_APPEND */
     off_t jrn_size; /* bytes in the journal */
+    bool torn;      /* a failed append could not be cut off yet */
 } s_file_t;
 
+/* s_io_fail logs the failed system call (errno) and maps errno to the
+ * code a caller can act on: a full file system or an exhausted quota is
+ * ACTORS_ENOSPACE (DiskFull: free space and call again), not ACTORS_EIO,
+ * on every path (mkdir, open, write, fsync, rename). */
 static actors_err
 s_io_fail(const char *what, const char *path)
 {
-    ACTORS_LOG(ACTORS_LOG_ERR, "PST-IO", "op=%s path='%s' %s", what, path,
-        strerror(errno));
-    return errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EIO;
+    int err = errno;
+    bool full = err == ENOSPC || err == EDQUOT;
+    ACTORS_LOG(ACTORS_LOG_ERR, full ? "PST-DISK-FULL" : "PST-IO",
+        "op=%s path='%s' %s", what, path, strerror(err));
+    if (full) {
+        return ACTORS_ENOSPACE;
+    }
+    return err == ENOMEM ? ACTORS_ENOMEM : ACTORS_EIO;
 }
 
 static int
@@ -177,8 +187,10 @@ s_open(void **out, const char *key, const actors_persist_opts_t *opts)
     if (flock(f->dir_fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
             ACTORS_LOG(ACTORS_LOG_WARN, "PST-LOCKED",
-                "path='%s' the key is held by another live process", f->dir);
-            rc = ACTORS_ETAKEN;
+                "key='%s' path='%s' the key is held by another live process "
+                "(an exclusive flock on its directory)",
+                key, f->dir);
+            rc = ACTORS_ELOCKED;
         } else {
             rc = s_io_fail("flock", f->dir);
         }
@@ -334,16 +346,37 @@ s_jrn_read(void *be, char **data, size_t *len)
     return s_read_fd(f->jrn_fd, f->dir, data, len);
 }
 
+/* s_cut cuts the journal back to the records counted in jrn_size: a
+ * failed append (ENOSPC after a short write, typically) leaves part of a
+ * record behind. Until that succeeds no append may follow it: O_APPEND
+ * would put the next record after the fragment, and recovery, which stops
+ * at the first bad record, would then drop that record too. */
+static actors_err
+s_cut(s_file_t *f)
+{
+    if (ftruncate(f->jrn_fd, f->jrn_size) != 0) {
+        f->torn = true;
+        actors_err rc = s_io_fail("ftruncate", f->dir);
+        return rc == ACTORS_ENOSPACE ? ACTORS_EIO : rc;
+    }
+    f->torn = false;
+    return ACTORS_OK;
+}
+
 static actors_err
 s_jrn_append(void *be, const char *data, size_t len)
 {
     s_file_t *f = be;
+    if (f->torn) {
+        actors_err rc = s_cut(f);
+        if (rc != ACTORS_OK) {
+            return rc;
+        }
+    }
     if (s_write_all(f->jrn_fd, data, len) != 0) {
         actors_err rc = s_io_fail("write", f->dir);
         /* All or nothing: cut off what part of the record made it. */
-        if (ftruncate(f->jrn_fd, f->jrn_size) != 0) {
-            s_io_fail("ftruncate", f->dir);
-        }
+        (void)s_cut(f);
         return rc;
     }
     f->jrn_size += (off_t)len;
@@ -368,6 +401,7 @@ s_jrn_truncate(void *be, size_t len)
         return s_io_fail("ftruncate", f->dir);
     }
     f->jrn_size = (off_t)len;
+    f->torn = false;
     return ACTORS_OK;
 }
 

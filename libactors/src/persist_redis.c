@@ -17,7 +17,11 @@
  * connects again, with the same 2 s timeout. Every operation makes at
  * most two attempts: if the first loses the connection, it reconnects and
  * sends again once; a connect that fails, or an error reply from the
- * server (the command was refused, not lost), ends it with ACTORS_EIO.
+ * server (the command was refused, not lost), ends it with ACTORS_EIO,
+ * except the two refusals that mean the server has no room to store the
+ * write: -OOM (maxmemory reached under noeviction) and -MISCONF (it cannot
+ * persist: a failed RDB save with stop-writes-on-bgsave-error, or a failed
+ * AOF write), which are ACTORS_ENOSPACE. A refused command did not run.
  * Resending is safe because every operation is a read or idempotent (GET,
  * LRANGE, SET, DEL, the MULTI that rewrites the journal) except RPUSH,
  * which is made so: an append whose reply was lost is "in doubt" (it may
@@ -56,17 +60,18 @@
 #include "persist_backend.h"
 
 typedef struct {
-    redisContext *c;  /* connection; NULL while down */
-    char *ep;         /* the endpoint, for logs */
-    char *host;       /* tcp host, or the unix socket's path */
-    int port;         /* tcp port; 0: unix socket */
-    char *snap_key;   /* actors:KEY:snap */
-    char *jrn_key;    /* actors:KEY:journal */
-    size_t snap_len;  /* its length */
-    size_t jrn_len;   /* its length */
-    char *doubt;      /* an appended record whose reply was lost, or NULL */
-    size_t doubt_len; /* its length */
-    bool lost;        /* a doubt could not be kept (ENOMEM): all EIO */
+    redisContext *c;    /* connection; NULL while down */
+    char *ep;           /* the endpoint, for logs */
+    char *host;         /* tcp host, or the unix socket's path */
+    int port;           /* tcp port; 0: unix socket */
+    char *snap_key;     /* actors:KEY:snap */
+    char *jrn_key;      /* actors:KEY:journal */
+    size_t snap_len;    /* its length */
+    size_t jrn_len;     /* its length */
+    char *doubt;        /* an appended record whose reply was lost, or NULL */
+    size_t doubt_len;   /* its length */
+    bool lost;          /* a doubt could not be kept (ENOMEM): all EIO */
+    actors_err refused; /* why the last S_FAILED exchange failed */
 } s_redis_t;
 
 /* One command of an exchange, in hiredis's argv form. */
@@ -147,6 +152,29 @@ s_connect(s_redis_t *r)
     return ACTORS_OK;
 }
 
+/* s_refusal maps an unexpected reply to a code: ACTORS_ENOSPACE for the
+ * server's "no room to store this" errors (-OOM, -MISCONF; for an EXEC,
+ * in its first failed element), ACTORS_EIO for anything else. */
+static actors_err
+s_refusal(const redisReply *reply)
+{
+    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+         i++) {
+        if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+            reply = reply->element[i];
+            break;
+        }
+    }
+    if (reply->type != REDIS_REPLY_ERROR || reply->str == NULL) {
+        return ACTORS_EIO;
+    }
+    if (strncmp(reply->str, "OOM ", 4) == 0 ||
+        strncmp(reply->str, "MISCONF ", 8) == 0) {
+        return ACTORS_ENOSPACE;
+    }
+    return ACTORS_EIO;
+}
+
 /* s_reply_ok tells whether the last reply of an exchange is as expected:
  * of a type in accept, and (an EXEC's array) without an error inside. */
 static bool
@@ -167,12 +195,14 @@ s_reply_ok(const redisReply *reply, unsigned accept)
 
 /* s_send pipelines cmds[0..n) on the connection (connecting first if it
  * is down) and reads every reply. On S_DONE *out is the last reply (the
- * caller frees it); the earlier ones must not be errors. */
+ * caller frees it); the earlier ones must not be errors. On S_FAILED
+ * r->refused says why (s_refusal of the first unexpected reply). */
 static s_status
 s_send(s_redis_t *r, const char *what, s_cmd_t *cmds, int n, unsigned accept,
     redisReply **out)
 {
     *out = NULL;
+    r->refused = ACTORS_EIO;
     if (r->c == NULL && s_connect(r) != ACTORS_OK) {
         return S_FAILED;
     }
@@ -201,6 +231,7 @@ s_send(s_redis_t *r, const char *what, s_cmd_t *cmds, int n, unsigned accept,
                                                  : "unexpected reply");
             /* Read the rest, so that the connection stays in step. */
             st = S_FAILED;
+            r->refused = s_refusal(reply);
             freeReplyObject(reply);
             for (int j = i + 1; j < n; j++) {
                 if (redisGetReply(r->c, (void **)&reply) != REDIS_OK) {
@@ -292,7 +323,7 @@ s_run(s_redis_t *r, const char *what, s_cmd_t *cmds, int n, unsigned accept,
             return ACTORS_OK;
         }
         if (st == S_FAILED) {
-            break;
+            return r->refused;
         }
     }
     return ACTORS_EIO;

@@ -22,9 +22,12 @@
  * them, so no reply ever shows a balance that a crash could take back.
  * Every snapshot_every events the state is snapshotted (the journal
  * compacted). A journal write that fails leaves the balance unchanged and
- * answers PersistenceError; a failed flush answers PersistenceError to the
- * waiting calls and exits (status 1) so that a restart recovers the
- * durable state. Policy and backend come from the environment
+ * answers DiskFull when the storage is full (the record is not stored: the
+ * caller may send the call again, with its key, once there is room) or
+ * PersistenceError otherwise; a failed flush answers the waiting calls
+ * the same way (DiskFull: persist.c cut their records off again) and
+ * exits (status 1) so that a restart recovers the durable state. Policy
+ * and backend come from the environment
  * (ACTORS_PERSIST_SYNC, ACTORS_SNAPSHOT_EVERY, ACTORS_STATE_DIR,
  * ACTORS_REDIS; docs/PERSISTENCE.md).
  *
@@ -34,11 +37,14 @@
  * change is applied and its whole new state sent with store.save; the
  * reply waits for that save's acknowledgment (saves of one key go to one
  * member and are acknowledged in order). A failed save answers the waiting
- * calls PersistenceError and exits (status 1), as a failed flush does.
+ * calls PersistenceError and exits (status 1), as a failed flush does;
+ * never DiskFull, even when the store ran out of room: a later save in
+ * flight carries the whole state, this change included, and may succeed.
  */
 #include "account.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +112,15 @@ s_finite_balance(actors_ctx_t *ctx, double balance)
             ctx, "ValueError", "the balance would overflow");
     }
     return ACTORS_OK;
+}
+
+/* s_failure_type names a failure of the account's own journal for its
+ * caller: DiskFull when the storage is full (persist.h: nothing of the
+ * change is stored), else PersistenceError. */
+static const char *
+s_failure_type(actors_err rc)
+{
+    return rc == ACTORS_ENOSPACE ? actors_err_name(rc) : "PersistenceError";
 }
 
 /* ---------------------------------------------------------------- recovery */
@@ -181,22 +196,24 @@ s_open_journal(actors_actor_t *actor, account_t *a)
             "ACTORS_SNAPSHOT_EVERY a positive count");
     }
     actors_err rc = actors_persist_open(&a->persist, a->key, &o);
-    if (rc == ACTORS_ETAKEN) {
-        /* Another live account writes this key: this one must not. As
-         * NameTaken the process exits 73 and its supervisor does not
-         * restart it (the state has a live owner elsewhere). */
-        return actors_actor_error(actor, "NameTaken",
-            "the state of account key '%s' is held by another live actor",
+    if (rc == ACTORS_ELOCKED) {
+        /* Another live process writes this key: this one must not. As
+         * KeyLocked the process exits ACTORS_EXIT_KEY_LOCKED and its
+         * supervisor does not restart it (the state has a live owner
+         * elsewhere). */
+        return actors_actor_error(actor, "KeyLocked",
+            "the state of account key '%s' is held by another live process "
+            "(its directory is locked; see PST-LOCKED); not starting",
             a->key);
     }
     if (rc != ACTORS_OK) {
-        return actors_actor_error(actor, "PersistenceError",
+        return actors_actor_error(actor, s_failure_type(rc),
             "cannot open the state of account key '%s': %s", a->key,
             actors_strerror(rc));
     }
     rc = actors_persist_recover(a->persist, s_on_snapshot, s_on_event, a);
     if (rc != ACTORS_OK) {
-        return actors_actor_error(actor, "PersistenceError",
+        return actors_actor_error(actor, s_failure_type(rc),
             "cannot recover the state of account key '%s': %s", a->key,
             actors_strerror(rc));
     }
@@ -293,7 +310,8 @@ s_first_save(actors_actor_t *actor, account_t *a)
         actors_future_destroy(&f);
     }
     if (rc != ACTORS_OK) {
-        rc = actors_actor_error(actor, "PersistenceError",
+        rc = actors_actor_error(actor,
+            a->persist != NULL ? s_failure_type(rc) : "PersistenceError",
             "cannot store the state of account key '%s': %s", a->key,
             actors_strerror(rc));
     }
@@ -387,18 +405,19 @@ s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
 /* ---------------------------------------------------------------- replies */
 
 /* s_pay answers the owed replies whose change is durable, in order; with
- * failed set, answers all of them PersistenceError instead. */
+ * failed set, answers all of them the error type instead, why (NULL: the
+ * code's text) saying what failed. */
 static void
-s_pay(account_t *a, actors_err failed)
+s_pay(account_t *a, actors_err failed, const char *type, const char *why)
 {
     size_t i = 0;
     for (;
          i < a->n_owed && (failed != ACTORS_OK || a->owed[i].seq <= a->durable);
          i++) {
         if (failed != ACTORS_OK) {
-            actors_deferred_error(&a->owed[i].d, "PersistenceError",
+            actors_deferred_error(&a->owed[i].d, type,
                 "the change could not be made durable: %s",
-                actors_strerror(failed));
+                why != NULL ? why : actors_strerror(failed));
             continue;
         }
         actors_msg_t *v = NULL;
@@ -429,7 +448,7 @@ s_flush(actors_actor_t *actor, void *arg)
     if (rc == ACTORS_OK) {
         a->durable = a->seq;
     }
-    s_pay(a, rc);
+    s_pay(a, rc, s_failure_type(rc), NULL);
 }
 
 /* s_reply answers with balance once every change so far is durable. */
@@ -475,9 +494,13 @@ s_saved(actors_future_t *f, void *arg)
 {
     s_save_t *s = arg;
     account_t *a = s->a;
-    actors_err rc = actors_future_error(f) == NULL
-                        ? ACTORS_OK
-                        : actors_error_code(actors_future_error(f));
+    const actors_error_t *err = actors_future_error(f);
+    actors_err rc = err == NULL ? ACTORS_OK : actors_error_code(err);
+    char why[320] = "";
+    if (err != NULL) {
+        snprintf(why, sizeof why, "%s answered %s: %s", a->store,
+            actors_error_type(err), actors_error_message(err));
+    }
     if (rc == ACTORS_OK && s->seq > a->durable) {
         a->durable = s->seq;
     }
@@ -489,7 +512,7 @@ s_saved(actors_future_t *f, void *arg)
     }
     actors_future_destroy(&s->f);
     free(s);
-    s_pay(a, rc);
+    s_pay(a, rc, "PersistenceError", why);
 }
 
 /* s_store_save sends the new state to the store; its reply makes change
@@ -586,8 +609,11 @@ s_change(actors_ctx_t *ctx, account_t *a, const char *op, double amount,
         actors_msg_destroy(&res);
     }
     if (rc != ACTORS_OK) {
-        return actors_ctx_error(ctx, "PersistenceError",
-            "the %s could not be journaled: %s", op, actors_strerror(rc));
+        /* Not applied, and (DiskFull) provably not stored: the caller may
+         * send it again, with the same key, once there is room. */
+        return actors_ctx_error(ctx, s_failure_type(rc),
+            "the %s could not be journaled: %s; nothing was applied", op,
+            actors_strerror(rc));
     }
     double before = a->balance;
     a->balance = balance;

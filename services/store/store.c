@@ -11,7 +11,10 @@
  * pool (store/1, store/2, store/3) and pick the member by key,
  * store/(crc32c(key) % 3 + 1) in docs/PERSISTENCE.md, so that one key's
  * saves stay ordered in one mailbox. Two members saving one key race
- * safely (atomic replace: the last save wins, never a mix).
+ * safely (atomic replace, never a mix): on files the one that finds the
+ * key's lock held by the other is answered KeyLocked and writes nothing.
+ * A full storage is answered DiskFull (a save then stored nothing: the
+ * previous state stays), any other storage failure PersistenceError.
  * Schema: schemas/store.json.
  */
 #include "store.h"
@@ -19,6 +22,17 @@
 #include <string.h>
 
 #include <actors/persist.h>
+
+/* s_failure_type names a storage failure for the caller: DiskFull when
+ * the storage is full, KeyLocked when another process holds the key (a
+ * live account journaling it, or another member saving it this moment),
+ * else PersistenceError. */
+static const char *
+s_failure_type(actors_err rc)
+{
+    return rc == ACTORS_ENOSPACE || rc == ACTORS_ELOCKED ? actors_err_name(rc)
+                                                         : "PersistenceError";
+}
 
 /* s_open reads the key argument (arg 0 of n) and opens its state. */
 static actors_err
@@ -40,7 +54,7 @@ s_open(actors_ctx_t *ctx, const msgpack_object *args, size_t n,
     actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
     actors_err rc = actors_persist_open(out, buf, &o);
     if (rc != ACTORS_OK) {
-        return actors_ctx_error(ctx, "PersistenceError",
+        return actors_ctx_error(ctx, s_failure_type(rc),
             "cannot open the state of key '%s': %s", buf, actors_strerror(rc));
     }
     return ACTORS_OK;
@@ -60,7 +74,7 @@ s_exists(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     actors_persist_destroy(&p);
     if (rc != ACTORS_OK) {
         return actors_ctx_error(
-            ctx, "PersistenceError", "exists failed: %s", actors_strerror(rc));
+            ctx, s_failure_type(rc), "exists failed: %s", actors_strerror(rc));
     }
     return actors_ctx_reply_bool(ctx, exists);
 }
@@ -87,7 +101,7 @@ s_save(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     actors_persist_destroy(&p);
     if (rc != ACTORS_OK) {
         return actors_ctx_error(
-            ctx, "PersistenceError", "save failed: %s", actors_strerror(rc));
+            ctx, s_failure_type(rc), "save failed: %s", actors_strerror(rc));
     }
     return ACTORS_OK; /* nil, once durable */
 }
@@ -114,7 +128,7 @@ s_restore(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     actors_msg_destroy(&data);
     if (rc != ACTORS_OK) {
         return actors_ctx_error(
-            ctx, "PersistenceError", "restore failed: %s", actors_strerror(rc));
+            ctx, s_failure_type(rc), "restore failed: %s", actors_strerror(rc));
     }
     return ACTORS_OK;
 }
@@ -132,7 +146,7 @@ s_delete(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     actors_persist_destroy(&p);
     if (rc != ACTORS_OK) {
         return actors_ctx_error(
-            ctx, "PersistenceError", "delete failed: %s", actors_strerror(rc));
+            ctx, s_failure_type(rc), "delete failed: %s", actors_strerror(rc));
     }
     return ACTORS_OK;
 }

@@ -30,6 +30,8 @@
 #include "itest.h"
 #include "suptest.h"
 
+#include "../testfs.h"
+
 #include <ftw.h>
 #include <math.h>
 #include <signal.h>
@@ -79,6 +81,7 @@ s_teardown(void)
         s_loop_pid = 0;
     }
     testutil_stop_all();
+    testfs_unmount();
     nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -236,9 +239,9 @@ START_TEST(test_persist_account_without_key_is_in_memory)
 END_TEST
 
 /* One key, one writer: a second account on a key a live one holds exits
- * 73 (NameTaken, not restarted by a supervisor) and touches nothing; once
- * the holder is gone (SIGKILL drops its lock) the key opens again with
- * the state it left. */
+ * ACTORS_EXIT_KEY_LOCKED with KeyLocked naming the key (not NameTaken:
+ * its address was free) and touches nothing; once the holder is gone
+ * (SIGKILL drops its lock) the key opens again with the state it left. */
 START_TEST(test_persist_key_has_one_writer)
 {
     testutil_broker_start(NULL);
@@ -249,10 +252,17 @@ START_TEST(test_persist_key_has_one_writer)
     actors_future_destroy(&f);
     const char *argv[] = {"account", "--broker", testutil_endpoint(),
         "--address", "account/twin", "100", "20", "\"shared\"", NULL};
-    char err[512];
-    ck_assert_int_eq(testutil_run(argv, 10000, NULL, 0, err, sizeof err), 73);
-    ck_assert_msg(strstr(err, "NameTaken") != NULL &&
-                      strstr(err, "held by another live actor") != NULL,
+    char err[1024];
+    ck_assert_int_eq(testutil_run(argv, 10000, NULL, 0, err, sizeof err),
+        ACTORS_EXIT_KEY_LOCKED);
+    ck_assert_msg(strstr(err, "KeyLocked: ") != NULL &&
+                      strstr(err, "account key 'shared'") != NULL &&
+                      strstr(err, "another live process") != NULL &&
+                      strstr(err, "NameTaken") == NULL,
+        "stderr: %s", err);
+    /* The log line names the directory that is locked. */
+    ck_assert_msg(strstr(err, "PST-LOCKED") != NULL &&
+                      strstr(err, "/state/shared'") != NULL,
         "stderr: %s", err);
     ck_assert_double_eq(s_balance(), 105.0);
     s_kill9(p);
@@ -262,6 +272,160 @@ START_TEST(test_persist_key_has_one_writer)
     ck_assert_ptr_nonnull(q);
     ck_assert(testutil_wait_state("account/twin", "running", q->pid, 10000));
     f = itest_call("account/twin", "balance", NULL);
+    ck_assert_double_eq(itest_double(f), 105.0);
+    actors_future_destroy(&f);
+}
+END_TEST
+
+/* s_deposit_wait sends deposit(1) with call key n of run and waits for
+ * the answer (its future is the caller's). */
+static actors_future_t *s_deposit(const char *address, unsigned run, int n);
+
+static actors_future_t *
+s_deposit_wait(unsigned run, int n)
+{
+    actors_future_t *f = s_deposit(S_ADDR, run, n);
+    ck_assert_int_eq(actors_future_wait(f, ITEST_WAIT_MS), ACTORS_OK);
+    return f;
+}
+
+/* A full disk (a small tmpfs, filled): the deposit whose journal record
+ * does not fit is answered DiskFull and not applied, the account goes on
+ * serving, and once space is freed the same call (same key) is applied
+ * once; after kill -9 the balance holds exactly the acknowledged
+ * deposits. An account that cannot store its first state exits 2 with
+ * DiskFull. */
+static void
+s_disk_full(const char *sync)
+{
+    char fs[128];
+    snprintf(fs, sizeof fs, "%s/fs", s_dir);
+    if (!testfs_tmpfs(fs, 256 * 1024)) { /* before any thread starts */
+        return;
+    }
+    char state[160];
+    snprintf(state, sizeof state, "%s/state", fs);
+    setenv("ACTORS_STATE_DIR", state, 1);
+    setenv("ACTORS_PERSIST_SYNC", sync, 1);
+    testutil_broker_start(NULL);
+    testutil_proc_t *p = s_account("100", "20", "\"full\"");
+    itest_connect();
+    unsigned run = (unsigned)testutil_now_ms();
+    actors_future_t *f = s_deposit_wait(run, 0);
+    ck_assert_double_eq(itest_double(f), 101.0);
+    actors_future_destroy(&f);
+
+    char filler[160];
+    snprintf(filler, sizeof filler, "%s/filler", fs);
+    ck_assert_uint_gt(testfs_fill(filler), 0);
+    /* The journal's last page may take a few more records (each < 64
+     * bytes of a 4 KiB page): deposit until one is refused. */
+    int n = 1;
+    for (;; n++) {
+        ck_assert_int_lt(n, 4096 / 16);
+        f = s_deposit_wait(run, n);
+        if (itest_code(f) != ACTORS_OK) {
+            break;
+        }
+        ck_assert_double_eq(itest_double(f), 101.0 + n);
+        actors_future_destroy(&f);
+    }
+    itest_assert_error(f, ACTORS_ENOSPACE, "DiskFull", "deposit");
+    actors_future_destroy(&f);
+    ck_assert_double_eq(s_balance(), 100.0 + n); /* not applied */
+    f = itest_call(S_ADDR, "withdraw", "d", 1.0);
+    itest_assert_error(f, ACTORS_ENOSPACE, "DiskFull", NULL);
+    actors_future_destroy(&f);
+
+    /* No room for a new key's first state either: exit 2, DiskFull. */
+    const char *argv[] = {"account", "--broker", testutil_endpoint(),
+        "--address", "account/new", "100", "20", "\"new\"", NULL};
+    char err[1024];
+    ck_assert_int_eq(testutil_run(argv, 10000, NULL, 0, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "DiskFull") != NULL, "stderr: %s", err);
+
+    /* Space again: the refused call, sent again, is applied once. */
+    ck_assert_int_eq(unlink(filler), 0);
+    f = s_deposit_wait(run, n);
+    ck_assert_double_eq(itest_double(f), 101.0 + n);
+    actors_future_destroy(&f);
+    f = s_deposit_wait(run, n); /* a re-send: answered from the journal */
+    ck_assert_double_eq(itest_double(f), 101.0 + n);
+    actors_future_destroy(&f);
+    s_kill9(p);
+    s_account("0", "0", "\"full\"");
+    ck_assert_double_eq(s_balance(), 101.0 + n);
+}
+
+START_TEST(test_persist_account_disk_full)
+{
+    s_disk_full("always");
+}
+END_TEST
+
+START_TEST(test_persist_account_disk_full_group)
+{
+    s_disk_full("group:2");
+}
+END_TEST
+
+/* Two config actors of one node with one key (a configuration mistake):
+ * whichever opens the key second exits ACTORS_EXIT_KEY_LOCKED, and its
+ * supervisor leaves it stopped with a KeyLocked cause (logged as
+ * SUP-KEY-LOCKED) rather than restart it into the same lock; the other
+ * serves the key. */
+START_TEST(test_persist_supervised_key_locked_is_not_restarted)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    testutil_proc_t *node =
+        suptest_node("n1", "supervisor\n"
+                           "    node = n1\n"
+                           "actor\n"
+                           "    a\n"
+                           "        service = account\n"
+                           "        address = account/a\n"
+                           "        args = '[100, 20, \"twin\"]'\n"
+                           "        policy\n"
+                           "            max_restarts = -1\n"
+                           "            backoff_base_ms = 1\n"
+                           "    b\n"
+                           "        service = account\n"
+                           "        address = account/b\n"
+                           "        args = '[100, 20, \"twin\"]'\n"
+                           "        policy\n"
+                           "            max_restarts = -1\n"
+                           "            backoff_base_ms = 1\n");
+    const char *winner = NULL;
+    const char *loser = NULL;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (winner == NULL) {
+        char a[32];
+        char b[32];
+        suptest_field("account/a", "state", a, sizeof a);
+        suptest_field("account/b", "state", b, sizeof b);
+        if (strcmp(a, "running") == 0 && strcmp(b, "stopped") == 0) {
+            winner = "account/a";
+            loser = "account/b";
+        } else if (strcmp(b, "running") == 0 && strcmp(a, "stopped") == 0) {
+            winner = "account/b";
+            loser = "account/a";
+        } else {
+            ck_assert_msg(testutil_now_ms() < deadline,
+                "want one running, one stopped: a '%s', b '%s'; %s", a, b,
+                testutil_proc_stderr(node));
+            testutil_poll_pause_ms(10);
+        }
+    }
+    char cause[256];
+    suptest_field(loser, "cause", cause, sizeof cause);
+    ck_assert_msg(strstr(cause, "KeyLocked") != NULL, "cause '%s'", cause);
+    const char *log = testutil_proc_stderr(node);
+    ck_assert_msg(strstr(log, "SUP-KEY-LOCKED") != NULL &&
+                      strstr(log, "SUP-RESTART") == NULL &&
+                      strstr(log, "SUP-MOVED") == NULL,
+        "supervisor: %s", log);
+    actors_future_t *f = itest_call(winner, "deposit", "d", 5.0);
     ck_assert_double_eq(itest_double(f), 105.0);
     actors_future_destroy(&f);
 }
@@ -541,6 +705,9 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_account_survives_kill9_redis);
     tcase_add_test(tc, test_persist_account_without_key_is_in_memory);
     tcase_add_test(tc, test_persist_key_has_one_writer);
+    tcase_add_test(tc, test_persist_supervised_key_locked_is_not_restarted);
+    tcase_add_test(tc, test_persist_account_disk_full);
+    tcase_add_test(tc, test_persist_account_disk_full_group);
     tcase_add_test(tc, test_persist_kill_loop_keeps_acknowledged_deposits);
     tcase_add_test(
         tc, test_persist_kill_loop_keeps_acknowledged_deposits_redis);

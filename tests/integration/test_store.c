@@ -11,6 +11,9 @@
 
 #include <ftw.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include "../testfs.h"
 
 static char s_dir[64];
 
@@ -37,6 +40,7 @@ static void
 s_teardown(void)
 {
     testutil_stop_all();
+    testfs_unmount();
     nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -186,6 +190,74 @@ START_TEST(test_store_account_persists_through_the_pool)
 }
 END_TEST
 
+/* A key an account is journaling (same directory) is locked: the store
+ * answers KeyLocked, not NameTaken or PersistenceError, and touches
+ * nothing; once the account is gone the store reads its state. */
+START_TEST(test_store_locked_key_is_key_locked)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start("store", "store/1", 0, NULL);
+    testutil_proc_t *acc = testutil_service_start(
+        "account", "account/j", 0, "100", "20", "\"held\"", NULL);
+    itest_connect();
+    actors_future_t *f = s_call("store/1", "save", "held", 5.0);
+    itest_assert_error(f, ACTORS_ELOCKED, "KeyLocked", "'held'");
+    actors_future_destroy(&f);
+    f = s_call("store/1", "restore", "held", -1);
+    itest_assert_error(f, ACTORS_ELOCKED, "KeyLocked", NULL);
+    actors_future_destroy(&f);
+    testutil_proc_kill(acc, SIGKILL);
+    ck_assert(testutil_proc_wait(acc, 10000, NULL));
+    ck_assert_double_eq(s_restore_balance("store/1", "held"), 100.0);
+}
+END_TEST
+
+/* A full disk (a small tmpfs, filled): a save that does not fit is
+ * answered DiskFull and the previous state stays; once there is room the
+ * same save succeeds. An account saving through the store gets a
+ * PersistenceError instead (a later save in flight may still store its
+ * change) and exits. */
+START_TEST(test_store_save_on_full_disk)
+{
+    char fs[128];
+    snprintf(fs, sizeof fs, "%s/fs", s_dir);
+    if (!testfs_tmpfs(fs, 128 * 1024)) { /* before any thread starts */
+        return;
+    }
+    setenv("ACTORS_STATE_DIR", fs, 1);
+    testutil_broker_start(NULL);
+    testutil_service_start("store", "store/1", 0, NULL);
+    setenv("ACTORS_ACCOUNT_STORE", "store/1", 1);
+    testutil_proc_t *acc = testutil_service_start(
+        "account", "account/s", 0, "100", "20", "\"acc\"", NULL);
+    unsetenv("ACTORS_ACCOUNT_STORE");
+    itest_connect();
+    actors_future_t *f = s_call("store/1", "save", "k", 100.0);
+    TEST_ASSERT_OK(itest_code(f));
+    actors_future_destroy(&f);
+
+    char filler[160];
+    snprintf(filler, sizeof filler, "%s/filler", fs);
+    ck_assert_uint_gt(testfs_fill(filler), 0);
+    f = s_call("store/1", "save", "k", 200.0);
+    itest_assert_error(f, ACTORS_ENOSPACE, "DiskFull", "save");
+    actors_future_destroy(&f);
+    ck_assert_double_eq(s_restore_balance("store/1", "k"), 100.0);
+    f = itest_call("account/s", "deposit", "d", 1.0);
+    itest_assert_error(f, ACTORS_EAPP, "PersistenceError", "DiskFull");
+    actors_future_destroy(&f);
+    ck_assert(testutil_proc_wait(acc, 10000, NULL));
+    ck_assert_int_eq(testutil_proc_exit_code(acc), 1);
+
+    ck_assert_int_eq(unlink(filler), 0);
+    f = s_call("store/1", "save", "k", 200.0);
+    TEST_ASSERT_OK(itest_code(f));
+    actors_future_destroy(&f);
+    ck_assert_double_eq(s_restore_balance("store/1", "k"), 200.0);
+    ck_assert_double_eq(s_restore_balance("store/1", "acc"), 100.0);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -194,6 +266,8 @@ store_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_store_pool_exists_save_restore);
     tcase_add_test(tc, test_store_account_persists_through_the_pool);
+    tcase_add_test(tc, test_store_save_on_full_disk);
+    tcase_add_test(tc, test_store_locked_key_is_key_locked);
     suite_add_tcase(s, tc);
     return s;
 }

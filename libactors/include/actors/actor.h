@@ -95,6 +95,15 @@ typedef struct {
  * (an actor re-created on another node while its own node was lost). */
 #define ACTORS_EXIT_NAME_TAKEN 73
 
+/* The exit status of a service whose init failed with KeyLocked: another
+ * live process holds its persistence key (actors/persist.h), so this one
+ * must not write that state (sysexits' EX_NOPERM). A supervisor does not
+ * restart it: the holder is an actor re-created elsewhere on the same
+ * volume, or a twin configured with the same key by mistake, and a
+ * restart would only meet the same lock, or, once the holder stops,
+ * take the key from under the configuration that meant to own it. */
+#define ACTORS_EXIT_KEY_LOCKED 77
+
 /* actors_service_main is a whole main(): it reads
  *   SERVICE [--broker EP] --address ADDRESS [--prefetch N] [--mailbox N]
  *           [CTOR-ARG-JSON ...]
@@ -102,7 +111,9 @@ typedef struct {
  * runs the actor until SIGTERM/SIGINT or actors_actor_exit, and returns the
  * exit status: 0 after a clean stop, 2 for bad arguments or a failed init,
  * ACTORS_EXIT_NAME_TAKEN when a live actor elsewhere already holds the
- * address, 1 for another runtime failure. Thread: the main thread. */
+ * address, ACTORS_EXIT_KEY_LOCKED when init failed with KeyLocked
+ * (actors_actor_error with that type; ACTORS_ELOCKED), 1 for another
+ * runtime failure. Thread: the main thread. */
 ACTORS_EXPORT int actors_service_main(
     const actors_service_t *service, int argc, char **argv);
 

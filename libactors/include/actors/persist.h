@@ -42,6 +42,14 @@
  * read back. So a state or an event may nest at most 31 containers deep
  * and a result 29; deeper ones are refused with ACTORS_EINVAL.
  *
+ * Errors: ACTORS_ENOSPACE (DiskFull) is a full file system or an exhausted
+ * quota (ENOSPC, EDQUOT) on any file-backend path, or a Redis server that
+ * refuses a write for want of room (-OOM: maxmemory reached) or because it
+ * cannot persist (-MISCONF: a failed RDB save or AOF write); whatever
+ * failed that way was not stored, and the same call may be made again
+ * once there is room. ACTORS_EIO is any other storage or connection
+ * failure.
+ *
  * Like msg.h, this header exposes msgpack_object (replayed events are
  * handed over decoded). Thread: a handle is used by one thread at a time
  * (owner); handles of different keys are independent.
@@ -98,10 +106,12 @@ ACTORS_EXPORT actors_err actors_persist_opts_from_env(
  * file backend creates its directories; Redis is connected (2 s timeout).
  * The file backend holds the key exclusively until destroy (flock on its
  * directory): another live process that has it open makes this return
- * ACTORS_ETAKEN. (Redis keys are not locked.)
+ * ACTORS_ELOCKED (KeyLocked; logged as PST-LOCKED with the directory).
+ * (Redis keys are not locked: Redis has no such error.)
  * Returns ACTORS_OK with *out owned by the caller (actors_persist_destroy),
- * ACTORS_EINVAL (bad key or options), ACTORS_ETAKEN (file backend: held by
- * another handle), ACTORS_EIO (directory or server unusable; logged as
+ * ACTORS_EINVAL (bad key or options), ACTORS_ELOCKED (file backend: held
+ * by another handle), ACTORS_ENOSPACE (no room to make the key's directory
+ * or journal), ACTORS_EIO (directory or server unusable; logged as
  * PST-OPEN), ACTORS_ENOMEM; *out NULL on error.
  * Thread: any; the handle then belongs to the calling thread. */
 ACTORS_EXPORT actors_err actors_persist_open(
@@ -118,7 +128,8 @@ ACTORS_EXPORT const char *actors_persist_backend(const actors_persist_t *self);
 /* ---- snapshot style (exists / save / restore) -------------------------- */
 
 /* actors_persist_exists sets *out to whether anything (a snapshot or an
- * event) is stored under the key. Returns ACTORS_OK or ACTORS_EIO.
+ * event) is stored under the key. Returns ACTORS_OK, ACTORS_EIO or
+ * ACTORS_ENOMEM.
  * Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_exists(
     actors_persist_t *self, bool *out);
@@ -126,9 +137,9 @@ ACTORS_EXPORT actors_err actors_persist_exists(
 /* actors_persist_save stores data[0..len) (exactly one msgpack value) as
  * the whole state, atomically and durably, and drops the journal (the
  * state covers it). Returns ACTORS_OK, ACTORS_EINVAL (not one value, or
- * nested too deep), ACTORS_ETOOBIG (over 64 MiB), ACTORS_EIO,
- * ACTORS_ENOMEM; on error the previous state is still the stored one.
- * Thread: owner. */
+ * nested too deep), ACTORS_ETOOBIG (over 64 MiB), ACTORS_ENOSPACE (no
+ * room for it), ACTORS_EIO, ACTORS_ENOMEM; on error the previous state is
+ * still the stored one. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_save(
     actors_persist_t *self, const void *data, size_t len);
 
@@ -156,7 +167,8 @@ typedef actors_err (*actors_persist_event_cb)(
  * Must be called once, before the first append. Either callback may be
  * NULL; a callback's error stops the recovery and is returned.
  * Returns ACTORS_OK, the callback's code, ACTORS_EMSGPACK (the snapshot is
- * corrupt), ACTORS_EIO, ACTORS_ENOMEM. Thread: owner. */
+ * corrupt), ACTORS_ENOSPACE (cutting a torn tail off found no room),
+ * ACTORS_EIO, ACTORS_ENOMEM. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_recover(actors_persist_t *self,
     actors_persist_snapshot_cb on_snapshot, actors_persist_event_cb on_event,
     void *arg);
@@ -167,18 +179,29 @@ ACTORS_EXPORT actors_err actors_persist_recover(actors_persist_t *self,
  * the call is answered with (NULL: nil), remembered with the id.
  * ALWAYS: durable when this returns ACTORS_OK. GROUP: written, durable
  * after the next actors_persist_flush. *seq_out (may be NULL) gets the
- * event's seq. Returns ACTORS_OK, ACTORS_EINVAL (a bad or too deep value,
- * a bad id, or recover not called), ACTORS_ETOOBIG, ACTORS_EIO (nothing
- * counted as appended; the caller must not apply the change),
- * ACTORS_ENOMEM.
+ * event's seq. Returns ACTORS_OK, ACTORS_EINVAL (a bad or too deep
+ * value, a bad id, or recover not called), ACTORS_ETOOBIG,
+ * ACTORS_ENOSPACE (the storage is
+ * full: the record was not written, or was cut off again when its write
+ * or sync failed; it is not stored, its id is not remembered, and the
+ * same call may be appended once there is room), ACTORS_EIO,
+ * ACTORS_ENOMEM. On any error nothing is counted as appended and the
+ * caller must not apply the change. (After a failed sync that could not
+ * be undone the record is in doubt: the handle is broken, every later
+ * call returns ACTORS_EIO, and a reopen's recovery decides.)
  * Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_append(actors_persist_t *self,
     const void *id, size_t id_len, const void *event, size_t event_len,
     const void *result, size_t result_len, uint64_t *seq_out);
 
 /* actors_persist_flush makes every appended event durable (GROUP: one
- * fsync for all of them). Returns ACTORS_OK or ACTORS_EIO. Thread: owner.
- */
+ * fsync for all of them). If the sync fails, the events appended since
+ * the last flush are cut off again, durably, and the sync's error is
+ * returned, ACTORS_ENOSPACE or ACTORS_EIO: none of them is stored; if
+ * that cut fails as well, ACTORS_EIO and they are in doubt. Either way
+ * the handle is then broken (every later call ACTORS_EIO): the owner
+ * applied those events, so it must reopen and recover. Returns ACTORS_OK
+ * or an error as said. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_flush(actors_persist_t *self);
 
 /* actors_persist_durable tells whether event seq is durable under the
@@ -220,8 +243,8 @@ ACTORS_EXPORT bool actors_persist_lookup(actors_persist_t *self, const void *id,
     size_t id_len, const void **result, size_t *result_len);
 
 /* actors_persist_remove deletes everything stored under the key (for tests
- * and the store service). Returns ACTORS_OK or ACTORS_EIO. Thread: owner.
- */
+ * and the store service). Returns ACTORS_OK, ACTORS_ENOSPACE or
+ * ACTORS_EIO. Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_remove(actors_persist_t *self);
 
 #ifdef __cplusplus

@@ -9,22 +9,43 @@
  * directory, removed at the end.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
+#define _DEFAULT_SOURCE   /* syscall */
 #include <check.h>
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <actors/persist.h>
 
+#include "../../testfs.h"
 #include "../../testutil.h"
 
 #define PERSIST_BACKEND "file"
 #include "persist_cases.h"
 
 static char s_dir[64];
+static int s_sync_fails; /* fdatasync calls still to fail (ENOSPC) */
+
+/* fdatasync, interposed: this definition, not libc's, is what the library
+ * linked into this binary calls, so a test can make the journal's sync
+ * fail the way a file system that finds no room at writeback does (NFS,
+ * thin provisioning, some quotas). tmpfs never fails a sync, and the
+ * file backend syncs its journal with fdatasync only. */
+int
+fdatasync(int fd)
+{
+    if (s_sync_fails > 0) {
+        s_sync_fails--;
+        errno = ENOSPC;
+        return -1;
+    }
+    return (int)syscall(SYS_fdatasync, fd);
+}
 
 static int
 s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -45,6 +66,7 @@ s_setup(void)
 static void
 s_teardown(void)
 {
+    testfs_unmount();
     nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -117,14 +139,16 @@ s_check_keys(actors_persist_opts_t o)
 }
 
 /* The file backend holds a key for one handle at a time (flock on its
- * directory, per open file description, so even within one process). */
+ * directory, per open file description, so even within one process). A
+ * second opener gets KeyLocked, its own code: no address is involved, so
+ * NameTaken would send the reader looking for the wrong thing. */
 START_TEST(test_persist_file_key_has_one_holder)
 {
     actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
     actors_persist_t *a = NULL;
     actors_persist_t *b = NULL;
     TEST_ASSERT_OK(actors_persist_open(&a, "held", &o));
-    ck_assert_int_eq(actors_persist_open(&b, "held", &o), ACTORS_ETAKEN);
+    TEST_ASSERT_ERR(actors_persist_open(&b, "held", &o), ACTORS_ELOCKED);
     ck_assert_ptr_null(b);
     TEST_ASSERT_OK(actors_persist_open(&b, "other", &o));
     actors_persist_destroy(&b);
@@ -249,6 +273,243 @@ START_TEST(test_persist_opts_from_env)
 }
 END_TEST
 
+/* ---- a full disk -------------------------------------------------------- */
+
+/* s_file_size is the size of a file under s_dir (-1: none). */
+static long
+s_file_size(const char *rel)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", s_dir, rel);
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* s_dev_full puts /dev/full at s_dir/rel (every write to it fails ENOSPC). */
+static void
+s_dev_full(const char *rel)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", s_dir, rel);
+    (void)unlink(path);
+    ck_assert_int_eq(symlink("/dev/full", path), 0);
+}
+
+/* Every write the backend makes fails ENOSPC (/dev/full as the journal and
+ * as the snapshot's temporary file): DiskFull, not TransportError, and
+ * nothing counted. Needs no mount, so it runs everywhere. */
+START_TEST(test_persist_file_dev_full_is_disk_full)
+{
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 8);
+    actors_persist_t *p = s_open("df", o);
+    s_recover(p);
+    s_val_t st = s_int(7);
+    TEST_ASSERT_OK(actors_persist_save(p, st.b, st.n));
+    actors_persist_destroy(&p);
+    s_dev_full("df/journal");
+    s_dev_full("df/snapshot.tmp");
+
+    p = s_open("df", o);
+    s_sum_t s = s_recover(p);
+    ck_assert(s.had_snapshot);
+    ck_assert_int_eq(s.sum, 7);
+    s_val_t ev = s_int(1);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "id-1", 4, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_ENOSPACE);
+    ck_assert_uint_eq(actors_persist_last_seq(p), 0);
+    ck_assert(
+        !actors_persist_lookup(p, "id-1", 4, &(const void *){0}, &(size_t){0}));
+    /* A device cannot be cut back (ftruncate fails), so the backend cannot
+     * tell that no fragment of the record is left: it appends nothing
+     * more after it (TransportError) rather than bury a record behind
+     * what recovery would take for a torn tail. */
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "id-1", 4, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_EIO);
+    s_val_t st2 = s_int(8);
+    TEST_ASSERT_ERR(actors_persist_save(p, st2.b, st2.n), ACTORS_ENOSPACE);
+    s_dev_full("df/snapshot.tmp"); /* the failed save removed it */
+    TEST_ASSERT_ERR(actors_persist_snapshot(p, st2.b, st2.n), ACTORS_ENOSPACE);
+    actors_persist_destroy(&p);
+
+    /* The snapshot that was there stands, and no temporary is left. */
+    s_check_saved("df");
+    p = s_open("df", o);
+    s = s_recover(p);
+    ck_assert_int_eq(s.sum, 7);
+    ck_assert_int_eq(s.events, 0);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
+/* A real full disk (a small tmpfs, filled): the append that does not fit
+ * fails DiskFull after a short write, is cut off again (all or nothing),
+ * its id is not remembered, and the handle goes on working: once space is
+ * freed the same call (same id) is appended once. A snapshot that does
+ * not fit fails DiskFull and leaves the previous one. */
+static void
+s_disk_full(actors_persist_sync sync)
+{
+    char fs[128];
+    snprintf(fs, sizeof fs, "%s/fs", s_dir);
+    if (!testfs_tmpfs(fs, 256 * 1024)) {
+        return;
+    }
+    actors_persist_opts_t o = s_opts(sync, 0, 64);
+    char root[160];
+    snprintf(root, sizeof root, "%s/state", fs);
+    o.dir = root;
+    actors_persist_t *p = s_open("acct", o);
+    s_recover(p);
+    s_val_t st = s_int(1000);
+    TEST_ASSERT_OK(actors_persist_snapshot(p, st.b, st.n));
+    s_append(p, 1, "before");
+    TEST_ASSERT_OK(actors_persist_flush(p));
+
+    char filler[160];
+    snprintf(filler, sizeof filler, "%s/filler", fs);
+    ck_assert_uint_gt(testfs_fill(filler), 0);
+    /* The journal's last page may still hold a few records: append until
+     * one does not fit (a page is 4 KiB; a record here is < 64 bytes). */
+    actors_err rc = ACTORS_OK;
+    int fitted = 0;
+    long size = 0;
+    char id[32];
+    for (int i = 0; rc == ACTORS_OK; i++) {
+        ck_assert_int_lt(i, 4096 / 16);
+        size = s_file_size("fs/state/acct/journal");
+        snprintf(id, sizeof id, "fill-%d", i);
+        s_val_t ev = s_int(1);
+        rc = actors_persist_append(
+            p, id, strlen(id), ev.b, ev.n, ev.b, ev.n, NULL);
+        fitted += rc == ACTORS_OK;
+    }
+    TEST_ASSERT_ERR(rc, ACTORS_ENOSPACE);
+    uint64_t last = actors_persist_last_seq(p);
+    ck_assert_uint_eq(last, 1 + (uint64_t)fitted);
+    /* Nothing of the record stays, and its id is not remembered. */
+    ck_assert_int_eq(s_file_size("fs/state/acct/journal"), size);
+    ck_assert(!actors_persist_lookup(
+        p, id, strlen(id), &(const void *){0}, &(size_t){0}));
+    TEST_ASSERT_OK(actors_persist_flush(p));
+    s_val_t st2 = s_int(2000);
+    /* A snapshot needs a new page for snapshot.tmp: it cannot fit. */
+    TEST_ASSERT_ERR(actors_persist_snapshot(p, st2.b, st2.n), ACTORS_ENOSPACE);
+    ck_assert_int_eq(s_file_size("fs/state/acct/snapshot.tmp"), -1);
+
+    /* Space again: the same call goes in, once. */
+    ck_assert_int_eq(unlink(filler), 0);
+    s_val_t ev = s_int(1);
+    TEST_ASSERT_OK(
+        actors_persist_append(p, id, strlen(id), ev.b, ev.n, ev.b, ev.n, NULL));
+    ck_assert_uint_eq(actors_persist_last_seq(p), last + 1);
+    actors_persist_destroy(&p);
+
+    p = s_open("acct", o);
+    s_sum_t s = s_recover(p);
+    ck_assert(s.had_snapshot);
+    ck_assert_int_eq(s.sum, 1000 + 1 + fitted + 1);
+    ck_assert_int_eq(s.events, 1 + fitted + 1);
+    ck_assert(actors_persist_lookup(
+        p, id, strlen(id), &(const void *){0}, &(size_t){0}));
+    actors_persist_destroy(&p);
+}
+
+/* A sync that fails (ENOSPC) under ALWAYS: whether the record reached the
+ * disk is unknown, so it is cut off again, durably; then nothing of it is
+ * stored (DiskFull, the id forgotten) and the handle goes on. If the cut
+ * cannot be made durable either, the handle is broken (TransportError on
+ * every call) and the record is in doubt until a reopen recovers. */
+START_TEST(test_persist_file_failed_sync_is_undone)
+{
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 8);
+    actors_persist_t *p = s_open("sync", o);
+    s_recover(p);
+    s_append(p, 1, "a");
+    long size = s_file_size("sync/journal");
+    s_val_t ev = s_int(2);
+    s_sync_fails = 1;
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "b", 1, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_ENOSPACE);
+    ck_assert_int_eq(s_file_size("sync/journal"), size);
+    ck_assert_uint_eq(actors_persist_last_seq(p), 1);
+    ck_assert(
+        !actors_persist_lookup(p, "b", 1, &(const void *){0}, &(size_t){0}));
+    s_append(p, 4, "c");
+
+    /* The cut's own sync fails too: broken. */
+    s_sync_fails = 2;
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "d", 1, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_EIO);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "e", 1, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_EIO);
+    actors_persist_destroy(&p);
+
+    /* Whether "d" is stored is unknown to the handle; here the truncate
+     * did reach the page cache (its sync is what failed), so it is not. */
+    p = s_open("sync", o);
+    s_sum_t s = s_recover(p);
+    ck_assert_int_eq(s.sum, 1 + 4);
+    ck_assert_int_eq(s.events, 2);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
+/* A group flush that fails (ENOSPC): every event since the last flush is
+ * cut off, durably, so none of them is stored (DiskFull); the owner has
+ * applied them in memory, so the handle is broken and must be reopened. */
+START_TEST(test_persist_file_failed_flush_is_undone)
+{
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_GROUP, 0, 8);
+    actors_persist_t *p = s_open("flush", o);
+    s_recover(p);
+    s_append(p, 1, "a");
+    TEST_ASSERT_OK(actors_persist_flush(p));
+    long size = s_file_size("flush/journal");
+    s_append(p, 2, "b");
+    s_append(p, 4, "c");
+    ck_assert_int_gt(s_file_size("flush/journal"), size);
+    s_sync_fails = 1;
+    TEST_ASSERT_ERR(actors_persist_flush(p), ACTORS_ENOSPACE);
+    ck_assert_int_eq(s_file_size("flush/journal"), size);
+    ck_assert(!actors_persist_durable(p, 2));
+    s_val_t ev = s_int(8);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, NULL, 0, ev.b, ev.n, NULL, 0, NULL),
+        ACTORS_EIO);
+    TEST_ASSERT_ERR(actors_persist_flush(p), ACTORS_EIO);
+    actors_persist_destroy(&p);
+
+    p = s_open("flush", o);
+    s_sum_t s = s_recover(p);
+    ck_assert_int_eq(s.sum, 1);
+    ck_assert_int_eq(s.events, 1);
+    ck_assert(
+        !actors_persist_lookup(p, "b", 1, &(const void *){0}, &(size_t){0}));
+    s_append(p, 16, "d");
+    actors_persist_destroy(&p);
+    p = s_open("flush", o);
+    ck_assert_int_eq(s_recover(p).sum, 17);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_persist_file_disk_full_always)
+{
+    s_disk_full(ACTORS_PERSIST_SYNC_ALWAYS);
+}
+END_TEST
+
+START_TEST(test_persist_file_disk_full_group)
+{
+    s_disk_full(ACTORS_PERSIST_SYNC_GROUP);
+}
+END_TEST
+
 Suite *persist_suite(void);
 
 Suite *
@@ -262,6 +523,11 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_opts_from_env);
     tcase_add_test(tc, test_persist_file_key_has_one_holder);
     tcase_add_test(tc, test_persist_refuses_values_too_deep_to_recover);
+    tcase_add_test(tc, test_persist_file_dev_full_is_disk_full);
+    tcase_add_test(tc, test_persist_file_disk_full_always);
+    tcase_add_test(tc, test_persist_file_disk_full_group);
+    tcase_add_test(tc, test_persist_file_failed_sync_is_undone);
+    tcase_add_test(tc, test_persist_file_failed_flush_is_undone);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,6 +27,7 @@
 
 #include <actors/persist.h>
 
+#include "../../testfs.h"
 #include "../../testutil.h"
 
 static char s_dir[64];
@@ -127,6 +128,7 @@ s_teardown(void)
 {
     unsetenv("ACTORS_REDIS");
     testutil_stop_all();
+    testfs_unmount();
     nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -347,6 +349,118 @@ START_TEST(test_persist_redis_reconnects_after_restart)
 }
 END_TEST
 
+/* A Redis that is out of memory (maxmemory reached, noeviction) refuses
+ * every write with -OOM: the append and the snapshot are DiskFull, not
+ * TransportError, nothing is stored, and with room again the same call
+ * (same id) goes in once. */
+START_TEST(test_persist_redis_oom_is_disk_full)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 8);
+    actors_persist_t *p = s_open("oom", o);
+    s_recover(p);
+    s_append(p, 1, "a");
+    s_raw_cmd(REDIS_REPLY_STATUS, "CONFIG SET maxmemory 1");
+    s_val_t ev = s_int(2);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "b", 1, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_ENOSPACE);
+    ck_assert_uint_eq(actors_persist_last_seq(p), 1);
+    ck_assert(
+        !actors_persist_lookup(p, "b", 1, &(const void *){0}, &(size_t){0}));
+    s_val_t st = s_int(100);
+    TEST_ASSERT_ERR(actors_persist_snapshot(p, st.b, st.n), ACTORS_ENOSPACE);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:oom:journal"), 1);
+
+    s_raw_cmd(REDIS_REPLY_STATUS, "CONFIG SET maxmemory 0");
+    TEST_ASSERT_OK(
+        actors_persist_append(p, "b", 1, ev.b, ev.n, ev.b, ev.n, NULL));
+    actors_persist_destroy(&p);
+    p = s_open("oom", o);
+    s_sum_t s = s_recover(p);
+    ck_assert_int_eq(s.sum, 3);
+    ck_assert_int_eq(s.events, 2);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
+/* s_bgsave runs BGSAVE on the test's server and waits for its end;
+ * returns whether it succeeded. */
+static bool
+s_bgsave(void)
+{
+    redisContext *c = s_raw();
+    redisReply *r = redisCommand(c, "BGSAVE");
+    ck_assert(r != NULL && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    int64_t deadline = testutil_now_ms() + 10000;
+    bool ok = false;
+    for (;;) {
+        r = redisCommand(c, "INFO persistence");
+        ck_assert(r != NULL && r->type == REDIS_REPLY_STRING);
+        bool done = strstr(r->str, "rdb_bgsave_in_progress:0") != NULL;
+        ok = strstr(r->str, "rdb_last_bgsave_status:ok") != NULL;
+        freeReplyObject(r);
+        if (done) {
+            break;
+        }
+        ck_assert_msg(testutil_now_ms() < deadline, "BGSAVE did not end");
+        testutil_poll_pause_ms(10);
+    }
+    redisFree(c);
+    return ok;
+}
+
+/* A Redis that cannot persist (its last RDB save failed for a full disk,
+ * with stop-writes-on-bgsave-error) refuses writes with -MISCONF: the
+ * append is DiskFull, and goes in once Redis can save again. The server
+ * runs with its data directory on a small tmpfs, filled (needs root). */
+START_TEST(test_persist_redis_misconf_is_disk_full)
+{
+    SKIP_WITHOUT_REDIS();
+    char fs[128];
+    snprintf(fs, sizeof fs, "%s/fs", s_dir);
+    if (!testfs_tmpfs(fs, 256 * 1024)) {
+        return;
+    }
+    ck_assert(testutil_proc_stop(s_redis, 10000));
+    char log[128];
+    snprintf(log, sizeof log, "%s/redis.log", s_dir);
+    const char *argv[] = {s_which("redis-server"), "--port", "0",
+        "--unixsocket", s_sock, "--unixsocketperm", "700", "--dir", fs,
+        "--appendonly", "no", "--save", "3600 1",
+        "--stop-writes-on-bgsave-error", "yes", "--loglevel", "warning",
+        "--logfile", log, NULL};
+    s_redis = testutil_spawn(argv, TESTUTIL_CAPTURE_STDERR);
+    ck_assert_ptr_nonnull(s_redis);
+    ck_assert_msg(testutil_wait_until(s_redis_up, NULL, 10000) && s_ping(NULL),
+        "redis-server did not answer: %s", testutil_proc_stderr(s_redis));
+
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 8);
+    actors_persist_t *p = s_open("misconf", o);
+    s_recover(p);
+    s_append(p, 1, "a");
+    char filler[160];
+    snprintf(filler, sizeof filler, "%s/filler", fs);
+    ck_assert_uint_gt(testfs_fill(filler), 0);
+    ck_assert(!s_bgsave());
+    s_val_t ev = s_int(2);
+    TEST_ASSERT_ERR(
+        actors_persist_append(p, "b", 1, ev.b, ev.n, ev.b, ev.n, NULL),
+        ACTORS_ENOSPACE);
+    ck_assert_uint_eq(actors_persist_last_seq(p), 1);
+
+    ck_assert_int_eq(unlink(filler), 0);
+    ck_assert(s_bgsave());
+    TEST_ASSERT_OK(
+        actors_persist_append(p, "b", 1, ev.b, ev.n, ev.b, ev.n, NULL));
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:misconf:journal"), 2);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
 Suite *persist_redis_suite(void);
 
 Suite *
@@ -360,6 +474,8 @@ persist_redis_suite(void)
     tcase_add_test(tc, test_persist_redis_torn_tail_is_dropped);
     tcase_add_test(tc, test_persist_redis_unreachable_is_eio);
     tcase_add_test(tc, test_persist_redis_reconnects_after_restart);
+    tcase_add_test(tc, test_persist_redis_oom_is_disk_full);
+    tcase_add_test(tc, test_persist_redis_misconf_is_disk_full);
     suite_add_tcase(s, tc);
     return s;
 }
