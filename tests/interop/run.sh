@@ -9,8 +9,9 @@
 # (interop/account, balance 100, minimal balance 20), a counter
 # (interop/counter) and a chaos actor (interop/chaos), waits until the
 # broker knows them, runs tests/interop/test_account_req.py with Debian's
-# /usr/bin/python3, then tests/interop/test_actorctl.sh, and stops
-# everything it started (by pid) on exit.
+# /usr/bin/python3, then tests/interop/test_actorctl.sh, then the wire
+# fuzzer tests/interop/fuzz_broker.py for $ACTORS_FUZZ_SECONDS (default
+# 10), and stops everything it started (by pid) on exit.
 # Exit status: 0 only if every check of both passed.
 set -euo pipefail
 
@@ -136,8 +137,20 @@ rc=$?
 echo "# actorctl"
 BUILD="$BUILD" bash "$ROOT/tests/interop/test_actorctl.sh"
 rc2=$?
+# Last, as it leaves junk behind: random and malformed traffic from many
+# peers; a correct call must be answered after every batch, and the
+# broker must still be there afterwards.
+echo "# fuzz (${ACTORS_FUZZ_SECONDS:-10} s)"
+"$PYTHON" "$ROOT/tests/interop/fuzz_broker.py" "$EP" \
+    "${ACTORS_FUZZ_SECONDS:-10}" "${ACTORS_FUZZ_SEED:-$$}"
+rc3=$?
+if [ "$rc3" -eq 0 ] && ! "$BIN/actorctl" --broker "$EP" --timeout 3000 \
+        ping >/dev/null; then
+    echo "interop: the broker does not answer after the fuzz" >&2
+    rc3=1
+fi
 set -e
-if [ "$rc" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+if [ "$rc" -ne 0 ] || [ "$rc2" -ne 0 ] || [ "$rc3" -ne 0 ]; then
     show_logs
     exit 1
 fi

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""tests/interop/fuzz_broker.py - a structure-aware fuzzer for the broker.
+SPDX-License-Identifier: MIT
+
+    fuzz_broker.py ENDPOINT SECONDS [SEED]
+
+Twelve peers (DEALER and REQ, replaced at random) send plausible but random
+ACT2 messages: every command code and some unknown ones, good and bad
+signatures, truncated headers, random request ids, names, frame counts,
+msgpack maps shaped like REGISTER, NODE, STATE, SPAWN and KILL bodies, and
+garbage. A well-behaved echo actor (registered with progress) answers what
+reaches it. After every batch of 200 messages a correct call from a clean
+client must be answered with its own value within 5 s, or the run fails.
+Exit status 0 if every batch was answered. Uses Debian's python3-zmq and
+python3-msgpack; sends only to ENDPOINT (loopback in the tests).
+"""
+import os, random, struct, sys, time, zmq, msgpack
+ep = sys.argv[1]; seconds = float(sys.argv[2]); seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+rnd = random.Random(seed)
+ctx = zmq.Context()
+def sock(t=zmq.DEALER):
+    s = ctx.socket(t); s.setsockopt(zmq.LINGER, 0); s.setsockopt(zmq.RCVHWM, 100000); s.connect(ep); return s
+def hdr(cmd, rid=b"", timeout=0, names=b"", sig=b"ACT2", flags=0):
+    return sig + struct.pack(">BBIB", cmd, flags, timeout, len(rid)) + rid + names
+def names(a, m):
+    return bytes([len(a)]) + a + bytes([len(m)]) + m
+def rbytes(n): return bytes(rnd.getrandbits(8) for _ in range(n))
+def rval(d=0):
+    k = rnd.randrange(9 if d < 3 else 6)
+    if k == 0: return None
+    if k == 1: return True
+    if k == 2: return rnd.randrange(-2**40, 2**40)
+    if k == 3: return rnd.random()
+    if k == 4: return "s" * rnd.randrange(5)
+    if k == 5: return rbytes(rnd.randrange(4))
+    if k == 6: return [rval(d+1) for _ in range(rnd.randrange(3))]
+    if k == 7: return {("k%d" % i): rval(d+1) for i in range(rnd.randrange(3))}
+    return {"state": rnd.choice(["starting","restarting","dead","stopped","running","x"]), "pid": rnd.randrange(0, 5), "spec": {"max_restarts": -1, "service": "chaos"}, "cause": "c", "max_task_retries": rnd.randrange(-1, 3)}
+addrs = [b"fz/%d" % i for i in range(6)] + [b"\xff\xfe", b"x"*255]
+def rframe():
+    c = rnd.randrange(6)
+    if c == 0: return rbytes(rnd.randrange(0, 40))
+    if c == 1: return msgpack.packb(rval())
+    if c == 2: return rnd.choice(addrs)
+    if c == 3: return rnd.choice([b"", b"\x80", b"\x90", b"\xc0", b"\xdf\xff\xff\xff\xff", struct.pack(">I", rnd.randrange(5)), struct.pack(">II", rnd.randrange(5), rnd.randrange(50))])
+    if c == 4: return msgpack.packb({"node": rnd.choice(["n1","n2"]), "pid": 1, "service": "chaos", "name": rnd.choice(addrs).decode("latin1"), "prefetch": rnd.randrange(0, 5), "progress": rnd.choice([True, False])})
+    return b"ACT2"
+def rmsg():
+    cmd = rnd.choice(list(range(0, 0x13)) + [0xff])
+    rid = rbytes(rnd.choice([0, 1, 8, 9]))
+    nm = names(rnd.choice(addrs), b"m") if cmd in (1, 2) and rnd.random() < 0.8 else rbytes(rnd.randrange(3))
+    h = hdr(cmd, rid, rnd.randrange(0, 300), nm, sig=rnd.choice([b"ACT2"]*9 + [b"ACT1", b"XXXX"]), flags=rnd.choice([0,0,0,255]))
+    if rnd.random() < 0.05: h = h[:rnd.randrange(len(h))]
+    return [h] + [rframe() for _ in range(rnd.choice([0,1,1,2,2,3,9]))]
+# A well-behaved echo actor (DEALER) and a client.
+actor = sock(); client = sock()
+actor.send_multipart([hdr(5, b"r"), b"fz/ok", msgpack.packb({"service": "echo", "pid": 1, "progress": True})])
+assert actor.poll(3000), "no REGISTER reply"; actor.recv_multipart()
+peers = [sock(rnd.choice([zmq.DEALER, zmq.DEALER, zmq.REQ])) for _ in range(12)]
+end = time.time() + seconds; batches = 0; sent = 0
+poller = zmq.Poller(); poller.register(actor, zmq.POLLIN)
+while time.time() < end:
+    for _ in range(200):
+        p = rnd.randrange(len(peers)); s = peers[p]
+        try:
+            s.send_multipart(rmsg(), zmq.NOBLOCK); sent += 1
+        except zmq.ZMQError:
+            s.close(); peers[p] = s = sock(rnd.choice([zmq.DEALER, zmq.REQ]))
+        if s.getsockopt(zmq.TYPE) == zmq.DEALER:
+            while s.poll(0): s.recv_multipart()
+        elif rnd.random() < 0.3:
+            s.close(); peers[p] = sock(rnd.choice([zmq.DEALER, zmq.REQ]))
+    # the actor answers what it got (echo), credits tells
+    while actor.poll(0):
+        f = actor.recv_multipart()
+        if len(f[0]) >= 11 and f[0][4] == 1:
+            n = f[0][10]; actor.send_multipart([hdr(3, f[0][11:11+n]), f[1] if len(f) > 1 else b"\xc0"])
+        elif len(f[0]) >= 11 and f[0][4] == 2:
+            actor.send_multipart([hdr(8), struct.pack(">I", 1)])
+    rid = b"ok%d" % batches
+    client.send_multipart([hdr(1, rid, 5000, names(b"fz/ok", b"echo")), msgpack.packb([batches])])
+    deadline = time.time() + 5; ok = False
+    while time.time() < deadline and not ok:
+        if actor.poll(10):
+            f = actor.recv_multipart()
+            if f[0][4] == 1:
+                n = f[0][10]; actor.send_multipart([hdr(3, f[0][11:11+n]), f[1]])
+            elif f[0][4] == 2:
+                actor.send_multipart([hdr(8), struct.pack(">I", 1)])
+        while client.poll(0):
+            r = client.recv_multipart()
+            if r[0][11:11+r[0][10]] == rid:
+                assert r[0][4] == 3 and msgpack.unpackb(r[1]) == [batches], (r, batches); ok = True
+    assert ok, "batch %d: the correct call was not answered" % batches
+    batches += 1
+print("fuzz ok: %d batches, %d messages" % (batches, sent))
