@@ -637,44 +637,13 @@ s_on_deadline(brk_broker_t *self, uint32_t si)
     }
 }
 
-/* s_heartbeats sends HEARTBEAT to idle actors and ends those silent for
- * liveness intervals. */
+/* s_heartbeats heartbeats nodes and gives up on silent ones (lifecycle.c).
+ * Actors and owners are not heartbeaten here: libzmq's ZMTP heartbeats on
+ * the ROUTER (brk_broker_create) close a connection whose peer stops
+ * answering PING, and the socket monitor reports it like any other drop. */
 static void
 s_heartbeats(brk_broker_t *self)
 {
-    int64_t silence = (int64_t)self->opts.liveness * self->opts.heartbeat_ms;
-    for (uint32_t pi = 0; pi < self->peers.used; pi++) {
-        brk_peer_t *p = brk_peers_at(&self->peers, pi);
-        if (p->rid_len == 0) {
-            continue;
-        }
-        if (self->now - p->last_recv > silence) {
-            broker_peer_died(self, pi, "heartbeats missed");
-            continue;
-        }
-        if (self->now - p->last_send >= self->opts.heartbeat_ms) {
-            p->last_send = self->now;
-            zmq_msg_t rid;
-            zmq_msg_t hdr;
-            zmq_msg_init_size(&rid, p->rid_len);
-            memcpy(zmq_msg_data(&rid), p->rid, p->rid_len);
-            zmq_msg_init_size(&hdr, ACTORS_WIRE_HDR_MIN);
-            actors__hdr_write(
-                zmq_msg_data(&hdr), ACTORS_CMD_HEARTBEAT, 0, NULL, 0);
-            zmq_msg_t *f[2] = {&rid, &hdr};
-            if (!broker_send(self, f, 2)) {
-                p = brk_peers_at(&self->peers, pi);
-                p->fd = BRK_FD_LOST;
-                self->lost_pending = true;
-            }
-            zmq_msg_close(&rid);
-            zmq_msg_close(&hdr);
-        }
-    }
-    int fd;
-    while ((fd = brk_owners_silent(&self->owners, self->now, silence)) >= 0) {
-        lifecycle_owner_gone(self, fd, "stopped heart-beating");
-    }
     lifecycle_tick(self);
     if (self->lost_pending) {
         s_reap_lost(self);
@@ -792,6 +761,20 @@ brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
     zmq_setsockopt(self->router, ZMQ_SNDHWM, &zero, sizeof zero);
     zmq_setsockopt(self->router, ZMQ_RCVHWM, &zero, sizeof zero);
     zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    /* Liveness of every connection, answered by the peers' libzmq I/O
+     * threads even while their application threads are busy, and not by
+     * a stopped process: a PING every heartbeat_ms; no traffic for
+     * liveness x heartbeat_ms after one closes the connection (socket
+     * monitor: DISCONNECTED, so the actor is dead and the owner gone),
+     * and the TTL tells the peer to give up on a silent broker as soon. */
+    int hb_ivl = (int)self->opts.heartbeat_ms;
+    int64_t hb_span = (int64_t)self->opts.liveness * self->opts.heartbeat_ms;
+    int hb_timeout = hb_span > 6553500 ? 6553500 : (int)hb_span;
+    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+    zmq_setsockopt(
+        self->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout);
+    zmq_setsockopt(
+        self->router, ZMQ_HEARTBEAT_TTL, &hb_timeout, sizeof hb_timeout);
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, BRK_MONITOR_EP_FMT, (void *)self);
     if (zmq_socket_monitor(self->router, mon_ep, ZMQ_EVENT_DISCONNECTED) != 0) {

@@ -181,8 +181,8 @@ control_on_register(brk_broker_t *self, const brk_in_t *m)
         address, e->service, (long long)pid, prefetch, mailbox, fd);
 
     msgpack_pack_map(&self->pk, 4);
-    /* The actor's routing id, which its liveness thread names in the
-     * HEARTBEATs it sends from a socket of its own. */
+    /* "peer" (the actor's routing id) is kept for older actors, which
+     * named it in HEARTBEATs from a second socket; liveness is ZMTP's. */
     broker_pack_str(&self->pk, "peer");
     msgpack_pack_bin(&self->pk, zmq_msg_size(IN_RID));
     msgpack_pack_bin_body(
@@ -228,31 +228,14 @@ control_on_unregister(brk_broker_t *self, const brk_in_t *m)
     }
 }
 
-/* control_on_heartbeat notes that an actor is alive; a REQ client gets its
- * heartbeat back so it never hangs. Others are ignored: an actor the
- * broker forgot must hear nothing, so that it registers again. */
+/* control_on_heartbeat: actors and owners are kept alive by ZMTP
+ * heartbeats (brk_broker_create), so a HEARTBEAT from them means nothing
+ * (an older libactors sends one with a peer frame: ignored). A node's
+ * counts for the node; a REQ client gets it back so it never hangs. */
 void
 control_on_heartbeat(brk_broker_t *self, const brk_in_t *m)
 {
-    if (IN_NARGS == 1) {
-        /* From an actor's liveness thread, for the peer it names: the
-         * process is alive even if its loop is busy in a long method. */
-        uint32_t named = brk_peers_find(
-            &self->peers, zmq_msg_data(IN_ARG(0)), zmq_msg_size(IN_ARG(0)));
-        if (named != BRK_NONE) {
-            brk_peers_at(&self->peers, named)->last_recv = self->now;
-        }
-        /* The same beat keeps the actors this process owns. */
-        brk_owners_heard(&self->owners, zmq_msg_data(IN_ARG(0)),
-            zmq_msg_size(IN_ARG(0)), self->now);
-        return;
-    }
-    uint32_t pi = broker_peer_of(self);
-    if (pi != BRK_NONE) {
-        brk_peers_at(&self->peers, pi)->last_recv = self->now;
-        return;
-    }
-    if (lifecycle_node_msg(self, m)) {
+    if (IN_NARGS == 0 && lifecycle_node_msg(self, m)) {
         return;
     }
     if (m->delim) {

@@ -45,23 +45,6 @@ brk_owners_note(brk_owners_t *self, int fd, const void *rid, size_t rid_len)
     return ACTORS_OK;
 }
 
-bool
-brk_owners_heard(
-    brk_owners_t *self, const void *rid, size_t rid_len, int64_t now)
-{
-    assert(self);
-    bool found = false;
-    for (uint32_t i = 0; i < self->n; i++) {
-        brk_owner_t *o = &self->v[i];
-        if (o->rid_len == rid_len && memcmp(o->rid, rid, rid_len) == 0) {
-            o->beating = true;
-            o->last_heard = now;
-            found = true;
-        }
-    }
-    return found;
-}
-
 /* s_drop removes row i (order does not matter). */
 static void
 s_drop(brk_owners_t *self, uint32_t i)
@@ -79,19 +62,4 @@ brk_owners_forget(brk_owners_t *self, int fd)
             return;
         }
     }
-}
-
-int
-brk_owners_silent(brk_owners_t *self, int64_t now, int64_t silence_ms)
-{
-    assert(self);
-    for (uint32_t i = 0; i < self->n; i++) {
-        brk_owner_t *o = &self->v[i];
-        if (o->beating && now - o->last_heard > silence_ms) {
-            int fd = o->fd;
-            s_drop(self, i);
-            return fd;
-        }
-    }
-    return -1;
 }
