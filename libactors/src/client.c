@@ -4,7 +4,14 @@
  * A client owns a zmq context (one io thread) and a DEALER socket with
  * unlimited high-water marks (memory is bounded by the broker's mailboxes)
  * and a linger of ACTORS__LINGER_MS, so that a tell sent just before
- * destroy still leaves. DEALER peers send no empty delimiter frame.
+ * destroy still leaves. DEALER peers send no empty delimiter frame. The
+ * socket has ZMTP heartbeats on (ACTORS__ZMTP_*): libzmq's I/O thread
+ * answers the broker's PINGs whatever the owner thread is doing, which is
+ * what keeps an actor, and the actors a client owns, alive in the broker
+ * (schemas/PROTOCOL.md, "Heartbeating and liveness"); and a broker that
+ * stops answering is dropped and reconnected by libzmq itself. The actor
+ * runtime learns of a new connection through actors__client_watch (a
+ * socket monitor) and registers again.
  *
  * Calls get an 8-byte request id from a per-client counter (never reused).
  * The pending table maps id -> future with open addressing, Robin Hood
@@ -38,11 +45,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "actor_beat.h"
 #include "alloc.h"
 #include "actor_internal.h"
 #include "client_internal.h"
@@ -57,6 +64,13 @@
 #define ACTORS__DRAIN_MAX 4096   /* messages handled per poll */
 #define ACTORS__GRACE_MIN_MS 200 /* local deadline = timeout + grace */
 #define ACTORS__SPARE_MAX 1024   /* freed futures kept for reuse */
+/* ZMTP heartbeats of the client's connection: a PING every IVL, and no
+ * traffic for TIMEOUT after one drops the connection (libzmq reconnects).
+ * The broker's own PINGs (its --heartbeat and --liveness) tell us the same
+ * through their TTL; these cover a broker that has stopped sending. */
+#define ACTORS__ZMTP_IVL_MS 1000
+#define ACTORS__ZMTP_TIMEOUT_MS 3000
+#define ACTORS__MONITOR_EP_FMT "inproc://actors-client-monitor-%p"
 
 typedef struct {
     uint64_t id;        /* request id */
@@ -83,9 +97,9 @@ struct actors_client {
     uint64_t received;           /* messages read so far */
     actors_future_t *spare;      /* freed futures for reuse (via src) */
     size_t nspare;               /* futures on spare */
-    char endpoint[256];          /* as connected (the beat's too) */
-    actors__beat_t *beat;        /* owner liveness; NULL until an owned
-                                    spawn's reply names this client */
+    void *monitor;               /* PAIR reading the socket's connection
+                                    events (actors__client_watch); NULL */
+    bool lost;                   /* a disconnect seen, no handshake since */
 };
 
 static int64_t
@@ -385,14 +399,10 @@ actors_client_create(actors_client_t **out, const char *endpoint)
     assert(out);
     *out = NULL;
     endpoint = actors_endpoint_default(endpoint);
-    if (strlen(endpoint) >= sizeof((actors_client_t *)0)->endpoint) {
-        return ACTORS_EINVAL;
-    }
     actors_client_t *self = actors__zalloc(sizeof *self);
     if (self == NULL) {
         return ACTORS_ENOMEM;
     }
-    strcpy(self->endpoint, endpoint);
     self->tag = ACTORS_CLIENT_TAG;
     self->refs = 1;
     self->next_id = 1;
@@ -415,6 +425,12 @@ actors_client_create(actors_client_t **out, const char *endpoint)
         zmq_setsockopt(self->sock, ZMQ_SNDHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_RCVHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
+        int ivl = ACTORS__ZMTP_IVL_MS;
+        int timeout = ACTORS__ZMTP_TIMEOUT_MS;
+        zmq_setsockopt(self->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+        zmq_setsockopt(
+            self->sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+        zmq_setsockopt(self->sock, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
         if (zmq_connect(self->sock, endpoint) != 0) {
             rc = errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EINVAL;
         }
@@ -457,11 +473,15 @@ actors_client_destroy(actors_client_t **self_p)
     self->npending = 0;
     self->nheap = 0;
     s_spare_free(self);
-    actors__beat_stop(&self->beat); /* its socket is in self->ctx */
     actors__free(self->slots);
     self->slots = NULL;
     actors__free(self->heap);
     self->heap = NULL;
+    if (self->monitor != NULL) {
+        zmq_socket_monitor(self->sock, NULL, 0);
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
     if (self->sock != NULL) {
         zmq_close(self->sock);
         self->sock = NULL;
@@ -800,9 +820,6 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
         uint32_t timeout = opts->timeout_ms ? opts->timeout_ms : 10000;
         rc = s_request_ex(self, ACTORS_CMD_SPAWN, timeout, NULL, NULL, true,
             false, NULL, 0, &spec, out);
-        if (rc == ACTORS_OK && !opts->detached) {
-            (*out)->owner_beat = true;
-        }
     }
     actors_msg_destroy(&spec);
     return rc;
@@ -862,38 +879,6 @@ actors_client_events(
 
 /* ---- receiving ---------------------------------------------------------- */
 
-/* s_owner_beat starts the owner liveness thread when the reply to an owned
- * SPAWN names this client ("owner": its routing id, "heartbeat_ms"): the
- * broker then keeps the client's actors while this process lives, even
- * when the caller does not poll for a while, and stops them once the
- * process stops heart-beating (broker/owners.h). Without a thread (out of
- * resources) the connection rule alone applies. */
-static void
-s_owner_beat(actors_client_t *self, zmq_msg_t *body)
-{
-    if (self->beat != NULL) {
-        return; /* already beating: an actor's client, or an earlier spawn */
-    }
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    if (actors__unpack_next(&up, zmq_msg_data(body), zmq_msg_size(body),
-            &off) == MSGPACK_UNPACK_SUCCESS) {
-        const msgpack_object *o = actors_map_get(&up.data, "owner");
-        int64_t ms = 0;
-        if (actors_value_int(actors_map_get(&up.data, "heartbeat_ms"), &ms) !=
-                ACTORS_OK ||
-            ms <= 0 || ms > 3600000) {
-            ms = 1000;
-        }
-        if (o != NULL && o->type == MSGPACK_OBJECT_BIN) {
-            (void)actors__client_beat(
-                self, o->via.bin.ptr, o->via.bin.size, (uint32_t)ms);
-        }
-    }
-    msgpack_unpacked_destroy(&up);
-}
-
 /* s_dispatch handles one received message of n frames (n >= 1). */
 static void
 s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
@@ -915,9 +900,6 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
         if (i != SIZE_MAX) {
             actors_future_t *f = self->slots[i].f;
             s_take(self, i, f);
-            if (f->owner_beat && hdr.cmd == ACTORS_CMD_REPLY && n >= 2) {
-                s_owner_beat(self, &frames[1]);
-            }
             if (hdr.cmd == ACTORS_CMD_REPLY) {
                 if (n >= 2) {
                     actors__future_resolve_body(f, &frames[1]);
@@ -1133,22 +1115,79 @@ actors__client_socket(actors_client_t *self)
 }
 
 actors_err
-actors__client_beat(
-    actors_client_t *self, const void *peer, size_t len, uint32_t interval_ms)
+actors__client_watch(actors_client_t *self, int *fd)
 {
     assert(self && self->tag == ACTORS_CLIENT_TAG);
-    if (len == 0 || len > ACTORS_WIRE_ID_MAX || interval_ms == 0) {
-        return ACTORS_EINVAL;
+    assert(fd);
+    *fd = -1;
+    if (self->closed) {
+        return ACTORS_ECLOSED;
     }
-    if (self->beat == NULL) {
-        actors_err rc =
-            actors__beat_start(&self->beat, self->ctx, self->endpoint);
-        if (rc != ACTORS_OK) {
-            return rc;
+    if (self->monitor == NULL) {
+        char ep[64];
+        snprintf(ep, sizeof ep, ACTORS__MONITOR_EP_FMT, (void *)self);
+        if (zmq_socket_monitor(self->sock, ep,
+                ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+            return ACTORS_EIO;
+        }
+        self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+        int zero = 0;
+        if (self->monitor == NULL ||
+            zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero) !=
+                0 ||
+            zmq_connect(self->monitor, ep) != 0) {
+            if (self->monitor != NULL) {
+                zmq_close(self->monitor);
+                self->monitor = NULL;
+            }
+            zmq_socket_monitor(self->sock, NULL, 0);
+            return ACTORS_EIO;
         }
     }
-    actors__beat_set_peer(self->beat, peer, len, interval_ms);
+    size_t len = sizeof *fd;
+    if (zmq_getsockopt(self->monitor, ZMQ_FD, fd, &len) != 0) {
+        *fd = -1;
+        return ACTORS_EIO;
+    }
     return ACTORS_OK;
+}
+
+bool
+actors__client_reconnected(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    bool again = false;
+    while (self->monitor != NULL) {
+        /* An event is two frames: 2 bytes event, 4 bytes value; then the
+         * endpoint. */
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&ev) >= 2) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+        }
+        while (zmq_msg_more(&ev)) {
+            zmq_msg_close(&ev);
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+                break;
+            }
+        }
+        zmq_msg_close(&ev);
+        if (event == ZMQ_EVENT_DISCONNECTED) {
+            self->lost = true;
+        } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->lost) {
+            /* The first handshake is no news (and may have come before
+             * the monitor did); one after a disconnect is. */
+            self->lost = false;
+            again = true;
+        }
+    }
+    return again;
 }
 
 actors_err

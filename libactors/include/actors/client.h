@@ -5,6 +5,10 @@
  * own: replies are read, futures resolved and callbacks run when the owner
  * thread pumps it (actors_future_wait/get, actors_client_poll). That keeps
  * a call at one hop of latency, with no lock. Use one client per thread.
+ * The connection has ZMTP heartbeats on: libzmq's I/O thread answers the
+ * broker's PINGs whether or not the owner pumps, which keeps the actors it
+ * owns (and an actor's own registration) alive while the process lives,
+ * and a broker that stops answering is dropped and reconnected by libzmq.
  *
  * Thread: owner, for every function here except where stated.
  */
@@ -123,10 +127,10 @@ typedef struct {
                                  the service as JSON text); NULL: none */
     const char *node;         /* NULL: the node with the fewest actors */
     bool detached;            /* false: owned (Ray's handle scope): stopped
-                                 when this client is destroyed, its process
-                                 exits, or the process stops (the client's
-                                 liveness thread, started by the first
-                                 owned spawn, goes silent) */
+                                 when this client's connection goes: it is
+                                 destroyed, its process exits, or the
+                                 process stops or hangs as a whole (its
+                                 ZMTP heartbeats go unanswered) */
     bool get_if_exists;       /* name taken: the existing actor, no error */
     int max_restarts;         /* 0 never (default), N, -1 forever */
     int max_task_retries;     /* re-deliveries of an in-flight call */
@@ -140,10 +144,8 @@ typedef struct {
 /* actors_client_spawn starts an actor of opts->service on a node. The
  * future resolves once the actor has registered, with a map {address,
  * node, pid, existed} (owned: also owner, heartbeat_ms), or fails with
- * NameTaken, NoSuchNode, SpawnFailed, Timeout. The first owned spawn's
- * reply starts a liveness thread in the client (a socket of its own in
- * the client's context; stopped by actors_client_destroy) that keeps the
- * owned actors while the process lives, whether or not the caller polls.
+ * NameTaken, NoSuchNode, SpawnFailed, Timeout. Owned actors stay while the
+ * client's connection does, whether or not the caller polls.
  * Returns ACTORS_OK, ACTORS_EINVAL (no service, a name over 255 bytes),
  * ACTORS_ENOMEM, ACTORS_EIO. Thread: the client's. */
 ACTORS_EXPORT actors_err actors_client_spawn(actors_client_t *self,
