@@ -151,12 +151,50 @@ broker_pump(brk_broker_t *self, uint32_t ei)
     }
 }
 
-/* route_on_call handles CALL and TELL from any peer (the hot path). */
+/* s_tell_ack answers a TELL the broker accepted with REPLY nil. The
+ * header is the TELL's up to its request id, command rewritten: the names
+ * are not echoed (a REPLY's header ends with the id), so with an id of up
+ * to 22 bytes (libactors' are 8) every frame fits inside its zmq_msg_t and
+ * the ack allocates nothing. hdr is a copy of the TELL's header (its
+ * frame may have gone to the actor). Consumes rid. */
+static void
+s_tell_ack(brk_broker_t *self, zmq_msg_t *rid, bool delim, const uint8_t *hdr,
+    size_t id_len)
+{
+    size_t hl = ACTORS_WIRE_HDR_MIN + id_len;
+    zmq_msg_t hf;
+    zmq_msg_t body;
+    zmq_msg_init_size(&hf, hl);
+    memcpy(zmq_msg_data(&hf), hdr, hl);
+    actors__hdr_set_cmd(zmq_msg_data(&hf), ACTORS_CMD_REPLY);
+    zmq_msg_init_size(&body, 1);
+    *(uint8_t *)zmq_msg_data(&body) = 0xc0; /* msgpack nil */
+    zmq_msg_t empty;
+    zmq_msg_init(&empty);
+    zmq_msg_t *f[4];
+    int n = 0;
+    f[n++] = rid;
+    if (delim) {
+        f[n++] = &empty;
+    }
+    f[n++] = &hf;
+    f[n++] = &body;
+    broker_send(self, f, n);
+    zmq_msg_close(&empty);
+    zmq_msg_close(&hf);
+    zmq_msg_close(&body);
+}
+
+/* route_on_call handles CALL and TELL from any peer (the hot path). A TELL
+ * with a request id or a delimiter is acknowledged: REPLY nil once it is
+ * queued or dispatched, ERROR if it is refused (PROTOCOL.md, TELL); one
+ * with neither is never answered (quiet). */
 void
 route_on_call(brk_broker_t *self, const brk_in_t *m)
 {
     bool is_call = m->hdr.cmd == ACTORS_CMD_CALL;
     bool quiet = !is_call && m->hdr.id_len == 0 && !m->delim;
+    bool ack = !is_call && !quiet;
     if (IN_NARGS != 1 && IN_NARGS != 2) {
         if (!quiet) {
             broker_bad(self, m, "CALL/TELL needs frames: header args [key]");
@@ -219,6 +257,17 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
         }
         return;
     }
+    /* An acknowledged TELL keeps what its answer needs: the slot's frames
+     * may be gone (dispatched) by the time it is accepted. */
+    zmq_msg_t ack_rid;
+    uint8_t ack_hdr[ACTORS_WIRE_HDR_MIN + ACTORS_WIRE_ID_MAX];
+    size_t ack_id_len = m->hdr.id_len;
+    zmq_msg_init(&ack_rid);
+    if (ack) {
+        zmq_msg_copy(&ack_rid, IN_RID);
+        memcpy(
+            ack_hdr, zmq_msg_data(IN_HDR), ACTORS_WIRE_HDR_MIN + ack_id_len);
+    }
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     zmq_msg_move(&s->rid, IN_RID);
     zmq_msg_move(&s->hdr, IN_HDR);
@@ -235,22 +284,34 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
         if (brk_deadlines_push(&self->deadlines, s->deadline, si) !=
             ACTORS_OK) {
             broker_slot_fail(self, si, ACTORS_ENOMEM, "broker out of memory");
+            zmq_msg_close(&ack_rid);
             return;
         }
     }
     brk_entry_t *e = brk_registry_at(&self->reg, ei);
     if (brk_mailbox_empty(&e->mailbox) && s_credit_left(e)) {
         if (s_dispatch(self, si)) {
+            /* Dispatched: a TELL's slot is free already. */
+            if (ack) {
+                s_tell_ack(self, &ack_rid, m->delim, ack_hdr, ack_id_len);
+            }
+            zmq_msg_close(&ack_rid);
             return;
         }
         /* The actor's connection is gone: wait in the mailbox for the
          * death to be handled (ActorDead), bound or not. */
         s->state = BRK_SLOT_QUEUED;
         brk_mailbox_push(&e->mailbox, &self->slots, si, UINT32_MAX);
+        if (ack) {
+            s->answered = 1; /* accepted: the ack is its one answer */
+            s_tell_ack(self, &ack_rid, m->delim, ack_hdr, ack_id_len);
+        }
+        zmq_msg_close(&ack_rid);
         return;
     }
     if (brk_mailbox_push(&e->mailbox, &self->slots, si, e->mailbox_cap) !=
         ACTORS_OK) {
+        zmq_msg_close(&ack_rid);
         if (self->now - e->full_logged >= 1000) {
             e->full_logged = self->now;
             ACTORS_LOG(ACTORS_LOG_WARN, "BRK-MBOX-FULL",
@@ -263,6 +324,11 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
         return;
     }
     s->state = BRK_SLOT_QUEUED;
+    if (ack) {
+        s->answered = 1; /* accepted: the ack is its one answer */
+        s_tell_ack(self, &ack_rid, m->delim, ack_hdr, ack_id_len);
+    }
+    zmq_msg_close(&ack_rid);
 }
 
 /* route_on_reply handles REPLY and ERROR from an actor for a dispatched CALL

@@ -406,8 +406,25 @@ START_TEST(test_errors_req_socket)
 }
 END_TEST
 
-/* A TELL that cannot be delivered gets an ERROR only if it has a request
- * id; a TELL that is delivered gets nothing. */
+/* s_expect_ack receives the broker's acknowledgement of an accepted TELL
+ * with request id (id, id_len): REPLY nil. */
+static void
+s_expect_ack(void *sock, const void *id, size_t id_len)
+{
+    testutil_raw_msg_t m;
+    ck_assert_msg(testutil_raw_recv(sock, ITEST_WAIT_MS, &m),
+        "no acknowledgement of a TELL within %d ms", ITEST_WAIT_MS);
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_ge(m.len[0], ACTORS_WIRE_HDR_MIN);
+    ck_assert_int_eq(m.data[0][4], CMD_REPLY);
+    s_expect_id(m.data[0], m.len[0], id, id_len);
+    ck_assert_uint_eq(m.len[1], 1);
+    ck_assert_uint_eq(m.data[1][0], 0xc0);
+    testutil_raw_msg_free(&m);
+}
+
+/* A TELL with a request id is answered: ERROR when it cannot be delivered,
+ * REPLY nil once the broker has it. Without one it gets nothing. */
 START_TEST(test_errors_tell_delivery)
 {
     s_start(NULL, NULL, 0);
@@ -424,13 +441,37 @@ START_TEST(test_errors_tell_delivery)
     hlen =
         testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, "t2", 2, "chaos/e", "echo");
     s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+    s_expect_ack(s, "t2", 2);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, NULL, 0, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
     s_expect_ping_reply(s);
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);
-    /* The tell was handled: count() sees it (and maybe itself). */
+    /* The tells were handled: count() sees them (and maybe itself). */
     actors_future_t *f = itest_call("chaos/e", "count", NULL);
-    ck_assert_int_ge(itest_int(f), 2);
+    ck_assert_int_ge(itest_int(f), 3);
     actors_future_destroy(&f);
+}
+END_TEST
+
+/* A REQ socket may send TELL: it gets REPLY nil once the broker has it
+ * (or the ERROR), so it never hangs. */
+START_TEST(test_errors_req_tell_is_answered)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_REQ);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, NULL, 0, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+    s_expect_ack(s, NULL, 0);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, "r", 1, "nobody", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+    s_expect_error(s, "NoSuchActor", "r", 1);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
 }
 END_TEST
 
@@ -708,6 +749,7 @@ errors_suite(void)
     tcase_add_test(tc, test_errors_bad_version);
     tcase_add_test(tc, test_errors_req_socket);
     tcase_add_test(tc, test_errors_tell_delivery);
+    tcase_add_test(tc, test_errors_req_tell_is_answered);
     tcase_add_test(tc, test_errors_caller_gone);
     tcase_add_test(tc, test_errors_huge_declared_sizes);
     tcase_add_test(tc, test_errors_random_frames);

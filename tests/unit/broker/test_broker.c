@@ -182,7 +182,7 @@ START_TEST(test_broker_ping_and_malformed)
     s_send_to(c, ACTORS_CMD_TELL, 0, NULL, "nobody/1", "m", 1, NOARGS);
     s_send(c, ACTORS_CMD_TELL, 0, NULL, 3, S("nobody/1"), S("m"), NOARGS);
     s_nothing(c, 100);
-    /* ...with an id it does. */
+    /* ...with an id it does (and an accepted one gets REPLY nil). */
     s_send_to(c, ACTORS_CMD_TELL, 0, "t1", "nobody/1", "m", 1, NOARGS);
     s_expect_error(c, 0, "t1", "NoSuchActor");
     s_send(c, ACTORS_CMD_TELL, 0, "t2", 3, S("nobody/1"), S("m"), NOARGS);
@@ -306,6 +306,77 @@ START_TEST(test_broker_credit_mailbox_order)
         s_expect_reply(c, 0, id, &body, 1); /* in order */
     }
     zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* s_expect_ack receives the broker's acknowledgement of a TELL with id:
+ * REPLY nil, its header the TELL's up to the id (header at frame h). */
+static void
+s_expect_ack(void *sock, int h, const char *id)
+{
+    s_msg_t m;
+    s_recv(sock, &m);
+    ck_assert_int_eq(m.nframes, h + 2);
+    size_t n = strlen(id);
+    ck_assert_uint_eq(m.len[h], ACTORS_WIRE_HDR_MIN + n);
+    ck_assert_int_eq(memcmp(m.data[h], "ACT2", 4), 0);
+    ck_assert_uint_eq(m.data[h][4], ACTORS_CMD_REPLY);
+    ck_assert_uint_eq(m.data[h][ACTORS_WIRE_HDR_MIN - 1], n);
+    ck_assert_int_eq(memcmp(m.data[h] + ACTORS_WIRE_HDR_MIN, id, n), 0);
+    ck_assert_uint_eq(m.len[h + 1], 1);
+    ck_assert_uint_eq(m.data[h + 1][0], 0xc0);
+    s_msg_free(&m);
+}
+
+/* A TELL with a request id is acknowledged once accepted, dispatched or
+ * queued (REPLY nil), refused when the mailbox is full (MailboxFull), and
+ * answered only once: an accepted tell that later dies in the mailbox
+ * gets nothing more. Without an id: nothing. A REQ socket's TELL (with its
+ * delimiter, any id) gets its REPLY in REQ form. */
+START_TEST(test_broker_tell_acks)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "t/1", 1, 2);
+    void *c = s_sock(ZMQ_DEALER);
+    s_send_to(c, ACTORS_CMD_TELL, 0, "a1", "t/1", "m", 1, NOARGS);
+    s_expect_ack(c, 0, "a1"); /* dispatched */
+    s_got_t g = s_actor_get(a);
+    ck_assert_uint_eq(g.cmd, ACTORS_CMD_TELL);
+    s_send_to(c, ACTORS_CMD_TELL, 0, "a2", "t/1", "m", 1, NOARGS);
+    s_expect_ack(c, 0, "a2"); /* queued */
+    s_send_to(c, ACTORS_CMD_TELL, 0, NULL, "t/1", "m", 1, NOARGS);
+    s_nothing(c, 100); /* queued, no id: never answered */
+    s_send_to(c, ACTORS_CMD_TELL, 0, "a3", "t/1", "m", 1, NOARGS);
+    s_expect_error(c, 0, "a3", "MailboxFull");
+    s_send_to(c, ACTORS_CMD_TELL, 0, "a4", "t/9", "m", 1, NOARGS);
+    s_expect_error(c, 0, "a4", "NoSuchActor");
+
+    void *r = s_sock(ZMQ_REQ);
+    void *b = s_sock(ZMQ_DEALER);
+    s_register(b, "t/2", 1, 0);
+    s_send_to(r, ACTORS_CMD_TELL, 0, NULL, "t/2", "m", 1, NOARGS);
+    s_expect_ack(r, 0, "");
+    s_send_to(r, ACTORS_CMD_TELL, 0, NULL, "t/9", "m", 1, NOARGS);
+    s_msg_t m;
+    s_recv(r, &m);
+    char type[64];
+    ck_assert(s_error_type(&m, 0, type, sizeof type));
+    ck_assert_str_eq(type, "NoSuchActor");
+    s_msg_free(&m);
+
+    /* The actor dies with a2 in its mailbox: acked already, no ActorDead. */
+    zmq_close(a);
+    int64_t deadline = testutil_now_ms() + RECV_MS;
+    while (s_lookup(c, "t/1", "state") != 0) {
+        ck_assert(testutil_now_ms() < deadline);
+        testutil_poll_pause_ms(10);
+    }
+    s_nothing(c, 100);
+    zmq_close(b);
+    zmq_close(r);
     zmq_close(c);
     s_stop();
 }
@@ -771,6 +842,7 @@ broker_suite(void)
     tcase_add_test(tc, test_broker_call_reply_dealer_and_req);
     tcase_add_test(tc, test_broker_credit_mailbox_order);
     tcase_add_test(tc, test_broker_tells_and_credit);
+    tcase_add_test(tc, test_broker_tell_acks);
     tcase_add_test(tc, test_broker_timeouts);
     tcase_add_test(tc, test_broker_actor_crash);
     tcase_add_test(tc, test_broker_unregister);
