@@ -14,6 +14,12 @@
  * socket monitor) and registers again.
  *
  * Calls get an 8-byte request id from a per-client counter (never reused).
+ * A plain tell gets one too, with the top bit set (ACTORS__TELL_BIT) and
+ * no future: the broker acknowledges it (REPLY nil, or ERROR if it refused
+ * the tell), and s_dispatch recognises the bit and consumes the answer,
+ * counting and logging refusals, without the pending table. Every
+ * ACTORS__TELL_PUMP tells sent without a pump, a tell pumps the client once
+ * so that unread acknowledgements do not pile up in libzmq's queue.
  * The pending table maps id -> future with open addressing, Robin Hood
  * linear probing on the id itself (ids are sequential, so the live window
  * of ids spreads perfectly: nearly every entry sits at its home slot), and
@@ -40,6 +46,7 @@
  */
 #include <actors/client.h>
 #include <actors/json.h>
+#include <actors/log.h>
 
 #include <assert.h>
 #include <errno.h>
@@ -71,6 +78,9 @@
 #define ACTORS__ZMTP_IVL_MS 1000
 #define ACTORS__ZMTP_TIMEOUT_MS 3000
 #define ACTORS__MONITOR_EP_FMT "inproc://actors-client-monitor-%p"
+#define ACTORS__TELL_BIT ((uint64_t)1 << 63) /* id of an untracked tell */
+#define ACTORS__TELL_PUMP 1024 /* tells between pumps, at most */
+#define ACTORS__REFUSED_LOG_MS 1000 /* CLI-TELL-REFUSED at most this often */
 
 typedef struct {
     uint64_t id;        /* request id */
@@ -100,6 +110,9 @@ struct actors_client {
     void *monitor;               /* PAIR reading the socket's connection
                                     events (actors__client_watch); NULL */
     bool lost;                   /* a disconnect seen, no handshake since */
+    uint32_t tells_unpumped;     /* tells sent since the last pump */
+    uint64_t tells_refused;      /* tells the broker answered ERROR */
+    int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
 };
 
 static int64_t
@@ -514,16 +527,18 @@ s_send_more(void *sock, const void *data, size_t len)
     return zmq_send(sock, data, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
-/* s_request sends one request: header (cmd, timeout, id if want_future),
- * then address and method if not NULL, then the args frame if has_args.
- * With want_future, the future goes to the pending table (and the deadline
- * heap if timeout_ms > 0) and to *out. The args builder is consumed on
- * success (destroyed), untouched on error (but see msg_internal.h: a large
- * one that was handed to libzmq is left empty if the send itself fails). */
+/* s_request_ex sends one request: header (cmd, timeout, an id if out or
+ * untracked), then address and method if not NULL, then the args frame if
+ * has_args. With out, the future goes to the pending table (and the
+ * deadline heap if timeout_ms > 0) and to *out. untracked (a tell whose
+ * acknowledgement is consumed by s_dispatch) gives an id with
+ * ACTORS__TELL_BIT and no future. The args builder is consumed on success
+ * (destroyed), untouched on error (but see msg_internal.h: a large one
+ * that was handed to libzmq is left empty if the send itself fails). */
 static actors_err
 s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     const char *address, const char *method, bool has_args, bool as_array,
-    const void *key, size_t key_len, actors_msg_t **args_p,
+    const void *key, size_t key_len, bool untracked, actors_msg_t **args_p,
     actors_future_t **out)
 {
     if (self->closed) {
@@ -552,10 +567,10 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
             return rc;
         }
     }
-    uint64_t id = self->next_id;
+    uint64_t id = self->next_id | (untracked ? ACTORS__TELL_BIT : 0);
     uint8_t hdr[ACTORS_WIRE_HDR_MIN + ACTORS__ID_LEN + ACTORS_WIRE_NAMES_MAX];
-    size_t hlen = actors__hdr_write(
-        hdr, cmd, timeout_ms, &id, want_future ? ACTORS__ID_LEN : 0);
+    size_t hlen = actors__hdr_write(hdr, cmd, timeout_ms, &id,
+        want_future || untracked ? ACTORS__ID_LEN : 0);
     if (cmd == ACTORS_CMD_CALL || cmd == ACTORS_CMD_TELL) {
         /* A call's names travel in its header, not in frames of their
          * own: two frames fewer on every hop. */
@@ -625,7 +640,7 @@ s_request(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     actors_msg_t **args_p, actors_future_t **out)
 {
     return s_request_ex(self, cmd, timeout_ms, address, method, has_args, true,
-        NULL, 0, args_p, out);
+        NULL, 0, false, args_p, out);
 }
 
 actors_err
@@ -647,7 +662,7 @@ actors_client_call(actors_client_t *self, const char *address,
     }
     return s_request_ex(self, ACTORS_CMD_CALL, opts ? opts->timeout_ms : 0,
         address, method, true, true, opts ? opts->key : NULL,
-        opts ? opts->key_len : 0, args_p, out);
+        opts ? opts->key_len : 0, false, args_p, out);
 }
 
 actors_err
@@ -678,8 +693,59 @@ actors_client_tell(actors_client_t *self, const char *address,
     if (!s_name_ok(address) || !s_name_ok(method)) {
         return ACTORS_EINVAL;
     }
+    if (self->closed) {
+        return ACTORS_ECLOSED;
+    }
+    if (self->tells_unpumped >= ACTORS__TELL_PUMP) {
+        /* Take the acknowledgements in before sending more. A callback
+         * may destroy the client: keep the memory until we know. */
+        actors__client_ref(self);
+        actors_client_poll(self, 0);
+        bool closed = self->closed;
+        actors__client_unref(self);
+        if (closed) {
+            return ACTORS_ECLOSED;
+        }
+    }
+    actors_err rc = s_request_ex(self, ACTORS_CMD_TELL, 0, address, method,
+        true, true, NULL, 0, true, args_p, NULL);
+    if (rc == ACTORS_OK) {
+        self->tells_unpumped++;
+    }
+    return rc;
+}
+
+actors_err
+actors_client_tell_ack(actors_client_t *self, const char *address,
+    const char *method, actors_msg_t **args_p, actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    if (!s_name_ok(address) || !s_name_ok(method)) {
+        return ACTORS_EINVAL;
+    }
+    return s_request(
+        self, ACTORS_CMD_TELL, 0, address, method, true, args_p, out);
+}
+
+actors_err
+actors_client_tell_nowait(actors_client_t *self, const char *address,
+    const char *method, actors_msg_t **args_p)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    if (!s_name_ok(address) || !s_name_ok(method)) {
+        return ACTORS_EINVAL;
+    }
     return s_request(
         self, ACTORS_CMD_TELL, 0, address, method, true, args_p, NULL);
+}
+
+uint64_t
+actors_client_tells_refused(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->tells_refused;
 }
 
 actors_err
@@ -819,7 +885,7 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
     if (rc == ACTORS_OK) {
         uint32_t timeout = opts->timeout_ms ? opts->timeout_ms : 10000;
         rc = s_request_ex(self, ACTORS_CMD_SPAWN, timeout, NULL, NULL, true,
-            false, NULL, 0, &spec, out);
+            false, NULL, 0, false, &spec, out);
     }
     actors_msg_destroy(&spec);
     return rc;
@@ -840,7 +906,7 @@ s_kill(actors_client_t *self, const char *address, bool restart, bool graceful,
         &m, "{sbsb}", "restart", (int)restart, "graceful", (int)graceful);
     if (rc == ACTORS_OK) {
         rc = s_request_ex(self, ACTORS_CMD_KILL, 0, address, NULL, true, false,
-            NULL, 0, &m, out);
+            NULL, 0, false, &m, out);
     }
     actors_msg_destroy(&m);
     return rc;
@@ -871,13 +937,49 @@ actors_client_events(
     actors_err rc = actors_msg_build(&m, "{su}", "since", since);
     if (rc == ACTORS_OK) {
         rc = s_request_ex(self, ACTORS_CMD_EVENTS, 0, NULL, NULL, true, false,
-            NULL, 0, &m, out);
+            NULL, 0, false, &m, out);
     }
     actors_msg_destroy(&m);
     return rc;
 }
 
 /* ---- receiving ---------------------------------------------------------- */
+
+/* s_tell_answer consumes the broker's answer to a plain tell: nothing to
+ * do for its REPLY; its ERROR is counted and logged (at most once every
+ * ACTORS__REFUSED_LOG_MS, with the count so far), never bodies. */
+static void
+s_tell_answer(actors_client_t *self, const actors__hdr_t *hdr,
+    zmq_msg_t *frames, int n)
+{
+    if (hdr->cmd != ACTORS_CMD_ERROR) {
+        return;
+    }
+    self->tells_refused++;
+    int64_t now = s_now_ms();
+    if (self->refused_logged != 0 &&
+        now - self->refused_logged < ACTORS__REFUSED_LOG_MS) {
+        return;
+    }
+    self->refused_logged = now;
+    if (ACTORS_LOG_WARN > actors_log_level()) {
+        return;
+    }
+    actors_error_t *err = NULL;
+    const void *data = n >= 2 ? zmq_msg_data(&frames[1]) : NULL;
+    size_t len = n >= 2 ? zmq_msg_size(&frames[1]) : 0;
+    if (actors__error_parse(data, len, &err) == ACTORS_OK) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "CLI-TELL-REFUSED",
+            "address=%s type=%s refused=%llu %s", actors_error_address(err),
+            actors_error_type(err), (unsigned long long)self->tells_refused,
+            actors_error_message(err));
+        actors_error_destroy(&err);
+    } else {
+        ACTORS_LOG(ACTORS_LOG_WARN, "CLI-TELL-REFUSED",
+            "address=? type=? refused=%llu the broker refused a tell",
+            (unsigned long long)self->tells_refused);
+    }
+}
 
 /* s_dispatch handles one received message of n frames (n >= 1). */
 static void
@@ -896,6 +998,10 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
         hdr.id_len == ACTORS__ID_LEN) {
         uint64_t id;
         memcpy(&id, hdr.id, sizeof id);
+        if (id & ACTORS__TELL_BIT) {
+            s_tell_answer(self, &hdr, frames, n);
+            return;
+        }
         size_t i = s_table_find(self, id);
         if (i != SIZE_MAX) {
             actors_future_t *f = self->slots[i].f;
@@ -1052,6 +1158,7 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
     }
     /* A callback may destroy the client: keep the memory until we return. */
     actors__client_ref(self);
+    self->tells_unpumped = 0;
     int handled = s_drain(self);
     s_expire(self);
     if (handled == 0 && timeout_ms != 0 && !self->closed) {

@@ -455,6 +455,56 @@ START_TEST(test_errors_tell_delivery)
 }
 END_TEST
 
+/* s_refused_reach pumps the client and tells whether it has counted
+ * *arg refused tells. */
+static bool
+s_refused_reach(void *arg)
+{
+    TEST_ASSERT_OK(actors_client_poll(g_client, 0));
+    return actors_client_tells_refused(g_client) >= *(uint64_t *)arg;
+}
+
+/* The client's three tells: tell_ack's future resolves with nil when the
+ * broker has the tell and with the broker's error when it refuses it;
+ * a plain tell's refusal is counted (and logged); a nowait tell gets
+ * nothing back, not even its refusal. None of them stays pending. */
+START_TEST(test_errors_client_tells)
+{
+    s_start(NULL, NULL, 0);
+    actors_future_t *ok = NULL;
+    actors_future_t *no = NULL;
+    TEST_ASSERT_OK(
+        actors_client_tell_ack(g_client, "chaos/e", "echo", NULL, &ok));
+    TEST_ASSERT_OK(
+        actors_client_tell_ack(g_client, "nobody/t", "echo", NULL, &no));
+    TEST_ASSERT_OK(actors_future_wait(ok, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_result(ok)->type, MSGPACK_OBJECT_NIL);
+    TEST_ASSERT_OK(actors_future_wait(no, ITEST_WAIT_MS));
+    itest_assert_error(no, ACTORS_ENOACTOR, "NoSuchActor", "nobody/t");
+    actors_future_destroy(&ok);
+    actors_future_destroy(&no);
+
+    TEST_ASSERT_OK(actors_client_tell(g_client, "nobody/t", "echo", NULL));
+    TEST_ASSERT_OK(actors_client_tell(g_client, "chaos/e", "echo", NULL));
+    uint64_t one = 1;
+    ck_assert(testutil_wait_until(s_refused_reach, &one, ITEST_WAIT_MS));
+
+    TEST_ASSERT_OK(
+        actors_client_tell_nowait(g_client, "nobody/t", "echo", NULL));
+    TEST_ASSERT_OK(
+        actors_client_tell_nowait(g_client, "chaos/e", "echo", NULL));
+    /* A call after them: answered after anything the broker would have
+     * said about the tells (one connection, in order). */
+    itest_echo_ok("chaos/e", "after the tells");
+    TEST_ASSERT_OK(actors_client_poll(g_client, 0));
+    ck_assert_uint_eq(actors_client_tells_refused(g_client), 1);
+    ck_assert_uint_eq(actors_client_pending(g_client), 0);
+    actors_future_t *f = itest_call("chaos/e", "count", NULL);
+    ck_assert_int_ge(itest_int(f), 3); /* the three delivered tells */
+    actors_future_destroy(&f);
+}
+END_TEST
+
 /* A REQ socket may send TELL: it gets REPLY nil once the broker has it
  * (or the ERROR), so it never hangs. */
 START_TEST(test_errors_req_tell_is_answered)
@@ -750,6 +800,7 @@ errors_suite(void)
     tcase_add_test(tc, test_errors_req_socket);
     tcase_add_test(tc, test_errors_tell_delivery);
     tcase_add_test(tc, test_errors_req_tell_is_answered);
+    tcase_add_test(tc, test_errors_client_tells);
     tcase_add_test(tc, test_errors_caller_gone);
     tcase_add_test(tc, test_errors_huge_declared_sizes);
     tcase_add_test(tc, test_errors_random_frames);

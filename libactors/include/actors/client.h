@@ -94,11 +94,57 @@ ACTORS_EXPORT actors_err actors_client_call_fmt(actors_client_t *self,
     const char *address, const char *method, const actors_call_opts_t *opts,
     actors_future_t **out, const char *fmt, ...);
 
-/* actors_client_tell sends a one-way message: no reply, no future. Order
- * with calls from this client to the same address is kept.
- * Ownership and Returns as actors_client_call. */
+/* actors_client_tell sends a one-way message and returns at once: no
+ * reply, no future. It carries a request id, so the broker acknowledges
+ * it; the acknowledgement is consumed when the client is pumped
+ * (actors_client_poll, a future wait) and never counts as pending. A tell
+ * the broker refuses (NoSuchActor, ActorDead, MailboxFull, TooLarge,
+ * BadRequest) is counted (actors_client_tells_refused) and logged: WARN,
+ * msgid CLI-TELL-REFUSED, address= type= refused= (at most once a second).
+ * After 1024 tells sent without the client being pumped, a tell pumps it
+ * first (as actors_client_poll(self, 0)), so that acknowledgements do not
+ * pile up: futures may resolve and their callbacks run inside it then.
+ * Order with calls and tells from this client to the same address is
+ * kept. To know the outcome use actors_client_tell_ack; for a tell that
+ * nothing answers, actors_client_tell_nowait.
+ * Ownership as actors_client_call.
+ * Returns ACTORS_OK, ACTORS_EINVAL (address or method empty or longer than
+ * 255 bytes), ACTORS_ETOOBIG, ACTORS_ENOMEM, ACTORS_EIO, ACTORS_ECLOSED
+ * (the client is closed, or a callback run by the pump destroyed it).
+ * Thread: owner. */
 ACTORS_EXPORT actors_err actors_client_tell(actors_client_t *self,
     const char *address, const char *method, actors_msg_t **args_p);
+
+/* actors_client_tell_ack sends a tell as actors_client_tell does, with a
+ * future in *out that resolves once the broker has it: with nil when the
+ * broker accepted it (dispatched to the actor or queued in its mailbox;
+ * not handled yet), or with the broker's error (NoSuchActor, ActorDead,
+ * MailboxFull, TooLarge, BadRequest). The broker sets no deadline on a
+ * tell: wait on the future with a timeout of your own. The future is
+ * pending in the client until then, and counts in actors_client_pending.
+ * Order with calls and tells from this client to the same address is
+ * kept.
+ * Ownership: as actors_client_call; *out is the caller's to destroy.
+ * Returns as actors_client_call (the future resolves exactly once after
+ * ACTORS_OK). Thread: owner. */
+ACTORS_EXPORT actors_err actors_client_tell_ack(actors_client_t *self,
+    const char *address, const char *method, actors_msg_t **args_p,
+    actors_future_t **out);
+
+/* actors_client_tell_nowait sends a tell without a request id: fire and
+ * forget. The broker never answers it, not even when it refuses it (an
+ * unknown address, a full mailbox): such a tell is lost without a trace.
+ * Use it where an answer per message costs too much. Order with calls and
+ * tells from this client to the same address is kept.
+ * Ownership and Returns as actors_client_call. Thread: owner. */
+ACTORS_EXPORT actors_err actors_client_tell_nowait(actors_client_t *self,
+    const char *address, const char *method, actors_msg_t **args_p);
+
+/* actors_client_tells_refused is the number of actors_client_tell tells
+ * the broker has refused so far (as far as the client has been pumped).
+ * Thread: owner. */
+ACTORS_EXPORT uint64_t actors_client_tells_refused(
+    const actors_client_t *self);
 
 /* actors_client_lookup asks the broker about address. The future's result
  * is a map (schemas/PROTOCOL.md, LOOKUP), or NoSuchActor. */
@@ -176,7 +222,10 @@ ACTORS_EXPORT actors_err actors_client_events(
 ACTORS_EXPORT actors_err actors_client_poll(
     actors_client_t *self, int timeout_ms);
 
-/* actors_client_pending is the number of calls awaiting a reply. */
+/* actors_client_pending is the number of requests whose future awaits an
+ * answer: calls, lookups, spawns, ... and actors_client_tell_ack tells;
+ * not actors_client_tell's acknowledgements, which have no future.
+ * Thread: owner. */
 ACTORS_EXPORT size_t actors_client_pending(const actors_client_t *self);
 
 #ifdef __cplusplus
