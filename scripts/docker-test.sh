@@ -245,7 +245,7 @@ ok "node crash: the restart policy restarted node $N2; its actors answer again (
 
 # ---------------------------------------------------------------- broker crash
 # The broker dies (SIGKILL): its registry is gone. The restart policy starts
-# it again; every actor, hearing no heartbeat, reconnects and registers its
+# it again; every actor, its connection broken, reconnects and registers its
 # address again, and the nodes turn healthy again.
 restarts_before="$(docker inspect -f '{{.RestartCount}}' "$BROKER_C")"
 kill_main "$BROKER_C" /tmp/actors/broker.pid

@@ -15,6 +15,7 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -473,6 +474,88 @@ const char *
 testutil_endpoint(void)
 {
     return s_endpoint;
+}
+
+/* s_socket_inodes reads the inodes of pid's socket descriptors into v (at
+ * most cap). Returns how many, or -1. */
+static int
+s_socket_inodes(pid_t pid, unsigned long *v, int cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return -1;
+    }
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < cap) {
+        char link[PATH_MAX];
+        char target[128];
+        snprintf(link, sizeof link, "%s/%s", path, de->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (len <= 0) {
+            continue;
+        }
+        target[len] = '\0';
+        unsigned long ino = 0;
+        if (sscanf(target, "socket:[%lu]", &ino) == 1) {
+            v[n++] = ino;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+int
+testutil_tcp_conns(pid_t pid, const char *endpoint)
+{
+    const char *colon = strrchr(endpoint, ':');
+    unsigned port = 0;
+    if (colon == NULL || sscanf(colon + 1, "%u", &port) != 1 || port == 0) {
+        return -1;
+    }
+    unsigned long inodes[1024];
+    int ninodes = s_socket_inodes(pid, inodes, 1024);
+    if (ninodes < 0) {
+        return -1;
+    }
+    int count = 0;
+    bool read_any = false;
+    const char *tables[2] = {"tcp", "tcp6"};
+    for (int t = 0; t < 2; t++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/net/%s", (long)pid, tables[t]);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        read_any = true;
+        char line[512];
+        while (fgets(line, sizeof line, f) != NULL) {
+            /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+            char rem[64];
+            unsigned st = 0;
+            unsigned long ino = 0;
+            if (sscanf(line, " %*s %*s %63s %x %*s %*s %*s %*s %*s %lu", rem,
+                    &st, &ino) != 3 ||
+                st != 1) { /* 01: ESTABLISHED */
+                continue;
+            }
+            char *p = strrchr(rem, ':');
+            if (p == NULL || strtoul(p + 1, NULL, 16) != port) {
+                continue;
+            }
+            for (int i = 0; i < ninodes; i++) {
+                if (inodes[i] == ino) {
+                    count++;
+                    break;
+                }
+            }
+        }
+        fclose(f);
+    }
+    return read_any ? count : -1;
 }
 
 testutil_proc_t *

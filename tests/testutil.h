@@ -182,6 +182,13 @@ actors_err testutil_lookup_state(const char *address, char *state,
 bool testutil_wait_state(
     const char *address, const char *state, pid_t pid, int timeout_ms);
 
+/* testutil_tcp_conns counts the established TCP connections that process
+ * pid holds to the port of endpoint ("tcp://HOST:PORT"): its socket
+ * descriptors (/proc/PID/fd) matched by inode against the system's
+ * connection table (/proc/PID/net/tcp and tcp6). Returns -1 if the
+ * endpoint has no port or /proc cannot be read. */
+int testutil_tcp_conns(pid_t pid, const char *endpoint);
+
 /* ---- raw zmq for malformed traffic --------------------------------------- */
 
 /* testutil_raw_socket makes a zmq socket of type (ZMQ_DEALER, ZMQ_REQ)

@@ -5,22 +5,28 @@
  * (client.c) whose DEALER socket is the actor's connection to the broker.
  * The client resolves the actor's own calls (futures, callbacks); every
  * other message reaches s_hook, which only queues: CALL and TELL become
- * items of a FIFO, HEARTBEAT and the REGISTER answer update state. The
- * loop alone handles queued items, one at a time, in arrival order. So a
- * method blocked in actors_future_get (which pumps the client) never sees
- * another method run inside it: messages that arrive meanwhile wait in the
- * queue.
+ * items of a FIFO, the REGISTER answer updates state. The loop alone
+ * handles queued items, one at a time, in arrival order. So a method
+ * blocked in actors_future_get (which pumps the client) never sees another
+ * method run inside it: messages that arrive meanwhile wait in the queue.
  *
- * The loop, per turn: handle the queue (running due timers and sending a
- * due heartbeat between items, and a CREDIT every prefetch/2 tells), read
- * what has arrived meanwhile and, only if nothing has, send the CREDIT for
- * the rest and poll the socket's ZMQ_FD and a signalfd (SIGTERM and SIGINT
- * are blocked and read from it) until the next timer, heartbeat, liveness
- * deadline or client deadline (s_wait). A broker silent for
- * liveness * heartbeat_ms is presumed gone: the socket is disconnected and
- * connected again (a new connection, so the broker sees a new peer) and the
- * actor registers again; items and deferred replies of the old session are
- * dropped, as the broker has already answered their callers.
+ * The loop, per turn: handle the queue (running due timers between items,
+ * and a CREDIT every prefetch/2 tells), read what has arrived meanwhile
+ * and, only if nothing has, send the CREDIT for the rest and poll the
+ * socket's ZMQ_FD, the client's connection monitor and a signalfd (SIGTERM
+ * and SIGINT are blocked and read from it) until the next timer or client
+ * deadline, for ever when there is none (s_wait): an idle actor does not
+ * wake up.
+ *
+ * Liveness is the connection's: the client's socket has ZMTP heartbeats
+ * on, which libzmq's I/O thread answers even while a method runs, so the
+ * broker keeps the actor while the process lives, and drops the
+ * connection of a process stopped or hung as a whole. Either side may
+ * drop it (a silent broker times out here too); libzmq then reconnects by
+ * itself, the broker sees a new peer, and the monitor's news of a new
+ * connection (actors__client_reconnected) makes the actor register again.
+ * Items and deferred replies of the old session are dropped, as the broker
+ * has already answered their callers.
  *
  * Replies are encoded into a reused builder and copied into one zmq frame;
  * queue items are recycled through a free list, arguments are decoded into
@@ -64,7 +70,7 @@
 #define PREFETCH_DEFAULT 4096  /* opts->prefetch 0 */
 #define HEARTBEAT_DEFAULT 1000 /* ms, until the broker tells its own */
 #define LIVENESS_DEFAULT 3     /* heartbeats, idem */
-#define REGISTER_RETRY_MS 3000 /* no answer to REGISTER: reconnect */
+#define REGISTER_RETRY_MS 3000 /* no answer to REGISTER: send it again */
 #define CLAIM_AHEAD 31         /* messages claimed beyond the one started */
 #define EXIT_LINGER_MS 2000    /* time given to last replies at exit */
 #define ITEMS_KEPT 256         /* free list bound */
@@ -206,13 +212,6 @@ s_send_credit(actors_actor_t *self)
     }
 }
 
-static void
-s_send_heartbeat(actors_actor_t *self, uint64_t now)
-{
-    s_send(self, ACTORS_CMD_HEARTBEAT, NULL, 0, NULL, 0, NULL, 0, 0);
-    self->next_beat = now + self->heartbeat_ms;
-}
-
 /* ---------------------------------------------------------------- queue */
 
 static actors__item_t *
@@ -309,17 +308,6 @@ s_on_register(actors_actor_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames,
                 self->informed = (uint32_t)v;
                 self->tell_done = (uint32_t)v;
             }
-            const msgpack_object *peer = actors_map_get(&up.data, "peer");
-            if (peer != NULL && peer->type == MSGPACK_OBJECT_BIN &&
-                actors__client_beat(self->client, peer->via.bin.ptr,
-                    peer->via.bin.size, self->heartbeat_ms) != ACTORS_OK) {
-                /* Not fatal: only methods longer than the liveness
-                 * interval suffer (their actor is taken for dead). */
-                ACTORS_LOG(ACTORS_LOG_WARN, "ACT-BEAT",
-                    "address=%s no liveness thread; long methods may be "
-                    "taken for a dead actor",
-                    self->address);
-            }
         }
         msgpack_unpacked_destroy(&up);
     }
@@ -334,8 +322,6 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
 {
     actors_actor_t *self = arg;
     assert(self->tag == ACTOR_TAG);
-    uint64_t now = s_now();
-    self->last_heard = now;
     switch (hdr->cmd) {
     case ACTORS_CMD_CALL:
     case ACTORS_CMD_TELL: {
@@ -394,11 +380,7 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
         }
         break;
     default:
-        break; /* HEARTBEAT: last_heard is enough */
-    }
-    /* A method blocked on a future still keeps the broker informed. */
-    if (self->reg == REG_OK && now >= self->next_beat) {
-        s_send_heartbeat(self, now);
+        break; /* HEARTBEAT (from an older broker): nothing to do */
     }
 }
 
@@ -532,22 +514,6 @@ s_handle(actors_actor_t *self, actors__item_t *it)
 
 /* ---------------------------------------------------------------- loop */
 
-/* s_grace: we were not listening while methods or timers ran since
- * started; if that was long, give the broker one more heartbeat period to
- * be heard before calling it silent. */
-static void
-s_grace(actors_actor_t *self, uint64_t started)
-{
-    uint64_t now = s_now();
-    if (now - started < self->heartbeat_ms) {
-        return;
-    }
-    uint64_t span = (uint64_t)(self->liveness - 1) * self->heartbeat_ms;
-    if (now > span && self->last_heard < now - span) {
-        self->last_heard = now - span;
-    }
-}
-
 /* s_run_timers_at runs the timers due at now (the caller's clock). */
 static void
 s_run_timers_at(actors_actor_t *self, uint64_t now)
@@ -561,7 +527,6 @@ s_run_timers_at(actors_actor_t *self, uint64_t now)
         !self->exiting && actors__timers_pop(&self->timers, now, before, &t)) {
         t.fn(self, t.arg);
     }
-    s_grace(self, now);
 }
 
 static void
@@ -570,14 +535,10 @@ s_run_timers(actors_actor_t *self)
     s_run_timers_at(self, s_now());
 }
 
-/* s_drain handles the queue; timers and heartbeats are not starved. */
+/* s_drain handles the queue; timers are not starved. */
 static void
 s_drain(actors_actor_t *self)
 {
-    if (self->head == NULL) {
-        return;
-    }
-    uint64_t started = s_now();
     while (self->head != NULL && !self->exiting && !self->stopping) {
         actors__item_t *it = self->head;
         self->head = it->next;
@@ -590,13 +551,8 @@ s_drain(actors_actor_t *self)
         if (self->credit >= self->credit_batch) {
             s_send_credit(self);
         }
-        uint64_t now = s_now();
-        if (now >= self->next_beat) {
-            s_send_heartbeat(self, now);
-        }
-        s_run_timers_at(self, now);
+        s_run_timers_at(self, s_now());
     }
-    s_grace(self, started);
 }
 
 /* s_read_signals drains the signalfd; any SIGTERM/SIGINT means stop. */
@@ -611,14 +567,26 @@ s_read_signals(actors_actor_t *self)
     }
 }
 
+/* s_check_conn reads the client's connection news: a new connection (the
+ * old one dropped, libzmq reconnected) means the broker must hear REGISTER
+ * again (self->reconnected). */
+static void
+s_check_conn(actors_actor_t *self)
+{
+    if (actors__client_reconnected(self->client)) {
+        self->reconnected = true;
+    }
+}
+
 /* s_wait reads what has arrived and, only if nothing has, waits up to
- * timeout_ms for the socket or the signal fd. Messages that are already
- * queued are read without a poll: a poll (zmq_poll is a poll() system call
- * and a ZMQ_EVENTS check per pass) is paid only when the loop is about to
- * block. The wait itself polls the socket's ZMQ_FD, which is the documented
- * way once a receive has returned EAGAIN, and the signalfd. While messages
- * keep coming the signalfd is read every SIGNAL_CHECK_TURNS turns.
- * Returns ACTORS_OK or ACTORS_EIO. */
+ * timeout_ms (-1: no limit) for the socket, the connection monitor or the
+ * signal fd. Messages that are already queued are read without a poll: a
+ * poll (zmq_poll is a poll() system call and a ZMQ_EVENTS check per pass)
+ * is paid only when the loop is about to block. The wait itself polls the
+ * socket's ZMQ_FD, which is the documented way once a receive has
+ * returned EAGAIN, the monitor's ZMQ_FD and the signalfd. While messages
+ * keep coming the signalfd and the monitor are read every
+ * SIGNAL_CHECK_TURNS turns. Returns ACTORS_OK or ACTORS_EIO. */
 static actors_err
 s_wait(actors_actor_t *self, long timeout_ms)
 {
@@ -628,12 +596,11 @@ s_wait(actors_actor_t *self, long timeout_ms)
     }
     if (actors__client_received(self->client) != seen ||
         !actors__client_idle(self->client)) {
-        /* Work arrived (or more is waiting): handle it first. Any message
-         * (a reply to our own call too) shows the broker is there. */
-        self->last_heard = s_now();
+        /* Work arrived (or more is waiting): handle it first. */
         if (++self->busy_turns >= SIGNAL_CHECK_TURNS) {
             self->busy_turns = 0;
             s_read_signals(self);
+            s_check_conn(self);
         }
         return ACTORS_OK;
     }
@@ -648,15 +615,22 @@ s_wait(actors_actor_t *self, long timeout_ms)
         }
         if (actors__client_received(self->client) != seen ||
             !actors__client_idle(self->client)) {
-            self->last_heard = s_now();
             return ACTORS_OK;
         }
     }
-    struct pollfd items[2] = {
+    /* Connection news that came meanwhile, before the monitor's ZMQ_FD is
+     * polled (it signals only after a read found nothing more). */
+    s_check_conn(self);
+    if (self->reconnected) {
+        return ACTORS_OK;
+    }
+    struct pollfd items[3] = {
         {self->zmq_fd, POLLIN, 0},
         {self->sigfd, POLLIN, 0},
+        {self->mon_fd, POLLIN, 0},
     };
-    int n = poll(items, 2, timeout_ms < 0 ? -1 : (int)timeout_ms);
+    int nitems = self->mon_fd >= 0 ? 3 : 2;
+    int n = poll(items, (nfds_t)nitems, timeout_ms < 0 ? -1 : (int)timeout_ms);
     if (n < 0) {
         if (errno == EINTR) {
             return ACTORS_OK;
@@ -668,6 +642,9 @@ s_wait(actors_actor_t *self, long timeout_ms)
     if (items[1].revents & POLLIN) {
         s_read_signals(self);
     }
+    if (nitems == 3 && items[2].revents != 0) {
+        s_check_conn(self);
+    }
     /* ZMQ_FD readable means commands are pending, not that a message is:
      * the client reads what there is. It also expires its calls' local
      * deadlines when pumped. */
@@ -675,28 +652,8 @@ s_wait(actors_actor_t *self, long timeout_ms)
         if (actors_client_poll(self->client, 0) == ACTORS_ECLOSED) {
             return ACTORS_EIO;
         }
-        if (actors__client_received(self->client) != seen) {
-            self->last_heard = s_now();
-        }
     }
     return ACTORS_OK;
-}
-
-/* s_reconnect drops the connection and makes a new one, so that the
- * broker sees a new peer. If the endpoint cannot be disconnected by name,
- * libzmq's own reconnection is left to work. */
-static void
-s_reconnect(actors_actor_t *self)
-{
-    if (zmq_disconnect(self->socket, self->endpoint) != 0) {
-        ACTORS_LOG(ACTORS_LOG_INFO, "ACT-DISCONNECT", "endpoint=%s %s",
-            self->endpoint, zmq_strerror(zmq_errno()));
-        return;
-    }
-    if (zmq_connect(self->socket, self->endpoint) != 0) {
-        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-CONNECT", "endpoint=%s %s",
-            self->endpoint, zmq_strerror(zmq_errno()));
-    }
 }
 
 /* s_send_register sends REGISTER with a new request id. */
@@ -751,10 +708,11 @@ s_send_register(actors_actor_t *self)
     return rc;
 }
 
-/* s_register registers the address, reconnecting while the broker does
- * not answer. NameTaken at the very first attempt is final (another live
- * actor has the address); after a reconnection it may mean the broker has
- * not yet seen our old connection go, so we try again for a while.
+/* s_register registers the address, sending REGISTER again while the
+ * broker does not answer and at once on a new connection. NameTaken at
+ * the very first attempt is final (another live actor has the address);
+ * after a new connection it may mean the broker has not yet seen our old
+ * connection go, so we try again for a while.
  * Returns ACTORS_OK, ACTORS_ECLOSED if a signal came first, or the
  * broker's error. */
 static actors_err
@@ -767,6 +725,7 @@ s_register(actors_actor_t *self, bool first)
     self->seq_recv = 0; /* a new connection: the REGISTER reply says */
     self->informed = 0;
     self->tell_done = 0;
+    self->reconnected = false;
     actors_err rc = s_send_register(self);
     if (rc != ACTORS_OK) {
         return rc;
@@ -784,16 +743,23 @@ s_register(actors_actor_t *self, bool first)
             return rc;
         }
         now = s_now();
-        if (self->reg == REG_OK && !self->stopping) {
-            self->last_heard = now;
-            self->next_beat = now + self->heartbeat_ms;
+        if (self->reg == REG_OK && !self->stopping && !self->reconnected) {
             ACTORS_LOG(ACTORS_LOG_INFO, "ACT-REGISTERED",
-                "address=%s service=%s pid=%ld heartbeat_ms=%u", self->address,
-                self->service->name, (long)getpid(), self->heartbeat_ms);
+                "address=%s service=%s pid=%ld session=%llu", self->address,
+                self->service->name, (long)getpid(),
+                (unsigned long long)self->session);
             return ACTORS_OK;
         }
         if (self->stopping) {
             return ACTORS_ECLOSED;
+        }
+        if (self->reconnected) {
+            /* The REGISTER (or its answer) may have gone with the old
+             * connection; the new one is a new peer in any case. */
+            self->reconnected = false;
+            ours_maybe = true;
+            self->reg = REG_IDLE;
+            deadline = now;
         }
         if (self->reg == REG_FAILED) {
             if (self->reg_err != ACTORS_ETAKEN || !ours_maybe ||
@@ -809,10 +775,8 @@ s_register(actors_actor_t *self, bool first)
             if (self->reg == REG_PENDING) {
                 ACTORS_LOG(ACTORS_LOG_WARN, "ACT-REG-RETRY",
                     "address=%s endpoint=%s no answer to REGISTER; "
-                    "reconnecting",
+                    "sending it again",
                     self->address, self->endpoint);
-                s_reconnect(self);
-                ours_maybe = true;
             }
             rc = s_send_register(self);
             if (rc != ACTORS_OK) {
@@ -823,26 +787,21 @@ s_register(actors_actor_t *self, bool first)
     }
 }
 
-/* s_timeout is the poll timeout of the loop, in ms. */
+/* s_timeout is the poll timeout of the loop, in ms (-1: none): the next
+ * timer or client deadline. */
 static long
 s_timeout(actors_actor_t *self, uint64_t now)
 {
-    if (self->head != NULL) {
+    if (self->head != NULL || self->reconnected) {
         return 0;
     }
-    uint64_t due = self->next_beat;
-    uint64_t dead =
-        self->last_heard + (uint64_t)self->liveness * self->heartbeat_ms;
-    if (dead < due) {
-        due = dead;
-    }
+    long wait = -1;
     uint64_t t = actors__timers_next(&self->timers);
-    if (t < due) {
-        due = t;
+    if (t != UINT64_MAX) {
+        wait = t > now ? (long)(t - now) : 0;
     }
-    long wait = due > now ? (long)(due - now) : 0;
     int c = actors__client_timeout_ms(self->client);
-    if (c >= 0 && c < wait) {
+    if (c >= 0 && (wait < 0 || c < wait)) {
         wait = c;
     }
     return wait;
@@ -861,18 +820,11 @@ s_loop(actors_actor_t *self)
             return rc;
         }
         s_run_timers(self);
-        uint64_t now = s_now();
-        if (now >= self->next_beat) {
-            s_send_heartbeat(self, now);
-        }
-        if (!self->stopping && !self->exiting && self->head == NULL &&
-            now >= self->last_heard +
-                       (uint64_t)self->liveness * self->heartbeat_ms) {
-            ACTORS_LOG(ACTORS_LOG_WARN, "ACT-BROKER-SILENT",
-                "address=%s endpoint=%s silent_ms=%llu reconnecting",
-                self->address, self->endpoint,
-                (unsigned long long)(now - self->last_heard));
-            s_reconnect(self);
+        if (!self->stopping && !self->exiting && self->reconnected) {
+            ACTORS_LOG(ACTORS_LOG_NOTICE, "ACT-RECONNECTED",
+                "address=%s endpoint=%s a new connection to the broker; "
+                "registering again",
+                self->address, self->endpoint);
             rc = s_register(self, false);
             if (rc == ACTORS_ECLOSED) {
                 break;
@@ -940,6 +892,7 @@ s_actor_new(actors_actor_t **out, const actors_service_t *service,
     }
     self->tag = ACTOR_TAG;
     self->sigfd = -1;
+    self->mon_fd = -1;
     self->service = service;
     self->prefetch = opts->prefetch ? opts->prefetch : PREFETCH_DEFAULT;
     self->mailbox = opts->mailbox;
@@ -1047,6 +1000,14 @@ actors__actor_run(const actors_service_t *service,
         s_fail(result, ACTORS_EIO, NULL, NULL);
         s_actor_destroy(&self);
         return ACTORS_EIO;
+    }
+    if (actors__client_watch(self->client, &self->mon_fd) != ACTORS_OK) {
+        /* Not fatal while the first connection lasts; after a lost one
+         * the actor would not know to register again. */
+        ACTORS_LOG(ACTORS_LOG_WARN, "ACT-MONITOR",
+            "address=%s cannot watch the connection: %s", self->address,
+            zmq_strerror(zmq_errno()));
+        self->mon_fd = -1;
     }
     actors__client_set_hook(self->client, s_hook, self);
 

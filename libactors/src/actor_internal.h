@@ -65,12 +65,12 @@ struct actors_actor {
     actors_err reg_err;    /* its error, if REG_FAILED */
     char reg_id[24];       /* its request id */
     size_t reg_id_len;     /* bytes of reg_id */
-    uint32_t heartbeat_ms; /* from the broker */
-    uint32_t liveness;     /* from the broker */
+    uint32_t heartbeat_ms; /* from the broker: NameTaken retries */
+    uint32_t liveness;     /* from the broker: idem */
     uint32_t max_message;  /* from the broker */
-    uint64_t last_heard;   /* ms, last message from the broker */
     uint32_t busy_turns;   /* loop turns without a poll */
-    uint64_t next_beat;    /* ms, our next HEARTBEAT */
+    int mon_fd;            /* the client's connection monitor; -1 none */
+    bool reconnected;      /* a new connection: REGISTER again */
 
     actors__item_t *head;  /* queue of waiting items */
     actors__item_t *tail;  /* last item, NULL when empty */

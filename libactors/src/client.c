@@ -4,9 +4,22 @@
  * A client owns a zmq context (one io thread) and a DEALER socket with
  * unlimited high-water marks (memory is bounded by the broker's mailboxes)
  * and a linger of ACTORS__LINGER_MS, so that a tell sent just before
- * destroy still leaves. DEALER peers send no empty delimiter frame.
+ * destroy still leaves. DEALER peers send no empty delimiter frame. The
+ * socket has ZMTP heartbeats on (ACTORS__ZMTP_*): libzmq's I/O thread
+ * answers the broker's PINGs whatever the owner thread is doing, which is
+ * what keeps an actor, and the actors a client owns, alive in the broker
+ * (schemas/PROTOCOL.md, "Heartbeating and liveness"); and a broker that
+ * stops answering is dropped and reconnected by libzmq itself. The actor
+ * runtime learns of a new connection through actors__client_watch (a
+ * socket monitor) and registers again.
  *
  * Calls get an 8-byte request id from a per-client counter (never reused).
+ * A plain tell gets one too, with the top bit set (ACTORS__TELL_BIT) and
+ * no future: the broker acknowledges it (REPLY nil, or ERROR if it refused
+ * the tell), and s_dispatch recognises the bit and consumes the answer,
+ * counting and logging refusals, without the pending table. Every
+ * ACTORS__TELL_PUMP tells sent without a pump, a tell pumps the client once
+ * so that unread acknowledgements do not pile up in libzmq's queue.
  * The pending table maps id -> future with open addressing, Robin Hood
  * linear probing on the id itself (ids are sequential, so the live window
  * of ids spreads perfectly: nearly every entry sits at its home slot), and
@@ -33,16 +46,17 @@
  */
 #include <actors/client.h>
 #include <actors/json.h>
+#include <actors/log.h>
 
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "actor_beat.h"
 #include "alloc.h"
 #include "actor_internal.h"
 #include "client_internal.h"
@@ -58,6 +72,16 @@
 #define ACTORS__DRAIN_MAX 4096   /* messages handled per poll */
 #define ACTORS__GRACE_MIN_MS 200 /* local deadline = timeout + grace */
 #define ACTORS__SPARE_MAX 1024   /* freed futures kept for reuse */
+/* ZMTP heartbeats of the client's connection: a PING every IVL, and no
+ * traffic for TIMEOUT after one drops the connection (libzmq reconnects).
+ * The broker's own PINGs (its --heartbeat and --liveness) tell us the same
+ * through their TTL; these cover a broker that has stopped sending. */
+#define ACTORS__ZMTP_IVL_MS 1000
+#define ACTORS__ZMTP_TIMEOUT_MS 3000
+#define ACTORS__MONITOR_EP_FMT "inproc://actors-client-monitor-%p"
+#define ACTORS__TELL_BIT ((uint64_t)1 << 63) /* id of an untracked tell */
+#define ACTORS__TELL_PUMP 1024 /* tells between pumps, at most */
+#define ACTORS__REFUSED_LOG_MS 1000 /* CLI-TELL-REFUSED at most this often */
 
 typedef struct {
     uint64_t id;        /* request id */
@@ -84,9 +108,12 @@ struct actors_client {
     uint64_t received;           /* messages read so far */
     actors_future_t *spare;      /* freed futures for reuse (via src) */
     size_t nspare;               /* futures on spare */
-    char endpoint[256];          /* as connected (the beat's too) */
-    actors__beat_t *beat;        /* owner liveness; NULL until an owned
-                                    spawn's reply names this client */
+    void *monitor;               /* PAIR reading the socket's connection
+                                    events (actors__client_watch); NULL */
+    bool lost;                   /* a disconnect seen, no handshake since */
+    uint32_t tells_unpumped;     /* tells sent since the last pump */
+    uint64_t tells_refused;      /* tells the broker answered ERROR */
+    int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
 };
 
 static int64_t
@@ -386,14 +413,10 @@ actors_client_create(actors_client_t **out, const char *endpoint)
     assert(out);
     *out = NULL;
     endpoint = actors_endpoint_default(endpoint);
-    if (strlen(endpoint) >= sizeof((actors_client_t *)0)->endpoint) {
-        return ACTORS_EINVAL;
-    }
     actors_client_t *self = actors__zalloc(sizeof *self);
     if (self == NULL) {
         return ACTORS_ENOMEM;
     }
-    strcpy(self->endpoint, endpoint);
     self->tag = ACTORS_CLIENT_TAG;
     self->refs = 1;
     self->next_id = 1;
@@ -416,6 +439,12 @@ actors_client_create(actors_client_t **out, const char *endpoint)
         zmq_setsockopt(self->sock, ZMQ_SNDHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_RCVHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
+        int ivl = ACTORS__ZMTP_IVL_MS;
+        int timeout = ACTORS__ZMTP_TIMEOUT_MS;
+        zmq_setsockopt(self->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+        zmq_setsockopt(
+            self->sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+        zmq_setsockopt(self->sock, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
         if (zmq_connect(self->sock, endpoint) != 0) {
             rc = errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EINVAL;
         }
@@ -458,11 +487,15 @@ actors_client_destroy(actors_client_t **self_p)
     self->npending = 0;
     self->nheap = 0;
     s_spare_free(self);
-    actors__beat_stop(&self->beat); /* its socket is in self->ctx */
     actors__free(self->slots);
     self->slots = NULL;
     actors__free(self->heap);
     self->heap = NULL;
+    if (self->monitor != NULL) {
+        zmq_socket_monitor(self->sock, NULL, 0);
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
     if (self->sock != NULL) {
         zmq_close(self->sock);
         self->sock = NULL;
@@ -505,16 +538,18 @@ s_send_more(void *sock, const void *data, size_t len)
     return zmq_send(sock, data, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
-/* s_request sends one request: header (cmd, timeout, id if want_future),
- * then address and method if not NULL, then the args frame if has_args.
- * With want_future, the future goes to the pending table (and the deadline
- * heap if timeout_ms > 0) and to *out. The args builder is consumed on
- * success (destroyed), untouched on error (but see msg_internal.h: a large
- * one that was handed to libzmq is left empty if the send itself fails). */
+/* s_request_ex sends one request: header (cmd, timeout, an id if out or
+ * untracked), then address and method if not NULL, then the args frame if
+ * has_args. With out, the future goes to the pending table (and the
+ * deadline heap if timeout_ms > 0) and to *out. untracked (a tell whose
+ * acknowledgement is consumed by s_dispatch) gives an id with
+ * ACTORS__TELL_BIT and no future. The args builder is consumed on success
+ * (destroyed), untouched on error (but see msg_internal.h: a large one
+ * that was handed to libzmq is left empty if the send itself fails). */
 static actors_err
 s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     const char *address, const char *method, bool has_args, bool as_array,
-    const void *key, size_t key_len, actors_msg_t **args_p,
+    const void *key, size_t key_len, bool untracked, actors_msg_t **args_p,
     actors_future_t **out)
 {
     if (self->closed) {
@@ -543,10 +578,10 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
             return rc;
         }
     }
-    uint64_t id = self->next_id;
+    uint64_t id = self->next_id | (untracked ? ACTORS__TELL_BIT : 0);
     uint8_t hdr[ACTORS_WIRE_HDR_MIN + ACTORS__ID_LEN + ACTORS_WIRE_NAMES_MAX];
-    size_t hlen = actors__hdr_write(
-        hdr, cmd, timeout_ms, &id, want_future ? ACTORS__ID_LEN : 0);
+    size_t hlen = actors__hdr_write(hdr, cmd, timeout_ms, &id,
+        want_future || untracked ? ACTORS__ID_LEN : 0);
     if (cmd == ACTORS_CMD_CALL || cmd == ACTORS_CMD_TELL) {
         /* A call's names travel in its header, not in frames of their
          * own: two frames fewer on every hop. */
@@ -616,7 +651,7 @@ s_request(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     actors_msg_t **args_p, actors_future_t **out)
 {
     return s_request_ex(self, cmd, timeout_ms, address, method, has_args, true,
-        NULL, 0, args_p, out);
+        NULL, 0, false, args_p, out);
 }
 
 actors_err
@@ -638,7 +673,7 @@ actors_client_call(actors_client_t *self, const char *address,
     }
     return s_request_ex(self, ACTORS_CMD_CALL, opts ? opts->timeout_ms : 0,
         address, method, true, true, opts ? opts->key : NULL,
-        opts ? opts->key_len : 0, args_p, out);
+        opts ? opts->key_len : 0, false, args_p, out);
 }
 
 actors_err
@@ -669,8 +704,59 @@ actors_client_tell(actors_client_t *self, const char *address,
     if (!s_name_ok(address) || !s_name_ok(method)) {
         return ACTORS_EINVAL;
     }
+    if (self->closed) {
+        return ACTORS_ECLOSED;
+    }
+    if (self->tells_unpumped >= ACTORS__TELL_PUMP) {
+        /* Take the acknowledgements in before sending more. A callback
+         * may destroy the client: keep the memory until we know. */
+        actors__client_ref(self);
+        actors_client_poll(self, 0);
+        bool closed = self->closed;
+        actors__client_unref(self);
+        if (closed) {
+            return ACTORS_ECLOSED;
+        }
+    }
+    actors_err rc = s_request_ex(self, ACTORS_CMD_TELL, 0, address, method,
+        true, true, NULL, 0, true, args_p, NULL);
+    if (rc == ACTORS_OK) {
+        self->tells_unpumped++;
+    }
+    return rc;
+}
+
+actors_err
+actors_client_tell_ack(actors_client_t *self, const char *address,
+    const char *method, actors_msg_t **args_p, actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(out);
+    *out = NULL;
+    if (!s_name_ok(address) || !s_name_ok(method)) {
+        return ACTORS_EINVAL;
+    }
+    return s_request(
+        self, ACTORS_CMD_TELL, 0, address, method, true, args_p, out);
+}
+
+actors_err
+actors_client_tell_nowait(actors_client_t *self, const char *address,
+    const char *method, actors_msg_t **args_p)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    if (!s_name_ok(address) || !s_name_ok(method)) {
+        return ACTORS_EINVAL;
+    }
     return s_request(
         self, ACTORS_CMD_TELL, 0, address, method, true, args_p, NULL);
+}
+
+uint64_t
+actors_client_tells_refused(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->tells_refused;
 }
 
 actors_err
@@ -812,10 +898,7 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
     if (rc == ACTORS_OK) {
         uint32_t timeout = opts->timeout_ms ? opts->timeout_ms : 10000;
         rc = s_request_ex(self, ACTORS_CMD_SPAWN, timeout, NULL, NULL, true,
-            false, NULL, 0, &spec, out);
-        if (rc == ACTORS_OK && !opts->detached) {
-            (*out)->owner_beat = true;
-        }
+            false, NULL, 0, false, &spec, out);
     }
     actors_msg_destroy(&spec);
     return rc;
@@ -836,7 +919,7 @@ s_kill(actors_client_t *self, const char *address, bool restart, bool graceful,
         &m, "{sbsb}", "restart", (int)restart, "graceful", (int)graceful);
     if (rc == ACTORS_OK) {
         rc = s_request_ex(self, ACTORS_CMD_KILL, 0, address, NULL, true, false,
-            NULL, 0, &m, out);
+            NULL, 0, false, &m, out);
     }
     actors_msg_destroy(&m);
     return rc;
@@ -867,7 +950,7 @@ actors_client_events(
     actors_err rc = actors_msg_build(&m, "{su}", "since", since);
     if (rc == ACTORS_OK) {
         rc = s_request_ex(self, ACTORS_CMD_EVENTS, 0, NULL, NULL, true, false,
-            NULL, 0, &m, out);
+            NULL, 0, false, &m, out);
     }
     actors_msg_destroy(&m);
     return rc;
@@ -875,36 +958,40 @@ actors_client_events(
 
 /* ---- receiving ---------------------------------------------------------- */
 
-/* s_owner_beat starts the owner liveness thread when the reply to an owned
- * SPAWN names this client ("owner": its routing id, "heartbeat_ms"): the
- * broker then keeps the client's actors while this process lives, even
- * when the caller does not poll for a while, and stops them once the
- * process stops heart-beating (broker/owners.h). Without a thread (out of
- * resources) the connection rule alone applies. */
+/* s_tell_answer consumes the broker's answer to a plain tell: nothing to
+ * do for its REPLY; its ERROR is counted and logged (at most once every
+ * ACTORS__REFUSED_LOG_MS, with the count so far), never bodies. */
 static void
-s_owner_beat(actors_client_t *self, zmq_msg_t *body)
+s_tell_answer(actors_client_t *self, const actors__hdr_t *hdr,
+    zmq_msg_t *frames, int n)
 {
-    if (self->beat != NULL) {
-        return; /* already beating: an actor's client, or an earlier spawn */
+    if (hdr->cmd != ACTORS_CMD_ERROR) {
+        return;
     }
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    if (actors__unpack_next(&up, zmq_msg_data(body), zmq_msg_size(body),
-            &off) == MSGPACK_UNPACK_SUCCESS) {
-        const msgpack_object *o = actors_map_get(&up.data, "owner");
-        int64_t ms = 0;
-        if (actors_value_int(actors_map_get(&up.data, "heartbeat_ms"), &ms) !=
-                ACTORS_OK ||
-            ms <= 0 || ms > 3600000) {
-            ms = 1000;
-        }
-        if (o != NULL && o->type == MSGPACK_OBJECT_BIN) {
-            (void)actors__client_beat(
-                self, o->via.bin.ptr, o->via.bin.size, (uint32_t)ms);
-        }
+    self->tells_refused++;
+    int64_t now = s_now_ms();
+    if (self->refused_logged != 0 &&
+        now - self->refused_logged < ACTORS__REFUSED_LOG_MS) {
+        return;
     }
-    msgpack_unpacked_destroy(&up);
+    self->refused_logged = now;
+    if (ACTORS_LOG_WARN > actors_log_level()) {
+        return;
+    }
+    actors_error_t *err = NULL;
+    const void *data = n >= 2 ? zmq_msg_data(&frames[1]) : NULL;
+    size_t len = n >= 2 ? zmq_msg_size(&frames[1]) : 0;
+    if (actors__error_parse(data, len, &err) == ACTORS_OK) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "CLI-TELL-REFUSED",
+            "address=%s type=%s refused=%llu %s", actors_error_address(err),
+            actors_error_type(err), (unsigned long long)self->tells_refused,
+            actors_error_message(err));
+        actors_error_destroy(&err);
+    } else {
+        ACTORS_LOG(ACTORS_LOG_WARN, "CLI-TELL-REFUSED",
+            "address=? type=? refused=%llu the broker refused a tell",
+            (unsigned long long)self->tells_refused);
+    }
 }
 
 /* s_dispatch handles one received message of n frames (n >= 1). */
@@ -924,13 +1011,14 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
         hdr.id_len == ACTORS__ID_LEN) {
         uint64_t id;
         memcpy(&id, hdr.id, sizeof id);
+        if (id & ACTORS__TELL_BIT) {
+            s_tell_answer(self, &hdr, frames, n);
+            return;
+        }
         size_t i = s_table_find(self, id);
         if (i != SIZE_MAX) {
             actors_future_t *f = self->slots[i].f;
             s_take(self, i, f);
-            if (f->owner_beat && hdr.cmd == ACTORS_CMD_REPLY && n >= 2) {
-                s_owner_beat(self, &frames[1]);
-            }
             if (hdr.cmd == ACTORS_CMD_REPLY) {
                 if (n >= 2) {
                     actors__future_resolve_body(f, &frames[1]);
@@ -1083,6 +1171,7 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
     }
     /* A callback may destroy the client: keep the memory until we return. */
     actors__client_ref(self);
+    self->tells_unpumped = 0;
     int handled = s_drain(self);
     s_expire(self);
     if (handled == 0 && timeout_ms != 0 && !self->closed) {
@@ -1146,22 +1235,79 @@ actors__client_socket(actors_client_t *self)
 }
 
 actors_err
-actors__client_beat(
-    actors_client_t *self, const void *peer, size_t len, uint32_t interval_ms)
+actors__client_watch(actors_client_t *self, int *fd)
 {
     assert(self && self->tag == ACTORS_CLIENT_TAG);
-    if (len == 0 || len > ACTORS_WIRE_ID_MAX || interval_ms == 0) {
-        return ACTORS_EINVAL;
+    assert(fd);
+    *fd = -1;
+    if (self->closed) {
+        return ACTORS_ECLOSED;
     }
-    if (self->beat == NULL) {
-        actors_err rc =
-            actors__beat_start(&self->beat, self->ctx, self->endpoint);
-        if (rc != ACTORS_OK) {
-            return rc;
+    if (self->monitor == NULL) {
+        char ep[64];
+        snprintf(ep, sizeof ep, ACTORS__MONITOR_EP_FMT, (void *)self);
+        if (zmq_socket_monitor(self->sock, ep,
+                ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+            return ACTORS_EIO;
+        }
+        self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+        int zero = 0;
+        if (self->monitor == NULL ||
+            zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero) !=
+                0 ||
+            zmq_connect(self->monitor, ep) != 0) {
+            if (self->monitor != NULL) {
+                zmq_close(self->monitor);
+                self->monitor = NULL;
+            }
+            zmq_socket_monitor(self->sock, NULL, 0);
+            return ACTORS_EIO;
         }
     }
-    actors__beat_set_peer(self->beat, peer, len, interval_ms);
+    size_t len = sizeof *fd;
+    if (zmq_getsockopt(self->monitor, ZMQ_FD, fd, &len) != 0) {
+        *fd = -1;
+        return ACTORS_EIO;
+    }
     return ACTORS_OK;
+}
+
+bool
+actors__client_reconnected(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    bool again = false;
+    while (self->monitor != NULL) {
+        /* An event is two frames: 2 bytes event, 4 bytes value; then the
+         * endpoint. */
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&ev) >= 2) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+        }
+        while (zmq_msg_more(&ev)) {
+            zmq_msg_close(&ev);
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+                break;
+            }
+        }
+        zmq_msg_close(&ev);
+        if (event == ZMQ_EVENT_DISCONNECTED) {
+            self->lost = true;
+        } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->lost) {
+            /* The first handshake is no news (and may have come before
+             * the monitor did); one after a disconnect is. */
+            self->lost = false;
+            again = true;
+        }
+    }
+    return again;
 }
 
 actors_err

@@ -4,8 +4,8 @@
  * An actor's event loop owns one client: the client's DEALER socket is the
  * actor's connection to the broker. Replies to the actor's own calls are
  * handled by the client as usual (futures resolve, callbacks run); every
- * other message (CALL, TELL, HEARTBEAT, a REPLY/ERROR to REGISTER) is
- * handed to the hook. Private; never installed.
+ * other message (CALL, TELL, a REPLY/ERROR to REGISTER) is handed to the
+ * hook. Private; never installed.
  */
 #ifndef ACTORS_CLIENT_INTERNAL_H
 #define ACTORS_CLIENT_INTERNAL_H
@@ -33,15 +33,20 @@ void actors__client_set_hook(
  * sending the actor's own frames (REGISTER, REPLY, ...). Borrowed. */
 void *actors__client_socket(actors_client_t *self);
 
-/* actors__client_beat makes the client's liveness thread (actor_beat.h;
- * one per client, started on first use, stopped by actors_client_destroy)
- * heart-beat for routing id peer (1..255 bytes) every interval_ms. The
- * actor runtime calls it with the REGISTER reply's peer, an owned spawn's
- * reply with its owner: both name the same socket, so one thread serves.
- * Returns ACTORS_OK, ACTORS_EINVAL, ACTORS_ENOMEM or ACTORS_EIO (no
- * thread: the connection rule alone applies). */
-actors_err actors__client_beat(
-    actors_client_t *self, const void *peer, size_t len, uint32_t interval_ms);
+/* actors__client_watch starts watching the client's connection (a socket
+ * monitor in the client's context, stopped by actors_client_destroy) and
+ * stores in *fd a descriptor that becomes readable when there is news for
+ * actors__client_reconnected (poll it after that returned; borrowed).
+ * Returns ACTORS_OK, ACTORS_ECLOSED or ACTORS_EIO (*fd -1). */
+actors_err actors__client_watch(actors_client_t *self, int *fd);
+
+/* actors__client_reconnected reads the connection events that came since
+ * the last call and tells whether the client has a new connection to the
+ * broker: a handshake that followed a disconnect (libzmq reconnects by
+ * itself, after a reset or a ZMTP heartbeat timeout). The broker knows the
+ * new connection as a new peer, so an actor must REGISTER again. False
+ * before actors__client_watch. */
+bool actors__client_reconnected(actors_client_t *self);
 
 /* actors__client_timeout_ms is how long until the next local deadline of a
  * pending call (-1: none), for the caller's poll timeout. */

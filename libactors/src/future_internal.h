@@ -43,8 +43,6 @@ struct actors_future {
     bool checked;            /* body known to be one valid msgpack value */
     bool has_body;           /* body is initialised */
     bool cb_used;            /* on_done was set once; never again */
-    bool owner_beat;         /* an owned SPAWN: its reply may start the
-                                client's owner liveness thread */
     actors_client_t *client; /* referenced; NULL for a free-standing one */
     uint64_t id;             /* request id while in the pending table */
     int64_t deadline;        /* local deadline (ms, monotonic); 0: none */

@@ -123,8 +123,8 @@ s_sleep(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     if (rc != ACTORS_OK) {
         return rc;
     }
-    /* Silent on purpose: a method this slow misses heartbeats, and the
-     * broker declares the actor dead after liveness * heartbeat_ms. */
+    /* Blocks the loop on purpose. The actor stays alive all the same:
+     * libzmq's I/O thread answers the broker's ZMTP heartbeats. */
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
     while (nanosleep(&ts, &ts) != 0) {
     }

@@ -4,7 +4,8 @@
  *
  * actorctl call ADDRESS METHOD [JSON-ARG ...]: the result as JSON on
  * stdout, an error as "ErrorType: message" on stderr with exit status 1,
- * a usage error with exit status 2.
+ * a usage error with exit status 2. actorctl tell: nothing once the broker
+ * has the message, and a refusal like call's errors.
  */
 #include "itest.h"
 
@@ -153,6 +154,41 @@ START_TEST(test_actorctl_lookup_ls_ping)
 }
 END_TEST
 
+/* A tell the broker refuses is an error like a call's: to an address no
+ * actor has (NoSuchActor), into a full mailbox (MailboxFull). */
+START_TEST(test_actorctl_tell_refused)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start("chaos", "chaos/t", 1, "--mailbox", "1", NULL);
+    actors_client_t *c = itest_connect();
+    int st = s_ctl("tell", "nobody/x", "echo", "1", NULL);
+    ck_assert_int_eq(st, 1);
+    ck_assert_str_eq(s_out, "");
+    ck_assert_msg(strncmp(s_err, "NoSuchActor: ", 13) == 0 &&
+                      strstr(s_err, "nobody/x") != NULL,
+        "stderr '%s'", s_err);
+    /* The actor busy with a call (its one credit), its mailbox of one
+     * holding a tell: the next tell finds it full. */
+    actors_future_t *busy = itest_send(c, "chaos/t", "sleep", 0, "i", 3000);
+    actors_future_t *queued = NULL;
+    TEST_ASSERT_OK(
+        actors_client_tell_ack(c, "chaos/t", "echo", NULL, &queued));
+    TEST_ASSERT_OK(actors_future_wait(queued, ITEST_WAIT_MS));
+    ck_assert_msg(itest_code(queued) == ACTORS_OK, "the first tell: %s",
+        itest_describe(queued));
+    actors_future_destroy(&queued);
+    st = s_ctl("tell", "chaos/t", "echo", "2", NULL);
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(
+        strncmp(s_err, "MailboxFull: ", 13) == 0, "stderr '%s'", s_err);
+    TEST_ASSERT_OK(actors_future_wait(busy, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_int(busy), 3000);
+    actors_future_destroy(&busy);
+    /* Room again: accepted, nothing printed. */
+    CTL_OK("", "tell", "chaos/t", "echo", "3");
+}
+END_TEST
+
 static Suite *
 actorctl_suite(void)
 {
@@ -163,6 +199,7 @@ actorctl_suite(void)
     tcase_add_test(tc, test_actorctl_dask_counter_session);
     tcase_add_test(tc, test_actorctl_errors_and_usage);
     tcase_add_test(tc, test_actorctl_lookup_ls_ping);
+    tcase_add_test(tc, test_actorctl_tell_refused);
     suite_add_tcase(s, tc);
     return s;
 }

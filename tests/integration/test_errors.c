@@ -539,9 +539,25 @@ START_TEST(test_errors_req_socket)
 }
 END_TEST
 
-/* A TELL with a request id is answered: ERROR when it cannot be
- * delivered, REPLY nil when the broker has it; one without an id gets
- * nothing either way. */
+/* s_expect_ack receives the broker's acknowledgement of an accepted TELL
+ * with request id (id, id_len): REPLY nil. */
+static void
+s_expect_ack(void *sock, const void *id, size_t id_len)
+{
+    testutil_raw_msg_t m;
+    ck_assert_msg(testutil_raw_recv(sock, ITEST_WAIT_MS, &m),
+        "no acknowledgement of a TELL within %d ms", ITEST_WAIT_MS);
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_ge(m.len[0], ACTORS_WIRE_HDR_MIN);
+    ck_assert_int_eq(m.data[0][4], CMD_REPLY);
+    s_expect_id(m.data[0], m.len[0], id, id_len);
+    ck_assert_uint_eq(m.len[1], 1);
+    ck_assert_uint_eq(m.data[1][0], 0xc0);
+    testutil_raw_msg_free(&m);
+}
+
+/* A TELL with a request id is answered: ERROR when it cannot be delivered,
+ * REPLY nil once the broker has it. Without one it gets nothing. */
 START_TEST(test_errors_tell_delivery)
 {
     s_start(NULL, NULL, 0);
@@ -558,22 +574,87 @@ START_TEST(test_errors_tell_delivery)
     hlen =
         testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, "t2", 2, "chaos/e", "echo");
     s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
-    /* Accepted: acknowledged with REPLY nil (PROTOCOL.md, TELL). */
-    testutil_raw_msg_t m;
-    ck_assert(testutil_raw_recv(s, ITEST_WAIT_MS, &m));
-    ck_assert_int_eq(m.nframes, 2);
-    ck_assert_int_eq(m.data[0][4], CMD_REPLY);
-    s_expect_id(m.data[0], m.len[0], "t2", 2);
-    ck_assert_uint_eq(m.len[1], 1);
-    ck_assert_uint_eq(m.data[1][0], 0xc0);
-    testutil_raw_msg_free(&m);
+    s_expect_ack(s, "t2", 2);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, NULL, 0, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
     s_expect_ping_reply(s);
     s_raw_echo_ok(s, "chaos/e");
     testutil_raw_close(&s);
-    /* The tell was handled: count() sees it (and maybe itself). */
+    /* The tells were handled: count() sees them (and maybe itself). */
     actors_future_t *f = itest_call("chaos/e", "count", NULL);
-    ck_assert_int_ge(itest_int(f), 2);
+    ck_assert_int_ge(itest_int(f), 3);
     actors_future_destroy(&f);
+}
+END_TEST
+
+/* s_refused_reach pumps the client and tells whether it has counted
+ * *arg refused tells. */
+static bool
+s_refused_reach(void *arg)
+{
+    TEST_ASSERT_OK(actors_client_poll(g_client, 0));
+    return actors_client_tells_refused(g_client) >= *(uint64_t *)arg;
+}
+
+/* The client's three tells: tell_ack's future resolves with nil when the
+ * broker has the tell and with the broker's error when it refuses it;
+ * a plain tell's refusal is counted (and logged); a nowait tell gets
+ * nothing back, not even its refusal. None of them stays pending. */
+START_TEST(test_errors_client_tells)
+{
+    s_start(NULL, NULL, 0);
+    actors_future_t *ok = NULL;
+    actors_future_t *no = NULL;
+    TEST_ASSERT_OK(
+        actors_client_tell_ack(g_client, "chaos/e", "echo", NULL, &ok));
+    TEST_ASSERT_OK(
+        actors_client_tell_ack(g_client, "nobody/t", "echo", NULL, &no));
+    TEST_ASSERT_OK(actors_future_wait(ok, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_result(ok)->type, MSGPACK_OBJECT_NIL);
+    TEST_ASSERT_OK(actors_future_wait(no, ITEST_WAIT_MS));
+    itest_assert_error(no, ACTORS_ENOACTOR, "NoSuchActor", "nobody/t");
+    actors_future_destroy(&ok);
+    actors_future_destroy(&no);
+
+    TEST_ASSERT_OK(actors_client_tell(g_client, "nobody/t", "echo", NULL));
+    TEST_ASSERT_OK(actors_client_tell(g_client, "chaos/e", "echo", NULL));
+    uint64_t one = 1;
+    ck_assert(testutil_wait_until(s_refused_reach, &one, ITEST_WAIT_MS));
+
+    TEST_ASSERT_OK(
+        actors_client_tell_nowait(g_client, "nobody/t", "echo", NULL));
+    TEST_ASSERT_OK(
+        actors_client_tell_nowait(g_client, "chaos/e", "echo", NULL));
+    /* A call after them: answered after anything the broker would have
+     * said about the tells (one connection, in order). */
+    itest_echo_ok("chaos/e", "after the tells");
+    TEST_ASSERT_OK(actors_client_poll(g_client, 0));
+    ck_assert_uint_eq(actors_client_tells_refused(g_client), 1);
+    ck_assert_uint_eq(actors_client_pending(g_client), 0);
+    actors_future_t *f = itest_call("chaos/e", "count", NULL);
+    ck_assert_int_ge(itest_int(f), 3); /* the three delivered tells */
+    actors_future_destroy(&f);
+}
+END_TEST
+
+/* A REQ socket may send TELL: it gets REPLY nil once the broker has it
+ * (or the ERROR), so it never hangs. */
+START_TEST(test_errors_req_tell_is_answered)
+{
+    s_start(NULL, NULL, 0);
+    void *s = testutil_raw_socket(ZMQ_REQ);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, NULL, 0, "chaos/e", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+    s_expect_ack(s, NULL, 0);
+    hlen =
+        testutil_call_hdr(hdr, "ACT2", CMD_TELL, 0, "r", 1, "nobody", "echo");
+    s_send(s, 2, hdr, hlen, s_args_hi, sizeof s_args_hi);
+    s_expect_error(s, "NoSuchActor", "r", 1);
+    s_raw_echo_ok(s, "chaos/e");
+    testutil_raw_close(&s);
 }
 END_TEST
 
@@ -853,6 +934,8 @@ errors_suite(void)
     tcase_add_test(tc, test_errors_bad_version);
     tcase_add_test(tc, test_errors_req_socket);
     tcase_add_test(tc, test_errors_tell_delivery);
+    tcase_add_test(tc, test_errors_req_tell_is_answered);
+    tcase_add_test(tc, test_errors_client_tells);
     tcase_add_test(tc, test_errors_caller_gone);
     tcase_add_test(tc, test_errors_huge_declared_sizes);
     tcase_add_test(tc, test_errors_random_frames);

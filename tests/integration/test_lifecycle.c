@@ -266,10 +266,18 @@ END_TEST
 
 /* s_owner_child runs in a forked child: a client of its own spawns an
  * owned chaos at address, reports on fd, and then never polls again, so
- * only the client's liveness thread speaks for it. */
+ * only libzmq's I/O thread (answering the broker's ZMTP PINGs) speaks for
+ * it. */
 static void
 s_owner_child(const char *address, int fd)
 {
+    /* The test's own connection came with the fork: close it (and the
+     * rest of the parent's descriptors) so that only ours are counted. */
+    for (int i = 3; i < 1024; i++) {
+        if (i != fd) {
+            close(i);
+        }
+    }
     actors_client_t *c = NULL;
     if (actors_client_create(&c, testutil_endpoint()) != ACTORS_OK) {
         _exit(3);
@@ -302,8 +310,10 @@ s_not_running(void *arg)
 }
 
 /* An owner that does not poll for many liveness intervals keeps its actor
- * (its liveness thread heart-beats); an owner process that stops (SIGSTOP:
- * connected, silent) loses it once its heartbeats are missed. */
+ * (its connection answers the broker's ZMTP heartbeats), over its one
+ * connection (no second socket for liveness); an owner process that stops
+ * (SIGSTOP: connected, silent) loses it once the broker's heartbeat times
+ * its connection out. */
 START_TEST(test_lifecycle_owner_liveness)
 {
     testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
@@ -330,12 +340,56 @@ START_TEST(test_lifecycle_owner_liveness)
     ck_assert_msg(!testutil_wait_until(s_not_running, "chaos/kept", 2000),
         "the actor of a live owner that does not poll was stopped");
     s_echo_ok("chaos/kept", 1);
+    int conns = testutil_tcp_conns(pid, testutil_endpoint());
+    if (conns != 1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        ck_abort_msg("the owner holds %d connections to the broker", conns);
+    }
     kill(pid, SIGSTOP);
     bool gone = testutil_wait_until(s_not_running, "chaos/kept", 10000);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     ck_assert_msg(gone, "the actor of a stopped owner is still running");
     suptest_wait_state("chaos/kept", "dead");
+}
+END_TEST
+
+/* A supervised actor whose process stops (SIGSTOP) is taken for dead when
+ * the broker's heartbeat times its connection out: its address waits
+ * ("restarting", the mailbox kept), the call in flight gets ActorCrashed
+ * once no STATE comes. The node sees no exit, so nothing restarts the
+ * process; when it runs again (SIGCONT) it has a new connection and
+ * registers again, and the calls that waited meanwhile are answered. */
+START_TEST(test_lifecycle_stopped_actor_comes_back)
+{
+    testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
+    itest_connect();
+    suptest_node("n1", NULL);
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.name = "chaos/stopped";
+    o.detached = true;
+    o.max_restarts = -1;
+    actors_future_t *f = s_spawn(g_client, &o);
+    int64_t pid = 0;
+    TEST_ASSERT_OK(actors_value_int(
+        actors_map_get(itest_result(f), "pid"), &pid));
+    actors_future_destroy(&f);
+    s_echo_ok("chaos/stopped", 1);
+    f = itest_send(g_client, "chaos/stopped", "sleep", 0, "i", 100);
+    kill((pid_t)pid, SIGSTOP);
+    suptest_wait(f);
+    itest_assert_error(f, ACTORS_ECRASHED, "ActorCrashed", "connection lost");
+    actors_future_destroy(&f);
+    char state[32];
+    suptest_field("chaos/stopped", "state", state, sizeof state);
+    ck_assert_str_eq(state, "restarting");
+    f = itest_send(g_client, "chaos/stopped", "echo", 0, "i", 2);
+    kill((pid_t)pid, SIGCONT);
+    suptest_wait(f);
+    ck_assert_int_eq(itest_int(f), 2);
+    actors_future_destroy(&f);
+    ck_assert_int_eq(suptest_wait_running("chaos/stopped", 0), pid);
 }
 END_TEST
 
@@ -471,6 +525,7 @@ lifecycle_suite(void)
     tcase_add_test(tc, test_lifecycle_stop_graceful);
     tcase_add_test(tc, test_lifecycle_owned_and_detached);
     tcase_add_test(tc, test_lifecycle_owner_liveness);
+    tcase_add_test(tc, test_lifecycle_stopped_actor_comes_back);
     tcase_add_test(tc, test_lifecycle_node_lost);
     tcase_add_test(tc, test_lifecycle_returning_node_yields);
     tcase_add_test(tc, test_lifecycle_events);

@@ -1,19 +1,23 @@
-/* tests/integration/test_liveness.c - heartbeats, and a broker that goes
- * away.
+/* tests/integration/test_liveness.c - ZMTP heartbeats, and a broker that
+ * goes away.
  * SPDX-License-Identifier: MIT
  *
- * With a short heartbeat (--heartbeat 200 --liveness 3), an actor whose
- * process goes silent (stopped with SIGSTOP: hung as a whole) is declared
- * dead: its call gets ActorCrashed ("connection lost": libzmq closes a connection whose ZMTP PINGs go unanswered); once it runs
- * again and hears nothing from the broker it registers again. A method
- * that runs longer than the liveness interval is not mistaken for a dead
- * actor: the runtime's liveness thread keeps heart-beating. An idle actor
- * stays registered. A client whose broker is gone still gets one answer
- * per call: Timeout.
+ * Liveness is the connection's: the broker's ROUTER and every client's
+ * DEALER have ZMTP heartbeats on, answered by libzmq's I/O thread. With a
+ * short heartbeat (--heartbeat 200 --liveness 3), an actor whose process
+ * goes silent (stopped with SIGSTOP: hung as a whole) is declared dead:
+ * the broker drops the connection, its call gets ActorCrashed; once it
+ * runs again its connection is new and it registers again. A method that
+ * runs longer than the liveness interval is not mistaken for a dead actor
+ * (the I/O thread answers meanwhile), with a short heartbeat and with the
+ * default one. An idle actor stays registered, over exactly one TCP
+ * connection. A client whose broker is gone still gets one answer per
+ * call: Timeout.
  */
 #include "itest.h"
 
 #include <signal.h>
+#include <stdbool.h>
 
 typedef struct {
     const char *address; /* watched */
@@ -77,7 +81,8 @@ START_TEST(test_liveness_silent_actor_declared_dead)
 END_TEST
 
 /* A method that runs five times the liveness interval (3 s against
- * 600 ms) is answered: the liveness thread speaks for the busy loop. */
+ * 600 ms) is answered: libzmq's I/O thread answers the broker's PINGs
+ * while the loop is busy. */
 START_TEST(test_liveness_long_method_is_not_death)
 {
     testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
@@ -96,6 +101,54 @@ START_TEST(test_liveness_long_method_is_not_death)
         "chaos/long", state, sizeof state, &pid, NULL, NULL));
     ck_assert_str_eq(state, "running");
     ck_assert_int_eq(pid, p->pid);
+}
+END_TEST
+
+/* The same with the broker's defaults (1000 ms x 3): a method of 3.5 s
+ * outlives the liveness interval and is answered. */
+START_TEST(test_liveness_long_method_default_liveness)
+{
+    testutil_broker_start(NULL);
+    testutil_proc_t *p = testutil_service_start("chaos", "chaos/ld", 1, NULL);
+    itest_connect();
+    actors_future_t *f =
+        itest_send(g_client, "chaos/ld", "sleep", 0, "i", 3500);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    ck_assert_msg(
+        itest_code(f) == ACTORS_OK, "a long method: %s", itest_describe(f));
+    ck_assert_int_eq(itest_int(f), 3500);
+    actors_future_destroy(&f);
+    ck_assert(testutil_wait_state("chaos/ld", "running", p->pid, 1000));
+}
+END_TEST
+
+typedef struct {
+    pid_t pid; /* the actor's process */
+    int seen;  /* its connections to the broker at the last look */
+} s_conns_t;
+
+static bool
+s_not_one_conn(void *arg)
+{
+    s_conns_t *c = arg;
+    c->seen = testutil_tcp_conns(c->pid, testutil_endpoint());
+    return c->seen != 1;
+}
+
+/* An actor process holds exactly one connection to the broker (no second
+ * socket for liveness): looked at for a while after registering, as a
+ * liveness socket of old connected once the REGISTER reply came. */
+START_TEST(test_liveness_one_connection_per_actor)
+{
+    testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
+    testutil_proc_t *p = testutil_service_start("chaos", "chaos/one", 0, NULL);
+    itest_connect();
+    itest_echo_ok("chaos/one", "registered");
+    s_conns_t c = {p->pid, -1};
+    ck_assert_msg(!testutil_wait_until(s_not_one_conn, &c, 1500),
+        "actor process %ld holds %d TCP connections to the broker",
+        (long)p->pid, c.seen);
+    ck_assert_int_eq(c.seen, 1);
 }
 END_TEST
 
@@ -128,6 +181,8 @@ liveness_suite(void)
     tcase_add_test(tc, test_liveness_idle_actor_stays);
     tcase_add_test(tc, test_liveness_silent_actor_declared_dead);
     tcase_add_test(tc, test_liveness_long_method_is_not_death);
+    tcase_add_test(tc, test_liveness_long_method_default_liveness);
+    tcase_add_test(tc, test_liveness_one_connection_per_actor);
     tcase_add_test(tc, test_liveness_broker_gone_call_times_out);
     suite_add_tcase(s, tc);
     return s;

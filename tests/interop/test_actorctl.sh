@@ -74,6 +74,8 @@ expect "unknown method" 1 "" "~^NoSuchMethod: " -- \
     call interop/counter nope
 expect "unknown address" 1 "" "NoSuchActor: no actor at address nosuch/x" -- \
     call nosuch/x m
+expect "a tell to an unknown address: NoSuchActor, exit 1" 1 "" \
+    "NoSuchActor: no actor at address nosuch/x" -- tell nosuch/x m
 expect "JSON arguments round-trip" 0 '{"a":[1,2.5,null,true,"x"]}' "" -- \
     call interop/chaos echo '{"a":[1,2.5,null,true,"x"]}'
 expect "a bare word is a string" 0 '"hello"' "" -- \

@@ -1,9 +1,8 @@
 /* tools/actorctl/commands.c - actorctl's commands over a libactors client.
  * SPDX-License-Identifier: MIT
  *
- * Each command makes one client, sends one request (tell: two, see
- * s_tell), waits for the future with a bound derived from --timeout, and
- * prints. Nothing here reads the wire directly: the client library owns
+ * Each command makes one client, sends one request, waits for the future
+ * with a bound derived from --timeout, and prints. Nothing here reads the wire directly: the client library owns
  * the protocol, so actorctl is also a smoke test of the public API.
  */
 #include "commands.h"
@@ -152,10 +151,10 @@ s_call(actors_client_t *client, const cli_t *cli)
     return status;
 }
 
-/* s_tell sends a one-way message. A tell has no reply, so to know it left
- * this process (and not just a local queue that close would drop) it is
- * followed by a PING: the broker handles one peer's messages in order, so
- * the PING's reply means the tell reached the broker. */
+/* s_tell sends a one-way message and waits (up to --timeout) for the
+ * broker to acknowledge it: accepted (queued or dispatched, not yet
+ * handled) exits 0 and prints nothing; refused (NoSuchActor, ActorDead,
+ * MailboxFull, ...) prints the error like call and exits non-zero. */
 static int
 s_tell(actors_client_t *client, const cli_t *cli)
 {
@@ -164,14 +163,10 @@ s_tell(actors_client_t *client, const cli_t *cli)
     if (status != COMMANDS_EXIT_OK) {
         return status;
     }
-    actors_err rc =
-        actors_client_tell(client, cli->address, cli->method, &args);
-    actors_msg_destroy(&args);
-    if (rc != ACTORS_OK) {
-        return s_request_failed(rc);
-    }
     actors_future_t *f = NULL;
-    rc = actors_client_ping(client, &f);
+    actors_err rc =
+        actors_client_tell_ack(client, cli->address, cli->method, &args, &f);
+    actors_msg_destroy(&args);
     if (rc != ACTORS_OK) {
         return s_request_failed(rc);
     }

@@ -5,6 +5,10 @@
  * own: replies are read, futures resolved and callbacks run when the owner
  * thread pumps it (actors_future_wait/get, actors_client_poll). That keeps
  * a call at one hop of latency, with no lock. Use one client per thread.
+ * The connection has ZMTP heartbeats on: libzmq's I/O thread answers the
+ * broker's PINGs whether or not the owner pumps, which keeps the actors it
+ * owns (and an actor's own registration) alive while the process lives,
+ * and a broker that stops answering is dropped and reconnected by libzmq.
  *
  * Thread: owner, for every function here except where stated.
  */
@@ -90,11 +94,57 @@ ACTORS_EXPORT actors_err actors_client_call_fmt(actors_client_t *self,
     const char *address, const char *method, const actors_call_opts_t *opts,
     actors_future_t **out, const char *fmt, ...);
 
-/* actors_client_tell sends a one-way message: no reply, no future. Order
- * with calls from this client to the same address is kept.
- * Ownership and Returns as actors_client_call. */
+/* actors_client_tell sends a one-way message and returns at once: no
+ * reply, no future. It carries a request id, so the broker acknowledges
+ * it; the acknowledgement is consumed when the client is pumped
+ * (actors_client_poll, a future wait) and never counts as pending. A tell
+ * the broker refuses (NoSuchActor, ActorDead, MailboxFull, TooLarge,
+ * BadRequest) is counted (actors_client_tells_refused) and logged: WARN,
+ * msgid CLI-TELL-REFUSED, address= type= refused= (at most once a second).
+ * After 1024 tells sent without the client being pumped, a tell pumps it
+ * first (as actors_client_poll(self, 0)), so that acknowledgements do not
+ * pile up: futures may resolve and their callbacks run inside it then.
+ * Order with calls and tells from this client to the same address is
+ * kept. To know the outcome use actors_client_tell_ack; for a tell that
+ * nothing answers, actors_client_tell_nowait.
+ * Ownership as actors_client_call.
+ * Returns ACTORS_OK, ACTORS_EINVAL (address or method empty or longer than
+ * 255 bytes), ACTORS_ETOOBIG, ACTORS_ENOMEM, ACTORS_EIO, ACTORS_ECLOSED
+ * (the client is closed, or a callback run by the pump destroyed it).
+ * Thread: owner. */
 ACTORS_EXPORT actors_err actors_client_tell(actors_client_t *self,
     const char *address, const char *method, actors_msg_t **args_p);
+
+/* actors_client_tell_ack sends a tell as actors_client_tell does, with a
+ * future in *out that resolves once the broker has it: with nil when the
+ * broker accepted it (dispatched to the actor or queued in its mailbox;
+ * not handled yet), or with the broker's error (NoSuchActor, ActorDead,
+ * MailboxFull, TooLarge, BadRequest). The broker sets no deadline on a
+ * tell: wait on the future with a timeout of your own. The future is
+ * pending in the client until then, and counts in actors_client_pending.
+ * Order with calls and tells from this client to the same address is
+ * kept.
+ * Ownership: as actors_client_call; *out is the caller's to destroy.
+ * Returns as actors_client_call (the future resolves exactly once after
+ * ACTORS_OK). Thread: owner. */
+ACTORS_EXPORT actors_err actors_client_tell_ack(actors_client_t *self,
+    const char *address, const char *method, actors_msg_t **args_p,
+    actors_future_t **out);
+
+/* actors_client_tell_nowait sends a tell without a request id: fire and
+ * forget. The broker never answers it, not even when it refuses it (an
+ * unknown address, a full mailbox): such a tell is lost without a trace.
+ * Use it where an answer per message costs too much. Order with calls and
+ * tells from this client to the same address is kept.
+ * Ownership and Returns as actors_client_call. Thread: owner. */
+ACTORS_EXPORT actors_err actors_client_tell_nowait(actors_client_t *self,
+    const char *address, const char *method, actors_msg_t **args_p);
+
+/* actors_client_tells_refused is the number of actors_client_tell tells
+ * the broker has refused so far (as far as the client has been pumped).
+ * Thread: owner. */
+ACTORS_EXPORT uint64_t actors_client_tells_refused(
+    const actors_client_t *self);
 
 /* actors_client_lookup asks the broker about address. The future's result
  * is a map (schemas/PROTOCOL.md, LOOKUP), or NoSuchActor. */
@@ -123,10 +173,10 @@ typedef struct {
                                  the service as JSON text); NULL: none */
     const char *node;         /* NULL: the node with the fewest actors */
     bool detached;            /* false: owned (Ray's handle scope): stopped
-                                 when this client is destroyed, its process
-                                 exits, or the process stops (the client's
-                                 liveness thread, started by the first
-                                 owned spawn, goes silent) */
+                                 when this client's connection goes: it is
+                                 destroyed, its process exits, or the
+                                 process stops or hangs as a whole (its
+                                 ZMTP heartbeats go unanswered) */
     bool get_if_exists;       /* name taken: the existing actor, no error */
     int max_restarts;         /* 0 never (default), N, -1 forever */
     int max_task_retries;     /* re-deliveries of an in-flight call */
@@ -140,10 +190,8 @@ typedef struct {
 /* actors_client_spawn starts an actor of opts->service on a node. The
  * future resolves once the actor has registered, with a map {address,
  * node, pid, existed} (owned: also owner, heartbeat_ms), or fails with
- * NameTaken, NoSuchNode, SpawnFailed, Timeout. The first owned spawn's
- * reply starts a liveness thread in the client (a socket of its own in
- * the client's context; stopped by actors_client_destroy) that keeps the
- * owned actors while the process lives, whether or not the caller polls.
+ * NameTaken, NoSuchNode, SpawnFailed, Timeout. Owned actors stay while the
+ * client's connection does, whether or not the caller polls.
  * Returns ACTORS_OK, ACTORS_EINVAL (no service; a service, name or node
  * over 255 bytes or not valid UTF-8, as the spec carries them as msgpack
  * str), ACTORS_ENOMEM, ACTORS_EIO. Thread: the client's. */
@@ -175,7 +223,10 @@ ACTORS_EXPORT actors_err actors_client_events(
 ACTORS_EXPORT actors_err actors_client_poll(
     actors_client_t *self, int timeout_ms);
 
-/* actors_client_pending is the number of calls awaiting a reply. */
+/* actors_client_pending is the number of requests whose future awaits an
+ * answer: calls, lookups, spawns, ... and actors_client_tell_ack tells;
+ * not actors_client_tell's acknowledgements, which have no future.
+ * Thread: owner. */
 ACTORS_EXPORT size_t actors_client_pending(const actors_client_t *self);
 
 #ifdef __cplusplus

@@ -5,15 +5,18 @@
  * loopback port, and talks to it with raw DEALER and REQ sockets: one
  * plays the actor (REGISTER, answers CALLs with REPLY + tag), others the
  * clients. Every wait has a deadline (the sockets' receive timeout). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <msgpack.h>
@@ -182,7 +185,7 @@ START_TEST(test_broker_ping_and_malformed)
     s_send_to(c, ACTORS_CMD_TELL, 0, NULL, "nobody/1", "m", 1, NOARGS);
     s_send(c, ACTORS_CMD_TELL, 0, NULL, 3, S("nobody/1"), S("m"), NOARGS);
     s_nothing(c, 100);
-    /* ...with an id it does. */
+    /* ...with an id it does (and an accepted one gets REPLY nil). */
     s_send_to(c, ACTORS_CMD_TELL, 0, "t1", "nobody/1", "m", 1, NOARGS);
     s_expect_error(c, 0, "t1", "NoSuchActor");
     s_send(c, ACTORS_CMD_TELL, 0, "t2", 3, S("nobody/1"), S("m"), NOARGS);
@@ -306,6 +309,79 @@ START_TEST(test_broker_credit_mailbox_order)
         s_expect_reply(c, 0, id, &body, 1); /* in order */
     }
     zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* s_expect_ack receives the broker's acknowledgement of a TELL with id:
+ * REPLY nil, its header the TELL's (header at frame h). */
+static void
+s_expect_ack(void *sock, int h, const char *id)
+{
+    s_msg_t m;
+    s_recv(sock, &m);
+    ck_assert_int_eq(m.nframes, h + 2);
+    size_t n = strlen(id);
+    /* The TELL's own header, command rewritten (its names follow the id:
+     * PROTOCOL.md, "The HEADER frame"). */
+    ck_assert_uint_ge(m.len[h], ACTORS_WIRE_HDR_MIN + n);
+    ck_assert_int_eq(memcmp(m.data[h], "ACT2", 4), 0);
+    ck_assert_uint_eq(m.data[h][4], ACTORS_CMD_REPLY);
+    ck_assert_uint_eq(m.data[h][ACTORS_WIRE_HDR_MIN - 1], n);
+    ck_assert_int_eq(memcmp(m.data[h] + ACTORS_WIRE_HDR_MIN, id, n), 0);
+    ck_assert_uint_eq(m.len[h + 1], 1);
+    ck_assert_uint_eq(m.data[h + 1][0], 0xc0);
+    s_msg_free(&m);
+}
+
+/* A TELL with a request id is acknowledged once accepted, dispatched or
+ * queued (REPLY nil), refused when the mailbox is full (MailboxFull), and
+ * answered only once: an accepted tell that later dies in the mailbox
+ * gets nothing more. Without an id: nothing. A REQ socket's TELL (with its
+ * delimiter, any id) gets its REPLY in REQ form. */
+START_TEST(test_broker_tell_acks)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "t/1", 1, 2);
+    void *c = s_sock(ZMQ_DEALER);
+    s_send_to(c, ACTORS_CMD_TELL, 0, "a1", "t/1", "m", 1, NOARGS);
+    s_expect_ack(c, 0, "a1"); /* dispatched */
+    s_got_t g = s_actor_get(a);
+    ck_assert_uint_eq(g.cmd, ACTORS_CMD_TELL);
+    s_send_to(c, ACTORS_CMD_TELL, 0, "a2", "t/1", "m", 1, NOARGS);
+    s_expect_ack(c, 0, "a2"); /* queued */
+    s_send_to(c, ACTORS_CMD_TELL, 0, NULL, "t/1", "m", 1, NOARGS);
+    s_nothing(c, 100); /* queued, no id: never answered */
+    s_send_to(c, ACTORS_CMD_TELL, 0, "a3", "t/1", "m", 1, NOARGS);
+    s_expect_error(c, 0, "a3", "MailboxFull");
+    s_send_to(c, ACTORS_CMD_TELL, 0, "a4", "t/9", "m", 1, NOARGS);
+    s_expect_error(c, 0, "a4", "NoSuchActor");
+
+    void *r = s_sock(ZMQ_REQ);
+    void *b = s_sock(ZMQ_DEALER);
+    s_register(b, "t/2", 1, 0);
+    s_send_to(r, ACTORS_CMD_TELL, 0, NULL, "t/2", "m", 1, NOARGS);
+    s_expect_ack(r, 0, "");
+    s_send_to(r, ACTORS_CMD_TELL, 0, NULL, "t/9", "m", 1, NOARGS);
+    s_msg_t m;
+    s_recv(r, &m);
+    char type[64];
+    ck_assert(s_error_type(&m, 0, type, sizeof type));
+    ck_assert_str_eq(type, "NoSuchActor");
+    s_msg_free(&m);
+
+    /* The actor dies with a2 in its mailbox: acked already, no ActorDead. */
+    zmq_close(a);
+    int64_t deadline = testutil_now_ms() + RECV_MS;
+    while (s_lookup(c, "t/1", "state") != 0) {
+        ck_assert(testutil_now_ms() < deadline);
+        testutil_poll_pause_ms(10);
+    }
+    s_nothing(c, 100);
+    zmq_close(b);
+    zmq_close(r);
     zmq_close(c);
     s_stop();
 }
@@ -538,6 +614,213 @@ START_TEST(test_broker_heartbeats)
 }
 END_TEST
 
+/* An idle actor hears nothing from the broker and stays alive without
+ * sending anything, far beyond liveness x heartbeat: liveness is libzmq's
+ * ZMTP heartbeat, answered by the actor socket's I/O thread. */
+START_TEST(test_broker_idle_actor_needs_no_heartbeats)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.heartbeat_ms = 50;
+    opts.liveness = 3;
+    s_start_opts(opts);
+    void *a = s_sock(ZMQ_DEALER);
+    s_register(a, "quiet/1", 0, 0);
+    s_msg_t m;
+    ck_assert_msg(!s_raw_recv(a, 500, &m), "the broker sent command %d",
+        m.len[0] > 4 ? m.data[0][4] : -1);
+    void *c = s_sock(ZMQ_DEALER);
+    ck_assert_int_eq(s_lookup(c, "quiet/1", "state"), 1);
+    zmq_close(a);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
+/* ---- a peer that speaks ZMTP 3.1 by hand (RFC 37), without libzmq ----- */
+
+/* s_zmtp_read reads exactly n bytes from fd within the deadline (ms,
+ * testutil_now_ms clock). Returns false on timeout or end of stream. */
+static bool
+s_zmtp_read(int fd, void *buf, size_t n, int64_t deadline)
+{
+    size_t got = 0;
+    while (got < n) {
+        int64_t left = deadline - testutil_now_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+            return false;
+        }
+        ssize_t r = read(fd, (uint8_t *)buf + got, n - got);
+        if (r <= 0) {
+            return false;
+        }
+        got += (size_t)r;
+    }
+    return true;
+}
+
+static void
+s_zmtp_write(int fd, const void *buf, size_t n)
+{
+    ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+}
+
+/* s_zmtp_frame writes one frame or command (flags: 1 more, 4 command). */
+static void
+s_zmtp_frame(int fd, uint8_t flags, const void *body, size_t n)
+{
+    ck_assert_uint_lt(n, 256); /* short frames only */
+    uint8_t h[2] = {flags, (uint8_t)n};
+    s_zmtp_write(fd, h, 2);
+    s_zmtp_write(fd, body, n);
+}
+
+/* s_zmtp_next reads one frame or command into buf (cap bytes); sets
+ * *flags and returns its size, or -1 if none started before the deadline
+ * or the stream ended. A frame once started is read whole (its bytes
+ * come together), whatever the deadline. */
+static long
+s_zmtp_next(int fd, uint8_t *flags, uint8_t *buf, size_t cap, int64_t deadline)
+{
+    uint8_t f;
+    if (!s_zmtp_read(fd, &f, 1, deadline)) {
+        return -1;
+    }
+    deadline = testutil_now_ms() + RECV_MS;
+    uint64_t n = 0;
+    if (f & 0x02) {
+        uint8_t b[8];
+        if (!s_zmtp_read(fd, b, 8, deadline)) {
+            return -1;
+        }
+        for (int i = 0; i < 8; i++) {
+            n = n << 8 | b[i];
+        }
+    } else {
+        uint8_t b;
+        if (!s_zmtp_read(fd, &b, 1, deadline)) {
+            return -1;
+        }
+        n = b;
+    }
+    ck_assert_uint_le(n, cap);
+    if (!s_zmtp_read(fd, buf, (size_t)n, deadline)) {
+        return -1;
+    }
+    *flags = f;
+    return (long)n;
+}
+
+/* s_zmtp_connect connects to the broker, does the NULL handshake as a
+ * DEALER and returns the descriptor. */
+static int
+s_zmtp_connect(void)
+{
+    const char *ep = brk_broker_endpoint(s_broker);
+    const char *colon = strrchr(ep, ':');
+    ck_assert_ptr_nonnull(colon);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    /* Greeting: signature, version 3.1, mechanism NULL, as-server 0. */
+    uint8_t g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 1, 'N', 'U', 'L',
+        'L'};
+    s_zmtp_write(fd, g, sizeof g);
+    uint8_t theirs[64];
+    int64_t deadline = testutil_now_ms() + RECV_MS;
+    ck_assert(s_zmtp_read(fd, theirs, sizeof theirs, deadline));
+    ck_assert_uint_eq(theirs[0], 0xff);
+    ck_assert_uint_eq(theirs[10], 3);
+    static const uint8_t ready[] = {5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o',
+        'c', 'k', 'e', 't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 6, 'D', 'E', 'A',
+        'L', 'E', 'R'};
+    s_zmtp_frame(fd, 0x04, ready, sizeof ready);
+    uint8_t flags;
+    uint8_t buf[256];
+    long n = s_zmtp_next(fd, &flags, buf, sizeof buf, deadline);
+    ck_assert_int_ge(n, 6);
+    ck_assert_uint_eq(flags & 0x04, 0x04);
+    ck_assert_int_eq(memcmp(buf, "\x05READY", 6), 0);
+    return fd;
+}
+
+/* s_zmtp_serve reads what the broker sends for ms, answering every PING
+ * with PONG (its context echoed) if pong; returns the messages' frames
+ * seen that were not commands. */
+static int
+s_zmtp_serve(int fd, int ms, bool pong, int *pings)
+{
+    int frames = 0;
+    int64_t end = testutil_now_ms() + ms;
+    for (;;) {
+        uint8_t flags;
+        uint8_t buf[1024];
+        long n = s_zmtp_next(fd, &flags, buf, sizeof buf, end);
+        if (n < 0) {
+            return frames;
+        }
+        if (!(flags & 0x04)) {
+            frames++;
+            continue;
+        }
+        /* A command: name length, name, then its data. PING: TTL (2
+         * bytes) and a context the PONG echoes. */
+        if (n >= 7 && memcmp(buf, "\x04PING", 5) == 0) {
+            (*pings)++;
+            if (pong) {
+                uint8_t out[32] = {4, 'P', 'O', 'N', 'G'};
+                size_t ctx = (size_t)n - 7;
+                ck_assert_uint_le(ctx, 16);
+                memcpy(out + 5, buf + 7, ctx);
+                s_zmtp_frame(fd, 0x04, out, 5 + ctx);
+            }
+        }
+    }
+}
+
+/* A peer that is not libzmq registers over ZMTP 3.1 and stays alive as
+ * long as it answers the broker's PINGs with PONGs, sending nothing else;
+ * once it stops answering, the broker drops its connection and the call
+ * in flight gets ActorCrashed. */
+START_TEST(test_broker_zmtp_peer_must_pong)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.heartbeat_ms = 50;
+    opts.liveness = 3;
+    s_start_opts(opts);
+    int fd = s_zmtp_connect();
+    actors_msg_t *info = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&info, "{sssisisi}", "service", "test",
+        "pid", 4242, "prefetch", 1, "mailbox", 0));
+    size_t hn;
+    const uint8_t *h = s_hdr(ACTORS_CMD_REGISTER, 0, "reg", &hn);
+    s_zmtp_frame(fd, 0x01, h, hn);
+    s_zmtp_frame(fd, 0x01, "raw/1", 5);
+    s_zmtp_frame(fd, 0x00, actors_msg_data(info), actors_msg_size(info));
+    actors_msg_destroy(&info);
+    int pings = 0;
+    /* The REGISTER reply (2 frames), then liveness x 3 of PONGs only. */
+    ck_assert_int_eq(s_zmtp_serve(fd, 500, true, &pings), 2);
+    ck_assert_int_ge(pings, 3);
+    void *c = s_sock(ZMQ_DEALER);
+    ck_assert_int_eq(s_lookup(c, "raw/1", "state"), 1);
+    /* Silent from now on: the call goes out, no PONG comes back. */
+    s_call(c, "c1", "raw/1", 0);
+    int64_t t0 = testutil_now_ms();
+    pings = 0;
+    s_zmtp_serve(fd, 100, false, &pings);
+    s_expect_error(c, 0, "c1", "ActorCrashed");
+    ck_assert_int_lt(testutil_now_ms() - t0, 2000);
+    ck_assert_int_eq(s_lookup(c, "raw/1", "state"), 0);
+    close(fd);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
 START_TEST(test_broker_reply_then_disconnect)
 {
     s_start();
@@ -656,11 +939,14 @@ broker_suite(void)
     tcase_add_test(tc, test_broker_call_reply_dealer_and_req);
     tcase_add_test(tc, test_broker_credit_mailbox_order);
     tcase_add_test(tc, test_broker_tells_and_credit);
+    tcase_add_test(tc, test_broker_tell_acks);
     tcase_add_test(tc, test_broker_timeouts);
     tcase_add_test(tc, test_broker_actor_crash);
     tcase_add_test(tc, test_broker_unregister);
     tcase_add_test(tc, test_broker_name_taken);
     tcase_add_test(tc, test_broker_heartbeats);
+    tcase_add_test(tc, test_broker_idle_actor_needs_no_heartbeats);
+    tcase_add_test(tc, test_broker_zmtp_peer_must_pong);
     tcase_add_test(tc, test_broker_reply_then_disconnect);
     tcase_add_test(tc, test_broker_garbage_never_kills);
     suite_add_tcase(s, tc);

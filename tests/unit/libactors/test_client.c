@@ -6,6 +6,7 @@
  * test thread drives both sides in turn: the client sends, the fake reads
  * and answers, then the client is pumped (future wait, client poll).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 
 #include <actors/client.h>
 #include <actors/future.h>
+#include <actors/log.h>
 #include <actors/msg.h>
 
 #include "../../testutil.h"
@@ -281,9 +283,25 @@ START_TEST(test_client_sends_frames_per_wire)
     ck_assert_uint_eq(*(uint8_t *)zmq_msg_data(&m.f[2]), 0x90);
     fmsg_close(&m);
 
-    /* TELL: no request id, no future. */
+    /* TELL: an 8-byte request id (for the broker's acknowledgement), no
+     * future, not pending. */
     TEST_ASSERT_OK(actors_msg_build(&args, "d", 2.0));
+    size_t pending = actors_client_pending(c);
     TEST_ASSERT_OK(actors_client_tell(c, "a/1", "deposit", &args));
+    ck_assert_ptr_null(args);
+    ck_assert_uint_eq(actors_client_pending(c), pending);
+    fake_recv_ok(&fb, &m);
+    ck_assert_int_eq(m.n, 3);
+    h = fmsg_hdr(&m);
+    ck_assert_uint_eq(h.cmd, ACTORS_CMD_TELL);
+    ck_assert_uint_eq(h.id_len, 8);
+    ck_assert(names_eq(&h, "a/1", "deposit"));
+    ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 10); /* [2.0] */
+    fmsg_close(&m);
+
+    /* TELL, nowait: no request id at all. */
+    TEST_ASSERT_OK(actors_msg_build(&args, "d", 3.0));
+    TEST_ASSERT_OK(actors_client_tell_nowait(c, "a/1", "deposit", &args));
     ck_assert_ptr_null(args);
     fake_recv_ok(&fb, &m);
     ck_assert_int_eq(m.n, 3);
@@ -291,7 +309,6 @@ START_TEST(test_client_sends_frames_per_wire)
     ck_assert_uint_eq(h.cmd, ACTORS_CMD_TELL);
     ck_assert_uint_eq(h.id_len, 0);
     ck_assert(names_eq(&h, "a/1", "deposit"));
-    ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 10); /* [2.0] */
     fmsg_close(&m);
 
     /* The longest names (255 bytes each) fit the header. */
@@ -473,6 +490,164 @@ s_flag_cb(actors_future_t *f, void *arg)
     (void)f;
     (*(int *)arg)++;
 }
+
+/* s_count_hook counts the messages handed to the hook. */
+static void
+s_count_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int n)
+{
+    (void)hdr;
+    (void)frames;
+    (void)n;
+    (*(int *)arg)++;
+}
+
+/* Log lines captured by s_log_cb. */
+typedef struct {
+    int n;           /* CLI-TELL-REFUSED lines */
+    char text[512];  /* the last one */
+} s_logged_t;
+
+static void
+s_log_cb(actors_log_level_t level, const char *msgid, const char *text,
+    void *arg)
+{
+    s_logged_t *l = arg;
+    if (level == ACTORS_LOG_WARN && strcmp(msgid, "CLI-TELL-REFUSED") == 0) {
+        l->n++;
+        snprintf(l->text, sizeof l->text, "%s", text);
+    }
+}
+
+/* The broker's answers to plain tells are consumed when the client is
+ * pumped: REPLY silently, ERROR counted and logged with the address and
+ * type (once a second at most); none is ever pending or reaches a hook. */
+START_TEST(test_client_tell_answers_consumed)
+{
+    s_logged_t logged = {0};
+    actors_log_set_handler(s_log_cb, &logged);
+    fake_t fb;
+    fake_start(&fb);
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, fb.ep));
+    int hooked = 0;
+    actors__client_set_hook(c, s_count_hook, &hooked);
+    fmsg_t m;
+    TEST_ASSERT_OK(actors_client_tell(c, "a/1", "ok", NULL));
+    fake_recv_ok(&fb, &m);
+    fake_answer(&fb, &m, ACTORS_CMD_REPLY, "\xc0", 1);
+    fmsg_close(&m);
+    TEST_ASSERT_OK(actors_client_tell(c, "nobody/1", "m", NULL));
+    fake_recv_ok(&fb, &m);
+    fake_error(&fb, &m, ACTORS_ENOACTOR, NULL, "no actor at address nobody/1",
+        "nobody/1");
+    fmsg_close(&m);
+    TEST_ASSERT_OK(actors_client_tell(c, "full/1", "m", NULL));
+    fake_recv_ok(&fb, &m);
+    fake_error(&fb, &m, ACTORS_EFULL, NULL, "mailbox of full/1 is full",
+        "full/1");
+    fmsg_close(&m);
+    int64_t deadline = testutil_now_ms() + 5000;
+    while (actors_client_tells_refused(c) < 2) {
+        ck_assert(testutil_now_ms() < deadline);
+        TEST_ASSERT_OK(actors_client_poll(c, 100));
+    }
+    ck_assert_uint_eq(actors_client_tells_refused(c), 2);
+    ck_assert_uint_eq(actors_client_pending(c), 0);
+    ck_assert_int_eq(hooked, 0);
+    ck_assert_int_eq(logged.n, 1); /* the second within the second: counted */
+    ck_assert_ptr_nonnull(strstr(logged.text, "address=nobody/1"));
+    ck_assert_ptr_nonnull(strstr(logged.text, "type=NoSuchActor"));
+    actors_log_set_handler(NULL, NULL);
+    actors_client_destroy(&c);
+    fake_stop(&fb);
+}
+END_TEST
+
+/* actors_client_tell_ack: a future that resolves with nil when the broker
+ * accepted the tell, or with its error; pending until then. */
+START_TEST(test_client_tell_ack_future)
+{
+    fake_t fb;
+    fake_start(&fb);
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, fb.ep));
+    actors_future_t *ok = NULL;
+    actors_future_t *no = NULL;
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&args, "i", 1));
+    TEST_ASSERT_OK(actors_client_tell_ack(c, "a/1", "m", &args, &ok));
+    ck_assert_ptr_null(args);
+    TEST_ASSERT_OK(actors_client_tell_ack(c, "full/1", "m", NULL, &no));
+    ck_assert_uint_eq(actors_client_pending(c), 2);
+    fmsg_t m;
+    fake_recv_ok(&fb, &m);
+    actors__hdr_t h = fmsg_hdr(&m);
+    ck_assert_uint_eq(h.cmd, ACTORS_CMD_TELL);
+    ck_assert_uint_eq(h.id_len, 8);
+    fake_answer(&fb, &m, ACTORS_CMD_REPLY, "\xc0", 1);
+    fmsg_close(&m);
+    fake_recv_ok(&fb, &m);
+    fake_error(&fb, &m, ACTORS_EFULL, NULL, "full", "full/1");
+    fmsg_close(&m);
+    const msgpack_object *r = NULL;
+    TEST_ASSERT_OK(actors_future_get(ok, 5000, &r));
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->type, MSGPACK_OBJECT_NIL);
+    TEST_ASSERT_OK(actors_future_wait(no, 5000));
+    const actors_error_t *e = actors_future_error(no);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(actors_error_code(e), ACTORS_EFULL);
+    ck_assert_str_eq(actors_error_type(e), "MailboxFull");
+    ck_assert_uint_eq(actors_client_pending(c), 0);
+    ck_assert_uint_eq(actors_client_tells_refused(c), 0); /* not counted */
+    actors_future_destroy(&ok);
+    actors_future_destroy(&no);
+    actors_client_destroy(&c);
+    fake_stop(&fb);
+}
+END_TEST
+
+/* Tells sent without the client being pumped: every 1024 the client takes
+ * the acknowledgements in, so they do not pile up unread. */
+START_TEST(test_client_tells_pump_acks)
+{
+    fake_t fb;
+    fake_start(&fb);
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, fb.ep));
+    int hooked = 0;
+    actors__client_set_hook(c, s_count_hook, &hooked);
+    /* The fake refuses every tell; the client never polls. */
+    for (int i = 0; i < 1030; i++) {
+        TEST_ASSERT_OK(actors_client_tell(c, "x/1", "m", NULL));
+        fmsg_t m;
+        fake_recv_ok(&fb, &m);
+        fake_error(&fb, &m, ACTORS_ENOACTOR, NULL, "none", "x/1");
+        fmsg_close(&m);
+        if (i == 1023) {
+            /* Before the 1025th tell: an answer waits in the socket
+             * (ZMQ_EVENTS reads nothing). */
+            void *sock = actors__client_socket(c);
+            int64_t deadline = testutil_now_ms() + 5000;
+            for (;;) {
+                int ev = 0;
+                size_t len = sizeof ev;
+                ck_assert_int_eq(
+                    zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &len), 0);
+                if (ev & ZMQ_POLLIN) {
+                    break;
+                }
+                ck_assert(testutil_now_ms() < deadline);
+                testutil_poll_pause_ms(1);
+            }
+        }
+    }
+    ck_assert_uint_ge(actors_client_tells_refused(c), 1);
+    ck_assert_int_eq(hooked, 0);
+    actors_client_destroy(&c);
+    fake_stop(&fb);
+}
+END_TEST
 
 START_TEST(test_client_reply_resolves_future)
 {
@@ -1148,6 +1323,9 @@ client_suite(void)
     tcase_add_test(tc, test_client_large_args_arrive_intact);
     tcase_add_test(tc, test_client_hook_gets_other_messages);
     tcase_add_test(tc, test_client_poll_closed_and_idle);
+    tcase_add_test(tc, test_client_tell_answers_consumed);
+    tcase_add_test(tc, test_client_tell_ack_future);
+    tcase_add_test(tc, test_client_tells_pump_acks);
     suite_add_tcase(s, tc);
     return s;
 }
