@@ -102,6 +102,19 @@ int bench_env_nworkers(const bench_env_t *self);
  * *fd (for bench_proc_read_endpoint), else /dev/null. quiet: stderr to
  * /dev/null too. Returns ACTORS_OK with *pid set, ACTORS_EIO otherwise. */
 actors_err bench_proc_start(char *const argv[], bool quiet, int *fd, int *pid);
+/* A program's main, run in a forked child by bench_proc_fork. */
+typedef int (*bench_main_fn)(int argc, char **argv);
+/* bench_proc_fork runs fn(argc, argv) in a child forked from this program,
+ * without exec: no dynamic linking and no mapping of some twenty shared
+ * libraries again, which is most of what starting a worker costs (about
+ * 7 ms of CPU by exec, on this 2-vCPU VM). fd and quiet are as for
+ * bench_proc_start; the child dies with this program (PR_SET_PDEATHSIG)
+ * and exits with fn's status. Only while this program has one thread:
+ * fork copies the calling thread alone, and a lock another thread held
+ * would stay locked in the child. Returns ACTORS_OK with *pid set,
+ * ACTORS_EAGAIN if there are other threads (exec it instead), ACTORS_EIO. */
+actors_err bench_proc_fork(
+    bench_main_fn fn, int argc, char **argv, bool quiet, int *fd, int *pid);
 /* bench_proc_read_endpoint reads lines from fd until one is "ENDPOINT x"
  * (x into endpoint, cap bytes) or timeout_ms passes. The fd stays open:
  * closing it would turn a later write to stdout into SIGPIPE for the

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "../../services/chaos/chaos.h"
 #include "bench.h"
 
 #define EP_LEN 256
@@ -33,6 +34,7 @@ struct bench_env {
     int broker_pid;            /* -1: none */
     int nworkers;              /* started (ready ones unless an error said) */
     int cap;                   /* slots in worker_pid and worker_ep */
+    int forked;                /* workers forked rather than exec'd */
     int *worker_pid;           /* their processes; -1 once gone */
     char (*worker_ep)[EP_LEN]; /* direct: where each listens */
 };
@@ -144,6 +146,32 @@ bench_env_start(const bench_driver_t *d, const bench_env_opts_t *opts,
     return ACTORS_OK;
 }
 
+/* s_chaos_main is the chaos program's main, for workers forked from
+ * this one: the same service and runtime as build/bin/chaos. */
+static int
+s_chaos_main(int argc, char **argv)
+{
+    return actors_service_main(&chaos_service, argc, argv);
+}
+
+/* s_run starts argv: forked from this program when it can (cheap, see
+ * bench_proc_fork) with fn as its main and argv from argv[skip], else by
+ * exec of argv[0]. */
+static actors_err
+s_run(bench_env_t *self, bench_main_fn fn, char **argv, int argc, int skip,
+    int *fd, int *pid)
+{
+    bool quiet = !self->opts.verbose;
+    actors_err rc =
+        bench_proc_fork(fn, argc - skip, argv + skip, quiet, fd, pid);
+    if (rc == ACTORS_EAGAIN) {
+        rc = bench_proc_start(argv, quiet, fd, pid);
+    } else {
+        self->forked++;
+    }
+    return rc;
+}
+
 /* s_spawn_worker starts worker number i and does not wait for it. Direct
  * workers leave their stdout pipe in *fd for their ENDPOINT line. */
 static actors_err
@@ -152,7 +180,6 @@ s_spawn_worker(bench_env_t *self, int i, int *fd)
     char tag[32];
     snprintf(tag, sizeof tag, "w%d", i);
     int *pid = &self->worker_pid[i];
-    bool quiet = !self->opts.verbose;
     if (s_is(self, "ours")) {
         char path[EP_LEN];
         char address[64];
@@ -162,18 +189,18 @@ s_spawn_worker(bench_env_t *self, int i, int *fd)
         snprintf(prefetch, sizeof prefetch, "%d", self->opts.prefetch);
         char *argv[] = {path, "--broker", self->endpoint, "--address", address,
             "--prefetch", prefetch, NULL};
-        return bench_proc_start(argv, quiet, NULL, pid);
+        return s_run(self, s_chaos_main, argv, 7, 0, NULL, pid);
     }
     char *exe = (char *)self->opts.self_exe;
     if (s_is(self, "raw")) {
         char *argv[] = {
             exe, "--worker", "--connect", self->endpoint, "--id", tag, NULL};
-        return bench_proc_start(argv, quiet, NULL, pid);
+        return s_run(self, bench_worker_main, argv, 6, 2, NULL, pid);
     }
     char bind[EP_LEN];
     s_bind_ep(self, tag, bind, sizeof bind);
     char *argv[] = {exe, "--worker", "--bind", bind, NULL};
-    return bench_proc_start(argv, quiet, fd, pid);
+    return s_run(self, bench_worker_main, argv, 4, 2, fd, pid);
 }
 
 /* s_grow makes room for n workers. */
@@ -257,6 +284,9 @@ bench_env_workers(bench_env_t *self, int n)
     if (rc != ACTORS_OK) {
         fprintf(stderr, "actors-bench: %s: %d workers not started: %s\n",
             self->d->name, n, actors_err_name(rc));
+    } else if (self->opts.verbose) {
+        fprintf(stderr, "actors-bench: %s: %d workers ready, %d forked\n",
+            self->d->name, n, self->forked);
     }
     return rc;
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -192,6 +193,91 @@ bench_proc_start(char *const argv[], bool quiet, int *fd, int *pid)
     if (rc != 0) {
         fprintf(
             stderr, "actors-bench: cannot run %s: %s\n", argv[0], strerror(rc));
+        if (fds[0] >= 0) {
+            close(fds[0]);
+        }
+        return ACTORS_EIO;
+    }
+    *pid = (int)child;
+    s_child_add(*pid);
+    if (fd) {
+        *fd = fds[0];
+    }
+    return ACTORS_OK;
+}
+
+/* s_nthreads is how many threads this process has; 0 if unknown. */
+static int
+s_nthreads(void)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    if (!fp) {
+        return 0;
+    }
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof line, fp)) {
+        if (sscanf(line, "Threads: %d", &n) == 1) {
+            break;
+        }
+    }
+    fclose(fp);
+    return n;
+}
+
+/* s_child_setup makes a forked child its own program: no inherited
+ * cleanup duties, default signals, killed with the bench, stdout to out
+ * (or /dev/null), stderr to /dev/null if quiet, no other descriptors. */
+static void
+s_child_setup(pid_t parent, int out, bool quiet)
+{
+    /* The parent's children are not this one's to kill (atexit, signals). */
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        s_children[i] = 0;
+    }
+    for (int sig = 1; sig < NSIG; sig++) {
+        signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP */
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) {
+        _exit(1); /* the bench is already gone */
+    }
+    int null = open("/dev/null", O_RDWR);
+    dup2(out >= 0 ? out : null, 1);
+    if (quiet) {
+        dup2(null, 2);
+    }
+    close_range(3, ~0u, 0);
+}
+
+actors_err
+bench_proc_fork(
+    bench_main_fn fn, int argc, char **argv, bool quiet, int *fd, int *pid)
+{
+    if (s_nthreads() != 1) {
+        return ACTORS_EAGAIN;
+    }
+    int fds[2] = {-1, -1};
+    if (fd && pipe2(fds, O_CLOEXEC) != 0) {
+        return ACTORS_EIO;
+    }
+    fflush(NULL); /* nothing buffered may be written twice */
+    pid_t parent = getpid();
+    pid_t child = fork();
+    if (child == 0) {
+        s_child_setup(parent, fds[1], quiet);
+        int status = fn(argc, argv);
+        fflush(NULL);
+        _exit(status);
+    }
+    if (fds[1] >= 0) {
+        close(fds[1]);
+    }
+    if (child < 0) {
+        fprintf(stderr, "actors-bench: fork: %s\n", strerror(errno));
         if (fds[0] >= 0) {
             close(fds[0]);
         }
