@@ -19,8 +19,14 @@
 #include <actors/msg.h>
 
 /* Builders whose frame is at least this many bytes give their buffer to
- * libzmq instead of copying it. */
-#define ACTORS__MSG_STEAL_MIN 1024
+ * libzmq instead of copying it. Below it a copy is the cheaper of the two:
+ * libzmq allocates a descriptor for every buffer it is given, and a builder
+ * that gave its buffer away must allocate and grow a new one for the next
+ * value, where one that copied keeps its buffer (msg.c keeps the buffers of
+ * spare builders up to ACTORS__MSG_SPARE_CAP, 4 KiB, and an actor reuses
+ * one builder for every result). From 4 KiB on, copying the value costs
+ * more than a fresh buffer, and such buffers are not kept anyway. */
+#define ACTORS__MSG_STEAL_MIN 4096
 
 /* actors__msg_frame initialises frame with the encoded values of self,
  * prefixed by a msgpack array header of their count when as_array (an empty
