@@ -25,10 +25,11 @@
  * Replies are encoded into a reused builder and become one zmq frame:
  * copied when small, so the builder keeps its buffer for the next reply;
  * from ACTORS__MSG_STEAL_MIN bytes on the buffer itself is handed to
- * libzmq (zmq_msg_init_data), saving a copy of the whole result, and the
- * builder grows a new one. Queue items are recycled through a free list,
- * arguments are decoded into one msgpack zone cleared after each call. A
- * deferred reply costs one small allocation.
+ * libzmq (zmq_msg_init_data), saving a copy of the whole result, and comes
+ * back to the builder once libzmq has sent it (msg.c). Queue items are
+ * recycled through a free list, arguments are decoded into one msgpack
+ * zone cleared after each call. A deferred reply costs one small
+ * allocation.
  *
  * Invariants: every CALL dispatched to this actor in the current session
  * gets exactly one REPLY or ERROR (deferred ones when the service completes
