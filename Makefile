@@ -64,6 +64,10 @@ BENCH_DIRS   := $(filter-out $(BENCH_MOD_DIRS),\
                 $(patsubst %/,%,$(dir $(wildcard bench/*/*.c))))
 PERSIST_BENCH_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/persist/*.c))
 PERSIST_BENCH_USERS := actors-bench actors-persist-bench
+# actors-bench forks its chaos actors from itself rather than exec them
+# (bench/actors-bench/env.c): it links the chaos service's module.
+CHAOS_BENCH_OBJS    := $(BUILD)/obj/services/chaos/chaos.o
+CHAOS_BENCH_USERS   := actors-bench
 PROG_DIRS    := $(sort $(TOOL_DIRS) $(SERVICE_DIRS) $(BENCH_DIRS))
 PROGS        := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
 BROKER_BIN   := $(BUILD)/bin/actors-broker
@@ -108,7 +112,8 @@ endif
 
 define PROGRAM_RULE
 $(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) \
-    $(if $(filter $(PERSIST_BENCH_USERS),$(notdir $(1))),$(PERSIST_BENCH_OBJS)) $(LIB_A)
+    $(if $(filter $(PERSIST_BENCH_USERS),$(notdir $(1))),$(PERSIST_BENCH_OBJS)) \
+    $(if $(filter $(CHAOS_BENCH_USERS),$(notdir $(1))),$(CHAOS_BENCH_OBJS)) $(LIB_A)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef

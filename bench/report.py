@@ -43,6 +43,8 @@ def fmt(v, unit):
         return "n/a"
     if unit in ("us", "ms"):
         return "%.1f" % v
+    if unit in ("fds", "%cpu"):  # the idle figures: per actor, or % of a CPU
+        return "%.2f" % v
     return "{:,}".format(int(round(v)))
 
 
@@ -66,8 +68,13 @@ def build_rows(ours, peers):
                 row.append(fmt(p["figures"][f["name"]], unit))
             else:
                 row.append("-")
-        row.append("-" if only or vs_mem else fmt(f.get("direct"), unit))
-        row.append(unit)
+        # direct not run on purpose (fan-out beyond 100, the idle figures)
+        no_direct = f.get("no_direct", False)
+        row.append("-" if only or vs_mem or no_direct
+                   else fmt(f.get("direct"), unit))
+        # the target, where it set one (the idle figures)
+        row.append(unit + (" (target %s)" % f["target"]
+                           if f.get("target") else ""))
         rows.append(row)
     return rows
 

@@ -41,7 +41,7 @@ rm -f "$out"/*.json "$out"/*.err "$out"/seq_*.txt
 } >"$out/context.txt"
 echo "bench: actors-bench (ours, raw broker, direct pair) ..." >&2
 # shellcheck disable=SC2086
-timeout 360 "$BUILD/bin/actors-bench" --json $quick --samples-dir "$out" \
+timeout 600 "$BUILD/bin/actors-bench" --json $quick --samples-dir "$out" \
     ${ACTORS_BENCH_ARGS:-} >"$out/ours.json" 2>"$out/ours.err" ||
     echo "bench: actors-bench failed (see $out/ours.err)" >&2
 

@@ -19,6 +19,10 @@
 
 #include <actors/error.h>
 
+/* Most workers (actors, raw workers) one environment runs: fan-out and the
+ * idle figures go up to 1000. */
+#define BENCH_MAX_WORKERS 4096
+
 /* ---- drivers ------------------------------------------------------- */
 
 typedef struct bench_conn bench_conn_t;
@@ -42,6 +46,11 @@ typedef struct {
     void (*close)(bench_conn_t **c);
     /* errors counts error replies seen on c (ours only; 0 elsewhere). */
     long (*errors)(const bench_conn_t *c);
+    /* ready pings every worker i < n whose ready[i] is false, waits up to
+     * timeout_ms for the answers and sets ready[i] for each worker that
+     * answered well. c must have been opened with at least n workers.
+     * ACTORS_OK whether or not all answered; an error only if c broke. */
+    actors_err (*ready)(bench_conn_t *c, int n, bool *ready, int timeout_ms);
 } bench_driver_t;
 
 extern const bench_driver_t bench_ours_driver;
@@ -63,11 +72,16 @@ typedef struct {
     bool raw_poll;         /* actors-rawbroker --poll (experiment) */
 } bench_env_opts_t;
 
-/* bench_env_start starts the system's broker (not for "direct") and one
- * worker; *out is the driver's env. ACTORS_EIO if a process fails. */
-actors_err bench_env_start(
-    const bench_driver_t *d, const bench_env_opts_t *opts, bench_env_t **out);
-/* bench_env_workers makes sure at least n workers are running and ready. */
+/* bench_env_start starts the system's broker (not for "direct") and
+ * nworkers workers (0 is fine); *out is the driver's env. ACTORS_EIO if a
+ * process fails. */
+actors_err bench_env_start(const bench_driver_t *d,
+    const bench_env_opts_t *opts, int nworkers, bench_env_t **out);
+/* bench_env_workers makes sure at least n workers (at most
+ * BENCH_MAX_WORKERS) are running and ready: the new ones are started all
+ * at once, then pinged together until each answered or a deadline that
+ * grows with their number passed. On error the workers started stay in
+ * the environment, so bench_env_stop still stops them. */
 actors_err bench_env_workers(bench_env_t *self, int n);
 /* bench_env_stop stops every process of the environment and frees it. */
 void bench_env_stop(bench_env_t **self_p);
@@ -75,13 +89,38 @@ void bench_env_stop(bench_env_t **self_p);
  * process (the client), [1] the broker, [2] all workers. */
 enum { BENCH_CPU_CLIENT, BENCH_CPU_BROKER, BENCH_CPU_WORKERS, BENCH_CPU_N };
 void bench_env_cpu_ns(const bench_env_t *self, uint64_t out[BENCH_CPU_N]);
-/* accessors for drivers */
+/* accessors for drivers and the idle figures; a pid <= 0 is no process */
 const char *bench_env_endpoint(const bench_env_t *self);
+int bench_env_broker_pid(const bench_env_t *self);
 const char *bench_env_worker_endpoint(const bench_env_t *self, int i);
 int bench_env_nworkers(const bench_env_t *self);
 
 /* ---- processes ----------------------------------------------------- */
 
+/* bench_proc_start runs argv (argv[0] a path) without waiting for it. If
+ * fd is not NULL the child's stdout is a pipe whose read end is stored in
+ * *fd (for bench_proc_read_endpoint), else /dev/null. quiet: stderr to
+ * /dev/null too. Returns ACTORS_OK with *pid set, ACTORS_EIO otherwise. */
+actors_err bench_proc_start(char *const argv[], bool quiet, int *fd, int *pid);
+/* A program's main, run in a forked child by bench_proc_fork. */
+typedef int (*bench_main_fn)(int argc, char **argv);
+/* bench_proc_fork runs fn(argc, argv) in a child forked from this program,
+ * without exec: no dynamic linking and no mapping of some twenty shared
+ * libraries again, which is most of what starting a worker costs (about
+ * 7 ms of CPU by exec, on this 2-vCPU VM). fd and quiet are as for
+ * bench_proc_start; the child dies with this program (PR_SET_PDEATHSIG)
+ * and exits with fn's status. Only while this program has one thread:
+ * fork copies the calling thread alone, and a lock another thread held
+ * would stay locked in the child. Returns ACTORS_OK with *pid set,
+ * ACTORS_EAGAIN if there are other threads (exec it instead), ACTORS_EIO. */
+actors_err bench_proc_fork(
+    bench_main_fn fn, int argc, char **argv, bool quiet, int *fd, int *pid);
+/* bench_proc_read_endpoint reads lines from fd until one is "ENDPOINT x"
+ * (x into endpoint, cap bytes) or timeout_ms passes. The fd stays open:
+ * closing it would turn a later write to stdout into SIGPIPE for the
+ * child. ACTORS_OK, ACTORS_ETIMEDOUT or ACTORS_EIO (the child closed it). */
+actors_err bench_proc_read_endpoint(
+    int fd, char *endpoint, size_t cap, int timeout_ms);
 /* bench_proc_spawn runs argv (argv[0] a path). If endpoint is not NULL,
  * reads the child's first "ENDPOINT x" stdout line into it (cap bytes)
  * within timeout_ms. quiet: stdout/stderr to /dev/null afterwards.
@@ -91,11 +130,28 @@ actors_err bench_proc_spawn(char *const argv[], char *endpoint, size_t cap,
 /* bench_proc_cpu_ns is the CPU time pid has used, all threads, in ns
  * (from /proc/PID/task/TID/schedstat); pid 0 is this process. 0 if gone. */
 uint64_t bench_proc_cpu_ns(int pid);
-/* bench_proc_cleanup_on_signals makes SIGTERM, SIGINT and SIGHUP kill
- * every child still running before this program dies of the signal. */
+/* bench_proc_cleanup_on_signals makes SIGTERM, SIGINT, SIGHUP and the
+ * crash signals (SIGSEGV, SIGABRT, ...) kill every child still running
+ * before this program dies of the signal, and exit() kill them too. */
 void bench_proc_cleanup_on_signals(void);
+/* bench_proc_raise_nofile raises this process's soft RLIMIT_NOFILE to its
+ * hard limit, so that a broker with 1000 actors, or a client with a socket
+ * per worker, has the descriptors it needs; children started afterwards
+ * inherit it. Returns the new soft limit. */
+long bench_proc_raise_nofile(void);
 /* bench_proc_stop sends SIGTERM, waits up to 2 s, then SIGKILL. */
 void bench_proc_stop(int pid);
+/* bench_proc_stop_all stops n processes at once: SIGTERM to all, then one
+ * shared deadline (2 s, plus a little per process) for them to exit, then
+ * SIGKILL for the rest. pids[i] <= 0 are skipped; all are set to -1. */
+void bench_proc_stop_all(int *pids, int n);
+/* bench_proc_alive: pid has not exited. If it has, it is reaped. */
+bool bench_proc_alive(int pid);
+/* bench_proc_rss_kib is VmRSS of pid (/proc/PID/status); -1 if gone. */
+long bench_proc_rss_kib(int pid);
+/* bench_proc_nfds counts the open descriptors of pid (/proc/PID/fd); -1
+ * if gone. */
+long bench_proc_nfds(int pid);
 
 /* ---- time and statistics ------------------------------------------ */
 
@@ -174,6 +230,26 @@ typedef struct {
 /* bench_run_supervisor starts a broker and an actors-supervisor of its
  * own, measures, and stops them. */
 bench_sup_result_t bench_run_supervisor(const bench_sup_opts_t *o);
+
+/* ---- the idle figures (idle.c) -------------------------------------- */
+
+/* The cost of idle registered actors to the broker, and their CPU. Per
+ * system (ours, raw); NaN: not measured. */
+typedef struct {
+    double broker_kib_per_actor; /* (VmRSS with N - VmRSS with 0) / N */
+    double broker_fds_per_actor; /* (fds with N - fds with 0) / N */
+    double broker_cpu_pct;       /* % of one vCPU while idle */
+    double actors_cpu_pct;       /* same, summed over the N actors */
+} bench_idle_result_t;
+
+/* bench_run_idle starts, for ours and raw (d[0], d[1]), a broker of its
+ * own, reads its memory and descriptors, starts nactors idle workers,
+ * reads them again, then measures the CPU of the broker and of the
+ * workers over `seconds`, both systems in the same window, and stops
+ * everything. */
+void bench_run_idle(const bench_driver_t *const d[2],
+    const bench_env_opts_t *opts, int nactors, double seconds,
+    bench_idle_result_t out[2]);
 
 /* ---- the raw worker (raw.c) ---------------------------------------- */
 

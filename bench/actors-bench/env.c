@@ -5,26 +5,38 @@
  * raw:    actors-rawbroker + raw workers (this program, --worker --connect)
  * direct: raw workers bound to their own endpoint (--worker --bind)
  * A worker counts as ready once a call to it got a good reply.
+ *
+ * Workers are started all at once (posix_spawn, nothing waited for), then
+ * pinged together through one connection (the driver's ready), round after
+ * round, until every one answered or a deadline that grows with their
+ * number passed: 1000 actors on 2 CPUs start in seconds, not minutes.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <string.h>
 
+#include "../../services/chaos/chaos.h"
 #include "bench.h"
 
-#define MAX_WORKERS 64
 #define EP_LEN 256
+#define READY_BASE_MS 15000    /* deadline for the first worker ... */
+#define READY_PER_WORKER_MS 30 /* ... plus this for each one more */
+#define READY_ROUND_MS 200     /* one round of pings waits this long */
+#define READY_PAUSE_MS 20      /* between rounds */
 
 struct bench_env {
-    const bench_driver_t *d;             /* the system */
-    bench_env_opts_t opts;               /* as given */
-    char endpoint[EP_LEN];               /* broker endpoint (not direct) */
-    int broker_pid;                      /* -1: none */
-    int nworkers;                        /* running and ready */
-    int worker_pid[MAX_WORKERS];         /* their processes */
-    char worker_ep[MAX_WORKERS][EP_LEN]; /* direct: where each listens */
+    const bench_driver_t *d;   /* the system */
+    bench_env_opts_t opts;     /* as given */
+    char endpoint[EP_LEN];     /* broker endpoint (not direct) */
+    int broker_pid;            /* -1: none */
+    int nworkers;              /* started (ready ones unless an error said) */
+    int cap;                   /* slots in worker_pid and worker_ep */
+    int forked;                /* workers forked rather than exec'd */
+    int *worker_pid;           /* their processes; -1 once gone */
+    char (*worker_ep)[EP_LEN]; /* direct: where each listens */
 };
 
 static bool
@@ -45,39 +57,62 @@ s_bind_ep(const bench_env_t *self, const char *tag, char *out, size_t cap)
     }
 }
 
-/* s_ready calls worker i until it answers well or timeout_ms passes. */
+static void
+s_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* s_ready pings workers [first, n) until each answered well or
+ * timeout_ms passes, and fails at once if one of them exited. */
 static actors_err
-s_ready(bench_env_t *self, int i, int timeout_ms)
+s_ready(bench_env_t *self, int first, int n, int timeout_ms)
 {
     uint64_t deadline = bench_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    bool *ready = calloc((size_t)n, sizeof *ready);
+    if (!ready) {
+        return ACTORS_ENOMEM;
+    }
+    for (int i = 0; i < first; i++) {
+        ready[i] = true;
+    }
     bench_conn_t *c = NULL;
     actors_err rc = self->d->open(self, &c);
-    if (rc != ACTORS_OK) {
-        return rc;
-    }
-    rc = ACTORS_ETIMEDOUT;
-    while (bench_now_ns() < deadline) {
-        long before = self->d->errors(c);
-        if (self->d->call(c, i, "ping", 4) != ACTORS_OK) {
-            rc = ACTORS_EIO;
-            break;
+    int left = n - first;
+    while (rc == ACTORS_OK && left > 0) {
+        rc = self->d->ready(c, n, ready, READY_ROUND_MS);
+        left = 0;
+        for (int i = first; i < n && rc == ACTORS_OK; i++) {
+            if (ready[i]) {
+                continue;
+            }
+            left++;
+            if (!bench_proc_alive(self->worker_pid[i])) {
+                fprintf(stderr, "actors-bench: %s worker %d exited\n",
+                    self->d->name, i);
+                self->worker_pid[i] = -1;
+                rc = ACTORS_EIO;
+            }
         }
-        int n = 0;
-        if (self->d->recv(c, 200, &n) == ACTORS_OK &&
-            self->d->errors(c) == before) {
-            rc = ACTORS_OK;
-            break;
+        if (rc == ACTORS_OK && left > 0) {
+            if (bench_now_ns() >= deadline) {
+                fprintf(stderr, "actors-bench: %d of %d %s workers not ready\n",
+                    left, n - first, self->d->name);
+                rc = ACTORS_ETIMEDOUT;
+            } else {
+                s_sleep_ms(READY_PAUSE_MS);
+            }
         }
-        struct timespec ts = {0, 20000000};
-        nanosleep(&ts, NULL);
     }
     self->d->close(&c);
+    free(ready);
     return rc;
 }
 
 actors_err
-bench_env_start(
-    const bench_driver_t *d, const bench_env_opts_t *opts, bench_env_t **out)
+bench_env_start(const bench_driver_t *d, const bench_env_opts_t *opts,
+    int nworkers, bench_env_t **out)
 {
     *out = NULL;
     bench_env_t *self = calloc(1, sizeof *self);
@@ -102,7 +137,7 @@ bench_env_start(
             return rc;
         }
     }
-    actors_err rc = bench_env_workers(self, 1);
+    actors_err rc = bench_env_workers(self, nworkers);
     if (rc != ACTORS_OK) {
         bench_env_stop(&self);
         return rc;
@@ -111,9 +146,36 @@ bench_env_start(
     return ACTORS_OK;
 }
 
-/* s_spawn_worker starts worker number i (not yet checked ready). */
+/* s_chaos_main is the chaos program's main, for workers forked from
+ * this one: the same service and runtime as build/bin/chaos. */
+static int
+s_chaos_main(int argc, char **argv)
+{
+    return actors_service_main(&chaos_service, argc, argv);
+}
+
+/* s_run starts argv: forked from this program when it can (cheap, see
+ * bench_proc_fork) with fn as its main and argv from argv[skip], else by
+ * exec of argv[0]. */
 static actors_err
-s_spawn_worker(bench_env_t *self, int i)
+s_run(bench_env_t *self, bench_main_fn fn, char **argv, int argc, int skip,
+    int *fd, int *pid)
+{
+    bool quiet = !self->opts.verbose;
+    actors_err rc =
+        bench_proc_fork(fn, argc - skip, argv + skip, quiet, fd, pid);
+    if (rc == ACTORS_EAGAIN) {
+        rc = bench_proc_start(argv, quiet, fd, pid);
+    } else {
+        self->forked++;
+    }
+    return rc;
+}
+
+/* s_spawn_worker starts worker number i and does not wait for it. Direct
+ * workers leave their stdout pipe in *fd for their ENDPOINT line. */
+static actors_err
+s_spawn_worker(bench_env_t *self, int i, int *fd)
 {
     char tag[32];
     snprintf(tag, sizeof tag, "w%d", i);
@@ -127,45 +189,106 @@ s_spawn_worker(bench_env_t *self, int i)
         snprintf(prefetch, sizeof prefetch, "%d", self->opts.prefetch);
         char *argv[] = {path, "--broker", self->endpoint, "--address", address,
             "--prefetch", prefetch, NULL};
-        return bench_proc_spawn(argv, NULL, 0, 0, !self->opts.verbose, pid);
+        return s_run(self, s_chaos_main, argv, 7, 0, NULL, pid);
     }
     char *exe = (char *)self->opts.self_exe;
     if (s_is(self, "raw")) {
         char *argv[] = {
             exe, "--worker", "--connect", self->endpoint, "--id", tag, NULL};
-        return bench_proc_spawn(argv, NULL, 0, 0, !self->opts.verbose, pid);
+        return s_run(self, bench_worker_main, argv, 6, 2, NULL, pid);
     }
     char bind[EP_LEN];
     s_bind_ep(self, tag, bind, sizeof bind);
     char *argv[] = {exe, "--worker", "--bind", bind, NULL};
-    return bench_proc_spawn(
-        argv, self->worker_ep[i], EP_LEN, 10000, !self->opts.verbose, pid);
+    return s_run(self, bench_worker_main, argv, 4, 2, fd, pid);
+}
+
+/* s_grow makes room for n workers. */
+static actors_err
+s_grow(bench_env_t *self, int n)
+{
+    if (n <= self->cap) {
+        return ACTORS_OK;
+    }
+    int cap = self->cap ? self->cap : 16;
+    while (cap < n) {
+        cap *= 2;
+    }
+    int *pids = realloc(self->worker_pid, (size_t)cap * sizeof *pids);
+    if (!pids) {
+        return ACTORS_ENOMEM;
+    }
+    self->worker_pid = pids;
+    if (s_is(self, "direct")) {
+        char(*eps)[EP_LEN] =
+            realloc(self->worker_ep, (size_t)cap * sizeof *eps);
+        if (!eps) {
+            return ACTORS_ENOMEM;
+        }
+        self->worker_ep = eps;
+    }
+    self->cap = cap;
+    return ACTORS_OK;
 }
 
 actors_err
 bench_env_workers(bench_env_t *self, int n)
 {
-    if (n > MAX_WORKERS) {
+    if (n > BENCH_MAX_WORKERS) {
         return ACTORS_EINVAL;
     }
     int first = self->nworkers;
-    for (int i = first; i < n; i++) {
-        actors_err rc = s_spawn_worker(self, i);
-        if (rc != ACTORS_OK) {
-            self->nworkers = i;
-            return rc;
+    if (n <= first) {
+        return ACTORS_OK;
+    }
+    if (s_grow(self, n) != ACTORS_OK) {
+        return ACTORS_ENOMEM;
+    }
+    int *fds = NULL;
+    if (s_is(self, "direct")) {
+        fds = malloc((size_t)n * sizeof *fds);
+        if (!fds) {
+            return ACTORS_ENOMEM;
         }
     }
-    self->nworkers = n;
-    for (int i = first; i < n; i++) {
-        actors_err rc = s_ready(self, i, 15000);
-        if (rc != ACTORS_OK) {
-            fprintf(stderr, "actors-bench: %s worker %d not ready: %s\n",
-                self->d->name, i, actors_err_name(rc));
-            return rc;
+    actors_err rc = ACTORS_OK;
+    for (int i = first; i < n && rc == ACTORS_OK; i++) {
+        self->worker_pid[i] = -1;
+        rc = s_spawn_worker(self, i, fds ? &fds[i] : NULL);
+        self->nworkers = i + 1; /* bench_env_stop stops it, if started */
+    }
+    int timeout_ms = READY_BASE_MS + READY_PER_WORKER_MS * (n - first - 1);
+    uint64_t deadline = bench_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    for (int i = first; fds && i < self->nworkers; i++) {
+        if (rc == ACTORS_OK && self->worker_pid[i] > 0) {
+            uint64_t now = bench_now_ns();
+            int left = now < deadline ? (int)((deadline - now) / 1000000u) : 0;
+            rc = bench_proc_read_endpoint(
+                fds[i], self->worker_ep[i], EP_LEN, left);
+            if (rc != ACTORS_OK) {
+                fprintf(stderr,
+                    "actors-bench: direct worker %d printed no "
+                    "ENDPOINT line\n",
+                    i);
+            }
+        }
+        /* Left open on success: see bench_proc_read_endpoint. */
+        if (rc != ACTORS_OK && self->worker_pid[i] > 0) {
+            close(fds[i]);
         }
     }
-    return ACTORS_OK;
+    free(fds);
+    if (rc == ACTORS_OK) {
+        rc = s_ready(self, first, n, timeout_ms);
+    }
+    if (rc != ACTORS_OK) {
+        fprintf(stderr, "actors-bench: %s: %d workers not started: %s\n",
+            self->d->name, n, actors_err_name(rc));
+    } else if (self->opts.verbose) {
+        fprintf(stderr, "actors-bench: %s: %d workers ready, %d forked\n",
+            self->d->name, n, self->forked);
+    }
+    return rc;
 }
 
 void
@@ -175,16 +298,11 @@ bench_env_stop(bench_env_t **self_p)
     if (!self) {
         return;
     }
-    /* SIGTERM to all first, so 64 workers exit in parallel. */
-    for (int i = 0; i < self->nworkers; i++) {
-        if (self->worker_pid[i] > 0) {
-            kill((pid_t)self->worker_pid[i], SIGTERM);
-        }
-    }
-    for (int i = 0; i < self->nworkers; i++) {
-        bench_proc_stop(self->worker_pid[i]);
-    }
+    /* Workers first, all at once, so the broker sees them go. */
+    bench_proc_stop_all(self->worker_pid, self->nworkers);
     bench_proc_stop(self->broker_pid);
+    free(self->worker_pid);
+    free(self->worker_ep);
     free(self);
     *self_p = NULL;
 }
@@ -197,7 +315,9 @@ bench_env_cpu_ns(const bench_env_t *self, uint64_t out[BENCH_CPU_N])
         self->broker_pid > 0 ? bench_proc_cpu_ns(self->broker_pid) : 0;
     out[BENCH_CPU_WORKERS] = 0;
     for (int i = 0; i < self->nworkers; i++) {
-        out[BENCH_CPU_WORKERS] += bench_proc_cpu_ns(self->worker_pid[i]);
+        if (self->worker_pid[i] > 0) {
+            out[BENCH_CPU_WORKERS] += bench_proc_cpu_ns(self->worker_pid[i]);
+        }
     }
 }
 
@@ -205,6 +325,12 @@ const char *
 bench_env_endpoint(const bench_env_t *self)
 {
     return self->endpoint;
+}
+
+int
+bench_env_broker_pid(const bench_env_t *self)
+{
+    return self->broker_pid;
 }
 
 const char *

@@ -2,10 +2,11 @@
  * SPDX-License-Identifier: MIT
  *
  *   actors-bench [--quick] [--json] [--seconds S] [--rounds N] [--prefetch N]
- *                [--transports tcp,ipc] [--payloads 16,1024,65536]
+ *                [--transports tcp,ipc] [--payloads 16,1024,65536,1048576]
  *                [--no-fan] [--samples-dir DIR] [--bin-dir DIR] [--verbose]
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
- *                [--workloads seq,pipelined,tells,fan,supervisor,persist]
+ *                [--fanout 1,10,100,1000] [--idle-actors N] [--idle-seconds S]
+ *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist]
  *   actors-bench --worker (--connect EP --id ID | --bind EP)
  *
  * For each transport it starts three systems (env.c): ours (actors-broker
@@ -14,6 +15,10 @@
  * other so they see the same machine. Every figure is printed as ours, raw
  * broker, ratio (ours / raw), direct. With --json one JSON object goes to
  * stdout instead of the table (docs/BENCHMARKS.md describes both).
+ *
+ * The idle figures (idle.c: broker memory and descriptors per registered
+ * actor, CPU of N idle actors) start brokers of their own, ours and raw
+ * side by side, after the workloads of each transport.
  *
  * The supervisor figures (supervisor.c: restart to first reply, spawns/s,
  * an idle actor's private memory) come after them and are ours only.
@@ -39,6 +44,10 @@
 #define MAX_FIGURES 512
 #define MAX_LIST 8
 #define MAX_ROUNDS 16
+/* The direct pair's client holds a DEALER per worker and polls them all
+ * for every reply: beyond this many workers it measures zmq_poll, not a
+ * limit for a broker, so bigger fan-outs show "-" for direct. */
+#define DIRECT_FANOUT_MAX 100
 
 enum { SYS_OURS, SYS_RAW, SYS_DIRECT };
 
@@ -50,9 +59,11 @@ typedef struct {
     const char *unit; /* "us", "calls/s", "tells/s" */
     const char *transport;
     size_t payload;
-    double v[NSYS]; /* NaN: not measured / failed */
-    bool ours_only; /* no raw or direct counterpart: shown as "-" */
-    bool vs_memory; /* persisted: v[SYS_RAW] is the in-memory account */
+    double v[NSYS];     /* NaN: not measured / failed */
+    bool ours_only;     /* no raw or direct counterpart: shown as "-" */
+    bool vs_memory;     /* persisted: v[SYS_RAW] is the in-memory account */
+    bool no_direct;     /* direct not measured on purpose: shown as "-" */
+    const char *target; /* the goal, e.g. "<= 35"; NULL: none */
 } s_figure_t;
 
 typedef struct {
@@ -80,6 +91,10 @@ typedef struct {
     bool has_persist;      /* a vs_memory figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
+    int fanout[MAX_LIST]; /* --fanout, ascending */
+    int nfanout;
+    int idle_actors;     /* --idle-actors; 0: no idle figures */
+    double idle_seconds; /* --idle-seconds */
 } s_bench_t;
 
 static const int s_windows[] = {1, 16, 256, 4096};
@@ -93,7 +108,7 @@ s_wants(const s_bench_t *b, const char *w)
     return strstr(b->workloads, key) != NULL;
 }
 static const int s_fanin[] = {1, 2, 4, 8};
-static const int s_fanout[] = {1, 8, 64};
+static const int s_fanout[] = {1, 10, 100, 1000};
 
 /* s_figure finds or adds the figure base for transport/payload. */
 static s_figure_t *
@@ -103,6 +118,9 @@ s_figure(s_bench_t *b, const char *base, const char *unit,
     char name[96];
     if (strcmp(transport, "tcp") == 0 && payload == 16) {
         snprintf(name, sizeof name, "%s", base);
+    } else if (payload % (1024 * 1024) == 0) {
+        snprintf(name, sizeof name, "%s@%s/%zuMiB", base, transport,
+            payload / (1024 * 1024));
     } else if (payload % 1024 == 0) {
         snprintf(
             name, sizeof name, "%s@%s/%zuKiB", base, transport, payload / 1024);
@@ -345,15 +363,16 @@ s_run_fan(s_bench_t *b, bench_env_t *envs[NSYS], const char *tr)
             s_progress(b, s_drivers[s]->name, base, r[s].per_s);
         }
     }
-    for (size_t k = 0; k < sizeof s_fanout / sizeof *s_fanout; k++) {
-        int n = s_fanout[k];
+    for (int k = 0; k < b->nfanout; k++) {
+        int n = b->fanout[k];
         char base[64];
         snprintf(base, sizeof base, "fanout_%d_calls_per_s", n);
         bench_env_t *ready[NSYS] = {NULL};
         for (int s = 0; s < NSYS; s++) {
-            if (!envs[s]) {
+            if (!envs[s] || (s == SYS_DIRECT && n > DIRECT_FANOUT_MAX)) {
                 continue;
             }
+            uint64_t t0 = bench_now_ns();
             if (bench_env_workers(envs[s], n) != ACTORS_OK) {
                 char what[96];
                 snprintf(what, sizeof what, "%s: cannot start %d workers",
@@ -361,14 +380,71 @@ s_run_fan(s_bench_t *b, bench_env_t *envs[NSYS], const char *tr)
                 s_note_failure(b, what);
                 continue;
             }
+            s_progress(b, s_drivers[s]->name, "workers started in s",
+                (double)(bench_now_ns() - t0) / 1e9);
             ready[s] = envs[s];
         }
         s_measure(b, ready, &p, S_PIPELINED, 256, n, r, NULL);
         for (int s = 0; s < NSYS; s++) {
-            s_figure(b, base, "calls/s", tr, 16)->v[s] = r[s].per_s;
+            s_figure_t *f = s_figure(b, base, "calls/s", tr, 16);
+            f->v[s] = r[s].per_s;
+            f->no_direct = n > DIRECT_FANOUT_MAX;
             s_progress(b, s_drivers[s]->name, base, r[s].per_s);
         }
     }
+}
+
+/* s_idle_figure records one idle figure for ours and raw. */
+static void
+s_idle_figure(s_bench_t *b, const char *tr, const char *what, const char *unit,
+    const char *target, double ours, double raw)
+{
+    char base[64];
+    snprintf(base, sizeof base, "idle_%d_%s", b->idle_actors, what);
+    s_figure_t *f = s_figure(b, base, unit, tr, 16);
+    f->v[SYS_OURS] = ours;
+    f->v[SYS_RAW] = raw;
+    f->no_direct = true;
+    f->target = target;
+    s_progress(b, "ours", base, ours);
+    s_progress(b, "raw", base, raw);
+}
+
+/* s_run_idle measures what idle registered actors cost (idle.c), ours and
+ * raw side by side, with brokers of their own. The targets are the
+ * issue's: at most 35 KiB of broker memory and one descriptor per actor,
+ * at most 3 % of one vCPU for broker and 1000 actors together. */
+static void
+s_run_idle(s_bench_t *b, const bench_env_opts_t *opts, const char *tr)
+{
+    if (b->quick || b->idle_actors <= 0 || !s_wants(b, "idle")) {
+        return;
+    }
+    const bench_driver_t *d[2] = {
+        b->sys_on[SYS_OURS] ? s_drivers[SYS_OURS] : NULL,
+        b->sys_on[SYS_RAW] ? s_drivers[SYS_RAW] : NULL};
+    bench_idle_result_t r[2];
+    bench_run_idle(d, opts, b->idle_actors, b->idle_seconds, r);
+    for (int s = 0; s < 2; s++) {
+        if (d[s] && isnan(r[s].broker_cpu_pct)) {
+            char what[96];
+            snprintf(what, sizeof what, "%s: idle figures over %s failed",
+                s_drivers[s]->name, tr);
+            s_note_failure(b, what);
+        }
+    }
+    s_idle_figure(b, tr, "broker_kib_per_actor", "KiB", "<= 35",
+        r[0].broker_kib_per_actor, r[1].broker_kib_per_actor);
+    s_idle_figure(b, tr, "broker_fds_per_actor", "fds", "<= 1",
+        r[0].broker_fds_per_actor, r[1].broker_fds_per_actor);
+    s_idle_figure(b, tr, "broker_cpu_pct", "%cpu", NULL, r[0].broker_cpu_pct,
+        r[1].broker_cpu_pct);
+    s_idle_figure(b, tr, "actors_cpu_pct", "%cpu", NULL, r[0].actors_cpu_pct,
+        r[1].actors_cpu_pct);
+    s_idle_figure(b, tr, "total_cpu_pct", "%cpu",
+        b->idle_actors == 1000 ? "<= 3" : NULL,
+        r[0].broker_cpu_pct + r[0].actors_cpu_pct,
+        r[1].broker_cpu_pct + r[1].actors_cpu_pct);
 }
 
 /* s_sup_figure records an ours-only figure; v < 0 is "not measured". */
@@ -480,7 +556,7 @@ s_run_transport(s_bench_t *b, const char *tr)
         if (!b->sys_on[s]) {
             continue;
         }
-        if (bench_env_start(s_drivers[s], &opts, &envs[s]) != ACTORS_OK) {
+        if (bench_env_start(s_drivers[s], &opts, 1, &envs[s]) != ACTORS_OK) {
             char what[96];
             snprintf(what, sizeof what, "%s over %s did not start",
                 s_drivers[s]->name, tr);
@@ -497,6 +573,7 @@ s_run_transport(s_bench_t *b, const char *tr)
     for (int s = 0; s < NSYS; s++) {
         bench_env_stop(&envs[s]);
     }
+    s_run_idle(b, &opts, tr);
     s_run_supervisor(b, tr, tmp);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
@@ -506,6 +583,16 @@ s_run_transport(s_bench_t *b, const char *tr)
 }
 
 /* ---- output ---------------------------------------------------------- */
+
+/* s_digits is how many decimals a figure in unit is shown with. */
+static int
+s_digits(const char *unit)
+{
+    if (strcmp(unit, "fds") == 0 || strcmp(unit, "%cpu") == 0) {
+        return 2;
+    }
+    return strcmp(unit, "us") == 0 || strcmp(unit, "ms") == 0 ? 1 : 0;
+}
 
 /* s_json_num prints v with `digits` decimals, or null. */
 static void
@@ -581,8 +668,7 @@ s_print_json(const s_bench_t *b)
         const s_figure_t *f = &b->figures[i];
         printf("  {\"name\":");
         s_json_str(f->name);
-        bool lat = strcmp(f->unit, "us") == 0 || strcmp(f->unit, "ms") == 0;
-        int digits = lat ? 1 : 0;
+        int digits = s_digits(f->unit);
         printf(",\"ours\":");
         s_json_num(f->v[SYS_OURS], digits);
         printf(",\"raw\":");
@@ -590,9 +676,16 @@ s_print_json(const s_bench_t *b)
         printf(",\"ratio\":");
         s_json_num(f->v[SYS_OURS] / f->v[SYS_RAW], 3);
         printf(",\"direct\":");
-        s_json_num(f->v[SYS_DIRECT], digits);
+        s_json_num(f->no_direct ? NAN : f->v[SYS_DIRECT], digits);
         printf(",\"unit\":\"%s\",\"transport\":\"%s\",\"payload\":%zu", f->unit,
             f->transport, f->payload);
+        if (f->target) {
+            printf(",\"target\":");
+            s_json_str(f->target);
+        }
+        if (f->no_direct) {
+            printf(",\"no_direct\":true");
+        }
         printf("%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
             f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
             i + 1 < b->nfigures ? "," : "");
@@ -601,30 +694,30 @@ s_print_json(const s_bench_t *b)
 }
 
 static void
-s_cell(double v, bool lat, char *out, size_t cap)
+s_cell(double v, int digits, char *out, size_t cap)
 {
     if (isnan(v) || isinf(v)) {
         snprintf(out, cap, "n/a");
     } else {
-        snprintf(out, cap, "%.*f", lat ? 1 : 0, v);
+        snprintf(out, cap, "%.*f", digits, v);
     }
 }
 
 static void
 s_print_table(const s_bench_t *b)
 {
-    printf("%-34s %12s %12s %7s %12s  %s\n", "figure", "ours", "raw broker",
-        "ratio", "direct", "unit");
+    printf("%-34s %12s %12s %7s %12s  %-8s %s\n", "figure", "ours",
+        "raw broker", "ratio", "direct", "unit", "target");
     for (int i = 0; i < b->nfigures; i++) {
         const s_figure_t *f = &b->figures[i];
-        bool lat = strcmp(f->unit, "us") == 0 || strcmp(f->unit, "ms") == 0;
+        int digits = s_digits(f->unit);
         char c[3][32];
         char ratio[32];
         for (int s = 0; s < NSYS; s++) {
-            s_cell(f->v[s], lat, c[s], sizeof c[s]);
+            s_cell(f->v[s], digits, c[s], sizeof c[s]);
         }
         double r = f->v[SYS_OURS] / f->v[SYS_RAW];
-        if (f->vs_memory) {
+        if (f->vs_memory || f->no_direct) {
             snprintf(c[SYS_DIRECT], sizeof c[SYS_DIRECT], "-");
         }
         if (f->ours_only) {
@@ -636,8 +729,8 @@ s_print_table(const s_bench_t *b)
         } else {
             snprintf(ratio, sizeof ratio, "%.2f", r);
         }
-        printf("%-34s %12s %12s %7s %12s  %s\n", f->name, c[0], c[1], ratio,
-            c[2], f->unit);
+        printf("%-34s %12s %12s %7s %12s  %-8s %s\n", f->name, c[0], c[1],
+            ratio, c[2], f->unit, f->target ? f->target : "");
     }
     if (b->has_persist) {
         printf("persist_*: raw broker column = the in-memory account "
@@ -658,13 +751,15 @@ s_usage(void)
 {
     fprintf(stderr,
         "usage: actors-bench [--quick] [--json] [--seconds S] [--prefetch N]\n"
-        "         [--transports tcp,ipc] [--payloads 16,1024,65536] "
+        "         [--transports tcp,ipc] [--payloads 16,1024,65536,1048576] "
         "[--no-fan]\n"
         "         [--rounds N]\n"
         "         [--samples-dir DIR] [--bin-dir DIR] [--verbose]\n"
         "         [--systems ours,raw,direct] [--windows 1,16,256,4096]\n"
-        "         [--workloads seq,pipelined,tells,fan,supervisor,persist]"
-        " [--raw-poll]\n"
+        "         [--fanout 1,10,100,1000] [--idle-actors N] "
+        "[--idle-seconds S]\n"
+        "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
+        "persist] [--raw-poll]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
 
@@ -686,15 +781,21 @@ main(int argc, char **argv)
         return bench_worker_main(argc - 2, argv + 2);
     }
     bench_proc_cleanup_on_signals();
+    /* 1000 actors are 1000 (or 2000) connections to one broker, and a
+     * direct fan-out a socket per worker here: children inherit this. */
+    bench_proc_raise_nofile();
     static s_bench_t b;
     b.seconds = -1;
-    b.prefetch = 256;
+    b.prefetch = 4096; /* the actor default */
     b.fan = true;
     char *transports = NULL;
     char *payloads = NULL;
     char *systems = NULL;
     char *windows = NULL;
     char *workloads = NULL;
+    char *fanout = NULL;
+    b.idle_actors = 1000;
+    b.idle_seconds = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -724,6 +825,12 @@ main(int argc, char **argv)
             windows = argv[++i];
         } else if (strcmp(a, "--workloads") == 0 && has) {
             workloads = argv[++i];
+        } else if (strcmp(a, "--fanout") == 0 && has) {
+            fanout = argv[++i];
+        } else if (strcmp(a, "--idle-actors") == 0 && has) {
+            b.idle_actors = atoi(argv[++i]);
+        } else if (strcmp(a, "--idle-seconds") == 0 && has) {
+            b.idle_seconds = atof(argv[++i]);
         } else if (strcmp(a, "--samples-dir") == 0 && has) {
             b.samples_dir = argv[++i];
         } else if (strcmp(a, "--bin-dir") == 0 && has) {
@@ -742,7 +849,9 @@ main(int argc, char **argv)
     if (b.rounds == 0) {
         b.rounds = 3;
     }
-    if (b.prefetch < 1 || b.rounds < 1 || b.rounds > MAX_ROUNDS) {
+    if (b.prefetch < 1 || b.rounds < 1 || b.rounds > MAX_ROUNDS ||
+        b.idle_actors < 0 || b.idle_actors > BENCH_MAX_WORKERS ||
+        b.idle_seconds <= 0) {
         s_usage();
         return 2;
     }
@@ -776,6 +885,8 @@ main(int argc, char **argv)
         b.payloads[b.npayloads++] = 16;
         b.payloads[b.npayloads++] = 1024;
         b.payloads[b.npayloads++] = 65536;
+        /* The issue judges large results at 1 MiB (sequential). */
+        b.payloads[b.npayloads++] = 1048576;
     }
     const char *items[MAX_LIST];
     int nitems;
@@ -810,8 +921,32 @@ main(int argc, char **argv)
             b.windows[b.nwindows++] = s_windows[i];
         }
     }
+    if (fanout) {
+        nitems = s_split(fanout, items, MAX_LIST);
+        for (int i = 0; i < nitems; i++) {
+            int n = atoi(items[i]);
+            if (n < 1 || n > BENCH_MAX_WORKERS) {
+                s_usage();
+                return 2;
+            }
+            b.fanout[b.nfanout++] = n;
+        }
+    } else {
+        for (size_t i = 0; i < sizeof s_fanout / sizeof *s_fanout; i++) {
+            b.fanout[b.nfanout++] = s_fanout[i];
+        }
+    }
+    /* Workers are only ever added: the smallest fan-out goes first. */
+    for (int i = 1; i < b.nfanout; i++) {
+        for (int j = i; j > 0 && b.fanout[j - 1] > b.fanout[j]; j--) {
+            int t = b.fanout[j];
+            b.fanout[j] = b.fanout[j - 1];
+            b.fanout[j - 1] = t;
+        }
+    }
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
-        workloads ? workloads : "seq,pipelined,tells,fan,supervisor,persist");
+        workloads ? workloads
+                  : "seq,pipelined,tells,fan,idle,supervisor,persist");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {

@@ -17,7 +17,7 @@
 
 #include "bench.h"
 
-#define MAX_TARGETS 64
+#define ADDR_LEN 24     /* "bench/echo/4095" */
 #define MAX_SLOTS 16384 /* > largest window + tell markers */
 
 typedef struct s_slot s_slot_t;
@@ -28,11 +28,12 @@ struct s_slot {
 };
 
 struct bench_conn {
-    actors_client_t *client;    /* one per connection (thread) */
-    char addr[MAX_TARGETS][32]; /* bench/echo/<i> */
-    s_slot_t slots[MAX_SLOTS];  /* futures in flight */
-    int free_head;              /* first free slot */
-    int done[MAX_SLOTS];        /* slots resolved since last recv */
+    actors_client_t *client;   /* one per connection (thread) */
+    int naddr;                 /* workers when opened (at least 1) */
+    char (*addr)[ADDR_LEN];    /* bench/echo/<i>, naddr of them */
+    s_slot_t slots[MAX_SLOTS]; /* futures in flight */
+    int free_head;             /* first free slot */
+    int done[MAX_SLOTS];       /* slots resolved since last recv */
     int ndone;
     long errors; /* error replies */
 };
@@ -48,6 +49,7 @@ s_close(bench_conn_t **c_p)
         actors_future_destroy(&c->slots[i].f);
     }
     actors_client_destroy(&c->client);
+    free(c->addr);
     free(c);
     *c_p = NULL;
 }
@@ -60,7 +62,14 @@ s_open(void *env, bench_conn_t **out)
     if (!c) {
         return ACTORS_ENOMEM;
     }
-    for (int i = 0; i < MAX_TARGETS; i++) {
+    int n = bench_env_nworkers((bench_env_t *)env);
+    c->naddr = n > 0 ? n : 1;
+    c->addr = calloc((size_t)c->naddr, sizeof *c->addr);
+    if (!c->addr) {
+        free(c);
+        return ACTORS_ENOMEM;
+    }
+    for (int i = 0; i < c->naddr; i++) {
         snprintf(c->addr[i], sizeof c->addr[i], "bench/echo/%d", i);
     }
     for (int i = 0; i < MAX_SLOTS; i++) {
@@ -71,6 +80,7 @@ s_open(void *env, bench_conn_t **out)
     actors_err rc = actors_client_create(
         &c->client, bench_env_endpoint((bench_env_t *)env));
     if (rc != ACTORS_OK) {
+        free(c->addr);
         free(c);
         return rc;
     }
@@ -100,7 +110,7 @@ s_call(bench_conn_t *c, int target, const void *buf, size_t len)
     actors_future_t *f = NULL;
     if (rc == ACTORS_OK) {
         rc = actors_client_call(
-            c->client, c->addr[target % MAX_TARGETS], "echo", &args, NULL, &f);
+            c->client, c->addr[target % c->naddr], "echo", &args, NULL, &f);
     }
     actors_msg_destroy(&args);
     if (rc != ACTORS_OK) {
@@ -124,7 +134,7 @@ s_tell(bench_conn_t *c, int target, const void *buf, size_t len)
     actors_err rc = actors_msg_build(&args, "B", buf, len);
     if (rc == ACTORS_OK) {
         rc = actors_client_tell_nowait(
-            c->client, c->addr[target % MAX_TARGETS], "echo", &args);
+            c->client, c->addr[target % c->naddr], "echo", &args);
     }
     actors_msg_destroy(&args);
     return rc;
@@ -163,6 +173,46 @@ s_errors(const bench_conn_t *c)
     return c->errors;
 }
 
+/* s_ready calls echo on every address not yet ready, all at once, and
+ * waits for the answers together. An actor that has not registered yet
+ * answers UnknownAddress (or nothing before the timeout): next round. */
+static actors_err
+s_ready(bench_conn_t *c, int n, bool *ready, int timeout_ms)
+{
+    actors_future_t **fs = calloc((size_t)n, sizeof *fs);
+    int *idx = calloc((size_t)n, sizeof *idx);
+    actors_err rc = fs && idx ? ACTORS_OK : ACTORS_ENOMEM;
+    int k = 0;
+    for (int i = 0; i < n && i < c->naddr && rc == ACTORS_OK; i++) {
+        if (ready[i]) {
+            continue;
+        }
+        actors_msg_t *args = NULL;
+        rc = actors_msg_build(&args, "B", "ping", (size_t)4);
+        if (rc == ACTORS_OK) {
+            rc = actors_client_call(
+                c->client, c->addr[i], "echo", &args, NULL, &fs[k]);
+        }
+        actors_msg_destroy(&args);
+        if (rc == ACTORS_OK) {
+            idx[k++] = i;
+        }
+    }
+    if (rc == ACTORS_OK && k > 0) {
+        actors_future_wait_all(fs, (size_t)k, timeout_ms); /* ETIMEDOUT ok */
+    }
+    for (int j = 0; j < k; j++) {
+        if (actors_future_is_ready(fs[j]) &&
+            actors_future_error(fs[j]) == NULL) {
+            ready[idx[j]] = true;
+        }
+        actors_future_destroy(&fs[j]);
+    }
+    free(fs);
+    free(idx);
+    return rc;
+}
+
 const bench_driver_t bench_ours_driver = {
     .name = "ours",
     .open = s_open,
@@ -171,4 +221,5 @@ const bench_driver_t bench_ours_driver = {
     .recv = s_recv,
     .close = s_close,
     .errors = s_errors,
+    .ready = s_ready,
 };

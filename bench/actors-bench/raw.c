@@ -21,15 +21,14 @@
 
 #include "bench.h"
 
-#define MAX_SOCKS 64
 #define ID_LEN 16
 
 struct bench_conn {
     void *ctx;             /* one context per connection (thread) */
     bool routed;           /* true: through the raw broker */
     int nsock;             /* 1 when routed; a DEALER per worker else */
-    void *sock[MAX_SOCKS]; /* DEALERs */
-    zmq_pollitem_t items[MAX_SOCKS]; /* for recv */
+    void **sock;           /* DEALERs */
+    zmq_pollitem_t *items; /* for recv, one per socket */
 };
 
 static void
@@ -51,7 +50,11 @@ s_close(bench_conn_t **c_p)
     for (int i = 0; i < c->nsock; i++) {
         zmq_close(c->sock[i]);
     }
-    zmq_ctx_term(c->ctx);
+    if (c->ctx) {
+        zmq_ctx_term(c->ctx);
+    }
+    free(c->sock);
+    free(c->items);
     free(c);
     *c_p = NULL;
 }
@@ -65,9 +68,18 @@ s_open(void *env, bool routed, bench_conn_t **out)
     if (!c) {
         return ACTORS_ENOMEM;
     }
-    c->ctx = zmq_ctx_new();
     c->routed = routed;
     int n = routed ? 1 : bench_env_nworkers(e);
+    c->ctx = zmq_ctx_new();
+    c->sock = calloc((size_t)(n > 0 ? n : 1), sizeof *c->sock);
+    c->items = calloc((size_t)(n > 0 ? n : 1), sizeof *c->items);
+    if (!c->ctx || !c->sock || !c->items) {
+        s_close(&c);
+        return ACTORS_ENOMEM;
+    }
+    /* A direct fan-out has a DEALER per worker: more than the default
+     * 1023 sockets of a context at 1000 workers. */
+    zmq_ctx_set(c->ctx, ZMQ_MAX_SOCKETS, n + 64);
     for (int i = 0; i < n; i++) {
         void *s = zmq_socket(c->ctx, ZMQ_DEALER);
         if (!s) {
@@ -181,6 +193,84 @@ s_errors(const bench_conn_t *c)
     return 0;
 }
 
+/* s_ready_reply reads the replies waiting on socket i; a routed reply
+ * names its worker in its first frame ("w<N>"), a direct one comes on
+ * the worker's own socket. */
+static actors_err
+s_ready_reply(bench_conn_t *c, int i, int n, bool *ready)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    for (;;) {
+        if (zmq_msg_recv(&m, c->sock[i], ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return zmq_errno() == EAGAIN ? ACTORS_OK : ACTORS_EIO;
+        }
+        int w = i;
+        if (c->routed) {
+            char id[ID_LEN] = "";
+            size_t len = zmq_msg_size(&m);
+            if (len > 1 && len < sizeof id) {
+                memcpy(id, zmq_msg_data(&m), len);
+                w = id[0] == 'w' ? atoi(id + 1) : -1;
+            } else {
+                w = -1;
+            }
+        }
+        while (zmq_msg_more(&m)) {
+            if (zmq_msg_recv(&m, c->sock[i], 0) < 0) {
+                zmq_msg_close(&m);
+                return ACTORS_EIO;
+            }
+        }
+        if (w >= 0 && w < n) {
+            ready[w] = true;
+        }
+    }
+}
+
+/* s_ready pings every worker not yet ready and collects the echoes. The
+ * raw broker drops what it cannot route: a worker not yet connected just
+ * stays silent until the next round. */
+static actors_err
+s_ready(bench_conn_t *c, int n, bool *ready, int timeout_ms)
+{
+    int want = 0;
+    for (int i = 0; i < n; i++) {
+        if (!ready[i]) {
+            if (!c->routed && i >= c->nsock) {
+                return ACTORS_EINVAL;
+            }
+            if (s_send(c, i, "c", "ping", 4) != ACTORS_OK) {
+                return ACTORS_EIO;
+            }
+            want++;
+        }
+    }
+    uint64_t deadline = bench_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    while (want > 0) {
+        uint64_t now = bench_now_ns();
+        if (now >= deadline) {
+            break;
+        }
+        int left = (int)((deadline - now) / 1000000u) + 1;
+        if (zmq_poll(c->items, c->nsock, left) < 0) {
+            return ACTORS_EIO;
+        }
+        for (int i = 0; i < c->nsock; i++) {
+            if ((c->items[i].revents & ZMQ_POLLIN) &&
+                s_ready_reply(c, i, n, ready) != ACTORS_OK) {
+                return ACTORS_EIO;
+            }
+        }
+        want = 0;
+        for (int i = 0; i < n; i++) {
+            want += !ready[i];
+        }
+    }
+    return ACTORS_OK;
+}
+
 const bench_driver_t bench_raw_driver = {
     .name = "raw",
     .open = s_open_raw,
@@ -189,6 +279,7 @@ const bench_driver_t bench_raw_driver = {
     .recv = s_recv,
     .close = s_close,
     .errors = s_errors,
+    .ready = s_ready,
 };
 
 const bench_driver_t bench_direct_driver = {
@@ -199,6 +290,7 @@ const bench_driver_t bench_direct_driver = {
     .recv = s_recv,
     .close = s_close,
     .errors = s_errors,
+    .ready = s_ready,
 };
 
 /* ---- the worker ------------------------------------------------------ */

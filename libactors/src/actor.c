@@ -28,10 +28,14 @@
  * Items and deferred replies of the old session are dropped, as the broker
  * has already answered their callers.
  *
- * Replies are encoded into a reused builder and copied into one zmq frame;
- * queue items are recycled through a free list, arguments are decoded into
- * one msgpack zone cleared after each call. A deferred reply costs one
- * small allocation.
+ * Replies are encoded into a reused builder and become one zmq frame:
+ * copied when small, so the builder keeps its buffer for the next reply;
+ * from ACTORS__MSG_STEAL_MIN bytes on the buffer itself is handed to
+ * libzmq (zmq_msg_init_data), saving a copy of the whole result, and comes
+ * back to the builder once libzmq has sent it (msg.c). Queue items are
+ * recycled through a free list, arguments are decoded into one msgpack
+ * zone cleared after each call. A deferred reply costs one small
+ * allocation.
  *
  * Invariants: every CALL dispatched to this actor in the current session
  * gets exactly one REPLY or ERROR (deferred ones when the service completes
@@ -86,43 +90,73 @@ s_now(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* s_send sends a header (cmd, id) followed by up to two body frames. The
- * bodies are copied. Returns ACTORS_OK, ACTORS_ENOMEM or ACTORS_EIO. */
+/* s_send_frames sends a header (cmd, id) followed by the nbodies frames of
+ * bodies (at most 2), which it takes: they are sent or closed, whatever
+ * the outcome. Returns ACTORS_OK, ACTORS_ENOMEM or ACTORS_EIO. */
+static actors_err
+s_send_frames(actors_actor_t *self, uint8_t cmd, const void *id, size_t id_len,
+    zmq_msg_t *bodies, int nbodies)
+{
+    assert(nbodies >= 0 && nbodies <= 2);
+    zmq_msg_t frames[3];
+    actors_err rc = ACTORS_OK;
+    if (zmq_msg_init_size(&frames[0], ACTORS_WIRE_HDR_MIN + id_len) != 0) {
+        rc = ACTORS_ENOMEM;
+        zmq_msg_init(&frames[0]);
+    } else {
+        actors__hdr_write(zmq_msg_data(&frames[0]), cmd, 0, id, id_len);
+    }
+    for (int i = 0; i < nbodies; i++) {
+        zmq_msg_init(&frames[1 + i]);
+        zmq_msg_move(&frames[1 + i], &bodies[i]);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors__client_send_frames(self->client, frames, 1 + nbodies);
+    }
+    /* Sent frames are empty already; the rest (and a body given away to
+     * libzmq by actors__msg_frame) are released here. */
+    for (int i = 0; i < 1 + nbodies; i++) {
+        zmq_msg_close(&frames[i]);
+    }
+    return rc;
+}
+
+/* s_send sends a header followed by nbodies (0 to 2) body frames, copied
+ * from b1 (n1 bytes) and b2 (n2 bytes). */
 static actors_err
 s_send(actors_actor_t *self, uint8_t cmd, const void *id, size_t id_len,
     const void *b1, size_t n1, const void *b2, size_t n2, int nbodies)
 {
-    zmq_msg_t frames[3];
-    int n = 0;
-    if (zmq_msg_init_size(&frames[0], ACTORS_WIRE_HDR_MIN + id_len) != 0) {
-        return ACTORS_ENOMEM;
-    }
-    actors__hdr_write(zmq_msg_data(&frames[0]), cmd, 0, id, id_len);
-    n = 1;
+    zmq_msg_t bodies[2];
     const void *src[2] = {b1, b2};
     size_t len[2] = {n1, n2};
     for (int i = 0; i < nbodies; i++) {
-        if (zmq_msg_init_size(&frames[n], len[i]) != 0) {
-            goto fail;
+        if (zmq_msg_init_size(&bodies[i], len[i]) != 0) {
+            for (int j = 0; j < i; j++) {
+                zmq_msg_close(&bodies[j]);
+            }
+            return ACTORS_ENOMEM;
         }
         if (len[i] > 0) {
-            memcpy(zmq_msg_data(&frames[n]), src[i], len[i]);
-        }
-        n++;
-    }
-    actors_err rc = actors__client_send_frames(self->client, frames, n);
-    if (rc != ACTORS_OK) {
-        for (int i = 0; i < n; i++) {
-            zmq_msg_close(&frames[i]);
+            memcpy(zmq_msg_data(&bodies[i]), src[i], len[i]);
         }
     }
-    return rc;
+    return s_send_frames(self, cmd, id, id_len, bodies, nbodies);
+}
 
-fail:
-    for (int i = 0; i < n; i++) {
-        zmq_msg_close(&frames[i]);
+/* s_send_msg sends a header and the values of body as one frame: copied
+ * when small, the builder's buffer handed to libzmq when large (then body
+ * is left empty; see actors__msg_frame). */
+static actors_err
+s_send_msg(actors_actor_t *self, uint8_t cmd, const void *id, size_t id_len,
+    actors_msg_t *body)
+{
+    zmq_msg_t frame;
+    actors_err rc = actors__msg_frame(body, false, &frame);
+    if (rc != ACTORS_OK) {
+        return rc;
     }
-    return ACTORS_ENOMEM;
+    return s_send_frames(self, cmd, id, id_len, &frame, 1);
 }
 
 actors_err
@@ -135,8 +169,27 @@ actors__actor_send_error(actors_actor_t *self, const void *id, size_t id_len,
     if (rc != ACTORS_OK) {
         return rc;
     }
-    return s_send(self, ACTORS_CMD_ERROR, id, id_len,
-        actors_msg_data(self->body), actors_msg_size(self->body), NULL, 0, 1);
+    return s_send_msg(self, ACTORS_CMD_ERROR, id, id_len, self->body);
+}
+
+/* s_too_big: a result of len bytes is more than the broker takes. */
+static bool
+s_too_big(const actors_actor_t *self, size_t len)
+{
+    return self->max_message > 0 && len > self->max_message;
+}
+
+/* s_send_too_big answers request id with TooLarge for a result of len
+ * bytes. */
+static actors_err
+s_send_too_big(actors_actor_t *self, const void *id, size_t id_len, size_t len)
+{
+    char text[128];
+    snprintf(text, sizeof text,
+        "the result of %zu bytes exceeds the limit of %u bytes", len,
+        self->max_message);
+    return actors__actor_send_error(
+        self, id, id_len, ACTORS_ETOOBIG, NULL, text, NULL);
 }
 
 actors_err
@@ -148,15 +201,23 @@ actors__actor_send_reply(actors_actor_t *self, const void *id, size_t id_len,
         data = &nil;
         len = 1;
     }
-    if (self->max_message > 0 && len > self->max_message) {
-        char text[128];
-        snprintf(text, sizeof text,
-            "the result of %zu bytes exceeds the limit of %u bytes", len,
-            self->max_message);
-        return actors__actor_send_error(
-            self, id, id_len, ACTORS_ETOOBIG, NULL, text, NULL);
+    if (s_too_big(self, len)) {
+        return s_send_too_big(self, id, id_len, len);
     }
     return s_send(self, ACTORS_CMD_REPLY, id, id_len, data, len, NULL, 0, 1);
+}
+
+actors_err
+actors__actor_send_reply_msg(
+    actors_actor_t *self, const void *id, size_t id_len, actors_msg_t *value)
+{
+    if (value == NULL || actors_msg_size(value) == 0) {
+        return actors__actor_send_reply(self, id, id_len, NULL, 0);
+    }
+    if (s_too_big(self, actors_msg_size(value))) {
+        return s_send_too_big(self, id, id_len, actors_msg_size(value));
+    }
+    return s_send_msg(self, ACTORS_CMD_REPLY, id, id_len, value);
 }
 
 /* s_informed notes that the broker now knows message seq was taken up. */

@@ -311,11 +311,8 @@ actors_deferred_reply(actors_deferred_t **d_p, actors_msg_t **value_p)
         if (rc != ACTORS_OK) {
             actors__actor_send_error(a, d->id, d->id_len, ACTORS_EINTERNAL,
                 NULL, "the deferred reply was not exactly one value", NULL);
-        } else if (v != NULL) {
-            actors__actor_send_reply(
-                a, d->id, d->id_len, actors_msg_data(v), actors_msg_size(v));
         } else {
-            actors__actor_send_reply(a, d->id, d->id_len, NULL, 0);
+            actors__actor_send_reply_msg(a, d->id, d->id_len, v);
         }
     }
     if (rc == ACTORS_OK && v != NULL) {
@@ -418,8 +415,7 @@ s_finish(actors_actor_t *self, actors_ctx_t *ctx, actors_err rc)
         if (!tell) {
             actors_msg_t *r = ctx->result;
             if (r != NULL && actors_msg_count(r) == 1) {
-                actors__actor_send_reply(self, it->id, it->id_len,
-                    actors_msg_data(r), actors_msg_size(r));
+                actors__actor_send_reply_msg(self, it->id, it->id_len, r);
             } else if (r != NULL && actors_msg_count(r) != 0) {
                 actors__actor_send_error(self, it->id, it->id_len,
                     ACTORS_EINTERNAL, NULL,

@@ -104,6 +104,14 @@ struct actors_actor {
 actors_err actors__actor_send_reply(actors_actor_t *self, const void *id,
     size_t id_len, const void *data, size_t len);
 
+/* actors__actor_send_reply_msg is actors__actor_send_reply with the body
+ * the one value in value (NULL or empty: nil). A large value's buffer is
+ * handed to libzmq instead of copied: value is then left empty (as after
+ * actors_msg_reset) but valid, whatever the outcome; a small one is copied
+ * and value is unchanged (msg_internal.h, actors__msg_frame). */
+actors_err actors__actor_send_reply_msg(
+    actors_actor_t *self, const void *id, size_t id_len, actors_msg_t *value);
+
 /* actors__actor_send_error answers request id with an ERROR; address NULL
  * means the actor's own. */
 actors_err actors__actor_send_error(actors_actor_t *self, const void *id,

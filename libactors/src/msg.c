@@ -15,6 +15,18 @@
  *
  * Every adder leaves the builder as it was when it fails: the stack is grown
  * before anything is written, and a failed write rolls size back.
+ *
+ * A buffer is allocated with a small header in front of it (s_buf_t: its
+ * capacity and where it goes home). A large value's buffer is lent to
+ * libzmq as the frame itself (actors__msg_frame); when libzmq is done with
+ * it, on its I/O thread, s_give_back puts it in its builder's return slot
+ * (s_home_t), and the builder's next large value is written into it
+ * instead of a new allocation. So a builder reused for value after value
+ * (an actor's result) sends each without a copy and without a malloc, and
+ * without the page faults of fresh memory that a malloc of that size
+ * brings when the allocator has given it back to the system. The slot is
+ * shared with libzmq's thread, so it is an atomic pointer, and it lives
+ * until both the builder and every buffer lent are gone (refs).
  */
 #include <actors/msg.h>
 
@@ -22,6 +34,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -34,9 +47,23 @@
 #define ACTORS__MSG_HEAD 5         /* room for an array32 header */
 #define ACTORS__MSG_MIN_CAP 120
 
+/* Where a lent buffer goes back to: one slot, shared with libzmq's I/O
+ * thread, alive while the builder or a buffer lent by it is. */
+typedef struct {
+    atomic_uint refs;        /* the builder's, plus one per buffer lent */
+    _Atomic(uint8_t *) back; /* a buffer libzmq is done with (base), or NULL */
+} s_home_t;
+
+/* In front of every buffer. */
+typedef struct {
+    s_home_t *home; /* lent: where it goes back to (NULL: freed) */
+    size_t cap;     /* bytes after the headroom */
+} s_buf_t;
+
 struct actors_msg {
     uint32_t tag;       /* ACTORS_MSG_TAG while alive */
     uint8_t *base;      /* ACTORS__MSG_HEAD bytes of headroom, then values */
+    s_home_t *home;     /* return slot of lent buffers; NULL until one is */
     size_t size;        /* bytes of encoded values after the headroom */
     size_t cap;         /* bytes available after the headroom */
     size_t count;       /* top-level values */
@@ -47,6 +74,90 @@ struct actors_msg {
     actors_msg_t *next; /* thread's spare list link */
     size_t nspare;      /* on the head of a spare list: its length */
 };
+
+/* ---- buffers --------------------------------------------------------- */
+
+static s_buf_t *
+s_buf_head(uint8_t *base)
+{
+    return (s_buf_t *)(void *)(base - sizeof(s_buf_t));
+}
+
+/* s_buf_realloc gives base (NULL: a new one) room for cap bytes after the
+ * headroom; NULL on OOM, base unchanged. */
+static uint8_t *
+s_buf_realloc(uint8_t *base, size_t cap)
+{
+    void *old = base ? (void *)s_buf_head(base) : NULL;
+    s_buf_t *b = actors__realloc(old, sizeof(s_buf_t) + ACTORS__MSG_HEAD + cap);
+    if (b == NULL) {
+        return NULL;
+    }
+    b->home = NULL;
+    b->cap = cap;
+    return (uint8_t *)(b + 1);
+}
+
+static void
+s_buf_free(uint8_t *base)
+{
+    if (base != NULL) {
+        actors__free(s_buf_head(base));
+    }
+}
+
+/* s_home_unref drops one reference; the last frees the slot and the
+ * buffer in it. Thread: any. */
+static void
+s_home_unref(s_home_t *h)
+{
+    if (h != NULL && atomic_fetch_sub(&h->refs, 1) == 1) {
+        s_buf_free(atomic_exchange(&h->back, NULL));
+        actors__free(h);
+    }
+}
+
+/* s_give_back is libzmq's free function for a lent buffer (hint is its
+ * base): into its builder's slot if that is empty, else freed. Thread:
+ * libzmq's I/O thread, or whichever closes the frame. */
+static void
+s_give_back(void *data, void *hint)
+{
+    (void)data;
+    uint8_t *base = hint;
+    s_home_t *h = s_buf_head(base)->home;
+    uint8_t *empty = NULL;
+    if (h == NULL || !atomic_compare_exchange_strong(&h->back, &empty, base)) {
+        s_buf_free(base);
+    }
+    s_home_unref(h);
+}
+
+/* s_take_back returns the buffer that came back to self if it has room
+ * for cap bytes (else frees it), or NULL. */
+static uint8_t *
+s_take_back(actors_msg_t *self, size_t cap)
+{
+    if (self->home == NULL) {
+        return NULL;
+    }
+    uint8_t *b = atomic_exchange(&self->home->back, NULL);
+    if (b != NULL && s_buf_head(b)->cap < cap) {
+        s_buf_free(b);
+        b = NULL;
+    }
+    return b;
+}
+
+/* s_msg_free frees a builder that is not kept. */
+static void
+s_msg_free(actors_msg_t *m)
+{
+    s_home_unref(m->home);
+    s_buf_free(m->base);
+    actors__free(m->open);
+    actors__free(m);
+}
 
 /* Destroyed builders are kept (a few per thread, with their buffers) for
  * the next actors_msg_create: a call's arguments then cost no allocation.
@@ -62,9 +173,7 @@ s_spare_free(void *head)
     actors_msg_t *m = head;
     while (m != NULL) {
         actors_msg_t *next = m->next;
-        actors__free(m->base);
-        actors__free(m->open);
-        actors__free(m);
+        s_msg_free(m);
         m = next;
     }
 }
@@ -106,6 +215,10 @@ s_spare_keep(actors_msg_t *m)
         pthread_setspecific(s_spare_key, m) != 0) {
         return false;
     }
+    /* A kept builder keeps its small buffer, not the large ones it lent:
+     * they go when libzmq is done with them. */
+    s_home_unref(m->home);
+    m->home = NULL;
     m->next = head;
     m->nspare = n + 1;
     return true;
@@ -125,7 +238,17 @@ s_write(void *data, const char *buf, size_t len)
             }
             cap *= 2;
         }
-        uint8_t *base = actors__realloc(self->base, ACTORS__MSG_HEAD + cap);
+        uint8_t *base = s_take_back(self, cap);
+        if (base != NULL) {
+            /* A lent buffer came back big enough: no allocation. */
+            if (self->base != NULL) {
+                memcpy(base, self->base, ACTORS__MSG_HEAD + self->size);
+                s_buf_free(self->base);
+            }
+            cap = s_buf_head(base)->cap;
+        } else {
+            base = s_buf_realloc(self->base, cap);
+        }
         if (base == NULL) {
             return -1;
         }
@@ -200,10 +323,9 @@ actors_msg_create(actors_msg_t **out)
         }
     }
     if (self->base == NULL) {
-        self->base = actors__malloc(ACTORS__MSG_HEAD + ACTORS__MSG_MIN_CAP);
+        self->base = s_buf_realloc(NULL, ACTORS__MSG_MIN_CAP);
         if (self->base == NULL) {
-            actors__free(self->open);
-            actors__free(self);
+            s_msg_free(self);
             return ACTORS_ENOMEM;
         }
         self->cap = ACTORS__MSG_MIN_CAP;
@@ -228,9 +350,7 @@ actors_msg_destroy(actors_msg_t **self_p)
     if (s_spare_keep(self)) {
         return;
     }
-    actors__free(self->base);
-    actors__free(self->open);
-    actors__free(self);
+    s_msg_free(self);
 }
 
 actors_err
@@ -590,14 +710,6 @@ actors_msg_build(actors_msg_t **out, const char *fmt, ...)
 
 /* ---- frames for libzmq ------------------------------------------------ */
 
-/* s_free_base is libzmq's free function for a buffer given away. */
-static void
-s_free_base(void *data, void *hint)
-{
-    (void)data;
-    actors__free(hint);
-}
-
 /* s_array_header writes the header of an array of n items ending just
  * before end; returns its length. */
 static size_t
@@ -646,11 +758,28 @@ actors__msg_frame(actors_msg_t *self, bool as_array, zmq_msg_t *frame)
     uint8_t *start = values - hlen;
     size_t len = hlen + self->size;
     if (len >= ACTORS__MSG_STEAL_MIN) {
-        if (zmq_msg_init_data(frame, start, len, s_free_base, self->base) !=
+        if (self->home == NULL) {
+            /* No slot (OOM): the buffer is lent all the same, and freed
+             * when libzmq is done with it. */
+            self->home = actors__zalloc(sizeof *self->home);
+            if (self->home != NULL) {
+                atomic_init(&self->home->refs, 1);
+                atomic_init(&self->home->back, NULL);
+            }
+        }
+        s_buf_t *b = s_buf_head(self->base);
+        b->home = self->home;
+        if (b->home != NULL) {
+            atomic_fetch_add(&b->home->refs, 1);
+        }
+        if (zmq_msg_init_data(frame, start, len, s_give_back, self->base) !=
             0) {
+            s_home_unref(b->home);
+            b->home = NULL;
             return ACTORS_ENOMEM;
         }
-        /* The buffer is libzmq's now; the builder starts over, empty. */
+        /* The buffer is libzmq's now; the builder starts over, empty, and
+         * gets it back for a later value (s_give_back). */
         self->base = NULL;
         self->cap = 0;
         actors_msg_reset(self);

@@ -19,14 +19,22 @@
 #include <actors/msg.h>
 
 /* Builders whose frame is at least this many bytes give their buffer to
- * libzmq instead of copying it. */
-#define ACTORS__MSG_STEAL_MIN 1024
+ * libzmq instead of copying it. Below it a copy is the cheaper of the two:
+ * libzmq allocates a descriptor for every buffer it is given, and a builder
+ * that gave its buffer away must allocate and grow a new one for the next
+ * value, where one that copied keeps its buffer (msg.c keeps the buffers of
+ * spare builders up to ACTORS__MSG_SPARE_CAP, 4 KiB, and an actor reuses
+ * one builder for every result). From 4 KiB on, copying the value costs
+ * more, and a builder that keeps being used gets its buffer back. */
+#define ACTORS__MSG_STEAL_MIN 4096
 
 /* actors__msg_frame initialises frame with the encoded values of self,
  * prefixed by a msgpack array header of their count when as_array (an empty
  * array for self NULL). A frame of ACTORS__MSG_STEAL_MIN bytes or more takes
  * the builder's buffer (self is left empty, as after actors_msg_reset, but
- * valid); a smaller one is a copy and self is unchanged.
+ * valid; the buffer comes back to self for a later value once libzmq has
+ * released the frame, from any thread); a smaller one is a copy and self
+ * is unchanged.
  * Returns ACTORS_OK, ACTORS_EINVAL (a container is still open), or
  * ACTORS_ENOMEM (frame not initialised, self unchanged). Thread: owner. */
 actors_err actors__msg_frame(

@@ -28,6 +28,7 @@
 #include "actor_internal.h"
 #include "actor_timer.h"
 #include "alloc.h"
+#include "msg_internal.h"
 #include "wire.h"
 
 #define WAIT_MS 5000
@@ -816,6 +817,88 @@ START_TEST(test_actor_deferred_reply)
 }
 END_TEST
 
+/* s_pattern fills buf with len bytes that differ from one offset to the
+ * next (a shifted or truncated copy does not match). */
+static void
+s_pattern(uint8_t *buf, size_t len, unsigned seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+}
+
+/* s_call_bin sends CALL method(ms?, bin) with tag id: [bin], or [ms, bin]
+ * when ms >= 0. */
+static void
+s_call_bin(fake_t *f, const char *id, const char *method, int ms,
+    const uint8_t *buf, size_t len)
+{
+    actors_msg_t *m = NULL;
+    if (ms >= 0) {
+        OK(actors_msg_build(&m, "[iB]", ms, buf, len));
+    } else {
+        OK(actors_msg_build(&m, "[B]", buf, len));
+    }
+    s_fake_send_call(f, ACTORS_CMD_CALL, id, "t/1", method, 1,
+        actors_msg_data(m), actors_msg_size(m));
+    actors_msg_destroy(&m);
+}
+
+/* s_expect_bin waits for REPLY id and checks that it is exactly buf. */
+static void
+s_expect_bin(fake_t *f, const char *id, const uint8_t *buf, size_t len)
+{
+    fmsg_t m;
+    msgpack_unpacked up;
+    const msgpack_object *o = s_expect_reply(f, id, &m, &up);
+    ck_assert_int_eq(o->type, MSGPACK_OBJECT_BIN);
+    ck_assert_uint_eq(o->via.bin.size, len);
+    ck_assert_msg(memcmp(o->via.bin.ptr, buf, len) == 0,
+        "reply %s of %zu bytes differs from what was sent", id, len);
+    msgpack_unpacked_destroy(&up);
+    s_fmsg_free(&m);
+}
+
+/* Results from ACTORS__MSG_STEAL_MIN bytes on leave the actor in the
+ * reply frame's own buffer (no copy): each must arrive byte for byte,
+ * around the threshold, twice in a row (the reused result builder grows a
+ * new buffer), then small again, from a deferred reply too, and a result
+ * over max_message is still TooLarge. */
+START_TEST(test_actor_large_reply_arrives_intact)
+{
+    fake_t f;
+    run_t r;
+    size_t sizes[] = {16, ACTORS__MSG_STEAL_MIN - 8, ACTORS__MSG_STEAL_MIN,
+        ACTORS__MSG_STEAL_MIN + 1, 65536, 1000000, 1000000, 100, 300000};
+    uint8_t *buf = malloc(1 << 20);
+    ck_assert_ptr_nonnull(buf);
+    s_fake_start(&f);
+    s_actor_start(&r, &f, 0);
+    s_accept(&f, 1000, 3);
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "big%zu", k);
+        s_pattern(buf, sizes[k], (unsigned)k);
+        s_call_bin(&f, id, "echo", -1, buf, sizes[k]);
+        s_expect_bin(&f, id, buf, sizes[k]);
+    }
+    s_pattern(buf, 200000, 99);
+    s_call_bin(&f, "late", "later", 50, buf, 200000);
+    s_expect_bin(&f, "late", buf, 200000);
+    /* 1 MiB of bytes is 1 MiB + 5 encoded: over the limit of 1 << 20. */
+    s_call_bin(&f, "over", "echo", -1, buf, 1 << 20);
+    s_expect_error(&f, "over", "TooLarge", NULL);
+    s_pattern(buf, 5000, 7);
+    s_call_bin(&f, "after", "echo", -1, buf, 5000);
+    s_expect_bin(&f, "after", buf, 5000);
+    s_stop_actor(&f, &r);
+    s_fake_stop(&f);
+    free(buf);
+}
+END_TEST
+
 /* s_expect_out waits for the actor's own CALL to other.echo and returns
  * its request id (id_len bytes in id). */
 static size_t
@@ -1310,6 +1393,7 @@ actor_suite(void)
     tcase_add_test(tc, test_actor_tells_are_credited);
     tcase_add_test(tc, test_actor_claims_what_it_takes_up);
     tcase_add_test(tc, test_actor_deferred_reply);
+    tcase_add_test(tc, test_actor_large_reply_arrives_intact);
     tcase_add_test(tc, test_actor_no_reentry_while_blocked);
     tcase_add_test(tc, test_actor_deferred_forward);
     tcase_add_test(tc, test_actor_idle_sends_nothing);
