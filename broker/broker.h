@@ -48,7 +48,7 @@ typedef struct {
 #define BRK_FRAME_SLACK 4096
 #define BRK_OPTS_INIT                                                          \
     {                                                                          \
-        BRK_DEFAULT_ENDPOINT, 10000, 1000, 3, ACTORS_WIRE_MAX_MESSAGE_DEFAULT, \
+        BRK_DEFAULT_ENDPOINT, 10000, 2000, 5, ACTORS_WIRE_MAX_MESSAGE_DEFAULT, \
             4096, BRK_MAX_QUEUED_DEFAULT                                       \
     }
 

@@ -4,12 +4,15 @@
  * A client owns a zmq context (one io thread) and a DEALER socket with
  * unlimited high-water marks (memory is bounded by the broker's mailboxes)
  * and a linger of ACTORS__LINGER_MS, so that a tell sent just before
- * destroy still leaves. DEALER peers send no empty delimiter frame. The
- * socket has ZMTP heartbeats on (ACTORS__ZMTP_*): libzmq's I/O thread
- * answers the broker's PINGs whatever the owner thread is doing, which is
- * what keeps an actor, and the actors a client owns, alive in the broker
- * (schemas/PROTOCOL.md, "Heartbeating and liveness"); and a broker that
- * stops answering is dropped and reconnected by libzmq itself. The actor
+ * destroy still leaves. DEALER peers send no empty delimiter frame.
+ * Liveness is ZMTP's (schemas/PROTOCOL.md, "Heartbeating and liveness"):
+ * libzmq's I/O thread answers the broker's PINGs whatever the owner thread
+ * is doing, which is what keeps an actor, and the actors a client owns,
+ * alive in the broker; and those PINGs carry a TTL, so a broker that goes
+ * silent is dropped and reconnected by libzmq itself. The client sends no
+ * PINGs of its own: a thousand idle actors pinging the broker would cost
+ * it more than its own PINGs to them (libzmq cancels a connection's
+ * heartbeat timer by a linear walk of all timers). The actor
  * runtime learns of a new connection through actors__client_watch (a
  * socket monitor) and registers again.
  *
@@ -72,12 +75,6 @@
 #define ACTORS__DRAIN_MAX 4096   /* messages handled per poll */
 #define ACTORS__GRACE_MIN_MS 200 /* local deadline = timeout + grace */
 #define ACTORS__SPARE_MAX 1024   /* freed futures kept for reuse */
-/* ZMTP heartbeats of the client's connection: a PING every IVL, and no
- * traffic for TIMEOUT after one drops the connection (libzmq reconnects).
- * The broker's own PINGs (its --heartbeat and --liveness) tell us the same
- * through their TTL; these cover a broker that has stopped sending. */
-#define ACTORS__ZMTP_IVL_MS 1000
-#define ACTORS__ZMTP_TIMEOUT_MS 3000
 #define ACTORS__MONITOR_EP_FMT "inproc://actors-client-monitor-%p"
 #define ACTORS__TELL_BIT ((uint64_t)1 << 63) /* id of an untracked tell */
 #define ACTORS__TELL_PUMP 1024 /* tells between pumps, at most */
@@ -439,12 +436,6 @@ actors_client_create(actors_client_t **out, const char *endpoint)
         zmq_setsockopt(self->sock, ZMQ_SNDHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_RCVHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
-        int ivl = ACTORS__ZMTP_IVL_MS;
-        int timeout = ACTORS__ZMTP_TIMEOUT_MS;
-        zmq_setsockopt(self->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
-        zmq_setsockopt(
-            self->sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
-        zmq_setsockopt(self->sock, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
         if (zmq_connect(self->sock, endpoint) != 0) {
             rc = errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EINVAL;
         }
