@@ -29,7 +29,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wno-missing-field-initializers
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
-            $(WARN) -MMD -MP -Ilibactors/include -Ilibactors/src \
+            $(WARN) -MMD -MP -Ilibactors/include -Ilibactors/internal \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ifeq ($(CI),true)
   CFLAGS += -Werror
@@ -88,6 +88,13 @@ all: $(LIB_A) $(LIB_SO) $(ALL_BINS) $(UNIT_BINS) $(INTEG_BINS)
 lib: $(LIB_A) $(LIB_SO)
 
 # ---------------------------------------------------------------- rules
+# Include folders: everyone sees the public headers (libactors/include)
+# and the internal library's (libactors/internal: what the broker, the
+# supervisor and the tests share with libactors, never installed); only
+# libactors itself and its white-box unit tests see libactors/src.
+$(BUILD)/obj/libactors/%.o: CFLAGS += -Ilibactors/src
+$(BUILD)/obj/tests/%.o: CFLAGS += -Ilibactors/src
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@

@@ -5,7 +5,7 @@
  * (core.h) with extensions (ext.h; supervision, sup.h) attached by
  * brk_broker_create.
  *
- * The broker routes protocol ACT2 (libactors/src/wire.h, PROTOCOL.md) by
+ * The broker routes protocol ACT2 (libactors/internal/actors-internal/wire.h, PROTOCOL.md) by
  * address: CALL and TELL go to the actor registered at the address within
  * its credit (prefetch), the rest wait in its bounded mailbox; REPLY and
  * ERROR go back to the caller in the form it asked (with or without an
@@ -24,7 +24,7 @@
 
 #include <actors/error.h>
 
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 typedef struct brk_broker brk_broker_t;
 

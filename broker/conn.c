@@ -5,7 +5,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "slots.h"
 
 static const void *

@@ -12,7 +12,7 @@
 #include <actors/msg.h>
 
 #include "mailbox.h"
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 /* s_info_u32 reads an optional non-negative integer field of the
  * REGISTER info map into *out (unchanged when absent). false: bad type. */

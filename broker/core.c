@@ -40,11 +40,11 @@
 
 #include <actors/log.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "control.h"
 #include "mailbox.h"
 #include "route.h"
-#include "utf8.h"
+#include <actors-internal/utf8.h>
 
 #define BRK_TAG 0xb40ce001u
 #define BRK_BATCH 1024  /* messages per drain before timers run */

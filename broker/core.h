@@ -44,7 +44,7 @@
 #include "ext.h"
 #include "registry.h"
 #include "slots.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #define BRK_MAX_FRAMES 8          /* frames kept of one message */
 #define BRK_PREFETCH_DEFAULT 4096 /* REGISTER without a prefetch */

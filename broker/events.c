@@ -10,7 +10,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 actors_err
 brk_events_init(brk_events_t *self, uint32_t cap)

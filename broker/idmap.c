@@ -12,7 +12,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 #define CELL_HASH(c) ((uint32_t)((c) >> 32))
 #define CELL_IDX(c) ((uint32_t)(c) - 1u)

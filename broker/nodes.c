@@ -10,7 +10,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 void
 brk_nodes_init(brk_nodes_t *self)

@@ -5,7 +5,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "idmap.h"
 
 #define BRK_ADDRESS_MAX 255

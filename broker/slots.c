@@ -7,8 +7,8 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "alloc.h"
-#include "wire.h"
+#include <actors-internal/alloc.h>
+#include <actors-internal/wire.h>
 
 actors_err
 brk_slots_init(brk_slots_t *self, uint32_t initial)

@@ -32,10 +32,10 @@
 #include <actors/log.h>
 #include <actors/msg.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "mailbox.h"
 #include "sup_int.h"
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 #define SUP_MAP_MAX 65536 /* spec, state and event maps */
 #define SUP_CAUSE_LOST "connection lost"

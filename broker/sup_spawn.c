@@ -22,7 +22,7 @@
 
 #include "mailbox.h"
 #include "sup_int.h"
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 void
 sup_spawn_answer(sup_t *self, uint32_t si, uint32_t ei)

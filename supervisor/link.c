@@ -20,10 +20,10 @@
 #include <actors/client.h>
 #include <actors/log.h>
 
-#include "client_internal.h"
+#include <actors-internal/client_raw.h>
 #include "spec.h"
-#include "unpack.h"
-#include "wire.h"
+#include <actors-internal/unpack.h>
+#include <actors-internal/wire.h>
 
 #define LINK_HEARTBEAT_MS 1000 /* until the broker says otherwise */
 #define LINK_LIVENESS 3

@@ -46,7 +46,7 @@
 #include "child.h"
 #include "link.h"
 #include "spec.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #define SUP_BARRIER_MS 200 /* longest wait for the broker before a restart */
 

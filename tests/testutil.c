@@ -33,7 +33,7 @@
 #include <msgpack.h>
 #include <zmq.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 #define TESTUTIL_MAX_PROCS 32
 #define TESTUTIL_MAX_ARGS 64

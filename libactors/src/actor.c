@@ -60,8 +60,8 @@
 #include <actors/log.h>
 
 #include "actor_internal.h"
-#include "unpack.h"
-#include "alloc.h"
+#include <actors-internal/unpack.h>
+#include <actors-internal/alloc.h>
 #include "client_internal.h"
 #include "msg_internal.h"
 

@@ -19,7 +19,7 @@
 #include <actors/log.h>
 
 #include "actor_internal.h"
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 struct actors_ctx {
     uint32_t tag;               /* CTX_TAG */

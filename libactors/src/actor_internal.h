@@ -17,7 +17,7 @@
 #include <actors/actor.h>
 
 #include "actor_timer.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #define ACTOR_TAG 0xac7a0001u    /* live actors_actor_t */
 #define CTX_TAG 0xac7a0002u      /* live actors_ctx_t */

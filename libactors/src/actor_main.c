@@ -19,7 +19,7 @@
 #include <actors/log.h>
 
 #include "actor_internal.h"
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 #define USAGE                                                                  \
     "usage: %s [--broker EP] --address ADDRESS [--prefetch N] "                \

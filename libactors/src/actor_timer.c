@@ -9,7 +9,7 @@
 #include <assert.h>
 #include <limits.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 static bool
 s_before(const actors__timer_t *a, const actors__timer_t *b)

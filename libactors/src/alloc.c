@@ -1,6 +1,6 @@
 /* libactors/src/alloc.c - allocation with an injectable failure.
  * SPDX-License-Identifier: MIT */
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -60,13 +60,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "actor_internal.h"
 #include "client_internal.h"
 #include "future_internal.h"
 #include "msg_internal.h"
-#include "unpack.h"
-#include "utf8.h"
+#include <actors-internal/unpack.h>
+#include <actors-internal/utf8.h>
 
 #define ACTORS_CLIENT_TAG 0xac7e0004u
 #define ACTORS__LINGER_MS 1000

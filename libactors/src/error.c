@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 #define ACTORS_ERROR_TAG 0xac7e0001u
 

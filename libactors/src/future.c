@@ -26,9 +26,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "future_internal.h"
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 #include "msg_internal.h"
 
 struct actors__link {

@@ -12,7 +12,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 uint32_t
 actors__crc32c(uint32_t crc, const void *data, size_t len)

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 /* ---- JSON text -> msgpack --------------------------------------------- */
 

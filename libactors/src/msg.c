@@ -37,9 +37,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "msg_internal.h"
-#include "utf8.h"
+#include <actors-internal/utf8.h>
 
 #define ACTORS_MSG_TAG 0xac7e0002u
 #define ACTORS__MSG_SPARE_MAX 4    /* builders kept per thread */

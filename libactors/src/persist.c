@@ -30,10 +30,10 @@
 #include <actors/log.h>
 #include <actors/persist.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "journal.h"
 #include "persist_backend.h"
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 #define S_TAG 0x50455253u /* "PERS" */
 #define S_DEFAULT_DIR "./actors-state"

@@ -30,7 +30,7 @@
 
 #include <actors/log.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "persist_backend.h"
 
 typedef struct {

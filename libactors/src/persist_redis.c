@@ -56,7 +56,7 @@
 
 #include <actors/log.h>
 
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "persist_backend.h"
 
 typedef struct {

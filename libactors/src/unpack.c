@@ -7,7 +7,7 @@
  * byte at least, so a container may announce at most as many items as
  * bytes remain.
  */
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 #include <assert.h>
 #include <stdint.h>

@@ -11,7 +11,7 @@
  * U+FFFD; scanning resumes at the byte that broke it. No decoding to code
  * points, no allocation.
  */
-#include "utf8.h"
+#include <actors-internal/utf8.h>
 
 #include <assert.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* libactors/src/wire.c - the ACT2 envelope: header frames and error bodies.
  * SPDX-License-Identifier: MIT */
-#include "wire.h"
+#include <actors-internal/wire.h>
 #include "msg_internal.h"
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 #include <assert.h>
 #include <stdio.h>

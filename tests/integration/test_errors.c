@@ -9,7 +9,7 @@
  * client.
  */
 #include "itest.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #include <errno.h>
 #include <iconv.h>

@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 
 #include "itest.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #include <zmq.h>
 

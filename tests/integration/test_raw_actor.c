@@ -12,7 +12,7 @@
  * its libzmq answers the broker's ZMTP PINGs, which is all liveness is.
  */
 #include "itest.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #include <unistd.h>
 #include <zmq.h>

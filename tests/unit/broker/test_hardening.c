@@ -24,8 +24,8 @@
 
 #include "../../../broker/broker.h"
 #include "../../testutil.h"
-#include "utf8.h"
-#include "wire.h"
+#include <actors-internal/utf8.h>
+#include <actors-internal/wire.h>
 
 #include "rawbroker.h"
 #include "rawnode.h"

@@ -21,7 +21,7 @@
 
 #include "../../../broker/broker.h"
 #include "../../testutil.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #include "rawbroker.h"
 

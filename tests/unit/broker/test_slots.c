@@ -6,7 +6,7 @@
 #include <check.h>
 
 #include "../../testutil.h"
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "../../../broker/slots.h"
 
 START_TEST(test_slots_alloc_free_reuse)

@@ -27,9 +27,9 @@
 #include "../../testutil.h"
 #include "actor_internal.h"
 #include "actor_timer.h"
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "msg_internal.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #define WAIT_MS 5000
 

@@ -19,9 +19,9 @@
 #include <actors/msg.h>
 
 #include "../../testutil.h"
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "client_internal.h"
-#include "wire.h"
+#include <actors-internal/wire.h>
 
 #define FAKE_MAX_FRAMES 8
 

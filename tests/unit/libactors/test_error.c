@@ -8,7 +8,7 @@
 #include <actors/error.h>
 
 #include "../../testutil.h"
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 START_TEST(test_error_names_roundtrip)
 {

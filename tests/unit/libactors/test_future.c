@@ -11,7 +11,7 @@
 #include <actors/msg.h>
 
 #include "../../testutil.h"
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 /* s_int_future makes a resolved future holding v. */
 static actors_future_t *

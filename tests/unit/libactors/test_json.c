@@ -10,7 +10,7 @@
 #include <actors/msg.h>
 
 #include "../../testutil.h"
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 
 /* s_roundtrip parses text with actors_json_add and dumps the value back;
  * the caller frees the result. */

@@ -13,7 +13,7 @@
 #include <actors/msg.h>
 
 #include "../../testutil.h"
-#include "alloc.h"
+#include <actors-internal/alloc.h>
 #include "msg_internal.h"
 
 #define MAX_VALUES 16

@@ -7,7 +7,7 @@
 
 #include <actors/msg.h>
 
-#include "unpack.h"
+#include <actors-internal/unpack.h>
 
 /* Every type the packer makes is accepted, and the walk ends exactly where
  * msgpack-c's decode ends. */

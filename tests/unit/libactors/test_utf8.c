@@ -19,7 +19,7 @@
 #include <msgpack.h>
 
 #include "../../testutil.h"
-#include "utf8.h"
+#include <actors-internal/utf8.h>
 
 /* A packer target: a fixed buffer that holds at most cap bytes. */
 typedef struct {

@@ -9,8 +9,8 @@
 #include <actors/msg.h>
 
 #include "../../testutil.h"
-#include "alloc.h"
-#include "wire.h"
+#include <actors-internal/alloc.h>
+#include <actors-internal/wire.h>
 
 START_TEST(test_wire_header_roundtrip)
 {

@@ -1,4 +1,5 @@
-/* libactors/src/unpack.h - msgpack decoding that cannot be made to allocate
+/* libactors/internal/actors-internal/unpack.h -
+ * msgpack decoding that cannot be made to allocate
  * more than its input justifies.
  * SPDX-License-Identifier: MIT
  *

@@ -1,4 +1,5 @@
-/* libactors/src/utf8.h - byte strings as msgpack str that are always valid
+/* libactors/internal/actors-internal/utf8.h -
+ * byte strings as msgpack str that are always valid
  * UTF-8.
  * SPDX-License-Identifier: MIT
  *

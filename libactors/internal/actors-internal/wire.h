@@ -1,4 +1,5 @@
-/* libactors/src/wire.h - the envelope of protocol ACT2 (schemas/PROTOCOL.md).
+/* libactors/internal/actors-internal/wire.h -
+ * the envelope of protocol ACT2 (schemas/PROTOCOL.md).
  * SPDX-License-Identifier: MIT
  *
  * Private to libactors and the broker (which includes it); never installed.

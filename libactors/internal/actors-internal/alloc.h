@@ -1,4 +1,5 @@
-/* libactors/src/alloc.h - the library's allocator, with a test hook.
+/* libactors/internal/actors-internal/alloc.h -
+ * the library's allocator, with a test hook.
  * SPDX-License-Identifier: MIT
  *
  * Every allocation of libactors goes through these, so that a test can
