@@ -25,8 +25,9 @@
  *   CALL       C->B  header args [key]    (args: msgpack array; key: the
  *              B->A  header args [key]     call's key, 1..255 bytes;
  *                                          id B->A = broker tag)
- *   TELL       same frames as CALL; no reply unless delivery fails and the
- *              request id is not empty (then an ERROR)
+ *   TELL       same frames as CALL; with a request id (or a delimiter)
+ *              the broker answers REPLY nil once it has it, or ERROR;
+ *              with neither, nothing
  *   REPLY      B->C / A->B  header body              (body: one msgpack value)
  *   ERROR      B->C / A->B  header body              (body: msgpack map
  *                                       {"type","message","address"})
@@ -34,7 +35,8 @@
  *              answered by REPLY {heartbeat_ms, liveness, max_message} or
  *              ERROR NameTaken / BadRequest
  *   UNREGISTER A->B  header address                  (no reply)
- *   HEARTBEAT  both  header
+ *   HEARTBEAT  S<->B header                          (nodes only; actors'
+ *                                       liveness is ZMTP's PING/PONG)
  *   CREDIT     A->B  header count                    (uint32 BE: tells done)
  *   LOOKUP     C->B  header address                  -> REPLY map / ERROR
  *   LIST       C->B  header                          -> REPLY array of maps
