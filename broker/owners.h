@@ -20,9 +20,9 @@
 #include <actors/error.h>
 
 typedef struct {
-    int fd;             /* the owner's connection */
-    uint8_t rid[255];   /* its routing id */
-    uint8_t rid_len;    /* 1..255 */
+    int fd;           /* the owner's connection */
+    uint8_t rid[255]; /* its routing id */
+    uint8_t rid_len;  /* 1..255 */
 } brk_owner_t;
 
 typedef struct {

@@ -265,8 +265,7 @@ route_on_call(brk_broker_t *self, const brk_in_t *m)
     zmq_msg_init(&ack_rid);
     if (ack) {
         zmq_msg_copy(&ack_rid, IN_RID);
-        memcpy(
-            ack_hdr, zmq_msg_data(IN_HDR), ACTORS_WIRE_HDR_MIN + ack_id_len);
+        memcpy(ack_hdr, zmq_msg_data(IN_HDR), ACTORS_WIRE_HDR_MIN + ack_id_len);
     }
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     zmq_msg_move(&s->rid, IN_RID);

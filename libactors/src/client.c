@@ -79,7 +79,7 @@
 #define ACTORS__ZMTP_TIMEOUT_MS 3000
 #define ACTORS__MONITOR_EP_FMT "inproc://actors-client-monitor-%p"
 #define ACTORS__TELL_BIT ((uint64_t)1 << 63) /* id of an untracked tell */
-#define ACTORS__TELL_PUMP 1024 /* tells between pumps, at most */
+#define ACTORS__TELL_PUMP 1024               /* tells between pumps, at most */
 #define ACTORS__REFUSED_LOG_MS 1000 /* CLI-TELL-REFUSED at most this often */
 
 typedef struct {
@@ -949,8 +949,8 @@ actors_client_events(
  * do for its REPLY; its ERROR is counted and logged (at most once every
  * ACTORS__REFUSED_LOG_MS, with the count so far), never bodies. */
 static void
-s_tell_answer(actors_client_t *self, const actors__hdr_t *hdr,
-    zmq_msg_t *frames, int n)
+s_tell_answer(
+    actors_client_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames, int n)
 {
     if (hdr->cmd != ACTORS_CMD_ERROR) {
         return;

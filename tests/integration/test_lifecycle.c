@@ -381,8 +381,8 @@ START_TEST(test_lifecycle_stopped_actor_comes_back)
     o.max_restarts = -1;
     actors_future_t *f = s_spawn(g_client, &o);
     int64_t pid = 0;
-    TEST_ASSERT_OK(actors_value_int(
-        actors_map_get(itest_result(f), "pid"), &pid));
+    TEST_ASSERT_OK(
+        actors_value_int(actors_map_get(itest_result(f), "pid"), &pid));
     actors_future_destroy(&f);
     s_echo_ok("chaos/stopped", 1);
     f = itest_send(g_client, "chaos/stopped", "sleep", 0, "i", 100);
