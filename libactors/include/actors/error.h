@@ -47,8 +47,8 @@ extern "C" {
     XX(EIO, "TransportError", "the transport failed")                          \
     XX(EINTERNAL, "InternalError", "internal error")                           \
     XX(ENONODE, "NoSuchNode", "no live node (supervisor) by that name")        \
-    XX(ESPAWN, "SpawnFailed", "the node could not start the actor")           \
-    XX(ENOSPACE, "DiskFull", "no space left on the storage device")           \
+    XX(ESPAWN, "SpawnFailed", "the node could not start the actor")            \
+    XX(ENOSPACE, "DiskFull", "no space left on the storage device")            \
     XX(ELOCKED, "KeyLocked", "the persistence key is held by another process")
 
 typedef enum {
