@@ -77,7 +77,7 @@
 #define ACTORS__SPARE_MAX 1024   /* freed futures kept for reuse */
 #define ACTORS__MONITOR_EP_FMT "inproc://actors-client-monitor-%p"
 #define ACTORS__TELL_BIT ((uint64_t)1 << 63) /* id of an untracked tell */
-#define ACTORS__TELL_PUMP 1024 /* tells between pumps, at most */
+#define ACTORS__TELL_PUMP 1024               /* tells between pumps, at most */
 #define ACTORS__REFUSED_LOG_MS 1000 /* CLI-TELL-REFUSED at most this often */
 
 typedef struct {
@@ -953,8 +953,8 @@ actors_client_events(
  * do for its REPLY; its ERROR is counted and logged (at most once every
  * ACTORS__REFUSED_LOG_MS, with the count so far), never bodies. */
 static void
-s_tell_answer(actors_client_t *self, const actors__hdr_t *hdr,
-    zmq_msg_t *frames, int n)
+s_tell_answer(
+    actors_client_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames, int n)
 {
     if (hdr->cmd != ACTORS_CMD_ERROR) {
         return;

@@ -132,15 +132,21 @@ suptest_field(const char *address, const char *key, char *buf, size_t len)
 }
 
 /* suptest_wait_running waits until address is running with a pid other
- * than not_pid (0: any) and returns that pid. */
+ * than not_pid (0: any), and the broker knows which node runs it, and
+ * returns that pid. (An actor's REGISTER may reach the broker before its
+ * node's STATE does; killed in between, it would be taken for an actor
+ * no node supervises.) */
 static inline int64_t
 suptest_wait_running(const char *address, int64_t not_pid)
 {
     int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
     for (;;) {
         char state[32];
+        char node[64];
         int64_t pid = suptest_field(address, "state", state, sizeof state);
-        if (strcmp(state, "running") == 0 && pid > 0 && pid != not_pid) {
+        suptest_field(address, "node", node, sizeof node);
+        if (strcmp(state, "running") == 0 && pid > 0 && pid != not_pid &&
+            node[0] != '\0') {
             return pid;
         }
         ck_assert_msg(testutil_now_ms() < deadline,

@@ -171,8 +171,7 @@ START_TEST(test_actorctl_tell_refused)
      * holding a tell: the next tell finds it full. */
     actors_future_t *busy = itest_send(c, "chaos/t", "sleep", 0, "i", 3000);
     actors_future_t *queued = NULL;
-    TEST_ASSERT_OK(
-        actors_client_tell_ack(c, "chaos/t", "echo", NULL, &queued));
+    TEST_ASSERT_OK(actors_client_tell_ack(c, "chaos/t", "echo", NULL, &queued));
     TEST_ASSERT_OK(actors_future_wait(queued, ITEST_WAIT_MS));
     ck_assert_msg(itest_code(queued) == ACTORS_OK, "the first tell: %s",
         itest_describe(queued));

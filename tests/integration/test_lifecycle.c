@@ -264,19 +264,24 @@ START_TEST(test_lifecycle_owned_and_detached)
 }
 END_TEST
 
-/* s_owner_child runs in a forked child: a client of its own spawns an
- * owned chaos at address, reports on fd, and then never polls again, so
- * only libzmq's I/O thread (answering the broker's ZMTP PINGs) speaks for
- * it. */
+/* s_owner_child runs in a forked child: once go is readable (the node is
+ * up), a client of its own spawns an owned chaos at address, reports on
+ * fd, and then never polls again, so only libzmq's I/O thread (answering
+ * the broker's ZMTP PINGs) speaks for it. It is forked before the test
+ * starts any thread (ThreadSanitizer does not support new threads after
+ * a multi-threaded fork). */
 static void
-s_owner_child(const char *address, int fd)
+s_owner_child(const char *address, int go, int fd)
 {
-    /* The test's own connection came with the fork: close it (and the
-     * rest of the parent's descriptors) so that only ours are counted. */
+    /* Only our own descriptors: the parent's are not ours to count. */
     for (int i = 3; i < 1024; i++) {
-        if (i != fd) {
+        if (i != fd && i != go) {
             close(i);
         }
+    }
+    char token = 0;
+    if (read(go, &token, 1) != 1) {
+        _exit(2); /* the test gave up before the node was up */
     }
     actors_client_t *c = NULL;
     if (actors_client_create(&c, testutil_endpoint()) != ACTORS_OK) {
@@ -317,18 +322,22 @@ s_not_running(void *arg)
 START_TEST(test_lifecycle_owner_liveness)
 {
     testutil_broker_start("--heartbeat", "200", "--liveness", "3", NULL);
-    itest_connect();
-    suptest_node("n1", NULL);
+    int go[2];
     int p[2];
+    ck_assert_int_eq(pipe(go), 0);
     ck_assert_int_eq(pipe(p), 0);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        close(p[0]);
-        s_owner_child("chaos/kept", p[1]);
+        s_owner_child("chaos/kept", go[0], p[1]);
     }
+    close(go[0]);
     close(p[1]);
-    char ok = 0;
+    itest_connect();
+    suptest_node("n1", NULL);
+    char ok = 1;
+    ck_assert_int_eq(write(go[1], &ok, 1), 1);
+    close(go[1]);
     ssize_t got = read(p[0], &ok, 1); /* the child exits on any failure */
     close(p[0]);
     if (got != 1) {
@@ -372,8 +381,8 @@ START_TEST(test_lifecycle_stopped_actor_comes_back)
     o.max_restarts = -1;
     actors_future_t *f = s_spawn(g_client, &o);
     int64_t pid = 0;
-    TEST_ASSERT_OK(actors_value_int(
-        actors_map_get(itest_result(f), "pid"), &pid));
+    TEST_ASSERT_OK(
+        actors_value_int(actors_map_get(itest_result(f), "pid"), &pid));
     actors_future_destroy(&f);
     s_echo_ok("chaos/stopped", 1);
     f = itest_send(g_client, "chaos/stopped", "sleep", 0, "i", 100);

@@ -2,8 +2,9 @@
  * SPDX-License-Identifier: MIT
  *
  * Each command makes one client, sends one request, waits for the future
- * with a bound derived from --timeout, and prints. Nothing here reads the wire directly: the client library owns
- * the protocol, so actorctl is also a smoke test of the public API.
+ * with a bound derived from --timeout, and prints. Nothing here reads the wire
+ * directly: the client library owns the protocol, so actorctl is also a smoke
+ * test of the public API.
  */
 #include "commands.h"
 

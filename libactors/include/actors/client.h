@@ -143,8 +143,7 @@ ACTORS_EXPORT actors_err actors_client_tell_nowait(actors_client_t *self,
 /* actors_client_tells_refused is the number of actors_client_tell tells
  * the broker has refused so far (as far as the client has been pumped).
  * Thread: owner. */
-ACTORS_EXPORT uint64_t actors_client_tells_refused(
-    const actors_client_t *self);
+ACTORS_EXPORT uint64_t actors_client_tells_refused(const actors_client_t *self);
 
 /* actors_client_lookup asks the broker about address. The future's result
  * is a map (schemas/PROTOCOL.md, LOOKUP), or NoSuchActor. */

@@ -26,8 +26,9 @@
  *   CALL       C->B  header args [key]    (args: msgpack array; key: the
  *              B->A  header args [key]     call's key, 1..255 bytes;
  *                                          id B->A = broker tag)
- *   TELL       same frames as CALL; no reply unless delivery fails and the
- *              request id is not empty (then an ERROR)
+ *   TELL       same frames as CALL; with a request id (or a delimiter)
+ *              the broker answers REPLY nil once it has it, or ERROR;
+ *              with neither, nothing
  *   REPLY      B->C / A->B  header body              (body: one msgpack value)
  *   ERROR      B->C / A->B  header body              (body: msgpack map
  *                                       {"type","message","address"})
@@ -35,8 +36,10 @@
  *              answered by REPLY {heartbeat_ms, liveness, max_message} or
  *              ERROR NameTaken / BadRequest
  *   UNREGISTER A->B  header address                  (no reply)
- *   HEARTBEAT  both  header
- *   CREDIT     A->B  header count                    (uint32 BE: tells done)
+ *   HEARTBEAT  A/S->B header                         (echoed; liveness is
+ *                                       ZMTP's PING/PONG)
+ *   CREDIT     A->B  header count [taken]            (uint32 BE each: tells
+ *                                       done, last message taken up)
  *   LOOKUP     C->B  header address                  -> REPLY map / ERROR
  *   LIST       C->B  header                          -> REPLY array of maps
  *   PING       C->B  header                          -> REPLY map

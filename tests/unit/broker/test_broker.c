@@ -726,8 +726,8 @@ s_zmtp_connect(void)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     /* Greeting: signature, version 3.1, mechanism NULL, as-server 0. */
-    uint8_t g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 1, 'N', 'U', 'L',
-        'L'};
+    uint8_t g[64] = {
+        0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 1, 'N', 'U', 'L', 'L'};
     s_zmtp_write(fd, g, sizeof g);
     uint8_t theirs[64];
     int64_t deadline = testutil_now_ms() + RECV_MS;

@@ -1087,8 +1087,8 @@ START_TEST(test_actor_idle_sends_nothing)
     s_fake_start(&f);
     s_actor_start(&r, &f, 0);
     s_accept(&f, 50, 3);
-    ck_assert_msg(!s_fake_recv(&f, 500, &m), "an idle actor sent command %d",
-        m.hdr.cmd);
+    ck_assert_msg(
+        !s_fake_recv(&f, 500, &m), "an idle actor sent command %d", m.hdr.cmd);
     s_stop_actor(&f, &r);
     s_fake_stop(&f);
 }

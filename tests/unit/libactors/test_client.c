@@ -503,13 +503,13 @@ s_count_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int n)
 
 /* Log lines captured by s_log_cb. */
 typedef struct {
-    int n;           /* CLI-TELL-REFUSED lines */
-    char text[512];  /* the last one */
+    int n;          /* CLI-TELL-REFUSED lines */
+    char text[512]; /* the last one */
 } s_logged_t;
 
 static void
-s_log_cb(actors_log_level_t level, const char *msgid, const char *text,
-    void *arg)
+s_log_cb(
+    actors_log_level_t level, const char *msgid, const char *text, void *arg)
 {
     s_logged_t *l = arg;
     if (level == ACTORS_LOG_WARN && strcmp(msgid, "CLI-TELL-REFUSED") == 0) {
@@ -543,8 +543,8 @@ START_TEST(test_client_tell_answers_consumed)
     fmsg_close(&m);
     TEST_ASSERT_OK(actors_client_tell(c, "full/1", "m", NULL));
     fake_recv_ok(&fb, &m);
-    fake_error(&fb, &m, ACTORS_EFULL, NULL, "mailbox of full/1 is full",
-        "full/1");
+    fake_error(
+        &fb, &m, ACTORS_EFULL, NULL, "mailbox of full/1 is full", "full/1");
     fmsg_close(&m);
     int64_t deadline = testutil_now_ms() + 5000;
     while (actors_client_tells_refused(c) < 2) {
