@@ -5,11 +5,11 @@
  * (core.h) with extensions (ext.h; supervision, sup.h) attached by
  * brk_broker_create.
  *
- * The broker routes protocol ACT2 (libactors/internal/actors-internal/wire.h, PROTOCOL.md) by
- * address: CALL and TELL go to the actor registered at the address within
- * its credit (prefetch), the rest wait in its bounded mailbox; REPLY and
- * ERROR go back to the caller in the form it asked (with or without an
- * empty delimiter). It answers LOOKUP, LIST and PING itself, watches actor
+ * The broker routes protocol ACT2 (libactors/internal/actors-internal/wire.h,
+ * PROTOCOL.md) by address: CALL and TELL go to the actor registered at the
+ * address within its credit (prefetch), the rest wait in its bounded mailbox;
+ * REPLY and ERROR go back to the caller in the form it asked (with or without
+ * an empty delimiter). It answers LOOKUP, LIST and PING itself, watches actor
  * connections (socket monitor) and heartbeats, and answers every caller
  * exactly once: with the actor's reply, or with an error (Timeout,
  * ActorCrashed, ActorDead, NoSuchActor, MailboxFull, BadRequest, ...).

@@ -32,7 +32,7 @@
 
 #include "idmap.h"
 
-#define BRK_RID_MAX 255 /* ZeroMQ routing ids are 1..255 bytes */
+#define BRK_RID_MAX 255  /* ZeroMQ routing ids are 1..255 bytes */
 #define BRK_FD_LOST (-2) /* a send found it unroutable: death pending */
 
 /* Role bits of a connection. */

@@ -77,8 +77,8 @@ s_read_info(zmq_msg_t *f, s_info_t *info)
             ok = false;
         }
         ok = ok &&
-             s_info_u32(&up.data, "prefetch", BRK_PREFETCH_MAX,
-                 &info->prefetch) &&
+             s_info_u32(
+                 &up.data, "prefetch", BRK_PREFETCH_MAX, &info->prefetch) &&
              s_info_u32(&up.data, "mailbox", UINT32_MAX, &info->mailbox);
     }
     msgpack_unpacked_destroy(&up);

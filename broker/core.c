@@ -50,8 +50,8 @@
 #define BRK_BATCH 1024  /* messages per drain before timers run */
 #define BRK_CHECK_MS 10 /* longest wait; monitor and timer checks */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
-#define BRK_FD_MARGIN 8 /* descriptors kept free of connections */
-#define BRK_IDLE_MS 100 /* longest idle wait (a stop from a thread) */
+#define BRK_FD_MARGIN 8       /* descriptors kept free of connections */
+#define BRK_IDLE_MS 100       /* longest idle wait (a stop from a thread) */
 #define BRK_ANSWER_MIN_MS 500 /* shortest wait for a ZMTP PONG */
 
 /* ------------------------------------------------------------ helpers */
@@ -342,8 +342,7 @@ brk_core_fail_inflight(
                 "actor %s died while handling the call: %s", address, cause);
         } else {
             brk_core_slot_fail(self, si, code,
-                "actor %s exited while handling the call (%s)", address,
-                cause);
+                "actor %s exited while handling the call (%s)", address, cause);
         }
         e = brk_registry_at(&self->reg, ei);
     }
@@ -493,7 +492,8 @@ brk_core_state_name(brk_broker_t *self, uint32_t ei)
 {
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].state_name_cb) {
-            const char *name = self->ext[i].state_name_cb(self->ext[i].self, ei);
+            const char *name =
+                self->ext[i].state_name_cb(self->ext[i].self, ei);
             if (name != NULL) {
                 return name;
             }
@@ -572,8 +572,8 @@ brk_core_conn_claim(
         }
     }
     if (i == BRK_NONE) {
-        actors_err rc = brk_conns_add(&self->conns, zmq_msg_data(m->rid),
-            zmq_msg_size(m->rid), fd, &i);
+        actors_err rc = brk_conns_add(
+            &self->conns, zmq_msg_data(m->rid), zmq_msg_size(m->rid), fd, &i);
         if (rc != ACTORS_OK) {
             return rc;
         }
@@ -1118,10 +1118,10 @@ brk_core_create(brk_broker_t **out, const brk_opts_t *opts)
     }
     self->tag = BRK_TAG;
     struct rlimit rl;
-    self->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-                             rl.rlim_cur != RLIM_INFINITY
-                         ? (int64_t)rl.rlim_cur
-                         : INT32_MAX;
+    self->fd_limit =
+        getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+            ? (int64_t)rl.rlim_cur
+            : INT32_MAX;
     s_nonce(self->nonce);
     self->opts = *opts;
     snprintf(self->endpoint_req, sizeof self->endpoint_req, "%s", opts->bind);
@@ -1143,7 +1143,6 @@ brk_core_create(brk_broker_t **out, const brk_opts_t *opts)
     if (rc == ACTORS_OK) {
         self->ctx = zmq_ctx_new();
         rc = self->ctx != NULL ? ACTORS_OK : ACTORS_EIO;
-
     }
     if (rc == ACTORS_OK) {
         rc = s_socket(self);

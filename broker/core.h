@@ -125,8 +125,8 @@ actors_err brk_core_create(brk_broker_t **out, const brk_opts_t *opts);
 
 /* brk_core_set_cmd routes command cmd to fn(arg, core, m), replacing what
  * was there. */
-void brk_core_set_cmd(brk_broker_t *self, uint8_t cmd, brk_cmd_cb fn,
-    void *arg);
+void brk_core_set_cmd(
+    brk_broker_t *self, uint8_t cmd, brk_cmd_cb fn, void *arg);
 
 /* brk_core_attach adds extension ext (copied). Returns ACTORS_OK or
  * ACTORS_ENOMEM when BRK_EXT_MAX are attached. */
@@ -154,8 +154,8 @@ void brk_core_body_from(zmq_msg_t *body, const void *data, size_t len);
 /* brk_core_error answers rid with ERROR code, echoing hdr (NULL: a fresh
  * header with an empty id). Consumes rid and hdr. */
 void brk_core_error(brk_broker_t *self, zmq_msg_t *rid, bool delim,
-    zmq_msg_t *hdr, actors_err code, const char *address, const char *fmt,
-    ...) __attribute__((format(printf, 7, 8)));
+    zmq_msg_t *hdr, actors_err code, const char *address, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* brk_core_bad answers a malformed message with BadRequest. */
 void brk_core_bad(brk_broker_t *self, const brk_in_t *m, const char *what);

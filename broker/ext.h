@@ -34,8 +34,8 @@ typedef struct {
      * address over (it called brk_core_hold); false lets the core bury
      * it: callers in flight get ActorCrashed (or ActorDead), waiting ones
      * ActorDead. */
-    bool (*entry_lost_cb)(void *self, uint32_t ei, bool crashed,
-        const char *reason);
+    bool (*entry_lost_cb)(
+        void *self, uint32_t ei, bool crashed, const char *reason);
 
     /* entry_registered_cb: entry ei has just been registered (it was new,
      * dead, held or re-registered by its connection); the REGISTER reply

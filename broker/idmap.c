@@ -15,7 +15,7 @@
 #include <actors-internal/alloc.h>
 
 #define CELL_HASH(c) ((uint32_t)((c) >> 32))
-#define CELL_IDX(c) ((uint32_t)(c) - 1u)
+#define CELL_IDX(c) ((uint32_t)(c)-1u)
 
 void
 brk_idmap_init(brk_idmap_t *self, brk_idmap_key_cb key_cb, void *ctx)

@@ -24,11 +24,11 @@
 typedef const void *(*brk_idmap_key_cb)(void *ctx, uint32_t idx, size_t *len);
 
 typedef struct {
-    uint64_t *v;         /* cap cells: hash << 32 | (idx + 1); 0 empty */
-    uint32_t cap;        /* power of two, or 0 */
-    uint32_t count;      /* keys held */
+    uint64_t *v;             /* cap cells: hash << 32 | (idx + 1); 0 empty */
+    uint32_t cap;            /* power of two, or 0 */
+    uint32_t count;          /* keys held */
     brk_idmap_key_cb key_cb; /* the owner's keys */
-    void *ctx;           /* passed to key_cb */
+    void *ctx;               /* passed to key_cb */
 } brk_idmap_t;
 
 /* brk_idmap_init prepares an empty map whose keys key_cb(ctx, idx) gives.

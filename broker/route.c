@@ -201,8 +201,8 @@ s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
                 "second)",
                 e->address, e->mailbox.count);
         }
-        brk_core_slot_fail(self, si, ACTORS_EFULL,
-            "mailbox of %s is full (%u)", e->address, e->mailbox_cap);
+        brk_core_slot_fail(self, si, ACTORS_EFULL, "mailbox of %s is full (%u)",
+            e->address, e->mailbox_cap);
         return false;
     }
     s->state = BRK_SLOT_QUEUED;
@@ -383,8 +383,7 @@ s_on_reply(void *arg, brk_broker_t *self, const brk_in_t *m)
         brk_core_slot_fail(self, si, ACTORS_EBADREQ,
             "actor %s sent a malformed reply", e->address);
     } else {
-        brk_core_answer(
-            self, &s->rid, s->delim, &s->hdr, m->h.cmd, &m->arg[0]);
+        brk_core_answer(self, &s->rid, s->delim, &s->hdr, m->h.cmd, &m->arg[0]);
         brk_slots_free(&self->slots, si);
     }
     brk_core_pump(self, ei);

@@ -254,8 +254,8 @@ sup_compute_loads(sup_t *self)
     for (uint32_t i = 0; i < reg->used && i < self->cap; i++) {
         brk_entry_t *e = brk_registry_at(reg, i);
         sup_entry_t *se = sup_peek(self, i);
-        if (se != NULL && se->node != BRK_NONE &&
-            e->state != BRK_ENTRY_FREE && e->state != BRK_ENTRY_DEAD) {
+        if (se != NULL && se->node != BRK_NONE && e->state != BRK_ENTRY_FREE &&
+            e->state != BRK_ENTRY_DEAD) {
             brk_nodes_at(&self->nodes, se->node)->load++;
         }
     }
@@ -449,8 +449,9 @@ s_on_node(void *arg, brk_broker_t *core, const brk_in_t *m)
         return;
     }
     brk_nodes_at(&self->nodes, ni)->pid = pid;
-    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-NODE", "node=%s pid=%lld fd=%d registered",
-        name, (long long)pid, brk_conns_at(&core->conns, ci)->fd);
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-NODE",
+        "node=%s pid=%lld fd=%d registered", name, (long long)pid,
+        brk_conns_at(&core->conns, ci)->fd);
     msgpack_pack_map(&core->pk, 2);
     brk_core_pack_str(&core->pk, "heartbeat_ms");
     msgpack_pack_uint32(&core->pk, core->opts.heartbeat_ms);
@@ -559,8 +560,8 @@ s_conn_gone(void *arg, uint32_t ci)
             continue;
         }
         ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-OWNER-GONE",
-            "address=%s node=%s its owner disconnected; killing it",
-            e->address, brk_nodes_at(&self->nodes, se->node)->name);
+            "address=%s node=%s its owner disconnected; killing it", e->address,
+            brk_nodes_at(&self->nodes, se->node)->name);
         se->max_restarts = 0;
         sup_kill_quiet(self, ei);
     }
@@ -628,8 +629,7 @@ s_read_state(zmq_msg_t *f, s_state_t *st)
 /* s_state_live handles STATE starting/restarting of address from node
  * ni. */
 static void
-s_state_live(
-    sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
+s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
 {
     brk_broker_t *core = self->core;
     bool starting = strcmp(st->state, "starting") == 0;
@@ -691,8 +691,7 @@ s_state_live(
 
 /* s_state_gone handles STATE dead/stopped of address from node ni. */
 static void
-s_state_gone(
-    sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
+s_state_gone(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
 {
     brk_broker_t *core = self->core;
     uint32_t ei = brk_registry_find(&core->reg, address, strlen(address));
@@ -710,14 +709,14 @@ s_state_gone(
         brk_core_bury(core, ei, stopped ? ACTORS_EDEAD : ACTORS_ECRASHED, why);
     }
     se = sup_peek(self, ei);
-    if (se != NULL && brk_registry_at(&core->reg, ei)->state == BRK_ENTRY_DEAD) {
+    if (se != NULL &&
+        brk_registry_at(&core->reg, ei)->state == BRK_ENTRY_DEAD) {
         se->is_stopped = stopped;
         se->restarts = st->restarts;
         if (st->cause[0]) {
             snprintf(se->cause, sizeof se->cause, "%s", st->cause);
             snprintf(brk_registry_at(&core->reg, ei)->cause,
-                sizeof brk_registry_at(&core->reg, ei)->cause, "%s",
-                st->cause);
+                sizeof brk_registry_at(&core->reg, ei)->cause, "%s", st->cause);
         }
     }
 }
@@ -860,8 +859,8 @@ s_slot_expired(void *arg, uint32_t si)
     }
     if (!s->answered) {
         s->answered = 1;
-        brk_core_error(self->core, &s->rid, s->delim, &s->hdr,
-            ACTORS_ETIMEDOUT, NULL, "the node did not answer in time");
+        brk_core_error(self->core, &s->rid, s->delim, &s->hdr, ACTORS_ETIMEDOUT,
+            NULL, "the node did not answer in time");
     }
 }
 

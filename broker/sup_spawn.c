@@ -209,8 +209,8 @@ sup_on_spawn(void *arg, brk_broker_t *core, const brk_in_t *m)
         return;
     }
     brk_entry_t *e = brk_registry_at(&core->reg, ei);
-    (void)brk_registry_set_service(&core->reg, ei, sp.service,
-        strlen(sp.service));
+    (void)brk_registry_set_service(
+        &core->reg, ei, sp.service, strlen(sp.service));
     e = brk_registry_at(&core->reg, ei);
     e->pid = 0;
     e->cause[0] = '\0';
@@ -232,8 +232,8 @@ sup_on_spawn(void *arg, brk_broker_t *core, const brk_in_t *m)
         (void)brk_core_slot_deadline(core, si, m->h.timeout_ms);
     }
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-SPAWN",
-        "address=%s service=%s node=%s detached=%d spawning", name,
-        sp.service, brk_nodes_at(&self->nodes, ni)->name, sp.detached);
+        "address=%s service=%s node=%s detached=%d spawning", name, sp.service,
+        brk_nodes_at(&self->nodes, ni)->name, sp.detached);
     zmq_msg_t addr;
     brk_core_body_from(&addr, name, strlen(name));
     sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &m->arg[0]);
@@ -297,8 +297,8 @@ sup_on_node_answer(sup_t *self, uint32_t si, const brk_in_t *m)
         }
         return;
     }
-    brk_mailbox_remove(&brk_nodes_at(&self->nodes, ni)->pending, &core->slots,
-        si);
+    brk_mailbox_remove(
+        &brk_nodes_at(&self->nodes, ni)->pending, &core->slots, si);
     s->state = BRK_SLOT_HELD;
     bool is_error = m->h.cmd == ACTORS_CMD_ERROR;
     if (s->cmd == ACTORS_CMD_KILL) {

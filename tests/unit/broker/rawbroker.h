@@ -6,8 +6,8 @@
  * a thread, raw DEALER/REQ sockets, frame builders and readers. Each test
  * file uses a subset, hence the unused-function pragma.
  *
- * Speaks ACT2 (libactors/internal/actors-internal/wire.h): a CALL's or TELL's address and
- * method travel in its header (s_send_to, s_call); other commands'
+ * Speaks ACT2 (libactors/internal/actors-internal/wire.h): a CALL's or TELL's
+ * address and method travel in its header (s_send_to, s_call); other commands'
  * headers carry only the request id (s_send). Answers are checked to be
  * the request's header with the command rewritten (s_check_answer).
  */

@@ -534,8 +534,8 @@ s_zmtp_actor(const char *address)
     int port = atoi(strrchr(ep, ':') + 1);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ck_assert_int_ge(fd, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-        .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     uint8_t out[512];

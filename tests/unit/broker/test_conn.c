@@ -75,8 +75,8 @@ START_TEST(test_conn_churn)
     }
     for (int i = 0; i < N; i++) {
         int n = snprintf(rid, sizeof rid, "r%d", i);
-        ck_assert_uint_eq(brk_conns_find(&t, rid, (size_t)n),
-            i % 3 ? idx[i] : BRK_NONE);
+        ck_assert_uint_eq(
+            brk_conns_find(&t, rid, (size_t)n), i % 3 ? idx[i] : BRK_NONE);
     }
     ck_assert_uint_eq(t.count, N - (N + 2) / 3);
     brk_conns_fini(&t);

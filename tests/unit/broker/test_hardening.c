@@ -231,8 +231,8 @@ START_TEST(test_hardening_node_config_keeps_live_actor)
     s_register(a, "x/1", 4, 0);
     s_node(n, "n1");
     s_state(n, "x/1", "starting", 999, "", 0);
-    s_state(n, "x/1", "stopped", 999, "address held by a live actor elsewhere",
-        0);
+    s_state(
+        n, "x/1", "stopped", 999, "address held by a live actor elsewhere", 0);
     ck_assert_int_ge(s_ping_int(n, "uptime_ms"), 0); /* STATEs handled */
     s_send(c, ACTORS_CMD_LOOKUP, 0, "lk", 1, S("x/1"));
     msgpack_unpacked up;
@@ -439,7 +439,7 @@ START_TEST(test_hardening_unstarted_calls_redelivered)
     s_expect_reply(c, 0, "c1", &s_nil, 1);
     s_credit_taken(a, 0, 2);
     ck_assert_int_ge(s_ping_int(a, "uptime_ms"), 0); /* CREDIT handled */
-    zmq_close(a); /* the process dies */
+    zmq_close(a);                                    /* the process dies */
     s_state(n, "r/1", "restarting", 4242, "signal 9 (SIGKILL)", 0);
     s_expect_error(c, 0, "c2", "ActorCrashed");
     s_expect_error(c, 0, "c3", "ActorCrashed");
@@ -497,8 +497,8 @@ START_TEST(test_hardening_error_bodies_utf8)
     ck_assert_int_eq(m.nframes, 2);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
-    ck_assert_int_eq(msgpack_unpack_next(&up, (const char *)m.data[1],
-                         m.len[1], NULL),
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, (const char *)m.data[1], m.len[1], NULL),
         MSGPACK_UNPACK_SUCCESS);
     ck_assert_int_eq(up.data.type, MSGPACK_OBJECT_MAP);
     for (uint32_t i = 0; i < up.data.via.map.size; i++) {

@@ -793,7 +793,6 @@ START_TEST(test_actor_tells_are_credited)
 }
 END_TEST
 
-
 /* A deferred reply leaves the loop free: a later echo is answered first. */
 START_TEST(test_actor_deferred_reply)
 {
