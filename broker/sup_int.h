@@ -44,7 +44,6 @@ typedef struct {
     uint32_t cap;        /* rows allocated */
     brk_nodes_t nodes;   /* the supervisors */
     brk_events_t events; /* their last EVENTs */
-    uint32_t rng;        /* xorshift state: generated names */
 } sup_t;
 
 /* sup_entry returns the row of entry ei, growing the table; NULL on

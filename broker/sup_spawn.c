@@ -15,6 +15,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <actors/log.h>
@@ -24,6 +25,39 @@
 #include "sup_int.h"
 #include <actors-internal/unpack.h>
 
+/* s_pack_reply packs SPAWN's REPLY map for entry ei: {address, node, pid,
+ * existed}, and for an owned actor also owner (the owner's routing id,
+ * owner_rid) and heartbeat_ms. */
+static void
+s_pack_reply(sup_t *self, uint32_t ei, bool existed, zmq_msg_t *owner_rid)
+{
+    brk_broker_t *core = self->core;
+    const brk_entry_t *e = brk_registry_at(&core->reg, ei);
+    msgpack_packer *pk = &core->pk;
+    msgpack_pack_map(pk, owner_rid != NULL ? 6 : 4);
+    if (owner_rid != NULL) {
+        brk_core_pack_str(pk, "owner");
+        msgpack_pack_bin(pk, zmq_msg_size(owner_rid));
+        msgpack_pack_bin_body(
+            pk, zmq_msg_data(owner_rid), zmq_msg_size(owner_rid));
+        brk_core_pack_str(pk, "heartbeat_ms");
+        msgpack_pack_uint32(pk, core->opts.heartbeat_ms);
+    }
+    brk_core_pack_str(pk, "address");
+    brk_core_pack_str(pk, e->address);
+    brk_core_pack_str(pk, "node");
+    const char *node = sup_node_name(self, ei);
+    brk_core_pack_str(pk, node ? node : "");
+    brk_core_pack_str(pk, "pid");
+    msgpack_pack_int64(pk, e->pid);
+    brk_core_pack_str(pk, "existed");
+    if (existed) {
+        msgpack_pack_true(pk);
+    } else {
+        msgpack_pack_false(pk);
+    }
+}
+
 void
 sup_spawn_answer(sup_t *self, uint32_t si, uint32_t ei)
 {
@@ -31,29 +65,9 @@ sup_spawn_answer(sup_t *self, uint32_t si, uint32_t ei)
     brk_core_slot_unheap(core, si);
     brk_slot_t *s = brk_slots_at(&core->slots, si);
     if (!s->answered) {
-        brk_entry_t *e = brk_registry_at(&core->reg, ei);
         sup_entry_t *se = sup_peek(self, ei);
         bool owned = se != NULL && se->owner != BRK_NONE;
-        msgpack_packer *pk = &core->pk;
-        msgpack_pack_map(pk, owned ? 6 : 4);
-        if (owned) {
-            /* The owner's routing id and the heartbeat interval. */
-            brk_core_pack_str(pk, "owner");
-            msgpack_pack_bin(pk, zmq_msg_size(&s->rid));
-            msgpack_pack_bin_body(
-                pk, zmq_msg_data(&s->rid), zmq_msg_size(&s->rid));
-            brk_core_pack_str(pk, "heartbeat_ms");
-            msgpack_pack_uint32(pk, core->opts.heartbeat_ms);
-        }
-        brk_core_pack_str(pk, "address");
-        brk_core_pack_str(pk, e->address);
-        brk_core_pack_str(pk, "node");
-        const char *node = sup_node_name(self, ei);
-        brk_core_pack_str(pk, node ? node : "");
-        brk_core_pack_str(pk, "pid");
-        msgpack_pack_int64(pk, e->pid);
-        brk_core_pack_str(pk, "existed");
-        msgpack_pack_false(pk);
+        s_pack_reply(self, ei, false, owned ? &s->rid : NULL);
         zmq_msg_t body;
         brk_core_pack_body(core, &body);
         brk_core_answer(
@@ -67,39 +81,21 @@ sup_spawn_answer(sup_t *self, uint32_t si, uint32_t ei)
 static void
 s_reply_existing(sup_t *self, const brk_in_t *m, uint32_t ei)
 {
-    brk_broker_t *core = self->core;
-    const brk_entry_t *e = brk_registry_at(&core->reg, ei);
-    msgpack_packer *pk = &core->pk;
-    msgpack_pack_map(pk, 4);
-    brk_core_pack_str(pk, "address");
-    brk_core_pack_str(pk, e->address);
-    brk_core_pack_str(pk, "node");
-    const char *node = sup_node_name(self, ei);
-    brk_core_pack_str(pk, node ? node : "");
-    brk_core_pack_str(pk, "pid");
-    msgpack_pack_int64(pk, e->pid);
-    brk_core_pack_str(pk, "existed");
-    msgpack_pack_true(pk);
-    brk_core_reply_packed(core, m);
+    s_pack_reply(self, ei, true, NULL);
+    brk_core_reply_packed(self->core, m);
 }
 
+/* s_rand is 32 random bits for a generated name (SERVICE/xxxxxxxx). */
 static uint32_t
-s_rand(sup_t *self)
+s_rand(void)
 {
-    if (self->rng == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        self->rng = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec ^ 0x9e3779b9u;
-        if (self->rng == 0) {
-            self->rng = 1;
-        }
+    uint32_t x = 0;
+    if (getrandom(&x, sizeof x, GRND_NONBLOCK) == (ssize_t)sizeof x) {
+        return x;
     }
-    uint32_t x = self->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    self->rng = x;
-    return x;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)ts.tv_nsec * 2654435761u ^ (uint32_t)ts.tv_sec;
 }
 
 /* The SPAWN spec, read. */
@@ -162,8 +158,8 @@ sup_on_spawn(void *arg, brk_broker_t *core, const brk_in_t *m)
         }
     } else {
         do {
-            snprintf(sp.name, sizeof sp.name, "%.200s/%08x", sp.service,
-                s_rand(self));
+            snprintf(
+                sp.name, sizeof sp.name, "%.200s/%08x", sp.service, s_rand());
         } while (brk_registry_find(&core->reg, name, strlen(name)) != BRK_NONE);
     }
     uint32_t ni;
