@@ -75,6 +75,8 @@
 #define HEARTBEAT_DEFAULT 1000 /* ms, until the broker tells its own */
 #define LIVENESS_DEFAULT 3     /* heartbeats, idem */
 #define REGISTER_RETRY_MS 3000 /* no answer to REGISTER: send it again */
+#define TAKEN_GRACE_MS 1000    /* NameTaken may be a predecessor's ... */
+#define TAKEN_RETRY_MS 50      /* ... that just died: retry this often */
 #define CLAIM_AHEAD 31         /* messages claimed beyond the one started */
 #define EXIT_LINGER_MS 2000    /* time given to last replies at exit */
 #define ITEMS_KEPT 256         /* free list bound */
@@ -796,6 +798,11 @@ s_register(actors_actor_t *self, bool first)
     bool ours_maybe = !first;
     uint64_t give_up = s_now() + REGISTER_RETRY_MS +
                        2 * (uint64_t)self->liveness * self->heartbeat_ms;
+    /* Even at the first attempt, NameTaken may come from the previous
+     * holder of the address whose process has just died (a restart) but
+     * whose connection the broker has not seen close yet: for a short
+     * while it is retried, then it is final. */
+    uint64_t grace = s_now() + TAKEN_GRACE_MS;
     uint64_t deadline = s_now() + REGISTER_RETRY_MS;
     for (;;) {
         uint64_t now = s_now();
@@ -823,14 +830,15 @@ s_register(actors_actor_t *self, bool first)
             deadline = now;
         }
         if (self->reg == REG_FAILED) {
-            if (self->reg_err != ACTORS_ETAKEN || !ours_maybe ||
+            bool in_grace = now < grace;
+            if (self->reg_err != ACTORS_ETAKEN || (!ours_maybe && !in_grace) ||
                 now >= give_up) {
                 return self->reg_err;
             }
-            /* Retry after a heartbeat: the broker will notice our old
-             * connection is gone. */
+            /* Retry: the broker will notice the old connection is gone
+             * (ours after a reconnection: within a heartbeat). */
             self->reg = REG_IDLE;
-            deadline = now + self->heartbeat_ms;
+            deadline = now + (ours_maybe ? self->heartbeat_ms : TAKEN_RETRY_MS);
         }
         if (now >= deadline) {
             if (self->reg == REG_PENDING) {
