@@ -156,7 +156,7 @@ START_TEST(test_hardening_req_always_answered)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         void *req = s_sock(ZMQ_REQ);
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "r%zu", i);
         if (cases[i].cmd == ACTORS_CMD_STATE) {
             s_send(req, cases[i].cmd, 0, id, 2, S("x/1"), BODY(st));
@@ -426,7 +426,7 @@ START_TEST(test_hardening_unstarted_calls_redelivered)
     s_state(n, "r/1", "starting", 4242, "", 0);
     s_wait_state(c, "r/1", "starting");
     s_register_ex(a, "r/1", 10, 0, true);
-    char id[8];
+    char id[16];
     for (int i = 1; i <= 5; i++) {
         snprintf(id, sizeof id, "c%d", i);
         s_call(c, id, "r/1", 0);
