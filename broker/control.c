@@ -111,8 +111,10 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
         return;
     }
     uint32_t prefetch = info.prefetch ? info.prefetch : BRK_PREFETCH_DEFAULT;
-    if (prefetch > self->opts.max_queued) {
-        prefetch = self->opts.max_queued; /* what its queue can hold */
+    if (prefetch > self->opts.max_queued / 2) {
+        /* What its queue in ZeroMQ can hold, with room for ZeroMQ's
+         * batched accounting of what the other side has read. */
+        prefetch = self->opts.max_queued / 2 ? self->opts.max_queued / 2 : 1;
     }
     uint32_t mailbox = info.mailbox ? info.mailbox : self->opts.mailbox;
 

@@ -58,8 +58,11 @@ s_dispatch(brk_broker_t *self, uint32_t si)
         zmq_msg_close(&rid);
         if (errno == EAGAIN) {
             /* The actor's queue in ZeroMQ is full (max_queued): keep the
-             * message in the mailbox; the next tick pumps again. */
+             * message in the mailbox; the next check pumps again. */
             self->pump_blocked = true;
+            if (self->next_tick > self->now + 10) {
+                self->next_tick = self->now + 10;
+            }
             return false;
         }
         ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",

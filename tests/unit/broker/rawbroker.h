@@ -434,7 +434,8 @@ s_actor_get(void *actor)
     s_got_t g;
     memset(&g, 0, sizeof g);
     g.cmd = ph.cmd;
-    ck_assert(g.cmd == ACTORS_CMD_CALL || g.cmd == ACTORS_CMD_TELL);
+    ck_assert_msg(g.cmd == ACTORS_CMD_CALL || g.cmd == ACTORS_CMD_TELL,
+        "the actor got command %u", (unsigned)g.cmd);
     /* Names well-formed and ending the header exactly. */
     ck_assert_ptr_nonnull(ph.address);
     ck_assert_ptr_nonnull(ph.method);
