@@ -49,7 +49,8 @@ extern "C" {
     XX(ENONODE, "NoSuchNode", "no live node (supervisor) by that name")        \
     XX(ESPAWN, "SpawnFailed", "the node could not start the actor")            \
     XX(ENOSPACE, "DiskFull", "no space left on the storage device")            \
-    XX(ELOCKED, "KeyLocked", "the persistence key is held by another process")
+    XX(ELOCKED, "KeyLocked", "the persistence key is held by another process") \
+    XX(EFORBIDDEN, "Forbidden", "the sender's role may not do this")
 
 typedef enum {
     ACTORS_OK = 0,
