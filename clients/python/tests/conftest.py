@@ -1,0 +1,35 @@
+"""Fixtures: one broker with an account, a counter, a chaos actor and a
+node (actors-supervisor) for the whole session, all on loopback, all
+stopped by pid at the end (see harness.py)."""
+import pytest
+
+import harness
+
+import actors  # noqa: E402  (harness put the source tree on sys.path)
+
+
+@pytest.fixture(scope="session")
+def procs():
+    p = harness.Procs()
+    yield p
+    p.stop_all()
+
+
+@pytest.fixture(scope="session")
+def endpoint(procs):
+    ep = procs.broker()
+    procs.service(ep, "account", "py/account", 100, 20)
+    procs.service(ep, "counter", "py/counter")
+    procs.service(ep, "chaos", "py/chaos")
+    procs.node(ep, "pynode", "actor\n    chaos\n        service = chaos\n"
+               "        address = py/supervised\n")
+    with actors.Client(ep, timeout=10) as c:
+        for a in ("py/account", "py/counter", "py/chaos", "py/supervised"):
+            harness.wait_registered(c, a)
+    return ep
+
+
+@pytest.fixture
+def client(endpoint):
+    with actors.Client(endpoint, timeout=10) as c:
+        yield c
