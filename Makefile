@@ -5,6 +5,7 @@
 #   make test            install missing packages, build, run every test
 #   make run             install missing packages, build, run the demo
 #   make bench           run the benchmark table (docs/BENCHMARKS.md)
+#   make clients         the Python and Go clients' tests (part of make test)
 #   make test SANITIZE=address|undefined|thread
 #   make memcheck        unit tests under valgrind
 #   make format | format-check
@@ -160,6 +161,11 @@ integration: all
 
 interop: all
 	@BUILD=$(BUILD) scripts/run-tests.sh interop
+
+# The Python and Go clients (clients/*/run-tests.sh) against the real broker.
+.PHONY: clients
+clients: all
+	@BUILD=$(BUILD) scripts/run-tests.sh clients
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/run-tests.sh - run the test binaries of one build and summarize.
 #
-#   scripts/run-tests.sh [unit|integration|interop]...   (default: all three)
+#   scripts/run-tests.sh [unit|integration|interop|clients]...   (default: all)
 #
 # Environment:
 #   BUILD      build directory (default: build)
@@ -9,7 +9,8 @@
 #   TEST_TIMEOUT_UNIT / _INTEGRATION / _INTEROP  seconds per binary
 #
 # Runs every $BUILD/tests/unit/*/test_*, every $BUILD/tests/integration/test_*
-# and then tests/interop/run.sh if it exists, each under timeout(1), from the
+# then tests/interop/run.sh if it exists and each clients/*/run-tests.sh (the
+# Python and Go clients against the real broker), each under timeout(1), from the
 # source tree with ACTORS_SRCDIR set to it. Prints one line per test binary
 # and, last, "N passed, N failed" counting test binaries (interop run.sh
 # counts as one). Exits 1 if anything failed or nothing ran.
@@ -46,9 +47,10 @@ export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-$slow}
 T_UNIT=${TEST_TIMEOUT_UNIT:-$((120 * slow))}
 T_INTEG=${TEST_TIMEOUT_INTEGRATION:-$((600 * slow))}
 T_INTEROP=${TEST_TIMEOUT_INTEROP:-$((300 * slow))}
+T_CLIENTS=${TEST_TIMEOUT_CLIENTS:-$((300 * slow))}
 
 kinds=("$@")
-[ ${#kinds[@]} -eq 0 ] && kinds=(unit integration interop)
+[ ${#kinds[@]} -eq 0 ] && kinds=(unit integration interop clients)
 
 passed=0
 failed=0
@@ -109,8 +111,13 @@ for kind in "${kinds[@]}"; do
             run tests/interop/run.sh "$T_INTEROP" bash tests/interop/run.sh
         fi
         ;;
+    clients)
+        for t in clients/*/run-tests.sh; do
+            [ -f "$t" ] && run "$t" "$T_CLIENTS" bash "$t"
+        done
+        ;;
     *)
-        echo "run-tests: unknown kind '$kind' (unit|integration|interop)" >&2
+        echo "run-tests: unknown kind '$kind' (unit|integration|interop|clients)" >&2
         exit 2
         ;;
     esac

@@ -12,10 +12,13 @@ from .client import (DEFAULT_ENDPOINT, DEFAULT_SPAWN_TIMEOUT, DEFAULT_TIMEOUT,
                      Client, endpoint_default)
 from .errors import *  # noqa: F401,F403  one class per error type
 from .errors import ERROR_TYPES, ActorsError, error_class
+from .keys import load_public as keys_load_public
+from .keys import load_secret as keys_load_secret
 
 __version__ = "0.3.0"
 
 __all__ = ["Client", "AsyncClient", "ActorsError", "ERROR_TYPES",
            "error_class", "endpoint_default", "DEFAULT_ENDPOINT",
-           "DEFAULT_TIMEOUT", "DEFAULT_SPAWN_TIMEOUT", "errors"]
+           "DEFAULT_TIMEOUT", "DEFAULT_SPAWN_TIMEOUT", "errors",
+           "keys_load_public", "keys_load_secret"]
 __all__ += list(ERROR_TYPES)
