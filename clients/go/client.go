@@ -1,0 +1,674 @@
+// Package actors is a Go client of the actors framework: the ACT2
+// protocol (schemas/PROTOCOL.md) over one ZeroMQ DEALER connection to the
+// broker, with many requests in flight matched by request id.
+//
+// One goroutine owns the socket; every method of Client may be called
+// from any goroutine. Requests return a *Future, resolved by that
+// goroutine when the answer comes.
+package actors
+
+import (
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+const (
+	// DefaultEndpoint is the broker's default endpoint.
+	DefaultEndpoint = "tcp://127.0.0.1:5555"
+	// DefaultTimeout is the client-wide default deadline: actorctl's
+	// (--timeout 30000).
+	DefaultTimeout = 30 * time.Second
+	// DefaultSpawnTimeout bounds how long a spawned actor may take to
+	// register: libactors' 10000 ms.
+	DefaultSpawnTimeout = 10 * time.Second
+	// LocalGrace is how long after a request's deadline the client stops
+	// waiting for the broker's own answer and fails it with Timeout.
+	LocalGrace = time.Second
+
+	hwm       = 100000
+	recvBatch = 512
+)
+
+// Options of a Client. The zero value connects to $ACTORS_BROKER (else
+// DefaultEndpoint) without CURVE and with DefaultTimeout.
+type Options struct {
+	// Endpoint of the broker; "": $ACTORS_BROKER, else DefaultEndpoint.
+	Endpoint string
+	// Key is the path of this client's czmq secret certificate file;
+	// "": $ACTORS_KEY. With BrokerKey it makes the connection CURVE.
+	Key string
+	// BrokerKey is the path of the broker's public certificate file (or
+	// its Z85 public key); "": $ACTORS_BROKER_KEY. Both or neither.
+	BrokerKey string
+	// Timeout is the default deadline of every request; 0:
+	// DefaultTimeout; negative: none.
+	Timeout time.Duration
+}
+
+// CallOptions of one call or tell.
+type CallOptions struct {
+	// Timeout of this call; 0: the context's deadline if it has one,
+	// else the client's; negative: none.
+	Timeout time.Duration
+	// Key is the call key (1..255 bytes, not starting with a zero byte):
+	// every copy of a call re-sent after a Timeout carries the same one,
+	// so that a journaled actor applies it once.
+	Key string
+}
+
+// Client is a connection to a broker. Safe for concurrent use.
+type Client struct {
+	endpoint string
+	timeout  time.Duration
+	curve    bool
+	ids      atomic.Uint64
+
+	mu          sync.Mutex
+	outbox      []outItem
+	wakePending bool
+	closing     bool
+
+	ctx   *zmq.Context
+	sock  *zmq.Socket
+	wakeR *zmq.Socket
+	wakeW *zmq.Socket
+	done  chan struct{}
+}
+
+type outItem struct {
+	frames [][]byte
+	rid    string
+	req    *Future
+}
+
+// New connects a Client. Errors: ErrInvalidArgument (keys), ErrTransportError.
+func New(opts Options) (*Client, error) {
+	c := &Client{endpoint: opts.Endpoint, timeout: opts.Timeout, done: make(chan struct{})}
+	if c.endpoint == "" {
+		c.endpoint = os.Getenv("ACTORS_BROKER")
+	}
+	if c.endpoint == "" {
+		c.endpoint = DefaultEndpoint
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	key, bkey := opts.Key, opts.BrokerKey
+	if key == "" {
+		key = os.Getenv("ACTORS_KEY")
+	}
+	if bkey == "" {
+		bkey = os.Getenv("ACTORS_BROKER_KEY")
+	}
+	var pub, sec, server string
+	if key != "" || bkey != "" {
+		if key == "" || bkey == "" {
+			return nil, newError(ErrInvalidArgument, "", "CURVE needs both Key and BrokerKey")
+		}
+		if !zmq.HasCurve() {
+			return nil, newError(ErrInvalidArgument, "", "this libzmq has no CURVE support")
+		}
+		var err error
+		if pub, sec, err = LoadCert(key); err != nil {
+			return nil, err
+		}
+		if sec == "" {
+			return nil, newError(ErrInvalidArgument, "", "%s is not a secret certificate", key)
+		}
+		if server, err = loadPublic(bkey); err != nil {
+			return nil, err
+		}
+		c.curve = true
+	}
+	if err := c.open(pub, sec, server); err != nil {
+		c.ctx.Term()
+		return nil, newError(ErrTransportError, "", "%v", err)
+	}
+	go c.run()
+	return c, nil
+}
+
+func (c *Client) open(pub, sec, server string) (err error) {
+	if c.ctx, err = zmq.NewContext(); err != nil {
+		return err
+	}
+	mk := func(t zmq.Type) *zmq.Socket {
+		if err != nil {
+			return nil
+		}
+		var s *zmq.Socket
+		if s, err = c.ctx.NewSocket(t); err == nil {
+			err = s.SetLinger(0)
+		}
+		return s
+	}
+	c.sock = mk(zmq.DEALER)
+	c.wakeR = mk(zmq.PAIR)
+	c.wakeW = mk(zmq.PAIR)
+	for _, f := range []func() error{
+		func() error { return c.sock.SetSndhwm(hwm) },
+		func() error { return c.sock.SetRcvhwm(hwm) },
+		func() error {
+			if !c.curve {
+				return nil
+			}
+			if e := c.sock.SetCurvePublickey(pub); e != nil {
+				return e
+			}
+			if e := c.sock.SetCurveSecretkey(sec); e != nil {
+				return e
+			}
+			return c.sock.SetCurveServerkey(server)
+		},
+		func() error { return c.sock.Connect(c.endpoint) },
+		func() error { return c.wakeR.Bind("inproc://actors-client-wake") },
+		func() error { return c.wakeW.Connect("inproc://actors-client-wake") },
+	} {
+		if err != nil {
+			break
+		}
+		err = f()
+	}
+	if err != nil {
+		for _, s := range []*zmq.Socket{c.sock, c.wakeR, c.wakeW} {
+			if s != nil {
+				s.Close()
+			}
+		}
+	}
+	return err
+}
+
+// Endpoint returns the broker endpoint.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// Curve tells whether the connection uses CURVE.
+func (c *Client) Curve() bool { return c.curve }
+
+// Close stops the client's goroutine and closes the connection. Pending
+// futures fail with ErrClosed; the broker stops the actors this client
+// spawned without Detached. Idempotent; not from inside an OnDone callback.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		<-c.done
+		return nil
+	}
+	c.closing = true
+	c.wakeW.SendBytes(nil, zmq.DONTWAIT)
+	c.mu.Unlock()
+	<-c.done
+	c.wakeW.Close()
+	return c.ctx.Term()
+}
+
+func (c *Client) rid() string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], c.ids.Add(1))
+	return string(b[:])
+}
+
+// deadline picks a request's timeout: explicit, else ctx's, else the client's.
+func (c *Client) deadline(ctx context.Context, t time.Duration) time.Duration {
+	if t != 0 {
+		return t
+	}
+	if d, ok := ctx.Deadline(); ok {
+		if r := time.Until(d); r > 0 {
+			return r
+		}
+		return time.Millisecond
+	}
+	return c.timeout
+}
+
+func packArgs(args []any) ([]byte, error) {
+	if args == nil {
+		args = []any{}
+	}
+	b, err := msgpack.Marshal(args)
+	if err != nil {
+		return nil, newError(ErrInvalidArgument, "", "cannot encode arguments: %v", err)
+	}
+	return b, nil
+}
+
+func checkKey(k string) error {
+	if k != "" && (len(k) > 255 || k[0] == 0) {
+		return newError(ErrInvalidArgument, "", "a call key must be 1..255 bytes, not starting with a zero byte")
+	}
+	return nil
+}
+
+// Call calls address.method(args...). The context's deadline (else the
+// client's Timeout) is the call's deadline, sent to the broker, which
+// answers ErrTimeout when it passes; cancelling ctx fails the future with
+// ctx's error (the call itself is not taken back).
+func (c *Client) Call(ctx context.Context, address, method string, args ...any) *Future {
+	return c.CallWith(ctx, CallOptions{}, address, method, args...)
+}
+
+// CallWith is Call with options (a deadline of its own, a call key).
+func (c *Client) CallWith(ctx context.Context, o CallOptions, address, method string, args ...any) *Future {
+	what := "call " + address + "." + method
+	t := c.deadline(ctx, o.Timeout)
+	n, err := names(address, method)
+	if err == nil {
+		err = checkKey(o.Key)
+	}
+	var body []byte
+	if err == nil {
+		body, err = packArgs(args)
+	}
+	if err != nil {
+		return failed(what, err)
+	}
+	rid := c.rid()
+	frames := [][]byte{header(cmdCall, []byte(rid), timeoutMs(t), n), body}
+	if o.Key != "" {
+		frames = append(frames, []byte(o.Key))
+	}
+	local := time.Duration(0)
+	if t > 0 {
+		local = t + LocalGrace
+	}
+	return c.request(ctx, frames, rid, local, what)
+}
+
+// Tell sends address.method(args...) one way. The future resolves (to
+// nil) once the broker has accepted the message, or fails if it refused
+// it (ErrNoSuchActor, ErrActorDead, ErrMailboxFull, ErrTooLarge, ...); it
+// does not say the actor has handled it.
+func (c *Client) Tell(ctx context.Context, address, method string, args ...any) *Future {
+	return c.TellWith(ctx, CallOptions{}, address, method, args...)
+}
+
+// TellWith is Tell with a call key.
+func (c *Client) TellWith(ctx context.Context, o CallOptions, address, method string, args ...any) *Future {
+	what := "tell " + address + "." + method
+	frames, err := c.tellFrames(address, method, o.Key, args)
+	if err != nil {
+		return failed(what, err)
+	}
+	rid := c.rid()
+	frames[0] = header(cmdTell, []byte(rid), 0, frames[0])
+	return c.request(ctx, frames, rid, c.local(ctx), what)
+}
+
+// TellNowait sends address.method(args...) fire and forget: with an
+// empty request id, which the broker never answers, not even with an
+// error. The error is about the arguments only (or ErrClosed).
+func (c *Client) TellNowait(address, method string, args ...any) error {
+	frames, err := c.tellFrames(address, method, "", args)
+	if err != nil {
+		return err
+	}
+	frames[0] = header(cmdTell, nil, 0, frames[0])
+	return c.submit(outItem{frames: frames})
+}
+
+func (c *Client) tellFrames(address, method, key string, args []any) ([][]byte, error) {
+	n, err := names(address, method)
+	if err == nil {
+		err = checkKey(key)
+	}
+	var body []byte
+	if err == nil {
+		body, err = packArgs(args)
+	}
+	if err != nil {
+		return nil, err
+	}
+	frames := [][]byte{n, body}
+	if key != "" {
+		frames = append(frames, []byte(key))
+	}
+	return frames, nil
+}
+
+func (c *Client) local(ctx context.Context) time.Duration {
+	t := c.deadline(ctx, 0)
+	if t < 0 {
+		return 0
+	}
+	return t
+}
+
+func (c *Client) simple(ctx context.Context, cmd byte, what string, frames ...[]byte) *Future {
+	rid := c.rid()
+	all := append([][]byte{header(cmd, []byte(rid), 0, nil)}, frames...)
+	return c.request(ctx, all, rid, c.local(ctx), what)
+}
+
+// Lookup asks the broker about address: an ActorInfo (Decode into one),
+// or ErrNoSuchActor.
+func (c *Client) Lookup(ctx context.Context, address string) *Future {
+	if err := checkName(address, "address"); err != nil {
+		return failed("lookup", err)
+	}
+	return c.simple(ctx, cmdLookup, "lookup "+address, []byte(address))
+}
+
+// Ls lists every address the broker knows: a []ActorInfo.
+func (c *Client) Ls(ctx context.Context) *Future {
+	return c.simple(ctx, cmdList, "list")
+}
+
+// Ping asks the broker for its health map (protocol, version, uptime_ms,
+// actors, ...).
+func (c *Client) Ping(ctx context.Context) *Future {
+	return c.simple(ctx, cmdPing, "ping")
+}
+
+// Events asks for the lifecycle events with an id above since: a []Event.
+func (c *Client) Events(ctx context.Context, since uint64) *Future {
+	q, _ := msgpack.Marshal(map[string]any{"since": since})
+	return c.simple(ctx, cmdEvents, "events", q)
+}
+
+// Kill kills the actor at once (SIGKILL); with restart its policy decides
+// whether it comes back, without it is gone for good. The future resolves
+// to a KillResult once the process has exited.
+func (c *Client) Kill(ctx context.Context, address string, restart bool) *Future {
+	return c.kill(ctx, address, restart, false)
+}
+
+// Stop stops the actor gracefully (SIGTERM, its grace_ms, then SIGKILL);
+// it is not restarted.
+func (c *Client) Stop(ctx context.Context, address string) *Future {
+	return c.kill(ctx, address, false, true)
+}
+
+func (c *Client) kill(ctx context.Context, address string, restart, graceful bool) *Future {
+	if err := checkName(address, "address"); err != nil {
+		return failed("kill", err)
+	}
+	o, _ := msgpack.Marshal(map[string]any{"restart": restart, "graceful": graceful})
+	return c.simple(ctx, cmdKill, "kill "+address, []byte(address), o)
+}
+
+// SpawnOptions of a spawn (schemas/PROTOCOL.md, SPAWN).
+type SpawnOptions struct {
+	Service        string   // the service's binary name; required
+	Name           string   // the address; "": SERVICE/xxxxxxxx
+	Args           []any    // constructor arguments, each passed as JSON text
+	Node           string   // "": the node with the fewest actors
+	Detached       bool     // false: owned, stopped when this client goes
+	GetIfExists    bool     // Name taken: the existing actor, no error
+	MaxRestarts    int      // 0 never, N, -1 forever
+	MaxTaskRetries int      // re-deliveries of a call in flight at a crash
+	Env            []string // "KEY=VALUE" for the process
+	// Timeout for the actor to register; 0: DefaultSpawnTimeout.
+	Timeout time.Duration
+	// Extra spec keys (intensity, period_ms, grace_ms, prefetch, ...).
+	Extra map[string]any
+}
+
+// Spawn starts an actor on a node. The future resolves to a SpawnResult
+// once it has registered; ErrNameTaken, ErrNoSuchNode, ErrSpawnFailed,
+// ErrTimeout.
+func (c *Client) Spawn(ctx context.Context, o SpawnOptions) *Future {
+	spec := map[string]any{}
+	for k, v := range o.Extra {
+		spec[k] = v
+	}
+	args := make([]string, 0, len(o.Args))
+	for _, a := range o.Args {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return failed("spawn", newError(ErrInvalidArgument, "", "constructor argument: %v", err))
+		}
+		args = append(args, string(b))
+	}
+	spec["service"] = o.Service
+	spec["args"] = args
+	spec["detached"] = o.Detached
+	spec["get_if_exists"] = o.GetIfExists
+	spec["max_restarts"] = o.MaxRestarts
+	spec["max_task_retries"] = o.MaxTaskRetries
+	if o.Name != "" {
+		spec["name"] = o.Name
+	}
+	if o.Node != "" {
+		spec["node"] = o.Node
+	}
+	if len(o.Env) > 0 {
+		spec["env"] = o.Env
+	}
+	body, err := msgpack.Marshal(spec)
+	if err != nil {
+		return failed("spawn", newError(ErrInvalidArgument, "", "spec: %v", err))
+	}
+	t := o.Timeout
+	if t == 0 {
+		t = DefaultSpawnTimeout
+	}
+	rid := c.rid()
+	frames := [][]byte{header(cmdSpawn, []byte(rid), timeoutMs(t), nil), body}
+	return c.request(ctx, frames, rid, t+LocalGrace, "spawn "+o.Service)
+}
+
+func (c *Client) request(ctx context.Context, frames [][]byte, rid string, wait time.Duration, what string) *Future {
+	f := newFuture(what)
+	f.rid = rid
+	if wait > 0 {
+		f.deadline = time.Now().Add(wait)
+	}
+	if ctx != nil && ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { f.resolve(nil, ctx.Err()) })
+		f.mu.Lock()
+		if f.isDone() {
+			stop()
+		} else {
+			f.stop = stop
+		}
+		f.mu.Unlock()
+	}
+	if err := c.submit(outItem{frames: frames, rid: rid, req: f}); err != nil {
+		f.resolve(nil, err)
+	}
+	return f
+}
+
+func (c *Client) submit(it outItem) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return newError(ErrClosed, "", "the client is closed")
+	}
+	c.outbox = append(c.outbox, it)
+	if !c.wakePending {
+		c.wakePending = true
+		c.wakeW.SendBytes(nil, zmq.DONTWAIT)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- I/O
+
+type timerHeap []*Future
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(*Future)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func isAgain(err error) bool {
+	return zmq.AsErrno(err) == zmq.Errno(11) // EAGAIN
+}
+
+func (c *Client) run() {
+	defer close(c.done)
+	pending := map[string]*Future{}
+	timers := &timerHeap{}
+	var backlog [][][]byte
+	poller := zmq.NewPoller()
+	poller.Add(c.sock, zmq.POLLIN)
+	poller.Add(c.wakeR, zmq.POLLIN)
+	pollout := false
+	defer func() {
+		c.mu.Lock()
+		c.closing = true
+		items := c.outbox
+		c.outbox = nil
+		c.mu.Unlock()
+		for _, it := range items {
+			if it.req != nil {
+				pending[it.rid] = it.req
+			}
+		}
+		for _, f := range pending {
+			f.resolve(nil, newError(ErrClosed, "", "the client was closed"))
+		}
+		c.sock.Close()
+		c.wakeR.Close()
+	}()
+	for {
+		timeout := time.Duration(-1)
+		if timers.Len() > 0 {
+			timeout = time.Until((*timers)[0].deadline)
+			if timeout < 0 {
+				timeout = 0
+			}
+		}
+		polled, err := poller.Poll(timeout)
+		if err != nil && zmq.AsErrno(err) == zmq.ETERM {
+			return
+		}
+		sockIn := false
+		for _, p := range polled {
+			switch p.Socket {
+			case c.wakeR:
+				for {
+					if _, err := c.wakeR.RecvBytes(zmq.DONTWAIT); err != nil {
+						break
+					}
+				}
+			case c.sock:
+				sockIn = p.Events&zmq.POLLIN != 0
+			}
+		}
+		c.mu.Lock()
+		c.wakePending = false
+		if c.closing {
+			c.mu.Unlock()
+			return
+		}
+		items := c.outbox
+		c.outbox = nil
+		c.mu.Unlock()
+		for _, it := range items {
+			if it.req != nil {
+				if it.req.isDone() {
+					continue // its context ended before it was sent
+				}
+				pending[it.rid] = it.req
+				if !it.req.deadline.IsZero() {
+					heap.Push(timers, it.req)
+				}
+			}
+			backlog = append(backlog, it.frames)
+		}
+		for len(backlog) > 0 {
+			if !sendFrames(c.sock, backlog[0]) {
+				break
+			}
+			backlog[0] = nil
+			backlog = backlog[1:]
+		}
+		if (len(backlog) > 0) != pollout {
+			pollout = len(backlog) > 0
+			ev := zmq.POLLIN
+			if pollout {
+				ev |= zmq.POLLOUT
+			}
+			poller.Update(0, ev)
+		}
+		if sockIn {
+			for i := 0; i < recvBatch; i++ {
+				msg, err := c.sock.RecvMessageBytes(zmq.DONTWAIT)
+				if err != nil {
+					break
+				}
+				answer(pending, msg)
+			}
+		}
+		now := time.Now()
+		for timers.Len() > 0 && !(*timers)[0].deadline.After(now) {
+			f := heap.Pop(timers).(*Future)
+			if pending[f.rid] == f {
+				delete(pending, f.rid)
+				f.resolve(nil, newError(ErrTimeout, "", "%s: no answer from the broker at %s", f.what, c.endpoint))
+			}
+		}
+	}
+}
+
+// sendFrames sends one message without blocking; false if the socket's
+// queue is full (nothing was sent).
+func sendFrames(s *zmq.Socket, frames [][]byte) bool {
+	for i, f := range frames {
+		flags := zmq.DONTWAIT
+		if i < len(frames)-1 {
+			flags |= zmq.SNDMORE
+		}
+		if _, err := s.SendBytes(f, flags); err != nil {
+			if i == 0 && isAgain(err) {
+				return false
+			}
+			// later parts of an accepted message do not fail with EAGAIN
+			return true
+		}
+	}
+	return true
+}
+
+func answer(pending map[string]*Future, msg [][]byte) {
+	if len(msg) > 0 && len(msg[0]) == 0 {
+		msg = msg[1:] // a delimiter (we send none; tolerate one)
+	}
+	if len(msg) < 2 {
+		return
+	}
+	cmd, rid, ok := parseHeader(msg[0])
+	if !ok {
+		return
+	}
+	f := pending[string(rid)]
+	if f == nil {
+		return // late, after our own Timeout, or an empty id
+	}
+	delete(pending, string(rid))
+	switch cmd {
+	case cmdReply:
+		f.resolve(msg[1], nil)
+	case cmdError:
+		v, err := decodeAny(msg[1])
+		if err != nil {
+			f.resolve(nil, newError(ErrBadMsgpack, "", "%s: undecodable error reply: %v", f.what, err))
+			return
+		}
+		f.resolve(nil, errorFromBody(v))
+	default:
+		f.resolve(nil, newError(ErrBadRequest, "", "%s: unexpected command 0x%02x in answer", f.what, cmd))
+	}
+}
+
+func (c *Client) String() string { return fmt.Sprintf("actors.Client(%s)", c.endpoint) }

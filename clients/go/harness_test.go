@@ -1,0 +1,196 @@
+// harness_test.go - the real broker, services and a node on loopback for
+// the tests, started once by TestMain and stopped by pid.
+
+package actors_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"actors"
+)
+
+var (
+	root     string
+	bin      string
+	endpoint string
+	procs    []*exec.Cmd
+	tmpDir   string
+)
+
+const deadline = 20 * time.Second
+
+func start(name string, argv ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	errf, err := os.Create(filepath.Join(tmpDir, name+".err"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = errf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	procs = append(procs, cmd)
+	return cmd, nil
+}
+
+func stopAll() {
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		p.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { p.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			p.Process.Kill()
+			<-done
+		}
+	}
+}
+
+func startBroker() (string, error) {
+	cmd := exec.Command(filepath.Join(bin, "actors-broker"), "--bind", "tcp://127.0.0.1:*")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	errf, _ := os.Create(filepath.Join(tmpDir, "broker.err"))
+	cmd.Stderr = errf
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	procs = append(procs, cmd)
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if ep, ok := strings.CutPrefix(sc.Text(), "ENDPOINT "); ok {
+				lines <- strings.TrimSpace(ep)
+			}
+		}
+	}()
+	select {
+	case ep := <-lines:
+		return ep, nil
+	case <-time.After(deadline):
+		return "", fmt.Errorf("no ENDPOINT line from the broker in %v", deadline)
+	}
+}
+
+// waitUntil polls cond until it holds or the deadline passes.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for time.Now().Before(end) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // poll pause; the loop has a deadline
+	}
+	t.Fatalf("%s: not within %v", what, deadline)
+}
+
+func running(c *actors.Client, address string) bool {
+	var info actors.ActorInfo
+	return c.Lookup(context.Background(), address).Decode(&info) == nil && info.State == "running"
+}
+
+func setup() error {
+	root = os.Getenv("ACTORS_SRCDIR")
+	if root == "" {
+		wd, _ := os.Getwd()
+		root = filepath.Join(wd, "..", "..")
+	}
+	build := os.Getenv("BUILD")
+	if build == "" {
+		build = "build"
+	}
+	if filepath.IsAbs(build) {
+		bin = filepath.Join(build, "bin")
+	} else {
+		bin = filepath.Join(root, build, "bin")
+	}
+	for _, b := range []string{"actors-broker", "actors-supervisor", "account", "counter", "chaos"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			return fmt.Errorf("%s/%s is missing; build first (make BUILD=%s)", bin, b, build)
+		}
+	}
+	var err error
+	if tmpDir, err = os.MkdirTemp("", "actors-goclient."); err != nil {
+		return err
+	}
+	if endpoint, err = startBroker(); err != nil {
+		return err
+	}
+	svc := func(service, address string, args ...string) error {
+		argv := append([]string{filepath.Join(bin, service), "--broker", endpoint, "--address", address}, args...)
+		_, err := start(strings.ReplaceAll(address, "/", "_"), argv...)
+		return err
+	}
+	if err := svc("account", "go/account", "100", "20"); err != nil {
+		return err
+	}
+	if err := svc("counter", "go/counter"); err != nil {
+		return err
+	}
+	if err := svc("chaos", "go/chaos"); err != nil {
+		return err
+	}
+	conf := filepath.Join(tmpDir, "node.zpl")
+	zpl := fmt.Sprintf("supervisor\n    node = gonode\n    path = %s\nactor\n    chaos\n        service = chaos\n        address = go/supervised\n", bin)
+	if err := os.WriteFile(conf, []byte(zpl), 0o644); err != nil {
+		return err
+	}
+	if _, err := start("node", filepath.Join(bin, "actors-supervisor"), "--broker", endpoint, "--config", conf); err != nil {
+		return err
+	}
+	c, err := actors.New(actors.Options{Endpoint: endpoint, Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, a := range []string{"go/account", "go/counter", "go/chaos", "go/supervised"} {
+		end := time.Now().Add(deadline)
+		for !running(c, a) {
+			if time.Now().After(end) {
+				return fmt.Errorf("%s not registered within %v", a, deadline)
+			}
+			time.Sleep(20 * time.Millisecond) // poll pause; the loop has a deadline
+		}
+	}
+	return nil
+}
+
+func TestMain(m *testing.M) {
+	err := setup()
+	code := 1
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "setup:", err)
+	} else {
+		code = m.Run()
+	}
+	stopAll()
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
+	os.Exit(code)
+}
+
+func newClient(t testing.TB) *actors.Client {
+	t.Helper()
+	c, err := actors.New(actors.Options{Endpoint: endpoint, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
