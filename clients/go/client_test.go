@@ -185,7 +185,7 @@ func TestPipelinedInOrder(t *testing.T) {
 
 func TestRepliesOutOfOrderReachTheirFuture(t *testing.T) {
 	c := newClient(t)
-	slow := c.Call(bg, "go/chaos", "delay", 400, "slow")
+	slow := c.Call(bg, "go/chaos", "delay", 2000, "slow")
 	for i := 0; i < 50; i++ {
 		v, err := c.Call(bg, "go/chaos", "echo", i).Result()
 		if err != nil || v != int64(i) {

@@ -257,8 +257,8 @@ class Client:
         rid = _RID.pack(next(self._ids))
         frames = [wire.header(wire.SPAWN, rid, wire.timeout_ms(timeout)),
                   msgpack.packb(s, use_bin_type=True)]
-        return self._request(frames, rid, self._local(timeout or self.timeout),
-                             "spawn %s" % service)
+        wait = timeout + LOCAL_GRACE if timeout else self._local(self.timeout)
+        return self._request(frames, rid, wait, "spawn %s" % service)
 
     def kill(self, address, restart=True):
         """Kills the actor at once (SIGKILL). ``restart=True``: its restart

@@ -112,7 +112,7 @@ def test_pipelined_calls_are_matched_by_request_id_in_order(client):
 def test_replies_out_of_order_reach_their_own_future(client):
     """A deferred reply overtaken by later ones: matching is by id, not
     by position."""
-    slow = client.call("py/chaos", "delay", 400, "slow")
+    slow = client.call("py/chaos", "delay", 2000, "slow")
     fast = [client.call("py/chaos", "echo", i) for i in range(50)]
     assert [f.result(10) for f in fast] == list(range(50))
     assert not slow.done()
