@@ -91,7 +91,9 @@ type outItem struct {
 	req    *Future
 }
 
-// New connects a Client. Errors: ErrInvalidArgument (keys), ErrTransportError.
+// New connects a Client (ZeroMQ connects in the background: a broker
+// that is not there yet is no error). Errors: ErrInvalidArgument (keys,
+// an endpoint ZeroMQ cannot take).
 func New(opts Options) (*Client, error) {
 	c := &Client{endpoint: opts.Endpoint, timeout: opts.Timeout, done: make(chan struct{})}
 	if c.endpoint == "" {
@@ -131,8 +133,10 @@ func New(opts Options) (*Client, error) {
 		c.curve = true
 	}
 	if err := c.open(pub, sec, server); err != nil {
-		c.ctx.Term()
-		return nil, newError(ErrTransportError, "", "%v", err)
+		if c.ctx != nil {
+			c.ctx.Term()
+		}
+		return nil, newError(ErrInvalidArgument, "", "cannot connect to %q: %v", c.endpoint, err)
 	}
 	go c.run()
 	return c, nil

@@ -157,6 +157,12 @@ func TestLocalTimerWhenNoBrokerAnswers(t *testing.T) {
 	}
 }
 
+func TestBadEndpointIsInvalidArgument(t *testing.T) {
+	if _, err := actors.New(actors.Options{Endpoint: "nonsense://x"}); !errors.Is(err, actors.ErrInvalidArgument) {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestCallKeyReachesTheActor(t *testing.T) {
 	c := newClient(t)
 	v, err := c.CallWith(bg, actors.CallOptions{Key: "k-go-1"}, "go/chaos", "key").Result()

@@ -115,7 +115,11 @@ class Client:
             self._sock.sndhwm = _HWM
             self._sock.rcvhwm = _HWM
             self.curve = keys.apply(self._sock, key, broker_key)
-            self._sock.connect(self.endpoint)
+            try:
+                self._sock.connect(self.endpoint)
+            except zmq.ZMQError as e:
+                raise errors.InvalidArgument("cannot connect to %r: %s"
+                                             % (self.endpoint, e))
             wake = "inproc://actors-client-wake"
             self._wake_r = self._ctx.socket(zmq.PAIR)
             self._wake_r.linger = 0

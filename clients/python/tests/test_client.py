@@ -87,6 +87,11 @@ def test_local_timer_when_no_broker_answers():
         assert time.monotonic() - t0 < 5.0
 
 
+def test_bad_endpoint_is_invalid_argument():
+    with pytest.raises(actors.InvalidArgument):
+        actors.Client("nonsense://x")
+
+
 def test_invalid_arguments_raise_at_once(client):
     with pytest.raises(actors.InvalidArgument):
         client.call("x" * 256, "m")
