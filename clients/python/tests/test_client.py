@@ -272,3 +272,25 @@ def test_async_client(endpoint):
                 await c.call("py/chaos", "delay", 2000, 1, timeout=0.1)
             return True
     assert asyncio.run(main())
+
+
+# ---------------------------------------------------------------- backlog
+def test_calls_beyond_the_send_queue_wait_for_the_broker(monkeypatch, procs):
+    """More calls than the socket's send queue holds, sent before any
+    broker is there: the client keeps the rest itself (no blocking, no
+    loss) and sends them once a broker comes up on that port."""
+    import socket
+    monkeypatch.setattr(actors.client, "_HWM", 20)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    ep = "tcp://127.0.0.1:%d" % port
+    with actors.Client(ep, timeout=20) as c:
+        fs = [c.call("py/late", "m", i) for i in range(300)]
+        assert not any(f.done() for f in fs)
+        procs.start("late-broker", [harness.binary("actors-broker"),
+                                    "--bind", ep])
+        for f in fs:
+            with pytest.raises(actors.NoSuchActor):
+                f.result(30)
