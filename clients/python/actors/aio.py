@@ -11,7 +11,7 @@ its answer is dropped when it comes.
 """
 import asyncio
 
-from .client import DEFAULT_SPAWN_TIMEOUT, DEFAULT_TIMEOUT, Client, _DEFAULT
+from .client import DEFAULT_TIMEOUT, Client, _DEFAULT
 
 
 class AsyncClient:
@@ -62,8 +62,8 @@ class AsyncClient:
     async def ping(self):
         return await self._wrap(self.sync.ping())
 
-    async def spawn(self, service, timeout=DEFAULT_SPAWN_TIMEOUT, **kw):
-        return await self._wrap(self.sync.spawn(service, timeout=timeout, **kw))
+    async def spawn(self, service, *args, **kw):
+        return await self._wrap(self.sync.spawn(service, *args, **kw))
 
     async def kill(self, address, restart=True):
         return await self._wrap(self.sync.kill(address, restart))

@@ -270,6 +270,14 @@ def test_async_client(endpoint):
                 await c.call("py/nobody", "m")
             with pytest.raises(actors.Timeout):
                 await c.call("py/chaos", "delay", 2000, 1, timeout=0.1)
+            name = fresh("pyasync")
+            r = await c.spawn("counter", name, detached=True)
+            assert r["address"] == name
+            assert await c.call(name, "increment") == 1
+            assert (await c.kill(name, restart=False))["address"] == name
+            assert any(e["address"] == name for e in await c.events())
+            assert any(a["address"] == name for a in await c.ls())
+            assert (await c.ping())["protocol"] == "ACT2"
             return True
     assert asyncio.run(main())
 
