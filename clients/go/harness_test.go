@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,7 +44,11 @@ func start(name string, argv ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-func stopAll() {
+var stopOnce sync.Once
+
+func stopAll() { stopOnce.Do(stopProcs) }
+
+func stopProcs() {
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
 		p.Process.Signal(syscall.SIGTERM)
@@ -171,6 +177,14 @@ func setup() error {
 }
 
 func TestMain(m *testing.M) {
+	// a SIGTERM (timeout(1) in scripts/run-tests.sh) still stops them
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sigs
+		stopAll()
+		os.Exit(143)
+	}()
 	err := setup()
 	code := 1
 	if err != nil {

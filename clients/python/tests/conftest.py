@@ -1,6 +1,9 @@
 """Fixtures: one broker with an account, a counter, a chaos actor and a
 node (actors-supervisor) for the whole session, all on loopback, all
 stopped by pid at the end (see harness.py)."""
+import signal
+import sys
+
 import pytest
 
 import harness
@@ -11,8 +14,13 @@ import actors  # noqa: E402  (harness put the source tree on sys.path)
 @pytest.fixture(scope="session")
 def procs():
     p = harness.Procs()
-    yield p
-    p.stop_all()
+    # a SIGTERM (timeout(1) in scripts/run-tests.sh) still stops them
+    old = signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    try:
+        yield p
+    finally:
+        p.stop_all()
+        signal.signal(signal.SIGTERM, old)
 
 
 @pytest.fixture(scope="session")
