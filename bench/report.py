@@ -3,8 +3,9 @@
 
     report.py DIR [--docs DOCS_MD]
 
-DIR holds ours.json (actors-bench --json), pyclient.json (the Python
-client, bench/peers/pyclient_bench.py), pykka.json, dask.json,
+DIR holds ours.json (actors-bench --json), pyclient.json and
+goclient.json (the Python and Go clients, bench/peers/*client_bench.py),
+pykka.json, dask.json,
 erlang.json (a peer that failed left an empty or broken file: its column
 says n/a), and seq_<system>.txt latency samples. Writes DIR/table.md,
 DIR/cdf_<system>.dat and DIR/windows.dat for bench/plot.gp, prints the
@@ -16,12 +17,13 @@ import math
 import os
 import sys
 
-# pyclient: our Python client (clients/python) through the same broker and
-# chaos actor as "ours" (the C client), one connection, pipelined
-PEERS = (("pyclient", "Python client"), ("pykka", "Pykka"), ("dask", "Dask"),
-         ("erlang", "Erlang"))
-COLS = ["figure", "ours", "raw broker", "ratio", "Python client", "Pykka",
-        "Dask", "Erlang", "direct", "unit"]
+# pyclient, goclient: our Python and Go clients (clients/python,
+# clients/go) through the same broker and chaos actor as "ours" (the C
+# client), one connection, pipelined
+PEERS = (("pyclient", "Python client"), ("goclient", "Go client"),
+         ("pykka", "Pykka"), ("dask", "Dask"), ("erlang", "Erlang"))
+COLS = ["figure", "ours", "raw broker", "ratio", "Python client",
+        "Go client", "Pykka", "Dask", "Erlang", "direct", "unit"]
 
 
 def load(path):

@@ -3,7 +3,7 @@
 #
 # Runs actors-bench (ours, raw broker, direct pair over tcp and ipc; then
 # ours alone under actors-supervisor: restarts, spawns, idle memory), then
-# our Python client (clients/python) and the peers (Pykka, Dask, Erlang),
+# our Python and Go clients (clients/) and the peers (Pykka, Dask, Erlang),
 # and prints one table. Everything lands
 # in $BUILD/bench/; gnuplot draws latency.png and window.png there.
 # A peer that cannot run shows n/a; it never fails the run.
@@ -54,9 +54,10 @@ peer() { # name limit_s command...
         echo "bench: peer $name did not finish (n/a; see $out/$name.err)" >&2
 }
 if [ -x "$PY" ]; then
-    # our Python client (clients/python) beside the C client's "ours"
+    # our Python and Go clients (clients/*) beside the C client's "ours"
     export BUILD
     peer pyclient 90 "$PY" bench/peers/pyclient_bench.py $quick
+    peer goclient 180 "$PY" bench/peers/goclient_bench.py $quick
     peer pykka 45 "$PY" bench/peers/pykka_bench.py $quick
     peer dask 120 "$PY" bench/peers/dask_bench.py $quick
 else
