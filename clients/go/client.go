@@ -34,6 +34,9 @@ const (
 	// LocalGrace is how long after a request's deadline the client stops
 	// waiting for the broker's own answer and fails it with Timeout.
 	LocalGrace = time.Second
+	// DefaultMaxMessage is the broker's default --max-message: a larger
+	// args frame would make the broker close the connection unread.
+	DefaultMaxMessage = 16 << 20
 
 	hwm       = 100000
 	recvBatch = 512
@@ -53,6 +56,10 @@ type Options struct {
 	// Timeout is the default deadline of every request; 0:
 	// DefaultTimeout; negative: none.
 	Timeout time.Duration
+	// MaxMessage is the broker's --max-message; 0: DefaultMaxMessage.
+	// Larger arguments fail at once with ErrTooLarge instead of costing
+	// the connection (the broker closes it unread, with no answer).
+	MaxMessage int
 }
 
 // CallOptions of one call or tell.
@@ -70,6 +77,7 @@ type CallOptions struct {
 type Client struct {
 	endpoint string
 	timeout  time.Duration
+	maxMsg   int
 	curve    bool
 	ids      atomic.Uint64
 
@@ -104,6 +112,10 @@ func New(opts Options) (*Client, error) {
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
+	}
+	c.maxMsg = opts.MaxMessage
+	if c.maxMsg <= 0 {
+		c.maxMsg = DefaultMaxMessage
 	}
 	key, bkey := opts.Key, opts.BrokerKey
 	if key == "" {
@@ -237,13 +249,16 @@ func (c *Client) deadline(ctx context.Context, t time.Duration) time.Duration {
 	return c.timeout
 }
 
-func packArgs(args []any) ([]byte, error) {
+func (c *Client) packArgs(args []any) ([]byte, error) {
 	if args == nil {
 		args = []any{}
 	}
 	b, err := msgpack.Marshal(args)
 	if err != nil {
 		return nil, newError(ErrInvalidArgument, "", "cannot encode arguments: %v", err)
+	}
+	if len(b) > c.maxMsg {
+		return nil, newError(ErrTooLarge, "", "arguments of %d bytes exceed MaxMessage (%d)", len(b), c.maxMsg)
 	}
 	return b, nil
 }
@@ -273,7 +288,7 @@ func (c *Client) CallWith(ctx context.Context, o CallOptions, address, method st
 	}
 	var body []byte
 	if err == nil {
-		body, err = packArgs(args)
+		body, err = c.packArgs(args)
 	}
 	if err != nil {
 		return failed(what, err)
@@ -329,7 +344,7 @@ func (c *Client) tellFrames(address, method, key string, args []any) ([][]byte, 
 	}
 	var body []byte
 	if err == nil {
-		body, err = packArgs(args)
+		body, err = c.packArgs(args)
 	}
 	if err != nil {
 		return nil, err

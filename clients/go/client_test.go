@@ -163,6 +163,22 @@ func TestBadEndpointIsInvalidArgument(t *testing.T) {
 	}
 }
 
+func TestOversizeArgumentsFailTooLargeAndKeepTheConnection(t *testing.T) {
+	c := newClient(t)
+	huge := make([]byte, 16<<20+1)
+	if err := c.Call(bg, "go/chaos", "echo", huge).Err(); !errors.Is(err, actors.ErrTooLarge) {
+		t.Fatalf("call: %v", err)
+	}
+	if err := c.Tell(bg, "go/chaos", "echo", huge).Err(); !errors.Is(err, actors.ErrTooLarge) {
+		t.Fatalf("tell: %v", err)
+	}
+	big := make([]byte, 4<<20)
+	var back []byte
+	if err := c.Call(bg, "go/chaos", "echo", big).Decode(&back); err != nil || len(back) != len(big) {
+		t.Fatalf("4 MiB: %d %v", len(back), err)
+	}
+}
+
 func TestCallKeyReachesTheActor(t *testing.T) {
 	c := newClient(t)
 	v, err := c.CallWith(bg, actors.CallOptions{Key: "k-go-1"}, "go/chaos", "key").Result()

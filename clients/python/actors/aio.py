@@ -11,19 +11,19 @@ its answer is dropped when it comes.
 """
 import asyncio
 
-from .client import DEFAULT_TIMEOUT, Client, _DEFAULT
+from .client import DEFAULT_MAX_MESSAGE, DEFAULT_TIMEOUT, Client, _DEFAULT
 
 
 class AsyncClient:
     """``AsyncClient(endpoint=None, key=None, broker_key=None,
-    timeout=30.0)``; see :class:`actors.Client`. Use ``async with`` or
+    timeout=30.0, max_message=16 MiB)``; see :class:`actors.Client`. Use ``async with`` or
     ``await client.close()``. Thread-safe like Client; the awaitables
     belong to the event loop that awaits them."""
 
     def __init__(self, endpoint=None, key=None, broker_key=None,
-                 timeout=DEFAULT_TIMEOUT):
+                 timeout=DEFAULT_TIMEOUT, max_message=DEFAULT_MAX_MESSAGE):
         self.sync = Client(endpoint, key=key, broker_key=broker_key,
-                           timeout=timeout)
+                           timeout=timeout, max_message=max_message)
 
     @property
     def endpoint(self):

@@ -37,6 +37,9 @@ DEFAULT_SPAWN_TIMEOUT = 10.0
 #: How long after a request's deadline the client gives up on the broker's
 #: own answer and fails the future with Timeout itself.
 LOCAL_GRACE = 1.0
+#: The broker's default max_message (--max-message): a larger args frame
+#: would make the broker close the connection unread, with no answer.
+DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
 
 _DEFAULT = object()
 _RID = struct.Struct(">Q")
@@ -87,6 +90,9 @@ class Client:
       ``$ACTORS_BROKER_KEY``. Both or neither; neither: no encryption.
     * ``timeout``: the default deadline in seconds of every request
       (``None``: none).
+    * ``max_message``: the broker's ``--max-message`` (default 16 MiB):
+      arguments larger than that raise :class:`actors.TooLarge` at once
+      instead of costing the connection.
 
     Every method is thread-safe. Use it as a context manager, or call
     :meth:`close`; closing fails what is still pending with
@@ -95,8 +101,9 @@ class Client:
     """
 
     def __init__(self, endpoint=None, key=None, broker_key=None,
-                 timeout=DEFAULT_TIMEOUT):
+                 timeout=DEFAULT_TIMEOUT, max_message=DEFAULT_MAX_MESSAGE):
         self.endpoint = endpoint_default(endpoint)
+        self.max_message = max_message
         if key is None:
             key = os.environ.get("ACTORS_KEY") or None
         if broker_key is None:
@@ -174,7 +181,7 @@ class Client:
         rid = _RID.pack(next(self._ids))
         frames = [wire.header(wire.CALL, rid, wire.timeout_ms(t),
                               wire.names(address, method)),
-                  msgpack.packb(list(args), use_bin_type=True)]
+                  self._args(args)]
         k = _key_bytes(key)
         if k is not None:
             frames.append(k)
@@ -189,7 +196,7 @@ class Client:
         ...). It does not say the actor has handled it."""
         rid = _RID.pack(next(self._ids))
         frames = [wire.header(wire.TELL, rid, 0, wire.names(address, method)),
-                  msgpack.packb(list(args), use_bin_type=True)]
+                  self._args(args)]
         k = _key_bytes(key)
         if k is not None:
             frames.append(k)
@@ -201,7 +208,7 @@ class Client:
         request id, which the broker never answers, not even with an
         error. Returns None."""
         frames = [wire.header(wire.TELL, b"", 0, wire.names(address, method)),
-                  msgpack.packb(list(args), use_bin_type=True)]
+                  self._args(args)]
         k = _key_bytes(key)
         if k is not None:
             frames.append(k)
@@ -294,6 +301,13 @@ class Client:
                                  "graceful": bool(graceful)})]
         return self._request(frames, rid, self._local(self.timeout),
                              "kill %s" % address)
+
+    def _args(self, args):
+        b = msgpack.packb(list(args), use_bin_type=True)
+        if self.max_message and len(b) > self.max_message:
+            raise errors.TooLarge("arguments of %d bytes exceed max_message "
+                                  "(%d)" % (len(b), self.max_message))
+        return b
 
     @staticmethod
     def _local(t):

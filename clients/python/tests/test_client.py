@@ -101,6 +101,18 @@ def test_invalid_arguments_raise_at_once(client):
         client.call("a/b", "m", key=b"\x00reserved")
 
 
+def test_oversize_arguments_raise_too_large_and_keep_the_connection(client):
+    """An args frame over the broker's max_message would make the broker
+    close the connection unread (no answer); the client refuses it."""
+    with pytest.raises(actors.TooLarge):
+        client.call("py/chaos", "echo", b"x" * (16 * 1024 * 1024 + 1))
+    with pytest.raises(actors.TooLarge):
+        client.tell("py/chaos", "echo", b"x" * (16 * 1024 * 1024 + 1))
+    assert client.call("py/chaos", "echo", 1).result(10) == 1
+    big = b"y" * (4 * 1024 * 1024)
+    assert client.call("py/chaos", "echo", big).result(30) == big
+
+
 def test_call_key_reaches_the_actor(client):
     assert client.call("py/chaos", "key", key="k-%s" % uuid.uuid4().hex
                        ).result(10).startswith("k-")
