@@ -38,7 +38,10 @@ const (
 	// args frame would make the broker close the connection unread.
 	DefaultMaxMessage = 16 << 20
 
-	hwm       = 100000
+	hwm = 100000
+	// what the socket may take at Close to send what was queued before
+	// it (libactors' ACTORS__LINGER_MS): a tell just before Close leaves
+	linger    = time.Second
 	recvBatch = 512
 )
 
@@ -169,6 +172,9 @@ func (c *Client) open(pub, sec, server string) (err error) {
 		return s
 	}
 	c.sock = mk(zmq.DEALER)
+	if err == nil {
+		err = c.sock.SetLinger(linger)
+	}
 	c.wakeR = mk(zmq.PAIR)
 	c.wakeW = mk(zmq.PAIR)
 	for _, f := range []func() error{
@@ -211,9 +217,11 @@ func (c *Client) Endpoint() string { return c.endpoint }
 // Curve tells whether the connection uses CURVE.
 func (c *Client) Curve() bool { return c.curve }
 
-// Close stops the client's goroutine and closes the connection. Pending
-// futures fail with ErrClosed; the broker stops the actors this client
-// spawned without Detached. Idempotent; not from inside an OnDone callback.
+// Close stops the client's goroutine and closes the connection. What was
+// sent before still leaves (a TellNowait just before Close arrives; the
+// socket lingers up to 1 s for it); pending futures fail with ErrClosed;
+// the broker stops the actors this client spawned without Detached.
+// Idempotent; not from inside an OnDone callback.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closing {
@@ -586,13 +594,28 @@ func (c *Client) run() {
 		}
 		c.mu.Lock()
 		c.wakePending = false
-		if c.closing {
-			c.mu.Unlock()
-			return
-		}
+		closing := c.closing
 		items := c.outbox
 		c.outbox = nil
 		c.mu.Unlock()
+		if closing {
+			// send what was queued before Close (its futures fail with
+			// ErrClosed: no answer will be read)
+			for _, f := range backlog {
+				if !sendFrames(c.sock, f) {
+					break
+				}
+			}
+			for _, it := range items {
+				if !sendFrames(c.sock, it.frames) {
+					break
+				}
+				if it.req != nil {
+					pending[it.rid] = it.req
+				}
+			}
+			return
+		}
 		for _, it := range items {
 			if it.req != nil {
 				if it.req.isDone() {

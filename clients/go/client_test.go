@@ -440,6 +440,26 @@ func TestOwnedActorGoesWithItsClient(t *testing.T) {
 	})
 }
 
+func TestTellsJustBeforeCloseStillLeave(t *testing.T) {
+	c := newClient(t)
+	var start int64
+	if err := c.Call(bg, "go/counter", "value").Decode(&start); err != nil {
+		t.Fatal(err)
+	}
+	o, err := actors.New(actors.Options{Endpoint: endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		o.TellNowait("go/counter", "increment")
+	}
+	o.Close()
+	waitUntil(t, "the 5 tells sent just before Close handled", func() bool {
+		var n int64
+		return c.Call(bg, "go/counter", "value").Decode(&n) == nil && n == start+5
+	})
+}
+
 func TestCloseFailsPendingAndRefusesNew(t *testing.T) {
 	c, err := actors.New(actors.Options{Endpoint: endpoint})
 	if err != nil {

@@ -44,6 +44,9 @@ DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
 _DEFAULT = object()
 _RID = struct.Struct(">Q")
 _HWM = 100000
+# what a socket may take at close to send what was queued before it (as
+# libactors' ACTORS__LINGER_MS): a tell sent just before close still leaves
+_LINGER_MS = 1000
 _RECV_BATCH = 512
 
 
@@ -118,7 +121,7 @@ class Client:
         self._ctx = zmq.Context()
         try:
             self._sock = self._ctx.socket(zmq.DEALER)
-            self._sock.linger = 0
+            self._sock.linger = _LINGER_MS
             self._sock.sndhwm = _HWM
             self._sock.rcvhwm = _HWM
             self.curve = keys.apply(self._sock, key, broker_key)
@@ -144,8 +147,10 @@ class Client:
 
     # ------------------------------------------------------------ lifecycle
     def close(self):
-        """Stops the I/O thread and closes the connection. Pending futures
-        fail with :class:`actors.Closed`. Idempotent. Not from a future's
+        """Stops the I/O thread and closes the connection. What was sent
+        before still leaves (a ``tell_nowait`` just before ``close``
+        arrives; the socket lingers up to 1 s for it); pending futures fail
+        with :class:`actors.Closed`. Idempotent. Not from a future's
         callback (it would wait for its own thread)."""
         with self._lock:
             if self._closed:
@@ -155,7 +160,7 @@ class Client:
             self._wake_w.send(b"", zmq.NOBLOCK)
         if threading.get_ident() != self._io_ident:
             self._thread.join()
-        self._ctx.destroy(linger=0)
+        self._ctx.destroy()  # each socket's own linger
 
     def __enter__(self):
         return self
@@ -356,8 +361,7 @@ class Client:
                             break
                 with self._lock:
                     self._wake_pending = False
-                    if self._closing:
-                        break
+                    closing = self._closing
                     items, self._outbox = self._outbox, collections.deque()
                 for frames, rid, req in items:
                     if req is not None:
@@ -365,6 +369,15 @@ class Client:
                         if req.deadline is not None:
                             heapq.heappush(timers, (req.deadline, rid))
                     backlog.append(frames)
+                if closing:
+                    # send what was queued before close (the futures fail
+                    # with Closed below: no answer will be read)
+                    for frames in backlog:
+                        try:
+                            sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
+                        except zmq.Again:
+                            break
+                    break
                 while backlog:
                     try:
                         sock.send_multipart(backlog[0], zmq.NOBLOCK, copy=False)

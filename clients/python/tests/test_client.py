@@ -269,6 +269,16 @@ def test_close_fails_pending_and_refuses_new(endpoint):
     c.close()  # idempotent
 
 
+def test_tells_just_before_close_still_leave(endpoint, client):
+    start = client.call("py/counter", "value").result(10)
+    with actors.Client(endpoint) as c:
+        for _ in range(5):
+            c.tell_nowait("py/counter", "increment")
+    harness.wait_until(
+        lambda: client.call("py/counter", "value").result(10) == start + 5,
+        "the 5 tells sent just before close handled")
+
+
 # ----------------------------------------------------------------- asyncio
 def test_async_client(endpoint):
     async def main():
