@@ -1,0 +1,540 @@
+/* tests/integration/test_claims.c - forged claims (issue 10, item 4): a
+ * peer that says NODE, STATE, EVENT, REGISTER or answers a relayed
+ * request must not take over an address it was not given, whatever it
+ * read from LOOKUP.
+ * SPDX-License-Identifier: MIT
+ *
+ * Real processes: the broker (its log captured), the example services,
+ * actors-supervisor nodes; the attacker is a raw DEALER that speaks the
+ * frames of PROTOCOL.md. Every attack must be refused (Forbidden where
+ * the protocol has an answer), logged by the broker (BRK-FORBIDDEN), and
+ * change nothing: the victim keeps answering its callers.
+ */
+#include "suptest.h"
+
+#include <actors-internal/wire.h>
+
+#include <zmq.h>
+
+/* ---- frames -------------------------------------------------------------- */
+
+static void
+s_pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* s_send sends header(cmd, id) [+ address] [+ body] on sock. */
+static void
+s_send(void *sock, uint8_t cmd, uint32_t timeout_ms, const void *id,
+    size_t id_len, const char *address, const msgpack_sbuffer *body)
+{
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", cmd, timeout_ms, id, id_len);
+    const void *data[3] = {hdr};
+    size_t len[3] = {hlen};
+    int n = 1;
+    if (address != NULL) {
+        data[n] = address;
+        len[n++] = strlen(address);
+    }
+    if (body != NULL) {
+        data[n] = body->data;
+        len[n++] = body->size;
+    }
+    ck_assert_int_eq(testutil_raw_send(sock, n, data, len), 0);
+}
+
+/* s_recv_cmd waits up to timeout_ms for a message on sock that is not a
+ * HEARTBEAT; false if none came. */
+static bool
+s_recv(void *sock, int timeout_ms, testutil_raw_msg_t *m)
+{
+    int64_t deadline = testutil_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - testutil_now_ms();
+        if (!testutil_raw_recv(sock, left > 0 ? (int)left : 0, m)) {
+            return false;
+        }
+        if (m->nframes >= 1 && m->len[0] >= ACTORS_WIRE_HDR_MIN &&
+            m->data[0][4] == ACTORS_CMD_HEARTBEAT) {
+            testutil_raw_msg_free(m);
+            continue;
+        }
+        return true;
+    }
+}
+
+/* s_answer waits for the answer to request id on sock: "" for REPLY, the
+ * error type for ERROR. */
+static void
+s_answer(void *sock, const char *id, char *type, size_t type_len)
+{
+    testutil_raw_msg_t m;
+    for (;;) {
+        ck_assert_msg(s_recv(sock, ITEST_WAIT_MS, &m), "no answer to %s", id);
+        const uint8_t *rid = NULL;
+        size_t n = testutil_hdr_id(m.data[0], m.len[0], &rid);
+        if (n == strlen(id) && memcmp(rid, id, n) == 0) {
+            break;
+        }
+        testutil_raw_msg_free(&m);
+    }
+    type[0] = '\0';
+    if (m.data[0][4] == ACTORS_CMD_ERROR) {
+        ck_assert(testutil_raw_error_type(&m, 0, type, type_len));
+    } else {
+        ck_assert_int_eq(m.data[0][4], ACTORS_CMD_REPLY);
+    }
+    testutil_raw_msg_free(&m);
+}
+
+/* s_node says NODE name on sock; returns the answer's type ("" REPLY). */
+static const char *
+s_node(void *sock, const char *name)
+{
+    static char type[64];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    s_pack_str(&pk, "node");
+    s_pack_str(&pk, name);
+    s_pack_str(&pk, "pid");
+    msgpack_pack_int64(&pk, getpid());
+    s_send(sock, ACTORS_CMD_NODE, 0, "node", 4, NULL, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    s_answer(sock, "node", type, sizeof type);
+    return type;
+}
+
+/* s_state sends STATE state for address with pid and claim (NULL: none). */
+static void
+s_state(void *sock, const char *address, const char *state, int64_t pid,
+    const char *claim)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, claim ? 6 : 5);
+    s_pack_str(&pk, "state");
+    s_pack_str(&pk, state);
+    s_pack_str(&pk, "pid");
+    msgpack_pack_int64(&pk, pid);
+    s_pack_str(&pk, "restarts");
+    msgpack_pack_int(&pk, 0);
+    s_pack_str(&pk, "cause");
+    s_pack_str(&pk, "");
+    s_pack_str(&pk, "spec");
+    if (strcmp(state, "starting") == 0) {
+        msgpack_pack_map(&pk, 2);
+        s_pack_str(&pk, "service");
+        s_pack_str(&pk, "counter");
+        s_pack_str(&pk, "max_restarts");
+        msgpack_pack_int(&pk, -1);
+    } else {
+        msgpack_pack_nil(&pk);
+    }
+    if (claim != NULL) {
+        s_pack_str(&pk, "claim");
+        s_pack_str(&pk, claim);
+    }
+    s_send(sock, ACTORS_CMD_STATE, 0, NULL, 0, address, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* s_register sends REGISTER address with pid and claim (NULL: none) and
+ * returns the answer's type ("" for REPLY). */
+static const char *
+s_register(void *sock, const char *address, int64_t pid, const char *claim)
+{
+    static char type[64];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, claim ? 3 : 2);
+    s_pack_str(&pk, "service");
+    s_pack_str(&pk, "counter");
+    s_pack_str(&pk, "pid");
+    msgpack_pack_int64(&pk, pid);
+    if (claim != NULL) {
+        s_pack_str(&pk, "claim");
+        s_pack_str(&pk, claim);
+    }
+    s_send(sock, ACTORS_CMD_REGISTER, 0, "reg", 3, address, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    s_answer(sock, "reg", type, sizeof type);
+    return type;
+}
+
+/* s_event sends EVENT kind for address. */
+static void
+s_event(void *sock, const char *address, const char *kind)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    s_pack_str(&pk, "id");
+    msgpack_pack_int(&pk, 1);
+    s_pack_str(&pk, "kind");
+    s_pack_str(&pk, kind);
+    s_pack_str(&pk, "address");
+    s_pack_str(&pk, address);
+    s_pack_str(&pk, "cause");
+    s_pack_str(&pk, "forged");
+    s_send(sock, ACTORS_CMD_EVENT, 0, NULL, 0, NULL, &sb);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* s_reply_int answers request id (len bytes) with the integer v. */
+static void
+s_reply_body(void *sock, uint8_t cmd, const void *id, size_t id_len,
+    const msgpack_sbuffer *sb)
+{
+    s_send(sock, cmd, 0, id, id_len, NULL, sb);
+}
+
+/* ---- the broker's log ---------------------------------------------------- */
+
+static testutil_proc_t *g_broker;
+
+static void
+s_broker(void)
+{
+    /* Warnings only: the log stays short, and the refusals are there. */
+    setenv("ACTORS_LOG_LEVEL", "warn", 1);
+    g_broker = testutil_broker_start_logged(NULL);
+    unsetenv("ACTORS_LOG_LEVEL");
+    itest_connect();
+}
+
+/* s_count counts the lines of the broker's log with all of a, b. */
+static int
+s_count(const char *a, const char *b)
+{
+    const char *log = testutil_proc_stderr(g_broker);
+    int n = 0;
+    for (const char *p = log; *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)len, p);
+        if (strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL)) {
+            n++;
+        }
+        p += len + (end ? 1 : 0);
+    }
+    return n;
+}
+
+/* s_wait_logged_n waits until the broker logged n lines with a and b,
+ * and checks there are not more. */
+static void
+s_wait_logged_n(const char *a, const char *b, int n)
+{
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (s_count(a, b) < n) {
+        ck_assert_msg(testutil_now_ms() < deadline, "no log line '%s' '%s': %s",
+            a, b ? b : "", testutil_proc_stderr(g_broker));
+        testutil_poll_pause_ms(10);
+    }
+    ck_assert_int_eq(s_count(a, b), n);
+}
+
+/* s_wait_logged: one line with a and b (one log line per refusal). */
+static void
+s_wait_logged(const char *a, const char *b)
+{
+    s_wait_logged_n(a, b, 1);
+}
+
+/* s_call_through calls address.method while the attacker on sock answers
+ * every CALL it gets with forged; returns the caller's future (resolved).
+ * The attacker must get nothing: the check is the caller's result. */
+static actors_future_t *
+s_call_through(
+    void *sock, const char *address, const char *method, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    actors_future_t *f =
+        itest_vsend(g_client, address, method, ITEST_WAIT_MS, fmt, ap);
+    va_end(ap);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (!actors_future_is_ready(f)) {
+        ck_assert(testutil_now_ms() < deadline);
+        testutil_raw_msg_t m;
+        if (s_recv(sock, 0, &m)) {
+            if (m.data[0][4] == ACTORS_CMD_CALL) {
+                const uint8_t *tag = NULL;
+                size_t n = testutil_hdr_id(m.data[0], m.len[0], &tag);
+                msgpack_sbuffer sb;
+                msgpack_sbuffer_init(&sb);
+                msgpack_packer pk;
+                msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+                msgpack_pack_int(&pk, -666);
+                s_reply_body(sock, ACTORS_CMD_REPLY, tag, n, &sb);
+                msgpack_sbuffer_destroy(&sb);
+            }
+            testutil_raw_msg_free(&m);
+        }
+        (void)actors_future_wait(f, 10);
+    }
+    return f;
+}
+
+/* ---- item 4, the issue's sequences ---------------------------------------- */
+
+/* Sequence 1: a plain client says NODE, then STATE stopped for a live
+ * actor's address, then REGISTER; the caller's balance must still be the
+ * real one. */
+START_TEST(test_hijack_stopped_then_register)
+{
+    s_broker();
+    testutil_proc_t *victim =
+        testutil_service_start("account", "account/1", 0, "100", "20", NULL);
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(evil, "evil"), "");
+    s_state(evil, "account/1", "stopped", 0, NULL);
+    s_wait_logged("BRK-FORBIDDEN", "account/1");
+    const char *type = s_register(evil, "account/1", 4242, NULL);
+    ck_assert_msg(type[0] != '\0', "the attacker registered account/1");
+    actors_future_t *f = s_call_through(evil, "account/1", "balance", NULL);
+    ck_assert_double_eq_tol(itest_double(f), 100.0, 1e-9);
+    actors_future_destroy(&f);
+    char state[32];
+    int64_t pid = suptest_field("account/1", "state", state, sizeof state);
+    ck_assert_str_eq(state, "running");
+    ck_assert_int_eq(pid, victim->pid);
+    testutil_raw_close(&evil);
+}
+END_TEST
+
+/* The same, with the victim's pid read from LOOKUP: STATE starting (to be
+ * "adopted"), STATE stopped, REGISTER. */
+START_TEST(test_hijack_adopt_stop_register)
+{
+    s_broker();
+    testutil_proc_t *victim =
+        testutil_service_start("account", "account/1", 0, "100", "20", NULL);
+    char state[32];
+    int64_t pid = suptest_field("account/1", "state", state, sizeof state);
+    ck_assert_int_eq(pid, victim->pid);
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(evil, "evil"), "");
+    s_state(evil, "account/1", "starting", pid, NULL);
+    s_wait_logged("BRK-FORBIDDEN", "state=starting");
+    s_state(evil, "account/1", "stopped", pid, NULL);
+    s_wait_logged("BRK-FORBIDDEN", "state=stopped");
+    const char *type = s_register(evil, "account/1", pid, NULL);
+    ck_assert_msg(type[0] != '\0', "the attacker registered account/1");
+    actors_future_t *f = s_call_through(evil, "account/1", "balance", NULL);
+    ck_assert_double_eq_tol(itest_double(f), 100.0, 1e-9);
+    actors_future_destroy(&f);
+    suptest_field("account/1", "node", state, sizeof state);
+    ck_assert_str_eq(state, ""); /* not the attacker's node */
+    testutil_raw_close(&evil);
+}
+END_TEST
+
+/* Sequence 2: a supervised actor; STATE starting with its pid, STATE
+ * restarting, REGISTER: the caller's increment must reach the real
+ * counter, not the attacker's -666. */
+START_TEST(test_hijack_supervised)
+{
+    s_broker();
+    suptest_node("n1",
+        "actor\n"
+        "    counter\n"
+        "        service = counter\n"
+        "        address = counter/1\n"
+        "        policy\n"
+        "            max_restarts = -1\n");
+    int64_t pid = suptest_wait_running("counter/1", 0);
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(evil, "evil"), "");
+    s_state(evil, "counter/1", "starting", pid, NULL);
+    s_state(evil, "counter/1", "restarting", pid, NULL);
+    s_wait_logged("BRK-FORBIDDEN", "state=restarting");
+    const char *type = s_register(evil, "counter/1", pid, NULL);
+    ck_assert_msg(type[0] != '\0', "the attacker registered counter/1");
+    actors_future_t *f = s_call_through(evil, "counter/1", "increment", NULL);
+    ck_assert_int_eq(itest_int(f), 1);
+    actors_future_destroy(&f);
+    char buf[32];
+    ck_assert_int_eq(suptest_field("counter/1", "state", buf, sizeof buf), pid);
+    ck_assert_str_eq(buf, "running");
+    suptest_field("counter/1", "node", buf, sizeof buf);
+    ck_assert_str_eq(buf, "n1");
+    testutil_raw_close(&evil);
+}
+END_TEST
+
+/* An address waiting for its node's process (starting) is registered only
+ * by the process that shows the node's claim; another node cannot report
+ * it either. */
+START_TEST(test_register_held_needs_claim)
+{
+    s_broker();
+    void *n2 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n2, "n2"), "");
+    const char *claim = "00112233445566778899aabbccddeeff";
+    s_state(n2, "x/1", "starting", 777, claim);
+    suptest_wait_state("x/1", "starting");
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(evil, "x/1", 777, NULL), "Forbidden");
+    ck_assert_str_eq(s_register(evil, "x/1", 777, "0011"), "Forbidden");
+    ck_assert_int_eq(s_count("BRK-FORBIDDEN", "address=x/1"), 2);
+    /* A second node cannot take it over either. */
+    void *n3 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n3, "n3"), "");
+    s_state(n3, "x/1", "starting", 778, "ffffffffffffffffffffffffffffffff");
+    s_wait_logged("BRK-FORBIDDEN", "node=n3");
+    char buf[32];
+    ck_assert_int_eq(suptest_field("x/1", "node", buf, sizeof buf), 777);
+    ck_assert_str_eq(buf, "n2");
+    /* The node's own process registers. */
+    void *actor = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(actor, "x/1", 777, claim), "");
+    suptest_wait_state("x/1", "running");
+    testutil_raw_close(&actor);
+    testutil_raw_close(&n3);
+    testutil_raw_close(&evil);
+    testutil_raw_close(&n2);
+}
+END_TEST
+
+/* Relayed requests: only the node a SPAWN or KILL went to answers it; a
+ * second NODE cannot take a live node's name; EVENTs about another node's
+ * actor are dropped. */
+START_TEST(test_node_answers_and_names)
+{
+    s_broker();
+    void *n2 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n2, "n2"), "");
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(evil, "n2"), "NameTaken");
+    ck_assert_str_eq(s_node(evil, "evil"), "");
+
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.service = "counter";
+    o.name = "x/2";
+    o.node = "n2";
+    o.detached = true;
+    o.timeout_ms = ITEST_WAIT_MS;
+    actors_future_t *sf = NULL;
+    TEST_ASSERT_OK(actors_client_spawn(g_client, &o, &sf));
+    testutil_raw_msg_t m;
+    ck_assert(s_recv(n2, ITEST_WAIT_MS, &m));
+    ck_assert_int_eq(m.data[0][4], ACTORS_CMD_SPAWN);
+    ck_assert_int_ge(m.nframes, 4);
+    uint8_t tag[32];
+    const uint8_t *id = NULL;
+    size_t tag_len = testutil_hdr_id(m.data[0], m.len[0], &id);
+    memcpy(tag, id, tag_len);
+    char claim[80];
+    ck_assert_uint_lt(m.len[3], sizeof claim);
+    memcpy(claim, m.data[3], m.len[3]);
+    claim[m.len[3]] = '\0';
+    testutil_raw_msg_free(&m);
+
+    /* The wrong node answers the SPAWN, then registers the address. */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    s_pack_str(&pk, "address");
+    s_pack_str(&pk, "x/2");
+    s_pack_str(&pk, "pid");
+    msgpack_pack_int(&pk, 4242);
+    s_reply_body(evil, ACTORS_CMD_REPLY, tag, tag_len, &sb);
+    s_wait_logged("BRK-FORBIDDEN", "answer");
+    ck_assert_str_eq(s_register(evil, "x/2", 4242, NULL), "Forbidden");
+    ck_assert(!actors_future_is_ready(sf));
+    /* The right node answers; its process registers with the claim. */
+    s_reply_body(n2, ACTORS_CMD_REPLY, tag, tag_len, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    void *actor = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(actor, "x/2", 5151, claim), "");
+    suptest_wait(sf);
+    int64_t pid = 0;
+    TEST_ASSERT_OK(actors_value_int(
+        actors_map_get(itest_result(sf), "pid"), &pid));
+    ck_assert_int_eq(pid, 5151);
+    actors_future_destroy(&sf);
+
+    /* An EVENT about n2's actor from the other node is not kept. */
+    s_event(evil, "x/2", "exit");
+    s_wait_logged("BRK-FORBIDDEN", "EVENT");
+    actors_future_t *ev = suptest_events(0);
+    ck_assert_int_eq(suptest_event_ms(itest_result(ev), "x/2", "exit", 0), -1);
+    actors_future_destroy(&ev);
+
+    /* KILL goes to n2; the other node's answer is not the client's. */
+    actors_future_t *kf = NULL;
+    TEST_ASSERT_OK(actors_client_kill(g_client, "x/2", false, &kf));
+    ck_assert(s_recv(n2, ITEST_WAIT_MS, &m));
+    ck_assert_int_eq(m.data[0][4], ACTORS_CMD_KILL);
+    tag_len = testutil_hdr_id(m.data[0], m.len[0], &id);
+    memcpy(tag, id, tag_len);
+    testutil_raw_msg_free(&m);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    s_pack_str(&pk, "address");
+    s_pack_str(&pk, "x/2");
+    s_pack_str(&pk, "cause");
+    s_pack_str(&pk, "forged");
+    s_reply_body(evil, ACTORS_CMD_REPLY, tag, tag_len, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    s_wait_logged_n("BRK-FORBIDDEN", "answer", 2);
+    ck_assert_int_eq(actors_future_wait(kf, 0), ACTORS_ETIMEDOUT);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    s_pack_str(&pk, "address");
+    s_pack_str(&pk, "x/2");
+    s_pack_str(&pk, "cause");
+    s_pack_str(&pk, "signal 9 (SIGKILL)");
+    s_reply_body(n2, ACTORS_CMD_REPLY, tag, tag_len, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    suptest_wait(kf);
+    const char *p = NULL;
+    size_t n = 0;
+    TEST_ASSERT_OK(
+        actors_value_str(actors_map_get(itest_result(kf), "cause"), &p, &n));
+    ck_assert_int_eq(n, strlen("signal 9 (SIGKILL)"));
+    ck_assert_int_eq(memcmp(p, "signal 9 (SIGKILL)", n), 0);
+    actors_future_destroy(&kf);
+    testutil_raw_close(&actor);
+    testutil_raw_close(&evil);
+    testutil_raw_close(&n2);
+}
+END_TEST
+
+static Suite *
+s_suite(void)
+{
+    Suite *s = suite_create("claims");
+    TCase *tc = suptest_tcase("claims", 60);
+    tcase_add_test(tc, test_hijack_stopped_then_register);
+    tcase_add_test(tc, test_hijack_adopt_stop_register);
+    tcase_add_test(tc, test_hijack_supervised);
+    tcase_add_test(tc, test_register_held_needs_claim);
+    tcase_add_test(tc, test_node_answers_and_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return itest_run(s_suite());
+}
