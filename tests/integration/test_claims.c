@@ -289,7 +289,8 @@ s_call_through(
     return f;
 }
 
-/* ---- item 4, the sequences ---------------------------------------- */
+/* ---- item 4, the issue's sequences ----------------------------------------
+ */
 
 /* Sequence 1: a plain client says NODE, then STATE stopped for a live
  * actor's address, then REGISTER; the caller's balance must still be the
@@ -349,13 +350,12 @@ END_TEST
 START_TEST(test_hijack_supervised)
 {
     s_broker();
-    suptest_node("n1",
-        "actor\n"
-        "    counter\n"
-        "        service = counter\n"
-        "        address = counter/1\n"
-        "        policy\n"
-        "            max_restarts = -1\n");
+    suptest_node("n1", "actor\n"
+                       "    counter\n"
+                       "        service = counter\n"
+                       "        address = counter/1\n"
+                       "        policy\n"
+                       "            max_restarts = -1\n");
     int64_t pid = suptest_wait_running("counter/1", 0);
     void *evil = testutil_raw_socket(ZMQ_DEALER);
     ck_assert_str_eq(s_node(evil, "evil"), "");
@@ -465,8 +465,8 @@ START_TEST(test_node_answers_and_names)
     ck_assert_str_eq(s_register(actor, "x/2", 5151, claim), "");
     suptest_wait(sf);
     int64_t pid = 0;
-    TEST_ASSERT_OK(actors_value_int(
-        actors_map_get(itest_result(sf), "pid"), &pid));
+    TEST_ASSERT_OK(
+        actors_value_int(actors_map_get(itest_result(sf), "pid"), &pid));
     ck_assert_int_eq(pid, 5151);
     actors_future_destroy(&sf);
 

@@ -73,7 +73,8 @@ START_TEST(test_child_spawns_with_args_and_env)
         child_find_binary("fake-service", dir, NULL, bin, sizeof bin),
         ACTORS_OK);
     pid_t pid = 0;
-    ck_assert_int_eq(child_spawn(&spec, bin, "tcp://x:1", &pid), ACTORS_OK);
+    ck_assert_int_eq(
+        child_spawn(&spec, bin, "tcp://x:1", NULL, &pid), ACTORS_OK);
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     unlink(path);
