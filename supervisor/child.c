@@ -84,7 +84,7 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
     assert(binary);
     assert(broker);
     assert(pid);
-    size_t argc = 7 + (size_t)spec->nargs;
+    size_t argc = 8 + (size_t)spec->nargs;
     char **argv = calloc(argc + 1, sizeof *argv);
     size_t nenv = 0;
     while (environ[nenv]) {
@@ -112,6 +112,9 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
         argv[a++] = "--prefetch";
         argv[a++] = prefetch;
     }
+    /* The end of the options: no constructor argument is taken for one
+     * (a spec's "--broker" must not move the actor to another broker). */
+    argv[a++] = "--";
     for (int i = 0; i < spec->nargs; i++) {
         argv[a + i] = spec->args[i];
     }

@@ -43,6 +43,7 @@
 #include <actors/actor.h>
 #include <actors/log.h>
 
+#include "allow.h"
 #include "child.h"
 #include "link.h"
 #include "spec.h"
@@ -140,7 +141,11 @@ s_add(sup_t *self, const child_spec_t *spec, child_t **out)
         free(c);
         return ACTORS_EIO;
     }
-    if (child_find_binary(spec->service, self->self_dir, self->cfg->path,
+    /* A service_dir's binaries come first (allow.h). */
+    if ((self->cfg->service_dir == NULL ||
+            child_find_binary(spec->service, self->cfg->service_dir, NULL,
+                c->binary, sizeof c->binary) != ACTORS_OK) &&
+        child_find_binary(spec->service, self->self_dir, self->cfg->path,
             c->binary, sizeof c->binary) != ACTORS_OK) {
         free(c);
         return ACTORS_EINVAL;
@@ -424,6 +429,17 @@ s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
     }
     child_spec_t spec;
     actors_err rc = spec_decode(map, address, &spec, err, sizeof err);
+    if (rc == ACTORS_OK) {
+        char why[320] = "";
+        rc = allow_spawn(self->cfg, &spec, why, sizeof why);
+        if (rc != ACTORS_OK) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "SUP-SPAWN-REFUSED",
+                "node=%s address=%s %s", self->cfg->node, address, why);
+            spec_clear(&spec);
+            link_error(self->link, id, id_len, rc, why);
+            return;
+        }
+    }
     if (rc != ACTORS_OK) {
         spec_clear(&spec);
         link_error(self->link, id, id_len, rc, err[0] ? err : NULL);

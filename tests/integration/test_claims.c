@@ -519,6 +519,204 @@ START_TEST(test_node_answers_and_names)
 }
 END_TEST
 
+/* ---- item 5, what a spawn may run ---------------------------------------- */
+
+/* s_plain_node starts actors-supervisor --node name with config zpl and
+ * nothing else (no --services: the config alone says what a spawn may
+ * run), and waits until the broker accepted it. */
+static testutil_proc_t *
+s_plain_node(const char *name, const char *zpl)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/node%d.cfg", g_supdir, g_supfiles++);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(zpl, f);
+    fclose(f);
+    const char *argv[] = {"actors-supervisor", "--broker", testutil_endpoint(),
+        "--node", name, "--config", path, NULL};
+    testutil_proc_t *p = testutil_spawn(argv, TESTUTIL_CAPTURE_STDERR);
+    ck_assert_ptr_nonnull(p);
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (strstr(testutil_proc_stderr(p), "SUP-NODE-REGISTERED") == NULL) {
+        ck_assert_msg(testutil_proc_running(p), "supervisor exited: %s",
+            testutil_proc_stderr(p));
+        ck_assert_msg(
+            testutil_now_ms() < deadline, "node %s not registered", name);
+        testutil_poll_pause_ms(10);
+    }
+    return p;
+}
+
+static const char *s_node_zpl = "supervisor\n"
+                                "    spawn_env = FOO\n"
+                                "actor\n"
+                                "    c\n"
+                                "        service = counter\n"
+                                "        address = counter/1\n";
+
+/* s_spawn_service spawns service at name on n1 through the client and
+ * returns the resolved future. */
+static actors_future_t *
+s_spawn_service(const char *service, const char *name)
+{
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.service = service;
+    o.name = name;
+    o.node = "n1";
+    o.detached = true;
+    o.timeout_ms = SUPTEST_WAIT_MS;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_spawn(g_client, &o, &f));
+    suptest_wait(f);
+    return f;
+}
+
+/* The framework's own programs and services the config does not name are
+ * refused, the example service it names is not. */
+START_TEST(test_spawn_only_allowed_services)
+{
+    s_broker();
+    testutil_proc_t *node = s_plain_node("n1", s_node_zpl);
+    suptest_wait_running("counter/1", 0);
+    const char *refused[] = {
+        "actors-broker", "actors-supervisor", "actorctl", "chaos"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "evil/%zu", i);
+        actors_future_t *f = s_spawn_service(refused[i], name);
+        itest_assert_error(f, ACTORS_ESPAWN, "SpawnFailed", "Forbidden");
+        itest_assert_error(f, ACTORS_ESPAWN, NULL, refused[i]);
+        actors_future_destroy(&f);
+        char state[32];
+        suptest_field(name, "state", state, sizeof state);
+        ck_assert_str_eq(state, "dead");
+    }
+    ck_assert_ptr_nonnull(
+        strstr(testutil_proc_stderr(node), "SUP-SPAWN-REFUSED"));
+    actors_future_t *f = s_spawn_service("counter", "counter/2");
+    ck_assert_msg(actors_future_error(f) == NULL, "%s", itest_describe(f));
+    actors_future_destroy(&f);
+    f = itest_call("counter/2", "increment", NULL);
+    ck_assert_int_eq(itest_int(f), 1);
+    actors_future_destroy(&f);
+
+    /* What the shell shows. */
+    char out[4096];
+    char err[4096];
+    const char *argv[] = {"actorctl", "--broker", testutil_endpoint(), "spawn",
+        "actors-broker", "--node", "n1", "--name", "evil/ctl", NULL};
+    int rc =
+        testutil_run(argv, ITEST_WAIT_MS, out, sizeof out, err, sizeof err);
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(err, "SpawnFailed: ") != NULL &&
+                      strstr(err, "actors-broker") != NULL &&
+                      strstr(err, "not allowed") != NULL,
+        "actorctl said '%s'", err);
+}
+END_TEST
+
+/* s_raw_spawn sends a SPAWN of counter at name on n1 with the env and
+ * args (NULL-terminated; NULL none) from a raw client and returns the
+ * answer's type ("" for REPLY) and the error message in msg. */
+static const char *
+s_raw_spawn(void *c, const char *name, const char *const *env,
+    const char *const *args, char *msg, size_t msg_len)
+{
+    static char type[64];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    s_pack_str(&pk, "service");
+    s_pack_str(&pk, "counter");
+    s_pack_str(&pk, "name");
+    s_pack_str(&pk, name);
+    s_pack_str(&pk, "node");
+    s_pack_str(&pk, "n1");
+    s_pack_str(&pk, "detached");
+    msgpack_pack_true(&pk);
+    const char *const *lists[2] = {env, args};
+    const char *keys[2] = {"env", "args"};
+    for (int k = 0; k < 2; k++) {
+        uint32_t n = 0;
+        while (lists[k] != NULL && lists[k][n] != NULL) {
+            n++;
+        }
+        s_pack_str(&pk, keys[k]);
+        msgpack_pack_array(&pk, n);
+        for (uint32_t i = 0; i < n; i++) {
+            s_pack_str(&pk, lists[k][i]);
+        }
+    }
+    s_send(c, ACTORS_CMD_SPAWN, SUPTEST_WAIT_MS, "sp", 2, NULL, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    testutil_raw_msg_t m;
+    ck_assert(s_recv(c, SUPTEST_WAIT_MS + 2000, &m));
+    type[0] = '\0';
+    msg[0] = '\0';
+    if (m.data[0][4] == ACTORS_CMD_ERROR) {
+        ck_assert(testutil_raw_error_type(&m, 0, type, sizeof type));
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        const char *p = NULL;
+        size_t n = 0;
+        if (msgpack_unpack_next(&up, (const char *)m.data[1], m.len[1], NULL) ==
+                MSGPACK_UNPACK_SUCCESS &&
+            actors_value_str(actors_map_get(&up.data, "message"), &p, &n) ==
+                ACTORS_OK) {
+            snprintf(msg, msg_len, "%.*s", (int)n, p);
+        }
+        msgpack_unpacked_destroy(&up);
+    }
+    testutil_raw_msg_free(&m);
+    return type;
+}
+
+/* A SPAWN's env sets only what the node's config allows, never what
+ * loads code or moves state; its args cannot pass for options. */
+START_TEST(test_spawn_env_and_args)
+{
+    s_broker();
+    s_plain_node("n1", s_node_zpl);
+    suptest_wait_running("counter/1", 0);
+    void *c = testutil_raw_socket(ZMQ_DEALER);
+    char msg[512];
+    static const struct {
+        const char *env;  /* one entry, or NULL */
+        const char *arg;  /* one constructor argument, or NULL */
+        const char *name; /* what the message must name */
+    } refused[] = {
+        {"LD_PRELOAD=/tmp/evil.so", NULL, "LD_PRELOAD"},
+        {"ACTORS_STATE_DIR=/tmp/elsewhere", NULL, "ACTORS_STATE_DIR"},
+        {"PATH=/tmp", NULL, "PATH"},
+        {"BAR=1", NULL, "BAR"},
+        {NULL, "--broker", "--broker"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "env/%zu", i);
+        const char *env[] = {refused[i].env, NULL};
+        const char *args[] = {refused[i].arg, "tcp://127.0.0.1:1", NULL};
+        const char *type = s_raw_spawn(c, name, refused[i].env ? env : NULL,
+            refused[i].arg ? args : NULL, msg, sizeof msg);
+        ck_assert_str_eq(type, "SpawnFailed");
+        ck_assert_msg(strstr(msg, "Forbidden") != NULL &&
+                          strstr(msg, refused[i].name) != NULL,
+            "message '%s' lacks %s", msg, refused[i].name);
+    }
+    /* What the config allows. */
+    const char *env[] = {"FOO=1", NULL};
+    const char *args[] = {"41", NULL};
+    ck_assert_str_eq(s_raw_spawn(c, "env/ok", env, args, msg, sizeof msg), "");
+    actors_future_t *f = itest_call("env/ok", "increment", NULL);
+    ck_assert_int_eq(itest_int(f), 42);
+    actors_future_destroy(&f);
+    testutil_raw_close(&c);
+}
+END_TEST
+
 static Suite *
 s_suite(void)
 {
@@ -529,6 +727,10 @@ s_suite(void)
     tcase_add_test(tc, test_hijack_supervised);
     tcase_add_test(tc, test_register_held_needs_claim);
     tcase_add_test(tc, test_node_answers_and_names);
+    suite_add_tcase(s, tc);
+    tc = suptest_tcase("spawn", 60);
+    tcase_add_test(tc, test_spawn_only_allowed_services);
+    tcase_add_test(tc, test_spawn_env_and_args);
     suite_add_tcase(s, tc);
     return s;
 }
