@@ -519,6 +519,74 @@ START_TEST(test_node_answers_and_names)
 }
 END_TEST
 
+/* The claims do not get in the way of the node's own processes: after a
+ * broker restart the actor registers again by itself before its node
+ * reports it (the node adopts it with the claim), and a restarted
+ * process registers its held address. */
+START_TEST(test_node_keeps_its_actors)
+{
+    s_broker();
+    char endpoint[256];
+    snprintf(endpoint, sizeof endpoint, "%s", testutil_endpoint());
+    suptest_node("n1", "actor\n"
+                       "    counter\n"
+                       "        service = counter\n"
+                       "        address = counter/1\n"
+                       "        policy\n"
+                       "            max_restarts = -1\n");
+    int64_t pid = suptest_wait_running("counter/1", 0);
+    testutil_proc_kill(g_broker, SIGKILL);
+    ck_assert(testutil_proc_wait(g_broker, ITEST_WAIT_MS, NULL));
+    setenv("ACTORS_LOG_LEVEL", "warn", 1);
+    g_broker = testutil_broker_start_logged("--bind", endpoint, NULL);
+    unsetenv("ACTORS_LOG_LEVEL");
+    itest_connect();
+    ck_assert_int_eq(suptest_wait_running("counter/1", 0), pid);
+    char node[32];
+    suptest_field("counter/1", "node", node, sizeof node);
+    ck_assert_str_eq(node, "n1");
+    kill((pid_t)pid, SIGKILL);
+    int64_t again = suptest_wait_running("counter/1", pid);
+    ck_assert_int_ne(again, pid);
+    actors_future_t *f = itest_call("counter/1", "increment", NULL);
+    ck_assert_int_eq(itest_int(f), 1);
+    actors_future_destroy(&f);
+    ck_assert_int_eq(s_count("BRK-FORBIDDEN", NULL), 0);
+}
+END_TEST
+
+/* A tombstone may be taken by anyone; its node then no longer speaks for
+ * it. */
+START_TEST(test_tombstone_taken_is_unsupervised)
+{
+    s_broker();
+    suptest_node("n1", NULL);
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.service = "counter";
+    o.name = "x/3";
+    o.detached = true;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_spawn(g_client, &o, &f));
+    suptest_wait(f);
+    ck_assert_msg(actors_future_error(f) == NULL, "%s", itest_describe(f));
+    actors_future_destroy(&f);
+    TEST_ASSERT_OK(actors_client_stop(g_client, "x/3", &f));
+    suptest_wait(f);
+    actors_future_destroy(&f);
+    suptest_wait_state("x/3", "stopped");
+    void *other = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(other, "x/3", 4242, NULL), "");
+    char node[32];
+    ck_assert_int_eq(suptest_field("x/3", "node", node, sizeof node), 4242);
+    ck_assert_str_eq(node, "");
+    TEST_ASSERT_OK(actors_client_kill(g_client, "x/3", false, &f));
+    suptest_wait(f);
+    itest_assert_error(f, ACTORS_ENOACTOR, NULL, "not supervised");
+    actors_future_destroy(&f);
+    testutil_raw_close(&other);
+}
+END_TEST
+
 /* ---- item 5, what a spawn may run ---------------------------------------- */
 
 /* s_plain_node starts actors-supervisor --node name with config zpl and
@@ -727,6 +795,8 @@ s_suite(void)
     tcase_add_test(tc, test_hijack_supervised);
     tcase_add_test(tc, test_register_held_needs_claim);
     tcase_add_test(tc, test_node_answers_and_names);
+    tcase_add_test(tc, test_node_keeps_its_actors);
+    tcase_add_test(tc, test_tombstone_taken_is_unsupervised);
     suite_add_tcase(s, tc);
     tc = suptest_tcase("spawn", 60);
     tcase_add_test(tc, test_spawn_only_allowed_services);

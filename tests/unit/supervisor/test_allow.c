@@ -19,8 +19,8 @@ s_config(const char *zpl)
 {
     sup_config_t *cfg = NULL;
     char err[256] = "";
-    ck_assert_msg(config_parse_str(&cfg, zpl, err, sizeof err) == ACTORS_OK,
-        "%s", err);
+    ck_assert_msg(
+        config_parse_str(&cfg, zpl, err, sizeof err) == ACTORS_OK, "%s", err);
     return cfg;
 }
 
@@ -59,8 +59,8 @@ START_TEST(test_allow_services)
     sup_config_t *cfg = s_config(s_zpl);
     char why[320];
     /* Named by an actor entry, or listed. */
-    ck_assert_int_eq(s_check(cfg, "counter", NULL, NULL, why, sizeof why),
-        ACTORS_OK);
+    ck_assert_int_eq(
+        s_check(cfg, "counter", NULL, NULL, why, sizeof why), ACTORS_OK);
     ck_assert_int_eq(
         s_check(cfg, "chaos", NULL, NULL, why, sizeof why), ACTORS_OK);
     ck_assert_int_eq(
@@ -133,8 +133,8 @@ START_TEST(test_allow_env)
     ck_assert_int_eq(
         s_check(cfg, "chaos", ok, NULL, why, sizeof why), ACTORS_OK);
     char *other[] = {"BAR=1", NULL};
-    ck_assert_int_eq(s_check(cfg, "chaos", other, NULL, why, sizeof why),
-        ACTORS_EFORBIDDEN);
+    ck_assert_int_eq(
+        s_check(cfg, "chaos", other, NULL, why, sizeof why), ACTORS_EFORBIDDEN);
     ck_assert_ptr_nonnull(strstr(why, "BAR"));
     const char *denied[] = {"LD_PRELOAD=/tmp/evil.so", "LD_LIBRARY_PATH=/tmp",
         "PATH=/tmp", "ACTORS_STATE_DIR=/tmp/x", "ACTORS_REDIS=tcp://evil",
@@ -161,9 +161,9 @@ START_TEST(test_allow_env)
             err, sizeof err),
         ACTORS_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "LD_PRELOAD"));
-    ck_assert_int_eq(config_parse_str(&bad,
-                         "supervisor\n    spawn_env = ACTORS_STATE_DIR\n",
-                         err, sizeof err),
+    ck_assert_int_eq(
+        config_parse_str(&bad, "supervisor\n    spawn_env = ACTORS_STATE_DIR\n",
+            err, sizeof err),
         ACTORS_EINVAL);
     /* The default: ACTORS_LOG_LEVEL alone. */
     cfg = s_config("supervisor\n    services = chaos\n");
