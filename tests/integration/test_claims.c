@@ -519,6 +519,56 @@ START_TEST(test_node_answers_and_names)
 }
 END_TEST
 
+/* A call's tag (the id the actor answers with) does not let another peer
+ * answer it, registered or not. */
+START_TEST(test_tag_answers_only_from_its_actor)
+{
+    s_broker();
+    void *victim = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(victim, "v/1", 1, NULL), "");
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(evil, "evil/1", 2, NULL), "");
+    void *plain = testutil_raw_socket(ZMQ_DEALER);
+    actors_future_t *f =
+        itest_send(g_client, "v/1", "get", ITEST_WAIT_MS, NULL);
+    testutil_raw_msg_t m;
+    ck_assert(s_recv(victim, ITEST_WAIT_MS, &m));
+    ck_assert_int_eq(m.data[0][4], ACTORS_CMD_CALL);
+    uint8_t tag[32];
+    const uint8_t *id = NULL;
+    size_t tag_len = testutil_hdr_id(m.data[0], m.len[0], &id);
+    memcpy(tag, id, tag_len);
+    testutil_raw_msg_free(&m);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_int(&pk, -666);
+    s_reply_body(evil, ACTORS_CMD_REPLY, tag, tag_len, &sb);
+    s_reply_body(plain, ACTORS_CMD_REPLY, tag, tag_len, &sb);
+    /* The broker has read the forged reply once it answers what followed
+     * it on the same connection. */
+    char type[64];
+    s_send(evil, ACTORS_CMD_PING, 0, "p", 1, NULL, NULL);
+    s_answer(evil, "p", type, sizeof type);
+    ck_assert_str_eq(type, "");
+    ck_assert(s_recv(plain, ITEST_WAIT_MS, &m));
+    ck_assert(testutil_raw_error_type(&m, 0, type, sizeof type));
+    ck_assert_str_eq(type, "BadRequest");
+    testutil_raw_msg_free(&m);
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_int(&pk, 7);
+    s_reply_body(victim, ACTORS_CMD_REPLY, tag, tag_len, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    suptest_wait(f);
+    ck_assert_int_eq(itest_int(f), 7);
+    actors_future_destroy(&f);
+    testutil_raw_close(&plain);
+    testutil_raw_close(&evil);
+    testutil_raw_close(&victim);
+}
+END_TEST
+
 /* The claims do not get in the way of the node's own processes: after a
  * broker restart the actor registers again by itself before its node
  * reports it (the node adopts it with the claim), and a restarted
@@ -795,6 +845,7 @@ s_suite(void)
     tcase_add_test(tc, test_hijack_supervised);
     tcase_add_test(tc, test_register_held_needs_claim);
     tcase_add_test(tc, test_node_answers_and_names);
+    tcase_add_test(tc, test_tag_answers_only_from_its_actor);
     tcase_add_test(tc, test_node_keeps_its_actors);
     tcase_add_test(tc, test_tombstone_taken_is_unsupervised);
     suite_add_tcase(s, tc);
