@@ -33,12 +33,13 @@ s_info_u32(
 
 /* The REGISTER info map, read. */
 typedef struct {
-    char service[256];             /* "" when absent */
-    int64_t pid;                   /* 0 when absent */
-    uint32_t prefetch;             /* 0: the default */
-    uint32_t mailbox;              /* 0: the broker's --mailbox */
-    bool progress;                 /* the actor reports what it takes up */
-    char claim[BRK_CLAIM_MAX + 1]; /* "" when absent */
+    char service[256]; /* "" when absent */
+    int64_t pid;       /* 0 when absent */
+    uint32_t prefetch; /* 0: the default */
+    uint32_t mailbox;  /* 0: the broker's --mailbox */
+    bool progress;     /* the actor reports what it takes up */
+    /* The node's secret for the process (PROTOCOL.md, Claims); "" none. */
+    char claim[BRK_CLAIM_MAX + 1];
 } s_info_t;
 
 /* s_read_info decodes frame f into *info. Returns false if it is not the

@@ -50,17 +50,18 @@ struct actors_actor {
     const actors_service_t *service; /* borrowed for the run */
     char *endpoint;                  /* broker endpoint (copy) */
     char *address;                   /* registered address (copy) */
-    char claim[65];          /* $ACTORS_CLAIM: the secret the node that started
-                                this process gave it, shown in REGISTER; "" none */
-    uint32_t prefetch;       /* as sent in REGISTER */
-    uint32_t mailbox;        /* as sent in REGISTER; 0 default */
-    actors_client_t *client; /* our connection */
-    void *socket;            /* the client's socket, borrowed */
-    int zmq_fd;              /* its ZMQ_FD, polled when idle */
-    void *state;             /* from the service's init */
-    int sigfd;               /* signalfd for SIGTERM, SIGINT */
-    sigset_t old_mask;       /* restored at the end */
-    bool mask_set;           /* old_mask is valid */
+    uint32_t prefetch;               /* as sent in REGISTER */
+    uint32_t mailbox;                /* as sent in REGISTER; 0 default */
+    actors_client_t *client;         /* our connection */
+    void *socket;                    /* the client's socket, borrowed */
+    int zmq_fd;                      /* its ZMQ_FD, polled when idle */
+    void *state;                     /* from the service's init */
+    int sigfd;                       /* signalfd for SIGTERM, SIGINT */
+    sigset_t old_mask;               /* restored at the end */
+    bool mask_set;                   /* old_mask is valid */
+    /* $ACTORS_CLAIM: the secret the node that started this process gave
+     * it, shown in REGISTER (PROTOCOL.md, Claims); "" none. */
+    char claim[65];
 
     uint64_t session;      /* registrations so far */
     reg_state_t reg;       /* of the current REGISTER */
