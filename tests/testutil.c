@@ -558,42 +558,23 @@ testutil_tcp_conns(pid_t pid, const char *endpoint)
     return read_any ? count : -1;
 }
 
-static testutil_proc_t *s_broker_vstart(int flags, const char *arg, va_list ap);
-
 testutil_proc_t *
 testutil_broker_start(const char *arg, ...)
-{
-    va_list ap;
-    va_start(ap, arg);
-    testutil_proc_t *p = s_broker_vstart(0, arg, ap);
-    va_end(ap);
-    return p;
-}
-
-testutil_proc_t *
-testutil_broker_start_logged(const char *arg, ...)
-{
-    va_list ap;
-    va_start(ap, arg);
-    testutil_proc_t *p = s_broker_vstart(TESTUTIL_CAPTURE_STDERR, arg, ap);
-    va_end(ap);
-    return p;
-}
-
-static testutil_proc_t *
-s_broker_vstart(int flags, const char *arg, va_list ap)
 {
     const char *argv[TESTUTIL_MAX_ARGS];
     int n = 0;
     argv[n++] = "actors-broker";
     argv[n++] = "--bind";
     argv[n++] = "tcp://127.0.0.1:*";
+    va_list ap;
+    va_start(ap, arg);
     for (const char *a = arg; a != NULL && n < TESTUTIL_MAX_ARGS - 1;
          a = va_arg(ap, const char *)) {
         argv[n++] = a;
     }
+    va_end(ap);
     argv[n] = NULL;
-    testutil_proc_t *p = testutil_spawn(argv, TESTUTIL_PIPE_STDOUT | flags);
+    testutil_proc_t *p = testutil_spawn(argv, TESTUTIL_PIPE_STDOUT);
     ck_assert_msg(
         p != NULL, "cannot start actors-broker from %s", testutil_bin_dir());
     char line[sizeof s_endpoint - 16];

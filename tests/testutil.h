@@ -153,10 +153,6 @@ void testutil_stop_all(void);
  * testutil_endpoint(). Fails the test on error. */
 testutil_proc_t *testutil_broker_start(const char *arg, ...);
 
-/* testutil_broker_start_logged is testutil_broker_start with the broker's
- * stderr (its log) captured: testutil_proc_stderr reads it. */
-testutil_proc_t *testutil_broker_start_logged(const char *arg, ...);
-
 /* testutil_endpoint is the endpoint of the last broker started
  * ("" if none). Static storage. */
 const char *testutil_endpoint(void);

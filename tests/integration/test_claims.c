@@ -14,6 +14,7 @@
 
 #include <actors-internal/wire.h>
 
+#include <fcntl.h>
 #include <zmq.h>
 
 /* ---- frames -------------------------------------------------------------- */
@@ -203,22 +204,72 @@ s_reply_body(void *sock, uint8_t cmd, const void *id, size_t id_len,
 /* ---- the broker's log ---------------------------------------------------- */
 
 static testutil_proc_t *g_broker;
+static char g_log[64]; /* the broker's stderr, a file */
+
+/* s_broker_start starts the broker (extra arguments arg..., NULL ended)
+ * with its stderr in g_log: the test's own stderr is pointed there while
+ * the broker starts, and it inherits it. */
+static void
+s_broker_start(const char *arg, const char *value)
+{
+    int fd;
+    if (g_log[0] == '\0') {
+        snprintf(g_log, sizeof g_log, "/tmp/actors-claims-log.XXXXXX");
+        fd = mkstemp(g_log);
+    } else {
+        fd = open(g_log, O_WRONLY | O_APPEND);
+    }
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    ck_assert_int_ge(saved, 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    /* Warnings only: the log stays short, and the refusals are there. */
+    setenv("ACTORS_LOG_LEVEL", "warn", 1);
+    g_broker = testutil_broker_start(arg, value, NULL);
+    unsetenv("ACTORS_LOG_LEVEL");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+}
 
 static void
 s_broker(void)
 {
-    /* Warnings only: the log stays short, and the refusals are there. */
-    setenv("ACTORS_LOG_LEVEL", "warn", 1);
-    g_broker = testutil_broker_start_logged(NULL);
-    unsetenv("ACTORS_LOG_LEVEL");
+    g_log[0] = '\0';
+    s_broker_start(NULL, NULL);
     itest_connect();
+}
+
+/* s_log_teardown removes the log (a checked fixture's teardown). */
+static void
+s_log_teardown(void)
+{
+    if (g_log[0] != '\0') {
+        unlink(g_log);
+    }
+}
+
+/* s_log reads the broker's log (its first 64 KiB); static storage. */
+static const char *
+s_log(void)
+{
+    static char buf[65536];
+    buf[0] = '\0';
+    FILE *f = fopen(g_log, "r");
+    if (f != NULL) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
 }
 
 /* s_count counts the lines of the broker's log with all of a, b. */
 static int
 s_count(const char *a, const char *b)
 {
-    const char *log = testutil_proc_stderr(g_broker);
+    const char *log = s_log();
     int n = 0;
     for (const char *p = log; *p;) {
         const char *end = strchr(p, '\n');
@@ -241,7 +292,7 @@ s_wait_logged_n(const char *a, const char *b, int n)
     int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
     while (s_count(a, b) < n) {
         ck_assert_msg(testutil_now_ms() < deadline, "no log line '%s' '%s': %s",
-            a, b ? b : "", testutil_proc_stderr(g_broker));
+            a, b ? b : "", s_log());
         testutil_poll_pause_ms(10);
     }
     ck_assert_int_eq(s_count(a, b), n);
@@ -587,9 +638,7 @@ START_TEST(test_node_keeps_its_actors)
     int64_t pid = suptest_wait_running("counter/1", 0);
     testutil_proc_kill(g_broker, SIGKILL);
     ck_assert(testutil_proc_wait(g_broker, ITEST_WAIT_MS, NULL));
-    setenv("ACTORS_LOG_LEVEL", "warn", 1);
-    g_broker = testutil_broker_start_logged("--bind", endpoint, NULL);
-    unsetenv("ACTORS_LOG_LEVEL");
+    s_broker_start("--bind", endpoint);
     itest_connect();
     ck_assert_int_eq(suptest_wait_running("counter/1", 0), pid);
     char node[32];
@@ -840,6 +889,7 @@ s_suite(void)
 {
     Suite *s = suite_create("claims");
     TCase *tc = suptest_tcase("claims", 60);
+    tcase_add_checked_fixture(tc, NULL, s_log_teardown);
     tcase_add_test(tc, test_hijack_stopped_then_register);
     tcase_add_test(tc, test_hijack_adopt_stop_register);
     tcase_add_test(tc, test_hijack_supervised);
@@ -850,6 +900,7 @@ s_suite(void)
     tcase_add_test(tc, test_tombstone_taken_is_unsupervised);
     suite_add_tcase(s, tc);
     tc = suptest_tcase("spawn", 60);
+    tcase_add_checked_fixture(tc, NULL, s_log_teardown);
     tcase_add_test(tc, test_spawn_only_allowed_services);
     tcase_add_test(tc, test_spawn_env_and_args);
     suite_add_tcase(s, tc);
