@@ -360,6 +360,9 @@ s_entry_lost(void *arg, uint32_t ei, bool crashed, const char *reason)
 {
     sup_t *self = arg;
     sup_entry_t *se = sup_peek(self, ei);
+    if (se != NULL && se->node != BRK_NONE && !crashed) {
+        se->is_awaited = 1; /* the node may start it again: see below */
+    }
     if (!crashed || se == NULL || se->node == BRK_NONE) {
         return false; /* a clean exit, or no node runs it: buried */
     }
@@ -378,17 +381,21 @@ s_register_check(void *arg, uint32_t ei, uint32_t ci, const char *claim,
     (void)ci;
     brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
     sup_entry_t *se = sup_peek(self, ei);
-    if (e->state != BRK_ENTRY_HELD || se == NULL || se->node == BRK_NONE) {
+    bool awaited = e->state == BRK_ENTRY_DEAD && se != NULL && se->is_awaited;
+    if ((e->state != BRK_ENTRY_HELD && !awaited) || se == NULL ||
+        se->node == BRK_NONE) {
         return true;
     }
     if (se->claim[0] != '\0' && strcmp(claim, se->claim) == 0) {
         return true;
     }
+    const char *state = awaited ? "unregistered (its node may start it again)"
+                                : (se->starting ? "starting" : "restarting");
     snprintf(why, why_len,
         "address %s is %s on node %s; only the process that node started "
         "may register it (%s claim)",
-        e->address, se->starting ? "starting" : "restarting",
-        brk_nodes_at(&self->nodes, se->node)->name, claim[0] ? "wrong" : "no");
+        e->address, state, brk_nodes_at(&self->nodes, se->node)->name,
+        claim[0] ? "wrong" : "no");
     return false;
 }
 
@@ -414,6 +421,7 @@ s_entry_registered(void *arg, uint32_t ei)
         s_row_init(se);
         return;
     }
+    se->is_awaited = 0;
     se->is_stopped = 0;
     se->starting = 0;
     if (se->is_held) {
@@ -580,6 +588,9 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
     for (uint32_t ei = 0; ei < core->reg.used; ei++) {
         brk_entry_t *e = brk_registry_at(&core->reg, ei);
         sup_entry_t *se = sup_peek(self, ei);
+        if (se != NULL && se->node == ni) {
+            se->is_awaited = 0; /* no node will start it again */
+        }
         if (se == NULL || se->node != ni || e->state == BRK_ENTRY_FREE ||
             e->state == BRK_ENTRY_DEAD) {
             continue;
@@ -779,6 +790,7 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
             brk_registry_at(&core->reg, ei)->pid = st->pid;
         }
     }
+    se->is_awaited = 0;
     if (st->claim[0] != '\0' || se->node != ni) {
         /* The placing node speaks for its process's secret. */
         snprintf(se->claim, sizeof se->claim, "%s", st->claim);
@@ -818,6 +830,7 @@ s_state_gone(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
         return;
     }
     bool stopped = strcmp(st->state, "stopped") == 0;
+    se->is_awaited = 0; /* the node says: gone for good */
     if (brk_registry_at(&core->reg, ei)->state != BRK_ENTRY_DEAD) {
         char why[160];
         snprintf(why, sizeof why, "%s", st->cause[0] ? st->cause : st->state);

@@ -35,7 +35,11 @@ typedef struct {
     uint8_t starting;     /* HELD: starting (else restarting) */
     uint8_t is_stopped;   /* tombstone of a clean stop, not a death */
     uint8_t is_held;      /* in-flight calls wait for the node's cause */
-    char cause[128];      /* last exit cause from the node; "" none */
+    /* A tombstone its actor made by UNREGISTER (a SIGTERM, e.g. from its
+     * node restarting its group): until the node's STATE says what comes
+     * next, only the node's process (its claim) may register it. */
+    uint8_t is_awaited;
+    char cause[128];               /* last exit cause from the node; "" none */
     char claim[BRK_CLAIM_MAX + 1]; /* the secret of the process its node
                                       starts for it (given with SPAWN, or
                                       the node's STATE); "" none */

@@ -461,6 +461,40 @@ START_TEST(test_register_held_needs_claim)
 }
 END_TEST
 
+/* A supervised actor that unregisters (on SIGTERM, e.g. when its node
+ * restarts its group) leaves a tombstone its node may fill again: until
+ * the node's STATE says, only the node's process may register it. */
+START_TEST(test_unregistered_awaits_its_node)
+{
+    s_broker();
+    void *n2 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n2, "n2"), "");
+    const char *claim = "0123456789abcdef0123456789abcdef";
+    s_state(n2, "x/5", "starting", 555, claim);
+    suptest_wait_state("x/5", "starting");
+    void *actor = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(actor, "x/5", 555, claim), "");
+    s_send(actor, ACTORS_CMD_UNREGISTER, 0, NULL, 0, "x/5", NULL);
+    suptest_wait_state("x/5", "dead");
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(evil, "x/5", 666, NULL), "Forbidden");
+    /* The node restarts it: its process registers. */
+    s_state(n2, "x/5", "restarting", 0, claim);
+    suptest_wait_state("x/5", "restarting");
+    ck_assert_str_eq(s_register(evil, "x/5", 666, NULL), "Forbidden");
+    ck_assert_str_eq(s_register(actor, "x/5", 556, claim), "");
+    suptest_wait_state("x/5", "running");
+    /* Stopped for good, as the node says: the address is free. */
+    s_send(actor, ACTORS_CMD_UNREGISTER, 0, NULL, 0, "x/5", NULL);
+    s_state(n2, "x/5", "stopped", 556, claim);
+    suptest_wait_state("x/5", "stopped");
+    ck_assert_str_eq(s_register(evil, "x/5", 666, NULL), "");
+    testutil_raw_close(&evil);
+    testutil_raw_close(&actor);
+    testutil_raw_close(&n2);
+}
+END_TEST
+
 /* Relayed requests: only the node a SPAWN or KILL went to answers it; a
  * second NODE cannot take a live node's name; EVENTs about another node's
  * actor are dropped. */
@@ -894,6 +928,7 @@ s_suite(void)
     tcase_add_test(tc, test_hijack_adopt_stop_register);
     tcase_add_test(tc, test_hijack_supervised);
     tcase_add_test(tc, test_register_held_needs_claim);
+    tcase_add_test(tc, test_unregistered_awaits_its_node);
     tcase_add_test(tc, test_node_answers_and_names);
     tcase_add_test(tc, test_tag_answers_only_from_its_actor);
     tcase_add_test(tc, test_node_keeps_its_actors);
