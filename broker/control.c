@@ -38,6 +38,8 @@ typedef struct {
     uint32_t prefetch; /* 0: the default */
     uint32_t mailbox;  /* 0: the broker's --mailbox */
     bool progress;     /* the actor reports what it takes up */
+    /* The node's secret for the process (PROTOCOL.md, Claims); "" none. */
+    char claim[BRK_CLAIM_MAX + 1];
 } s_info_t;
 
 /* s_read_info decodes frame f into *info. Returns false if it is not the
@@ -71,6 +73,14 @@ s_read_info(zmq_msg_t *f, s_info_t *info)
             v->type != MSGPACK_OBJECT_NIL) {
             ok = false;
         }
+        v = actors_map_get(&up.data, "claim");
+        if (v != NULL && actors_value_str(v, &sp, &sn) == ACTORS_OK &&
+            sn <= BRK_CLAIM_MAX && memchr(sp, '\0', sn) == NULL) {
+            memcpy(info->claim, sp, sn);
+            info->claim[sn] = '\0';
+        } else if (v != NULL && v->type != MSGPACK_OBJECT_NIL) {
+            ok = false;
+        }
         v = actors_map_get(&up.data, "progress");
         if (v != NULL && actors_value_bool(v, &info->progress) != ACTORS_OK &&
             v->type != MSGPACK_OBJECT_NIL) {
@@ -83,6 +93,29 @@ s_read_info(zmq_msg_t *f, s_info_t *info)
     }
     msgpack_unpacked_destroy(&up);
     return ok;
+}
+
+/* s_may_take asks the extensions whether connection ci (BRK_NONE: none
+ * yet) may register entry ei, held or a tombstone; a refusal is answered
+ * Forbidden and logged. */
+static bool
+s_may_take(brk_broker_t *self, const brk_in_t *m, uint32_t ei, uint32_t ci,
+    const char *address, const s_info_t *info)
+{
+    for (int i = 0; i < self->n_ext; i++) {
+        char why[256] = "";
+        if (self->ext[i].register_check_cb != NULL &&
+            !self->ext[i].register_check_cb(
+                self->ext[i].self, ei, ci, info->claim, why, sizeof why)) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-FORBIDDEN",
+                "address=%s pid=%lld refusing REGISTER: %s", address,
+                (long long)info->pid, why);
+            brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_EFORBIDDEN,
+                address, "%s", why);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* s_on_register handles REGISTER: claim an address for the sending
@@ -107,7 +140,7 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     if (!s_read_info(&m->arg[1], &info)) {
         brk_core_bad(self, m,
             "REGISTER info must be a msgpack map {service: str, pid: int, "
-            "prefetch: int, mailbox: int, progress: bool}");
+            "prefetch: int, mailbox: int, progress: bool, claim: str}");
         return;
     }
     uint32_t prefetch = info.prefetch ? info.prefetch : BRK_PREFETCH_DEFAULT;
@@ -129,6 +162,11 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
             (long long)info.pid);
         brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_ETAKEN, address,
             "address %s is held by a live actor", address);
+        return;
+    }
+    if (ei != BRK_NONE &&
+        brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING &&
+        !s_may_take(self, m, ei, ci, address, &info)) {
         return;
     }
     bool new_conn = ci == BRK_NONE;
@@ -169,6 +207,7 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
         &self->reg, ei, info.service, strlen(info.service));
     e = brk_registry_at(&self->reg, ei);
     e->pid = info.pid;
+    memcpy(e->claim, info.claim, sizeof e->claim);
     e->prefetch = prefetch;
     e->mailbox_cap = mailbox;
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-REGISTER",

@@ -18,6 +18,7 @@
 #define BRK_EXT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <msgpack.h>
@@ -41,6 +42,14 @@ typedef struct {
      * dead, held or re-registered by its connection); the REGISTER reply
      * is sent and its mailbox is pumped after the hook. */
     void (*entry_registered_cb)(void *self, uint32_t ei);
+
+    /* register_check_cb: connection ci asks to REGISTER entry ei, which
+     * exists and is not its own (held or a tombstone), showing claim ("":
+     * none). Return true to let it; false refuses it: the core answers
+     * Forbidden with the text the hook wrote into why (why_len bytes) and
+     * logs BRK-FORBIDDEN, and nothing changes. */
+    bool (*register_check_cb)(void *self, uint32_t ei, uint32_t ci,
+        const char *claim, char *why, size_t why_len);
 
     /* entry_buried_cb: entry ei is about to become a tombstone (reason);
      * its callers have been answered. */

@@ -28,6 +28,8 @@
 #include "idmap.h"
 #include "mailbox.h"
 
+#define BRK_CLAIM_MAX 64 /* bytes of a REGISTER's claim */
+
 typedef enum {
     BRK_ENTRY_FREE = 0, /* unused */
     BRK_ENTRY_RUNNING,  /* a live connection serves the address */
@@ -60,6 +62,9 @@ typedef struct {
                                N, -1 always (set by an extension) */
     uint8_t state;          /* brk_entry_state_t */
     char cause[128];        /* why it was last lost; "" none */
+    char claim[BRK_CLAIM_MAX + 1]; /* the claim its REGISTER showed (the
+                                      secret its node gave the process,
+                                      PROTOCOL.md); "" none */
 } brk_entry_t;
 
 typedef struct {

@@ -25,8 +25,10 @@
  */
 #include "sup.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <actors/log.h>
@@ -159,7 +161,7 @@ sup_sender_node(sup_t *self, const brk_in_t *m)
  * body are consumed (either may be NULL: not sent). */
 static bool
 s_node_send(sup_t *self, uint32_t ni, uint8_t cmd, const void *id,
-    size_t id_len, zmq_msg_t *addr, zmq_msg_t *body)
+    size_t id_len, zmq_msg_t *addr, zmq_msg_t *body, zmq_msg_t *extra)
 {
     brk_conn_t *c =
         brk_conns_at(&self->core->conns, brk_nodes_at(&self->nodes, ni)->conn);
@@ -169,13 +171,16 @@ s_node_send(sup_t *self, uint32_t ni, uint8_t cmd, const void *id,
     memcpy(zmq_msg_data(&rid), c->rid, c->rid_len);
     zmq_msg_init_size(&hdr, ACTORS_WIRE_HDR_MIN + id_len);
     actors__hdr_write(zmq_msg_data(&hdr), cmd, 0, id, id_len);
-    zmq_msg_t *f[4] = {&rid, &hdr, addr, body};
+    zmq_msg_t *f[5] = {&rid, &hdr, addr, body, extra};
     int nf = 2;
     if (addr != NULL) {
         f[nf++] = addr;
     }
     if (body != NULL) {
         f[nf++] = body;
+    }
+    if (extra != NULL) {
+        f[nf++] = extra;
     }
     bool ok = brk_core_send(self->core, f, nf);
     zmq_msg_close(&rid);
@@ -185,7 +190,7 @@ s_node_send(sup_t *self, uint32_t ni, uint8_t cmd, const void *id,
 
 void
 sup_relay(sup_t *self, uint32_t si, uint32_t ni, uint8_t cmd, zmq_msg_t *addr,
-    zmq_msg_t *body)
+    zmq_msg_t *body, const char *claim)
 {
     brk_broker_t *core = self->core;
     uint8_t tag[BRK_TAG_LEN];
@@ -196,7 +201,43 @@ sup_relay(sup_t *self, uint32_t si, uint32_t ni, uint8_t cmd, zmq_msg_t *addr,
     s->peer = ni;
     brk_mailbox_push(
         &brk_nodes_at(&self->nodes, ni)->pending, &core->slots, si, UINT32_MAX);
-    s_node_send(self, ni, cmd, tag, BRK_TAG_LEN, addr, body);
+    zmq_msg_t extra;
+    if (claim != NULL) {
+        brk_core_body_from(&extra, claim, strlen(claim));
+    }
+    s_node_send(self, ni, cmd, tag, BRK_TAG_LEN, addr, body,
+        claim != NULL ? &extra : NULL);
+    if (claim != NULL) {
+        zmq_msg_close(&extra);
+    }
+}
+
+bool
+sup_claim_new(sup_entry_t *se)
+{
+    uint8_t raw[16];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0 && errno != EINTR) {
+            se->claim[0] = '\0';
+            return false;
+        }
+        got += n > 0 ? (size_t)n : 0;
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
+        snprintf(se->claim + 2 * i, 3, "%02x", raw[i]);
+    }
+    return true;
+}
+
+void
+sup_forbidden(sup_t *self, uint32_t ni, const char *what, const char *address,
+    const char *why)
+{
+    ACTORS_LOG(ACTORS_LOG_WARN, "BRK-FORBIDDEN", "node=%s %s address=%s %s",
+        ni == BRK_NONE ? "-" : brk_nodes_at(&self->nodes, ni)->name, what,
+        address, why);
 }
 
 /* s_send_spawn relays slot si as a SPAWN of entry ei (its stored spec)
@@ -215,7 +256,13 @@ s_send_spawn(sup_t *self, uint32_t si, uint32_t ei, uint32_t ni)
         static const uint8_t empty_map = 0x80;
         brk_core_body_from(&spec, &empty_map, 1);
     }
-    sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &spec);
+    /* A new placement: a new secret for the process the node starts. */
+    const char *claim = NULL;
+    if (se != NULL) {
+        (void)sup_claim_new(se);
+        claim = se->claim;
+    }
+    sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &spec, claim);
     zmq_msg_close(&addr);
     zmq_msg_close(&spec);
 }
@@ -239,7 +286,7 @@ sup_kill_quiet(sup_t *self, uint32_t ei)
     brk_core_pack_body(core, &body);
     brk_core_body_from(&addr, e->address, e->address_len);
     /* No request id: the node's answer matches nothing and is dropped. */
-    s_node_send(self, se->node, ACTORS_CMD_KILL, NULL, 0, &addr, &body);
+    s_node_send(self, se->node, ACTORS_CMD_KILL, NULL, 0, &addr, &body, NULL);
     zmq_msg_close(&addr);
     zmq_msg_close(&body);
 }
@@ -313,11 +360,43 @@ s_entry_lost(void *arg, uint32_t ei, bool crashed, const char *reason)
 {
     sup_t *self = arg;
     sup_entry_t *se = sup_peek(self, ei);
+    if (se != NULL && se->node != BRK_NONE && !crashed) {
+        se->is_awaited = 1; /* the node may start it again: see below */
+    }
     if (!crashed || se == NULL || se->node == BRK_NONE) {
         return false; /* a clean exit, or no node runs it: buried */
     }
     s_restarting(self, ei, reason, false);
     return true;
+}
+
+/* s_register_check: a held address (starting, restarting) is registered
+ * only by the process its node started, which shows the node's claim;
+ * anything else (a tombstone) may be taken. */
+static bool
+s_register_check(void *arg, uint32_t ei, uint32_t ci, const char *claim,
+    char *why, size_t why_len)
+{
+    sup_t *self = arg;
+    (void)ci;
+    brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
+    sup_entry_t *se = sup_peek(self, ei);
+    bool awaited = e->state == BRK_ENTRY_DEAD && se != NULL && se->is_awaited;
+    if ((e->state != BRK_ENTRY_HELD && !awaited) || se == NULL ||
+        se->node == BRK_NONE) {
+        return true;
+    }
+    if (se->claim[0] != '\0' && strcmp(claim, se->claim) == 0) {
+        return true;
+    }
+    const char *state = awaited ? "unregistered (its node may start it again)"
+                                : (se->starting ? "starting" : "restarting");
+    snprintf(why, why_len,
+        "address %s is %s on node %s; only the process that node started "
+        "may register it (%s claim)",
+        e->address, state, brk_nodes_at(&self->nodes, se->node)->name,
+        claim[0] ? "wrong" : "no");
+    return false;
 }
 
 static void
@@ -328,6 +407,21 @@ s_entry_registered(void *arg, uint32_t ei)
     if (se == NULL) {
         return;
     }
+    brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
+    if (se->node != BRK_NONE &&
+        (se->claim[0] == '\0' || strcmp(e->claim, se->claim) != 0)) {
+        /* A tombstone taken by a process its node did not start: the
+         * address is that process's now, and no node speaks for it. */
+        ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-UNSUPERVISED",
+            "address=%s pid=%lld registered without node %s's claim; no "
+            "longer supervised",
+            e->address, (long long)e->pid,
+            brk_nodes_at(&self->nodes, se->node)->name);
+        actors__free(se->spec);
+        s_row_init(se);
+        return;
+    }
+    se->is_awaited = 0;
     se->is_stopped = 0;
     se->starting = 0;
     if (se->is_held) {
@@ -494,6 +588,9 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
     for (uint32_t ei = 0; ei < core->reg.used; ei++) {
         brk_entry_t *e = brk_registry_at(&core->reg, ei);
         sup_entry_t *se = sup_peek(self, ei);
+        if (se != NULL && se->node == ni) {
+            se->is_awaited = 0; /* no node will start it again */
+        }
         if (se == NULL || se->node != ni || e->state == BRK_ENTRY_FREE ||
             e->state == BRK_ENTRY_DEAD) {
             continue;
@@ -592,7 +689,8 @@ typedef struct {
     int32_t restarts;
     int64_t mtr; /* -2: absent */
     int32_t max_restarts;
-    msgpack_sbuffer spec; /* the spec map re-packed; size 0 none */
+    char claim[BRK_CLAIM_MAX + 1]; /* the process's secret; "" none */
+    msgpack_sbuffer spec;          /* the spec map re-packed; size 0 none */
 } s_state_t;
 
 static bool
@@ -608,6 +706,7 @@ s_read_state(zmq_msg_t *f, s_state_t *st)
     }
     sup_get_str(&up.data, "state", st->state, sizeof st->state);
     sup_get_str(&up.data, "cause", st->cause, sizeof st->cause);
+    sup_get_str(&up.data, "claim", st->claim, sizeof st->claim);
     st->pid = sup_get_int(&up.data, "pid", 0);
     st->restarts = sup_clamp32(sup_get_int(&up.data, "restarts", 0));
     const msgpack_object *spec = actors_map_get(&up.data, "spec");
@@ -626,6 +725,15 @@ s_read_state(zmq_msg_t *f, s_state_t *st)
     return true;
 }
 
+/* s_state_what names a STATE in a log line. */
+static const char *
+s_state_what(const s_state_t *st)
+{
+    static char what[48];
+    snprintf(what, sizeof what, "STATE state=%s", st->state);
+    return what;
+}
+
 /* s_state_live handles STATE starting/restarting of address from node
  * ni. */
 static void
@@ -634,24 +742,34 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
     brk_broker_t *core = self->core;
     bool starting = strcmp(st->state, "starting") == 0;
     uint32_t ei = brk_registry_find(&core->reg, address, strlen(address));
-    if (ei != BRK_NONE &&
-        brk_registry_at(&core->reg, ei)->state == BRK_ENTRY_RUNNING) {
-        sup_entry_t *se = sup_peek(self, ei);
-        uint32_t node = se != NULL ? se->node : BRK_NONE;
+    uint8_t estate = ei == BRK_NONE ? BRK_ENTRY_FREE
+                                    : brk_registry_at(&core->reg, ei)->state;
+    sup_entry_t *prev = ei == BRK_NONE ? NULL : sup_peek(self, ei);
+    uint32_t node = prev != NULL ? prev->node : BRK_NONE;
+    if (estate == BRK_ENTRY_RUNNING) {
         if (!starting && node == ni) {
             /* The node saw the process exit before the broker saw its
              * connection drop: it is dead now. */
             s_restarting(
                 self, ei, st->cause[0] ? st->cause : SUP_CAUSE_LOST, true);
         } else if (node != ni &&
-                   (brk_registry_at(&core->reg, ei)->pid != st->pid ||
-                       !starting)) {
-            /* Someone else's actor holds the address (a node's own actor,
-             * registered before its STATE came, has its pid: that one is
-             * adopted). */
+                   (node != BRK_NONE || !starting || st->claim[0] == '\0' ||
+                       strcmp(brk_registry_at(&core->reg, ei)->claim,
+                           st->claim) != 0)) {
+            /* Someone else's actor holds the address (another node
+             * placed it, or it is not the node's process). A node's own
+             * process that registered before this STATE came shows the
+             * node's claim: that one is adopted; a pid proves nothing
+             * (LOOKUP shows it to anyone). */
+            sup_forbidden(self, ni, s_state_what(st), address,
+                "refused: a live actor the node did not start holds it");
             return;
         }
-    } else {
+    } else if (estate == BRK_ENTRY_HELD && node != ni) {
+        sup_forbidden(self, ni, s_state_what(st), address,
+            "refused: another node placed it");
+        return;
+    } else if (estate != BRK_ENTRY_HELD) {
         if (brk_core_reserve(core, address, strlen(address), &ei) !=
             ACTORS_OK) {
             return;
@@ -671,6 +789,11 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
         if (starting) {
             brk_registry_at(&core->reg, ei)->pid = st->pid;
         }
+    }
+    se->is_awaited = 0;
+    if (st->claim[0] != '\0' || se->node != ni) {
+        /* The placing node speaks for its process's secret. */
+        snprintf(se->claim, sizeof se->claim, "%s", st->claim);
     }
     se->is_stopped = 0;
     se->node = ni;
@@ -700,9 +823,14 @@ s_state_gone(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
      * config names an address that an actor started by hand holds must
      * not take that live actor down. */
     if (se == NULL || se->node != ni) {
+        if (ei != BRK_NONE) {
+            sup_forbidden(self, ni, s_state_what(st), address,
+                "refused: the node did not place it");
+        }
         return;
     }
     bool stopped = strcmp(st->state, "stopped") == 0;
+    se->is_awaited = 0; /* the node says: gone for good */
     if (brk_registry_at(&core->reg, ei)->state != BRK_ENTRY_DEAD) {
         char why[160];
         snprintf(why, sizeof why, "%s", st->cause[0] ? st->cause : st->state);
@@ -760,6 +888,35 @@ s_on_state(void *arg, brk_broker_t *core, const brk_in_t *m)
 
 /* ------------------------------------------------------------ EVENTS */
 
+/* s_event_allowed: a node tells the events of the actors it placed. An
+ * address that is live (running or held) and placed by another node is
+ * not its to tell; neither is a live actor no node placed, except the
+ * "start" of the process the node is about to report (its EVENT goes
+ * before its STATE, and the process may have registered already). */
+static bool
+s_event_allowed(sup_t *self, uint32_t ni, const brk_event_t *ev)
+{
+    brk_broker_t *core = self->core;
+    uint32_t ei =
+        brk_registry_find(&core->reg, ev->address, strlen(ev->address));
+    if (ei == BRK_NONE) {
+        return true;
+    }
+    uint8_t state = brk_registry_at(&core->reg, ei)->state;
+    if (state != BRK_ENTRY_RUNNING && state != BRK_ENTRY_HELD) {
+        return true;
+    }
+    sup_entry_t *se = sup_peek(self, ei);
+    uint32_t node = se != NULL ? se->node : BRK_NONE;
+    if (node == ni || (node == BRK_NONE && strcmp(ev->kind, "start") == 0)) {
+        return true;
+    }
+    sup_forbidden(self, ni, "EVENT", ev->address,
+        node == BRK_NONE ? "dropped: a live actor the node did not start"
+                         : "dropped: another node placed it");
+    return false;
+}
+
 static void
 s_on_event(void *arg, brk_broker_t *core, const brk_in_t *m)
 {
@@ -790,7 +947,9 @@ s_on_event(void *arg, brk_broker_t *core, const brk_in_t *m)
         sup_get_str(&up.data, "kind", ev.kind, sizeof ev.kind);
         sup_get_str(&up.data, "address", ev.address, sizeof ev.address);
         sup_get_str(&up.data, "cause", ev.cause, sizeof ev.cause);
-        brk_events_push(&self->events, &ev);
+        if (s_event_allowed(self, ni, &ev)) {
+            brk_events_push(&self->events, &ev);
+        }
     }
     msgpack_unpacked_destroy(&up);
 }
@@ -894,6 +1053,7 @@ brk_sup_attach(brk_broker_t *core)
         .self = self,
         .entry_lost_cb = s_entry_lost,
         .entry_registered_cb = s_entry_registered,
+        .register_check_cb = s_register_check,
         .entry_buried_cb = s_entry_buried,
         .entry_freed_cb = s_entry_freed,
         .conn_gone_cb = s_conn_gone,

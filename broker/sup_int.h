@@ -35,7 +35,14 @@ typedef struct {
     uint8_t starting;     /* HELD: starting (else restarting) */
     uint8_t is_stopped;   /* tombstone of a clean stop, not a death */
     uint8_t is_held;      /* in-flight calls wait for the node's cause */
-    char cause[128];      /* last exit cause from the node; "" none */
+    /* A tombstone its actor made by UNREGISTER (a SIGTERM, e.g. from its
+     * node restarting its group): until the node's STATE says what comes
+     * next, only the node's process (its claim) may register it. */
+    uint8_t is_awaited;
+    char cause[128];               /* last exit cause from the node; "" none */
+    char claim[BRK_CLAIM_MAX + 1]; /* the secret of the process its node
+                                      starts for it (given with SPAWN, or
+                                      the node's STATE); "" none */
 } sup_entry_t;
 
 typedef struct {
@@ -57,10 +64,22 @@ sup_entry_t *sup_peek(sup_t *self, uint32_t ei);
 uint32_t sup_sender_node(sup_t *self, const brk_in_t *m);
 
 /* sup_relay sends slot si's request cmd (the slot's tag as request id)
- * with addr and body (consumed) to node ni, and keeps the slot on the
- * node's pending list in state BRK_SLOT_EXT. */
+ * with addr and body (consumed), and claim when not NULL (a frame of its
+ * own, after body), to node ni, and keeps the slot on the node's pending
+ * list in state BRK_SLOT_EXT. */
 void sup_relay(sup_t *self, uint32_t si, uint32_t ni, uint8_t cmd,
-    zmq_msg_t *addr, zmq_msg_t *body);
+    zmq_msg_t *addr, zmq_msg_t *body, const char *claim);
+
+/* sup_claim_new writes a fresh claim (32 hex digits from getrandom) into
+ * se->claim: the secret the process a node starts for the address must
+ * show in its REGISTER. Returns false (se->claim "") when the system has
+ * no randomness to give. */
+bool sup_claim_new(sup_entry_t *se);
+
+/* sup_forbidden logs one BRK-FORBIDDEN line: node ni (BRK_NONE: not a
+ * node) sent what about address, refused because why. */
+void sup_forbidden(sup_t *self, uint32_t ni, const char *what,
+    const char *address, const char *why);
 
 /* sup_kill_quiet asks entry ei's node to kill it for good (no restart),
  * with no request id. */

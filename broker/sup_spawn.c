@@ -232,7 +232,10 @@ sup_on_spawn(void *arg, brk_broker_t *core, const brk_in_t *m)
         brk_nodes_at(&self->nodes, ni)->name, sp.detached);
     zmq_msg_t addr;
     brk_core_body_from(&addr, name, strlen(name));
-    sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &m->arg[0]);
+    /* The secret the started process shows in its REGISTER: nobody else
+     * may register the address while it is starting. */
+    (void)sup_claim_new(se);
+    sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &m->arg[0], se->claim);
     zmq_msg_close(&addr);
 }
 
@@ -274,7 +277,7 @@ sup_on_kill(void *arg, brk_broker_t *core, const brk_in_t *m)
     s->entry = ei;
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-KILL", "address=%s node=%s relaying",
         name, brk_nodes_at(&self->nodes, ni)->name);
-    sup_relay(self, si, ni, ACTORS_CMD_KILL, &m->arg[0], &m->arg[1]);
+    sup_relay(self, si, ni, ACTORS_CMD_KILL, &m->arg[0], &m->arg[1], NULL);
 }
 
 void
@@ -290,6 +293,11 @@ sup_on_node_answer(sup_t *self, uint32_t si, const brk_in_t *m)
     if (ni == BRK_NONE || s->peer != ni) {
         if (ni == BRK_NONE) {
             brk_core_bad(core, m, "REPLY/ERROR matches no call sent to you");
+        } else {
+            sup_forbidden(self, ni,
+                s->cmd == ACTORS_CMD_SPAWN ? "SPAWN answer" : "KILL answer",
+                brk_registry_at(&core->reg, ei)->address,
+                "dropped: the request went to another node");
         }
         return;
     }

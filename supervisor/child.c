@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,20 +57,44 @@ child_find_binary(const char *service, const char *self_dir, const char *path,
 }
 
 actors_err
+child_claim_new(char *buf)
+{
+    assert(buf);
+    uint8_t raw[16];
+    size_t got = 0;
+    buf[0] = '\0';
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0 && errno != EINTR) {
+            return ACTORS_EIO;
+        }
+        got += n > 0 ? (size_t)n : 0;
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
+        snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+    }
+    return ACTORS_OK;
+}
+
+actors_err
 child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
-    pid_t *pid)
+    const char *claim, pid_t *pid)
 {
     assert(spec);
     assert(binary);
     assert(broker);
     assert(pid);
-    size_t argc = 7 + (size_t)spec->nargs;
+    size_t argc = 8 + (size_t)spec->nargs;
     char **argv = calloc(argc + 1, sizeof *argv);
     size_t nenv = 0;
     while (environ[nenv]) {
         nenv++;
     }
-    char **envp = calloc(nenv + (size_t)spec->nenv + 1, sizeof *envp);
+    char **envp = calloc(nenv + (size_t)spec->nenv + 2, sizeof *envp);
+    char claim_var[CHILD_CLAIM_MAX + 16] = "";
+    if (claim != NULL && claim[0] != '\0') {
+        snprintf(claim_var, sizeof claim_var, "ACTORS_CLAIM=%s", claim);
+    }
     if (argv == NULL || envp == NULL) {
         free(argv);
         free(envp);
@@ -87,13 +112,17 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
         argv[a++] = "--prefetch";
         argv[a++] = prefetch;
     }
+    /* The end of the options: no constructor argument is taken for one
+     * (a spec's "--broker" must not move the actor to another broker). */
+    argv[a++] = "--";
     for (int i = 0; i < spec->nargs; i++) {
         argv[a + i] = spec->args[i];
     }
     /* The spec's entries win over inherited ones of the same name. */
     size_t k = 0;
     for (size_t i = 0; i < nenv; i++) {
-        int shadowed = 0;
+        /* Never pass on a claim: only the one given here is the child's. */
+        int shadowed = strncmp(environ[i], "ACTORS_CLAIM=", 13) == 0;
         for (int j = 0; j < spec->nenv && !shadowed; j++) {
             size_t klen = strcspn(spec->env[j], "=");
             shadowed = strncmp(environ[i], spec->env[j], klen + 1) == 0;
@@ -103,7 +132,12 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
         }
     }
     for (int j = 0; j < spec->nenv; j++) {
-        envp[k++] = spec->env[j];
+        if (strncmp(spec->env[j], "ACTORS_CLAIM=", 13) != 0) {
+            envp[k++] = spec->env[j];
+        }
+    }
+    if (claim_var[0] != '\0') {
+        envp[k++] = claim_var;
     }
     /* fork+exec rather than posix_spawn: the child asks the kernel to kill
      * it when the supervisor dies (PR_SET_PDEATHSIG), so a node that is

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "allow.h"
 #include "spec.h"
 
 #include <assert.h>
@@ -337,6 +338,40 @@ s_read_group(sup_config_t *cfg, zconfig_t *node, char *err, size_t errlen)
     return ACTORS_OK;
 }
 
+/* s_read_spawn_policy reads what a SPAWN may run (allow.h). */
+static actors_err
+s_read_spawn_policy(
+    sup_config_t *cfg, zconfig_t *root, char *err, size_t errlen)
+{
+    const char *services =
+        root ? zconfig_get(root, "supervisor/services", NULL) : NULL;
+    const char *dir =
+        root ? zconfig_get(root, "supervisor/service_dir", NULL) : NULL;
+    const char *env =
+        root ? zconfig_get(root, "supervisor/spawn_env", NULL) : NULL;
+    actors_err rc = allow_add_names(&cfg->services, &cfg->nservices, services);
+    if (rc == ACTORS_OK) {
+        rc = allow_add_names(&cfg->spawn_env, &cfg->nspawn_env,
+            env != NULL ? env : "ACTORS_LOG_LEVEL");
+    }
+    if (rc == ACTORS_OK && dir != NULL && *dir != '\0') {
+        if (access(dir, X_OK) != 0) {
+            return s_fail(err, errlen, "supervisor/service_dir %s: %s", dir,
+                strerror(errno));
+        }
+        cfg->service_dir = strdup(dir);
+        rc = cfg->service_dir != NULL ? ACTORS_OK : ACTORS_ENOMEM;
+    }
+    for (int i = 0; rc == ACTORS_OK && i < cfg->nspawn_env; i++) {
+        const char *name = cfg->spawn_env[i];
+        if (allow_env_denied(name, strlen(name))) {
+            return s_fail(err, errlen,
+                "supervisor/spawn_env: %s may never be set by a spawn", name);
+        }
+    }
+    return rc;
+}
+
 static actors_err
 s_from_tree(sup_config_t **out, zconfig_t *root, char *err, size_t errlen)
 {
@@ -353,6 +388,9 @@ s_from_tree(sup_config_t **out, zconfig_t *root, char *err, size_t errlen)
     cfg->path = path && *path ? strdup(path) : NULL;
     if (cfg->node == NULL || (path && *path && cfg->path == NULL)) {
         rc = ACTORS_ENOMEM;
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_read_spawn_policy(cfg, root, err, errlen);
     }
     zconfig_t *actors = root ? zconfig_locate(root, "actor") : NULL;
     for (zconfig_t *n = actors ? zconfig_child(actors) : NULL;
@@ -433,6 +471,15 @@ config_destroy(sup_config_t **self_p)
         free(cfg->groups[i].name);
     }
     free(cfg->groups);
+    for (int i = 0; i < cfg->nservices; i++) {
+        free(cfg->services[i]);
+    }
+    free(cfg->services);
+    for (int i = 0; i < cfg->nspawn_env; i++) {
+        free(cfg->spawn_env[i]);
+    }
+    free(cfg->spawn_env);
+    free(cfg->service_dir);
     free(cfg->node);
     free(cfg->path);
     free(cfg);

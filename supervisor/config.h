@@ -6,6 +6,11 @@
  *   supervisor
  *       node = node1                  # default: the host name
  *       path = /opt/actors/bin        # extra service search path (a:b:c)
+ *       services = counter chaos      # what a SPAWN may run besides the
+ *                                     # services of the actor entries
+ *       service_dir = /opt/actors/svc # a SPAWN may run any binary in it
+ *       spawn_env = ACTORS_LOG_LEVEL  # env names a SPAWN may set
+ *                                     # (allow.h; this is the default)
  *   actor
  *       account                       # one entry per actor (any name)
  *           service = account         # binary name
@@ -84,6 +89,11 @@ typedef struct {
     int nchildren;          /* entries in children */
     sup_group_t *groups;    /* restart groups */
     int ngroups;            /* entries in groups */
+    char **services;        /* supervisor/services: what SPAWN may run */
+    int nservices;          /* entries in services */
+    char *service_dir;      /* supervisor/service_dir, or NULL */
+    char **spawn_env;       /* supervisor/spawn_env: names SPAWN may set */
+    int nspawn_env;         /* entries in spawn_env */
 } sup_config_t;
 
 /* config_load reads path (NULL or "": an empty configuration) into *out.

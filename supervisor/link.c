@@ -21,6 +21,7 @@
 #include <actors/log.h>
 
 #include <actors-internal/client_raw.h>
+#include "child.h"
 #include "spec.h"
 #include <actors-internal/unpack.h>
 #include <actors-internal/wire.h>
@@ -180,7 +181,14 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
             "the map is not msgpack");
         return;
     }
-    self->fn(self->arg, hdr->cmd, hdr->id, hdr->id_len, address, &up.data);
+    char claim[CHILD_CLAIM_MAX + 1] = "";
+    if (hdr->cmd == ACTORS_CMD_SPAWN && nframes >= 4 &&
+        zmq_msg_size(&frames[3]) <= CHILD_CLAIM_MAX) {
+        memcpy(claim, zmq_msg_data(&frames[3]), zmq_msg_size(&frames[3]));
+        claim[zmq_msg_size(&frames[3])] = '\0';
+    }
+    self->fn(
+        self->arg, hdr->cmd, hdr->id, hdr->id_len, address, &up.data, claim);
     msgpack_unpacked_destroy(&up);
 }
 
@@ -349,7 +357,7 @@ link_is_registered(const link_t *self)
 
 actors_err
 link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
-    int restarts, const char *cause)
+    int restarts, const char *cause, const char *claim)
 {
     assert(self);
     assert(spec);
@@ -361,11 +369,12 @@ link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
     actors_msg_t *m = NULL;
     actors_err rc = actors_msg_create(&m);
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_map(m, 7);
+        rc = actors_msg_add_map(m, 8);
     }
-    const char *skeys[] = {"state", "node", "cause"};
-    const char *svals[] = {state, self->node, cause ? cause : ""};
-    for (int i = 0; rc == ACTORS_OK && i < 3; i++) {
+    const char *skeys[] = {"state", "node", "cause", "claim"};
+    const char *svals[] = {
+        state, self->node, cause ? cause : "", claim ? claim : ""};
+    for (int i = 0; rc == ACTORS_OK && i < 4; i++) {
         rc = actors_msg_add_str(m, skeys[i]);
         if (rc == ACTORS_OK) {
             rc = actors_msg_add_str(m, svals[i]);

@@ -25,9 +25,11 @@ typedef struct link link_t;
 
 /* A request from the broker: cmd is ACTORS_CMD_SPAWN or ACTORS_CMD_KILL;
  * id must be echoed with link_reply/link_error; address and map are
- * borrowed for the call. */
+ * borrowed for the call; claim is the SPAWN's claim frame ("" none): the
+ * secret the process must show in its REGISTER. */
 typedef void (*link_request_fn)(void *arg, uint8_t cmd, const void *id,
-    size_t id_len, const char *address, const msgpack_object *map);
+    size_t id_len, const char *address, const msgpack_object *map,
+    const char *claim);
 
 /* link_create connects to endpoint as node. Returns ACTORS_OK with *out
  * owned by the caller (link_destroy), ACTORS_EINVAL, ACTORS_ENOMEM. */
@@ -70,9 +72,10 @@ bool link_is_registered(const link_t *self);
 
 /* link_state reports an actor's state ("starting", "running",
  * "restarting", "stopped", "dead") with its pid (0: none), restarts,
- * last exit cause (NULL: none) and, for "starting", its spec. */
+ * last exit cause (NULL: none), the claim its process shows (NULL: none)
+ * and, for "starting", its spec. */
 actors_err link_state(link_t *self, const child_spec_t *spec, const char *state,
-    int pid, int restarts, const char *cause);
+    int pid, int restarts, const char *cause, const char *claim);
 
 /* link_event reports one event (kind: start, exit, restart, give-up,
  * stop) of address. */

@@ -15,6 +15,7 @@
 #include <actors/client.h>
 #include <actors/log.h>
 
+#include "allow.h"
 #include "config.h"
 #include "supervisor.h"
 
@@ -22,12 +23,14 @@ static void
 s_usage(FILE *f)
 {
     fprintf(f, "usage: actors-supervisor [--broker EP] [--node NAME] "
-               "[--config FILE]\n"
+               "[--config FILE] [--services LIST]\n"
                "  --broker EP    broker endpoint (default $ACTORS_BROKER, "
                "else " ACTORS_DEFAULT_ENDPOINT ")\n"
                "  --node NAME    node name (default: config, else host "
                "name)\n"
-               "  --config FILE  ZPL file naming the actors to run\n");
+               "  --config FILE  ZPL file naming the actors to run\n"
+               "  --services LIST  services a spawn may run besides the "
+               "config's (e.g. \"counter chaos\"; docs/SUPERVISOR.md)\n");
 }
 
 int
@@ -36,6 +39,7 @@ main(int argc, char **argv)
     const char *broker = NULL;
     const char *node = NULL;
     const char *config = NULL;
+    const char *services = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -52,6 +56,8 @@ main(int argc, char **argv)
             node = argv[++i];
         } else if (strcmp(a, "--config") == 0) {
             config = argv[++i];
+        } else if (strcmp(a, "--services") == 0) {
+            services = argv[++i];
         } else {
             s_usage(stderr);
             return 2;
@@ -72,6 +78,12 @@ main(int argc, char **argv)
     if (config_load(&cfg, config, err, sizeof err) != ACTORS_OK) {
         fprintf(stderr, "actors-supervisor: %s\n", err[0] ? err : "no memory");
         return 2;
+    }
+    if (allow_add_names(&cfg->services, &cfg->nservices, services) !=
+        ACTORS_OK) {
+        fprintf(stderr, "actors-supervisor: no memory\n");
+        config_destroy(&cfg);
+        return 1;
     }
     if (node != NULL) {
         char *copy = strdup(node);

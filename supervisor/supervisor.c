@@ -43,6 +43,7 @@
 #include <actors/actor.h>
 #include <actors/log.h>
 
+#include "allow.h"
 #include "child.h"
 #include "link.h"
 #include "spec.h"
@@ -81,6 +82,8 @@ typedef struct {
     bool barrier;           /* waiting for the broker to take our STATE */
     uint64_t barrier_until; /* stop waiting then (the broker may be gone) */
     char cause[96];         /* last exit cause */
+    char claim[CHILD_CLAIM_MAX + 1]; /* the secret its processes show the
+                                        broker (kept across restarts) */
 } child_t;
 
 struct sup {
@@ -134,7 +137,15 @@ s_add(sup_t *self, const child_spec_t *spec, child_t **out)
     }
     c->spec = spec;
     c->state = CHILD_STOPPED;
-    if (child_find_binary(spec->service, self->self_dir, self->cfg->path,
+    if (child_claim_new(c->claim) != ACTORS_OK) {
+        free(c);
+        return ACTORS_EIO;
+    }
+    /* A service_dir's binaries come first (allow.h). */
+    if ((self->cfg->service_dir == NULL ||
+            child_find_binary(spec->service, self->cfg->service_dir, NULL,
+                c->binary, sizeof c->binary) != ACTORS_OK) &&
+        child_find_binary(spec->service, self->self_dir, self->cfg->path,
             c->binary, sizeof c->binary) != ACTORS_OK) {
         free(c);
         return ACTORS_EINVAL;
@@ -190,14 +201,15 @@ s_report(sup_t *self, child_t *c, const char *event)
             c->pstate.restarts, c->cause[0] ? c->cause : NULL);
     }
     link_state(self->link, c->spec, s_state_names[c->state], (int)c->pid,
-        c->pstate.restarts, c->cause[0] ? c->cause : NULL);
+        c->pstate.restarts, c->cause[0] ? c->cause : NULL, c->claim);
 }
 
 static actors_err
 s_start(sup_t *self, child_t *c)
 {
     pid_t pid = 0;
-    actors_err rc = child_spawn(c->spec, c->binary, self->broker, &pid);
+    actors_err rc =
+        child_spawn(c->spec, c->binary, self->broker, c->claim, &pid);
     if (rc != ACTORS_OK) {
         snprintf(c->cause, sizeof c->cause, "spawn failed");
         c->pid = 0;
@@ -398,7 +410,7 @@ s_reap(sup_t *self)
 
 static void
 s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
-    const msgpack_object *map)
+    const msgpack_object *map, const char *claim)
 {
     char err[160] = "";
     child_t *old = s_by_address(self, address);
@@ -417,6 +429,17 @@ s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
     }
     child_spec_t spec;
     actors_err rc = spec_decode(map, address, &spec, err, sizeof err);
+    if (rc == ACTORS_OK) {
+        char why[320] = "";
+        rc = allow_spawn(self->cfg, &spec, why, sizeof why);
+        if (rc != ACTORS_OK) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "SUP-SPAWN-REFUSED",
+                "node=%s address=%s %s", self->cfg->node, address, why);
+            spec_clear(&spec);
+            link_error(self->link, id, id_len, rc, why);
+            return;
+        }
+    }
     if (rc != ACTORS_OK) {
         spec_clear(&spec);
         link_error(self->link, id, id_len, rc, err[0] ? err : NULL);
@@ -434,6 +457,10 @@ s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
     c->own_spec = spec; /* moved: the child owns the strings now */
     c->spec = &c->own_spec;
     c->from_spawn = true;
+    if (claim[0] != '\0') {
+        /* The broker's: it knows the secret before our STATE comes. */
+        snprintf(c->claim, sizeof c->claim, "%s", claim);
+    }
     if (s_start(self, c) != ACTORS_OK) {
         link_error(self->link, id, id_len, ACTORS_EIO, "spawn failed");
         s_remove(self, c);
@@ -493,11 +520,11 @@ s_on_kill(sup_t *self, const void *id, size_t id_len, const char *address,
 
 static void
 s_on_request(void *arg, uint8_t cmd, const void *id, size_t id_len,
-    const char *address, const msgpack_object *map)
+    const char *address, const msgpack_object *map, const char *claim)
 {
     sup_t *self = arg;
     if (cmd == ACTORS_CMD_SPAWN) {
-        s_on_spawn(self, id, id_len, address, map);
+        s_on_spawn(self, id, id_len, address, map, claim);
     } else {
         s_on_kill(self, id, id_len, address, map);
     }

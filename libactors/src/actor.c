@@ -49,6 +49,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -729,7 +730,14 @@ s_send_register(actors_actor_t *self)
     self->reg = REG_PENDING;
     actors_msg_reset(self->body);
     actors_msg_t *m = self->body;
-    actors_err rc = actors_msg_add_map(m, 5);
+    bool has_claim = self->claim[0] != '\0';
+    actors_err rc = actors_msg_add_map(m, has_claim ? 6 : 5);
+    if (rc == ACTORS_OK && has_claim) {
+        rc = actors_msg_add_str(m, "claim");
+    }
+    if (rc == ACTORS_OK && has_claim) {
+        rc = actors_msg_add_str(m, self->claim);
+    }
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "service");
     }
@@ -972,6 +980,13 @@ s_actor_new(actors_actor_t **out, const actors_service_t *service,
     self->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
     self->endpoint = actors__strdup(actors_endpoint_default(opts->endpoint));
     self->address = actors__strdup(opts->address);
+    /* A node that starts the process gives it a secret to show when it
+     * registers (PROTOCOL.md, REGISTER): the proof that it is the process
+     * the node placed, which nobody who reads LOOKUP can forge. */
+    const char *claim = getenv("ACTORS_CLAIM");
+    if (claim != NULL && strlen(claim) < sizeof self->claim) {
+        memcpy(self->claim, claim, strlen(claim) + 1);
+    }
     actors_err rc = ACTORS_OK;
     if (self->zone == NULL || self->endpoint == NULL || self->address == NULL) {
         rc = ACTORS_ENOMEM;

@@ -59,6 +59,9 @@ struct actors_actor {
     int sigfd;                       /* signalfd for SIGTERM, SIGINT */
     sigset_t old_mask;               /* restored at the end */
     bool mask_set;                   /* old_mask is valid */
+    /* $ACTORS_CLAIM: the secret the node that started this process gave
+     * it, shown in REGISTER (PROTOCOL.md, Claims); "" none. */
+    char claim[65];
 
     uint64_t session;      /* registrations so far */
     reg_state_t reg;       /* of the current REGISTER */

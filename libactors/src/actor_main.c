@@ -215,7 +215,8 @@ actors_service_main(const actors_service_t *service, int argc, char **argv)
         return result.exit_code;
     }
     fprintf(stderr, "%s: %s\n", result.type, result.message);
-    if (rc == ACTORS_ETAKEN) {
+    if (rc == ACTORS_ETAKEN || rc == ACTORS_EFORBIDDEN) {
+        /* Forbidden: the address waits for another node's process. */
         return ACTORS_EXIT_NAME_TAKEN;
     }
     if (rc == ACTORS_ELOCKED) {

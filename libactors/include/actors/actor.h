@@ -90,7 +90,9 @@ typedef struct {
     }
 
 /* The exit status of a service whose address is held by a live actor
- * elsewhere (NameTaken at registration; sysexits' EX_CANTCREAT). A
+ * elsewhere (NameTaken at registration; sysexits' EX_CANTCREAT), or
+ * waits for the process a node started for it (Forbidden: this one does
+ * not have its claim, PROTOCOL.md). A
  * supervisor does not restart it: the address lives on, just not here
  * (an actor re-created on another node while its own node was lost). */
 #define ACTORS_EXIT_NAME_TAKEN 73

@@ -372,14 +372,18 @@ s_expect_reply(void *sock, int h, const char *id, const void *body, size_t len)
 
 /* s_register_ex makes sock the actor at address with prefetch and
  * mailbox; progress: it reports what it takes up (PROTOCOL.md). */
+/* The claim REGISTER shows ("" none): what the raw node of rawnode.h got
+ * with its last SPAWN, or sent with its last STATE. */
+static char s_claim[65];
+
 static void
 s_register_ex(void *sock, const char *address, uint32_t prefetch,
     uint32_t mailbox, bool progress)
 {
     actors_msg_t *info = NULL;
-    TEST_ASSERT_OK(actors_msg_build(&info, "{sssisisisb}", "service", "test",
+    TEST_ASSERT_OK(actors_msg_build(&info, "{sssisisisbss}", "service", "test",
         "pid", 4242, "prefetch", (int)prefetch, "mailbox", (int)mailbox,
-        "progress", (int)progress));
+        "progress", (int)progress, "claim", s_claim));
     s_send(sock, ACTORS_CMD_REGISTER, 0, "reg", 2, S(address),
         actors_msg_data(info), actors_msg_size(info));
     actors_msg_destroy(&info);

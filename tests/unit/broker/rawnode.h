@@ -44,9 +44,12 @@ s_state(void *node, const char *address, const char *state, int pid,
     const char *cause, int mtr)
 {
     actors_msg_t *m = NULL;
-    MAP(m, "{sssisssisis{sssi}}", "state", state, "pid", pid, "cause", cause,
-        "restarts", 0, "max_task_retries", mtr, "spec", "service", "chaos",
-        "max_restarts", -1);
+    if (s_claim[0] == '\0') {
+        snprintf(s_claim, sizeof s_claim, "%s", "0123456789abcdef");
+    }
+    MAP(m, "{sssisssisisss{sssi}}", "state", state, "pid", pid, "cause", cause,
+        "restarts", 0, "max_task_retries", mtr, "claim", s_claim, "spec",
+        "service", "chaos", "max_restarts", -1);
     s_send(node, ACTORS_CMD_STATE, 0, NULL, 2, S(address), BODY(m));
     actors_msg_destroy(&m);
 }
@@ -63,8 +66,16 @@ s_node_get(void *node)
 {
     s_msg_t m;
     s_recv(node, &m);
-    ck_assert_int_eq(m.nframes, 3);
     s_req_t r;
+    if (m.data[0][4] == ACTORS_CMD_SPAWN) {
+        /* header, address, spec, claim: the secret of the process. */
+        ck_assert_int_eq(m.nframes, 4);
+        ck_assert_uint_lt(m.len[3], sizeof s_claim);
+        memcpy(s_claim, m.data[3], m.len[3]);
+        s_claim[m.len[3]] = '\0';
+    } else {
+        ck_assert_int_eq(m.nframes, 3);
+    }
     memset(&r, 0, sizeof r);
     r.cmd = m.data[0][4];
     /* The broker's own header: its tag as the id, no names. */

@@ -38,7 +38,9 @@ START_TEST(test_child_finds_binary_in_path)
 END_TEST
 
 /* The command line and environment reach the child exactly: a script
- * checks them and exits 7 only if all match. */
+ * checks them and exits 7 only if all match. The constructor arguments
+ * follow "--"; the claim is the one given, not an inherited one nor the
+ * spec's. */
 START_TEST(test_child_spawns_with_args_and_env)
 {
     char dir[] = "/tmp/actors-child-XXXXXX";
@@ -50,30 +52,34 @@ START_TEST(test_child_spawns_with_args_and_env)
     fputs("#!/bin/sh\n"
           "[ \"$1\" = --broker ] && [ \"$2\" = tcp://x:1 ] && "
           "[ \"$3\" = --address ] && [ \"$4\" = a/1 ] && "
-          "[ \"$5\" = --prefetch ] && [ \"$6\" = 3 ] && "
-          "[ \"$7\" = 100 ] && [ \"$8\" = '\"x y\"' ] && [ $# -eq 8 ] && "
-          "[ \"$ACTORS_TEST_VAR\" = yes ] && exit 7\n"
+          "[ \"$5\" = --prefetch ] && [ \"$6\" = 3 ] && [ \"$7\" = -- ] && "
+          "[ \"$8\" = 100 ] && [ \"$9\" = '\"x y\"' ] && [ $# -eq 9 ] && "
+          "[ \"$ACTORS_TEST_VAR\" = yes ] && [ \"$ACTORS_CLAIM\" = c1 ] && "
+          "exit 7\n"
           "exit 1\n",
         f);
     fclose(f);
     ck_assert_int_eq(chmod(path, 0755), 0);
     char *args[] = {"100", "\"x y\"", NULL};
-    char *env[] = {"ACTORS_TEST_VAR=yes", NULL};
+    /* A spec cannot set the claim: only child_spawn's is the child's. */
+    char *env[] = {"ACTORS_TEST_VAR=yes", "ACTORS_CLAIM=forged", NULL};
     child_spec_t spec = {0};
     spec.service = "fake-service";
     spec.address = "a/1";
     spec.args = args;
     spec.nargs = 2;
     spec.env = env;
-    spec.nenv = 1;
+    spec.nenv = 2;
     spec.prefetch = 3;
     setenv("ACTORS_TEST_VAR", "inherited-and-shadowed", 1);
+    setenv("ACTORS_CLAIM", "inherited", 1);
     char bin[4096];
     ck_assert_int_eq(
         child_find_binary("fake-service", dir, NULL, bin, sizeof bin),
         ACTORS_OK);
     pid_t pid = 0;
-    ck_assert_int_eq(child_spawn(&spec, bin, "tcp://x:1", &pid), ACTORS_OK);
+    ck_assert_int_eq(
+        child_spawn(&spec, bin, "tcp://x:1", "c1", &pid), ACTORS_OK);
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     unlink(path);
