@@ -9,7 +9,8 @@
 #   TEST_TIMEOUT_UNIT / _INTEGRATION / _INTEROP  seconds per binary
 #
 # Runs every $BUILD/tests/unit/*/test_*, every $BUILD/tests/integration/test_*
-# and then tests/interop/run.sh if it exists, each under timeout(1), from the
+# and tests/integration/test_*.sh (with bash), and then
+# tests/interop/run.sh if it exists, each under timeout(1), from the
 # source tree with ACTORS_SRCDIR set to it. Prints one line per test binary
 # and, last, "N passed, N failed" counting test binaries (interop run.sh
 # counts as one). Exits 1 if anything failed or nothing ran.
@@ -101,6 +102,10 @@ for kind in "${kinds[@]}"; do
             [ -x "$t" ] && [ -f "$t" ] || continue
             case "$t" in *.d|*.o) continue ;; esac
             run "${t#"$BUILD"/}" "$T_INTEG" "$t"
+        done
+        # Shell tests of the installed tree and the docs (test_*.sh).
+        for t in tests/integration/test_*.sh; do
+            run "$t" "$T_INTEG" bash "$t"
         done
         shopt -u nullglob
         ;;
