@@ -241,6 +241,10 @@ s_fire(actors__link_t *link, actors_future_t *self)
         return;
     }
     assert(next->tag == ACTORS_FUTURE_TAG);
+    if (next->inherit.set) {
+        /* A step that named its own options passes them on. */
+        out->inherit = next->inherit;
+    }
     if (next->state != ACTORS__FUTURE_PENDING) {
         s_adopt(out, next);
         actors_future_destroy(&next);
@@ -269,6 +273,12 @@ static void
 s_settle(actors_future_t *self)
 {
     actors__future_ref(self); /* callbacks may destroy it */
+    /* Calls made by the callbacks inherit this call's options. */
+    actors_client_t *client = self->client;
+    actors__inherit_t was = {false, 0, 0};
+    if (client != NULL && self->inherit.set) {
+        was = actors__client_inherit(client, self->inherit);
+    }
     if (self->cb != NULL && !self->user_dropped) {
         actors_future_cb cb = self->cb;
         self->cb = NULL;
@@ -280,6 +290,9 @@ s_settle(actors_future_t *self)
         s_fire(link, self);
         actors__future_unref(link->out);
         actors__free(link);
+    }
+    if (client != NULL && self->inherit.set) {
+        actors__client_inherit(client, was);
     }
     actors__future_unref(self);
 }
@@ -448,13 +461,21 @@ actors_future_then(
         actors__free(link);
         return ACTORS_ENOMEM;
     }
-    actors__future_ref(chained); /* the link's */
+    actors__future_ref(chained);      /* the link's */
+    chained->inherit = self->inherit; /* the chain keeps the options */
     link->fn = fn;
     link->arg = arg;
     link->out = chained;
     if (self->state != ACTORS__FUTURE_PENDING) {
         actors__future_ref(self);
+        actors__inherit_t was = {false, 0, 0};
+        if (self->client != NULL && self->inherit.set) {
+            was = actors__client_inherit(self->client, self->inherit);
+        }
         s_fire(link, self);
+        if (self->client != NULL && self->inherit.set) {
+            actors__client_inherit(self->client, was);
+        }
         actors__future_unref(link->out);
         actors__free(link);
         actors__future_unref(self);

@@ -34,27 +34,39 @@ typedef enum {
 
 typedef struct actors__link actors__link_t;
 
+/* What a call made with no timeout of its own inherits (client.c): set
+ * says there is something to inherit; then deadline (monotonic ms, 0:
+ * none) is the remaining time to carry, else timeout_ms (0: no deadline).
+ * A running handler gives its caller's deadline; a future's callbacks and
+ * continuations give the options of the call they follow. */
+typedef struct {
+    bool set;
+    uint32_t timeout_ms;
+    int64_t deadline;
+} actors__inherit_t;
+
 struct actors_future {
-    uint32_t tag;            /* ACTORS_FUTURE_TAG while alive */
-    uint32_t refs;           /* see the file comment */
-    uint8_t state;           /* actors__future_state_t */
-    bool user_dropped;       /* actors_future_destroy was called */
-    bool decoded;            /* up holds the decoded body (or failed) */
-    bool checked;            /* body known to be one valid msgpack value */
-    bool has_body;           /* body is initialised */
-    bool cb_used;            /* on_done was set once; never again */
-    actors_client_t *client; /* referenced; NULL for a free-standing one */
-    uint64_t id;             /* request id while in the pending table */
-    int64_t deadline;        /* local deadline (ms, monotonic); 0: none */
-    size_t heap_idx;         /* slot in the client's deadline heap */
-    zmq_msg_t body;          /* the reply body, as received */
-    msgpack_unpacked up;     /* body decoded on first use */
-    actors_err code;         /* when FAILED */
-    actors_error_t *error;   /* when FAILED; NULL only after OOM */
-    actors_future_t *src;    /* the outcome is src's (chains); referenced */
-    actors_future_cb cb;     /* on_done, not yet run */
-    void *cb_arg;            /* its argument */
-    actors__link_t *links;   /* continuations waiting for this one */
+    uint32_t tag;              /* ACTORS_FUTURE_TAG while alive */
+    uint32_t refs;             /* see the file comment */
+    uint8_t state;             /* actors__future_state_t */
+    bool user_dropped;         /* actors_future_destroy was called */
+    bool decoded;              /* up holds the decoded body (or failed) */
+    bool checked;              /* body known to be one valid msgpack value */
+    bool has_body;             /* body is initialised */
+    bool cb_used;              /* on_done was set once; never again */
+    actors_client_t *client;   /* referenced; NULL for a free-standing one */
+    uint64_t id;               /* request id while in the pending table */
+    int64_t deadline;          /* local deadline (ms, monotonic); 0: none */
+    size_t heap_idx;           /* slot in the client's deadline heap */
+    zmq_msg_t body;            /* the reply body, as received */
+    msgpack_unpacked up;       /* body decoded on first use */
+    actors_err code;           /* when FAILED */
+    actors_error_t *error;     /* when FAILED; NULL only after OOM */
+    actors_future_t *src;      /* the outcome is src's (chains); referenced */
+    actors_future_cb cb;       /* on_done, not yet run */
+    void *cb_arg;              /* its argument */
+    actors__link_t *links;     /* continuations waiting for this one */
+    actors__inherit_t inherit; /* for calls made in its callbacks */
 };
 
 #define ACTORS__NO_HEAP SIZE_MAX
@@ -82,6 +94,11 @@ void actors__future_resolve_error(actors_future_t *self, actors_err code,
 void actors__client_ref(actors_client_t *self);
 void actors__client_unref(actors_client_t *self);
 bool actors__client_is_closed(const actors_client_t *self);
+
+/* actors__client_inherit makes *in what calls of self with no timeout of
+ * their own inherit, and returns what it was (to put back). Owner thread. */
+actors__inherit_t actors__client_inherit(
+    actors_client_t *self, actors__inherit_t in);
 
 /* Freed futures of a client are kept on a bounded free list for its next
  * calls (no allocation per call). actors__client_spare_take returns one

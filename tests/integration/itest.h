@@ -106,7 +106,8 @@ itest_send(actors_client_t *c, const char *address, const char *method,
     return f;
 }
 
-/* itest_call sends a call (no deadline) on g_client and waits for it. */
+/* itest_call sends a call (the client's default deadline) on g_client and
+ * waits for it. */
 static inline actors_future_t *
 itest_call(const char *address, const char *method, const char *fmt, ...)
 {

@@ -152,7 +152,7 @@ s_call(actors_client_t *client, const cli_t *cli)
         return status;
     }
     actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
-    opts.timeout_ms = cli->timeout_ms;
+    opts.timeout_ms = cli->timeout_ms ? cli->timeout_ms : ACTORS_TIMEOUT_NONE;
     if (cli->key != NULL) {
         opts.key = cli->key;
         opts.key_len = strlen(cli->key);
