@@ -193,8 +193,8 @@ START_TEST(test_default_deadline_times_out)
     actors_future_t *f = NULL;
     int64_t t0 = testutil_now_ms();
     TEST_ASSERT_OK(actors_client_call(c, "probe/t", "nap", &args, NULL, &f));
-    ck_assert_int_eq(actors_future_get(f, ITEST_WAIT_MS, NULL),
-        ACTORS_ETIMEDOUT);
+    ck_assert_int_eq(
+        actors_future_get(f, ITEST_WAIT_MS, NULL), ACTORS_ETIMEDOUT);
     ck_assert_int_lt(testutil_now_ms() - t0, 1400);
     actors_future_destroy(&f);
     actors_client_set_timeout(c, ACTORS_CLIENT_TIMEOUT_DEFAULT);
@@ -230,7 +230,8 @@ START_TEST(test_then_chain_inherits_options)
     /* a.then(b).then(c): b and c name no options, so they get 4 s. */
     step_t plain = {c, "probe/c", NULL};
     actors_future_t *a = NULL, *b = NULL, *cc = NULL;
-    TEST_ASSERT_OK(actors_client_call(c, "probe/c", "remaining", NULL, &first, &a));
+    TEST_ASSERT_OK(
+        actors_client_call(c, "probe/c", "remaining", NULL, &first, &a));
     TEST_ASSERT_OK(actors_future_then(a, s_next_step, &plain, &b));
     TEST_ASSERT_OK(actors_future_then(b, s_next_step, &plain, &cc));
     int64_t left = s_int(cc);
@@ -243,7 +244,8 @@ START_TEST(test_then_chain_inherits_options)
     actors_call_opts_t none = ACTORS_CALL_OPTS_INIT;
     none.timeout_ms = ACTORS_TIMEOUT_NONE;
     step_t override = {c, "probe/c", &none};
-    TEST_ASSERT_OK(actors_client_call(c, "probe/c", "remaining", NULL, &first, &a));
+    TEST_ASSERT_OK(
+        actors_client_call(c, "probe/c", "remaining", NULL, &first, &a));
     TEST_ASSERT_OK(actors_future_then(a, s_next_step, &override, &b));
     TEST_ASSERT_OK(actors_future_then(b, s_next_step, &plain, &cc));
     ck_assert_int_eq(s_int(b), -1);
@@ -252,7 +254,8 @@ START_TEST(test_then_chain_inherits_options)
     actors_future_destroy(&b);
     actors_future_destroy(&cc);
     /* A then on a future already resolved inherits too. */
-    TEST_ASSERT_OK(actors_client_call(c, "probe/c", "remaining", NULL, &first, &a));
+    TEST_ASSERT_OK(
+        actors_client_call(c, "probe/c", "remaining", NULL, &first, &a));
     ck_assert_int_ge(s_int(a), 0);
     TEST_ASSERT_OK(actors_future_then(a, s_next_step, &plain, &b));
     left = s_int(b);
@@ -301,8 +304,8 @@ START_TEST(test_handler_carries_callers_deadline)
     actors_future_t *f = NULL;
     TEST_ASSERT_OK(actors_msg_build(&args, "s", "probe/b"));
     TEST_ASSERT_OK(actors_client_call(c, "probe/a", "relay", &args, &o, &f));
-    ck_assert_int_eq(actors_future_get(f, ITEST_WAIT_MS, NULL),
-        ACTORS_ETIMEDOUT);
+    ck_assert_int_eq(
+        actors_future_get(f, ITEST_WAIT_MS, NULL), ACTORS_ETIMEDOUT);
     actors_future_destroy(&f);
     ck_assert_int_eq(s_int(nap), 1000);
     actors_future_destroy(&nap);
