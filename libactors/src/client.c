@@ -113,7 +113,7 @@ struct actors_client {
     uint64_t tells_refused;      /* tells the broker answered ERROR */
     int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
     uint32_t timeout_ms;         /* calls' default deadline; 0: none */
-    actors__inherit_t inherit;   /* deadline.c: what calls inherit now */
+    actors__inherit_t inh;       /* deadline.c: what calls inherit now */
 };
 
 static int64_t
@@ -667,13 +667,13 @@ actors_client_call(actors_client_t *self, const char *address,
         return ACTORS_EINVAL;
     }
     actors__inherit_t inh;
-    uint32_t timeout = actors__deadline_of(self->timeout_ms, &self->inherit,
+    uint32_t timeout = actors__deadline_of(self->timeout_ms, &self->inh,
         opts ? opts->timeout_ms : 0, s_now_ms(), &inh);
     actors_err rc = s_request_ex(self, ACTORS_CMD_CALL, timeout, address,
         method, true, true, opts ? opts->key : NULL, opts ? opts->key_len : 0,
         false, args_p, out);
     if (rc == ACTORS_OK) {
-        (*out)->inherit = inh;
+        (*out)->inh = inh;
     }
     return rc;
 }
@@ -696,8 +696,8 @@ actors__inherit_t
 actors__client_inherit(actors_client_t *self, actors__inherit_t in)
 {
     assert(self && self->tag == ACTORS_CLIENT_TAG);
-    actors__inherit_t was = self->inherit;
-    self->inherit = in;
+    actors__inherit_t was = self->inh;
+    self->inh = in;
     return was;
 }
 
