@@ -25,13 +25,15 @@ SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-$(SANITIZE))
 CC       ?= cc
 PKGS     := libzmq libczmq msgpack check jansson hiredis
+# (check's flags are asked for apart: make install builds without it.)
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wno-missing-field-initializers
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
             $(WARN) -MMD -MP -Ilibactors/include -Ilibactors/internal \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+            $(shell pkg-config --cflags $(filter-out check,$(PKGS)) 2>/dev/null) \
+            $(shell pkg-config --cflags check 2>/dev/null)
 ifeq ($(CI),true)
   CFLAGS += -Werror
 endif
