@@ -9,6 +9,7 @@
 #   make test SANITIZE=address|undefined|thread
 #   make memcheck        unit tests under valgrind
 #   make format | format-check
+#   make install | uninstall [PREFIX=/usr/local] [DESTDIR=]
 #
 # Programs are discovered by directory, so adding a file needs no edit here:
 #   libactors/src/*.c                 -> libactors.a / libactors.so
@@ -25,13 +26,15 @@ SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-$(SANITIZE))
 CC       ?= cc
 PKGS     := libzmq libczmq msgpack check jansson hiredis
+# (check's flags are asked for apart: make install builds without it.)
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wno-missing-field-initializers
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
             $(WARN) -MMD -MP -Ilibactors/include -Ilibactors/internal \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+            $(shell pkg-config --cflags $(filter-out check,$(PKGS)) 2>/dev/null) \
+            $(shell pkg-config --cflags check 2>/dev/null)
 ifeq ($(CI),true)
   CFLAGS += -Werror
 endif
@@ -49,6 +52,12 @@ LIB_SRCS     := $(wildcard libactors/src/*.c)
 LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_A        := $(BUILD)/lib/libactors.a
 LIB_SO       := $(BUILD)/lib/libactors.so
+# The shared library is versioned from actors/export.h: libactors.so.X.Y.Z
+# with SONAME libactors.so.X, and the two symlinks (mk/install.mk).
+VERSION      := $(shell sed -n 's/^\#define ACTORS_VERSION_[A-Z]* //p' \
+                  libactors/include/actors/export.h | paste -sd.)
+SOMAJOR      := $(firstword $(subst ., ,$(VERSION)))
+LIB_SO_REAL  := $(LIB_SO).$(VERSION)
 
 BROKER_SRCS  := $(wildcard broker/*.c)
 BROKER_MODS  := $(filter-out broker/main.c,$(BROKER_SRCS))
@@ -104,9 +113,13 @@ $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJS)
+$(LIB_SO_REAL): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libactors.so.$(SOMAJOR) -o $@ $^ $(LDLIBS)
+
+$(LIB_SO): $(LIB_SO_REAL)
+	ln -sf $(notdir $<) $(LIB_SO).$(SOMAJOR)
+	ln -sf $(notdir $<) $@
 
 $(BROKER_BIN): $(BROKER_SRCS:%.c=$(BUILD)/obj/%.o) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -189,6 +202,9 @@ clean:
 	rm -rf build build-*
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# make install / uninstall (PREFIX, DESTDIR): mk/install.mk
+include mk/install.mk
 
 # The Docker deployment end to end (docs/DEPLOYMENT.md): base image, image,
 # compose stack with 2 nodes, demo, crash checks, teardown.

@@ -268,7 +268,7 @@ s_send_spawn(sup_t *self, uint32_t si, uint32_t ei, uint32_t ni)
 }
 
 void
-sup_kill_quiet(sup_t *self, uint32_t ei)
+sup_kill_quiet(sup_t *self, uint32_t ei, bool graceful)
 {
     sup_entry_t *se = sup_peek(self, ei);
     if (se == NULL || se->node == BRK_NONE) {
@@ -280,7 +280,11 @@ sup_kill_quiet(sup_t *self, uint32_t ei)
     brk_core_pack_str(&core->pk, "restart");
     msgpack_pack_false(&core->pk);
     brk_core_pack_str(&core->pk, "graceful");
-    msgpack_pack_false(&core->pk);
+    if (graceful) {
+        msgpack_pack_true(&core->pk);
+    } else {
+        msgpack_pack_false(&core->pk);
+    }
     zmq_msg_t body;
     zmq_msg_t addr;
     brk_core_pack_body(core, &body);
@@ -635,7 +639,8 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
 }
 
 /* s_conn_gone: a node's connection (node lost) or an owner's (its owned
- * actors are killed for good) dropped. */
+ * actors are stopped for good, gracefully: SIGTERM, their fini, SIGKILL
+ * after their grace_ms, as Pykka's stop()) dropped. */
 static void
 s_conn_gone(void *arg, uint32_t ci)
 {
@@ -657,10 +662,10 @@ s_conn_gone(void *arg, uint32_t ci)
             continue;
         }
         ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-OWNER-GONE",
-            "address=%s node=%s its owner disconnected; killing it", e->address,
-            brk_nodes_at(&self->nodes, se->node)->name);
+            "address=%s node=%s its owner disconnected; stopping it",
+            e->address, brk_nodes_at(&self->nodes, se->node)->name);
         se->max_restarts = 0;
-        sup_kill_quiet(self, ei);
+        sup_kill_quiet(self, ei, true);
     }
 }
 

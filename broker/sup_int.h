@@ -82,8 +82,9 @@ void sup_forbidden(sup_t *self, uint32_t ni, const char *what,
     const char *address, const char *why);
 
 /* sup_kill_quiet asks entry ei's node to kill it for good (no restart),
- * with no request id. */
-void sup_kill_quiet(sup_t *self, uint32_t ei);
+ * with no request id: at once (SIGKILL), or graceful (SIGTERM, so that
+ * the actor's fini runs, then SIGKILL after its grace_ms). */
+void sup_kill_quiet(sup_t *self, uint32_t ei, bool graceful);
 
 /* sup_compute_loads counts the live actors placed on each node. */
 void sup_compute_loads(sup_t *self);

@@ -375,7 +375,7 @@ sup_spawn_expired(sup_t *self, uint32_t si)
         "address=%s node=%s timeout_ms=%u stopping it", e->address,
         brk_nodes_at(&self->nodes, se->node)->name, ms);
     se->max_restarts = 0;
-    sup_kill_quiet(self, ei);
+    sup_kill_quiet(self, ei, false);
     if (se->spawn_slot == si) {
         se->spawn_slot = BRK_NONE;
         brk_slots_free(&core->slots, si);

@@ -9,8 +9,9 @@
 #   TEST_TIMEOUT_UNIT / _INTEGRATION / _INTEROP  seconds per binary
 #
 # Runs every $BUILD/tests/unit/*/test_*, every $BUILD/tests/integration/test_*
-# then tests/interop/run.sh if it exists and each clients/*/run-tests.sh (the
-# Python and Go clients against the real broker), each under timeout(1), from the
+# and tests/integration/test_*.sh (with bash), then tests/interop/run.sh if it
+# exists and each clients/*/run-tests.sh (the Python and Go clients against
+# the real broker), each under timeout(1), from the
 # source tree with ACTORS_SRCDIR set to it. Prints one line per test binary
 # and, last, "N passed, N failed" counting test binaries (interop run.sh
 # counts as one). Exits 1 if anything failed or nothing ran.
@@ -103,6 +104,10 @@ for kind in "${kinds[@]}"; do
             [ -x "$t" ] && [ -f "$t" ] || continue
             case "$t" in *.d|*.o) continue ;; esac
             run "${t#"$BUILD"/}" "$T_INTEG" "$t"
+        done
+        # Shell tests of the installed tree and the docs (test_*.sh).
+        for t in tests/integration/test_*.sh; do
+            run "$t" "$T_INTEG" bash "$t"
         done
         shopt -u nullglob
         ;;

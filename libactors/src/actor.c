@@ -417,6 +417,9 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
         }
         it->seq = seq;
         it->cmd = hdr->cmd;
+        it->deadline = hdr->cmd == ACTORS_CMD_CALL && hdr->timeout_ms > 0
+                           ? actors__now_ms() + hdr->timeout_ms
+                           : 0;
         it->id_len = (uint8_t)hdr->id_len;
         memcpy(it->id, hdr->id, hdr->id_len);
         memcpy(it->address, hdr->address, hdr->address_len);

@@ -451,11 +451,27 @@ actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
     ctx.result_owned = false;
     ctx.deferred = false;
     ctx.has_error = false;
+    /* Calls the method makes carry what remains of its caller's deadline
+     * unless they name their own (deadline.c). */
+    actors__inherit_t was = actors__client_inherit(
+        self->client, (actors__inherit_t){true, 0, it->deadline});
     actors_err rc = m->fn(&ctx, args, self->state);
+    actors__client_inherit(self->client, was);
     s_finish(self, &ctx, rc);
     s_ctx_drop_result(&ctx);
     ctx.tag = DEAD_TAG;
     return !ctx.deferred && it->cmd == ACTORS_CMD_CALL;
+}
+
+int64_t
+actors_ctx_remaining_ms(const actors_ctx_t *ctx)
+{
+    assert(ctx && ctx->tag == CTX_TAG);
+    if (ctx->item->deadline == 0) {
+        return -1;
+    }
+    int64_t left = ctx->item->deadline - actors__now_ms();
+    return left > 0 ? left : 0;
 }
 
 void

@@ -19,6 +19,8 @@
 #include "actor_timer.h"
 #include <actors-internal/wire.h>
 
+#include "deadline.h"
+
 #define ACTOR_TAG 0xac7a0001u    /* live actors_actor_t */
 #define CTX_TAG 0xac7a0002u      /* live actors_ctx_t */
 #define DEFERRED_TAG 0xac7a0003u /* live actors_deferred_t */
@@ -34,8 +36,9 @@ typedef struct actors__item {
     char address[ACTORS_WIRE_NAME_MAX + 1]; /* from the header, NUL-ended */
     char method[ACTORS_WIRE_NAME_MAX + 1];  /* from the header, NUL-ended */
     zmq_msg_t args;                         /* frame 1 */
-    zmq_msg_t key; /* frame 2, the caller's call key; empty: none */
-    uint32_t seq;  /* its place among the CALL/TELLs of this connection */
+    zmq_msg_t key;    /* frame 2, the caller's call key; empty: none */
+    uint32_t seq;     /* its place among the CALL/TELLs of this connection */
+    int64_t deadline; /* the caller's (monotonic ms) as received; 0: none */
 } actors__item_t;
 
 typedef enum {

@@ -63,6 +63,7 @@
 #include <actors-internal/alloc.h>
 #include "actor_internal.h"
 #include "client_internal.h"
+#include "deadline.h"
 #include "future_internal.h"
 #include "msg_internal.h"
 #include <actors-internal/unpack.h>
@@ -111,6 +112,8 @@ struct actors_client {
     uint32_t tells_unpumped;     /* tells sent since the last pump */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
     int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
+    uint32_t timeout_ms;         /* calls' default deadline; 0: none */
+    actors__inherit_t inh;       /* deadline.c: what calls inherit now */
 };
 
 static int64_t
@@ -417,6 +420,7 @@ actors_client_create(actors_client_t **out, const char *endpoint)
     self->tag = ACTORS_CLIENT_TAG;
     self->refs = 1;
     self->next_id = 1;
+    self->timeout_ms = ACTORS_CLIENT_TIMEOUT_DEFAULT;
     self->mask = 63;
     self->fd = -1;
     self->slots = actors__zalloc((self->mask + 1) * sizeof *self->slots);
@@ -662,9 +666,39 @@ actors_client_call(actors_client_t *self, const char *address,
             (opts->key_len > 0 && *(const uint8_t *)opts->key == 0))) {
         return ACTORS_EINVAL;
     }
-    return s_request_ex(self, ACTORS_CMD_CALL, opts ? opts->timeout_ms : 0,
-        address, method, true, true, opts ? opts->key : NULL,
-        opts ? opts->key_len : 0, false, args_p, out);
+    actors__inherit_t inh;
+    uint32_t timeout = actors__deadline_of(self->timeout_ms, &self->inh,
+        opts ? opts->timeout_ms : 0, s_now_ms(), &inh);
+    actors_err rc = s_request_ex(self, ACTORS_CMD_CALL, timeout, address,
+        method, true, true, opts ? opts->key : NULL, opts ? opts->key_len : 0,
+        false, args_p, out);
+    if (rc == ACTORS_OK) {
+        (*out)->inh = inh;
+    }
+    return rc;
+}
+
+void
+actors_client_set_timeout(actors_client_t *self, uint32_t timeout_ms)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    self->timeout_ms = timeout_ms == ACTORS_TIMEOUT_NONE ? 0 : timeout_ms;
+}
+
+uint32_t
+actors_client_timeout(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return self->timeout_ms;
+}
+
+actors__inherit_t
+actors__client_inherit(actors_client_t *self, actors__inherit_t in)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    actors__inherit_t was = self->inh;
+    self->inh = in;
+    return was;
 }
 
 actors_err

@@ -241,6 +241,10 @@ s_fire(actors__link_t *link, actors_future_t *self)
         return;
     }
     assert(next->tag == ACTORS_FUTURE_TAG);
+    if (next->inh.set) {
+        /* A step that named its own options passes them on. */
+        out->inh = next->inh;
+    }
     if (next->state != ACTORS__FUTURE_PENDING) {
         s_adopt(out, next);
         actors_future_destroy(&next);
@@ -269,6 +273,12 @@ static void
 s_settle(actors_future_t *self)
 {
     actors__future_ref(self); /* callbacks may destroy it */
+    /* Calls made by the callbacks inherit this call's options. */
+    actors_client_t *client = self->client;
+    actors__inherit_t was = {false, 0, 0};
+    if (client != NULL && self->inh.set) {
+        was = actors__client_inherit(client, self->inh);
+    }
     if (self->cb != NULL && !self->user_dropped) {
         actors_future_cb cb = self->cb;
         self->cb = NULL;
@@ -280,6 +290,9 @@ s_settle(actors_future_t *self)
         s_fire(link, self);
         actors__future_unref(link->out);
         actors__free(link);
+    }
+    if (client != NULL && self->inh.set) {
+        actors__client_inherit(client, was);
     }
     actors__future_unref(self);
 }
@@ -449,12 +462,20 @@ actors_future_then(
         return ACTORS_ENOMEM;
     }
     actors__future_ref(chained); /* the link's */
+    chained->inh = self->inh;    /* the chain keeps the options */
     link->fn = fn;
     link->arg = arg;
     link->out = chained;
     if (self->state != ACTORS__FUTURE_PENDING) {
         actors__future_ref(self);
+        actors__inherit_t was = {false, 0, 0};
+        if (self->client != NULL && self->inh.set) {
+            was = actors__client_inherit(self->client, self->inh);
+        }
         s_fire(link, self);
+        if (self->client != NULL && self->inh.set) {
+            actors__client_inherit(self->client, was);
+        }
         actors__future_unref(link->out);
         actors__free(link);
         actors__future_unref(self);

@@ -34,6 +34,17 @@ typedef enum {
 
 typedef struct actors__link actors__link_t;
 
+/* What a call made with no timeout of its own inherits (client.c): set
+ * says there is something to inherit; then deadline (monotonic ms, 0:
+ * none) is the remaining time to carry, else timeout_ms (0: no deadline).
+ * A running handler gives its caller's deadline; a future's callbacks and
+ * continuations give the options of the call they follow. */
+typedef struct {
+    bool set;
+    uint32_t timeout_ms;
+    int64_t deadline;
+} actors__inherit_t;
+
 struct actors_future {
     uint32_t tag;            /* ACTORS_FUTURE_TAG while alive */
     uint32_t refs;           /* see the file comment */
@@ -55,6 +66,7 @@ struct actors_future {
     actors_future_cb cb;     /* on_done, not yet run */
     void *cb_arg;            /* its argument */
     actors__link_t *links;   /* continuations waiting for this one */
+    actors__inherit_t inh;   /* what calls in its callbacks inherit */
 };
 
 #define ACTORS__NO_HEAP SIZE_MAX
@@ -82,6 +94,11 @@ void actors__future_resolve_error(actors_future_t *self, actors_err code,
 void actors__client_ref(actors_client_t *self);
 void actors__client_unref(actors_client_t *self);
 bool actors__client_is_closed(const actors_client_t *self);
+
+/* actors__client_inherit makes *in what calls of self with no timeout of
+ * their own inherit, and returns what it was (to put back). Owner thread. */
+actors__inherit_t actors__client_inherit(
+    actors_client_t *self, actors__inherit_t in);
 
 /* Freed futures of a client are kept on a bounded free list for its next
  * calls (no allocation per call). actors__client_spare_take returns one

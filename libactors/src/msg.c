@@ -12,6 +12,10 @@
  * stack; every value added while the stack is not empty pays one item of
  * the innermost container instead of counting at top level, and a container
  * that has all its items is popped.
+ * begin_array/begin_map push a growing container instead: a 5-byte
+ * placeholder header whose count goes up with each item, rewritten in its
+ * shortest form (and the items moved back over the spare bytes) by
+ * actors_msg_end.
  *
  * Every adder leaves the builder as it was when it fails: the stack is grown
  * before anything is written, and a failed write rolls size back.
@@ -54,6 +58,15 @@ typedef struct {
     _Atomic(uint8_t *) back; /* a buffer libzmq is done with (base), or NULL */
 } s_home_t;
 
+/* An open container: a counted one (add_array/add_map) owes n more items;
+ * a growing one (begin_array/begin_map) has had n items so far and its
+ * header is a 5-byte placeholder at value offset at, fixed by end. */
+typedef struct {
+    uint64_t n;
+    size_t at;
+    bool grows;
+} s_open_t;
+
 /* In front of every buffer. */
 typedef struct {
     s_home_t *home; /* lent: where it goes back to (NULL: freed) */
@@ -67,7 +80,7 @@ struct actors_msg {
     size_t size;        /* bytes of encoded values after the headroom */
     size_t cap;         /* bytes available after the headroom */
     size_t count;       /* top-level values */
-    uint64_t *open;     /* items each open container still owes */
+    s_open_t *open;     /* the open containers, innermost last */
     size_t depth;       /* open containers */
     size_t open_cap;    /* slots in open */
     msgpack_packer pk;  /* writes through s_write */
@@ -268,7 +281,10 @@ s_item(actors_msg_t *self)
         self->count++;
         return;
     }
-    if (--self->open[self->depth - 1] == 0) {
+    s_open_t *top = &self->open[self->depth - 1];
+    if (top->grows) {
+        top->n++;
+    } else if (--top->n == 0) {
         self->depth--;
     }
 }
@@ -281,7 +297,7 @@ s_reserve_open(actors_msg_t *self)
         return ACTORS_OK;
     }
     size_t cap = self->open_cap ? self->open_cap * 2 : 8;
-    uint64_t *open = actors__realloc(self->open, cap * sizeof *open);
+    s_open_t *open = actors__realloc(self->open, cap * sizeof *open);
     if (open == NULL) {
         return ACTORS_ENOMEM;
     }
@@ -462,9 +478,83 @@ s_add_container(actors_msg_t *self, bool is_map, uint32_t n)
                      : msgpack_pack_array(&self->pk, n);
     actors_err rc = s_done(self, prc, saved);
     if (rc == ACTORS_OK && n > 0) {
-        self->open[self->depth++] = is_map ? 2 * (uint64_t)n : n;
+        self->open[self->depth++] =
+            (s_open_t){is_map ? 2 * (uint64_t)n : n, 0, false};
     }
     return rc;
+}
+
+/* s_begin opens a growing container: a 5-byte header (array32/map32 with
+ * a zero count) that actors_msg_end rewrites to the shortest form. */
+static actors_err
+s_begin(actors_msg_t *self, bool is_map)
+{
+    if (s_reserve_open(self) != ACTORS_OK) {
+        return ACTORS_ENOMEM;
+    }
+    const char head[5] = {(char)(is_map ? 0xdf : 0xdd), 0, 0, 0, 0};
+    size_t saved = self->size;
+    actors_err rc = s_done(self, s_write(self, head, sizeof head), saved);
+    if (rc == ACTORS_OK) {
+        self->open[self->depth++] = (s_open_t){0, saved, true};
+    }
+    return rc;
+}
+
+actors_err
+actors_msg_begin_array(actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    return s_begin(self, false);
+}
+
+actors_err
+actors_msg_begin_map(actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    return s_begin(self, true);
+}
+
+actors_err
+actors_msg_end(actors_msg_t *self)
+{
+    assert(self && self->tag == ACTORS_MSG_TAG);
+    if (self->depth == 0 || !self->open[self->depth - 1].grows) {
+        return ACTORS_EINVAL;
+    }
+    s_open_t *top = &self->open[self->depth - 1];
+    uint8_t *h = self->base + ACTORS__MSG_HEAD + top->at;
+    bool is_map = h[0] == 0xdf;
+    uint64_t n = top->n;
+    if (is_map && n % 2 != 0) {
+        return ACTORS_EINVAL; /* a key without its value */
+    }
+    if (is_map) {
+        n /= 2;
+    }
+    if (n > UINT32_MAX) {
+        return ACTORS_ETOOBIG;
+    }
+    size_t hlen = n < 16 ? 1 : n <= 0xffff ? 3 : 5;
+    if (hlen == 1) {
+        h[0] = (uint8_t)((is_map ? 0x80 : 0x90) | n);
+    } else if (hlen == 3) {
+        h[0] = is_map ? 0xde : 0xdc;
+        h[1] = (uint8_t)(n >> 8);
+        h[2] = (uint8_t)n;
+    } else {
+        h[1] = (uint8_t)(n >> 24);
+        h[2] = (uint8_t)(n >> 16);
+        h[3] = (uint8_t)(n >> 8);
+        h[4] = (uint8_t)n;
+    }
+    if (hlen < 5) {
+        size_t items = self->size - top->at - 5;
+        memmove(h + hlen, h + 5, items);
+        self->size -= 5 - hlen;
+    }
+    self->depth--;
+    return ACTORS_OK;
 }
 
 actors_err

@@ -709,3 +709,17 @@ actors_persist_remove(actors_persist_t *self)
     }
     return rc;
 }
+
+actors_err
+actors_persist_restore_value(actors_persist_t *self, actors_decoded_t **out)
+{
+    assert(out);
+    *out = NULL;
+    actors_msg_t *m = NULL;
+    actors_err rc = actors_persist_restore(self, &m);
+    if (rc == ACTORS_OK) {
+        rc = actors_decoded_from_msg(out, m);
+    }
+    actors_msg_destroy(&m);
+    return rc;
+}

@@ -129,10 +129,8 @@ static actors_err
 s_on_snapshot(void *arg, const msgpack_object *state)
 {
     account_t *a = arg;
-    if (actors_value_double(actors_map_get(state, "balance"), &a->balance) !=
-            ACTORS_OK ||
-        actors_value_double(actors_map_get(state, "minimal"), &a->minimal) !=
-            ACTORS_OK) {
+    if (actors_map_double(state, "balance", &a->balance) != ACTORS_OK ||
+        actors_map_double(state, "minimal", &a->minimal) != ACTORS_OK) {
         return ACTORS_EMSGPACK;
     }
     a->restored = true;
@@ -560,13 +558,12 @@ s_replayed(actors_ctx_t *ctx, account_t *a, bool *done)
         !actors_persist_lookup(a->persist, key, key_len, &res, &res_len)) {
         return ACTORS_OK;
     }
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
+    actors_decoded_t *rec = NULL;
     double balance = 0;
-    bool ok = msgpack_unpack_next(&up, res, res_len, NULL) ==
-                  MSGPACK_UNPACK_SUCCESS &&
-              actors_value_double(&up.data, &balance) == ACTORS_OK;
-    msgpack_unpacked_destroy(&up);
+    bool ok =
+        actors_decoded_create(&rec, res, res_len) == ACTORS_OK &&
+        actors_value_double(actors_decoded_root(rec), &balance) == ACTORS_OK;
+    actors_decoded_destroy(&rec);
     *done = true;
     if (!ok) {
         return actors_ctx_error(ctx, "PersistenceError",

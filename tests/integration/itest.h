@@ -52,7 +52,8 @@ itest_connect(void)
 }
 
 /* itest_send sends a call with arguments built from fmt (NULL or "": none)
- * and returns its future (not waited). */
+ * and timeout_ms (0: the client's default, ACTORS_TIMEOUT_NONE: none) and
+ * returns its future (not waited). */
 static inline actors_future_t *
 itest_vsend(actors_client_t *c, const char *address, const char *method,
     uint32_t timeout_ms, const char *fmt, va_list ap)
@@ -106,7 +107,8 @@ itest_send(actors_client_t *c, const char *address, const char *method,
     return f;
 }
 
-/* itest_call sends a call (no deadline) on g_client and waits for it. */
+/* itest_call sends a call (the client's default deadline) on g_client and
+ * waits for it. */
 static inline actors_future_t *
 itest_call(const char *address, const char *method, const char *fmt, ...)
 {

@@ -217,7 +217,7 @@ START_TEST(test_raw_actor_call_round_trip)
 
     /* No deadline: timeout 0 is passed on as 0. The answer echoes the
      * CALL's header, names and all. */
-    f = itest_send(c, "raw/1", "seven", 0, "i", 7);
+    f = itest_send(c, "raw/1", "seven", ACTORS_TIMEOUT_NONE, "i", 7);
     s_expect(a, CMD_CALL, "raw/1", "seven", s_args_7, sizeof s_args_7, &m);
     ck_assert_uint_eq(s_timeout_of(&m), 0);
     s_actor_echo_answer(a, &m, CMD_REPLY, s_val_7, sizeof s_val_7);

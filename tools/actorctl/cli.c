@@ -32,6 +32,7 @@ static const struct {
     {"kill", CLI_CMD_KILL, 1, 1, 0, CLI_OPT_NO_RESTART},
     {"stop", CLI_CMD_STOP, 1, 1, 0, 0},
     {"events", CLI_CMD_EVENTS, 0, 0, 0, CLI_OPT_SINCE | CLI_OPT_JSON},
+    {"wait", CLI_CMD_WAIT, 1, 1, 0, 0},
 };
 
 void
@@ -59,6 +60,8 @@ cli_usage(FILE *out)
           "  stop ADDRESS                   stop an actor gracefully, no"
           " restart\n"
           "  events [--since N] [--json]    lifecycle events of every node\n"
+          "  wait ADDRESS                   wait until ADDRESS answers (is\n"
+          "                                 running), within --timeout\n"
           "\n"
           "options:\n"
           "  --broker EP    broker endpoint (default: $ACTORS_BROKER, else\n"
@@ -83,7 +86,10 @@ cli_usage(FILE *out)
           "string\n"
           "(hello == \"hello\"), and Infinity, -Infinity and NaN are "
           "those doubles\n"
-          "(as printed). The result goes to stdout as JSON. An "
+          "(as printed). An ARG - is read from standard input, @PATH from\n"
+          "the file PATH (a string starting with @ is given as JSON: "
+          "'\"@x\"').\n"
+          "The result goes to stdout as JSON. An "
           "error goes\n"
           "to stderr as \"ErrorType: message\" and the exit status is 1; "
           "a usage\n"

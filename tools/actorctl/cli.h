@@ -29,6 +29,7 @@ typedef enum {
     CLI_CMD_KILL,     /* kill ADDRESS [--no-restart] */
     CLI_CMD_STOP,     /* stop ADDRESS */
     CLI_CMD_EVENTS,   /* events [--since N] [--json] */
+    CLI_CMD_WAIT,     /* wait ADDRESS (until it answers; --timeout) */
 } cli_cmd_t;
 
 typedef struct {

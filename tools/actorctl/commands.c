@@ -13,6 +13,9 @@
 
 #include <actors/actors.h>
 
+#include "argsrc.h"
+#include "wait.h"
+
 /* Extra time given to the client after a call's deadline: the broker
  * answers Timeout at the deadline, and the client itself shortly after
  * if the broker cannot. */
@@ -93,10 +96,29 @@ static int
 s_build_args(const cli_t *cli, actors_msg_t **out)
 {
     actors_msg_t *args = NULL;
+    int stdin_args = 0;
+    for (int i = 0; i < cli->nargs; i++) {
+        stdin_args += strcmp(cli->args[i], "-") == 0;
+    }
+    if (stdin_args > 1) {
+        fprintf(stderr, "actorctl: only one argument can be - (stdin)\n");
+        return COMMANDS_EXIT_USAGE;
+    }
     actors_err rc = actors_msg_create(&args);
     for (int i = 0; rc == ACTORS_OK && i < cli->nargs; i++) {
         char why[256] = "";
-        rc = actors_json_add(args, cli->args[i], why, sizeof why);
+        const char *text = NULL;
+        char *owned = NULL;
+        rc = argsrc_text(cli->args[i], stdin, &text, &owned, why, sizeof why);
+        if (rc == ACTORS_EIO) {
+            fprintf(stderr, "actorctl: argument %d: %s\n", i + 1, why);
+            actors_msg_destroy(&args);
+            return COMMANDS_EXIT_USAGE;
+        }
+        if (rc == ACTORS_OK) {
+            rc = actors_json_add(args, text, why, sizeof why);
+        }
+        free(owned);
         if (rc == ACTORS_EINVAL) {
             fprintf(stderr, "actorctl: argument %d is not JSON: %s%s%s\n",
                 i + 1, cli->args[i], why[0] ? ": " : "", why);
@@ -130,7 +152,7 @@ s_call(actors_client_t *client, const cli_t *cli)
         return status;
     }
     actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
-    opts.timeout_ms = cli->timeout_ms;
+    opts.timeout_ms = cli->timeout_ms ? cli->timeout_ms : ACTORS_TIMEOUT_NONE;
     if (cli->key != NULL) {
         opts.key = cli->key;
         opts.key_len = strlen(cli->key);
@@ -445,6 +467,9 @@ commands_run(const cli_t *cli)
         break;
     case CLI_CMD_EVENTS:
         status = s_events(client, cli);
+        break;
+    case CLI_CMD_WAIT:
+        status = wait_run(client, cli);
         break;
     case CLI_CMD_HELP:
         cli_usage(stdout);

@@ -167,6 +167,12 @@ ACTORS_EXPORT actors_err actors_ctx_defer(
  * dropped (an error is logged). Thread: handler. */
 ACTORS_EXPORT bool actors_ctx_is_tell(const actors_ctx_t *ctx);
 
+/* actors_ctx_remaining_ms is what remains of the caller's deadline, in ms
+ * (0: it has passed; the broker has answered Timeout), or -1 if the call
+ * has none (a tell, or a call without a timeout). Calls the method makes
+ * with no timeout of their own carry it (client.h). Thread: handler. */
+ACTORS_EXPORT int64_t actors_ctx_remaining_ms(const actors_ctx_t *ctx);
+
 /* The address and method of the call, borrowed for the call. Thread:
  * handler. */
 ACTORS_EXPORT const char *actors_ctx_address(const actors_ctx_t *ctx);

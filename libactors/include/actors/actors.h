@@ -1,5 +1,8 @@
 /* libactors/include/actors/actors.h - the whole public API in one include.
- * SPDX-License-Identifier: MIT */
+ * SPDX-License-Identifier: MIT
+ *
+ * Every header of libactors/include/actors/ is listed here: the install
+ * test (tests/integration/test_install.sh) fails on one that is not. */
 #ifndef ACTORS_ACTORS_H
 #define ACTORS_ACTORS_H
 
@@ -7,9 +10,11 @@
 #include <actors/error.h>
 #include <actors/log.h>
 #include <actors/msg.h>
+#include <actors/value.h>
 #include <actors/json.h>
 #include <actors/future.h>
 #include <actors/client.h>
 #include <actors/actor.h>
+#include <actors/persist.h>
 
 #endif

@@ -34,9 +34,27 @@ typedef struct actors_client actors_client_t;
  * gives one. */
 #define ACTORS_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 
-/* Options of one call. timeout_ms > 0 is the call's deadline: the broker
+/* The deadline of a call whose options name none (timeout_ms 0), unless
+ * actors_client_set_timeout changes it: the same as actorctl's --timeout
+ * default. */
+#define ACTORS_CLIENT_TIMEOUT_DEFAULT 30000u
+/* timeout_ms of a call that must have no deadline at all. */
+#define ACTORS_TIMEOUT_NONE UINT32_MAX
+
+/* Options of one call. timeout_ms is the call's deadline in ms: the broker
  * answers Timeout when it passes, and the client resolves the future with
  * Timeout itself shortly after if the broker cannot (it is gone).
+ * ACTORS_TIMEOUT_NONE means no deadline. 0 (or NULL options) means "not
+ * said", and the call inherits one, as gRPC propagates deadlines:
+ *  - inside a method of an actor (actor.h), what remains of the method's
+ *    caller's deadline (none if it had none; actors_ctx_remaining_ms);
+ *  - in a callback or continuation of a future (actors_future_on_done,
+ *    actors_future_then), the timeout of the call that future followed,
+ *    as it was given or inherited, so options given to the first call of
+ *    a then-chain hold for the whole chain unless a step overrides them;
+ *  - anywhere else, the client's default (actors_client_set_timeout).
+ * (The broker re-sends a dispatched call's remaining time to the actor in
+ * its header: schemas/PROTOCOL.md, "Deadlines".)
  * key (key_len 1..255 bytes, copied when the call is sent) names the call
  * for exactly-once effects: the broker hands it to the actor unchanged,
  * on every re-delivery too (max_task_retries), and a journaled actor
@@ -47,7 +65,7 @@ typedef struct actors_client actors_client_t;
  * must not start with a zero byte (the broker's own keys do: it gives a
  * call without one a key when the actor's policy re-delivers calls). */
 typedef struct {
-    uint32_t timeout_ms; /* 0: no deadline */
+    uint32_t timeout_ms; /* 0: inherited or default; ACTORS_TIMEOUT_NONE */
     const void *key;     /* call key; NULL: none */
     size_t key_len;      /* its length: 0 with NULL, else 1..255 */
 } actors_call_opts_t;
@@ -70,6 +88,14 @@ ACTORS_EXPORT const char *actors_endpoint_default(const char *endpoint);
  * Thread: any (the calling thread becomes the owner). */
 ACTORS_EXPORT actors_err actors_client_create(
     actors_client_t **out, const char *endpoint);
+
+/* actors_client_set_timeout sets the deadline of calls that name none
+ * and inherit none (default ACTORS_CLIENT_TIMEOUT_DEFAULT, 30 s; 0 or
+ * ACTORS_TIMEOUT_NONE: no deadline). actors_client_timeout reads it (0:
+ * none). Thread: owner. */
+ACTORS_EXPORT void actors_client_set_timeout(
+    actors_client_t *self, uint32_t timeout_ms);
+ACTORS_EXPORT uint32_t actors_client_timeout(const actors_client_t *self);
 
 /* actors_client_destroy closes the connection and frees the client; NULL
  * is fine. Futures still held by the caller stay valid (pending ones never
@@ -175,7 +201,9 @@ typedef struct {
                                  when this client's connection goes: it is
                                  destroyed, its process exits, or the
                                  process stops or hangs as a whole (its
-                                 ZMTP heartbeats go unanswered) */
+                                 ZMTP heartbeats go unanswered);
+                                 gracefully: SIGTERM, fini, SIGKILL after
+                                 the actor's grace_ms */
     bool get_if_exists;       /* name taken: the existing actor, no error */
     int max_restarts;         /* 0 never (default), N, -1 forever */
     int max_task_retries;     /* re-deliveries of an in-flight call */

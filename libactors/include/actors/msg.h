@@ -10,7 +10,9 @@
  * actors_msg_t builds a sequence of top-level values: the arguments of a
  * call (sent as one msgpack array), or the one result of a handler. Nested
  * containers are built by announcing their size (add_array, add_map) and
- * then adding that many items (twice that for a map: key, value, ...).
+ * then adding that many items (twice that for a map: key, value, ...), or,
+ * when the size is not known up front, between begin_array/begin_map and
+ * end. Nested values are read with the typed readers of actors/value.h.
  *
  *     actors_msg_t *args = NULL;
  *     actors_err rc = actors_msg_build(&args, "sd", "EUR", 200.0);
@@ -72,6 +74,27 @@ ACTORS_EXPORT actors_err actors_msg_add_bin(
     actors_msg_t *self, const void *data, size_t len);
 ACTORS_EXPORT actors_err actors_msg_add_array(actors_msg_t *self, uint32_t n);
 ACTORS_EXPORT actors_err actors_msg_add_map(actors_msg_t *self, uint32_t n);
+/* Growing containers: actors_msg_begin_array / actors_msg_begin_map open a
+ * container whose size is not known yet; every value added after it (a
+ * key and a value for each map entry, nested containers counting as one)
+ * is an item until actors_msg_end closes the innermost growing container
+ * and writes its count (in the shortest msgpack form). Counted and growing
+ * containers nest in each other freely. begin returns ACTORS_OK or
+ * ACTORS_ENOMEM (builder unchanged); end returns ACTORS_OK, ACTORS_EINVAL
+ * (no growing container is the innermost open one, or a map has a key
+ * without a value; nothing changed) or ACTORS_ETOOBIG (over 2^32-1
+ * items). A builder with a container still open cannot be sent.
+ *
+ *     actors_msg_begin_array(m);
+ *     for (row = first; row; row = row->next) {
+ *         actors_msg_add_str(m, row->name);
+ *     }
+ *     actors_msg_end(m);
+ *
+ * Thread: owner. */
+ACTORS_EXPORT actors_err actors_msg_begin_array(actors_msg_t *self);
+ACTORS_EXPORT actors_err actors_msg_begin_map(actors_msg_t *self);
+ACTORS_EXPORT actors_err actors_msg_end(actors_msg_t *self);
 /* actors_msg_add_object appends a deep copy of a decoded value. */
 ACTORS_EXPORT actors_err actors_msg_add_object(
     actors_msg_t *self, const msgpack_object *obj);

@@ -64,6 +64,7 @@
 #include <actors/error.h>
 #include <actors/export.h>
 #include <actors/msg.h>
+#include <actors/value.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -150,6 +151,16 @@ ACTORS_EXPORT actors_err actors_persist_save(
  * Ownership: *out is the caller's (actors_msg_destroy). Thread: owner. */
 ACTORS_EXPORT actors_err actors_persist_restore(
     actors_persist_t *self, actors_msg_t **out);
+
+/* actors_persist_restore_value is actors_persist_restore handing back the
+ * state decoded, to read with actors/value.h's readers:
+ *     actors_decoded_t *st = NULL;
+ *     if (actors_persist_restore_value(p, &st) == ACTORS_OK)
+ *         actors_map_double(actors_decoded_root(st), "balance", &bal);
+ * Same returns; *out is the caller's (actors_decoded_destroy), NULL on
+ * error. Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_restore_value(
+    actors_persist_t *self, actors_decoded_t **out);
 
 /* ---- event sourcing ----------------------------------------------------- */
 

@@ -172,6 +172,24 @@ START_TEST(test_cli_kill_stop_events)
 }
 END_TEST
 
+START_TEST(test_cli_wait)
+{
+    cli_t cli;
+    char why[256];
+    TEST_ASSERT_OK(s_parse(&cli, "--timeout 500 wait a/1", why, sizeof why));
+    ck_assert_int_eq(cli.cmd, CLI_CMD_WAIT);
+    ck_assert_str_eq(cli.address, "a/1");
+    ck_assert_uint_eq(cli.timeout_ms, 500);
+    TEST_ASSERT_OK(s_parse(&cli, "wait a/1", why, sizeof why));
+    ck_assert_uint_eq(cli.timeout_ms, CLI_TIMEOUT_DEFAULT);
+    const char *bad[] = {"wait", "wait a/1 b/1", "wait --json a/1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(s_parse(&cli, bad[i], why, sizeof why) == ACTORS_EINVAL,
+            "'%s' was accepted", bad[i]);
+    }
+}
+END_TEST
+
 START_TEST(test_cli_lifecycle_usage_errors)
 {
     cli_t cli;
@@ -230,7 +248,8 @@ START_TEST(test_cli_usage_text_names_every_command)
     fclose(f);
     const char *words[] = {"usage: actorctl", "call ADDRESS METHOD", "tell",
         "ls [--json]", "lookup ADDRESS", "ping", "--broker", "--timeout",
-        "ACTORS_BROKER", "ErrorType: message"};
+        "ACTORS_BROKER", "ErrorType: message", "wait ADDRESS", "@PATH",
+        "standard input"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
         ck_assert_msg(
             strstr(text, words[i]) != NULL, "usage lacks '%s'", words[i]);
@@ -255,6 +274,7 @@ cli_suite(void)
     tcase_add_test(tc, test_cli_help);
     tcase_add_test(tc, test_cli_spawn_with_options_and_arguments);
     tcase_add_test(tc, test_cli_kill_stop_events);
+    tcase_add_test(tc, test_cli_wait);
     tcase_add_test(tc, test_cli_lifecycle_usage_errors);
     tcase_add_test(tc, test_cli_usage_errors);
     tcase_add_test(tc, test_cli_usage_text_names_every_command);

@@ -269,13 +269,14 @@ START_TEST(test_client_sends_frames_per_wire)
     memcpy(first_id, h.id, 8);
     fmsg_close(&m);
 
-    /* No arguments: an empty array; a new request id. */
+    /* No arguments: an empty array; a new request id; no options: the
+     * client's default deadline. */
     actors_future_t *g = NULL;
     TEST_ASSERT_OK(actors_client_call(c, "a/1", "value", NULL, NULL, &g));
     fake_recv_ok(&fb, &m);
     ck_assert_int_eq(m.n, 3);
     h = fmsg_hdr(&m);
-    ck_assert_uint_eq(h.timeout_ms, 0);
+    ck_assert_uint_eq(h.timeout_ms, ACTORS_CLIENT_TIMEOUT_DEFAULT);
     ck_assert_uint_eq(h.id_len, 8);
     ck_assert_int_ne(memcmp(h.id, first_id, 8), 0);
     ck_assert(names_eq(&h, "a/1", "value"));
@@ -855,7 +856,9 @@ START_TEST(test_client_local_timeout_without_broker)
     int64_t start = testutil_now_ms();
     TEST_ASSERT_OK(
         actors_client_call_fmt(c, "a/1", "sleep", &opts, &f, "i", 1000));
-    TEST_ASSERT_OK(actors_client_call_fmt(c, "a/1", "later", NULL, &g, ""));
+    actors_call_opts_t none = ACTORS_CALL_OPTS_INIT;
+    none.timeout_ms = ACTORS_TIMEOUT_NONE;
+    TEST_ASSERT_OK(actors_client_call_fmt(c, "a/1", "later", &none, &g, ""));
     int left = actors__client_timeout_ms(c);
     ck_assert_int_ge(left, 250);
     ck_assert_int_le(left, 300);

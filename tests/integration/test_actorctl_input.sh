@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# tests/integration/test_actorctl_input.sh - actorctl's arguments from
+# standard input ("-") and from files ("@PATH"), beyond the size a command
+# line can hold, and `actorctl wait` before and after an actor registers.
+# SPDX-License-Identifier: MIT
+#
+#   BUILD=build tests/integration/test_actorctl_input.sh
+. "$(dirname "${BASH_SOURCE[0]}")/shlib.sh"
+
+CTL="$BIN/actorctl"
+PY=/usr/bin/python3
+start_broker
+
+# wait: an address nobody registers times out, within its deadline.
+start=$SECONDS
+"$CTL" --timeout 500 wait nobody/1 >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q '^Timeout: nobody/1 did not answer within 500 ms' \
+        "$TMP/err" && [ $((SECONDS - start)) -le 5 ]; then
+    ok "wait: Timeout for an address nobody registers"
+else
+    fail "wait: Timeout for an address nobody registers" \
+        "status $rc, stderr '$(cat "$TMP/err")'"
+fi
+check "wait: usage error without ADDRESS" \
+    bash -c "'$CTL' wait; [ \$? -eq 2 ]"
+
+# wait returns once the actor registers, started after wait began.
+"$CTL" --timeout 20000 wait input/chaos >"$TMP/wait.out" 2>&1 &
+WAITER=$!
+start_bg chaos "$BIN/chaos" --address input/chaos
+if wait "$WAITER"; then ok "wait: returns once the actor registered"; else
+    fail "wait: returns once the actor registered" "$(cat "$TMP/wait.out")"; fi
+check "wait: the actor answers right after" \
+    "$CTL" call input/chaos echo 1
+
+# A value from stdin.
+got="$(echo '{"a": [1, 2, "x"]}' | "$CTL" call input/chaos echo -)"
+if [ "$got" = '{"a":[1,2,"x"]}' ]; then ok "arg - reads stdin"; else
+    fail "arg - reads stdin" "got '$got'"; fi
+# A value from a file, and a bare word in a file is a string as on argv.
+printf '[true, null, 2.5]' >"$TMP/v.json"
+got="$("$CTL" call input/chaos echo "@$TMP/v.json")"
+if [ "$got" = '[true,null,2.5]' ]; then ok "arg @PATH reads the file"; else
+    fail "arg @PATH reads the file" "got '$got'"; fi
+printf 'hello' >"$TMP/w.txt"
+got="$("$CTL" call input/chaos echo "@$TMP/w.txt")"
+if [ "$got" = '"hello"' ]; then ok "arg @PATH: a bare word is a string"; else
+    fail "arg @PATH: a bare word is a string" "got '$got'"; fi
+# A literal string starting with @ is written as JSON.
+got="$("$CTL" call input/chaos echo '"@home"')"
+if [ "$got" = '"@home"' ]; then ok "a JSON string \"@home\" stays a string"; else
+    fail "a JSON string \"@home\" stays a string" "got '$got'"; fi
+# Bigger than one argv word may be (MAX_ARG_STRLEN is 128 KiB): 4 MiB.
+"$PY" -c 'import json; print(json.dumps(["x" * 1000] * 4096, separators=(",", ":")))' >"$TMP/big.json"
+want="$(wc -c <"$TMP/big.json")"
+got="$("$CTL" call input/chaos echo - <"$TMP/big.json" | wc -c)"
+if [ "$got" -eq "$want" ]; then ok "a 4 MiB argument through stdin"; else
+    fail "a 4 MiB argument through stdin" "$got bytes back, want $want"; fi
+got="$("$CTL" call input/chaos echo "@$TMP/big.json" | wc -c)"
+if [ "$got" -eq "$want" ]; then ok "a 4 MiB argument from a file"; else
+    fail "a 4 MiB argument from a file" "$got bytes back, want $want"; fi
+# With tell too, and mixed with ordinary arguments.
+got="$(echo 7 | "$CTL" call input/chaos delay 1 -)"
+if [ "$got" = '7' ]; then ok "arg - after an ordinary argument"; else
+    fail "arg - after an ordinary argument" "got '$got'"; fi
+check "tell with an @PATH argument" \
+    "$CTL" tell input/chaos echo "@$TMP/v.json"
+
+# Errors: a missing file, two stdin arguments, bad JSON in a file.
+"$CTL" call input/chaos echo "@$TMP/nope.json" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'cannot open' "$TMP/err"; then
+    ok "a missing @file is a usage error"; else
+    fail "a missing @file is a usage error" "status $rc: $(cat "$TMP/err")"; fi
+echo 1 | "$CTL" call input/chaos delay - - >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 2 ]; then ok "two - arguments are a usage error"; else
+    fail "two - arguments are a usage error" "status $rc"; fi
+printf '[1,' >"$TMP/bad.json"
+"$CTL" call input/chaos echo "@$TMP/bad.json" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'not JSON' "$TMP/err"; then
+    ok "bad JSON in a file is a usage error"; else
+    fail "bad JSON in a file is a usage error" "status $rc: $(cat "$TMP/err")"; fi
+finish
