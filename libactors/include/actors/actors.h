@@ -11,5 +11,7 @@
 #include <actors/future.h>
 #include <actors/client.h>
 #include <actors/actor.h>
+#include <actors/loop.h>
+/* pool.h added below */
 
 #endif
