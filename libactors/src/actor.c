@@ -1211,10 +1211,24 @@ actors_actor_run(const actors_service_t *service,
 /* ---------------------------------------------------------------- for the
  * loop's helpers (actor_internal.h) */
 
+/* On a worker the claim names the message itself, not the ones queued
+ * after it: those may wait long for room in their group, and a claim ahead
+ * would turn their ActorDead (never started, re-deliverable) into
+ * ActorCrashed should the process die meanwhile. */
 void
 actors__actor_claim(actors_actor_t *self, const actors__item_t *it)
 {
-    s_claim(self, it);
+    if ((int32_t)(it->seq - self->informed) <= 1) {
+        return;
+    }
+    uint8_t body[8];
+    actors__put_be32(body, self->credit);
+    actors__put_be32(body + 4, it->seq);
+    if (s_send(self, ACTORS_CMD_CREDIT, NULL, 0, body, 8, NULL, 0, 1) ==
+        ACTORS_OK) {
+        self->credit = 0;
+        self->informed = it->seq;
+    }
 }
 
 void

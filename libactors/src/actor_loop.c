@@ -315,8 +315,11 @@ actors_actor_watch_fd(actors_actor_t *actor, int fd, short events,
     if (++self->next_watch <= 0) {
         self->next_watch = 1;
     }
-    self->watch[self->nwatch++] = (actors__watch_t){
-        .id = self->next_watch, .fd = fd, .events = events, .fn = fn, .arg = arg};
+    self->watch[self->nwatch++] = (actors__watch_t){.id = self->next_watch,
+        .fd = fd,
+        .events = events,
+        .fn = fn,
+        .arg = arg};
     if (id != NULL) {
         *id = self->next_watch;
     }

@@ -64,20 +64,20 @@ typedef struct actors__threads actors__threads_t;
 
 /* The loop's share of an actor. Zeroed storage + actors__loop_init. */
 typedef struct {
-    pthread_mutex_t lock;   /* inbox, deferred list, closed */
-    actors__post_t *head;   /* inbox FIFO */
-    actors__post_t *tail;   /* its last */
-    atomic_uint queued;     /* posts in the inbox */
-    int wake_fd;            /* eventfd, readable while posts wait */
-    bool closed;            /* the loop has stopped: posts refused */
-    pthread_t thread;       /* the loop thread */
-    actors__watch_t *watch; /* watches, loop thread only */
-    size_t nwatch;          /* slots in use (some may be free: id 0) */
-    size_t watch_cap;       /* slots allocated */
-    int next_watch;         /* last id handed out */
-    bool watch_dirty;       /* a callback changed the list */
-    struct pollfd *pfds;    /* s_wait's poll set, grown as needed */
-    size_t pfd_cap;         /* its slots */
+    pthread_mutex_t lock;       /* inbox, deferred list, closed */
+    actors__post_t *head;       /* inbox FIFO */
+    actors__post_t *tail;       /* its last */
+    atomic_uint queued;         /* posts in the inbox */
+    int wake_fd;                /* eventfd, readable while posts wait */
+    bool closed;                /* the loop has stopped: posts refused */
+    pthread_t thread;           /* the loop thread */
+    actors__watch_t *watch;     /* watches, loop thread only */
+    size_t nwatch;              /* slots in use (some may be free: id 0) */
+    size_t watch_cap;           /* slots allocated */
+    int next_watch;             /* last id handed out */
+    bool watch_dirty;           /* a callback changed the list */
+    struct pollfd *pfds;        /* s_wait's poll set, grown as needed */
+    size_t pfd_cap;             /* its slots */
     actors__threads_t *threads; /* NULL: a single-threaded service */
 } actors__loop_t;
 

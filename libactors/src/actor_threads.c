@@ -48,15 +48,15 @@ typedef struct {
 
 struct actors__threads {
     actors_actor_t *actor;
-    s_group_t *groups;        /* [0] is the default group */
+    s_group_t *groups; /* [0] is the default group */
     size_t ngroups;
-    pthread_mutex_t lock;     /* the run queue, stop */
-    pthread_cond_t cond;      /* signalled on a push and at stop */
-    actors__post_t *rq_head;  /* DONE posts whose item is to run */
+    pthread_mutex_t lock;    /* the run queue, stop */
+    pthread_cond_t cond;     /* signalled on a push and at stop */
+    actors__post_t *rq_head; /* DONE posts whose item is to run */
     actors__post_t *rq_tail;
     bool stop;
     pthread_t *tids;
-    size_t nthreads;          /* started */
+    size_t nthreads; /* started */
 };
 
 /* s_decode decodes a message's arguments as actor.c's s_handle does. */
@@ -165,8 +165,7 @@ actors__threads_start(actors_actor_t *self, uint32_t max_conc)
     const actors_service_t *svc = self->service;
     size_t ngroups = 1;
     uint64_t total = max_conc > 1 ? max_conc : 1;
-    for (const actors_concurrency_group_t *g = svc->groups; g && g->name;
-        g++) {
+    for (const actors_concurrency_group_t *g = svc->groups; g && g->name; g++) {
         if (g->max_concurrency == 0) {
             return ACTORS_EINVAL;
         }
@@ -183,7 +182,7 @@ actors__threads_start(actors_actor_t *self, uint32_t max_conc)
     for (const actors_method_t *m = svc->methods; m && m->name; m++) {
         bool found = m->group == NULL;
         for (const actors_concurrency_group_t *g = svc->groups;
-            !found && g && g->name; g++) {
+             !found && g && g->name; g++) {
             found = strcmp(g->name, m->group) == 0;
         }
         if (!found) {
@@ -211,7 +210,7 @@ actors__threads_start(actors_actor_t *self, uint32_t max_conc)
     t->groups[0].limit = max_conc > 1 ? max_conc : 1;
     size_t i = 1;
     for (const actors_concurrency_group_t *g = svc->groups; g && g->name;
-        g++, i++) {
+         g++, i++) {
         t->groups[i].name = g->name;
         t->groups[i].limit = g->max_concurrency;
     }
