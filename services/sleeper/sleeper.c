@@ -17,12 +17,18 @@
  * state. (A single-threaded service needs no lock: the default of
  * max_concurrency 1 runs one method at a time on the loop thread.)
  *
+ * For tests of pools (actors/pool.h), the constructor argument "crash"
+ * makes a member that always crashes: every sleep kills the process
+ * (SIGKILL) instead of sleeping.
+ *
  * Schema: schemas/sleeper.json.
  */
 #include "sleeper.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -38,19 +44,27 @@ typedef struct {
     gauge_t dflt;         /* the default group: sleep, computation */
     gauge_t io;           /* the "io" group: io_sleep */
     uint64_t done;        /* sleeps finished */
+    bool crash;           /* "crash": every sleep kills the process */
 } sleeper_t;
 
 static actors_err
 s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
 {
-    if (actors_args_count(args) != 0) {
-        return actors_actor_error(
-            actor, "WrongArguments", "sleeper takes no constructor argument");
+    const char *mode = NULL;
+    size_t mode_len = 0;
+    size_t argc = actors_args_count(args);
+    if (argc > 1 ||
+        (argc == 1 &&
+            (actors_args_str(args, 0, &mode, &mode_len) != ACTORS_OK ||
+                mode_len != 5 || memcmp(mode, "crash", 5) != 0))) {
+        return actors_actor_error(actor, "WrongArguments",
+            "sleeper takes no constructor argument, or \"crash\"");
     }
     sleeper_t *s = calloc(1, sizeof *s);
     if (s == NULL) {
         return ACTORS_ENOMEM;
     }
+    s->crash = argc == 1;
     pthread_mutex_init(&s->lock, NULL);
     *state = s;
     return ACTORS_OK;
@@ -87,8 +101,11 @@ s_leave(sleeper_t *s, gauge_t *g)
 }
 
 static void
-s_sleep_ms(int64_t ms)
+s_sleep_ms(const sleeper_t *s, int64_t ms)
 {
+    if (s->crash) {
+        raise(SIGKILL); /* the member that always crashes */
+    }
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
@@ -121,7 +138,7 @@ s_sleep(actors_ctx_t *ctx, const msgpack_object *args, void *state)
         return rc;
     }
     s_enter(s, &s->dflt);
-    s_sleep_ms(ms);
+    s_sleep_ms(s, ms);
     s_leave(s, &s->dflt);
     return actors_ctx_reply_int(ctx, ms);
 }
@@ -140,7 +157,7 @@ s_io_sleep(actors_ctx_t *ctx, const msgpack_object *args, void *state)
         return rc;
     }
     s_enter(s, &s->io);
-    s_sleep_ms(ms);
+    s_sleep_ms(s, ms);
     s_leave(s, &s->io);
     return actors_ctx_reply_int(ctx, ms);
 }
@@ -175,7 +192,7 @@ s_computation(actors_ctx_t *ctx, const msgpack_object *args, void *state)
         "address=%s Actor waiting for %lld sec", addr, (long long)num);
     s_enter(s, &s->dflt);
     for (int64_t x = 0; x < num; x++) {
-        s_sleep_ms(unit);
+        s_sleep_ms(s, unit);
         ACTORS_LOG(ACTORS_LOG_NOTICE, "SLEEPER-SLEPT",
             "address=%s Actor slept for %lld sec", addr, (long long)x + 1);
     }

@@ -66,8 +66,8 @@ START_TEST(test_sleeper_n_sleeps_in_the_time_of_one)
         ck_assert_int_eq(itest_int(fs[i]), 500);
     }
     s_free_n(fs, 4);
-    ck_assert_msg(took < 1500, "4 sleeps of 500 ms took %lld ms",
-        (long long)took);
+    ck_assert_msg(
+        took < 1500, "4 sleeps of 500 ms took %lld ms", (long long)took);
     ck_assert_int_eq(s_stat("sleeper/1", "peak"), 4);
 }
 END_TEST
@@ -192,7 +192,7 @@ s_four_waiting(void *arg)
     const char *err = testutil_proc_stderr(arg);
     int n = 0;
     for (const char *q = err; (q = strstr(q, "Actor waiting for")) != NULL;
-        q++) {
+         q++) {
         n++;
     }
     return n >= 4;
@@ -212,8 +212,8 @@ START_TEST(test_sleeper_killed_with_calls_in_flight)
     actors_future_t **fs = calloc(8, sizeof *fs);
     ck_assert_ptr_nonnull(fs);
     for (int i = 0; i < 8; i++) {
-        fs[i] = itest_send(g_client, "sleeper/6", "computation", 0, "ii", 5,
-            1000);
+        fs[i] =
+            itest_send(g_client, "sleeper/6", "computation", 0, "ii", 5, 1000);
     }
     ck_assert(testutil_wait_until(s_four_waiting, p, ITEST_WAIT_MS));
     testutil_proc_kill(p, SIGKILL);

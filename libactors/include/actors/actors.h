@@ -12,6 +12,6 @@
 #include <actors/client.h>
 #include <actors/actor.h>
 #include <actors/loop.h>
-/* pool.h added below */
+#include <actors/pool.h>
 
 #endif
