@@ -219,19 +219,18 @@ s_live_count(const actors_pool_t *self)
     size_t n = 0;
     for (size_t i = 0; i < self->nmembers; i++) {
         if (s_live(&self->members[i])) {
-            n += self->members[i].group ? self->members[i].slots /
-                                              (self->opts.per_member
-                                                      ? self->opts.per_member
-                                                      : 1)
-                                        : 1;
+            n += self->members[i].group
+                     ? self->members[i].slots /
+                           (self->opts.per_member ? self->opts.per_member : 1)
+                     : 1;
         }
     }
     return n;
 }
 
 static actors_err
-s_member_add(actors_pool_t *self, const char *address, uint32_t count,
-    bool group)
+s_member_add(
+    actors_pool_t *self, const char *address, uint32_t count, bool group)
 {
     size_t len = address ? strlen(address) : 0;
     if (len == 0 || len > ACTORS_WIRE_NAME_MAX) {
@@ -267,8 +266,8 @@ s_member_add(actors_pool_t *self, const char *address, uint32_t count,
     if (copy == NULL) {
         return ACTORS_ENOMEM;
     }
-    self->members[self->nmembers++] = (s_member_t){
-        .address = copy, .slots = count * per, .group = group};
+    self->members[self->nmembers++] =
+        (s_member_t){.address = copy, .slots = count * per, .group = group};
     return ACTORS_OK;
 }
 
@@ -431,8 +430,8 @@ s_dispatch(actors_pool_t *self)
                 if (self->qhead == NULL) {
                     self->qtail = NULL;
                 }
-                s_fail(self, t, ACTORS_EDEAD,
-                    "the pool has no live member left");
+                s_fail(
+                    self, t, ACTORS_EDEAD, "the pool has no live member left");
                 continue;
             }
             size_t i = s_pick(self);
@@ -586,8 +585,8 @@ actors_pool_submit(actors_pool_t *self, const char *method,
     }
     t->pool = self;
     t->index = self->next_index++;
-    t->retries = self->opts.max_task_retries > 0 ? self->opts.max_task_retries
-                                                 : 0;
+    t->retries =
+        self->opts.max_task_retries > 0 ? self->opts.max_task_retries : 0;
     t->in_order = true;
     t->oprev = self->otail;
     if (self->otail) {
@@ -638,8 +637,7 @@ s_deadline(int timeout_ms)
 
 /* s_take returns t's outcome to the caller and frees t. */
 static actors_err
-s_take(actors_pool_t *self, s_task_t *t, actors_future_t **out,
-    uint64_t *index)
+s_take(actors_pool_t *self, s_task_t *t, actors_future_t **out, uint64_t *index)
 {
     s_order_remove(self, t);
     s_done_remove(self, t);

@@ -222,8 +222,8 @@ START_TEST(test_pool_timeout_then_skip)
         actors_pool_get_next(p, 50, 0, &f, &index), ACTORS_ETIMEDOUT);
     ck_assert_ptr_null(f);
     ck_assert(actors_pool_has_next(p));
-    ck_assert_int_eq(actors_pool_get_next(p, 50, ACTORS_POOL_SKIP_TIMEDOUT,
-                         &f, &index),
+    ck_assert_int_eq(
+        actors_pool_get_next(p, 50, ACTORS_POOL_SKIP_TIMEDOUT, &f, &index),
         ACTORS_ETIMEDOUT);
     ck_assert(actors_pool_has_next(p));
     TEST_ASSERT_OK(actors_pool_get_next(p, TASK_WAIT_MS, 0, &f, &index));
@@ -244,8 +244,8 @@ START_TEST(test_pool_timeout_then_skip)
     /* A queued task can be skipped too: it never runs. */
     s_submit_sleep(p, 300, 4);
     s_submit_sleep(p, 4, 5);
-    ck_assert_int_eq(actors_pool_get_next(p, 0, ACTORS_POOL_SKIP_TIMEDOUT, &f,
-                         &index),
+    ck_assert_int_eq(
+        actors_pool_get_next(p, 0, ACTORS_POOL_SKIP_TIMEDOUT, &f, &index),
         ACTORS_ETIMEDOUT);
     TEST_ASSERT_OK(actors_pool_get_next(p, TASK_WAIT_MS, 0, &f, &index));
     ck_assert_uint_eq(index, 5);
@@ -286,12 +286,12 @@ START_TEST(test_pool_map)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
-    ck_assert_int_eq(msgpack_unpack_next(&up, actors_msg_data(v),
-                         actors_msg_size(v), &off),
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, actors_msg_data(v), actors_msg_size(v), &off),
         MSGPACK_UNPACK_SUCCESS);
     map_t m = {0};
-    TEST_ASSERT_OK(actors_pool_map(p, "sleep", &up.data, TASK_WAIT_MS, s_each,
-        &m));
+    TEST_ASSERT_OK(
+        actors_pool_map(p, "sleep", &up.data, TASK_WAIT_MS, s_each, &m));
     ck_assert_uint_eq(m.seen, 4);
     const int64_t want[] = {300, 200, 20, 10};
     for (size_t i = 0; i < 4; i++) {
@@ -308,8 +308,8 @@ START_TEST(test_pool_map)
     ck_assert(!actors_pool_has_next(p));
     /* Not an array of argument arrays: nothing submitted. */
     msgpack_object bad = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER};
-    ck_assert_int_eq(actors_pool_map(p, "sleep", &bad, 0, s_each, &m),
-        ACTORS_EINVAL);
+    ck_assert_int_eq(
+        actors_pool_map(p, "sleep", &bad, 0, s_each, &m), ACTORS_EINVAL);
     ck_assert(!actors_pool_has_next(p));
     msgpack_unpacked_destroy(&up);
     actors_msg_destroy(&v);
@@ -341,8 +341,8 @@ START_TEST(test_pool_push_pop_idle)
     TEST_ASSERT_OK(actors_pool_get_next(p, TASK_WAIT_MS, 0, &f, NULL));
     actors_future_destroy(&f);
     TEST_ASSERT_OK(actors_pool_pop_idle(p, &addr));
-    ck_assert(strcmp(addr, "sleeper/p1") == 0 ||
-              strcmp(addr, "sleeper/p2") == 0);
+    ck_assert(
+        strcmp(addr, "sleeper/p1") == 0 || strcmp(addr, "sleeper/p2") == 0);
     free(addr);
     ck_assert_uint_eq(actors_pool_members(p), 1);
     s_submit_sleep(p, 1, 2);
