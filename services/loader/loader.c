@@ -74,9 +74,8 @@ s_load(actors_ctx_t *ctx, const msgpack_object *args, actors_msg_t **out)
     *out = NULL;
     if (actors_args_str(args, 0, &p, &len) != ACTORS_OK || len == 0 ||
         len >= sizeof path) {
-        return actors_ctx_error(
-            ctx, "WrongArguments", "%s(path, ...): path is a string",
-            actors_ctx_method(ctx));
+        return actors_ctx_error(ctx, "WrongArguments",
+            "%s(path, ...): path is a string", actors_ctx_method(ctx));
     }
     memcpy(path, p, len);
     path[len] = '\0';
@@ -123,10 +122,10 @@ s_load_data(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 /* One pipeline call in flight. */
 typedef struct {
     actors_actor_t *actor;
-    actors_deferred_t *reply;                /* the caller's, owed */
-    char model[ACTORS_CALL_KEY_MAX + 1];     /* the model's address */
-    actors_future_t *pre;                    /* preprocessor.preprocess */
-    actors_future_t *out;                    /* ... then model.apply_model */
+    actors_deferred_t *reply;            /* the caller's, owed */
+    char model[ACTORS_CALL_KEY_MAX + 1]; /* the model's address */
+    actors_future_t *pre;                /* preprocessor.preprocess */
+    actors_future_t *out;                /* ... then model.apply_model */
 } job_t;
 
 /* s_to_model: the preprocessed table goes to the model (a continuation:

@@ -51,8 +51,7 @@ s_preprocess(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     uint32_t kept = 0;
     for (uint32_t r = 0; rc == ACTORS_OK && r < rows->size; r++) {
         const msgpack_object *row = &rows->ptr[r];
-        if (row->type != MSGPACK_OBJECT_ARRAY ||
-            row->via.array.size != ncols) {
+        if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != ncols) {
             rc = actors_ctx_error(ctx, "WrongArguments",
                 "row %u is not an array of %u values", r, ncols);
             break;

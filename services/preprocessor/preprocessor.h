@@ -1,5 +1,5 @@
-/* services/preprocessor/preprocessor.h - the preprocessor service table (the Pykka pipeline).
- * SPDX-License-Identifier: MIT */
+/* services/preprocessor/preprocessor.h - the preprocessor service table (the
+ * Pykka pipeline). SPDX-License-Identifier: MIT */
 #ifndef PREPROCESSOR_H
 #define PREPROCESSOR_H
 

@@ -25,9 +25,9 @@ static void
 s_expected(void)
 {
     double m0 = 13.0 / 3.0;
-    double sd0 = sqrt(((1 - m0) * (1 - m0) + (5 - m0) * (5 - m0) +
-                          (7 - m0) * (7 - m0)) /
-                      2.0);
+    double sd0 =
+        sqrt(((1 - m0) * (1 - m0) + (5 - m0) * (5 - m0) + (7 - m0) * (7 - m0)) /
+             2.0);
     s_want[0] = (1 - m0) / sd0 + (2 - 6) / 4.0;
     s_want[1] = (5 - m0) / sd0 + 0.0;
     s_want[2] = (7 - m0) / sd0 + (10 - 6) / 4.0;
@@ -95,8 +95,8 @@ START_TEST(test_pipeline_chained_from_c)
 {
     s_start();
     actors_client_t *c = itest_connect();
-    actors_future_t *loaded = itest_send(c, "loader/1", "load_data", 0, "s",
-        s_path);
+    actors_future_t *loaded =
+        itest_send(c, "loader/1", "load_data", 0, "s", s_path);
     actors_future_t *pre = NULL;
     actors_future_t *pred = NULL;
     TEST_ASSERT_OK(actors_future_then(loaded, s_then_preprocess, c, &pre));
@@ -121,8 +121,8 @@ START_TEST(test_pipeline_one_call)
 {
     s_start();
     itest_connect();
-    actors_future_t *f = itest_call("loader/1", "pipeline", "sss", s_path,
-        "preprocessor/1", "model/1");
+    actors_future_t *f = itest_call(
+        "loader/1", "pipeline", "sss", s_path, "preprocessor/1", "model/1");
     s_assert_predictions(itest_result(f));
     actors_future_destroy(&f);
     unlink(s_path);
@@ -172,8 +172,8 @@ START_TEST(test_pipeline_errors_reach_the_caller)
     actors_future_destroy(&f);
     actors_msg_t *args = NULL;
     TEST_ASSERT_OK(actors_msg_build(&args, "[[s]]", "x"));
-    TEST_ASSERT_OK(
-        actors_client_call(g_client, "model/1", "apply_model", &args, NULL, &f));
+    TEST_ASSERT_OK(actors_client_call(
+        g_client, "model/1", "apply_model", &args, NULL, &f));
     TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
     itest_assert_error(f, ACTORS_EARGS, NULL, "not a number");
     actors_future_destroy(&f);
