@@ -58,11 +58,12 @@ s_fini(void *state)
     free(state);
 }
 
+/* s_nap_ms is the simulated work of a method or a helper thread (a
+ * duration that is the point of the test, not a wait for an event). */
 static void
 s_nap_ms(int ms)
 {
-    struct timespec ts = {0, (long)ms * 1000000L};
-    nanosleep(&ts, NULL);
+    poll(NULL, 0, ms); /* no descriptor: poll(2) as a pause of ms */
 }
 
 /* A thread that completes a deferred reply. */
@@ -252,8 +253,8 @@ s_pipe_echo(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     w->fd = fds[1];
     r->fd = fds[0];
     OK(actors_ctx_defer(ctx, &r->d));
-    OK(actors_actor_watch_fd(actors_ctx_actor(ctx), r->fd, POLLIN,
-        s_on_readable, r, &r->watch));
+    OK(actors_actor_watch_fd(
+        actors_ctx_actor(ctx), r->fd, POLLIN, s_on_readable, r, &r->watch));
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, s_writer_main, w), 0);
     pthread_detach(t);
@@ -286,8 +287,8 @@ s_run_echo(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     close(fds[1]);
     r->fd = fds[0];
     OK(actors_ctx_defer(ctx, &r->d));
-    OK(actors_actor_watch_fd(actors_ctx_actor(ctx), r->fd, POLLIN,
-        s_on_readable, r, &r->watch));
+    OK(actors_actor_watch_fd(
+        actors_ctx_actor(ctx), r->fd, POLLIN, s_on_readable, r, &r->watch));
     return ACTORS_OK;
 }
 
@@ -321,8 +322,8 @@ s_timer_wait(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     tick_t *t = calloc(1, sizeof *t);
     ck_assert_ptr_nonnull(t);
     OK(actors_ctx_defer(ctx, &t->d));
-    OK(actors_actor_timer_add(actors_ctx_actor(ctx), 1, false, s_tick, t,
-        NULL));
+    OK(actors_actor_timer_add(
+        actors_ctx_actor(ctx), 1, false, s_tick, t, NULL));
     return ACTORS_OK;
 }
 
@@ -484,7 +485,8 @@ static const actors_service_t s_tservice = {
     .groups = s_tgroups,
 };
 
-/* ---- running it ----------------------------------------------------------- */
+/* ---- running it -----------------------------------------------------------
+ */
 
 typedef struct {
     const actors_service_t *service;
@@ -577,7 +579,8 @@ s_int(actors_future_t *f)
     return v;
 }
 
-/* ---- tests ------------------------------------------------------------------ */
+/* ---- tests ------------------------------------------------------------------
+ */
 
 /* 40 deferred replies completed by 40 threads, in any order; some fail. */
 START_TEST(test_loop_deferred_from_threads)
@@ -637,8 +640,8 @@ START_TEST(test_loop_watches_fds)
     OK(actors_future_get(p, WAIT_MS, &res));
     ck_assert_int_eq(res->type, MSGPACK_OBJECT_STR);
     ck_assert_int_eq(res->via.str.size, strlen("through a pipe"));
-    ck_assert(memcmp(res->via.str.ptr, "through a pipe", res->via.str.size) ==
-              0);
+    ck_assert(
+        memcmp(res->via.str.ptr, "through a pipe", res->via.str.size) == 0);
     OK(actors_future_get(e, WAIT_MS, &res));
     ck_assert_int_eq(res->via.str.size, strlen("subprocess\n"));
     ck_assert(memcmp(res->via.str.ptr, "subprocess\n", res->via.str.size) == 0);
