@@ -38,15 +38,15 @@ s_now(void)
 
 /* s_sleeper starts bin/sleeper at address with --max-concurrency n. */
 static int
-s_sleeper(const char *bin_dir, const char *ep, const char *address, int n,
-    bool quiet)
+s_sleeper(
+    const char *bin_dir, const char *ep, const char *address, int n, bool quiet)
 {
     char path[4096];
     char conc[16];
     snprintf(path, sizeof path, "%s/sleeper", bin_dir);
     snprintf(conc, sizeof conc, "%d", n);
-    char *argv[] = {path, "--broker", (char *)ep, "--address",
-        (char *)address, "--max-concurrency", conc, NULL};
+    char *argv[] = {path, "--broker", (char *)ep, "--address", (char *)address,
+        "--max-concurrency", conc, NULL};
     int pid = -1;
     if (bench_proc_start(argv, quiet, NULL, &pid) != ACTORS_OK) {
         return -1;
@@ -119,8 +119,8 @@ s_threads_run(actors_client_t *c, const char *address)
         ok = actors_client_call_fmt(
                  c, address, "sleep", NULL, &fs[i], "i", CONC_MS) == ACTORS_OK;
     }
-    ok = ok && actors_future_wait_all(fs, CONC_TASKS, CONC_WAIT_MS) ==
-                   ACTORS_OK;
+    ok =
+        ok && actors_future_wait_all(fs, CONC_TASKS, CONC_WAIT_MS) == ACTORS_OK;
     double took = s_now() - t0;
     for (int i = 0; i < CONC_TASKS; i++) {
         ok = ok && fs[i] != NULL && actors_future_error(fs[i]) == NULL;
@@ -142,9 +142,8 @@ bench_run_conc(const char *bin_dir, bool verbose)
         ACTORS_OK) {
         return r;
     }
-    const char *members[CONC_WIDTH] = {
-        "bench-sleeper/1", "bench-sleeper/2", "bench-sleeper/3",
-        "bench-sleeper/4"};
+    const char *members[CONC_WIDTH] = {"bench-sleeper/1", "bench-sleeper/2",
+        "bench-sleeper/3", "bench-sleeper/4"};
     int pids[CONC_WIDTH + 1];
     for (int i = 0; i < CONC_WIDTH; i++) {
         pids[i] = s_sleeper(bin_dir, ep, members[i], 1, !verbose);
@@ -156,8 +155,8 @@ bench_run_conc(const char *bin_dir, bool verbose)
     for (int i = 0; up && i < CONC_WIDTH; i++) {
         up = pids[i] > 0 && s_wait_running(c, members[i]);
     }
-    bool t_up = up && pids[CONC_WIDTH] > 0 &&
-                s_wait_running(c, "bench-sleeper/t");
+    bool t_up =
+        up && pids[CONC_WIDTH] > 0 && s_wait_running(c, "bench-sleeper/t");
     if (up) {
         r.pool_s = s_pool_run(c, members);
     }

@@ -375,6 +375,43 @@ START_TEST(test_pool_group_address)
 }
 END_TEST
 
+/* From the shell: actorctl map, ordered and unordered, and with a member
+ * that crashes (the other tasks still print; exit status 1). */
+START_TEST(test_pool_actorctl_map)
+{
+    testutil_broker_start(NULL);
+    s_member("sleeper/c1", NULL);
+    s_member("sleeper/c2", NULL);
+    s_member("sleeper/cbad", "crash");
+    static char out[4096];
+    static char err[4096];
+    const char *ordered[] = {"actorctl", "--broker", testutil_endpoint(), "map",
+        "sleeper/c1,sleeper/c2", "sleep", "300", "200", "10", "0", NULL};
+    int st =
+        testutil_run(ordered, TASK_WAIT_MS, out, sizeof out, err, sizeof err);
+    ck_assert_msg(st == 0, "exit %d: %s", st, err);
+    ck_assert_str_eq(out, "300\n200\n10\n0\n");
+    const char *unordered[] = {"actorctl", "--broker", testutil_endpoint(),
+        "map", "--unordered", "sleeper/c1,sleeper/c2", "sleep", "300", "200",
+        "10", "0", NULL};
+    st =
+        testutil_run(unordered, TASK_WAIT_MS, out, sizeof out, err, sizeof err);
+    ck_assert_msg(st == 0, "exit %d: %s", st, err);
+    ck_assert_str_eq(out + strlen(out) - 4, "300\n"); /* the longest last */
+    const char *bad[] = {"actorctl", "--broker", testutil_endpoint(), "map",
+        "sleeper/c1,sleeper/cbad,sleeper/c2", "sleep", "10", "20", "30", "40",
+        "50", NULL};
+    st = testutil_run(bad, TASK_WAIT_MS, out, sizeof out, err, sizeof err);
+    ck_assert_int_eq(st, 1);
+    ck_assert_msg(strstr(err, "ActorCrashed") != NULL, "stderr: %s", err);
+    int lines = 0;
+    for (const char *q = out; *q; q++) {
+        lines += *q == '\n';
+    }
+    ck_assert_int_eq(lines, 4);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -388,6 +425,7 @@ main(void)
     tcase_add_test(tc, test_pool_map);
     tcase_add_test(tc, test_pool_push_pop_idle);
     tcase_add_test(tc, test_pool_group_address);
+    tcase_add_test(tc, test_pool_actorctl_map);
     suite_add_tcase(s, tc);
     return itest_run(s);
 }
