@@ -113,11 +113,10 @@ commands_map(actors_client_t *client, const cli_t *cli)
     s_map_t m = {0};
     int wait = cli->timeout_ms ? (int)cli->timeout_ms + 1000 : -1;
     if (rc == ACTORS_OK) {
-        rc = cli->unordered
-                 ? actors_pool_map_unordered(
-                       pool, cli->method, &up.data, wait, s_each, &m)
-                 : actors_pool_map(
-                       pool, cli->method, &up.data, wait, s_each, &m);
+        rc = cli->unordered ? actors_pool_map_unordered(
+                                  pool, cli->method, &up.data, wait, s_each, &m)
+                            : actors_pool_map(pool, cli->method, &up.data, wait,
+                                  s_each, &m);
     }
     msgpack_unpacked_destroy(&up);
     actors_msg_destroy(&values);

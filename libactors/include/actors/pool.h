@@ -87,7 +87,8 @@ typedef struct {
  * be NULL. The pool borrows client, which must outlive it.
  * Returns ACTORS_OK with *out the caller's (actors_pool_destroy),
  * ACTORS_EINVAL (no client, n 0, an address empty or over 255 bytes),
- * ACTORS_ENOMEM. */
+ * ACTORS_ENOMEM. Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_create(actors_pool_t **out,
     actors_client_t *client, const char *const *addresses, size_t n,
     const actors_pool_opts_t *opts);
@@ -97,14 +98,16 @@ ACTORS_EXPORT actors_err actors_pool_create(actors_pool_t **out,
  * (LOOKUP, waiting up to timeout_ms) how many members the group has and
  * counts the address as that many members (one if the broker shows no
  * members: a plain actor). Returns as actors_pool_create, and the
- * lookup's error (NoSuchActor, Timeout, Deadlock inside a handler). */
+ * lookup's error (NoSuchActor, Timeout, Deadlock inside a handler). Thread:
+ * owner (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_create_group(actors_pool_t **out,
     actors_client_t *client, const char *group, const actors_pool_opts_t *opts,
     int timeout_ms);
 
 /* actors_pool_destroy frees the pool and sets *self_p to NULL; NULL is
  * fine. Calls in flight are not cancelled at their actors; their outcomes
- * are discarded. */
+ * are discarded. Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT void actors_pool_destroy(actors_pool_t **self_p);
 
 /* actors_pool_submit queues method(*args_p's values) as the next task and
@@ -113,12 +116,14 @@ ACTORS_EXPORT void actors_pool_destroy(actors_pool_t **self_p);
  * Ownership: takes *args_p on ACTORS_OK (args_p NULL or *args_p NULL: no
  * arguments). Returns ACTORS_OK, ACTORS_EINVAL (method empty or over 255
  * bytes), ACTORS_ENOMEM. A pool with no live member takes the task and
- * fails it with ActorDead. */
+ * fails it with ActorDead. Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_submit(actors_pool_t *self,
     const char *method, actors_msg_t **args_p, uint64_t *index);
 
 /* actors_pool_has_next: a task was submitted whose outcome has not been
- * returned (or skipped) yet. */
+ * returned (or skipped) yet. Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT bool actors_pool_has_next(const actors_pool_t *self);
 
 /* actors_pool_get_next waits up to timeout_ms (-1: no limit) for the
@@ -128,13 +133,15 @@ ACTORS_EXPORT bool actors_pool_has_next(const actors_pool_t *self);
  * ACTORS_ETIMEDOUT (*out NULL; without ACTORS_POOL_SKIP_TIMEDOUT the task
  * stays the next one, with it the task is dropped), ACTORS_EINVAL (no
  * task pending: has_next is false), ACTORS_EDEADLK (inside a handler of
- * the client's actor with a timeout other than 0), ACTORS_ECLOSED. */
+ * the client's actor with a timeout other than 0), ACTORS_ECLOSED. Thread:
+ * owner (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_get_next(actors_pool_t *self,
     int timeout_ms, unsigned flags, actors_future_t **out, uint64_t *index);
 
 /* actors_pool_get_next_unordered is actors_pool_get_next for whichever
  * pending task finished first. A timeout changes nothing (flags are
- * accepted for symmetry; SKIP_TIMEDOUT has nothing to skip). */
+ * accepted for symmetry; SKIP_TIMEDOUT has nothing to skip). Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_get_next_unordered(actors_pool_t *self,
     int timeout_ms, unsigned flags, actors_future_t **out, uint64_t *index);
 
@@ -150,34 +157,40 @@ typedef void (*actors_pool_each_fn)(
  * pending for the gets. Returns ACTORS_OK once fn has seen every outcome,
  * ACTORS_EINVAL (values not an array of arrays; nothing submitted), or a
  * get's error: ACTORS_ETIMEDOUT leaves the remaining tasks pending (get
- * them with actors_pool_get_next). */
+ * them with actors_pool_get_next). Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_map(actors_pool_t *self,
     const char *method, const msgpack_object *values, int timeout_ms,
     actors_pool_each_fn fn, void *arg);
 
 /* actors_pool_map_unordered is actors_pool_map with fn called as the
- * outcomes come. */
+ * outcomes come. Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_map_unordered(actors_pool_t *self,
     const char *method, const msgpack_object *values, int timeout_ms,
     actors_pool_each_fn fn, void *arg);
 
 /* actors_pool_push adds address as an idle member (an evicted address
  * comes back) and hands it queued work. Returns ACTORS_OK, ACTORS_EINVAL
- * (already a live member, empty or too long), ACTORS_ENOMEM. */
+ * (already a live member, empty or too long), ACTORS_ENOMEM. Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_push(
     actors_pool_t *self, const char *address);
 
 /* actors_pool_pop_idle removes a member that has nothing in flight and
  * gives its address in *address (the caller frees it with free()).
- * Returns ACTORS_OK, or ACTORS_EAGAIN (NotReady: no member is idle). */
+ * Returns ACTORS_OK, or ACTORS_EAGAIN (NotReady: no member is idle). Thread:
+ * owner (the client's thread). */
 ACTORS_EXPORT actors_err actors_pool_pop_idle(
     actors_pool_t *self, char **address);
 
-/* actors_pool_has_free: a member could take a task now. */
+/* actors_pool_has_free: a member could take a task now. Thread: owner
+ * (the client's thread). */
 ACTORS_EXPORT bool actors_pool_has_free(const actors_pool_t *self);
 
 /* actors_pool_members is the number of live members (a group counts as
- * its members); actors_pool_evicted the number of addresses evicted. */
+ * its members); actors_pool_evicted the number of addresses evicted. Thread:
+ * owner (the client's thread). */
 ACTORS_EXPORT size_t actors_pool_members(const actors_pool_t *self);
 ACTORS_EXPORT size_t actors_pool_evicted(const actors_pool_t *self);
 
