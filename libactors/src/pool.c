@@ -76,8 +76,12 @@ struct actors_pool {
     s_task_t *dhead, *dtail; /* done */
     s_task_t *skipped; /* skipped while running: freed when the call ends */
     size_t evicted;
-    bool dispatching; /* s_dispatch is on the stack */
-    bool again;       /* dispatch once more when it returns */
+    bool dispatching;              /* s_dispatch is on the stack */
+    bool again;                    /* dispatch once more when it returns */
+    actors_pool_ready_fn ready_fn; /* actors_pool_on_ready */
+    void *ready_arg;
+    bool ready;     /* an outcome became ready since the last notice */
+    bool notifying; /* ready_fn is on the stack */
 };
 
 static int64_t
@@ -314,6 +318,24 @@ s_finish(actors_pool_t *self, s_task_t *t, actors_future_t *f)
     t->result = f;
     t->state = T_DONE;
     s_done_push(self, t);
+    self->ready = true;
+}
+
+/* s_notify tells the on_ready callback, once per batch of outcomes and
+ * never re-entered (an outcome that comes while it runs makes it run
+ * again). */
+static void
+s_notify(actors_pool_t *self)
+{
+    if (self->ready_fn == NULL || self->notifying) {
+        return;
+    }
+    self->notifying = true;
+    while (self->ready && self->ready_fn != NULL) {
+        self->ready = false;
+        self->ready_fn(self, self->ready_arg);
+    }
+    self->notifying = false;
 }
 
 /* s_fail finishes t with a local error. */
@@ -384,6 +406,7 @@ s_on_call_done(actors_future_t *f, void *arg)
         s_finish(self, t, f);
     }
     s_dispatch(self);
+    s_notify(self);
 }
 
 /* s_send sends t to member i. */
@@ -600,6 +623,7 @@ actors_pool_submit(actors_pool_t *self, const char *method,
     }
     s_queue_push(self, t, false);
     s_dispatch(self);
+    s_notify(self);
     return ACTORS_OK;
 }
 
@@ -896,6 +920,15 @@ actors_pool_pop_idle(actors_pool_t *self, char **address)
         }
     }
     return ACTORS_EAGAIN;
+}
+
+void
+actors_pool_on_ready(actors_pool_t *self, actors_pool_ready_fn fn, void *arg)
+{
+    assert(self);
+    self->ready_fn = fn;
+    self->ready_arg = arg;
+    s_notify(self); /* outcomes already waiting */
 }
 
 bool

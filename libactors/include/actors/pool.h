@@ -188,6 +188,27 @@ ACTORS_EXPORT actors_err actors_pool_pop_idle(
  * (the client's thread). */
 ACTORS_EXPORT bool actors_pool_has_free(const actors_pool_t *self);
 
+/* Called when a task's outcome is ready. */
+typedef void (*actors_pool_ready_fn)(actors_pool_t *pool, void *arg);
+
+/* actors_pool_on_ready has fn(pool, arg) run each time a task's outcome
+ * becomes ready (fn NULL: no more), so that a caller that must not block,
+ * an actor's handler, takes outcomes with gets of timeout 0 as they come
+ * instead of waiting:
+ *
+ *     static void s_ready(actors_pool_t *p, void *arg) {
+ *         actors_future_t *f = NULL;
+ *         while (actors_pool_get_next_unordered(p, 0, 0, &f, NULL) ==
+ *                ACTORS_OK) { ...use f...; actors_future_destroy(&f); }
+ *     }
+ *
+ * fn runs inside whatever pumps the client (in an actor: its loop, as a
+ * handler), or inside submit when a task fails at once (no live member).
+ * It may submit and get; it must not destroy the pool (post that to the
+ * loop, actors_actor_post). Thread: owner (the client's thread). */
+ACTORS_EXPORT void actors_pool_on_ready(
+    actors_pool_t *self, actors_pool_ready_fn fn, void *arg);
+
 /* actors_pool_members is the number of live members (a group counts as
  * its members); actors_pool_evicted the number of addresses evicted. Thread:
  * owner (the client's thread). */

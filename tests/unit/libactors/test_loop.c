@@ -327,6 +327,77 @@ s_timer_wait(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return ACTORS_OK;
 }
 
+/* A pool inside an actor: its member is the actor itself (the calls come
+ * back through the broker to this loop, which is free: the method
+ * deferred). Outcomes are taken with gets of timeout 0 from on_ready; a
+ * blocking get is refused. */
+typedef struct {
+    actors_deferred_t *d;
+    actors_pool_t *pool;
+    int64_t sum;
+    int64_t got;
+    bool refused; /* the blocking get was refused with Deadlock */
+    actors_actor_t *actor_for_free; /* where to post its freeing */
+} pjob_t;
+
+static void
+s_pjob_free(actors_actor_t *actor, void *arg)
+{
+    (void)actor;
+    pjob_t *j = arg;
+    actors_pool_destroy(&j->pool);
+    free(j);
+}
+
+static void
+s_pool_ready(actors_pool_t *p, void *arg)
+{
+    pjob_t *j = arg;
+    actors_future_t *f = NULL;
+    while (actors_pool_get_next_unordered(p, 0, 0, &f, NULL) == ACTORS_OK) {
+        int64_t v = 0;
+        OK(actors_value_int(actors_future_result(f), &v));
+        j->sum += v;
+        j->got++;
+        actors_future_destroy(&f);
+    }
+    if (!actors_pool_has_next(p) && j->d != NULL) {
+        actors_msg_t *v = NULL;
+        OK(actors_msg_build(&v, "[IIb]", j->sum, j->got, j->refused));
+        OK(actors_deferred_reply(&j->d, &v));
+        OK(actors_actor_post(j->actor_for_free, s_pjob_free, j));
+    }
+}
+
+/* pool_echo(n): n tasks echo(i) through a pool over this actor; answers
+ * [sum of i, outcomes, blocking get refused]. */
+static actors_err
+s_pool_echo(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    (void)state;
+    int64_t n = 0;
+    OK(actors_args_int(args, 0, &n));
+    actors_actor_t *actor = actors_ctx_actor(ctx);
+    pjob_t *j = calloc(1, sizeof *j);
+    ck_assert_ptr_nonnull(j);
+    j->actor_for_free = actor;
+    const char *self[] = {actors_actor_address(actor)};
+    actors_pool_opts_t o = ACTORS_POOL_OPTS_INIT;
+    o.per_member = 4;
+    OK(actors_pool_create(&j->pool, actors_actor_client(actor), self, 1, &o));
+    for (int64_t i = 0; i < n; i++) {
+        actors_msg_t *a = NULL;
+        OK(actors_msg_build(&a, "I", i));
+        OK(actors_pool_submit(j->pool, "echo", &a, NULL));
+    }
+    actors_future_t *f = NULL;
+    j->refused =
+        actors_pool_get_next(j->pool, 1000, 0, &f, NULL) == ACTORS_EDEADLK;
+    OK(actors_ctx_defer(ctx, &j->d));
+    actors_pool_on_ready(j->pool, s_pool_ready, j);
+    return ACTORS_OK;
+}
+
 static actors_err
 s_echo(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 {
@@ -450,6 +521,7 @@ static const actors_method_t s_methods[] = {
     {"pipe_echo", s_pipe_echo, NULL},
     {"run_echo", s_run_echo, NULL},
     {"timer_wait", s_timer_wait, NULL},
+    {"pool_echo", s_pool_echo, NULL},
     {"echo", s_echo, NULL},
     {"stop", s_stop, NULL},
     {NULL, NULL, NULL},
@@ -706,6 +778,27 @@ START_TEST(test_loop_threaded_service)
 }
 END_TEST
 
+/* A pool used from inside an actor, without blocking. */
+START_TEST(test_loop_pool_inside_an_actor)
+{
+    run_t r;
+    s_start(&r, &s_service, "loop/6");
+    actors_future_t *f = s_call("loop/6", "pool_echo", "I", (int64_t)50);
+    const msgpack_object *res = NULL;
+    OK(actors_future_get(f, WAIT_MS, &res));
+    ck_assert_int_eq(res->type, MSGPACK_OBJECT_ARRAY);
+    int64_t sum = 0;
+    int64_t got = 0;
+    OK(actors_value_int(&res->via.array.ptr[0], &sum));
+    OK(actors_value_int(&res->via.array.ptr[1], &got));
+    ck_assert_int_eq(sum, 49 * 50 / 2);
+    ck_assert_int_eq(got, 50);
+    ck_assert(res->via.array.ptr[2].via.boolean);
+    actors_future_destroy(&f);
+    s_stop_run(&r);
+}
+END_TEST
+
 static Suite *
 loop_suite(void)
 {
@@ -717,6 +810,7 @@ loop_suite(void)
     tcase_add_test(tc, test_loop_watches_fds);
     tcase_add_test(tc, test_loop_timer_wait_refused);
     tcase_add_test(tc, test_loop_threaded_service);
+    tcase_add_test(tc, test_loop_pool_inside_an_actor);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -35,12 +35,12 @@ typedef struct {
     void *ctx;
     void *router;
     char ep[256];
-    int members;          /* in the LOOKUP answer; 0: no "members" key */
-    atomic_int calls;     /* CALLs received */
-    atomic_int answer;    /* CALLs the test wants answered */
-    atomic_bool stop;     /* the thread ends */
+    int members;       /* in the LOOKUP answer; 0: no "members" key */
+    atomic_int calls;  /* CALLs received */
+    atomic_int answer; /* CALLs the test wants answered */
+    atomic_bool stop;  /* the thread ends */
     fmsg_t held[CALLS_MAX];
-    int answered;         /* thread only */
+    int answered; /* thread only */
     pthread_t thread;
 } fake_t;
 
