@@ -241,14 +241,28 @@ START_TEST(test_pool_timeout_then_skip)
     ck_assert_uint_eq(index, 3);
     ck_assert_int_eq(itest_int(f), 3);
     actors_future_destroy(&f);
-    /* A queued task can be skipped too: it never runs. */
+    /* A running task skipped at once (timeout 0), then a queued one: the
+     * queued one never runs. */
     s_submit_sleep(p, 300, 4);
-    s_submit_sleep(p, 4, 5);
+    s_submit_sleep(p, 5, 5);
+    s_submit_sleep(p, 6, 6);
+    ck_assert_int_eq(
+        actors_pool_get_next(p, 0, ACTORS_POOL_SKIP_TIMEDOUT, &f, &index),
+        ACTORS_ETIMEDOUT);
     ck_assert_int_eq(
         actors_pool_get_next(p, 0, ACTORS_POOL_SKIP_TIMEDOUT, &f, &index),
         ACTORS_ETIMEDOUT);
     TEST_ASSERT_OK(actors_pool_get_next(p, TASK_WAIT_MS, 0, &f, &index));
-    ck_assert_uint_eq(index, 5);
+    ck_assert_uint_eq(index, 6);
+    ck_assert_int_eq(itest_int(f), 6);
+    actors_future_destroy(&f);
+    ck_assert(!actors_pool_has_next(p));
+    /* Sleeps run: 800, 1, 2, 3, 300, 6; not 5. */
+    f = itest_call("sleeper/one", "stats", NULL);
+    int64_t done = 0;
+    TEST_ASSERT_OK(
+        actors_value_int(actors_map_get(itest_result(f), "done"), &done));
+    ck_assert_int_eq(done, 6);
     actors_future_destroy(&f);
     actors_pool_destroy(&p);
 }
