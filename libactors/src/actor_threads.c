@@ -37,6 +37,8 @@
 #include <actors-internal/unpack.h>
 
 #define WORKERS_MAX 1024 /* threads one actor may ask for */
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR(x) /* a macro's value as a string literal */
 
 typedef struct {
     const char *name;     /* NULL: the default group */
@@ -69,7 +71,8 @@ s_decode(const actors__item_t *it, msgpack_zone *zone, msgpack_object *args,
     if (actors__unpack_check(zmq_msg_data(a), zmq_msg_size(a), &off) !=
         MSGPACK_UNPACK_SUCCESS) {
         *why = "the arguments frame is not valid msgpack, or nests "
-               "containers too deep";
+               "containers deeper than " S_XSTR(
+                   ACTORS__UNPACK_MAX_DEPTH) " levels";
         return ACTORS_EMSGPACK;
     }
     off = 0;

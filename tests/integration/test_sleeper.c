@@ -13,7 +13,10 @@
  */
 #include <signal.h>
 
+#include <zmq.h>
+
 #include "itest.h"
+#include <actors-internal/wire.h>
 
 #define SLEEPER "sleeper"
 
@@ -230,6 +233,52 @@ START_TEST(test_sleeper_killed_with_calls_in_flight)
 }
 END_TEST
 
+/* s_raw_call sends a CALL with a raw arguments frame and returns the
+ * error type of the answer ("" for a REPLY). */
+static const char *
+s_raw_call(void *s, const char *method, const void *args, size_t len)
+{
+    static char type[64];
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen =
+        testutil_call_hdr(hdr, "ACT2", 0x01, 0, "r1", 2, "sleeper/7", method);
+    const void *data[2] = {hdr, args};
+    size_t lens[2] = {hlen, len};
+    ck_assert_int_eq(testutil_raw_send(s, 2, data, lens), 0);
+    testutil_raw_msg_t m;
+    ck_assert_msg(testutil_raw_recv(s, ITEST_WAIT_MS, &m), "no answer");
+    type[0] = '\0';
+    if (!testutil_raw_error_type(&m, 0, type, sizeof type)) {
+        type[0] = '\0';
+    }
+    testutil_raw_msg_free(&m);
+    return type;
+}
+
+/* Malformed calls to a threaded actor are answered by the worker (or the
+ * loop) with the runtime's error types, and it goes on. */
+START_TEST(test_sleeper_malformed_calls)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start(SLEEPER, "sleeper/7", 0, NULL);
+    void *s = testutil_raw_socket(ZMQ_DEALER);
+    const uint8_t not_msgpack[] = {0xc1};
+    const uint8_t a_map[] = {0x80};
+    const uint8_t two_values[] = {0x90, 0x90};
+    const uint8_t ok_args[] = {0x91, 0x05};
+    ck_assert_str_eq(
+        s_raw_call(s, "sleep", not_msgpack, sizeof not_msgpack), "BadMsgpack");
+    ck_assert_str_eq(
+        s_raw_call(s, "sleep", two_values, sizeof two_values), "BadMsgpack");
+    ck_assert_str_eq(
+        s_raw_call(s, "sleep", a_map, sizeof a_map), "WrongArguments");
+    ck_assert_str_eq(
+        s_raw_call(s, "nosuch", ok_args, sizeof ok_args), "NoSuchMethod");
+    ck_assert_str_eq(s_raw_call(s, "sleep", ok_args, sizeof ok_args), "");
+    testutil_raw_close(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -241,6 +290,7 @@ main(void)
     tcase_add_test(tc, test_sleeper_max_concurrency_one);
     tcase_add_test(tc, test_sleeper_tells_credited);
     tcase_add_test(tc, test_sleeper_killed_with_calls_in_flight);
+    tcase_add_test(tc, test_sleeper_malformed_calls);
     suite_add_tcase(s, tc);
     return itest_run(s);
 }
