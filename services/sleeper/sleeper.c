@@ -200,6 +200,29 @@ s_computation(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return actors_ctx_reply_int(ctx, num);
 }
 
+/* double(v): 2 * v, the method of Ray's ActorPool examples
+ * (pool.map(lambda a, v: a.double.remote(v), [1, 2, 3, 4])). Touches no
+ * state. Default group. */
+static actors_err
+s_double(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    (void)state;
+    const msgpack_object *v = actors_args_at(args, 0);
+    int64_t i = 0;
+    double d = 0;
+    if (actors_args_count(args) == 1 && actors_value_int(v, &i) == ACTORS_OK &&
+        i >= INT64_MIN / 2 && i <= INT64_MAX / 2 &&
+        v->type != MSGPACK_OBJECT_FLOAT64 &&
+        v->type != MSGPACK_OBJECT_FLOAT32) {
+        return actors_ctx_reply_int(ctx, 2 * i);
+    }
+    if (actors_args_count(args) == 1 &&
+        actors_value_double(v, &d) == ACTORS_OK) {
+        return actors_ctx_reply_double(ctx, 2 * d);
+    }
+    return actors_ctx_error(ctx, "WrongArguments", "double(v): one number");
+}
+
 /* stats(): {running, peak, io_running, io_peak, done}. "admin" group. */
 static actors_err
 s_stats(actors_ctx_t *ctx, const msgpack_object *args, void *state)
@@ -239,6 +262,7 @@ s_reset(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 static const actors_method_t s_methods[] = {
     {"sleep", s_sleep, NULL},
     {"computation", s_computation, NULL},
+    {"double", s_double, NULL},
     {"io_sleep", s_io_sleep, "io"},
     {"stats", s_stats, "admin"},
     {"reset", s_reset, "admin"},

@@ -412,6 +412,13 @@ START_TEST(test_pool_actorctl_map)
         testutil_run(unordered, TASK_WAIT_MS, out, sizeof out, err, sizeof err);
     ck_assert_msg(st == 0, "exit %d: %s", st, err);
     ck_assert_str_eq(out + strlen(out) - 4, "300\n"); /* the longest last */
+    /* Ray's own example: pool.map(lambda a, v: a.double.remote(v),
+     * [1, 2, 3, 4]) == [2, 4, 6, 8]. */
+    const char *ray[] = {"actorctl", "--broker", testutil_endpoint(), "map",
+        "sleeper/c1,sleeper/c2", "double", "1", "2", "3", "4", NULL};
+    st = testutil_run(ray, TASK_WAIT_MS, out, sizeof out, err, sizeof err);
+    ck_assert_msg(st == 0, "exit %d: %s", st, err);
+    ck_assert_str_eq(out, "2\n4\n6\n8\n");
     const char *bad[] = {"actorctl", "--broker", testutil_endpoint(), "map",
         "sleeper/c1,sleeper/cbad,sleeper/c2", "sleep", "10", "20", "30", "40",
         "50", NULL};
