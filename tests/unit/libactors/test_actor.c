@@ -179,15 +179,31 @@ s_gate_set(bool open)
     pthread_mutex_unlock(&s_gate_lock);
 }
 
-/* gate(): waits until the test opens the gate, then replies "in". */
+/* gate(): waits until the test opens the gate, then replies "in".
+ * Meanwhile it pumps the actor's client without waiting (allowed in a
+ * handler), so that messages arriving meanwhile are queued as they come,
+ * as they were while a method waited on a future. */
 static actors_err
 s_svc_gate(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 {
     (void)args;
     (void)state;
+    actors_client_t *c = actors_actor_client(actors_ctx_actor(ctx));
     pthread_mutex_lock(&s_gate_lock);
     while (!s_gate_open) {
-        pthread_cond_wait(&s_gate_cond, &s_gate_lock);
+        pthread_mutex_unlock(&s_gate_lock);
+        OK(actors_client_poll(c, 0));
+        pthread_mutex_lock(&s_gate_lock);
+        if (!s_gate_open) {
+            struct timespec until; /* a 2 ms poll pause, until the gate */
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 2000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s_gate_cond, &s_gate_lock, &until);
+        }
     }
     pthread_mutex_unlock(&s_gate_lock);
     return actors_ctx_reply_str(ctx, "in");
