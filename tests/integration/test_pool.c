@@ -296,7 +296,7 @@ START_TEST(test_pool_map)
     const char *members[] = {"sleeper/m1", "sleeper/m2"};
     TEST_ASSERT_OK(actors_pool_create(&p, c, members, 2, NULL));
     actors_msg_t *v = NULL;
-    TEST_ASSERT_OK(actors_msg_build(&v, "[[i][i][i][i]]", 300, 200, 20, 10));
+    TEST_ASSERT_OK(actors_msg_build(&v, "[[i][i][i][i]]", 900, 200, 20, 10));
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
@@ -307,7 +307,7 @@ START_TEST(test_pool_map)
     TEST_ASSERT_OK(
         actors_pool_map(p, "sleep", &up.data, TASK_WAIT_MS, s_each, &m));
     ck_assert_uint_eq(m.seen, 4);
-    const int64_t want[] = {300, 200, 20, 10};
+    const int64_t want[] = {900, 200, 20, 10};
     for (size_t i = 0; i < 4; i++) {
         ck_assert_uint_eq(m.order[i], i);
         ck_assert_int_eq(m.value[i], want[i]);
@@ -316,9 +316,9 @@ START_TEST(test_pool_map)
     TEST_ASSERT_OK(actors_pool_map_unordered(
         p, "sleep", &up.data, TASK_WAIT_MS, s_each, &m));
     ck_assert_uint_eq(m.seen, 4);
-    /* 300 and 200 start first on the two members; 20 and 10 run after
-     * 200 on its member and finish before 300. */
-    ck_assert_int_eq(m.value[3], 300);
+    /* 900 and 200 start first on the two members; 20 and 10 run after
+     * 200 on its member and finish well before 900. */
+    ck_assert_int_eq(m.value[3], 900);
     ck_assert(!actors_pool_has_next(p));
     /* Not an array of argument arrays: nothing submitted. */
     msgpack_object bad = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER};
@@ -406,12 +406,12 @@ START_TEST(test_pool_actorctl_map)
     ck_assert_msg(st == 0, "exit %d: %s", st, err);
     ck_assert_str_eq(out, "300\n200\n10\n0\n");
     const char *unordered[] = {"actorctl", "--broker", testutil_endpoint(),
-        "map", "--unordered", "sleeper/c1,sleeper/c2", "sleep", "300", "200",
+        "map", "--unordered", "sleeper/c1,sleeper/c2", "sleep", "900", "200",
         "10", "0", NULL};
     st =
         testutil_run(unordered, TASK_WAIT_MS, out, sizeof out, err, sizeof err);
     ck_assert_msg(st == 0, "exit %d: %s", st, err);
-    ck_assert_str_eq(out + strlen(out) - 4, "300\n"); /* the longest last */
+    ck_assert_str_eq(out + strlen(out) - 4, "900\n"); /* the longest last */
     /* Ray's own example: pool.map(lambda a, v: a.double.remote(v),
      * [1, 2, 3, 4]) == [2, 4, 6, 8]. */
     const char *ray[] = {"actorctl", "--broker", testutil_endpoint(), "map",
