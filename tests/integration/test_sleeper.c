@@ -104,8 +104,8 @@ START_TEST(test_sleeper_group_limits)
     testutil_broker_start(NULL);
     testutil_service_start(SLEEPER, "sleeper/3", 0, NULL);
     itest_connect();
-    actors_future_t **io = s_send_n("sleeper/3", "io_sleep", 6, 400);
-    actors_future_t **df = s_send_n("sleeper/3", "sleep", 6, 400);
+    actors_future_t **io = s_send_n("sleeper/3", "io_sleep", 6, 800);
+    actors_future_t **df = s_send_n("sleeper/3", "sleep", 6, 800);
     /* While they sleep: stats answers at once (its own group), and shows
      * the limits reached, not passed. */
     int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
@@ -126,8 +126,8 @@ START_TEST(test_sleeper_group_limits)
     TEST_ASSERT_OK(actors_future_wait_all(io, 6, ITEST_WAIT_MS));
     TEST_ASSERT_OK(actors_future_wait_all(df, 6, ITEST_WAIT_MS));
     for (int i = 0; i < 6; i++) {
-        ck_assert_int_eq(itest_int(io[i]), 400);
-        ck_assert_int_eq(itest_int(df[i]), 400);
+        ck_assert_int_eq(itest_int(io[i]), 800);
+        ck_assert_int_eq(itest_int(df[i]), 800);
     }
     s_free_n(io, 6);
     s_free_n(df, 6);
