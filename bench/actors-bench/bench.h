@@ -258,4 +258,17 @@ void bench_run_idle(const bench_driver_t *const d[2],
  * Returns the exit status. */
 int bench_worker_main(int argc, char **argv);
 
+/* ---- concurrency (conc.c) ------------------------------------------ */
+
+/* Seconds taken by 40 tasks of 100 ms on a pool of 4 one-at-a-time
+ * sleepers, and on one sleeper of max_concurrency 4; -1 if not measured. */
+typedef struct {
+    double pool_s;
+    double threads_s;
+} bench_conc_result_t;
+
+/* bench_run_conc runs both with a broker of its own (bin_dir holds
+ * actors-broker and sleeper). */
+bench_conc_result_t bench_run_conc(const char *bin_dir, bool verbose);
+
 #endif

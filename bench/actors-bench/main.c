@@ -62,6 +62,7 @@ typedef struct {
     double v[NSYS];     /* NaN: not measured / failed */
     bool ours_only;     /* no raw or direct counterpart: shown as "-" */
     bool vs_memory;     /* persisted: v[SYS_RAW] is the in-memory account */
+    bool vs_ideal;      /* conc: v[SYS_RAW] is the ideal time */
     bool no_direct;     /* direct not measured on purpose: shown as "-" */
     const char *target; /* the goal, e.g. "<= 35"; NULL: none */
 } s_figure_t;
@@ -89,6 +90,7 @@ typedef struct {
     bool sys_on[NSYS];     /* --systems */
     char workloads[128];   /* --workloads: ",seq,pipelined,tells,fan," */
     bool has_persist;      /* a vs_memory figure was added */
+    bool has_conc;         /* a vs_ideal figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
     int fanout[MAX_LIST]; /* --fanout, ascending */
@@ -536,6 +538,36 @@ s_run_persist(s_bench_t *b)
     }
 }
 
+/* s_run_conc measures I/O-bound work spread over 4 (conc.c): a pool of 4
+ * actors and one actor of max_concurrency 4, each against the ideal 1 s
+ * (v[SYS_RAW]), target <= 1.2 x. Ours only, over tcp, once per run. */
+static void
+s_run_conc(s_bench_t *b)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "conc")) {
+        return;
+    }
+    bench_conc_result_t r = bench_run_conc(b->bin_dir, b->verbose);
+    const char *names[2] = {
+        "conc_pool4_40x100ms_s", "conc_threads4_40x100ms_s"};
+    double v[2] = {r.pool_s, r.threads_s};
+    for (int i = 0; i < 2; i++) {
+        if (v[i] < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "%s failed", names[i]);
+            s_note_failure(b, what);
+        }
+        s_figure_t *f = s_figure(b, names[i], "s", "tcp", 16);
+        f->payload = 0;
+        f->vs_ideal = true;
+        f->v[SYS_OURS] = v[i] < 0 ? NAN : v[i];
+        f->v[SYS_RAW] = 1.0;
+        f->target = "ratio <= 1.2";
+        b->has_conc = true;
+        s_progress(b, "ours", names[i], v[i]);
+    }
+}
+
 static void
 s_run_transport(s_bench_t *b, const char *tr)
 {
@@ -590,6 +622,9 @@ s_digits(const char *unit)
 {
     if (strcmp(unit, "fds") == 0 || strcmp(unit, "%cpu") == 0) {
         return 2;
+    }
+    if (strcmp(unit, "s") == 0) {
+        return 3;
     }
     return strcmp(unit, "us") == 0 || strcmp(unit, "ms") == 0 ? 1 : 0;
 }
@@ -686,8 +721,9 @@ s_print_json(const s_bench_t *b)
         if (f->no_direct) {
             printf(",\"no_direct\":true");
         }
-        printf("%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+        printf("%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
             f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
+            f->vs_ideal ? ",\"raw_is\":\"ideal\"" : "",
             i + 1 < b->nfigures ? "," : "");
     }
     printf(" ]}\n");
@@ -717,7 +753,7 @@ s_print_table(const s_bench_t *b)
             s_cell(f->v[s], digits, c[s], sizeof c[s]);
         }
         double r = f->v[SYS_OURS] / f->v[SYS_RAW];
-        if (f->vs_memory || f->no_direct) {
+        if (f->vs_memory || f->vs_ideal || f->no_direct) {
             snprintf(c[SYS_DIRECT], sizeof c[SYS_DIRECT], "-");
         }
         if (f->ours_only) {
@@ -735,6 +771,10 @@ s_print_table(const s_bench_t *b)
     if (b->has_persist) {
         printf("persist_*: raw broker column = the in-memory account "
                "(persist_memory), ratio = persisted / in-memory\n");
+    }
+    if (b->has_conc) {
+        printf("conc_*: raw broker column = the ideal (40 x 100 ms over 4 "
+               "at once = 1 s), ratio = measured / ideal\n");
     }
     if (b->errors[SYS_OURS] > 0) {
         printf("ours: %ld error replies\n", b->errors[SYS_OURS]);
@@ -759,7 +799,7 @@ s_usage(void)
         "         [--fanout 1,10,100,1000] [--idle-actors N] "
         "[--idle-seconds S]\n"
         "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
-        "persist] [--raw-poll]\n"
+        "persist,conc] [--raw-poll]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
 
@@ -946,7 +986,7 @@ main(int argc, char **argv)
     }
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
         workloads ? workloads
-                  : "seq,pipelined,tells,fan,idle,supervisor,persist");
+                  : "seq,pipelined,tells,fan,idle,supervisor,persist,conc");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {
@@ -958,6 +998,7 @@ main(int argc, char **argv)
         s_run_transport(&b, b.transports[i]);
     }
     s_run_persist(&b);
+    s_run_conc(&b);
     if (b.json) {
         s_print_json(&b);
     } else {

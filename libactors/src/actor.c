@@ -61,6 +61,7 @@
 #include <actors/log.h>
 
 #include "actor_internal.h"
+#include <actors/loop.h>
 #include <actors-internal/unpack.h>
 #include <actors-internal/alloc.h>
 #include "client_internal.h"
@@ -458,6 +459,9 @@ actors_actor_client(actors_actor_t *actor)
 {
     assert(actor);
     assert(actor->tag == ACTOR_TAG);
+    if (!actors_actor_on_loop(actor)) {
+        return NULL; /* the client is the loop's (actors/loop.h) */
+    }
     return actor->client;
 }
 
@@ -483,6 +487,9 @@ actors_actor_timer_add(actors_actor_t *actor, uint32_t interval_ms, bool repeat,
 {
     assert(actor);
     assert(actor->tag == ACTOR_TAG);
+    if (!actors_actor_on_loop(actor)) {
+        return ACTORS_EINVAL; /* the timers are the loop's: post to it */
+    }
     return actors__timers_add(
         &actor->timers, s_now(), interval_ms, repeat, fn, arg, id);
 }
@@ -492,7 +499,17 @@ actors_actor_timer_cancel(actors_actor_t *actor, int id)
 {
     assert(actor);
     assert(actor->tag == ACTOR_TAG);
+    if (!actors_actor_on_loop(actor)) {
+        return ACTORS_EINVAL;
+    }
     return actors__timers_cancel(&actor->timers, id);
+}
+
+/* s_exit_posted is actors_actor_exit asked on a worker thread. */
+static void
+s_exit_posted(actors_actor_t *actor, void *arg)
+{
+    actors_actor_exit(actor, (int)(intptr_t)arg);
 }
 
 void
@@ -500,6 +517,15 @@ actors_actor_exit(actors_actor_t *actor, int code)
 {
     assert(actor);
     assert(actor->tag == ACTOR_TAG);
+    if (!actors_actor_on_loop(actor)) {
+        if (actors_actor_post(actor, s_exit_posted, (void *)(intptr_t)code) !=
+            ACTORS_OK) {
+            ACTORS_LOG(ACTORS_LOG_ERR, "ACT-EXIT",
+                "address=%s actors_actor_exit from a worker was lost",
+                actor->address);
+        }
+        return;
+    }
     if (!actor->exiting) {
         actor->exiting = true;
         actor->exit_code = code;
@@ -612,6 +638,16 @@ s_drain(actors_actor_t *self)
         if (self->head == NULL) {
             self->tail = NULL;
         }
+        if (self->loop.threads != NULL) {
+            /* max_concurrency: its group's workers run it (actor_threads.c);
+             * an unknown method is rejected below as always. */
+            const actors_method_t *m =
+                s_find_method(self->service, it->method, it->method_len);
+            if (m != NULL) {
+                actors__threads_take(self, it, m);
+                continue;
+            }
+        }
         s_claim(self, it);
         s_handle(self, it);
         s_item_free(self, it);
@@ -668,6 +704,7 @@ s_wait(actors_actor_t *self, long timeout_ms)
             self->busy_turns = 0;
             s_read_signals(self);
             s_check_conn(self);
+            actors__loop_check_fds(&self->loop);
         }
         return ACTORS_OK;
     }
@@ -691,13 +728,21 @@ s_wait(actors_actor_t *self, long timeout_ms)
     if (self->reconnected) {
         return ACTORS_OK;
     }
-    struct pollfd items[3] = {
-        {self->zmq_fd, POLLIN, 0},
-        {self->sigfd, POLLIN, 0},
-        {self->mon_fd, POLLIN, 0},
-    };
-    int nitems = self->mon_fd >= 0 ? 3 : 2;
-    int n = poll(items, (nfds_t)nitems, timeout_ms < 0 ? -1 : (int)timeout_ms);
+    /* The loop's inbox (actors/loop.h posts) and the service's watched
+     * descriptors follow these (actor_loop.c). */
+    struct pollfd local[3];
+    size_t nfix = self->mon_fd >= 0 ? 3 : 2;
+    size_t nall = actors__loop_pollset(&self->loop, nfix);
+    struct pollfd *items = nall > nfix ? self->loop.pfds : local;
+    items[0] = (struct pollfd){self->zmq_fd, POLLIN, 0};
+    items[1] = (struct pollfd){self->sigfd, POLLIN, 0};
+    items[2] = (struct pollfd){self->mon_fd, POLLIN, 0};
+    int nitems = (int)nfix;
+    int n = poll(items, nall > nfix ? (nfds_t)nall : (nfds_t)nfix,
+        timeout_ms < 0 ? -1 : (int)timeout_ms);
+    if (n > 0 && nall > nfix) {
+        actors__loop_polled(&self->loop, nfix, nall);
+    }
     if (n < 0) {
         if (errno == EINTR) {
             return ACTORS_OK;
@@ -795,6 +840,7 @@ s_register(actors_actor_t *self, bool first)
     /* What was dispatched in the old session has been answered by the
      * broker (ActorCrashed); its tags mean nothing to a new session. */
     s_queue_clear(self);
+    actors__threads_clear(self);
     self->credit = 0;
     self->seq_recv = 0; /* a new connection: the REGISTER reply says */
     self->informed = 0;
@@ -821,6 +867,7 @@ s_register(actors_actor_t *self, bool first)
         if (rc != ACTORS_OK) {
             return rc;
         }
+        actors__loop_run(self);
         now = s_now();
         if (self->reg == REG_OK && !self->stopping && !self->reconnected) {
             ACTORS_LOG(ACTORS_LOG_INFO, "ACT-REGISTERED",
@@ -872,7 +919,8 @@ s_register(actors_actor_t *self, bool first)
 static long
 s_timeout(actors_actor_t *self, uint64_t now)
 {
-    if (self->head != NULL || self->reconnected) {
+    if (self->head != NULL || self->reconnected ||
+        actors__loop_has_posts(&self->loop)) {
         return 0;
     }
     long wait = -1;
@@ -899,6 +947,7 @@ s_loop(actors_actor_t *self)
         if (rc != ACTORS_OK) {
             return rc;
         }
+        actors__loop_run(self);
         s_run_timers(self);
         if (!self->stopping && !self->exiting && self->reconnected) {
             ACTORS_LOG(ACTORS_LOG_NOTICE, "ACT-RECONNECTED",
@@ -934,6 +983,7 @@ s_actor_destroy(actors_actor_t **self_p)
         actors__free(it);
     }
     actors__deferred_free_all(self);
+    actors__loop_fini(&self->loop);
     actors__timers_fini(&self->timers);
     if (self->client != NULL) {
         int linger = EXIT_LINGER_MS;
@@ -973,6 +1023,7 @@ s_actor_new(actors_actor_t **out, const actors_service_t *service,
     self->tag = ACTOR_TAG;
     self->sigfd = -1;
     self->mon_fd = -1;
+    self->loop.wake_fd = -1;
     self->service = service;
     self->prefetch = opts->prefetch ? opts->prefetch : PREFETCH_DEFAULT;
     self->mailbox = opts->mailbox;
@@ -999,6 +1050,9 @@ s_actor_new(actors_actor_t **out, const actors_service_t *service,
     }
     if (rc == ACTORS_OK) {
         rc = actors_msg_create(&self->body);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors__loop_init(&self->loop);
     }
     if (rc != ACTORS_OK) {
         s_actor_destroy(&self);
@@ -1113,8 +1167,23 @@ actors__actor_run(const actors_service_t *service,
         }
     }
 
-    rc = s_register(self, true);
-    if (rc == ACTORS_OK) {
+    /* From here on a handler may not block on the loop (Deadlock). */
+    actors__client_guard(self->client);
+    bool threads_ok = true;
+    rc = actors__threads_start(self, opts->max_concurrency
+                                         ? opts->max_concurrency
+                                         : service->max_concurrency);
+    if (rc != ACTORS_OK) {
+        threads_ok = false;
+        s_fail(result, rc, NULL,
+            "the service's concurrency (max_concurrency, groups) is invalid "
+            "or its worker threads could not start");
+    } else {
+        rc = s_register(self, true);
+    }
+    if (!threads_ok) {
+        /* reported above; nothing was registered */
+    } else if (rc == ACTORS_OK) {
         rc = s_loop(self);
     } else if (rc == ACTORS_ECLOSED) {
         rc = ACTORS_OK; /* a signal during registration: a clean stop */
@@ -1126,6 +1195,10 @@ actors__actor_run(const actors_service_t *service,
     } else {
         s_fail(result, rc, NULL, NULL);
     }
+    /* Methods still running on workers finish and are answered while the
+     * address is ours; then posts are refused and the queued ones run. */
+    actors__threads_stop(self);
+    actors__loop_close(self);
     /* A REGISTER still unanswered may yet succeed: unregister then too. */
     if (self->reg == REG_OK || self->reg == REG_PENDING) {
         s_send(self, ACTORS_CMD_UNREGISTER, NULL, 0, self->address,
@@ -1151,4 +1224,78 @@ actors_actor_run(const actors_service_t *service,
     const actors_actor_opts_t *opts, const msgpack_object *ctor_args)
 {
     return actors__actor_run(service, opts, ctor_args, NULL);
+}
+
+/* ---------------------------------------------------------------- for the
+ * loop's helpers (actor_internal.h) */
+
+/* On a worker the claim names the message itself, not the ones queued
+ * after it: those may wait long for room in their group, and a claim ahead
+ * would turn their ActorDead (never started, re-deliverable) into
+ * ActorCrashed should the process die meanwhile. */
+void
+actors__actor_claim(actors_actor_t *self, const actors__item_t *it)
+{
+    if ((int32_t)(it->seq - self->informed) <= 1) {
+        return;
+    }
+    uint8_t body[8];
+    actors__put_be32(body, self->credit);
+    actors__put_be32(body + 4, it->seq);
+    if (s_send(self, ACTORS_CMD_CREDIT, NULL, 0, body, 8, NULL, 0, 1) ==
+        ACTORS_OK) {
+        self->credit = 0;
+        self->informed = it->seq;
+    }
+}
+
+void
+actors__actor_reject(
+    actors_actor_t *self, const actors__item_t *it, actors_err code)
+{
+    s_reject(self, it, code, actors_strerror(code));
+    if (it->cmd == ACTORS_CMD_CALL) {
+        s_informed(self, it->seq);
+    } else {
+        actors__actor_tell_done(self, it->seq);
+    }
+}
+
+void
+actors__actor_item_free(actors_actor_t *self, actors__item_t *it)
+{
+    s_item_free(self, it);
+}
+
+void
+actors__actor_informed(actors_actor_t *self, uint32_t seq)
+{
+    s_informed(self, seq);
+}
+
+void
+actors__actor_tell_done(actors_actor_t *self, uint32_t seq)
+{
+    self->credit++;
+    if ((int32_t)(seq - self->tell_done) > 0) {
+        self->tell_done = seq;
+    }
+    if (self->credit >= self->credit_batch) {
+        s_send_credit(self);
+    }
+}
+
+bool
+actors__actor_send_post(actors_actor_t *self, actors__post_t *p)
+{
+    if (p->cmd == 0 || p->session != self->session || self->reg != REG_OK) {
+        return false;
+    }
+    if (p->cmd == ACTORS_CMD_REPLY && s_too_big(self, zmq_msg_size(&p->body))) {
+        s_send_too_big(self, p->id, p->id_len, zmq_msg_size(&p->body));
+        return true;
+    }
+    s_send_frames(self, p->cmd, p->id, p->id_len, &p->body, 1);
+    zmq_msg_init(&p->body); /* moved out (and closed) by s_send_frames */
+    return true;
 }

@@ -10,6 +10,14 @@
  * session it belongs to: completing it after a re-registration (the
  * broker has answered that caller already) or after the actor unregistered
  * only frees it.
+ *
+ * On a worker thread (actor_threads.c) a method gets a context whose
+ * scratch builder is the worker's, and its outcome is encoded into a frame
+ * the loop sends (actors__ctx_run_worker). A deferred reply completed off
+ * the loop thread is encoded the same way and posted (ACTORS__POST_SEND);
+ * the loop checks its session when it sends it. The list of deferred
+ * replies is under the loop's lock, as handles are made and completed on
+ * any thread.
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -19,6 +27,7 @@
 #include <actors/log.h>
 
 #include "actor_internal.h"
+#include "msg_internal.h"
 #include <actors-internal/alloc.h>
 
 struct actors_ctx {
@@ -28,9 +37,11 @@ struct actors_ctx {
     const char *method;         /* the method's name (table) */
     const char *address;        /* target address, borrowed from the item */
     actors_msg_t *result;       /* NULL: nil */
+    actors_msg_t *scratch;      /* reused builder: the actor's or a worker's */
     bool result_owned;          /* result is not actor->result */
     bool deferred;              /* actors_ctx_defer was called */
     bool has_error;             /* actors_ctx_error was called */
+    uint64_t session;           /* the registration the call came in */
     char type[128];             /* error type */
     char message[1024];         /* error message */
 };
@@ -62,8 +73,8 @@ s_ctx_scratch(actors_ctx_t *ctx)
     assert(ctx);
     assert(ctx->tag == CTX_TAG);
     s_ctx_drop_result(ctx);
-    actors_msg_reset(ctx->actor->result);
-    ctx->result = ctx->actor->result;
+    actors_msg_reset(ctx->scratch);
+    ctx->result = ctx->scratch;
     return ctx->result;
 }
 
@@ -245,14 +256,16 @@ actors_ctx_defer(actors_ctx_t *ctx, actors_deferred_t **out)
     actors_actor_t *a = ctx->actor;
     d->tag = DEFERRED_TAG;
     d->actor = a;
-    d->session = a->session;
+    d->session = ctx->session;
     d->id_len = ctx->item->id_len;
     memcpy(d->id, ctx->item->id, ctx->item->id_len);
+    pthread_mutex_lock(&a->loop.lock);
     d->next = a->deferred;
     if (a->deferred != NULL) {
         a->deferred->prev = d;
     }
     a->deferred = d;
+    pthread_mutex_unlock(&a->loop.lock);
     ctx->deferred = true;
     *out = d;
     return ACTORS_OK;
@@ -268,6 +281,7 @@ s_deferred_take(actors_deferred_t **d_p)
     assert(d->tag == DEFERRED_TAG);
     *d_p = NULL;
     actors_actor_t *a = d->actor;
+    pthread_mutex_lock(&a->loop.lock);
     if (d->prev != NULL) {
         d->prev->next = d->next;
     } else {
@@ -278,6 +292,7 @@ s_deferred_take(actors_deferred_t **d_p)
     }
     d->prev = NULL;
     d->next = NULL;
+    pthread_mutex_unlock(&a->loop.lock);
     return d;
 }
 
@@ -297,10 +312,144 @@ s_deferred_live(const actors_deferred_t *d)
     return d->session == a->session && a->reg == REG_OK;
 }
 
+/* s_post_new makes a SEND post for d's call (off the loop thread). */
+static actors__post_t *
+s_post_new(const actors_deferred_t *d)
+{
+    actors__post_t *p = actors__zalloc(sizeof *p);
+    if (p == NULL) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-DEFER-OOM",
+            "address=%s a deferred reply was lost (out of memory)",
+            d->actor->address);
+        return NULL;
+    }
+    p->kind = ACTORS__POST_SEND;
+    p->session = d->session;
+    p->id_len = d->id_len;
+    memcpy(p->id, d->id, d->id_len);
+    zmq_msg_init(&p->body);
+    return p;
+}
+
+/* s_post_push hands p to the loop and frees d. A post refused (the actor
+ * has stopped: the broker answered the call) is dropped. */
+static actors_err
+s_post_push(actors_deferred_t *d, actors__post_t *p, actors_err rc)
+{
+    actors_actor_t *a = d->actor;
+    s_deferred_free(d);
+    if (p == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    if (actors__loop_push(&a->loop, p) != ACTORS_OK) {
+        actors__post_free(p);
+    }
+    return rc;
+}
+
+void
+actors__post_error(actors_actor_t *self, actors_msg_t *body, actors__post_t *p,
+    actors_err code, const char *type, const char *message)
+{
+    zmq_msg_close(&p->body);
+    zmq_msg_init(&p->body);
+    p->cmd = 0;
+    actors_msg_reset(body);
+    if (actors__error_body(body, code, type, message, self->address) ==
+            ACTORS_OK &&
+        actors__msg_frame(body, false, &p->body) == ACTORS_OK) {
+        p->cmd = ACTORS_CMD_ERROR;
+    } else {
+        zmq_msg_init(&p->body);
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REPLY-OOM",
+            "address=%s a reply was lost (out of memory)", self->address);
+    }
+}
+
+/* s_post_value makes p a REPLY of the one value in v (NULL or empty:
+ * nil). */
+static actors_err
+s_post_value(actors__post_t *p, actors_msg_t *v)
+{
+    static const uint8_t nil = 0xc0;
+    zmq_msg_close(&p->body);
+    actors_err rc;
+    if (v == NULL || actors_msg_count(v) == 0) {
+        rc = zmq_msg_init_size(&p->body, 1) == 0 ? ACTORS_OK : ACTORS_ENOMEM;
+        if (rc == ACTORS_OK) {
+            memcpy(zmq_msg_data(&p->body), &nil, 1);
+        }
+    } else {
+        rc = actors__msg_frame(v, false, &p->body);
+    }
+    if (rc != ACTORS_OK) {
+        zmq_msg_init(&p->body);
+        p->cmd = 0;
+        return rc;
+    }
+    p->cmd = ACTORS_CMD_REPLY;
+    return ACTORS_OK;
+}
+
+/* s_post_raw makes p a REPLY of len encoded bytes. */
+static actors_err
+s_post_raw(actors__post_t *p, const void *raw, size_t len)
+{
+    zmq_msg_close(&p->body);
+    if (zmq_msg_init_size(&p->body, len) != 0) {
+        zmq_msg_init(&p->body);
+        p->cmd = 0;
+        return ACTORS_ENOMEM;
+    }
+    memcpy(zmq_msg_data(&p->body), raw, len);
+    p->cmd = ACTORS_CMD_REPLY;
+    return ACTORS_OK;
+}
+
+/* s_off_error completes d off the loop with an error. */
+static actors_err
+s_off_error(actors_deferred_t *d, actors_err code, const char *type,
+    const char *message, const char *address, actors_err rc)
+{
+    actors__post_t *p = s_post_new(d);
+    actors_msg_t *body = NULL;
+    if (p != NULL && actors_msg_create(&body) == ACTORS_OK) {
+        actors__post_error(d->actor, body, p, code, type, message);
+        if (address != NULL && p->cmd != 0) {
+            /* A forwarded error keeps the address it came from. */
+            actors_msg_reset(body);
+            zmq_msg_close(&p->body);
+            zmq_msg_init(&p->body);
+            p->cmd = 0;
+            if (actors__error_body(body, code, type, message, address) ==
+                    ACTORS_OK &&
+                actors__msg_frame(body, false, &p->body) == ACTORS_OK) {
+                p->cmd = ACTORS_CMD_ERROR;
+            }
+        }
+    }
+    actors_msg_destroy(&body);
+    return s_post_push(d, p, rc);
+}
+
 actors_err
 actors_deferred_reply(actors_deferred_t **d_p, actors_msg_t **value_p)
 {
     actors_deferred_t *d = s_deferred_take(d_p);
+    if (!actors_actor_on_loop(d->actor)) {
+        actors_msg_t *v = value_p ? *value_p : NULL;
+        if (v != NULL && actors_msg_count(v) != 1) {
+            return s_off_error(d, ACTORS_EINTERNAL, NULL,
+                "the deferred reply was not exactly one value", NULL,
+                ACTORS_EINVAL);
+        }
+        actors__post_t *p = s_post_new(d);
+        actors_err rc = p ? s_post_value(p, v) : ACTORS_ENOMEM;
+        if (rc == ACTORS_OK && v != NULL) {
+            actors_msg_destroy(value_p);
+        }
+        return s_post_push(d, p, rc);
+    }
     actors_actor_t *a = d->actor;
     actors_err rc = ACTORS_OK;
     actors_msg_t *v = value_p ? *value_p : NULL;
@@ -336,6 +485,10 @@ actors_deferred_error(
         va_end(ap);
     }
     actors_err code = s_error_code(type);
+    if (!actors_actor_on_loop(d->actor)) {
+        return s_off_error(d, code, type ? type : actors_err_name(ACTORS_EAPP),
+            message, NULL, ACTORS_OK);
+    }
     if (s_deferred_live(d)) {
         actors__actor_send_error(d->actor, d->id, d->id_len, code,
             type ? type : actors_err_name(ACTORS_EAPP), message, NULL);
@@ -351,11 +504,25 @@ actors_deferred_forward(
     actors_deferred_t *d = s_deferred_take(d_p);
     actors_actor_t *a = d->actor;
     actors_err rc = ACTORS_OK;
-    bool live = s_deferred_live(d);
     const actors_error_t *err = resolved ? actors_future_error(resolved) : NULL;
     size_t len = 0;
     const void *raw =
         resolved && err == NULL ? actors_future_raw(resolved, &len) : NULL;
+    if (!actors_actor_on_loop(a)) {
+        if (err != NULL) {
+            return s_off_error(d, actors_error_code(err),
+                actors_error_type(err), actors_error_message(err),
+                actors_error_address(err), ACTORS_OK);
+        }
+        if (raw == NULL) {
+            return s_off_error(d, ACTORS_EINTERNAL, NULL,
+                "forwarded a future that has not resolved", NULL,
+                ACTORS_EINVAL);
+        }
+        actors__post_t *p = s_post_new(d);
+        return s_post_push(d, p, p ? s_post_raw(p, raw, len) : ACTORS_ENOMEM);
+    }
+    bool live = s_deferred_live(d);
     if (err != NULL) {
         if (live) {
             actors__actor_send_error(a, d->id, d->id_len,
@@ -448,9 +615,11 @@ actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
     ctx.method = m->name;
     ctx.address = it->address;
     ctx.result = NULL;
+    ctx.scratch = self->result;
     ctx.result_owned = false;
     ctx.deferred = false;
     ctx.has_error = false;
+    ctx.session = self->session;
     /* Calls the method makes carry what remains of its caller's deadline
      * unless they name their own (deadline.c). */
     actors__inherit_t was = actors__client_inherit(
@@ -472,6 +641,58 @@ actors_ctx_remaining_ms(const actors_ctx_t *ctx)
     }
     int64_t left = ctx->item->deadline - actors__now_ms();
     return left > 0 ? left : 0;
+}
+
+void
+actors__ctx_run_worker(actors_actor_t *self, actors_msg_t *scratch,
+    actors_msg_t *errbody, const actors__item_t *it, const msgpack_object *args,
+    actors__post_t *p)
+{
+    actors_ctx_t ctx;
+    ctx.tag = CTX_TAG;
+    ctx.actor = self;
+    ctx.item = it;
+    ctx.method = it->m->name;
+    ctx.address = it->address;
+    ctx.result = NULL;
+    ctx.scratch = scratch;
+    ctx.result_owned = false;
+    ctx.deferred = false;
+    ctx.has_error = false;
+    ctx.session = p->session;
+    actors_err rc = it->m->fn(&ctx, args, self->state);
+    p->cmd = 0;
+    bool tell = it->cmd == ACTORS_CMD_TELL;
+    if (ctx.deferred) {
+        if (rc != ACTORS_OK) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "ACT-DEFER-RC",
+                "address=%s method=%s rc=%s the method deferred and then "
+                "failed; the deferred reply still decides",
+                self->address, ctx.method, actors_err_name(rc));
+        }
+    } else if (rc == ACTORS_OK) {
+        actors_msg_t *r = ctx.result;
+        if (tell) {
+            /* nothing to send */
+        } else if (r != NULL && actors_msg_count(r) > 1) {
+            actors__post_error(self, errbody, p, ACTORS_EINTERNAL, NULL,
+                "the method's result was not exactly one value");
+        } else if (s_post_value(p, r) != ACTORS_OK) {
+            actors__post_error(self, errbody, p, ACTORS_ENOMEM, NULL, NULL);
+        }
+    } else {
+        const char *type = ctx.has_error ? ctx.type : actors_err_name(rc);
+        const char *message = ctx.has_error ? ctx.message : actors_strerror(rc);
+        if (tell) {
+            ACTORS_LOG(ACTORS_LOG_INFO, "ACT-TELL-ERROR",
+                "address=%s method=%s type=%s %s", self->address, ctx.method,
+                type, message);
+        } else {
+            actors__post_error(self, errbody, p, rc, type, message);
+        }
+    }
+    s_ctx_drop_result(&ctx);
+    ctx.tag = DEAD_TAG;
 }
 
 void

@@ -16,6 +16,7 @@
 
 #include <actors/actor.h>
 
+#include "actor_loop.h"
 #include "actor_timer.h"
 #include <actors-internal/wire.h>
 
@@ -39,6 +40,8 @@ typedef struct actors__item {
     zmq_msg_t key;    /* frame 2, the caller's call key; empty: none */
     uint32_t seq;     /* its place among the CALL/TELLs of this connection */
     int64_t deadline; /* the caller's (monotonic ms) as received; 0: none */
+    const actors_method_t *m; /* on a worker: its method (actor_threads.c) */
+    uint32_t group;           /* on a worker: its concurrency group */
 } actors__item_t;
 
 typedef enum {
@@ -102,6 +105,7 @@ struct actors_actor {
     char err_type[128];     /* actors_actor_error */
     char err_message[1024]; /* actors_actor_error */
     bool has_err;           /* err_* are set */
+    actors__loop_t loop;    /* posts, watched fds, workers (actor_loop.h) */
 };
 
 /* actors__actor_send_reply answers request id with a REPLY whose body is
@@ -165,5 +169,43 @@ actors_err actors__actor_run(const actors_service_t *service,
 actors_err actors__actor_parse_args(int argc, char **argv,
     actors_actor_opts_t *opts, int *first_ctor, bool *help, char *errbuf,
     size_t errlen);
+
+/* ---- for actor_loop.c and actor_threads.c ----------------------------- */
+
+/* actors__actor_claim tells the broker, if it must, that it is about to
+ * be taken up (s_claim). Loop thread. */
+void actors__actor_claim(actors_actor_t *self, const actors__item_t *it);
+
+/* actors__actor_reject answers a message that will not run with code (a
+ * tell is credited). Loop thread. */
+void actors__actor_reject(
+    actors_actor_t *self, const actors__item_t *it, actors_err code);
+
+/* actors__actor_item_free recycles an item. Loop thread. */
+void actors__actor_item_free(actors_actor_t *self, actors__item_t *it);
+
+/* actors__actor_informed: the broker knows message seq was taken up. */
+void actors__actor_informed(actors_actor_t *self, uint32_t seq);
+
+/* actors__actor_tell_done credits tell seq (CREDIT at the batch size). */
+void actors__actor_tell_done(actors_actor_t *self, uint32_t seq);
+
+/* actors__actor_send_post sends p's outcome (p->cmd REPLY or ERROR with
+ * p->body, to p->id) if p->session is the current registration; a REPLY
+ * the broker would refuse becomes TooLarge. Returns whether it was sent.
+ * Loop thread. */
+bool actors__actor_send_post(actors_actor_t *self, actors__post_t *p);
+
+/* actors__ctx_run_worker runs it's method on a worker thread with the
+ * worker's builders, and leaves the outcome in p (cmd 0: nothing to send,
+ * a tell or a deferred reply). actor_ctx.c. */
+void actors__ctx_run_worker(actors_actor_t *self, actors_msg_t *scratch,
+    actors_msg_t *errbody, const actors__item_t *it, const msgpack_object *args,
+    actors__post_t *p);
+
+/* actors__post_error makes p an ERROR (type NULL: code's wire name;
+ * message NULL: its text) encoded with builder body. Any thread. */
+void actors__post_error(actors_actor_t *self, actors_msg_t *body,
+    actors__post_t *p, actors_err code, const char *type, const char *message);
 
 #endif

@@ -23,7 +23,7 @@
 
 #define USAGE                                                                  \
     "usage: %s [--broker EP] --address ADDRESS [--prefetch N] "                \
-    "[--mailbox N] [CTOR-ARG-JSON ...]\n"
+    "[--mailbox N] [--max-concurrency N] [CTOR-ARG-JSON ...]\n"
 
 /* s_parse_u32 reads a decimal uint32 of the whole text. */
 static bool
@@ -106,6 +106,13 @@ actors__actor_parse_args(int argc, char **argv, actors_actor_opts_t *opts,
         } else if (s_option(argc, argv, &i, "--mailbox", &v)) {
             if (!s_parse_u32(v, &o.mailbox)) {
                 snprintf(errbuf, errlen, "--mailbox needs a number, not '%s'",
+                    v ? v : "");
+                return ACTORS_EINVAL;
+            }
+        } else if (s_option(argc, argv, &i, "--max-concurrency", &v)) {
+            if (!s_parse_u32(v, &o.max_concurrency) || o.max_concurrency == 0) {
+                snprintf(errbuf, errlen,
+                    "--max-concurrency needs a number from 1, not '%s'",
                     v ? v : "");
                 return ACTORS_EINVAL;
             }

@@ -52,6 +52,8 @@
 #include <actors/log.h>
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -114,6 +116,8 @@ struct actors_client {
     int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
     uint32_t timeout_ms;         /* calls' default deadline; 0: none */
     actors__inherit_t inh;       /* deadline.c: what calls inherit now */
+    atomic_bool guarded;         /* an actor's loop runs on guard_thread */
+    pthread_t guard_thread;      /* set before guarded (actors__client_guard) */
 };
 
 static int64_t
@@ -1194,6 +1198,9 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
     if (self->closed) {
         return ACTORS_ECLOSED;
     }
+    if (actors__client_would_block(self, timeout_ms)) {
+        return ACTORS_EDEADLK;
+    }
     /* A callback may destroy the client: keep the memory until we return. */
     actors__client_ref(self);
     self->tells_unpumped = 0;
@@ -1353,4 +1360,33 @@ actors__client_send_frames(actors_client_t *self, zmq_msg_t *frames, int n)
         }
     }
     return ACTORS_OK;
+}
+
+/* ---- the actor loop's guard (client_internal.h) ------------------------ */
+
+void
+actors__client_guard(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    self->guard_thread = pthread_self();
+    atomic_store_explicit(&self->guarded, true, memory_order_release);
+}
+
+bool
+actors__client_would_block(const actors_client_t *self, int timeout_ms)
+{
+    /* One relaxed load on the common (unguarded) path. */
+    if (!atomic_load_explicit(&self->guarded, memory_order_acquire)) {
+        return false;
+    }
+    bool loop = pthread_equal(pthread_self(), self->guard_thread) != 0;
+    if (loop && timeout_ms == 0) {
+        return false;
+    }
+    ACTORS_LOG(ACTORS_LOG_WARN, "CLI-DEADLOCK",
+        "%s; refused (Deadlock): use actors_future_on_done and a deferred "
+        "reply, or actors_actor_post from another thread",
+        loop ? "a handler waited on its own actor's loop"
+             : "a thread that is not the actor's loop pumped its client");
+    return true;
 }

@@ -36,4 +36,16 @@ bool actors__client_reconnected(actors_client_t *self);
  * pending call (-1: none), for the caller's poll timeout. */
 int actors__client_timeout_ms(const actors_client_t *self);
 
+/* actors__client_guard marks the client as an actor's, whose loop runs on
+ * the calling thread: from then on a wait that would block that loop (a
+ * pump with a timeout other than 0 on the loop thread, inside a handler) or
+ * any pump from another thread is refused with ACTORS_EDEADLK
+ * (actors__client_would_block). The actor runtime calls it once init has
+ * returned (init may still wait: the loop does not run yet). Owner. */
+void actors__client_guard(actors_client_t *self);
+
+/* actors__client_would_block: a pump of timeout_ms from this thread must be
+ * refused (and is logged, CLI-DEADLOCK). Thread: any. */
+bool actors__client_would_block(const actors_client_t *self, int timeout_ms);
+
 #endif

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include <actors-internal/alloc.h>
+#include "client_internal.h"
 #include "future_internal.h"
 #include <actors-internal/unpack.h>
 #include "msg_internal.h"
@@ -357,6 +358,9 @@ actors_future_wait(actors_future_t *self, int timeout_ms)
             }
             wait_ms = left > 0 ? (int)left : 0;
         }
+        if (actors__client_would_block(self->client, wait_ms)) {
+            return ACTORS_EDEADLK; /* an actor's handler: see actor.h */
+        }
         if (actors_client_poll(self->client, wait_ms) == ACTORS_ECLOSED) {
             return self->state != ACTORS__FUTURE_PENDING ? ACTORS_OK
                                                          : ACTORS_ECLOSED;
@@ -611,6 +615,9 @@ actors_future_wait_any(
                 return ACTORS_ETIMEDOUT;
             }
             wait_ms = left > 0 ? (int)left : 0;
+        }
+        if (actors__client_would_block(client, wait_ms)) {
+            return ACTORS_EDEADLK;
         }
         actors_client_poll(client, wait_ms);
         pumped = true;

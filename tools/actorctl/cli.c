@@ -33,6 +33,7 @@ static const struct {
     {"stop", CLI_CMD_STOP, 1, 1, 0, 0},
     {"events", CLI_CMD_EVENTS, 0, 0, 0, CLI_OPT_SINCE | CLI_OPT_JSON},
     {"wait", CLI_CMD_WAIT, 1, 1, 0, 0},
+    {"map", CLI_CMD_MAP, 2, -1, 2, CLI_OPT_UNORDERED},
 };
 
 void
@@ -62,6 +63,14 @@ cli_usage(FILE *out)
           "  events [--since N] [--json]    lifecycle events of every node\n"
           "  wait ADDRESS                   wait until ADDRESS answers (is\n"
           "                                 running), within --timeout\n"
+          "  map [--unordered] MEMBERS METHOD [ARG ...]\n"
+          "                                 Ray's ActorPool.map: one task\n"
+          "                                 METHOD(ARG) per ARG over the\n"
+          "                                 pool MEMBERS (addresses joined\n"
+          "                                 by commas, or a group address);\n"
+          "                                 one result per line, in ARG\n"
+          "                                 order (--unordered: as they\n"
+          "                                 come); --timeout bounds each task\n"
           "\n"
           "options:\n"
           "  --broker EP    broker endpoint (default: $ACTORS_BROKER, else\n"
@@ -212,6 +221,11 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
         self->used |= CLI_OPT_SPAWN;
         return ACTORS_OK;
     }
+    if (strcmp(a, "--unordered") == 0) {
+        self->unordered = true;
+        self->used |= CLI_OPT_UNORDERED;
+        return ACTORS_OK;
+    }
     if (strcmp(a, "--no-restart") == 0) {
         self->no_restart = true;
         self->used |= CLI_OPT_NO_RESTART;
@@ -332,7 +346,8 @@ s_parse(cli_t *self, int argc, char **argv, bool *is_help, char *errbuf,
             s_commands[found].name);
     }
     self->address = op[0];
-    if (self->cmd == CLI_CMD_CALL || self->cmd == CLI_CMD_TELL) {
+    if (self->cmd == CLI_CMD_CALL || self->cmd == CLI_CMD_TELL ||
+        self->cmd == CLI_CMD_MAP) {
         self->method = op[1];
         self->args = argv + i;
         self->nargs = argc - i;

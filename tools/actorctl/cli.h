@@ -30,6 +30,7 @@ typedef enum {
     CLI_CMD_STOP,     /* stop ADDRESS */
     CLI_CMD_EVENTS,   /* events [--since N] [--json] */
     CLI_CMD_WAIT,     /* wait ADDRESS (until it answers; --timeout) */
+    CLI_CMD_MAP,      /* map [--unordered] MEMBERS METHOD [ARG ...] */
 } cli_cmd_t;
 
 typedef struct {
@@ -50,6 +51,7 @@ typedef struct {
     bool no_restart;      /* kill --no-restart */
     uint64_t since;       /* events --since */
     const char *key;      /* call --key; NULL: none */
+    bool unordered;       /* map --unordered */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -59,6 +61,7 @@ typedef struct {
 #define CLI_OPT_NO_RESTART 0x04u
 #define CLI_OPT_SINCE 0x08u
 #define CLI_OPT_KEY 0x10u
+#define CLI_OPT_UNORDERED 0x20u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

@@ -471,6 +471,9 @@ commands_run(const cli_t *cli)
     case CLI_CMD_WAIT:
         status = wait_run(client, cli);
         break;
+    case CLI_CMD_MAP:
+        status = commands_map(client, cli);
+        break;
     case CLI_CMD_HELP:
         cli_usage(stdout);
         status = COMMANDS_EXIT_OK;

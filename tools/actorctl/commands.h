@@ -5,6 +5,8 @@
 #ifndef ACTORCTL_COMMANDS_H
 #define ACTORCTL_COMMANDS_H
 
+#include <actors/client.h>
+
 #include "cli.h"
 
 /* Exit statuses of actorctl. */
@@ -17,5 +19,9 @@
  * as "ErrorType: message" on stderr, and disconnects.
  * Returns the process exit status, COMMANDS_EXIT_*. */
 int commands_run(const cli_t *cli);
+
+/* commands_map runs `map` (map.c): Ray's ActorPool.map from the shell.
+ * Returns the exit status. */
+int commands_map(actors_client_t *client, const cli_t *cli);
 
 #endif

@@ -6,7 +6,9 @@
  * decodes each call's arguments, calls the method, encodes the reply, and
  * turns a method's error into an error reply while the actor and its state
  * live on. Methods run one at a time, in arrival order, on the loop
- * thread. A method that needs another actor calls it through
+ * thread, unless the service declares max_concurrency > 1 or concurrency
+ * groups (below: then they run on worker threads the runtime owns). A
+ * method that needs another actor calls it through
  * actors_actor_client() and defers its own reply; the loop keeps serving
  * (A calls B which calls A does not deadlock). SIGTERM and SIGINT stop the
  * loop cleanly: the actor unregisters and the service's fini runs.
@@ -28,7 +30,10 @@
  *     }
  *
  * Thread: "handler" below means only on the actor's loop thread (inside a
- * method, init, a timer, or a future callback of the actor's client).
+ * method of a single-threaded service, init, a timer, a future callback of
+ * the actor's client, a function posted with actors_actor_post, an fd
+ * watch callback; actors/loop.h). "method" means inside a method,
+ * whichever thread runs it.
  */
 #ifndef ACTORS_ACTOR_H
 #define ACTORS_ACTOR_H
@@ -60,7 +65,17 @@ typedef actors_err (*actors_method_fn)(
 typedef struct {
     const char *name;    /* method name as called */
     actors_method_fn fn; /* NULL name ends the table */
+    const char *group;   /* concurrency group (actors_service_t.groups);
+                            NULL: the default group, max_concurrency */
 } actors_method_t;
+
+/* A named concurrency group (Ray's concurrency_groups): the methods tagged
+ * with its name run at most max_concurrency at once, on threads of their
+ * own, whatever the other groups are doing. */
+typedef struct {
+    const char *name;         /* NULL ends the list */
+    uint32_t max_concurrency; /* >= 1 */
+} actors_concurrency_group_t;
 
 /* init builds the state from the constructor arguments (a msgpack array,
  * from the JSON on the command line). On error call actors_actor_error
@@ -75,6 +90,19 @@ typedef struct {
     const actors_method_t *methods; /* ends with {NULL, NULL} */
     actors_init_fn init;            /* may be NULL: state is NULL */
     actors_fini_fn fini;            /* may be NULL */
+    /* Concurrency (Ray's threaded actors). 0 or 1 with no groups: today's
+     * single-threaded actor, every method on the loop thread, one at a
+     * time. N > 1, or any group: every method runs on a worker thread the
+     * runtime owns, up to N at once for the methods of no group and up to
+     * each group's own limit for its methods. Calls are started in arrival
+     * order (per group) and may finish in any order; the state is the
+     * service's to protect (a mutex in the state, or atomics), see
+     * docs/WRITING-A-SERVICE.md. A method on a worker may use the ctx
+     * functions, actors_ctx_defer, actors_actor_state, actors_actor_post
+     * and actors_actor_exit; the actor's client and timers are the loop's
+     * (post to it). */
+    uint32_t max_concurrency;                 /* 0: 1 */
+    const actors_concurrency_group_t *groups; /* NULL or {NULL, 0}-ended */
 } actors_service_t;
 
 /* Options of a running actor. */
@@ -83,6 +111,7 @@ typedef struct {
     const char *address;  /* address to register; required */
     uint32_t prefetch;    /* calls the broker may send ahead; 0: 4096 */
     uint32_t mailbox;     /* mailbox bound asked of the broker; 0: its own */
+    uint32_t max_concurrency; /* 0: the service's; else overrides it */
 } actors_actor_opts_t;
 #define ACTORS_ACTOR_OPTS_INIT                                                 \
     {                                                                          \
@@ -108,7 +137,7 @@ typedef struct {
 
 /* actors_service_main is a whole main(): it reads
  *   SERVICE [--broker EP] --address ADDRESS [--prefetch N] [--mailbox N]
- *           [CTOR-ARG-JSON ...]
+ *           [--max-concurrency N] [CTOR-ARG-JSON ...]
  * ($ACTORS_BROKER when --broker is absent), installs the stderr logger,
  * runs the actor until SIGTERM/SIGINT or actors_actor_exit, and returns the
  * exit status: 0 after a clean stop, 2 for bad arguments or a failed init,
@@ -156,8 +185,10 @@ ACTORS_EXPORT actors_err actors_ctx_error(actors_ctx_t *ctx, const char *type,
 
 /* actors_ctx_defer takes over the reply: the runtime will not reply when
  * the method returns (it must return ACTORS_OK), and *out must later be
- * completed with actors_deferred_reply or actors_deferred_error, from the
- * loop thread. The loop goes on serving other calls meanwhile.
+ * completed with actors_deferred_reply, actors_deferred_error or
+ * actors_deferred_forward, from any thread (off the loop thread the reply
+ * is handed to the loop, which sends it), until the service's fini
+ * returns. The loop goes on serving other calls meanwhile.
  * Returns ACTORS_OK, ACTORS_EINVAL for a tell (nothing to reply to), or
  * ACTORS_ENOMEM. Thread: handler. */
 ACTORS_EXPORT actors_err actors_ctx_defer(
@@ -195,19 +226,23 @@ ACTORS_EXPORT actors_actor_t *actors_ctx_actor(const actors_ctx_t *ctx);
  * *value_p (NULL or *value_p NULL: nil), and frees the deferred handle.
  * Ownership: takes *d_p always (sets it to NULL) and *value_p on ACTORS_OK.
  * Returns ACTORS_OK, ACTORS_EINVAL (not one value; the call is answered
- * with InternalError instead). Thread: handler. */
+ * with InternalError instead), ACTORS_ENOMEM (off the loop: the reply
+ * could not be handed over; the caller gets Timeout or ActorCrashed).
+ * Thread: any (see actors_ctx_defer); one thread per handle. */
 ACTORS_EXPORT actors_err actors_deferred_reply(
     actors_deferred_t **d_p, actors_msg_t **value_p);
 
 /* actors_deferred_error completes a deferred call with an error, as
- * actors_ctx_error describes type. Takes *d_p. Thread: handler. */
+ * actors_ctx_error describes type. Takes *d_p. Thread: any, as
+ * actors_deferred_reply. */
 ACTORS_EXPORT actors_err actors_deferred_error(
     actors_deferred_t **d_p, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* actors_deferred_forward completes a deferred call with the outcome of a
  * resolved future (its result, or its error as is). Takes *d_p.
- * Thread: handler. */
+ * Thread: any, as actors_deferred_reply (the future must not be touched by
+ * another thread meanwhile). */
 ACTORS_EXPORT actors_err actors_deferred_forward(
     actors_deferred_t **d_p, const actors_future_t *resolved);
 
@@ -215,15 +250,18 @@ ACTORS_EXPORT actors_err actors_deferred_forward(
 
 /* actors_actor_client returns the actor's own client, for calls to other
  * actors; their futures resolve on the loop. Borrowed for the actor's
- * life. Do not block on them inside a method (actors_future_get would wait
- * for a reply the loop cannot serve if the callee calls back); use
- * actors_future_on_done with a deferred reply. Thread: handler. */
+ * life. Do not block on them inside a method: a wait with a timeout (a
+ * blocking actors_future_get) would freeze the loop's calls and timers,
+ * and is refused with ACTORS_EDEADLK (Deadlock); use actors_future_on_done
+ * with a deferred reply, or actors_future_then. Thread: handler; NULL from
+ * any other thread (a worker posts to the loop instead). */
 ACTORS_EXPORT actors_client_t *actors_actor_client(actors_actor_t *actor);
 
 /* actors_actor_address returns the registered address. Thread: any. */
 ACTORS_EXPORT const char *actors_actor_address(const actors_actor_t *actor);
 
-/* actors_actor_state returns the state init produced. Thread: handler. */
+/* actors_actor_state returns the state init produced. Thread: handler or
+ * method. */
 ACTORS_EXPORT void *actors_actor_state(const actors_actor_t *actor);
 
 /* actors_actor_error records the error that init failed with (type as in
@@ -237,7 +275,8 @@ typedef void (*actors_timer_fn)(actors_actor_t *actor, void *arg);
 
 /* actors_actor_timer_add runs fn after interval_ms, and every interval_ms
  * after that if repeat. *id (may be NULL) identifies it for cancel.
- * Returns ACTORS_OK or ACTORS_ENOMEM / ACTORS_EINVAL. Thread: handler. */
+ * Returns ACTORS_OK or ACTORS_ENOMEM / ACTORS_EINVAL (also from a thread
+ * that is not the loop's). Thread: handler. */
 ACTORS_EXPORT actors_err actors_actor_timer_add(actors_actor_t *actor,
     uint32_t interval_ms, bool repeat, actors_timer_fn fn, void *arg, int *id);
 
@@ -250,7 +289,9 @@ ACTORS_EXPORT actors_err actors_actor_timer_cancel(
  * (Ray's exit_actor): the actor unregisters, answers nothing more (calls
  * that reach the broker later get ActorDead), runs fini, and the process
  * exits with status code. An exit asked for this way is not a crash.
- * Thread: handler. */
+ * Methods running on worker threads are waited for, and their replies
+ * sent, before the actor unregisters. Thread: handler or method (from a
+ * worker it is posted to the loop). */
 ACTORS_EXPORT void actors_actor_exit(actors_actor_t *actor, int code);
 
 #ifdef __cplusplus

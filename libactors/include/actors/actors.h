@@ -16,5 +16,7 @@
 #include <actors/client.h>
 #include <actors/actor.h>
 #include <actors/persist.h>
+#include <actors/loop.h>
+#include <actors/pool.h>
 
 #endif

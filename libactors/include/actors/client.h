@@ -246,7 +246,9 @@ ACTORS_EXPORT actors_err actors_client_events(
 /* actors_client_poll reads and handles what has arrived, waiting up to
  * timeout_ms (-1: until something arrives; 0: not at all) for the first
  * message. Resolves futures and runs their callbacks.
- * Returns ACTORS_OK (something or nothing happened), ACTORS_ECLOSED. */
+ * Returns ACTORS_OK (something or nothing happened), ACTORS_ECLOSED, or
+ * ACTORS_EDEADLK for an actor's own client pumped with a timeout other
+ * than 0 inside a handler, or from another thread (future.h). */
 ACTORS_EXPORT actors_err actors_client_poll(
     actors_client_t *self, int timeout_ms);
 

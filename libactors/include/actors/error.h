@@ -50,7 +50,8 @@ extern "C" {
     XX(ESPAWN, "SpawnFailed", "the node could not start the actor")            \
     XX(ENOSPACE, "DiskFull", "no space left on the storage device")            \
     XX(ELOCKED, "KeyLocked", "the persistence key is held by another process") \
-    XX(EFORBIDDEN, "Forbidden", "the sender's role may not do this")
+    XX(EFORBIDDEN, "Forbidden", "the sender's role may not do this")           \
+    XX(EDEADLK, "Deadlock", "waiting here would block the actor's own loop")
 
 typedef enum {
     ACTORS_OK = 0,

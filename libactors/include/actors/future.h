@@ -50,7 +50,12 @@ ACTORS_EXPORT bool actors_future_is_ready(const actors_future_t *self);
  * timeout_ms passes (-1: no limit; 0: just check).
  * Returns ACTORS_OK once resolved (whatever the outcome), ACTORS_ETIMEDOUT
  * if not resolved in time (the future stays pending and can be waited
- * again), or ACTORS_ECLOSED if the client is being destroyed. */
+ * again), ACTORS_ECLOSED if the client is being destroyed, or
+ * ACTORS_EDEADLK for a future of an actor's own client (actor.h) waited
+ * with a timeout other than 0 inside a handler, or from a thread that is
+ * not the actor's loop: that wait would freeze the loop's calls and
+ * timers (or race with it), so it is refused at once. Every wait below
+ * (get, wait_all, wait_any) is refused the same way. */
 ACTORS_EXPORT actors_err actors_future_wait(
     actors_future_t *self, int timeout_ms);
 

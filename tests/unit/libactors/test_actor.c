@@ -164,6 +164,51 @@ s_svc_block(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return rc;
 }
 
+/* The gate: a method that blocks on something other than its own loop
+ * (here a condition the test opens), as a slow method does. */
+static pthread_mutex_t s_gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_gate_cond = PTHREAD_COND_INITIALIZER;
+static bool s_gate_open;
+
+static void
+s_gate_set(bool open)
+{
+    pthread_mutex_lock(&s_gate_lock);
+    s_gate_open = open;
+    pthread_cond_broadcast(&s_gate_cond);
+    pthread_mutex_unlock(&s_gate_lock);
+}
+
+/* gate(): waits until the test opens the gate, then replies "in".
+ * Meanwhile it pumps the actor's client without waiting (allowed in a
+ * handler), so that messages arriving meanwhile are queued as they come,
+ * as they were while a method waited on a future. */
+static actors_err
+s_svc_gate(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    (void)args;
+    (void)state;
+    actors_client_t *c = actors_actor_client(actors_ctx_actor(ctx));
+    pthread_mutex_lock(&s_gate_lock);
+    while (!s_gate_open) {
+        pthread_mutex_unlock(&s_gate_lock);
+        OK(actors_client_poll(c, 0));
+        pthread_mutex_lock(&s_gate_lock);
+        if (!s_gate_open) {
+            struct timespec until; /* a 2 ms poll pause, until the gate */
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 2000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s_gate_cond, &s_gate_lock, &until);
+        }
+    }
+    pthread_mutex_unlock(&s_gate_lock);
+    return actors_ctx_reply_str(ctx, "in");
+}
+
 static void
 s_fwd_done(actors_future_t *f, void *arg)
 {
@@ -196,6 +241,7 @@ static const actors_method_t s_methods[] = {
     {"stop", s_svc_stop},
     {"tells", s_svc_tells},
     {"block", s_svc_block},
+    {"gate", s_svc_gate},
     {"fwd", s_svc_fwd},
     {NULL, NULL},
 };
@@ -928,9 +974,12 @@ s_answer_out(fake_t *f, const uint8_t *id, size_t id_len, uint8_t cmd,
     ck_assert_int_ge(zmq_send(f->sock, body, len, 0), 0);
 }
 
-/* A method blocked in actors_future_get: a CALL that arrives meanwhile is
- * queued, not run inside it; it is answered after the blocked one. */
-START_TEST(test_actor_no_reentry_while_blocked)
+/* A method that waits on its own loop (actors_future_get on the actor's
+ * client) is refused with Deadlock at once, instead of freezing the calls
+ * and timers behind it until its timeout: its caller gets the error, and a
+ * CALL that arrives meanwhile is answered right after. (Before, the wait
+ * held the loop for as long as the callee took, WAIT_MS here.) */
+START_TEST(test_actor_wait_on_own_loop_refused)
 {
     fake_t f;
     run_t r;
@@ -940,21 +989,15 @@ START_TEST(test_actor_no_reentry_while_blocked)
     s_fake_start(&f);
     s_actor_start(&r, &f, 0);
     s_accept(&f, 1000, 3);
+    int64_t t0 = testutil_now_ms();
     s_fake_call(&f, ACTORS_CMD_CALL, "blk", "block", "");
-    size_t id_len = s_expect_out(&f, id);
-    s_fake_call(&f, ACTORS_CMD_CALL, "mid", "echo", "s", "queued");
-    /* Give the actor time to receive "mid" while blocked: nothing may come
-     * back for it yet. */
-    ck_assert(!s_fake_recv(&f, 200, &m) || m.hdr.cmd == ACTORS_CMD_HEARTBEAT);
-    s_fmsg_free(&m);
-    const uint8_t in[] = {0xa2, 'i', 'n'};
-    s_answer_out(&f, id, id_len, ACTORS_CMD_REPLY, in, sizeof in);
-    s_assert_str(s_expect_reply(&f, "blk", &m, &up), "in");
+    s_fake_call(&f, ACTORS_CMD_CALL, "mid", "echo", "s", "next");
+    (void)s_expect_out(&f, id);
+    s_expect_error(&f, "blk", "Deadlock", NULL);
+    s_assert_str(s_expect_reply(&f, "mid", &m, &up), "next");
     msgpack_unpacked_destroy(&up);
     s_fmsg_free(&m);
-    s_assert_str(s_expect_reply(&f, "mid", &m, &up), "queued");
-    msgpack_unpacked_destroy(&up);
-    s_fmsg_free(&m);
+    ck_assert_int_lt(testutil_now_ms() - t0, WAIT_MS / 2);
     s_stop_actor(&f, &r);
     s_fake_stop(&f);
 }
@@ -966,19 +1009,19 @@ END_TEST
  * re-delivered if it dies. Here a call blocks (1) while two tells (2, 3)
  * and a call (4) queue up; after its reply, tell 2 may start unannounced
  * (the reply says 1 was taken up), but tell 3 may not: a claim up to 4
- * comes before anything of tell 3 or the call. */
+ * comes before anything of tell 3 or the call. The first call blocks on
+ * a gate the test opens (not on its own loop, which is refused). */
 START_TEST(test_actor_claims_what_it_takes_up)
 {
     fake_t f;
     run_t r;
     fmsg_t m;
     msgpack_unpacked up;
-    uint8_t id[ACTORS_WIRE_ID_MAX];
     s_fake_start(&f);
     s_actor_start(&r, &f, 64);
     s_accept(&f, 1000, 3);
-    s_fake_call(&f, ACTORS_CMD_CALL, "b1", "block", "");
-    size_t id_len = s_expect_out(&f, id);
+    s_gate_set(false);
+    s_fake_call(&f, ACTORS_CMD_CALL, "b1", "gate", "");
     s_fake_call(&f, ACTORS_CMD_TELL, "", "echo", "i", 2);
     s_fake_call(&f, ACTORS_CMD_TELL, "", "echo", "i", 3);
     s_fake_call(&f, ACTORS_CMD_CALL, "c4", "echo", "i", 4);
@@ -987,8 +1030,7 @@ START_TEST(test_actor_claims_what_it_takes_up)
      * nothing expected back). */
     ck_assert(!s_fake_recv(&f, 200, &m) || m.hdr.cmd == ACTORS_CMD_HEARTBEAT);
     s_fmsg_free(&m);
-    const uint8_t in[] = {0xa2, 'i', 'n'};
-    s_answer_out(&f, id, id_len, ACTORS_CMD_REPLY, in, sizeof in);
+    s_gate_set(true);
     s_assert_str(s_expect_reply(&f, "b1", &m, &up), "in");
     msgpack_unpacked_destroy(&up);
     s_fmsg_free(&m);
@@ -1401,7 +1443,7 @@ actor_suite(void)
     tcase_add_test(tc, test_actor_claims_what_it_takes_up);
     tcase_add_test(tc, test_actor_deferred_reply);
     tcase_add_test(tc, test_actor_large_reply_arrives_intact);
-    tcase_add_test(tc, test_actor_no_reentry_while_blocked);
+    tcase_add_test(tc, test_actor_wait_on_own_loop_refused);
     tcase_add_test(tc, test_actor_deferred_forward);
     tcase_add_test(tc, test_actor_idle_sends_nothing);
     tcase_add_test(tc, test_actor_registers_again_on_new_connection);
