@@ -50,6 +50,7 @@
 #include <actors/client.h>
 #include <actors/json.h>
 #include <actors/log.h>
+#include <actors/security.h>
 
 #include <assert.h>
 #include <errno.h>
@@ -436,7 +437,9 @@ actors_client_create(actors_client_t **out, const char *endpoint)
         zmq_setsockopt(self->sock, ZMQ_SNDHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_RCVHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(self->sock, endpoint) != 0) {
+        /* CURVE when the process has keys (security.h). */
+        rc = actors_security_apply(self->sock);
+        if (rc == ACTORS_OK && zmq_connect(self->sock, endpoint) != 0) {
             rc = errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EINVAL;
         }
         size_t fd_len = sizeof self->fd;

@@ -7,6 +7,7 @@
  * test of the public API.
  */
 #include "commands.h"
+#include "keygen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +412,9 @@ s_events(actors_client_t *client, const cli_t *cli)
 int
 commands_run(const cli_t *cli)
 {
+    if (cli->cmd == CLI_CMD_KEYGEN) {
+        return keygen_run(cli->address, cli->role, cli->dir);
+    }
     actors_client_t *client = NULL;
     actors_err rc = actors_client_create(&client, cli->broker);
     if (rc != ACTORS_OK) {
@@ -446,6 +450,7 @@ commands_run(const cli_t *cli)
     case CLI_CMD_EVENTS:
         status = s_events(client, cli);
         break;
+    case CLI_CMD_KEYGEN:
     case CLI_CMD_HELP:
         cli_usage(stdout);
         status = COMMANDS_EXIT_OK;
