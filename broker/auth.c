@@ -25,16 +25,16 @@
 #include "core.h"
 
 #define AUTH_ZAP_EP "inproc://zeromq.zap.01"
-#define AUTH_POLL_MS 100     /* the ZAP thread checks for a stop */
-#define AUTH_LOG_PER_SEC 20  /* BRK-FORBIDDEN lines a second at most */
-#define AUTH_NAME_MAX 64     /* a key's name in the log */
-#define AUTH_ZAP_FRAMES 8    /* frames of a ZAP request kept */
+#define AUTH_POLL_MS 100    /* the ZAP thread checks for a stop */
+#define AUTH_LOG_PER_SEC 20 /* BRK-FORBIDDEN lines a second at most */
+#define AUTH_NAME_MAX 64    /* a key's name in the log */
+#define AUTH_ZAP_FRAMES 8   /* frames of a ZAP request kept */
 
 typedef struct {
-    char z85[41];              /* the public key, Z85 */
-    uint8_t key[32];           /* the same, binary */
-    char name[AUTH_NAME_MAX];  /* metadata name, else the file name */
-    unsigned role;             /* BRK_AUTH_* bit */
+    char z85[41];             /* the public key, Z85 */
+    uint8_t key[32];          /* the same, binary */
+    char name[AUTH_NAME_MAX]; /* metadata name, else the file name */
+    unsigned role;            /* BRK_AUTH_* bit */
 } auth_key_t;
 
 typedef struct {
@@ -43,20 +43,20 @@ typedef struct {
 } auth_list_t;
 
 struct brk_auth {
-    char *dir;                /* the allowlist directory */
-    zcert_t *cert;            /* the broker's own certificate */
-    void *zap;                /* REP bound to AUTH_ZAP_EP */
-    pthread_t thread;         /* serves zap */
-    bool running;             /* thread started */
-    atomic_int stop;          /* the thread is to end */
-    atomic_int reload;        /* SIGHUP seen */
-    pthread_mutex_t lock;     /* guards list against the ZAP thread */
-    auth_list_t list;         /* the allowlist in force */
-    bool changed;             /* a key was removed or changed its role */
-    int64_t log_second;       /* second of the last BRK-FORBIDDEN lines */
-    uint32_t log_count;       /* lines logged in it */
-    uint64_t n_forbidden;     /* commands refused */
-    uint64_t n_refused;       /* connections refused by ZAP */
+    char *dir;            /* the allowlist directory */
+    zcert_t *cert;        /* the broker's own certificate */
+    void *zap;            /* REP bound to AUTH_ZAP_EP */
+    pthread_t thread;     /* serves zap */
+    bool running;         /* thread started */
+    atomic_int stop;      /* the thread is to end */
+    atomic_int reload;    /* SIGHUP seen */
+    pthread_mutex_t lock; /* guards list against the ZAP thread */
+    auth_list_t list;     /* the allowlist in force */
+    bool changed;         /* a key was removed or changed its role */
+    int64_t log_second;   /* second of the last BRK-FORBIDDEN lines */
+    uint32_t log_count;   /* lines logged in it */
+    uint64_t n_forbidden; /* commands refused */
+    uint64_t n_refused;   /* connections refused by ZAP */
 };
 
 /* The roles that may send each command. Every role may do what a client
@@ -196,8 +196,8 @@ s_load_dir(const char *dir, auth_list_t *out)
     out->n = 0;
     DIR *d = opendir(dir);
     if (d == NULL) {
-        ACTORS_LOG(ACTORS_LOG_ERR, "BRK-AUTH", "dir=%s cannot read the keys: %s",
-            dir, strerror(errno));
+        ACTORS_LOG(ACTORS_LOG_ERR, "BRK-AUTH",
+            "dir=%s cannot read the keys: %s", dir, strerror(errno));
         return ACTORS_EIO;
     }
     uint32_t cap = 0;
@@ -248,8 +248,8 @@ s_load_dir(const char *dir, auth_list_t *out)
         memcpy(k->z85, zcert_public_txt(cert), 40);
         memcpy(k->key, zcert_public_key(cert), 32);
         const char *name = zcert_meta(cert, "name");
-        snprintf(k->name, sizeof k->name, "%s",
-            name && *name ? name : de->d_name);
+        snprintf(
+            k->name, sizeof k->name, "%s", name && *name ? name : de->d_name);
         k->role = role;
         zcert_destroy(&cert);
     }
@@ -325,8 +325,8 @@ s_zap_answer(brk_auth_t *self, zmq_msg_t *f, int n)
             snprintf(user, sizeof user, "%s", z85);
             s_meta_put(meta, &meta_len, "Role", brk_auth_role_name(role));
             ACTORS_LOG(ACTORS_LOG_INFO, "BRK-AUTH-OK",
-                "key=%s name=%s role=%s peer=%s connection accepted", z85,
-                name, brk_auth_role_name(role), address);
+                "key=%s name=%s role=%s peer=%s connection accepted", z85, name,
+                brk_auth_role_name(role), address);
         } else {
             text = "key not allowed";
             self->n_refused++;
@@ -433,8 +433,8 @@ brk_auth_create(
         self->zap = zmq_socket(ctx, ZMQ_REP);
         int zero_linger = 0;
         if (self->zap == NULL ||
-            zmq_setsockopt(self->zap, ZMQ_LINGER, &zero_linger,
-                sizeof zero_linger) != 0 ||
+            zmq_setsockopt(
+                self->zap, ZMQ_LINGER, &zero_linger, sizeof zero_linger) != 0 ||
             zmq_bind(self->zap, AUTH_ZAP_EP) != 0) {
             ACTORS_LOG(ACTORS_LOG_ERR, "BRK-AUTH",
                 "cannot serve ZAP on " AUTH_ZAP_EP ": %s", zmq_strerror(errno));
@@ -567,9 +567,8 @@ s_forbid(brk_auth_t *self, brk_broker_t *core, const brk_in_t *m,
     }
     char address[256] = "";
     if (m->h.address != NULL) {
-        size_t n = m->h.address_len < sizeof address - 1
-                       ? m->h.address_len
-                       : sizeof address - 1;
+        size_t n = m->h.address_len < sizeof address - 1 ? m->h.address_len
+                                                         : sizeof address - 1;
         memcpy(address, m->h.address, n);
         address[n] = '\0';
     }

@@ -85,8 +85,8 @@ s_load(const char *path, bool need_secret, const char *what)
         static const uint8_t zero[32] = {0};
         if (memcmp(zcert_secret_key(cert), zero, 32) == 0) {
             ACTORS_LOG(ACTORS_LOG_ERR, "SEC-KEY-BAD",
-                "path=%s %s has no secret key: give the NAME_secret file",
-                path, what);
+                "path=%s %s has no secret key: give the NAME_secret file", path,
+                what);
             zcert_destroy(&cert);
             return NULL;
         }
@@ -109,8 +109,8 @@ actors_security_apply_keys(
         return ACTORS_EINVAL;
     }
     zcert_t *mine = s_load(key_path, true, "the key");
-    zcert_t *broker = mine ? s_load(broker_key_path, false, "the broker key")
-                           : NULL;
+    zcert_t *broker =
+        mine ? s_load(broker_key_path, false, "the broker key") : NULL;
     actors_err rc = ACTORS_EINVAL;
     if (mine && broker) {
         rc = ACTORS_OK;

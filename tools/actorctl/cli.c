@@ -169,7 +169,7 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         if (*value == '\0') {
             return s_fail(errbuf, errlen, "%s needs a path", opt);
         }
-        *(opt[2] == 'k' ? &self->cert : &self->broker_cert) = value;
+        *(opt[2] == 'k' ? &self->cert : &self->bcert) = value;
         return ACTORS_OK;
     }
     if (strcmp(opt, "--role") == 0 || strcmp(opt, "--dir") == 0) {

@@ -33,28 +33,28 @@ typedef enum {
 } cli_cmd_t;
 
 typedef struct {
-    cli_cmd_t cmd;           /* what to do */
-    const char *broker;      /* --broker; NULL: $ACTORS_BROKER or default */
-    uint32_t timeout_ms;     /* --timeout; 0: no deadline */
-    bool is_json;            /* ls --json */
-    const char *address;     /* call, tell, lookup */
-    const char *method;      /* call, tell */
-    char **args;             /* JSON arguments of call/tell/spawn, borrowed */
-    int nargs;               /* number of args */
-    const char *service;     /* spawn: the service binary */
-    const char *name;        /* spawn --name */
-    const char *node;        /* spawn --node */
-    int max_restarts;        /* spawn --max-restarts (-1: forever) */
-    int max_task_retries;    /* spawn --max-task-retries (-1: forever) */
-    bool get_if_exists;      /* spawn --get-if-exists */
-    bool no_restart;         /* kill --no-restart */
-    uint64_t since;          /* events --since */
-    const char *key;         /* call --call-key; NULL: none */
-    const char *cert;        /* --key: own secret certificate; NULL: env */
-    const char *broker_cert; /* --broker-key: the broker's public one */
-    const char *role;        /* keygen --role (default client) */
-    const char *dir;         /* keygen --dir (default .) */
-    unsigned used;           /* CLI_OPT_* seen, to check they fit the command */
+    cli_cmd_t cmd;        /* what to do */
+    const char *broker;   /* --broker; NULL: $ACTORS_BROKER or default */
+    uint32_t timeout_ms;  /* --timeout; 0: no deadline */
+    bool is_json;         /* ls --json */
+    const char *address;  /* call, tell, lookup */
+    const char *method;   /* call, tell */
+    char **args;          /* JSON arguments of call/tell/spawn, borrowed */
+    int nargs;            /* number of args */
+    const char *service;  /* spawn: the service binary */
+    const char *name;     /* spawn --name */
+    const char *node;     /* spawn --node */
+    int max_restarts;     /* spawn --max-restarts (-1: forever) */
+    int max_task_retries; /* spawn --max-task-retries (-1: forever) */
+    bool get_if_exists;   /* spawn --get-if-exists */
+    bool no_restart;      /* kill --no-restart */
+    uint64_t since;       /* events --since */
+    const char *key;      /* call --call-key; NULL: none */
+    const char *cert;     /* --key: own secret certificate; NULL: env */
+    const char *bcert;    /* --broker-key: the broker's public one */
+    const char *role;     /* keygen --role (default client) */
+    const char *dir;      /* keygen --dir (default .) */
+    unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
 /* Options that belong to one command (bits of cli_t.used). */

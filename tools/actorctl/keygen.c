@@ -56,8 +56,8 @@ keygen_run(const char *name, const char *role, const char *dir)
     }
     if (access(pub, F_OK) == 0 || access(sec, F_OK) == 0) {
         fprintf(stderr,
-            "actorctl: keygen: %s or %s exists already; not overwritten\n",
-            pub, sec);
+            "actorctl: keygen: %s or %s exists already; not overwritten\n", pub,
+            sec);
         return COMMANDS_EXIT_ERROR;
     }
     zcert_t *cert = zcert_new();

@@ -38,7 +38,7 @@ main(int argc, char **argv)
     if (getenv("ACTORS_LOG_LEVEL") == NULL) {
         actors_log_set_level(ACTORS_LOG_ERR);
     }
-    if (actors_security_set(cli.cert, cli.broker_cert) != ACTORS_OK) {
+    if (actors_security_set(cli.cert, cli.bcert) != ACTORS_OK) {
         fprintf(stderr, "actorctl: out of memory\n");
         return COMMANDS_EXIT_ERROR;
     }

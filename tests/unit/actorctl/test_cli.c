@@ -70,7 +70,7 @@ START_TEST(test_cli_call_with_key)
     TEST_ASSERT_OK(s_parse(
         &cli, "--key k/me_secret ping --broker-key k/broker", why, sizeof why));
     ck_assert_str_eq(cli.cert, "k/me_secret");
-    ck_assert_str_eq(cli.broker_cert, "k/broker");
+    ck_assert_str_eq(cli.bcert, "k/broker");
     TEST_ASSERT_OK(
         s_parse(&cli, "keygen alice --role admin --dir keys", why, sizeof why));
     ck_assert_int_eq(cli.cmd, CLI_CMD_KEYGEN);
