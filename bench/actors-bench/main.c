@@ -6,7 +6,8 @@
  *                [--no-fan] [--samples-dir DIR] [--bin-dir DIR] [--verbose]
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
  *                [--fanout 1,10,100,1000] [--idle-actors N] [--idle-seconds S]
- *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist]
+ *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist,
+ *                             curve]
  *   actors-bench --worker (--connect EP --id ID | --bind EP)
  *
  * For each transport it starts three systems (env.c): ours (actors-broker
@@ -25,7 +26,9 @@
  * Last come the persisted figures (bench/persist, shared with
  * actors-persist-bench): deposits/s on the account service per backend and
  * durability policy; their "raw" is the in-memory account of that run, so
- * their ratio is persisted / in-memory.
+ * their ratio is persisted / in-memory. The curve figures (curve.c) run
+ * ours over tcp with CURVE keys and without, in turns: their "raw" is
+ * CURVE off, so their ratio is on / off.
  */
 #include <limits.h>
 #include <math.h>
@@ -62,6 +65,7 @@ typedef struct {
     double v[NSYS];     /* NaN: not measured / failed */
     bool ours_only;     /* no raw or direct counterpart: shown as "-" */
     bool vs_memory;     /* persisted: v[SYS_RAW] is the in-memory account */
+    bool vs_plain;      /* curve_*: v[SYS_RAW] is ours without CURVE */
     bool no_direct;     /* direct not measured on purpose: shown as "-" */
     const char *target; /* the goal, e.g. "<= 35"; NULL: none */
 } s_figure_t;
@@ -89,6 +93,7 @@ typedef struct {
     bool sys_on[NSYS];     /* --systems */
     char workloads[128];   /* --workloads: ",seq,pipelined,tells,fan," */
     bool has_persist;      /* a vs_memory figure was added */
+    bool has_curve;        /* a vs_plain figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
     int fanout[MAX_LIST]; /* --fanout, ascending */
@@ -536,6 +541,57 @@ s_run_persist(s_bench_t *b)
     }
 }
 
+/* s_curve_figure records a CURVE on (ours column) / off (raw) figure. */
+static void
+s_curve_figure(
+    s_bench_t *b, const char *base, const char *unit, const double v[2])
+{
+    s_figure_t *f = s_figure(b, base, unit, "tcp", 16);
+    f->vs_plain = true;
+    f->no_direct = true;
+    f->v[SYS_OURS] = v[0];
+    f->v[SYS_RAW] = v[1];
+    b->has_curve = true;
+    s_progress(b, "curve", base, v[0]);
+    s_progress(b, "plain", base, v[1]);
+}
+
+/* s_run_curve measures what CURVE costs (curve.c): ours over tcp with
+ * keys and without, in the same run. */
+static void
+s_run_curve(s_bench_t *b)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "curve")) {
+        return;
+    }
+    char tmp[] = "/tmp/actors-bench-curve-XXXXXX";
+    if (!mkdtemp(tmp)) {
+        s_note_failure(b, "cannot make a temporary directory");
+        return;
+    }
+    bench_env_opts_t opts = {.bin_dir = b->bin_dir,
+        .self_exe = b->self_exe,
+        .transport = "tcp",
+        .tmp_dir = tmp,
+        .prefetch = b->prefetch,
+        .verbose = b->verbose};
+    bench_curve_result_t r;
+    if (bench_run_curve(&opts, b->seconds, b->rounds, &r) != ACTORS_OK) {
+        s_note_failure(b, "curve figures: ours with CURVE did not start");
+    }
+    b->errors[SYS_OURS] += r.errors;
+    s_curve_figure(b, "curve_seq_p50_us", "us", r.seq_p50_us);
+    s_curve_figure(b, "curve_seq_p99_us", "us", r.seq_p99_us);
+    s_curve_figure(
+        b, "curve_pipelined_w256_calls_per_s", "calls/s", r.pipelined_w256);
+    s_curve_figure(b, "curve_tells_per_s", "tells/s", r.tells);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "actors-bench: could not remove %s\n", tmp);
+    }
+}
+
 static void
 s_run_transport(s_bench_t *b, const char *tr)
 {
@@ -686,8 +742,9 @@ s_print_json(const s_bench_t *b)
         if (f->no_direct) {
             printf(",\"no_direct\":true");
         }
-        printf("%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+        printf("%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
             f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
+            f->vs_plain ? ",\"raw_is\":\"curve_off\"" : "",
             i + 1 < b->nfigures ? "," : "");
     }
     printf(" ]}\n");
@@ -736,6 +793,10 @@ s_print_table(const s_bench_t *b)
         printf("persist_*: raw broker column = the in-memory account "
                "(persist_memory), ratio = persisted / in-memory\n");
     }
+    if (b->has_curve) {
+        printf("curve_*: ours column = CURVE on, raw broker column = the "
+               "same without keys, ratio = on / off\n");
+    }
     if (b->errors[SYS_OURS] > 0) {
         printf("ours: %ld error replies\n", b->errors[SYS_OURS]);
     }
@@ -759,7 +820,8 @@ s_usage(void)
         "         [--fanout 1,10,100,1000] [--idle-actors N] "
         "[--idle-seconds S]\n"
         "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
-        "persist] [--raw-poll]\n"
+        "persist,curve]\n"
+        "         [--raw-poll]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
 
@@ -946,7 +1008,7 @@ main(int argc, char **argv)
     }
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
         workloads ? workloads
-                  : "seq,pipelined,tells,fan,idle,supervisor,persist");
+                  : "seq,pipelined,tells,fan,idle,supervisor,persist,curve");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {
@@ -958,6 +1020,7 @@ main(int argc, char **argv)
         s_run_transport(&b, b.transports[i]);
     }
     s_run_persist(&b);
+    s_run_curve(&b);
     if (b.json) {
         s_print_json(&b);
     } else {

@@ -50,12 +50,14 @@ actors_security_set(const char *key_path, const char *broker_key_path)
 void
 actors_security_paths(const char **key_path, const char **broker_key_path)
 {
+    /* Set wins over the environment; set to "" means none. */
     if (key_path) {
-        *key_path = s_key ? s_key : s_env("ACTORS_KEY");
+        *key_path = s_key ? (s_key[0] ? s_key : NULL) : s_env("ACTORS_KEY");
     }
     if (broker_key_path) {
-        *broker_key_path =
-            s_broker_key ? s_broker_key : s_env("ACTORS_BROKER_KEY");
+        *broker_key_path = s_broker_key
+                               ? (s_broker_key[0] ? s_broker_key : NULL)
+                               : s_env("ACTORS_BROKER_KEY");
     }
 }
 

@@ -25,8 +25,8 @@
 /* A refused connection: no answer, or nothing to send on. */
 #define SEC_REFUSED(rc) ((rc) == ACTORS_ETIMEDOUT || (rc) == ACTORS_EIO)
 
-static char s_dir[64];     /* the test's temporary directory */
-static char s_ep[256];     /* the broker's endpoint */
+static char s_dir[64]; /* the test's temporary directory */
+static char s_ep[256]; /* the broker's endpoint */
 static testutil_proc_t *s_broker;
 
 /* s_path formats DIR/rest into a static ring of buffers. */
@@ -43,8 +43,8 @@ s_path(const char *rest)
 static void
 s_keygen(const char *name, const char *role, const char *dir)
 {
-    const char *argv[] = {"actorctl", "keygen", name, "--role", role, "--dir",
-        s_path(dir), NULL};
+    const char *argv[] = {
+        "actorctl", "keygen", name, "--role", role, "--dir", s_path(dir), NULL};
     char out[1024];
     char err[1024];
     int rc = testutil_run(argv, 10000, out, sizeof out, err, sizeof err);
@@ -166,8 +166,7 @@ s_lookup(actors_client_t *c, const char *address, char *state, size_t cap,
         const msgpack_object *m = actors_future_result(f);
         const char *p = NULL;
         size_t n = 0;
-        if (actors_value_str(actors_map_get(m, "state"), &p, &n) ==
-                ACTORS_OK &&
+        if (actors_value_str(actors_map_get(m, "state"), &p, &n) == ACTORS_OK &&
             n < cap) {
             memcpy(state, p, n);
             state[n] = '\0';
@@ -218,8 +217,8 @@ s_raw(const char *key, const char *bkey)
     r.sock = zmq_socket(r.ctx, ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(r.sock, ZMQ_LINGER, &zero, sizeof zero);
-    TEST_ASSERT_OK(actors_security_apply_keys(r.sock, key ? s_path(key) : NULL,
-        bkey ? s_path(bkey) : NULL));
+    TEST_ASSERT_OK(actors_security_apply_keys(
+        r.sock, key ? s_path(key) : NULL, bkey ? s_path(bkey) : NULL));
     ck_assert_int_eq(zmq_connect(r.sock, s_ep), 0);
     return r;
 }
@@ -245,8 +244,7 @@ s_raw_ask(s_raw_t *r, uint8_t cmd, const void *f1, size_t l1, const void *f2,
     int n = f1 == NULL ? 1 : (f2 == NULL ? 2 : 3);
     for (int i = 0; i < n; i++) {
         ck_assert_int_ge(
-            zmq_send(r->sock, data[i], len[i], i + 1 < n ? ZMQ_SNDMORE : 0),
-            0);
+            zmq_send(r->sock, data[i], len[i], i + 1 < n ? ZMQ_SNDMORE : 0), 0);
     }
     zmq_pollitem_t it = {r->sock, 0, ZMQ_POLLIN, 0};
     if (zmq_poll(&it, 1, ms) <= 0) {
@@ -319,8 +317,8 @@ static testutil_proc_t *
 s_start_actor(const char *address)
 {
     const char *argv[] = {"counter", "--broker", s_ep, "--address", address,
-        "--key", s_path("keys/act_secret"), "--broker-key", s_path("sec/broker"),
-        NULL};
+        "--key", s_path("keys/act_secret"), "--broker-key",
+        s_path("sec/broker"), NULL};
     testutil_proc_t *p = testutil_spawn(argv, 0);
     ck_assert_ptr_nonnull(p);
     return p;
@@ -355,12 +353,12 @@ START_TEST(test_security_client_key_forbidden)
     char type[64];
     msgpack_sbuffer node;
     s_pack_map(&node, "node", 's', "evil", "pid", 'i', 1, NULL);
-    s_raw_ask(&r, ACTORS_CMD_NODE, node.data, node.size, NULL, 0,
-        ITEST_WAIT_MS, type, sizeof type);
+    s_raw_ask(&r, ACTORS_CMD_NODE, node.data, node.size, NULL, 0, ITEST_WAIT_MS,
+        type, sizeof type);
     ck_assert_str_eq(type, "Forbidden");
     msgpack_sbuffer state;
-    s_pack_map(&state, "state", 's', "stopped", "node", 's', "evil", "pid",
-        'i', (int)actor->pid, "restarts", 'i', 0, "cause", 's', "", NULL);
+    s_pack_map(&state, "state", 's', "stopped", "node", 's', "evil", "pid", 'i',
+        (int)actor->pid, "restarts", 'i', 0, "cause", 's', "", NULL);
     s_raw_ask(&r, ACTORS_CMD_STATE, "counter/v", 9, state.data, state.size,
         ITEST_WAIT_MS, type, sizeof type);
     ck_assert_str_eq(type, "Forbidden");
@@ -447,8 +445,8 @@ s_spawn_pred(void *arg)
     TEST_ASSERT_OK(actors_client_spawn(a->c, a->o, &f));
     actors_err rc = s_wait(f, ITEST_WAIT_MS);
     if (rc == ACTORS_OK) {
-        actors_value_int(actors_map_get(actors_future_result(f), "pid"),
-            &a->pid);
+        actors_value_int(
+            actors_map_get(actors_future_result(f), "pid"), &a->pid);
     }
     ck_assert_msg(rc == ACTORS_OK || rc == ACTORS_ENONODE, "spawn: %s",
         itest_describe(f));
@@ -480,8 +478,8 @@ s_read_proc(int64_t pid, const char *name, char *buf, size_t cap)
 START_TEST(test_security_admin_spawns_and_kills)
 {
     s_broker_start();
-    const char *argv[] = {"actors-supervisor", "--broker", s_ep, "--node",
-        "n1", "--key", s_path("keys/node1_secret"), "--broker-key",
+    const char *argv[] = {"actors-supervisor", "--broker", s_ep, "--node", "n1",
+        "--key", s_path("keys/node1_secret"), "--broker-key",
         s_path("sec/broker"), "--actor-key", s_path("keys/act_secret"), NULL};
     ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
     actors_client_t *admin = s_client("keys/admin_secret", "sec/broker");
@@ -512,8 +510,8 @@ START_TEST(test_security_admin_spawns_and_kills)
     ck_assert_int_eq(s_increment(cli, "counter/s"), 2);
 
     TEST_ASSERT_OK(actors_client_kill(admin, "counter/s", false, &f));
-    ck_assert_msg(s_wait(f, ITEST_WAIT_MS) == ACTORS_OK, "kill: %s",
-        itest_describe(f));
+    ck_assert_msg(
+        s_wait(f, ITEST_WAIT_MS) == ACTORS_OK, "kill: %s", itest_describe(f));
     actors_future_destroy(&f);
     char st[32];
     s_lookup(admin, "counter/s", st, sizeof st, NULL);

@@ -36,8 +36,10 @@ extern "C" {
 
 /* actors_security_set sets the credentials of the process: key_path is
  * its own secret certificate, broker_key_path the broker's public one
- * (each copied; NULL leaves that one to the environment, $ACTORS_KEY and
- * $ACTORS_BROKER_KEY). For --key and --broker-key options.
+ * (each copied; NULL leaves that one as it was, by default the
+ * environment's $ACTORS_KEY and $ACTORS_BROKER_KEY; "" means none,
+ * whatever the environment says). For --key and --broker-key options.
+ * Clients made afterwards use them; existing ones keep theirs.
  * Returns ACTORS_OK or ACTORS_ENOMEM. Thread: before other threads use
  * libactors (not synchronised with actors_security_apply). */
 ACTORS_EXPORT actors_err actors_security_set(
