@@ -46,7 +46,8 @@ broker)
     echo broker >"$RUN_DIR/role"
     echo $$ >"$RUN_DIR/broker.pid"  # exec keeps the pid
     exec actors-broker --bind "${ACTORS_BIND:-tcp://*:5555}" \
-        --keys "$KEYS/allow" --key "$KEYS/server/broker_secret" "$@"
+        --keys "$KEYS/allow" \
+        --key "${ACTORS_BROKER_SECRET:-$KEYS/server/broker_secret}" "$@"
     ;;
 node)
     node="${ACTORS_NODE:-}"
