@@ -8,7 +8,9 @@
  */
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <czmq.h>
 
@@ -43,20 +46,22 @@ typedef struct {
 } auth_list_t;
 
 struct brk_auth {
-    char *dir;            /* the allowlist directory */
-    zcert_t *cert;        /* the broker's own certificate */
-    void *zap;            /* REP bound to AUTH_ZAP_EP */
-    pthread_t thread;     /* serves zap */
-    bool running;         /* thread started */
-    atomic_int stop;      /* the thread is to end */
-    atomic_int reload;    /* SIGHUP seen */
-    pthread_mutex_t lock; /* guards list against the ZAP thread */
-    auth_list_t list;     /* the allowlist in force */
-    bool changed;         /* a key was removed or changed its role */
-    int64_t log_second;   /* second of the last BRK-FORBIDDEN lines */
-    uint32_t log_count;   /* lines logged in it */
-    uint64_t n_forbidden; /* commands refused */
-    uint64_t n_refused;   /* connections refused by ZAP */
+    char *dir;             /* the allowlist directory */
+    zcert_t *cert;         /* the broker's own certificate */
+    void *zap;             /* REP bound to AUTH_ZAP_EP */
+    pthread_t thread;      /* serves zap */
+    bool running;          /* thread started */
+    atomic_int stop;       /* the thread is to end */
+    atomic_int reload;     /* SIGHUP seen */
+    pthread_mutex_t lock;  /* guards list against the ZAP thread */
+    auth_list_t list;      /* the allowlist in force */
+    bool changed;          /* a key was removed or changed its role */
+    int64_t log_second;    /* second of the last BRK-FORBIDDEN lines */
+    uint32_t log_count;    /* lines logged in it */
+    uint64_t n_forbidden;  /* commands refused */
+    uint64_t n_refused;    /* connections refused by ZAP */
+    time_t zap_log_second; /* the ZAP thread's log rate limit */
+    uint32_t zap_log_count;
 };
 
 /* The roles that may send each command. Every role may do what a client
@@ -150,14 +155,33 @@ brk_auth_endpoint_local(const char *ep)
         return true;
     }
     if (strncmp(ep, "tcp://", 6) != 0) {
-        return false; /* pgm, udp, ...: not ours to judge; refuse */
+        return false; /* pgm, udp, ...: reachable from elsewhere */
     }
+    /* The host is what lies between "tcp://" and the last ':' (the
+     * port); an IPv6 address is in brackets. Only a literal loopback
+     * address, "localhost" or the interface "lo" is local: a host name
+     * could resolve to anything. */
     const char *host = ep + 6;
-    /* "tcp://iface;host:port" connects from a source: the bound part is
-     * what matters, the whole string is a bind here. */
-    if (strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]:", 6) == 0 ||
-        strncmp(host, "localhost:", 10) == 0 || strncmp(host, "lo:", 3) == 0) {
+    const char *colon = strrchr(host, ':');
+    if (colon == NULL || colon == host || colon - host >= 64) {
+        return false;
+    }
+    char h[64];
+    memcpy(h, host, (size_t)(colon - host));
+    h[colon - host] = '\0';
+    if (strcmp(h, "localhost") == 0 || strcmp(h, "lo") == 0) {
         return true;
+    }
+    struct in_addr a4;
+    if (inet_pton(AF_INET, h, &a4) == 1) {
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    }
+    size_t n = strlen(h);
+    if (n > 2 && h[0] == '[' && h[n - 1] == ']') {
+        h[n - 1] = '\0';
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, h + 1, &a6) == 1 &&
+               IN6_IS_ADDR_LOOPBACK(&a6);
     }
     return false;
 }
@@ -330,8 +354,18 @@ s_zap_answer(brk_auth_t *self, zmq_msg_t *f, int n)
         } else {
             text = "key not allowed";
             self->n_refused++;
-            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-AUTH-REFUSED",
-                "key=%s peer=%s unknown key; connection refused", z85, address);
+            time_t now = time(NULL);
+            if (now != self->zap_log_second) {
+                self->zap_log_second = now;
+                self->zap_log_count = 0;
+            }
+            if (self->zap_log_count++ < AUTH_LOG_PER_SEC) {
+                ACTORS_LOG(ACTORS_LOG_WARN, "BRK-AUTH-REFUSED",
+                    "key=%s peer=%s refused=%llu unknown key; connection "
+                    "refused (logged at most %d times a second)",
+                    z85, address, (unsigned long long)self->n_refused,
+                    AUTH_LOG_PER_SEC);
+            }
         }
     }
     /* version, request id, status code, status text, user id, metadata */
