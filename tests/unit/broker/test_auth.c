@@ -19,9 +19,9 @@ START_TEST(test_auth_local_endpoints)
         "tcp://lo:5555", "ipc:///tmp/actors.ipc", "inproc://x"};
     const char *open[] = {"tcp://*:5555", "tcp://0.0.0.0:5555",
         "tcp://10.0.0.1:5555", "tcp://[::]:5555", "tcp://eth0:5555",
-        "tcp://127.example.com:5555", "tcp://localhost.evil:1",
-        "tcp://[::2]:5", "tcp://128.0.0.1:5", "pgm://eth0;239.1.1.1:5555",
-        "tcp://:5", "tcp://nohost"};
+        "tcp://127.example.com:5555", "tcp://localhost.evil:1", "tcp://[::2]:5",
+        "tcp://128.0.0.1:5", "pgm://eth0;239.1.1.1:5555", "tcp://:5",
+        "tcp://nohost"};
     for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
         ck_assert_msg(brk_auth_endpoint_local(local[i]), "%s", local[i]);
     }
@@ -56,8 +56,7 @@ START_TEST(test_auth_create_checks)
     ck_assert_ptr_null(a);
     TEST_ASSERT_ERR(brk_auth_create(&a, ctx, NULL, "/nonexistent/key_secret"),
         ACTORS_EINVAL);
-    TEST_ASSERT_ERR(
-        brk_auth_create(&a, ctx, "/tmp", "/nonexistent/key_secret"),
+    TEST_ASSERT_ERR(brk_auth_create(&a, ctx, "/tmp", "/nonexistent/key_secret"),
         ACTORS_EINVAL);
     ck_assert_ptr_null(a);
     brk_auth_destroy(&a);
