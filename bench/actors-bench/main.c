@@ -40,6 +40,8 @@
 
 #include <zmq.h>
 
+#include <actors/security.h>
+
 #include "../persist/persist_bench.h"
 #include "bench.h"
 
@@ -843,6 +845,11 @@ main(int argc, char **argv)
         return bench_worker_main(argc - 2, argv + 2);
     }
     bench_proc_cleanup_on_signals();
+    /* The bench starts its own brokers and makes its own keys for the
+     * curve figures (curve.c): keys from the environment do not apply. */
+    unsetenv("ACTORS_KEY");
+    unsetenv("ACTORS_BROKER_KEY");
+    actors_security_set("", "");
     /* 1000 actors are 1000 (or 2000) connections to one broker, and a
      * direct fan-out a socket per worker here: children inherit this. */
     bench_proc_raise_nofile();
