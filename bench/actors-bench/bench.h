@@ -217,6 +217,8 @@ typedef struct {
     double seq_p99_us[2];
     double pipelined_w256[2]; /* calls/s */
     double tells[2];          /* tells/s */
+    double cpu_us[2];         /* w256: CPU us per call, every process */
+    double cpu_broker_us[2];  /* w256: of which the broker's */
     long errors;
 } bench_curve_result_t;
 

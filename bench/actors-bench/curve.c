@@ -88,6 +88,7 @@ bench_run_curve(const bench_env_opts_t *opts, double seconds, int rounds,
     for (int s = 0; s < 2; s++) {
         out->seq_p50_us[s] = out->seq_p99_us[s] = NAN;
         out->pipelined_w256[s] = out->tells[s] = NAN;
+        out->cpu_us[s] = out->cpu_broker_us[s] = NAN;
     }
     out->errors = 0;
     if (rounds > CURVE_MAX_ROUNDS) {
@@ -138,7 +139,11 @@ bench_run_curve(const bench_env_opts_t *opts, double seconds, int rounds,
         return rc;
     }
     bench_params_t p = {.seconds = seconds, .payload = 16};
+    bench_params_t pc = p;
+    pc.cpu = true;
     double pipe[2][CURVE_MAX_ROUNDS];
+    double cpu[2][CURVE_MAX_ROUNDS];
+    double cpu_broker[2][CURVE_MAX_ROUNDS];
     double tells[2][CURVE_MAX_ROUNDS];
     bench_samples_t samples[2] = {{0}};
     for (int r = 0; r < rounds; r++) {
@@ -154,9 +159,14 @@ bench_run_curve(const bench_env_opts_t *opts, double seconds, int rounds,
                 out->seq_p50_us[s] = res.p50_us; /* pooled so far */
                 out->seq_p99_us[s] = res.p99_us;
             }
-            res = bench_run_pipelined(d, env[s], &p, 256, 1);
+            res = bench_run_pipelined(d, env[s], &pc, 256, 1);
             out->errors += res.errors;
             pipe[s][r] = res.ok ? res.per_s : NAN;
+            cpu[s][r] = res.ok ? res.cpu_us[BENCH_CPU_CLIENT] +
+                                     res.cpu_us[BENCH_CPU_BROKER] +
+                                     res.cpu_us[BENCH_CPU_WORKERS]
+                               : NAN;
+            cpu_broker[s][r] = res.ok ? res.cpu_us[BENCH_CPU_BROKER] : NAN;
             res = bench_run_tells(d, env[s], &p);
             out->errors += res.errors;
             tells[s][r] = res.ok ? res.per_s : NAN;
@@ -166,6 +176,8 @@ bench_run_curve(const bench_env_opts_t *opts, double seconds, int rounds,
     for (int s = 0; s < 2; s++) {
         out->pipelined_w256[s] = s_median(pipe[s], rounds);
         out->tells[s] = s_median(tells[s], rounds);
+        out->cpu_us[s] = s_median(cpu[s], rounds);
+        out->cpu_broker_us[s] = s_median(cpu_broker[s], rounds);
         bench_samples_free(&samples[s]);
         bench_env_stop(&env[s]);
     }

@@ -587,6 +587,8 @@ s_run_curve(s_bench_t *b)
     s_curve_figure(
         b, "curve_pipelined_w256_calls_per_s", "calls/s", r.pipelined_w256);
     s_curve_figure(b, "curve_tells_per_s", "tells/s", r.tells);
+    s_curve_figure(b, "curve_cpu_us_per_call", "us", r.cpu_us);
+    s_curve_figure(b, "curve_cpu_us_per_call_broker", "us", r.cpu_broker_us);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) {
