@@ -287,6 +287,27 @@ s_load_dir(const char *dir, auth_list_t *out)
     if (out->n > 1) {
         qsort(out->v, out->n, sizeof *out->v, s_key_cmp);
     }
+    /* One key, one role: a key listed twice with two roles is dropped
+     * (which would it be?), twice with one role kept once. */
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < out->n;) {
+        uint32_t j = i + 1;
+        bool clash = false;
+        while (j < out->n && strcmp(out->v[j].z85, out->v[i].z85) == 0) {
+            clash |= out->v[j].role != out->v[i].role;
+            j++;
+        }
+        if (clash) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-AUTH-SKIP",
+                "key=%s is in %u files with different roles; refused until "
+                "one is removed",
+                out->v[i].z85, j - i);
+        } else {
+            out->v[w++] = out->v[i];
+        }
+        i = j;
+    }
+    out->n = w;
     return ACTORS_OK;
 }
 

@@ -609,6 +609,27 @@ START_TEST(test_security_sighup_reload)
 }
 END_TEST
 
+/* A key listed twice with two roles (the client's public file copied
+ * with role admin) is refused: it cannot be told which role is meant. */
+START_TEST(test_security_key_with_two_roles)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+        "sed 's/role = \"client\"/role = \"admin\"/' %s > %s",
+        s_path("keys/cli"), s_path("keys/cli-as-admin"));
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    ck_assert_int_eq(testutil_run(argv, 10000, NULL, 0, NULL, 0), 0);
+    s_broker_start();
+    s_assert_log("with different roles");
+    actors_client_t *cli = s_client("keys/cli_secret", "sec/broker");
+    ck_assert(SEC_REFUSED(s_ping(cli, SEC_QUIET_MS)));
+    actors_client_t *admin = s_client("keys/admin_secret", "sec/broker");
+    ck_assert_int_eq(s_ping(admin, ITEST_WAIT_MS), ACTORS_OK);
+    actors_client_destroy(&cli);
+    actors_client_destroy(&admin);
+}
+END_TEST
+
 /* Without keys a bind other hosts can reach refuses to start and says
  * how to make keys; --insecure allows it; half a key setup is a usage
  * error. */
@@ -645,6 +666,7 @@ s_suite(void)
     tcase_add_test(tc, test_security_admin_spawns_and_kills);
     tcase_add_test(tc, test_security_refused_peers);
     tcase_add_test(tc, test_security_sighup_reload);
+    tcase_add_test(tc, test_security_key_with_two_roles);
     tcase_add_test(tc, test_security_safe_defaults);
     suite_add_tcase(s, tc);
     return s;
