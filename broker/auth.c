@@ -272,8 +272,8 @@ s_load_dir(const char *dir, auth_list_t *out)
         memcpy(k->z85, zcert_public_txt(cert), 40);
         memcpy(k->key, zcert_public_key(cert), 32);
         const char *name = zcert_meta(cert, "name");
-        snprintf(
-            k->name, sizeof k->name, "%s", name && *name ? name : de->d_name);
+        snprintf(k->name, sizeof k->name, "%.*s", AUTH_NAME_MAX - 1,
+            name && *name ? name : de->d_name);
         k->role = role;
         zcert_destroy(&cert);
     }
