@@ -521,6 +521,18 @@ START_TEST(test_security_admin_spawns_and_kills)
 }
 END_TEST
 
+typedef struct {
+    testutil_proc_t *p;
+    const char *text;
+} s_proc_log_t;
+
+static bool
+s_proc_log_pred(void *arg)
+{
+    s_proc_log_t *a = arg;
+    return strstr(testutil_proc_stderr(a->p), a->text) != NULL;
+}
+
 /* An unknown key, the wrong broker key and plain text get nothing; the
  * broker logs the unknown key and serves the others. */
 START_TEST(test_security_refused_peers)
@@ -539,8 +551,21 @@ START_TEST(test_security_refused_peers)
     ck_assert_str_eq(type, "-");
     s_raw_close(&plain);
 
+    /* An actor with a key the broker refuses says so in its log. */
+    const char *argv[] = {"counter", "--broker", s_ep, "--address", "c/x",
+        "--key", s_path("other/stranger_secret"), "--broker-key",
+        s_path("sec/broker"), NULL};
+    testutil_proc_t *p = testutil_spawn(argv, TESTUTIL_CAPTURE_STDERR);
+    ck_assert_ptr_nonnull(p);
+    s_proc_log_t pl = {p, "CLI-HANDSHAKE-FAILED"};
+    ck_assert_msg(testutil_wait_until(s_proc_log_pred, &pl, 10000),
+        "the refused actor logged nothing: %s", testutil_proc_stderr(p));
+
     actors_client_t *admin = s_client("keys/admin_secret", "sec/broker");
     ck_assert_int_eq(s_ping(admin, ITEST_WAIT_MS), ACTORS_OK);
+    char st[32];
+    s_lookup(admin, "c/x", st, sizeof st, NULL);
+    ck_assert_str_eq(st, ""); /* never registered */
     actors_client_destroy(&stranger);
     actors_client_destroy(&wrong);
     actors_client_destroy(&admin);
