@@ -478,9 +478,16 @@ s_read_proc(int64_t pid, const char *name, char *buf, size_t cap)
 START_TEST(test_security_admin_spawns_and_kills)
 {
     s_broker_start();
+    /* A node that lets a spawn run counter (supervisor/services, where
+     * nodes check what a spawn may run). */
+    FILE *cfg = fopen(s_path("node.zpl"), "w");
+    ck_assert_ptr_nonnull(cfg);
+    fputs("supervisor\n    services = counter\n", cfg);
+    ck_assert_int_eq(fclose(cfg), 0);
     const char *argv[] = {"actors-supervisor", "--broker", s_ep, "--node", "n1",
-        "--key", s_path("keys/node1_secret"), "--broker-key",
-        s_path("sec/broker"), "--actor-key", s_path("keys/act_secret"), NULL};
+        "--config", s_path("node.zpl"), "--key", s_path("keys/node1_secret"),
+        "--broker-key", s_path("sec/broker"), "--actor-key",
+        s_path("keys/act_secret"), NULL};
     ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
     actors_client_t *admin = s_client("keys/admin_secret", "sec/broker");
     actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
