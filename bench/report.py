@@ -141,6 +141,10 @@ def machine_md(ours, peers, ctx=None):
                      "their raw broker column is the in-memory account "
                      "(persist_memory) of the same run, so ratio = "
                      "persisted / in-memory")
+    if any(f.get("raw_is") == "curve_off" for f in ours.get("figures", [])):
+        lines.append("- curve_* rows: our stack with CURVE keys (ours "
+                     "column) and without (raw broker column), in turns; "
+                     "ratio = CURVE on / off")
     errs = ours.get("errors", {})
     if errs.get("ours"):
         lines.append("- ours: %d error replies during the run" % errs["ours"])
