@@ -154,6 +154,10 @@ def machine_md(ours, peers, ctx=None):
                      "actors and on one actor of max_concurrency 4; their "
                      "raw broker column is the ideal 1 s, so ratio = "
                      "measured / ideal (target <= 1.2)")
+    if any(f.get("raw_is") == "curve_off" for f in ours.get("figures", [])):
+        lines.append("- curve_* rows: our stack with CURVE keys (ours "
+                     "column) and without (raw broker column), in turns; "
+                     "ratio = CURVE on / off")
     errs = ours.get("errors", {})
     if errs.get("ours"):
         lines.append("- ours: %d error replies during the run" % errs["ours"])

@@ -38,6 +38,9 @@ typedef struct {
     uint32_t max_queued;   /* messages queued to or from one peer in
                               ZeroMQ (SNDHWM/RCVHWM); answers beyond are
                               dropped and counted (a slow consumer) */
+    const char *keys_dir;  /* allowlist of public certificates (auth.h);
+                              NULL with key NULL: no CURVE */
+    const char *key;       /* the broker's secret certificate */
 } brk_opts_t;
 
 #define BRK_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
@@ -72,6 +75,10 @@ actors_err brk_broker_run(brk_broker_t *self);
  * when called from a signal handler that interrupts the poll).
  * Thread: any; async-signal-safe. */
 void brk_broker_stop(brk_broker_t *self);
+
+/* brk_broker_reload reads the allowlist directory again at the next
+ * tick (SIGHUP). Nothing without keys. Thread: any; async-signal-safe. */
+void brk_broker_reload(brk_broker_t *self);
 
 /* brk_broker_destroy closes the sockets, drops every waiting message and
  * frees *self_p; NULL is fine. Thread: owner. */

@@ -41,6 +41,7 @@
 #include <actors/log.h>
 
 #include <actors-internal/alloc.h>
+#include "auth.h"
 #include "control.h"
 #include "mailbox.h"
 #include "route.h"
@@ -812,7 +813,10 @@ s_handle(brk_broker_t *self, int n, bool too_many)
     if (too_many) {
         brk_core_bad(self, m, "too many frames");
     } else if (self->cmds[m->h.cmd].fn != NULL) {
-        self->cmds[m->h.cmd].fn(self->cmds[m->h.cmd].arg, self, m);
+        /* The sender's role (auth.h) first: false means answered. */
+        if (brk_auth_admit(self->auth, self, m)) {
+            self->cmds[m->h.cmd].fn(self->cmds[m->h.cmd].arg, self, m);
+        }
     } else {
         brk_core_bad(self, m, "unknown command");
     }
@@ -920,6 +924,7 @@ s_on_deadline(brk_broker_t *self, uint32_t si)
 static void
 s_tick(brk_broker_t *self)
 {
+    brk_auth_tick(self->auth);
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].tick_cb) {
             self->ext[i].tick_cb(self->ext[i].self);
@@ -1088,6 +1093,9 @@ s_socket(brk_broker_t *self)
     if (zmq_connect(self->monitor, mon_ep) != 0) {
         return ACTORS_EIO;
     }
+    if (brk_auth_server(self->auth, self->router) != ACTORS_OK) {
+        return ACTORS_EIO;
+    }
     if (zmq_bind(self->router, o->bind) != 0) {
         ACTORS_LOG(ACTORS_LOG_ERR, "BRK-BIND", "endpoint=%s cannot bind: %s",
             o->bind, zmq_strerror(errno));
@@ -1143,6 +1151,9 @@ brk_core_create(brk_broker_t **out, const brk_opts_t *opts)
     if (rc == ACTORS_OK) {
         self->ctx = zmq_ctx_new();
         rc = self->ctx != NULL ? ACTORS_OK : ACTORS_EIO;
+    }
+    if (rc == ACTORS_OK) {
+        rc = brk_auth_create(&self->auth, self->ctx, opts->keys_dir, opts->key);
     }
     if (rc == ACTORS_OK) {
         rc = s_socket(self);
@@ -1251,6 +1262,7 @@ brk_broker_destroy(brk_broker_t **self_p)
         zmq_socket_monitor(self->router, NULL, 0);
         zmq_close(self->router);
     }
+    brk_auth_destroy(&self->auth);
     if (self->ctx) {
         zmq_ctx_term(self->ctx);
     }

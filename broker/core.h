@@ -115,6 +115,7 @@ struct brk_broker {
     uint64_t n_refused;           /* connections refused: no descriptor */
     int64_t fd_logged;            /* last BRK-FDS-EXHAUSTED log, ms */
     int64_t fd_limit;             /* RLIMIT_NOFILE soft limit at create */
+    struct brk_auth *auth;        /* CURVE and roles (auth.h); NULL: off */
 };
 
 /* ---- assembling ------------------------------------------------------- */

@@ -3,11 +3,14 @@
  *
  *   actors-broker [--bind EP] [--mailbox N] [--heartbeat MS] [--liveness N]
  *                 [--max-message BYTES] [--endpoint-file PATH]
+ *                 [--keys DIR --key PATH] [--insecure]
  *
  * EP defaults to $ACTORS_BROKER, then tcp://127.0.0.1:5555; a `*` port is
  * resolved and printed once bound as "ENDPOINT tcp://127.0.0.1:NNNNN".
- * SIGTERM and SIGINT stop the broker cleanly (exit 0). Usage errors exit
- * 2, a failure to start exits 1.
+ * SIGTERM and SIGINT stop the broker cleanly (exit 0); SIGHUP reloads the
+ * allowlist of --keys. Usage errors exit 2, a failure to start exits 1,
+ * and so does a bind that other hosts can reach without keys (unless
+ * --insecure).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +23,7 @@
 
 #include <actors/log.h>
 
+#include "auth.h"
 #include "broker.h"
 
 static brk_broker_t *s_broker; /* for the signal handler */
@@ -27,8 +31,9 @@ static brk_broker_t *s_broker; /* for the signal handler */
 static void
 s_on_signal(int sig)
 {
-    (void)sig;
-    if (s_broker != NULL) {
+    if (s_broker != NULL && sig == SIGHUP) {
+        brk_broker_reload(s_broker);
+    } else if (s_broker != NULL) {
         brk_broker_stop(s_broker);
     }
 }
@@ -40,6 +45,7 @@ s_usage(FILE *f)
         "usage: actors-broker [--bind EP] [--mailbox N] [--heartbeat MS]\n"
         "                     [--liveness N] [--max-message BYTES]\n"
         "                     [--max-queued N] [--endpoint-file PATH]\n"
+        "                     [--keys DIR --key PATH] [--insecure]\n"
         "  --bind EP            endpoint (default $ACTORS_BROKER, else %s;\n"
         "                       tcp://127.0.0.1:* picks a free port)\n"
         "  --mailbox N          mailbox bound per address (default 10000)\n"
@@ -50,7 +56,13 @@ s_usage(FILE *f)
         "  --max-message BYTES  largest arguments frame (default 16 MiB)\n"
         "  --max-queued N       messages queued to one peer that does not\n"
         "                       read; more are dropped (default 10000)\n"
-        "  --endpoint-file PATH also write the bound endpoint there\n",
+        "  --endpoint-file PATH also write the bound endpoint there\n"
+        "  --keys DIR           CURVE on: only the public certificates in DIR\n"
+        "                       may connect, each with the role in its\n"
+        "                       metadata (actorctl keygen; SIGHUP reloads)\n"
+        "  --key PATH           the broker's own secret certificate\n"
+        "  --insecure           allow a non-loopback bind without keys\n",
+
         BRK_DEFAULT_ENDPOINT);
 }
 
@@ -132,6 +144,7 @@ main(int argc, char **argv)
         opts.bind = env;
     }
     const char *endpoint_file = NULL;
+    bool insecure = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -143,6 +156,13 @@ main(int argc, char **argv)
             opts.bind = v;
         } else if (strcmp(a, "--endpoint-file") == 0 && v != NULL) {
             endpoint_file = v;
+        } else if (strcmp(a, "--keys") == 0 && v != NULL) {
+            opts.keys_dir = v;
+        } else if (strcmp(a, "--key") == 0 && v != NULL) {
+            opts.key = v;
+        } else if (strcmp(a, "--insecure") == 0) {
+            insecure = true;
+            continue;
         } else if (strcmp(a, "--mailbox") == 0 &&
                    s_number(v, UINT32_MAX, &n) == 0) {
             opts.mailbox = (uint32_t)n;
@@ -163,7 +183,8 @@ main(int argc, char **argv)
                 strcmp(a, "--mailbox") == 0 || strcmp(a, "--heartbeat") == 0 ||
                 strcmp(a, "--liveness") == 0 ||
                 strcmp(a, "--max-message") == 0 ||
-                strcmp(a, "--max-queued") == 0;
+                strcmp(a, "--max-queued") == 0 || strcmp(a, "--keys") == 0 ||
+                strcmp(a, "--key") == 0;
             fprintf(stderr, "actors-broker: %s '%s'%s\n",
                 known ? "bad value for" : "unknown option", a,
                 known && v == NULL ? " (missing)" : "");
@@ -173,6 +194,32 @@ main(int argc, char **argv)
         i++;
     }
 
+    if ((opts.keys_dir == NULL) != (opts.key == NULL)) {
+        fprintf(stderr, "actors-broker: --keys DIR and --key PATH go "
+                        "together (the allowlist and the broker's secret "
+                        "certificate)\n");
+        return 2;
+    }
+    if (opts.keys_dir == NULL && !brk_auth_endpoint_local(opts.bind)) {
+        if (!insecure) {
+            fprintf(stderr,
+                "actors-broker: refusing to bind %s without keys: anyone who "
+                "can reach it could run anything.\n"
+                "  Make keys:  actorctl keygen broker --role admin --dir "
+                "secrets\n"
+                "              actorctl keygen admin --role admin --dir keys\n"
+                "              (one per peer: --role client|actor|node|admin)\n"
+                "  then:       actors-broker --bind %s --keys keys --key "
+                "secrets/broker_secret\n"
+                "  (or bind tcp://127.0.0.1:PORT, or add --insecure)\n",
+                opts.bind, opts.bind);
+            return 1;
+        }
+        ACTORS_LOG(ACTORS_LOG_WARN, "BRK-INSECURE",
+            "endpoint=%s bound without CURVE (--insecure): any host that "
+            "reaches it may send any command",
+            opts.bind);
+    }
     s_raise_fd_limit();
     brk_broker_t *broker = NULL;
     actors_err rc = brk_broker_create(&broker, &opts);
@@ -189,6 +236,7 @@ main(int argc, char **argv)
     sa.sa_flags = 0; /* no SA_RESTART: the poll returns EINTR */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     const char *ep = brk_broker_endpoint(broker);

@@ -2,7 +2,9 @@
 # docker/entrypoint.sh - the image's entry point: the first argument is the
 # role, every setting comes from the environment (defaults in the Dockerfile).
 #
-#   broker [ARGS]   actors-broker --bind $ACTORS_BIND [ARGS]
+#   keygen          make the CURVE keys in $ACTORS_KEYS_DIR unless they exist
+#   broker [ARGS]   actors-broker --bind $ACTORS_BIND [ARGS] with CURVE:
+#                   --keys DIR/allow --key DIR/server/broker_secret
 #   node [ARGS]     actors-supervisor for the config $ACTORS_NODE_CONFIG,
 #                   node name $ACTORS_NODE, else the container's host name
 #   demo            the Ray account session against $ACTORS_BROKER
@@ -19,11 +21,33 @@ role="${1:-help}"
 RUN_DIR="${ACTORS_RUN_DIR:-/tmp/actors}"
 mkdir -p "$RUN_DIR"
 
+KEYS="${ACTORS_KEYS_DIR:-/etc/actors/keys}"
+
 case "$role" in
+keygen)
+    # Once per volume: a pair per role; public keys of the peers go to
+    # allow/ (the broker's allowlist), the broker's pair to server/.
+    if [ -f "$KEYS/server/broker" ]; then
+        echo "actors-entrypoint: keys exist in $KEYS"
+        exit 0
+    fi
+    mkdir -p "$KEYS/allow" "$KEYS/peers" "$KEYS/server"
+    actorctl keygen broker --role admin --dir "$KEYS/server.tmp" >/dev/null
+    for r in admin client node actor; do
+        actorctl keygen "$r" --role "$r" --dir "$KEYS/peers" >/dev/null
+        mv "$KEYS/peers/$r" "$KEYS/allow/$r"
+    done
+    # Last, so a keygen cut short is done again.
+    mv "$KEYS/server.tmp/broker_secret" "$KEYS/server.tmp/broker" "$KEYS/server/"
+    rmdir "$KEYS/server.tmp"
+    echo "actors-entrypoint: keys made in $KEYS (allow/: admin client node actor)"
+    ;;
 broker)
     echo broker >"$RUN_DIR/role"
     echo $$ >"$RUN_DIR/broker.pid"  # exec keeps the pid
-    exec actors-broker --bind "${ACTORS_BIND:-tcp://*:5555}" "$@"
+    exec actors-broker --bind "${ACTORS_BIND:-tcp://*:5555}" \
+        --keys "$KEYS/allow" \
+        --key "${ACTORS_BROKER_SECRET:-$KEYS/server/broker_secret}" "$@"
     ;;
 node)
     node="${ACTORS_NODE:-}"
@@ -52,7 +76,7 @@ demo)
     exec actors-demo "$@"
     ;;
 help | --help | -h)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     (cd /opt/actors/bin && echo "binaries:" *)
     ;;
 *)

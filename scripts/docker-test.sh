@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/docker-test.sh - `make docker-test`: the Docker deployment end to
 # end. Builds the base image (if missing) and the image, brings up the
-# compose stack with a broker and 2 nodes under a unique project name,
-# waits for health, plays the demo, calls the actors of each node, crashes
+# compose stack with a broker and 2 nodes under a unique project name
+# (CURVE keys made on the first up), waits for health, checks that only
+# allowlisted keys reach the broker and a client key may not kill, plays
+# the demo, calls the actors of each node, crashes
 # an actor, crashes a node, removes a node, and tears everything down
 # (containers, networks, volumes of the project) on any exit.
 #
@@ -161,13 +163,32 @@ N2="$(hostname_of "${NODES[1]}")"
 say "nodes: $N1 $N2"
 ctl ls | sed 's/^/    /'
 # The published port answers from the host (a one-off client container on
-# the host's network, so no actorctl is needed on the host).
+# the host's network, so no actorctl is needed on the host), to a client
+# with a key from the project's key volume, and to nobody without one.
 PUBLISHED="$(dc port broker 5555)"
-if ! docker run --rm --network host "$ACTORS_IMAGE" \
-    actorctl --broker "tcp://$PUBLISHED" --timeout 5000 ping | sed 's/^/    /'; then
-    die "no PING reply on the published port $PUBLISHED"
+KEYS_VOL="${PROJECT}_actors-keys"
+host_ctl() {
+    docker run --rm --network host -v "$KEYS_VOL:/etc/actors/keys:ro" \
+        -e ACTORS_BROKER_KEY=/etc/actors/keys/server/broker \
+        -e ACTORS_KEY=/etc/actors/keys/peers/client_secret "$ACTORS_IMAGE" \
+        actorctl --broker "tcp://$PUBLISHED" --timeout 5000 "$@"
+}
+if ! host_ctl ping | sed 's/^/    /'; then
+    die "no PING reply on the published port $PUBLISHED with a client key"
 fi
-ok "the broker answers PING on its published port $PUBLISHED"
+ok "the broker answers PING on its published port $PUBLISHED (CURVE, client key)"
+[[ "$PUBLISHED" == 127.0.0.1:* ]] || die "published on $PUBLISHED, not loopback"
+if ! env -u ACTORS_PUBLISH "${COMPOSE[@]}" -f docker-compose.yml config |
+        grep -q '127\.0\.0\.1'; then
+    die "the compose file does not publish on 127.0.0.1 by default"
+fi
+ok "the port is published on 127.0.0.1 (also by default)"
+expect_error Timeout docker run --rm --network host "$ACTORS_IMAGE" \
+    actorctl --broker "tcp://$PUBLISHED" --timeout 2000 ping
+ok "a client without a key gets no answer (CURVE only)"
+expect_error Forbidden host_ctl kill "counter/$N1"
+expect_error Forbidden host_ctl spawn counter
+ok "a client key may not kill or spawn (Forbidden); the admin key in the broker container may"
 
 # ---------------------------------------------------------------- demo
 if ! dc --profile demo run --rm demo 2>&1 | sed 's/^/    /'; then

@@ -19,6 +19,7 @@
 
 #include <actors/client.h>
 #include <actors/log.h>
+#include <actors/security.h>
 
 #include <actors-internal/client_raw.h>
 #include "child.h"
@@ -302,8 +303,12 @@ link_tick(link_t *self, uint64_t now_ms)
     uint64_t silence = (uint64_t)self->heartbeat_ms * self->liveness;
     if (now_ms - self->last_heard_ms > silence) {
         ACTORS_LOG(ACTORS_LOG_WARN, "SUP-BROKER-SILENT",
-            "node=%s broker=%s silent for %llu ms; reconnecting", self->node,
-            self->endpoint, (unsigned long long)(now_ms - self->last_heard_ms));
+            "node=%s broker=%s silent for %llu ms; reconnecting%s", self->node,
+            self->endpoint, (unsigned long long)(now_ms - self->last_heard_ms),
+            actors_security_enabled()
+                ? " (with CURVE: is this node's key in the broker's "
+                  "allowlist, and --broker-key its public key?)"
+                : "");
         s_connect(self);
     } else if (!self->registered &&
                now_ms - self->node_sent_ms >= self->heartbeat_ms) {

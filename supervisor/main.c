@@ -2,6 +2,13 @@
  * SPDX-License-Identifier: MIT
  *
  *   actors-supervisor [--broker EP] [--node NAME] [--config FILE]
+ *                     [--key PATH --broker-key PATH] [--actor-key PATH]
+ *
+ * With keys (actors/security.h) the supervisor connects with its own
+ * (node) certificate, and the actors it starts get theirs through the
+ * environment: ACTORS_KEY is set to the path of --actor-key (else
+ * $ACTORS_ACTOR_KEY) and ACTORS_BROKER_KEY to the broker's, so no secret
+ * is on a command line or in `ps`, and no actor holds the node's key.
  */
 #define _GNU_SOURCE
 #include <libgen.h>
@@ -14,6 +21,7 @@
 
 #include <actors/client.h>
 #include <actors/log.h>
+#include <actors/security.h>
 
 #include "allow.h"
 #include "config.h"
@@ -30,7 +38,67 @@ s_usage(FILE *f)
                "name)\n"
                "  --config FILE  ZPL file naming the actors to run\n"
                "  --services LIST  services a spawn may run besides the "
-               "config's (e.g. \"counter chaos\"; docs/SUPERVISOR.md)\n");
+               "config's (e.g. \"counter chaos\"; docs/SUPERVISOR.md)\n"
+               "  --key PATH     own (node) secret certificate (default "
+               "$ACTORS_KEY)\n"
+               "  --broker-key PATH  the broker's public certificate "
+               "(default\n"
+               "                 $ACTORS_BROKER_KEY)\n"
+               "  --actor-key PATH   the secret certificate its actors use\n"
+               "                 (default $ACTORS_ACTOR_KEY), passed to "
+               "them as\n"
+               "                 a path in $ACTORS_KEY\n");
+}
+
+/* s_credentials fixes the supervisor's own keys (flags, else the
+ * environment) and sets the environment its actors inherit: their key
+ * and the broker's, as absolute paths. Returns 0, or -1 (reported). */
+static int
+s_credentials(const char *key, const char *broker_key, const char *actor_key)
+{
+    const char *env_key;
+    const char *env_broker;
+    actors_security_paths(&env_key, &env_broker);
+    key = key ? key : env_key;
+    broker_key = broker_key ? broker_key : env_broker;
+    if (actors_security_set(key, broker_key) != ACTORS_OK) {
+        return -1;
+    }
+    if (key == NULL && broker_key == NULL) {
+        return 0; /* no CURVE: the actors inherit no key either */
+    }
+    if (key == NULL || broker_key == NULL) {
+        fprintf(stderr, "actors-supervisor: CURVE needs both --key and "
+                        "--broker-key (or ACTORS_KEY and ACTORS_BROKER_KEY)\n");
+        return -1;
+    }
+    char abs_broker[PATH_MAX];
+    char abs_actor[PATH_MAX];
+    if (realpath(broker_key, abs_broker) == NULL) {
+        fprintf(stderr, "actors-supervisor: broker key %s: cannot resolve\n",
+            broker_key);
+        return -1;
+    }
+    setenv("ACTORS_BROKER_KEY", abs_broker, 1);
+    if (actor_key != NULL && *actor_key != '\0') {
+        char probe[ACTORS_KEY_Z85_LEN + 1];
+        if (realpath(actor_key, abs_actor) == NULL ||
+            actors_security_public_key(abs_actor, probe) != ACTORS_OK) {
+            fprintf(stderr,
+                "actors-supervisor: actor key %s: not a certificate\n",
+                actor_key);
+            return -1;
+        }
+        setenv("ACTORS_KEY", abs_actor, 1);
+    } else {
+        /* Never hand the node's own key to the actors it runs. */
+        unsetenv("ACTORS_KEY");
+        ACTORS_LOG(ACTORS_LOG_WARN, "SUP-NO-ACTOR-KEY",
+            "CURVE is on but no --actor-key (ACTORS_ACTOR_KEY) is given: "
+            "the actors this node starts cannot connect");
+    }
+    unsetenv("ACTORS_ACTOR_KEY");
+    return 0;
 }
 
 int
@@ -40,6 +108,9 @@ main(int argc, char **argv)
     const char *node = NULL;
     const char *config = NULL;
     const char *services = NULL;
+    const char *key = NULL;
+    const char *broker_key = NULL;
+    const char *actor_key = getenv("ACTORS_ACTOR_KEY");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -58,12 +129,21 @@ main(int argc, char **argv)
             config = argv[++i];
         } else if (strcmp(a, "--services") == 0) {
             services = argv[++i];
+        } else if (strcmp(a, "--key") == 0) {
+            key = argv[++i];
+        } else if (strcmp(a, "--broker-key") == 0) {
+            broker_key = argv[++i];
+        } else if (strcmp(a, "--actor-key") == 0) {
+            actor_key = argv[++i];
         } else {
             s_usage(stderr);
             return 2;
         }
     }
     actors_log_init_from_env("actors-supervisor");
+    if (s_credentials(key, broker_key, actor_key) != 0) {
+        return 2;
+    }
     /* Blocked before anything else so only the signalfd sees them. */
     sigset_t set;
     sigemptyset(&set);

@@ -70,6 +70,8 @@ typedef struct {
     int prefetch;          /* chaos --prefetch */
     bool verbose;          /* children's stderr kept */
     bool raw_poll;         /* actors-rawbroker --poll (experiment) */
+    const char *keys_dir;  /* ours: actors-broker --keys (CURVE); NULL */
+    const char *key;       /* ours: actors-broker --key */
 } bench_env_opts_t;
 
 /* bench_env_start starts the system's broker (not for "direct") and
@@ -206,6 +208,27 @@ bench_result_t bench_run_tells(
  * calls to worker 0; total calls/s. */
 bench_result_t bench_run_fanin(
     const bench_driver_t *d, void *env, const bench_params_t *p, int nclients);
+
+/* ---- CURVE on against off (curve.c) --------------------------------- */
+
+/* What CURVE costs our stack: [0] CURVE on, [1] off (NaN: failed). */
+typedef struct {
+    double seq_p50_us[2];
+    double seq_p99_us[2];
+    double pipelined_w256[2]; /* calls/s */
+    double tells[2];          /* tells/s */
+    double cpu_us[2];         /* w256: CPU us per call, every process */
+    double cpu_broker_us[2];  /* w256: of which the broker's */
+    long errors;
+} bench_curve_result_t;
+
+/* bench_run_curve starts ours twice over tcp, with keys it makes (czmq
+ * certificates in opts->tmp_dir) and without, and runs the sequential,
+ * pipelined (window 256) and tells workloads on each, the two taking
+ * turns within each of rounds. Returns ACTORS_OK, or an error if an
+ * environment did not start (figures NaN). */
+actors_err bench_run_curve(const bench_env_opts_t *opts, double seconds,
+    int rounds, bench_curve_result_t *out);
 
 /* ---- the supervisor figures (supervisor.c) -------------------------- */
 

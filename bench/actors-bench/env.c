@@ -129,7 +129,13 @@ bench_env_start(const bench_driver_t *d, const bench_env_opts_t *opts,
             s_is(self, "ours") ? "actors-broker" : "actors-rawbroker");
         s_bind_ep(self, "broker", bind, sizeof bind);
         bool poll = opts->raw_poll && s_is(self, "raw");
-        char *argv[] = {path, "--bind", bind, poll ? "--poll" : NULL, NULL};
+        char *argv[8] = {path, "--bind", bind, poll ? "--poll" : NULL, NULL};
+        if (opts->keys_dir != NULL && s_is(self, "ours")) {
+            argv[3] = "--keys"; /* CURVE (curve.c) */
+            argv[4] = (char *)opts->keys_dir;
+            argv[5] = "--key";
+            argv[6] = (char *)opts->key;
+        }
         actors_err rc = bench_proc_spawn(argv, self->endpoint,
             sizeof self->endpoint, 10000, !opts->verbose, &self->broker_pid);
         if (rc != ACTORS_OK) {

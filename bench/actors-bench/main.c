@@ -6,7 +6,8 @@
  *                [--no-fan] [--samples-dir DIR] [--bin-dir DIR] [--verbose]
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
  *                [--fanout 1,10,100,1000] [--idle-actors N] [--idle-seconds S]
- *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist]
+ *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist,
+ *                             curve]
  *   actors-bench --worker (--connect EP --id ID | --bind EP)
  *
  * For each transport it starts three systems (env.c): ours (actors-broker
@@ -25,7 +26,9 @@
  * Last come the persisted figures (bench/persist, shared with
  * actors-persist-bench): deposits/s on the account service per backend and
  * durability policy; their "raw" is the in-memory account of that run, so
- * their ratio is persisted / in-memory.
+ * their ratio is persisted / in-memory. The curve figures (curve.c) run
+ * ours over tcp with CURVE keys and without, in turns: their "raw" is
+ * CURVE off, so their ratio is on / off.
  */
 #include <limits.h>
 #include <math.h>
@@ -36,6 +39,8 @@
 #include <unistd.h>
 
 #include <zmq.h>
+
+#include <actors/security.h>
 
 #include "../persist/persist_bench.h"
 #include "bench.h"
@@ -63,6 +68,7 @@ typedef struct {
     bool ours_only;     /* no raw or direct counterpart: shown as "-" */
     bool vs_memory;     /* persisted: v[SYS_RAW] is the in-memory account */
     bool vs_ideal;      /* conc: v[SYS_RAW] is the ideal time */
+    bool vs_plain;      /* curve_*: v[SYS_RAW] is ours without CURVE */
     bool no_direct;     /* direct not measured on purpose: shown as "-" */
     const char *target; /* the goal, e.g. "<= 35"; NULL: none */
 } s_figure_t;
@@ -91,6 +97,7 @@ typedef struct {
     char workloads[128];   /* --workloads: ",seq,pipelined,tells,fan," */
     bool has_persist;      /* a vs_memory figure was added */
     bool has_conc;         /* a vs_ideal figure was added */
+    bool has_curve;        /* a vs_plain figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
     int fanout[MAX_LIST]; /* --fanout, ascending */
@@ -568,6 +575,59 @@ s_run_conc(s_bench_t *b)
     }
 }
 
+/* s_curve_figure records a CURVE on (ours column) / off (raw) figure. */
+static void
+s_curve_figure(
+    s_bench_t *b, const char *base, const char *unit, const double v[2])
+{
+    s_figure_t *f = s_figure(b, base, unit, "tcp", 16);
+    f->vs_plain = true;
+    f->no_direct = true;
+    f->v[SYS_OURS] = v[0];
+    f->v[SYS_RAW] = v[1];
+    b->has_curve = true;
+    s_progress(b, "curve", base, v[0]);
+    s_progress(b, "plain", base, v[1]);
+}
+
+/* s_run_curve measures what CURVE costs (curve.c): ours over tcp with
+ * keys and without, in the same run. */
+static void
+s_run_curve(s_bench_t *b)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "curve")) {
+        return;
+    }
+    char tmp[] = "/tmp/actors-bench-curve-XXXXXX";
+    if (!mkdtemp(tmp)) {
+        s_note_failure(b, "cannot make a temporary directory");
+        return;
+    }
+    bench_env_opts_t opts = {.bin_dir = b->bin_dir,
+        .self_exe = b->self_exe,
+        .transport = "tcp",
+        .tmp_dir = tmp,
+        .prefetch = b->prefetch,
+        .verbose = b->verbose};
+    bench_curve_result_t r;
+    if (bench_run_curve(&opts, b->seconds, b->rounds, &r) != ACTORS_OK) {
+        s_note_failure(b, "curve figures: ours with CURVE did not start");
+    }
+    b->errors[SYS_OURS] += r.errors;
+    s_curve_figure(b, "curve_seq_p50_us", "us", r.seq_p50_us);
+    s_curve_figure(b, "curve_seq_p99_us", "us", r.seq_p99_us);
+    s_curve_figure(
+        b, "curve_pipelined_w256_calls_per_s", "calls/s", r.pipelined_w256);
+    s_curve_figure(b, "curve_tells_per_s", "tells/s", r.tells);
+    s_curve_figure(b, "curve_cpu_us_per_call", "us", r.cpu_us);
+    s_curve_figure(b, "curve_cpu_us_per_call_broker", "us", r.cpu_broker_us);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "actors-bench: could not remove %s\n", tmp);
+    }
+}
+
 static void
 s_run_transport(s_bench_t *b, const char *tr)
 {
@@ -721,9 +781,10 @@ s_print_json(const s_bench_t *b)
         if (f->no_direct) {
             printf(",\"no_direct\":true");
         }
-        printf("%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+        printf("%s%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
             f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
             f->vs_ideal ? ",\"raw_is\":\"ideal\"" : "",
+            f->vs_plain ? ",\"raw_is\":\"curve_off\"" : "",
             i + 1 < b->nfigures ? "," : "");
     }
     printf(" ]}\n");
@@ -776,6 +837,10 @@ s_print_table(const s_bench_t *b)
         printf("conc_*: raw broker column = the ideal (40 x 100 ms over 4 "
                "at once = 1 s), ratio = measured / ideal\n");
     }
+    if (b->has_curve) {
+        printf("curve_*: ours column = CURVE on, raw broker column = the "
+               "same without keys, ratio = on / off\n");
+    }
     if (b->errors[SYS_OURS] > 0) {
         printf("ours: %ld error replies\n", b->errors[SYS_OURS]);
     }
@@ -799,7 +864,7 @@ s_usage(void)
         "         [--fanout 1,10,100,1000] [--idle-actors N] "
         "[--idle-seconds S]\n"
         "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
-        "persist,conc] [--raw-poll]\n"
+        "persist,conc,curve] [--raw-poll]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
 
@@ -821,6 +886,11 @@ main(int argc, char **argv)
         return bench_worker_main(argc - 2, argv + 2);
     }
     bench_proc_cleanup_on_signals();
+    /* The bench starts its own brokers and makes its own keys for the
+     * curve figures (curve.c): keys from the environment do not apply. */
+    unsetenv("ACTORS_KEY");
+    unsetenv("ACTORS_BROKER_KEY");
+    actors_security_set("", "");
     /* 1000 actors are 1000 (or 2000) connections to one broker, and a
      * direct fan-out a socket per worker here: children inherit this. */
     bench_proc_raise_nofile();
@@ -985,8 +1055,9 @@ main(int argc, char **argv)
         }
     }
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
-        workloads ? workloads
-                  : "seq,pipelined,tells,fan,idle,supervisor,persist,conc");
+        workloads
+            ? workloads
+            : "seq,pipelined,tells,fan,idle,supervisor,persist,conc,curve");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {
@@ -999,6 +1070,7 @@ main(int argc, char **argv)
     }
     s_run_persist(&b);
     s_run_conc(&b);
+    s_run_curve(&b);
     if (b.json) {
         s_print_json(&b);
     } else {

@@ -17,13 +17,16 @@
 
 #include <actors/json.h>
 #include <actors/log.h>
+#include <actors/security.h>
 
 #include "actor_internal.h"
 #include <actors-internal/unpack.h>
 
 #define USAGE                                                                  \
     "usage: %s [--broker EP] --address ADDRESS [--prefetch N] "                \
-    "[--mailbox N] [--max-concurrency N] [CTOR-ARG-JSON ...]\n"
+    "[--mailbox N] [--max-concurrency N]\n       [--key PATH --broker-key "    \
+    "PATH] "                                                                   \
+    "[CTOR-ARG-JSON ...]\n"
 
 /* s_parse_u32 reads a decimal uint32 of the whole text. */
 static bool
@@ -115,6 +118,19 @@ actors__actor_parse_args(int argc, char **argv, actors_actor_opts_t *opts,
                     "--max-concurrency needs a number from 1, not '%s'",
                     v ? v : "");
                 return ACTORS_EINVAL;
+            }
+        } else if (s_option(argc, argv, &i, "--key", &v) ||
+                   s_option(argc, argv, &i, "--broker-key", &v)) {
+            /* CURVE credentials of the process (actors/security.h). */
+            if (v == NULL || *v == '\0') {
+                snprintf(errbuf, errlen, "%s needs a path", arg);
+                return ACTORS_EINVAL;
+            }
+            bool mine = strncmp(arg, "--key", 5) == 0;
+            if (actors_security_set(mine ? v : NULL, mine ? NULL : v) !=
+                ACTORS_OK) {
+                snprintf(errbuf, errlen, "out of memory");
+                return ACTORS_ENOMEM;
             }
         } else if (strncmp(arg, "--", 2) == 0) {
             snprintf(errbuf, errlen, "unknown option '%s'", arg);

@@ -50,6 +50,7 @@
 #include <actors/client.h>
 #include <actors/json.h>
 #include <actors/log.h>
+#include <actors/security.h>
 
 #include <assert.h>
 #include <pthread.h>
@@ -111,6 +112,7 @@ struct actors_client {
     void *monitor;               /* PAIR reading the socket's connection
                                     events (actors__client_watch); NULL */
     bool lost;                   /* a disconnect seen, no handshake since */
+    bool handshake_logged;       /* CLI-HANDSHAKE-FAILED said once */
     uint32_t tells_unpumped;     /* tells sent since the last pump */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
     int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
@@ -444,7 +446,9 @@ actors_client_create(actors_client_t **out, const char *endpoint)
         zmq_setsockopt(self->sock, ZMQ_SNDHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_RCVHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(self->sock, endpoint) != 0) {
+        /* CURVE when the process has keys (security.h). */
+        rc = actors_security_apply(self->sock);
+        if (rc == ACTORS_OK && zmq_connect(self->sock, endpoint) != 0) {
             rc = errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EINVAL;
         }
         size_t fd_len = sizeof self->fd;
@@ -1279,7 +1283,10 @@ actors__client_watch(actors_client_t *self, int *fd)
         char ep[64];
         snprintf(ep, sizeof ep, ACTORS__MONITOR_EP_FMT, (void *)self);
         if (zmq_socket_monitor(self->sock, ep,
-                ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+                ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
             return ACTORS_EIO;
         }
         self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
@@ -1319,8 +1326,10 @@ actors__client_reconnected(actors_client_t *self)
             break;
         }
         uint16_t event = 0;
-        if (zmq_msg_size(&ev) >= 2) {
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
             memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
         }
         while (zmq_msg_more(&ev)) {
             zmq_msg_close(&ev);
@@ -1330,6 +1339,24 @@ actors__client_reconnected(actors_client_t *self)
             }
         }
         zmq_msg_close(&ev);
+        if ((event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) &&
+            !self->handshake_logged) {
+            /* With CURVE a refused key is silence to the caller: say it
+             * once in the log (PROTOCOL.md, Security). */
+            self->handshake_logged = true;
+            ACTORS_LOG(ACTORS_LOG_ERR, "CLI-HANDSHAKE-FAILED",
+                "event=0x%x value=%u the broker refused the connection's "
+                "handshake: %s",
+                (unsigned)event, (unsigned)value,
+                event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                    ? "this key is not in its allowlist (--keys), or has "
+                      "no role"
+                    : "check --key/ACTORS_KEY and that --broker-key/"
+                      "ACTORS_BROKER_KEY is the broker's public key (and "
+                      "that the broker has keys, or none is set here)");
+        }
         if (event == ZMQ_EVENT_DISCONNECTED) {
             self->lost = true;
         } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->lost) {

@@ -11,7 +11,11 @@
 # broker knows them, runs tests/interop/test_account_req.py with Debian's
 # /usr/bin/python3, then tests/interop/test_actorctl.sh, then the wire
 # fuzzer tests/interop/fuzz_broker.py for $ACTORS_FUZZ_SECONDS (default
-# 10), and stops everything it started (by pid) on exit.
+# 10). Then the same account session over CURVE: a second broker with
+# keys made by `actorctl keygen`, a fresh account with an actor key,
+# test_account_req.py with a client key, and tests/interop/test_security.py
+# (Forbidden commands, refused peers). Stops everything it started (by
+# pid) on exit.
 # Exit status: 0 only if every check of both passed.
 set -euo pipefail
 
@@ -149,8 +153,44 @@ if [ "$rc3" -eq 0 ] && ! "$BIN/actorctl" --broker "$EP" --timeout 3000 \
     echo "interop: the broker does not answer after the fuzz" >&2
     rc3=1
 fi
+
+# ---- CURVE: the same session with keys (PROTOCOL.md, Security).
+echo "# CURVE"
+PEER="$TMP/peer"
+ALLOW="$TMP/allow"
+mkdir -p "$ALLOW"
+for spec in broker:admin cli:client act:actor admin:admin stranger:admin; do
+    "$BIN/actorctl" keygen "${spec%%:*}" --role "${spec##*:}" \
+        --dir "$PEER" >/dev/null
+done
+cp "$PEER/cli" "$PEER/act" "$PEER/admin" "$ALLOW/"
+"$BIN/actors-broker" --bind 'tcp://127.0.0.1:*' --keys "$ALLOW" \
+    --key "$PEER/broker_secret" >"$TMP/cbroker.out" 2>"$TMP/cbroker.err" &
+CBROKER_PID=$!
+PIDS+=("$CBROKER_PID")
+CEP=""
+end=$((SECONDS + DEADLINE_S))
+while [ -z "$CEP" ] && kill -0 "$CBROKER_PID" 2>/dev/null &&
+        [ "$SECONDS" -lt "$end" ]; do
+    CEP="$(sed -n 's/^ENDPOINT \(.*\)$/\1/p' "$TMP/cbroker.out" | head -n 1)"
+    [ -n "$CEP" ] || sleep 0.05 # poll pause; the loop has a deadline
+done
+rc4=1
+if [ -n "$CEP" ]; then
+    EP="$CEP"
+    export ACTORS_BROKER="$CEP" ACTORS_BROKER_KEY="$PEER/broker"
+    ACTORS_KEY="$PEER/act_secret" start account "$ADDRESS" 100 20
+    ACTORS_KEY="$PEER/cli_secret" wait_ready account "$ADDRESS"
+    ACTORS_KEY="$PEER/cli_secret" "$PYTHON" \
+        "$ROOT/tests/interop/test_account_req.py" "$ADDRESS" &&
+    ACTORS_INTEROP_KEYS="$PEER" "$PYTHON" \
+        "$ROOT/tests/interop/test_security.py" && rc4=0
+else
+    echo "interop: the CURVE broker printed no ENDPOINT" >&2
+fi
 set -e
-if [ "$rc" -ne 0 ] || [ "$rc2" -ne 0 ] || [ "$rc3" -ne 0 ]; then
+if [ "$rc" -ne 0 ] || [ "$rc2" -ne 0 ] || [ "$rc3" -ne 0 ] ||
+        [ "$rc4" -ne 0 ]; then
     show_logs
     exit 1
 fi

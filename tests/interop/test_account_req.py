@@ -19,6 +19,11 @@
 #
 #   ACTORS_BROKER=tcp://127.0.0.1:NNNN /usr/bin/python3 test_account_req.py [ADDRESS]
 #
+# With $ACTORS_KEY (own secret certificate) and $ACTORS_BROKER_KEY (the
+# broker's public one) set, the socket is a CURVE client (PROTOCOL.md,
+# Security): the same session over an encrypted, authenticated
+# connection.
+#
 # ADDRESS (or $ACTORS_INTEROP_ADDRESS, default interop/account) must be a
 # fresh account actor created with balance 100 and minimal balance 20.
 # The last line printed is "N passed, N failed"; the exit status is 0 only
@@ -45,6 +50,23 @@ def names(address, method):
     return bytes([len(a)]) + a + bytes([len(m)]) + m
 
 
+def curve(sock, key=None, broker_key=None):
+    """Makes sock a CURVE client (PROTOCOL.md, Security) with the secret
+    certificate key and the broker's public certificate broker_key (czmq
+    files; default $ACTORS_KEY and $ACTORS_BROKER_KEY). Without them the
+    socket stays NULL (a broker without keys)."""
+    key = key or os.environ.get("ACTORS_KEY")
+    broker_key = broker_key or os.environ.get("ACTORS_BROKER_KEY")
+    if not key or not broker_key:
+        return
+    import zmq.auth
+    public, secret = zmq.auth.load_certificate(key)
+    server, _ = zmq.auth.load_certificate(broker_key)
+    sock.curve_publickey = public
+    sock.curve_secretkey = secret
+    sock.curve_serverkey = server
+
+
 class Result:
     def __init__(self, cmd, rid, value, header):
         self.cmd = cmd        # REPLY or ERROR
@@ -67,6 +89,7 @@ class Client:
         if self.sock is not None:
             self.sock.close(linger=0)
         self.sock = self.ctx.socket(zmq.REQ)
+        curve(self.sock)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.RCVTIMEO, RECV_TIMEOUT_MS)
         self.sock.connect(self.endpoint)

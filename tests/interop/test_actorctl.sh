@@ -82,9 +82,9 @@ expect "a bare word is a string" 0 '"hello"' "" -- \
     call interop/chaos echo hello
 expect "a negative number after METHOD is an argument" 0 "-7" "" -- \
     call interop/chaos echo -7
-expect "--key reaches the actor unchanged" 0 '"dep-42"' "" -- \
-    call --key dep-42 interop/chaos key
-expect "a call without --key carries none" 0 "null" "" -- \
+expect "--call-key reaches the actor unchanged" 0 '"dep-42"' "" -- \
+    call --call-key dep-42 interop/chaos key
+expect "a call without --call-key carries none" 0 "null" "" -- \
     call interop/chaos key
 expect "--timeout is the call's deadline" 1 "" \
     "~^Timeout: .*interop/chaos" -- \

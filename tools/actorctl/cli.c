@@ -34,12 +34,15 @@ static const struct {
     {"events", CLI_CMD_EVENTS, 0, 0, 0, CLI_OPT_SINCE | CLI_OPT_JSON},
     {"wait", CLI_CMD_WAIT, 1, 1, 0, 0},
     {"map", CLI_CMD_MAP, 2, -1, 2, CLI_OPT_UNORDERED},
+    {"keygen", CLI_CMD_KEYGEN, 1, 1, 0, CLI_OPT_KEYGEN},
 };
 
 void
 cli_usage(FILE *out)
 {
-    fputs("usage: actorctl [--broker EP] [--timeout MS] COMMAND ...\n"
+    fputs("usage: actorctl [--broker EP] [--timeout MS] [--key PATH "
+          "--broker-key PATH]\n"
+          "                COMMAND ...\n"
           "\n"
           "commands:\n"
           "  call ADDRESS METHOD [ARG ...]  call a method, print its result"
@@ -71,6 +74,13 @@ cli_usage(FILE *out)
           "                                 one result per line, in ARG\n"
           "                                 order (--unordered: as they\n"
           "                                 come); --timeout bounds each task\n"
+          "  keygen NAME [--role ROLE] [--dir DIR]\n"
+          "                                 write a CURVE certificate pair:\n"
+          "                                 DIR/NAME (public, for the\n"
+          "                                 broker's --keys) and\n"
+          "                                 DIR/NAME_secret (--key); ROLE:\n"
+          "                                 client (default), actor, node,\n"
+          "                                 admin\n"
           "\n"
           "options:\n"
           "  --broker EP    broker endpoint (default: $ACTORS_BROKER, else\n"
@@ -79,7 +89,10 @@ cli_usage(FILE *out)
           " 0: none);\n"
           "                 for tell, how long to wait for the broker\n"
           "  --json         (ls, events) print JSON\n"
-          "  --key KEY      (call) the call's key: a journaled actor applies\n"
+          "  --key PATH     own secret certificate (default $ACTORS_KEY)\n"
+          "  --broker-key PATH  the broker's public certificate (default\n"
+          "                 $ACTORS_BROKER_KEY); with --key: CURVE\n"
+          "  --call-key KEY (call) the call's key: a journaled actor applies\n"
           "                 a call once per key, so re-sending with the same\n"
           "                 KEY after an error or timeout is safe\n"
           "\n"
@@ -167,9 +180,24 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         self->used |= CLI_OPT_SPAWN;
         return ACTORS_OK;
     }
-    if (strcmp(opt, "--key") == 0) {
+    if (strcmp(opt, "--key") == 0 || strcmp(opt, "--broker-key") == 0) {
+        if (*value == '\0') {
+            return s_fail(errbuf, errlen, "%s needs a path", opt);
+        }
+        *(opt[2] == 'k' ? &self->cert : &self->bcert) = value;
+        return ACTORS_OK;
+    }
+    if (strcmp(opt, "--role") == 0 || strcmp(opt, "--dir") == 0) {
+        if (*value == '\0') {
+            return s_fail(errbuf, errlen, "%s needs a value", opt);
+        }
+        *(opt[2] == 'r' ? &self->role : &self->dir) = value;
+        self->used |= CLI_OPT_KEYGEN;
+        return ACTORS_OK;
+    }
+    if (strcmp(opt, "--call-key") == 0) {
         if (*value == '\0' || strlen(value) > 255) {
-            return s_fail(errbuf, errlen, "--key needs 1 to 255 bytes");
+            return s_fail(errbuf, errlen, "--call-key needs 1 to 255 bytes");
         }
         self->key = value;
         self->used |= CLI_OPT_KEY;
@@ -232,7 +260,8 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
         return ACTORS_OK;
     }
     static const char *valued[] = {"--name", "--node", "--max-restarts",
-        "--max-task-retries", "--since", "--key"};
+        "--max-task-retries", "--since", "--call-key", "--key", "--broker-key",
+        "--role", "--dir"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         if (strcmp(a, valued[k]) != 0) {
             continue;

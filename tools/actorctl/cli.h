@@ -31,6 +31,7 @@ typedef enum {
     CLI_CMD_EVENTS,   /* events [--since N] [--json] */
     CLI_CMD_WAIT,     /* wait ADDRESS (until it answers; --timeout) */
     CLI_CMD_MAP,      /* map [--unordered] MEMBERS METHOD [ARG ...] */
+    CLI_CMD_KEYGEN,   /* keygen NAME [--role ROLE] [--dir DIR] */
 } cli_cmd_t;
 
 typedef struct {
@@ -50,8 +51,12 @@ typedef struct {
     bool get_if_exists;   /* spawn --get-if-exists */
     bool no_restart;      /* kill --no-restart */
     uint64_t since;       /* events --since */
-    const char *key;      /* call --key; NULL: none */
+    const char *key;      /* call --call-key; NULL: none */
     bool unordered;       /* map --unordered */
+    const char *cert;     /* --key: own secret certificate; NULL: env */
+    const char *bcert;    /* --broker-key: the broker's public one */
+    const char *role;     /* keygen --role (default client) */
+    const char *dir;      /* keygen --dir (default .) */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -62,6 +67,7 @@ typedef struct {
 #define CLI_OPT_SINCE 0x08u
 #define CLI_OPT_KEY 0x10u
 #define CLI_OPT_UNORDERED 0x20u
+#define CLI_OPT_KEYGEN 0x40u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

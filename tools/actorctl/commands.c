@@ -7,6 +7,7 @@
  * test of the public API.
  */
 #include "commands.h"
+#include "keygen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +50,21 @@ static int
 s_print_error(const cli_t *cli, actors_future_t *f, actors_err rc)
 {
     const actors_error_t *e = f ? actors_future_error(f) : NULL;
+    /* A refused CURVE handshake is silence: say so with a timeout. */
+    const char *hint =
+        actors_security_enabled()
+            ? " (with CURVE, also what a key the broker does not allow or a "
+              "--broker-key that is not its own looks like; the broker logs "
+              "BRK-AUTH-REFUSED)"
+            : "";
     if (e != NULL) {
-        fprintf(
-            stderr, "%s: %s\n", actors_error_type(e), actors_error_message(e));
+        fprintf(stderr, "%s: %s%s\n", actors_error_type(e),
+            actors_error_message(e),
+            actors_error_code(e) == ACTORS_ETIMEDOUT ? hint : "");
     } else if (rc == ACTORS_ETIMEDOUT) {
-        fprintf(stderr, "%s: no reply from the broker at %s within %u ms\n",
+        fprintf(stderr, "%s: no reply from the broker at %s within %u ms%s\n",
             actors_err_name(rc), actors_endpoint_default(cli->broker),
-            (unsigned)cli->timeout_ms);
+            (unsigned)cli->timeout_ms, hint);
     } else {
         fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
     }
@@ -433,6 +442,9 @@ s_events(actors_client_t *client, const cli_t *cli)
 int
 commands_run(const cli_t *cli)
 {
+    if (cli->cmd == CLI_CMD_KEYGEN) {
+        return keygen_run(cli->address, cli->role, cli->dir);
+    }
     actors_client_t *client = NULL;
     actors_err rc = actors_client_create(&client, cli->broker);
     if (rc != ACTORS_OK) {
@@ -474,6 +486,7 @@ commands_run(const cli_t *cli)
     case CLI_CMD_MAP:
         status = commands_map(client, cli);
         break;
+    case CLI_CMD_KEYGEN:
     case CLI_CMD_HELP:
         cli_usage(stdout);
         status = COMMANDS_EXIT_OK;

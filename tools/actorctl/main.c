@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: MIT
  *
  *   actorctl [--broker EP] [--timeout MS] call ADDRESS METHOD [ARG ...]
+ *   actorctl keygen NAME [--role ROLE] [--dir DIR]
  *
  * main() parses the command line (cli.c) and runs the command
  * (commands.c). Exit status: 0 success, 1 error reply or no broker,
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 
 #include <actors/log.h>
+#include <actors/security.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -35,6 +37,10 @@ main(int argc, char **argv)
     actors_log_init_from_env("actorctl");
     if (getenv("ACTORS_LOG_LEVEL") == NULL) {
         actors_log_set_level(ACTORS_LOG_ERR);
+    }
+    if (actors_security_set(cli.cert, cli.bcert) != ACTORS_OK) {
+        fprintf(stderr, "actorctl: out of memory\n");
+        return COMMANDS_EXIT_ERROR;
     }
     return commands_run(&cli);
 }

@@ -18,5 +18,6 @@
 #include <actors/persist.h>
 #include <actors/loop.h>
 #include <actors/pool.h>
+#include <actors/security.h>
 
 #endif

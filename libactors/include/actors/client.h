@@ -82,9 +82,13 @@ ACTORS_EXPORT const char *actors_endpoint_default(const char *endpoint);
 
 /* actors_client_create connects to the broker at endpoint (NULL: see
  * actors_endpoint_default). Connecting is asynchronous: calls made before
- * the broker is up are sent when it is.
+ * the broker is up are sent when it is. With CURVE credentials in force
+ * (actors/security.h: --key/$ACTORS_KEY and --broker-key/
+ * $ACTORS_BROKER_KEY) the connection is a CURVE client; a broker that
+ * refuses the key never answers (calls time out).
  * Returns ACTORS_OK with *out owned by the caller (actors_client_destroy),
- * ACTORS_EINVAL for a bad endpoint, ACTORS_ENOMEM; *out NULL on error.
+ * ACTORS_EINVAL for a bad endpoint or unreadable keys, ACTORS_ENOMEM; *out
+ * NULL on error.
  * Thread: any (the calling thread becomes the owner). */
 ACTORS_EXPORT actors_err actors_client_create(
     actors_client_t **out, const char *endpoint);

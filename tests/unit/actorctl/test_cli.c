@@ -50,21 +50,33 @@ START_TEST(test_cli_call_with_arguments)
 }
 END_TEST
 
-/* --key names the call (before or after the command, before ADDRESS). */
+/* --call-key names the call (before or after the command, before
+ * ADDRESS); --key and --broker-key are the CURVE certificates. */
 START_TEST(test_cli_call_with_key)
 {
     cli_t cli;
     char why[256];
-    TEST_ASSERT_OK(
-        s_parse(&cli, "--key dep-1 call account/1 deposit 5", why, sizeof why));
+    TEST_ASSERT_OK(s_parse(
+        &cli, "--call-key dep-1 call account/1 deposit 5", why, sizeof why));
     ck_assert_str_eq(cli.key, "dep-1");
     ck_assert_str_eq(cli.method, "deposit");
-    TEST_ASSERT_OK(
-        s_parse(&cli, "call --key dep-2 account/1 deposit 5", why, sizeof why));
+    TEST_ASSERT_OK(s_parse(
+        &cli, "call --call-key dep-2 account/1 deposit 5", why, sizeof why));
     ck_assert_str_eq(cli.key, "dep-2");
     ck_assert_int_eq(cli.nargs, 1);
     TEST_ASSERT_OK(s_parse(&cli, "call account/1 deposit 5", why, sizeof why));
     ck_assert_ptr_null(cli.key);
+    ck_assert_ptr_null(cli.cert);
+    TEST_ASSERT_OK(s_parse(
+        &cli, "--key k/me_secret ping --broker-key k/broker", why, sizeof why));
+    ck_assert_str_eq(cli.cert, "k/me_secret");
+    ck_assert_str_eq(cli.bcert, "k/broker");
+    TEST_ASSERT_OK(
+        s_parse(&cli, "keygen alice --role admin --dir keys", why, sizeof why));
+    ck_assert_int_eq(cli.cmd, CLI_CMD_KEYGEN);
+    ck_assert_str_eq(cli.address, "alice");
+    ck_assert_str_eq(cli.role, "admin");
+    ck_assert_str_eq(cli.dir, "keys");
 }
 END_TEST
 
@@ -197,8 +209,9 @@ START_TEST(test_cli_lifecycle_usage_errors)
     const char *bad[] = {"spawn", "spawn x --max-restarts -2",
         "spawn x --max-restarts lots", "call --no-restart a m",
         "kill a/1 --name b", "ls --since 3", "kill", "stop a b",
-        "events --since -1", "spawn x --name", "ping --json", "ls --key k",
-        "call --key a m", "tell --key k a m"};
+        "events --since -1", "spawn x --name", "ping --json", "ls --call-key k",
+        "call --call-key a m", "tell --call-key k a m", "keygen", "keygen a b",
+        "ping --role admin", "call --dir d a m"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_msg(s_parse(&cli, bad[i], why, sizeof why) == ACTORS_EINVAL,
             "'%s' was accepted", bad[i]);
