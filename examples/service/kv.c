@@ -203,11 +203,11 @@ s_method_all(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 }
 
 static const actors_method_t s_methods[] = {
-    {"put", s_method_put},
-    {"get", s_method_get},
-    {"keys", s_method_keys},
-    {"all", s_method_all},
-    {NULL, NULL},
+    {.name = "put", .fn = s_method_put},
+    {.name = "get", .fn = s_method_get},
+    {.name = "keys", .fn = s_method_keys},
+    {.name = "all", .fn = s_method_all},
+    {.name = NULL},
 };
 
 static const actors_service_t s_kv = {

@@ -62,6 +62,9 @@ typedef struct actors_deferred actors_deferred_t; /* a reply owed */
 typedef actors_err (*actors_method_fn)(
     actors_ctx_t *ctx, const msgpack_object *args, void *state);
 
+/* Fields may be added at the end in later versions: write the table
+ * with designated initializers ({.name = "get", .fn = s_get}) so that
+ * code built with -Wextra -Werror keeps compiling. */
 typedef struct {
     const char *name;    /* method name as called */
     actors_method_fn fn; /* NULL name ends the table */
