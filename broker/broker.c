@@ -1,5 +1,6 @@
 /* broker/broker.c - the broker as shipped: the routing core with the
- * supervision extension (broker.h).
+ * supervision and publish/subscribe
+ * extensions (broker.h).
  * SPDX-License-Identifier: MIT
  *
  * The core (core.h) routes on its own; this file is where extensions are
@@ -11,6 +12,7 @@
 #include <assert.h>
 
 #include "core.h"
+#include "pubsub.h"
 #include "sup.h"
 
 actors_err
@@ -23,6 +25,10 @@ brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
         return rc;
     }
     rc = brk_sup_attach(*out);
+    brk_pubsub_t *ps = NULL;
+    if (rc == ACTORS_OK) {
+        rc = brk_pubsub_attach(*out, &ps);
+    }
     if (rc != ACTORS_OK) {
         brk_broker_destroy(out);
     }
