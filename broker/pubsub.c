@@ -28,6 +28,8 @@ typedef struct {
     char pattern[BRK_TOPIC_MAX + 1]; /* NUL-terminated */
     uint16_t plen;                   /* bytes in pattern */
     uint8_t kind;                    /* PS_* */
+    uint8_t id_len;                  /* PS_CONN: bytes in id */
+    uint8_t id[ACTORS_WIRE_ID_MAX];  /* PS_CONN: the SUBSCRIBE's id */
     uint32_t owner;                  /* conn row or registry entry */
     uint32_t free_next;              /* free list */
 } ps_sub_t;
@@ -72,7 +74,7 @@ s_count_owner(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
 
 static actors_err
 s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
-    size_t plen)
+    size_t plen, const brk_in_t *m)
 {
     uint32_t i = self->free_head;
     if (i != BRK_NONE) {
@@ -95,6 +97,8 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     s->plen = (uint16_t)plen;
     s->kind = kind;
     s->owner = owner;
+    s->id_len = (uint8_t)m->h.id_len;
+    memcpy(s->id, m->h.id, m->h.id_len);
     s->free_next = BRK_NONE;
     self->count++;
     return ACTORS_OK;
@@ -137,8 +141,7 @@ s_count_dropped(brk_pubsub_t *self, uint32_t ei)
         if (v == NULL) {
             return; /* the broker's own counters still say it */
         }
-        memset(v + self->dropped_cap, 0,
-            (cap - self->dropped_cap) * sizeof *v);
+        memset(v + self->dropped_cap, 0, (cap - self->dropped_cap) * sizeof *v);
         self->dropped = v;
         self->dropped_cap = cap;
     }
@@ -147,20 +150,22 @@ s_count_dropped(brk_pubsub_t *self, uint32_t ei)
 
 /* ------------------------------------------------------------ delivery */
 
-/* s_header makes the PUBLICATION header: no id, names pattern and topic. */
+/* s_header makes the PUBLICATION header: id (the SUBSCRIBE's for a
+ * connection, the address for an address), names pattern and topic. */
 static void
-s_header(zmq_msg_t *hdr, const ps_sub_t *s, const char *topic, size_t tlen)
+s_header(zmq_msg_t *hdr, const ps_sub_t *s, const void *id, size_t id_len,
+    const char *topic, size_t tlen)
 {
-    zmq_msg_init_size(hdr, ACTORS_WIRE_HDR_MIN + 2 + s->plen + tlen);
+    zmq_msg_init_size(hdr, ACTORS_WIRE_HDR_MIN + id_len + 2 + s->plen + tlen);
     uint8_t *p = zmq_msg_data(hdr);
-    size_t n = actors__hdr_write(p, ACTORS_CMD_PUBLICATION, 0, NULL, 0);
+    size_t n = actors__hdr_write(p, ACTORS_CMD_PUBLICATION, 0, id, id_len);
     actors__hdr_names_write(p + n, s->pattern, s->plen, topic, tlen);
 }
 
 /* s_to_conn sends the event to a subscribed connection: at most once. */
 static bool
-s_to_conn(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
-    size_t tlen, zmq_msg_t *body)
+s_to_conn(brk_pubsub_t *self, const ps_sub_t *s, const char *topic, size_t tlen,
+    zmq_msg_t *body)
 {
     brk_broker_t *core = self->core;
     brk_conn_t *c = brk_conns_at(&core->conns, s->owner);
@@ -172,7 +177,7 @@ s_to_conn(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
     zmq_msg_t cp;
     zmq_msg_init_size(&rid, c->rid_len);
     memcpy(zmq_msg_data(&rid), c->rid, c->rid_len);
-    s_header(&hdr, s, topic, tlen);
+    s_header(&hdr, s, s->id, s->id_len, topic, tlen);
     zmq_msg_init(&cp);
     zmq_msg_copy(&cp, body);
     zmq_msg_t *f[3] = {&rid, &hdr, &cp};
@@ -191,9 +196,13 @@ s_to_address(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
 {
     brk_broker_t *core = self->core;
     uint32_t ei = s->owner;
-    if (brk_registry_at(&core->reg, ei)->state == BRK_ENTRY_DEAD) {
+    const brk_entry_t *e = brk_registry_at(&core->reg, ei);
+    if (e->state == BRK_ENTRY_DEAD) {
         return false;
     }
+    char address[256];
+    size_t alen = e->address_len;
+    memcpy(address, e->address, alen);
     uint32_t si;
     if (brk_slots_alloc(&core->slots, &si) != ACTORS_OK) {
         s_count_dropped(self, ei);
@@ -201,7 +210,7 @@ s_to_address(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
     }
     brk_slot_t *slot = brk_slots_at(&core->slots, si);
     zmq_msg_close(&slot->hdr);
-    s_header(&slot->hdr, s, topic, tlen);
+    s_header(&slot->hdr, s, address, alen, topic, tlen);
     zmq_msg_copy(&slot->args, body);
     slot->cmd = ACTORS_CMD_TELL;
     slot->answered = 1;
@@ -338,8 +347,7 @@ s_owner(brk_pubsub_t *self, const brk_in_t *m, const char *what, char *p,
         char address[256];
         brk_core_frame_str(&m->arg[1], address, sizeof address);
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_EFORBIDDEN,
-            address,
-            "only the connection that registered %s may subscribe it",
+            address, "only the connection that registered %s may subscribe it",
             address);
         return false;
     }
@@ -369,7 +377,14 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
     if (!s_owner(self, m, "SUBSCRIBE", p, &plen, &kind, &owner)) {
         return;
     }
-    if (owner != BRK_NONE && s_find(self, kind, owner, p, plen) != BRK_NONE) {
+    uint32_t had =
+        owner == BRK_NONE ? BRK_NONE : s_find(self, kind, owner, p, plen);
+    if (had != BRK_NONE) {
+        /* Already there: a connection's takes the new request id. */
+        if (kind == PS_CONN) {
+            self->v[had].id_len = (uint8_t)m->h.id_len;
+            memcpy(self->v[had].id, m->h.id, m->h.id_len);
+        }
         s_reply_uint(core, m, 0);
         return;
     }
@@ -381,14 +396,13 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
             BRK_PUBSUB_PER_OWNER, BRK_PUBSUB_MAX);
         return;
     }
-    if (kind == PS_CONN &&
-        brk_core_conn_claim(core, m, BRK_ROLE_SUBSCRIBER, &owner) !=
-            ACTORS_OK) {
+    if (kind == PS_CONN && brk_core_conn_claim(core, m, BRK_ROLE_SUBSCRIBER,
+                               &owner) != ACTORS_OK) {
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, NULL,
             "broker out of memory");
         return;
     }
-    if (s_add(self, kind, owner, p, plen) != ACTORS_OK) {
+    if (s_add(self, kind, owner, p, plen, m) != ACTORS_OK) {
         if (kind == PS_CONN && s_count_owner(self, kind, owner) == 0) {
             brk_core_conn_release(core, owner, BRK_ROLE_SUBSCRIBER);
         }
@@ -437,7 +451,8 @@ s_wall_ms(void)
  * actors.lifecycle.<kind>.<address> (the address part left out when it
  * would not make a valid topic). */
 static void
-s_lifecycle(brk_pubsub_t *self, uint32_t ei, const char *kind, const char *cause)
+s_lifecycle(
+    brk_pubsub_t *self, uint32_t ei, const char *kind, const char *cause)
 {
     if (self->count == 0) {
         return;

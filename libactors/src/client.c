@@ -65,6 +65,7 @@
 #include "client_internal.h"
 #include "future_internal.h"
 #include "msg_internal.h"
+#include "pubsub_internal.h"
 #include <actors-internal/unpack.h>
 #include <actors-internal/utf8.h>
 
@@ -111,6 +112,7 @@ struct actors_client {
     uint32_t tells_unpumped;     /* tells sent since the last pump */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
     int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
+    actors_subscription_t *subs; /* subscriptions (pubsub.c); NULL */
 };
 
 static int64_t
@@ -635,6 +637,20 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     return ACTORS_OK;
 }
 
+actors_err
+actors__client_request(actors_client_t *self, uint8_t cmd, const char *f1,
+    const char *f2, actors_msg_t **body_p, actors_future_t **out)
+{
+    return s_request_ex(self, cmd, 0, f1, f2, body_p != NULL, false, NULL, 0,
+        false, body_p, out);
+}
+
+actors_subscription_t **
+actors__client_subs(actors_client_t *self)
+{
+    return &self->subs;
+}
+
 /* s_request is s_request_ex for the common case: args as one array. */
 static actors_err
 s_request(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
@@ -1028,6 +1044,10 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
             actors__future_unref(f); /* the table's */
             return;
         }
+    }
+    if (hdr.cmd == ACTORS_CMD_PUBLICATION && self->subs != NULL &&
+        actors__subs_deliver(self, &hdr, frames, n)) {
+        return; /* an event for one of the client's subscriptions */
     }
     if (self->hook != NULL) {
         self->hook(self->hook_arg, &hdr, frames, n);

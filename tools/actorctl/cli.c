@@ -31,7 +31,10 @@ static const struct {
     {"spawn", CLI_CMD_SPAWN, 1, -1, 1, CLI_OPT_SPAWN},
     {"kill", CLI_CMD_KILL, 1, 1, 0, CLI_OPT_NO_RESTART},
     {"stop", CLI_CMD_STOP, 1, 1, 0, 0},
-    {"events", CLI_CMD_EVENTS, 0, 0, 0, CLI_OPT_SINCE | CLI_OPT_JSON},
+    {"events", CLI_CMD_EVENTS, 0, 0, 0,
+        CLI_OPT_SINCE | CLI_OPT_JSON | CLI_OPT_FOLLOW | CLI_OPT_COUNT},
+    {"subscribe", CLI_CMD_SUBSCRIBE, 1, 1, 0, CLI_OPT_COUNT},
+    {"publish", CLI_CMD_PUBLISH, 2, 2, 0, 0},
 };
 
 void
@@ -59,6 +62,16 @@ cli_usage(FILE *out)
           "  stop ADDRESS                   stop an actor gracefully, no"
           " restart\n"
           "  events [--since N] [--json]    lifecycle events of every node\n"
+          "  events --follow [--json]       stream them as they happen\n"
+          "  subscribe PATTERN [--count N]  print one JSON line per event\n"
+          "                                 on a matching topic until "
+          "stopped\n"
+          "                                 (or N events); '*' is one "
+          "segment,\n"
+          "                                 '>' the rest: orders.>\n"
+          "  publish TOPIC JSON             publish an event, print how "
+          "many\n"
+          "                                 subscriptions it reached\n"
           "\n"
           "options:\n"
           "  --broker EP    broker endpoint (default: $ACTORS_BROKER, else\n"
@@ -168,6 +181,15 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         self->used |= CLI_OPT_SINCE;
         return ACTORS_OK;
     }
+    if (strcmp(opt, "--count") == 0) {
+        if (s_int(value, 1, INT64_MAX, &v) != ACTORS_OK) {
+            return s_fail(
+                errbuf, errlen, "bad --count '%s' (1 or more)", value);
+        }
+        self->count = (uint64_t)v;
+        self->used |= CLI_OPT_COUNT;
+        return ACTORS_OK;
+    }
     if (s_int(value, -1, 1000000, &v) != ACTORS_OK) {
         return s_fail(
             errbuf, errlen, "bad %s '%s' (-1, 0 or more)", opt, value);
@@ -206,13 +228,18 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
         self->used |= CLI_OPT_SPAWN;
         return ACTORS_OK;
     }
+    if (strcmp(a, "--follow") == 0) {
+        self->follow = true;
+        self->used |= CLI_OPT_FOLLOW;
+        return ACTORS_OK;
+    }
     if (strcmp(a, "--no-restart") == 0) {
         self->no_restart = true;
         self->used |= CLI_OPT_NO_RESTART;
         return ACTORS_OK;
     }
     static const char *valued[] = {"--name", "--node", "--max-restarts",
-        "--max-task-retries", "--since", "--key"};
+        "--max-task-retries", "--since", "--key", "--count"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         if (strcmp(a, valued[k]) != 0) {
             continue;
@@ -326,6 +353,13 @@ s_parse(cli_t *self, int argc, char **argv, bool *is_help, char *errbuf,
             s_commands[found].name);
     }
     self->address = op[0];
+    if (self->cmd == CLI_CMD_PUBLISH) {
+        self->payload = op[1];
+    }
+    if ((self->used & CLI_OPT_COUNT) && self->cmd == CLI_CMD_EVENTS &&
+        !self->follow) {
+        return s_fail(errbuf, errlen, "--count goes with events --follow");
+    }
     if (self->cmd == CLI_CMD_CALL || self->cmd == CLI_CMD_TELL) {
         self->method = op[1];
         self->args = argv + i;

@@ -19,16 +19,18 @@
 #define CLI_TIMEOUT_DEFAULT 30000u
 
 typedef enum {
-    CLI_CMD_HELP = 0, /* --help, or no command at all with --help */
-    CLI_CMD_CALL,     /* call ADDRESS METHOD [ARG ...] */
-    CLI_CMD_TELL,     /* tell ADDRESS METHOD [ARG ...] */
-    CLI_CMD_LS,       /* ls [--json] */
-    CLI_CMD_LOOKUP,   /* lookup ADDRESS */
-    CLI_CMD_PING,     /* ping */
-    CLI_CMD_SPAWN,    /* spawn SERVICE [OPTIONS] [CTOR-ARG ...] */
-    CLI_CMD_KILL,     /* kill ADDRESS [--no-restart] */
-    CLI_CMD_STOP,     /* stop ADDRESS */
-    CLI_CMD_EVENTS,   /* events [--since N] [--json] */
+    CLI_CMD_HELP = 0,  /* --help, or no command at all with --help */
+    CLI_CMD_CALL,      /* call ADDRESS METHOD [ARG ...] */
+    CLI_CMD_TELL,      /* tell ADDRESS METHOD [ARG ...] */
+    CLI_CMD_LS,        /* ls [--json] */
+    CLI_CMD_LOOKUP,    /* lookup ADDRESS */
+    CLI_CMD_PING,      /* ping */
+    CLI_CMD_SPAWN,     /* spawn SERVICE [OPTIONS] [CTOR-ARG ...] */
+    CLI_CMD_KILL,      /* kill ADDRESS [--no-restart] */
+    CLI_CMD_STOP,      /* stop ADDRESS */
+    CLI_CMD_EVENTS,    /* events [--since N] [--json] [--follow] */
+    CLI_CMD_SUBSCRIBE, /* subscribe PATTERN [--count N] */
+    CLI_CMD_PUBLISH,   /* publish TOPIC JSON */
 } cli_cmd_t;
 
 typedef struct {
@@ -49,6 +51,9 @@ typedef struct {
     bool no_restart;      /* kill --no-restart */
     uint64_t since;       /* events --since */
     const char *key;      /* call --key; NULL: none */
+    const char *payload;  /* publish: the JSON value */
+    bool follow;          /* events --follow */
+    uint64_t count;       /* subscribe/events --follow --count; 0: no end */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -58,6 +63,8 @@ typedef struct {
 #define CLI_OPT_NO_RESTART 0x04u
 #define CLI_OPT_SINCE 0x08u
 #define CLI_OPT_KEY 0x10u
+#define CLI_OPT_FOLLOW 0x20u
+#define CLI_OPT_COUNT 0x40u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

@@ -11,5 +11,6 @@
 #include <actors/future.h>
 #include <actors/client.h>
 #include <actors/actor.h>
+#include <actors/pubsub.h>
 
 #endif

@@ -7,6 +7,7 @@
 
 /* A PUBLICATION as a subscriber received it. */
 typedef struct {
+    char id[256]; /* the SUBSCRIBE's request id, or the address */
     char pattern[256];
     char topic[256];
     uint8_t body[64];
@@ -22,11 +23,11 @@ s_get_pub(void *sock)
     actors__hdr_t ph;
     TEST_ASSERT_OK(actors__hdr_parse(m.data[0], m.len[0], &ph));
     ck_assert_uint_eq(ph.cmd, ACTORS_CMD_PUBLICATION);
-    ck_assert_uint_eq(ph.id_len, 0);
     ck_assert_ptr_nonnull(ph.address);
     ck_assert_ptr_nonnull(ph.method);
     s_pub_t p;
     memset(&p, 0, sizeof p);
+    snprintf(p.id, sizeof p.id, "%.*s", (int)ph.id_len, (const char *)ph.id);
     snprintf(p.pattern, sizeof p.pattern, "%.*s", (int)ph.address_len,
         (const char *)ph.address);
     snprintf(p.topic, sizeof p.topic, "%.*s", (int)ph.method_len,
@@ -111,6 +112,7 @@ START_TEST(test_pubsub_clients)
     s_publish(pub, "orders.shipped", 4, 3);    /* a once, b twice */
     s_publish(pub, "other", 5, 0);
     s_pub_t p = s_get_pub(a);
+    ck_assert_str_eq(p.id, "s"); /* the SUBSCRIBE's request id */
     ck_assert_str_eq(p.pattern, "orders.*");
     ck_assert_str_eq(p.topic, "orders.created");
     ck_assert_uint_eq(p.body[0], 2);
@@ -132,8 +134,8 @@ START_TEST(test_pubsub_clients)
     /* Order per publisher: 200 fire-and-forget events arrive in order. */
     for (int i = 0; i < 100; i++) {
         uint8_t v = (uint8_t)i;
-        s_send(pub, ACTORS_CMD_PUBLISH, 0, NULL, 2, S("orders.x"), &v,
-            (size_t)1);
+        s_send(
+            pub, ACTORS_CMD_PUBLISH, 0, NULL, 2, S("orders.x"), &v, (size_t)1);
     }
     for (int i = 0; i < 100; i++) {
         p = s_get_pub(a);
@@ -254,6 +256,7 @@ START_TEST(test_pubsub_actor_mailbox)
     ck_assert_int_eq(s_lookup(pub, "sub/1", "mailbox"), 3);
     for (int i = 0; i < 4; i++) {
         s_pub_t p = s_get_pub(a);
+        ck_assert_str_eq(p.id, "sub/1"); /* the address */
         ck_assert_str_eq(p.pattern, "orders.>");
         char want[16];
         snprintf(want, sizeof want, "orders.%d", i + 1);
