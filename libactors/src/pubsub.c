@@ -51,10 +51,8 @@ struct actors_subscription {
     int in_fn; /* handlers of it running */
 };
 
-/* s_topic_ok: a topic (or, with pattern, a pattern) the broker takes:
- * its rules are in broker/topic.c; the broker checks again. */
-static bool
-s_topic_ok(const char *s, bool pattern)
+bool
+actors__topic_ok(const char *s, bool pattern)
 {
     size_t len = s == NULL ? 0 : strlen(s);
     if (len == 0 || len > ACTORS_TOPIC_MAX) {
@@ -90,7 +88,7 @@ actors_publish(actors_client_t *client, const char *topic,
     if (out != NULL) {
         *out = NULL;
     }
-    if (!s_topic_ok(topic, false)) {
+    if (!actors__topic_ok(topic, false)) {
         return ACTORS_EINVAL;
     }
     actors_msg_t *nil = NULL;
@@ -125,7 +123,7 @@ actors_subscribe(actors_client_t *client, const char *pattern,
     if (ready != NULL) {
         *ready = NULL;
     }
-    if (!s_topic_ok(pattern, true)) {
+    if (!actors__topic_ok(pattern, true)) {
         return ACTORS_EINVAL;
     }
     actors_subscription_t *self = actors__zalloc(sizeof *self);
@@ -309,8 +307,8 @@ s_result(zmq_msg_t *out, const uint8_t *topic, size_t tlen, zmq_msg_t *data)
 }
 
 bool
-actors__subs_deliver(actors_client_t *client, const actors__hdr_t *hdr,
-    zmq_msg_t *frames, int n)
+actors__subs_deliver(
+    actors_client_t *client, const actors__hdr_t *hdr, zmq_msg_t *frames, int n)
 {
     if (hdr->id_len != sizeof(uint64_t) || hdr->address == NULL) {
         return false;

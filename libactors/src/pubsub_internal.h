@@ -20,6 +20,11 @@
 bool actors__subs_deliver(actors_client_t *client, const actors__hdr_t *hdr,
     zmq_msg_t *frames, int n);
 
+/* actors__topic_ok: s is a topic (or, with pattern, a pattern) the
+ * broker takes: its rules are broker/topic.h's; the broker checks again.
+ * Thread: any. */
+bool actors__topic_ok(const char *s, bool pattern);
+
 /* actors__client_subs is the head of the client's subscription list. */
 actors_subscription_t **actors__client_subs(actors_client_t *self);
 

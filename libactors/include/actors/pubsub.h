@@ -39,7 +39,7 @@
 extern "C" {
 #endif
 
-#define ACTORS_TOPIC_MAX 255        /* bytes in a topic or pattern */
+#define ACTORS_TOPIC_MAX 255            /* bytes in a topic or pattern */
 #define ACTORS_SUBSCRIPTION_QUEUE 10000 /* events queued for _next */
 
 typedef struct actors_subscription actors_subscription_t;
