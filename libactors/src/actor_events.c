@@ -107,8 +107,8 @@ actors__events_init(actors_actor_t *self)
     for (; t != NULL && t->pattern != NULL; t++) {
         actors_err rc = s_add(self, t->pattern, t->fn);
         if (rc != ACTORS_OK) {
-            ACTORS_LOG(ACTORS_LOG_ERR, "ACT-TOPICS",
-                "service=%s pattern=%s %s", self->service->name, t->pattern,
+            ACTORS_LOG(ACTORS_LOG_ERR, "ACT-TOPICS", "service=%s pattern=%s %s",
+                self->service->name, t->pattern,
                 rc == ACTORS_EINVAL ? "is not a valid topic pattern"
                                     : "out of memory");
             return rc;

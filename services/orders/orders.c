@@ -89,9 +89,8 @@ s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
             "orders takes one optional integer: resend_ms, 10..3600000");
     }
     orders_t *self = calloc(1, sizeof *self);
-    if (self == NULL ||
-        (self->pending = calloc(ORDERS_PENDING_MAX, sizeof *self->pending)) ==
-            NULL) {
+    if (self == NULL || (self->pending = calloc(ORDERS_PENDING_MAX,
+                             sizeof *self->pending)) == NULL) {
         free(self);
         return ACTORS_ENOMEM;
     }

@@ -109,7 +109,8 @@ s_restarting(const char *address)
 
 #define S_POLICY                                                               \
     P("max_restarts = -1")                                                     \
-    P("backoff_base_ms = 1500") P("backoff_jitter = 0") P("healthy_ms = 60000")
+    P("backoff_base_ms = 1500") P("backoff_jitter = 0") P("healthy_ms = "      \
+                                                          "60000")
 
 /* A subscriber killed and restarting keeps its subscription: what is
  * published meanwhile waits in its mailbox and reaches the new process,
@@ -188,8 +189,7 @@ START_TEST(test_events_order_and_unsubscribe)
     suptest_wait(f);
     ck_assert_int_eq(itest_int(f), 0);
     actors_future_destroy(&f);
-    ck_assert_int_eq(
-        actors_publish(c, "orders.*", &ev, &f), ACTORS_EINVAL);
+    ck_assert_int_eq(actors_publish(c, "orders.*", &ev, &f), ACTORS_EINVAL);
 }
 END_TEST
 
@@ -223,7 +223,8 @@ START_TEST(test_events_client_subscriptions)
     actors_subscription_t *q = NULL;
     actors_future_t *r1 = NULL;
     actors_future_t *r2 = NULL;
-    TEST_ASSERT_OK(actors_subscribe(sub, "orders.*", s_on_event, &seen, &cb, &r1));
+    TEST_ASSERT_OK(
+        actors_subscribe(sub, "orders.*", s_on_event, &seen, &cb, &r1));
     TEST_ASSERT_OK(actors_subscribe(sub, "*.created", NULL, NULL, &q, &r2));
     TEST_ASSERT_OK(actors_future_wait(r1, ITEST_WAIT_MS));
     TEST_ASSERT_OK(actors_future_wait(r2, ITEST_WAIT_MS));
@@ -276,8 +277,8 @@ START_TEST(test_events_client_subscriptions)
     actors_future_destroy(&e1);
     /* The library refuses a bad pattern; the broker too (raw PUBLISH and
      * SUBSCRIBE are in tests/unit/broker/test_pubsub.c). */
-    ck_assert_int_eq(actors_subscribe(sub, "a..b", NULL, NULL, &q, NULL),
-        ACTORS_EINVAL);
+    ck_assert_int_eq(
+        actors_subscribe(sub, "a..b", NULL, NULL, &q, NULL), ACTORS_EINVAL);
     actors_client_destroy(&sub);
     /* Its connection gone, the broker routes to nobody. */
     int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
@@ -296,7 +297,8 @@ START_TEST(test_events_lifecycle_stream)
     actors_client_t *c = itest_connect();
     actors_subscription_t *q = NULL;
     actors_future_t *r = NULL;
-    TEST_ASSERT_OK(actors_subscribe(c, "actors.lifecycle.>", NULL, NULL, &q, &r));
+    TEST_ASSERT_OK(
+        actors_subscribe(c, "actors.lifecycle.>", NULL, NULL, &q, &r));
     suptest_wait(r);
     actors_future_destroy(&r);
     testutil_proc_t *p =
@@ -329,6 +331,65 @@ START_TEST(test_events_lifecycle_stream)
 }
 END_TEST
 
+/* s_next_kind waits for the next event of q and copies its kind and
+ * address. */
+static void
+s_next_kind(actors_subscription_t *q, char *kind, char *address)
+{
+    actors_future_t *e = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(q, &e));
+    suptest_wait(e);
+    const msgpack_object *data = actors_map_get(itest_result(e), "data");
+    const char *s = NULL;
+    size_t n = 0;
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "kind"), &s, &n));
+    snprintf(kind, 32, "%.*s", (int)n, s);
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "address"), &s, &n));
+    snprintf(address, 64, "%.*s", (int)n, s);
+    actors_future_destroy(&e);
+}
+
+/* The supervision's events are on the stream too: a node joining, an
+ * actor starting, exiting and restarting, a node lost. Nothing polled. */
+START_TEST(test_events_lifecycle_supervised)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    actors_subscription_t *q = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(c, "actors.lifecycle.>", NULL, NULL, &q, &r));
+    suptest_wait(r);
+    actors_future_destroy(&r);
+    testutil_proc_t *node =
+        suptest_node("n1", s_config("shipping/s", P("max_restarts = -1")));
+    int64_t pid = suptest_wait_running("shipping/s", 0);
+    kill((pid_t)pid, SIGKILL);
+    suptest_wait_running("shipping/s", pid);
+    testutil_proc_kill(node, SIGKILL);
+    const char *want[] = {
+        "node-joined", "start", "registered", "exit", "restart", "node-lost"};
+    bool seen[6] = {false};
+    int left = 6;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (left > 0 && testutil_now_ms() < deadline) {
+        char kind[32];
+        char address[64];
+        s_next_kind(q, kind, address);
+        for (int i = 0; i < 6; i++) {
+            if (!seen[i] && strcmp(kind, want[i]) == 0) {
+                seen[i] = true;
+                left--;
+            }
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        ck_assert_msg(seen[i], "no %s event", want[i]);
+    }
+    actors_unsubscribe(&q);
+}
+END_TEST
+
 static Suite *
 events_suite(void)
 {
@@ -339,6 +400,7 @@ events_suite(void)
     tcase_add_test(tc, test_events_order_and_unsubscribe);
     tcase_add_test(tc, test_events_client_subscriptions);
     tcase_add_test(tc, test_events_lifecycle_stream);
+    tcase_add_test(tc, test_events_lifecycle_supervised);
     suite_add_tcase(s, tc);
     return s;
 }
