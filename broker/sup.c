@@ -818,7 +818,7 @@ sup_emit(sup_t *self, const char *kind, const char *address, const char *node,
     snprintf(ev.address, sizeof ev.address, "%s", address);
     snprintf(ev.node, sizeof ev.node, "%s", node);
     snprintf(ev.cause, sizeof ev.cause, "%s", cause);
-    ev.id = brk_events_push(&self->events, &ev);
+    /* Not in the ring: EVENTS lists what the nodes reported (id 0). */
     if (self->event_fn != NULL) {
         self->event_fn(self->event_arg, &ev);
     }

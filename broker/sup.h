@@ -22,8 +22,8 @@
 
 /* A hook told of every lifecycle event the supervision records: those
  * the nodes report (EVENT: start, exit, restart, give-up, stop) and those
- * the broker sees itself (node-joined, node-lost, replaced). ev is
- * borrowed for the call. */
+ * the broker sees itself (node-joined, node-lost, replaced; id 0, not in
+ * EVENTS). ev is borrowed for the call. */
 typedef void (*brk_sup_event_fn)(void *arg, const brk_event_t *ev);
 
 /* brk_sup_on_event sets the event hook of the supervision attached to

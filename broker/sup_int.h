@@ -49,9 +49,9 @@ typedef struct {
     void *event_arg;           /* its argument */
 } sup_t;
 
-/* sup_emit records an event the broker itself observed (kind
- * "node-joined", "node-lost", "replaced") in the ring and tells the
- * event hook, as a node's EVENT is. */
+/* sup_emit tells the event hook of an event the broker itself observed
+ * (kind "node-joined", "node-lost", "replaced"; id 0); the ring (EVENTS)
+ * keeps what the nodes report. */
 void sup_emit(sup_t *self, const char *kind, const char *address,
     const char *node, const char *cause);
 

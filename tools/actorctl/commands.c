@@ -20,15 +20,16 @@
 #define COMMANDS_GRACE_MS 2000
 
 /* One row of the ls table. */
-#define NCOLS 10
+#define NCOLS 11
 typedef struct {
     char *cell[NCOLS]; /* one per column of s_columns */
 } row_t;
 
 static const char *s_columns[NCOLS] = {"ADDRESS", "SERVICE", "NODE", "PID",
-    "STATE", "RESTARTS", "MAILBOX", "INFLIGHT", "HANDLED", "CAUSE"};
+    "STATE", "RESTARTS", "MAILBOX", "INFLIGHT", "HANDLED", "DROPPED", "CAUSE"};
 static const char *s_keys[NCOLS] = {"address", "service", "node", "pid",
-    "state", "restarts", "mailbox", "inflight", "handled", "cause"};
+    "state", "restarts", "mailbox", "inflight", "handled", "events_dropped",
+    "cause"};
 
 /* s_wait_ms is how long to wait for the reply to a request without a
  * deadline in its header: --timeout, or for ever when it is 0. */
