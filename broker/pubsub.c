@@ -470,7 +470,9 @@ s_lifecycle(
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 7);
+    msgpack_pack_map(&pk, 9);
+    brk_core_pack_str(&pk, "id");
+    msgpack_pack_uint64(&pk, 0);
     brk_core_pack_str(&pk, "kind");
     brk_core_pack_str(&pk, kind);
     brk_core_pack_str(&pk, "address");
@@ -481,6 +483,8 @@ s_lifecycle(
     msgpack_pack_int64(&pk, e->pid);
     brk_core_pack_str(&pk, "node");
     brk_core_pack_str(&pk, "");
+    brk_core_pack_str(&pk, "restarts");
+    msgpack_pack_int64(&pk, 0);
     brk_core_pack_str(&pk, "cause");
     brk_core_pack_str(&pk, cause);
     brk_core_pack_str(&pk, "ms");

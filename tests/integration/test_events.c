@@ -110,8 +110,9 @@ s_restarting(const char *address)
 #define S_POLICY                                                               \
     P("max_restarts = -1")                                                     \
     P("backoff_base_ms = 1500")                                                \
-    P("backoff_jitter = 0") P("healthy_ms = "                                  \
-                              "60000")
+    P("backoff_jitter = 0")                                                    \
+    P("healthy_ms = "                                                          \
+      "60000")
 
 /* A subscriber killed and restarting keeps its subscription: what is
  * published meanwhile waits in its mailbox and reaches the new process,
