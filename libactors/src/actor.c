@@ -939,6 +939,7 @@ s_actor_destroy(actors_actor_t **self_p)
     actors__deferred_free_all(self);
     actors__timers_fini(&self->timers);
     actors__events_fini(self);
+    actors__reminders_fini(self);
     if (self->client != NULL) {
         int linger = EXIT_LINGER_MS;
         zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
@@ -1113,6 +1114,7 @@ actors__actor_run(const actors_service_t *service,
         }
     }
 
+    actors__reminders_restore(self);
     rc = s_register(self, true);
     if (rc == ACTORS_OK) {
         rc = s_loop(self);

@@ -106,9 +106,11 @@ struct actors_actor {
     char err_message[1024]; /* actors_actor_error */
     bool has_err;           /* err_* are set */
 
-    actors__topic_t *topics; /* subscriptions (actor_events.c) */
-    size_t ntopics;          /* in use */
-    size_t topics_cap;       /* allocated */
+    struct actors__reminder *reminders; /* actor_reminders.c; NULL */
+    struct actors_persist *rpersist;    /* where they are kept; NULL */
+    actors__topic_t *topics;            /* subscriptions (actor_events.c) */
+    size_t ntopics;                     /* in use */
+    size_t topics_cap;                  /* allocated */
 };
 
 /* actors__actor_send_reply answers request id with a REPLY whose body is
@@ -160,6 +162,12 @@ void actors__events_subscribe_all(actors_actor_t *self);
 void actors__events_item(
     actors_actor_t *self, actors__item_t *it, const actors__hdr_t *hdr);
 void actors__events_handle(actors_actor_t *self, actors__item_t *it);
+
+/* actor_reminders.c: the reminders of the address restored from its
+ * storage and scheduled (after init; a service without on_reminder has
+ * none), and freed. */
+void actors__reminders_restore(actors_actor_t *self);
+void actors__reminders_fini(actors_actor_t *self);
 
 /* How a run ended, beyond its return code. */
 typedef struct {

@@ -10,7 +10,7 @@
  * event's "from", unless the constructor's ACK is false (the example's
  * way to show orders re-sending). Methods: shipped() the number of
  * orders shipped, events() the events received, ids() the ids in the
- * order they came, topics() the topic of every event (the last 1000).
+ * order they first came.
  * Schema: schemas/shipping.json.
  */
 #include "shipping.h"

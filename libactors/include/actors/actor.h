@@ -88,6 +88,9 @@ typedef struct {
      * {NULL, NULL}. Subscribed at every registration; see
      * actors_actor_subscribe for the delivery. */
     const actors_topic_handler_t *topics;
+    /* The handler of the actor's reminders (actors/reminder.h): args is
+     * [name, data]. NULL: the service uses none. */
+    actors_method_fn on_reminder;
 } actors_service_t;
 
 /* Options of a running actor. */

@@ -12,5 +12,6 @@
 #include <actors/client.h>
 #include <actors/actor.h>
 #include <actors/pubsub.h>
+#include <actors/reminder.h>
 
 #endif
