@@ -184,16 +184,18 @@ s_run(actors_actor_t *self, s_rem_t *r)
         actors_msg_add_raw(args, actors_msg_data(r->data),
             actors_msg_size(r->data)) != ACTORS_OK) {
         actors_msg_destroy(&args);
-        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER", "address=%s name=%s out "
-            "of memory: not run", self->address, r->name);
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER",
+            "address=%s name=%s out "
+            "of memory: not run",
+            self->address, r->name);
         return;
     }
     msgpack_object obj;
     size_t off = 0;
     msgpack_zone *zone = msgpack_zone_new(1024);
     if (zone != NULL &&
-        msgpack_unpack(actors_msg_data(args), actors_msg_size(args), &off,
-            zone, &obj) == MSGPACK_UNPACK_SUCCESS) {
+        msgpack_unpack(actors_msg_data(args), actors_msg_size(args), &off, zone,
+            &obj) == MSGPACK_UNPACK_SUCCESS) {
         actors__item_t it;
         memset(&it, 0, sizeof it);
         it.cmd = ACTORS_CMD_TELL;
@@ -271,8 +273,7 @@ s_restore_one(actors_actor_t *self, const msgpack_object *o)
     int64_t due = 0;
     int64_t period = 0;
     const msgpack_object *data = actors_map_get(o, "data");
-    if (actors_value_str(actors_map_get(o, "name"), &name, &len) !=
-            ACTORS_OK ||
+    if (actors_value_str(actors_map_get(o, "name"), &name, &len) != ACTORS_OK ||
         len == 0 || len > ACTORS_REMINDER_NAME_MAX ||
         actors_value_int(actors_map_get(o, "due"), &due) != ACTORS_OK ||
         actors_value_int(actors_map_get(o, "period"), &period) != ACTORS_OK ||
@@ -358,8 +359,7 @@ actors_actor_reminder_set(actors_actor_t *actor, const char *name,
         (period_ms > 0 && period_ms < S_PERIOD_MIN) ||
         due_ms > (uint64_t)INT64_MAX / 2 ||
         period_ms > (uint64_t)INT64_MAX / 2 ||
-        (data_p != NULL && *data_p != NULL &&
-            actors_msg_count(*data_p) > 1)) {
+        (data_p != NULL && *data_p != NULL && actors_msg_count(*data_p) > 1)) {
         return ACTORS_EINVAL;
     }
     actors_err rc = s_open(actor);

@@ -4,18 +4,22 @@
  *
  * place(item, qty) gives the order an id, publishes
  * orders.created {id, item, qty, from} and keeps it pending until a
- * shipper calls ack(id). An order left unacknowledged for resend_ms
- * (constructor, default 2000) is published again, with resent = true,
- * by a periodic timer: shippers deduplicate by id. pending() lists the
- * ids not acknowledged. The state is not persistent: this is an example
- * of events, not of persistence (docs/PERSISTENCE.md).
+ * shipper calls ack(id). While orders are pending, a reminder "resend"
+ * (actors/reminder.h; every resend_ms, constructor, default 2000)
+ * publishes them again with resent = true; shippers deduplicate by id.
+ * The pending orders are saved (actors/persist.h, key "orders/ADDRESS",
+ * a snapshot per change) and the reminder is kept with them, so a crash
+ * or a move loses no unacknowledged order: the restarted actor re-sends
+ * them when the reminder fires. pending() lists the ids not acknowledged.
  * Schema: schemas/orders.json.
  */
 #include "orders.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include <actors/persist.h>
 
 #define ORDERS_PENDING_MAX 4096
 
@@ -23,25 +27,16 @@ typedef struct {
     int64_t id;
     char item[64];
     int64_t qty;
-    int64_t sent_ms;
 } order_t;
 
 typedef struct {
     actors_actor_t *actor;
+    actors_persist_t *persist; /* the pending orders */
     int64_t next_id;
     int64_t resend_ms;
     order_t *pending; /* ORDERS_PENDING_MAX */
     size_t npending;
-    uint64_t resent;
 } orders_t;
-
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* s_announce publishes order o on orders.created. */
 static actors_err
@@ -59,22 +54,103 @@ s_announce(orders_t *self, const order_t *o, bool resent)
     return rc;
 }
 
-/* s_resend runs every resend_ms / 2: orders still pending after
- * resend_ms are announced again. */
-static void
-s_resend(actors_actor_t *actor, void *arg)
+/* s_save stores next_id and the pending orders, durably. */
+static actors_err
+s_save(orders_t *self)
 {
-    (void)actor;
-    orders_t *self = arg;
-    int64_t now = s_now_ms();
-    for (size_t i = 0; i < self->npending; i++) {
-        order_t *o = &self->pending[i];
-        if (now - o->sent_ms >= self->resend_ms &&
-            s_announce(self, o, true) == ACTORS_OK) {
-            o->sent_ms = now;
-            self->resent++;
+    actors_msg_t *m = NULL;
+    actors_err rc = actors_msg_create(&m);
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_map(m, 2);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(m, "next");
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_int(m, self->next_id);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(m, "pending");
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_array(m, (uint32_t)self->npending);
+    }
+    for (size_t i = 0; rc == ACTORS_OK && i < self->npending; i++) {
+        const order_t *o = &self->pending[i];
+        actors_msg_t *one = NULL;
+        rc = actors_msg_build(&one, "[IsI]", o->id, o->item, o->qty);
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_raw(
+                m, actors_msg_data(one), actors_msg_size(one));
+        }
+        actors_msg_destroy(&one);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_persist_save(
+            self->persist, actors_msg_data(m), actors_msg_size(m));
+    }
+    actors_msg_destroy(&m);
+    return rc;
+}
+
+/* s_restore reads what s_save stored, if anything. */
+static actors_err
+s_restore(orders_t *self)
+{
+    actors_msg_t *m = NULL;
+    actors_err rc = actors_persist_restore(self->persist, &m);
+    if (rc == ACTORS_ENOACTOR) {
+        return ACTORS_OK; /* a new actor */
+    }
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    rc = ACTORS_EMSGPACK;
+    if (msgpack_unpack_next(&up, actors_msg_data(m), actors_msg_size(m),
+            NULL) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *p = actors_map_get(&up.data, "pending");
+        if (actors_value_int(actors_map_get(&up.data, "next"),
+                &self->next_id) == ACTORS_OK &&
+            p != NULL && p->type == MSGPACK_OBJECT_ARRAY &&
+            p->via.array.size <= ORDERS_PENDING_MAX) {
+            rc = ACTORS_OK;
+            for (uint32_t i = 0; i < p->via.array.size; i++) {
+                const msgpack_object *one = &p->via.array.ptr[i];
+                order_t *o = &self->pending[self->npending];
+                const char *item = NULL;
+                size_t len = 0;
+                if (actors_args_int(one, 0, &o->id) == ACTORS_OK &&
+                    actors_args_str(one, 1, &item, &len) == ACTORS_OK &&
+                    len < sizeof o->item &&
+                    actors_args_int(one, 2, &o->qty) == ACTORS_OK) {
+                    memcpy(o->item, item, len);
+                    o->item[len] = '\0';
+                    self->npending++;
+                }
+            }
         }
     }
+    msgpack_unpacked_destroy(&up);
+    actors_msg_destroy(&m);
+    return rc;
+}
+
+/* s_on_reminder: "resend" announces every pending order again. */
+static actors_err
+s_on_reminder(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    (void)ctx;
+    (void)args;
+    orders_t *self = state;
+    for (size_t i = 0; i < self->npending; i++) {
+        (void)s_announce(self, &self->pending[i], true);
+    }
+    if (self->npending == 0) {
+        (void)actors_actor_reminder_cancel(self->actor, "resend");
+    }
+    return ACTORS_OK;
 }
 
 static actors_err
@@ -97,12 +173,22 @@ s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
     self->actor = actor;
     self->next_id = 1;
     self->resend_ms = resend;
-    actors_err rc = actors_actor_timer_add(
-        actor, (uint32_t)(resend / 2), true, s_resend, self, NULL);
+    char key[300];
+    snprintf(key, sizeof key, "orders/%s", actors_actor_address(actor));
+    actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
+    (void)actors_persist_opts_from_env(&o);
+    actors_err rc = actors_persist_open(&self->persist, key, &o);
+    if (rc == ACTORS_OK) {
+        rc = s_restore(self);
+    }
     if (rc != ACTORS_OK) {
+        actors_persist_destroy(&self->persist);
         free(self->pending);
         free(self);
-        return rc;
+        return actors_actor_error(actor,
+            rc == ACTORS_ELOCKED ? "KeyLocked" : "PersistenceError",
+            "orders: cannot restore the pending orders: %s",
+            actors_strerror(rc));
     }
     *state = self;
     return ACTORS_OK;
@@ -113,6 +199,7 @@ s_fini(void *state)
 {
     orders_t *self = state;
     if (self != NULL) {
+        actors_persist_destroy(&self->persist);
         free(self->pending);
         free(self);
     }
@@ -140,13 +227,21 @@ s_place(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     o->id = self->next_id;
     memcpy(o->item, item, len);
     o->qty = qty;
-    o->sent_ms = s_now_ms();
-    actors_err rc = s_announce(self, o, false);
-    if (rc != ACTORS_OK) {
-        return rc;
-    }
     self->npending++;
     self->next_id++;
+    actors_err rc = s_save(self);
+    if (rc == ACTORS_OK && actors_actor_reminder_count(self->actor) == 0) {
+        rc = actors_actor_reminder_set(self->actor, "resend",
+            (uint64_t)self->resend_ms, (uint64_t)self->resend_ms, NULL);
+    }
+    if (rc != ACTORS_OK) {
+        self->npending--;
+        self->next_id--;
+        return actors_ctx_error(ctx, "PersistenceError",
+            "the order was not stored: %s", actors_strerror(rc));
+    }
+    /* Stored first: an order announced is never forgotten. */
+    (void)s_announce(self, o, false);
     return actors_ctx_reply_int(ctx, o->id);
 }
 
@@ -161,7 +256,18 @@ s_ack(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     }
     for (size_t i = 0; i < self->npending; i++) {
         if (self->pending[i].id == id) {
+            order_t gone = self->pending[i];
             self->pending[i] = self->pending[--self->npending];
+            actors_err rc = s_save(self);
+            if (rc != ACTORS_OK) {
+                self->pending[self->npending++] = self->pending[i];
+                self->pending[i] = gone;
+                return actors_ctx_error(ctx, "PersistenceError",
+                    "the ack was not stored: %s", actors_strerror(rc));
+            }
+            if (self->npending == 0) {
+                (void)actors_actor_reminder_cancel(self->actor, "resend");
+            }
             return actors_ctx_reply_bool(ctx, true);
         }
     }
@@ -200,4 +306,5 @@ const actors_service_t orders_service = {
     .methods = s_methods,
     .init = s_init,
     .fini = s_fini,
+    .on_reminder = s_on_reminder,
 };

@@ -67,7 +67,8 @@ s_watch(void)
 static void
 s_remind(const char *address, const char *name, int due, int period)
 {
-    actors_future_t *f = itest_call(address, "remind", "sii", name, due, period);
+    actors_future_t *f =
+        itest_call(address, "remind", "sii", name, due, period);
     itest_result(f);
     actors_future_destroy(&f);
 }
@@ -128,8 +129,8 @@ START_TEST(test_reminders_missed_fire_once)
     itest_connect();
     actors_subscription_t *q = s_watch();
     suptest_node("n1", s_config("chaos/rm",
-                           P("max_restarts = -1") P("backoff_base_ms = 2000")
-                               P("backoff_jitter = 0") P("healthy_ms = 60000")));
+                           P("max_restarts = -1") P("backoff_base_ms = 2000") P(
+                               "backoff_jitter = 0") P("healthy_ms = 60000")));
     int64_t pid = suptest_wait_running("chaos/rm", 0);
     kill((pid_t)pid, SIGKILL); /* back at once */
     pid = suptest_wait_running("chaos/rm", pid);
@@ -183,6 +184,64 @@ START_TEST(test_reminders_follow_a_move)
 }
 END_TEST
 
+/* The example: orders re-sends an order nobody acknowledged, from its
+ * reminder, after a SIGKILL too (its pending orders and the reminder are
+ * both stored); a shipper that acknowledges empties it. */
+START_TEST(test_reminders_orders_resend)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    actors_subscription_t *q = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(g_client, "orders.created", NULL, NULL, &q, &r));
+    suptest_wait(r);
+    actors_future_destroy(&r);
+    suptest_node("n1", "supervisor\n"
+                       "    node = n1\n"
+                       "actor\n"
+                       "    orders\n"
+                       "        service = orders\n"
+                       "        address = orders/x\n"
+                       "        args = [800]\n"
+                       "        policy\n" P("max_restarts = -1"));
+    int64_t pid = suptest_wait_running("orders/x", 0);
+    actors_future_t *f = itest_call("orders/x", "place", "si", "widget", 2);
+    ck_assert_int_eq(itest_int(f), 1);
+    actors_future_destroy(&f);
+    kill((pid_t)pid, SIGKILL);
+    suptest_wait_running("orders/x", pid);
+    bool resent = false;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (!resent && testutil_now_ms() < deadline) {
+        actors_future_t *e = NULL;
+        TEST_ASSERT_OK(actors_subscription_next(q, &e));
+        suptest_wait(e);
+        const msgpack_object *d = actors_map_get(itest_result(e), "data");
+        int64_t id = 0;
+        TEST_ASSERT_OK(actors_value_int(actors_map_get(d, "id"), &id));
+        ck_assert_int_eq(id, 1);
+        TEST_ASSERT_OK(actors_value_bool(actors_map_get(d, "resent"), &resent));
+        actors_future_destroy(&e);
+    }
+    ck_assert(resent);
+    f = itest_call("orders/x", "pending", NULL);
+    ck_assert_uint_eq(itest_result(f)->via.array.size, 1);
+    actors_future_destroy(&f);
+    testutil_service_start("shipping", "shipping/x", 0, NULL);
+    deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    uint32_t left = 1;
+    while (left > 0 && testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(50);
+        f = itest_call("orders/x", "pending", NULL);
+        left = itest_result(f)->via.array.size;
+        actors_future_destroy(&f);
+    }
+    ck_assert_uint_eq(left, 0);
+    actors_unsubscribe(&q);
+}
+END_TEST
+
 static Suite *
 reminders_suite(void)
 {
@@ -193,6 +252,7 @@ reminders_suite(void)
     tcase_add_test(tc, test_reminders_survive_sigkill);
     tcase_add_test(tc, test_reminders_missed_fire_once);
     tcase_add_test(tc, test_reminders_follow_a_move);
+    tcase_add_test(tc, test_reminders_orders_resend);
     suite_add_tcase(s, tc);
     return s;
 }
