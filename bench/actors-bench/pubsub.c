@@ -345,8 +345,7 @@ bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
     char *pargv[] = {"proxy", NULL};
     if (bench_proc_fork(s_proxy_main, 1, pargv, !o->verbose, &fd, &pid[1]) !=
             ACTORS_OK ||
-        bench_proc_read_endpoint(fd, ep[1], sizeof ep[1], 10000) !=
-            ACTORS_OK) {
+        bench_proc_read_endpoint(fd, ep[1], sizeof ep[1], 10000) != ACTORS_OK) {
         /* Not forkable (this program has threads): a thread of ours. */
         pid[1] = -1;
         ep[1][0] = '\0';
