@@ -258,7 +258,7 @@ START_TEST(test_pubsub_actor_mailbox)
         s_pub_t p = s_get_pub(a);
         ck_assert_str_eq(p.id, "sub/1"); /* the address */
         ck_assert_str_eq(p.pattern, "orders.>");
-        char want[16];
+        char want[32];
         snprintf(want, sizeof want, "orders.%d", i + 1);
         ck_assert_str_eq(p.topic, want);
         ck_assert_uint_eq(p.body[0], i);
