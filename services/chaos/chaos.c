@@ -6,7 +6,8 @@
  * call to another actor (relay defers and forwards the callee's outcome),
  * crashes by signal and by exit code, a clean exit (stop), an application
  * error (fail), counters, the call key the caller attached (key), and
- * reminders that publish chaos.reminder when they fire (remind).
+ * reminders that publish chaos.reminder when they fire (remind), and
+ * run-time subscriptions of its address (subscribe, unsubscribe, events).
  * Schema: schemas/chaos.json.
  *
  * A deferred reply still owed lives in a pending_t on the state's list, so
@@ -39,6 +40,7 @@ struct pending {
 
 struct chaos {
     int64_t count;      /* messages handled before the current one */
+    int64_t events;     /* events handled (subscribe) */
     pending_t *pending; /* replies owed */
 };
 
@@ -394,6 +396,55 @@ s_unremind(actors_ctx_t *ctx, const msgpack_object *args, void *state)
         actors_actor_reminder_cancel(actors_ctx_actor(ctx), text) == ACTORS_OK);
 }
 
+/* s_on_event counts an event of a run-time subscription. */
+static actors_err
+s_on_event(actors_ctx_t *ctx, const msgpack_object *data, void *state)
+{
+    (void)ctx;
+    (void)data;
+    ((chaos_t *)state)->events++;
+    return ACTORS_OK;
+}
+
+/* subscribe(pattern) / unsubscribe(pattern): the address's subscription
+ * at run time (actors_actor_subscribe); events() counts the events. */
+static actors_err
+s_subscribe(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    const char *p = NULL;
+    size_t len = 0;
+    actors_err rc = s_nargs(ctx, args, 1, 1);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    char pattern[256];
+    if (actors_args_str(args, 0, &p, &len) != ACTORS_OK || len == 0 ||
+        len >= sizeof pattern) {
+        return actors_ctx_error(ctx, "WrongArguments", "%s takes a pattern",
+            actors_ctx_method(ctx));
+    }
+    memcpy(pattern, p, len);
+    pattern[len] = '\0';
+    bool sub = strcmp(actors_ctx_method(ctx), "subscribe") == 0;
+    rc =
+        sub ? actors_actor_subscribe(actors_ctx_actor(ctx), pattern, s_on_event)
+            : actors_actor_unsubscribe(actors_ctx_actor(ctx), pattern);
+    if (rc != ACTORS_OK) {
+        return actors_ctx_error(ctx, "WrongArguments", "%s: %s",
+            actors_ctx_method(ctx), actors_strerror(rc));
+    }
+    return ACTORS_OK;
+}
+
+static actors_err
+s_events(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    actors_err rc = s_nargs(ctx, args, 0, 0);
+    return rc ? rc : actors_ctx_reply_int(ctx, ((chaos_t *)state)->events);
+}
+
 /* s_on_reminder publishes chaos.reminder {address, name, pid}. */
 static actors_err
 s_on_reminder(actors_ctx_t *ctx, const msgpack_object *args, void *state)
@@ -460,6 +511,9 @@ static const actors_method_t s_methods[] = {
     {"count", s_count},
     {"key", s_key},
     {"remind", s_remind},
+    {"subscribe", s_subscribe},
+    {"unsubscribe", s_subscribe},
+    {"events", s_events},
     {"unremind", s_unremind},
     {NULL, NULL},
 };

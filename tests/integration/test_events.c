@@ -195,6 +195,44 @@ START_TEST(test_events_order_and_unsubscribe)
 }
 END_TEST
 
+/* An actor subscribes and unsubscribes its address at run time
+ * (actors_actor_subscribe; chaos's subscribe/unsubscribe). */
+START_TEST(test_events_actor_runtime_subscribe)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    testutil_service_start("chaos", "chaos/e", 0, NULL);
+    actors_future_t *f = itest_call("chaos/e", "subscribe", "s", "t.*");
+    itest_result(f);
+    actors_future_destroy(&f);
+    /* The SUBSCRIBE went out before the reply: the broker has it. */
+    actors_future_t *p = NULL;
+    TEST_ASSERT_OK(actors_publish(c, "t.x", NULL, &p));
+    suptest_wait(p);
+    ck_assert_int_eq(itest_int(p), 1);
+    actors_future_destroy(&p);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (
+        s_int_call("chaos/e", "events") != 1 && testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(10);
+    }
+    ck_assert_int_eq(s_int_call("chaos/e", "events"), 1);
+    f = itest_call("chaos/e", "unsubscribe", "s", "t.*");
+    itest_result(f);
+    actors_future_destroy(&f);
+    TEST_ASSERT_OK(actors_publish(c, "t.x", NULL, &p));
+    suptest_wait(p);
+    ck_assert_int_eq(itest_int(p), 0);
+    actors_future_destroy(&p);
+    f = itest_call("chaos/e", "unsubscribe", "s", "t.*");
+    itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
+    actors_future_destroy(&f);
+    f = itest_call("chaos/e", "subscribe", "s", "t..x");
+    itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
+    actors_future_destroy(&f);
+}
+END_TEST
+
 typedef struct {
     int n;
     int64_t last;
@@ -403,6 +441,7 @@ events_suite(void)
     tcase_add_test(tc, test_events_client_subscriptions);
     tcase_add_test(tc, test_events_lifecycle_stream);
     tcase_add_test(tc, test_events_lifecycle_supervised);
+    tcase_add_test(tc, test_events_actor_runtime_subscribe);
     suite_add_tcase(s, tc);
     return s;
 }
