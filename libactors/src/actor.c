@@ -1099,6 +1099,8 @@ actors__actor_run(const actors_service_t *service,
     }
     actors__client_set_hook(self->client, s_hook, self);
 
+    /* Before init, so that init sees (and may change) the reminders. */
+    actors__reminders_restore(self);
     if (service->init != NULL) {
         rc = service->init(
             self, ctor_args ? ctor_args : &s_no_args, &self->state);
@@ -1114,7 +1116,6 @@ actors__actor_run(const actors_service_t *service,
         }
     }
 
-    actors__reminders_restore(self);
     rc = s_register(self, true);
     if (rc == ACTORS_OK) {
         rc = s_loop(self);

@@ -164,8 +164,8 @@ void actors__events_item(
 void actors__events_handle(actors_actor_t *self, actors__item_t *it);
 
 /* actor_reminders.c: the reminders of the address restored from its
- * storage and scheduled (after init; a service without on_reminder has
- * none), and freed. */
+ * storage and scheduled (before init, which may change them; a service
+ * without on_reminder has none), and freed. */
 void actors__reminders_restore(actors_actor_t *self);
 void actors__reminders_fini(actors_actor_t *self);
 

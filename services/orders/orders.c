@@ -190,6 +190,12 @@ s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
             "orders: cannot restore the pending orders: %s",
             actors_strerror(rc));
     }
+    /* The reminders are restored before init: a crash between storing
+     * an order and setting the reminder left orders with none. */
+    if (self->npending > 0 && actors_actor_reminder_count(actor) == 0) {
+        (void)actors_actor_reminder_set(actor, "resend",
+            (uint64_t)self->resend_ms, (uint64_t)self->resend_ms, NULL);
+    }
     *state = self;
     return ACTORS_OK;
 }

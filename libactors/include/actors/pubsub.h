@@ -15,6 +15,11 @@
  * address instead (actor.h, actors_actor_subscribe): those go through its
  * mailbox and wait while it restarts.
  *
+ * A client's subscriptions are the broker's memory of its connection: if
+ * the broker restarts, or the connection is dropped and made again,
+ * they are gone (subscribe again); an actor's address subscriptions are
+ * made again at each registration by the runtime.
+ *
  * Events reach a client's subscriptions when the client is pumped
  * (actors_client_poll, or any wait on one of its futures), in the order
  * each publisher published them: each to a callback, or queued for

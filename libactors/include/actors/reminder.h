@@ -18,7 +18,10 @@
  * durable write (a snapshot of the actor's reminders), so reminders are
  * for seconds and up, not for milliseconds.
  *
- * A service that uses reminders sets on_reminder in its actors_service_t:
+ * The reminders are restored before the service's init runs, so init
+ * may count, replace or cancel them (they fire only once the actor's loop
+ * runs). A service that uses reminders sets on_reminder in its
+ * actors_service_t:
  * the handler (a method's signature) gets args [name, data] and its result
  * is dropped, as a tell's. It runs on the loop thread between messages,
  * one at a time like everything else. Only such a service may set them.
