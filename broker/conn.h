@@ -37,10 +37,11 @@
 
 /* Role bits of a connection. */
 enum {
-    BRK_ROLE_ACTOR = 1u << 0, /* serves registered addresses */
-    BRK_ROLE_NODE = 1u << 1,  /* a supervisor (extension) */
-    BRK_ROLE_OWNER = 1u << 2, /* owns actors it spawned (extension) */
-    BRK_ROLE_DYING = 1u << 7, /* its connection is being ended */
+    BRK_ROLE_ACTOR = 1u << 0,      /* serves registered addresses */
+    BRK_ROLE_NODE = 1u << 1,       /* a supervisor (extension) */
+    BRK_ROLE_OWNER = 1u << 2,      /* owns actors it spawned (extension) */
+    BRK_ROLE_SUBSCRIBER = 1u << 6, /* has topic subscriptions (pubsub) */
+    BRK_ROLE_DYING = 1u << 7,      /* its connection is being ended */
 };
 
 typedef struct {

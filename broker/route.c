@@ -212,6 +212,12 @@ s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
     return true;
 }
 
+bool
+brk_core_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
+{
+    return s_accept(self, si, ei);
+}
+
 /* s_refuse answers a CALL or TELL that cannot be accepted, unless it is
  * a silent TELL. */
 #define S_REFUSE(quiet, ...)                                                   \

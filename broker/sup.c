@@ -547,6 +547,7 @@ s_on_node(void *arg, brk_broker_t *core, const brk_in_t *m)
         return;
     }
     brk_nodes_at(&self->nodes, ni)->pid = pid;
+    sup_emit(self, "node-joined", "", name, "");
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-NODE",
         "node=%s pid=%lld fd=%d registered", name, (long long)pid,
         brk_conns_at(&core->conns, ci)->fd);
@@ -570,6 +571,8 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
         brk_nodes_at(&self->nodes, ni)->name, reason);
     ACTORS_LOG(ACTORS_LOG_WARN, "BRK-NODE-LOST", "node=%s cause=\"%s\"",
         brk_nodes_at(&self->nodes, ni)->name, reason);
+    sup_emit(
+        self, "node-lost", "", brk_nodes_at(&self->nodes, ni)->name, reason);
     uint32_t si;
     while ((si = brk_mailbox_pop(&brk_nodes_at(&self->nodes, ni)->pending,
                 &core->slots)) != BRK_NONE) {
@@ -630,6 +633,8 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
         ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-RECREATE",
             "address=%s node=%s restarts=%d re-creating on another node",
             e->address, brk_nodes_at(&self->nodes, target)->name, se->restarts);
+        sup_emit(self, "replaced", e->address,
+            brk_nodes_at(&self->nodes, target)->name, why);
         brk_slot_t *s = brk_slots_at(&core->slots, slot);
         s->answered = 1; /* no client waits */
         s->entry = ei;
@@ -921,6 +926,7 @@ s_event_allowed(sup_t *self, uint32_t ni, const brk_event_t *ev)
                          : "dropped: another node placed it");
     return false;
 }
+static void s_destroy(void *arg);
 
 static void
 s_on_event(void *arg, brk_broker_t *core, const brk_in_t *m)
@@ -953,10 +959,44 @@ s_on_event(void *arg, brk_broker_t *core, const brk_in_t *m)
         sup_get_str(&up.data, "address", ev.address, sizeof ev.address);
         sup_get_str(&up.data, "cause", ev.cause, sizeof ev.cause);
         if (s_event_allowed(self, ni, &ev)) {
-            brk_events_push(&self->events, &ev);
+            ev.id = brk_events_push(&self->events, &ev);
+            if (self->event_fn != NULL) {
+                self->event_fn(self->event_arg, &ev);
+            }
         }
     }
     msgpack_unpacked_destroy(&up);
+}
+
+void
+sup_emit(sup_t *self, const char *kind, const char *address, const char *node,
+    const char *cause)
+{
+    brk_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ev.ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    snprintf(ev.kind, sizeof ev.kind, "%s", kind);
+    snprintf(ev.address, sizeof ev.address, "%s", address);
+    snprintf(ev.node, sizeof ev.node, "%s", node);
+    snprintf(ev.cause, sizeof ev.cause, "%s", cause);
+    /* Not in the ring: EVENTS lists what the nodes reported (id 0). */
+    if (self->event_fn != NULL) {
+        self->event_fn(self->event_arg, &ev);
+    }
+}
+
+void
+brk_sup_on_event(brk_broker_t *core, brk_sup_event_fn fn, void *arg)
+{
+    for (int i = 0; i < core->n_ext; i++) {
+        if (core->ext[i].destroy_cb == s_destroy) {
+            sup_t *self = core->ext[i].self;
+            self->event_fn = fn;
+            self->event_arg = arg;
+        }
+    }
 }
 
 static void

@@ -18,6 +18,17 @@
 #include <actors/error.h>
 
 #include "core.h"
+#include "events.h"
+
+/* A hook told of every lifecycle event the supervision records: those
+ * the nodes report (EVENT: start, exit, restart, give-up, stop) and those
+ * the broker sees itself (node-joined, node-lost, replaced; id 0, not in
+ * EVENTS). ev is borrowed for the call. */
+typedef void (*brk_sup_event_fn)(void *arg, const brk_event_t *ev);
+
+/* brk_sup_on_event sets the event hook of the supervision attached to
+ * core (fn NULL: none). */
+void brk_sup_on_event(brk_broker_t *core, brk_sup_event_fn fn, void *arg);
 
 /* brk_sup_attach adds supervision to core. Returns ACTORS_OK or
  * ACTORS_ENOMEM (core unchanged). The core frees it when destroyed. */

@@ -21,6 +21,7 @@
 #include "core.h"
 #include "events.h"
 #include "nodes.h"
+#include "sup.h"
 
 typedef struct {
     uint32_t node;        /* nodes index of its supervisor; BRK_NONE */
@@ -46,12 +47,20 @@ typedef struct {
 } sup_entry_t;
 
 typedef struct {
-    brk_broker_t *core;  /* the core it extends */
-    sup_entry_t *v;      /* per registry index; cap rows */
-    uint32_t cap;        /* rows allocated */
-    brk_nodes_t nodes;   /* the supervisors */
-    brk_events_t events; /* their last EVENTs */
+    brk_broker_t *core;        /* the core it extends */
+    sup_entry_t *v;            /* per registry index; cap rows */
+    uint32_t cap;              /* rows allocated */
+    brk_nodes_t nodes;         /* the supervisors */
+    brk_events_t events;       /* their last EVENTs */
+    brk_sup_event_fn event_fn; /* told of each event; NULL */
+    void *event_arg;           /* its argument */
 } sup_t;
+
+/* sup_emit tells the event hook of an event the broker itself observed
+ * (kind "node-joined", "node-lost", "replaced"; id 0); the ring (EVENTS)
+ * keeps what the nodes report. */
+void sup_emit(sup_t *self, const char *kind, const char *address,
+    const char *node, const char *cause);
 
 /* sup_entry returns the row of entry ei, growing the table; NULL on
  * allocation failure. */

@@ -254,6 +254,28 @@ typedef struct {
  * own, measures, and stops them. */
 bench_sup_result_t bench_run_supervisor(const bench_sup_opts_t *o);
 
+/* ---- events (pubsub.c) ------------------------------------------------ */
+
+#define BENCH_PUBSUB_FANOUTS 3 /* subscribers: 1, 10, 100 */
+
+typedef struct {
+    const char *bin_dir; /* where actors-broker lives */
+    double seconds;      /* per figure */
+    bool verbose;        /* children's stderr kept */
+    int fanouts[BENCH_PUBSUB_FANOUTS];
+} bench_pubsub_opts_t;
+
+/* Per system ([0] ours, [1] the raw XPUB/XSUB proxy); < 0: failed. */
+typedef struct {
+    double per_s[2][BENCH_PUBSUB_FANOUTS]; /* events delivered per second */
+    double p50_us[2];                      /* publish to receipt */
+    double p99_us[2];
+} bench_pubsub_result_t;
+
+/* bench_run_pubsub starts our broker and a raw proxy of its own, measures
+ * the fan-out throughput and the latency of both, and stops them. */
+void bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r);
+
 /* ---- the idle figures (idle.c) -------------------------------------- */
 
 /* The cost of idle registered actors to the broker, and their CPU. Per

@@ -7,7 +7,7 @@
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
  *                [--fanout 1,10,100,1000] [--idle-actors N] [--idle-seconds S]
  *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist,
- *                             curve]
+ *                             curve,pubsub]
  *   actors-bench --worker (--connect EP --id ID | --bind EP)
  *
  * For each transport it starts three systems (env.c): ours (actors-broker
@@ -29,6 +29,8 @@
  * their ratio is persisted / in-memory. The curve figures (curve.c) run
  * ours over tcp with CURVE keys and without, in turns: their "raw" is
  * CURVE off, so their ratio is on / off.
+ * their ratio is persisted / in-memory. Then the events figures
+ * (pubsub.c): our broker's fan-out against a raw XPUB/XSUB proxy.
  */
 #include <limits.h>
 #include <math.h>
@@ -628,6 +630,50 @@ s_run_curve(s_bench_t *b)
     }
 }
 
+/* s_run_pubsub measures events (pubsub.c): delivered events/s from one
+ * publisher to 1, 10 and 100 subscribers through our broker and through
+ * a raw libzmq XPUB/XSUB proxy in the same run (target: ours >= 0.8x),
+ * and publish-to-receipt latency beside the call's (seq). Over tcp, once
+ * per run. */
+static void
+s_run_pubsub(s_bench_t *b)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "pubsub")) {
+        return;
+    }
+    bench_pubsub_opts_t o = {.bin_dir = b->bin_dir,
+        .seconds = b->quick ? 0.5 : fmax(1.0, b->seconds),
+        .verbose = b->verbose,
+        .fanouts = {1, 10, 100}};
+    bench_pubsub_result_t r;
+    bench_run_pubsub(&o, &r);
+    for (int k = 0; k < BENCH_PUBSUB_FANOUTS; k++) {
+        char base[64];
+        snprintf(base, sizeof base, "pubsub_fan%d_events_per_s", o.fanouts[k]);
+        s_figure_t *f = s_figure(b, base, "events/s", "tcp", 16);
+        f->v[SYS_OURS] = r.per_s[0][k] < 0 ? NAN : r.per_s[0][k];
+        f->v[SYS_RAW] = r.per_s[1][k] < 0 ? NAN : r.per_s[1][k];
+        f->no_direct = true;
+        f->target = "ratio >= 0.8";
+        if (r.per_s[0][k] < 0 || r.per_s[1][k] < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "%s failed", base);
+            s_note_failure(b, what);
+        }
+        s_progress(b, "ours", base, r.per_s[0][k]);
+        s_progress(b, "raw", base, r.per_s[1][k]);
+    }
+    const char *lat[2] = {"pubsub_latency_p50", "pubsub_latency_p99"};
+    for (int i = 0; i < 2; i++) {
+        double *v = i == 0 ? r.p50_us : r.p99_us;
+        s_figure_t *f = s_figure(b, lat[i], "us", "tcp", 16);
+        f->v[SYS_OURS] = v[0] < 0 ? NAN : v[0];
+        f->v[SYS_RAW] = v[1] < 0 ? NAN : v[1];
+        f->no_direct = true;
+        s_progress(b, "ours", lat[i], v[0]);
+    }
+}
+
 static void
 s_run_transport(s_bench_t *b, const char *tr)
 {
@@ -864,7 +910,7 @@ s_usage(void)
         "         [--fanout 1,10,100,1000] [--idle-actors N] "
         "[--idle-seconds S]\n"
         "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
-        "persist,conc,curve] [--raw-poll]\n"
+        "persist,conc,curve,pubsub] [--raw-poll]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
 
@@ -1055,9 +1101,9 @@ main(int argc, char **argv)
         }
     }
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
-        workloads
-            ? workloads
-            : "seq,pipelined,tells,fan,idle,supervisor,persist,conc,curve");
+        workloads ? workloads
+                  : "seq,pipelined,tells,fan,idle,supervisor,persist,conc,"
+                    "curve,pubsub");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {
@@ -1071,6 +1117,7 @@ main(int argc, char **argv)
     s_run_persist(&b);
     s_run_conc(&b);
     s_run_curve(&b);
+    s_run_pubsub(&b);
     if (b.json) {
         s_print_json(&b);
     } else {

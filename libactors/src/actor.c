@@ -293,6 +293,8 @@ s_item_new(actors_actor_t *self)
         }
     }
     it->next = NULL;
+    it->event = false;
+    it->event_fn = NULL;
     zmq_msg_init(&it->args);
     zmq_msg_init(&it->key);
     return it;
@@ -377,6 +379,7 @@ s_on_register(actors_actor_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames,
         msgpack_unpacked_destroy(&up);
     }
     self->reg = REG_OK;
+    actors__events_subscribe_all(self);
 }
 
 /* s_hook gets every message that is not a reply to one of our own calls.
@@ -389,7 +392,8 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
     assert(self->tag == ACTOR_TAG);
     switch (hdr->cmd) {
     case ACTORS_CMD_CALL:
-    case ACTORS_CMD_TELL: {
+    case ACTORS_CMD_TELL:
+    case ACTORS_CMD_PUBLICATION: {
         /* Every CALL and TELL the broker dispatched on this connection has
          * the next sequence number, malformed or not (route.c). */
         uint32_t seq = ++self->seq_recv;
@@ -431,6 +435,9 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
         zmq_msg_move(&it->args, &frames[1]);
         if (nframes == 3) {
             zmq_msg_move(&it->key, &frames[2]);
+        }
+        if (hdr->cmd == ACTORS_CMD_PUBLICATION) {
+            actors__events_item(self, it, hdr); /* a tell to the broker */
         }
         if (self->tail != NULL) {
             self->tail->next = it;
@@ -562,6 +569,13 @@ s_reject(actors_actor_t *self, const actors__item_t *it, actors_err code,
 static void
 s_handle(actors_actor_t *self, actors__item_t *it)
 {
+    if (it->event) {
+        actors__events_handle(self, it);
+        msgpack_zone_clear(self->zone);
+        self->credit++;
+        self->tell_done = it->seq;
+        return;
+    }
     char text[ACTORS_WIRE_NAME_MAX + 64];
     msgpack_object args;
     size_t off = 0;
@@ -985,6 +999,8 @@ s_actor_destroy(actors_actor_t **self_p)
     actors__deferred_free_all(self);
     actors__loop_fini(&self->loop);
     actors__timers_fini(&self->timers);
+    actors__events_fini(self);
+    actors__reminders_fini(self);
     if (self->client != NULL) {
         int linger = EXIT_LINGER_MS;
         zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
@@ -1053,6 +1069,9 @@ s_actor_new(actors_actor_t **out, const actors_service_t *service,
     }
     if (rc == ACTORS_OK) {
         rc = actors__loop_init(&self->loop);
+        if (rc == ACTORS_OK) {
+            rc = actors__events_init(self);
+        }
     }
     if (rc != ACTORS_OK) {
         s_actor_destroy(&self);
@@ -1152,6 +1171,8 @@ actors__actor_run(const actors_service_t *service,
     }
     actors__client_set_hook(self->client, s_hook, self);
 
+    /* Before init, so that init sees (and may change) the reminders. */
+    actors__reminders_restore(self);
     if (service->init != NULL) {
         rc = service->init(
             self, ctor_args ? ctor_args : &s_no_args, &self->state);

@@ -200,6 +200,14 @@ actors_ctx_is_tell(const actors_ctx_t *ctx)
     return ctx->item->cmd == ACTORS_CMD_TELL;
 }
 
+const char *
+actors_ctx_topic(const actors_ctx_t *ctx)
+{
+    assert(ctx);
+    assert(ctx->tag == CTX_TAG);
+    return ctx->item->event ? ctx->item->method : NULL;
+}
+
 bool
 actors_ctx_call_key(const actors_ctx_t *ctx, const void **key, size_t *len)
 {

@@ -42,7 +42,16 @@ typedef struct actors__item {
     int64_t deadline; /* the caller's (monotonic ms) as received; 0: none */
     const actors_method_t *m; /* on a worker: its method (actor_threads.c) */
     uint32_t group;           /* on a worker: its concurrency group */
+    bool event; /* a PUBLICATION (cmd TELL: credited as one); method is
+                   its topic (actor_events.c) */
+    actors_method_fn event_fn; /* its handler; NULL: none any more */
 } actors__item_t;
+
+/* One topic pattern the actor's address subscribes to. */
+typedef struct {
+    char *pattern;       /* owned */
+    actors_method_fn fn; /* handler */
+} actors__topic_t;
 
 typedef enum {
     REG_IDLE,    /* not asked */
@@ -106,6 +115,12 @@ struct actors_actor {
     char err_message[1024]; /* actors_actor_error */
     bool has_err;           /* err_* are set */
     actors__loop_t loop;    /* posts, watched fds, workers (actor_loop.h) */
+
+    struct actors__reminder *reminders; /* actor_reminders.c; NULL */
+    struct actors_persist *rpersist;    /* where they are kept; NULL */
+    actors__topic_t *topics;            /* subscriptions (actor_events.c) */
+    size_t ntopics;                     /* in use */
+    size_t topics_cap;                  /* allocated */
 };
 
 /* actors__actor_send_reply answers request id with a REPLY whose body is
@@ -146,6 +161,23 @@ bool actors__client_idle(const actors_client_t *self);
 /* actors__client_received counts the messages the client has read (replies
  * to our own calls included). client.c. */
 uint64_t actors__client_received(const actors_client_t *self);
+
+/* actor_events.c: the service's topics table copied in (at creation;
+ * ACTORS_EINVAL for a bad pattern), freed; SUBSCRIBE for each pattern
+ * (after every successful REGISTER); a PUBLICATION made into a queued
+ * item; and an event item handled (its credit is the caller's). */
+actors_err actors__events_init(actors_actor_t *self);
+void actors__events_fini(actors_actor_t *self);
+void actors__events_subscribe_all(actors_actor_t *self);
+void actors__events_item(
+    actors_actor_t *self, actors__item_t *it, const actors__hdr_t *hdr);
+void actors__events_handle(actors_actor_t *self, actors__item_t *it);
+
+/* actor_reminders.c: the reminders of the address restored from its
+ * storage and scheduled (before init, which may change them; a service
+ * without on_reminder has none), and freed. */
+void actors__reminders_restore(actors_actor_t *self);
+void actors__reminders_fini(actors_actor_t *self);
 
 /* How a run ended, beyond its return code. */
 typedef struct {

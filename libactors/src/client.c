@@ -69,6 +69,7 @@
 #include "deadline.h"
 #include "future_internal.h"
 #include "msg_internal.h"
+#include "pubsub_internal.h"
 #include <actors-internal/unpack.h>
 #include <actors-internal/utf8.h>
 
@@ -120,6 +121,7 @@ struct actors_client {
     actors__inherit_t inh;       /* deadline.c: what calls inherit now */
     atomic_bool guarded;         /* an actor's loop runs on guard_thread */
     pthread_t guard_thread;      /* set before guarded (actors__client_guard) */
+    actors_subscription_t *subs; /* subscriptions (pubsub.c); NULL */
 };
 
 static int64_t
@@ -647,6 +649,20 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     return ACTORS_OK;
 }
 
+actors_err
+actors__client_request(actors_client_t *self, uint8_t cmd, const char *f1,
+    const char *f2, actors_msg_t **body_p, actors_future_t **out)
+{
+    return s_request_ex(self, cmd, 0, f1, f2, body_p != NULL, false, NULL, 0,
+        false, body_p, out);
+}
+
+actors_subscription_t **
+actors__client_subs(actors_client_t *self)
+{
+    return &self->subs;
+}
+
 /* s_request is s_request_ex for the common case: args as one array. */
 static actors_err
 s_request(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
@@ -1070,6 +1086,10 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
             actors__future_unref(f); /* the table's */
             return;
         }
+    }
+    if (hdr.cmd == ACTORS_CMD_PUBLICATION && self->subs != NULL &&
+        actors__subs_deliver(self, &hdr, frames, n)) {
+        return; /* an event for one of the client's subscriptions */
     }
     if (self->hook != NULL) {
         self->hook(self->hook_arg, &hdr, frames, n);

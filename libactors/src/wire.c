@@ -52,7 +52,8 @@ actors__hdr_parse(const void *data, size_t len, actors__hdr_t *out)
     out->address_len = 0;
     out->method = NULL;
     out->method_len = 0;
-    if (out->cmd == ACTORS_CMD_CALL || out->cmd == ACTORS_CMD_TELL) {
+    if (out->cmd == ACTORS_CMD_CALL || out->cmd == ACTORS_CMD_TELL ||
+        out->cmd == ACTORS_CMD_PUBLICATION) {
         /* [alen][address][mlen][method], exactly. */
         const uint8_t *n = out->names;
         size_t left = out->names_len;

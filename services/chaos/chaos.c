@@ -5,7 +5,9 @@
  * deferred one (delay answers from a timer while the loop stays free), a
  * call to another actor (relay defers and forwards the callee's outcome),
  * crashes by signal and by exit code, a clean exit (stop), an application
- * error (fail), counters, and the call key the caller attached (key).
+ * error (fail), counters, the call key the caller attached (key), and
+ * reminders that publish chaos.reminder when they fire (remind), and
+ * run-time subscriptions of its address (subscribe, unsubscribe, events).
  * Schema: schemas/chaos.json.
  *
  * A deferred reply still owed lives in a pending_t on the state's list, so
@@ -38,6 +40,7 @@ struct pending {
 
 struct chaos {
     int64_t count;      /* messages handled before the current one */
+    int64_t events;     /* events handled (subscribe) */
     pending_t *pending; /* replies owed */
 };
 
@@ -331,6 +334,140 @@ s_count(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return rc ? rc : actors_ctx_reply_int(ctx, c->count++);
 }
 
+/* remind(name, due_ms, period_ms): a reminder (actors/reminder.h) that,
+ * when it fires, publishes chaos.reminder {address, name, pid}, even in
+ * the process after a crash. */
+static actors_err
+s_remind(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    const char *name = NULL;
+    size_t len = 0;
+    int64_t due = 0;
+    int64_t period = 0;
+    actors_err rc = s_nargs(ctx, args, 3, 3);
+    if (rc == ACTORS_OK &&
+        (actors_args_str(args, 0, &name, &len) != ACTORS_OK || len == 0 ||
+            len > ACTORS_REMINDER_NAME_MAX)) {
+        rc = actors_ctx_error(ctx, "WrongArguments",
+            "remind: the name is a string of 1..64 bytes");
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_int(ctx, args, 1, 0, MAX_MS, &due);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_int(ctx, args, 2, 0, MAX_MS, &period);
+    }
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    char text[ACTORS_REMINDER_NAME_MAX + 1];
+    memcpy(text, name, len);
+    text[len] = '\0';
+    rc = actors_actor_reminder_set(
+        actors_ctx_actor(ctx), text, (uint64_t)due, (uint64_t)period, NULL);
+    if (rc != ACTORS_OK) {
+        return actors_ctx_error(ctx, NULL, "remind: %s", actors_strerror(rc));
+    }
+    return actors_ctx_reply_int(
+        ctx, (int64_t)actors_actor_reminder_count(actors_ctx_actor(ctx)));
+}
+
+/* unremind(name): cancels it; true if there was one. */
+static actors_err
+s_unremind(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    const char *name = NULL;
+    size_t len = 0;
+    actors_err rc = s_nargs(ctx, args, 1, 1);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    if (actors_args_str(args, 0, &name, &len) != ACTORS_OK || len == 0 ||
+        len > ACTORS_REMINDER_NAME_MAX) {
+        return actors_ctx_error(ctx, "WrongArguments",
+            "unremind: the name is a string of 1..64 bytes");
+    }
+    char text[ACTORS_REMINDER_NAME_MAX + 1];
+    memcpy(text, name, len);
+    text[len] = '\0';
+    return actors_ctx_reply_bool(ctx,
+        actors_actor_reminder_cancel(actors_ctx_actor(ctx), text) == ACTORS_OK);
+}
+
+/* s_on_event counts an event of a run-time subscription. */
+static actors_err
+s_on_event(actors_ctx_t *ctx, const msgpack_object *data, void *state)
+{
+    (void)ctx;
+    (void)data;
+    ((chaos_t *)state)->events++;
+    return ACTORS_OK;
+}
+
+/* subscribe(pattern) / unsubscribe(pattern): the address's subscription
+ * at run time (actors_actor_subscribe); events() counts the events. */
+static actors_err
+s_subscribe(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    const char *p = NULL;
+    size_t len = 0;
+    actors_err rc = s_nargs(ctx, args, 1, 1);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    char pattern[256];
+    if (actors_args_str(args, 0, &p, &len) != ACTORS_OK || len == 0 ||
+        len >= sizeof pattern) {
+        return actors_ctx_error(ctx, "WrongArguments", "%s takes a pattern",
+            actors_ctx_method(ctx));
+    }
+    memcpy(pattern, p, len);
+    pattern[len] = '\0';
+    bool sub = strcmp(actors_ctx_method(ctx), "subscribe") == 0;
+    rc =
+        sub ? actors_actor_subscribe(actors_ctx_actor(ctx), pattern, s_on_event)
+            : actors_actor_unsubscribe(actors_ctx_actor(ctx), pattern);
+    if (rc != ACTORS_OK) {
+        return actors_ctx_error(ctx, "WrongArguments", "%s: %s",
+            actors_ctx_method(ctx), actors_strerror(rc));
+    }
+    return ACTORS_OK;
+}
+
+static actors_err
+s_events(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    actors_err rc = s_nargs(ctx, args, 0, 0);
+    return rc ? rc : actors_ctx_reply_int(ctx, ((chaos_t *)state)->events);
+}
+
+/* s_on_reminder publishes chaos.reminder {address, name, pid}. */
+static actors_err
+s_on_reminder(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    (void)state;
+    const char *name = NULL;
+    size_t len = 0;
+    if (actors_args_str(args, 0, &name, &len) != ACTORS_OK) {
+        return ACTORS_EARGS;
+    }
+    actors_actor_t *actor = actors_ctx_actor(ctx);
+    actors_msg_t *ev = NULL;
+    actors_err rc = actors_msg_build(&ev, "{sssSsI}", "address",
+        actors_actor_address(actor), "name", name, len, "pid",
+        (int64_t)getpid());
+    if (rc == ACTORS_OK) {
+        rc = actors_publish(
+            actors_actor_client(actor), "chaos.reminder", &ev, NULL);
+    }
+    actors_msg_destroy(&ev);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- service */
 
 static actors_err
@@ -373,6 +510,11 @@ static const actors_method_t s_methods[] = {
     {"pid", s_pid},
     {"count", s_count},
     {"key", s_key},
+    {"remind", s_remind},
+    {"subscribe", s_subscribe},
+    {"unsubscribe", s_subscribe},
+    {"events", s_events},
+    {"unremind", s_unremind},
     {NULL, NULL},
 };
 
@@ -381,4 +523,5 @@ const actors_service_t chaos_service = {
     .methods = s_methods,
     .init = s_init,
     .fini = s_fini,
+    .on_reminder = s_on_reminder,
 };

@@ -7,9 +7,11 @@ SPDX-License-Identifier: MIT
 Twelve peers (DEALER and REQ, replaced at random) send plausible but random
 ACT2 messages: every command code and some unknown ones, good and bad
 signatures, truncated headers, random request ids, names, frame counts,
-msgpack maps shaped like REGISTER, NODE, STATE, SPAWN and KILL bodies, and
-garbage. A well-behaved echo actor (registered with progress) answers what
-reaches it. After every batch of 200 messages a correct call from a clean
+msgpack maps shaped like REGISTER, NODE, STATE, SPAWN and KILL bodies,
+topics and patterns for PUBLISH, SUBSCRIBE and UNSUBSCRIBE (good, with
+wildcards, empty segments, too long), and garbage. A well-behaved echo
+actor (registered with progress, its address subscribed to "fz.>") answers
+what reaches it and credits the tells and events. After every batch of 200 messages a correct call from a clean
 client must be answered with its own value within 5 s, or the run fails.
 Exit status 0 if every batch was answered. Uses Debian's python3-zmq and
 python3-msgpack; sends only to ENDPOINT (loopback in the tests).
@@ -37,16 +39,19 @@ def rval(d=0):
     if k == 7: return {("k%d" % i): rval(d+1) for i in range(rnd.randrange(3))}
     return {"state": rnd.choice(["starting","restarting","dead","stopped","running","x"]), "pid": rnd.randrange(0, 5), "spec": {"max_restarts": -1, "service": "chaos"}, "cause": "c", "max_task_retries": rnd.randrange(-1, 3)}
 addrs = [b"fz/%d" % i for i in range(6)] + [b"\xff\xfe", b"x"*255]
+topics = [b"fz.a", b"fz.a.b", b"fz.*", b"fz.>", b">", b"*", b"a..b", b".a", b"a.",
+          b"a b", b"fz.>.x", b"x" * 255, b"x" * 256, b"fz.\x00", b"\xff.\xfe"]
 def rframe():
     c = rnd.randrange(6)
     if c == 0: return rbytes(rnd.randrange(0, 40))
     if c == 1: return msgpack.packb(rval())
     if c == 2: return rnd.choice(addrs)
     if c == 3: return rnd.choice([b"", b"\x80", b"\x90", b"\xc0", b"\xdf\xff\xff\xff\xff", struct.pack(">I", rnd.randrange(5)), struct.pack(">II", rnd.randrange(5), rnd.randrange(50))])
+    if c == 4 and rnd.random() < 0.5: return rnd.choice(topics)
     if c == 4: return msgpack.packb({"node": rnd.choice(["n1","n2"]), "pid": 1, "service": "chaos", "name": rnd.choice(addrs).decode("latin1"), "prefetch": rnd.randrange(0, 5), "progress": rnd.choice([True, False])})
     return b"ACT2"
 def rmsg():
-    cmd = rnd.choice(list(range(0, 0x13)) + [0xff])
+    cmd = rnd.choice(list(range(0, 0x16)) + [0x12, 0x13, 0x14, 0xff])
     rid = rbytes(rnd.choice([0, 1, 8, 9]))
     nm = names(rnd.choice(addrs), b"m") if cmd in (1, 2) and rnd.random() < 0.8 else rbytes(rnd.randrange(3))
     h = hdr(cmd, rid, rnd.randrange(0, 300), nm, sig=rnd.choice([b"ACT2"]*9 + [b"ACT1", b"XXXX"]), flags=rnd.choice([0,0,0,255]))
@@ -56,6 +61,9 @@ def rmsg():
 actor = sock(); client = sock()
 actor.send_multipart([hdr(5, b"r"), b"fz/ok", msgpack.packb({"service": "echo", "pid": 1, "progress": True})])
 assert actor.poll(3000), "no REGISTER reply"; actor.recv_multipart()
+actor.send_multipart([hdr(0x13, b"s"), b"fz.>", b"fz/ok"])
+assert actor.poll(3000), "no SUBSCRIBE reply"; r = actor.recv_multipart()
+assert r[0][4] == 3 and msgpack.unpackb(r[1]) == 1, r
 peers = [sock(rnd.choice([zmq.DEALER, zmq.DEALER, zmq.REQ])) for _ in range(12)]
 end = time.time() + seconds; batches = 0; sent = 0
 poller = zmq.Poller(); poller.register(actor, zmq.POLLIN)
@@ -75,7 +83,7 @@ while time.time() < end:
         f = actor.recv_multipart()
         if len(f[0]) >= 11 and f[0][4] == 1:
             n = f[0][10]; actor.send_multipart([hdr(3, f[0][11:11+n]), f[1] if len(f) > 1 else b"\xc0"])
-        elif len(f[0]) >= 11 and f[0][4] == 2:
+        elif len(f[0]) >= 11 and f[0][4] in (2, 0x15):
             actor.send_multipart([hdr(8), struct.pack(">I", 1)])
     rid = b"ok%d" % batches
     client.send_multipart([hdr(1, rid, 5000, names(b"fz/ok", b"echo")), msgpack.packb([batches])])
@@ -85,7 +93,7 @@ while time.time() < end:
             f = actor.recv_multipart()
             if f[0][4] == 1:
                 n = f[0][10]; actor.send_multipart([hdr(3, f[0][11:11+n]), f[1]])
-            elif f[0][4] == 2:
+            elif f[0][4] in (2, 0x15):
                 actor.send_multipart([hdr(8), struct.pack(">I", 1)])
         while client.poll(0):
             r = client.recv_multipart()

@@ -9,7 +9,8 @@
 # (interop/account, balance 100, minimal balance 20), a counter
 # (interop/counter) and a chaos actor (interop/chaos), waits until the
 # broker knows them, runs tests/interop/test_account_req.py with Debian's
-# /usr/bin/python3, then tests/interop/test_actorctl.sh, then the wire
+# /usr/bin/python3, then tests/interop/test_actorctl.sh and
+# tests/interop/test_pubsub.py, then the wire
 # fuzzer tests/interop/fuzz_broker.py for $ACTORS_FUZZ_SECONDS (default
 # 10). Then the same account session over CURVE: a second broker with
 # keys made by `actorctl keygen`, a fresh account with an actor key,
@@ -141,6 +142,8 @@ rc=$?
 echo "# actorctl"
 BUILD="$BUILD" bash "$ROOT/tests/interop/test_actorctl.sh"
 rc2=$?
+echo "# publish/subscribe"
+ACTORS_BROKER="$EP" "$PYTHON" "$ROOT/tests/interop/test_pubsub.py" || rc2=1
 # Last, as it leaves junk behind: random and malformed traffic from many
 # peers; a correct call must be answered after every batch, and the
 # broker must still be there afterwards.

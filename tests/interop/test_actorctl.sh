@@ -95,7 +95,7 @@ expect "lookup prints the actor's map" 0 \
 expect "lookup of an unknown address" 1 "" "~^NoSuchActor: " -- \
     lookup nosuch/x
 expect "ls prints a table" 0 \
-    '~^ADDRESS +SERVICE +NODE +PID +STATE +RESTARTS +MAILBOX +INFLIGHT +HANDLED +CAUSE' "" -- ls
+    '~^ADDRESS +SERVICE +NODE +PID +STATE +RESTARTS +MAILBOX +INFLIGHT +HANDLED +DROPPED +CAUSE' "" -- ls
 expect "ls shows the counter" 0 \
     '~^interop/counter +counter +[^ ]+ +[0-9]+ +running ' "" -- ls
 if "$CTL" ls --json >"$TMP/ls.json" 2>/dev/null &&
@@ -108,6 +108,38 @@ assert isinstance(v, list) and any(a["address"] == "interop/counter" for a in v)
 else
     FAILED=$((FAILED + 1))
     echo "FAIL ls --json prints a JSON array of maps: $(cat "$TMP/ls.json")"
+fi
+
+# Publish and subscribe.
+expect "publish with no subscriber prints 0" 0 "0" "" -- \
+    publish interop.nobody '{"x":1}'
+expect "publish to a wildcard topic is a usage error" 2 "" \
+    "~^actorctl: bad topic" -- publish 'interop.*' 1
+expect "subscribe to a bad pattern is a usage error" 2 "" \
+    "~^actorctl: bad pattern" -- subscribe 'a.>.b'
+"$CTL" subscribe 'interop.>' --count 2 >"$TMP/sub.out" 2>"$TMP/sub.err" &
+SUB=$!
+# Once the broker has the subscription, a publish says 1 (poll with a
+# deadline; the events published before it are not counted).
+ok=0
+for _ in $(seq 1 100); do
+    if [ "$("$CTL" publish interop.orders.1 '{"id":1}')" = "1" ]; then
+        ok=1
+        break
+    fi
+    "$CTL" --timeout 100 call interop/chaos sleep 20 >/dev/null 2>&1 # poll
+done
+"$CTL" publish interop.orders.2 '[2,"two"]' >/dev/null
+wait "$SUB"
+if [ "$ok" -eq 1 ] && [ "$(sed -n 1p "$TMP/sub.out")" = \
+    '{"topic":"interop.orders.1","data":{"id":1}}' ] &&
+    [ "$(sed -n 2p "$TMP/sub.out")" = \
+        '{"topic":"interop.orders.2","data":[2,"two"]}' ]; then
+    PASSED=$((PASSED + 1))
+    echo "ok   subscribe prints one JSON line per event, in order"
+else
+    FAILED=$((FAILED + 1))
+    echo "FAIL subscribe prints one JSON line per event: $(cat "$TMP/sub.out" "$TMP/sub.err")"
 fi
 
 # The broker endpoint.

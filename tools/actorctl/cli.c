@@ -31,10 +31,13 @@ static const struct {
     {"spawn", CLI_CMD_SPAWN, 1, -1, 1, CLI_OPT_SPAWN},
     {"kill", CLI_CMD_KILL, 1, 1, 0, CLI_OPT_NO_RESTART},
     {"stop", CLI_CMD_STOP, 1, 1, 0, 0},
-    {"events", CLI_CMD_EVENTS, 0, 0, 0, CLI_OPT_SINCE | CLI_OPT_JSON},
+    {"events", CLI_CMD_EVENTS, 0, 0, 0,
+        CLI_OPT_SINCE | CLI_OPT_JSON | CLI_OPT_FOLLOW | CLI_OPT_COUNT},
     {"wait", CLI_CMD_WAIT, 1, 1, 0, 0},
     {"map", CLI_CMD_MAP, 2, -1, 2, CLI_OPT_UNORDERED},
     {"keygen", CLI_CMD_KEYGEN, 1, 1, 0, CLI_OPT_KEYGEN},
+    {"subscribe", CLI_CMD_SUBSCRIBE, 1, 1, 0, CLI_OPT_COUNT},
+    {"publish", CLI_CMD_PUBLISH, 2, 2, 0, 0},
 };
 
 void
@@ -81,6 +84,16 @@ cli_usage(FILE *out)
           "                                 DIR/NAME_secret (--key); ROLE:\n"
           "                                 client (default), actor, node,\n"
           "                                 admin\n"
+          "  events --follow [--json]       stream them as they happen\n"
+          "  subscribe PATTERN [--count N]  print one JSON line per event\n"
+          "                                 on a matching topic until "
+          "stopped\n"
+          "                                 (or N events); '*' is one "
+          "segment,\n"
+          "                                 '>' the rest: orders.>\n"
+          "  publish TOPIC JSON             publish an event, print how "
+          "many\n"
+          "                                 subscriptions it reached\n"
           "\n"
           "options:\n"
           "  --broker EP    broker endpoint (default: $ACTORS_BROKER, else\n"
@@ -211,6 +224,15 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         self->used |= CLI_OPT_SINCE;
         return ACTORS_OK;
     }
+    if (strcmp(opt, "--count") == 0) {
+        if (s_int(value, 1, INT64_MAX, &v) != ACTORS_OK) {
+            return s_fail(
+                errbuf, errlen, "bad --count '%s' (1 or more)", value);
+        }
+        self->count = (uint64_t)v;
+        self->used |= CLI_OPT_COUNT;
+        return ACTORS_OK;
+    }
     if (s_int(value, -1, 1000000, &v) != ACTORS_OK) {
         return s_fail(
             errbuf, errlen, "bad %s '%s' (-1, 0 or more)", opt, value);
@@ -254,6 +276,11 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
         self->used |= CLI_OPT_UNORDERED;
         return ACTORS_OK;
     }
+    if (strcmp(a, "--follow") == 0) {
+        self->follow = true;
+        self->used |= CLI_OPT_FOLLOW;
+        return ACTORS_OK;
+    }
     if (strcmp(a, "--no-restart") == 0) {
         self->no_restart = true;
         self->used |= CLI_OPT_NO_RESTART;
@@ -261,7 +288,7 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
     }
     static const char *valued[] = {"--name", "--node", "--max-restarts",
         "--max-task-retries", "--since", "--call-key", "--key", "--broker-key",
-        "--role", "--dir"};
+        "--role", "--dir", "--count"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         if (strcmp(a, valued[k]) != 0) {
             continue;
@@ -375,6 +402,13 @@ s_parse(cli_t *self, int argc, char **argv, bool *is_help, char *errbuf,
             s_commands[found].name);
     }
     self->address = op[0];
+    if (self->cmd == CLI_CMD_PUBLISH) {
+        self->payload = op[1];
+    }
+    if ((self->used & CLI_OPT_COUNT) && self->cmd == CLI_CMD_EVENTS &&
+        !self->follow) {
+        return s_fail(errbuf, errlen, "--count goes with events --follow");
+    }
     if (self->cmd == CLI_CMD_CALL || self->cmd == CLI_CMD_TELL ||
         self->cmd == CLI_CMD_MAP) {
         self->method = op[1];

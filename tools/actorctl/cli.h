@@ -19,19 +19,21 @@
 #define CLI_TIMEOUT_DEFAULT 30000u
 
 typedef enum {
-    CLI_CMD_HELP = 0, /* --help, or no command at all with --help */
-    CLI_CMD_CALL,     /* call ADDRESS METHOD [ARG ...] */
-    CLI_CMD_TELL,     /* tell ADDRESS METHOD [ARG ...] */
-    CLI_CMD_LS,       /* ls [--json] */
-    CLI_CMD_LOOKUP,   /* lookup ADDRESS */
-    CLI_CMD_PING,     /* ping */
-    CLI_CMD_SPAWN,    /* spawn SERVICE [OPTIONS] [CTOR-ARG ...] */
-    CLI_CMD_KILL,     /* kill ADDRESS [--no-restart] */
-    CLI_CMD_STOP,     /* stop ADDRESS */
-    CLI_CMD_EVENTS,   /* events [--since N] [--json] */
-    CLI_CMD_WAIT,     /* wait ADDRESS (until it answers; --timeout) */
-    CLI_CMD_MAP,      /* map [--unordered] MEMBERS METHOD [ARG ...] */
-    CLI_CMD_KEYGEN,   /* keygen NAME [--role ROLE] [--dir DIR] */
+    CLI_CMD_HELP = 0,  /* --help, or no command at all with --help */
+    CLI_CMD_CALL,      /* call ADDRESS METHOD [ARG ...] */
+    CLI_CMD_TELL,      /* tell ADDRESS METHOD [ARG ...] */
+    CLI_CMD_LS,        /* ls [--json] */
+    CLI_CMD_LOOKUP,    /* lookup ADDRESS */
+    CLI_CMD_PING,      /* ping */
+    CLI_CMD_SPAWN,     /* spawn SERVICE [OPTIONS] [CTOR-ARG ...] */
+    CLI_CMD_KILL,      /* kill ADDRESS [--no-restart] */
+    CLI_CMD_STOP,      /* stop ADDRESS */
+    CLI_CMD_EVENTS,    /* events [--since N] [--json] */
+    CLI_CMD_WAIT,      /* wait ADDRESS (until it answers; --timeout) */
+    CLI_CMD_MAP,       /* map [--unordered] MEMBERS METHOD [ARG ...] */
+    CLI_CMD_KEYGEN,    /* keygen NAME [--role ROLE] [--dir DIR] */
+    CLI_CMD_SUBSCRIBE, /* subscribe PATTERN [--count N] */
+    CLI_CMD_PUBLISH,   /* publish TOPIC JSON */
 } cli_cmd_t;
 
 typedef struct {
@@ -57,6 +59,9 @@ typedef struct {
     const char *bcert;    /* --broker-key: the broker's public one */
     const char *role;     /* keygen --role (default client) */
     const char *dir;      /* keygen --dir (default .) */
+    const char *payload;  /* publish: the JSON value */
+    bool follow;          /* events --follow */
+    uint64_t count;       /* subscribe/events --follow --count; 0: no end */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -68,6 +73,8 @@ typedef struct {
 #define CLI_OPT_KEY 0x10u
 #define CLI_OPT_UNORDERED 0x20u
 #define CLI_OPT_KEYGEN 0x40u
+#define CLI_OPT_FOLLOW 0x80u
+#define CLI_OPT_COUNT 0x100u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <actors/actors.h>
 
@@ -23,15 +24,16 @@
 #define COMMANDS_GRACE_MS 2000
 
 /* One row of the ls table. */
-#define NCOLS 10
+#define NCOLS 11
 typedef struct {
     char *cell[NCOLS]; /* one per column of s_columns */
 } row_t;
 
 static const char *s_columns[NCOLS] = {"ADDRESS", "SERVICE", "NODE", "PID",
-    "STATE", "RESTARTS", "MAILBOX", "INFLIGHT", "HANDLED", "CAUSE"};
+    "STATE", "RESTARTS", "MAILBOX", "INFLIGHT", "HANDLED", "DROPPED", "CAUSE"};
 static const char *s_keys[NCOLS] = {"address", "service", "node", "pid",
-    "state", "restarts", "mailbox", "inflight", "handled", "cause"};
+    "state", "restarts", "mailbox", "inflight", "handled", "events_dropped",
+    "cause"};
 
 /* s_wait_ms is how long to wait for the reply to a request without a
  * deadline in its header: --timeout, or for ever when it is 0. */
@@ -439,6 +441,126 @@ s_events(actors_client_t *client, const cli_t *cli)
     return status;
 }
 
+/* s_publish publishes one JSON value and prints how many subscriptions
+ * the broker routed it to. */
+static int
+s_publish(actors_client_t *client, const cli_t *cli)
+{
+    actors_msg_t *data = NULL;
+    actors_err rc = actors_msg_create(&data);
+    char why[256] = "";
+    if (rc == ACTORS_OK) {
+        rc = actors_json_add(data, cli->payload, why, sizeof why);
+    }
+    if (rc != ACTORS_OK) {
+        actors_msg_destroy(&data);
+        if (rc == ACTORS_EINVAL) {
+            fprintf(stderr, "actorctl: the event is not JSON: %s%s%s\n",
+                cli->payload, why[0] ? ": " : "", why);
+            return COMMANDS_EXIT_USAGE;
+        }
+        return s_request_failed(rc);
+    }
+    actors_future_t *f = NULL;
+    rc = actors_publish(client, cli->address, &data, &f);
+    actors_msg_destroy(&data);
+    if (rc != ACTORS_OK) {
+        if (rc == ACTORS_EINVAL) {
+            fprintf(stderr,
+                "actorctl: bad topic '%s': dot-separated segments, no "
+                "wildcard, no space\n",
+                cli->address);
+            return COMMANDS_EXIT_USAGE;
+        }
+        return s_request_failed(rc);
+    }
+    int status = s_finish(cli, f, s_wait_ms(cli));
+    actors_future_destroy(&f);
+    return status;
+}
+
+/* s_print_lifecycle prints one lifecycle event (its data map) as a line
+ * of key=value with its time in UTC. */
+static int
+s_print_lifecycle(const msgpack_object *ev)
+{
+    int64_t ms = 0;
+    (void)actors_value_int(actors_map_get(ev, "ms"), &ms);
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    char when[32] = "-";
+    if (gmtime_r(&sec, &tm) != NULL) {
+        size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(when + n, sizeof when - n, ".%03dZ", (int)(ms % 1000));
+    }
+    printf("time=%s", when);
+    static const char *keys[] = {
+        "kind", "node", "address", "pid", "restarts", "cause"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        if (actors_map_get(ev, keys[k]) == NULL) {
+            continue;
+        }
+        char *cell = s_cell(ev, keys[k]);
+        printf(" %s=%s", keys[k], cell ? cell : "-");
+        free(cell);
+    }
+    putchar('\n');
+    return fflush(stdout) == 0 ? COMMANDS_EXIT_OK : COMMANDS_EXIT_ERROR;
+}
+
+/* s_stream subscribes to pattern and prints each event as it comes: as
+ * the JSON line {"topic", "data"} (lifecycle false), or, for events
+ * --follow, the lifecycle event itself (JSON with --json, else a line of
+ * key=value). Runs until killed, or count events. */
+static int
+s_stream(actors_client_t *client, const cli_t *cli, const char *pattern,
+    bool lifecycle)
+{
+    actors_subscription_t *sub = NULL;
+    actors_future_t *ready = NULL;
+    actors_err rc = actors_subscribe(client, pattern, NULL, NULL, &sub, &ready);
+    if (rc != ACTORS_OK) {
+        if (rc == ACTORS_EINVAL) {
+            fprintf(stderr,
+                "actorctl: bad pattern '%s': dot-separated segments, '*' "
+                "for one, '>' last for the rest\n",
+                pattern);
+            return COMMANDS_EXIT_USAGE;
+        }
+        return s_request_failed(rc);
+    }
+    int status = COMMANDS_EXIT_OK;
+    rc = actors_future_get(ready, s_wait_ms(cli), NULL);
+    if (rc != ACTORS_OK) {
+        status = s_print_error(cli, ready, rc);
+    }
+    actors_future_destroy(&ready);
+    for (uint64_t n = 0;
+         status == COMMANDS_EXIT_OK && (cli->count == 0 || n < cli->count);
+         n++) {
+        actors_future_t *f = NULL;
+        rc = actors_subscription_next(sub, &f);
+        const msgpack_object *ev = NULL;
+        if (rc == ACTORS_OK) {
+            rc = actors_future_get(f, -1, &ev);
+        }
+        if (rc != ACTORS_OK) {
+            status = s_print_error(cli, f, rc);
+        } else if (!lifecycle) {
+            status = s_print_json(ev);
+        } else {
+            const msgpack_object *data = actors_map_get(ev, "data");
+            status =
+                cli->is_json || data == NULL || data->type != MSGPACK_OBJECT_MAP
+                    ? s_print_json(data)
+                    : s_print_lifecycle(data);
+        }
+        actors_future_destroy(&f);
+    }
+    actors_unsubscribe(&sub);
+    return status;
+}
+
 int
 commands_run(const cli_t *cli)
 {
@@ -478,7 +600,14 @@ commands_run(const cli_t *cli)
         status = s_kill(client, cli);
         break;
     case CLI_CMD_EVENTS:
-        status = s_events(client, cli);
+        status = cli->follow ? s_stream(client, cli, "actors.lifecycle.>", true)
+                             : s_events(client, cli);
+        break;
+    case CLI_CMD_SUBSCRIBE:
+        status = s_stream(client, cli, cli->address, false);
+        break;
+    case CLI_CMD_PUBLISH:
+        status = s_publish(client, cli);
         break;
     case CLI_CMD_WAIT:
         status = wait_run(client, cli);

@@ -88,6 +88,15 @@ typedef actors_err (*actors_init_fn)(
     actors_actor_t *actor, const msgpack_object *args, void **state);
 typedef void (*actors_fini_fn)(void *state);
 
+/* An event handler of a service: pattern (a topic pattern, pubsub.h)
+ * and the handler, which is an actors_method_fn whose args is the event's
+ * data (any msgpack value, not an array) and whose result is dropped, as
+ * a tell's; actors_ctx_topic gives the topic. */
+typedef struct {
+    const char *pattern; /* "orders.*", "orders.>"; NULL ends the table */
+    actors_method_fn fn; /* the handler */
+} actors_topic_handler_t;
+
 typedef struct {
     const char *name;               /* service name, e.g. "account" */
     const actors_method_t *methods; /* ends with {NULL, NULL} */
@@ -106,6 +115,13 @@ typedef struct {
      * (post to it). */
     uint32_t max_concurrency;                 /* 0: 1 */
     const actors_concurrency_group_t *groups; /* NULL or {NULL, 0}-ended */
+    /* Events the actor's address subscribes to (NULL: none); ends with
+     * {NULL, NULL}. Subscribed at every registration; see
+     * actors_actor_subscribe for the delivery. */
+    const actors_topic_handler_t *topics;
+    /* The handler of the actor's reminders (actors/reminder.h): args is
+     * [name, data]. NULL: the service uses none. */
+    actors_method_fn on_reminder;
 } actors_service_t;
 
 /* Options of a running actor. */
@@ -222,6 +238,11 @@ ACTORS_EXPORT const char *actors_ctx_method(const actors_ctx_t *ctx);
 ACTORS_EXPORT bool actors_ctx_call_key(
     const actors_ctx_t *ctx, const void **key, size_t *len);
 
+/* actors_ctx_topic is the topic of the event being handled (borrowed
+ * for the call), or NULL when the message is a call or a tell.
+ * Thread: handler. */
+ACTORS_EXPORT const char *actors_ctx_topic(const actors_ctx_t *ctx);
+
 /* actors_ctx_actor returns the running actor. Thread: handler. */
 ACTORS_EXPORT actors_actor_t *actors_ctx_actor(const actors_ctx_t *ctx);
 
@@ -272,6 +293,30 @@ ACTORS_EXPORT void *actors_actor_state(const actors_actor_t *actor);
 ACTORS_EXPORT actors_err actors_actor_error(
     actors_actor_t *actor, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- events (publish/subscribe, pubsub.h) ------------------------------ */
+
+/* actors_actor_subscribe subscribes the actor's address to pattern with
+ * handler fn (replacing the handler of an equal pattern). Events come
+ * through the address's mailbox like tells: one at a time between calls,
+ * in each publisher's order; while the actor restarts under a supervisor
+ * they wait in the mailbox (up to its bound; what the bound refuses is
+ * counted in LOOKUP's events_dropped) and the subscription lasts. It
+ * ends with the address (dead for good) or actors_actor_unsubscribe. A
+ * restarted process gets the events of every pattern its address
+ * subscribed to: make run-time subscriptions again in init (or use the
+ * service's topics table), or those events are dropped with a log line.
+ * The broker is told at once when registered, else at registration; a
+ * refusal is logged. Returns ACTORS_OK, ACTORS_EINVAL (not a valid
+ * pattern), ACTORS_ENOMEM. Thread: handler (init included). */
+ACTORS_EXPORT actors_err actors_actor_subscribe(
+    actors_actor_t *actor, const char *pattern, actors_method_fn fn);
+
+/* actors_actor_unsubscribe ends the subscription of pattern; events
+ * already queued for it are still handled. Returns
+ * ACTORS_OK, or ACTORS_EINVAL if there is none. Thread: handler. */
+ACTORS_EXPORT actors_err actors_actor_unsubscribe(
+    actors_actor_t *actor, const char *pattern);
 
 /* A timer callback. */
 typedef void (*actors_timer_fn)(actors_actor_t *actor, void *arg);

@@ -19,5 +19,7 @@
 #include <actors/loop.h>
 #include <actors/pool.h>
 #include <actors/security.h>
+#include <actors/pubsub.h>
+#include <actors/reminder.h>
 
 #endif

@@ -43,6 +43,11 @@
  *   LOOKUP     C->B  header address                  -> REPLY map / ERROR
  *   LIST       C->B  header                          -> REPLY array of maps
  *   PING       C->B  header                          -> REPLY map
+ *   PUBLISH    C->B  header topic body               -> REPLY uint (with
+ *                                       an id or delimiter), ERROR always
+ *   SUBSCRIBE, UNSUBSCRIBE  C->B  header pattern [address] -> REPLY/ERROR
+ *   PUBLICATION B->C/A header body   (names as a TELL's: pattern, topic;
+ *                                       an actor CREDITs it as a tell)
  */
 #ifndef ACTORS_WIRE_H
 #define ACTORS_WIRE_H
@@ -83,6 +88,11 @@ typedef enum {
     ACTORS_CMD_KILL = 0x0F,   /* C->B, B->S  header address map */
     ACTORS_CMD_EVENTS = 0x10, /* C->B  header map             -> REPLY array */
     ACTORS_CMD_EVENT = 0x11,  /* S->B  header map             (no reply) */
+    /* Publish/subscribe (schemas/PROTOCOL.md, "Publish/subscribe"). */
+    ACTORS_CMD_PUBLISH = 0x12,     /* C->B header topic body -> [REPLY n] */
+    ACTORS_CMD_SUBSCRIBE = 0x13,   /* C->B header pattern [address] */
+    ACTORS_CMD_UNSUBSCRIBE = 0x14, /* C->B header pattern [address] */
+    ACTORS_CMD_PUBLICATION = 0x15, /* B->C/A header(+names) body */
 } actors__cmd_t;
 
 /* A parsed header. Pointers are borrowed from the frame it was parsed

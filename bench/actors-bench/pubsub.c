@@ -1,0 +1,388 @@
+/* bench/actors-bench/pubsub.c - events: our broker's PUBLISH/SUBSCRIBE
+ * against a raw libzmq XPUB/XSUB proxy doing the same fan-out.
+ * SPDX-License-Identifier: MIT
+ *
+ * Ours: actors-broker; N subscribers are DEALER connections that
+ * SUBSCRIBE "bench.>" (client subscriptions: at most once, as SUB sockets
+ * are); the publisher is a DEALER sending fire-and-forget PUBLISH of a
+ * 16-byte body. Raw: a process forked from this program runs
+ * zmq_proxy(XSUB, XPUB); N SUB sockets subscribe "bench."; the publisher
+ * is a PUB. High-water marks are unlimited on the raw side and the
+ * broker's max_queued (10000) is above the window, so nothing is dropped
+ * on either.
+ *
+ * Throughput: the one thread publishes a window of W events, then reads
+ * until every subscriber has all of them, and again, for `seconds`:
+ * events/s delivered = N * events / time. Same loop, same thread, same
+ * sockets on both systems. Latency: one subscriber, one event at a time,
+ * from the send to its receipt in the same process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "bench.h"
+#include <actors-internal/wire.h>
+
+#define S_WINDOW 256
+#define S_MAX_SUBS 128
+
+/* s_proxy_main is the raw system: an XSUB/XPUB proxy on loopback. */
+static int
+s_proxy_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    void *ctx = zmq_ctx_new();
+    void *xsub = zmq_socket(ctx, ZMQ_XSUB);
+    void *xpub = zmq_socket(ctx, ZMQ_XPUB);
+    int zero = 0;
+    zmq_setsockopt(xsub, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(xpub, ZMQ_SNDHWM, &zero, sizeof zero);
+    if (zmq_bind(xsub, "tcp://127.0.0.1:*") != 0 ||
+        zmq_bind(xpub, "tcp://127.0.0.1:*") != 0) {
+        return 1;
+    }
+    char a[128];
+    char b[128];
+    size_t n = sizeof a;
+    zmq_getsockopt(xsub, ZMQ_LAST_ENDPOINT, a, &n);
+    n = sizeof b;
+    zmq_getsockopt(xpub, ZMQ_LAST_ENDPOINT, b, &n);
+    printf("ENDPOINT %s,%s\n", a, b);
+    fflush(stdout);
+    zmq_proxy(xsub, xpub, NULL);
+    return 0;
+}
+
+/* The proxy as a thread, when this program cannot fork (it has threads
+ * already): the endpoint it bound, for the caller to poll. The thread
+ * runs until the process exits. */
+static pthread_mutex_t s_proxy_lock = PTHREAD_MUTEX_INITIALIZER;
+static char s_proxy_ep[300];
+
+static void *
+s_proxy_thread(void *arg)
+{
+    (void)arg;
+    void *ctx = zmq_ctx_new();
+    void *xsub = zmq_socket(ctx, ZMQ_XSUB);
+    void *xpub = zmq_socket(ctx, ZMQ_XPUB);
+    int zero = 0;
+    zmq_setsockopt(xsub, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(xpub, ZMQ_SNDHWM, &zero, sizeof zero);
+    if (zmq_bind(xsub, "tcp://127.0.0.1:*") != 0 ||
+        zmq_bind(xpub, "tcp://127.0.0.1:*") != 0) {
+        return NULL;
+    }
+    char a[128];
+    char b[128];
+    size_t n = sizeof a;
+    zmq_getsockopt(xsub, ZMQ_LAST_ENDPOINT, a, &n);
+    n = sizeof b;
+    zmq_getsockopt(xpub, ZMQ_LAST_ENDPOINT, b, &n);
+    pthread_mutex_lock(&s_proxy_lock);
+    snprintf(s_proxy_ep, sizeof s_proxy_ep, "%s,%s", a, b);
+    pthread_mutex_unlock(&s_proxy_lock);
+    zmq_proxy(xsub, xpub, NULL);
+    return NULL;
+}
+
+typedef struct {
+    void *ctx;
+    void *pub;
+    void *subs[S_MAX_SUBS];
+    int nsubs;
+    bool ours;
+} s_sys_t;
+
+static void *
+s_sock(s_sys_t *s, int type, const char *ep)
+{
+    void *k = zmq_socket(s->ctx, type);
+    int zero = 0;
+    zmq_setsockopt(k, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(k, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(k, ZMQ_RCVHWM, &zero, sizeof zero);
+    if (zmq_connect(k, ep) != 0) {
+        zmq_close(k);
+        return NULL;
+    }
+    return k;
+}
+
+static const uint8_t s_body[16] = {0xc4, 14}; /* msgpack bin of 14 bytes */
+
+/* s_publish sends one event on topic. */
+static int
+s_publish(s_sys_t *s, const char *topic)
+{
+    if (s->ours) {
+        uint8_t h[ACTORS_WIRE_HDR_MIN];
+        size_t hl = actors__hdr_write(h, ACTORS_CMD_PUBLISH, 0, NULL, 0);
+        if (zmq_send(s->pub, h, hl, ZMQ_SNDMORE) < 0 ||
+            zmq_send(s->pub, topic, strlen(topic), ZMQ_SNDMORE) < 0) {
+            return -1;
+        }
+    } else if (zmq_send(s->pub, topic, strlen(topic), ZMQ_SNDMORE) < 0) {
+        return -1;
+    }
+    return zmq_send(s->pub, s_body, sizeof s_body, 0) < 0 ? -1 : 0;
+}
+
+/* s_drain reads every whole message waiting on sub; returns how many
+ * were events (ours: PUBLICATION; raw: any). */
+static int
+s_drain(s_sys_t *s, void *sub)
+{
+    int n = 0;
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return n;
+        }
+        bool event = !s->ours || (zmq_msg_size(&m) >= ACTORS_WIRE_HDR_MIN &&
+                                     ((const uint8_t *)zmq_msg_data(&m))[4] ==
+                                         ACTORS_CMD_PUBLICATION);
+        while (zmq_msg_more(&m)) {
+            zmq_msg_close(&m);
+            zmq_msg_init(&m);
+            zmq_msg_recv(&m, sub, 0);
+        }
+        zmq_msg_close(&m);
+        n += event;
+    }
+}
+
+/* s_wait_each reads until every subscriber got `want` events (counts in
+ * got[]) or timeout_ms passes. Returns true if all did. */
+static bool
+s_wait_each(s_sys_t *s, int *got, int want, int timeout_ms)
+{
+    zmq_pollitem_t items[S_MAX_SUBS];
+    uint64_t end = bench_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    for (;;) {
+        int left = 0;
+        for (int i = 0; i < s->nsubs; i++) {
+            left += got[i] < want;
+        }
+        if (left == 0) {
+            return true;
+        }
+        uint64_t now = bench_now_ns();
+        if (now >= end) {
+            return false;
+        }
+        for (int i = 0; i < s->nsubs; i++) {
+            items[i] = (zmq_pollitem_t){s->subs[i], 0, ZMQ_POLLIN, 0};
+        }
+        int ms = (int)((end - now) / 1000000u) + 1;
+        if (zmq_poll(items, s->nsubs, ms) < 0 && errno != EINTR) {
+            return false;
+        }
+        for (int i = 0; i < s->nsubs; i++) {
+            if (items[i].revents & ZMQ_POLLIN) {
+                got[i] += s_drain(s, s->subs[i]);
+            }
+        }
+    }
+}
+
+/* s_open connects the publisher and n subscribers, and waits until the
+ * subscriptions are in effect (ours: SUBSCRIBE answered; raw: a probe
+ * reached every subscriber). */
+static bool
+s_open(s_sys_t *s, bool ours, const char *ep, int n)
+{
+    memset(s, 0, sizeof *s);
+    s->ours = ours;
+    s->ctx = zmq_ctx_new();
+    char pub_ep[128];
+    char sub_ep[128];
+    snprintf(pub_ep, sizeof pub_ep, "%s", ep);
+    snprintf(sub_ep, sizeof sub_ep, "%s", ep);
+    char *comma = strchr(pub_ep, ',');
+    if (comma != NULL) {
+        *comma = '\0';
+        snprintf(sub_ep, sizeof sub_ep, "%s", comma + 1);
+    }
+    s->pub = s_sock(s, ours ? ZMQ_DEALER : ZMQ_PUB, pub_ep);
+    for (int i = 0; i < n; i++) {
+        s->subs[i] = s_sock(s, ours ? ZMQ_DEALER : ZMQ_SUB, sub_ep);
+        if (s->subs[i] == NULL) {
+            return false;
+        }
+        s->nsubs++;
+        if (ours) {
+            uint8_t h[ACTORS_WIRE_HDR_MIN + 1];
+            size_t hl = actors__hdr_write(h, ACTORS_CMD_SUBSCRIBE, 0, "s", 1);
+            zmq_send(s->subs[i], h, hl, ZMQ_SNDMORE);
+            zmq_send(s->subs[i], "bench.>", 7, 0);
+        } else {
+            zmq_setsockopt(s->subs[i], ZMQ_SUBSCRIBE, "bench.", 6);
+        }
+    }
+    if (s->pub == NULL) {
+        return false;
+    }
+    int got[S_MAX_SUBS] = {0};
+    if (ours) {
+        /* Each SUBSCRIBE's REPLY: read it (not an event). */
+        for (int i = 0; i < n; i++) {
+            zmq_pollitem_t it = {s->subs[i], 0, ZMQ_POLLIN, 0};
+            if (zmq_poll(&it, 1, 5000) <= 0) {
+                return false;
+            }
+            s_drain(s, s->subs[i]);
+        }
+        return true;
+    }
+    /* Raw: subscriptions travel to the proxy and on to the PUB: probe. */
+    for (int round = 0; round < 500; round++) {
+        s_publish(s, "bench.probe");
+        if (s_wait_each(s, got, 1, 10)) {
+            /* Let the last probes land, then forget them. */
+            s_wait_each(s, got, 1 << 30, 50);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+s_close(s_sys_t *s)
+{
+    if (s->pub != NULL) {
+        zmq_close(s->pub);
+    }
+    for (int i = 0; i < s->nsubs; i++) {
+        zmq_close(s->subs[i]);
+    }
+    if (s->ctx != NULL) {
+        zmq_ctx_term(s->ctx);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+/* s_throughput runs the windowed fan-out loop for `seconds`. */
+static double
+s_throughput(s_sys_t *s, double seconds)
+{
+    int got[S_MAX_SUBS] = {0};
+    uint64_t sent = 0;
+    uint64_t t0 = bench_now_ns();
+    uint64_t end = t0 + (uint64_t)(seconds * 1e9);
+    while (bench_now_ns() < end) {
+        for (int i = 0; i < S_WINDOW; i++) {
+            if (s_publish(s, "bench.events") != 0) {
+                return -1;
+            }
+        }
+        sent += S_WINDOW;
+        if (!s_wait_each(s, got, (int)sent, 10000)) {
+            return -1;
+        }
+    }
+    double dt = (double)(bench_now_ns() - t0) / 1e9;
+    return (double)sent * s->nsubs / dt;
+}
+
+/* s_latency samples publish-to-receipt with one subscriber. */
+static bool
+s_latency(s_sys_t *s, double seconds, double *p50, double *p99)
+{
+    bench_samples_t sm = {0};
+    int got[1] = {0};
+    uint64_t end = bench_now_ns() + (uint64_t)(seconds * 1e9);
+    bool ok = true;
+    while (ok && bench_now_ns() < end && sm.n < 200000) {
+        uint64_t t = bench_now_ns();
+        int want = got[0] + 1;
+        ok = s_publish(s, "bench.latency") == 0 &&
+             s_wait_each(s, got, want, 5000);
+        if (ok) {
+            bench_samples_add(&sm, bench_now_ns() - t);
+        }
+    }
+    if (ok && sm.n > 0) {
+        bench_samples_sort(&sm);
+        *p50 = bench_samples_pct(&sm, 50);
+        *p99 = bench_samples_pct(&sm, 99);
+    }
+    bench_samples_free(&sm);
+    return ok && *p50 >= 0;
+}
+
+void
+bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
+{
+    for (int k = 0; k < BENCH_PUBSUB_FANOUTS; k++) {
+        r->per_s[0][k] = -1;
+        r->per_s[1][k] = -1;
+    }
+    for (int sys = 0; sys < 2; sys++) {
+        r->p50_us[sys] = -1;
+        r->p99_us[sys] = -1;
+    }
+    char ep[2][300] = {"", ""};
+    int pid[2] = {-1, -1};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/actors-broker", o->bin_dir);
+    char *argv[] = {path, "--bind", "tcp://127.0.0.1:*", NULL};
+    if (bench_proc_spawn(argv, ep[0], sizeof ep[0], 10000, !o->verbose,
+            &pid[0]) != ACTORS_OK) {
+        pid[0] = -1;
+    }
+    int fd = -1;
+    char *pargv[] = {"proxy", NULL};
+    if (bench_proc_fork(s_proxy_main, 1, pargv, !o->verbose, &fd, &pid[1]) !=
+            ACTORS_OK ||
+        bench_proc_read_endpoint(fd, ep[1], sizeof ep[1], 10000) != ACTORS_OK) {
+        /* Not forkable (this program has threads): a thread of ours. */
+        pid[1] = -1;
+        ep[1][0] = '\0';
+        pthread_t th;
+        if (pthread_create(&th, NULL, s_proxy_thread, NULL) == 0) {
+            pthread_detach(th);
+            uint64_t end = bench_now_ns() + 10000000000ull;
+            while (bench_now_ns() < end) {
+                pthread_mutex_lock(&s_proxy_lock);
+                snprintf(ep[1], sizeof ep[1], "%s", s_proxy_ep);
+                pthread_mutex_unlock(&s_proxy_lock);
+                if (ep[1][0] != '\0') {
+                    break;
+                }
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL); /* poll for the thread's endpoint */
+            }
+        }
+    }
+    /* Alternate the systems per fan-out so they see the same machine. */
+    for (int k = 0; k < BENCH_PUBSUB_FANOUTS; k++) {
+        int n = o->fanouts[k];
+        for (int sys = 0; sys < 2; sys++) {
+            s_sys_t s;
+            if (ep[sys][0] != '\0' && n <= S_MAX_SUBS &&
+                s_open(&s, sys == 0, ep[sys], n)) {
+                r->per_s[sys][k] = s_throughput(&s, o->seconds);
+            }
+            s_close(&s);
+        }
+    }
+    for (int sys = 0; sys < 2; sys++) {
+        s_sys_t s;
+        if (ep[sys][0] != '\0' && s_open(&s, sys == 0, ep[sys], 1)) {
+            s_latency(&s, o->seconds, &r->p50_us[sys], &r->p99_us[sys]);
+        }
+        s_close(&s);
+    }
+    bench_proc_stop_all(pid, 2);
+}

@@ -1,0 +1,578 @@
+/* broker/pubsub.c - publish/subscribe (pubsub.h).
+ * SPDX-License-Identifier: MIT
+ *
+ * Subscriptions live in one array (grown by doubling, free rows chained);
+ * a row is (owner kind, owner index, pattern). Owners are connection rows
+ * (conn.h; the connection gets role SUBSCRIBER so that its row, and the
+ * conn_gone hook, exist for a plain client) and registry entries. Events
+ * to an address become slots of command TELL whose header is a
+ * PUBLICATION (pattern and topic as the names): the core queues,
+ * dispatches, holds across a restart and credits them as tells.
+ */
+#include "pubsub.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <actors/log.h>
+
+#include <actors-internal/alloc.h>
+
+#include "mailbox.h"
+#include "topic.h"
+
+enum { PS_FREE = 0, PS_CONN, PS_ADDR };
+
+typedef struct {
+    char pattern[BRK_TOPIC_MAX + 1]; /* NUL-terminated */
+    uint16_t plen;                   /* bytes in pattern */
+    uint8_t kind;                    /* PS_* */
+    uint8_t id_len;                  /* PS_CONN: bytes in id */
+    uint8_t id[ACTORS_WIRE_ID_MAX];  /* PS_CONN: the SUBSCRIBE's id */
+    uint32_t owner;                  /* conn row or registry entry */
+    uint32_t free_next;              /* free list */
+} ps_sub_t;
+
+struct brk_pubsub {
+    brk_broker_t *core;
+    ps_sub_t *v;          /* cap rows */
+    uint32_t cap;         /* allocated */
+    uint32_t used;        /* rows ever handed out */
+    uint32_t free_head;   /* free rows; BRK_NONE */
+    uint32_t count;       /* live rows */
+    uint64_t *dropped;    /* per registry entry: events its mailbox refused */
+    uint32_t dropped_cap; /* entries in dropped */
+    uint64_t n_published; /* PUBLISH accepted */
+};
+
+/* ------------------------------------------------------------ the table */
+
+static uint32_t
+s_find(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
+    size_t plen)
+{
+    for (uint32_t i = 0; i < self->used; i++) {
+        ps_sub_t *s = &self->v[i];
+        if (s->kind == kind && s->owner == owner && s->plen == plen &&
+            memcmp(s->pattern, p, plen) == 0) {
+            return i;
+        }
+    }
+    return BRK_NONE;
+}
+
+static uint32_t
+s_count_owner(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < self->used; i++) {
+        n += self->v[i].kind == kind && self->v[i].owner == owner;
+    }
+    return n;
+}
+
+static actors_err
+s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
+    size_t plen, const brk_in_t *m)
+{
+    uint32_t i = self->free_head;
+    if (i != BRK_NONE) {
+        self->free_head = self->v[i].free_next;
+    } else {
+        if (self->used == self->cap) {
+            uint32_t cap = self->cap ? self->cap * 2 : 64;
+            ps_sub_t *v = actors__realloc(self->v, cap * sizeof *v);
+            if (v == NULL) {
+                return ACTORS_ENOMEM;
+            }
+            self->v = v;
+            self->cap = cap;
+        }
+        i = self->used++;
+    }
+    ps_sub_t *s = &self->v[i];
+    memcpy(s->pattern, p, plen);
+    s->pattern[plen] = '\0';
+    s->plen = (uint16_t)plen;
+    s->kind = kind;
+    s->owner = owner;
+    s->id_len = (uint8_t)m->h.id_len;
+    memcpy(s->id, m->h.id, m->h.id_len);
+    s->free_next = BRK_NONE;
+    self->count++;
+    return ACTORS_OK;
+}
+
+static void
+s_del(brk_pubsub_t *self, uint32_t i)
+{
+    self->v[i].kind = PS_FREE;
+    self->v[i].free_next = self->free_head;
+    self->free_head = i;
+    self->count--;
+}
+
+/* s_del_owner removes every subscription of owner (kind) and returns how
+ * many. */
+static uint32_t
+s_del_owner(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < self->used; i++) {
+        if (self->v[i].kind == kind && self->v[i].owner == owner) {
+            s_del(self, i);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* s_count_dropped adds one refused event to entry ei's count. */
+static void
+s_count_dropped(brk_pubsub_t *self, uint32_t ei)
+{
+    if (ei >= self->dropped_cap) {
+        uint32_t cap = self->dropped_cap ? self->dropped_cap : 64;
+        while (cap <= ei) {
+            cap *= 2;
+        }
+        uint64_t *v = actors__realloc(self->dropped, cap * sizeof *v);
+        if (v == NULL) {
+            return; /* the broker's own counters still say it */
+        }
+        memset(v + self->dropped_cap, 0, (cap - self->dropped_cap) * sizeof *v);
+        self->dropped = v;
+        self->dropped_cap = cap;
+    }
+    self->dropped[ei]++;
+}
+
+/* ------------------------------------------------------------ delivery */
+
+/* s_header makes the PUBLICATION header: id (the SUBSCRIBE's for a
+ * connection, the address for an address), names pattern and topic. */
+static void
+s_header(zmq_msg_t *hdr, const ps_sub_t *s, const void *id, size_t id_len,
+    const char *topic, size_t tlen)
+{
+    zmq_msg_init_size(hdr, ACTORS_WIRE_HDR_MIN + id_len + 2 + s->plen + tlen);
+    uint8_t *p = zmq_msg_data(hdr);
+    size_t n = actors__hdr_write(p, ACTORS_CMD_PUBLICATION, 0, id, id_len);
+    actors__hdr_names_write(p + n, s->pattern, s->plen, topic, tlen);
+}
+
+/* s_to_conn sends the event to a subscribed connection: at most once. */
+static bool
+s_to_conn(brk_pubsub_t *self, const ps_sub_t *s, const char *topic, size_t tlen,
+    zmq_msg_t *body)
+{
+    brk_broker_t *core = self->core;
+    brk_conn_t *c = brk_conns_at(&core->conns, s->owner);
+    if (c->rid_len == 0 || c->fd == BRK_FD_LOST) {
+        return false;
+    }
+    zmq_msg_t rid;
+    zmq_msg_t hdr;
+    zmq_msg_t cp;
+    zmq_msg_init_size(&rid, c->rid_len);
+    memcpy(zmq_msg_data(&rid), c->rid, c->rid_len);
+    s_header(&hdr, s, s->id, s->id_len, topic, tlen);
+    zmq_msg_init(&cp);
+    zmq_msg_copy(&cp, body);
+    zmq_msg_t *f[3] = {&rid, &hdr, &cp};
+    bool ok = brk_core_send(core, f, 3);
+    zmq_msg_close(&rid);
+    zmq_msg_close(&hdr);
+    zmq_msg_close(&cp);
+    return ok;
+}
+
+/* s_to_address queues the event in a subscribed address's mailbox as a
+ * TELL-like slot. */
+static bool
+s_to_address(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
+    size_t tlen, zmq_msg_t *body)
+{
+    brk_broker_t *core = self->core;
+    uint32_t ei = s->owner;
+    const brk_entry_t *e = brk_registry_at(&core->reg, ei);
+    if (e->state == BRK_ENTRY_DEAD) {
+        return false;
+    }
+    char address[256];
+    size_t alen = e->address_len;
+    memcpy(address, e->address, alen);
+    uint32_t si;
+    if (brk_slots_alloc(&core->slots, &si) != ACTORS_OK) {
+        s_count_dropped(self, ei);
+        return false;
+    }
+    brk_slot_t *slot = brk_slots_at(&core->slots, si);
+    zmq_msg_close(&slot->hdr);
+    s_header(&slot->hdr, s, address, alen, topic, tlen);
+    zmq_msg_copy(&slot->args, body);
+    slot->cmd = ACTORS_CMD_TELL;
+    slot->answered = 1;
+    slot->entry = ei;
+    if (!brk_core_accept(core, si, ei)) {
+        s_count_dropped(self, ei);
+        return false;
+    }
+    return true;
+}
+
+/* s_publish delivers body on topic to every matching subscription and
+ * returns how many took it. */
+static uint32_t
+s_publish(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
+{
+    self->n_published++;
+    uint32_t n = 0;
+    /* A delivery may not add or remove subscriptions: used is fixed. */
+    for (uint32_t i = 0; i < self->used; i++) {
+        const ps_sub_t *s = &self->v[i];
+        if (s->kind == PS_FREE ||
+            !brk_topic_match(s->pattern, s->plen, topic, tlen)) {
+            continue;
+        }
+        bool ok = s->kind == PS_CONN ? s_to_conn(self, s, topic, tlen, body)
+                                     : s_to_address(self, s, topic, tlen, body);
+        n += ok;
+    }
+    return n;
+}
+
+uint32_t
+brk_pubsub_publish(
+    brk_pubsub_t *self, const char *topic, const void *body, size_t len)
+{
+    size_t tlen = strlen(topic);
+    if (!brk_topic_valid(topic, tlen, false)) {
+        return 0;
+    }
+    zmq_msg_t b;
+    brk_core_body_from(&b, body, len);
+    uint32_t n = s_publish(self, topic, tlen, &b);
+    zmq_msg_close(&b);
+    return n;
+}
+
+/* ------------------------------------------------------------ commands */
+
+/* s_on_publish handles PUBLISH: header topic body. Answered REPLY with the
+ * number of subscriptions that took the event when it has a request id
+ * or a delimiter; a malformed one is answered ERROR in every case. */
+static void
+s_on_publish(void *arg, brk_broker_t *core, const brk_in_t *m)
+{
+    brk_pubsub_t *self = arg;
+    if (m->nargs != 2) {
+        brk_core_bad(core, m, "PUBLISH needs frames: header topic body");
+        return;
+    }
+    const char *t = zmq_msg_data(&m->arg[0]);
+    size_t tlen = zmq_msg_size(&m->arg[0]);
+    if (!brk_topic_valid(t, tlen, false)) {
+        brk_core_bad(core, m,
+            "a topic is 1..255 bytes of non-empty dot-separated segments, "
+            "no space or control byte, no wildcard");
+        return;
+    }
+    size_t blen = zmq_msg_size(&m->arg[1]);
+    if (blen == 0) {
+        brk_core_bad(core, m, "the body of PUBLISH is one msgpack value");
+        return;
+    }
+    if (blen > core->opts.max_message) {
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ETOOBIG, NULL,
+            "event of %zu bytes exceeds the limit of %llu", blen,
+            (unsigned long long)core->opts.max_message);
+        return;
+    }
+    char topic[BRK_TOPIC_MAX + 1];
+    memcpy(topic, t, tlen);
+    topic[tlen] = '\0';
+    uint32_t n = s_publish(self, topic, tlen, &m->arg[1]);
+    if (m->h.id_len > 0 || m->delim) {
+        msgpack_sbuffer_clear(&core->sbuf);
+        msgpack_pack_uint32(&core->pk, n);
+        brk_core_reply_packed(core, m);
+    }
+}
+
+/* s_owner reads SUBSCRIBE/UNSUBSCRIBE's frames: the pattern into p, and
+ * the owner. Answers and returns false when they are malformed or the
+ * sender may not subscribe the address it names. */
+static bool
+s_owner(brk_pubsub_t *self, const brk_in_t *m, const char *what, char *p,
+    size_t *plen, uint8_t *kind, uint32_t *owner)
+{
+    brk_broker_t *core = self->core;
+    if (m->delim) {
+        brk_core_bad(core, m,
+            "publications cannot reach a REQ socket: subscribe from a "
+            "DEALER");
+        return false;
+    }
+    if (m->nargs != 1 && m->nargs != 2) {
+        char text[96];
+        snprintf(text, sizeof text, "%s needs frames: header pattern [address]",
+            what);
+        brk_core_bad(core, m, text);
+        return false;
+    }
+    const char *pd = zmq_msg_data(&m->arg[0]);
+    *plen = zmq_msg_size(&m->arg[0]);
+    if (!brk_topic_valid(pd, *plen, true)) {
+        brk_core_bad(core, m,
+            "a pattern is 1..255 bytes of non-empty dot-separated segments, "
+            "no space or control byte; '*' is one segment, '>' the last "
+            "and the rest");
+        return false;
+    }
+    memcpy(p, pd, *plen);
+    p[*plen] = '\0';
+    if (m->nargs == 1) {
+        *kind = PS_CONN;
+        *owner = brk_core_sender(core, m);
+        return true;
+    }
+    uint32_t ci = brk_core_sender(core, m);
+    uint32_t ei = brk_registry_find(
+        &core->reg, zmq_msg_data(&m->arg[1]), zmq_msg_size(&m->arg[1]));
+    if (ci == BRK_NONE || ei == BRK_NONE ||
+        brk_registry_at(&core->reg, ei)->state != BRK_ENTRY_RUNNING ||
+        brk_registry_at(&core->reg, ei)->conn != ci) {
+        char address[256];
+        brk_core_frame_str(&m->arg[1], address, sizeof address);
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_EFORBIDDEN,
+            address, "only the connection that registered %s may subscribe it",
+            address);
+        return false;
+    }
+    *kind = PS_ADDR;
+    *owner = ei;
+    return true;
+}
+
+static void
+s_reply_uint(brk_broker_t *core, const brk_in_t *m, uint32_t n)
+{
+    msgpack_sbuffer_clear(&core->sbuf);
+    msgpack_pack_uint32(&core->pk, n);
+    brk_core_reply_packed(core, m);
+}
+
+/* s_on_subscribe handles SUBSCRIBE: REPLY 1 for a new subscription, 0
+ * for one the owner had already. */
+static void
+s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
+{
+    brk_pubsub_t *self = arg;
+    char p[BRK_TOPIC_MAX + 1];
+    size_t plen;
+    uint8_t kind;
+    uint32_t owner;
+    if (!s_owner(self, m, "SUBSCRIBE", p, &plen, &kind, &owner)) {
+        return;
+    }
+    uint32_t had =
+        owner == BRK_NONE ? BRK_NONE : s_find(self, kind, owner, p, plen);
+    if (had != BRK_NONE) {
+        /* Already there: a connection's takes the new request id. */
+        if (kind == PS_CONN) {
+            self->v[had].id_len = (uint8_t)m->h.id_len;
+            memcpy(self->v[had].id, m->h.id, m->h.id_len);
+        }
+        s_reply_uint(core, m, 0);
+        return;
+    }
+    if ((owner != BRK_NONE &&
+            s_count_owner(self, kind, owner) >= BRK_PUBSUB_PER_OWNER) ||
+        self->count >= BRK_PUBSUB_MAX) {
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_EFULL, NULL,
+            "subscription table full: at most %u per subscriber, %u in all",
+            BRK_PUBSUB_PER_OWNER, BRK_PUBSUB_MAX);
+        return;
+    }
+    if (kind == PS_CONN && brk_core_conn_claim(core, m, BRK_ROLE_SUBSCRIBER,
+                               &owner) != ACTORS_OK) {
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, NULL,
+            "broker out of memory");
+        return;
+    }
+    if (s_add(self, kind, owner, p, plen, m) != ACTORS_OK) {
+        if (kind == PS_CONN && s_count_owner(self, kind, owner) == 0) {
+            brk_core_conn_release(core, owner, BRK_ROLE_SUBSCRIBER);
+        }
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, NULL,
+            "broker out of memory");
+        return;
+    }
+    s_reply_uint(core, m, 1);
+}
+
+/* s_on_unsubscribe handles UNSUBSCRIBE: REPLY 1 if the subscription was
+ * there, 0 if not. */
+static void
+s_on_unsubscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
+{
+    brk_pubsub_t *self = arg;
+    char p[BRK_TOPIC_MAX + 1];
+    size_t plen;
+    uint8_t kind;
+    uint32_t owner;
+    if (!s_owner(self, m, "UNSUBSCRIBE", p, &plen, &kind, &owner)) {
+        return;
+    }
+    uint32_t i =
+        owner == BRK_NONE ? BRK_NONE : s_find(self, kind, owner, p, plen);
+    if (i != BRK_NONE) {
+        s_del(self, i);
+        if (kind == PS_CONN && s_count_owner(self, kind, owner) == 0) {
+            brk_core_conn_release(core, owner, BRK_ROLE_SUBSCRIBER);
+        }
+    }
+    s_reply_uint(core, m, i != BRK_NONE);
+}
+
+/* ------------------------------------------------------------ hooks */
+
+static int64_t
+s_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* s_lifecycle publishes the broker's own event kind about entry ei on
+ * actors.lifecycle.<kind>.<address> (the address part left out when it
+ * would not make a valid topic). */
+static void
+s_lifecycle(
+    brk_pubsub_t *self, uint32_t ei, const char *kind, const char *cause)
+{
+    if (self->count == 0) {
+        return;
+    }
+    brk_broker_t *core = self->core;
+    const brk_entry_t *e = brk_registry_at(&core->reg, ei);
+    char topic[BRK_TOPIC_MAX + 1];
+    int n = snprintf(
+        topic, sizeof topic, "actors.lifecycle.%s.%s", kind, e->address);
+    if (n < 0 || (size_t)n >= sizeof topic ||
+        !brk_topic_valid(topic, (size_t)n, false)) {
+        snprintf(topic, sizeof topic, "actors.lifecycle.%s", kind);
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 9);
+    brk_core_pack_str(&pk, "id");
+    msgpack_pack_uint64(&pk, 0);
+    brk_core_pack_str(&pk, "kind");
+    brk_core_pack_str(&pk, kind);
+    brk_core_pack_str(&pk, "address");
+    brk_core_pack_str(&pk, e->address);
+    brk_core_pack_str(&pk, "service");
+    brk_core_pack_str(&pk, e->service);
+    brk_core_pack_str(&pk, "pid");
+    msgpack_pack_int64(&pk, e->pid);
+    brk_core_pack_str(&pk, "node");
+    brk_core_pack_str(&pk, "");
+    brk_core_pack_str(&pk, "restarts");
+    msgpack_pack_int64(&pk, 0);
+    brk_core_pack_str(&pk, "cause");
+    brk_core_pack_str(&pk, cause);
+    brk_core_pack_str(&pk, "ms");
+    msgpack_pack_int64(&pk, s_wall_ms());
+    brk_pubsub_publish(self, topic, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+s_entry_registered(void *arg, uint32_t ei)
+{
+    s_lifecycle(arg, ei, "registered", "");
+}
+
+static void
+s_entry_buried(void *arg, uint32_t ei, const char *reason)
+{
+    brk_pubsub_t *self = arg;
+    /* The address is not coming back: its subscriptions go first (an
+     * event about its own burial is not queued to it). */
+    s_del_owner(self, PS_ADDR, ei);
+    s_lifecycle(self, ei, "buried", reason);
+}
+
+static void
+s_entry_freed(void *arg, uint32_t ei)
+{
+    brk_pubsub_t *self = arg;
+    s_del_owner(self, PS_ADDR, ei);
+    if (ei < self->dropped_cap) {
+        self->dropped[ei] = 0;
+    }
+}
+
+static void
+s_conn_gone(void *arg, uint32_t ci)
+{
+    brk_pubsub_t *self = arg;
+    s_del_owner(self, PS_CONN, ci);
+}
+
+static void
+s_pack_entry(void *arg, uint32_t ei, msgpack_packer *pk)
+{
+    brk_pubsub_t *self = arg;
+    brk_core_pack_str(pk, "subscriptions");
+    msgpack_pack_uint32(pk, s_count_owner(self, PS_ADDR, ei));
+    brk_core_pack_str(pk, "events_dropped");
+    msgpack_pack_uint64(pk, ei < self->dropped_cap ? self->dropped[ei] : 0);
+}
+
+static void
+s_destroy(void *arg)
+{
+    brk_pubsub_t *self = arg;
+    actors__free(self->v);
+    actors__free(self->dropped);
+    actors__free(self);
+}
+
+actors_err
+brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
+{
+    brk_pubsub_t *self = actors__zalloc(sizeof *self);
+    if (self == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    self->core = core;
+    self->free_head = BRK_NONE;
+    brk_ext_t ext = {
+        .self = self,
+        .entry_registered_cb = s_entry_registered,
+        .entry_buried_cb = s_entry_buried,
+        .entry_freed_cb = s_entry_freed,
+        .conn_gone_cb = s_conn_gone,
+        .entry_fields = 2,
+        .pack_entry_cb = s_pack_entry,
+        .destroy_cb = s_destroy,
+    };
+    if (brk_core_attach(core, &ext) != ACTORS_OK) {
+        s_destroy(self);
+        return ACTORS_ENOMEM;
+    }
+    brk_core_set_cmd(core, ACTORS_CMD_PUBLISH, s_on_publish, self);
+    brk_core_set_cmd(core, ACTORS_CMD_SUBSCRIBE, s_on_subscribe, self);
+    brk_core_set_cmd(core, ACTORS_CMD_UNSUBSCRIBE, s_on_unsubscribe, self);
+    if (out != NULL) {
+        *out = self;
+    }
+    return ACTORS_OK;
+}

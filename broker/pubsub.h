@@ -1,0 +1,59 @@
+/* broker/pubsub.h - publish/subscribe, an extension of the routing core.
+ * SPDX-License-Identifier: MIT
+ *
+ * PUBLISH, SUBSCRIBE and UNSUBSCRIBE (schemas/PROTOCOL.md,
+ * "Publish/subscribe"). A subscription is a pattern (topic.h) held by
+ * one of two owners:
+ *
+ *   - a connection (a client): each matching event is sent to it at once
+ *     as a PUBLICATION; one it cannot take (its queue is full, it is
+ *     gone) is dropped and counted: at most once. The subscription goes
+ *     with the connection.
+ *   - an address (a registered actor, SUBSCRIBE naming the address it
+ *     serves): each matching event goes through the address's mailbox
+ *     like a TELL (brk_core_accept), so it waits while the actor
+ *     restarts, keeps the publisher's order, and is handed over between
+ *     calls; one that finds the mailbox full is dropped and counted per
+ *     address ("events_dropped" in LOOKUP and LIST). The subscription
+ *     belongs to the address, not to its connection: it lasts until the
+ *     address is buried (a tombstone) or it is unsubscribed.
+ *
+ * Delivery is by address through the core's routing, so a group address
+ * that routes a TELL to one member gives each event to one member.
+ *
+ * Matching is a linear scan of the subscriptions (at most
+ * BRK_PUBSUB_MAX), each pattern split at dots on the fly; a publication
+ * is one header per matching subscription and a reference-counted copy
+ * of the body (never decoded).
+ *
+ * The broker publishes its own lifecycle events through
+ * brk_pubsub_publish on topics under "actors.lifecycle." (PROTOCOL.md).
+ *
+ * Thread: the broker loop.
+ */
+#ifndef BRK_PUBSUB_H
+#define BRK_PUBSUB_H
+
+#include <stddef.h>
+
+#include <actors/error.h>
+
+#include "core.h"
+
+#define BRK_PUBSUB_PER_OWNER 1024 /* subscriptions of one owner */
+#define BRK_PUBSUB_MAX 65536      /* subscriptions in all */
+
+typedef struct brk_pubsub brk_pubsub_t;
+
+/* brk_pubsub_attach adds publish/subscribe to core and returns it in
+ * *out (owned by the core, freed when it is destroyed). Returns
+ * ACTORS_OK or ACTORS_ENOMEM (core unchanged). */
+actors_err brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out);
+
+/* brk_pubsub_publish publishes body (len bytes, one msgpack value,
+ * copied) on topic (a valid topic, NUL-terminated) from the broker
+ * itself. Returns how many subscriptions took it. */
+uint32_t brk_pubsub_publish(
+    brk_pubsub_t *self, const char *topic, const void *body, size_t len);
+
+#endif

@@ -1,0 +1,453 @@
+/* tests/integration/test_events.c - publish/subscribe with real
+ * processes: the shipping service subscribed by its address, a client's
+ * subscriptions, the broker's lifecycle stream.
+ * SPDX-License-Identifier: MIT
+ *
+ * The broker, actors-supervisor with a config in a mkdtemp directory, the
+ * shipping service (services/shipping: it records the ids of the
+ * orders.created events it gets, in order, and does not acknowledge them
+ * when started with false).
+ */
+#include "suptest.h"
+
+#define P(line) "            " line "\n"
+
+static const char *
+s_config(const char *address, const char *policy)
+{
+    static char text[2048];
+    snprintf(text, sizeof text,
+        "supervisor\n"
+        "    node = n1\n"
+        "actor\n"
+        "    shipping\n"
+        "        service = shipping\n"
+        "        address = %s\n"
+        "        args = [false]\n"
+        "        policy\n"
+        "%s",
+        address, policy);
+    return text;
+}
+
+/* s_publish publishes orders.created {id} from c and returns how many
+ * subscriptions the broker routed it to. */
+static int64_t
+s_publish(actors_client_t *c, int64_t id)
+{
+    actors_msg_t *ev = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&ev, "{sI}", "id", id));
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_publish(c, "orders.created", &ev, &f));
+    ck_assert_ptr_null(ev);
+    suptest_wait(f);
+    int64_t n = itest_int(f);
+    actors_future_destroy(&f);
+    return n;
+}
+
+static int64_t
+s_int_call(const char *address, const char *method)
+{
+    actors_future_t *f = itest_call(address, method, NULL);
+    int64_t v = itest_int(f);
+    actors_future_destroy(&f);
+    return v;
+}
+
+/* s_wait_shipped polls address's shipped() until it is n (deadline). */
+static void
+s_wait_shipped(const char *address, int64_t n)
+{
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    int64_t got = -1;
+    while ((got = s_int_call(address, "shipped")) != n &&
+           testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(got, n);
+}
+
+/* s_assert_ids checks that address got ids first..first+n-1 in order. */
+static void
+s_assert_ids(const char *address, int64_t first, int64_t n)
+{
+    actors_future_t *f = itest_call(address, "ids", NULL);
+    const msgpack_object *r = itest_result(f);
+    ck_assert_int_eq(r->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_uint_eq(r->via.array.size, (uint32_t)n);
+    for (uint32_t i = 0; i < r->via.array.size; i++) {
+        ck_assert_int_eq(r->via.array.ptr[i].via.i64, first + i);
+    }
+    actors_future_destroy(&f);
+}
+
+/* s_lookup_int returns integer field key of the LOOKUP of address. */
+static int64_t
+s_lookup_int(const char *address, const char *key)
+{
+    actors_future_t *f = suptest_lookup(address);
+    ck_assert_ptr_nonnull(f);
+    int64_t v = -1;
+    TEST_ASSERT_OK(actors_value_int(actors_map_get(itest_result(f), key), &v));
+    actors_future_destroy(&f);
+    return v;
+}
+
+/* s_restarting kills the actor twice, so that it waits 1.5 s for its
+ * second restart, and returns the pid it had. */
+static int64_t
+s_restarting(const char *address)
+{
+    int64_t pid = suptest_wait_running(address, 0);
+    kill((pid_t)pid, SIGKILL); /* back at once */
+    pid = suptest_wait_running(address, pid);
+    kill((pid_t)pid, SIGKILL); /* back in 1.5 s */
+    suptest_wait_state(address, "restarting");
+    return pid;
+}
+
+#define S_POLICY                                                               \
+    P("max_restarts = -1")                                                     \
+    P("backoff_base_ms = 1500")                                                \
+    P("backoff_jitter = 0")                                                    \
+    P("healthy_ms = "                                                          \
+      "60000")
+
+/* A subscriber killed and restarting keeps its subscription: what is
+ * published meanwhile waits in its mailbox and reaches the new process,
+ * in order, none lost. */
+START_TEST(test_events_subscriber_restarted)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    suptest_node("n1", s_config("shipping/r", S_POLICY));
+    int64_t pid = s_restarting("shipping/r");
+    for (int64_t id = 1; id <= 5; id++) {
+        ck_assert_int_eq(s_publish(c, id), 1);
+    }
+    ck_assert_int_eq(s_lookup_int("shipping/r", "mailbox"), 5);
+    ck_assert_int_eq(s_lookup_int("shipping/r", "subscriptions"), 1);
+    ck_assert_int_ne(suptest_wait_running("shipping/r", pid), pid);
+    s_wait_shipped("shipping/r", 5);
+    s_assert_ids("shipping/r", 1, 5);
+    ck_assert_int_eq(s_lookup_int("shipping/r", "events_dropped"), 0);
+}
+END_TEST
+
+/* Past the mailbox bound, events are refused, counted per address in
+ * LOOKUP (and ls) and not routed (the publish's count says 0); those
+ * within the bound arrive. */
+START_TEST(test_events_overflow_counted)
+{
+    testutil_broker_start("--mailbox", "4", NULL);
+    actors_client_t *c = itest_connect();
+    suptest_node("n1", s_config("shipping/o", S_POLICY));
+    int64_t pid = s_restarting("shipping/o");
+    for (int64_t id = 1; id <= 7; id++) {
+        ck_assert_int_eq(s_publish(c, id), id <= 4 ? 1 : 0);
+    }
+    ck_assert_int_eq(s_lookup_int("shipping/o", "events_dropped"), 3);
+    suptest_wait_running("shipping/o", pid);
+    s_wait_shipped("shipping/o", 4);
+    s_assert_ids("shipping/o", 1, 4);
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_list(c, &f));
+    suptest_wait(f);
+    const msgpack_object *list = itest_result(f);
+    int64_t dropped = -1;
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        (void)actors_value_int(
+            actors_map_get(&list->via.array.ptr[i], "events_dropped"),
+            &dropped);
+    }
+    ck_assert_int_eq(dropped, 3);
+    actors_future_destroy(&f);
+}
+END_TEST
+
+/* One publisher's events reach a subscriber in the order published,
+ * fire-and-forget or not; an unsubscribed address gets no more. */
+START_TEST(test_events_order_and_unsubscribe)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    testutil_service_start("shipping", "shipping/a", 0, "false", NULL);
+    testutil_service_start("shipping", "shipping/b", 0, "false", NULL);
+    for (int64_t id = 1; id <= 2000; id++) {
+        actors_msg_t *ev = NULL;
+        TEST_ASSERT_OK(actors_msg_build(&ev, "{sI}", "id", id));
+        TEST_ASSERT_OK(actors_publish(c, "orders.created", &ev, NULL));
+    }
+    ck_assert_int_eq(s_publish(c, 2001), 2);
+    s_wait_shipped("shipping/a", 2001);
+    s_wait_shipped("shipping/b", 2001);
+    s_assert_ids("shipping/a", 1, 2001);
+    s_assert_ids("shipping/b", 1, 2001);
+    /* A topic no pattern matches, and a malformed one. */
+    actors_msg_t *ev = NULL;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_publish(c, "orders.created.eu", NULL, &f));
+    suptest_wait(f);
+    ck_assert_int_eq(itest_int(f), 0);
+    actors_future_destroy(&f);
+    ck_assert_int_eq(actors_publish(c, "orders.*", &ev, &f), ACTORS_EINVAL);
+}
+END_TEST
+
+/* An actor subscribes and unsubscribes its address at run time
+ * (actors_actor_subscribe; chaos's subscribe/unsubscribe). */
+START_TEST(test_events_actor_runtime_subscribe)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    testutil_service_start("chaos", "chaos/e", 0, NULL);
+    actors_future_t *f = itest_call("chaos/e", "subscribe", "s", "t.*");
+    itest_result(f);
+    actors_future_destroy(&f);
+    /* The SUBSCRIBE went out before the reply: the broker has it. */
+    actors_future_t *p = NULL;
+    TEST_ASSERT_OK(actors_publish(c, "t.x", NULL, &p));
+    suptest_wait(p);
+    ck_assert_int_eq(itest_int(p), 1);
+    actors_future_destroy(&p);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (
+        s_int_call("chaos/e", "events") != 1 && testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(10);
+    }
+    ck_assert_int_eq(s_int_call("chaos/e", "events"), 1);
+    f = itest_call("chaos/e", "unsubscribe", "s", "t.*");
+    itest_result(f);
+    actors_future_destroy(&f);
+    TEST_ASSERT_OK(actors_publish(c, "t.x", NULL, &p));
+    suptest_wait(p);
+    ck_assert_int_eq(itest_int(p), 0);
+    actors_future_destroy(&p);
+    f = itest_call("chaos/e", "unsubscribe", "s", "t.*");
+    itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
+    actors_future_destroy(&f);
+    f = itest_call("chaos/e", "subscribe", "s", "t..x");
+    itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
+    actors_future_destroy(&f);
+}
+END_TEST
+
+typedef struct {
+    int n;
+    int64_t last;
+    char topic[64];
+} s_seen_t;
+
+static void
+s_on_event(void *arg, actors_subscription_t *sub, const char *topic,
+    const msgpack_object *data)
+{
+    (void)sub;
+    s_seen_t *seen = arg;
+    seen->n++;
+    snprintf(seen->topic, sizeof seen->topic, "%s", topic);
+    (void)actors_value_int(actors_map_get(data, "id"), &seen->last);
+}
+
+/* A client subscribes with a callback and with futures; unsubscribing
+ * stops the events; the broker answers a bad pattern. */
+START_TEST(test_events_client_subscriptions)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *pub = itest_connect();
+    actors_client_t *sub = NULL;
+    TEST_ASSERT_OK(actors_client_create(&sub, testutil_endpoint()));
+    s_seen_t seen = {0};
+    actors_subscription_t *cb = NULL;
+    actors_subscription_t *q = NULL;
+    actors_future_t *r1 = NULL;
+    actors_future_t *r2 = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(sub, "orders.*", s_on_event, &seen, &cb, &r1));
+    TEST_ASSERT_OK(actors_subscribe(sub, "*.created", NULL, NULL, &q, &r2));
+    TEST_ASSERT_OK(actors_future_wait(r1, ITEST_WAIT_MS));
+    TEST_ASSERT_OK(actors_future_wait(r2, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_int(r1), 1);
+    actors_future_destroy(&r1);
+    actors_future_destroy(&r2);
+    ck_assert_int_eq(s_publish(pub, 7), 2);
+    ck_assert_int_eq(s_publish(pub, 8), 2);
+    actors_future_t *e1 = NULL;
+    actors_future_t *e2 = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(q, &e1));
+    TEST_ASSERT_OK(actors_subscription_next(q, &e2));
+    TEST_ASSERT_OK(actors_future_wait(e2, ITEST_WAIT_MS));
+    ck_assert(actors_future_is_ready(e1));
+    int64_t id = 0;
+    TEST_ASSERT_OK(actors_value_int(
+        actors_map_get(actors_map_get(itest_result(e1), "data"), "id"), &id));
+    ck_assert_int_eq(id, 7);
+    TEST_ASSERT_OK(actors_value_int(
+        actors_map_get(actors_map_get(itest_result(e2), "data"), "id"), &id));
+    ck_assert_int_eq(id, 8);
+    const char *t = NULL;
+    size_t tl = 0;
+    TEST_ASSERT_OK(
+        actors_value_str(actors_map_get(itest_result(e2), "topic"), &t, &tl));
+    ck_assert_int_eq(memcmp(t, "orders.created", tl), 0);
+    actors_future_destroy(&e1);
+    actors_future_destroy(&e2);
+    ck_assert_int_eq(seen.n, 2); /* the pump above ran the callback too */
+    ck_assert_int_eq(seen.last, 8);
+    ck_assert_str_eq(seen.topic, "orders.created");
+    ck_assert_uint_eq(actors_subscription_received(q), 2);
+    actors_unsubscribe(&cb);
+    ck_assert_ptr_null(cb);
+    /* The UNSUBSCRIBE goes before the PING: once answered, it is done. */
+    actors_future_t *pg = NULL;
+    TEST_ASSERT_OK(actors_client_ping(sub, &pg));
+    TEST_ASSERT_OK(actors_future_wait(pg, ITEST_WAIT_MS));
+    actors_future_destroy(&pg);
+    ck_assert_int_eq(s_publish(pub, 9), 1);
+    TEST_ASSERT_OK(actors_subscription_next(q, &e1));
+    TEST_ASSERT_OK(actors_future_wait(e1, ITEST_WAIT_MS));
+    actors_future_destroy(&e1);
+    ck_assert_int_eq(seen.n, 2);
+    /* A pending next fails Closed when the subscription ends. */
+    TEST_ASSERT_OK(actors_subscription_next(q, &e1));
+    actors_unsubscribe(&q);
+    ck_assert_int_eq(actors_future_wait(e1, 0), ACTORS_OK);
+    itest_assert_error(e1, ACTORS_ECLOSED, "Closed", NULL);
+    actors_future_destroy(&e1);
+    /* The library refuses a bad pattern; the broker too (raw PUBLISH and
+     * SUBSCRIBE are in tests/unit/broker/test_pubsub.c). */
+    ck_assert_int_eq(
+        actors_subscribe(sub, "a..b", NULL, NULL, &q, NULL), ACTORS_EINVAL);
+    actors_client_destroy(&sub);
+    /* Its connection gone, the broker routes to nobody. */
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (s_publish(pub, 10) != 0 && testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(s_publish(pub, 10), 0);
+}
+END_TEST
+
+/* The broker's registrations are a stream: a client subscribed to
+ * actors.lifecycle.> hears an actor register and, unsupervised, die. */
+START_TEST(test_events_lifecycle_stream)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    actors_subscription_t *q = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(c, "actors.lifecycle.>", NULL, NULL, &q, &r));
+    suptest_wait(r);
+    actors_future_destroy(&r);
+    testutil_proc_t *p =
+        testutil_service_start("shipping", "shipping/l", 0, NULL);
+    actors_future_t *e = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(q, &e));
+    suptest_wait(e);
+    const msgpack_object *ev = itest_result(e);
+    const char *s = NULL;
+    size_t n = 0;
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(ev, "topic"), &s, &n));
+    ck_assert_int_eq(
+        strncmp(s, "actors.lifecycle.registered.shipping/l", n), 0);
+    const msgpack_object *data = actors_map_get(ev, "data");
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "kind"), &s, &n));
+    ck_assert_int_eq(strncmp(s, "registered", n), 0);
+    int64_t ms = 0;
+    TEST_ASSERT_OK(actors_value_int(actors_map_get(data, "ms"), &ms));
+    ck_assert_int_gt(ms, 1700000000000LL);
+    actors_future_destroy(&e);
+    testutil_proc_kill(p, SIGKILL);
+    TEST_ASSERT_OK(actors_subscription_next(q, &e));
+    suptest_wait(e);
+    TEST_ASSERT_OK(actors_value_str(
+        actors_map_get(actors_map_get(itest_result(e), "data"), "kind"), &s,
+        &n));
+    ck_assert_int_eq(strncmp(s, "buried", n), 0);
+    actors_future_destroy(&e);
+    actors_unsubscribe(&q);
+}
+END_TEST
+
+/* s_next_kind waits for the next event of q and copies its kind and
+ * address. */
+static void
+s_next_kind(actors_subscription_t *q, char *kind, char *address)
+{
+    actors_future_t *e = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(q, &e));
+    suptest_wait(e);
+    const msgpack_object *data = actors_map_get(itest_result(e), "data");
+    const char *s = NULL;
+    size_t n = 0;
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "kind"), &s, &n));
+    snprintf(kind, 32, "%.*s", (int)n, s);
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "address"), &s, &n));
+    snprintf(address, 64, "%.*s", (int)n, s);
+    actors_future_destroy(&e);
+}
+
+/* The supervision's events are on the stream too: a node joining, an
+ * actor starting, exiting and restarting, a node lost. Nothing polled. */
+START_TEST(test_events_lifecycle_supervised)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    actors_subscription_t *q = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(c, "actors.lifecycle.>", NULL, NULL, &q, &r));
+    suptest_wait(r);
+    actors_future_destroy(&r);
+    testutil_proc_t *node =
+        suptest_node("n1", s_config("shipping/s", P("max_restarts = -1")));
+    int64_t pid = suptest_wait_running("shipping/s", 0);
+    kill((pid_t)pid, SIGKILL);
+    suptest_wait_running("shipping/s", pid);
+    testutil_proc_kill(node, SIGKILL);
+    const char *want[] = {
+        "node-joined", "start", "registered", "exit", "restart", "node-lost"};
+    bool seen[6] = {false};
+    int left = 6;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (left > 0 && testutil_now_ms() < deadline) {
+        char kind[32];
+        char address[64];
+        s_next_kind(q, kind, address);
+        for (int i = 0; i < 6; i++) {
+            if (!seen[i] && strcmp(kind, want[i]) == 0) {
+                seen[i] = true;
+                left--;
+            }
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        ck_assert_msg(seen[i], "no %s event", want[i]);
+    }
+    actors_unsubscribe(&q);
+}
+END_TEST
+
+static Suite *
+events_suite(void)
+{
+    Suite *s = suite_create("events");
+    TCase *tc = suptest_tcase("events", 90);
+    tcase_add_test(tc, test_events_subscriber_restarted);
+    tcase_add_test(tc, test_events_overflow_counted);
+    tcase_add_test(tc, test_events_order_and_unsubscribe);
+    tcase_add_test(tc, test_events_client_subscriptions);
+    tcase_add_test(tc, test_events_lifecycle_stream);
+    tcase_add_test(tc, test_events_lifecycle_supervised);
+    tcase_add_test(tc, test_events_actor_runtime_subscribe);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return itest_run(events_suite());
+}

@@ -1,0 +1,264 @@
+/* tests/integration/test_reminders.c - reminders outlive the process: a
+ * SIGKILL and restart, a restart after their due time (fired once on
+ * recovery), a move to another node after its node was lost.
+ * SPDX-License-Identifier: MIT
+ *
+ * Real processes: the broker, actors-supervisor nodes, chaos actors whose
+ * remind(name, due_ms, period_ms) sets a reminder that publishes
+ * chaos.reminder {address, name, pid} when it fires; the test's client
+ * subscribes to it. The reminders are kept under $ACTORS_STATE_DIR, a
+ * directory of the test that both nodes see (as a shared volume would).
+ */
+#include "suptest.h"
+
+#include <sys/stat.h>
+
+static char s_state[96];
+
+static void
+s_state_setup(void)
+{
+    suptest_setup();
+    snprintf(s_state, sizeof s_state, "%s/state", g_supdir);
+    ck_assert_int_eq(mkdir(s_state, 0700), 0);
+    setenv("ACTORS_STATE_DIR", s_state, 1); /* the nodes' children get it */
+}
+
+static void
+s_state_teardown(void)
+{
+    suptest_teardown();
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_supdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+#define P(line) "            " line "\n"
+
+static const char *
+s_config(const char *address, const char *policy)
+{
+    static char text[2048];
+    snprintf(text, sizeof text,
+        "supervisor\n"
+        "    node = n1\n"
+        "actor\n"
+        "    chaos\n"
+        "        service = chaos\n"
+        "        address = %s\n"
+        "        policy\n"
+        "%s",
+        address, policy);
+    return text;
+}
+
+static actors_subscription_t *
+s_watch(void)
+{
+    actors_subscription_t *q = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(g_client, "chaos.reminder", NULL, NULL, &q, &r));
+    suptest_wait(r);
+    actors_future_destroy(&r);
+    return q;
+}
+
+static void
+s_remind(const char *address, const char *name, int due, int period)
+{
+    actors_future_t *f =
+        itest_call(address, "remind", "sii", name, due, period);
+    itest_result(f);
+    actors_future_destroy(&f);
+}
+
+/* s_fired waits (up to wait_ms) for the next reminder event and returns
+ * the pid that published it (0: none came). */
+static int64_t
+s_fired(actors_subscription_t *q, const char *name, int wait_ms)
+{
+    actors_future_t *e = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(q, &e));
+    if (actors_future_wait(e, wait_ms) != ACTORS_OK) {
+        actors_future_destroy(&e);
+        return 0;
+    }
+    const msgpack_object *data = actors_map_get(itest_result(e), "data");
+    const char *s = NULL;
+    size_t n = 0;
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "name"), &s, &n));
+    ck_assert_int_eq(n, strlen(name));
+    ck_assert_int_eq(memcmp(s, name, n), 0);
+    int64_t pid = 0;
+    TEST_ASSERT_OK(actors_value_int(actors_map_get(data, "pid"), &pid));
+    actors_future_destroy(&e);
+    return pid;
+}
+
+/* A reminder set just before a SIGKILL fires in the restarted process,
+ * once. */
+START_TEST(test_reminders_survive_sigkill)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    actors_subscription_t *q = s_watch();
+    suptest_node("n1", s_config("chaos/rk", P("max_restarts = -1")));
+    int64_t pid = suptest_wait_running("chaos/rk", 0);
+    s_remind("chaos/rk", "later", 1500, 0);
+    kill((pid_t)pid, SIGKILL);
+    int64_t pid2 = suptest_wait_running("chaos/rk", pid);
+    ck_assert_int_eq(s_fired(q, "later", SUPTEST_WAIT_MS), pid2);
+    /* One-shot: no second time (within a second). */
+    actors_future_t *e = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(q, &e));
+    ck_assert_int_eq(actors_future_wait(e, 1000), ACTORS_ETIMEDOUT);
+    actors_future_destroy(&e);
+    actors_future_t *f = itest_call("chaos/rk", "unremind", "s", "later");
+    ck_assert(!itest_result(f)->via.boolean);
+    actors_future_destroy(&f);
+    actors_unsubscribe(&q);
+}
+END_TEST
+
+/* Due while the actor was down: fired once when it is back, whatever
+ * the periods missed, and then every period. */
+START_TEST(test_reminders_missed_fire_once)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    actors_subscription_t *q = s_watch();
+    suptest_node("n1", s_config("chaos/rm",
+                           P("max_restarts = -1") P("backoff_base_ms = 2000") P(
+                               "backoff_jitter = 0") P("healthy_ms = 60000")));
+    int64_t pid = suptest_wait_running("chaos/rm", 0);
+    kill((pid_t)pid, SIGKILL); /* back at once */
+    pid = suptest_wait_running("chaos/rm", pid);
+    s_remind("chaos/rm", "tick", 100, 1500);
+    ck_assert_int_eq(s_fired(q, "tick", SUPTEST_WAIT_MS), pid);
+    kill((pid_t)pid, SIGKILL); /* back in 2 s: about one period missed */
+    int64_t pid2 = suptest_wait_running("chaos/rm", pid);
+    int64_t t0 = testutil_now_ms();
+    ck_assert_int_eq(s_fired(q, "tick", SUPTEST_WAIT_MS), pid2);
+    ck_assert_int_lt(testutil_now_ms() - t0, 1000); /* at once */
+    /* Once: the next one is a period later, not a burst. */
+    t0 = testutil_now_ms();
+    ck_assert_int_eq(s_fired(q, "tick", SUPTEST_WAIT_MS), pid2);
+    ck_assert_int_ge(testutil_now_ms() - t0, 1000);
+    actors_future_t *f = itest_call("chaos/rm", "unremind", "s", "tick");
+    ck_assert(itest_result(f)->via.boolean);
+    actors_future_destroy(&f);
+    actors_unsubscribe(&q);
+}
+END_TEST
+
+/* Its node lost, the actor is re-created on another node (sharing the
+ * state directory): its reminder fires there. */
+START_TEST(test_reminders_follow_a_move)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    actors_subscription_t *q = s_watch();
+    testutil_proc_t *n1 = suptest_node("n1", NULL);
+    suptest_node("n2", NULL);
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.service = "chaos";
+    o.name = "chaos/mover";
+    o.node = "n1";
+    o.max_restarts = -1;
+    o.detached = true;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_spawn(c, &o, &f));
+    suptest_wait(f);
+    itest_result(f);
+    actors_future_destroy(&f);
+    int64_t pid = suptest_wait_running("chaos/mover", 0);
+    s_remind("chaos/mover", "moved", 2000, 0);
+    testutil_proc_kill(n1, SIGKILL);
+    int64_t pid2 = suptest_wait_running("chaos/mover", pid);
+    char node[64];
+    suptest_field("chaos/mover", "node", node, sizeof node);
+    ck_assert_str_eq(node, "n2");
+    ck_assert_int_eq(s_fired(q, "moved", SUPTEST_WAIT_MS), pid2);
+    actors_unsubscribe(&q);
+}
+END_TEST
+
+/* The example: orders re-sends an order nobody acknowledged, from its
+ * reminder, after a SIGKILL too (its pending orders and the reminder are
+ * both stored); a shipper that acknowledges empties it. */
+START_TEST(test_reminders_orders_resend)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    actors_subscription_t *q = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(g_client, "orders.created", NULL, NULL, &q, &r));
+    suptest_wait(r);
+    actors_future_destroy(&r);
+    suptest_node("n1", "supervisor\n"
+                       "    node = n1\n"
+                       "actor\n"
+                       "    orders\n"
+                       "        service = orders\n"
+                       "        address = orders/x\n"
+                       "        args = [800]\n"
+                       "        policy\n" P("max_restarts = -1"));
+    int64_t pid = suptest_wait_running("orders/x", 0);
+    actors_future_t *f = itest_call("orders/x", "place", "si", "widget", 2);
+    ck_assert_int_eq(itest_int(f), 1);
+    actors_future_destroy(&f);
+    kill((pid_t)pid, SIGKILL);
+    suptest_wait_running("orders/x", pid);
+    bool resent = false;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (!resent && testutil_now_ms() < deadline) {
+        actors_future_t *e = NULL;
+        TEST_ASSERT_OK(actors_subscription_next(q, &e));
+        suptest_wait(e);
+        const msgpack_object *d = actors_map_get(itest_result(e), "data");
+        int64_t id = 0;
+        TEST_ASSERT_OK(actors_value_int(actors_map_get(d, "id"), &id));
+        ck_assert_int_eq(id, 1);
+        TEST_ASSERT_OK(actors_value_bool(actors_map_get(d, "resent"), &resent));
+        actors_future_destroy(&e);
+    }
+    ck_assert(resent);
+    f = itest_call("orders/x", "pending", NULL);
+    ck_assert_uint_eq(itest_result(f)->via.array.size, 1);
+    actors_future_destroy(&f);
+    testutil_service_start("shipping", "shipping/x", 0, NULL);
+    deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    uint32_t left = 1;
+    while (left > 0 && testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(50);
+        f = itest_call("orders/x", "pending", NULL);
+        left = itest_result(f)->via.array.size;
+        actors_future_destroy(&f);
+    }
+    ck_assert_uint_eq(left, 0);
+    actors_unsubscribe(&q);
+}
+END_TEST
+
+static Suite *
+reminders_suite(void)
+{
+    Suite *s = suite_create("reminders");
+    TCase *tc = tcase_create("reminders");
+    tcase_add_checked_fixture(tc, s_state_setup, s_state_teardown);
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, test_reminders_survive_sigkill);
+    tcase_add_test(tc, test_reminders_missed_fire_once);
+    tcase_add_test(tc, test_reminders_follow_a_move);
+    tcase_add_test(tc, test_reminders_orders_resend);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return itest_run(reminders_suite());
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""tests/interop/test_pubsub.py - publish/subscribe spoken from
+schemas/PROTOCOL.md ("Publish/subscribe") alone, with pyzmq and msgpack.
+SPDX-License-Identifier: MIT
+
+    ACTORS_BROKER=EP test_pubsub.py
+
+A DEALER subscribes to py.* and py.>, a REQ socket publishes (its REPLY
+is the number of subscriptions reached), the DEALER reads PUBLICATIONs
+(names in the header: pattern, topic; id: the SUBSCRIBE's), unsubscribes,
+and malformed PUBLISH/SUBSCRIBE get BadRequest. Prints "N passed, N
+failed"; exit status 0 only if all passed.
+"""
+import os, struct, sys, zmq, msgpack
+
+EP = os.environ["ACTORS_BROKER"]
+ctx = zmq.Context()
+passed = failed = 0
+
+
+def check(name, ok, why=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok   " + name)
+    else:
+        failed += 1
+        print("FAIL %s %s" % (name, why))
+
+
+def hdr(cmd, rid=b""):
+    # signature, command, flags, timeout_ms (big-endian), id length, id
+    return b"ACT2" + struct.pack(">BBIB", cmd, 0, 0, len(rid)) + rid
+
+
+def sock(kind):
+    s = ctx.socket(kind)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.RCVTIMEO, 5000)
+    s.connect(EP)
+    return s
+
+
+def parse(h):
+    """command, id, names (list of byte strings) of a header frame."""
+    n = h[10]
+    rid, rest = h[11:11 + n], h[11 + n:]
+    names = []
+    while rest:
+        k = rest[0]
+        names.append(rest[1:1 + k])
+        rest = rest[1 + k:]
+    return h[4], rid, names
+
+
+PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PUBLICATION, REPLY, ERROR = 0x12, 0x13, 0x14, 0x15, 0x03, 0x04
+
+sub = sock(zmq.DEALER)
+for rid, pattern in ((b"s1", b"py.*"), (b"s2", b"py.>")):
+    sub.send_multipart([hdr(SUBSCRIBE, rid), pattern])
+    f = sub.recv_multipart()
+    cmd, got_id, _ = parse(f[0])
+    check("SUBSCRIBE %s is answered 1" % pattern.decode(),
+          cmd == REPLY and got_id == rid and msgpack.unpackb(f[1]) == 1, f)
+
+req = sock(zmq.REQ)
+req.send_multipart([hdr(PUBLISH, b"p1"), b"py.created", msgpack.packb({"id": 7})])
+f = req.recv_multipart()
+check("PUBLISH from REQ: REPLY with the count", parse(f[0])[0] == REPLY and msgpack.unpackb(f[1]) == 2, f)
+
+got = {}
+for _ in range(2):
+    f = sub.recv_multipart()
+    cmd, rid, names = parse(f[0])
+    got[rid] = (cmd, names, msgpack.unpackb(f[1]))
+check("PUBLICATION per subscription, id = the SUBSCRIBE's, names = pattern, topic",
+      got.get(b"s1") == (PUBLICATION, [b"py.*", b"py.created"], {"id": 7}) and
+      got.get(b"s2") == (PUBLICATION, [b"py.>", b"py.created"], {"id": 7}), got)
+
+sub.send_multipart([hdr(UNSUBSCRIBE, b"u"), b"py.*"])
+f = sub.recv_multipart()
+check("UNSUBSCRIBE answered 1", msgpack.unpackb(f[1]) == 1, f)
+req.send_multipart([hdr(PUBLISH, b"p2"), b"py.a.b", msgpack.packb([1, 2])])
+f = req.recv_multipart()
+check("py.a.b reaches py.> only", msgpack.unpackb(f[1]) == 1, f)
+f = sub.recv_multipart()
+check("and arrives", parse(f[0])[2] == [b"py.>", b"py.a.b"] and msgpack.unpackb(f[1]) == [1, 2], f)
+
+for name, frames in (("a wildcard topic", [b"py.*", b"\xc0"]),
+                     ("an empty segment", [b"py..x", b"\xc0"]),
+                     ("no body", [b"py.x"])):
+    req.send_multipart([hdr(PUBLISH, b"e")] + frames)
+    f = req.recv_multipart()
+    ok = parse(f[0])[0] == ERROR and msgpack.unpackb(f[1])["type"] == "BadRequest"
+    check("PUBLISH with %s: BadRequest" % name, ok, f)
+sub.send_multipart([hdr(SUBSCRIBE, b"e"), b"a.>.b"])
+f = sub.recv_multipart()
+check("SUBSCRIBE with '>' not last: BadRequest",
+      parse(f[0])[0] == ERROR and msgpack.unpackb(f[1])["type"] == "BadRequest", f)
+
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
