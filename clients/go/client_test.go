@@ -434,9 +434,9 @@ func TestOwnedActorGoesWithItsClient(t *testing.T) {
 		t.Fatal("not running")
 	}
 	owner.Close()
-	waitUntil(t, "owned actor dead after its owner closed", func() bool {
+	waitUntil(t, "owned actor stopped (gracefully) after its owner closed", func() bool {
 		var info actors.ActorInfo
-		return c.Lookup(bg, name).Decode(&info) == nil && info.State == "dead"
+		return c.Lookup(bg, name).Decode(&info) == nil && info.State == "stopped"
 	})
 }
 

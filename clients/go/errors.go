@@ -16,7 +16,7 @@ var ErrorTypes = []string{
 	"BadRequest", "BadMsgpack", "WrongArguments", "TooLarge", "NameTaken",
 	"BadVersion", "ActorError", "Closed", "NotReady", "TransportError",
 	"InternalError", "NoSuchNode", "SpawnFailed", "DiskFull", "KeyLocked",
-	"Forbidden",
+	"Forbidden", "Deadlock",
 }
 
 // Kind is an error type of the table. Test an error against one with
@@ -56,6 +56,7 @@ var (
 	ErrDiskFull        = &Kind{"DiskFull"}
 	ErrKeyLocked       = &Kind{"KeyLocked"}
 	ErrForbidden       = &Kind{"Forbidden"}
+	ErrDeadlock        = &Kind{"Deadlock"}
 )
 
 var kinds = map[string]*Kind{}
@@ -67,7 +68,7 @@ func init() {
 		ErrWrongArguments, ErrTooLarge, ErrNameTaken, ErrBadVersion,
 		ErrActorError, ErrClosed, ErrNotReady, ErrTransportError,
 		ErrInternalError, ErrNoSuchNode, ErrSpawnFailed, ErrDiskFull,
-		ErrKeyLocked, ErrForbidden} {
+		ErrKeyLocked, ErrForbidden, ErrDeadlock} {
 		kinds[k.name] = k
 	}
 }

@@ -156,7 +156,7 @@ func setup() error {
 	if err := os.WriteFile(conf, []byte(zpl), 0o644); err != nil {
 		return err
 	}
-	if _, err := start("node", filepath.Join(bin, "actors-supervisor"), "--broker", endpoint, "--config", conf); err != nil {
+	if _, err := start("node", filepath.Join(bin, "actors-supervisor"), "--broker", endpoint, "--config", conf, "--services", "account chaos counter store"); err != nil {
 		return err
 	}
 	c, err := actors.New(actors.Options{Endpoint: endpoint, Timeout: 5 * time.Second})

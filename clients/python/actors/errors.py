@@ -65,6 +65,7 @@ _TABLE = (
     ("DiskFull", None, "no space left on the storage device"),
     ("KeyLocked", None, "the persistence key is held by another process"),
     ("Forbidden", PermissionError, "the sender's role may not do this"),
+    ("Deadlock", None, "waiting here would block the actor's own loop"),
 )
 
 #: The wire names, in the order of ACTORS_ERRORS.

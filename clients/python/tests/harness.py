@@ -91,7 +91,9 @@ class Procs:
             f.write(zpl_actors)
         return self.start("node-" + name, [binary("actors-supervisor"),
                                            "--broker", endpoint,
-                                           "--config", conf])
+                                           "--config", conf,
+                                           "--services",
+                                           "account chaos counter store"])
 
     def stop_all(self):
         for _, p in reversed(self.procs):

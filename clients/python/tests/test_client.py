@@ -252,9 +252,10 @@ def test_owned_actor_goes_with_its_client(endpoint, client):
         r = owner.spawn("counter", name=name).result(20)
         assert "owner" in r
         assert client.call(name, "increment").result(10) == 1
+    # Stopped gracefully (SIGTERM, its fini runs), not restarted.
     harness.wait_until(
-        lambda: client.lookup(name).result(10)["state"] == "dead",
-        "owned actor %s dead after its owner closed" % name)
+        lambda: client.lookup(name).result(10)["state"] == "stopped",
+        "owned actor %s stopped after its owner closed" % name)
 
 
 # ---------------------------------------------------------------- closing
