@@ -8,7 +8,7 @@
 #include <actors-internal/alloc.h>
 #include "idmap.h"
 
-#define BRK_ADDRESS_MAX 255
+#define BRK_ADDRESS_MAX 271 /* 255, and a group member's suffix */
 
 /* s_key gives the idmap the address of entry idx. */
 static const void *
@@ -98,6 +98,9 @@ brk_registry_add(
     e->conn_next = BRK_NONE;
     e->tnext = BRK_NONE;
     e->tprev = BRK_NONE;
+    e->group = BRK_NONE;
+    e->member_next = BRK_NONE;
+    e->first_member = BRK_NONE;
     brk_mailbox_init(&e->mailbox);
     brk_mailbox_init(&e->inflight);
     e->state = BRK_ENTRY_RUNNING;

@@ -59,6 +59,16 @@ typedef struct {
                                actor died with it in flight: 0 none,
                                N, -1 always (set by an extension) */
     uint8_t state;          /* brk_entry_state_t */
+    uint8_t is_group;       /* a group address (group.h): no connection
+                               of its own; members serve it */
+    uint32_t group;         /* a group's member: the group's entry;
+                               BRK_NONE otherwise (group.h) */
+    uint32_t member_next;   /* a member: the next member of its group */
+    uint32_t first_member;  /* a group: its first member; BRK_NONE */
+    uint32_t members;       /* a group: members on the list */
+    uint32_t serial;        /* a member: its number in the group; a
+                               group: the next number to give */
+    char node[48];          /* a member: REGISTER info "node"; "" none */
     char cause[128];        /* why it was last lost; "" none */
 } brk_entry_t;
 
@@ -88,7 +98,8 @@ void brk_registry_fini(brk_registry_t *self);
 uint32_t brk_registry_find(
     const brk_registry_t *self, const void *address, size_t len);
 
-/* brk_registry_add makes an entry for address (len 1..255 bytes, not in
+/* brk_registry_add makes an entry for address (len 1..271 bytes: 255 for
+ * an address, more for a group member's hidden name, group.h; not in
  * the registry) in state RUNNING, peer BRK_NONE, service "", empty lists.
  * Returns ACTORS_OK with its index in *idx, ACTORS_EINVAL for a bad len,
  * or ACTORS_ENOMEM (registry unchanged). */

@@ -50,6 +50,12 @@ typedef struct {
     uint32_t timeout_ms; /* 0: no deadline */
     const void *key;     /* call key; NULL: none */
     size_t key_len;      /* its length: 0 with NULL, else 1..255 */
+    const void *route;   /* routing key for a group address (PROTOCOL.md,
+                            "Groups"): every call with the same route goes
+                            to the same member while the membership is
+                            unchanged; ignored by a single actor. NULL:
+                            none (the least loaded member) */
+    size_t route_len;    /* its length: 0 with NULL, else 1..255 */
 } actors_call_opts_t;
 #define ACTORS_CALL_KEY_MAX 255 /* bytes of a call key */
 #define ACTORS_CALL_OPTS_INIT                                                  \
@@ -128,6 +134,17 @@ ACTORS_EXPORT actors_err actors_client_tell(actors_client_t *self,
  * Returns as actors_client_call (the future resolves exactly once after
  * ACTORS_OK). Thread: owner. */
 ACTORS_EXPORT actors_err actors_client_tell_ack(actors_client_t *self,
+    const char *address, const char *method, actors_msg_t **args_p,
+    actors_future_t **out);
+
+/* actors_client_broadcast sends a tell to every member of the group at
+ * address (PROTOCOL.md, "Groups"); to a single actor it is a plain tell.
+ * With out not NULL, the future resolves as actors_client_tell_ack's
+ * (nil once the broker has handed out the copies); with NULL, nothing
+ * answers it. Each member gets the broadcasts in the order the broker
+ * received them, among this client's other messages to that member.
+ * Ownership and Returns as actors_client_call. Thread: owner. */
+ACTORS_EXPORT actors_err actors_client_broadcast(actors_client_t *self,
     const char *address, const char *method, actors_msg_t **args_p,
     actors_future_t **out);
 
