@@ -302,8 +302,8 @@ s_find_member(brk_broker_t *self, uint32_t gi, uint32_t ci)
 }
 
 actors_err
-brk_group_join(brk_broker_t *self, const char *address, size_t len,
-    uint32_t ci, uint32_t *mi, bool *linked, bool *fresh)
+brk_group_join(brk_broker_t *self, const char *address, size_t len, uint32_t ci,
+    uint32_t *mi, bool *linked, bool *fresh)
 {
     *linked = false;
     *fresh = false;
@@ -419,8 +419,7 @@ brk_group_member_lost(
         uint32_t prev = s->prev;
         bool not_started = tracked && (int32_t)(s->seq - known) > 1;
         bool retry = !not_started && s->cmd == ACTORS_CMD_CALL && s->kept &&
-                     !s->answered &&
-                     (redeliver < 0 || s->attempts < redeliver);
+                     !s->answered && (redeliver < 0 || s->attempts < redeliver);
         brk_mailbox_remove(&e->inflight, &self->slots, si);
         if (not_started || retry) {
             if (retry) {
@@ -471,8 +470,7 @@ brk_group_member_lost(
         }
     }
     g = brk_registry_at(&self->reg, gi);
-    ACTORS_LOG(crashed ? ACTORS_LOG_WARN : ACTORS_LOG_NOTICE,
-        "BRK-MEMBER-GONE",
+    ACTORS_LOG(crashed ? ACTORS_LOG_WARN : ACTORS_LOG_NOTICE, "BRK-MEMBER-GONE",
         "address=%s member=%u pid=%lld cause=\"%s\" moved=%u failed=%u "
         "members=%u",
         address, serial, (long long)pid, reason, moved, failed, g->members);
@@ -489,8 +487,8 @@ brk_group_member_lost(
         }
     }
     if (!held) {
-        brk_core_bury(self, gi, crashed ? ACTORS_ECRASHED : ACTORS_EDEAD,
-            reason);
+        brk_core_bury(
+            self, gi, crashed ? ACTORS_ECRASHED : ACTORS_EDEAD, reason);
     }
 }
 
