@@ -63,7 +63,7 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
     assert(binary);
     assert(broker);
     assert(pid);
-    size_t argc = 7 + (size_t)spec->nargs;
+    size_t argc = 10 + (size_t)spec->nargs;
     char **argv = calloc(argc + 1, sizeof *argv);
     size_t nenv = 0;
     while (environ[nenv]) {
@@ -86,6 +86,17 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
         snprintf(prefetch, sizeof prefetch, "%u", (unsigned)spec->prefetch);
         argv[a++] = "--prefetch";
         argv[a++] = prefetch;
+    }
+    char mtr[24];
+    if (spec->member) {
+        /* A member of the group at the address; its calls' retries go to
+         * the broker in its REGISTER (no STATE is sent for it). */
+        argv[a++] = "--group";
+        if (spec->policy.max_task_retries != 0) {
+            snprintf(mtr, sizeof mtr, "%d", spec->policy.max_task_retries);
+            argv[a++] = "--max-task-retries";
+            argv[a++] = mtr;
+        }
     }
     for (int i = 0; i < spec->nargs; i++) {
         argv[a + i] = spec->args[i];

@@ -239,6 +239,9 @@ s_answer_kill(sup_t *self, child_t *c)
 static void
 s_barrier(sup_t *self, child_t *c)
 {
+    if (c->spec->member) {
+        return; /* no STATE was sent for a group's member (link_state) */
+    }
     c->barrier = link_barrier(self->link, c->spec->address);
     c->barrier_until = s_now_ms() + SUP_BARRIER_MS;
 }
@@ -520,6 +523,9 @@ sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     }
     self->cfg = cfg;
     self->sigfd = -1;
+    /* Children inherit it: a group's member names its node to the broker
+     * (LOOKUP's members). */
+    (void)setenv("ACTORS_NODE", cfg->node, 1);
     self->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     self->broker = strdup(broker);
     self->self_dir = strdup(self_dir ? self_dir : ".");

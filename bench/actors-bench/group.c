@@ -214,8 +214,8 @@ bench_run_group(const bench_group_opts_t *o)
         char address[32];
         snprintf(address, sizeof address, "bench/own/%d", i - S_MEMBERS);
         char *gargv[] = {chaos, "--broker", endpoint, "--address",
-            i < S_MEMBERS ? S_GROUP : address,
-            i < S_MEMBERS ? "--group" : NULL, NULL};
+            i < S_MEMBERS ? S_GROUP : address, i < S_MEMBERS ? "--group" : NULL,
+            NULL};
         ok = bench_proc_start(gargv, !o->verbose, NULL, &pids[npids]) ==
              ACTORS_OK;
         npids += ok;

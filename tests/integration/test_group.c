@@ -7,6 +7,7 @@
  * call reaches a member known by its answer to "pid".
  */
 #include "itest.h"
+#include "suptest.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -513,6 +514,83 @@ START_TEST(test_group_lookup_list)
 }
 END_TEST
 
+typedef struct {
+    const char *address;
+    int members;
+    int64_t not_pid; /* no member has this pid; 0: any */
+    const char *node;
+} s_sup_members_t;
+
+static bool
+s_sup_members(void *arg)
+{
+    s_sup_members_t *w = arg;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_lookup(g_client, w->address, &f));
+    bool ok = actors_future_wait(f, ITEST_WAIT_MS) == ACTORS_OK &&
+              actors_future_error(f) == NULL;
+    const msgpack_object *m =
+        ok ? actors_map_get(actors_future_result(f), "members") : NULL;
+    ok = m != NULL && m->type == MSGPACK_OBJECT_ARRAY &&
+         (int)m->via.array.size == w->members;
+    for (uint32_t i = 0; ok && i < m->via.array.size; i++) {
+        const msgpack_object *node =
+            actors_map_get(&m->via.array.ptr[i], "node");
+        ok = s_map_int(&m->via.array.ptr[i], "pid") != w->not_pid &&
+             node != NULL && node->type == MSGPACK_OBJECT_STR &&
+             node->via.str.size == strlen(w->node) &&
+             memcmp(node->via.str.ptr, w->node, node->via.str.size) == 0;
+    }
+    actors_future_destroy(&f);
+    return ok;
+}
+
+/* Supervisor config replicas = 3 with group = true: three members of one
+ * address on node n1; a member SIGKILLed is restarted and joins again,
+ * and its call in flight runs again elsewhere (max_task_retries). */
+START_TEST(test_group_supervised_replicas)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    suptest_node("n1", "actor\n"
+                       "    pool\n"
+                       "        service = chaos\n"
+                       "        address = pool/chaos\n"
+                       "        replicas = 3\n"
+                       "        group = true\n"
+                       "        prefetch = 1\n"
+                       "        policy\n"
+                       "            max_restarts = -1\n"
+                       "            max_task_retries = 1\n");
+    s_sup_members_t w = {"pool/chaos", 3, 0, "n1"};
+    ck_assert_msg(testutil_wait_until(s_sup_members, &w, SUPTEST_WAIT_MS),
+        "three members on n1 never joined pool/chaos");
+    actors_future_t *slow =
+        itest_send(g_client, "pool/chaos", "sleep", 0, "i", 3000);
+    s_group_t g;
+    int64_t victim = 0;
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (victim == 0 && testutil_now_ms() < deadline) {
+        actors_client_poll(g_client, 10); /* poll until the deadline */
+        g = s_lookup("pool/chaos");
+        for (int i = 0; i < g.n; i++) {
+            if (g.inflight[i] > 0) {
+                victim = g.pid[i];
+            }
+        }
+    }
+    ck_assert(victim > 0);
+    kill((pid_t)victim, SIGKILL);
+    TEST_ASSERT_OK(actors_future_wait(slow, 3 * ITEST_WAIT_MS));
+    ck_assert_msg(itest_code(slow) == ACTORS_OK, "the killed call: %s",
+        itest_describe(slow));
+    actors_future_destroy(&slow);
+    w.not_pid = victim;
+    ck_assert_msg(testutil_wait_until(s_sup_members, &w, SUPTEST_WAIT_MS),
+        "the killed member was not restarted into the group");
+}
+END_TEST
+
 static Suite *
 group_suite(void)
 {
@@ -527,6 +605,9 @@ group_suite(void)
     tcase_add_test(tc, test_group_name_taken);
     tcase_add_test(tc, test_group_lookup_list);
     suite_add_tcase(s, tc);
+    TCase *sup = suptest_tcase("group-supervised", 90);
+    tcase_add_test(sup, test_group_supervised_replicas);
+    suite_add_tcase(s, sup);
     return s;
 }
 
