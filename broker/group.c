@@ -11,18 +11,6 @@
 #include "mailbox.h"
 #include "route.h"
 
-/* s_member_name writes the hidden name of member serial of the group at
- * address (len bytes) into buf (room for len + 12) and returns its
- * length: the address, a zero byte, the serial in decimal. */
-static size_t
-s_member_name(char *buf, const char *address, size_t len, uint32_t serial)
-{
-    memcpy(buf, address, len);
-    buf[len] = '\0';
-    int n = snprintf(buf + len + 1, 12, "%u", serial);
-    return len + 1 + (size_t)n;
-}
-
 /* s_load is what a member has outstanding: dispatched and unanswered,
  * and waiting in its own mailbox. */
 static inline uint64_t
@@ -330,18 +318,16 @@ brk_group_join(brk_broker_t *self, const char *address, size_t len, uint32_t ci,
         g->state = BRK_ENTRY_HELD; /* RUNNING below, with its member */
         g->mailbox_cap = self->opts.mailbox;
     }
-    char name[256 + 16];
-    brk_entry_t *g = brk_registry_at(&self->reg, gi);
-    size_t nlen = s_member_name(name, address, len, g->serial);
     uint32_t m;
-    actors_err rc = brk_registry_add(&self->reg, name, nlen, &m);
+    actors_err rc = brk_registry_add_member(
+        &self->reg, address, len, brk_registry_at(&self->reg, gi)->serial, &m);
     if (rc != ACTORS_OK) {
         if (created) {
             brk_registry_remove(&self->reg, gi);
         }
         return rc;
     }
-    g = brk_registry_at(&self->reg, gi);
+    brk_entry_t *g = brk_registry_at(&self->reg, gi);
     if (g->state == BRK_ENTRY_DEAD) {
         brk_registry_revive(&self->reg, gi);
         g->state = BRK_ENTRY_HELD;

@@ -98,13 +98,20 @@ void brk_registry_fini(brk_registry_t *self);
 uint32_t brk_registry_find(
     const brk_registry_t *self, const void *address, size_t len);
 
-/* brk_registry_add makes an entry for address (len 1..271 bytes: 255 for
- * an address, more for a group member's hidden name, group.h; not in
+/* brk_registry_add makes an entry for address (len 1..255 bytes, not in
  * the registry) in state RUNNING, peer BRK_NONE, service "", empty lists.
  * Returns ACTORS_OK with its index in *idx, ACTORS_EINVAL for a bad len,
  * or ACTORS_ENOMEM (registry unchanged). */
 actors_err brk_registry_add(
     brk_registry_t *self, const void *address, size_t len, uint32_t *idx);
+
+/* brk_registry_add_member makes an entry as brk_registry_add does, for
+ * member serial of the group at address (len 1..255 bytes), named by the
+ * address, a zero byte and the serial in decimal (group.h): a name no
+ * peer can give, printed (%s) as the address; the name must not be in
+ * the registry. Returns as brk_registry_add. */
+actors_err brk_registry_add_member(brk_registry_t *self, const void *address,
+    size_t len, uint32_t serial, uint32_t *idx);
 
 /* brk_registry_set_service replaces the service name (len bytes).
  * Returns ACTORS_OK or ACTORS_ENOMEM (name unchanged). */
