@@ -404,7 +404,11 @@ s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
     const msgpack_object *map)
 {
     char err[160] = "";
-    child_t *old = s_by_address(self, address);
+    const msgpack_object *member = actors_map_get(map, "group");
+    child_t *old = member != NULL && member->type == MSGPACK_OBJECT_BOOLEAN &&
+                           member->via.boolean
+                       ? NULL /* one more member of a group address */
+                       : s_by_address(self, address);
     if (old != NULL && (old->pid != 0 || old->state == CHILD_RESTARTING)) {
         link_error(self->link, id, id_len, ACTORS_ETAKEN,
             "this node already runs that address");

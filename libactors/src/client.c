@@ -895,7 +895,10 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
     actors_msg_t *spec = NULL;
     actors_err rc = actors_msg_create(&spec);
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_map(spec, 8);
+        rc = actors_msg_add_map(spec, opts->group ? 9 : 8);
+    }
+    if (rc == ACTORS_OK && opts->group) {
+        rc = s_kv_bool(spec, "group", true);
     }
     if (rc == ACTORS_OK) {
         rc = s_kv_str(spec, "service", opts->service);
@@ -913,7 +916,7 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
         rc = s_args_as_json(spec, opts->args);
     }
     if (rc == ACTORS_OK) {
-        rc = s_kv_bool(spec, "detached", opts->detached);
+        rc = s_kv_bool(spec, "detached", opts->detached || opts->group);
     }
     if (rc == ACTORS_OK) {
         rc = s_kv_bool(spec, "get_if_exists", opts->get_if_exists);

@@ -591,6 +591,83 @@ START_TEST(test_group_supervised_replicas)
 }
 END_TEST
 
+/* s_actorctl runs actorctl with args (NULL-terminated) against the test's
+ * broker; its stdout in out. Returns the exit status. */
+static int
+s_actorctl(char *out, size_t cap, ...)
+{
+    char bin[1024];
+    snprintf(bin, sizeof bin, "%s/actorctl", testutil_bin_dir());
+    const char *argv[16] = {bin, "--broker", testutil_endpoint()};
+    int n = 3;
+    va_list ap;
+    va_start(ap, cap);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 15) {
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    char err[2048];
+    int rc = testutil_run(argv, SUPTEST_WAIT_MS, out, cap, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "actorctl: %s", err);
+    }
+    return rc;
+}
+
+/* actorctl spawn --group starts members of one address on a node; call
+ * --route keeps a key on one member; tell --broadcast reaches them all. */
+START_TEST(test_group_actorctl_spawn_route_broadcast)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    suptest_node("n2", NULL);
+    char out[4096];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(s_actorctl(out, sizeof out, "spawn", "--group",
+                             "--name", "pool/s", "chaos", NULL),
+            0);
+        ck_assert_msg(strstr(out, "pool/s") != NULL, "spawn printed %s", out);
+    }
+    s_sup_members_t w = {"pool/s", 2, 0, "n2"};
+    ck_assert_msg(testutil_wait_until(s_sup_members, &w, SUPTEST_WAIT_MS),
+        "two spawned members never joined pool/s");
+    char first[4096] = "";
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(s_actorctl(out, sizeof out, "call", "--route",
+                             "user-7", "pool/s", "pid", NULL),
+            0);
+        if (i == 0) {
+            snprintf(first, sizeof first, "%s", out);
+        }
+        ck_assert_str_eq(out, first);
+    }
+    ck_assert_int_eq(s_actorctl(out, sizeof out, "tell", "--broadcast",
+                         "pool/s", "echo", "1", NULL),
+        0);
+    s_handled_t h = {"pool/s", 0};
+    /* Each member has handled the broadcast; one of them the four calls
+     * too (4 + 1), the other 1. */
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    bool ok = false;
+    while (!ok && testutil_now_ms() < deadline) {
+        s_group_t g = s_lookup(h.address);
+        ok = g.n == 2 && ((g.handled[0] == 5 && g.handled[1] == 1) ||
+                             (g.handled[0] == 1 && g.handled[1] == 5));
+        if (!ok) {
+            testutil_poll_pause_ms(20); /* poll until the deadline */
+        }
+    }
+    ck_assert_msg(ok, "the broadcast and the keyed calls were not seen");
+    /* A group spawn onto a single actor's address is refused. */
+    testutil_service_start("chaos", "single/s", 0, NULL);
+    ck_assert_int_eq(s_actorctl(out, sizeof out, "spawn", "--group", "--name",
+                         "single/s", "chaos", NULL),
+        1);
+}
+END_TEST
+
 static Suite *
 group_suite(void)
 {
@@ -607,6 +684,7 @@ group_suite(void)
     suite_add_tcase(s, tc);
     TCase *sup = suptest_tcase("group-supervised", 90);
     tcase_add_test(sup, test_group_supervised_replicas);
+    tcase_add_test(sup, test_group_actorctl_spawn_route_broadcast);
     suite_add_tcase(s, sup);
     return s;
 }

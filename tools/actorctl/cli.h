@@ -49,6 +49,9 @@ typedef struct {
     bool no_restart;      /* kill --no-restart */
     uint64_t since;       /* events --since */
     const char *key;      /* call --key; NULL: none */
+    const char *route;    /* call --route: a group's routing key; NULL */
+    bool broadcast;       /* tell --broadcast: every member of a group */
+    bool group;           /* spawn --group: a member of a group address */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -58,6 +61,8 @@ typedef struct {
 #define CLI_OPT_NO_RESTART 0x04u
 #define CLI_OPT_SINCE 0x08u
 #define CLI_OPT_KEY 0x10u
+#define CLI_OPT_ROUTE 0x20u
+#define CLI_OPT_BROADCAST 0x40u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

@@ -131,6 +131,10 @@ s_call(actors_client_t *client, const cli_t *cli)
     }
     actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
     opts.timeout_ms = cli->timeout_ms;
+    if (cli->route != NULL) {
+        opts.route = cli->route;
+        opts.route_len = strlen(cli->route);
+    }
     if (cli->key != NULL) {
         opts.key = cli->key;
         opts.key_len = strlen(cli->key);
@@ -165,8 +169,10 @@ s_tell(actors_client_t *client, const cli_t *cli)
         return status;
     }
     actors_future_t *f = NULL;
-    actors_err rc =
-        actors_client_tell_ack(client, cli->address, cli->method, &args, &f);
+    actors_err rc = cli->broadcast ? actors_client_broadcast(client,
+                                         cli->address, cli->method, &args, &f)
+                                   : actors_client_tell_ack(client,
+                                         cli->address, cli->method, &args, &f);
     actors_msg_destroy(&args);
     if (rc != ACTORS_OK) {
         return s_request_failed(rc);
@@ -383,6 +389,7 @@ s_spawn(actors_client_t *client, const cli_t *cli)
     opts.args = args;
     opts.detached = true;
     opts.get_if_exists = cli->get_if_exists;
+    opts.group = cli->group;
     opts.max_restarts = cli->max_restarts;
     opts.max_task_retries = cli->max_task_retries;
     opts.timeout_ms = cli->timeout_ms;

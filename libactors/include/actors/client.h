@@ -197,10 +197,14 @@ typedef struct {
     int max_restarts;         /* 0 never (default), N, -1 forever */
     int max_task_retries;     /* re-deliveries of an in-flight call */
     uint32_t timeout_ms;      /* until the actor is ready; 0: 10000 */
+    bool group;               /* a new member of the group at name (made if
+                                 need be; PROTOCOL.md, "Groups"): always
+                                 detached; resolves once the node has
+                                 started the process, which then joins */
 } actors_spawn_opts_t;
 #define ACTORS_SPAWN_OPTS_INIT                                                 \
     {                                                                          \
-        NULL, NULL, NULL, NULL, false, false, 0, 0, 0                          \
+        NULL, NULL, NULL, NULL, false, false, 0, 0, 0, false                   \
     }
 
 /* actors_client_spawn starts an actor of opts->service on a node. The
