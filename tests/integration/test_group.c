@@ -12,6 +12,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <zmq.h>
+
+#include <actors-internal/wire.h>
+
 #define S_MAX_MEMBERS 8
 
 /* A LOOKUP of a group, read. */
@@ -471,6 +475,76 @@ START_TEST(test_group_name_taken)
 }
 END_TEST
 
+/* s_raw_call sends a CALL (flags, address of alen bytes, method "pid",
+ * args [], then the extra frame if not NULL) on a raw DEALER and returns
+ * the ERROR type of the answer ("" for a REPLY). */
+static const char *
+s_raw_call(void *sock, uint8_t flags, const char *address, size_t alen,
+    const char *extra, size_t extra_len)
+{
+    static char type[64];
+    uint8_t hdr[600];
+    size_t n = testutil_hdr(hdr, "ACT2", ACTORS_CMD_CALL, 5000, "r1", 2);
+    hdr[5] = flags;
+    hdr[n++] = (uint8_t)alen;
+    memcpy(hdr + n, address, alen);
+    n += alen;
+    hdr[n++] = 3;
+    memcpy(hdr + n, "pid", 3);
+    n += 3;
+    const void *data[3] = {hdr, "\x90", extra};
+    size_t len[3] = {n, 1, extra_len};
+    ck_assert_int_eq(testutil_raw_send(sock, extra ? 3 : 2, data, len), 0);
+    testutil_raw_msg_t m;
+    ck_assert(testutil_raw_recv(sock, ITEST_WAIT_MS, &m));
+    type[0] = '\0';
+    if (!testutil_raw_error_type(&m, 0, type, sizeof type)) {
+        snprintf(type, sizeof type, "%s",
+            m.nframes > 0 && m.len[0] > 4 && m.data[0][4] == ACTORS_CMD_REPLY
+                ? ""
+                : "?");
+    }
+    testutil_raw_msg_free(&m);
+    return type;
+}
+
+/* A member's hidden name ("grp/h", a zero byte, "0") is no address; a
+ * routing key must be 1..255 bytes; a routed call to a single actor is a
+ * plain call. */
+START_TEST(test_group_wire_edges)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    testutil_proc_t *p[1];
+    s_start(p, 1, "grp/h", 0, NULL, NULL);
+    testutil_service_start("chaos", "single/h", 0, NULL);
+    void *sock = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_raw_call(sock, 0, "grp/h", 5, NULL, 0), "");
+    ck_assert_str_eq(s_raw_call(sock, 0,
+                         "grp/h\0"
+                         "0",
+                         7, NULL, 0),
+        "NoSuchActor");
+    ck_assert_str_eq(s_raw_call(sock, 2, "grp/h", 5, "k", 1), "");
+    ck_assert_str_eq(s_raw_call(sock, 2, "grp/h", 5, "", 0), "BadRequest");
+    ck_assert_str_eq(s_raw_call(sock, 2, "single/h", 8, "k", 1), "");
+    /* LOOKUP of the hidden name. */
+    uint8_t hdr[64];
+    size_t n = testutil_hdr(hdr, "ACT2", ACTORS_CMD_LOOKUP, 0, "l1", 2);
+    const void *data[2] = {hdr, "grp/h\0"
+                                "0"};
+    size_t len[2] = {n, 7};
+    ck_assert_int_eq(testutil_raw_send(sock, 2, data, len), 0);
+    testutil_raw_msg_t m;
+    ck_assert(testutil_raw_recv(sock, ITEST_WAIT_MS, &m));
+    char type[64];
+    ck_assert(testutil_raw_error_type(&m, 0, type, sizeof type));
+    ck_assert_str_eq(type, "NoSuchActor");
+    testutil_raw_msg_free(&m);
+    testutil_raw_close(&sock);
+}
+END_TEST
+
 /* LOOKUP and LIST show the group and its members; a member's hidden name
  * is no address; actorctl ls prints the members. */
 START_TEST(test_group_lookup_list)
@@ -681,6 +755,7 @@ group_suite(void)
     tcase_add_test(tc, test_group_member_killed_retry);
     tcase_add_test(tc, test_group_name_taken);
     tcase_add_test(tc, test_group_lookup_list);
+    tcase_add_test(tc, test_group_wire_edges);
     suite_add_tcase(s, tc);
     TCase *sup = suptest_tcase("group-supervised", 90);
     tcase_add_test(sup, test_group_supervised_replicas);
