@@ -391,7 +391,17 @@ START_TEST(test_group_member_killed_no_retry)
     /* Prefetch 1: this one waits in member 0's own mailbox. */
     TEST_ASSERT_OK(
         actors_client_call(g_client, "grp/c", "pid", NULL, &opts, &queued));
-    testutil_poll_pause_ms(50);
+    /* The broker shows it waiting: the group's mailbox count is the
+     * members' own mailboxes and its own. */
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    int64_t waiting = 0;
+    while (waiting != 1 && testutil_now_ms() < deadline) {
+        actors_client_poll(g_client, 10); /* poll until the deadline */
+        char state[32];
+        (void)testutil_lookup_state(
+            "grp/c", state, sizeof state, NULL, &waiting, NULL);
+    }
+    ck_assert_int_eq(waiting, 1);
     ck_assert(!actors_future_is_ready(queued));
     testutil_proc_kill(p[0], SIGKILL);
     actors_future_t *fs[2] = {slow, queued};
