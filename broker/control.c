@@ -11,6 +11,7 @@
 #include <actors/log.h>
 #include <actors/msg.h>
 
+#include "group.h"
 #include "mailbox.h"
 #include <actors-internal/unpack.h>
 
@@ -40,6 +41,10 @@ typedef struct {
     bool progress;     /* the actor reports what it takes up */
     /* The node's secret for the process (PROTOCOL.md, Claims); "" none. */
     char claim[BRK_CLAIM_MAX + 1];
+    bool group;    /* a member of the group at the address */
+    bool has_mtr;  /* max_task_retries given */
+    int32_t mtr;   /* a member's max_task_retries: -1 always */
+    char node[48]; /* the member's node; "" when absent */
 } s_info_t;
 
 /* s_read_info decodes frame f into *info. Returns false if it is not the
@@ -85,6 +90,24 @@ s_read_info(zmq_msg_t *f, s_info_t *info)
         if (v != NULL && actors_value_bool(v, &info->progress) != ACTORS_OK &&
             v->type != MSGPACK_OBJECT_NIL) {
             ok = false;
+        }
+        v = actors_map_get(&up.data, "group");
+        if (v != NULL && actors_value_bool(v, &info->group) != ACTORS_OK &&
+            v->type != MSGPACK_OBJECT_NIL) {
+            ok = false;
+        }
+        v = actors_map_get(&up.data, "max_task_retries");
+        int64_t mtr = 0;
+        if (v != NULL && actors_value_int(v, &mtr) == ACTORS_OK) {
+            info->has_mtr = true;
+            info->mtr =
+                mtr < 0 ? -1 : (mtr > INT32_MAX ? INT32_MAX : (int32_t)mtr);
+        }
+        v = actors_map_get(&up.data, "node");
+        if (v != NULL && actors_value_str(v, &sp, &sn) == ACTORS_OK) {
+            snprintf(info->node, sizeof info->node, "%.*s",
+                (int)(sn >= sizeof info->node ? sizeof info->node - 1 : sn),
+                sp);
         }
         ok = ok &&
              s_info_u32(
@@ -140,7 +163,8 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     if (!s_read_info(&m->arg[1], &info)) {
         brk_core_bad(self, m,
             "REGISTER info must be a msgpack map {service: str, pid: int, "
-            "prefetch: int, mailbox: int, progress: bool, claim: str}");
+            "prefetch: int, mailbox: int, progress: bool, claim: str, group: "
+            "bool}");
         return;
     }
     uint32_t prefetch = info.prefetch ? info.prefetch : BRK_PREFETCH_DEFAULT;
@@ -156,6 +180,7 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     uint32_t ei = brk_registry_find(&self->reg, address, alen);
     if (ei != BRK_NONE &&
         brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING &&
+        !(info.group && brk_registry_at(&self->reg, ei)->is_group) &&
         (ci == BRK_NONE || brk_registry_at(&self->reg, ei)->conn != ci)) {
         ACTORS_LOG(ACTORS_LOG_WARN, "BRK-NAME-TAKEN",
             "address=%s pid=%lld refusing: held by a live actor", address,
@@ -176,7 +201,21 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
         return;
     }
     bool linked = false;
-    if (ei == BRK_NONE) {
+    bool fresh = false; /* a group that has just come to life */
+    if (info.group) {
+        actors_err grc =
+            brk_group_join(self, address, alen, ci, &ei, &linked, &fresh);
+        if (grc != ACTORS_OK) {
+            if (new_conn) {
+                brk_core_conn_release(self, ci, BRK_ROLE_ACTOR);
+            }
+            brk_core_error(self, m->rid, m->delim, m->hdr, grc, address,
+                grc == ACTORS_ETAKEN ? "address %s is held by a live actor"
+                                     : "broker out of memory",
+                address);
+            return;
+        }
+    } else if (ei == BRK_NONE) {
         if (brk_registry_add(&self->reg, address, alen, &ei) != ACTORS_OK) {
             if (new_conn) {
                 brk_core_conn_release(self, ci, BRK_ROLE_ACTOR);
@@ -195,6 +234,7 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
         /* New, revived, or held (starting, restarting): the mailbox
          * flows to it from now on. */
         e->state = BRK_ENTRY_RUNNING;
+        e->is_group = 0; /* a former group's address, now one actor's */
         self->running++;
         brk_conn_t *c = brk_conns_at(&self->conns, ci);
         e->conn = ci;
@@ -205,9 +245,21 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     c->progress = info.progress;
     (void)brk_registry_set_service(
         &self->reg, ei, info.service, strlen(info.service));
+    if (info.group && info.has_mtr) {
+        /* A group's retries are its members' (group.h). */
+        brk_registry_at(&self->reg, ei)->redeliver = info.mtr;
+        brk_registry_at(&self->reg, brk_registry_at(&self->reg, ei)->group)
+            ->redeliver = info.mtr;
+    }
+    if (info.group) {
+        (void)brk_registry_set_service(&self->reg,
+            brk_registry_at(&self->reg, ei)->group, info.service,
+            strlen(info.service));
+    }
     e = brk_registry_at(&self->reg, ei);
     e->pid = info.pid;
     memcpy(e->claim, info.claim, sizeof e->claim);
+    snprintf(e->node, sizeof e->node, "%s", info.node);
     e->prefetch = prefetch;
     e->mailbox_cap = mailbox;
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-REGISTER",
@@ -234,6 +286,10 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].entry_registered_cb) {
             self->ext[i].entry_registered_cb(self->ext[i].self, ei);
+            if (fresh) {
+                self->ext[i].entry_registered_cb(
+                    self->ext[i].self, brk_registry_at(&self->reg, ei)->group);
+            }
         }
     }
     brk_core_pump(self, ei);
@@ -256,6 +312,17 @@ s_on_unregister(void *arg, brk_broker_t *self, const brk_in_t *m)
     }
     uint32_t ei = brk_registry_find(
         &self->reg, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
+    if (ei != BRK_NONE && brk_registry_at(&self->reg, ei)->is_group) {
+        uint32_t mi = ei;
+        for (ei = BRK_NONE, mi = brk_registry_at(&self->reg, mi)->first_member;
+             mi != BRK_NONE;
+             mi = brk_registry_at(&self->reg, mi)->member_next) {
+            if (brk_registry_at(&self->reg, mi)->conn == ci) {
+                brk_group_member_lost(self, mi, false, "unregistered");
+                return;
+            }
+        }
+    }
     if (ei == BRK_NONE ||
         brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING ||
         brk_registry_at(&self->reg, ei)->conn != ci) {
@@ -310,6 +377,9 @@ s_on_lookup(void *arg, brk_broker_t *self, const brk_in_t *m)
     char name[256];
     uint32_t ei = brk_registry_find(
         &self->reg, zmq_msg_data(&m->arg[0]), zmq_msg_size(&m->arg[0]));
+    if (ei != BRK_NONE && brk_registry_at(&self->reg, ei)->group != BRK_NONE) {
+        ei = BRK_NONE; /* a group member's hidden name (group.h) */
+    }
     if (ei == BRK_NONE) {
         brk_core_frame_str(&m->arg[0], name, sizeof name);
         brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
@@ -328,9 +398,16 @@ s_on_list(void *arg, brk_broker_t *self, const brk_in_t *m)
         brk_core_bad(self, m, "LIST takes no frames after the header");
         return;
     }
-    msgpack_pack_array(&self->pk, self->reg.count);
+    /* A group's members are listed inside its entry (group.h). */
+    uint32_t n = 0;
     for (uint32_t i = 0; i < self->reg.used; i++) {
-        if (brk_registry_at(&self->reg, i)->state != BRK_ENTRY_FREE) {
+        const brk_entry_t *e = brk_registry_at(&self->reg, i);
+        n += e->state != BRK_ENTRY_FREE && e->group == BRK_NONE;
+    }
+    msgpack_pack_array(&self->pk, n);
+    for (uint32_t i = 0; i < self->reg.used; i++) {
+        const brk_entry_t *e = brk_registry_at(&self->reg, i);
+        if (e->state != BRK_ENTRY_FREE && e->group == BRK_NONE) {
             brk_core_pack_entry(self, i);
         }
     }

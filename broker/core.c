@@ -43,6 +43,7 @@
 #include <actors-internal/alloc.h>
 #include "auth.h"
 #include "control.h"
+#include "group.h"
 #include "mailbox.h"
 #include "route.h"
 #include <actors-internal/utf8.h>
@@ -303,6 +304,12 @@ s_conn_unlink(brk_broker_t *self, uint32_t ei)
     }
 }
 
+void
+brk_core_unlink(brk_broker_t *self, uint32_t ei)
+{
+    s_conn_unlink(self, ei);
+}
+
 actors_err
 brk_core_reserve(
     brk_broker_t *self, const void *address, size_t len, uint32_t *ei)
@@ -396,6 +403,9 @@ s_requeue_unstarted(brk_broker_t *self, uint32_t ei)
 void
 brk_core_hold(brk_broker_t *self, uint32_t ei, const char *reason)
 {
+    if (brk_group_busy(self, ei)) {
+        return; /* a group lives while a member does (group.h) */
+    }
     brk_entry_t *e = brk_registry_at(&self->reg, ei);
     uint32_t back = 0;
     if (e->state == BRK_ENTRY_RUNNING) {
@@ -434,8 +444,9 @@ brk_core_bury(brk_broker_t *self, uint32_t ei, actors_err inflight_code,
     const char *reason)
 {
     brk_entry_t *e = brk_registry_at(&self->reg, ei);
-    if (e->state == BRK_ENTRY_FREE || e->state == BRK_ENTRY_DEAD) {
-        return;
+    if (e->state == BRK_ENTRY_FREE || e->state == BRK_ENTRY_DEAD ||
+        brk_group_busy(self, ei)) {
+        return; /* a group lives while a member does (group.h) */
     }
     if (e->state == BRK_ENTRY_RUNNING) {
         /* Messages it never took up did not run: they are told ActorDead
@@ -521,6 +532,10 @@ brk_core_pack_entry(brk_broker_t *self, uint32_t ei)
         }
     }
     const brk_entry_t *e = brk_registry_at(&self->reg, ei);
+    if (e->is_group) {
+        brk_group_pack_entry(self, ei);
+        return;
+    }
     msgpack_pack_map(pk, 8 + extra);
     brk_core_pack_str(pk, "address");
     brk_core_pack_str(pk, e->address);
@@ -610,6 +625,10 @@ s_conn_died(brk_broker_t *self, uint32_t ci, const char *reason)
         uint32_t ei = brk_conns_at(&self->conns, ci)->first_entry;
         if (ei == BRK_NONE) {
             break;
+        }
+        if (brk_registry_at(&self->reg, ei)->group != BRK_NONE) {
+            brk_group_member_lost(self, ei, true, reason);
+            continue;
         }
         bool held = false;
         for (int i = 0; i < self->n_ext && !held; i++) {

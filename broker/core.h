@@ -227,6 +227,10 @@ void brk_core_bury(brk_broker_t *self, uint32_t ei, actors_err inflight_code,
  * freed. */
 bool brk_core_accept(brk_broker_t *self, uint32_t si, uint32_t ei);
 
+/* brk_core_unlink takes entry ei off its connection's list of entries,
+ * and frees the connection's row when it serves nothing any more. */
+void brk_core_unlink(brk_broker_t *self, uint32_t ei);
+
 /* brk_core_pump dispatches from entry ei's mailbox while it has credit. */
 void brk_core_pump(brk_broker_t *self, uint32_t ei);
 

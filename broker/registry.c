@@ -9,6 +9,7 @@
 #include "idmap.h"
 
 #define BRK_ADDRESS_MAX 255
+#define BRK_MEMBER_NAME_MAX (BRK_ADDRESS_MAX + 12) /* address, 0, serial */
 
 /* s_key gives the idmap the address of entry idx. */
 static const void *
@@ -55,13 +56,14 @@ brk_registry_find(const brk_registry_t *self, const void *address, size_t len)
     return i == BRK_IDMAP_NONE ? BRK_NONE : i;
 }
 
-actors_err
-brk_registry_add(
-    brk_registry_t *self, const void *address, size_t len, uint32_t *idx)
+/* s_add is brk_registry_add for names of up to max bytes. */
+static actors_err
+s_add(brk_registry_t *self, const void *address, size_t len, size_t max,
+    uint32_t *idx)
 {
     assert(self);
     assert(idx);
-    if (address == NULL || len == 0 || len > BRK_ADDRESS_MAX) {
+    if (address == NULL || len == 0 || len > max) {
         return ACTORS_EINVAL;
     }
     char *copy = actors__strndup(address, len);
@@ -98,6 +100,9 @@ brk_registry_add(
     e->conn_next = BRK_NONE;
     e->tnext = BRK_NONE;
     e->tprev = BRK_NONE;
+    e->group = BRK_NONE;
+    e->member_next = BRK_NONE;
+    e->first_member = BRK_NONE;
     brk_mailbox_init(&e->mailbox);
     brk_mailbox_init(&e->inflight);
     e->state = BRK_ENTRY_RUNNING;
@@ -114,6 +119,27 @@ brk_registry_add(
     self->count++;
     *idx = i;
     return ACTORS_OK;
+}
+
+actors_err
+brk_registry_add(
+    brk_registry_t *self, const void *address, size_t len, uint32_t *idx)
+{
+    return s_add(self, address, len, BRK_ADDRESS_MAX, idx);
+}
+
+actors_err
+brk_registry_add_member(brk_registry_t *self, const void *address, size_t len,
+    uint32_t serial, uint32_t *idx)
+{
+    if (len == 0 || len > BRK_ADDRESS_MAX) {
+        return ACTORS_EINVAL;
+    }
+    char name[BRK_MEMBER_NAME_MAX + 1];
+    memcpy(name, address, len);
+    name[len] = '\0';
+    int n = snprintf(name + len + 1, sizeof name - len - 1, "%u", serial);
+    return s_add(self, name, len + 1 + (size_t)n, BRK_MEMBER_NAME_MAX, idx);
 }
 
 actors_err

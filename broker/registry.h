@@ -61,6 +61,16 @@ typedef struct {
                                actor died with it in flight: 0 none,
                                N, -1 always (set by an extension) */
     uint8_t state;          /* brk_entry_state_t */
+    uint8_t is_group;       /* a group address (group.h): no connection
+                               of its own; members serve it */
+    uint32_t group;         /* a group's member: the group's entry;
+                               BRK_NONE otherwise (group.h) */
+    uint32_t member_next;   /* a member: the next member of its group */
+    uint32_t first_member;  /* a group: its first member; BRK_NONE */
+    uint32_t members;       /* a group: members on the list */
+    uint32_t serial;        /* a member: its number in the group; a
+                               group: the next number to give */
+    char node[48];          /* a member: REGISTER info "node"; "" none */
     char cause[128];        /* why it was last lost; "" none */
     char claim[BRK_CLAIM_MAX + 1]; /* the claim its REGISTER showed (the
                                       secret its node gave the process,
@@ -99,6 +109,14 @@ uint32_t brk_registry_find(
  * or ACTORS_ENOMEM (registry unchanged). */
 actors_err brk_registry_add(
     brk_registry_t *self, const void *address, size_t len, uint32_t *idx);
+
+/* brk_registry_add_member makes an entry as brk_registry_add does, for
+ * member serial of the group at address (len 1..255 bytes), named by the
+ * address, a zero byte and the serial in decimal (group.h): a name no
+ * peer can give, printed (%s) as the address; the name must not be in
+ * the registry. Returns as brk_registry_add. */
+actors_err brk_registry_add_member(brk_registry_t *self, const void *address,
+    size_t len, uint32_t serial, uint32_t *idx);
 
 /* brk_registry_set_service replaces the service name (len bytes).
  * Returns ACTORS_OK or ACTORS_ENOMEM (name unchanged). */

@@ -33,6 +33,7 @@
 
 #include <actors/log.h>
 
+#include "group.h"
 #include "mailbox.h"
 
 /* s_dispatch sends queued or new slot si to the actor of its entry (which
@@ -154,6 +155,12 @@ s_dispatch(brk_broker_t *self, uint32_t si)
     return true;
 }
 
+bool
+brk_route_dispatch(brk_broker_t *self, uint32_t si)
+{
+    return s_dispatch(self, si);
+}
+
 /* s_credit_left tells whether entry e may get one more message now. */
 static bool
 s_credit_left(const brk_entry_t *e)
@@ -165,6 +172,11 @@ s_credit_left(const brk_entry_t *e)
 void
 brk_core_pump(brk_broker_t *self, uint32_t ei)
 {
+    if (brk_registry_at(&self->reg, ei)->group != BRK_NONE ||
+        brk_registry_at(&self->reg, ei)->is_group) {
+        brk_group_pump(self, ei); /* a group's member, or a group */
+        return;
+    }
     for (;;) {
         brk_entry_t *e = brk_registry_at(&self->reg, ei);
         if (brk_mailbox_empty(&e->mailbox) || !s_credit_left(e)) {
@@ -237,9 +249,18 @@ s_on_call(void *arg, brk_broker_t *self, const brk_in_t *m)
     bool is_call = m->h.cmd == ACTORS_CMD_CALL;
     bool quiet = !is_call && m->h.id_len == 0 && !m->delim;
     const char *bad = NULL;
-    if (m->nargs != 1 && m->nargs != 2) {
-        bad = "CALL/TELL needs frames: header args [key]";
-    } else if (m->nargs == 2 &&
+    int nargs = m->nargs;
+    const zmq_msg_t *route = NULL; /* a group's routing key (group.h) */
+    if ((m->h.flags & BRK_FLAG_ROUTED) && nargs >= 2) {
+        route = &m->arg[--nargs];
+    }
+    if (nargs != 1 && nargs != 2) {
+        bad = "CALL/TELL needs frames: header args [key] [route]";
+    } else if (route != NULL &&
+               (zmq_msg_size((zmq_msg_t *)route) == 0 ||
+                   zmq_msg_size((zmq_msg_t *)route) > ACTORS_WIRE_ID_MAX)) {
+        bad = "a routing key must be 1..255 bytes";
+    } else if (nargs == 2 &&
                (zmq_msg_size(&m->arg[1]) == 0 ||
                    zmq_msg_size(&m->arg[1]) > ACTORS_WIRE_ID_MAX ||
                    *(const uint8_t *)zmq_msg_data(&m->arg[1]) == 0)) {
@@ -268,6 +289,12 @@ s_on_call(void *arg, brk_broker_t *self, const brk_in_t *m)
     }
     uint32_t ei = brk_registry_find(&self->reg, m->h.address, alen);
     if (ei == BRK_NONE) {
+        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
+            "no actor at address %s", name);
+        return;
+    }
+    if (brk_registry_at(&self->reg, ei)->group != BRK_NONE) {
+        /* A group member's hidden name (group.h): not an address. */
         S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
             "no actor at address %s", name);
         return;
@@ -301,7 +328,7 @@ s_on_call(void *arg, brk_broker_t *self, const brk_in_t *m)
     zmq_msg_move(&s->rid, m->rid);
     zmq_msg_move(&s->hdr, m->hdr);
     zmq_msg_move(&s->args, &m->arg[0]);
-    if (m->nargs == 2) {
+    if (nargs == 2) {
         zmq_msg_move(&s->key, &m->arg[1]);
     }
     s->cmd = m->h.cmd;
@@ -313,7 +340,12 @@ s_on_call(void *arg, brk_broker_t *self, const brk_in_t *m)
         brk_core_slot_fail(self, si, ACTORS_ENOMEM, "broker out of memory");
         return;
     }
-    if (!s_accept(self, si, ei)) {
+    bool accepted =
+        brk_registry_at(&self->reg, ei)->is_group
+            ? brk_group_accept(self, si, ei, route,
+                  !is_call && (m->h.flags & BRK_FLAG_BROADCAST) != 0)
+            : s_accept(self, si, ei);
+    if (!accepted) {
         if (ack) {
             /* Refused: the ack frames answer with the error instead. */
             brk_entry_t *e = brk_registry_at(&self->reg, ei);

@@ -105,9 +105,15 @@ typedef struct {
     char node[BRK_NODE_NAME_MAX + 1];
     bool detached;
     bool get_if_exists;
+    bool group; /* a new member of the group at name */
     int64_t mtr;
     int64_t max_restarts;
 } s_spec_t;
+
+/* A SPAWN of a group member, relayed: the node's answer goes to the client
+ * as it comes (the member joins by itself; the broker keeps no row for
+ * it). Marks the slot's cmd after sup_relay. */
+#define SUP_CMD_SPAWN_MEMBER 0xE1
 
 static bool
 s_read_spec(zmq_msg_t *f, s_spec_t *sp)
@@ -122,11 +128,67 @@ s_read_spec(zmq_msg_t *f, s_spec_t *sp)
         sup_get_str(&up.data, "node", sp->node, sizeof sp->node);
         sp->detached = sup_get_bool(&up.data, "detached");
         sp->get_if_exists = sup_get_bool(&up.data, "get_if_exists");
+        sp->group = sup_get_bool(&up.data, "group");
         sp->mtr = sup_get_int(&up.data, "max_task_retries", 0);
         sp->max_restarts = sup_get_int(&up.data, "max_restarts", 0);
     }
     msgpack_unpacked_destroy(&up);
     return ok && strchr(sp->service, '/') == NULL;
+}
+
+/* s_spawn_member relays a SPAWN of one more member of the group at
+ * sp->name (a group, a tombstone, or no address yet) to the named or the
+ * least loaded node. A single actor's address is NameTaken. */
+static void
+s_spawn_member(sup_t *self, brk_broker_t *core, const brk_in_t *m, s_spec_t *sp)
+{
+    char *name = sp->name;
+    if (name[0] == '\0') {
+        snprintf(name, sizeof sp->name, "%.200s/%08x", sp->service, s_rand());
+    }
+    uint32_t ei = brk_registry_find(&core->reg, name, strlen(name));
+    if (ei != BRK_NONE && !brk_registry_at(&core->reg, ei)->is_group &&
+        brk_registry_at(&core->reg, ei)->state != BRK_ENTRY_DEAD) {
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ETAKEN, name,
+            "address %s is taken by a single actor, not a group", name);
+        return;
+    }
+    uint32_t ni;
+    if (sp->node[0]) {
+        ni = brk_nodes_find_name(&self->nodes, sp->node);
+    } else {
+        sup_compute_loads(self);
+        ni = brk_nodes_pick(&self->nodes, BRK_NONE);
+    }
+    if (ni == BRK_NONE) {
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENONODE, name,
+            sp->node[0] ? "no live node is called %s"
+                        : "no node is registered%s",
+            sp->node);
+        return;
+    }
+    uint32_t si;
+    if (brk_slots_alloc(&core->slots, &si) != ACTORS_OK) {
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
+            "broker out of memory");
+        return;
+    }
+    brk_slot_t *s = brk_slots_at(&core->slots, si);
+    zmq_msg_move(&s->rid, m->rid);
+    zmq_msg_move(&s->hdr, m->hdr);
+    s->delim = m->delim;
+    s->entry = BRK_NONE;
+    if (m->h.timeout_ms > 0) {
+        (void)brk_core_slot_deadline(core, si, m->h.timeout_ms);
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-SPAWN",
+        "address=%s service=%s node=%s group=1 spawning a member", name,
+        sp->service, brk_nodes_at(&self->nodes, ni)->name);
+    zmq_msg_t addr;
+    brk_core_body_from(&addr, name, strlen(name));
+    sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &m->arg[0], NULL);
+    zmq_msg_close(&addr);
+    brk_slots_at(&core->slots, si)->cmd = SUP_CMD_SPAWN_MEMBER;
 }
 
 void
@@ -140,6 +202,10 @@ sup_on_spawn(void *arg, brk_broker_t *core, const brk_in_t *m)
     s_spec_t sp;
     if (!s_read_spec(&m->arg[0], &sp)) {
         brk_core_bad(core, m, "SPAWN spec must be a map with service: str");
+        return;
+    }
+    if (sp.group) {
+        s_spawn_member(self, core, m, &sp);
         return;
     }
     char *name = sp.name;
@@ -305,7 +371,21 @@ sup_on_node_answer(sup_t *self, uint32_t si, const brk_in_t *m)
         &brk_nodes_at(&self->nodes, ni)->pending, &core->slots, si);
     s->state = BRK_SLOT_HELD;
     bool is_error = m->h.cmd == ACTORS_CMD_ERROR;
-    if (s->cmd == ACTORS_CMD_KILL) {
+    if (s->cmd == SUP_CMD_SPAWN_MEMBER && is_error) {
+        char text[256] = "the node refused";
+        actors_error_t *err = NULL;
+        if (m->nargs == 1 && actors__error_parse(zmq_msg_data(&m->arg[0]),
+                                 zmq_msg_size(&m->arg[0]), &err) == ACTORS_OK) {
+            snprintf(text, sizeof text, "%s: %s", actors_error_type(err),
+                actors_error_message(err));
+            actors_error_destroy(&err);
+        }
+        brk_core_slot_fail(core, si, ACTORS_ESPAWN,
+            "node %s could not start a group member: %s",
+            brk_nodes_at(&self->nodes, ni)->name, text);
+        return;
+    }
+    if (s->cmd == ACTORS_CMD_KILL || s->cmd == SUP_CMD_SPAWN_MEMBER) {
         brk_core_slot_unheap(core, si);
         if (!s->answered && m->nargs == 1) {
             brk_core_answer(

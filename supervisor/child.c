@@ -84,7 +84,7 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
     assert(binary);
     assert(broker);
     assert(pid);
-    size_t argc = 8 + (size_t)spec->nargs;
+    size_t argc = 11 + (size_t)spec->nargs;
     char **argv = calloc(argc + 1, sizeof *argv);
     size_t nenv = 0;
     while (environ[nenv]) {
@@ -111,6 +111,17 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
         snprintf(prefetch, sizeof prefetch, "%u", (unsigned)spec->prefetch);
         argv[a++] = "--prefetch";
         argv[a++] = prefetch;
+    }
+    char mtr[24];
+    if (spec->member) {
+        /* A member of the group at the address; its calls' retries go to
+         * the broker in its REGISTER (no STATE is sent for it). */
+        argv[a++] = "--group";
+        if (spec->policy.max_task_retries != 0) {
+            snprintf(mtr, sizeof mtr, "%d", spec->policy.max_task_retries);
+            argv[a++] = "--max-task-retries";
+            argv[a++] = mtr;
+        }
     }
     /* The end of the options: no constructor argument is taken for one
      * (a spec's "--broker" must not move the actor to another broker). */

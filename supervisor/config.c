@@ -239,6 +239,18 @@ s_read_entry(sup_config_t *cfg, zconfig_t *node, char *err, size_t errlen)
         return rc;
     }
     proto.prefetch = (uint32_t)prefetch;
+    const char *member = zconfig_get(node, "group", "false");
+    if (strcmp(member, "true") == 0 || strcmp(member, "1") == 0) {
+        proto.member = 1;
+    } else if (strcmp(member, "false") != 0 && strcmp(member, "0") != 0) {
+        return s_fail(
+            err, errlen, "actor %s: group must be true or false", entry);
+    }
+    if (proto.member && strstr(address, "{i}") != NULL) {
+        return s_fail(err, errlen,
+            "actor %s: the replicas of a group share one address: no {i}",
+            entry);
+    }
     proto.policy = (policy_t)POLICY_INIT;
     rc = s_read_policy(node, &proto.policy, entry, err, errlen);
     for (long r = 1; rc == ACTORS_OK && r <= replicas; r++) {
@@ -254,9 +266,11 @@ s_read_entry(sup_config_t *cfg, zconfig_t *node, char *err, size_t errlen)
         c->prefetch = proto.prefetch;
         c->detached = 1;
         c->group = -1;
+        c->member = proto.member;
         c->name = strdup(entry);
         c->service = strdup(service);
-        c->address = s_address(address, (int)replicas, (int)r);
+        c->address =
+            s_address(address, proto.member ? 1 : (int)replicas, (int)r);
         if (!c->name || !c->service || !c->address) {
             return ACTORS_ENOMEM;
         }
@@ -405,7 +419,8 @@ s_from_tree(sup_config_t **out, zconfig_t *root, char *err, size_t errlen)
     for (int i = 0; rc == ACTORS_OK && i < cfg->nchildren; i++) {
         for (int j = 0; j < i; j++) {
             if (strcmp(cfg->children[i].address, cfg->children[j].address) ==
-                0) {
+                    0 &&
+                !(cfg->children[i].member && cfg->children[j].member)) {
                 rc = s_fail(err, errlen, "address %s is configured twice",
                     cfg->children[i].address);
                 break;

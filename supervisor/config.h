@@ -18,6 +18,8 @@
  *           args = [100, 20]          # JSON array of ctor args; quote
  *                                     # with '...' if it has " in it
  *           replicas = 1
+ *           group = false             # true: the replicas are members of
+ *                                     # one group address (--group)
  *           prefetch = 256            # calls handed to the actor ahead
  *                                     # (--prefetch; 1: all but the
  *                                     # running call survive a crash)
@@ -42,7 +44,9 @@
  *           members = loader model    # actor entry names, in order
  *
  * Replicas > 1 expand into one child per replica; an address without
- * "{i}" then gets "/{i}" appended (numbers from 1). An actor belongs to at
+ * "{i}" then gets "/{i}" appended (numbers from 1). With "group = true"
+ * in the entry, every replica registers the one address as a member of
+ * its group (--group) instead. An actor belongs to at
  * most one group; one not in any group is one_for_one.
  * Thread: a config belongs to one thread.
  */
@@ -69,6 +73,9 @@ typedef struct {
     int detached;      /* 1: lives until killed; 0: owned by its spawner */
     int group;         /* index in sup_config_t.groups, or -1 */
     int group_pos;     /* position of its entry in the group's members */
+    int member;        /* 1: "group = true": a member of the group address
+                          (PROTOCOL.md, "Groups"), replicas share the
+                          address; the node reports no STATE for it */
 } child_spec_t;
 
 typedef enum {

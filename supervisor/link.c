@@ -367,8 +367,11 @@ link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
     assert(self);
     assert(spec);
     assert(state);
-    if (!self->registered) {
-        return ACTORS_OK; /* all states are sent again on registration */
+    if (!self->registered || spec->member) {
+        /* All states are sent again on registration. A group's member is
+         * not the address's only process: its losses are the group's
+         * (PROTOCOL.md, "Groups"), not a restart of the address. */
+        return ACTORS_OK;
     }
     bool with_spec = strcmp(state, "starting") == 0;
     actors_msg_t *m = NULL;

@@ -41,7 +41,7 @@ spec_encode(actors_msg_t *m, const child_spec_t *c)
     assert(m);
     assert(c);
     const policy_t *p = &c->policy;
-    actors_err rc = actors_msg_add_map(m, 15);
+    actors_err rc = actors_msg_add_map(m, 16);
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "service");
     }
@@ -62,7 +62,7 @@ spec_encode(actors_msg_t *m, const child_spec_t *c)
         {"period_ms", p->period_ms}, {"backoff_base_ms", p->backoff_base_ms},
         {"backoff_max_ms", p->backoff_max_ms}, {"healthy_ms", p->healthy_ms},
         {"grace_ms", p->grace_ms}, {"detached", c->detached},
-        {"prefetch", c->prefetch}};
+        {"prefetch", c->prefetch}, {"group", c->member}};
     for (size_t i = 0; rc == ACTORS_OK && i < sizeof ints / sizeof ints[0];
          i++) {
         rc = s_kv_int(m, ints[i].k, ints[i].v);
@@ -158,7 +158,8 @@ spec_decode(const msgpack_object *map, const char *address, child_spec_t *out,
         {"backoff_base_ms", NULL, &p->backoff_base_ms},
         {"backoff_max_ms", NULL, &p->backoff_max_ms},
         {"healthy_ms", NULL, &p->healthy_ms}, {"grace_ms", NULL, &p->grace_ms},
-        {"detached", &out->detached, NULL}, {"prefetch", NULL, &out->prefetch}};
+        {"detached", &out->detached, NULL}, {"prefetch", NULL, &out->prefetch},
+        {"group", &out->member, NULL}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         const msgpack_object *v = actors_map_get(map, ints[i].k);
         int64_t n = 0;

@@ -251,6 +251,9 @@ s_answer_kill(sup_t *self, child_t *c)
 static void
 s_barrier(sup_t *self, child_t *c)
 {
+    if (c->spec->member) {
+        return; /* no STATE was sent for a group's member (link_state) */
+    }
     c->barrier = link_barrier(self->link, c->spec->address);
     c->barrier_until = s_now_ms() + SUP_BARRIER_MS;
 }
@@ -413,7 +416,11 @@ s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
     const msgpack_object *map, const char *claim)
 {
     char err[160] = "";
-    child_t *old = s_by_address(self, address);
+    const msgpack_object *member = actors_map_get(map, "group");
+    child_t *old = member != NULL && member->type == MSGPACK_OBJECT_BOOLEAN &&
+                           member->via.boolean
+                       ? NULL /* one more member of a group address */
+                       : s_by_address(self, address);
     if (old != NULL && (old->pid != 0 || old->state == CHILD_RESTARTING)) {
         link_error(self->link, id, id_len, ACTORS_ETAKEN,
             "this node already runs that address");
@@ -547,6 +554,9 @@ sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     }
     self->cfg = cfg;
     self->sigfd = -1;
+    /* Children inherit it: a group's member names its node to the broker
+     * (LOOKUP's members). */
+    (void)setenv("ACTORS_NODE", cfg->node, 1);
     self->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     self->broker = strdup(broker);
     self->self_dir = strdup(self_dir ? self_dir : ".");

@@ -276,6 +276,27 @@ typedef struct {
  * the fan-out throughput and the latency of both, and stops them. */
 void bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r);
 
+/* ---- group.c: a group of 4 against the same 4 by their own addresses -- */
+
+typedef struct {
+    const char *bin_dir;   /* actors-broker, chaos */
+    const char *transport; /* "tcp" or "ipc" */
+    const char *tmp_dir;   /* ipc sockets */
+    double seconds;        /* per run */
+    int window;            /* calls in flight */
+    int rounds;            /* runs of each, alternating; the median */
+    bool verbose;          /* children's stderr kept */
+} bench_group_opts_t;
+
+typedef struct {
+    double group_per_s; /* pipelined echo calls/s to the group; < 0 failed */
+    double own_per_s;   /* the same, round robin to bench/own/0..3 */
+} bench_group_result_t;
+
+/* bench_run_group starts its own broker and 8 chaos actors, measures,
+ * stops them. */
+bench_group_result_t bench_run_group(const bench_group_opts_t *o);
+
 /* ---- the idle figures (idle.c) -------------------------------------- */
 
 /* The cost of idle registered actors to the broker, and their CPU. Per

@@ -6,8 +6,8 @@
  *                [--no-fan] [--samples-dir DIR] [--bin-dir DIR] [--verbose]
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
  *                [--fanout 1,10,100,1000] [--idle-actors N] [--idle-seconds S]
- *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist,
- *                             curve,pubsub]
+ *                [--workloads seq,pipelined,tells,fan,idle,supervisor,group,
+ *                             persist,conc,curve,pubsub]
  *   actors-bench --worker (--connect EP --id ID | --bind EP)
  *
  * For each transport it starts three systems (env.c): ours (actors-broker
@@ -23,6 +23,9 @@
  *
  * The supervisor figures (supervisor.c: restart to first reply, spawns/s,
  * an idle actor's private memory) come after them and are ours only.
+ * Then the group figure (group.c): pipelined calls to a group of 4 members
+ * ("ours") against the same 4 actors by their own addresses ("raw"
+ * column), so its ratio is group / own addresses.
  * Last come the persisted figures (bench/persist, shared with
  * actors-persist-bench): deposits/s on the account service per backend and
  * durability policy; their "raw" is the in-memory account of that run, so
@@ -71,6 +74,7 @@ typedef struct {
     bool vs_memory;     /* persisted: v[SYS_RAW] is the in-memory account */
     bool vs_ideal;      /* conc: v[SYS_RAW] is the ideal time */
     bool vs_plain;      /* curve_*: v[SYS_RAW] is ours without CURVE */
+    bool vs_own;        /* group: v[SYS_RAW] is 4 actors by own address */
     bool no_direct;     /* direct not measured on purpose: shown as "-" */
     const char *target; /* the goal, e.g. "<= 35"; NULL: none */
 } s_figure_t;
@@ -100,6 +104,7 @@ typedef struct {
     bool has_persist;      /* a vs_memory figure was added */
     bool has_conc;         /* a vs_ideal figure was added */
     bool has_curve;        /* a vs_plain figure was added */
+    bool has_group;        /* a vs_own figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
     int fanout[MAX_LIST]; /* --fanout, ascending */
@@ -497,6 +502,39 @@ s_run_supervisor(s_bench_t *b, const char *tr, const char *tmp)
     s_sup_figure(b, "idle_actor_private_kib", "KiB", tr, r.idle_private_kib);
 }
 
+/* s_run_group measures the group figure (group.c): its own broker, 4
+ * members of bench/grp and 4 actors at bench/own/i, pipelined window 256,
+ * alternating; ratio = group / own addresses, target >= 0.9. Ours only. */
+static void
+s_run_group(s_bench_t *b, const char *tr, const char *tmp)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "group")) {
+        return;
+    }
+    bench_group_opts_t o = {.bin_dir = b->bin_dir,
+        .transport = tr,
+        .tmp_dir = tmp,
+        .seconds = b->quick ? 0.5 : fmax(1.0, b->seconds),
+        .window = 256,
+        .rounds = b->quick ? 3 : (b->rounds > 3 ? b->rounds : 3),
+        .verbose = b->verbose};
+    bench_group_result_t r = bench_run_group(&o);
+    if (r.group_per_s < 0 || r.own_per_s < 0) {
+        char what[96];
+        snprintf(what, sizeof what, "group figure over %s failed", tr);
+        s_note_failure(b, what);
+    }
+    s_figure_t *f =
+        s_figure(b, "group4_pipelined_calls_per_s", "calls/s", tr, 16);
+    f->vs_own = true;
+    f->no_direct = true;
+    f->target = ">= 0.9";
+    f->v[SYS_OURS] = r.group_per_s < 0 ? NAN : r.group_per_s;
+    f->v[SYS_RAW] = r.own_per_s < 0 ? NAN : r.own_per_s;
+    b->has_group = true;
+    s_progress(b, "ours", "group4_pipelined_calls_per_s", r.group_per_s);
+}
+
 /* s_run_persist measures the persisted figures (bench/persist): acknowledged
  * deposits/s on the account service for each backend and durability
  * policy, PERSIST_BENCH_WINDOW in flight, each with v[SYS_RAW] the
@@ -713,6 +751,7 @@ s_run_transport(s_bench_t *b, const char *tr)
     }
     s_run_idle(b, &opts, tr);
     s_run_supervisor(b, tr, tmp);
+    s_run_group(b, tr, tmp);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) {
@@ -827,10 +866,11 @@ s_print_json(const s_bench_t *b)
         if (f->no_direct) {
             printf(",\"no_direct\":true");
         }
-        printf("%s%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+        printf("%s%s%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
             f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
             f->vs_ideal ? ",\"raw_is\":\"ideal\"" : "",
             f->vs_plain ? ",\"raw_is\":\"curve_off\"" : "",
+            f->vs_own ? ",\"raw_is\":\"own_addresses\"" : "",
             i + 1 < b->nfigures ? "," : "");
     }
     printf(" ]}\n");
@@ -887,6 +927,11 @@ s_print_table(const s_bench_t *b)
         printf("curve_*: ours column = CURVE on, raw broker column = the "
                "same without keys, ratio = on / off\n");
     }
+    if (b->has_group) {
+        printf("group4_*: ours = a group of 4 members called through the "
+               "group address, raw broker column = the same 4 actors by "
+               "their own addresses (same broker), ratio = group / own\n");
+    }
     if (b->errors[SYS_OURS] > 0) {
         printf("ours: %ld error replies\n", b->errors[SYS_OURS]);
     }
@@ -910,7 +955,7 @@ s_usage(void)
         "         [--fanout 1,10,100,1000] [--idle-actors N] "
         "[--idle-seconds S]\n"
         "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
-        "persist,conc,curve,pubsub] [--raw-poll]\n"
+        "group,persist,conc,curve,pubsub] [--raw-poll]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
 
@@ -1102,8 +1147,8 @@ main(int argc, char **argv)
     }
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
         workloads ? workloads
-                  : "seq,pipelined,tells,fan,idle,supervisor,persist,conc,"
-                    "curve,pubsub");
+                  : "seq,pipelined,tells,fan,idle,supervisor,group,persist,"
+                    "conc,curve,pubsub");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {

@@ -793,12 +793,35 @@ s_send_register(actors_actor_t *self)
     actors_msg_reset(self->body);
     actors_msg_t *m = self->body;
     bool has_claim = self->claim[0] != '\0';
-    actors_err rc = actors_msg_add_map(m, has_claim ? 6 : 5);
+    /* A group member says so, and names its node when its supervisor
+     * told it (ACTORS_NODE), for LOOKUP's list of members. */
+    const char *node = self->group ? getenv("ACTORS_NODE") : NULL;
+    bool has_node = node != NULL && *node != '\0' && strlen(node) < 48;
+    actors_err rc = actors_msg_add_map(m,
+        5 + (has_claim ? 1 : 0) + (self->group ? 2 : 0) + (has_node ? 1 : 0));
     if (rc == ACTORS_OK && has_claim) {
         rc = actors_msg_add_str(m, "claim");
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_str(m, self->claim);
+        }
     }
-    if (rc == ACTORS_OK && has_claim) {
-        rc = actors_msg_add_str(m, self->claim);
+    if (rc == ACTORS_OK && self->group) {
+        rc = actors_msg_add_str(m, "group");
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_bool(m, true);
+        }
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_str(m, "max_task_retries");
+        }
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_int(m, self->max_task_retries);
+        }
+    }
+    if (rc == ACTORS_OK && has_node) {
+        rc = actors_msg_add_str(m, "node");
+        if (rc == ACTORS_OK) {
+            rc = actors__msg_add_utf8(m, node, strlen(node));
+        }
     }
     if (rc == ACTORS_OK) {
         rc = actors_msg_add_str(m, "service");
@@ -1043,6 +1066,8 @@ s_actor_new(actors_actor_t **out, const actors_service_t *service,
     self->service = service;
     self->prefetch = opts->prefetch ? opts->prefetch : PREFETCH_DEFAULT;
     self->mailbox = opts->mailbox;
+    self->group = opts->group;
+    self->max_task_retries = opts->max_task_retries;
     self->credit_batch = self->prefetch / 2 ? self->prefetch / 2 : 1;
     self->heartbeat_ms = HEARTBEAT_DEFAULT;
     self->liveness = LIVENESS_DEFAULT;

@@ -67,6 +67,8 @@ struct actors_actor {
     char *address;                   /* registered address (copy) */
     uint32_t prefetch;               /* as sent in REGISTER */
     uint32_t mailbox;                /* as sent in REGISTER; 0 default */
+    bool group;                      /* REGISTER as a group member */
+    int max_task_retries;            /* a group member's, in REGISTER */
     actors_client_t *client;         /* our connection */
     void *socket;                    /* the client's socket, borrowed */
     int zmq_fd;                      /* its ZMQ_FD, polled when idle */

@@ -24,9 +24,8 @@
 
 #define USAGE                                                                  \
     "usage: %s [--broker EP] --address ADDRESS [--prefetch N] "                \
-    "[--mailbox N] [--max-concurrency N]\n       [--key PATH --broker-key "    \
-    "PATH] "                                                                   \
-    "[CTOR-ARG-JSON ...]\n"
+    "[--mailbox N] [--max-concurrency N] [--group [--max-task-retries N]]\n"   \
+    "       [--key PATH --broker-key PATH] [CTOR-ARG-JSON ...]\n"
 
 /* s_parse_u32 reads a decimal uint32 of the whole text. */
 static bool
@@ -87,6 +86,10 @@ actors__actor_parse_args(int argc, char **argv, actors_actor_opts_t *opts,
             *help = true;
             continue;
         }
+        if (strcmp(arg, "--group") == 0) {
+            o.group = true; /* a member of the group at --address */
+            continue;
+        }
         if (s_option(argc, argv, &i, "--broker", &v)) {
             if (v == NULL || *v == '\0') {
                 snprintf(errbuf, errlen, "--broker needs an endpoint");
@@ -103,6 +106,18 @@ actors__actor_parse_args(int argc, char **argv, actors_actor_opts_t *opts,
         } else if (s_option(argc, argv, &i, "--prefetch", &v)) {
             if (!s_parse_u32(v, &o.prefetch)) {
                 snprintf(errbuf, errlen, "--prefetch needs a number, not '%s'",
+                    v ? v : "");
+                return ACTORS_EINVAL;
+            }
+        } else if (s_option(argc, argv, &i, "--max-task-retries", &v)) {
+            uint32_t n = 0;
+            if (v != NULL && strcmp(v, "-1") == 0) {
+                o.max_task_retries = -1;
+            } else if (s_parse_u32(v, &n) && n <= 1000000) {
+                o.max_task_retries = (int)n;
+            } else {
+                snprintf(errbuf, errlen,
+                    "--max-task-retries needs -1 or a number, not '%s'",
                     v ? v : "");
                 return ACTORS_EINVAL;
             }

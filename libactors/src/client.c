@@ -552,10 +552,11 @@ s_send_more(void *sock, const void *data, size_t len)
  * (destroyed), untouched on error (but see msg_internal.h: a large one
  * that was handed to libzmq is left empty if the send itself fails). */
 static actors_err
-s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
+s_request_fl(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     const char *address, const char *method, bool has_args, bool as_array,
     const void *key, size_t key_len, bool untracked, actors_msg_t **args_p,
-    actors_future_t **out)
+    actors_future_t **out, uint8_t hdr_flags, const void *route,
+    size_t route_len)
 {
     if (self->closed) {
         return ACTORS_ECLOSED;
@@ -587,6 +588,7 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
     uint8_t hdr[ACTORS_WIRE_HDR_MIN + ACTORS__ID_LEN + ACTORS_WIRE_NAMES_MAX];
     size_t hlen = actors__hdr_write(hdr, cmd, timeout_ms, &id,
         want_future || untracked ? ACTORS__ID_LEN : 0);
+    hdr[5] = hdr_flags; /* PROTOCOL.md, "Groups": broadcast, routed */
     if (cmd == ACTORS_CMD_CALL || cmd == ACTORS_CMD_TELL) {
         /* A call's names travel in its header, not in frames of their
          * own: two frames fewer on every hop. */
@@ -613,11 +615,16 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
         zrc = zmq_send(self->sock, method, strlen(method), flags) < 0 ? -1 : 0;
     }
     if (zrc == 0 && has_args) {
-        int flags = ZMQ_DONTWAIT | (key_len > 0 ? ZMQ_SNDMORE : 0);
-        zrc = zmq_msg_send(&args, self->sock, flags) < 0 ? -1 : 0;
+        int more = key_len > 0 || route_len > 0 ? ZMQ_SNDMORE : 0;
+        zrc = zmq_msg_send(&args, self->sock, ZMQ_DONTWAIT | more) < 0 ? -1 : 0;
     }
     if (zrc == 0 && key_len > 0) {
-        zrc = zmq_send(self->sock, key, key_len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+        int more = route_len > 0 ? ZMQ_SNDMORE : 0;
+        zrc = zmq_send(self->sock, key, key_len, ZMQ_DONTWAIT | more) < 0 ? -1
+                                                                          : 0;
+    }
+    if (zrc == 0 && route_len > 0) {
+        zrc = zmq_send(self->sock, route, route_len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
     }
     if (has_args) {
         zmq_msg_close(&args); /* empty after a successful send */
@@ -647,6 +654,17 @@ s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
         *out = f;
     }
     return ACTORS_OK;
+}
+
+/* s_request_ex is s_request_fl with no flags and no routing key. */
+static actors_err
+s_request_ex(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
+    const char *address, const char *method, bool has_args, bool as_array,
+    const void *key, size_t key_len, bool untracked, actors_msg_t **args_p,
+    actors_future_t **out)
+{
+    return s_request_fl(self, cmd, timeout_ms, address, method, has_args,
+        as_array, key, key_len, untracked, args_p, out, 0, NULL, 0);
 }
 
 actors_err
@@ -687,15 +705,19 @@ actors_client_call(actors_client_t *self, const char *address,
     if (opts != NULL &&
         (opts->key_len > ACTORS_WIRE_ID_MAX ||
             (opts->key_len > 0) != (opts->key != NULL) ||
-            (opts->key_len > 0 && *(const uint8_t *)opts->key == 0))) {
+            (opts->key_len > 0 && *(const uint8_t *)opts->key == 0) ||
+            opts->route_len > ACTORS_WIRE_ID_MAX ||
+            (opts->route_len > 0) != (opts->route != NULL))) {
         return ACTORS_EINVAL;
     }
     actors__inherit_t inh;
     uint32_t timeout = actors__deadline_of(self->timeout_ms, &self->inh,
         opts ? opts->timeout_ms : 0, s_now_ms(), &inh);
-    actors_err rc = s_request_ex(self, ACTORS_CMD_CALL, timeout, address,
+    size_t route_len = opts ? opts->route_len : 0;
+    actors_err rc = s_request_fl(self, ACTORS_CMD_CALL, timeout, address,
         method, true, true, opts ? opts->key : NULL, opts ? opts->key_len : 0,
-        false, args_p, out);
+        false, args_p, out, route_len > 0 ? ACTORS__FLAG_ROUTED : 0,
+        route_len > 0 ? opts->route : NULL, route_len);
     if (rc == ACTORS_OK) {
         (*out)->inh = inh;
     }
@@ -787,6 +809,21 @@ actors_client_tell_ack(actors_client_t *self, const char *address,
     }
     return s_request(
         self, ACTORS_CMD_TELL, 0, address, method, true, args_p, out);
+}
+
+actors_err
+actors_client_broadcast(actors_client_t *self, const char *address,
+    const char *method, actors_msg_t **args_p, actors_future_t **out)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (!s_name_ok(address) || !s_name_ok(method)) {
+        return ACTORS_EINVAL;
+    }
+    return s_request_fl(self, ACTORS_CMD_TELL, 0, address, method, true, true,
+        NULL, 0, false, args_p, out, ACTORS__FLAG_BROADCAST, NULL, 0);
 }
 
 actors_err
@@ -915,7 +952,10 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
     actors_msg_t *spec = NULL;
     actors_err rc = actors_msg_create(&spec);
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_map(spec, 8);
+        rc = actors_msg_add_map(spec, opts->group ? 9 : 8);
+    }
+    if (rc == ACTORS_OK && opts->group) {
+        rc = s_kv_bool(spec, "group", true);
     }
     if (rc == ACTORS_OK) {
         rc = s_kv_str(spec, "service", opts->service);
@@ -933,7 +973,7 @@ actors_client_spawn(actors_client_t *self, const actors_spawn_opts_t *opts,
         rc = s_args_as_json(spec, opts->args);
     }
     if (rc == ACTORS_OK) {
-        rc = s_kv_bool(spec, "detached", opts->detached);
+        rc = s_kv_bool(spec, "detached", opts->detached || opts->group);
     }
     if (rc == ACTORS_OK) {
         rc = s_kv_bool(spec, "get_if_exists", opts->get_if_exists);

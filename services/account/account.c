@@ -36,7 +36,9 @@
  * a synchronous store.restore (the loop is not running yet), and every
  * change is applied and its whole new state sent with store.save; the
  * reply waits for that save's acknowledgment (saves of one key go to one
- * member and are acknowledged in order). A failed save answers the waiting
+ * member and are acknowledged in order: a pool PREFIX:N is picked by the
+ * key's hash, a group address is called with the key as its routing key).
+ * A failed save answers the waiting
  * calls PersistenceError and exits (status 1), as a failed flush does;
  * never DiskFull, even when the store ran out of room: a later save in
  * flight carries the whole state, this change included, and may succeed.
@@ -253,6 +255,8 @@ s_store_call(account_t *a, const char *method, actors_msg_t **args_p,
 {
     actors_call_opts_t o = ACTORS_CALL_OPTS_INIT;
     o.timeout_ms = 5000;
+    o.route = a->key; /* a group of stores: one key, one member */
+    o.route_len = strlen(a->key);
     actors_err rc = actors_client_call(
         actors_actor_client(a->actor), a->store, method, args_p, &o, out);
     if (rc == ACTORS_OK) {
@@ -528,8 +532,13 @@ s_store_save(account_t *a)
     actors_err rc = actors_msg_build(
         &args, "s{sdsd}", a->key, "balance", a->balance, "minimal", a->minimal);
     if (rc == ACTORS_OK) {
-        rc = actors_client_call(actors_actor_client(a->actor), a->store, "save",
-            &args, NULL, &s->f);
+        /* The key routes the save: to a group of stores (PROTOCOL.md,
+         * "Groups") every save of one key goes to one member, in order. */
+        actors_call_opts_t o = ACTORS_CALL_OPTS_INIT;
+        o.route = a->key;
+        o.route_len = strlen(a->key);
+        rc = actors_client_call(
+            actors_actor_client(a->actor), a->store, "save", &args, &o, &s->f);
     }
     actors_msg_destroy(&args);
     if (rc != ACTORS_OK) {

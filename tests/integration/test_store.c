@@ -258,6 +258,99 @@ START_TEST(test_store_save_on_full_disk)
 }
 END_TEST
 
+/* A pool of stores behind one group address (ACTORS_ACCOUNT_STORE is the
+ * group): every save of the key goes to one member (its routing key), the
+ * state survives kill -9 of the account, and of the member that saved it. */
+START_TEST(test_store_account_persists_through_a_group)
+{
+    testutil_broker_start(NULL);
+    testutil_proc_t *m[3];
+    for (int i = 0; i < 3; i++) {
+        m[i] = testutil_service_spawn(
+            0, "store", "store/pool", 0, "--group", NULL);
+    }
+    itest_connect();
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    const msgpack_object *members = NULL;
+    actors_future_t *look = NULL;
+    while (testutil_now_ms() < deadline) {
+        actors_future_destroy(&look);
+        TEST_ASSERT_OK(actors_client_lookup(g_client, "store/pool", &look));
+        TEST_ASSERT_OK(actors_future_wait(look, ITEST_WAIT_MS));
+        members = actors_future_error(look) == NULL
+                      ? actors_map_get(actors_future_result(look), "members")
+                      : NULL;
+        if (members != NULL && members->via.array.size == 3) {
+            break;
+        }
+        testutil_poll_pause_ms(20); /* poll until the deadline */
+    }
+    ck_assert_msg(members != NULL && members->via.array.size == 3,
+        "the three stores never joined store/pool");
+    actors_future_destroy(&look);
+    setenv("ACTORS_ACCOUNT_STORE", "store/pool", 1);
+    testutil_proc_t *acc = testutil_service_start(
+        "account", "account/g", 0, "100", "20", "\"7654321\"", NULL);
+    actors_future_t *fs[10];
+    for (int i = 0; i < 10; i++) {
+        fs[i] = itest_send(g_client, "account/g", "deposit", 0, "d", 5.0);
+    }
+    for (int i = 0; i < 10; i++) {
+        TEST_ASSERT_OK(actors_future_wait(fs[i], ITEST_WAIT_MS));
+        ck_assert_double_eq(itest_double(fs[i]), 100.0 + 5.0 * (i + 1));
+        actors_future_destroy(&fs[i]);
+    }
+    /* One member took the restore and every save: 1 + 1 + 10 calls. */
+    TEST_ASSERT_OK(actors_client_lookup(g_client, "store/pool", &look));
+    TEST_ASSERT_OK(actors_future_wait(look, ITEST_WAIT_MS));
+    members = actors_map_get(actors_future_result(look), "members");
+    int busy = 0;
+    int64_t saver = 0;
+    for (uint32_t i = 0; i < members->via.array.size; i++) {
+        int64_t handled = 0;
+        int64_t pid = 0;
+        const msgpack_object *mm = &members->via.array.ptr[i];
+        TEST_ASSERT_OK(
+            actors_value_int(actors_map_get(mm, "handled"), &handled));
+        TEST_ASSERT_OK(actors_value_int(actors_map_get(mm, "pid"), &pid));
+        if (handled > 0) {
+            busy++;
+            saver = pid;
+            ck_assert_int_eq(handled, 12);
+        }
+    }
+    actors_future_destroy(&look);
+    ck_assert_int_eq(busy, 1);
+    testutil_proc_kill(acc, SIGKILL);
+    ck_assert(testutil_proc_wait(acc, 10000, NULL));
+    for (int i = 0; i < 3; i++) {
+        if (m[i]->pid == (pid_t)saver) {
+            testutil_proc_kill(m[i], SIGKILL);
+        }
+    }
+    /* The broker has seen the member go: two are left. */
+    deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    uint32_t left = 3;
+    while (left != 2 && testutil_now_ms() < deadline) {
+        TEST_ASSERT_OK(actors_client_lookup(g_client, "store/pool", &look));
+        TEST_ASSERT_OK(actors_future_wait(look, ITEST_WAIT_MS));
+        left = actors_map_get(actors_future_result(look), "members")
+                   ->via.array.size;
+        actors_future_destroy(&look);
+        if (left != 2) {
+            testutil_poll_pause_ms(20); /* poll until the deadline */
+        }
+    }
+    ck_assert_uint_eq(left, 2);
+    testutil_service_start(
+        "account", "account/g", 0, "5", "1", "\"7654321\"", NULL);
+    actors_future_t *f = itest_call("account/g", "balance", NULL);
+    ck_assert_double_eq(itest_double(f), 150.0);
+    actors_future_destroy(&f);
+    unsetenv("ACTORS_ACCOUNT_STORE");
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -266,6 +359,7 @@ store_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_store_pool_exists_save_restore);
     tcase_add_test(tc, test_store_account_persists_through_the_pool);
+    tcase_add_test(tc, test_store_account_persists_through_a_group);
     tcase_add_test(tc, test_store_save_on_full_disk);
     tcase_add_test(tc, test_store_locked_key_is_key_locked);
     suite_add_tcase(s, tc);

@@ -7,12 +7,16 @@ SPDX-License-Identifier: MIT
 Twelve peers (DEALER and REQ, replaced at random) send plausible but random
 ACT2 messages: every command code and some unknown ones, good and bad
 signatures, truncated headers, random request ids, names, frame counts,
-msgpack maps shaped like REGISTER, NODE, STATE, SPAWN and KILL bodies,
+msgpack maps shaped like REGISTER (group members too), NODE, STATE, SPAWN
+and KILL bodies, header flags (broadcast, routed: group routing keys),
 topics and patterns for PUBLISH, SUBSCRIBE and UNSUBSCRIBE (good, with
 wildcards, empty segments, too long), and garbage. A well-behaved echo
-actor (registered with progress, its address subscribed to "fz.>") answers
-what reaches it and credits the tells and events. After every batch of 200 messages a correct call from a clean
-client must be answered with its own value within 5 s, or the run fails.
+actor (registered with progress, its address subscribed to "fz.>")
+answers what reaches it and credits the tells and events, and so do two
+well-behaved members of the group fz/g. After every batch of 200
+messages a correct call from a clean client must be answered with its
+own value within 5 s, and so must a call to the group, a keyed call to
+it, and an acknowledged broadcast tell, or the run fails.
 Exit status 0 if every batch was answered. Uses Debian's python3-zmq and
 python3-msgpack; sends only to ENDPOINT (loopback in the tests).
 """
@@ -48,22 +52,47 @@ def rframe():
     if c == 2: return rnd.choice(addrs)
     if c == 3: return rnd.choice([b"", b"\x80", b"\x90", b"\xc0", b"\xdf\xff\xff\xff\xff", struct.pack(">I", rnd.randrange(5)), struct.pack(">II", rnd.randrange(5), rnd.randrange(50))])
     if c == 4 and rnd.random() < 0.5: return rnd.choice(topics)
-    if c == 4: return msgpack.packb({"node": rnd.choice(["n1","n2"]), "pid": 1, "service": "chaos", "name": rnd.choice(addrs).decode("latin1"), "prefetch": rnd.randrange(0, 5), "progress": rnd.choice([True, False])})
+    if c == 4: return msgpack.packb({"node": rnd.choice(["n1","n2"]), "pid": 1, "service": "chaos", "name": rnd.choice(addrs).decode("latin1"), "prefetch": rnd.randrange(0, 5), "progress": rnd.choice([True, False]), "group": rnd.choice([True, True, False, None, 1]), "max_task_retries": rnd.choice([0, 1, -1, "x"])})
     return b"ACT2"
 def rmsg():
     cmd = rnd.choice(list(range(0, 0x16)) + [0x12, 0x13, 0x14, 0xff])
     rid = rbytes(rnd.choice([0, 1, 8, 9]))
     nm = names(rnd.choice(addrs), b"m") if cmd in (1, 2) and rnd.random() < 0.8 else rbytes(rnd.randrange(3))
-    h = hdr(cmd, rid, rnd.randrange(0, 300), nm, sig=rnd.choice([b"ACT2"]*9 + [b"ACT1", b"XXXX"]), flags=rnd.choice([0,0,0,255]))
+    h = hdr(cmd, rid, rnd.randrange(0, 300), nm, sig=rnd.choice([b"ACT2"]*9 + [b"ACT1", b"XXXX"]), flags=rnd.choice([0,0,0,1,2,3,255]))
     if rnd.random() < 0.05: h = h[:rnd.randrange(len(h))]
     return [h] + [rframe() for _ in range(rnd.choice([0,1,1,2,2,3,9]))]
-# A well-behaved echo actor (DEALER) and a client.
-actor = sock(); client = sock()
+# A well-behaved echo actor (DEALER), two members of the group fz/g, and
+# a client.
+actor = sock(); client = sock(); members = [sock(), sock()]
 actor.send_multipart([hdr(5, b"r"), b"fz/ok", msgpack.packb({"service": "echo", "pid": 1, "progress": True})])
 assert actor.poll(3000), "no REGISTER reply"; actor.recv_multipart()
 actor.send_multipart([hdr(0x13, b"s"), b"fz.>", b"fz/ok"])
 assert actor.poll(3000), "no SUBSCRIBE reply"; r = actor.recv_multipart()
 assert r[0][4] == 3 and msgpack.unpackb(r[1]) == 1, r
+for i, m in enumerate(members):
+    m.send_multipart([hdr(5, b"r"), b"fz/g", msgpack.packb({"service": "echo", "pid": 10 + i, "progress": True, "group": True})])
+    assert m.poll(3000), "no group REGISTER reply"; r = m.recv_multipart(); assert r[0][4] == 3, r
+def answer(a):
+    """a well-behaved actor answers what it got (echo), credits tells"""
+    while a.poll(0):
+        f = a.recv_multipart()
+        if len(f[0]) >= 11 and f[0][4] == 1:
+            n = f[0][10]; a.send_multipart([hdr(3, f[0][11:11+n]), f[1] if len(f) > 1 else b"\xc0"])
+        elif len(f[0]) >= 11 and f[0][4] in (2, 0x15):
+            a.send_multipart([hdr(8), struct.pack(">I", 1)])
+def check(what, frames, rid, want):
+    """send frames from the clean client; the reply with id rid must be
+    REPLY want within 5 s while the well-behaved actors answer"""
+    client.send_multipart(frames)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        for a in [actor] + members: answer(a)
+        if client.poll(10):
+            r = client.recv_multipart()
+            if r[0][11:11+r[0][10]] == rid:
+                assert r[0][4] == 3 and msgpack.unpackb(r[1]) == want, (what, r, batches)
+                return
+    raise AssertionError("batch %d: %s was not answered" % (batches, what))
 peers = [sock(rnd.choice([zmq.DEALER, zmq.DEALER, zmq.REQ])) for _ in range(12)]
 end = time.time() + seconds; batches = 0; sent = 0
 poller = zmq.Poller(); poller.register(actor, zmq.POLLIN)
@@ -78,13 +107,10 @@ while time.time() < end:
             while s.poll(0): s.recv_multipart()
         elif rnd.random() < 0.3:
             s.close(); peers[p] = sock(rnd.choice([zmq.DEALER, zmq.REQ]))
-    # the actor answers what it got (echo), credits tells
-    while actor.poll(0):
-        f = actor.recv_multipart()
-        if len(f[0]) >= 11 and f[0][4] == 1:
-            n = f[0][10]; actor.send_multipart([hdr(3, f[0][11:11+n]), f[1] if len(f) > 1 else b"\xc0"])
-        elif len(f[0]) >= 11 and f[0][4] in (2, 0x15):
-            actor.send_multipart([hdr(8), struct.pack(">I", 1)])
+    for a in [actor] + members: answer(a)
+    check("a call to the group", [hdr(1, b"g%d" % batches, 5000, names(b"fz/g", b"echo")), msgpack.packb([batches])], b"g%d" % batches, [batches])
+    check("a keyed call to the group", [hdr(1, b"k%d" % batches, 5000, names(b"fz/g", b"echo"), flags=2), msgpack.packb([batches]), b"key%d" % (batches % 7)], b"k%d" % batches, [batches])
+    check("a broadcast tell to the group", [hdr(2, b"b%d" % batches, 0, names(b"fz/g", b"echo"), flags=1), msgpack.packb([batches])], b"b%d" % batches, None)
     rid = b"ok%d" % batches
     client.send_multipart([hdr(1, rid, 5000, names(b"fz/ok", b"echo")), msgpack.packb([batches])])
     deadline = time.time() + 5; ok = False

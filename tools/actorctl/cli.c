@@ -22,8 +22,8 @@ static const struct {
     int fixed_ops;    /* with max_ops -1: operands before the free args */
     unsigned opts;    /* CLI_OPT_* allowed */
 } s_commands[] = {
-    {"call", CLI_CMD_CALL, 2, -1, 2, CLI_OPT_KEY},
-    {"tell", CLI_CMD_TELL, 2, -1, 2, 0},
+    {"call", CLI_CMD_CALL, 2, -1, 2, CLI_OPT_KEY | CLI_OPT_ROUTE},
+    {"tell", CLI_CMD_TELL, 2, -1, 2, CLI_OPT_BROADCAST},
     {"ls", CLI_CMD_LS, 0, 0, 0, CLI_OPT_JSON},
     {"list", CLI_CMD_LS, 0, 0, 0, CLI_OPT_JSON},
     {"lookup", CLI_CMD_LOOKUP, 1, 1, 0, 0},
@@ -108,6 +108,9 @@ cli_usage(FILE *out)
           "  --call-key KEY (call) the call's key: a journaled actor applies\n"
           "                 a call once per key, so re-sending with the same\n"
           "                 KEY after an error or timeout is safe\n"
+          "  --route KEY    (call) a group's routing key: every call with\n"
+          "                 KEY goes to the same member\n"
+          "  --broadcast    (tell) to every member of a group\n"
           "\n"
           "spawn options (before the constructor ARGs):\n"
           "  --name NAME            the address (default: SERVICE/<hex>)\n"
@@ -115,6 +118,7 @@ cli_usage(FILE *out)
           "  --max-restarts N       0 never (default), N, -1 forever\n"
           "  --max-task-retries N   re-deliveries of an in-flight call\n"
           "  --get-if-exists        a taken name gives the existing actor\n"
+          "  --group                one more member of the group at NAME\n"
           "  -h, --help     show this text\n"
           "\n"
           "Each ARG is a JSON value; a bare word that is not JSON is a "
@@ -216,6 +220,14 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         self->used |= CLI_OPT_KEY;
         return ACTORS_OK;
     }
+    if (strcmp(opt, "--route") == 0) {
+        if (*value == '\0' || strlen(value) > 255) {
+            return s_fail(errbuf, errlen, "--route needs 1 to 255 bytes");
+        }
+        self->route = value;
+        self->used |= CLI_OPT_ROUTE;
+        return ACTORS_OK;
+    }
     if (strcmp(opt, "--since") == 0) {
         if (s_int(value, 0, INT64_MAX, &v) != ACTORS_OK) {
             return s_fail(errbuf, errlen, "bad --since '%s'", value);
@@ -281,6 +293,16 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
         self->used |= CLI_OPT_FOLLOW;
         return ACTORS_OK;
     }
+    if (strcmp(a, "--broadcast") == 0) {
+        self->broadcast = true;
+        self->used |= CLI_OPT_BROADCAST;
+        return ACTORS_OK;
+    }
+    if (strcmp(a, "--group") == 0) {
+        self->group = true;
+        self->used |= CLI_OPT_SPAWN;
+        return ACTORS_OK;
+    }
     if (strcmp(a, "--no-restart") == 0) {
         self->no_restart = true;
         self->used |= CLI_OPT_NO_RESTART;
@@ -288,7 +310,7 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
     }
     static const char *valued[] = {"--name", "--node", "--max-restarts",
         "--max-task-retries", "--since", "--call-key", "--key", "--broker-key",
-        "--role", "--dir", "--count"};
+        "--role", "--dir", "--count", "--route"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         if (strcmp(a, valued[k]) != 0) {
             continue;

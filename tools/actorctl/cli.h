@@ -62,6 +62,9 @@ typedef struct {
     const char *payload;  /* publish: the JSON value */
     bool follow;          /* events --follow */
     uint64_t count;       /* subscribe/events --follow --count; 0: no end */
+    const char *route;    /* call --route: a group's routing key; NULL */
+    bool broadcast;       /* tell --broadcast: every member of a group */
+    bool group;           /* spawn --group: a member of a group address */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -75,6 +78,8 @@ typedef struct {
 #define CLI_OPT_KEYGEN 0x40u
 #define CLI_OPT_FOLLOW 0x80u
 #define CLI_OPT_COUNT 0x100u
+#define CLI_OPT_ROUTE 0x200u
+#define CLI_OPT_BROADCAST 0x400u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

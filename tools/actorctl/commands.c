@@ -164,6 +164,10 @@ s_call(actors_client_t *client, const cli_t *cli)
     }
     actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
     opts.timeout_ms = cli->timeout_ms ? cli->timeout_ms : ACTORS_TIMEOUT_NONE;
+    if (cli->route != NULL) {
+        opts.route = cli->route;
+        opts.route_len = strlen(cli->route);
+    }
     if (cli->key != NULL) {
         opts.key = cli->key;
         opts.key_len = strlen(cli->key);
@@ -198,8 +202,10 @@ s_tell(actors_client_t *client, const cli_t *cli)
         return status;
     }
     actors_future_t *f = NULL;
-    actors_err rc =
-        actors_client_tell_ack(client, cli->address, cli->method, &args, &f);
+    actors_err rc = cli->broadcast ? actors_client_broadcast(client,
+                                         cli->address, cli->method, &args, &f)
+                                   : actors_client_tell_ack(client,
+                                         cli->address, cli->method, &args, &f);
     actors_msg_destroy(&args);
     if (rc != ACTORS_OK) {
         return s_request_failed(rc);
@@ -237,6 +243,40 @@ s_cmp_rows(const void *a, const void *b)
     return strcmp(ra->cell[0], rb->cell[0]);
 }
 
+/* s_fill_row fills row with the cells of entry, or, with member not NULL,
+ * of that member of group entry. Returns COMMANDS_EXIT_OK, or
+ * COMMANDS_EXIT_ERROR out of memory (cells made so far are in row). */
+static int
+s_fill_row(
+    row_t *row, const msgpack_object *entry, const msgpack_object *member)
+{
+    for (int c = 0; c < NCOLS; c++) {
+        const char *key = s_keys[c];
+        if (member == NULL) {
+            row->cell[c] = s_cell(entry, key);
+        } else if (strcmp(key, "address") == 0) {
+            char *a = s_cell(entry, "address");
+            char *serial = s_cell(member, "serial");
+            char buf[600];
+            snprintf(
+                buf, sizeof buf, "%s#%s", a ? a : "", serial ? serial : "");
+            free(a);
+            free(serial);
+            row->cell[c] = strdup(buf);
+        } else if (strcmp(key, "service") == 0) {
+            row->cell[c] = s_cell(entry, key);
+        } else if (strcmp(key, "state") == 0) {
+            row->cell[c] = strdup("member");
+        } else {
+            row->cell[c] = s_cell(member, key);
+        }
+        if (row->cell[c] == NULL) {
+            return COMMANDS_EXIT_ERROR;
+        }
+    }
+    return COMMANDS_EXIT_OK;
+}
+
 /* s_print_table prints the LIST result as an aligned table, sorted by
  * address. */
 static int
@@ -246,7 +286,16 @@ s_print_table(const msgpack_object *list)
         fprintf(stderr, "BadMsgpack: the broker's list is not an array\n");
         return COMMANDS_EXIT_ERROR;
     }
-    size_t n = list->via.array.size;
+    /* A group (LOOKUP "members") is a row, and each member a row under
+     * it: ADDRESS "group#serial", STATE "member". */
+    size_t n = 0;
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *m =
+            actors_map_get(&list->via.array.ptr[i], "members");
+        n += 1 + (m != NULL && m->type == MSGPACK_OBJECT_ARRAY
+                         ? m->via.array.size
+                         : 0);
+    }
     row_t *rows = calloc(n ? n : 1, sizeof *rows);
     if (rows == NULL) {
         fprintf(stderr, "OutOfMemory: %s\n", actors_strerror(ACTORS_ENOMEM));
@@ -257,15 +306,25 @@ s_print_table(const msgpack_object *list)
     for (int c = 0; c < NCOLS; c++) {
         width[c] = strlen(s_columns[c]);
     }
-    for (size_t r = 0; r < n && status == COMMANDS_EXIT_OK; r++) {
-        for (int c = 0; c < NCOLS; c++) {
-            rows[r].cell[c] = s_cell(&list->via.array.ptr[r], s_keys[c]);
-            if (rows[r].cell[c] == NULL) {
-                status = COMMANDS_EXIT_ERROR;
-                break;
+    size_t at = 0;
+    for (uint32_t i = 0; i < list->via.array.size && status == COMMANDS_EXIT_OK;
+         i++) {
+        const msgpack_object *entry = &list->via.array.ptr[i];
+        const msgpack_object *members = actors_map_get(entry, "members");
+        uint32_t nm = members != NULL && members->type == MSGPACK_OBJECT_ARRAY
+                          ? members->via.array.size
+                          : 0;
+        for (uint32_t k = 0; k <= nm && status == COMMANDS_EXIT_OK; k++, at++) {
+            if (k == 0) {
+                status = s_fill_row(&rows[at], entry, NULL);
+            } else {
+                status = s_fill_row(
+                    &rows[at], entry, &members->via.array.ptr[k - 1]);
             }
-            size_t w = strlen(rows[r].cell[c]);
-            width[c] = w > width[c] ? w : width[c];
+            for (int c = 0; c < NCOLS && status == COMMANDS_EXIT_OK; c++) {
+                size_t w = strlen(rows[at].cell[c]);
+                width[c] = w > width[c] ? w : width[c];
+            }
         }
     }
     if (status == COMMANDS_EXIT_OK) {
@@ -363,6 +422,7 @@ s_spawn(actors_client_t *client, const cli_t *cli)
     opts.args = args;
     opts.detached = true;
     opts.get_if_exists = cli->get_if_exists;
+    opts.group = cli->group;
     opts.max_restarts = cli->max_restarts;
     opts.max_task_retries = cli->max_task_retries;
     opts.timeout_ms = cli->timeout_ms;

@@ -131,10 +131,18 @@ typedef struct {
     uint32_t prefetch;    /* calls the broker may send ahead; 0: 4096 */
     uint32_t mailbox;     /* mailbox bound asked of the broker; 0: its own */
     uint32_t max_concurrency; /* 0: the service's; else overrides it */
+    bool group;               /* join the group at address as one of its
+                                 members (PROTOCOL.md, "Groups"): several
+                                 processes serve the address, each call goes
+                                 to one of them; false: the address is this
+                                 actor's alone (NameTaken if held) */
+    int max_task_retries;     /* group only: re-deliveries to another member of
+                                 a call whose member died with it in flight;
+                                 0 none (ActorCrashed), -1 always */
 } actors_actor_opts_t;
 #define ACTORS_ACTOR_OPTS_INIT                                                 \
     {                                                                          \
-        NULL, NULL, 0, 0                                                       \
+        NULL, NULL, 0, 0, false, 0                                             \
     }
 
 /* The exit status of a service whose address is held by a live actor

@@ -68,6 +68,12 @@ typedef struct {
     uint32_t timeout_ms; /* 0: inherited or default; ACTORS_TIMEOUT_NONE */
     const void *key;     /* call key; NULL: none */
     size_t key_len;      /* its length: 0 with NULL, else 1..255 */
+    const void *route;   /* routing key for a group address (PROTOCOL.md,
+                            "Groups"): every call with the same route goes
+                            to the same member while the membership is
+                            unchanged; ignored by a single actor. NULL:
+                            none (the least loaded member) */
+    size_t route_len;    /* its length: 0 with NULL, else 1..255 */
 } actors_call_opts_t;
 #define ACTORS_CALL_KEY_MAX 255 /* bytes of a call key */
 #define ACTORS_CALL_OPTS_INIT                                                  \
@@ -161,6 +167,17 @@ ACTORS_EXPORT actors_err actors_client_tell_ack(actors_client_t *self,
     const char *address, const char *method, actors_msg_t **args_p,
     actors_future_t **out);
 
+/* actors_client_broadcast sends a tell to every member of the group at
+ * address (PROTOCOL.md, "Groups"); to a single actor it is a plain tell.
+ * With out not NULL, the future resolves as actors_client_tell_ack's
+ * (nil once the broker has handed out the copies); with NULL, nothing
+ * answers it. Each member gets the broadcasts in the order the broker
+ * received them, among this client's other messages to that member.
+ * Ownership and Returns as actors_client_call. Thread: owner. */
+ACTORS_EXPORT actors_err actors_client_broadcast(actors_client_t *self,
+    const char *address, const char *method, actors_msg_t **args_p,
+    actors_future_t **out);
+
 /* actors_client_tell_nowait sends a tell without a request id: fire and
  * forget. The broker never answers it, not even when it refuses it (an
  * unknown address, a full mailbox): such a tell is lost without a trace.
@@ -212,10 +229,14 @@ typedef struct {
     int max_restarts;         /* 0 never (default), N, -1 forever */
     int max_task_retries;     /* re-deliveries of an in-flight call */
     uint32_t timeout_ms;      /* until the actor is ready; 0: 10000 */
+    bool group;               /* a new member of the group at name (made if
+                                 need be; PROTOCOL.md, "Groups"): always
+                                 detached; resolves once the node has
+                                 started the process, which then joins */
 } actors_spawn_opts_t;
 #define ACTORS_SPAWN_OPTS_INIT                                                 \
     {                                                                          \
-        NULL, NULL, NULL, NULL, false, false, 0, 0, 0                          \
+        NULL, NULL, NULL, NULL, false, false, 0, 0, 0, false                   \
     }
 
 /* actors_client_spawn starts an actor of opts->service on a node. The

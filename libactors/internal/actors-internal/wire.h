@@ -10,7 +10,10 @@
  *
  *   offset 0  4 bytes  "ACT2"        signature and protocol version
  *   offset 4  1 byte   command       ACTORS_CMD_*
- *   offset 5  1 byte   flags         0 (reserved; receivers ignore)
+ *   offset 5  1 byte   flags         bits; receivers ignore unknown ones:
+ *                                    0x01 broadcast (TELL to a group),
+ *                                    0x02 routed (CALL/TELL: the last
+ *                                    frame is a group routing key)
  *   offset 6  4 bytes  timeout_ms    uint32 big-endian; CALL only, 0 = none
  *   offset 10 1 byte   id length     0..255
  *   offset 11 0..255   request id    opaque bytes, echoed in the reply
@@ -66,7 +69,9 @@
 #define ACTORS_WIRE_NAMES_MAX (2 * (1 + ACTORS_WIRE_NAME_MAX))
 #define ACTORS_WIRE_HDR_MAX                                                    \
     (ACTORS_WIRE_HDR_MIN + ACTORS_WIRE_ID_MAX + ACTORS_WIRE_NAMES_MAX)
-#define ACTORS_WIRE_TAG_LEN 8 /* broker tags in CALL/TELL to actors */
+#define ACTORS__FLAG_BROADCAST 0x01 /* TELL: every member of a group */
+#define ACTORS__FLAG_ROUTED 0x02    /* last frame: a group routing key */
+#define ACTORS_WIRE_TAG_LEN 8       /* broker tags in CALL/TELL to actors */
 #define ACTORS_WIRE_MAX_MESSAGE_DEFAULT (16u * 1024u * 1024u)
 
 typedef enum {

@@ -80,6 +80,36 @@ START_TEST(test_cli_call_with_key)
 }
 END_TEST
 
+/* Groups: call --route, tell --broadcast, spawn --group; each only where
+ * it applies. */
+START_TEST(test_cli_group_options)
+{
+    cli_t cli;
+    char why[256];
+    TEST_ASSERT_OK(
+        s_parse(&cli, "call --route user-7 pool/1 pid", why, sizeof why));
+    ck_assert_str_eq(cli.route, "user-7");
+    ck_assert_str_eq(cli.address, "pool/1");
+    TEST_ASSERT_OK(
+        s_parse(&cli, "tell --broadcast pool/1 echo 1", why, sizeof why));
+    ck_assert(cli.broadcast);
+    ck_assert_int_eq(cli.nargs, 1);
+    TEST_ASSERT_OK(
+        s_parse(&cli, "spawn --group --name pool/1 chaos", why, sizeof why));
+    ck_assert(cli.group);
+    ck_assert_str_eq(cli.name, "pool/1");
+    TEST_ASSERT_OK(s_parse(&cli, "call pool/1 pid", why, sizeof why));
+    ck_assert_ptr_null(cli.route);
+    ck_assert(!cli.broadcast && !cli.group);
+    const char *bad[] = {"tell --route k a m", "call --broadcast a m",
+        "call --group a m", "call --route a m", "ls --broadcast"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(s_parse(&cli, bad[i], why, sizeof why) == ACTORS_EINVAL,
+            "'%s' was accepted", bad[i]);
+    }
+}
+END_TEST
+
 /* After ADDRESS METHOD every word is an argument, even "-5" or "--help". */
 START_TEST(test_cli_dashes_after_method_are_arguments)
 {
@@ -281,6 +311,7 @@ cli_suite(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_cli_call_with_arguments);
     tcase_add_test(tc, test_cli_call_with_key);
+    tcase_add_test(tc, test_cli_group_options);
     tcase_add_test(tc, test_cli_dashes_after_method_are_arguments);
     tcase_add_test(tc, test_cli_tell_without_arguments);
     tcase_add_test(tc, test_cli_options_before_and_after_the_command);

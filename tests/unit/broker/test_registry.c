@@ -61,6 +61,39 @@ START_TEST(test_registry_rejects_bad_names)
 }
 END_TEST
 
+/* A group member's entry: named by the address, a zero byte and its
+ * serial, so the address finds the group's entry, not the member's, even
+ * for a 255-byte address; it prints as the address. */
+START_TEST(test_registry_member_names)
+{
+    brk_registry_t r;
+    TEST_ASSERT_OK(brk_registry_init(&r, 4));
+    uint32_t g;
+    uint32_t m0;
+    uint32_t m1;
+    TEST_ASSERT_OK(brk_registry_add(&r, "pool/a", 6, &g));
+    TEST_ASSERT_OK(brk_registry_add_member(&r, "pool/a", 6, 0, &m0));
+    TEST_ASSERT_OK(brk_registry_add_member(&r, "pool/a", 6, 1, &m1));
+    ck_assert_uint_ne(m0, g);
+    ck_assert_uint_ne(m1, m0);
+    ck_assert_uint_eq(brk_registry_find(&r, "pool/a", 6), g);
+    ck_assert_uint_eq(brk_registry_find(&r,
+                          "pool/a\0"
+                          "1",
+                          8),
+        m1);
+    ck_assert_str_eq(brk_registry_at(&r, m1)->address, "pool/a");
+    ck_assert_uint_eq(brk_registry_at(&r, m1)->group, BRK_NONE);
+    char big[255];
+    memset(big, 'b', sizeof big);
+    uint32_t mb;
+    TEST_ASSERT_OK(brk_registry_add_member(&r, big, 255, 4000000000u, &mb));
+    ck_assert_uint_eq(brk_registry_find(&r, big, 255), BRK_NONE);
+    TEST_ASSERT_ERR(brk_registry_add_member(&r, big, 0, 1, &mb), ACTORS_EINVAL);
+    brk_registry_fini(&r);
+}
+END_TEST
+
 START_TEST(test_registry_many_entries_rehash)
 {
     brk_registry_t r;
@@ -172,6 +205,7 @@ registry_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_registry_add_find_remove);
     tcase_add_test(tc, test_registry_rejects_bad_names);
+    tcase_add_test(tc, test_registry_member_names);
     tcase_add_test(tc, test_registry_many_entries_rehash);
     tcase_add_test(tc, test_registry_tombstones_bounded);
     tcase_add_test(tc, test_registry_no_tombstones);

@@ -364,6 +364,79 @@ END_TEST
 /* A SPAWN spec is msgpack with str fields: a service, name or node that is
  * not UTF-8 is refused (replacing bytes would name another actor), and
  * the constructor arguments' JSON texts are made valid UTF-8. */
+/* Groups: a routed call sets flag 0x02 and ends with the routing key
+ * (after the call key); a broadcast is a TELL with flag 0x01 whose future
+ * resolves on the broker's acknowledgement. */
+START_TEST(test_client_group_frames)
+{
+    fake_t fb;
+    fake_start(&fb);
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, fb.ep));
+    fmsg_t m;
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.key = "k1";
+    opts.key_len = 2;
+    opts.route = "user-7";
+    opts.route_len = 6;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_call(c, "pool/1", "pid", NULL, &opts, &f));
+    fake_recv_ok(&fb, &m);
+    ck_assert_int_eq(m.n, 5); /* rid, header, args, key, route */
+    actors__hdr_t h = fmsg_hdr(&m);
+    ck_assert_uint_eq(h.cmd, ACTORS_CMD_CALL);
+    ck_assert_uint_eq(h.flags, ACTORS__FLAG_ROUTED);
+    ck_assert(frame_eq(&m.f[3], "k1"));
+    ck_assert(frame_eq(&m.f[4], "user-7"));
+    fmsg_close(&m);
+    /* A route without a key. */
+    opts.key = NULL;
+    opts.key_len = 0;
+    actors_future_t *g = NULL;
+    TEST_ASSERT_OK(actors_client_call(c, "pool/1", "pid", NULL, &opts, &g));
+    fake_recv_ok(&fb, &m);
+    ck_assert_int_eq(m.n, 4);
+    ck_assert_uint_eq(fmsg_hdr(&m).flags, ACTORS__FLAG_ROUTED);
+    ck_assert(frame_eq(&m.f[3], "user-7"));
+    fmsg_close(&m);
+    /* A plain call has no flags. */
+    actors_future_t *p = NULL;
+    TEST_ASSERT_OK(actors_client_call(c, "pool/1", "pid", NULL, NULL, &p));
+    fake_recv_ok(&fb, &m);
+    ck_assert_int_eq(m.n, 3);
+    ck_assert_uint_eq(fmsg_hdr(&m).flags, 0);
+    fmsg_close(&m);
+    /* A bad route. */
+    opts.route = NULL;
+    actors_future_t *bad = NULL;
+    ck_assert_int_eq(actors_client_call(c, "pool/1", "pid", NULL, &opts, &bad),
+        ACTORS_EINVAL);
+    /* Broadcast with an acknowledgement. */
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&args, "i", 1));
+    actors_future_t *b = NULL;
+    TEST_ASSERT_OK(actors_client_broadcast(c, "pool/1", "reset", &args, &b));
+    ck_assert_ptr_null(args);
+    fake_recv_ok(&fb, &m);
+    ck_assert_int_eq(m.n, 3);
+    h = fmsg_hdr(&m);
+    ck_assert_uint_eq(h.cmd, ACTORS_CMD_TELL);
+    ck_assert_uint_eq(h.flags, ACTORS__FLAG_BROADCAST);
+    ck_assert_uint_eq(h.id_len, 8);
+    ck_assert(names_eq(&h, "pool/1", "reset"));
+    fake_answer(&fb, &m, ACTORS_CMD_REPLY, "\xc0", 1);
+    fmsg_close(&m);
+    TEST_ASSERT_OK(actors_future_wait(b, 5000));
+    ck_assert_ptr_null(actors_future_error(b));
+    actors_future_destroy(&b);
+    actors_future_destroy(&f);
+    actors_future_destroy(&g);
+    actors_future_destroy(&p);
+    actors_client_destroy(&c);
+    fake_stop(&fb);
+}
+END_TEST
+
 START_TEST(test_client_spawn_spec_is_valid_utf8)
 {
     fake_t fb;
@@ -1308,6 +1381,7 @@ client_suite(void)
     tcase_add_test(tc, test_client_endpoint_default);
     tcase_add_test(tc, test_client_create_survives_oom);
     tcase_add_test(tc, test_client_sends_frames_per_wire);
+    tcase_add_test(tc, test_client_group_frames);
     tcase_add_test(tc, test_client_call_rejects_bad_names);
     tcase_add_test(tc, test_client_spawn_spec_is_valid_utf8);
     tcase_add_test(tc, test_client_call_survives_oom);

@@ -93,6 +93,39 @@ START_TEST(test_config_rejects_bad_values)
 }
 END_TEST
 
+/* group = true: the replicas share the address as members of its group;
+ * a {i} in it, a bad value, or a single actor at the same address are
+ * refused. */
+START_TEST(test_config_group_address)
+{
+    sup_config_t *cfg = NULL;
+    char err[256] = "";
+    const char *text = "actor\n    pool\n        service = store\n"
+                       "        address = store/pool\n        replicas = 3\n"
+                       "        group = true\n    one\n"
+                       "        service = counter\n        address = c/1\n";
+    ck_assert_int_eq(config_parse_str(&cfg, text, err, sizeof err), ACTORS_OK);
+    ck_assert_int_eq(cfg->nchildren, 4);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(cfg->children[i].address, "store/pool");
+        ck_assert_int_eq(cfg->children[i].member, 1);
+    }
+    ck_assert_int_eq(cfg->children[3].member, 0);
+    config_destroy(&cfg);
+    s_expect_invalid("actor\n    a\n        service = store\n"
+                     "        address = s/{i}\n        replicas = 2\n"
+                     "        group = true\n",
+        "no {i}");
+    s_expect_invalid("actor\n    a\n        service = store\n"
+                     "        address = s/1\n        group = maybe\n",
+        "true or false");
+    s_expect_invalid("actor\n    a\n        service = store\n"
+                     "        address = s/1\n        group = true\n    b\n"
+                     "        service = store\n        address = s/1\n",
+        "twice");
+}
+END_TEST
+
 START_TEST(test_config_empty_is_a_node_without_actors)
 {
     sup_config_t *cfg = NULL;
@@ -159,6 +192,7 @@ config_suite(void)
     tcase_add_test(tc, test_config_rejects_bad_values);
     tcase_add_test(tc, test_config_empty_is_a_node_without_actors);
     tcase_add_test(tc, test_config_groups);
+    tcase_add_test(tc, test_config_group_address);
     suite_add_tcase(s, tc);
     return s;
 }
