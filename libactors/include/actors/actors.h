@@ -16,5 +16,6 @@
 #include <actors/client.h>
 #include <actors/actor.h>
 #include <actors/persist.h>
+#include <actors/durable.h>
 
 #endif
