@@ -1092,6 +1092,9 @@ actors__actor_run(const actors_service_t *service,
             }
             s_fail(result, rc, self->has_err ? self->err_type : NULL,
                 self->has_err ? self->err_message : NULL);
+            if (self->state != NULL && service->fini != NULL) {
+                service->fini(self->state); /* what init had made */
+            }
             actors__client_set_hook(self->client, NULL, NULL);
             s_actor_destroy(&self);
             return rc;

@@ -455,7 +455,11 @@ actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
      * unless they name their own (deadline.c). */
     actors__inherit_t was = actors__client_inherit(
         self->client, (actors__inherit_t){true, 0, it->deadline});
-    actors_err rc = m->fn(&ctx, args, self->state);
+    actors_err rc = ACTORS_OK;
+    if (self->before_call == NULL ||
+        !self->before_call(&ctx, self->before_arg, &rc)) {
+        rc = m->fn(&ctx, args, self->state);
+    }
     actors__client_inherit(self->client, was);
     s_finish(self, &ctx, rc);
     s_ctx_drop_result(&ctx);

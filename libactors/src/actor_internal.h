@@ -89,9 +89,14 @@ struct actors_actor {
 
     actors__timers_t timers;     /* actors_actor_timer_* */
     actors_deferred_t *deferred; /* replies owed, doubly linked */
-    msgpack_zone *zone;          /* arguments of the current call */
-    actors_msg_t *result;        /* reused result builder */
-    actors_msg_t *body;          /* reused body builder for errors */
+    /* before_call runs before each method; true: it answered the call
+     * (*rc the method's code) and the method is skipped (durable.c: a
+     * re-sent call key answered from the journal). NULL: none. */
+    bool (*before_call)(actors_ctx_t *ctx, void *arg, actors_err *rc);
+    void *before_arg;     /* its arg */
+    msgpack_zone *zone;   /* arguments of the current call */
+    actors_msg_t *result; /* reused result builder */
+    actors_msg_t *body;   /* reused body builder for errors */
 
     bool stopping;          /* a signal arrived */
     bool exiting;           /* actors_actor_exit was called */

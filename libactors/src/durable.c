@@ -74,6 +74,8 @@ s_service(const actors_durable_t *self)
     return self->actor->service->name;
 }
 
+static bool s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc);
+
 /* ---------------------------------------------------------------- recovery */
 
 static actors_err
@@ -165,8 +167,8 @@ s_store_call(actors_durable_t *self, const char *method, actors_msg_t **args_p,
 {
     actors_call_opts_t o = ACTORS_CALL_OPTS_INIT;
     o.timeout_ms = 5000;
-    actors_err rc = actors_client_call(actors_actor_client(self->actor),
-        self->store, method, args_p, &o, out);
+    actors_err rc = actors_client_call(
+        actors_actor_client(self->actor), self->store, method, args_p, &o, out);
     if (rc == ACTORS_OK) {
         rc = actors_future_get(*out, 6000, NULL);
     }
@@ -220,7 +222,8 @@ actors_durable_open(actors_durable_t **out, actors_actor_t *actor,
     actors_err rc = ACTORS_OK;
     if (key != NULL && (key[0] == '\0' || strlen(key) > 200)) {
         rc = actors_actor_error(actor, "WrongArguments",
-            "the %s key must be a string of 1..200 bytes", actor->service->name);
+            "the %s key must be a string of 1..200 bytes",
+            actor->service->name);
     } else if (key != NULL) {
         self->key = actors__strdup(key);
         const char *spec = getenv("ACTORS_PERSIST_STORE");
@@ -242,6 +245,10 @@ actors_durable_open(actors_durable_t **out, actors_actor_t *actor,
     if (rc != ACTORS_OK) {
         actors_durable_destroy(&self);
         return rc;
+    }
+    if (self->persist != NULL && actor->before_call == NULL) {
+        actor->before_call = s_replayed;
+        actor->before_arg = self;
     }
     *restored = self->restored;
     *out = self;
@@ -291,6 +298,10 @@ actors_durable_destroy(actors_durable_t **self_p)
         return;
     }
     *self_p = NULL;
+    if (self->actor->before_arg == self) {
+        self->actor->before_call = NULL;
+        self->actor->before_arg = NULL;
+    }
     /* Owed deferred replies belong to the runtime, which drops them at
      * shutdown; only their results are ours. Saves in flight are
      * abandoned (unacknowledged: stored or not). */
@@ -337,7 +348,8 @@ s_pay(actors_durable_t *self, actors_err failed, const char *type,
         }
         actors_msg_destroy(&o->result);
     }
-    memmove(self->owed, self->owed + i, (self->n_owed - i) * sizeof *self->owed);
+    memmove(
+        self->owed, self->owed + i, (self->n_owed - i) * sizeof *self->owed);
     self->n_owed -= i;
     if (failed != ACTORS_OK) {
         actors_actor_exit(self->actor, 1);
@@ -430,14 +442,18 @@ s_raw_msg(actors_msg_t **out, const void *data, size_t len)
     return rc;
 }
 
-bool
-actors_durable_replayed(actors_ctx_t *ctx, actors_durable_t *self)
+/* s_replayed (the actor's before_call): a call whose key names a change
+ * already journaled is answered with the result recorded then, once that
+ * record is durable, and not run: no method applies it twice. */
+static bool
+s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc)
 {
+    actors_durable_t *self = arg;
     const void *key = NULL;
     size_t key_len = 0;
     const void *res = NULL;
     size_t res_len = 0;
-    if (self->persist == NULL || !actors_ctx_call_key(ctx, &key, &key_len) ||
+    if (!actors_ctx_call_key(ctx, &key, &key_len) ||
         !actors_persist_lookup(self->persist, key, key_len, &res, &res_len)) {
         return false;
     }
@@ -445,14 +461,11 @@ actors_durable_replayed(actors_ctx_t *ctx, actors_durable_t *self)
         "%s already applied; answered from the journal",
         actors_ctx_method(ctx));
     actors_msg_t *r = NULL;
-    actors_err rc = s_raw_msg(&r, res, res_len);
-    if (rc == ACTORS_OK) {
+    *rc = s_raw_msg(&r, res, res_len);
+    if (*rc == ACTORS_OK) {
         /* The record may still wait for its group flush: s_answer waits
          * for every change so far, which includes it. */
-        rc = s_answer(ctx, self, &r);
-    }
-    if (rc != ACTORS_OK) {
-        actors_ctx_error(ctx, NULL, "%s", actors_strerror(rc));
+        *rc = s_answer(ctx, self, &r);
     }
     return true;
 }
@@ -565,7 +578,8 @@ s_stored(actors_ctx_t *ctx, actors_durable_t *self)
 /* ---------------------------------------------------------------- changes */
 
 actors_err
-actors_durable_change(actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
+actors_durable_change(
+    actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
 {
     actors_msg_t *m = NULL;
     va_list ap;
@@ -598,9 +612,8 @@ actors_durable_change(actors_ctx_t *ctx, actors_durable_t *self, const char *fmt
     }
     msgpack_object ev;
     size_t off = split;
-    if (rc == ACTORS_OK &&
-        msgpack_unpack(data, len, &off, &self->zone, &ev) !=
-            MSGPACK_UNPACK_SUCCESS) {
+    if (rc == ACTORS_OK && msgpack_unpack(data, len, &off, &self->zone, &ev) !=
+                               MSGPACK_UNPACK_SUCCESS) {
         rc = ACTORS_ENOMEM;
     }
     if (rc == ACTORS_OK) {
@@ -684,7 +697,8 @@ actors_durable_changed(
 }
 
 actors_err
-actors_durable_reply(actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
+actors_durable_reply(
+    actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
 {
     actors_msg_t *result = NULL;
     va_list ap;

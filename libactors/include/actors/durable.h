@@ -18,7 +18,8 @@
  *    a read answered with actors_durable_reply waits behind them, so no
  *    reply shows a state a crash could take back;
  *  - exactly-once: a call whose key was already applied is answered with
- *    the result recorded then (actors_durable_replayed), not applied again;
+ *    the result recorded then, before any method runs, and not applied
+ *    again (the actor's first handle with a journal does this);
  *  - the backend from configuration: files under $ACTORS_STATE_DIR, Redis
  *    ($ACTORS_REDIS), or the store actors ($ACTORS_PERSIST_STORE: an
  *    address or PREFIX:N, a pool; the member picked by key), where every
@@ -91,14 +92,6 @@ ACTORS_EXPORT actors_err actors_durable_store(actors_durable_t *self);
  * it to NULL; NULL is fine. Deferred replies still owed are the runtime's
  * (dropped at shutdown). Thread: the actor's fini. */
 ACTORS_EXPORT void actors_durable_destroy(actors_durable_t **self_p);
-
-/* actors_durable_replayed: if the call's key names a change already
- * journaled, answers the call with the result recorded then (once that
- * record is durable) and returns true; the method then returns ACTORS_OK
- * without applying anything. Call it first in a method that changes the
- * state. Thread: handler. */
-ACTORS_EXPORT bool actors_durable_replayed(
-    actors_ctx_t *ctx, actors_durable_t *self);
 
 /* actors_durable_change records one change and answers the call. fmt (as
  * actors_msg_build) describes two values: the call's result, then the
