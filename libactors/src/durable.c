@@ -21,7 +21,6 @@
 #include "actor_internal.h"
 #include "msg_internal.h"
 #include <actors-internal/alloc.h>
-#include <actors-internal/unpack.h>
 
 /* A reply owed until change seq is durable. */
 typedef struct {
@@ -56,7 +55,8 @@ struct actors_durable {
     bool flush_armed;                /* the flush timer is set */
     int timer;                       /* its id */
     s_save_t *saves;                 /* saves in flight to the store */
-    msgpack_zone zone;               /* decoding events */
+    msgpack_zone zone;               /* decoding events and results */
+    actors_msg_t *buf;               /* reused: a change's two values */
 };
 
 /* s_failure_type names a storage failure for a caller: DiskFull when the
@@ -216,6 +216,11 @@ actors_durable_open(actors_durable_t **out, actors_actor_t *actor,
         actors__free(self);
         return ACTORS_ENOMEM;
     }
+    if (actors_msg_create(&self->buf) != ACTORS_OK) {
+        msgpack_zone_destroy(&self->zone);
+        actors__free(self);
+        return ACTORS_ENOMEM;
+    }
     self->actor = actor;
     self->how = how;
     self->state = state;
@@ -317,8 +322,19 @@ actors_durable_destroy(actors_durable_t **self_p)
     if (self->flush_armed) {
         (void)actors_actor_timer_cancel(self->actor, self->timer);
     }
+    if (self->dirty && self->persist != NULL) {
+        /* Snapshot style under group: the changes since the last flush
+         * (the journal's are flushed by actors_persist_destroy). */
+        actors_msg_t *st = NULL;
+        if (self->how->save(self->state, &st) == ACTORS_OK) {
+            (void)actors_persist_save(
+                self->persist, actors_msg_data(st), actors_msg_size(st));
+        }
+        actors_msg_destroy(&st);
+    }
     actors_persist_destroy(&self->persist);
     msgpack_zone_destroy(&self->zone);
+    actors_msg_destroy(&self->buf);
     actors__free(self->key);
     actors__free(self->owed);
     actors__free(self);
@@ -383,49 +399,20 @@ s_flush(actors_actor_t *actor, void *arg)
     s_pay(self, rc, s_failure_type(rc), NULL);
 }
 
-/* s_answer answers the call with *result_p (taken) once every change so
- * far is durable: at once, or deferred behind the owed replies (replies
- * keep their order; none overtakes one still owed). */
+/* s_arm sets the flush timer (group_ms) if changes wait for a flush of
+ * the journal or a save of the state and it is not set yet. */
 static actors_err
-s_answer(actors_ctx_t *ctx, actors_durable_t *self, actors_msg_t **result_p)
+s_arm(actors_durable_t *self)
 {
-    if ((self->durable >= self->seq && self->n_owed == 0) ||
-        actors_ctx_is_tell(ctx)) {
-        actors_err rc = actors_ctx_reply(ctx, result_p);
-        actors_msg_destroy(result_p);
-        return rc;
+    if (self->persist == NULL || self->flush_armed ||
+        self->durable >= self->seq) {
+        return ACTORS_OK;
     }
-    actors_err rc = ACTORS_OK;
-    if (self->n_owed == self->cap_owed) {
-        size_t cap = self->cap_owed ? 2 * self->cap_owed : 16;
-        s_owed_t *o = actors__realloc(self->owed, cap * sizeof *o);
-        if (o == NULL) {
-            rc = ACTORS_ENOMEM;
-        } else {
-            self->owed = o;
-            self->cap_owed = cap;
-        }
-    }
-    if (rc == ACTORS_OK && self->persist != NULL && !self->flush_armed) {
-        rc = actors_actor_timer_add(self->actor,
-            actors_persist_group_ms(self->persist), false, s_flush, self,
-            &self->timer);
-        self->flush_armed = rc == ACTORS_OK;
-    }
-    actors_deferred_t *d = NULL;
-    if (rc == ACTORS_OK) {
-        rc = actors_ctx_defer(ctx, &d);
-    }
-    if (rc != ACTORS_OK) {
-        actors_msg_destroy(result_p);
-        return rc;
-    }
-    self->owed[self->n_owed].d = d;
-    self->owed[self->n_owed].result = *result_p;
-    self->owed[self->n_owed].seq = self->seq;
-    self->n_owed++;
-    *result_p = NULL;
-    return ACTORS_OK;
+    actors_err rc = actors_actor_timer_add(self->actor,
+        actors_persist_group_ms(self->persist), false, s_flush, self,
+        &self->timer);
+    self->flush_armed = rc == ACTORS_OK;
+    return rc;
 }
 
 /* s_raw_msg makes a message holding the one value data[0..len). */
@@ -440,6 +427,56 @@ s_raw_msg(actors_msg_t **out, const void *data, size_t len)
         actors_msg_destroy(out);
     }
     return rc;
+}
+
+/* s_answer answers the call with the one value raw[0..len) (obj: it
+ * decoded, or NULL) once every change so far is durable: at once, or
+ * deferred behind the owed replies (replies keep their order; none
+ * overtakes one still owed). */
+static actors_err
+s_answer(actors_ctx_t *ctx, actors_durable_t *self, const void *raw, size_t len,
+    const msgpack_object *obj)
+{
+    bool now = (self->durable >= self->seq && self->n_owed == 0) ||
+               actors_ctx_is_tell(ctx);
+    if (now && obj != NULL) {
+        return actors_ctx_reply_object(ctx, obj); /* the reused builder */
+    }
+    actors_msg_t *m = NULL;
+    actors_err rc = s_raw_msg(&m, raw, len);
+    if (rc == ACTORS_OK && now) {
+        rc = actors_ctx_reply(ctx, &m);
+    }
+    if (rc != ACTORS_OK || now) {
+        actors_msg_destroy(&m);
+        return rc;
+    }
+    if (self->n_owed == self->cap_owed) {
+        size_t cap = self->cap_owed ? 2 * self->cap_owed : 16;
+        s_owed_t *o = actors__realloc(self->owed, cap * sizeof *o);
+        if (o == NULL) {
+            rc = ACTORS_ENOMEM;
+        } else {
+            self->owed = o;
+            self->cap_owed = cap;
+        }
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_arm(self);
+    }
+    actors_deferred_t *d = NULL;
+    if (rc == ACTORS_OK) {
+        rc = actors_ctx_defer(ctx, &d);
+    }
+    if (rc != ACTORS_OK) {
+        actors_msg_destroy(&m);
+        return rc;
+    }
+    self->owed[self->n_owed].d = d;
+    self->owed[self->n_owed].result = m;
+    self->owed[self->n_owed].seq = self->seq;
+    self->n_owed++;
+    return ACTORS_OK;
 }
 
 /* s_replayed (the actor's before_call): a call whose key names a change
@@ -460,13 +497,9 @@ s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc)
     ACTORS_LOG(ACTORS_LOG_DEBUG, "DUR-REPLAYED",
         "%s already applied; answered from the journal",
         actors_ctx_method(ctx));
-    actors_msg_t *r = NULL;
-    *rc = s_raw_msg(&r, res, res_len);
-    if (*rc == ACTORS_OK) {
-        /* The record may still wait for its group flush: s_answer waits
-         * for every change so far, which includes it. */
-        *rc = s_answer(ctx, self, &r);
-    }
+    /* The record may still wait for its group flush: s_answer waits for
+     * every change so far, which includes it. */
+    *rc = s_answer(ctx, self, res, res_len, NULL);
     return true;
 }
 
@@ -577,22 +610,49 @@ s_stored(actors_ctx_t *ctx, actors_durable_t *self)
 
 /* ---------------------------------------------------------------- changes */
 
+/* s_decode decodes the value at data[*off..len) into *obj (in the
+ * handle's zone) and advances *off. */
+static bool
+s_decode(actors_durable_t *self, const char *data, size_t len, size_t *off,
+    msgpack_object *obj)
+{
+    msgpack_unpack_return r = msgpack_unpack(data, len, off, &self->zone, obj);
+    return r == MSGPACK_UNPACK_SUCCESS || r == MSGPACK_UNPACK_EXTRA_BYTES;
+}
+
+/* s_build builds fmt's values into the handle's reused builder: ACTORS_OK
+ * if there are n. */
+static actors_err
+s_build(actors_durable_t *self, size_t n, const char *fmt, va_list ap)
+{
+    actors_msg_reset(self->buf);
+    actors_err rc = actors__msg_vadd(self->buf, fmt, ap);
+    if (rc == ACTORS_OK && actors_msg_count(self->buf) != n) {
+        rc = ACTORS_EINVAL;
+    }
+    return rc;
+}
+
 actors_err
 actors_durable_change(
     actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
 {
-    actors_msg_t *m = NULL;
     va_list ap;
     va_start(ap, fmt);
-    actors_err rc = actors__msg_vbuild(&m, fmt, ap);
+    actors_err rc = s_build(self, 2, fmt, ap);
     va_end(ap);
-    const char *data = m != NULL ? actors_msg_data(m) : NULL;
-    size_t len = m != NULL ? actors_msg_size(m) : 0;
+    const char *data = actors_msg_data(self->buf);
+    size_t len = actors_msg_size(self->buf);
     size_t split = 0;
-    if (rc == ACTORS_OK &&
-        (actors_msg_count(m) != 2 ||
-            actors__unpack_check(data, len, &split) != MSGPACK_UNPACK_SUCCESS ||
-            self->how->apply == NULL)) {
+    size_t off = 0;
+    msgpack_object res;
+    msgpack_object ev;
+    if (rc == ACTORS_OK && (self->how->apply == NULL ||
+                               !s_decode(self, data, len, &split, &res))) {
+        rc = ACTORS_EINVAL;
+    }
+    off = split;
+    if (rc == ACTORS_OK && !s_decode(self, data, len, &off, &ev)) {
         rc = ACTORS_EINVAL;
     }
     if (rc == ACTORS_OK && self->persist != NULL) {
@@ -604,23 +664,24 @@ actors_durable_change(
         if (rc != ACTORS_OK) {
             /* Not applied, and (DiskFull) provably not stored: the caller
              * may send it again, with the same key, once there is room. */
-            actors_msg_destroy(&m);
+            msgpack_zone_clear(&self->zone);
             return actors_ctx_error(ctx, s_failure_type(rc),
                 "the %s could not be journaled: %s; nothing was applied",
                 actors_ctx_method(ctx), actors_strerror(rc));
         }
     }
-    msgpack_object ev;
-    size_t off = split;
-    if (rc == ACTORS_OK && msgpack_unpack(data, len, &off, &self->zone, &ev) !=
-                               MSGPACK_UNPACK_SUCCESS) {
-        rc = ACTORS_ENOMEM;
-    }
     if (rc == ACTORS_OK) {
         rc = self->how->apply(self->state, &ev);
-        msgpack_zone_clear(&self->zone);
+        if (rc != ACTORS_OK && self->persist != NULL) {
+            /* Journaled but not applied: memory is behind the journal,
+             * and a restart's recovery decides. */
+            ACTORS_LOG(ACTORS_LOG_ERR, "DUR-APPLY",
+                "%s key '%s': a journaled %s was not applied (%s); exiting",
+                s_service(self), self->key, actors_ctx_method(ctx),
+                actors_err_name(rc));
+            actors_actor_exit(self->actor, 1);
+        }
     }
-    actors_msg_t *result = NULL;
     if (rc == ACTORS_OK) {
         self->seq++;
         if (self->persist != NULL &&
@@ -630,25 +691,33 @@ actors_durable_change(
         }
         rc = s_stored(ctx, self);
         if (rc == ACTORS_OK) {
-            rc = s_raw_msg(&result, data, split);
+            rc = s_arm(self); /* a tell's change is flushed all the same */
         }
         if (rc == ACTORS_OK) {
-            rc = s_answer(ctx, self, &result);
+            rc = s_answer(ctx, self, data, split, &res);
         }
     }
-    actors_msg_destroy(&m);
+    msgpack_zone_clear(&self->zone);
     return rc;
 }
 
-/* s_vone builds the one value fmt describes. */
+/* s_answer_fmt answers with the one value of fmt (s_answer). */
 static actors_err
-s_vone(actors_msg_t **out, const char *fmt, va_list ap)
+s_answer_fmt(
+    actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, va_list ap)
 {
-    actors_err rc = actors__msg_vbuild(out, fmt, ap);
-    if (rc == ACTORS_OK && actors_msg_count(*out) != 1) {
-        actors_msg_destroy(out);
-        rc = ACTORS_EINVAL;
+    actors_err rc = s_build(self, 1, fmt, ap);
+    const char *data = actors_msg_data(self->buf);
+    size_t len = actors_msg_size(self->buf);
+    size_t off = 0;
+    msgpack_object obj;
+    if (rc == ACTORS_OK && !s_decode(self, data, len, &off, &obj)) {
+        rc = ACTORS_ENOMEM;
     }
+    if (rc == ACTORS_OK) {
+        rc = s_answer(ctx, self, data, len, &obj);
+    }
+    msgpack_zone_clear(&self->zone);
     return rc;
 }
 
@@ -656,21 +725,15 @@ actors_err
 actors_durable_changed(
     actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
 {
-    actors_msg_t *result = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    actors_err rc = s_vone(&result, fmt, ap);
-    va_end(ap);
-    if (rc != ACTORS_OK) {
-        return rc;
-    }
+    actors_err rc = ACTORS_OK;
     self->seq++;
     if (self->store[0] != '\0') {
         rc = s_stored(ctx, self);
     } else if (self->persist == NULL) {
         self->durable = self->seq;
     } else if (self->sync == ACTORS_PERSIST_SYNC_GROUP) {
-        self->dirty = true; /* saved once, by the flush s_answer arms */
+        self->dirty = true; /* saved once, by the next flush */
+        rc = s_arm(self);
     } else {
         actors_msg_t *st = NULL;
         rc = self->how->save(self->state, &st);
@@ -682,7 +745,6 @@ actors_durable_changed(
         if (rc != ACTORS_OK) {
             /* The state in memory is ahead of the stored one. */
             actors_actor_exit(self->actor, 1);
-            actors_msg_destroy(&result);
             return actors_ctx_error(ctx, s_failure_type(rc),
                 "the %s could not be saved: %s", actors_ctx_method(ctx),
                 actors_strerror(rc));
@@ -690,23 +752,22 @@ actors_durable_changed(
         self->durable = self->seq;
     }
     if (rc != ACTORS_OK) {
-        actors_msg_destroy(&result);
         return rc;
     }
-    return s_answer(ctx, self, &result);
+    va_list ap;
+    va_start(ap, fmt);
+    rc = s_answer_fmt(ctx, self, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 actors_err
 actors_durable_reply(
     actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
 {
-    actors_msg_t *result = NULL;
     va_list ap;
     va_start(ap, fmt);
-    actors_err rc = s_vone(&result, fmt, ap);
+    actors_err rc = s_answer_fmt(ctx, self, fmt, ap);
     va_end(ap);
-    if (rc != ACTORS_OK) {
-        return rc;
-    }
-    return s_answer(ctx, self, &result);
+    return rc;
 }

@@ -789,6 +789,21 @@ actors__msg_vbuild(actors_msg_t **out, const char *fmt, va_list ap)
 }
 
 actors_err
+actors__msg_vadd(actors_msg_t *self, const char *fmt, va_list ap)
+{
+    assert(self);
+    if (fmt == NULL) {
+        return ACTORS_EINVAL;
+    }
+    va_list aq;
+    va_copy(aq, ap);
+    const char *p = fmt;
+    actors_err rc = s_build(self, &p, &aq, '\0');
+    va_end(aq);
+    return rc;
+}
+
+actors_err
 actors_msg_build(actors_msg_t **out, const char *fmt, ...)
 {
     va_list ap;

@@ -33,6 +33,12 @@ kill9() {
     wait "${!v}" 2>/dev/null || true
 }
 
+# The account is about the size of Ray's class, persistence left to the
+# runtime: at most 150 lines in all, no storage calls of its own.
+lines="$(cat "$ROOT"/services/account/*.[ch] | wc -l)"
+check "account: $lines lines <= 150" test "$lines" -le 150
+check "account: no actors_persist_ calls" \
+    bash -c "! grep -n 'actors_persist_' '$ROOT'/services/account/*.[ch]"
 check "examples/persistence builds" \
     cc -std=c11 -Wall -Wextra -Werror -I"$ROOT/libactors/include" \
     -o "$FA" "$ROOT/examples/persistence/file_account.c" "$LIB/libactors.a" \
@@ -62,6 +68,22 @@ session() {
 session fa-always fa/1 "$FA" k-always
 check "fa-always: one snapshot file" test -s "$TMP/state/k-always/snapshot"
 ACTORS_PERSIST_SYNC=group:5 session fa-group fa/2 "$FA" k-group
+# A tell under group has no reply to wait for the flush, and is saved by
+# it all the same: the snapshot changes within the deadline, and holds.
+cp "$TMP/state/k-group/snapshot" "$TMP/snap-before"
+check "fa-group: tell deposit 5" "$CTL" tell fa/2 deposit 5
+end=$((SECONDS + 10))
+while cmp -s "$TMP/state/k-group/snapshot" "$TMP/snap-before" &&
+    [ "$SECONDS" -lt "$end" ]; do
+    sleep 0.02 # poll pause; the loop has a deadline
+done
+check "fa-group: a tell's change saved by the flush" \
+    bash -c "! cmp -s '$TMP/state/k-group/snapshot' '$TMP/snap-before'"
+kill9 fa-group-2
+ACTORS_PERSIST_SYNC=group:5 start_bg fa-group-3 "$FA" --address fa/2 0 0 '"k-group"'
+check "fa-group: wait again" "$CTL" --timeout 15000 wait fa/2
+expect "fa-group: the tell's deposit survived kill -9" 135.0 -- \
+    "$CTL" call fa/2 balance
 ACTORS_SNAPSHOT_EVERY=2 session es-snap es/1 "$BIN/account" k-es
 check "es-snap: snapshotted" test -s "$TMP/state/k-es/snapshot"
 
