@@ -156,6 +156,15 @@ actors_ctx_reply_object(actors_ctx_t *ctx, const msgpack_object *v)
         ctx, v ? actors_msg_add_object(m, v) : actors_msg_add_nil(m));
 }
 
+actors_err
+actors__ctx_reply_raw(actors_ctx_t *ctx, const void *data, size_t len)
+{
+    if (s_ctx_tell(ctx)) {
+        return ACTORS_OK;
+    }
+    return s_ctx_check(ctx, actors_msg_add_raw(s_ctx_scratch(ctx), data, len));
+}
+
 /* s_error_code is what actors_ctx_error returns for type. */
 static actors_err
 s_error_code(const char *type)

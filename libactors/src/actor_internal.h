@@ -126,6 +126,12 @@ actors_err actors__actor_send_error(actors_actor_t *self, const void *id,
     size_t id_len, actors_err code, const char *type, const char *message,
     const char *address);
 
+/* actors__ctx_reply_raw sets the call's result to the one msgpack value
+ * data[0..len) (trusted: not checked), copied into the actor's reused
+ * builder. Returns ACTORS_OK or ACTORS_ENOMEM. Thread: handler. */
+actors_err actors__ctx_reply_raw(
+    actors_ctx_t *ctx, const void *data, size_t len);
+
 /* actors__ctx_run runs method m on the queued message it with its decoded
  * arguments, and replies with the outcome unless the method deferred (or
  * the message is a tell). Returns true if it replied. actor_ctx.c. */

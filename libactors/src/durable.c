@@ -21,6 +21,7 @@
 #include "actor_internal.h"
 #include "msg_internal.h"
 #include <actors-internal/alloc.h>
+#include <actors-internal/unpack.h>
 
 /* A reply owed until change seq is durable. */
 typedef struct {
@@ -429,26 +430,19 @@ s_raw_msg(actors_msg_t **out, const void *data, size_t len)
     return rc;
 }
 
-/* s_answer answers the call with the one value raw[0..len) (obj: it
- * decoded, or NULL) once every change so far is durable: at once, or
- * deferred behind the owed replies (replies keep their order; none
- * overtakes one still owed). */
+/* s_answer answers the call with the one value raw[0..len) once every
+ * change so far is durable: at once, or deferred behind the owed replies
+ * (replies keep their order; none overtakes one still owed). */
 static actors_err
-s_answer(actors_ctx_t *ctx, actors_durable_t *self, const void *raw, size_t len,
-    const msgpack_object *obj)
+s_answer(actors_ctx_t *ctx, actors_durable_t *self, const void *raw, size_t len)
 {
-    bool now = (self->durable >= self->seq && self->n_owed == 0) ||
-               actors_ctx_is_tell(ctx);
-    if (now && obj != NULL) {
-        return actors_ctx_reply_object(ctx, obj); /* the reused builder */
+    if ((self->durable >= self->seq && self->n_owed == 0) ||
+        actors_ctx_is_tell(ctx)) {
+        return actors__ctx_reply_raw(ctx, raw, len); /* no allocation */
     }
     actors_msg_t *m = NULL;
     actors_err rc = s_raw_msg(&m, raw, len);
-    if (rc == ACTORS_OK && now) {
-        rc = actors_ctx_reply(ctx, &m);
-    }
-    if (rc != ACTORS_OK || now) {
-        actors_msg_destroy(&m);
+    if (rc != ACTORS_OK) {
         return rc;
     }
     if (self->n_owed == self->cap_owed) {
@@ -499,7 +493,7 @@ s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc)
         actors_ctx_method(ctx));
     /* The record may still wait for its group flush: s_answer waits for
      * every change so far, which includes it. */
-    *rc = s_answer(ctx, self, res, res_len, NULL);
+    *rc = s_answer(ctx, self, res, res_len);
     return true;
 }
 
@@ -644,14 +638,13 @@ actors_durable_change(
     const char *data = actors_msg_data(self->buf);
     size_t len = actors_msg_size(self->buf);
     size_t split = 0;
-    size_t off = 0;
-    msgpack_object res;
     msgpack_object ev;
-    if (rc == ACTORS_OK && (self->how->apply == NULL ||
-                               !s_decode(self, data, len, &split, &res))) {
+    if (rc == ACTORS_OK &&
+        (self->how->apply == NULL || actors__unpack_check(data, len, &split) !=
+                                         MSGPACK_UNPACK_SUCCESS)) {
         rc = ACTORS_EINVAL;
     }
-    off = split;
+    size_t off = split;
     if (rc == ACTORS_OK && !s_decode(self, data, len, &off, &ev)) {
         rc = ACTORS_EINVAL;
     }
@@ -694,7 +687,7 @@ actors_durable_change(
             rc = s_arm(self); /* a tell's change is flushed all the same */
         }
         if (rc == ACTORS_OK) {
-            rc = s_answer(ctx, self, data, split, &res);
+            rc = s_answer(ctx, self, data, split);
         }
     }
     msgpack_zone_clear(&self->zone);
@@ -707,17 +700,10 @@ s_answer_fmt(
     actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, va_list ap)
 {
     actors_err rc = s_build(self, 1, fmt, ap);
-    const char *data = actors_msg_data(self->buf);
-    size_t len = actors_msg_size(self->buf);
-    size_t off = 0;
-    msgpack_object obj;
-    if (rc == ACTORS_OK && !s_decode(self, data, len, &off, &obj)) {
-        rc = ACTORS_ENOMEM;
-    }
     if (rc == ACTORS_OK) {
-        rc = s_answer(ctx, self, data, len, &obj);
+        rc = s_answer(
+            ctx, self, actors_msg_data(self->buf), actors_msg_size(self->buf));
     }
-    msgpack_zone_clear(&self->zone);
     return rc;
 }
 
