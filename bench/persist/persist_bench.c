@@ -307,28 +307,29 @@ s_redis_benchmark(
     if (pid < 0) {
         return 0;
     }
-    FILE *f = fdopen(fd, "r");
-    char line[512];
-    double rps = 0;
-    /* -q prints "RPUSH: 13000.00 requests per second, p50=..." (after
-     * progress lines ending in \r) */
-    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-        char *at = strstr(line, "RPUSH: ");
-        char *last = at;
-        while (at != NULL) {
-            last = at;
-            at = strstr(at + 1, "RPUSH: ");
+    /* -q prints progress lines ending in \r, then "RPUSH: 13000.00
+     * requests per second, p50=...": keep the whole output, read the last */
+    static char out[1 << 16];
+    size_t got = 0;
+    for (ssize_t r = 1; r > 0;) {
+        if (got > sizeof out - 4096) { /* keep the tail: the result */
+            memmove(out, out + got - 1024, 1024);
+            got = 1024;
         }
+        r = read(fd, out + got, sizeof out - 1 - got);
+        got += r > 0 ? (size_t)r : 0;
+    }
+    close(fd);
+    out[got] = '\0';
+    double rps = 0;
+    for (char *at = strstr(out, "RPUSH: "); at != NULL;
+         at = strstr(at + 1, "RPUSH: ")) {
         double v = 0;
-        if (last != NULL && strstr(last, "requests per second") != NULL &&
-            sscanf(last, "RPUSH: %lf", &v) == 1) {
+        char *end = NULL;
+        v = strtod(at + 7, &end);
+        if (end != NULL && strncmp(end, " requests per second", 20) == 0) {
             rps = v;
         }
-    }
-    if (f != NULL) {
-        fclose(f);
-    } else {
-        close(fd);
     }
     waitpid(pid, NULL, 0);
     return rps;

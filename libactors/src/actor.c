@@ -884,6 +884,9 @@ s_loop(actors_actor_t *self)
 {
     while (!self->stopping && !self->exiting) {
         s_drain(self);
+        if (!self->stopping && !self->exiting && self->on_idle != NULL) {
+            self->on_idle(self, self->idle_arg);
+        }
         if (self->stopping || self->exiting) {
             break;
         }

@@ -93,7 +93,11 @@ struct actors_actor {
      * (*rc the method's code) and the method is skipped (durable.c: a
      * re-sent call key answered from the journal). NULL: none. */
     bool (*before_call)(actors_ctx_t *ctx, void *arg, actors_err *rc);
-    void *before_arg;     /* its arg */
+    void *before_arg; /* its arg */
+    /* on_idle runs when the loop has handled every message it has and is
+     * about to wait (durable.c: a group commit flushes then). NULL: none. */
+    void (*on_idle)(actors_actor_t *actor, void *arg);
+    void *idle_arg;       /* its arg */
     msgpack_zone *zone;   /* arguments of the current call */
     actors_msg_t *result; /* reused result builder */
     actors_msg_t *body;   /* reused body builder for errors */

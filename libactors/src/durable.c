@@ -76,6 +76,7 @@ s_service(const actors_durable_t *self)
 }
 
 static bool s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc);
+static void s_idle(actors_actor_t *actor, void *arg);
 
 /* ---------------------------------------------------------------- recovery */
 
@@ -256,6 +257,11 @@ actors_durable_open(actors_durable_t **out, actors_actor_t *actor,
         actor->before_call = s_replayed;
         actor->before_arg = self;
     }
+    if (self->sync == ACTORS_PERSIST_SYNC_GROUP && self->persist != NULL &&
+        actor->on_idle == NULL) {
+        actor->on_idle = s_idle;
+        actor->idle_arg = self;
+    }
     *restored = self->restored;
     *out = self;
     return ACTORS_OK;
@@ -307,6 +313,10 @@ actors_durable_destroy(actors_durable_t **self_p)
     if (self->actor->before_arg == self) {
         self->actor->before_call = NULL;
         self->actor->before_arg = NULL;
+    }
+    if (self->actor->idle_arg == self) {
+        self->actor->on_idle = NULL;
+        self->actor->idle_arg = NULL;
     }
     /* Owed deferred replies belong to the runtime, which drops them at
      * shutdown; only their results are ours. Saves in flight are
@@ -398,6 +408,19 @@ s_flush(actors_actor_t *actor, void *arg)
         self->durable = self->seq;
     }
     s_pay(self, rc, s_failure_type(rc), NULL);
+}
+
+/* s_idle (the actor's on_idle, group policy): every message at hand has
+ * been handled, so the batch is complete: flush it now rather than wait
+ * for the timer (which bounds the wait while messages keep coming). */
+static void
+s_idle(actors_actor_t *actor, void *arg)
+{
+    actors_durable_t *self = arg;
+    if (self->flush_armed) {
+        (void)actors_actor_timer_cancel(actor, self->timer);
+        s_flush(actor, self);
+    }
 }
 
 /* s_arm sets the flush timer (group_ms) if changes wait for a flush of

@@ -76,8 +76,13 @@ typedef struct actors_durable actors_durable_t;
  * sets its initial state and calls actors_durable_store. On error it has
  * called actors_actor_error (KeyLocked, DiskFull, WrongArguments for a bad
  * environment, PersistenceError) and returns the code for init to return.
+ * With a journal (files or Redis, event sourcing) the handle also answers
+ * re-sent call keys before any method of the actor runs (the first such
+ * handle of an actor does). The key is 1..200 bytes.
  * Ownership: how and state are borrowed for the life of the handle; *out
- * is the caller's (actors_durable_destroy). Thread: the actor's init. */
+ * is the caller's (actors_durable_destroy). Every handle function below
+ * takes a handle from here (with or without a key). Thread: the actor's
+ * init. */
 ACTORS_EXPORT actors_err actors_durable_open(actors_durable_t **out,
     actors_actor_t *actor, const actors_persistence_t *how, const char *key,
     void *state, bool *restored);
@@ -99,8 +104,10 @@ ACTORS_EXPORT void actors_durable_destroy(actors_durable_t **self_p);
  * event is journaled with the call's key and the result, then applied
  * (how->apply), and the result is sent once the change is durable. On a
  * storage failure nothing is applied and the call is answered DiskFull or
- * PersistenceError ("the METHOD could not be journaled"). Return its
- * result from the method. Thread: handler. */
+ * PersistenceError ("the METHOD could not be journaled"). Returns what
+ * the method should return: ACTORS_OK (answered or deferred), the error
+ * answered, or ACTORS_EINVAL (fmt is not two values, or the handle has no
+ * apply). Thread: handler. */
 ACTORS_EXPORT actors_err actors_durable_change(
     actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...);
 
