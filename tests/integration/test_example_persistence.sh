@@ -84,6 +84,17 @@ ACTORS_PERSIST_SYNC=group:5 start_bg fa-group-3 "$FA" --address fa/2 0 0 '"k-gro
 check "fa-group: wait again" "$CTL" --timeout 15000 wait fa/2
 expect "fa-group: the tell's deposit survived kill -9" 135.0 -- \
     "$CTL" call fa/2 balance
+# Group commit does not wait for its timer when nothing else is coming:
+# with a 5 s bound, a lone deposit is answered well within 2 s (flushed
+# once the actor has handled every message at hand), and is durable.
+ACTORS_PERSIST_SYNC=group:5000 start_bg es-idle "$BIN/account" --address es/2 100 20 '"k-idle"'
+check "es-idle: wait" "$CTL" --timeout 15000 wait es/2
+expect "es-idle: answered before the 5 s bound" 101.0 -- \
+    "$CTL" --timeout 2000 call es/2 deposit 1
+kill9 es-idle
+start_bg es-idle-2 "$BIN/account" --address es/2 0 0 '"k-idle"'
+check "es-idle: wait again" "$CTL" --timeout 15000 wait es/2
+expect "es-idle: durable" 101.0 -- "$CTL" call es/2 balance
 ACTORS_SNAPSHOT_EVERY=2 session es-snap es/1 "$BIN/account" k-es
 check "es-snap: snapshotted" test -s "$TMP/state/k-es/snapshot"
 

@@ -14,9 +14,11 @@
  *    state is snapshotted (save) and the journal compacted;
  *  - durability: the call is answered only once its change is durable
  *    under the policy ($ACTORS_PERSIST_SYNC always, none, group:MS); under
- *    group the replies wait for one flush per group_ms (group commit), and
- *    a read answered with actors_durable_reply waits behind them, so no
- *    reply shows a state a crash could take back;
+ *    group the replies wait for one flush (group commit), made as soon as
+ *    the actor has handled every message at hand, and at the latest MS
+ *    ms after the first change waits; a read answered with
+ *    actors_durable_reply waits behind them, so no reply shows a state a
+ *    crash could take back;
  *  - exactly-once: a call whose key was already applied is answered with
  *    the result recorded then, before any method runs, and not applied
  *    again (the actor's first handle with a journal does this);
