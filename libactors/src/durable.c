@@ -4,10 +4,12 @@
  * The machinery a persistent actor used to carry itself: recovery through
  * the service's load/apply, the journal append with the call's key and
  * result, the owed-reply queue answered in order once the change is
- * durable (at once under always/none, from a group_ms flush timer under
- * group, on the store's acknowledgment through the store actors), the
- * call-key replay, periodic snapshots, and the error mapping. One handle
- * per actor; everything runs on the actor's loop thread.
+ * durable (at once under always/none; under group after one flush, made
+ * at the actor loop's idle point (on_idle) or by the group_ms timer,
+ * whichever comes first; on the store's acknowledgment through the store
+ * actors), the call-key replay before any method (before_call), periodic
+ * snapshots, and the error mapping. One handle per actor (the hooks go to
+ * the first that needs them); everything runs on the actor's loop thread.
  */
 #include <stdarg.h>
 #include <stdio.h>
