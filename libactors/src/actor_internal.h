@@ -89,6 +89,10 @@ struct actors_actor {
 
     actors__timers_t timers;     /* actors_actor_timer_* */
     actors_deferred_t *deferred; /* replies owed, doubly linked */
+    msgpack_zone *zone;          /* arguments of the current call */
+    actors_msg_t *result;        /* reused result builder */
+    actors_msg_t *body;          /* reused body builder for errors */
+
     /* before_call runs before each method; true: it answered the call
      * (*rc the method's code) and the method is skipped (durable.c: a
      * re-sent call key answered from the journal). NULL: none. */
@@ -97,10 +101,7 @@ struct actors_actor {
     /* on_idle runs when the loop has handled every message it has and is
      * about to wait (durable.c: a group commit flushes then). NULL: none. */
     void (*on_idle)(actors_actor_t *actor, void *arg);
-    void *idle_arg;       /* its arg */
-    msgpack_zone *zone;   /* arguments of the current call */
-    actors_msg_t *result; /* reused result builder */
-    actors_msg_t *body;   /* reused body builder for errors */
+    void *idle_arg; /* its arg */
 
     bool stopping;          /* a signal arrived */
     bool exiting;           /* actors_actor_exit was called */
