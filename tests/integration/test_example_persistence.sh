@@ -12,6 +12,10 @@
 . "$(dirname "${BASH_SOURCE[0]}")/shlib.sh"
 CTL="$BIN/actorctl"
 case "$BUILD" in /*) LIB="$BUILD/lib" ;; *) LIB="$ROOT/$BUILD/lib" ;; esac
+SAN="" # a sanitizer build (make SANITIZE=x: build-x) links with it
+case "$BUILD" in
+    *-address | *-undefined | *-thread) SAN="-fsanitize=${BUILD##*-}" ;;
+esac
 FA="$TMP/file_account"
 
 # expect NAME WANT -- CMD...: CMD's stdout is exactly WANT.
@@ -40,7 +44,7 @@ check "account: $lines lines <= 150" test "$lines" -le 150
 check "account: no actors_persist_ calls" \
     bash -c "! grep -n 'actors_persist_' '$ROOT'/services/account/*.[ch]"
 check "examples/persistence builds" \
-    cc -std=c11 -Wall -Wextra -Werror -I"$ROOT/libactors/include" \
+    cc -std=c11 -Wall -Wextra -Werror $SAN -I"$ROOT/libactors/include" \
     -o "$FA" "$ROOT/examples/persistence/file_account.c" "$LIB/libactors.a" \
     -lzmq -lczmq -lmsgpackc -ljansson -lhiredis -lpthread -lm
 start_broker
