@@ -4,6 +4,7 @@
  *   actors-bench [--quick] [--json] [--seconds S] [--rounds N] [--prefetch N]
  *                [--transports tcp,ipc] [--payloads 16,1024,65536,1048576]
  *                [--no-fan] [--samples-dir DIR] [--bin-dir DIR] [--verbose]
+ *                [--persist-baseline BIN_DIR]
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
  *                [--fanout 1,10,100,1000] [--idle-actors N] [--idle-seconds S]
  *                [--workloads seq,pipelined,tells,fan,idle,supervisor,group,
@@ -29,10 +30,14 @@
  * Last come the persisted figures (bench/persist, shared with
  * actors-persist-bench): deposits/s on the account service per backend and
  * durability policy; their "raw" is the in-memory account of that run, so
- * their ratio is persisted / in-memory. The curve figures (curve.c) run
+ * their ratio is persisted / in-memory. With --persist-baseline BIN_DIR
+ * the account of another build is measured beside ours in the same run
+ * (persist_*_baseline_calls_per_s). persist_redis_group_vs_rpush_p16 puts
+ * the Redis group figure beside redis-benchmark -t rpush -c 1 -P 16 on the
+ * same server (its "raw"; target ratio >= 0.3).
+ * The curve figures (curve.c) run
  * ours over tcp with CURVE keys and without, in turns: their "raw" is
- * CURVE off, so their ratio is on / off.
- * their ratio is persisted / in-memory. Then the events figures
+ * CURVE off, so their ratio is on / off. Then the events figures
  * (pubsub.c): our broker's fan-out against a raw XPUB/XSUB proxy.
  */
 #include <limits.h>
@@ -85,6 +90,7 @@ typedef struct {
     bool fan;
     bool verbose;
     bool raw_poll; /* --raw-poll: the raw broker in the real broker's loop */
+    const char *persist_base; /* --persist-baseline: another build's bin */
     double seconds;
     int rounds; /* each figure: median of this many runs */
     int prefetch;
@@ -550,7 +556,8 @@ s_run_persist(s_bench_t *b)
     persist_bench_opts_t o = {.bin_dir = b->bin_dir,
         .seconds = b->quick ? 0.5 : fmax(1.0, b->seconds),
         .window = PERSIST_BENCH_WINDOW,
-        .quiet = !b->verbose};
+        .quiet = !b->verbose,
+        .base_dir = b->persist_base};
     persist_bench_result_t r;
     if (persist_bench_run(&o, &r) != ACTORS_OK) {
         s_note_failure(b, "persisted figures: broker did not start");
@@ -582,6 +589,40 @@ s_run_persist(s_bench_t *b)
         f->v[SYS_RAW] = mem;
         b->has_persist = true;
         s_progress(b, "ours", base, row->calls_per_s);
+        if (b->persist_base != NULL) {
+            /* The other build's account, same row, same run. */
+            snprintf(base, sizeof base, "persist_%s_baseline_calls_per_s",
+                row->slug);
+            f = s_figure(b, base, "calls/s", "tcp", 16);
+            f->payload = 0;
+            f->vs_memory = true;
+            f->v[SYS_OURS] =
+                row->base_calls_per_s < 0 ? NAN : row->base_calls_per_s;
+            f->v[SYS_RAW] = mem;
+        }
+    }
+    /* The yardstick of Redis group commit, on the same server: raw broker
+     * column = redis-benchmark -t rpush -c 1 -P 16, ratio = ours / it. */
+    for (int i = 0; i < r.nrows && r.redis_rpush_p16 > 0; i++) {
+        if (strcmp(r.rows[i].slug, "redis_group") == 0) {
+            s_figure_t *f = s_figure(
+                b, "persist_redis_group_vs_rpush_p16", "calls/s", "unix", 16);
+            f->payload = 0;
+            f->vs_memory = true;
+            f->v[SYS_OURS] = r.rows[i].calls_per_s;
+            f->v[SYS_RAW] = r.redis_rpush_p16;
+            f->target = ">= 0.3";
+        }
+    }
+    if (r.redis_rpush > 0) {
+        s_figure_t *f = s_figure(
+            b, "redis_benchmark_rpush_calls_per_s", "calls/s", "unix", 16);
+        f->payload = 0;
+        f->v[SYS_OURS] = r.redis_rpush;
+        f = s_figure(
+            b, "redis_benchmark_rpush_p16_calls_per_s", "calls/s", "unix", 16);
+        f->payload = 0;
+        f->v[SYS_OURS] = r.redis_rpush_p16;
     }
 }
 
@@ -956,6 +997,7 @@ s_usage(void)
         "[--idle-seconds S]\n"
         "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
         "group,persist,conc,curve,pubsub] [--raw-poll]\n"
+        "         [--persist-baseline BIN_DIR]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
 
@@ -1010,6 +1052,8 @@ main(int argc, char **argv)
             b.verbose = true;
         } else if (strcmp(a, "--raw-poll") == 0) {
             b.raw_poll = true;
+        } else if (strcmp(a, "--persist-baseline") == 0 && has) {
+            b.persist_base = argv[++i];
         } else if (strcmp(a, "--seconds") == 0 && has) {
             b.seconds = atof(argv[++i]);
         } else if (strcmp(a, "--rounds") == 0 && has) {

@@ -134,10 +134,11 @@ s_broker(const persist_bench_opts_t *o, char *ep, size_t len)
 
 /* s_measure runs one configuration: deposits per second, or -1. */
 static double
-s_measure(const persist_bench_opts_t *o, const char *ep, const char *key)
+s_measure(const persist_bench_opts_t *o, const char *bin_dir, const char *ep,
+    const char *key)
 {
     char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/account", o->bin_dir);
+    snprintf(path, sizeof path, "%s/account", bin_dir);
     char *argv[] = {path, "--broker", (char *)ep, "--address", S_ADDR, "0", "0",
         (char *)key, NULL};
     if (key == NULL) {
@@ -254,18 +255,84 @@ s_row(const persist_bench_opts_t *o, const char *ep, const char *backend,
     persist_bench_row_t *r = &out->rows[out->nrows++];
     r->backend = backend;
     r->policy = policy;
+    char key[64];
+    const char *k = NULL;
     if (strcmp(backend, "memory") == 0) {
         snprintf(r->slug, sizeof r->slug, "memory");
-        r->calls_per_s = s_measure(o, ep, NULL);
+    } else {
+        /* "group:2" -> "file_group": figure names carry no parameters */
+        snprintf(r->slug, sizeof r->slug, "%s_%.*s", backend,
+            (int)strcspn(policy, ":"), policy);
+        snprintf(key, sizeof key, "\"bench-%s\"", r->slug);
+        setenv("ACTORS_PERSIST_SYNC", policy, 1);
+        k = key;
+    }
+    if (o->base_dir == NULL) {
+        r->calls_per_s = s_measure(o, o->bin_dir, ep, k);
         return;
     }
-    /* "group:2" -> "file_group": figure names carry no parameters */
-    snprintf(r->slug, sizeof r->slug, "%s_%.*s", backend,
-        (int)strcspn(policy, ":"), policy);
-    char key[64];
-    snprintf(key, sizeof key, "\"bench-%s\"", r->slug);
-    setenv("ACTORS_PERSIST_SYNC", policy, 1);
-    r->calls_per_s = s_measure(o, ep, key);
+    /* Side by side: ours, theirs, ours, theirs (one key each, so neither
+     * replays the other's journal); the best of each. */
+    char base_key[80];
+    if (k != NULL) {
+        snprintf(base_key, sizeof base_key, "\"bench-base-%s\"", r->slug);
+    }
+    r->calls_per_s = -1;
+    r->base_calls_per_s = -1;
+    for (int round = 0; round < 2; round++) {
+        double v = s_measure(o, o->bin_dir, ep, k);
+        r->calls_per_s = v > r->calls_per_s ? v : r->calls_per_s;
+        v = s_measure(o, o->base_dir, ep, k != NULL ? base_key : NULL);
+        r->base_calls_per_s = v > r->base_calls_per_s ? v : r->base_calls_per_s;
+    }
+}
+
+/* s_redis_benchmark runs redis-benchmark -t rpush -c 1 [-P pipeline]
+ * against sock for n requests: requests/s, or 0. */
+static double
+s_redis_benchmark(
+    const persist_bench_opts_t *o, const char *sock, int pipeline, int n)
+{
+    if (!s_on_path("redis-benchmark")) {
+        return 0;
+    }
+    char p[16];
+    char ns[16];
+    snprintf(p, sizeof p, "%d", pipeline);
+    snprintf(ns, sizeof ns, "%d", n);
+    char *argv[] = {"redis-benchmark", "-s", (char *)sock, "-t", "rpush", "-c",
+        "1", "-P", p, "-n", ns, "-q", NULL};
+    int fd = -1;
+    pid_t pid = s_spawn(argv, &fd, o->quiet);
+    if (pid < 0) {
+        return 0;
+    }
+    /* -q prints progress lines ending in \r, then "RPUSH: 13000.00
+     * requests per second, p50=...": keep the whole output, read the last */
+    static char out[1 << 16];
+    size_t got = 0;
+    for (ssize_t r = 1; r > 0;) {
+        if (got > sizeof out - 4096) { /* keep the tail: the result */
+            memmove(out, out + got - 1024, 1024);
+            got = 1024;
+        }
+        r = read(fd, out + got, sizeof out - 1 - got);
+        got += r > 0 ? (size_t)r : 0;
+    }
+    close(fd);
+    out[got] = '\0';
+    double rps = 0;
+    for (char *at = strstr(out, "RPUSH: "); at != NULL;
+         at = strstr(at + 1, "RPUSH: ")) {
+        double v = 0;
+        char *end = NULL;
+        v = strtod(at + 7, &end);
+        if (end != NULL && strncmp(end, " requests per second", 20) == 0) {
+            rps = v;
+        }
+    }
+    waitpid(pid, NULL, 0);
+    return rps;
 }
 
 actors_err
@@ -313,6 +380,10 @@ persist_bench_run(const persist_bench_opts_t *o, persist_bench_result_t *out)
         for (int p = 0; p < 3; p++) {
             s_row(o, ep, b == 0 ? "file" : "redis", policies[p], out);
         }
+    }
+    if (redis > 0) {
+        out->redis_rpush = s_redis_benchmark(o, sock, 1, 20000);
+        out->redis_rpush_p16 = s_redis_benchmark(o, sock, 16, 200000);
     }
 
     for (size_t i = 0; i < S_NENV; i++) {

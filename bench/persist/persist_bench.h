@@ -12,7 +12,11 @@
  * the real actors-broker and an account with a key, pipelines `window`
  * deposits for `seconds` and reports acknowledged deposits per second
  * (each one durable under the policy when acknowledged), plus the
- * in-memory account (no key) as the baseline. Figures, not checks:
+ * in-memory account (no key) as the baseline. With base_dir the account
+ * of another build (the hand-written one before actors/durable.h) is
+ * measured in the same run, row by row. After the Redis rows it runs
+ * redis-benchmark -t rpush -c 1 (plain and -P 16) against the same
+ * server, the yardstick of Redis group commit. Figures, not checks:
  * nothing here fails on a slow machine.
  */
 #ifndef PERSIST_BENCH_H
@@ -29,18 +33,22 @@ enum { PERSIST_BENCH_WINDOW = 64 };
 
 /* What persist_bench_run needs. */
 typedef struct {
-    const char *bin_dir; /* where actors-broker and account live */
-    double seconds;      /* measuring time per configuration, > 0 */
-    int window;          /* deposits in flight, 1..4096 */
-    bool quiet;          /* children's stderr to /dev/null */
+    const char *bin_dir;  /* where actors-broker and account live */
+    double seconds;       /* measuring time per configuration, > 0 */
+    int window;           /* deposits in flight, 1..4096 */
+    bool quiet;           /* children's stderr to /dev/null */
+    const char *base_dir; /* another build's bin dir (an older account), or
+                             NULL: its account is measured beside ours,
+                             alternately, two rounds each, best of each */
 } persist_bench_opts_t;
 
 /* One configuration's figure. */
 typedef struct {
-    const char *backend; /* "memory", "file", "redis" (static) */
-    const char *policy;  /* "-", "always", "group:2", "none" (static) */
-    char slug[32];       /* "memory", "file_always", "file_group", ... */
-    double calls_per_s;  /* acknowledged deposits/s; negative: failed */
+    const char *backend;     /* "memory", "file", "redis" (static) */
+    const char *policy;      /* "-", "always", "group:2", "none" (static) */
+    char slug[32];           /* "memory", "file_always", "file_group", ... */
+    double calls_per_s;      /* acknowledged deposits/s; negative: failed */
+    double base_calls_per_s; /* base_dir's account, same row; 0: none */
 } persist_bench_row_t;
 
 /* Every row measured, in order: memory first. */
@@ -48,6 +56,11 @@ typedef struct {
     persist_bench_row_t rows[PERSIST_BENCH_MAX_ROWS];
     int nrows;
     char note[128]; /* why rows are missing (no redis-server...); or "" */
+    /* redis-benchmark -t rpush -c 1 on the same server after the redis
+     * rows, requests/s: one at a time and pipelined 16 deep (0: not run,
+     * no redis-benchmark on PATH) */
+    double redis_rpush;
+    double redis_rpush_p16;
 } persist_bench_result_t;
 
 /* persist_bench_run measures every configuration, one after the other,

@@ -977,6 +977,9 @@ s_loop(actors_actor_t *self)
 {
     while (!self->stopping && !self->exiting) {
         s_drain(self);
+        if (!self->stopping && !self->exiting && self->on_idle != NULL) {
+            self->on_idle(self, self->idle_arg);
+        }
         if (self->stopping || self->exiting) {
             break;
         }
@@ -1207,6 +1210,9 @@ actors__actor_run(const actors_service_t *service,
             }
             s_fail(result, rc, self->has_err ? self->err_type : NULL,
                 self->has_err ? self->err_message : NULL);
+            if (self->state != NULL && service->fini != NULL) {
+                service->fini(self->state); /* what init had made */
+            }
             actors__client_set_hook(self->client, NULL, NULL);
             s_actor_destroy(&self);
             return rc;

@@ -167,6 +167,15 @@ actors_ctx_reply_object(actors_ctx_t *ctx, const msgpack_object *v)
         ctx, v ? actors_msg_add_object(m, v) : actors_msg_add_nil(m));
 }
 
+actors_err
+actors__ctx_reply_raw(actors_ctx_t *ctx, const void *data, size_t len)
+{
+    if (s_ctx_tell(ctx)) {
+        return ACTORS_OK;
+    }
+    return s_ctx_check(ctx, actors_msg_add_raw(s_ctx_scratch(ctx), data, len));
+}
+
 /* s_error_code is what actors_ctx_error returns for type. */
 static actors_err
 s_error_code(const char *type)
@@ -632,7 +641,11 @@ actors__ctx_run(actors_actor_t *self, const actors__item_t *it,
      * unless they name their own (deadline.c). */
     actors__inherit_t was = actors__client_inherit(
         self->client, (actors__inherit_t){true, 0, it->deadline});
-    actors_err rc = m->fn(&ctx, args, self->state);
+    actors_err rc = ACTORS_OK;
+    if (self->before_call == NULL ||
+        !self->before_call(&ctx, self->before_arg, &rc)) {
+        rc = m->fn(&ctx, args, self->state);
+    }
     actors__client_inherit(self->client, was);
     s_finish(self, &ctx, rc);
     s_ctx_drop_result(&ctx);

@@ -110,6 +110,16 @@ struct actors_actor {
     actors_msg_t *result;        /* reused result builder */
     actors_msg_t *body;          /* reused body builder for errors */
 
+    /* before_call runs before each method; true: it answered the call
+     * (*rc the method's code) and the method is skipped (durable.c: a
+     * re-sent call key answered from the journal). NULL: none. */
+    bool (*before_call)(actors_ctx_t *ctx, void *arg, actors_err *rc);
+    void *before_arg; /* its arg */
+    /* on_idle runs when the loop has handled every message it has and is
+     * about to wait (durable.c: a group commit flushes then). NULL: none. */
+    void (*on_idle)(actors_actor_t *actor, void *arg);
+    void *idle_arg; /* its arg */
+
     bool stopping;          /* a signal arrived */
     bool exiting;           /* actors_actor_exit was called */
     int exit_code;          /* its code */
@@ -144,6 +154,12 @@ actors_err actors__actor_send_reply_msg(
 actors_err actors__actor_send_error(actors_actor_t *self, const void *id,
     size_t id_len, actors_err code, const char *type, const char *message,
     const char *address);
+
+/* actors__ctx_reply_raw sets the call's result to the one msgpack value
+ * data[0..len) (trusted: not checked), copied into the actor's reused
+ * builder. Returns ACTORS_OK or ACTORS_ENOMEM. Thread: handler. */
+actors_err actors__ctx_reply_raw(
+    actors_ctx_t *ctx, const void *data, size_t len);
 
 /* actors__ctx_run runs method m on the queued message it with its decoded
  * arguments, and replies with the outcome unless the method deferred (or

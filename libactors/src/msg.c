@@ -654,34 +654,9 @@ s_append_msg(actors_msg_t *self, const actors_msg_t *other)
     return ACTORS_OK;
 }
 
-/* s_append_container appends a container of n items whose encoded items
- * are the values of child (pairs for a map). */
-static actors_err
-s_append_container(actors_msg_t *self, bool is_map, const actors_msg_t *child)
-{
-    size_t n = child->count;
-    if (is_map && n % 2 != 0) {
-        return ACTORS_EINVAL;
-    }
-    if (is_map) {
-        n /= 2;
-    }
-    if (n > UINT32_MAX) {
-        return ACTORS_ETOOBIG;
-    }
-    size_t saved = self->size;
-    int prc = is_map ? msgpack_pack_map(&self->pk, (uint32_t)n)
-                     : msgpack_pack_array(&self->pk, (uint32_t)n);
-    if (prc == 0 && child->size > 0) {
-        prc = s_write(
-            self, (const char *)child->base + ACTORS__MSG_HEAD, child->size);
-    }
-    return s_done(self, prc, saved);
-}
-
 /* s_build adds the values of fmt from *fmt_p up to close ('\0', ']' or
- * '}'), leaving *fmt_p after close. Containers are built in a child
- * builder, because their size is known only at their end. */
+ * '}'), leaving *fmt_p after close. Containers grow in place (s_begin,
+ * actors_msg_end), because their size is known only at their end. */
 static actors_err
 s_build(actors_msg_t *self, const char **fmt_p, va_list *ap, char close)
 {
@@ -740,20 +715,18 @@ s_build(actors_msg_t *self, const char **fmt_p, va_list *ap, char close)
             rc = s_append_msg(self, va_arg(*ap, const actors_msg_t *));
             break;
         case '[':
-        case '{': {
-            actors_msg_t *child = NULL;
-            rc = actors_msg_create(&child);
+        case '{':
+            /* A growing container, in place (no child builder to copy). */
+            rc = s_begin(self, c == '{');
             if (rc == ACTORS_OK) {
                 p++;
                 /* Leaves p at the close, which the loop's p++ skips. */
-                rc = s_build(child, &p, ap, c == '[' ? ']' : '}');
+                rc = s_build(self, &p, ap, c == '[' ? ']' : '}');
             }
             if (rc == ACTORS_OK) {
-                rc = s_append_container(self, c == '{', child);
+                rc = actors_msg_end(self);
             }
-            actors_msg_destroy(&child);
             break;
-        }
         default:
             return ACTORS_EINVAL;
         }
@@ -786,6 +759,21 @@ actors__msg_vbuild(actors_msg_t **out, const char *fmt, va_list ap)
     }
     *out = self;
     return ACTORS_OK;
+}
+
+actors_err
+actors__msg_vadd(actors_msg_t *self, const char *fmt, va_list ap)
+{
+    assert(self);
+    if (fmt == NULL) {
+        return ACTORS_EINVAL;
+    }
+    va_list aq;
+    va_copy(aq, ap);
+    const char *p = fmt;
+    actors_err rc = s_build(self, &p, &aq, '\0');
+    va_end(aq);
+    return rc;
 }
 
 actors_err

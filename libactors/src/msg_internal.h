@@ -43,6 +43,11 @@ actors_err actors__msg_frame(
 /* actors__msg_vbuild is actors_msg_build with a va_list. */
 actors_err actors__msg_vbuild(actors_msg_t **out, const char *fmt, va_list ap);
 
+/* actors__msg_vadd adds the values of fmt (as actors_msg_build) to self,
+ * a builder the caller reuses. On error self may hold part of them (reset
+ * it). Thread: owner. */
+actors_err actors__msg_vadd(actors_msg_t *self, const char *fmt, va_list ap);
+
 /* actors__msg_is_complete: no container is waiting for items. */
 bool actors__msg_is_complete(const actors_msg_t *self);
 

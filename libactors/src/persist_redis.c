@@ -7,7 +7,12 @@
  * snapshot atomically. Durability is the server's: an append counts as
  * done when Redis has replied, and is as durable as its appendonly /
  * appendfsync configuration makes it (appendfsync always for the ALWAYS
- * policy; docs/PERSISTENCE.md). jrn_sync is therefore a no-op. Cutting the
+ * policy; docs/PERSISTENCE.md). Under ALWAYS and NONE each append is its
+ * own RPUSH and jrn_sync a no-op. Under GROUP (group commit) appends are
+ * gathered in memory and jrn_sync sends them as one list element, one
+ * RPUSH: one round trip per batch, atomic (all of the batch or none of
+ * it), and nothing of it counts as appended to persist.c's caller until
+ * that reply (the replies wait for the flush). Cutting the
  * journal to a prefix (a torn tail found on recovery, which a Redis list
  * element cannot actually produce unless the data is damaged) rewrites it
  * in one MULTI/EXEC. The endpoint is tcp://HOST:PORT or unix:///PATH.
@@ -71,6 +76,10 @@ typedef struct {
     char *doubt;        /* an appended record whose reply was lost, or NULL */
     size_t doubt_len;   /* its length */
     bool lost;          /* a doubt could not be kept (ENOMEM): all EIO */
+    bool group;         /* GROUP: appends wait in batch for jrn_sync */
+    char *batch;        /* records appended since the last jrn_sync */
+    size_t batch_len;   /* bytes in batch */
+    size_t batch_cap;   /* its capacity */
     actors_err refused; /* why the last S_FAILED exchange failed */
 } s_redis_t;
 
@@ -357,6 +366,7 @@ s_close(void *be)
         redisFree(r->c);
     }
     actors__free(r->doubt);
+    actors__free(r->batch);
     actors__free(r->ep);
     actors__free(r->host);
     actors__free(r->snap_key);
@@ -412,6 +422,7 @@ s_open(void **out, const char *key, const actors_persist_opts_t *opts)
     actors_err rc = ACTORS_ENOMEM;
     r->snap_key = s_key(key, ":snap", &r->snap_len);
     r->jrn_key = s_key(key, ":journal", &r->jrn_len);
+    r->group = opts->sync == ACTORS_PERSIST_SYNC_GROUP;
     if (r->snap_key != NULL && r->jrn_key != NULL) {
         rc = s_endpoint(r, opts->redis);
     }
@@ -512,20 +523,73 @@ s_jrn_read(void *be, char **data, size_t *len)
     return rc;
 }
 
+/* s_jrn_read_all is the journal as persist.c sees it: the list, then the
+ * batch not yet sent (GROUP). */
+static actors_err
+s_jrn_read_all(void *be, char **data, size_t *len)
+{
+    s_redis_t *r = be;
+    actors_err rc = s_jrn_read(be, data, len);
+    if (rc != ACTORS_OK || r->batch_len == 0) {
+        return rc;
+    }
+    char *all = actors__realloc(*data, *len + r->batch_len);
+    if (all == NULL) {
+        actors__free(*data);
+        *data = NULL;
+        *len = 0;
+        return ACTORS_ENOMEM;
+    }
+    memcpy(all + *len, r->batch, r->batch_len);
+    *data = all;
+    *len += r->batch_len;
+    return ACTORS_OK;
+}
+
 static actors_err
 s_jrn_append(void *be, const char *data, size_t len)
 {
     s_redis_t *r = be;
+    if (r->group) {
+        if (r->batch_len + len > r->batch_cap) {
+            size_t cap = r->batch_cap ? r->batch_cap : 4096;
+            while (cap < r->batch_len + len) {
+                cap *= 2;
+            }
+            char *b = actors__realloc(r->batch, cap);
+            if (b == NULL) {
+                return ACTORS_ENOMEM;
+            }
+            r->batch = b;
+            r->batch_cap = cap;
+        }
+        memcpy(r->batch + r->batch_len, data, len);
+        r->batch_len += len;
+        return ACTORS_OK;
+    }
     s_cmd_t rpush = {3, {"RPUSH", r->jrn_key, data}, {5, r->jrn_len, len}};
     return s_run_done(
         r, "rpush", &rpush, 1, 1u << REDIS_REPLY_INTEGER, data, len);
 }
 
+/* s_jrn_sync sends the batch (GROUP) as one element: a single RPUSH, in
+ * doubt like any append if its reply is lost. On error the batch stays
+ * until persist.c cuts it off (jrn_truncate). */
 static actors_err
 s_jrn_sync(void *be)
 {
-    (void)be;
-    return ACTORS_OK;
+    s_redis_t *r = be;
+    if (r->batch_len == 0) {
+        return ACTORS_OK;
+    }
+    s_cmd_t rpush = {
+        3, {"RPUSH", r->jrn_key, r->batch}, {5, r->jrn_len, r->batch_len}};
+    actors_err rc = s_run_done(r, "rpush", &rpush, 1, 1u << REDIS_REPLY_INTEGER,
+        r->batch, r->batch_len);
+    if (rc == ACTORS_OK) {
+        r->batch_len = 0;
+    }
+    return rc;
 }
 
 static actors_err
@@ -534,11 +598,21 @@ s_jrn_truncate(void *be, size_t len)
     s_redis_t *r = be;
     char *data = NULL;
     size_t have = 0;
-    if (len > 0) {
+    if (len == 0) {
+        r->batch_len = 0;
+    } else {
         actors_err rc = s_jrn_read(be, &data, &have);
         if (rc != ACTORS_OK) {
             return rc;
         }
+        if (len >= have && r->batch_len > 0) {
+            /* The cut falls in the batch not yet sent: cut it there. */
+            r->batch_len =
+                len - have < r->batch_len ? len - have : r->batch_len;
+            actors__free(data);
+            return ACTORS_OK;
+        }
+        r->batch_len = 0;
         if (len > have) {
             len = have;
         }
@@ -564,6 +638,7 @@ static actors_err
 s_remove(void *be)
 {
     s_redis_t *r = be;
+    r->batch_len = 0;
     s_cmd_t del = {
         3, {"DEL", r->snap_key, r->jrn_key}, {3, r->snap_len, r->jrn_len}};
     return s_run_done(r, "del", &del, 1, 1u << REDIS_REPLY_INTEGER, NULL, 0);
@@ -575,7 +650,7 @@ const actors__persist_ops_t actors__persist_redis_ops = {
     .close = s_close,
     .snap_read = s_snap_read,
     .snap_write = s_snap_write,
-    .jrn_read = s_jrn_read,
+    .jrn_read = s_jrn_read_all,
     .jrn_append = s_jrn_append,
     .jrn_sync = s_jrn_sync,
     .jrn_truncate = s_jrn_truncate,

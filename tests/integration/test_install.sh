@@ -89,8 +89,9 @@ check "pkg-config --static --libs names the private libraries" \
 
 # ---- the examples, copied outside the tree, built with their Makefiles
 mkdir -p "$TMP/outside"
-cp -r "$ROOT/examples/service" "$ROOT/examples/client" "$TMP/outside/"
-for d in service client; do
+cp -r "$ROOT/examples/service" "$ROOT/examples/client" \
+    "$ROOT/examples/persistence" "$TMP/outside/"
+for d in service client persistence; do
     if make -C "$TMP/outside/$d" PKG_CONFIG="$PKGC" CFLAGS="-O1 -g -Wall -Wextra -Werror $SAN" \
             LDFLAGS="$SAN" >"$TMP/make-$d.log" 2>&1; then
         ok "examples/$d builds with pkg-config actors"

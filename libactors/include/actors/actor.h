@@ -83,7 +83,8 @@ typedef struct {
 /* init builds the state from the constructor arguments (a msgpack array,
  * from the JSON on the command line). On error call actors_actor_error
  * and return the code: the process prints "Type: message" on stderr and
- * exits with status 2 before registering. */
+ * exits with status 2 before registering. If init set *state before it
+ * failed, fini runs on that state (init need not undo its work). */
 typedef actors_err (*actors_init_fn)(
     actors_actor_t *actor, const msgpack_object *args, void **state);
 typedef void (*actors_fini_fn)(void *state);

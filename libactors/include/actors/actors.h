@@ -21,5 +21,6 @@
 #include <actors/security.h>
 #include <actors/pubsub.h>
 #include <actors/reminder.h>
+#include <actors/durable.h>
 
 #endif

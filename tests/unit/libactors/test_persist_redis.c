@@ -235,6 +235,73 @@ s_check_keys(actors_persist_opts_t o)
     }
 }
 
+/* Group commit on Redis: the appends of a batch are sent by the flush,
+ * all in one RPUSH (one list element, one round trip, all or nothing),
+ * not one command each; recovery reads them back one by one. */
+START_TEST(test_persist_redis_group_is_one_rpush_per_batch)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_GROUP, 0, 0);
+    actors_persist_t *p = s_open("g", o);
+    s_recover(p);
+    for (int i = 1; i <= 10; i++) {
+        s_append(p, i, NULL);
+    }
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:g:journal"), 0);
+    ck_assert(!actors_persist_durable(p, 10));
+    TEST_ASSERT_OK(actors_persist_flush(p));
+    ck_assert(actors_persist_durable(p, 10));
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:g:journal"), 1);
+    for (int i = 11; i <= 15; i++) {
+        s_append(p, i, NULL);
+    }
+    TEST_ASSERT_OK(actors_persist_flush(p));
+    TEST_ASSERT_OK(actors_persist_flush(p)); /* nothing new: no command */
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:g:journal"), 2);
+    s_append(p, 16, NULL); /* destroy flushes what is left */
+    actors_persist_destroy(&p);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:g:journal"), 3);
+    p = s_open("g", o);
+    s_sum_t s = s_recover(p);
+    ck_assert_int_eq(s.events, 16);
+    ck_assert_int_eq(s.sum, 136);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
+/* A group flush that Redis refuses (-OOM): the batch's one RPUSH did not
+ * run, so none of its events is stored; flush says DiskFull, the handle
+ * is broken (its owner applied them and must recover), and a reopen
+ * finds exactly the events flushed before. */
+START_TEST(test_persist_redis_group_flush_refused_stores_none)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_GROUP, 0, 8);
+    actors_persist_t *p = s_open("gf", o);
+    s_recover(p);
+    s_append(p, 1, "a");
+    TEST_ASSERT_OK(actors_persist_flush(p));
+    s_append(p, 2, "b");
+    s_append(p, 4, "c");
+    s_raw_cmd(REDIS_REPLY_STATUS, "CONFIG SET maxmemory 1");
+    TEST_ASSERT_ERR(actors_persist_flush(p), ACTORS_ENOSPACE);
+    s_raw_cmd(REDIS_REPLY_STATUS, "CONFIG SET maxmemory 0");
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:gf:journal"), 1);
+    TEST_ASSERT_ERR(actors_persist_flush(p), ACTORS_EIO); /* broken */
+    actors_persist_destroy(&p);
+    p = s_open("gf", o);
+    s_sum_t s = s_recover(p);
+    ck_assert_int_eq(s.events, 1);
+    ck_assert_int_eq(s.sum, 1);
+    actors_persist_destroy(&p);
+}
+END_TEST
+
 /* A damaged last element of a journal of several elements (as a torn
  * write would leave in a file) is dropped and cut off; appends then
  * follow the valid prefix. */
@@ -472,6 +539,8 @@ persist_redis_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     persist_cases_add(tc);
     tcase_add_test(tc, test_persist_redis_torn_tail_is_dropped);
+    tcase_add_test(tc, test_persist_redis_group_is_one_rpush_per_batch);
+    tcase_add_test(tc, test_persist_redis_group_flush_refused_stores_none);
     tcase_add_test(tc, test_persist_redis_unreachable_is_eio);
     tcase_add_test(tc, test_persist_redis_reconnects_after_restart);
     tcase_add_test(tc, test_persist_redis_oom_is_disk_full);
