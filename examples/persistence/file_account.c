@@ -113,8 +113,12 @@ s_withdraw(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return actors_durable_changed(ctx, a->persistence, "d", a->balance);
 }
 
-static const actors_method_t s_methods[] = {{"balance", s_balance},
-    {"deposit", s_deposit}, {"withdraw", s_withdraw}, {NULL, NULL}};
+static const actors_method_t s_methods[] = {
+    {.name = "balance", .fn = s_balance},
+    {.name = "deposit", .fn = s_deposit},
+    {.name = "withdraw", .fn = s_withdraw},
+    {.name = NULL},
+};
 
 static const actors_service_t s_account = {.name = "file_account",
     .methods = s_methods,

@@ -58,10 +58,10 @@ session() {
     start_bg "$tag" "$prog" --address "$addr" 100 20 "\"$key\""
     check "$tag: wait" "$CTL" --timeout 15000 wait "$addr"
     expect "$tag: balance" 100.0 -- "$CTL" call "$addr" balance
-    expect "$tag: withdraw" 60.0 -- "$CTL" call --key "$tag-w" "$addr" withdraw 40
-    expect "$tag: deposit" 130.0 -- "$CTL" call --key "$tag-d" "$addr" deposit 70
+    expect "$tag: withdraw" 60.0 -- "$CTL" call --call-key "$tag-w" "$addr" withdraw 40
+    expect "$tag: deposit" 130.0 -- "$CTL" call --call-key "$tag-d" "$addr" deposit 70
     if [ "$prog" = "$BIN/account" ]; then # events: a window of call keys
-        expect "$tag: re-sent key" 130.0 -- "$CTL" call --key "$tag-d" "$addr" deposit 70
+        expect "$tag: re-sent key" 130.0 -- "$CTL" call --call-key "$tag-d" "$addr" deposit 70
     fi
     kill9 "$tag"
     start_bg "$tag-2" "$prog" --address "$addr" 0 0 "\"$key\""
