@@ -28,6 +28,7 @@
 #define LINK_HEARTBEAT_MS 1000 /* until the broker says otherwise */
 #define LINK_LIVENESS 3
 #define LINK_NODE_ID "node"
+#define LINK_DRAIN_ID "drain"
 #define LINK_BACKLOG 256 /* events kept while the broker is not there */
 
 struct link {
@@ -39,6 +40,7 @@ struct link {
     void *barrier_arg;          /* its argument */
     void *arg;                  /* its argument */
     bool registered;            /* NODE answered with REPLY */
+    bool drained;               /* DRAIN answered */
     bool resync;                /* tell link_tick's caller to resend states */
     uint32_t heartbeat_ms;      /* from the NODE reply */
     uint32_t liveness;          /* from the NODE reply */
@@ -146,6 +148,12 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
         hdr->id_len == strlen(LINK_NODE_ID) &&
         memcmp(hdr->id, LINK_NODE_ID, hdr->id_len) == 0) {
         s_on_node_answer(self, hdr, frames, nframes);
+        return;
+    }
+    if ((hdr->cmd == ACTORS_CMD_REPLY || hdr->cmd == ACTORS_CMD_ERROR) &&
+        hdr->id_len == strlen(LINK_DRAIN_ID) &&
+        memcmp(hdr->id, LINK_DRAIN_ID, hdr->id_len) == 0) {
+        self->drained = true; /* an ERROR: an older broker; go on */
         return;
     }
     if (hdr->cmd == ACTORS_CMD_REPLY && hdr->id_len > 2 &&
@@ -341,6 +349,24 @@ link_barrier(link_t *self, const char *token)
 }
 
 bool
+link_drain(link_t *self)
+{
+    assert(self);
+    if (!self->registered) {
+        return false;
+    }
+    return s_send(self, ACTORS_CMD_DRAIN, LINK_DRAIN_ID, strlen(LINK_DRAIN_ID),
+               NULL, 0, NULL, 0, 0) == ACTORS_OK;
+}
+
+bool
+link_is_drained(const link_t *self)
+{
+    assert(self);
+    return self->drained;
+}
+
+bool
 link_is_registered(const link_t *self)
 {
     assert(self);
@@ -349,7 +375,7 @@ link_is_registered(const link_t *self)
 
 actors_err
 link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
-    int restarts, const char *cause)
+    int restarts, const char *cause, bool home)
 {
     assert(self);
     assert(spec);
@@ -361,7 +387,7 @@ link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
     actors_msg_t *m = NULL;
     actors_err rc = actors_msg_create(&m);
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_map(m, 7);
+        rc = actors_msg_add_map(m, home ? 8 : 7);
     }
     const char *skeys[] = {"state", "node", "cause"};
     const char *svals[] = {state, self->node, cause ? cause : ""};
@@ -377,6 +403,12 @@ link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
         rc = actors_msg_add_str(m, ikeys[i]);
         if (rc == ACTORS_OK) {
             rc = actors_msg_add_int(m, ivals[i]);
+        }
+    }
+    if (rc == ACTORS_OK && home) {
+        rc = actors_msg_add_str(m, "home");
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_bool(m, true);
         }
     }
     if (rc == ACTORS_OK) {

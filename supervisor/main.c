@@ -2,11 +2,13 @@
  * SPDX-License-Identifier: MIT
  *
  *   actors-supervisor [--broker EP] [--node NAME] [--config FILE]
+ *                     [--no-drain]
  */
 #define _GNU_SOURCE
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +24,16 @@ static void
 s_usage(FILE *f)
 {
     fprintf(f, "usage: actors-supervisor [--broker EP] [--node NAME] "
-               "[--config FILE]\n"
+               "[--config FILE] [--no-drain]\n"
                "  --broker EP    broker endpoint (default $ACTORS_BROKER, "
                "else " ACTORS_DEFAULT_ENDPOINT ")\n"
                "  --node NAME    node name (default: config, else host "
                "name)\n"
-               "  --config FILE  ZPL file naming the actors to run\n");
+               "  --config FILE  ZPL file naming the actors to run\n"
+               "  --no-drain     SIGTERM stops the actors for good instead "
+               "of moving\n"
+               "                 them to other nodes (SIGUSR1 always "
+               "does)\n");
 }
 
 int
@@ -36,11 +42,16 @@ main(int argc, char **argv)
     const char *broker = NULL;
     const char *node = NULL;
     const char *config = NULL;
+    bool drain = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             s_usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--no-drain") == 0) {
+            drain = false;
+            continue;
         }
         if (i + 1 >= argc) {
             s_usage(stderr);
@@ -64,6 +75,7 @@ main(int argc, char **argv)
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -87,6 +99,7 @@ main(int argc, char **argv)
     actors_err rc = sup_create(&sup, cfg, actors_endpoint_default(broker),
         n > 0 ? dirname(self_path) : ".");
     if (rc == ACTORS_OK) {
+        sup_set_drain(sup, drain);
         rc = sup_run(sup);
     }
     sup_destroy(&sup);

@@ -49,6 +49,7 @@
 #include <actors-internal/wire.h>
 
 #define SUP_BARRIER_MS 200 /* longest wait for the broker before a restart */
+#define SUP_DRAIN_MS 2000  /* longest wait for the broker to take a DRAIN */
 
 typedef enum {
     CHILD_STARTING,
@@ -94,6 +95,8 @@ struct sup {
     int sigfd;               /* signalfd: SIGCHLD SIGTERM SIGINT */
     unsigned seed;           /* jitter randomness */
     bool stopping;           /* a stop signal came */
+    bool drain;              /* SIGTERM/SIGINT drain (else a full stop) */
+    bool draining;           /* this stop is a drain */
 };
 
 static uint64_t
@@ -190,7 +193,7 @@ s_report(sup_t *self, child_t *c, const char *event)
             c->pstate.restarts, c->cause[0] ? c->cause : NULL);
     }
     link_state(self->link, c->spec, s_state_names[c->state], (int)c->pid,
-        c->pstate.restarts, c->cause[0] ? c->cause : NULL);
+        c->pstate.restarts, c->cause[0] ? c->cause : NULL, !c->from_spawn);
 }
 
 static actors_err
@@ -343,6 +346,10 @@ s_on_exit(sup_t *self, child_t *c, int status)
         return;
     }
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (self->stopping && self->draining) {
+        snprintf(
+            c->cause, sizeof c->cause, "node %.60s draining", self->cfg->node);
+    }
     if (self->stopping || clean || c->no_restart) {
         c->state = (clean || c->graceful || self->stopping) ? CHILD_STOPPED
                                                             : CHILD_DEAD;
@@ -396,23 +403,70 @@ s_reap(sup_t *self)
 
 /* ---- requests from the broker ------------------------------------------ */
 
+/* s_spawn_reply answers a SPAWN with {address, node, pid} of c. */
+static void
+s_spawn_reply(sup_t *self, child_t *c, const void *id, size_t id_len)
+{
+    actors_msg_t *m = NULL;
+    if (actors_msg_build(&m, "{sssssi}", "address", c->spec->address, "node",
+            self->cfg->node, "pid", (int)c->pid) == ACTORS_OK) {
+        link_reply(self->link, id, id_len, &m);
+    }
+    actors_msg_destroy(&m);
+}
+
+/* s_reclaim starts config child c (not running) again on a SPAWN, with
+ * the restarts counted so far wherever it ran. */
+static void
+s_reclaim(sup_t *self, child_t *c, int restarts, const void *id, size_t id_len)
+{
+    c->no_restart = false;
+    c->graceful = false;
+    c->group_restart = false;
+    c->group_stop = false;
+    c->kill_waiting = false;
+    c->cause[0] = '\0';
+    if (restarts > c->pstate.restarts) {
+        c->pstate.restarts = restarts;
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-RECLAIM",
+        "node=%s address=%s restarts=%d its config actor runs here again",
+        self->cfg->node, c->spec->address, c->pstate.restarts);
+    if (s_start(self, c) != ACTORS_OK) {
+        link_error(self->link, id, id_len, ACTORS_EIO, "spawn failed");
+        return;
+    }
+    s_spawn_reply(self, c, id, id_len);
+}
+
 static void
 s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
     const msgpack_object *map)
 {
     char err[160] = "";
+    if (self->stopping) {
+        link_error(
+            self->link, id, id_len, ACTORS_ECLOSED, "this node is stopping");
+        return;
+    }
+    int64_t restarts = 0;
+    actors_value_int(actors_map_get(map, "restarts"), &restarts);
+    if (restarts < 0 || restarts > INT_MAX) {
+        restarts = 0;
+    }
     child_t *old = s_by_address(self, address);
     if (old != NULL && (old->pid != 0 || old->state == CHILD_RESTARTING)) {
         link_error(self->link, id, id_len, ACTORS_ETAKEN,
             "this node already runs that address");
         return;
     }
+    if (old != NULL && !old->from_spawn) {
+        /* Its own config actor, stopped or moved away: the broker (or a
+         * client) asks for it back here. It runs by the config's spec. */
+        s_reclaim(self, old, (int)restarts, id, id_len);
+        return;
+    }
     if (old != NULL) {
-        if (!old->from_spawn) {
-            link_error(self->link, id, id_len, ACTORS_ETAKEN,
-                "the address belongs to this node's config");
-            return;
-        }
         s_remove(self, old);
     }
     child_spec_t spec;
@@ -434,17 +488,13 @@ s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
     c->own_spec = spec; /* moved: the child owns the strings now */
     c->spec = &c->own_spec;
     c->from_spawn = true;
+    c->pstate.restarts = (int)restarts; /* counted on other nodes before */
     if (s_start(self, c) != ACTORS_OK) {
         link_error(self->link, id, id_len, ACTORS_EIO, "spawn failed");
         s_remove(self, c);
         return;
     }
-    actors_msg_t *m = NULL;
-    if (actors_msg_build(&m, "{sssssi}", "address", c->spec->address, "node",
-            self->cfg->node, "pid", (int)c->pid) == ACTORS_OK) {
-        link_reply(self->link, id, id_len, &m);
-    }
-    actors_msg_destroy(&m);
+    s_spawn_reply(self, c, id, id_len);
 }
 
 static void
@@ -521,6 +571,7 @@ sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     self->cfg = cfg;
     self->sigfd = -1;
     self->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    self->drain = true;
     self->broker = strdup(broker);
     self->self_dir = strdup(self_dir ? self_dir : ".");
     if (self->broker == NULL || self->self_dir == NULL) {
@@ -546,6 +597,7 @@ sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     self->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (self->sigfd < 0) {
         ACTORS_LOG(
@@ -595,6 +647,10 @@ s_read_signals(sup_t *self)
     while (read(self->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
             stop = true;
+            self->draining = self->drain;
+        } else if (si.ssi_signo == SIGUSR1) {
+            stop = true; /* a full stop, asked for explicitly */
+            self->draining = false;
         }
     }
     return stop;
@@ -710,6 +766,33 @@ s_due(sup_t *self, uint64_t now)
     return timeout;
 }
 
+/* s_drain tells the broker the node drains and waits (SUP_DRAIN_MS at
+ * most) until it has taken it: the actors' UNREGISTERs travel on their
+ * own connections and must not overtake it. */
+static void
+s_drain(sup_t *self)
+{
+    self->stopping = true; /* no SPAWN accepted from now on */
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-DRAIN",
+        "node=%s actors=%d draining: they move to other nodes", self->cfg->node,
+        s_running(self));
+    if (!link_drain(self->link)) {
+        return; /* not registered: the broker will find the node lost */
+    }
+    uint64_t deadline = s_now_ms() + SUP_DRAIN_MS;
+    while (!link_is_drained(self->link) && s_now_ms() < deadline) {
+        uint64_t left = deadline - s_now_ms();
+        s_wait(self, (int)(left > 100 ? 100 : left));
+    }
+}
+
+void
+sup_set_drain(sup_t *self, bool drain)
+{
+    assert(self);
+    self->drain = drain;
+}
+
 actors_err
 sup_run(sup_t *self)
 {
@@ -735,6 +818,12 @@ sup_run(sup_t *self)
         if (s_wait(self, timeout)) {
             break;
         }
+    }
+    if (self->draining) {
+        s_drain(self);
+    } else {
+        ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-STOP-ALL",
+            "node=%s stopping its actors for good (no drain)", self->cfg->node);
     }
     s_stop_all(self);
     ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-NODE-EXIT", "node=%s", self->cfg->node);

@@ -14,6 +14,8 @@
 #ifndef SUPERVISOR_SUPERVISOR_H
 #define SUPERVISOR_SUPERVISOR_H
 
+#include <stdbool.h>
+
 #include <actors/error.h>
 
 #include "config.h"
@@ -29,8 +31,14 @@ typedef struct sup sup_t;
 actors_err sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     const char *self_dir);
 
-/* sup_run starts every configured actor and supervises them until SIGTERM
- * or SIGINT, then stops them gracefully (SIGTERM, grace, SIGKILL).
+/* sup_set_drain chooses what SIGTERM and SIGINT do: drain (true, the
+ * default: the broker is told with DRAIN, so the actors it stops are
+ * re-placed on other nodes) or a full stop (false: they stay stopped).
+ * SIGUSR1 is always a full stop. */
+void sup_set_drain(sup_t *self, bool drain);
+
+/* sup_run starts every configured actor and supervises them until SIGTERM,
+ * SIGINT or SIGUSR1, then stops them gracefully (SIGTERM, grace, SIGKILL).
  * Returns ACTORS_OK after a clean stop, ACTORS_EIO on a loop failure. */
 actors_err sup_run(sup_t *self);
 

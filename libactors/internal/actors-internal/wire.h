@@ -83,6 +83,7 @@ typedef enum {
     ACTORS_CMD_KILL = 0x0F,   /* C->B, B->S  header address map */
     ACTORS_CMD_EVENTS = 0x10, /* C->B  header map             -> REPLY array */
     ACTORS_CMD_EVENT = 0x11,  /* S->B  header map             (no reply) */
+    ACTORS_CMD_DRAIN = 0x16,  /* S->B  header [map]           -> REPLY */
 } actors__cmd_t;
 
 /* A parsed header. Pointers are borrowed from the frame it was parsed
