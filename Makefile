@@ -23,7 +23,7 @@
 SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-$(SANITIZE))
 CC       ?= cc
-PKGS     := libzmq libczmq msgpack check jansson hiredis
+PKGS     := libzmq libczmq msgpack check jansson hiredis libmicrohttpd
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wno-missing-field-initializers
@@ -34,7 +34,8 @@ CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
 ifeq ($(CI),true)
   CFLAGS += -Werror
 endif
-LDLIBS   := $(shell pkg-config --libs libzmq libczmq msgpack jansson hiredis 2>/dev/null) \
+LDLIBS   := $(shell pkg-config --libs libzmq libczmq msgpack jansson hiredis \
+                libmicrohttpd 2>/dev/null) \
             -lpthread -lm
 CHECKLIBS := $(shell pkg-config --libs check 2>/dev/null)
 ifneq ($(SANITIZE),)

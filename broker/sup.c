@@ -820,6 +820,8 @@ s_on_event(void *arg, brk_broker_t *core, const brk_in_t *m)
     msgpack_unpacked_destroy(&up);
 }
 
+static void s_pack_event(msgpack_packer *pk, const brk_event_t *ev);
+
 static void
 s_on_events(void *arg, brk_broker_t *core, const brk_in_t *m)
 {
@@ -841,28 +843,75 @@ s_on_events(void *arg, brk_broker_t *core, const brk_in_t *m)
     msgpack_packer *pk = &core->pk;
     msgpack_pack_array(pk, self->events.count - first);
     for (uint32_t k = first; k < self->events.count; k++) {
-        const brk_event_t *ev = brk_events_get(&self->events, k);
-        msgpack_pack_map(pk, 9);
-        brk_core_pack_str(pk, "id");
-        msgpack_pack_uint64(pk, ev->id);
-        brk_core_pack_str(pk, "ms");
-        msgpack_pack_int64(pk, ev->ms);
-        brk_core_pack_str(pk, "node");
-        brk_core_pack_str(pk, ev->node);
-        brk_core_pack_str(pk, "node_id");
-        msgpack_pack_uint64(pk, ev->node_id);
-        brk_core_pack_str(pk, "address");
-        brk_core_pack_str(pk, ev->address);
-        brk_core_pack_str(pk, "kind");
-        brk_core_pack_str(pk, ev->kind);
-        brk_core_pack_str(pk, "pid");
-        msgpack_pack_int64(pk, ev->pid);
-        brk_core_pack_str(pk, "restarts");
-        msgpack_pack_int64(pk, ev->restarts);
-        brk_core_pack_str(pk, "cause");
-        brk_core_pack_str(pk, ev->cause);
+        s_pack_event(pk, brk_events_get(&self->events, k));
     }
     brk_core_reply_packed(core, m);
+}
+
+/* ------------------------------------------------------------ status */
+
+#define SUP_STATUS_EVENTS 50 /* recent events in the status map */
+
+/* s_pack_event packs event ev as the map EVENTS answers. */
+static void
+s_pack_event(msgpack_packer *pk, const brk_event_t *ev)
+{
+    msgpack_pack_map(pk, 9);
+    brk_core_pack_str(pk, "id");
+    msgpack_pack_uint64(pk, ev->id);
+    brk_core_pack_str(pk, "ms");
+    msgpack_pack_int64(pk, ev->ms);
+    brk_core_pack_str(pk, "node");
+    brk_core_pack_str(pk, ev->node);
+    brk_core_pack_str(pk, "node_id");
+    msgpack_pack_uint64(pk, ev->node_id);
+    brk_core_pack_str(pk, "address");
+    brk_core_pack_str(pk, ev->address);
+    brk_core_pack_str(pk, "kind");
+    brk_core_pack_str(pk, ev->kind);
+    brk_core_pack_str(pk, "pid");
+    msgpack_pack_int64(pk, ev->pid);
+    brk_core_pack_str(pk, "restarts");
+    msgpack_pack_int64(pk, ev->restarts);
+    brk_core_pack_str(pk, "cause");
+    brk_core_pack_str(pk, ev->cause);
+}
+
+/* s_pack_status packs "nodes" (name, pid, draining, actors placed) and
+ * "events" (the last SUP_STATUS_EVENTS, oldest first). */
+static void
+s_pack_status(void *arg, msgpack_packer *pk)
+{
+    sup_t *self = arg;
+    sup_compute_loads(self);
+    brk_core_pack_str(pk, "nodes");
+    msgpack_pack_array(pk, self->nodes.count);
+    for (uint32_t i = 0; i < self->nodes.used; i++) {
+        const brk_node_t *n = brk_nodes_at(&self->nodes, i);
+        if (n->name[0] == '\0') {
+            continue;
+        }
+        msgpack_pack_map(pk, 4);
+        brk_core_pack_str(pk, "name");
+        brk_core_pack_str(pk, n->name);
+        brk_core_pack_str(pk, "pid");
+        msgpack_pack_int64(pk, n->pid);
+        brk_core_pack_str(pk, "draining");
+        if (n->is_draining) {
+            msgpack_pack_true(pk);
+        } else {
+            msgpack_pack_false(pk);
+        }
+        brk_core_pack_str(pk, "actors");
+        msgpack_pack_uint32(pk, n->load);
+    }
+    uint32_t count = self->events.count;
+    uint32_t first = count > SUP_STATUS_EVENTS ? count - SUP_STATUS_EVENTS : 0;
+    brk_core_pack_str(pk, "events");
+    msgpack_pack_array(pk, count - first);
+    for (uint32_t k = first; k < count; k++) {
+        s_pack_event(pk, brk_events_get(&self->events, k));
+    }
 }
 
 /* ------------------------------------------------------------ hooks */
@@ -928,6 +977,8 @@ brk_sup_attach(brk_broker_t *core)
         .entry_fields = 2,
         .pack_entry_cb = s_pack_entry,
         .state_name_cb = s_state_name,
+        .status_fields = 2,
+        .pack_status_cb = s_pack_status,
         .destroy_cb = s_destroy,
     };
     if (brk_core_attach(core, &ext) != ACTORS_OK) {

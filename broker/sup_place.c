@@ -43,8 +43,8 @@ s_pack_spec(sup_t *self, const sup_entry_t *se, int32_t restarts)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     bool ok = se->spec != NULL &&
-              actors__unpack_next(&up, (const char *)se->spec, se->spec_len, NULL) ==
-                  MSGPACK_UNPACK_SUCCESS &&
+              actors__unpack_next(&up, (const char *)se->spec, se->spec_len,
+                  NULL) == MSGPACK_UNPACK_SUCCESS &&
               up.data.type == MSGPACK_OBJECT_MAP;
     uint32_t n = 0;
     const msgpack_object_map *map = ok ? &up.data.via.map : NULL;
@@ -137,10 +137,11 @@ sup_replace(
     brk_broker_t *core = self->core;
     brk_entry_t *e = brk_registry_at(&core->reg, ei);
     sup_entry_t *se = sup_peek(self, ei);
-    bool may = se->spec != NULL && se->spawn_slot == BRK_NONE &&
-               (moving || (se->max_restarts != 0 &&
-                              (se->max_restarts < 0 ||
-                                  se->restarts < se->max_restarts)));
+    bool may =
+        se->spec != NULL && se->spawn_slot == BRK_NONE &&
+        (moving ||
+            (se->max_restarts != 0 &&
+                (se->max_restarts < 0 || se->restarts < se->max_restarts)));
     uint32_t target = BRK_NONE;
     if (may) {
         target = s_usable(self, se->home, from)
@@ -182,8 +183,7 @@ sup_reclaim(sup_t *self, uint32_t ei)
     snprintf(why, sizeof why, "back on its home node %s",
         brk_nodes_at(&self->nodes, home)->name);
     brk_entry_t *e = brk_registry_at(&core->reg, ei);
-    if (brk_core_reserve(core, e->address, e->address_len, &ei) !=
-        ACTORS_OK) {
+    if (brk_core_reserve(core, e->address, e->address_len, &ei) != ACTORS_OK) {
         return false;
     }
     return s_start_on(self, ei, home, why, "reclaimed");

@@ -45,6 +45,8 @@
 
 #include "child.h"
 #include "link.h"
+#include "metrics.h"
+#include "outlog.h"
 #include "spec.h"
 #include <actors-internal/wire.h>
 
@@ -82,6 +84,7 @@ typedef struct {
     bool barrier;           /* waiting for the broker to take our STATE */
     uint64_t barrier_until; /* stop waiting then (the broker may be gone) */
     char cause[96];         /* last exit cause */
+    outlog_t *out;          /* its stdout/stderr, prefixed; NULL: none */
 } child_t;
 
 struct sup {
@@ -96,6 +99,9 @@ struct sup {
     unsigned seed;           /* jitter randomness */
     bool stopping;           /* a stop signal came */
     bool drain;              /* SIGTERM/SIGINT drain (else a full stop) */
+    char *log_dir;           /* a file per actor there; NULL none */
+    metrics_t *metrics;      /* /metrics server; NULL none */
+    zmq_pollitem_t *items;   /* s_wait's poll set, 2 + cap entries */
     bool draining;           /* this stop is a drain */
 };
 
@@ -112,6 +118,7 @@ s_child_free(child_t **c_p)
 {
     child_t *c = *c_p;
     if (c != NULL) {
+        outlog_destroy(&c->out);
         spec_clear(&c->own_spec);
         free(c);
         *c_p = NULL;
@@ -129,6 +136,12 @@ s_add(sup_t *self, const child_spec_t *spec, child_t **out)
             return ACTORS_ENOMEM;
         }
         self->children = grown;
+        zmq_pollitem_t *items =
+            realloc(self->items, (size_t)(cap + 2) * sizeof *items);
+        if (items == NULL) {
+            return ACTORS_ENOMEM;
+        }
+        self->items = items;
         self->cap = cap;
     }
     child_t *c = calloc(1, sizeof *c);
@@ -141,6 +154,10 @@ s_add(sup_t *self, const child_spec_t *spec, child_t **out)
             c->binary, sizeof c->binary) != ACTORS_OK) {
         free(c);
         return ACTORS_EINVAL;
+    }
+    if (outlog_create(&c->out, spec->address, self->log_dir) != ACTORS_OK) {
+        free(c);
+        return ACTORS_ENOMEM;
     }
     self->children[self->nchildren++] = c;
     *out = c;
@@ -194,13 +211,20 @@ s_report(sup_t *self, child_t *c, const char *event)
     }
     link_state(self->link, c->spec, s_state_names[c->state], (int)c->pid,
         c->pstate.restarts, c->cause[0] ? c->cause : NULL, !c->from_spawn);
+    metrics_state(self->metrics, c->spec->address, c->spec->service,
+        s_state_names[c->state], (int)c->pid, c->pstate.restarts,
+        event != NULL && strcmp(event, "start") == 0);
 }
 
 static actors_err
 s_start(sup_t *self, child_t *c)
 {
     pid_t pid = 0;
-    actors_err rc = child_spawn(c->spec, c->binary, self->broker, &pid);
+    int out_fd = -1;
+    (void)outlog_pipe(c->out, &out_fd); /* -1: the output is inherited */
+    actors_err rc =
+        child_spawn_out(c->spec, c->binary, self->broker, out_fd, &pid);
+    outlog_started(c->out, rc == ACTORS_OK ? pid : 0, out_fd);
     if (rc != ACTORS_OK) {
         snprintf(c->cause, sizeof c->cause, "spawn failed");
         c->pid = 0;
@@ -288,6 +312,8 @@ static void
 s_on_exit(sup_t *self, child_t *c, int status)
 {
     child_describe_exit(status, c->cause, sizeof c->cause);
+    outlog_drain(c->out); /* its last lines before its exit's */
+    metrics_exit(self->metrics, c->spec->address, c->cause);
     pid_t pid = c->pid;
     c->pid = 0;
     ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-EXIT",
@@ -570,6 +596,11 @@ sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     }
     self->cfg = cfg;
     self->sigfd = -1;
+    self->items = calloc(2, sizeof *self->items);
+    if (self->items == NULL) {
+        free(self);
+        return ACTORS_ENOMEM;
+    }
     self->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     self->drain = true;
     self->broker = strdup(broker);
@@ -632,6 +663,9 @@ sup_destroy(sup_t **self_p)
         s_child_free(&self->children[i]);
     }
     free(self->children);
+    free(self->items);
+    free(self->log_dir);
+    metrics_destroy(&self->metrics);
     free(self->broker);
     free(self->self_dir);
     free(self);
@@ -671,13 +705,31 @@ s_running(const sup_t *self)
 static bool
 s_wait(sup_t *self, int timeout)
 {
-    zmq_pollitem_t items[2] = {
-        {link_socket(self->link), 0, ZMQ_POLLIN, 0},
-        {NULL, self->sigfd, ZMQ_POLLIN, 0},
-    };
-    int n = zmq_poll(items, 2, timeout);
+    zmq_pollitem_t *items = self->items;
+    items[0] = (zmq_pollitem_t){link_socket(self->link), 0, ZMQ_POLLIN, 0};
+    items[1] = (zmq_pollitem_t){NULL, self->sigfd, ZMQ_POLLIN, 0};
+    int nitems = 2;
+    for (int i = 0; i < self->nchildren; i++) {
+        int fd = outlog_fd(self->children[i]->out);
+        if (fd >= 0) {
+            items[nitems++] = (zmq_pollitem_t){NULL, fd, ZMQ_POLLIN, 0};
+        }
+    }
+    int n = zmq_poll(items, nitems, timeout);
     if (n < 0 && errno != EINTR) {
         ACTORS_LOG(ACTORS_LOG_ERR, "SUP-POLL", "error='%s'", strerror(errno));
+    }
+    if (n > 0) {
+        /* Output first: an exit reaped below drains what is left. */
+        for (int i = 0; i < self->nchildren; i++) {
+            int fd = outlog_fd(self->children[i]->out);
+            for (int k = 2; fd >= 0 && k < nitems; k++) {
+                if (items[k].fd == fd && items[k].revents != 0) {
+                    outlog_read(self->children[i]->out);
+                    break;
+                }
+            }
+        }
     }
     bool stop = false;
     if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
@@ -786,6 +838,46 @@ s_drain(sup_t *self)
     }
 }
 
+actors_err
+sup_set_log_dir(sup_t *self, const char *dir)
+{
+    assert(self);
+    char *copy = NULL;
+    if (dir != NULL && dir[0] != '\0' && (copy = strdup(dir)) == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    free(self->log_dir);
+    self->log_dir = copy;
+    for (int i = 0; i < self->nchildren; i++) {
+        child_t *c = self->children[i];
+        outlog_t *o = NULL;
+        if (c->pid == 0 &&
+            outlog_create(&o, c->spec->address, self->log_dir) == ACTORS_OK) {
+            outlog_destroy(&c->out);
+            c->out = o;
+        }
+    }
+    return ACTORS_OK;
+}
+
+actors_err
+sup_set_metrics(sup_t *self, const char *host, uint16_t port)
+{
+    assert(self);
+    metrics_destroy(&self->metrics);
+    actors_err rc = metrics_create(&self->metrics, self->cfg->node, host, port);
+    if (rc != ACTORS_OK) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "SUP-METRICS-FAILED",
+            "host=%s port=%u cannot serve metrics: %s",
+            host ? host : "127.0.0.1", (unsigned)port, actors_strerror(rc));
+        return rc;
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-METRICS",
+        "node=%s url=http://%s:%u/metrics serving", self->cfg->node,
+        host ? host : "127.0.0.1", (unsigned)metrics_port(self->metrics));
+    return ACTORS_OK;
+}
+
 void
 sup_set_drain(sup_t *self, bool drain)
 {
@@ -804,6 +896,7 @@ sup_run(sup_t *self)
     }
     for (;;) {
         uint64_t now = s_now_ms();
+        metrics_connected(self->metrics, link_is_registered(self->link));
         if (link_tick(self->link, now)) {
             /* Just (re)registered: the broker learns every state anew. */
             for (int i = 0; i < self->nchildren; i++) {

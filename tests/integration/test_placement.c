@@ -106,8 +106,7 @@ s_last_event_int(const char *address, const char *kind, const char *key)
         size_t kn = 0;
         if (actors_value_str(actors_map_get(e, "address"), &a, &an) ==
                 ACTORS_OK &&
-            actors_value_str(actors_map_get(e, "kind"), &k, &kn) ==
-                ACTORS_OK &&
+            actors_value_str(actors_map_get(e, "kind"), &k, &kn) == ACTORS_OK &&
             an == strlen(address) && memcmp(a, address, an) == 0 &&
             kn == strlen(kind) && memcmp(k, kind, kn) == 0) {
             actors_value_int(actors_map_get(e, key), &v);
@@ -123,8 +122,7 @@ s_balance(const char *address)
     actors_future_t *f = itest_call(address, "balance", NULL);
     suptest_wait(f);
     double d = 0;
-    ck_assert_int_eq(
-        actors_value_double(itest_result(f), &d), ACTORS_OK);
+    ck_assert_int_eq(actors_value_double(itest_result(f), &d), ACTORS_OK);
     actors_future_destroy(&f);
     return d;
 }
@@ -271,8 +269,8 @@ START_TEST(test_placement_issue_sequence)
     /* One restart (the node lost); the drain moved it without one. */
     ck_assert_int_eq(s_restarts("chaos/counter"), 1);
     ck_assert_int_eq(s_last_event_int("chaos/counter", "start", "restarts"), 1);
-    ck_assert_ptr_nonnull(strstr(testutil_proc_stderr(back),
-        "address=chaos/counter service=chaos"));
+    ck_assert_ptr_nonnull(strstr(
+        testutil_proc_stderr(back), "address=chaos/counter service=chaos"));
     ck_assert_ptr_nonnull(
         strstr(testutil_proc_stderr(back), "restarts=1 its config actor"));
 }
