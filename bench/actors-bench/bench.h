@@ -70,6 +70,7 @@ typedef struct {
     int prefetch;          /* chaos --prefetch */
     bool verbose;          /* children's stderr kept */
     bool raw_poll;         /* actors-rawbroker --poll (experiment) */
+    bool metrics;          /* actors-broker --metrics-port 0 */
 } bench_env_opts_t;
 
 /* bench_env_start starts the system's broker (not for "direct") and

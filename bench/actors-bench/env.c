@@ -129,7 +129,9 @@ bench_env_start(const bench_driver_t *d, const bench_env_opts_t *opts,
             s_is(self, "ours") ? "actors-broker" : "actors-rawbroker");
         s_bind_ep(self, "broker", bind, sizeof bind);
         bool poll = opts->raw_poll && s_is(self, "raw");
-        char *argv[] = {path, "--bind", bind, poll ? "--poll" : NULL, NULL};
+        bool metrics = opts->metrics && s_is(self, "ours");
+        char *argv[] = {path, "--bind", bind,
+            poll ? "--poll" : (metrics ? "--metrics-port" : NULL), "0", NULL};
         actors_err rc = bench_proc_spawn(argv, self->endpoint,
             sizeof self->endpoint, 10000, !opts->verbose, &self->broker_pid);
         if (rc != ACTORS_OK) {

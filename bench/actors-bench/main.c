@@ -6,7 +6,8 @@
  *                [--no-fan] [--samples-dir DIR] [--bin-dir DIR] [--verbose]
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
  *                [--fanout 1,10,100,1000] [--idle-actors N] [--idle-seconds S]
- *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist]
+ *                [--workloads seq,pipelined,tells,fan,idle,supervisor,persist,
+ *                 metrics]
  *   actors-bench --worker (--connect EP --id ID | --bind EP)
  *
  * For each transport it starts three systems (env.c): ours (actors-broker
@@ -62,6 +63,7 @@ typedef struct {
     double v[NSYS];     /* NaN: not measured / failed */
     bool ours_only;     /* no raw or direct counterpart: shown as "-" */
     bool vs_memory;     /* persisted: v[SYS_RAW] is the in-memory account */
+    bool vs_off;        /* metrics: v[SYS_RAW] is ours with metrics off */
     bool no_direct;     /* direct not measured on purpose: shown as "-" */
     const char *target; /* the goal, e.g. "<= 35"; NULL: none */
 } s_figure_t;
@@ -89,6 +91,7 @@ typedef struct {
     bool sys_on[NSYS];     /* --systems */
     char workloads[128];   /* --workloads: ",seq,pipelined,tells,fan," */
     bool has_persist;      /* a vs_memory figure was added */
+    bool has_metrics;      /* a vs_off figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
     int fanout[MAX_LIST]; /* --fanout, ascending */
@@ -536,6 +539,58 @@ s_run_persist(s_bench_t *b)
     }
 }
 
+/* s_run_metrics measures what serving metrics costs the hot path:
+ * pipelined w256 on two brokers of ours, one with --metrics-port 0 (every
+ * call counted by address, method and outcome, and timed into its
+ * method's histogram), one without, taking turns within each round.
+ * v[SYS_OURS] is with metrics, v[SYS_RAW] without; ratio = on / off. */
+static void
+s_run_metrics(s_bench_t *b, const bench_env_opts_t *opts, const char *tr)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "metrics")) {
+        return;
+    }
+    bench_env_t *env[2] = {NULL, NULL}; /* [0] on, [1] off */
+    for (int k = 0; k < 2; k++) {
+        bench_env_opts_t o = *opts;
+        o.metrics = k == 0;
+        if (bench_env_start(s_drivers[SYS_OURS], &o, 1, &env[k]) != ACTORS_OK) {
+            s_note_failure(b, "metrics figure: a broker did not start");
+            bench_env_stop(&env[0]);
+            bench_env_stop(&env[1]);
+            return;
+        }
+    }
+    bench_params_t p = {.seconds = b->seconds, .payload = 16, .cpu = true};
+    double rates[2][MAX_ROUNDS];
+    double cpu[2][MAX_ROUNDS];
+    for (int r = 0; r < b->rounds; r++) {
+        for (int k = 0; k < 2; k++) {
+            bench_result_t res =
+                bench_run_pipelined(s_drivers[SYS_OURS], env[k], &p, 256, 1);
+            b->errors[SYS_OURS] += res.errors;
+            rates[k][r] = res.ok ? res.per_s : NAN;
+            cpu[k][r] = res.ok ? res.cpu_us[BENCH_CPU_BROKER] : NAN;
+        }
+    }
+    bench_env_stop(&env[0]);
+    bench_env_stop(&env[1]);
+    s_figure_t *f =
+        s_figure(b, "pipelined_w256_metrics_calls_per_s", "calls/s", tr, 16);
+    f->vs_off = true;
+    f->target = ">= 0.97";
+    f->v[SYS_OURS] = s_median(rates[0], b->rounds);
+    f->v[SYS_RAW] = s_median(rates[1], b->rounds);
+    /* The broker's CPU per call: steady on a busy machine where rates
+     * are not. */
+    f = s_figure(b, "cpu_us_per_call_broker_metrics", "us", tr, 16);
+    f->vs_off = true;
+    f->v[SYS_OURS] = s_median(cpu[0], b->rounds);
+    f->v[SYS_RAW] = s_median(cpu[1], b->rounds);
+    b->has_metrics = true;
+    s_progress(b, "ours", "pipelined_w256_metrics_calls_per_s", f->v[SYS_OURS]);
+}
+
 static void
 s_run_transport(s_bench_t *b, const char *tr)
 {
@@ -575,6 +630,7 @@ s_run_transport(s_bench_t *b, const char *tr)
     }
     s_run_idle(b, &opts, tr);
     s_run_supervisor(b, tr, tmp);
+    s_run_metrics(b, &opts, tr);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) {
@@ -687,7 +743,9 @@ s_print_json(const s_bench_t *b)
             printf(",\"no_direct\":true");
         }
         printf("%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
-            f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
+            f->vs_memory ? ",\"raw_is\":\"memory\""
+            : f->vs_off  ? ",\"raw_is\":\"metrics_off\""
+                         : "",
             i + 1 < b->nfigures ? "," : "");
     }
     printf(" ]}\n");
@@ -717,7 +775,7 @@ s_print_table(const s_bench_t *b)
             s_cell(f->v[s], digits, c[s], sizeof c[s]);
         }
         double r = f->v[SYS_OURS] / f->v[SYS_RAW];
-        if (f->vs_memory || f->no_direct) {
+        if (f->vs_memory || f->vs_off || f->no_direct) {
             snprintf(c[SYS_DIRECT], sizeof c[SYS_DIRECT], "-");
         }
         if (f->ours_only) {
@@ -735,6 +793,10 @@ s_print_table(const s_bench_t *b)
     if (b->has_persist) {
         printf("persist_*: raw broker column = the in-memory account "
                "(persist_memory), ratio = persisted / in-memory\n");
+    }
+    if (b->has_metrics) {
+        printf("*_metrics: ours = metrics on, raw broker column = ours with "
+               "metrics off, ratio = on / off\n");
     }
     if (b->errors[SYS_OURS] > 0) {
         printf("ours: %ld error replies\n", b->errors[SYS_OURS]);
@@ -759,7 +821,7 @@ s_usage(void)
         "         [--fanout 1,10,100,1000] [--idle-actors N] "
         "[--idle-seconds S]\n"
         "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
-        "persist] [--raw-poll]\n"
+        "persist,metrics] [--raw-poll]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
 
@@ -946,7 +1008,7 @@ main(int argc, char **argv)
     }
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
         workloads ? workloads
-                  : "seq,pipelined,tells,fan,idle,supervisor,persist");
+                  : "seq,pipelined,tells,fan,idle,supervisor,persist,metrics");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {
