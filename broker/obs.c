@@ -301,7 +301,8 @@ s_render_hist(FILE *f, obs_t *self)
 {
     obs_row_t all = {NULL, 0, 0};
     for (uint32_t r = 0; r <= self->nrows; r++) {
-        const obs_row_t *row = r < self->nrows ? &self->rows[r] : &self->unknown;
+        const obs_row_t *row =
+            r < self->nrows ? &self->rows[r] : &self->unknown;
         for (uint32_t i = 0; i < row->n; i++) {
             const obs_method_t *m = &row->v[i];
             obs_method_t *t = s_method(&all, (const uint8_t *)m->name, m->len);
@@ -326,8 +327,8 @@ s_render_hist(FILE *f, obs_t *self)
             fputs("actors_call_duration_seconds_bucket{method=\"", f);
             s_label(f, m->name, m->len);
             if (b < OBS_NB) {
-                fprintf(f, "\",le=\"%g\"} %llu\n",
-                    (double)s_bounds_us[b] / 1e6, (unsigned long long)cum);
+                fprintf(f, "\",le=\"%g\"} %llu\n", (double)s_bounds_us[b] / 1e6,
+                    (unsigned long long)cum);
             } else {
                 fprintf(f, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
             }

@@ -31,13 +31,16 @@
 #include "core.h"
 
 typedef struct {
-    bool trace;          /* BRK-CALL lines (at log level debug) */
-    bool http;           /* serve /metrics, /api/state and / */
-    const char *host;    /* HTTP listen address (IPv4); NULL: 127.0.0.1 */
-    uint16_t port;       /* HTTP port; 0: any free one (logged) */
+    bool trace;       /* BRK-CALL lines (at log level debug) */
+    bool http;        /* serve /metrics, /api/state and / */
+    const char *host; /* HTTP listen address (IPv4); NULL: 127.0.0.1 */
+    uint16_t port;    /* HTTP port; 0: any free one (logged) */
 } brk_obs_opts_t;
 
-#define BRK_OBS_OPTS_INIT {false, false, NULL, 0}
+#define BRK_OBS_OPTS_INIT                                                      \
+    {                                                                          \
+        false, false, NULL, 0                                                  \
+    }
 
 /* brk_obs_attach adds observation to core, unless opts asks for nothing
  * (then core is left as it is and ACTORS_OK returned). Returns ACTORS_OK,

@@ -392,6 +392,9 @@ s_pack_entry(void *arg, uint32_t ei, msgpack_packer *pk)
     sup_entry_t *se = sup_peek(self, ei);
     brk_core_pack_str(pk, "node");
     const char *node = sup_node_name(self, ei);
+    if (node == NULL && se != NULL && se->gone_node[0] != '\0') {
+        node = se->gone_node; /* a tombstone of a node that went */
+    }
     if (node != NULL) {
         brk_core_pack_str(pk, node);
     } else {
@@ -499,7 +502,6 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
             brk_core_slot_fail(core, si, ACTORS_EDEAD, "%s", why);
         }
     }
-    sup_node_forget(self, ni);
     sup_compute_loads(self);
     for (uint32_t ei = 0; ei < core->reg.used; ei++) {
         brk_entry_t *e = brk_registry_at(&core->reg, ei);
@@ -510,6 +512,7 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
         }
         sup_replace(self, ei, ni, drained, why);
     }
+    sup_node_forget(self, ni);
     brk_nodes_remove(&self->nodes, ni);
 }
 

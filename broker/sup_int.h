@@ -38,6 +38,7 @@ typedef struct {
     uint8_t is_held;      /* in-flight calls wait for the node's cause */
     uint8_t is_killed;    /* a client's KILL stopped it: no reclaim */
     char cause[128];      /* last exit cause from the node; "" none */
+    char gone_node[64];   /* the node it last ran on, once that node went */
 } sup_entry_t;
 
 typedef struct {
@@ -132,7 +133,9 @@ bool sup_replace(
  * and no client killed it. Returns true if a SPAWN went out. */
 bool sup_reclaim(sup_t *self, uint32_t ei);
 
-/* sup_node_forget clears every entry's home that is node ni (going). */
+/* sup_node_forget clears every entry's home that is node ni (going), and
+ * the node of the tombstones it ran (their gone_node keeps its name, so
+ * LIST does not show another node that takes its index later). */
 void sup_node_forget(sup_t *self, uint32_t ni);
 
 /* sup_on_drain handles a node's DRAIN: it is about to stop its actors

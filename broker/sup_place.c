@@ -162,6 +162,10 @@ sup_replace(
         }
     }
     se = sup_peek(self, ei);
+    if (se->node != BRK_NONE) {
+        snprintf(se->gone_node, sizeof se->gone_node, "%.63s",
+            brk_nodes_at(&self->nodes, se->node)->name);
+    }
     se->node = BRK_NONE;
     brk_core_bury(core, ei, ACTORS_EDEAD, why);
     return false;
@@ -192,9 +196,18 @@ sup_reclaim(sup_t *self, uint32_t ei)
 void
 sup_node_forget(sup_t *self, uint32_t ni)
 {
+    const char *name = brk_nodes_at(&self->nodes, ni)->name;
     for (uint32_t i = 0; i < self->cap; i++) {
-        if (self->v[i].is_used && self->v[i].home == ni) {
-            self->v[i].home = BRK_NONE;
+        sup_entry_t *se = &self->v[i];
+        if (!se->is_used) {
+            continue;
+        }
+        if (se->home == ni) {
+            se->home = BRK_NONE;
+        }
+        if (se->node == ni) {
+            snprintf(se->gone_node, sizeof se->gone_node, "%.63s", name);
+            se->node = BRK_NONE;
         }
     }
 }

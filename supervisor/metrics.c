@@ -281,7 +281,8 @@ metrics_exit(metrics_t *self, const char *address, const char *cause)
             k = METRICS_CAUSES_MAX - 1;
             snprintf(r->causes[k].cause, sizeof r->causes[k].cause, "other");
         } else if (k == r->ncauses) {
-            snprintf(r->causes[k].cause, sizeof r->causes[k].cause, "%s", cause);
+            snprintf(
+                r->causes[k].cause, sizeof r->causes[k].cause, "%s", cause);
             r->causes[k].n = 0;
             r->ncauses++;
         }

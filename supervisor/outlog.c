@@ -18,13 +18,13 @@
 #include <actors/log.h>
 
 struct outlog {
-    char *address;               /* whose output */
-    char *path;                  /* per-actor file, or NULL */
-    FILE *file;                  /* opened at the first line */
-    int fd;                      /* read end, or -1 */
-    pid_t pid;                   /* writer */
-    size_t len;                  /* bytes in line */
-    char line[OUTLOG_LINE_MAX];  /* the partial line */
+    char *address;              /* whose output */
+    char *path;                 /* per-actor file, or NULL */
+    FILE *file;                 /* opened at the first line */
+    int fd;                     /* read end, or -1 */
+    pid_t pid;                  /* writer */
+    size_t len;                 /* bytes in line */
+    char line[OUTLOG_LINE_MAX]; /* the partial line */
 };
 
 actors_err
@@ -91,8 +91,8 @@ outlog_destroy(outlog_t **self_p)
 static void
 s_emit(outlog_t *self, const char *line, size_t n)
 {
-    fprintf(stderr, "%s[%d]: %.*s\n", self->address, (int)self->pid, (int)n,
-        line);
+    fprintf(
+        stderr, "%s[%d]: %.*s\n", self->address, (int)self->pid, (int)n, line);
     if (self->path == NULL) {
         return;
     }

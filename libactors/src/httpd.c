@@ -41,10 +41,9 @@ s_answer(void *cls, struct MHD_Connection *conn, const char *url,
         status = self->fn(self->arg, url, &page);
     }
     if (page.body == NULL && status != 200) {
-        const char *text = status == 404 ? "not found\n"
-                           : status == 405
-                               ? "only GET\n"
-                               : "error\n";
+        const char *text = status == 404   ? "not found\n"
+                           : status == 405 ? "only GET\n"
+                                           : "error\n";
         page.body = strdup(text);
         page.len = page.body ? strlen(page.body) : 0;
         page.type = "text/plain; charset=utf-8";
@@ -82,10 +81,9 @@ actors__httpd_start(actors__httpd_t **out, const char *host, uint16_t port,
     }
     self->fn = fn;
     self->arg = arg;
-    self->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, port, NULL, NULL,
-        s_answer, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+    self->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+        port, NULL, NULL, s_answer, self, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (self->d == NULL) {
         free(self);

@@ -20,8 +20,8 @@ static char g_brklog[96]; /* the broker's stderr, when captured */
 /* s_broker_logged starts a broker with the extra arguments (up to two;
  * NULL-terminated) and its stderr in g_brklog; env is set for it only. */
 static void
-s_broker_logged(const char *env_name, const char *env_value, const char *a1,
-    const char *a2)
+s_broker_logged(
+    const char *env_name, const char *env_value, const char *a1, const char *a2)
 {
     snprintf(g_brklog, sizeof g_brklog, "%s/broker.err", g_supdir);
     int fd = open(g_brklog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -186,10 +186,10 @@ START_TEST(test_observe_broker_traces_calls)
     f = itest_call("chaos/none", "echo", "i", 1);
     itest_assert_error(f, ACTORS_ENOACTOR, "NoSuchActor", NULL);
     actors_future_destroy(&f);
-    s_wait_file(g_brklog,
-        "BRK-CALL address=chaos/tr method=echo outcome=ok us=");
-    s_wait_file(g_brklog,
-        "BRK-CALL address=chaos/tr method=fail outcome=error us=");
+    s_wait_file(
+        g_brklog, "BRK-CALL address=chaos/tr method=echo outcome=ok us=");
+    s_wait_file(
+        g_brklog, "BRK-CALL address=chaos/tr method=fail outcome=error us=");
     s_wait_file(g_brklog,
         "BRK-CALL address=chaos/none method=echo outcome=NoSuchActor us=0");
     unlink(g_brklog);
@@ -273,6 +273,118 @@ START_TEST(test_observe_metrics_parsed)
 }
 END_TEST
 
+/* s_ctl runs actorctl against the test's broker with up to four more
+ * arguments and returns its stdout (static); the exit status must be 0. */
+static const char *
+s_ctl(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    static char out[1 << 16];
+    char err[4096];
+    const char *argv[] = {
+        "actorctl", "--broker", testutil_endpoint(), a1, a2, a3, a4, NULL};
+    int rc = testutil_run(argv, 30000, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "actorctl %s failed (%d): %s", a1, rc, err);
+    return out;
+}
+
+/* s_line_of returns the line of text that contains needle, copied into
+ * buf ("" if none). */
+static const char *
+s_line_of(const char *text, const char *needle, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    const char *p = strstr(text, needle);
+    if (p == NULL) {
+        return buf;
+    }
+    const char *start = p;
+    while (start > text && start[-1] != '\n') {
+        start--;
+    }
+    const char *end = strchr(p, '\n');
+    size_t n = end ? (size_t)(end - start) : strlen(start);
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ls hides the addresses that no longer run unless --all, and shows the
+ * node an address last ran on even after another node took that node's
+ * place; events have a time, node-lost and re-placed kinds, and actors
+ * started by hand; top shows the actors live. Before: ls listed every
+ * dead address, a tombstone showed the node that came next, events had
+ * no time and none of those kinds. */
+START_TEST(test_observe_ls_events_top)
+{
+    static const char *zpl = "actor\n"
+                             "    keep\n"
+                             "        service = chaos\n"
+                             "        address = chaos/keep\n"
+                             "        policy\n"
+                             "            max_restarts = -1\n"
+                             "    gone\n"
+                             "        service = chaos\n"
+                             "        address = chaos/gone\n";
+    testutil_broker_start(NULL);
+    itest_connect();
+    testutil_proc_t *n1 = suptest_node("n1", zpl);
+    suptest_node("n2", NULL);
+    int64_t keep = suptest_wait_running("chaos/keep", 0);
+    suptest_wait_running("chaos/gone", 0);
+    testutil_service_start("chaos", "chaos/hand", 0, NULL);
+    actors_future_t *f = itest_call("chaos/gone", "crash", "i", 9);
+    suptest_wait(f);
+    actors_future_destroy(&f);
+    suptest_wait_state("chaos/gone", "dead");
+
+    const char *ls = s_ctl("ls", NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(ls, "chaos/keep"));
+    ck_assert_ptr_nonnull(strstr(ls, "chaos/hand"));
+    ck_assert_msg(
+        strstr(ls, "chaos/gone") == NULL, "ls lists the dead: %s", ls);
+    ls = s_ctl("ls", "--json", NULL, NULL);
+    ck_assert_ptr_null(strstr(ls, "chaos/gone"));
+    ls = s_ctl("ls", "--all", NULL, NULL);
+    char line[512];
+    s_line_of(ls, "chaos/gone", line, sizeof line);
+    ck_assert_msg(
+        strstr(line, " n1 ") && strstr(line, "dead"), "ls --all: %s", ls);
+
+    /* n1 is lost; n3 comes and takes its place in the broker's table. */
+    testutil_proc_kill(n1, SIGKILL);
+    suptest_wait_running("chaos/keep", keep);
+    suptest_node("n3", NULL);
+    ls = s_ctl("ls", "--all", NULL, NULL);
+    s_line_of(ls, "chaos/gone", line, sizeof line);
+    ck_assert_msg(strstr(line, " n1 ") != NULL && strstr(line, " n3 ") == NULL,
+        "the tombstone shows another node: %s", line);
+
+    const char *ev = s_ctl("events", NULL, NULL, NULL);
+    s_line_of(ev, "kind=register address=chaos/hand", line, sizeof line);
+    ck_assert_msg(line[0] != '\0',
+        "no event for the actor started by hand: "
+        "%s",
+        ev);
+    /* Each line starts with its UTC time, 2026-12-06T06:14:42.630Z. */
+    ck_assert_msg(strlen(line) > 24 && line[4] == '-' && line[10] == 'T' &&
+                      line[23] == 'Z' && line[24] == ' ',
+        "no time: %s", line);
+    ck_assert_ptr_nonnull(strstr(ev, "kind=node-lost address=- "));
+    s_line_of(ev, "kind=re-placed address=chaos/keep", line, sizeof line);
+    ck_assert_msg(strstr(line, "node=n2") != NULL, "re-placed: %s", ev);
+
+    const char *top = s_ctl("top", "--count", "2", "--all");
+    ck_assert_ptr_nonnull(strstr(top, "actors top "));
+    ck_assert_ptr_nonnull(strstr(top, "CALLS/S"));
+    s_line_of(top, "chaos/keep", line, sizeof line);
+    ck_assert_msg(
+        strstr(line, "n2") && strstr(line, "running"), "top: %s", top);
+}
+END_TEST
+
 static Suite *
 observe_suite(void)
 {
@@ -281,6 +393,7 @@ observe_suite(void)
     tcase_add_test(tc, test_observe_actor_output_prefixed);
     tcase_add_test(tc, test_observe_broker_traces_calls);
     tcase_add_test(tc, test_observe_metrics_parsed);
+    tcase_add_test(tc, test_observe_ls_events_top);
     suite_add_tcase(s, tc);
     return s;
 }

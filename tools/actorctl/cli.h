@@ -29,6 +29,7 @@ typedef enum {
     CLI_CMD_KILL,     /* kill ADDRESS [--no-restart] */
     CLI_CMD_STOP,     /* stop ADDRESS */
     CLI_CMD_EVENTS,   /* events [--since N] [--json] */
+    CLI_CMD_TOP,      /* top [--interval MS] [--count N] [--all] */
 } cli_cmd_t;
 
 typedef struct {
@@ -49,6 +50,9 @@ typedef struct {
     bool no_restart;      /* kill --no-restart */
     uint64_t since;       /* events --since */
     const char *key;      /* call --key; NULL: none */
+    bool is_all;          /* ls/top --all: dead and stopped ones too */
+    uint32_t interval_ms; /* top --interval (default 1000) */
+    int count;            /* top --count: frames, 0 for ever */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -58,6 +62,8 @@ typedef struct {
 #define CLI_OPT_NO_RESTART 0x04u
 #define CLI_OPT_SINCE 0x08u
 #define CLI_OPT_KEY 0x10u
+#define CLI_OPT_ALL 0x20u
+#define CLI_OPT_TOP 0x40u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

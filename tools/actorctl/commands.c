@@ -10,8 +10,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <actors/actors.h>
+
+#include "top.h"
 
 /* Extra time given to the client after a call's deadline: the broker
  * answers Timeout at the deadline, and the client itself shortly after
@@ -204,17 +207,31 @@ s_cmp_rows(const void *a, const void *b)
     return strcmp(ra->cell[0], rb->cell[0]);
 }
 
+/* commands_is_gone tells whether a LIST map is of an address that no
+ * longer runs (dead or stopped): ls and top show them only with --all. */
+bool
+commands_is_gone(const msgpack_object *map)
+{
+    const char *s = NULL;
+    size_t n = 0;
+    if (actors_value_str(actors_map_get(map, "state"), &s, &n) != ACTORS_OK) {
+        return false;
+    }
+    return (n == 4 && memcmp(s, "dead", 4) == 0) ||
+           (n == 7 && memcmp(s, "stopped", 7) == 0);
+}
+
 /* s_print_table prints the LIST result as an aligned table, sorted by
- * address. */
+ * address; dead and stopped addresses only when all. */
 static int
-s_print_table(const msgpack_object *list)
+s_print_table(const msgpack_object *list, bool all)
 {
     if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY) {
         fprintf(stderr, "BadMsgpack: the broker's list is not an array\n");
         return COMMANDS_EXIT_ERROR;
     }
-    size_t n = list->via.array.size;
-    row_t *rows = calloc(n ? n : 1, sizeof *rows);
+    size_t total = list->via.array.size;
+    row_t *rows = calloc(total ? total : 1, sizeof *rows);
     if (rows == NULL) {
         fprintf(stderr, "OutOfMemory: %s\n", actors_strerror(ACTORS_ENOMEM));
         return COMMANDS_EXIT_ERROR;
@@ -224,9 +241,14 @@ s_print_table(const msgpack_object *list)
     for (int c = 0; c < NCOLS; c++) {
         width[c] = strlen(s_columns[c]);
     }
-    for (size_t r = 0; r < n && status == COMMANDS_EXIT_OK; r++) {
+    size_t n = 0;
+    for (size_t k = 0; k < total && status == COMMANDS_EXIT_OK; k++) {
+        if (!all && commands_is_gone(&list->via.array.ptr[k])) {
+            continue;
+        }
+        size_t r = n++;
         for (int c = 0; c < NCOLS; c++) {
-            rows[r].cell[c] = s_cell(&list->via.array.ptr[r], s_keys[c]);
+            rows[r].cell[c] = s_cell(&list->via.array.ptr[k], s_keys[c]);
             if (rows[r].cell[c] == NULL) {
                 status = COMMANDS_EXIT_ERROR;
                 break;
@@ -278,10 +300,30 @@ s_ls(actors_client_t *client, const cli_t *cli)
     int status;
     if (rc != ACTORS_OK) {
         status = s_print_error(cli, f, rc);
+    } else if (cli->is_json && !cli->is_all &&
+               result->type == MSGPACK_OBJECT_ARRAY) {
+        /* The same array less the addresses that no longer run. */
+        uint32_t n = result->via.array.size;
+        uint32_t kept = 0;
+        msgpack_object *v = calloc(n ? n : 1, sizeof *v);
+        if (v == NULL) {
+            status = s_request_failed(ACTORS_ENOMEM);
+        } else {
+            for (uint32_t i = 0; i < n; i++) {
+                if (!commands_is_gone(&result->via.array.ptr[i])) {
+                    v[kept++] = result->via.array.ptr[i];
+                }
+            }
+            msgpack_object arr = {.type = MSGPACK_OBJECT_ARRAY};
+            arr.via.array.size = kept;
+            arr.via.array.ptr = v;
+            status = s_print_json(&arr);
+            free(v);
+        }
     } else if (cli->is_json) {
         status = s_print_json(result);
     } else {
-        status = s_print_table(result);
+        status = s_print_table(result, cli->is_all);
     }
     actors_future_destroy(&f);
     return status;
@@ -395,9 +437,21 @@ s_events(actors_client_t *client, const cli_t *cli)
             "id", "node", "kind", "address", "pid", "restarts", "cause"};
         for (uint32_t i = 0; i < result->via.array.size; i++) {
             const msgpack_object *ev = &result->via.array.ptr[i];
+            /* The broker's time of the event, UTC to the millisecond. */
+            int64_t ms = 0;
+            actors_value_int(actors_map_get(ev, "ms"), &ms);
+            time_t sec = (time_t)(ms / 1000);
+            struct tm tm;
+            char when[32] = "-";
+            if (ms > 0 && gmtime_r(&sec, &tm) != NULL) {
+                size_t w =
+                    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+                snprintf(when + w, sizeof when - w, ".%03dZ", (int)(ms % 1000));
+            }
+            printf("%s", when);
             for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
                 char *cell = s_cell(ev, keys[k]);
-                printf("%s%s=%s", k ? " " : "", keys[k], cell ? cell : "-");
+                printf(" %s=%s", keys[k], cell ? cell : "-");
                 free(cell);
             }
             putchar('\n');
@@ -445,6 +499,9 @@ commands_run(const cli_t *cli)
         break;
     case CLI_CMD_EVENTS:
         status = s_events(client, cli);
+        break;
+    case CLI_CMD_TOP:
+        status = top_run(client, cli);
         break;
     case CLI_CMD_HELP:
         cli_usage(stdout);

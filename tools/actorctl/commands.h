@@ -5,6 +5,10 @@
 #ifndef ACTORCTL_COMMANDS_H
 #define ACTORCTL_COMMANDS_H
 
+#include <stdbool.h>
+
+#include <msgpack.h>
+
 #include "cli.h"
 
 /* Exit statuses of actorctl. */
@@ -17,5 +21,9 @@
  * as "ErrorType: message" on stderr, and disconnects.
  * Returns the process exit status, COMMANDS_EXIT_*. */
 int commands_run(const cli_t *cli);
+
+/* commands_is_gone tells whether a LIST map is of an address that no
+ * longer runs (state dead or stopped). */
+bool commands_is_gone(const msgpack_object *map);
 
 #endif
