@@ -13,6 +13,7 @@
 #include "suptest.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 static char g_brklog[96]; /* the broker's stderr, when captured */
@@ -385,15 +386,68 @@ START_TEST(test_observe_ls_events_top)
 }
 END_TEST
 
+/* The dashboard, in Debian's headless Chromium, while its actor is being
+ * killed: the page's scripts ran and show the actor running on its node
+ * with its restarts, both nodes, and the lifecycle events. */
+START_TEST(test_observe_dashboard_in_chromium)
+{
+    static const char *chromium = "/usr/bin/chromium";
+    if (access(chromium, X_OK) != 0) {
+        fprintf(stderr, "SKIP dashboard: no %s (apt-get install chromium)\n",
+            chromium);
+        return;
+    }
+    static const char *zpl = "actor\n"
+                             "    d\n"
+                             "        service = chaos\n"
+                             "        address = chaos/dash\n"
+                             "        policy\n"
+                             "            max_restarts = -1\n"
+                             "            backoff_base_ms = 1\n";
+    s_broker_logged(NULL, NULL, "--metrics-port", "0");
+    int port = s_port(s_file(g_brklog));
+    itest_connect();
+    suptest_node("n1", zpl);
+    suptest_node("n2", NULL);
+    int64_t pid = suptest_wait_running("chaos/dash", 0);
+    for (int i = 0; i < 3; i++) { /* the kill loop */
+        kill((pid_t)pid, SIGKILL);
+        pid = suptest_wait_running("chaos/dash", pid);
+    }
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    static char dom[1 << 18];
+    char err[8192];
+    const char *argv[] = {chromium, "--headless", "--no-sandbox",
+        "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", url, NULL};
+    int rc = testutil_run(argv, 120000, dom, sizeof dom, err, sizeof err);
+    ck_assert_msg(rc == 0, "chromium failed (%d): %s", rc, err);
+    char row[256];
+    snprintf(row, sizeof row,
+        "<td>chaos/dash</td><td>chaos</td><td class=\"running\">running</td>"
+        "<td>n1</td><td class=\"n\">%lld</td>",
+        (long long)pid);
+    ck_assert_msg(strstr(dom, row) != NULL, "no %s in the page: %s", row, dom);
+    ck_assert_msg(strstr(dom, "<td>n2</td>") != NULL, "node n2: %s", dom);
+    ck_assert_msg(strstr(dom, "<td>restart</td><td>chaos/dash</td><td>n1</td>"),
+        "no restart event shown: %s", dom);
+    ck_assert_msg(strstr(dom, "updated 20") != NULL, "not refreshed: %s", dom);
+    ck_assert_msg(strstr(dom, "<div id=\"err\"></div>") != NULL,
+        "the page shows an error: %s", dom);
+    unlink(g_brklog);
+}
+END_TEST
+
 static Suite *
 observe_suite(void)
 {
     Suite *s = suite_create("observe");
-    TCase *tc = suptest_tcase("observe", 90);
+    TCase *tc = suptest_tcase("observe", 180);
     tcase_add_test(tc, test_observe_actor_output_prefixed);
     tcase_add_test(tc, test_observe_broker_traces_calls);
     tcase_add_test(tc, test_observe_metrics_parsed);
     tcase_add_test(tc, test_observe_ls_events_top);
+    tcase_add_test(tc, test_observe_dashboard_in_chromium);
     suite_add_tcase(s, tc);
     return s;
 }

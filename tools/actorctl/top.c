@@ -102,8 +102,8 @@ top_run(actors_client_t *client, const cli_t *cli)
         const msgpack_object *list = NULL;
         actors_err rc = actors_client_list(client, &f);
         if (rc == ACTORS_OK) {
-            rc = actors_future_get(f,
-                cli->timeout_ms ? (int)cli->timeout_ms : -1, &list);
+            rc = actors_future_get(
+                f, cli->timeout_ms ? (int)cli->timeout_ms : -1, &list);
         }
         if (rc != ACTORS_OK || list->type != MSGPACK_OBJECT_ARRAY) {
             const actors_error_t *e = f ? actors_future_error(f) : NULL;
@@ -144,8 +144,8 @@ top_run(actors_client_t *client, const cli_t *cli)
             r->rate = -1;
             const top_row_t *p = s_prev(prev, nprev, r->address);
             if (p != NULL && now > prev_ms && r->handled >= p->handled) {
-                r->rate =
-                    (double)(r->handled - p->handled) * 1000.0 / (now - prev_ms);
+                r->rate = (double)(r->handled - p->handled) * 1000.0 /
+                          (now - prev_ms);
                 total += r->rate;
             }
             running += strcmp(r->state, "running") == 0;
