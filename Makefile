@@ -84,7 +84,7 @@ INTEG_BINS   := $(INTEG_SRCS:%.c=$(BUILD)/%)
 ALL_BINS := $(BROKER_BIN) $(SUPER_BIN) $(PROGS)
 
 .PHONY: all lib test unit integration interop run bench deps clean \
-        format format-check memcheck docker-test docker-clean
+        format format-check memcheck docker-test docker-clean swarm-test
 all: $(LIB_A) $(LIB_SO) $(ALL_BINS) $(UNIT_BINS) $(INTEG_BINS)
 lib: $(LIB_A) $(LIB_SO)
 
@@ -189,6 +189,10 @@ clean:
 # compose stack with 2 nodes, demo, crash checks, teardown.
 docker-test:
 	@scripts/docker-test.sh
+
+# The same on a single-node Docker Swarm (docker/stack.yml).
+swarm-test:
+	@scripts/swarm-test.sh
 
 # The Docker images the project built (labelled, and the known tags).
 docker-clean:

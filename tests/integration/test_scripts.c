@@ -83,8 +83,8 @@ static int
 s_run(char *out, size_t olen, char *err, size_t elen)
 {
     char script[512];
-    snprintf(script, sizeof script, "%s/scripts/apt-wait.sh",
-        testutil_srcdir());
+    snprintf(
+        script, sizeof script, "%s/scripts/apt-wait.sh", testutil_srcdir());
     const char *path = getenv("PATH");
     char newpath[4096];
     snprintf(newpath, sizeof newpath, "%s:%s", g_dir, path ? path : "");
