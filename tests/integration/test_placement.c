@@ -204,6 +204,38 @@ START_TEST(test_placement_sigusr1_full_stop)
 }
 END_TEST
 
+/* --no-drain makes SIGTERM a full stop too (for an operator who wants
+ * the old behaviour). */
+START_TEST(test_placement_no_drain_flag)
+{
+    static const char *zpl = "actor\n"
+                             "    nd\n"
+                             "        service = chaos\n"
+                             "        address = chaos/nd\n"
+                             "        policy\n"
+                             "            max_restarts = -1\n";
+    testutil_broker_start(NULL);
+    itest_connect();
+    /* suptest_node's config file, then a node of our own with the flag. */
+    testutil_proc_t *tmp = suptest_node("tmp", zpl);
+    s_stop_node(tmp, SIGUSR1);
+    suptest_wait_state("chaos/nd", "stopped");
+    char path[128];
+    snprintf(path, sizeof path, "%s/node0.cfg", g_supdir);
+    const char *argv[] = {"actors-supervisor", "--broker", testutil_endpoint(),
+        "--node", "n1", "--config", path, "--no-drain", NULL};
+    testutil_proc_t *n1 = testutil_spawn(argv, TESTUTIL_CAPTURE_STDERR);
+    ck_assert_ptr_nonnull(n1);
+    suptest_node("n2", NULL);
+    s_wait_log(n1, "SUP-NODE-REGISTERED");
+    suptest_wait_running("chaos/nd", 0);
+    s_stop_node(n1, SIGTERM);
+    ck_assert_ptr_nonnull(strstr(testutil_proc_stderr(n1), "SUP-STOP-ALL"));
+    suptest_wait_state("chaos/nd", "stopped");
+    ck_assert_int_eq(s_last_event_int("chaos/nd", "re-placed", "ms"), -1);
+}
+END_TEST
+
 /* The issue's sequence: the home node is killed (its actors move to the
  * others), started again (it yields: SUP-MOVED), then the node hosting
  * the moved actors is scaled down (SIGTERM): the actors go home and run.
@@ -381,6 +413,7 @@ placement_suite(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, test_placement_sigterm_drains);
     tcase_add_test(tc, test_placement_sigusr1_full_stop);
+    tcase_add_test(tc, test_placement_no_drain_flag);
     tcase_add_test(tc, test_placement_issue_sequence);
     tcase_add_test(tc, test_placement_home_reclaims_when_free);
     tcase_add_test(tc, test_placement_killed_stays_dead);
