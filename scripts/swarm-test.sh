@@ -195,7 +195,7 @@ ok "node task killed: its actors run on actors-node-1, the ledger with its balan
 back() {
     healthy_count node 2 &&
         [ "$(docker ps -q --filter "label=com.docker.swarm.service.name=${STACK}_node" |
-            while read -r c; do docker exec "$c" cat /tmp/actors/node; echo; done |
+            while read -r c; do docker exec "$c" cat /tmp/actors/node; done |
             sort | tr '\n' ' ')" = "actors-node-1 actors-node-2 " ]
 }
 wait_for "Swarm's new task for slot 2 (actors-node-2) healthy" back

@@ -223,6 +223,16 @@ s_send_node(link_t *self)
 static actors_err
 s_connect(link_t *self)
 {
+    if (self->client != NULL) {
+        /* The old socket's queue (NODEs sent while the broker could not
+         * be reached, e.g. its name did not resolve yet) must not reach
+         * the broker later: it would register this node on a connection
+         * that is about to vanish, and the broker would refuse the name
+         * to the new one. */
+        int zero = 0;
+        zmq_setsockopt(actors__client_socket(self->client), ZMQ_LINGER, &zero,
+            sizeof zero);
+    }
     actors_client_destroy(&self->client);
     actors_err rc = actors_client_create(&self->client, self->endpoint);
     if (rc != ACTORS_OK) {
