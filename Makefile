@@ -25,7 +25,7 @@
 SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-$(SANITIZE))
 CC       ?= cc
-PKGS     := libzmq libczmq msgpack check jansson hiredis
+PKGS     := libzmq libczmq msgpack check jansson hiredis libmicrohttpd
 # (check's flags are asked for apart: make install builds without it.)
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -38,7 +38,8 @@ CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
 ifeq ($(CI),true)
   CFLAGS += -Werror
 endif
-LDLIBS   := $(shell pkg-config --libs libzmq libczmq msgpack jansson hiredis 2>/dev/null) \
+LDLIBS   := $(shell pkg-config --libs libzmq libczmq msgpack jansson hiredis \
+                libmicrohttpd 2>/dev/null) \
             -lpthread -lm
 CHECKLIBS := $(shell pkg-config --libs check 2>/dev/null)
 ifneq ($(SANITIZE),)
@@ -93,7 +94,7 @@ INTEG_BINS   := $(INTEG_SRCS:%.c=$(BUILD)/%)
 ALL_BINS := $(BROKER_BIN) $(SUPER_BIN) $(PROGS)
 
 .PHONY: all lib test unit integration interop run bench deps clean \
-        format format-check memcheck docker-test
+        format format-check memcheck docker-test docker-clean swarm-test
 all: $(LIB_A) $(LIB_SO) $(ALL_BINS) $(UNIT_BINS) $(INTEG_BINS)
 lib: $(LIB_A) $(LIB_SO)
 
@@ -210,3 +211,11 @@ include mk/install.mk
 # compose stack with 2 nodes, demo, crash checks, teardown.
 docker-test:
 	@scripts/docker-test.sh
+
+# The same on a single-node Docker Swarm (docker/stack.yml).
+swarm-test:
+	@scripts/swarm-test.sh
+
+# The Docker images the project built (labelled, and the known tags).
+docker-clean:
+	@scripts/docker-clean.sh

@@ -17,6 +17,7 @@
 
 #include "core.h"
 #include "pubsub.h"
+#include "obs.h"
 #include "sup.h"
 
 /* s_sup_event publishes a lifecycle event of the supervision on
@@ -82,4 +83,17 @@ brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
         brk_broker_destroy(out);
     }
     return rc;
+}
+
+actors_err
+brk_broker_observe(
+    brk_broker_t *self, bool trace, bool http, const char *host, uint16_t port)
+{
+    assert(self);
+    brk_obs_opts_t o = BRK_OBS_OPTS_INIT;
+    o.trace = trace;
+    o.http = http;
+    o.host = host;
+    o.port = port;
+    return brk_obs_attach(self, &o);
 }

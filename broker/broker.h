@@ -20,6 +20,7 @@
 #ifndef BRK_BROKER_H
 #define BRK_BROKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <actors/error.h>
@@ -83,5 +84,13 @@ void brk_broker_reload(brk_broker_t *self);
 /* brk_broker_destroy closes the sockets, drops every waiting message and
  * frees *self_p; NULL is fine. Thread: owner. */
 void brk_broker_destroy(brk_broker_t **self_p);
+
+/* brk_broker_observe adds call tracing (trace: BRK-CALL lines at log
+ * level debug) and, with http, the metrics and dashboard server on host
+ * (IPv4; NULL 127.0.0.1) and port (broker/obs.h). Nothing asked: no
+ * cost. Call before brk_broker_run. Returns ACTORS_OK, ACTORS_ENOMEM,
+ * ACTORS_EINVAL or ACTORS_EIO (cannot listen). */
+actors_err brk_broker_observe(
+    brk_broker_t *self, bool trace, bool http, const char *host, uint16_t port);
 
 #endif

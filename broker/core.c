@@ -256,6 +256,26 @@ brk_core_slot_unheap(brk_broker_t *self, uint32_t si)
 }
 
 void
+brk_core_observe(brk_broker_t *self, uint32_t ei, const zmq_msg_t *hdr,
+    actors_err code, int64_t t0_us)
+{
+    actors__hdr_t h;
+    if (actors__hdr_parse(zmq_msg_data((zmq_msg_t *)hdr),
+            zmq_msg_size((zmq_msg_t *)hdr), &h) != ACTORS_OK ||
+        h.address == NULL || h.cmd != ACTORS_CMD_CALL) {
+        return;
+    }
+    int64_t us = t0_us > 0 ? self->now_us - t0_us : 0;
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].call_done_cb) {
+            self->ext[i].call_done_cb(self->ext[i].self, ei, h.address,
+                h.address_len, h.method, h.method_len, (int)code,
+                us < 0 ? 0 : us);
+        }
+    }
+}
+
+void
 brk_core_slot_fail(
     brk_broker_t *self, uint32_t si, actors_err code, const char *fmt, ...)
 {
@@ -270,6 +290,9 @@ brk_core_slot_fail(
         const char *address = "";
         if (s->entry != BRK_NONE) {
             address = brk_registry_at(&self->reg, s->entry)->address;
+        }
+        if (self->observe && s->cmd == ACTORS_CMD_CALL) {
+            brk_core_observe(self, s->entry, &s->hdr, code, s->t0_us);
         }
         brk_core_error(
             self, &s->rid, s->delim, &s->hdr, code, address, "%s", text);
@@ -887,7 +910,10 @@ s_recv_handle(brk_broker_t *self, int flags)
     }
     /* One clock read per message (vDSO, no syscall): the receive may have
      * waited, and deadlines start from now. */
-    self->now = s_clock_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    self->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    self->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     self->n_msgs++;
     s_handle(self, n, too_many);
     for (int i = 0; i < n; i++) {
@@ -934,6 +960,10 @@ s_on_deadline(brk_broker_t *self, uint32_t si)
     }
     if (!s->answered) {
         s->answered = 1;
+        if (self->observe) {
+            brk_core_observe(
+                self, s->entry, &s->hdr, ACTORS_ETIMEDOUT, s->t0_us);
+        }
         brk_core_error(self, &s->rid, s->delim, &s->hdr, ACTORS_ETIMEDOUT,
             e->address, "no reply from %s within %u ms", e->address, ms);
     }

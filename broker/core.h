@@ -84,6 +84,8 @@ struct brk_broker {
     void *monitor;                /* PAIR reading the ROUTER's events */
     atomic_int stop;              /* set by brk_broker_stop */
     int64_t now;                  /* monotonic ms, read once per message */
+    int64_t now_us;               /* the same read, in us */
+    bool observe;                 /* call_done_cb wanted (ext.h) */
     int64_t started;              /* monotonic ms at create */
     int64_t next_tick;            /* next tick of the extensions */
     int64_t next_check;           /* next monitor and timer check */
@@ -167,6 +169,15 @@ void brk_core_pack_str(msgpack_packer *pk, const char *s);
 
 /* brk_core_pack_body turns what self->pk wrote into a body frame. */
 void brk_core_pack_body(brk_broker_t *self, zmq_msg_t *body);
+
+/* brk_core_observe tells the extensions (call_done_cb) that a CALL with
+ * the caller's header hdr, to entry ei (BRK_NONE: none), ended with code
+ * (ACTORS_OK: the actor's REPLY; ACTORS_EAPP: the actor's ERROR; else
+ * the broker's answer) t0_us after the broker took it (0: refused at
+ * once). Callers check self->observe first, so it costs nothing when no
+ * extension observes calls. */
+void brk_core_observe(brk_broker_t *self, uint32_t ei, const zmq_msg_t *hdr,
+    actors_err code, int64_t t0_us);
 
 /* brk_core_reply_packed answers m with REPLY and the packed body. */
 void brk_core_reply_packed(brk_broker_t *self, const brk_in_t *m);

@@ -84,6 +84,22 @@ typedef struct {
      * knows better ("starting", "restarting", "stopped"), else NULL. */
     const char *(*state_name_cb)(void *self, uint32_t ei);
 
+    /* call_done_cb: a CALL to entry ei (BRK_NONE: no such address) with
+     * address and method (as the caller sent them, not NUL-terminated)
+     * was answered: code ACTORS_OK (the actor's REPLY), ACTORS_EAPP (the
+     * actor's ERROR) or the broker's error, us microseconds after the
+     * broker took it (0: refused at once). Called only while the core's
+     * observe flag is set (an extension sets it when it attaches). */
+    void (*call_done_cb)(void *self, uint32_t ei, const uint8_t *address,
+        size_t address_len, const uint8_t *method, size_t method_len, int code,
+        int64_t us);
+
+    /* status_fields: how many key/value pairs pack_status_cb adds to the
+     * broker's status map (the dashboard's /api/state, obs.h): say
+     * "nodes" and "events"; pack_status_cb packs exactly those. */
+    uint32_t status_fields;
+    void (*pack_status_cb)(void *self, msgpack_packer *pk);
+
     /* destroy_cb: frees the extension's state (broker destroyed). */
     void (*destroy_cb)(void *self);
 } brk_ext_t;

@@ -4,6 +4,7 @@
  *   actors-broker [--bind EP] [--mailbox N] [--heartbeat MS] [--liveness N]
  *                 [--max-message BYTES] [--endpoint-file PATH]
  *                 [--keys DIR --key PATH] [--insecure]
+ *                 [--metrics-port PORT] [--metrics-bind ADDR]
  *
  * EP defaults to $ACTORS_BROKER, then tcp://127.0.0.1:5555; a `*` port is
  * resolved and printed once bound as "ENDPOINT tcp://127.0.0.1:NNNNN".
@@ -61,8 +62,11 @@ s_usage(FILE *f)
         "                       may connect, each with the role in its\n"
         "                       metadata (actorctl keygen; SIGHUP reloads)\n"
         "  --key PATH           the broker's own secret certificate\n"
-        "  --insecure           allow a non-loopback bind without keys\n",
-
+        "  --insecure           allow a non-loopback bind without keys\n"
+        "  --metrics-port PORT  serve /metrics (Prometheus) and the\n"
+        "                       dashboard on PORT (0: any free one; default\n"
+        "                       $ACTORS_METRICS_PORT, else off)\n"
+        "  --metrics-bind ADDR  their IPv4 address (default 127.0.0.1)\n",
         BRK_DEFAULT_ENDPOINT);
 }
 
@@ -145,6 +149,11 @@ main(int argc, char **argv)
     }
     const char *endpoint_file = NULL;
     bool insecure = false;
+    const char *metrics_port = getenv("ACTORS_METRICS_PORT");
+    const char *metrics_bind = getenv("ACTORS_METRICS_BIND");
+    if (metrics_port != NULL && *metrics_port == '\0') {
+        metrics_port = NULL;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -163,6 +172,10 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--insecure") == 0) {
             insecure = true;
             continue;
+        } else if (strcmp(a, "--metrics-port") == 0 && v != NULL) {
+            metrics_port = v;
+        } else if (strcmp(a, "--metrics-bind") == 0 && v != NULL) {
+            metrics_bind = v;
         } else if (strcmp(a, "--mailbox") == 0 &&
                    s_number(v, UINT32_MAX, &n) == 0) {
             opts.mailbox = (uint32_t)n;
@@ -184,7 +197,8 @@ main(int argc, char **argv)
                 strcmp(a, "--liveness") == 0 ||
                 strcmp(a, "--max-message") == 0 ||
                 strcmp(a, "--max-queued") == 0 || strcmp(a, "--keys") == 0 ||
-                strcmp(a, "--key") == 0;
+                strcmp(a, "--key") == 0 || strcmp(a, "--metrics-port") == 0 ||
+                strcmp(a, "--metrics-bind") == 0;
             fprintf(stderr, "actors-broker: %s '%s'%s\n",
                 known ? "bad value for" : "unknown option", a,
                 known && v == NULL ? " (missing)" : "");
@@ -220,12 +234,28 @@ main(int argc, char **argv)
             "reaches it may send any command",
             opts.bind);
     }
+    uint64_t mport = 0;
+    if (metrics_port != NULL && strcmp(metrics_port, "0") != 0 &&
+        s_number(metrics_port, 65535, &mport) != 0) {
+        fprintf(stderr, "actors-broker: bad metrics port '%s'\n", metrics_port);
+        s_usage(stderr);
+        return 2;
+    }
     s_raise_fd_limit();
     brk_broker_t *broker = NULL;
     actors_err rc = brk_broker_create(&broker, &opts);
     if (rc != ACTORS_OK) {
         fprintf(stderr, "actors-broker: cannot start on %s: %s\n", opts.bind,
             actors_strerror(rc));
+        return 1;
+    }
+    rc = brk_broker_observe(broker, actors_log_level() >= ACTORS_LOG_DEBUG,
+        metrics_port != NULL, metrics_bind, (uint16_t)mport);
+    if (rc != ACTORS_OK) {
+        fprintf(stderr, "actors-broker: cannot serve metrics on %s:%s: %s\n",
+            metrics_bind ? metrics_bind : "127.0.0.1", metrics_port,
+            actors_strerror(rc));
+        brk_broker_destroy(&broker);
         return 1;
     }
     s_broker = broker;

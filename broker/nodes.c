@@ -105,7 +105,8 @@ brk_nodes_pick(const brk_nodes_t *self, uint32_t exclude)
     assert(self);
     uint32_t best = BRK_NONE;
     for (uint32_t i = 0; i < self->used; i++) {
-        if (self->v[i].name[0] == '\0' || i == exclude) {
+        if (self->v[i].name[0] == '\0' || i == exclude ||
+            self->v[i].is_draining) {
             continue;
         }
         if (best == BRK_NONE || self->v[i].load < self->v[best].load) {

@@ -27,6 +27,7 @@ typedef struct {
     uint32_t conn;                    /* its connection row */
     int64_t pid;                      /* supervisor's pid */
     uint32_t load;                    /* actors placed there (scratch) */
+    uint8_t is_draining;              /* said DRAIN: no new placements */
     brk_mailbox_t pending;            /* relayed SPAWN/KILL slots */
 } brk_node_t;
 
@@ -60,7 +61,8 @@ actors_err brk_nodes_add(
 void brk_nodes_remove(brk_nodes_t *self, uint32_t idx);
 
 /* brk_nodes_pick returns the live node with the smallest load other than
- * exclude (BRK_NONE: none excluded); ties go to the lowest index.
+ * exclude (BRK_NONE: none excluded) and other than a draining one; ties
+ * go to the lowest index.
  * BRK_NONE if there is none. */
 uint32_t brk_nodes_pick(const brk_nodes_t *self, uint32_t exclude);
 

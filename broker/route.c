@@ -232,10 +232,13 @@ brk_core_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
 
 /* s_refuse answers a CALL or TELL that cannot be accepted, unless it is
  * a silent TELL. */
-#define S_REFUSE(quiet, ...)                                                   \
+#define S_REFUSE(quiet, self, rid, delim, hdr, code, ...)                      \
     do {                                                                       \
+        if ((self)->observe) {                                                 \
+            brk_core_observe(self, BRK_NONE, hdr, code, 0);                    \
+        }                                                                      \
         if (!(quiet)) {                                                        \
-            brk_core_error(__VA_ARGS__);                                       \
+            brk_core_error(self, rid, delim, hdr, code, __VA_ARGS__);          \
         }                                                                      \
     } while (0)
 
@@ -333,6 +336,7 @@ s_on_call(void *arg, brk_broker_t *self, const brk_in_t *m)
     }
     s->cmd = m->h.cmd;
     s->delim = m->delim;
+    s->t0_us = self->now_us;
     s->answered = quiet || ack;
     s->entry = ei;
     if (is_call && m->h.timeout_ms > 0 &&
@@ -424,6 +428,11 @@ s_on_reply(void *arg, brk_broker_t *self, const brk_in_t *m)
         brk_core_slot_fail(self, si, ACTORS_EBADREQ,
             "actor %s sent a malformed reply", e->address);
     } else {
+        if (self->observe) {
+            brk_core_observe(self, ei, &s->hdr,
+                m->h.cmd == ACTORS_CMD_REPLY ? ACTORS_OK : ACTORS_EAPP,
+                s->t0_us);
+        }
         brk_core_answer(self, &s->rid, s->delim, &s->hdr, m->h.cmd, &m->arg[0]);
         brk_slots_free(&self->slots, si);
     }

@@ -48,6 +48,7 @@ typedef struct {
     zmq_msg_t args;    /* args frame, until dispatched */
     zmq_msg_t key;     /* call key frame (optional; empty: none) */
     int64_t deadline;  /* monotonic ms; 0: none */
+    int64_t t0_us;     /* a CALL: monotonic us when the broker took it */
     uint32_t gen;      /* generation; bumped when freed */
     uint32_t next;     /* next on its list (the free list too) */
     uint32_t prev;     /* previous on its list */

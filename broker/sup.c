@@ -106,6 +106,7 @@ s_row_init(sup_entry_t *se)
     se->node = BRK_NONE;
     se->spawn_slot = BRK_NONE;
     se->owner = BRK_NONE;
+    se->home = BRK_NONE;
 }
 
 sup_entry_t *
@@ -240,33 +241,6 @@ sup_forbidden(sup_t *self, uint32_t ni, const char *what, const char *address,
         address, why);
 }
 
-/* s_send_spawn relays slot si as a SPAWN of entry ei (its stored spec)
- * to node ni. */
-static void
-s_send_spawn(sup_t *self, uint32_t si, uint32_t ei, uint32_t ni)
-{
-    brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
-    sup_entry_t *se = sup_peek(self, ei);
-    zmq_msg_t addr;
-    zmq_msg_t spec;
-    brk_core_body_from(&addr, e->address, e->address_len);
-    if (se != NULL && se->spec != NULL) {
-        brk_core_body_from(&spec, se->spec, se->spec_len);
-    } else {
-        static const uint8_t empty_map = 0x80;
-        brk_core_body_from(&spec, &empty_map, 1);
-    }
-    /* A new placement: a new secret for the process the node starts. */
-    const char *claim = NULL;
-    if (se != NULL) {
-        (void)sup_claim_new(se);
-        claim = se->claim;
-    }
-    sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &spec, claim);
-    zmq_msg_close(&addr);
-    zmq_msg_close(&spec);
-}
-
 void
 sup_kill_quiet(sup_t *self, uint32_t ei, bool graceful)
 {
@@ -274,6 +248,7 @@ sup_kill_quiet(sup_t *self, uint32_t ei, bool graceful)
     if (se == NULL || se->node == BRK_NONE) {
         return;
     }
+    se->is_killed = 1;
     brk_broker_t *core = self->core;
     brk_entry_t *e = brk_registry_at(&core->reg, ei);
     msgpack_pack_map(&core->pk, 2);
@@ -325,8 +300,8 @@ sup_node_name(sup_t *self, uint32_t ei)
 
 /* s_settle answers the held in-flight calls of entry ei: ActorCrashed
  * with cause. */
-static void
-s_settle(sup_t *self, uint32_t ei, const char *cause)
+void
+sup_settle(sup_t *self, uint32_t ei, const char *cause)
 {
     brk_core_fail_inflight(self->core, ei, ACTORS_ECRASHED, cause);
     sup_entry_t *se = sup_peek(self, ei);
@@ -339,8 +314,8 @@ s_settle(sup_t *self, uint32_t ei, const char *cause)
  * kept, what never started and what may be retried goes back to it); the
  * calls that may have run are answered now when the cause is known, else
  * held for it. */
-static void
-s_restarting(sup_t *self, uint32_t ei, const char *cause, bool known)
+void
+sup_restarting(sup_t *self, uint32_t ei, const char *cause, bool known)
 {
     brk_broker_t *core = self->core;
     if (brk_registry_at(&core->reg, ei)->state == BRK_ENTRY_RUNNING) {
@@ -352,7 +327,7 @@ s_restarting(sup_t *self, uint32_t ei, const char *cause, bool known)
         return;
     }
     if (known) {
-        s_settle(self, ei, cause);
+        sup_settle(self, ei, cause);
     } else {
         se->is_held = 1;
         se->held_since = core->now;
@@ -367,10 +342,24 @@ s_entry_lost(void *arg, uint32_t ei, bool crashed, const char *reason)
     if (se != NULL && se->node != BRK_NONE && !crashed) {
         se->is_awaited = 1; /* the node may start it again: see below */
     }
-    if (!crashed || se == NULL || se->node == BRK_NONE) {
-        return false; /* a clean exit, or no node runs it: buried */
+    if (se == NULL || se->node == BRK_NONE) {
+        brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
+        sup_event(self, crashed ? "exit" : "unregister", NULL, e->address,
+            e->pid, 0, crashed ? reason : "unregistered");
+        return false; /* no node runs it: buried */
     }
-    s_restarting(self, ei, reason, false);
+    brk_node_t *node = brk_nodes_at(&self->nodes, se->node);
+    if (node->is_draining && se->spec != NULL) {
+        /* Stopped for its node's drain: held until it is re-placed. */
+        char why[300];
+        snprintf(why, sizeof why, "node %s draining", node->name);
+        sup_restarting(self, ei, why, true);
+        return true;
+    }
+    if (!crashed) {
+        return false; /* a clean exit: buried */
+    }
+    sup_restarting(self, ei, reason, false);
     return true;
 }
 
@@ -408,6 +397,11 @@ s_entry_registered(void *arg, uint32_t ei)
 {
     sup_t *self = arg;
     sup_entry_t *se = sup_peek(self, ei);
+    if (se == NULL || se->node == BRK_NONE) {
+        brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
+        sup_event(self, "register", NULL, e->address, e->pid, 0,
+            "registered by itself (no node runs it)");
+    }
     if (se == NULL) {
         return;
     }
@@ -427,9 +421,10 @@ s_entry_registered(void *arg, uint32_t ei)
     }
     se->is_awaited = 0;
     se->is_stopped = 0;
+    se->is_killed = 0;
     se->starting = 0;
     if (se->is_held) {
-        s_settle(self, ei, se->cause[0] ? se->cause : SUP_CAUSE_LOST);
+        sup_settle(self, ei, se->cause[0] ? se->cause : SUP_CAUSE_LOST);
     }
     if (se->spawn_slot != BRK_NONE) {
         uint32_t si = se->spawn_slot;
@@ -489,6 +484,9 @@ s_pack_entry(void *arg, uint32_t ei, msgpack_packer *pk)
     sup_entry_t *se = sup_peek(self, ei);
     brk_core_pack_str(pk, "node");
     const char *node = sup_node_name(self, ei);
+    if (node == NULL && se != NULL && se->gone_node[0] != '\0') {
+        node = se->gone_node; /* a tombstone of a node that went */
+    }
     if (node != NULL) {
         brk_core_pack_str(pk, node);
     } else {
@@ -560,19 +558,25 @@ s_on_node(void *arg, brk_broker_t *core, const brk_in_t *m)
 }
 
 /* s_node_lost ends node ni: its pending requests fail, its actors are
- * re-created on another node when their policy allows a restart, else
- * their callers get ActorDead. */
+ * re-created on another node when their policy allows a restart (all of
+ * them when the node was draining), else their callers get ActorDead. */
 static void
 s_node_lost(sup_t *self, uint32_t ni, const char *reason)
 {
     brk_broker_t *core = self->core;
+    brk_node_t *node = brk_nodes_at(&self->nodes, ni);
+    bool drained = node->is_draining;
     char why[320];
-    snprintf(why, sizeof why, "node %s lost (%s)",
-        brk_nodes_at(&self->nodes, ni)->name, reason);
-    ACTORS_LOG(ACTORS_LOG_WARN, "BRK-NODE-LOST", "node=%s cause=\"%s\"",
-        brk_nodes_at(&self->nodes, ni)->name, reason);
-    sup_emit(
-        self, "node-lost", "", brk_nodes_at(&self->nodes, ni)->name, reason);
+    if (drained) {
+        snprintf(why, sizeof why, "node %s drained", node->name);
+    } else {
+        snprintf(why, sizeof why, "node %s lost (%s)", node->name, reason);
+    }
+    ACTORS_LOG(drained ? ACTORS_LOG_NOTICE : ACTORS_LOG_WARN,
+        drained ? "BRK-NODE-GONE" : "BRK-NODE-LOST", "node=%s cause=\"%s\"",
+        node->name, drained ? "drained" : reason);
+    sup_event(self, drained ? "node-gone" : "node-lost", node->name, "",
+        node->pid, 0, why);
     uint32_t si;
     while ((si = brk_mailbox_pop(&brk_nodes_at(&self->nodes, ni)->pending,
                 &core->slots)) != BRK_NONE) {
@@ -602,44 +606,9 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
             e->state == BRK_ENTRY_DEAD) {
             continue;
         }
-        bool may = se->spec != NULL && se->spawn_slot == BRK_NONE &&
-                   se->max_restarts != 0 &&
-                   (se->max_restarts < 0 || se->restarts < se->max_restarts);
-        uint32_t target = may ? brk_nodes_pick(&self->nodes, ni) : BRK_NONE;
-        uint32_t slot = BRK_NONE;
-        if (target != BRK_NONE &&
-            brk_slots_alloc(&core->slots, &slot) != ACTORS_OK) {
-            target = BRK_NONE;
-        }
-        if (target == BRK_NONE) {
-            se->node = BRK_NONE;
-            brk_core_bury(core, ei, ACTORS_EDEAD, why);
-            continue;
-        }
-        if (e->state == BRK_ENTRY_RUNNING) {
-            s_restarting(self, ei, why, true);
-        } else if (se->is_held) {
-            s_settle(self, ei, why);
-        }
-        e = brk_registry_at(&core->reg, ei);
-        se = sup_peek(self, ei);
-        se->starting = 1;
-        se->node = target;
-        se->restarts++;
-        e->pid = 0;
-        snprintf(se->cause, sizeof se->cause, "%.127s", why);
-        snprintf(e->cause, sizeof e->cause, "%.127s", why);
-        brk_nodes_at(&self->nodes, target)->load++;
-        ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-RECREATE",
-            "address=%s node=%s restarts=%d re-creating on another node",
-            e->address, brk_nodes_at(&self->nodes, target)->name, se->restarts);
-        sup_emit(self, "replaced", e->address,
-            brk_nodes_at(&self->nodes, target)->name, why);
-        brk_slot_t *s = brk_slots_at(&core->slots, slot);
-        s->answered = 1; /* no client waits */
-        s->entry = ei;
-        s_send_spawn(self, slot, ei, target);
+        sup_replace(self, ei, ni, drained, why);
     }
+    sup_node_forget(self, ni);
     brk_nodes_remove(&self->nodes, ni);
 }
 
@@ -684,7 +653,7 @@ s_tick(void *arg)
     for (uint32_t ei = 0; ei < self->cap && ei < core->reg.used; ei++) {
         sup_entry_t *se = sup_peek(self, ei);
         if (se != NULL && se->is_held && core->now - se->held_since > silence) {
-            s_settle(self, ei, se->cause[0] ? se->cause : SUP_CAUSE_LOST);
+            sup_settle(self, ei, se->cause[0] ? se->cause : SUP_CAUSE_LOST);
         }
     }
 }
@@ -700,6 +669,7 @@ typedef struct {
     int64_t mtr; /* -2: absent */
     int32_t max_restarts;
     char claim[BRK_CLAIM_MAX + 1]; /* the process's secret; "" none */
+    bool home;                     /* the node's config names the address */
     msgpack_sbuffer spec;          /* the spec map re-packed; size 0 none */
 } s_state_t;
 
@@ -719,6 +689,7 @@ s_read_state(zmq_msg_t *f, s_state_t *st)
     sup_get_str(&up.data, "claim", st->claim, sizeof st->claim);
     st->pid = sup_get_int(&up.data, "pid", 0);
     st->restarts = sup_clamp32(sup_get_int(&up.data, "restarts", 0));
+    st->home = sup_get_bool(&up.data, "home");
     const msgpack_object *spec = actors_map_get(&up.data, "spec");
     bool has_spec = spec != NULL && spec->type == MSGPACK_OBJECT_MAP;
     st->mtr = sup_get_int(&up.data, "max_task_retries", -2);
@@ -760,7 +731,7 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
         if (!starting && node == ni) {
             /* The node saw the process exit before the broker saw its
              * connection drop: it is dead now. */
-            s_restarting(
+            sup_restarting(
                 self, ei, st->cause[0] ? st->cause : SUP_CAUSE_LOST, true);
         } else if (node != ni &&
                    (node != BRK_NONE || !starting || st->claim[0] == '\0' ||
@@ -771,6 +742,12 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
              * process that registered before this STATE came shows the
              * node's claim: that one is adopted; a pid proves nothing
              * (LOOKUP shows it to anyone). */
+            if (st->home && prev != NULL) {
+                /* The node's config names it, but it runs elsewhere: the
+                 * node is its home and takes it back once it is free. */
+                prev->home = ni;
+                return;
+            }
             sup_forbidden(self, ni, s_state_what(st), address,
                 "refused: a live actor the node did not start holds it");
             return;
@@ -791,7 +768,7 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
     }
     if (brk_registry_at(&core->reg, ei)->state == BRK_ENTRY_HELD) {
         if (se->is_held) {
-            s_settle(self, ei,
+            sup_settle(self, ei,
                 st->cause[0] ? st->cause
                              : (se->cause[0] ? se->cause : SUP_CAUSE_LOST));
         }
@@ -807,6 +784,9 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
     }
     se->is_stopped = 0;
     se->node = ni;
+    if (st->home) {
+        se->home = ni;
+    }
     se->restarts = st->restarts;
     if (st->cause[0]) {
         snprintf(se->cause, sizeof se->cause, "%s", st->cause);
@@ -829,6 +809,15 @@ s_state_gone(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
     brk_broker_t *core = self->core;
     uint32_t ei = brk_registry_find(&core->reg, address, strlen(address));
     sup_entry_t *se = ei == BRK_NONE ? NULL : sup_peek(self, ei);
+    if (se != NULL && se->node != ni && st->home) {
+        /* The node's config names it, but it runs (or ran) elsewhere:
+         * the node is its home, and takes it back once it is free. */
+        se->home = ni;
+        if (brk_registry_at(&core->reg, ei)->state == BRK_ENTRY_DEAD) {
+            sup_reclaim(self, ei);
+        }
+        return;
+    }
     /* Only the node that placed the actor speaks for it: a node whose
      * config names an address that an actor started by hand holds must
      * not take that live actor down. */
@@ -841,6 +830,17 @@ s_state_gone(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
     }
     bool stopped = strcmp(st->state, "stopped") == 0;
     se->is_awaited = 0; /* the node says: gone for good */
+    brk_node_t *node = brk_nodes_at(&self->nodes, ni);
+    if (node->is_draining && se->spec != NULL &&
+        brk_registry_at(&core->reg, ei)->state != BRK_ENTRY_DEAD) {
+        /* Stopped by its node's drain: it goes on elsewhere. */
+        char why[300];
+        snprintf(why, sizeof why, "node %s draining", node->name);
+        se->restarts = st->restarts;
+        sup_compute_loads(self);
+        sup_replace(self, ei, ni, true, why);
+        return;
+    }
     if (brk_registry_at(&core->reg, ei)->state != BRK_ENTRY_DEAD) {
         char why[160];
         snprintf(why, sizeof why, "%s", st->cause[0] ? st->cause : st->state);
@@ -855,6 +855,9 @@ s_state_gone(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
             snprintf(se->cause, sizeof se->cause, "%s", st->cause);
             snprintf(brk_registry_at(&core->reg, ei)->cause,
                 sizeof brk_registry_at(&core->reg, ei)->cause, "%s", st->cause);
+        }
+        if (se->home != BRK_NONE && se->home != ni) {
+            sup_reclaim(self, ei);
         }
     }
 }
@@ -927,6 +930,26 @@ s_event_allowed(sup_t *self, uint32_t ni, const brk_event_t *ev)
     return false;
 }
 static void s_destroy(void *arg);
+void
+sup_event(sup_t *self, const char *kind, const char *node, const char *address,
+    int64_t pid, int64_t restarts, const char *cause)
+{
+    brk_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ev.ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    ev.pid = pid;
+    ev.restarts = restarts;
+    snprintf(ev.node, sizeof ev.node, "%.63s", node ? node : "");
+    snprintf(ev.kind, sizeof ev.kind, "%.15s", kind);
+    snprintf(ev.address, sizeof ev.address, "%.255s", address ? address : "");
+    snprintf(ev.cause, sizeof ev.cause, "%.127s", cause ? cause : "");
+    ev.id = brk_events_push(&self->events, &ev);
+    if (self->event_fn != NULL) {
+        self->event_fn(self->event_arg, &ev); /* actors.lifecycle.* */
+    }
+}
 
 static void
 s_on_event(void *arg, brk_broker_t *core, const brk_in_t *m)
@@ -972,19 +995,7 @@ void
 sup_emit(sup_t *self, const char *kind, const char *address, const char *node,
     const char *cause)
 {
-    brk_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ev.ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    snprintf(ev.kind, sizeof ev.kind, "%s", kind);
-    snprintf(ev.address, sizeof ev.address, "%s", address);
-    snprintf(ev.node, sizeof ev.node, "%s", node);
-    snprintf(ev.cause, sizeof ev.cause, "%s", cause);
-    /* Not in the ring: EVENTS lists what the nodes reported (id 0). */
-    if (self->event_fn != NULL) {
-        self->event_fn(self->event_arg, &ev);
-    }
+    sup_event(self, kind, node, address, 0, 0, cause);
 }
 
 void
@@ -998,6 +1009,7 @@ brk_sup_on_event(brk_broker_t *core, brk_sup_event_fn fn, void *arg)
         }
     }
 }
+static void s_pack_event(msgpack_packer *pk, const brk_event_t *ev);
 
 static void
 s_on_events(void *arg, brk_broker_t *core, const brk_in_t *m)
@@ -1020,28 +1032,75 @@ s_on_events(void *arg, brk_broker_t *core, const brk_in_t *m)
     msgpack_packer *pk = &core->pk;
     msgpack_pack_array(pk, self->events.count - first);
     for (uint32_t k = first; k < self->events.count; k++) {
-        const brk_event_t *ev = brk_events_get(&self->events, k);
-        msgpack_pack_map(pk, 9);
-        brk_core_pack_str(pk, "id");
-        msgpack_pack_uint64(pk, ev->id);
-        brk_core_pack_str(pk, "ms");
-        msgpack_pack_int64(pk, ev->ms);
-        brk_core_pack_str(pk, "node");
-        brk_core_pack_str(pk, ev->node);
-        brk_core_pack_str(pk, "node_id");
-        msgpack_pack_uint64(pk, ev->node_id);
-        brk_core_pack_str(pk, "address");
-        brk_core_pack_str(pk, ev->address);
-        brk_core_pack_str(pk, "kind");
-        brk_core_pack_str(pk, ev->kind);
-        brk_core_pack_str(pk, "pid");
-        msgpack_pack_int64(pk, ev->pid);
-        brk_core_pack_str(pk, "restarts");
-        msgpack_pack_int64(pk, ev->restarts);
-        brk_core_pack_str(pk, "cause");
-        brk_core_pack_str(pk, ev->cause);
+        s_pack_event(pk, brk_events_get(&self->events, k));
     }
     brk_core_reply_packed(core, m);
+}
+
+/* ------------------------------------------------------------ status */
+
+#define SUP_STATUS_EVENTS 50 /* recent events in the status map */
+
+/* s_pack_event packs event ev as the map EVENTS answers. */
+static void
+s_pack_event(msgpack_packer *pk, const brk_event_t *ev)
+{
+    msgpack_pack_map(pk, 9);
+    brk_core_pack_str(pk, "id");
+    msgpack_pack_uint64(pk, ev->id);
+    brk_core_pack_str(pk, "ms");
+    msgpack_pack_int64(pk, ev->ms);
+    brk_core_pack_str(pk, "node");
+    brk_core_pack_str(pk, ev->node);
+    brk_core_pack_str(pk, "node_id");
+    msgpack_pack_uint64(pk, ev->node_id);
+    brk_core_pack_str(pk, "address");
+    brk_core_pack_str(pk, ev->address);
+    brk_core_pack_str(pk, "kind");
+    brk_core_pack_str(pk, ev->kind);
+    brk_core_pack_str(pk, "pid");
+    msgpack_pack_int64(pk, ev->pid);
+    brk_core_pack_str(pk, "restarts");
+    msgpack_pack_int64(pk, ev->restarts);
+    brk_core_pack_str(pk, "cause");
+    brk_core_pack_str(pk, ev->cause);
+}
+
+/* s_pack_status packs "nodes" (name, pid, draining, actors placed) and
+ * "events" (the last SUP_STATUS_EVENTS, oldest first). */
+static void
+s_pack_status(void *arg, msgpack_packer *pk)
+{
+    sup_t *self = arg;
+    sup_compute_loads(self);
+    brk_core_pack_str(pk, "nodes");
+    msgpack_pack_array(pk, self->nodes.count);
+    for (uint32_t i = 0; i < self->nodes.used; i++) {
+        const brk_node_t *n = brk_nodes_at(&self->nodes, i);
+        if (n->name[0] == '\0') {
+            continue;
+        }
+        msgpack_pack_map(pk, 4);
+        brk_core_pack_str(pk, "name");
+        brk_core_pack_str(pk, n->name);
+        brk_core_pack_str(pk, "pid");
+        msgpack_pack_int64(pk, n->pid);
+        brk_core_pack_str(pk, "draining");
+        if (n->is_draining) {
+            msgpack_pack_true(pk);
+        } else {
+            msgpack_pack_false(pk);
+        }
+        brk_core_pack_str(pk, "actors");
+        msgpack_pack_uint32(pk, n->load);
+    }
+    uint32_t count = self->events.count;
+    uint32_t first = count > SUP_STATUS_EVENTS ? count - SUP_STATUS_EVENTS : 0;
+    brk_core_pack_str(pk, "events");
+    msgpack_pack_array(pk, count - first);
+    for (uint32_t k = first; k < count; k++) {
+        s_pack_event(pk, brk_events_get(&self->events, k));
+    }
 }
 
 /* ------------------------------------------------------------ hooks */
@@ -1108,6 +1167,8 @@ brk_sup_attach(brk_broker_t *core)
         .entry_fields = 2,
         .pack_entry_cb = s_pack_entry,
         .state_name_cb = s_state_name,
+        .status_fields = 2,
+        .pack_status_cb = s_pack_status,
         .destroy_cb = s_destroy,
     };
     if (brk_core_attach(core, &ext) != ACTORS_OK) {
@@ -1120,5 +1181,6 @@ brk_sup_attach(brk_broker_t *core)
     brk_core_set_cmd(core, ACTORS_CMD_EVENTS, s_on_events, self);
     brk_core_set_cmd(core, ACTORS_CMD_SPAWN, sup_on_spawn, self);
     brk_core_set_cmd(core, ACTORS_CMD_KILL, sup_on_kill, self);
+    brk_core_set_cmd(core, ACTORS_CMD_DRAIN, sup_on_drain, self);
     return ACTORS_OK;
 }

@@ -27,6 +27,7 @@ typedef struct {
     uint32_t node;        /* nodes index of its supervisor; BRK_NONE */
     uint32_t spawn_slot;  /* a client's SPAWN awaiting REGISTER */
     uint32_t owner;       /* connection row of its owner; BRK_NONE */
+    uint32_t home;        /* live node whose config names it; BRK_NONE */
     int32_t max_restarts; /* from the spec: 0 never, N, -1 forever */
     int32_t restarts;     /* as the node reports */
     int64_t held_since;   /* ms when is_held was set */
@@ -44,6 +45,8 @@ typedef struct {
     char claim[BRK_CLAIM_MAX + 1]; /* the secret of the process its node
                                       starts for it (given with SPAWN, or
                                       the node's STATE); "" none */
+    uint8_t is_killed;             /* a client's KILL stopped it: no reclaim */
+    char gone_node[64]; /* the node it last ran on, once that node went */
 } sup_entry_t;
 
 typedef struct {
@@ -56,9 +59,9 @@ typedef struct {
     void *event_arg;           /* its argument */
 } sup_t;
 
-/* sup_emit tells the event hook of an event the broker itself observed
- * (kind "node-joined", "node-lost", "replaced"; id 0); the ring (EVENTS)
- * keeps what the nodes report. */
+/* sup_emit is sup_event without a pid or restart count ("node-joined"):
+ * recorded in the EVENTS list and published on actors.lifecycle.*, as
+ * every event the broker itself observes. */
 void sup_emit(sup_t *self, const char *kind, const char *address,
     const char *node, const char *cause);
 
@@ -127,5 +130,45 @@ void sup_on_node_answer(sup_t *self, uint32_t si, const brk_in_t *m);
 /* sup_spawn_expired handles the deadline of SPAWN slot si: the client
  * gets Timeout (unless answered) and the actor is killed for good. */
 void sup_spawn_expired(sup_t *self, uint32_t si);
+
+/* sup_restarting moves entry ei to restarting: the core holds it; the
+ * calls that may have run are answered with cause when known, else held
+ * for the node's cause. */
+void sup_restarting(sup_t *self, uint32_t ei, const char *cause, bool known);
+
+/* sup_settle answers entry ei's held in-flight calls: ActorCrashed. */
+void sup_settle(sup_t *self, uint32_t ei, const char *cause);
+
+/* sup_event records a lifecycle event the broker itself saw (node-lost,
+ * node-drain, re-placed, register, unregister); node and cause may be
+ * NULL. */
+void sup_event(sup_t *self, const char *kind, const char *node,
+    const char *address, int64_t pid, int64_t restarts, const char *cause);
+
+/* Placement (sup_place.c). */
+
+/* sup_replace re-creates entry ei, which node from (BRK_NONE: none) no
+ * longer runs, on another live node: its home node if that is up, else
+ * the least loaded one that is not draining. moving (a drain) re-places
+ * it whatever its max_restarts and does not count a restart; otherwise
+ * (a lost node) only an actor whose policy allows one more restart is
+ * re-created. Returns true if a SPAWN went out; false: entry buried with
+ * ActorDead and why. */
+bool sup_replace(
+    sup_t *self, uint32_t ei, uint32_t from, bool moving, const char *why);
+
+/* sup_reclaim runs entry ei, now a tombstone, again on its home node if
+ * that node is up, not draining and not the one that just gave it up,
+ * and no client killed it. Returns true if a SPAWN went out. */
+bool sup_reclaim(sup_t *self, uint32_t ei);
+
+/* sup_node_forget clears every entry's home that is node ni (going), and
+ * the node of the tombstones it ran (their gone_node keeps its name, so
+ * LIST does not show another node that takes its index later). */
+void sup_node_forget(sup_t *self, uint32_t ni);
+
+/* sup_on_drain handles a node's DRAIN: it is about to stop its actors
+ * and go; they are re-placed elsewhere as they stop. */
+void sup_on_drain(void *arg, brk_broker_t *core, const brk_in_t *m);
 
 #endif

@@ -235,10 +235,11 @@ sup_on_spawn(void *arg, brk_broker_t *core, const brk_in_t *m)
         sup_compute_loads(self);
         ni = brk_nodes_pick(&self->nodes, BRK_NONE);
     }
-    if (ni == BRK_NONE) {
+    if (ni == BRK_NONE || brk_nodes_at(&self->nodes, ni)->is_draining) {
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENONODE, name,
-            sp.node[0] ? "no live node is called %s"
-                       : "no node is registered%s",
+            ni != BRK_NONE ? "node %s is draining (stopping)"
+            : sp.node[0]   ? "no live node is called %s"
+                           : "no node is registered%s",
             sp.node);
         return;
     }
@@ -280,6 +281,7 @@ sup_on_spawn(void *arg, brk_broker_t *core, const brk_in_t *m)
     e->mailbox_cap = core->opts.mailbox;
     se->starting = 1;
     se->is_stopped = 0;
+    se->is_killed = 0;
     se->node = ni;
     se->restarts = 0;
     se->cause[0] = '\0';
@@ -329,6 +331,16 @@ sup_on_kill(void *arg, brk_broker_t *core, const brk_in_t *m)
             "actor %s is not supervised (no node runs it)", name);
         return;
     }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    if (sup_map(&m->arg[1], &up)) {
+        /* Killed for good (no restart, or a graceful stop): its home node
+         * must not bring it back. */
+        const msgpack_object *r = actors_map_get(&up.data, "restart");
+        se->is_killed = (r != NULL && !sup_get_bool(&up.data, "restart")) ||
+                        sup_get_bool(&up.data, "graceful");
+    }
+    msgpack_unpacked_destroy(&up);
     uint32_t ni = se->node;
     uint32_t si;
     if (brk_slots_alloc(&core->slots, &si) != ACTORS_OK) {

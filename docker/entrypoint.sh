@@ -6,7 +6,9 @@
 #   broker [ARGS]   actors-broker --bind $ACTORS_BIND [ARGS] with CURVE:
 #                   --keys DIR/allow --key DIR/server/broker_secret
 #   node [ARGS]     actors-supervisor for the config $ACTORS_NODE_CONFIG,
-#                   node name $ACTORS_NODE, else the container's host name
+#                   node name $ACTORS_NODE, else (a host name that is a
+#                   container id) "node-N" from the compose container name
+#                   PROJECT-node-N, else the container's host name
 #   demo            the Ray account session against $ACTORS_BROKER
 #   help            this text
 #   anything else   run as given (actorctl ls, sh, ...)
@@ -22,6 +24,25 @@ RUN_DIR="${ACTORS_RUN_DIR:-/tmp/actors}"
 mkdir -p "$RUN_DIR"
 
 KEYS="${ACTORS_KEYS_DIR:-/etc/actors/keys}"
+# compose_name prints SERVICE-N when this container is compose's
+# PROJECT-SERVICE-N (or PROJECT_SERVICE_N), SERVICE being
+# $ACTORS_NODE_SERVICE (default node): Docker's DNS answers the reverse
+# lookup of the container's address with its name. Stable across restarts
+# of the container, and readable; nothing printed when it cannot tell.
+compose_name() {
+    local ip name svc="${ACTORS_NODE_SERVICE:-node}"
+    ip="$(awk -v h="$(hostname)" '$2 == h { print $1; exit }' /etc/hosts)"
+    [ -n "$ip" ] || return 0
+    name="$(timeout 3 getent -s dns hosts "$ip" 2>/dev/null |
+        awk '{ print $2; exit }')" || true
+    name="${name%%.*}" # the network's name follows the first dot
+    case "$name" in
+    *[-_]"$svc"[-_][0-9] | *[-_]"$svc"[-_][0-9][0-9] | \
+        *[-_]"$svc"[-_][0-9][0-9][0-9])
+        echo "$svc-${name##*[-_]}"
+        ;;
+    esac
+}
 
 case "$role" in
 keygen)
@@ -51,6 +72,11 @@ broker)
     ;;
 node)
     node="${ACTORS_NODE:-}"
+    # A host name of 12 hex digits is Docker's container id (compose
+    # --scale): a name from the container's own name reads better.
+    if [ -z "$node" ] && hostname | grep -Eqx '[0-9a-f]{12}'; then
+        node="$(compose_name)"
+    fi
     [ -n "$node" ] || node="$(hostname)"
     case "$node" in
     *[!A-Za-z0-9._-]*)

@@ -11,7 +11,9 @@
 # The mirror is, in order: $ACTORS_DEBIAN_MIRROR, the first Debian mirror
 # apt uses on this host (/etc/apt/sources.list{,.d}), deb.debian.org.
 # Needs root (debootstrap) and the debootstrap package; installs it with
-# apt-get when missing. Takes about a minute on a good link.
+# apt-get when missing, waiting (ACTORS_APT_WAIT_S, default 600 s) while
+# another apt-get or dpkg holds the package locks instead of failing at
+# once. Takes about a minute on a good link.
 set -euo pipefail
 
 TAG="${ACTORS_BASE_IMAGE:-actors-base:bookworm}"
@@ -58,9 +60,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 if ! command -v debootstrap >/dev/null 2>&1; then
     log "installing debootstrap"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
-        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-             apt-get install -y -qq debootstrap >/dev/null; }
+    # scripts/apt-wait.sh waits while another apt-get holds the locks.
+    APT_WAIT="$(dirname "$0")/apt-wait.sh"
+    "$APT_WAIT" install -y debootstrap >/dev/null ||
+        { "$APT_WAIT" update && "$APT_WAIT" install -y debootstrap >/dev/null; }
 fi
 
 ROOT="$(mktemp -d "${TMPDIR:-/tmp}/actors-base.XXXXXX")"

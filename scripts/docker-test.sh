@@ -4,9 +4,11 @@
 # compose stack with a broker and 2 nodes under a unique project name
 # (CURVE keys made on the first up), waits for health, checks that only
 # allowlisted keys reach the broker and a client key may not kill, plays
-# the demo, calls the actors of each node, crashes
-# an actor, crashes a node, removes a node, and tears everything down
-# (containers, networks, volumes of the project) on any exit.
+# the demo, calls the actors of each node (and the example service of our
+# own, examples/greeter, built into the nodes' image), crashes an actor,
+# crashes a node, removes a node, stops nodes gracefully (their actors
+# move) and scales down, and tears everything down (containers, networks,
+# volumes of the project) on any exit.
 #
 # Needs a working `docker info` and docker-compose v1 or `docker compose`.
 # Environment: ACTORS_COMPOSE (the compose command; default docker-compose
@@ -26,6 +28,8 @@ PROJECT="actorstest$$$(date +%s | tail -c 5)"
 unset ACTORS_BROKER ACTORS_BIND ACTORS_NODE ACTORS_NODE_CONFIG ACTORS_RESTART \
     ACTORS_DEMO_ACCOUNT ACTORS_DEMO_WAIT_S ACTORS_HEALTH_TIMEOUT_MS
 export ACTORS_IMAGE="${ACTORS_IMAGE:-actors:latest}"
+export ACTORS_SDK_IMAGE="${ACTORS_SDK_IMAGE:-actors-sdk:latest}"
+export ACTORS_GREETER_IMAGE="${ACTORS_GREETER_IMAGE:-actors-greeter:latest}"
 export ACTORS_PUBLISH="127.0.0.1:"    # any free loopback port
 export ACTORS_HEALTH_INTERVAL=1s
 export ACTORS_LOG_LEVEL="${ACTORS_LOG_LEVEL:-info}"
@@ -53,7 +57,12 @@ elif docker compose version >/dev/null 2>&1; then
 else
     die "neither docker-compose nor the docker compose plugin is installed"
 fi
-dc() { "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml "$@"; }
+# The nodes run the image of examples/greeter: the framework's image plus
+# a service of our own (docs/DEPLOYMENT.md, "Your own services").
+dc() {
+    "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml \
+        -f examples/greeter/compose.yml "$@"
+}
 
 cleanup() {
     local rc=$?
@@ -106,7 +115,8 @@ all_healthy() {
     done
     [ "$n" -eq "$1" ]
 }
-hostname_of() { docker inspect -f '{{.Config.Hostname}}' "$1"; }
+# node_name_of CONTAINER: the node name its entrypoint chose.
+node_name_of() { docker exec "$1" cat /tmp/actors/node; }
 
 # kill_main CONTAINER PIDFILE: SIGKILL the process whose pid PIDFILE holds
 # inside CONTAINER. When that process is the init's only child the whole
@@ -144,11 +154,14 @@ tb=$(date +%s)
 scripts/docker-base-image.sh
 say "base image ready in $(($(date +%s) - tb))s"
 tb=$(date +%s)
-dc build >"$WORK/build.log" 2>&1 || {
+# In order: the framework's image, its SDK, then the nodes' image built
+# FROM both (compose would build them side by side).
+{ dc build broker && dc --profile sdk build sdk && dc build node; } \
+    >"$WORK/build.log" 2>&1 || {
     tail -n 40 "$WORK/build.log"
     die "image build failed"
 }
-say "image $ACTORS_IMAGE built in $(($(date +%s) - tb))s"
+say "images $ACTORS_IMAGE, $ACTORS_SDK_IMAGE, $ACTORS_GREETER_IMAGE built in $(($(date +%s) - tb))s"
 
 # ---------------------------------------------------------------- up
 if ! dc up -d --scale node=2 2>&1 | sed 's/^/    /'; then
@@ -158,9 +171,15 @@ wait_for "broker and 2 nodes healthy" all_healthy 3
 ok "broker and 2 nodes healthy"
 BROKER_C="$(dc ps -q broker)"
 mapfile -t NODES < <(dc ps -q node)
-N1="$(hostname_of "${NODES[0]}")"
-N2="$(hostname_of "${NODES[1]}")"
+N1="$(node_name_of "${NODES[0]}")"
+N2="$(node_name_of "${NODES[1]}")"
 say "nodes: $N1 $N2"
+# Scaled nodes get readable names that survive a restart of their
+# container: node-1, node-2 (from the compose container names), not
+# container ids.
+[[ "$N1" =~ ^node-[0-9]+$ && "$N2" =~ ^node-[0-9]+$ && "$N1" != "$N2" ]] ||
+    die "node names are not node-N: '$N1' '$N2'"
+ok "scaled nodes are named $N1 and $N2"
 ctl ls | sed 's/^/    /'
 # The published port answers from the host (a one-off client container on
 # the host's network, so no actorctl is needed on the host), to a client
@@ -204,6 +223,11 @@ for n in "$N1" "$N2"; do
     [ "$(ctl call "account/$n" balance)" = 100.0 ] || die "account/$n balance"
 done
 ok "calls to counter, chaos and account on both nodes (each node's own state)"
+for n in "$N1" "$N2"; do
+    [ "$(ctl call "greeter/$n" greet '"you"')" = '"hello, you!"' ] ||
+        die "greeter/$n greet"
+done
+ok "our own service (examples/greeter, added to the nodes' image) answers on both nodes"
 # The journaled ledger (an account with a key) starts empty in the fresh
 # volume of this project.
 for n in "$N1" "$N2"; do
@@ -337,5 +361,52 @@ else
 fi
 [ "$(ctl call "counter/$N1" value)" = 2 ] || die "node $N1 lost its state"
 ok "the other node ($N1) keeps serving with its state"
+
+# ---------------------------------------------------------------- drain
+# The issue's sequence: node 2 was lost (its actors went to node 1); it
+# comes back (its own actors stay where they are: SUP-MOVED), then node 1,
+# which hosts them, stops gracefully (docker stop: SIGTERM, as a scale-down
+# or a rolling update sends): it drains, so every actor it ran moves to
+# node 2, node 2's own going home; none stays dead. Then node 1 comes back
+# and the stack is scaled down to one node: the removed node drains too.
+docker start "$C2" >/dev/null
+wait_for "node $N2 back (docker start)" all_healthy 3
+ok "node $N2 back after docker start; healthy while its actors live on $N1"
+C1="${NODES[0]}"
+docker stop -t 20 "$C1" >/dev/null
+on_node() { # on_node NODE ADDRESS...: each address running on NODE
+    local node="$1" a
+    shift
+    for a in "$@"; do
+        [ "$(state_of "$a")" = running ] && [ "$(node_of "$a")" = "$node" ] ||
+            return 1
+    done
+}
+drained_to_2() {
+    on_node "$N2" "counter/$N1" "counter/$N2" "ledger/$N1" "ledger/$N2" \
+        "greeter/$N1" "greeter/$N2" &&
+        [ "$(ctl call "ledger/$N1" balance)" = 5.0 ] &&
+        [ "$(ctl call "ledger/$N2" balance)" = 5.0 ]
+}
+wait_for "node $N1 drained: its actors running on $N2" drained_to_2
+ok "docker stop $N1 drained it: its actors and the ones it hosted run on $N2, ledgers with their balance"
+docker start "$C1" >/dev/null
+wait_for "node $N1 back (docker start)" all_healthy 3
+# Scale down to one node: compose stops the highest-numbered container,
+# which drains; what it ran goes to the one left (home first).
+dc up -d --no-recreate --scale node=1 2>&1 | sed 's/^/    /'
+mapfile -t LEFT < <(dc ps -q node)
+[ "${#LEFT[@]}" -eq 1 ] || die "scale node=1 left ${#LEFT[@]} nodes"
+NL="$(node_name_of "${LEFT[0]}")"
+drained_to_left() {
+    on_node "$NL" "counter/$N1" "counter/$N2" "ledger/$N1" "ledger/$N2" \
+        "greeter/$N1" "greeter/$N2" &&
+        [ "$(ctl call "ledger/$N1" balance)" = 5.0 ] &&
+        [ "$(ctl call "ledger/$N2" balance)" = 5.0 ]
+}
+wait_for "scaled down: every actor running on $NL" drained_to_left
+[ "$(ctl call "greeter/$N1" greet '"again"')" = '"hello, again!"' ] ||
+    die "greeter/$N1 after the scale-down"
+ok "scale-down to 1 node: every actor of both nodes runs on $NL, none left dead"
 
 say "passed $passed checks, skipped $skipped, in $(($(date +%s) - t0))s"

@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
           check libjansson-dev python3 python3-zmq python3-msgpack
-          libhiredis-dev redis-server)
+          libhiredis-dev redis-server libmicrohttpd-dev
+          python3-prometheus-client)
 # Extra packages by purpose, asked for by the caller: ACTORS_EXTRA_PACKAGES.
 read -r -a extra <<<"${ACTORS_EXTRA_PACKAGES:-}"
 PACKAGES+=("${extra[@]}")

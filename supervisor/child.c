@@ -80,6 +80,13 @@ actors_err
 child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
     const char *claim, pid_t *pid)
 {
+    return child_spawn_out(spec, binary, broker, claim, -1, pid);
+}
+
+actors_err
+child_spawn_out(const child_spec_t *spec, const char *binary,
+    const char *broker, const char *claim, int out_fd, pid_t *pid)
+{
     assert(spec);
     assert(binary);
     assert(broker);
@@ -166,6 +173,10 @@ child_spawn(const child_spec_t *spec, const char *binary, const char *broker,
         }
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (out_fd >= 0 && (dup2(out_fd, STDOUT_FILENO) < 0 ||
+                               dup2(out_fd, STDERR_FILENO) < 0)) {
+            _exit(127);
+        }
         execve(binary, argv, envp);
         _exit(127);
     }

@@ -41,6 +41,11 @@ actors_err child_claim_new(char *buf);
 actors_err child_spawn(const child_spec_t *spec, const char *binary,
     const char *broker, const char *claim, pid_t *pid);
 
+/* child_spawn_out is child_spawn with the child's stdout and stderr on
+ * out_fd (-1: inherited). out_fd stays open in the caller. */
+actors_err child_spawn_out(const child_spec_t *spec, const char *binary,
+    const char *broker, const char *claim, int out_fd, pid_t *pid);
+
 /* child_describe_exit writes "exit code N" or "signal N (SIGNAME)" (with
  * ", core dumped" when so) for a wait status. */
 void child_describe_exit(int status, char *buf, size_t buflen);

@@ -30,6 +30,7 @@
 #define LINK_HEARTBEAT_MS 1000 /* until the broker says otherwise */
 #define LINK_LIVENESS 3
 #define LINK_NODE_ID "node"
+#define LINK_DRAIN_ID "drain"
 #define LINK_BACKLOG 256 /* events kept while the broker is not there */
 
 struct link {
@@ -41,6 +42,7 @@ struct link {
     void *barrier_arg;          /* its argument */
     void *arg;                  /* its argument */
     bool registered;            /* NODE answered with REPLY */
+    bool drained;               /* DRAIN answered */
     bool resync;                /* tell link_tick's caller to resend states */
     uint32_t heartbeat_ms;      /* from the NODE reply */
     uint32_t liveness;          /* from the NODE reply */
@@ -150,6 +152,12 @@ s_hook(void *arg, const actors__hdr_t *hdr, zmq_msg_t *frames, int nframes)
         s_on_node_answer(self, hdr, frames, nframes);
         return;
     }
+    if ((hdr->cmd == ACTORS_CMD_REPLY || hdr->cmd == ACTORS_CMD_ERROR) &&
+        hdr->id_len == strlen(LINK_DRAIN_ID) &&
+        memcmp(hdr->id, LINK_DRAIN_ID, hdr->id_len) == 0) {
+        self->drained = true; /* an ERROR: an older broker; go on */
+        return;
+    }
     if (hdr->cmd == ACTORS_CMD_REPLY && hdr->id_len > 2 &&
         memcmp(hdr->id, "b:", 2) == 0) {
         char token[ACTORS_WIRE_ID_MAX + 1];
@@ -224,6 +232,16 @@ s_send_node(link_t *self)
 static actors_err
 s_connect(link_t *self)
 {
+    if (self->client != NULL) {
+        /* The old socket's queue (NODEs sent while the broker could not
+         * be reached, e.g. its name did not resolve yet) must not reach
+         * the broker later: it would register this node on a connection
+         * that is about to vanish, and the broker would refuse the name
+         * to the new one. */
+        int zero = 0;
+        zmq_setsockopt(actors__client_socket(self->client), ZMQ_LINGER, &zero,
+            sizeof zero);
+    }
     actors_client_destroy(&self->client);
     actors_err rc = actors_client_create(&self->client, self->endpoint);
     if (rc != ACTORS_OK) {
@@ -354,6 +372,24 @@ link_barrier(link_t *self, const char *token)
 }
 
 bool
+link_drain(link_t *self)
+{
+    assert(self);
+    if (!self->registered) {
+        return false;
+    }
+    return s_send(self, ACTORS_CMD_DRAIN, LINK_DRAIN_ID, strlen(LINK_DRAIN_ID),
+               NULL, 0, NULL, 0, 0) == ACTORS_OK;
+}
+
+bool
+link_is_drained(const link_t *self)
+{
+    assert(self);
+    return self->drained;
+}
+
+bool
 link_is_registered(const link_t *self)
 {
     assert(self);
@@ -362,7 +398,7 @@ link_is_registered(const link_t *self)
 
 actors_err
 link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
-    int restarts, const char *cause, const char *claim)
+    int restarts, const char *cause, const char *claim, bool home)
 {
     assert(self);
     assert(spec);
@@ -377,7 +413,7 @@ link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
     actors_msg_t *m = NULL;
     actors_err rc = actors_msg_create(&m);
     if (rc == ACTORS_OK) {
-        rc = actors_msg_add_map(m, 8);
+        rc = actors_msg_add_map(m, home ? 9 : 8);
     }
     const char *skeys[] = {"state", "node", "cause", "claim"};
     const char *svals[] = {
@@ -394,6 +430,12 @@ link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
         rc = actors_msg_add_str(m, ikeys[i]);
         if (rc == ACTORS_OK) {
             rc = actors_msg_add_int(m, ivals[i]);
+        }
+    }
+    if (rc == ACTORS_OK && home) {
+        rc = actors_msg_add_str(m, "home");
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_bool(m, true);
         }
     }
     if (rc == ACTORS_OK) {

@@ -72,10 +72,19 @@ bool link_is_registered(const link_t *self);
 
 /* link_state reports an actor's state ("starting", "running",
  * "restarting", "stopped", "dead") with its pid (0: none), restarts,
- * last exit cause (NULL: none), the claim its process shows (NULL: none)
- * and, for "starting", its spec. */
+ * last exit cause (NULL: none), the claim its process shows (NULL: none),
+ * whether the node's config names it
+ * (home) and, for "starting", its spec. */
 actors_err link_state(link_t *self, const child_spec_t *spec, const char *state,
-    int pid, int restarts, const char *cause, const char *claim);
+    int pid, int restarts, const char *cause, const char *claim, bool home);
+
+/* link_drain tells the broker the node is about to stop its actors and
+ * go, so they are re-placed on other nodes as they stop (DRAIN). Returns
+ * false when nothing was sent (not registered): do not wait then. */
+bool link_drain(link_t *self);
+
+/* link_is_drained: the broker answered DRAIN. */
+bool link_is_drained(const link_t *self);
 
 /* link_event reports one event (kind: start, exit, restart, give-up,
  * stop) of address. */

@@ -3,6 +3,8 @@
  *
  *   actors-supervisor [--broker EP] [--node NAME] [--config FILE]
  *                     [--key PATH --broker-key PATH] [--actor-key PATH]
+ *                     [--no-drain] [--log-dir DIR]
+ *                     [--metrics-port PORT] [--metrics-bind ADDR]
  *
  * With keys (actors/security.h) the supervisor connects with its own
  * (node) certificate, and the actors it starts get theirs through the
@@ -14,6 +16,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +34,9 @@ static void
 s_usage(FILE *f)
 {
     fprintf(f, "usage: actors-supervisor [--broker EP] [--node NAME] "
-               "[--config FILE] [--services LIST]\n"
+               "[--config FILE] [--services LIST] [--no-drain]\n"
+               "                         [--log-dir DIR] [--metrics-port PORT]"
+               " [--metrics-bind ADDR]\n"
                "  --broker EP    broker endpoint (default $ACTORS_BROKER, "
                "else " ACTORS_DEFAULT_ENDPOINT ")\n"
                "  --node NAME    node name (default: config, else host "
@@ -47,7 +52,20 @@ s_usage(FILE *f)
                "  --actor-key PATH   the secret certificate its actors use\n"
                "                 (default $ACTORS_ACTOR_KEY), passed to "
                "them as\n"
-               "                 a path in $ACTORS_KEY\n");
+               "                 a path in $ACTORS_KEY\n"
+               "  --log-dir DIR  also write each actor's output to "
+               "DIR/ADDRESS.log\n"
+               "                 (default $ACTORS_LOG_DIR)\n"
+               "  --metrics-port PORT  serve /metrics (Prometheus) on PORT "
+               "(0: any\n"
+               "                 free one; default $ACTORS_METRICS_PORT, "
+               "else off)\n"
+               "  --metrics-bind ADDR  its IPv4 address (default "
+               "127.0.0.1)\n"
+               "  --no-drain     SIGTERM stops the actors for good instead "
+               "of moving\n"
+               "                 them to other nodes (SIGUSR1 always "
+               "does)\n");
 }
 
 /* s_credentials fixes the supervisor's own keys (flags, else the
@@ -111,11 +129,22 @@ main(int argc, char **argv)
     const char *key = NULL;
     const char *broker_key = NULL;
     const char *actor_key = getenv("ACTORS_ACTOR_KEY");
+    bool drain = true;
+    const char *log_dir = getenv("ACTORS_LOG_DIR");
+    const char *metrics_port = getenv("ACTORS_METRICS_PORT");
+    const char *metrics_bind = getenv("ACTORS_METRICS_BIND");
+    if (metrics_port != NULL && *metrics_port == '\0') {
+        metrics_port = NULL;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             s_usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--no-drain") == 0) {
+            drain = false;
+            continue;
         }
         if (i + 1 >= argc) {
             s_usage(stderr);
@@ -135,8 +164,24 @@ main(int argc, char **argv)
             broker_key = argv[++i];
         } else if (strcmp(a, "--actor-key") == 0) {
             actor_key = argv[++i];
+        } else if (strcmp(a, "--log-dir") == 0) {
+            log_dir = argv[++i];
+        } else if (strcmp(a, "--metrics-port") == 0) {
+            metrics_port = argv[++i];
+        } else if (strcmp(a, "--metrics-bind") == 0) {
+            metrics_bind = argv[++i];
         } else {
             s_usage(stderr);
+            return 2;
+        }
+    }
+    long mport = 0;
+    if (metrics_port != NULL) {
+        char *end = NULL;
+        mport = strtol(metrics_port, &end, 10);
+        if (end == metrics_port || *end != '\0' || mport < 0 || mport > 65535) {
+            fprintf(stderr, "actors-supervisor: bad metrics port '%s'\n",
+                metrics_port);
             return 2;
         }
     }
@@ -150,6 +195,7 @@ main(int argc, char **argv)
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -178,6 +224,13 @@ main(int argc, char **argv)
     sup_t *sup = NULL;
     actors_err rc = sup_create(&sup, cfg, actors_endpoint_default(broker),
         n > 0 ? dirname(self_path) : ".");
+    if (rc == ACTORS_OK) {
+        sup_set_drain(sup, drain);
+        rc = sup_set_log_dir(sup, log_dir);
+    }
+    if (rc == ACTORS_OK && metrics_port != NULL) {
+        rc = sup_set_metrics(sup, metrics_bind, (uint16_t)mport);
+    }
     if (rc == ACTORS_OK) {
         rc = sup_run(sup);
     }

@@ -34,12 +34,13 @@ s_backoff(const policy_t *p, int consecutive, uint32_t rnd)
     }
     double d = (double)p->backoff_base_ms *
                pow(p->backoff_factor, (double)(consecutive - 1));
+    /* Jitter in [-j, +j): spreads restarts of actors that crashed together.
+     * Applied before the cap, so no wait ever exceeds backoff_max_ms. */
+    double u = (double)rnd / 4294967296.0;
+    d *= 1.0 + p->backoff_jitter * (2.0 * u - 1.0);
     if (d > (double)p->backoff_max_ms) {
         d = (double)p->backoff_max_ms;
     }
-    /* Jitter in [-j, +j): spreads restarts of actors that crashed together. */
-    double u = (double)rnd / 4294967296.0;
-    d *= 1.0 + p->backoff_jitter * (2.0 * u - 1.0);
     if (d < 0.0) {
         d = 0.0;
     }

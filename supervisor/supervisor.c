@@ -46,10 +46,13 @@
 #include "allow.h"
 #include "child.h"
 #include "link.h"
+#include "metrics.h"
+#include "outlog.h"
 #include "spec.h"
 #include <actors-internal/wire.h>
 
 #define SUP_BARRIER_MS 200 /* longest wait for the broker before a restart */
+#define SUP_DRAIN_MS 2000  /* longest wait for the broker to take a DRAIN */
 
 typedef enum {
     CHILD_STARTING,
@@ -84,6 +87,7 @@ typedef struct {
     char cause[96];         /* last exit cause */
     char claim[CHILD_CLAIM_MAX + 1]; /* the secret its processes show the
                                         broker (kept across restarts) */
+    outlog_t *out; /* its stdout/stderr, prefixed; NULL: none */
 } child_t;
 
 struct sup {
@@ -97,6 +101,11 @@ struct sup {
     int sigfd;               /* signalfd: SIGCHLD SIGTERM SIGINT */
     unsigned seed;           /* jitter randomness */
     bool stopping;           /* a stop signal came */
+    bool drain;              /* SIGTERM/SIGINT drain (else a full stop) */
+    char *log_dir;           /* a file per actor there; NULL none */
+    metrics_t *metrics;      /* /metrics server; NULL none */
+    zmq_pollitem_t *items;   /* s_wait's poll set, 2 + cap entries */
+    bool draining;           /* this stop is a drain */
 };
 
 static uint64_t
@@ -112,6 +121,7 @@ s_child_free(child_t **c_p)
 {
     child_t *c = *c_p;
     if (c != NULL) {
+        outlog_destroy(&c->out);
         spec_clear(&c->own_spec);
         free(c);
         *c_p = NULL;
@@ -129,6 +139,12 @@ s_add(sup_t *self, const child_spec_t *spec, child_t **out)
             return ACTORS_ENOMEM;
         }
         self->children = grown;
+        zmq_pollitem_t *items =
+            realloc(self->items, (size_t)(cap + 2) * sizeof *items);
+        if (items == NULL) {
+            return ACTORS_ENOMEM;
+        }
+        self->items = items;
         self->cap = cap;
     }
     child_t *c = calloc(1, sizeof *c);
@@ -149,6 +165,10 @@ s_add(sup_t *self, const child_spec_t *spec, child_t **out)
             c->binary, sizeof c->binary) != ACTORS_OK) {
         free(c);
         return ACTORS_EINVAL;
+    }
+    if (outlog_create(&c->out, spec->address, self->log_dir) != ACTORS_OK) {
+        free(c);
+        return ACTORS_ENOMEM;
     }
     self->children[self->nchildren++] = c;
     *out = c;
@@ -201,15 +221,22 @@ s_report(sup_t *self, child_t *c, const char *event)
             c->pstate.restarts, c->cause[0] ? c->cause : NULL);
     }
     link_state(self->link, c->spec, s_state_names[c->state], (int)c->pid,
-        c->pstate.restarts, c->cause[0] ? c->cause : NULL, c->claim);
+        c->pstate.restarts, c->cause[0] ? c->cause : NULL, c->claim,
+        !c->from_spawn);
+    metrics_state(self->metrics, c->spec->address, c->spec->service,
+        s_state_names[c->state], (int)c->pid, c->pstate.restarts,
+        event != NULL && strcmp(event, "start") == 0);
 }
 
 static actors_err
 s_start(sup_t *self, child_t *c)
 {
     pid_t pid = 0;
-    actors_err rc =
-        child_spawn(c->spec, c->binary, self->broker, c->claim, &pid);
+    int out_fd = -1;
+    (void)outlog_pipe(c->out, &out_fd); /* -1: the output is inherited */
+    actors_err rc = child_spawn_out(
+        c->spec, c->binary, self->broker, c->claim, out_fd, &pid);
+    outlog_started(c->out, rc == ACTORS_OK ? pid : 0, out_fd);
     if (rc != ACTORS_OK) {
         snprintf(c->cause, sizeof c->cause, "spawn failed");
         c->pid = 0;
@@ -300,6 +327,8 @@ static void
 s_on_exit(sup_t *self, child_t *c, int status)
 {
     child_describe_exit(status, c->cause, sizeof c->cause);
+    outlog_drain(c->out); /* its last lines before its exit's */
+    metrics_exit(self->metrics, c->spec->address, c->cause);
     pid_t pid = c->pid;
     c->pid = 0;
     ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-EXIT",
@@ -358,6 +387,10 @@ s_on_exit(sup_t *self, child_t *c, int status)
         return;
     }
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (self->stopping && self->draining) {
+        snprintf(
+            c->cause, sizeof c->cause, "node %.60s draining", self->cfg->node);
+    }
     if (self->stopping || clean || c->no_restart) {
         c->state = (clean || c->graceful || self->stopping) ? CHILD_STOPPED
                                                             : CHILD_DEAD;
@@ -411,11 +444,57 @@ s_reap(sup_t *self)
 
 /* ---- requests from the broker ------------------------------------------ */
 
+/* s_spawn_reply answers a SPAWN with {address, node, pid} of c. */
+static void
+s_spawn_reply(sup_t *self, child_t *c, const void *id, size_t id_len)
+{
+    actors_msg_t *m = NULL;
+    if (actors_msg_build(&m, "{sssssi}", "address", c->spec->address, "node",
+            self->cfg->node, "pid", (int)c->pid) == ACTORS_OK) {
+        link_reply(self->link, id, id_len, &m);
+    }
+    actors_msg_destroy(&m);
+}
+
+/* s_reclaim starts config child c (not running) again on a SPAWN, with
+ * the restarts counted so far wherever it ran. */
+static void
+s_reclaim(sup_t *self, child_t *c, int restarts, const void *id, size_t id_len)
+{
+    c->no_restart = false;
+    c->graceful = false;
+    c->group_restart = false;
+    c->group_stop = false;
+    c->kill_waiting = false;
+    c->cause[0] = '\0';
+    if (restarts > c->pstate.restarts) {
+        c->pstate.restarts = restarts;
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-RECLAIM",
+        "node=%s address=%s restarts=%d its config actor runs here again",
+        self->cfg->node, c->spec->address, c->pstate.restarts);
+    if (s_start(self, c) != ACTORS_OK) {
+        link_error(self->link, id, id_len, ACTORS_EIO, "spawn failed");
+        return;
+    }
+    s_spawn_reply(self, c, id, id_len);
+}
+
 static void
 s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
     const msgpack_object *map, const char *claim)
 {
     char err[160] = "";
+    if (self->stopping) {
+        link_error(
+            self->link, id, id_len, ACTORS_ECLOSED, "this node is stopping");
+        return;
+    }
+    int64_t restarts = 0;
+    actors_value_int(actors_map_get(map, "restarts"), &restarts);
+    if (restarts < 0 || restarts > INT_MAX) {
+        restarts = 0;
+    }
     const msgpack_object *member = actors_map_get(map, "group");
     child_t *old = member != NULL && member->type == MSGPACK_OBJECT_BOOLEAN &&
                            member->via.boolean
@@ -426,12 +505,13 @@ s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
             "this node already runs that address");
         return;
     }
+    if (old != NULL && !old->from_spawn) {
+        /* Its own config actor, stopped or moved away: the broker (or a
+         * client) asks for it back here. It runs by the config's spec. */
+        s_reclaim(self, old, (int)restarts, id, id_len);
+        return;
+    }
     if (old != NULL) {
-        if (!old->from_spawn) {
-            link_error(self->link, id, id_len, ACTORS_ETAKEN,
-                "the address belongs to this node's config");
-            return;
-        }
         s_remove(self, old);
     }
     child_spec_t spec;
@@ -468,17 +548,13 @@ s_on_spawn(sup_t *self, const void *id, size_t id_len, const char *address,
         /* The broker's: it knows the secret before our STATE comes. */
         snprintf(c->claim, sizeof c->claim, "%s", claim);
     }
+    c->pstate.restarts = (int)restarts; /* counted on other nodes before */
     if (s_start(self, c) != ACTORS_OK) {
         link_error(self->link, id, id_len, ACTORS_EIO, "spawn failed");
         s_remove(self, c);
         return;
     }
-    actors_msg_t *m = NULL;
-    if (actors_msg_build(&m, "{sssssi}", "address", c->spec->address, "node",
-            self->cfg->node, "pid", (int)c->pid) == ACTORS_OK) {
-        link_reply(self->link, id, id_len, &m);
-    }
-    actors_msg_destroy(&m);
+    s_spawn_reply(self, c, id, id_len);
 }
 
 static void
@@ -557,7 +633,13 @@ sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     /* Children inherit it: a group's member names its node to the broker
      * (LOOKUP's members). */
     (void)setenv("ACTORS_NODE", cfg->node, 1);
+    self->items = calloc(2, sizeof *self->items);
+    if (self->items == NULL) {
+        free(self);
+        return ACTORS_ENOMEM;
+    }
     self->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    self->drain = true;
     self->broker = strdup(broker);
     self->self_dir = strdup(self_dir ? self_dir : ".");
     if (self->broker == NULL || self->self_dir == NULL) {
@@ -583,6 +665,7 @@ sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     self->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (self->sigfd < 0) {
         ACTORS_LOG(
@@ -617,6 +700,9 @@ sup_destroy(sup_t **self_p)
         s_child_free(&self->children[i]);
     }
     free(self->children);
+    free(self->items);
+    free(self->log_dir);
+    metrics_destroy(&self->metrics);
     free(self->broker);
     free(self->self_dir);
     free(self);
@@ -632,6 +718,10 @@ s_read_signals(sup_t *self)
     while (read(self->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
             stop = true;
+            self->draining = self->drain;
+        } else if (si.ssi_signo == SIGUSR1) {
+            stop = true; /* a full stop, asked for explicitly */
+            self->draining = false;
         }
     }
     return stop;
@@ -652,13 +742,31 @@ s_running(const sup_t *self)
 static bool
 s_wait(sup_t *self, int timeout)
 {
-    zmq_pollitem_t items[2] = {
-        {link_socket(self->link), 0, ZMQ_POLLIN, 0},
-        {NULL, self->sigfd, ZMQ_POLLIN, 0},
-    };
-    int n = zmq_poll(items, 2, timeout);
+    zmq_pollitem_t *items = self->items;
+    items[0] = (zmq_pollitem_t){link_socket(self->link), 0, ZMQ_POLLIN, 0};
+    items[1] = (zmq_pollitem_t){NULL, self->sigfd, ZMQ_POLLIN, 0};
+    int nitems = 2;
+    for (int i = 0; i < self->nchildren; i++) {
+        int fd = outlog_fd(self->children[i]->out);
+        if (fd >= 0) {
+            items[nitems++] = (zmq_pollitem_t){NULL, fd, ZMQ_POLLIN, 0};
+        }
+    }
+    int n = zmq_poll(items, nitems, timeout);
     if (n < 0 && errno != EINTR) {
         ACTORS_LOG(ACTORS_LOG_ERR, "SUP-POLL", "error='%s'", strerror(errno));
+    }
+    if (n > 0) {
+        /* Output first: an exit reaped below drains what is left. */
+        for (int i = 0; i < self->nchildren; i++) {
+            int fd = outlog_fd(self->children[i]->out);
+            for (int k = 2; fd >= 0 && k < nitems; k++) {
+                if (items[k].fd == fd && items[k].revents != 0) {
+                    outlog_read(self->children[i]->out);
+                    break;
+                }
+            }
+        }
     }
     bool stop = false;
     if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
@@ -747,6 +855,73 @@ s_due(sup_t *self, uint64_t now)
     return timeout;
 }
 
+/* s_drain tells the broker the node drains and waits (SUP_DRAIN_MS at
+ * most) until it has taken it: the actors' UNREGISTERs travel on their
+ * own connections and must not overtake it. */
+static void
+s_drain(sup_t *self)
+{
+    self->stopping = true; /* no SPAWN accepted from now on */
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-DRAIN",
+        "node=%s actors=%d draining: they move to other nodes", self->cfg->node,
+        s_running(self));
+    if (!link_drain(self->link)) {
+        return; /* not registered: the broker will find the node lost */
+    }
+    uint64_t deadline = s_now_ms() + SUP_DRAIN_MS;
+    while (!link_is_drained(self->link) && s_now_ms() < deadline) {
+        uint64_t left = deadline - s_now_ms();
+        s_wait(self, (int)(left > 100 ? 100 : left));
+    }
+}
+
+actors_err
+sup_set_log_dir(sup_t *self, const char *dir)
+{
+    assert(self);
+    char *copy = NULL;
+    if (dir != NULL && dir[0] != '\0' && (copy = strdup(dir)) == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    free(self->log_dir);
+    self->log_dir = copy;
+    for (int i = 0; i < self->nchildren; i++) {
+        child_t *c = self->children[i];
+        outlog_t *o = NULL;
+        if (c->pid == 0 &&
+            outlog_create(&o, c->spec->address, self->log_dir) == ACTORS_OK) {
+            outlog_destroy(&c->out);
+            c->out = o;
+        }
+    }
+    return ACTORS_OK;
+}
+
+actors_err
+sup_set_metrics(sup_t *self, const char *host, uint16_t port)
+{
+    assert(self);
+    metrics_destroy(&self->metrics);
+    actors_err rc = metrics_create(&self->metrics, self->cfg->node, host, port);
+    if (rc != ACTORS_OK) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "SUP-METRICS-FAILED",
+            "host=%s port=%u cannot serve metrics: %s",
+            host ? host : "127.0.0.1", (unsigned)port, actors_strerror(rc));
+        return rc;
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-METRICS",
+        "node=%s url=http://%s:%u/metrics serving", self->cfg->node,
+        host ? host : "127.0.0.1", (unsigned)metrics_port(self->metrics));
+    return ACTORS_OK;
+}
+
+void
+sup_set_drain(sup_t *self, bool drain)
+{
+    assert(self);
+    self->drain = drain;
+}
+
 actors_err
 sup_run(sup_t *self)
 {
@@ -758,6 +933,7 @@ sup_run(sup_t *self)
     }
     for (;;) {
         uint64_t now = s_now_ms();
+        metrics_connected(self->metrics, link_is_registered(self->link));
         if (link_tick(self->link, now)) {
             /* Just (re)registered: the broker learns every state anew. */
             for (int i = 0; i < self->nchildren; i++) {
@@ -772,6 +948,12 @@ sup_run(sup_t *self)
         if (s_wait(self, timeout)) {
             break;
         }
+    }
+    if (self->draining) {
+        s_drain(self);
+    } else {
+        ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-STOP-ALL",
+            "node=%s stopping its actors for good (no drain)", self->cfg->node);
     }
     s_stop_all(self);
     ACTORS_LOG(ACTORS_LOG_NOTICE, "SUP-NODE-EXIT", "node=%s", self->cfg->node);

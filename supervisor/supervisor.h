@@ -14,6 +14,9 @@
 #ifndef SUPERVISOR_SUPERVISOR_H
 #define SUPERVISOR_SUPERVISOR_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <actors/error.h>
 
 #include "config.h"
@@ -29,8 +32,26 @@ typedef struct sup sup_t;
 actors_err sup_create(sup_t **out, const sup_config_t *cfg, const char *broker,
     const char *self_dir);
 
-/* sup_run starts every configured actor and supervises them until SIGTERM
- * or SIGINT, then stops them gracefully (SIGTERM, grace, SIGKILL).
+/* sup_set_drain chooses what SIGTERM and SIGINT do: drain (true, the
+ * default: the broker is told with DRAIN, so the actors it stops are
+ * re-placed on other nodes) or a full stop (false: they stay stopped).
+ * SIGUSR1 is always a full stop. */
+void sup_set_drain(sup_t *self, bool drain);
+
+/* sup_set_metrics serves the node's Prometheus metrics (metrics.h) on
+ * host (IPv4; NULL 127.0.0.1) and port (0: any free one). Call before
+ * sup_run. Returns ACTORS_OK, ACTORS_ENOMEM, ACTORS_EINVAL or ACTORS_EIO
+ * (logged). */
+actors_err sup_set_metrics(sup_t *self, const char *host, uint16_t port);
+
+/* sup_set_log_dir makes each actor's output also go to DIR/ADDRESS.log
+ * (outlog.h; NULL or "": none), besides the node's stderr where every
+ * line is prefixed "ADDRESS[PID]: " anyway. Call before sup_run.
+ * Returns ACTORS_OK or ACTORS_ENOMEM (unchanged). */
+actors_err sup_set_log_dir(sup_t *self, const char *dir);
+
+/* sup_run starts every configured actor and supervises them until SIGTERM,
+ * SIGINT or SIGUSR1, then stops them gracefully (SIGTERM, grace, SIGKILL).
  * Returns ACTORS_OK after a clean stop, ACTORS_EIO on a loop failure. */
 actors_err sup_run(sup_t *self);
 

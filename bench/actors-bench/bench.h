@@ -72,6 +72,7 @@ typedef struct {
     bool raw_poll;         /* actors-rawbroker --poll (experiment) */
     const char *keys_dir;  /* ours: actors-broker --keys (CURVE); NULL */
     const char *key;       /* ours: actors-broker --key */
+    bool metrics;          /* actors-broker --metrics-port 0 */
 } bench_env_opts_t;
 
 /* bench_env_start starts the system's broker (not for "direct") and

@@ -129,12 +129,21 @@ bench_env_start(const bench_driver_t *d, const bench_env_opts_t *opts,
             s_is(self, "ours") ? "actors-broker" : "actors-rawbroker");
         s_bind_ep(self, "broker", bind, sizeof bind);
         bool poll = opts->raw_poll && s_is(self, "raw");
-        char *argv[8] = {path, "--bind", bind, poll ? "--poll" : NULL, NULL};
+        bool metrics = opts->metrics && s_is(self, "ours");
+        char *argv[12] = {path, "--bind", bind, NULL};
+        int an = 3;
+        if (poll) {
+            argv[an++] = "--poll";
+        }
         if (opts->keys_dir != NULL && s_is(self, "ours")) {
-            argv[3] = "--keys"; /* CURVE (curve.c) */
-            argv[4] = (char *)opts->keys_dir;
-            argv[5] = "--key";
-            argv[6] = (char *)opts->key;
+            argv[an++] = "--keys"; /* CURVE (curve.c) */
+            argv[an++] = (char *)opts->keys_dir;
+            argv[an++] = "--key";
+            argv[an++] = (char *)opts->key;
+        }
+        if (metrics) {
+            argv[an++] = "--metrics-port";
+            argv[an++] = "0";
         }
         actors_err rc = bench_proc_spawn(argv, self->endpoint,
             sizeof self->endpoint, 10000, !opts->verbose, &self->broker_pid);

@@ -8,7 +8,7 @@
  *                [--systems ours,raw,direct] [--windows 1,16,256,4096]
  *                [--fanout 1,10,100,1000] [--idle-actors N] [--idle-seconds S]
  *                [--workloads seq,pipelined,tells,fan,idle,supervisor,group,
- *                             persist,conc,curve,pubsub]
+ *                             persist,metrics,conc,curve,pubsub]
  *   actors-bench --worker (--connect EP --id ID | --bind EP)
  *
  * For each transport it starts three systems (env.c): ours (actors-broker
@@ -80,6 +80,7 @@ typedef struct {
     bool vs_ideal;      /* conc: v[SYS_RAW] is the ideal time */
     bool vs_plain;      /* curve_*: v[SYS_RAW] is ours without CURVE */
     bool vs_own;        /* group: v[SYS_RAW] is 4 actors by own address */
+    bool vs_off;        /* metrics: v[SYS_RAW] is ours with metrics off */
     bool no_direct;     /* direct not measured on purpose: shown as "-" */
     const char *target; /* the goal, e.g. "<= 35"; NULL: none */
 } s_figure_t;
@@ -111,6 +112,7 @@ typedef struct {
     bool has_conc;         /* a vs_ideal figure was added */
     bool has_curve;        /* a vs_plain figure was added */
     bool has_group;        /* a vs_own figure was added */
+    bool has_metrics;      /* a vs_off figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
     int fanout[MAX_LIST]; /* --fanout, ascending */
@@ -753,6 +755,58 @@ s_run_pubsub(s_bench_t *b)
     }
 }
 
+/* s_run_metrics measures what serving metrics costs the hot path:
+ * pipelined w256 on two brokers of ours, one with --metrics-port 0 (every
+ * call counted by address, method and outcome, and timed into its
+ * method's histogram), one without, taking turns within each round.
+ * v[SYS_OURS] is with metrics, v[SYS_RAW] without; ratio = on / off. */
+static void
+s_run_metrics(s_bench_t *b, const bench_env_opts_t *opts, const char *tr)
+{
+    if (!b->sys_on[SYS_OURS] || !s_wants(b, "metrics")) {
+        return;
+    }
+    bench_env_t *env[2] = {NULL, NULL}; /* [0] on, [1] off */
+    for (int k = 0; k < 2; k++) {
+        bench_env_opts_t o = *opts;
+        o.metrics = k == 0;
+        if (bench_env_start(s_drivers[SYS_OURS], &o, 1, &env[k]) != ACTORS_OK) {
+            s_note_failure(b, "metrics figure: a broker did not start");
+            bench_env_stop(&env[0]);
+            bench_env_stop(&env[1]);
+            return;
+        }
+    }
+    bench_params_t p = {.seconds = b->seconds, .payload = 16, .cpu = true};
+    double rates[2][MAX_ROUNDS];
+    double cpu[2][MAX_ROUNDS];
+    for (int r = 0; r < b->rounds; r++) {
+        for (int k = 0; k < 2; k++) {
+            bench_result_t res =
+                bench_run_pipelined(s_drivers[SYS_OURS], env[k], &p, 256, 1);
+            b->errors[SYS_OURS] += res.errors;
+            rates[k][r] = res.ok ? res.per_s : NAN;
+            cpu[k][r] = res.ok ? res.cpu_us[BENCH_CPU_BROKER] : NAN;
+        }
+    }
+    bench_env_stop(&env[0]);
+    bench_env_stop(&env[1]);
+    s_figure_t *f =
+        s_figure(b, "pipelined_w256_metrics_calls_per_s", "calls/s", tr, 16);
+    f->vs_off = true;
+    f->target = ">= 0.97";
+    f->v[SYS_OURS] = s_median(rates[0], b->rounds);
+    f->v[SYS_RAW] = s_median(rates[1], b->rounds);
+    /* The broker's CPU per call: steady on a busy machine where rates
+     * are not. */
+    f = s_figure(b, "cpu_us_per_call_broker_metrics", "us", tr, 16);
+    f->vs_off = true;
+    f->v[SYS_OURS] = s_median(cpu[0], b->rounds);
+    f->v[SYS_RAW] = s_median(cpu[1], b->rounds);
+    b->has_metrics = true;
+    s_progress(b, "ours", "pipelined_w256_metrics_calls_per_s", f->v[SYS_OURS]);
+}
+
 static void
 s_run_transport(s_bench_t *b, const char *tr)
 {
@@ -793,6 +847,7 @@ s_run_transport(s_bench_t *b, const char *tr)
     s_run_idle(b, &opts, tr);
     s_run_supervisor(b, tr, tmp);
     s_run_group(b, tr, tmp);
+    s_run_metrics(b, &opts, tr);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) {
@@ -907,11 +962,12 @@ s_print_json(const s_bench_t *b)
         if (f->no_direct) {
             printf(",\"no_direct\":true");
         }
-        printf("%s%s%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+        printf("%s%s%s%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
             f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
             f->vs_ideal ? ",\"raw_is\":\"ideal\"" : "",
             f->vs_plain ? ",\"raw_is\":\"curve_off\"" : "",
             f->vs_own ? ",\"raw_is\":\"own_addresses\"" : "",
+            f->vs_off ? ",\"raw_is\":\"metrics_off\"" : "",
             i + 1 < b->nfigures ? "," : "");
     }
     printf(" ]}\n");
@@ -941,7 +997,7 @@ s_print_table(const s_bench_t *b)
             s_cell(f->v[s], digits, c[s], sizeof c[s]);
         }
         double r = f->v[SYS_OURS] / f->v[SYS_RAW];
-        if (f->vs_memory || f->vs_ideal || f->no_direct) {
+        if (f->vs_memory || f->vs_ideal || f->vs_off || f->no_direct) {
             snprintf(c[SYS_DIRECT], sizeof c[SYS_DIRECT], "-");
         }
         if (f->ours_only) {
@@ -973,6 +1029,10 @@ s_print_table(const s_bench_t *b)
                "group address, raw broker column = the same 4 actors by "
                "their own addresses (same broker), ratio = group / own\n");
     }
+    if (b->has_metrics) {
+        printf("*_metrics: ours = metrics on, raw broker column = ours with "
+               "metrics off, ratio = on / off\n");
+    }
     if (b->errors[SYS_OURS] > 0) {
         printf("ours: %ld error replies\n", b->errors[SYS_OURS]);
     }
@@ -996,7 +1056,7 @@ s_usage(void)
         "         [--fanout 1,10,100,1000] [--idle-actors N] "
         "[--idle-seconds S]\n"
         "         [--workloads seq,pipelined,tells,fan,idle,supervisor,"
-        "group,persist,conc,curve,pubsub] [--raw-poll]\n"
+        "group,persist,metrics,conc,curve,pubsub] [--raw-poll]\n"
         "         [--persist-baseline BIN_DIR]\n"
         "       actors-bench --worker (--connect EP --id ID | --bind EP)\n");
 }
@@ -1192,7 +1252,7 @@ main(int argc, char **argv)
     snprintf(b.workloads, sizeof b.workloads, ",%s,",
         workloads ? workloads
                   : "seq,pipelined,tells,fan,idle,supervisor,group,persist,"
-                    "conc,curve,pubsub");
+                    "metrics,conc,curve,pubsub");
     for (int i = 0; i < b.ntransports; i++) {
         if (strcmp(b.transports[i], "tcp") != 0 &&
             strcmp(b.transports[i], "ipc") != 0) {

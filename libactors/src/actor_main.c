@@ -200,6 +200,10 @@ actors_service_main(const actors_service_t *service, int argc, char **argv)
                        : argc > 0               ? argv[0]
                                                 : "actor";
     actors_log_init_from_env(prog);
+    /* Line by line: under a supervisor stdout is a pipe (each line gets
+     * the actor's address there), which stdio would otherwise fill in
+     * blocks, holding a method's printf until the buffer is full. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     actors_actor_opts_t opts = ACTORS_ACTOR_OPTS_INIT;
     int first = argc;
     bool help = false;

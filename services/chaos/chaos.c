@@ -18,6 +18,7 @@
 #include "chaos.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
@@ -306,6 +307,25 @@ s_pid(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return rc ? rc : actors_ctx_reply_int(ctx, (int64_t)getpid());
 }
 
+/* print(text): text as one line on stdout, then "stderr: " text on
+ * stderr; nil. For tests of the node's per-actor output. */
+static actors_err
+s_print(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    const char *text = "";
+    size_t len = 0;
+    if (actors_args_count(args) != 1 ||
+        actors_args_str(args, 0, &text, &len) != ACTORS_OK) {
+        return actors_ctx_error(
+            ctx, "WrongArguments", "print takes one string: the text");
+    }
+    fprintf(stdout, "%.*s\n", (int)len, text);
+    fflush(stdout);
+    fprintf(stderr, "stderr: %.*s\n", (int)len, text);
+    return actors_ctx_reply_str(ctx, NULL); /* nil */
+}
+
 /* key(): the call's key as text, nil when it carries none. */
 static actors_err
 s_key(actors_ctx_t *ctx, const msgpack_object *args, void *state)
@@ -508,6 +528,7 @@ static const actors_method_t s_methods[] = {
     {"stop", s_stop},
     {"fail", s_fail},
     {"pid", s_pid},
+    {"print", s_print},
     {"count", s_count},
     {"key", s_key},
     {"remind", s_remind},

@@ -24,8 +24,9 @@ static const struct {
 } s_commands[] = {
     {"call", CLI_CMD_CALL, 2, -1, 2, CLI_OPT_KEY | CLI_OPT_ROUTE},
     {"tell", CLI_CMD_TELL, 2, -1, 2, CLI_OPT_BROADCAST},
-    {"ls", CLI_CMD_LS, 0, 0, 0, CLI_OPT_JSON},
-    {"list", CLI_CMD_LS, 0, 0, 0, CLI_OPT_JSON},
+    {"ls", CLI_CMD_LS, 0, 0, 0, CLI_OPT_JSON | CLI_OPT_ALL},
+    {"list", CLI_CMD_LS, 0, 0, 0, CLI_OPT_JSON | CLI_OPT_ALL},
+    {"top", CLI_CMD_TOP, 0, 0, 0, CLI_OPT_TOP | CLI_OPT_ALL | CLI_OPT_COUNT},
     {"lookup", CLI_CMD_LOOKUP, 1, 1, 0, 0},
     {"ping", CLI_CMD_PING, 0, 0, 0, 0},
     {"spawn", CLI_CMD_SPAWN, 1, -1, 1, CLI_OPT_SPAWN},
@@ -53,8 +54,10 @@ cli_usage(FILE *out)
           "  tell ADDRESS METHOD [ARG ...]  send a one-way message; wait\n"
           "                                 until the broker has it (an\n"
           "                                 error if it refuses it)\n"
-          "  ls [--json]                    list the actors the broker"
-          " knows\n"
+          "  ls [--json] [--all]            list the actors the broker"
+          " knows;\n"
+          "                                 dead and stopped ones only with"
+          " --all\n"
           "  lookup ADDRESS                 show one actor\n"
           "  ping                           check that the broker answers\n"
           "  spawn SERVICE [SPAWN-OPTIONS] [ARG ...]\n"
@@ -66,7 +69,16 @@ cli_usage(FILE *out)
           "                                 its policy unless --no-restart\n"
           "  stop ADDRESS                   stop an actor gracefully, no"
           " restart\n"
-          "  events [--since N] [--json]    lifecycle events of every node\n"
+          "  events [--since N] [--json]    lifecycle events of every node,"
+          " with\n"
+          "                                 their time (UTC)\n"
+          "  top [--interval MS] [--count N] [--all]\n"
+          "                                 the actors live: state, node,"
+          " mailbox,\n"
+          "                                 in flight, calls/s, restarts;"
+          " every MS\n"
+          "                                 (1000), N times (0: until "
+          "interrupted)\n"
           "  wait ADDRESS                   wait until ADDRESS answers (is\n"
           "                                 running), within --timeout\n"
           "  map [--unordered] MEMBERS METHOD [ARG ...]\n"
@@ -228,6 +240,14 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         self->used |= CLI_OPT_ROUTE;
         return ACTORS_OK;
     }
+    if (strcmp(opt, "--interval") == 0) {
+        if (s_int(value, 10, 3600000, &v) != ACTORS_OK) {
+            return s_fail(errbuf, errlen, "bad %s '%s'", opt, value);
+        }
+        self->interval_ms = (uint32_t)v;
+        self->used |= CLI_OPT_TOP;
+        return ACTORS_OK;
+    }
     if (strcmp(opt, "--since") == 0) {
         if (s_int(value, 0, INT64_MAX, &v) != ACTORS_OK) {
             return s_fail(errbuf, errlen, "bad --since '%s'", value);
@@ -278,6 +298,11 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
         self->used |= CLI_OPT_JSON;
         return ACTORS_OK;
     }
+    if (strcmp(a, "--all") == 0) {
+        self->is_all = true;
+        self->used |= CLI_OPT_ALL;
+        return ACTORS_OK;
+    }
     if (strcmp(a, "--get-if-exists") == 0) {
         self->get_if_exists = true;
         self->used |= CLI_OPT_SPAWN;
@@ -310,7 +335,7 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
     }
     static const char *valued[] = {"--name", "--node", "--max-restarts",
         "--max-task-retries", "--since", "--call-key", "--key", "--broker-key",
-        "--role", "--dir", "--count", "--route"};
+        "--role", "--dir", "--count", "--route", "--interval"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         if (strcmp(a, valued[k]) != 0) {
             continue;
@@ -460,6 +485,7 @@ cli_parse(cli_t *self, int argc, char **argv, char *errbuf, size_t errlen)
 {
     memset(self, 0, sizeof *self);
     self->timeout_ms = CLI_TIMEOUT_DEFAULT;
+    self->interval_ms = 1000;
     if (errbuf != NULL && errlen > 0) {
         errbuf[0] = '\0';
     }

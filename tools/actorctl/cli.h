@@ -34,6 +34,7 @@ typedef enum {
     CLI_CMD_KEYGEN,    /* keygen NAME [--role ROLE] [--dir DIR] */
     CLI_CMD_SUBSCRIBE, /* subscribe PATTERN [--count N] */
     CLI_CMD_PUBLISH,   /* publish TOPIC JSON */
+    CLI_CMD_TOP,       /* top [--interval MS] [--count N] [--all] */
 } cli_cmd_t;
 
 typedef struct {
@@ -61,10 +62,13 @@ typedef struct {
     const char *dir;      /* keygen --dir (default .) */
     const char *payload;  /* publish: the JSON value */
     bool follow;          /* events --follow */
-    uint64_t count;       /* subscribe/events --follow --count; 0: no end */
+    uint64_t count;       /* subscribe, events --follow, top: --count; 0:
+                             no end */
     const char *route;    /* call --route: a group's routing key; NULL */
     bool broadcast;       /* tell --broadcast: every member of a group */
     bool group;           /* spawn --group: a member of a group address */
+    bool is_all;          /* ls/top --all: dead and stopped ones too */
+    uint32_t interval_ms; /* top --interval (default 1000) */
     unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -80,6 +84,8 @@ typedef struct {
 #define CLI_OPT_COUNT 0x100u
 #define CLI_OPT_ROUTE 0x200u
 #define CLI_OPT_BROADCAST 0x400u
+#define CLI_OPT_ALL 0x800u
+#define CLI_OPT_TOP 0x1000u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the

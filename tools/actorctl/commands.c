@@ -17,6 +17,7 @@
 
 #include "argsrc.h"
 #include "wait.h"
+#include "top.h"
 
 /* Extra time given to the client after a call's deadline: the broker
  * answers Timeout at the deadline, and the client itself shortly after
@@ -277,10 +278,25 @@ s_fill_row(
     return COMMANDS_EXIT_OK;
 }
 
+/* commands_is_gone tells whether a LIST map is of an address that no
+ * longer runs (dead or stopped): ls and top show them only with --all. */
+bool
+commands_is_gone(const msgpack_object *map)
+{
+    const char *s = NULL;
+    size_t n = 0;
+    if (actors_value_str(actors_map_get(map, "state"), &s, &n) != ACTORS_OK) {
+        return false;
+    }
+    return (n == 4 && memcmp(s, "dead", 4) == 0) ||
+           (n == 7 && memcmp(s, "stopped", 7) == 0);
+}
+
 /* s_print_table prints the LIST result as an aligned table, sorted by
- * address. */
+ * address, a group's members under it; dead and stopped addresses only
+ * when all. */
 static int
-s_print_table(const msgpack_object *list)
+s_print_table(const msgpack_object *list, bool all)
 {
     if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY) {
         fprintf(stderr, "BadMsgpack: the broker's list is not an array\n");
@@ -290,6 +306,9 @@ s_print_table(const msgpack_object *list)
      * it: ADDRESS "group#serial", STATE "member". */
     size_t n = 0;
     for (uint32_t i = 0; i < list->via.array.size; i++) {
+        if (!all && commands_is_gone(&list->via.array.ptr[i])) {
+            continue;
+        }
         const msgpack_object *m =
             actors_map_get(&list->via.array.ptr[i], "members");
         n += 1 + (m != NULL && m->type == MSGPACK_OBJECT_ARRAY
@@ -310,6 +329,9 @@ s_print_table(const msgpack_object *list)
     for (uint32_t i = 0; i < list->via.array.size && status == COMMANDS_EXIT_OK;
          i++) {
         const msgpack_object *entry = &list->via.array.ptr[i];
+        if (!all && commands_is_gone(entry)) {
+            continue;
+        }
         const msgpack_object *members = actors_map_get(entry, "members");
         uint32_t nm = members != NULL && members->type == MSGPACK_OBJECT_ARRAY
                           ? members->via.array.size
@@ -370,10 +392,30 @@ s_ls(actors_client_t *client, const cli_t *cli)
     int status;
     if (rc != ACTORS_OK) {
         status = s_print_error(cli, f, rc);
+    } else if (cli->is_json && !cli->is_all &&
+               result->type == MSGPACK_OBJECT_ARRAY) {
+        /* The same array less the addresses that no longer run. */
+        uint32_t n = result->via.array.size;
+        uint32_t kept = 0;
+        msgpack_object *v = calloc(n ? n : 1, sizeof *v);
+        if (v == NULL) {
+            status = s_request_failed(ACTORS_ENOMEM);
+        } else {
+            for (uint32_t i = 0; i < n; i++) {
+                if (!commands_is_gone(&result->via.array.ptr[i])) {
+                    v[kept++] = result->via.array.ptr[i];
+                }
+            }
+            msgpack_object arr = {.type = MSGPACK_OBJECT_ARRAY};
+            arr.via.array.size = kept;
+            arr.via.array.ptr = v;
+            status = s_print_json(&arr);
+            free(v);
+        }
     } else if (cli->is_json) {
         status = s_print_json(result);
     } else {
-        status = s_print_table(result);
+        status = s_print_table(result, cli->is_all);
     }
     actors_future_destroy(&f);
     return status;
@@ -488,9 +530,21 @@ s_events(actors_client_t *client, const cli_t *cli)
             "id", "node", "kind", "address", "pid", "restarts", "cause"};
         for (uint32_t i = 0; i < result->via.array.size; i++) {
             const msgpack_object *ev = &result->via.array.ptr[i];
+            /* The broker's time of the event, UTC to the millisecond. */
+            int64_t ms = 0;
+            actors_value_int(actors_map_get(ev, "ms"), &ms);
+            time_t sec = (time_t)(ms / 1000);
+            struct tm tm;
+            char when[32] = "-";
+            if (ms > 0 && gmtime_r(&sec, &tm) != NULL) {
+                size_t w =
+                    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+                snprintf(when + w, sizeof when - w, ".%03dZ", (int)(ms % 1000));
+            }
+            printf("%s", when);
             for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
                 char *cell = s_cell(ev, keys[k]);
-                printf("%s%s=%s", k ? " " : "", keys[k], cell ? cell : "-");
+                printf(" %s=%s", keys[k], cell ? cell : "-");
                 free(cell);
             }
             putchar('\n');
@@ -674,6 +728,9 @@ commands_run(const cli_t *cli)
         break;
     case CLI_CMD_MAP:
         status = commands_map(client, cli);
+        break;
+    case CLI_CMD_TOP:
+        status = top_run(client, cli);
         break;
     case CLI_CMD_KEYGEN:
     case CLI_CMD_HELP:

@@ -6,6 +6,9 @@
 #define ACTORCTL_COMMANDS_H
 
 #include <actors/client.h>
+#include <stdbool.h>
+
+#include <msgpack.h>
 
 #include "cli.h"
 
@@ -23,5 +26,9 @@ int commands_run(const cli_t *cli);
 /* commands_map runs `map` (map.c): Ray's ActorPool.map from the shell.
  * Returns the exit status. */
 int commands_map(actors_client_t *client, const cli_t *cli);
+
+/* commands_is_gone tells whether a LIST map is of an address that no
+ * longer runs (state dead or stopped). */
+bool commands_is_gone(const msgpack_object *map);
 
 #endif

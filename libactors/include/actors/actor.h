@@ -167,7 +167,8 @@ typedef struct {
  *   SERVICE [--broker EP] --address ADDRESS [--prefetch N] [--mailbox N]
  *           [--max-concurrency N] [CTOR-ARG-JSON ...]
  * ($ACTORS_BROKER when --broker is absent), installs the stderr logger,
- * runs the actor until SIGTERM/SIGINT or actors_actor_exit, and returns the
+ * makes stdout line-buffered (a supervisor reads it through a pipe), runs
+ * the actor until SIGTERM/SIGINT or actors_actor_exit, and returns the
  * exit status: 0 after a clean stop, 2 for bad arguments or a failed init,
  * ACTORS_EXIT_NAME_TAKEN when a live actor elsewhere already holds the
  * address, ACTORS_EXIT_KEY_LOCKED when init failed with KeyLocked

@@ -98,6 +98,7 @@ typedef enum {
     ACTORS_CMD_SUBSCRIBE = 0x13,   /* C->B header pattern [address] */
     ACTORS_CMD_UNSUBSCRIBE = 0x14, /* C->B header pattern [address] */
     ACTORS_CMD_PUBLICATION = 0x15, /* B->C/A header(+names) body */
+    ACTORS_CMD_DRAIN = 0x16,       /* S->B  header [map]           -> REPLY */
 } actors__cmd_t;
 
 /* A parsed header. Pointers are borrowed from the frame it was parsed

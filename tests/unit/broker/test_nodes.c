@@ -75,6 +75,23 @@ START_TEST(test_nodes_pick_least_loaded)
 }
 END_TEST
 
+/* A draining node gets no new placement, however idle it is. */
+START_TEST(test_nodes_pick_skips_draining)
+{
+    brk_nodes_t t;
+    brk_nodes_init(&t);
+    uint32_t n[2];
+    TEST_ASSERT_OK(brk_nodes_add(&t, "a", 0, &n[0]));
+    TEST_ASSERT_OK(brk_nodes_add(&t, "b", 1, &n[1]));
+    brk_nodes_at(&t, n[1])->load = 5;
+    brk_nodes_at(&t, n[0])->is_draining = 1;
+    ck_assert_uint_eq(brk_nodes_pick(&t, BRK_NONE), n[1]);
+    brk_nodes_at(&t, n[1])->is_draining = 1;
+    ck_assert_uint_eq(brk_nodes_pick(&t, BRK_NONE), BRK_NONE);
+    brk_nodes_fini(&t);
+}
+END_TEST
+
 /* Allocation failure leaves the table as it was. */
 START_TEST(test_nodes_add_survives_oom)
 {
@@ -108,6 +125,7 @@ nodes_suite(void)
     tcase_add_test(tc, test_nodes_add_find_remove);
     tcase_add_test(tc, test_nodes_bad_lengths);
     tcase_add_test(tc, test_nodes_pick_least_loaded);
+    tcase_add_test(tc, test_nodes_pick_skips_draining);
     tcase_add_test(tc, test_nodes_add_survives_oom);
     suite_add_tcase(s, tc);
     return s;

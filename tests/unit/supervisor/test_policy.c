@@ -118,6 +118,37 @@ START_TEST(test_policy_jitter_stays_within_bounds)
 }
 END_TEST
 
+/* The issue's numbers: a cap of 800 ms and 10% jitter gave 899 and 957
+ * ms, the jitter applied after the cap. No wait may exceed the cap,
+ * whatever the random draw, at any step of the sequence. */
+START_TEST(test_policy_jitter_never_exceeds_cap)
+{
+    policy_t p = s_policy(-1);
+    p.backoff_base_ms = 100;
+    p.backoff_factor = 2.0;
+    p.backoff_max_ms = 800;
+    p.backoff_jitter = 0.1;
+    uint32_t draws[] = {0u, 0x80000000u, 0xC0000000u, 0xFFFFFFFFu};
+    for (size_t k = 0; k < sizeof draws / sizeof draws[0]; k++) {
+        policy_state_t st = POLICY_STATE_INIT;
+        uint32_t delay = 0;
+        uint32_t top = 0;
+        for (int i = 0; i < 8; i++) {
+            policy_on_start(&st, (uint64_t)i);
+            ck_assert_int_eq(policy_on_exit(&p, &st, (uint64_t)i + 1, draws[k],
+                                 &delay, NULL),
+                POLICY_RESTART);
+            ck_assert_uint_le(delay, 800);
+            top = delay > top ? delay : top;
+        }
+        /* The cap is reached, not undercut by the jitter's upper half. */
+        if (draws[k] >= 0x80000000u) {
+            ck_assert_uint_eq(top, 800);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_policy_window_gives_up)
 {
     policy_t p = s_policy(-1);
@@ -189,6 +220,7 @@ policy_suite(void)
     tcase_add_test(tc, test_policy_backoff_grows_to_cap);
     tcase_add_test(tc, test_policy_healthy_run_resets_backoff);
     tcase_add_test(tc, test_policy_jitter_stays_within_bounds);
+    tcase_add_test(tc, test_policy_jitter_never_exceeds_cap);
     tcase_add_test(tc, test_policy_window_gives_up);
     tcase_add_test(tc, test_policy_window_slides);
     tcase_add_test(tc, test_policy_validate_rejects_bad_numbers);

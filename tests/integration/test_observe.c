@@ -1,0 +1,459 @@
+/* tests/integration/test_observe.c - watching a running system (issue
+ * 14, items 4 and 5): actors' output under a supervisor carries their
+ * address and pid (and goes to a file per actor); the broker traces each
+ * call at log level debug; broker and node serve Prometheus metrics that
+ * the Prometheus project's own parser reads; the dashboard's data.
+ * SPDX-License-Identifier: MIT
+ *
+ * Real processes on loopback. The broker's stderr is inherited from the
+ * test, so a test that reads it points the test's own stderr at a file
+ * while it starts the broker (s_broker_logged). Metrics listen on port 0
+ * (any free one) and the port is read from the log line that names it.
+ */
+#include "suptest.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+static char g_brklog[96]; /* the broker's stderr, when captured */
+
+/* s_broker_logged starts a broker with the extra arguments (up to two;
+ * NULL-terminated) and its stderr in g_brklog; env is set for it only. */
+static void
+s_broker_logged(
+    const char *env_name, const char *env_value, const char *a1, const char *a2)
+{
+    snprintf(g_brklog, sizeof g_brklog, "%s/broker.err", g_supdir);
+    int fd = open(g_brklog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    int saved = dup(STDERR_FILENO);
+    ck_assert_int_ge(saved, 0);
+    dup2(fd, STDERR_FILENO);
+    if (env_name != NULL) {
+        setenv(env_name, env_value, 1);
+    }
+    testutil_broker_start(a1, a2, NULL);
+    if (env_name != NULL) {
+        unsetenv(env_name);
+    }
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+}
+
+/* s_file reads path into a static buffer ("" if unreadable). */
+static const char *
+s_file(const char *path)
+{
+    static char buf[1 << 20];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return buf;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* s_wait_text waits until the text read by get contains want. */
+static void
+s_wait_file(const char *path, const char *want)
+{
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (strstr(s_file(path), want) == NULL) {
+        ck_assert_msg(testutil_now_ms() < deadline, "no '%s' in %s: %s", want,
+            path, s_file(path));
+        testutil_poll_pause_ms(20);
+    }
+}
+
+static void
+s_wait_stderr(testutil_proc_t *p, const char *want)
+{
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (strstr(testutil_proc_stderr(p), want) == NULL) {
+        ck_assert_msg(testutil_now_ms() < deadline, "no '%s' in: %s", want,
+            testutil_proc_stderr(p));
+        testutil_poll_pause_ms(20);
+    }
+}
+
+/* s_port reads the port of "http://127.0.0.1:PORT/metrics" in text. */
+static int
+s_port(const char *text)
+{
+    const char *p = strstr(text, "http://127.0.0.1:");
+    ck_assert_msg(p != NULL, "no metrics url in: %s", text);
+    return atoi(p + strlen("http://127.0.0.1:"));
+}
+
+static void
+s_call_ok(const char *address, const char *method, const char *text)
+{
+    actors_future_t *f = itest_send(g_client, address, method, 0, "s", text);
+    suptest_wait(f);
+    itest_result(f);
+    actors_future_destroy(&f);
+}
+
+/* s_scrape runs promcheck.py on url and returns its stdout (static). */
+static const char *
+s_scrape(const char *url)
+{
+    static char out[1 << 18];
+    char err[4096];
+    char script[512];
+    snprintf(script, sizeof script, "%s/tests/integration/promcheck.py",
+        testutil_srcdir());
+    const char *argv[] = {"/usr/bin/python3", script, url, NULL};
+    int rc = testutil_run(argv, 30000, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "promcheck %s failed (%d): %s", url, rc, err);
+    return out;
+}
+
+/* Every line an actor writes on stdout or stderr reaches the node's
+ * stderr as "ADDRESS[PID]: line", and with ACTORS_LOG_DIR also the
+ * actor's own file; the last line before a crash comes before the exit's
+ * log line. Before: the lines came out bare, mixed into the node's. */
+START_TEST(test_observe_actor_output_prefixed)
+{
+    static const char *zpl = "actor\n"
+                             "    one\n"
+                             "        service = chaos\n"
+                             "        address = chaos/out1\n"
+                             "    two\n"
+                             "        service = chaos\n"
+                             "        address = chaos/out2\n";
+    testutil_broker_start(NULL);
+    itest_connect();
+    setenv("ACTORS_LOG_DIR", g_supdir, 1);
+    testutil_proc_t *n1 = suptest_node("n1", zpl);
+    unsetenv("ACTORS_LOG_DIR");
+    int64_t p1 = suptest_wait_running("chaos/out1", 0);
+    int64_t p2 = suptest_wait_running("chaos/out2", 0);
+    s_call_ok("chaos/out1", "print", "hello-one");
+    s_call_ok("chaos/out2", "print", "hello-two");
+    char want[128];
+    snprintf(want, sizeof want, "chaos/out1[%lld]: hello-one\n", (long long)p1);
+    s_wait_stderr(n1, want);
+    snprintf(want, sizeof want, "chaos/out1[%lld]: stderr: hello-one\n",
+        (long long)p1);
+    s_wait_stderr(n1, want);
+    snprintf(want, sizeof want, "chaos/out2[%lld]: hello-two\n", (long long)p2);
+    s_wait_stderr(n1, want);
+    /* No line of an actor comes out without its prefix. */
+    ck_assert_ptr_null(strstr(testutil_proc_stderr(n1), "\nhello-"));
+    ck_assert_ptr_null(strstr(testutil_proc_stderr(n1), "\nstderr: hello"));
+    char path[160];
+    snprintf(path, sizeof path, "%s/chaos_out1.log", g_supdir);
+    snprintf(want, sizeof want, " %lld hello-one\n", (long long)p1);
+    s_wait_file(path, want);
+    ck_assert_ptr_null(strstr(s_file(path), "hello-two"));
+    /* Last words, then the crash: in that order in the node's log. */
+    s_call_ok("chaos/out1", "print", "last-words");
+    actors_future_t *f = itest_call("chaos/out1", "crash", "i", 9);
+    suptest_wait(f);
+    actors_future_destroy(&f);
+    s_wait_stderr(n1, "SUP-EXIT node=n1 address=chaos/out1");
+    const char *log = testutil_proc_stderr(n1);
+    const char *words = strstr(log, "]: last-words");
+    const char *exitl = strstr(log, "SUP-EXIT node=n1 address=chaos/out1");
+    ck_assert_ptr_nonnull(words);
+    ck_assert_ptr_nonnull(exitl);
+    ck_assert_msg(words < exitl, "the exit was logged before the last words");
+    char lp[160];
+    snprintf(lp, sizeof lp, "%s/chaos_out2.log", g_supdir);
+    unlink(path);
+    unlink(lp);
+}
+END_TEST
+
+/* At log level debug the broker logs one line per call: address, method,
+ * outcome and duration. Before: nothing. */
+START_TEST(test_observe_broker_traces_calls)
+{
+    s_broker_logged("ACTORS_LOG_LEVEL", "debug", NULL, NULL);
+    itest_connect();
+    testutil_service_start("chaos", "chaos/tr", 0, NULL);
+    actors_future_t *f = itest_call("chaos/tr", "echo", "i", 1);
+    itest_result(f);
+    actors_future_destroy(&f);
+    f = itest_call("chaos/tr", "fail", "s", "no");
+    itest_assert_error(f, ACTORS_EAPP, "ChaosError", NULL);
+    actors_future_destroy(&f);
+    f = itest_call("chaos/none", "echo", "i", 1);
+    itest_assert_error(f, ACTORS_ENOACTOR, "NoSuchActor", NULL);
+    actors_future_destroy(&f);
+    s_wait_file(
+        g_brklog, "BRK-CALL address=chaos/tr method=echo outcome=ok us=");
+    s_wait_file(
+        g_brklog, "BRK-CALL address=chaos/tr method=fail outcome=error us=");
+    s_wait_file(g_brklog,
+        "BRK-CALL address=chaos/none method=echo outcome=NoSuchActor us=0");
+    unlink(g_brklog);
+}
+END_TEST
+
+/* Broker and node serve /metrics; the Prometheus client's parser reads
+ * both, and the numbers are the ones played: calls by address, method
+ * and outcome, a latency histogram per method, mailbox and in flight,
+ * nodes; on the node, exits by cause and restarts. */
+START_TEST(test_observe_metrics_parsed)
+{
+    static const char *zpl = "actor\n"
+                             "    m\n"
+                             "        service = chaos\n"
+                             "        address = chaos/m\n"
+                             "        policy\n"
+                             "            max_restarts = -1\n";
+    s_broker_logged(NULL, NULL, "--metrics-port", "0");
+    int bport = s_port(s_file(g_brklog));
+    itest_connect();
+    setenv("ACTORS_METRICS_PORT", "0", 1);
+    testutil_proc_t *n1 = suptest_node("n1", zpl);
+    unsetenv("ACTORS_METRICS_PORT");
+    int nport = s_port(testutil_proc_stderr(n1));
+    int64_t pid = suptest_wait_running("chaos/m", 0);
+    for (int i = 0; i < 3; i++) {
+        actors_future_t *f = itest_call("chaos/m", "echo", "i", i);
+        itest_result(f);
+        actors_future_destroy(&f);
+    }
+    actors_future_t *f = itest_call("chaos/m", "fail", "s", "x");
+    itest_assert_error(f, ACTORS_EAPP, "ChaosError", NULL);
+    actors_future_destroy(&f);
+    f = itest_call("chaos/nobody", "echo", "i", 1);
+    itest_assert_error(f, ACTORS_ENOACTOR, "NoSuchActor", NULL);
+    actors_future_destroy(&f);
+    f = itest_call("chaos/m", "crash", "i", 11);
+    suptest_wait(f);
+    actors_future_destroy(&f);
+    suptest_wait_running("chaos/m", pid);
+
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", bport);
+    const char *m = s_scrape(url);
+    const char *want[] = {
+        "actors_calls_total{address=\"chaos/m\",method=\"echo\","
+        "outcome=\"ok\"} 3\n",
+        "actors_calls_total{address=\"chaos/m\",method=\"fail\","
+        "outcome=\"error\"} 1\n",
+        "actors_calls_total{address=\"chaos/m\",method=\"crash\","
+        "outcome=\"ActorCrashed\"} 1\n",
+        "actors_calls_total{address=\"\",method=\"echo\","
+        "outcome=\"NoSuchActor\"} 1\n",
+        "actors_call_duration_seconds_count{method=\"echo\"} 4\n",
+        "actors_call_duration_seconds_bucket{le=\"+Inf\",method=\"fail\"} 1\n",
+        "actors_mailbox_depth{address=\"chaos/m\"} 0\n",
+        "actors_inflight{address=\"chaos/m\"} 0\n",
+        "actors_nodes{} 1\n",
+        "actors_actor_info{address=\"chaos/m\",node=\"n1\",service=\"chaos\","
+        "state=\"running\"} 1\n",
+        "actors_undelivered_replies_total{} 0\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        ck_assert_msg(strstr(m, want[i]) != NULL, "no %s in:\n%s", want[i], m);
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", nport);
+    m = s_scrape(url);
+    const char *nwant[] = {
+        "actors_node_exits_total{address=\"chaos/m\",cause=\"signal 11 "
+        "(SIGSEGV)\",node=\"n1\"} 1\n",
+        "actors_node_actor_restarts{address=\"chaos/m\",node=\"n1\"} 1\n",
+        "actors_node_starts_total{address=\"chaos/m\",node=\"n1\"} 2\n",
+        "actors_node_broker_connected{node=\"n1\"} 1\n",
+    };
+    for (size_t i = 0; i < sizeof nwant / sizeof nwant[0]; i++) {
+        ck_assert_msg(
+            strstr(m, nwant[i]) != NULL, "no %s in:\n%s", nwant[i], m);
+    }
+    unlink(g_brklog);
+}
+END_TEST
+
+/* s_ctl runs actorctl against the test's broker with up to four more
+ * arguments and returns its stdout (static); the exit status must be 0. */
+static const char *
+s_ctl(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    static char out[1 << 16];
+    char err[4096];
+    const char *argv[] = {
+        "actorctl", "--broker", testutil_endpoint(), a1, a2, a3, a4, NULL};
+    int rc = testutil_run(argv, 30000, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "actorctl %s failed (%d): %s", a1, rc, err);
+    return out;
+}
+
+/* s_line_of returns the line of text that contains needle, copied into
+ * buf ("" if none). */
+static const char *
+s_line_of(const char *text, const char *needle, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    const char *p = strstr(text, needle);
+    if (p == NULL) {
+        return buf;
+    }
+    const char *start = p;
+    while (start > text && start[-1] != '\n') {
+        start--;
+    }
+    const char *end = strchr(p, '\n');
+    size_t n = end ? (size_t)(end - start) : strlen(start);
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ls hides the addresses that no longer run unless --all, and shows the
+ * node an address last ran on even after another node took that node's
+ * place; events have a time, node-lost and re-placed kinds, and actors
+ * started by hand; top shows the actors live. Before: ls listed every
+ * dead address, a tombstone showed the node that came next, events had
+ * no time and none of those kinds. */
+START_TEST(test_observe_ls_events_top)
+{
+    static const char *zpl = "actor\n"
+                             "    keep\n"
+                             "        service = chaos\n"
+                             "        address = chaos/keep\n"
+                             "        policy\n"
+                             "            max_restarts = -1\n"
+                             "    gone\n"
+                             "        service = chaos\n"
+                             "        address = chaos/gone\n";
+    testutil_broker_start(NULL);
+    itest_connect();
+    testutil_proc_t *n1 = suptest_node("n1", zpl);
+    suptest_node("n2", NULL);
+    int64_t keep = suptest_wait_running("chaos/keep", 0);
+    suptest_wait_running("chaos/gone", 0);
+    testutil_service_start("chaos", "chaos/hand", 0, NULL);
+    actors_future_t *f = itest_call("chaos/gone", "crash", "i", 9);
+    suptest_wait(f);
+    actors_future_destroy(&f);
+    suptest_wait_state("chaos/gone", "dead");
+
+    const char *ls = s_ctl("ls", NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(ls, "chaos/keep"));
+    ck_assert_ptr_nonnull(strstr(ls, "chaos/hand"));
+    ck_assert_msg(
+        strstr(ls, "chaos/gone") == NULL, "ls lists the dead: %s", ls);
+    ls = s_ctl("ls", "--json", NULL, NULL);
+    ck_assert_ptr_null(strstr(ls, "chaos/gone"));
+    ls = s_ctl("ls", "--all", NULL, NULL);
+    char line[512];
+    s_line_of(ls, "chaos/gone", line, sizeof line);
+    ck_assert_msg(
+        strstr(line, " n1 ") && strstr(line, "dead"), "ls --all: %s", ls);
+
+    /* n1 is lost; n3 comes and takes its place in the broker's table. */
+    testutil_proc_kill(n1, SIGKILL);
+    suptest_wait_running("chaos/keep", keep);
+    suptest_node("n3", NULL);
+    ls = s_ctl("ls", "--all", NULL, NULL);
+    s_line_of(ls, "chaos/gone", line, sizeof line);
+    ck_assert_msg(strstr(line, " n1 ") != NULL && strstr(line, " n3 ") == NULL,
+        "the tombstone shows another node: %s", line);
+
+    const char *ev = s_ctl("events", NULL, NULL, NULL);
+    s_line_of(ev, "kind=register address=chaos/hand", line, sizeof line);
+    ck_assert_msg(line[0] != '\0',
+        "no event for the actor started by hand: "
+        "%s",
+        ev);
+    /* Each line starts with its UTC time, 2026-12-06T06:14:42.630Z. */
+    ck_assert_msg(strlen(line) > 24 && line[4] == '-' && line[10] == 'T' &&
+                      line[23] == 'Z' && line[24] == ' ',
+        "no time: %s", line);
+    ck_assert_ptr_nonnull(strstr(ev, "kind=node-lost address=- "));
+    s_line_of(ev, "kind=re-placed address=chaos/keep", line, sizeof line);
+    ck_assert_msg(strstr(line, "node=n2") != NULL, "re-placed: %s", ev);
+
+    const char *top = s_ctl("top", "--count", "2", "--all");
+    ck_assert_ptr_nonnull(strstr(top, "actors top "));
+    ck_assert_ptr_nonnull(strstr(top, "CALLS/S"));
+    s_line_of(top, "chaos/keep", line, sizeof line);
+    ck_assert_msg(
+        strstr(line, "n2") && strstr(line, "running"), "top: %s", top);
+}
+END_TEST
+
+/* The dashboard, in Debian's headless Chromium, while its actor is being
+ * killed: the page's scripts ran and show the actor running on its node
+ * with its restarts, both nodes, and the lifecycle events. */
+START_TEST(test_observe_dashboard_in_chromium)
+{
+    static const char *chromium = "/usr/bin/chromium";
+    if (access(chromium, X_OK) != 0) {
+        fprintf(stderr, "SKIP dashboard: no %s (apt-get install chromium)\n",
+            chromium);
+        return;
+    }
+    static const char *zpl = "actor\n"
+                             "    d\n"
+                             "        service = chaos\n"
+                             "        address = chaos/dash\n"
+                             "        policy\n"
+                             "            max_restarts = -1\n"
+                             "            backoff_base_ms = 1\n";
+    s_broker_logged(NULL, NULL, "--metrics-port", "0");
+    int port = s_port(s_file(g_brklog));
+    itest_connect();
+    suptest_node("n1", zpl);
+    suptest_node("n2", NULL);
+    int64_t pid = suptest_wait_running("chaos/dash", 0);
+    for (int i = 0; i < 3; i++) { /* the kill loop */
+        kill((pid_t)pid, SIGKILL);
+        pid = suptest_wait_running("chaos/dash", pid);
+    }
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    static char dom[1 << 18];
+    char err[8192];
+    const char *argv[] = {chromium, "--headless", "--no-sandbox",
+        "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", url, NULL};
+    int rc = testutil_run(argv, 120000, dom, sizeof dom, err, sizeof err);
+    ck_assert_msg(rc == 0, "chromium failed (%d): %s", rc, err);
+    char row[256];
+    snprintf(row, sizeof row,
+        "<td>chaos/dash</td><td>chaos</td><td class=\"running\">running</td>"
+        "<td>n1</td><td class=\"n\">%lld</td>",
+        (long long)pid);
+    ck_assert_msg(strstr(dom, row) != NULL, "no %s in the page: %s", row, dom);
+    ck_assert_msg(strstr(dom, "<td>n2</td>") != NULL, "node n2: %s", dom);
+    ck_assert_msg(strstr(dom, "<td>restart</td><td>chaos/dash</td><td>n1</td>"),
+        "no restart event shown: %s", dom);
+    ck_assert_msg(strstr(dom, "updated 20") != NULL, "not refreshed: %s", dom);
+    ck_assert_msg(strstr(dom, "<div id=\"err\"></div>") != NULL,
+        "the page shows an error: %s", dom);
+    unlink(g_brklog);
+}
+END_TEST
+
+static Suite *
+observe_suite(void)
+{
+    Suite *s = suite_create("observe");
+    TCase *tc = suptest_tcase("observe", 180);
+    tcase_add_test(tc, test_observe_actor_output_prefixed);
+    tcase_add_test(tc, test_observe_broker_traces_calls);
+    tcase_add_test(tc, test_observe_metrics_parsed);
+    tcase_add_test(tc, test_observe_ls_events_top);
+    tcase_add_test(tc, test_observe_dashboard_in_chromium);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return itest_run(observe_suite());
+}
