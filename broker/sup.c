@@ -946,8 +946,11 @@ sup_event(sup_t *self, const char *kind, const char *node, const char *address,
     snprintf(ev.address, sizeof ev.address, "%.255s", address ? address : "");
     snprintf(ev.cause, sizeof ev.cause, "%.127s", cause ? cause : "");
     ev.id = brk_events_push(&self->events, &ev);
-    if (self->event_fn != NULL) {
-        self->event_fn(self->event_arg, &ev); /* actors.lifecycle.* */
+    /* Published on actors.lifecycle.* too, but for an actor no node runs
+     * (node ""): its registration and burial are published by broker.c
+     * from the core's hooks already ("registered", "buried"). */
+    if (self->event_fn != NULL && ev.node[0] != '\0') {
+        self->event_fn(self->event_arg, &ev);
     }
 }
 
@@ -995,7 +998,19 @@ void
 sup_emit(sup_t *self, const char *kind, const char *address, const char *node,
     const char *cause)
 {
-    sup_event(self, kind, node, address, 0, 0, cause);
+    brk_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ev.ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    snprintf(ev.kind, sizeof ev.kind, "%s", kind);
+    snprintf(ev.address, sizeof ev.address, "%s", address);
+    snprintf(ev.node, sizeof ev.node, "%s", node);
+    snprintf(ev.cause, sizeof ev.cause, "%s", cause);
+    /* Published only, not in the EVENTS list (id 0). */
+    if (self->event_fn != NULL) {
+        self->event_fn(self->event_arg, &ev);
+    }
 }
 
 void

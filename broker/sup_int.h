@@ -59,9 +59,9 @@ typedef struct {
     void *event_arg;           /* its argument */
 } sup_t;
 
-/* sup_emit is sup_event without a pid or restart count ("node-joined"):
- * recorded in the EVENTS list and published on actors.lifecycle.*, as
- * every event the broker itself observes. */
+/* sup_emit publishes an event the broker observed on actors.lifecycle.*
+ * without recording it in the EVENTS list ("node-joined"; id 0);
+ * sup_event records and publishes. */
 void sup_emit(sup_t *self, const char *kind, const char *address,
     const char *node, const char *cause);
 
