@@ -10,6 +10,7 @@
  * reads its replies. The harness is rawbroker.h and rawnode.h. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <msgpack.h>
 #include <zmq.h>
 
+#include <actors/log.h>
 #include <actors/msg.h>
 
 #include "../../../broker/broker.h"
@@ -399,6 +401,105 @@ START_TEST(test_hardening_slow_consumer_bounded)
 }
 END_TEST
 
+/* Log lines by msgid, counted from the broker's thread. */
+static atomic_int s_n_slow;
+static atomic_int s_n_slow_end;
+
+static void
+s_count_log(
+    actors_log_level_t level, const char *msgid, const char *text, void *arg)
+{
+    (void)level;
+    (void)text;
+    (void)arg;
+    if (strcmp(msgid, "BRK-SLOW-CONSUMER") == 0) {
+        atomic_fetch_add(&s_n_slow, 1);
+    } else if (strcmp(msgid, "BRK-SLOW-CONSUMER-END") == 0) {
+        atomic_fetch_add(&s_n_slow_end, 1);
+    }
+}
+
+/* s_round_trip: slow calls e/1, the actor answers with body (which the
+ * broker cannot hand to slow once its queue is full). */
+static void
+s_round_trip(void *slow, void *a, const uint8_t *body, size_t body_len)
+{
+    s_call(slow, "s", "e/1", 0);
+    s_got_t g = s_actor_get(a);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, body, body_len);
+}
+
+/* A slow consumer is logged once per episode, not once a second while
+ * it lasts: BRK-SLOW-CONSUMER at the first drop, BRK-SLOW-CONSUMER-END
+ * when none was dropped for a second; the next drop is a new episode. */
+START_TEST(test_hardening_slow_consumer_logged_once_per_episode)
+{
+    atomic_store(&s_n_slow, 0);
+    atomic_store(&s_n_slow_end, 0);
+    actors_log_set_handler(s_count_log, NULL);
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.max_queued = 20;
+    s_start_opts(opts);
+    void *slow = s_sock(ZMQ_DEALER);
+    int one = 1;
+    int rcvbuf = 4096;
+    zmq_setsockopt(slow, ZMQ_RCVHWM, &one, sizeof one);
+    zmq_setsockopt(slow, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    void *a = s_sock(ZMQ_DEALER);
+    void *c = s_sock(ZMQ_DEALER);
+    s_register(a, "e/1", 1000, 0);
+    size_t body_len = 64 * 1024;
+    uint8_t *body = malloc(body_len);
+    ck_assert_ptr_nonnull(body);
+    body[0] = 0xc6; /* msgpack bin32 header, then the bytes */
+    body[1] = 0;
+    body[2] = 0;
+    body[3] = (uint8_t)((body_len - 5) >> 8);
+    body[4] = (uint8_t)(body_len - 5);
+    memset(body + 5, 'x', body_len - 5);
+    /* Until answers are dropped: the kernel's buffers fill first. */
+    int64_t deadline = testutil_now_ms() + 10 * RECV_MS;
+    while (s_ping_int(c, "undelivered") <= 0) {
+        ck_assert_msg(testutil_now_ms() < deadline, "nothing dropped");
+        s_round_trip(slow, a, body, body_len);
+    }
+    /* Dropping for 1.5 s on end: still the one episode, one line. */
+    int64_t t0 = testutil_now_ms();
+    while (testutil_now_ms() - t0 < 1500) {
+        s_round_trip(slow, a, body, body_len);
+    }
+    ck_assert_int_ge(s_ping_int(c, "undelivered"), 2);
+    int n_slow = atomic_load(&s_n_slow);
+    int n_end = atomic_load(&s_n_slow_end);
+    ck_assert_msg(n_slow == 1 && n_end == 0,
+        "one episode logged %d BRK-SLOW-CONSUMER and %d -END lines", n_slow,
+        n_end);
+    /* Nothing dropped for a second: the episode's end, once. */
+    deadline = testutil_now_ms() + 10 * RECV_MS;
+    while (atomic_load(&s_n_slow_end) == 0) {
+        ck_assert_msg(testutil_now_ms() < deadline, "no episode end");
+        testutil_poll_pause_ms(20); /* poll until the deadline */
+    }
+    n_end = atomic_load(&s_n_slow_end);
+    ck_assert_int_eq(n_end, 1);
+    /* The next drop begins another episode. */
+    s_round_trip(slow, a, body, body_len);
+    deadline = testutil_now_ms() + 10 * RECV_MS;
+    while (atomic_load(&s_n_slow) < 2) {
+        ck_assert_msg(testutil_now_ms() < deadline, "no second episode");
+        testutil_poll_pause_ms(20); /* poll until the deadline */
+    }
+    n_slow = atomic_load(&s_n_slow);
+    ck_assert_int_eq(n_slow, 2);
+    free(body);
+    zmq_close(c);
+    zmq_close(a);
+    zmq_close(slow);
+    s_stop();
+    actors_log_set_handler(NULL, NULL);
+}
+END_TEST
+
 /* s_credit_taken sends CREDIT {count, taken}: tells done, and the last
  * message taken up. */
 static void
@@ -546,6 +647,7 @@ hardening_suite(void)
     TCase *slow = tcase_create("slow");
     tcase_set_timeout(slow, 30);
     tcase_add_test(slow, test_hardening_slow_consumer_bounded);
+    tcase_add_test(slow, test_hardening_slow_consumer_logged_once_per_episode);
     suite_add_tcase(s, slow);
     return s;
 }
