@@ -34,23 +34,6 @@
 
 static const uint8_t s_nil = 0xc0;
 
-/* s_ping asks PING on sock and returns the map's integer key (-1 if the
- * key is absent). A PING reply also proves that the broker handled what
- * sock sent before it. */
-static int64_t
-s_ping_int(void *sock, const char *key)
-{
-    s_send(sock, ACTORS_CMD_PING, 0, "ping", 0);
-    msgpack_unpacked up;
-    s_msg_t m;
-    s_reply_map(sock, "ping", &up, &m);
-    int64_t v = -1;
-    (void)actors_value_int(actors_map_get(&up.data, key), &v);
-    msgpack_unpacked_destroy(&up);
-    s_msg_free(&m);
-    return v;
-}
-
 /* s_vm_hwm_kib is the peak resident size of this process (VmHWM). */
 static long
 s_vm_hwm_kib(void)
@@ -342,6 +325,24 @@ START_TEST(test_hardening_oversize_frame_not_buffered)
 }
 END_TEST
 
+/* s_bin_body is a msgpack bin of len bytes in all (free it): a large
+ * reply. */
+static uint8_t *
+s_bin_body(size_t len)
+{
+    ck_assert_uint_ge(len, 5);
+    ck_assert_uint_le(len, 0xffff + 5);
+    uint8_t *body = malloc(len);
+    ck_assert_ptr_nonnull(body);
+    body[0] = 0xc6; /* msgpack bin32 header, then the bytes */
+    body[1] = 0;
+    body[2] = 0;
+    body[3] = (uint8_t)((len - 5) >> 8);
+    body[4] = (uint8_t)(len - 5);
+    memset(body + 5, 'x', len - 5);
+    return body;
+}
+
 /* A client that pipelines calls and never reads its replies: the broker
  * keeps at most max_queued answers for it, drops and counts the rest
  * (PING "undelivered"), and serves everyone else. */
@@ -362,14 +363,7 @@ START_TEST(test_hardening_slow_consumer_bounded)
     s_register(a, "e/1", 1000, 0);
     enum { N = 600 };
     size_t body_len = 64 * 1024;
-    uint8_t *body = malloc(body_len);
-    ck_assert_ptr_nonnull(body);
-    body[0] = 0xc6; /* msgpack bin32 header, then the bytes */
-    body[1] = 0;
-    body[2] = 0;
-    body[3] = (uint8_t)((body_len - 5) >> 8);
-    body[4] = (uint8_t)(body_len - 5);
-    memset(body + 5, 'x', body_len - 5);
+    uint8_t *body = s_bin_body(body_len);
     for (int i = 0; i < N; i++) {
         char id[16];
         snprintf(id, sizeof id, "s%d", i);
@@ -449,14 +443,7 @@ START_TEST(test_hardening_slow_consumer_logged_once_per_episode)
     void *c = s_sock(ZMQ_DEALER);
     s_register(a, "e/1", 1000, 0);
     size_t body_len = 64 * 1024;
-    uint8_t *body = malloc(body_len);
-    ck_assert_ptr_nonnull(body);
-    body[0] = 0xc6; /* msgpack bin32 header, then the bytes */
-    body[1] = 0;
-    body[2] = 0;
-    body[3] = (uint8_t)((body_len - 5) >> 8);
-    body[4] = (uint8_t)(body_len - 5);
-    memset(body + 5, 'x', body_len - 5);
+    uint8_t *body = s_bin_body(body_len);
     /* Until answers are dropped: the kernel's buffers fill first. */
     int64_t deadline = testutil_now_ms() + 10 * RECV_MS;
     while (s_ping_int(c, "undelivered") <= 0) {
