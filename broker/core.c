@@ -52,9 +52,10 @@
 #define BRK_BATCH 1024  /* messages per drain before timers run */
 #define BRK_CHECK_MS 10 /* longest wait; monitor and timer checks */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
-#define BRK_FD_MARGIN 8       /* descriptors kept free of connections */
-#define BRK_IDLE_MS 100       /* longest idle wait (a stop from a thread) */
-#define BRK_ANSWER_MIN_MS 500 /* shortest wait for a ZMTP PONG */
+#define BRK_FD_MARGIN 8        /* descriptors kept free of connections */
+#define BRK_SLOW_QUIET_MS 1000 /* no drop that long ends an episode */
+#define BRK_IDLE_MS 100        /* longest idle wait (a stop from a thread) */
+#define BRK_ANSWER_MIN_MS 500  /* shortest wait for a ZMTP PONG */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -101,15 +102,18 @@ brk_core_send(brk_broker_t *self, zmq_msg_t **f, int n)
                  * answer is dropped and counted, as NATS and Redis do
                  * with theirs (PROTOCOL.md, Limits). */
                 self->n_undelivered++;
-                if (self->now - self->slow_logged >= 1000) {
-                    self->slow_logged = self->now;
+                if (self->slow_last == 0) {
+                    /* An episode begins: logged once, and its end (no
+                     * drop for BRK_SLOW_QUIET_MS) once, in s_tick. */
+                    self->slow_from = self->n_undelivered - 1;
                     ACTORS_LOG(ACTORS_LOG_WARN, "BRK-SLOW-CONSUMER",
                         "undelivered=%llu max_queued=%u a peer does not read "
-                        "its answers; dropping them (logged at most once a "
-                        "second)",
+                        "its answers; dropping them (logged once per "
+                        "episode; BRK-SLOW-CONSUMER-END counts them)",
                         (unsigned long long)self->n_undelivered,
                         self->opts.max_queued);
                 }
+                self->slow_last = self->now > 0 ? self->now : 1;
             } else if (i == 0) {
                 self->n_unroutable++;
                 ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-UNROUTABLE",
@@ -989,6 +993,15 @@ s_tick(brk_broker_t *self)
                 brk_core_pump(self, ei);
             }
         }
+    }
+    if (self->slow_last != 0 &&
+        self->now - self->slow_last >= BRK_SLOW_QUIET_MS) {
+        ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-SLOW-CONSUMER-END",
+            "dropped=%llu undelivered=%llu no answer dropped for %d ms: the "
+            "slow-consumer episode is over",
+            (unsigned long long)(self->n_undelivered - self->slow_from),
+            (unsigned long long)self->n_undelivered, BRK_SLOW_QUIET_MS);
+        self->slow_last = 0;
     }
     if (self->trim_due && self->now - self->trimmed >= 5000) {
         /* What a peer that left made the broker hold (its queues, slots

@@ -91,7 +91,8 @@ struct brk_broker {
     int64_t next_check;           /* next monitor and timer check */
     int64_t tick_ms;              /* tick period */
     int64_t trimmed;              /* last malloc_trim, ms */
-    int64_t slow_logged;          /* last BRK-SLOW-CONSUMER log, ms */
+    int64_t slow_last;            /* last drop of a slow-consumer episode */
+    uint64_t slow_from;           /* n_undelivered when it began */
     brk_slots_t slots;            /* CALL/TELL kept by the broker */
     brk_registry_t reg;           /* address -> entry */
     brk_conns_t conns;            /* routing id -> connection */

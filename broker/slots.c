@@ -108,7 +108,7 @@ brk_slots_alloc(brk_slots_t *self, uint32_t *idx)
     s->prev = BRK_NONE;
     s->entry = BRK_NONE;
     s->heap = BRK_NONE;
-    s->peer = BRK_NONE;
+    s->relayed = BRK_NONE;
     s->seq = 0;
     s->state = BRK_SLOT_HELD;
     s->cmd = 0;

@@ -54,7 +54,8 @@ typedef struct {
     uint32_t prev;     /* previous on its list */
     uint32_t entry;    /* registry index of the target address */
     uint32_t heap;     /* position in the deadline heap; BRK_NONE */
-    uint32_t peer;     /* the connection a relayed request went to */
+    uint32_t relayed;  /* BRK_SLOT_EXT: whom the extension relayed it to,
+                          in its own numbering (supervision: a node index) */
     uint32_t seq;      /* dispatch sequence on its connection (conn.h) */
     uint8_t state;     /* brk_slot_state_t */
     uint16_t attempts; /* re-deliveries after supervised restarts */

@@ -199,7 +199,7 @@ sup_relay(sup_t *self, uint32_t si, uint32_t ni, uint8_t cmd, zmq_msg_t *addr,
     brk_slot_t *s = brk_slots_at(&core->slots, si);
     s->cmd = cmd;
     s->state = BRK_SLOT_EXT;
-    s->peer = ni;
+    s->relayed = ni;
     brk_mailbox_push(
         &brk_nodes_at(&self->nodes, ni)->pending, &core->slots, si, UINT32_MAX);
     zmq_msg_t extra;

@@ -41,7 +41,12 @@ typedef struct {
      * node restarting its group): until the node's STATE says what comes
      * next, only the node's process (its claim) may register it. */
     uint8_t is_awaited;
-    char cause[128];               /* last exit cause from the node; "" none */
+    /* The last exit cause its node reported ("" none). Not the core
+     * entry's cause: that one is what LIST shows and the core overwrites
+     * it with its own reason ("connection lost") when it holds or buries
+     * the entry, while this one stays the node's word until its next
+     * STATE (held calls are answered with it). */
+    char cause[128];
     char claim[BRK_CLAIM_MAX + 1]; /* the secret of the process its node
                                       starts for it (given with SPAWN, or
                                       the node's STATE); "" none */

@@ -368,7 +368,7 @@ sup_on_node_answer(sup_t *self, uint32_t si, const brk_in_t *m)
     /* Only the node the request was relayed to may answer it: the entry
      * may have moved to another node meanwhile, and the slot is on the
      * pending list of the node it went to. */
-    if (ni == BRK_NONE || s->peer != ni) {
+    if (ni == BRK_NONE || s->relayed != ni) {
         if (ni == BRK_NONE) {
             brk_core_bad(core, m, "REPLY/ERROR matches no call sent to you");
         } else {

@@ -152,7 +152,7 @@ func setup() error {
 		return err
 	}
 	conf := filepath.Join(tmpDir, "node.zpl")
-	zpl := fmt.Sprintf("supervisor\n    node = gonode\n    path = %s\nactor\n    chaos\n        service = chaos\n        address = go/supervised\n", bin)
+	zpl := fmt.Sprintf("supervisor\n    node = gonode\n    path = %s\n    services = counter account\nactor\n    chaos\n        service = chaos\n        address = go/supervised\n", bin)
 	if err := os.WriteFile(conf, []byte(zpl), 0o644); err != nil {
 		return err
 	}

@@ -87,7 +87,9 @@ class Procs:
         the build's bin directory."""
         conf = os.path.join(self.tmp, name + ".zpl")
         with open(conf, "w") as f:
-            f.write("supervisor\n    node = %s\n    path = %s\n" % (name, BIN))
+            # The services the tests SPAWN (a node runs no other).
+            f.write("supervisor\n    node = %s\n    path = %s\n"
+                    "    services = counter account\n" % (name, BIN))
             f.write(zpl_actors)
         return self.start("node-" + name, [binary("actors-supervisor"),
                                            "--broker", endpoint,

@@ -114,6 +114,23 @@ s_str_is(const msgpack_object *map, const char *key, const char *want)
            n == strlen(want) && memcmp(p, want, n) == 0;
 }
 
+/* s_ping asks PING on sock and returns the map's integer key (-1 if the
+ * key is absent). A PING reply also proves that the broker handled what
+ * sock sent before it. */
+static int64_t
+s_ping_int(void *sock, const char *key)
+{
+    s_send(sock, ACTORS_CMD_PING, 0, "ping", 0);
+    msgpack_unpacked up;
+    s_msg_t m;
+    s_reply_map(sock, "ping", &up, &m);
+    int64_t v = -1;
+    (void)actors_value_int(actors_map_get(&up.data, key), &v);
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+    return v;
+}
+
 /* s_wait_state asks LOOKUP on sock until address is in state (the node's
  * STATE and other peers' messages come over different connections). */
 static void
