@@ -123,6 +123,16 @@ fi
 SELF="$(docker info --format '{{.Swarm.NodeID}}')"
 docker node update --label-add actors.broker=true "$SELF" >/dev/null
 
+# CURVE keys, as docker/stack.yml reads them (Swarm secrets and configs
+# from $ACTORS_KEYS): made once with the image's keygen.
+mkdir -m 700 "$WORK/keys"
+docker run --rm -u "$(id -u)" -v "$WORK/keys:/etc/actors/keys" \
+    "$ACTORS_IMAGE" keygen >"$WORK/keygen.log" 2>&1 || {
+    cat "$WORK/keygen.log"
+    die "keygen failed"
+}
+export ACTORS_KEYS="$WORK/keys"
+
 # The nodes run the greeter image (our own service beside the framework's)
 # with its config; 2 actor nodes on the one swarm node.
 ACTORS_IMAGE_RUN="$ACTORS_GREETER_IMAGE"
@@ -169,7 +179,9 @@ for n in actors-node-1 actors-node-2; do
     [ "$(ctl call "ledger/$n" deposit 7)" = 7.0 ] || die "ledger/$n deposit"
 done
 ok "calls to counter, ledger and our own greeter on actors-node-1 and actors-node-2"
-docker run --rm --network host "$ACTORS_IMAGE_RUN" actorctl \
+docker run --rm --network host -u "$(id -u)" -v "$WORK/keys:/keys:ro" \
+    -e ACTORS_KEY=/keys/peers/client_secret \
+    -e ACTORS_BROKER_KEY=/keys/server/broker "$ACTORS_IMAGE_RUN" actorctl \
     --broker "tcp://127.0.0.1:$ACTORS_PORT" --timeout 5000 ping >/dev/null ||
     die "no PING on the published port $ACTORS_PORT"
 ok "the broker answers on its published port $ACTORS_PORT"
