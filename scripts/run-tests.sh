@@ -56,6 +56,9 @@ kinds=("$@")
 passed=0
 failed=0
 failed_names=()
+failed_logs=()
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/run-tests.XXXXXX")
+trap 'rm -rf "$logdir"' EXIT
 
 # run NAME TIMEOUT CMD... : one test binary, one line of result.
 run() {
@@ -63,8 +66,13 @@ run() {
     shift 2
     local start end rc
     start=$(date +%s)
+    local log
+    log="$logdir/$(printf '%03d' $((passed + failed)))-${name//\//_}.log"
     echo "--- $name"
-    timeout -k 10 "$limit" "$@"
+    # The output goes to the terminal and to $log (for the digest at the
+    # end); tee runs as a process substitution so that a process the test
+    # leaked cannot hold this script on the pipe.
+    timeout -k 10 "$limit" "$@" > >(tee "$log") 2>&1
     rc=$?
     end=$(date +%s)
     if [ $rc -eq 0 ]; then
@@ -73,6 +81,7 @@ run() {
     else
         failed=$((failed + 1))
         failed_names+=("$name")
+        failed_logs+=("$log")
         if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
             echo "FAIL $name (timed out after $limit s)"
         else
@@ -128,7 +137,17 @@ for kind in "${kinds[@]}"; do
     esac
 done
 
+# The failures again, last: a CI log is often read from its tail.
+for i in "${!failed_names[@]}"; do
+    echo
+    echo "=== why ${failed_names[$i]} failed (its assertions, then its last lines)"
+    grep -aE ':F:|:E:|not ok|Assertion|AddressSanitizer|runtime error|ThreadSanitizer|timed out|FAIL' \
+        "${failed_logs[$i]}" 2>/dev/null | head -n 20
+    echo "..."
+    tail -n 25 "${failed_logs[$i]}" 2>/dev/null
+done
 if [ ${#failed_names[@]} -gt 0 ]; then
+    echo
     echo "failed: ${failed_names[*]}"
 fi
 echo "(counting test binaries; BUILD=$BUILD)"

@@ -8,6 +8,8 @@
  * orders.created events it gets, in order, and does not acknowledge them
  * when started with false).
  */
+#include <dirent.h>
+
 #include "suptest.h"
 
 #define P(line) "            " line "\n"
@@ -94,18 +96,77 @@ s_lookup_int(const char *address, const char *key)
     return v;
 }
 
-/* s_restarting kills the actor twice, so that it waits 1.5 s for its
- * second restart, and returns the pid it had. */
+/* s_children counts the processes whose parent is pid (/proc). */
+static int
+s_children(pid_t pid)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char path[300];
+        char stat[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        FILE *f = de->d_name[0] >= '1' && de->d_name[0] <= '9'
+                      ? fopen(path, "r")
+                      : NULL;
+        if (f == NULL) {
+            continue;
+        }
+        size_t len = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[len] = '\0';
+        /* "pid (comm) state ppid ...": comm may hold spaces and ')'. */
+        const char *rp = strrchr(stat, ')');
+        char st = 0;
+        int ppid = 0;
+        if (rp != NULL && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 &&
+            ppid == (int)pid) {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* s_hold_restarting kills the actor until its node waits out a backoff
+ * before restarting it, then stops the node (SIGSTOP) inside that wait:
+ * the address stays "restarting", for as long as the test needs, however
+ * slow the machine. Returns the pid the actor had; s_release resumes the
+ * node, whose overdue timer then restarts the actor. The broker must run
+ * with a heartbeat long enough not to take the stopped node for lost. */
 static int64_t
-s_restarting(const char *address)
+s_hold_restarting(const char *address, testutil_proc_t *node)
 {
     int64_t pid = suptest_wait_running(address, 0);
-    kill((pid_t)pid, SIGKILL); /* back at once */
-    pid = suptest_wait_running(address, pid);
-    kill((pid_t)pid, SIGKILL); /* back in 1.5 s */
-    suptest_wait_state(address, "restarting");
-    return pid;
+    kill((pid_t)pid, SIGKILL); /* back at once: the next waits a backoff */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        pid = suptest_wait_running(address, pid);
+        kill((pid_t)pid, SIGKILL);
+        suptest_wait_state(address, "restarting");
+        kill(node->pid, SIGSTOP);
+        char state[32];
+        suptest_field(address, "state", state, sizeof state);
+        /* No child of the stopped node: nothing can register the address
+         * until it resumes. */
+        if (strcmp(state, "restarting") == 0 && s_children(node->pid) == 0) {
+            return pid;
+        }
+        kill(node->pid, SIGCONT); /* it restarted first; once more */
+    }
+    ck_abort_msg("%s: never caught restarting", address);
+    return 0;
 }
+
+static void
+s_release(testutil_proc_t *node)
+{
+    kill(node->pid, SIGCONT);
+}
+
+/* A stopped node stays registered for liveness (5) x heartbeat: 50 s. */
+#define S_BROKER_ARGS "--heartbeat", "10000"
 
 #define S_POLICY                                                               \
     P("max_restarts = -1")                                                     \
@@ -119,15 +180,17 @@ s_restarting(const char *address)
  * in order, none lost. */
 START_TEST(test_events_subscriber_restarted)
 {
-    testutil_broker_start(NULL);
+    testutil_broker_start(S_BROKER_ARGS, NULL);
     actors_client_t *c = itest_connect();
-    suptest_node("n1", s_config("shipping/r", S_POLICY));
-    int64_t pid = s_restarting("shipping/r");
+    testutil_proc_t *node =
+        suptest_node("n1", s_config("shipping/r", S_POLICY));
+    int64_t pid = s_hold_restarting("shipping/r", node);
     for (int64_t id = 1; id <= 5; id++) {
         ck_assert_int_eq(s_publish(c, id), 1);
     }
     ck_assert_int_eq(s_lookup_int("shipping/r", "mailbox"), 5);
     ck_assert_int_eq(s_lookup_int("shipping/r", "subscriptions"), 1);
+    s_release(node);
     ck_assert_int_ne(suptest_wait_running("shipping/r", pid), pid);
     s_wait_shipped("shipping/r", 5);
     s_assert_ids("shipping/r", 1, 5);
@@ -140,14 +203,16 @@ END_TEST
  * within the bound arrive. */
 START_TEST(test_events_overflow_counted)
 {
-    testutil_broker_start("--mailbox", "4", NULL);
+    testutil_broker_start("--mailbox", "4", S_BROKER_ARGS, NULL);
     actors_client_t *c = itest_connect();
-    suptest_node("n1", s_config("shipping/o", S_POLICY));
-    int64_t pid = s_restarting("shipping/o");
+    testutil_proc_t *node =
+        suptest_node("n1", s_config("shipping/o", S_POLICY));
+    int64_t pid = s_hold_restarting("shipping/o", node);
     for (int64_t id = 1; id <= 7; id++) {
         ck_assert_int_eq(s_publish(c, id), id <= 4 ? 1 : 0);
     }
     ck_assert_int_eq(s_lookup_int("shipping/o", "events_dropped"), 3);
+    s_release(node);
     suptest_wait_running("shipping/o", pid);
     s_wait_shipped("shipping/o", 4);
     s_assert_ids("shipping/o", 1, 4);
