@@ -242,8 +242,12 @@ func TestCurveRealBrokerClientKeyCalls(t *testing.T) {
 	if !c.Curve() {
 		t.Fatal("not CURVE")
 	}
-	if v, err := c.Call(bg, "curve/account", "deposit", 5).Result(); err != nil || v != 105.0 {
-		t.Fatalf("deposit: %v %v", v, err)
+	before, err := c.Call(bg, "curve/account", "balance").Result()
+	if err != nil {
+		t.Fatalf("balance: %v", err)
+	}
+	if v, err := c.Call(bg, "curve/account", "deposit", 5).Result(); err != nil || v != before.(float64)+5 {
+		t.Fatalf("deposit: %v %v (balance was %v)", v, err, before)
 	}
 	var e *actors.Error
 	if err := c.Call(bg, "curve/account", "withdraw", -5).Err(); !errors.As(err, &e) || e.Type != "ValueError" {
