@@ -24,7 +24,6 @@ from .client import DEFAULT_MAX_MESSAGE, DEFAULT_TIMEOUT, Client, _DEFAULT
 from .pubsub import DEFAULT_QUEUE
 
 _log = logging.getLogger("actors")
-_END = object()
 
 
 class AsyncClient:
