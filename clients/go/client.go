@@ -5,6 +5,12 @@
 // One goroutine owns the socket; every method of Client may be called
 // from any goroutine. Requests return a *Future, resolved by that
 // goroutine when the answer comes.
+//
+// With CURVE keys the goroutine also watches the connection's handshake
+// (a ZeroMQ socket monitor): when the broker refuses the client's key,
+// libzmq never tries again, so every request pending or made afterwards
+// fails at once with ErrTimeout saying so, instead of waiting out its
+// deadline.
 package actors
 
 import (
@@ -93,8 +99,21 @@ type Client struct {
 	sock  *zmq.Socket
 	wakeR *zmq.Socket
 	wakeW *zmq.Socket
+	mon   *zmq.Socket // CURVE only: the handshake events of sock
 	done  chan struct{}
+
+	// pattern -> its Subscriptions; subMu is taken before mu when both
+	// are, never the other way round
+	subMu sync.Mutex
+	subs  map[string][]*Subscription
+
+	// the I/O goroutine's own
+	handshakeOK       bool
+	handshakeFailures int
+	refused           string // why the broker refused our key ("" if not)
 }
+
+const monitorEndpoint = "inproc://actors-client-monitor"
 
 type outItem struct {
 	frames [][]byte
@@ -190,7 +209,21 @@ func (c *Client) open(pub, sec, server string) (err error) {
 			if e := c.sock.SetCurveSecretkey(sec); e != nil {
 				return e
 			}
-			return c.sock.SetCurveServerkey(server)
+			if e := c.sock.SetCurveServerkey(server); e != nil {
+				return e
+			}
+			// the handshake's outcome, watched before connecting
+			e := c.sock.Monitor(monitorEndpoint, zmq.EVENT_HANDSHAKE_SUCCEEDED|
+				zmq.EVENT_HANDSHAKE_FAILED_AUTH|zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL|
+				zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+			if e == nil {
+				c.mon = mk(zmq.PAIR)
+				e = err
+			}
+			if e == nil {
+				e = c.mon.Connect(monitorEndpoint)
+			}
+			return e
 		},
 		func() error { return c.sock.Connect(c.endpoint) },
 		func() error { return c.wakeR.Bind("inproc://actors-client-wake") },
@@ -202,7 +235,7 @@ func (c *Client) open(pub, sec, server string) (err error) {
 		err = f()
 	}
 	if err != nil {
-		for _, s := range []*zmq.Socket{c.sock, c.wakeR, c.wakeW} {
+		for _, s := range []*zmq.Socket{c.sock, c.wakeR, c.wakeW, c.mon} {
 			if s != nil {
 				s.Close()
 			}
@@ -549,6 +582,9 @@ func (c *Client) run() {
 	poller := zmq.NewPoller()
 	poller.Add(c.sock, zmq.POLLIN)
 	poller.Add(c.wakeR, zmq.POLLIN)
+	if c.mon != nil {
+		poller.Add(c.mon, zmq.POLLIN)
+	}
 	pollout := false
 	defer func() {
 		c.mu.Lock()
@@ -563,6 +599,10 @@ func (c *Client) run() {
 		}
 		for _, f := range pending {
 			f.resolve(nil, newError(ErrClosed, "", "the client was closed"))
+		}
+		c.endSubs(func(string) error { return newError(ErrClosed, "", "the client was closed") })
+		if c.mon != nil {
+			c.mon.Close()
 		}
 		c.sock.Close()
 		c.wakeR.Close()
@@ -590,6 +630,8 @@ func (c *Client) run() {
 				}
 			case c.sock:
 				sockIn = p.Events&zmq.POLLIN != 0
+			case c.mon:
+				c.monitor(pending)
 			}
 		}
 		c.mu.Lock()
@@ -617,6 +659,13 @@ func (c *Client) run() {
 			return
 		}
 		for _, it := range items {
+			if c.refused != "" {
+				// never sent: the broker refused our key
+				if it.req != nil {
+					it.req.resolve(nil, newError(ErrTimeout, "", "%s: %s", it.req.what, c.refused))
+				}
+				continue
+			}
 			if it.req != nil {
 				if it.req.isDone() {
 					continue // its context ended before it was sent
@@ -649,7 +698,7 @@ func (c *Client) run() {
 				if err != nil {
 					break
 				}
-				answer(pending, msg)
+				c.answer(pending, msg)
 			}
 		}
 		now := time.Now()
@@ -657,7 +706,7 @@ func (c *Client) run() {
 			f := heap.Pop(timers).(*Future)
 			if pending[f.rid] == f {
 				delete(pending, f.rid)
-				f.resolve(nil, newError(ErrTimeout, "", "%s: no answer from the broker at %s", f.what, c.endpoint))
+				f.resolve(nil, newError(ErrTimeout, "", "%s: no answer from the broker at %s%s", f.what, c.endpoint, c.curveHint()))
 			}
 		}
 	}
@@ -682,7 +731,48 @@ func sendFrames(s *zmq.Socket, frames [][]byte) bool {
 	return true
 }
 
-func answer(pending map[string]*Future, msg [][]byte) {
+func (c *Client) curveHint() string {
+	switch {
+	case !c.curve || c.handshakeOK:
+		return ""
+	case c.handshakeFailures > 0:
+		return fmt.Sprintf("; the CURVE handshake with it failed %d time(s): is BrokerKey the broker's public key?", c.handshakeFailures)
+	}
+	return "; no CURVE handshake with it has completed yet"
+}
+
+// monitor reads the socket monitor's handshake events.
+func (c *Client) monitor(pending map[string]*Future) {
+	for {
+		ev, _, value, err := c.mon.RecvEvent(zmq.DONTWAIT)
+		if err != nil {
+			return
+		}
+		switch ev {
+		case zmq.EVENT_HANDSHAKE_SUCCEEDED:
+			c.handshakeOK = true
+		case zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+			if c.refused == "" {
+				c.refuse(pending, value)
+			}
+		default:
+			c.handshakeFailures++
+		}
+	}
+}
+
+// refuse: the broker refused our key (ZAP status). libzmq does not try
+// again on this connection: fail what waits, now.
+func (c *Client) refuse(pending map[string]*Future, status int) {
+	c.refused = fmt.Sprintf("no answer will come: the broker at %s refused this client's CURVE key in the handshake (ZAP status %d): its public key is not in the broker's allowlist (--keys DIR)", c.endpoint, status)
+	for rid, f := range pending {
+		delete(pending, rid)
+		f.resolve(nil, newError(ErrTimeout, "", "%s: %s", f.what, c.refused))
+	}
+	c.endSubs(func(p string) error { return newError(ErrTimeout, "", "subscribe %s: %s", p, c.refused) })
+}
+
+func (c *Client) answer(pending map[string]*Future, msg [][]byte) {
 	if len(msg) > 0 && len(msg[0]) == 0 {
 		msg = msg[1:] // a delimiter (we send none; tolerate one)
 	}
@@ -691,6 +781,10 @@ func answer(pending map[string]*Future, msg [][]byte) {
 	}
 	cmd, rid, ok := parseHeader(msg[0])
 	if !ok {
+		return
+	}
+	if cmd == cmdPublication {
+		c.publication(msg)
 		return
 	}
 	f := pending[string(rid)]

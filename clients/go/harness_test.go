@@ -31,7 +31,16 @@ var (
 const deadline = 20 * time.Second
 
 func start(name string, argv ...string) (*exec.Cmd, error) {
+	return startEnv(name, nil, argv...)
+}
+
+// startEnv starts argv with env added to the test's environment, its
+// stderr in tmpDir/NAME.err; stopped by pid at the end (stopAll).
+func startEnv(name string, env []string, argv ...string) (*exec.Cmd, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	errf, err := os.Create(filepath.Join(tmpDir, name+".err"))
 	if err != nil {
 		return nil, err
@@ -63,13 +72,16 @@ func stopProcs() {
 	}
 }
 
-func startBroker() (string, error) {
-	cmd := exec.Command(filepath.Join(bin, "actors-broker"), "--bind", "tcp://127.0.0.1:*")
+// startBroker starts an actors-broker (with extra arguments) on a free
+// loopback port, its stderr in tmpDir/NAME.err; its endpoint.
+func startBroker(name string, extra ...string) (string, error) {
+	argv := append([]string{"--bind", "tcp://127.0.0.1:*"}, extra...)
+	cmd := exec.Command(filepath.Join(bin, "actors-broker"), argv...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", err
 	}
-	errf, _ := os.Create(filepath.Join(tmpDir, "broker.err"))
+	errf, _ := os.Create(filepath.Join(tmpDir, name+".err"))
 	cmd.Stderr = errf
 	if err := cmd.Start(); err != nil {
 		return "", err
@@ -125,7 +137,7 @@ func setup() error {
 	} else {
 		bin = filepath.Join(root, build, "bin")
 	}
-	for _, b := range []string{"actors-broker", "actors-supervisor", "account", "counter", "chaos"} {
+	for _, b := range []string{"actors-broker", "actors-supervisor", "account", "counter", "chaos", "actorctl"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
 			return fmt.Errorf("%s/%s is missing; build first (make BUILD=%s)", bin, b, build)
 		}
@@ -134,7 +146,7 @@ func setup() error {
 	if tmpDir, err = os.MkdirTemp("", "actors-goclient."); err != nil {
 		return err
 	}
-	if endpoint, err = startBroker(); err != nil {
+	if endpoint, err = startBroker("broker"); err != nil {
 		return err
 	}
 	svc := func(service, address string, args ...string) error {

@@ -18,6 +18,13 @@ const (
 	cmdSpawn  = 0x0E
 	cmdKill   = 0x0F
 	cmdEvents = 0x10
+
+	cmdPublish     = 0x12
+	cmdSubscribe   = 0x13
+	cmdUnsubscribe = 0x14
+	cmdPublication = 0x15
+
+	maxTopic = 255
 )
 
 // header builds a HEADER frame: "ACT2", command, flags 0, timeout_ms
@@ -43,6 +50,67 @@ func parseHeader(f []byte) (cmd byte, rid []byte, ok bool) {
 		return 0, nil, false
 	}
 	return f[4], f[11 : 11+n], true
+}
+
+// topicValid tells whether s is a valid topic (pattern false) or
+// subscription pattern (true), by schemas/PROTOCOL.md
+// ("Publish/subscribe"): 1..255 bytes of dot-separated segments, none
+// empty, no byte a space, a control byte or DEL; in a pattern a whole
+// segment may be "*" and the last one ">"; a topic has neither. A
+// variable so that a test can switch it off to see the broker's answer.
+var topicValid = func(s string, pattern bool) bool {
+	if len(s) < 1 || len(s) > maxTopic {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '.' {
+			if s[i] <= 0x20 || s[i] == 0x7f {
+				return false
+			}
+			continue
+		}
+		seg := s[start:i]
+		if seg == "" {
+			return false
+		}
+		if seg == "*" || seg == ">" {
+			if !pattern || (seg == ">" && i != len(s)) {
+				return false
+			}
+		}
+		start = i + 1
+	}
+	return true
+}
+
+func checkTopic(s string, pattern bool) error {
+	if topicValid(s, pattern) {
+		return nil
+	}
+	if pattern {
+		return newError(ErrInvalidArgument, "", "%q is not a valid pattern (dot-separated segments, 1..255 bytes, no empty segment, no space or control byte; * for one segment, > as the last)", s)
+	}
+	return newError(ErrInvalidArgument, "", "%q is not a valid topic (dot-separated segments, 1..255 bytes, no empty segment, no space or control byte, no * or > segment)", s)
+}
+
+// parsePublication returns the pattern and topic of a PUBLICATION's
+// HEADER frame (its names are laid out as a CALL's).
+func parsePublication(f []byte) (pattern, topic string, ok bool) {
+	_, rid, ok := parseHeader(f)
+	if !ok {
+		return "", "", false
+	}
+	rest := f[11+len(rid):]
+	if len(rest) < 1 || int(rest[0]) == 0 || len(rest) < 1+int(rest[0])+1 {
+		return "", "", false
+	}
+	pattern = string(rest[1 : 1+int(rest[0])])
+	rest = rest[1+int(rest[0]):]
+	if int(rest[0]) == 0 || len(rest) < 1+int(rest[0]) {
+		return "", "", false
+	}
+	return pattern, string(rest[1 : 1+int(rest[0])]), true
 }
 
 func checkName(s, what string) error {

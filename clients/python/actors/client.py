@@ -12,6 +12,17 @@ broker answers ``Timeout`` when it passes. The client keeps a timer of
 its own as well (the deadline plus one second, or ``timeout`` for requests
 that carry none, such as lookup), so no future waits for ever on a broker
 that is gone. ``timeout=None`` or ``0`` means no deadline and no timer.
+
+Publish/subscribe: :meth:`Client.publish` and :meth:`Client.subscribe`
+(actors.pubsub). The client keeps one broker subscription per pattern and
+hands each event to every :class:`actors.pubsub.Subscription` of that
+pattern, matched by the pattern the PUBLICATION names.
+
+CURVE: the I/O thread watches the connection's handshake (a ZeroMQ socket
+monitor). When the broker refuses this client's key (ZAP), libzmq never
+tries again, so every request pending or made afterwards fails at once
+with :class:`actors.Timeout` saying so, instead of waiting out its
+deadline; a Timeout while no handshake has succeeded says that too.
 """
 import collections
 import heapq
@@ -26,7 +37,9 @@ from concurrent.futures import Future
 import msgpack
 import zmq
 
-from . import errors, keys, wire
+from zmq.utils.monitor import parse_monitor_message
+
+from . import errors, keys, pubsub, wire
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
 #: The client-wide default deadline in seconds: actorctl's (--timeout 30000).
@@ -63,6 +76,18 @@ def _key_bytes(key):
         raise errors.InvalidArgument(
             "a call key must be 1..255 bytes and must not start with a zero byte")
     return b
+
+
+_HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                     | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+
+
+def _done(value):
+    f = Future()
+    f.set_running_or_notify_cancel()
+    f.set_result(value)
+    return f
 
 
 def _unpack(body):
@@ -118,6 +143,14 @@ class Client:
         self._wake_pending = False
         self._closing = False
         self._closed = False
+        # pattern (bytes) -> [Subscription]; guarded by _subs_lock, which
+        # is taken before _lock when both are (never the other way round)
+        self._subs = {}
+        self._subs_lock = threading.Lock()
+        self._mon = None
+        self._handshake_ok = False   # I/O thread's, read by its messages
+        self._handshake_failures = 0
+        self._refused = None         # why the broker refused our key
         self._ctx = zmq.Context()
         try:
             self._sock = self._ctx.socket(zmq.DEALER)
@@ -125,6 +158,9 @@ class Client:
             self._sock.sndhwm = _HWM
             self._sock.rcvhwm = _HWM
             self.curve = keys.apply(self._sock, key, broker_key)
+            if self.curve:
+                self._mon = self._sock.get_monitor_socket(_HANDSHAKE_EVENTS)
+                self._mon.linger = 0
             try:
                 self._sock.connect(self.endpoint)
             except zmq.ZMQError as e:
@@ -298,6 +334,112 @@ class Client:
                   msgpack.packb({"since": int(since)})]
         return self._request(frames, rid, self._local(self.timeout), "events")
 
+    # ------------------------------------------------------------ pub/sub
+    def publish(self, topic, data=None):
+        """Publishes ``data`` (a msgpack value, default None) on ``topic``
+        (dot-separated segments, no ``*`` or ``>`` segment; topics under
+        ``actors.`` are the broker's). Future of the number of
+        subscriptions the broker routed it to (a full mailbox or a client
+        it could not send to is not counted). An invalid topic raises
+        :class:`actors.InvalidArgument` at once, data over
+        ``max_message`` :class:`actors.TooLarge`."""
+        t = wire.topic(topic)
+        rid = _RID.pack(next(self._ids))
+        frames = [wire.header(wire.PUBLISH, rid), t, self._body(data)]
+        return self._request(frames, rid, self._local(self.timeout),
+                             "publish %s" % wire._text(t))
+
+    def publish_nowait(self, topic, data=None):
+        """Fire and forget: publishes with an empty request id, which the
+        broker does not answer (it would answer only a malformed publish,
+        and this client checks the topic and size first). Returns None."""
+        t = wire.topic(topic)
+        self._submit([wire.header(wire.PUBLISH, b""), t, self._body(data)],
+                     b"", None)
+
+    def subscribe(self, pattern, callback=None,
+                  queue_size=pubsub.DEFAULT_QUEUE):
+        """Subscribes this client's connection to ``pattern`` (a topic in
+        which a whole segment may be ``*``, one segment, and the last
+        ``>``, one or more; ``actors.LIFECYCLE`` is every lifecycle
+        event). Returns a :class:`actors.pubsub.Subscription` at once;
+        its ``ready`` Future resolves when the broker has it.
+
+        Without ``callback`` events queue (up to ``queue_size``, more are
+        counted in ``dropped``) for ``next(timeout)`` or iteration. With
+        one, ``callback(event)`` runs on the client's I/O thread for each
+        event, in order; it must not block (calling the client is fine).
+        Several subscriptions of one client to the same pattern each get
+        every event. An invalid pattern raises
+        :class:`actors.InvalidArgument` at once."""
+        return self._subscribe(pattern, callback, queue_size, None)
+
+    def _subscribe(self, pattern, callback, queue_size, on_end):
+        p = wire.topic(pattern, pattern=True)
+        if queue_size < 1:
+            raise errors.InvalidArgument("queue_size must be at least 1")
+        sub = pubsub.Subscription(self, p, callback, queue_size, on_end)
+        rid = _RID.pack(next(self._ids))
+        frames = [wire.header(wire.SUBSCRIBE, rid), p]
+        with self._subs_lock:
+            # registered before a PUBLICATION can be read: the I/O thread
+            # looks subscriptions up under this lock
+            fut = self._request(frames, rid, self._local(self.timeout),
+                                "subscribe %s" % sub.pattern)
+            self._subs.setdefault(p, []).append(sub)
+        sub.ready = fut
+        fut.add_done_callback(lambda f: self._subscribed(sub, f))
+        return sub
+
+    def _subscribed(self, sub, fut):
+        exc = fut.exception()
+        if exc is not None:
+            # ended with the reason; a SUBSCRIBE that may yet reach the
+            # broker (our own timer fired) is taken back
+            self._unsubscribe(sub, exc, isinstance(exc, errors.Timeout))
+
+    def _unsubscribe(self, sub, exc=None, tell_broker=True):
+        fut = None
+        p = sub._pattern_b
+        with self._subs_lock:
+            lst = self._subs.get(p)
+            present = lst is not None and any(s is sub for s in lst)
+            if present:
+                lst.remove(sub)
+                if not lst:
+                    del self._subs[p]
+            if present and not lst and tell_broker:
+                rid = _RID.pack(next(self._ids))
+                try:
+                    fut = self._request([wire.header(wire.UNSUBSCRIBE, rid), p],
+                                        rid, self._local(self.timeout),
+                                        "unsubscribe %s" % sub.pattern)
+                except errors.Closed:
+                    fut = None
+        sub._end(exc if exc is not None else errors.Closed(
+            "unsubscribed from %r" % sub.pattern))
+        return fut if fut is not None else _done(0)
+
+    def _publication(self, msg):
+        """I/O thread: a PUBLICATION, [header, body]."""
+        p = wire.parse_publication(msg[0])
+        if p is None or len(msg) != 2:
+            return
+        _, pat, top = p
+        with self._subs_lock:
+            subs = self._subs.get(pat)
+            subs = list(subs) if subs else None
+        if not subs:
+            return  # unsubscribed meanwhile
+        topic, pattern = wire._text(top), wire._text(pat)
+        for sub in subs:
+            try:
+                data = _unpack(msg[1])  # each its own copy
+            except Exception:
+                sub._drop()
+                continue
+            sub._deliver(pubsub.Event(topic, pattern, data))
+
     # ------------------------------------------------------------ internals
     def _kill(self, address, restart, graceful):
         rid = _RID.pack(next(self._ids))
@@ -308,10 +450,13 @@ class Client:
                              "kill %s" % address)
 
     def _args(self, args):
-        b = msgpack.packb(list(args), use_bin_type=True)
+        return self._body(list(args), "arguments")
+
+    def _body(self, value, what="data"):
+        b = msgpack.packb(value, use_bin_type=True)
         if self.max_message and len(b) > self.max_message:
-            raise errors.TooLarge("arguments of %d bytes exceed max_message "
-                                  "(%d)" % (len(b), self.max_message))
+            raise errors.TooLarge("%s of %d bytes exceed max_message "
+                                  "(%d)" % (what, len(b), self.max_message))
         return b
 
     @staticmethod
@@ -341,6 +486,8 @@ class Client:
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(wake, zmq.POLLIN)
+        if self._mon is not None:
+            poller.register(self._mon, zmq.POLLIN)
         pending = {}
         timers = []
         backlog = collections.deque()
@@ -363,7 +510,15 @@ class Client:
                     self._wake_pending = False
                     closing = self._closing
                     items, self._outbox = self._outbox, collections.deque()
+                if self._mon is not None and self._mon in events:
+                    self._monitor(pending)
                 for frames, rid, req in items:
+                    if self._refused is not None:
+                        # never sent: the broker refused our key
+                        if req is not None:
+                            req.future.set_exception(errors.Timeout(
+                                "%s: %s" % (req.what, self._refused)))
+                        continue
                     if req is not None:
                         pending[rid] = req
                         if req.deadline is not None:
@@ -402,8 +557,9 @@ class Client:
                         if req is not None and req.deadline <= now:
                             del pending[rid]
                             req.future.set_exception(errors.Timeout(
-                                "%s: no answer from the broker at %s"
-                                % (req.what, self.endpoint)))
+                                "%s: no answer from the broker at %s%s"
+                                % (req.what, self.endpoint,
+                                   self._curve_hint())))
         finally:
             with self._lock:
                 self._closing = True
@@ -413,9 +569,59 @@ class Client:
                     pending[rid] = req
             for req in pending.values():
                 req.future.set_exception(errors.Closed("the client was closed"))
+            with self._subs_lock:
+                subs = [s for lst in self._subs.values() for s in lst]
+                self._subs.clear()
+            for sub in subs:
+                sub._end(errors.Closed("the client was closed"))
 
-    @staticmethod
-    def _answer(pending, msg):
+    def _curve_hint(self):
+        if not self.curve or self._handshake_ok:
+            return ""
+        if self._handshake_failures:
+            return ("; the CURVE handshake with it failed %d time(s): is "
+                    "broker_key the broker's public key?"
+                    % self._handshake_failures)
+        return "; no CURVE handshake with it has completed yet"
+
+    def _monitor(self, pending):
+        """I/O thread: the socket monitor's handshake events."""
+        while True:
+            try:
+                ev = parse_monitor_message(self._mon.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                return
+            except (ValueError, IndexError, struct.error):
+                continue
+            kind = ev["event"]
+            if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._handshake_ok = True
+            elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                if self._refused is None:
+                    self._refuse(pending, ev["value"])
+            else:
+                self._handshake_failures += 1
+
+    def _refuse(self, pending, status):
+        """I/O thread: the broker refused our key (ZAP ``status``). libzmq
+        does not try again on this connection: fail what waits, now."""
+        self._refused = (
+            "no answer will come: the broker at %s refused this client's "
+            "CURVE key in the handshake (ZAP status %s): its public key is "
+            "not in the broker's allowlist (--keys DIR)" % (self.endpoint,
+                                                            status))
+        for req in pending.values():
+            req.future.set_exception(errors.Timeout(
+                "%s: %s" % (req.what, self._refused)))
+        pending.clear()
+        with self._subs_lock:
+            subs = [s for lst in self._subs.values() for s in lst]
+            self._subs.clear()
+        for sub in subs:
+            sub._end(errors.Timeout("subscribe %s: %s"
+                                    % (sub.pattern, self._refused)))
+
+    def _answer(self, pending, msg):
         if msg and not msg[0]:
             msg = msg[1:]  # a delimiter (we send none; tolerate one)
         if len(msg) < 2:
@@ -424,6 +630,9 @@ class Client:
         if h is None:
             return
         command, rid = h
+        if command == wire.PUBLICATION:
+            self._publication(msg)
+            return
         req = pending.pop(rid, None)
         if req is None:
             return  # late (after our own Timeout), or an empty id

@@ -1,8 +1,9 @@
 """CURVE: keys from czmq certificate files (written by czmq's own
-zcert_save), against a CURVE server socket. The broker's side of CURVE
-belongs to the security work; these tests check the client's: that it
-loads czmq's files, completes the handshake with the right broker key and
-gets nowhere with a wrong one."""
+zcert_save), first against a bare CURVE server socket (the client loads
+czmq's files, completes the handshake with the right broker key and gets
+nowhere with a wrong one), then against the real actors-broker started
+with --keys (schemas/PROTOCOL.md, "Security"): a client key is served and
+refused KILL with Forbidden, an unknown key fails fast with Timeout."""
 import ctypes
 import ctypes.util
 import os
@@ -141,3 +142,105 @@ def test_half_a_key_is_refused(certs, monkeypatch):
     monkeypatch.delenv("ACTORS_BROKER_KEY", raising=False)
     with pytest.raises(actors.InvalidArgument):
         actors.Client("tcp://127.0.0.1:1", key=str(certs / "client_secret"))
+
+
+# ------------------------------------------------ the real broker with keys
+# actors-broker --keys DIR --key broker_secret, certificates made by
+# `actorctl keygen` (as tests/interop/run.sh does): an account started
+# with an actor key, clients with a client key and with a key the broker
+# does not know.
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    if not zmq.has("curve"):
+        pytest.skip("needs a libzmq with CURVE")
+    import harness
+    import subprocess
+    d = tmp_path_factory.mktemp("keys")
+    peer, allow = d / "peer", d / "allow"
+    allow.mkdir()
+    for name, role in (("broker", "admin"), ("cli", "client"),
+                       ("act", "actor"), ("stranger", "client")):
+        subprocess.run([harness.binary("actorctl"), "keygen", name, "--role",
+                        role, "--dir", str(peer)], check=True,
+                       stdout=subprocess.DEVNULL)
+    for name in ("cli", "act"):
+        (allow / name).write_bytes((peer / name).read_bytes())
+    p = harness.Procs()
+    try:
+        ep = p.broker("--keys", str(allow), "--key",
+                      str(peer / "broker_secret"))
+        p.start("curve_account", [harness.binary("account"), "--broker", ep,
+                                  "--address", "curve/account", "100", "20"],
+                env={"ACTORS_KEY": str(peer / "act_secret"),
+                     "ACTORS_BROKER_KEY": str(peer / "broker")})
+        with actors.Client(ep, key=str(peer / "cli_secret"),
+                           broker_key=str(peer / "broker"), timeout=10) as c:
+            harness.wait_registered(c, "curve/account")
+        yield ep, peer
+    finally:
+        p.stop_all()
+
+
+def keyed_client(keyed, name, **kw):
+    ep, peer = keyed
+    return actors.Client(ep, key=str(peer / (name + "_secret")),
+                         broker_key=str(peer / "broker"), **kw)
+
+
+def test_real_broker_client_key_calls_an_actor(keyed):
+    with keyed_client(keyed, "cli", timeout=10) as c:
+        assert c.curve
+        before = c.call("curve/account", "balance").result(30)
+        assert c.call("curve/account", "deposit", 5).result(30) == before + 5
+        with pytest.raises(actors.ActorError) as ei:
+            c.call("curve/account", "withdraw", -5).result(30)
+        assert ei.value.type == "ValueError"
+
+
+def test_real_broker_client_key_may_not_kill(keyed):
+    """KILL is the admin role's: the broker answers Forbidden, the client
+    raises actors.Forbidden (a PermissionError), the actor lives on."""
+    with keyed_client(keyed, "cli", timeout=10) as c:
+        with pytest.raises(actors.Forbidden) as ei:
+            c.kill("curve/account", restart=False).result(30)
+        assert ei.value.type == "Forbidden"
+        assert isinstance(ei.value, PermissionError)
+        with pytest.raises(actors.Forbidden):
+            c.spawn("account", args=[1, 0]).result(30)
+        assert c.lookup("curve/account").result(30)["state"] == "running"
+
+
+def test_real_broker_client_key_may_publish_and_subscribe(keyed):
+    with keyed_client(keyed, "cli", timeout=10) as c:
+        sub = c.subscribe("curve.>")
+        assert sub.ready.result(30) == 1
+        assert c.publish("curve.x", 1).result(30) == 1
+        assert sub.next(30).data == 1
+
+
+def test_real_broker_unknown_key_fails_fast_with_a_clear_timeout(keyed):
+    """The broker refuses the key in the handshake and libzmq never tries
+    again: every request fails with Timeout at once (not after its 120 s
+    deadline), saying the key was refused."""
+    with keyed_client(keyed, "stranger", timeout=120) as c:
+        f = c.call("curve/account", "balance")
+        with pytest.raises(actors.Timeout) as ei:
+            f.result(60)  # far below the deadline: only the refusal fits
+        assert "refused this client's CURVE key" in ei.value.message
+        assert "curve/account.balance" in ei.value.message
+        # later requests too, and subscriptions
+        with pytest.raises(actors.Timeout) as ei:
+            c.ping().result(60)
+        assert "refused" in ei.value.message
+        sub = c.subscribe("curve.>")
+        with pytest.raises(actors.Timeout):
+            sub.next(60)
+
+
+def test_real_broker_wrong_broker_key_times_out_with_a_hint(keyed):
+    ep, peer = keyed
+    with actors.Client(ep, key=str(peer / "cli_secret"),
+                       broker_key=str(peer / "stranger"), timeout=1) as c:
+        with pytest.raises(actors.Timeout) as ei:
+            c.ping().result(60)
+        assert "CURVE handshake" in ei.value.message

@@ -1,0 +1,240 @@
+"""Publish/subscribe (schemas/PROTOCOL.md, "Publish/subscribe") with the
+Python client against the real broker. Every test publishes on topics
+under a prefix of its own, so that tests sharing the session's broker do
+not see each other's events."""
+import asyncio
+import threading
+import uuid
+
+import pytest
+
+import harness
+
+import actors
+from actors import wire
+
+WAIT = harness.DEADLINE_S  # a bound for what must come; never a measurement
+
+
+def prefix():
+    return "t%s" % uuid.uuid4().hex[:10]
+
+
+def subscribed(client, pattern, **kw):
+    sub = client.subscribe(pattern, **kw)
+    assert sub.ready.result(WAIT) == 1
+    return sub
+
+
+def test_two_patterns_each_get_their_own_events(client, endpoint):
+    p = prefix()
+    orders = subscribed(client, p + ".orders.*")
+    users = subscribed(client, p + ".users.>")
+    with actors.Client(endpoint, timeout=10) as pub:
+        assert pub.publish(p + ".orders.created", {"id": 1}).result(WAIT) == 1
+        assert pub.publish(p + ".users.eu.joined", "ann").result(WAIT) == 1
+        assert pub.publish(p + ".orders.created.eu", 3).result(WAIT) == 0
+        assert pub.publish(p + ".other", None).result(WAIT) == 0
+        assert pub.publish(p + ".users.x", [1, 2.5]).result(WAIT) == 1
+    assert orders.next(WAIT) == actors.Event(p + ".orders.created",
+                                             p + ".orders.*", {"id": 1})
+    ev = users.next(WAIT)
+    assert (ev.topic, ev.pattern, ev.data) == (p + ".users.eu.joined",
+                                               p + ".users.>", "ann")
+    assert users.next(WAIT) == (p + ".users.x", p + ".users.>", [1, 2.5])
+    # nothing else came for either: the next publish is the marker
+    client.publish(p + ".orders.end").result(WAIT)
+    assert orders.next(WAIT).topic == p + ".orders.end"
+    assert orders.received == 2 and users.received == 2
+    orders.unsubscribe().result(WAIT)
+    users.unsubscribe().result(WAIT)
+
+
+def test_one_publishers_events_arrive_in_order(client, endpoint):
+    p = prefix()
+    n = 500
+    sub = subscribed(client, p + ".seq")
+    with actors.Client(endpoint, timeout=10) as pub:
+        for i in range(n - 1):
+            pub.publish_nowait(p + ".seq", i)  # fire and forget
+        assert pub.publish(p + ".seq", n - 1).result(WAIT) == 1
+    assert [sub.next(WAIT).data for _ in range(n)] == list(range(n))
+    assert sub.dropped == 0
+    sub.unsubscribe()
+
+
+def test_unsubscribe_stops_delivery(client):
+    p = prefix()
+    sub = subscribed(client, p + ".>")
+    assert client.publish(p + ".a", 1).result(WAIT) == 1
+    assert sub.next(WAIT).data == 1
+    assert sub.unsubscribe().result(WAIT) == 1
+    assert sub.closed
+    # the broker no longer routes to it, and the object says it ended
+    assert client.publish(p + ".a", 2).result(WAIT) == 0
+    with pytest.raises(actors.Closed):
+        sub.next(0.1)
+    assert list(sub) == []  # iteration ends
+    assert sub.unsubscribe().result(WAIT) == 0  # idempotent
+
+
+def test_iteration_and_with(client):
+    p = prefix()
+    got = []
+    with subscribed(client, p + ".it") as sub:
+        for i in range(3):
+            client.publish(p + ".it", i).result(WAIT)
+        for ev in sub:
+            got.append(ev.data)
+            if len(got) == 3:
+                break
+    assert got == [0, 1, 2] and sub.closed
+
+
+def test_callback_form(client):
+    p = prefix()
+    got = []
+    done = threading.Event()
+
+    def on_event(ev):  # on the client's I/O thread
+        got.append((ev.topic, ev.data))
+        if len(got) == 3:
+            done.set()
+    sub = subscribed(client, p + ".*", callback=on_event)
+    for i in range(3):
+        client.publish_nowait(p + ".cb", i)
+    assert done.wait(WAIT)
+    assert got == [(p + ".cb", 0), (p + ".cb", 1), (p + ".cb", 2)]
+    with pytest.raises(actors.InvalidArgument):
+        sub.next(0)  # its events go to the callback
+    sub.unsubscribe().result(WAIT)
+
+
+def test_same_pattern_twice_both_get_every_event(client):
+    """One broker subscription per pattern, fanned out by the client; the
+    last one's UNSUBSCRIBE is the one the broker sees."""
+    p = prefix()
+    a = subscribed(client, p + ".x")
+    b = client.subscribe(p + ".x")
+    assert b.ready.result(WAIT) == 0  # the connection had it already
+    assert client.publish(p + ".x", "e").result(WAIT) == 1
+    assert a.next(WAIT).data == "e" and b.next(WAIT).data == "e"
+    assert a.unsubscribe().result(WAIT) == 0  # b still needs it
+    assert client.publish(p + ".x", "f").result(WAIT) == 1
+    assert b.next(WAIT).data == "f"
+    assert b.unsubscribe().result(WAIT) == 1
+    assert client.publish(p + ".x", "g").result(WAIT) == 0
+
+
+@pytest.mark.parametrize("pattern", ["", "a..b", ".a", "a.", "a b",
+                                     "a.>.b", "a\x01", "x" * 256])
+def test_bad_pattern_is_refused_locally(client, pattern):
+    with pytest.raises(actors.InvalidArgument):
+        client.subscribe(pattern)
+
+
+@pytest.mark.parametrize("topic", ["a.*", "a.>", ">", "a..b", ""])
+def test_bad_topic_is_refused_locally(client, topic):
+    with pytest.raises(actors.InvalidArgument):
+        client.publish(topic, 1)
+    with pytest.raises(actors.InvalidArgument):
+        client.publish_nowait(topic, 1)
+
+
+def test_bad_pattern_is_refused_by_the_broker(client, monkeypatch):
+    """With the local check out of the way the broker answers BadRequest:
+    ready fails with it, and so does the subscription."""
+    monkeypatch.setattr(wire, "topic_valid", lambda b, pattern: True)
+    sub = client.subscribe("a..b")
+    with pytest.raises(actors.BadRequest):
+        sub.ready.result(WAIT)
+    with pytest.raises(actors.BadRequest):
+        sub.next(WAIT)
+    assert sub.closed
+    with pytest.raises(actors.BadRequest):
+        client.publish("a.>", 1).result(WAIT)
+    # the connection goes on
+    assert client.ping().result(WAIT)["protocol"] == "ACT2"
+
+
+def test_close_ends_subscriptions(endpoint):
+    c = actors.Client(endpoint, timeout=10)
+    sub = subscribed(c, prefix() + ".>")
+    c.close()
+    with pytest.raises(actors.Closed):
+        sub.next(WAIT)
+
+
+def test_lifecycle_registered_when_an_actor_starts(client, procs, endpoint):
+    """actors.lifecycle.registered.<address> when an actor registers: the
+    subscription is made first, then a counter is started."""
+    address = "py/lc%s" % uuid.uuid4().hex[:8]
+    sub = subscribed(client, "actors.lifecycle.registered.>")
+    every = subscribed(client, actors.LIFECYCLE)
+    p = procs.service(endpoint, "counter", address)
+    try:
+        ev = sub.next(WAIT)
+        while ev.data.get("address") != address:  # another test's actor
+            ev = sub.next(WAIT)
+        assert ev.topic == "actors.lifecycle.registered." + address
+        assert ev.pattern == "actors.lifecycle.registered.>"
+        assert ev.data["kind"] == "registered"
+        assert ev.data["service"] == "counter"
+        assert ev.data["pid"] == p.pid
+        assert isinstance(ev.data["ms"], int)
+        ev = every.next(WAIT)
+        while ev.data.get("address") != address:
+            ev = every.next(WAIT)
+        assert ev.data["kind"] == "registered"
+    finally:
+        harness.stop(p)
+        sub.unsubscribe()
+        every.unsubscribe()
+
+
+def test_async_publish_and_subscribe(endpoint):
+    async def main():
+        p = prefix()
+        async with actors.AsyncClient(endpoint, timeout=10) as c:
+            sub = await c.subscribe(p + ".*")
+            got = []
+            cb_done = asyncio.Event()
+
+            def on_event(ev):
+                got.append(ev.data)
+                if len(got) == 2:
+                    cb_done.set()
+            cb = await c.subscribe(p + ".cb", callback=on_event)
+            assert await c.publish(p + ".a", 1) == 1
+            c.publish_nowait(p + ".b", 2)
+            assert await c.publish(p + ".cb", "x") == 2  # both patterns
+            assert await c.publish(p + ".cb", "y") == 2
+            assert (await sub.next(WAIT)).data == 1
+            seen = []
+            async for ev in sub:
+                seen.append((ev.topic, ev.data))
+                if len(seen) == 3:
+                    break
+            assert seen == [(p + ".b", 2), (p + ".cb", "x"), (p + ".cb", "y")]
+            await asyncio.wait_for(cb_done.wait(), WAIT)
+            assert got == ["x", "y"]
+            with pytest.raises(actors.Timeout):
+                await sub.next(0.05)  # nothing more was published
+            assert await sub.unsubscribe() == 1
+            with pytest.raises(actors.Closed):
+                await sub.next(WAIT)
+            assert await c.publish(p + ".a", 3) == 0
+            await cb.unsubscribe()
+            with pytest.raises(actors.BadRequest):
+                await _subscribe_unchecked(c, "a..b")
+    asyncio.run(main())
+
+
+async def _subscribe_unchecked(c, pattern):
+    """Subscribes without the local check, for the broker's answer."""
+    saved = wire.topic_valid
+    wire.topic_valid = lambda b, pattern: True
+    try:
+        await c.subscribe(pattern)
+    finally:
+        wire.topic_valid = saved
