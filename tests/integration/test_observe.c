@@ -253,6 +253,11 @@ START_TEST(test_observe_metrics_parsed)
         "actors_actor_info{address=\"chaos/m\",node=\"n1\",service=\"chaos\","
         "state=\"running\"} 1\n",
         "actors_undelivered_replies_total{} 0\n",
+        "actors_address_call_duration_seconds_count{address=\"chaos/m\"} "
+        "5\n",
+        "actors_address_call_duration_seconds_bucket{address=\"chaos/m\","
+        "le=\"+Inf\"} 5\n",
+        "actors_address_call_errors_total{address=\"chaos/m\"} 2\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         ck_assert_msg(strstr(m, want[i]) != NULL, "no %s in:\n%s", want[i], m);
@@ -386,6 +391,120 @@ START_TEST(test_observe_ls_events_top)
 }
 END_TEST
 
+/* s_top_line returns the fields of address's line in top's output:
+ * ERRORS/S, ERRORS, P50 and P99 (each "" when absent). */
+typedef struct {
+    char err_rate[32];
+    char errors[32];
+    char p50[32];
+    char p99[32];
+} top_fields_t;
+
+static top_fields_t
+s_top_fields(const char *line)
+{
+    top_fields_t t;
+    memset(&t, 0, sizeof t);
+    char skip[8][64];
+    int n =
+        sscanf(line, "%63s %63s %63s %63s %63s %63s %63s %31s %31s %31s %31s",
+            skip[0], skip[1], skip[2], skip[3], skip[4], skip[5], skip[6],
+            t.err_rate, t.errors, t.p50, t.p99);
+    ck_assert_msg(n == 11, "a short line in top: %s", line);
+    return t;
+}
+
+/* The broker counts, per address, the calls that end in an error (the
+ * actor's ERROR or its own: Timeout, ActorCrashed, ...) and their latency
+ * in fixed buckets; LOOKUP and LIST report them and top shows errors/s,
+ * the error count and p50/p99. Before: only "handled", and top had no
+ * error or latency column. */
+START_TEST(test_observe_errors_latency)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    testutil_service_start("chaos", "chaos/el", 0, NULL);
+    for (int i = 0; i < 5; i++) {
+        actors_future_t *f = itest_call("chaos/el", "echo", "i", i);
+        itest_result(f);
+        actors_future_destroy(&f);
+    }
+    for (int i = 0; i < 2; i++) {
+        actors_future_t *f = itest_call("chaos/el", "fail", "s", "no");
+        itest_assert_error(f, ACTORS_EAPP, "ChaosError", NULL);
+        actors_future_destroy(&f);
+    }
+    /* A call the broker fails itself: its deadline passes in the actor. */
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.timeout_ms = 50;
+    actors_msg_t *args = NULL;
+    ck_assert_int_eq(actors_msg_build(&args, "i", 1000), ACTORS_OK);
+    actors_future_t *f = NULL;
+    ck_assert_int_eq(
+        actors_client_call(g_client, "chaos/el", "sleep", &args, &opts, &f),
+        ACTORS_OK);
+    suptest_wait(f);
+    ck_assert_int_eq(itest_code(f), ACTORS_ETIMEDOUT);
+    actors_future_destroy(&f);
+
+    ck_assert_int_eq(actors_client_lookup(g_client, "chaos/el", &f), ACTORS_OK);
+    suptest_wait(f);
+    const msgpack_object *m = itest_result(f);
+    int64_t errors = -1;
+    ck_assert_int_eq(
+        actors_value_int(actors_map_get(m, "errors"), &errors), ACTORS_OK);
+    ck_assert_int_eq(errors, 3);
+    const msgpack_object *h = actors_map_get(m, "latency_hist");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_eq(h->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_int_eq(h->via.array.size, 17);
+    int64_t calls = 0;
+    for (uint32_t b = 0; b < h->via.array.size; b++) {
+        int64_t v = 0;
+        ck_assert_int_eq(actors_value_int(&h->via.array.ptr[b], &v), ACTORS_OK);
+        calls += v;
+    }
+    ck_assert_int_eq(calls, 8);
+    int64_t sum = 0;
+    ck_assert_int_eq(
+        actors_value_int(actors_map_get(m, "latency_us_sum"), &sum), ACTORS_OK);
+    ck_assert_int_ge(sum, 50000); /* the timed-out call took 50 ms at least */
+    actors_future_destroy(&f);
+
+    const char *ls = s_ctl("ls", "--json", NULL, NULL);
+    ck_assert_msg(strstr(ls, "\"errors\":3,") != NULL, "LIST: %s", ls);
+
+    /* The first frame's window is everything since the address began;
+     * the second's is the interval, in which no call came. */
+    const char *top = s_ctl("top", "--count", "2", NULL);
+    ck_assert_msg(strstr(top, "ERRORS/S") && strstr(top, " P99 "),
+        "no error or latency column: %s", top);
+    const char *second = strstr(top, "\n\nactors top ");
+    ck_assert_msg(second != NULL, "one frame only: %s", top);
+    char line[512];
+    char line2[512];
+    s_line_of(top, "chaos/el", line, sizeof line);
+    s_line_of(second, "chaos/el", line2, sizeof line2);
+    top_fields_t t1 = s_top_fields(line);
+    top_fields_t t2 = s_top_fields(line2);
+    ck_assert_str_eq(t1.err_rate, "-");
+    ck_assert_str_eq(t1.errors, "3");
+    ck_assert_msg(strcmp(t1.p50, "-") != 0 && strcmp(t1.p99, "-") != 0,
+        "no latency: %s", line);
+    /* p99 of 8 calls is the slowest one: 50 ms or more. */
+    static const char *slow[] = {
+        "50ms", "100ms", "250ms", "500ms", "1s", "2.5s", "5s", "10s", ">10s"};
+    bool is_slow = false;
+    for (size_t i = 0; i < sizeof slow / sizeof slow[0]; i++) {
+        is_slow = is_slow || strcmp(t1.p99, slow[i]) == 0;
+    }
+    ck_assert_msg(is_slow, "p99: %s", line);
+    ck_assert_str_eq(t2.err_rate, "0");
+    ck_assert_str_eq(t2.errors, "3");
+    ck_assert_str_eq(t2.p50, "-");
+}
+END_TEST
+
 /* The dashboard, in Debian's headless Chromium, while its actor is being
  * killed: the page's scripts ran and show the actor running on its node
  * with its restarts, both nodes, and the lifecycle events. */
@@ -447,6 +566,7 @@ observe_suite(void)
     tcase_add_test(tc, test_observe_broker_traces_calls);
     tcase_add_test(tc, test_observe_metrics_parsed);
     tcase_add_test(tc, test_observe_ls_events_top);
+    tcase_add_test(tc, test_observe_errors_latency);
     tcase_add_test(tc, test_observe_dashboard_in_chromium);
     suite_add_tcase(s, tc);
     return s;
