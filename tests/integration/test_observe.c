@@ -369,7 +369,7 @@ START_TEST(test_observe_ls_events_top)
         "the tombstone shows another node: %s", line);
 
     const char *ev = s_ctl("events", NULL, NULL, NULL);
-    s_line_of(ev, "kind=register address=chaos/hand", line, sizeof line);
+    s_line_of(ev, "kind=registered address=chaos/hand", line, sizeof line);
     ck_assert_msg(line[0] != '\0',
         "no event for the actor started by hand: "
         "%s",
