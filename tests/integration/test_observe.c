@@ -13,6 +13,7 @@
 #include "suptest.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -391,6 +392,97 @@ START_TEST(test_observe_ls_events_top)
 }
 END_TEST
 
+/* s_read_some appends what fd has now to buf (used bytes so far, kept
+ * NUL-terminated) and returns how many lines buf holds. */
+static int
+s_read_some(int fd, char *buf, size_t cap, size_t *used)
+{
+    struct pollfd pfd = {fd, POLLIN, 0};
+    while (*used + 1 < cap && poll(&pfd, 1, 0) == 1) {
+        ssize_t r = read(fd, buf + *used, cap - 1 - *used);
+        if (r <= 0) {
+            break;
+        }
+        *used += (size_t)r;
+    }
+    buf[*used] = '\0';
+    int lines = 0;
+    for (const char *p = buf; (p = strchr(p, '\n')) != NULL; p++) {
+        lines++;
+    }
+    return lines;
+}
+
+/* s_is_rfc3339_ms tells whether p starts with 2026-12-06T06:14:42.630Z. */
+static bool
+s_is_rfc3339_ms(const char *p)
+{
+    static const char *shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    for (size_t i = 0; shape[i] != '\0'; i++) {
+        bool ok =
+            shape[i] == 'd' ? (p[i] >= '0' && p[i] <= '9') : p[i] == shape[i];
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* `actorctl events` prints each event's time as RFC 3339 UTC with
+ * milliseconds, listed and followed (--follow), and keeps the epoch ms in
+ * --json. */
+START_TEST(test_observe_events_times)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    const char *text_argv[] = {"actorctl", "--broker", testutil_endpoint(),
+        "events", "--follow", "--count", "2", NULL};
+    const char *json_argv[] = {"actorctl", "--broker", testutil_endpoint(),
+        "events", "--follow", "--json", "--count", "2", NULL};
+    testutil_proc_t *text = testutil_spawn(text_argv, TESTUTIL_PIPE_STDOUT);
+    testutil_proc_t *json = testutil_spawn(json_argv, TESTUTIL_PIPE_STDOUT);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(json);
+    /* The followers subscribe at their own pace: make events (an actor
+     * registered, then buried) until both have printed two. */
+    static char out[1 << 14];
+    static char jout[1 << 14];
+    size_t used = 0;
+    size_t jused = 0;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    for (int i = 0; s_read_some(text->out_fd, out, sizeof out, &used) < 2 ||
+                    s_read_some(json->out_fd, jout, sizeof jout, &jused) < 2;
+         i++) {
+        ck_assert_msg(testutil_now_ms() < deadline,
+            "the followers got no two events: '%s' '%s'", out, jout);
+        char address[32];
+        snprintf(address, sizeof address, "chaos/t%d", i);
+        testutil_proc_t *a = testutil_service_start("chaos", address, 0, NULL);
+        testutil_proc_kill(a, SIGKILL);
+        suptest_wait_state(address, "dead");
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_msg(strncmp(out, "time=", 5) == 0 && s_is_rfc3339_ms(out + 5) &&
+                      strncmp(out + 5 + 24, " kind=", 6) == 0,
+        "--follow: %s", out);
+    const char *second = strchr(out, '\n');
+    ck_assert_msg(second != NULL && strncmp(second + 1, "time=", 5) == 0 &&
+                      s_is_rfc3339_ms(second + 6),
+        "--follow: %s", out);
+    const char *ms = strstr(jout, "\"ms\":");
+    ck_assert_msg(ms != NULL && ms[5] >= '1' && ms[5] <= '9' &&
+                      strspn(ms + 5, "0123456789") == 13,
+        "--follow --json: %s", jout);
+
+    const char *ev = s_ctl("events", NULL, NULL, NULL);
+    ck_assert_msg(s_is_rfc3339_ms(ev), "events: %s", ev);
+    ev = s_ctl("events", "--json", NULL, NULL);
+    ms = strstr(ev, "\"ms\":");
+    ck_assert_msg(ms != NULL && strspn(ms + 5, "0123456789") == 13,
+        "events --json: %s", ev);
+}
+END_TEST
+
 /* s_top_line returns the fields of address's line in top's output:
  * ERRORS/S, ERRORS, P50 and P99 (each "" when absent). */
 typedef struct {
@@ -567,6 +659,7 @@ observe_suite(void)
     tcase_add_test(tc, test_observe_metrics_parsed);
     tcase_add_test(tc, test_observe_ls_events_top);
     tcase_add_test(tc, test_observe_errors_latency);
+    tcase_add_test(tc, test_observe_events_times);
     tcase_add_test(tc, test_observe_dashboard_in_chromium);
     suite_add_tcase(s, tc);
     return s;
