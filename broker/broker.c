@@ -71,10 +71,13 @@ brk_broker_create(brk_broker_t **out, const brk_opts_t *opts)
     if (rc != ACTORS_OK) {
         return rc;
     }
-    rc = brk_sup_attach(*out);
+    /* Publish/subscribe first: its hooks run before the supervision's,
+     * so a buried address's subscriptions are gone before its "buried"
+     * event is published. */
     brk_pubsub_t *ps = NULL;
+    rc = brk_pubsub_attach(*out, &ps);
     if (rc == ACTORS_OK) {
-        rc = brk_pubsub_attach(*out, &ps);
+        rc = brk_sup_attach(*out);
     }
     if (rc == ACTORS_OK) {
         brk_sup_on_event(*out, s_sup_event, ps);

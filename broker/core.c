@@ -67,6 +67,17 @@ s_clock_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* s_clock_set reads the clock into now and now_us (timers and the
+ * latency of the calls they fail count from it). */
+static void
+s_clock_set(brk_broker_t *self)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    self->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    self->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 const char *
 brk_core_frame_str(zmq_msg_t *m, char *buf, size_t cap)
 {
@@ -294,6 +305,10 @@ brk_core_slot_fail(
         const char *address = "";
         if (s->entry != BRK_NONE) {
             address = brk_registry_at(&self->reg, s->entry)->address;
+        }
+        if (s->cmd == ACTORS_CMD_CALL && s->entry != BRK_NONE) {
+            brk_calls_add(&brk_registry_at(&self->reg, s->entry)->calls, true,
+                s->t0_us > 0 ? self->now_us - s->t0_us : 0);
         }
         if (self->observe && s->cmd == ACTORS_CMD_CALL) {
             brk_core_observe(self, s->entry, &s->hdr, code, s->t0_us);
@@ -563,7 +578,7 @@ brk_core_pack_entry(brk_broker_t *self, uint32_t ei)
         brk_group_pack_entry(self, ei);
         return;
     }
-    msgpack_pack_map(pk, 8 + extra);
+    msgpack_pack_map(pk, 11 + extra);
     brk_core_pack_str(pk, "address");
     brk_core_pack_str(pk, e->address);
     brk_core_pack_str(pk, "service");
@@ -581,6 +596,15 @@ brk_core_pack_entry(brk_broker_t *self, uint32_t ei)
     msgpack_pack_uint64(pk, e->handled);
     brk_core_pack_str(pk, "cause");
     brk_core_pack_str(pk, e->cause);
+    brk_core_pack_str(pk, "errors");
+    msgpack_pack_uint64(pk, e->calls.errors);
+    brk_core_pack_str(pk, "latency_us_sum");
+    msgpack_pack_uint64(pk, e->calls.sum_us);
+    brk_core_pack_str(pk, "latency_hist");
+    msgpack_pack_array(pk, BRK_CALLS_NB + 1);
+    for (int b = 0; b <= BRK_CALLS_NB; b++) {
+        msgpack_pack_uint64(pk, e->calls.hist[b]);
+    }
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].pack_entry_cb) {
             self->ext[i].pack_entry_cb(self->ext[i].self, ei, pk);
@@ -964,6 +988,10 @@ s_on_deadline(brk_broker_t *self, uint32_t si)
     }
     if (!s->answered) {
         s->answered = 1;
+        if (s->cmd == ACTORS_CMD_CALL) {
+            brk_calls_add(
+                &e->calls, true, s->t0_us > 0 ? self->now_us - s->t0_us : 0);
+        }
         if (self->observe) {
             brk_core_observe(
                 self, s->entry, &s->hdr, ACTORS_ETIMEDOUT, s->t0_us);
@@ -1070,7 +1098,7 @@ s_idle_wait(brk_broker_t *self)
         {self->monitor, 0, ZMQ_POLLIN, 0},
     };
     (void)zmq_poll(items, 2, t > BRK_IDLE_MS ? BRK_IDLE_MS : (long)t);
-    self->now = s_clock_ms();
+    s_clock_set(self);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -1283,7 +1311,7 @@ brk_broker_run(brk_broker_t *self)
         /* Every BRK_BATCH messages, every BRK_CHECK_MS, and when idle:
          * connection events and timers. */
         batch = 0;
-        self->now = s_clock_ms();
+        s_clock_set(self); /* the timers answer with now_us too */
         s_drain_monitor(self, true);
         s_timers(self);
         self->next_check = self->now + BRK_CHECK_MS;

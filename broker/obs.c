@@ -30,11 +30,15 @@
 #include <actors-internal/httpd.h>
 #include <actors-internal/unpack.h>
 
+#include "calls.h"
 #include "dashboard.h"
 
 #define OBS_WAIT_MS 3000   /* longest wait of a scrape for the loop */
 #define OBS_METHOD_MAX 64  /* method bytes kept; longer ones are cut */
 #define OBS_METHODS_MAX 64 /* methods per address; more count as "..." */
+#define OBS_ADDRS_MAX                                                          \
+    100 /* addresses with a latency histogram of their                         \
+           own; the others' are summed as "..." */
 
 /* Outcomes, by the code call_done_cb gets. */
 enum {
@@ -51,11 +55,10 @@ enum {
 static const char *const s_outcomes[OUT_N] = {"ok", "error", "Timeout",
     "ActorCrashed", "ActorDead", "MailboxFull", "NoSuchActor", "other"};
 
-/* Latency bucket bounds, us (Prometheus "le" in seconds). */
-#define OBS_NB 16
-static const int64_t s_bounds_us[OBS_NB] = {100, 250, 500, 1000, 2500, 5000,
-    10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
-    10000000};
+/* Latency buckets: the core's (calls.h), so that the per-method and the
+ * per-address histograms agree. */
+#define OBS_NB BRK_CALLS_NB
+#define s_bounds_us brk_calls_bounds_us
 
 typedef struct {
     char name[OBS_METHOD_MAX + 1];
@@ -195,11 +198,7 @@ s_call_done(void *arg, uint32_t ei, const uint8_t *address, size_t alen,
         return; /* out of memory: not counted */
     }
     m->calls[out]++;
-    int b = 0;
-    while (b < OBS_NB && us > s_bounds_us[b]) {
-        b++;
-    }
-    m->hist[b]++;
+    m->hist[brk_calls_bucket(us)]++;
     m->sum_us += (uint64_t)us;
 }
 
@@ -349,6 +348,87 @@ s_gauge_head(FILE *f, const char *name, const char *type, const char *help)
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* s_render_one_addr writes the latency histogram and error count of one
+ * address (n bytes of a). */
+static void
+s_render_one_addr(
+    FILE *hf, FILE *ef, const char *a, size_t n, const brk_calls_t *c)
+{
+    uint64_t cum = 0;
+    for (int b = 0; b <= OBS_NB; b++) {
+        cum += c->hist[b];
+        fputs("actors_address_call_duration_seconds_bucket{address=\"", hf);
+        s_label(hf, a, n);
+        if (b < OBS_NB) {
+            fprintf(hf, "\",le=\"%g\"} %llu\n", (double)s_bounds_us[b] / 1e6,
+                (unsigned long long)cum);
+        } else {
+            fprintf(hf, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        }
+    }
+    fputs("actors_address_call_duration_seconds_sum{address=\"", hf);
+    s_label(hf, a, n);
+    fprintf(hf, "\"} %.6f\n", (double)c->sum_us / 1e6);
+    fputs("actors_address_call_duration_seconds_count{address=\"", hf);
+    s_label(hf, a, n);
+    fprintf(hf, "\"} %llu\n", (unsigned long long)cum);
+    fputs("actors_address_call_errors_total{address=\"", ef);
+    s_label(ef, a, n);
+    fprintf(ef, "\"} %llu\n", (unsigned long long)c->errors);
+}
+
+/* s_render_addrs writes the core's per-address call counts (calls.h):
+ * the first OBS_ADDRS_MAX addresses with calls each on their own, the
+ * rest summed under address "...", so the series stay bounded. */
+static void
+s_render_addrs(FILE *f, obs_t *self)
+{
+    brk_broker_t *core = self->core;
+    char *errs = NULL;
+    size_t errs_len = 0;
+    FILE *ef = open_memstream(&errs, &errs_len);
+    if (ef == NULL) {
+        return;
+    }
+    s_gauge_head(f, "actors_address_call_duration_seconds", "histogram",
+        "Time from the broker taking a call to its answer, by address.");
+    s_gauge_head(ef, "actors_address_call_errors_total", "counter",
+        "Calls answered with an error (the actor's or the broker's), by "
+        "address.");
+    brk_calls_t rest;
+    memset(&rest, 0, sizeof rest);
+    uint32_t shown = 0;
+    bool more = false;
+    for (uint32_t ei = 0; ei < core->reg.used; ei++) {
+        const brk_entry_t *e = brk_registry_at(&core->reg, ei);
+        uint64_t n = 0;
+        for (int b = 0; b <= OBS_NB; b++) {
+            n += e->calls.hist[b];
+        }
+        if (!s_listed(e) || n == 0) {
+            continue;
+        }
+        if (shown < OBS_ADDRS_MAX) {
+            s_render_one_addr(f, ef, e->address, e->address_len, &e->calls);
+            shown++;
+            continue;
+        }
+        more = true;
+        rest.errors += e->calls.errors;
+        rest.sum_us += e->calls.sum_us;
+        for (int b = 0; b <= OBS_NB; b++) {
+            rest.hist[b] += e->calls.hist[b];
+        }
+    }
+    if (more) {
+        s_render_one_addr(f, ef, "...", 3, &rest);
+    }
+    if (fclose(ef) == 0) {
+        fwrite(errs, 1, errs_len, f);
+    }
+    free(errs);
+}
+
 static void
 s_render_metrics(obs_t *self, char **out, size_t *len)
 {
@@ -370,6 +450,7 @@ s_render_metrics(obs_t *self, char **out, size_t *len)
     }
     s_render_calls(f, "", 0, &self->unknown);
     s_render_hist(f, self);
+    s_render_addrs(f, self);
 
     struct {
         const char *name;

@@ -13,7 +13,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <actors/log.h>
 
@@ -439,74 +438,15 @@ s_on_unsubscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
 
 /* ------------------------------------------------------------ hooks */
 
-static int64_t
-s_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* s_lifecycle publishes the broker's own event kind about entry ei on
- * actors.lifecycle.<kind>.<address> (the address part left out when it
- * would not make a valid topic). */
-static void
-s_lifecycle(
-    brk_pubsub_t *self, uint32_t ei, const char *kind, const char *cause)
-{
-    if (self->count == 0) {
-        return;
-    }
-    brk_broker_t *core = self->core;
-    const brk_entry_t *e = brk_registry_at(&core->reg, ei);
-    char topic[BRK_TOPIC_MAX + 1];
-    int n = snprintf(
-        topic, sizeof topic, "actors.lifecycle.%s.%s", kind, e->address);
-    if (n < 0 || (size_t)n >= sizeof topic ||
-        !brk_topic_valid(topic, (size_t)n, false)) {
-        snprintf(topic, sizeof topic, "actors.lifecycle.%s", kind);
-    }
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 9);
-    brk_core_pack_str(&pk, "id");
-    msgpack_pack_uint64(&pk, 0);
-    brk_core_pack_str(&pk, "kind");
-    brk_core_pack_str(&pk, kind);
-    brk_core_pack_str(&pk, "address");
-    brk_core_pack_str(&pk, e->address);
-    brk_core_pack_str(&pk, "service");
-    brk_core_pack_str(&pk, e->service);
-    brk_core_pack_str(&pk, "pid");
-    msgpack_pack_int64(&pk, e->pid);
-    brk_core_pack_str(&pk, "node");
-    brk_core_pack_str(&pk, "");
-    brk_core_pack_str(&pk, "restarts");
-    msgpack_pack_int64(&pk, 0);
-    brk_core_pack_str(&pk, "cause");
-    brk_core_pack_str(&pk, cause);
-    brk_core_pack_str(&pk, "ms");
-    msgpack_pack_int64(&pk, s_wall_ms());
-    brk_pubsub_publish(self, topic, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-}
-
-static void
-s_entry_registered(void *arg, uint32_t ei)
-{
-    s_lifecycle(arg, ei, "registered", "");
-}
-
 static void
 s_entry_buried(void *arg, uint32_t ei, const char *reason)
 {
     brk_pubsub_t *self = arg;
-    /* The address is not coming back: its subscriptions go first (an
-     * event about its own burial is not queued to it). */
+    (void)reason;
+    /* The address is not coming back: its subscriptions go (before the
+     * supervision's hook publishes "buried", broker.c, so that the event
+     * about its own burial is not queued to it). */
     s_del_owner(self, PS_ADDR, ei);
-    s_lifecycle(self, ei, "buried", reason);
 }
 
 static void
@@ -556,7 +496,6 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
     self->free_head = BRK_NONE;
     brk_ext_t ext = {
         .self = self,
-        .entry_registered_cb = s_entry_registered,
         .entry_buried_cb = s_entry_buried,
         .entry_freed_cb = s_entry_freed,
         .conn_gone_cb = s_conn_gone,

@@ -25,6 +25,7 @@
 
 #include <actors/error.h>
 
+#include "calls.h"
 #include "idmap.h"
 #include "mailbox.h"
 
@@ -45,6 +46,7 @@ typedef struct {
     int64_t pid;            /* as registered; 0 unknown */
     int64_t full_logged;    /* last BRK-MBOX-FULL log, ms */
     uint64_t handled;       /* calls answered + tells credited */
+    brk_calls_t calls;      /* errors and latency of its calls */
     uint32_t address_len;   /* bytes in address */
     uint32_t conn;          /* connection serving it while RUNNING */
     uint32_t conn_next;     /* next entry served by the same connection */

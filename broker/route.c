@@ -428,6 +428,8 @@ s_on_reply(void *arg, brk_broker_t *self, const brk_in_t *m)
         brk_core_slot_fail(self, si, ACTORS_EBADREQ,
             "actor %s sent a malformed reply", e->address);
     } else {
+        brk_calls_add(&e->calls, m->h.cmd != ACTORS_CMD_REPLY,
+            s->t0_us > 0 ? self->now_us - s->t0_us : 0);
         if (self->observe) {
             brk_core_observe(self, ei, &s->hdr,
                 m->h.cmd == ACTORS_CMD_REPLY ? ACTORS_OK : ACTORS_EAPP,

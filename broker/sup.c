@@ -334,6 +334,22 @@ sup_restarting(sup_t *self, uint32_t ei, const char *cause, bool known)
     }
 }
 
+/* s_entry_event records and publishes kind ("registered", "buried")
+ * about entry ei, with the node that runs it ("" none). */
+static void
+s_entry_event(sup_t *self, uint32_t ei, const char *kind, const char *cause)
+{
+    const brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
+    const sup_entry_t *se = sup_peek(self, ei);
+    const char *node = NULL;
+    int64_t restarts = 0;
+    if (se != NULL && se->node != BRK_NONE) {
+        node = brk_nodes_at(&self->nodes, se->node)->name;
+        restarts = se->restarts;
+    }
+    sup_event(self, kind, node, e->address, e->pid, restarts, cause);
+}
+
 static bool
 s_entry_lost(void *arg, uint32_t ei, bool crashed, const char *reason)
 {
@@ -343,10 +359,7 @@ s_entry_lost(void *arg, uint32_t ei, bool crashed, const char *reason)
         se->is_awaited = 1; /* the node may start it again: see below */
     }
     if (se == NULL || se->node == BRK_NONE) {
-        brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
-        sup_event(self, crashed ? "exit" : "unregister", NULL, e->address,
-            e->pid, 0, crashed ? reason : "unregistered");
-        return false; /* no node runs it: buried */
+        return false; /* no node runs it: buried (the event: "buried") */
     }
     brk_node_t *node = brk_nodes_at(&self->nodes, se->node);
     if (node->is_draining && se->spec != NULL) {
@@ -397,11 +410,7 @@ s_entry_registered(void *arg, uint32_t ei)
 {
     sup_t *self = arg;
     sup_entry_t *se = sup_peek(self, ei);
-    if (se == NULL || se->node == BRK_NONE) {
-        brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
-        sup_event(self, "register", NULL, e->address, e->pid, 0,
-            "registered by itself (no node runs it)");
-    }
+    s_entry_event(self, ei, "registered", "");
     if (se == NULL) {
         return;
     }
@@ -438,6 +447,7 @@ s_entry_buried(void *arg, uint32_t ei, const char *reason)
 {
     sup_t *self = arg;
     sup_entry_t *se = sup_peek(self, ei);
+    s_entry_event(self, ei, "buried", reason);
     if (se == NULL) {
         return;
     }
@@ -545,7 +555,7 @@ s_on_node(void *arg, brk_broker_t *core, const brk_in_t *m)
         return;
     }
     brk_nodes_at(&self->nodes, ni)->pid = pid;
-    sup_emit(self, "node-joined", "", name, "");
+    sup_event(self, "node-joined", name, "", pid, 0, "");
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-NODE",
         "node=%s pid=%lld fd=%d registered", name, (long long)pid,
         brk_conns_at(&core->conns, ci)->fd);
@@ -931,27 +941,32 @@ s_event_allowed(sup_t *self, uint32_t ni, const brk_event_t *ev)
 }
 static void s_destroy(void *arg);
 void
+sup_record(sup_t *self, brk_event_t *ev)
+{
+    if (ev->ms == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ev->ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    ev->id = brk_events_push(&self->events, ev);
+    if (self->event_fn != NULL) {
+        self->event_fn(self->event_arg, ev);
+    }
+}
+
+void
 sup_event(sup_t *self, const char *kind, const char *node, const char *address,
     int64_t pid, int64_t restarts, const char *cause)
 {
     brk_event_t ev;
     memset(&ev, 0, sizeof ev);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ev.ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     ev.pid = pid;
     ev.restarts = restarts;
     snprintf(ev.node, sizeof ev.node, "%.63s", node ? node : "");
     snprintf(ev.kind, sizeof ev.kind, "%.15s", kind);
     snprintf(ev.address, sizeof ev.address, "%.255s", address ? address : "");
     snprintf(ev.cause, sizeof ev.cause, "%.127s", cause ? cause : "");
-    ev.id = brk_events_push(&self->events, &ev);
-    /* Published on actors.lifecycle.* too, but for an actor no node runs
-     * (node ""): its registration and burial are published by broker.c
-     * from the core's hooks already ("registered", "buried"). */
-    if (self->event_fn != NULL && ev.node[0] != '\0') {
-        self->event_fn(self->event_arg, &ev);
-    }
+    sup_record(self, &ev);
 }
 
 static void
@@ -985,32 +1000,10 @@ s_on_event(void *arg, brk_broker_t *core, const brk_in_t *m)
         sup_get_str(&up.data, "address", ev.address, sizeof ev.address);
         sup_get_str(&up.data, "cause", ev.cause, sizeof ev.cause);
         if (s_event_allowed(self, ni, &ev)) {
-            ev.id = brk_events_push(&self->events, &ev);
-            if (self->event_fn != NULL) {
-                self->event_fn(self->event_arg, &ev);
-            }
+            sup_record(self, &ev);
         }
     }
     msgpack_unpacked_destroy(&up);
-}
-
-void
-sup_emit(sup_t *self, const char *kind, const char *address, const char *node,
-    const char *cause)
-{
-    brk_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ev.ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    snprintf(ev.kind, sizeof ev.kind, "%s", kind);
-    snprintf(ev.address, sizeof ev.address, "%s", address);
-    snprintf(ev.node, sizeof ev.node, "%s", node);
-    snprintf(ev.cause, sizeof ev.cause, "%s", cause);
-    /* Published only, not in the EVENTS list (id 0). */
-    if (self->event_fn != NULL) {
-        self->event_fn(self->event_arg, &ev);
-    }
 }
 
 void

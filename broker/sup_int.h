@@ -64,11 +64,14 @@ typedef struct {
     void *event_arg;           /* its argument */
 } sup_t;
 
-/* sup_emit publishes an event the broker observed on actors.lifecycle.*
- * without recording it in the EVENTS list ("node-joined"; id 0);
- * sup_event records and publishes. */
-void sup_emit(sup_t *self, const char *kind, const char *address,
-    const char *node, const char *cause);
+/* sup_record is the one way a lifecycle event goes out: it stamps ev
+ * with the wall clock (unless ev->ms is set), records it in the EVENTS
+ * ring (which numbers it: ev->id) and publishes it on
+ * actors.lifecycle.<kind>.<address or node> (event_fn). Every kind, the
+ * nodes' (EVENT) and the broker's own (sup_event), goes through it, so
+ * `actorctl events` and the stream show the same events with the same
+ * ids. */
+void sup_record(sup_t *self, brk_event_t *ev);
 
 /* sup_entry returns the row of entry ei, growing the table; NULL on
  * allocation failure. */
@@ -144,8 +147,9 @@ void sup_restarting(sup_t *self, uint32_t ei, const char *cause, bool known);
 /* sup_settle answers entry ei's held in-flight calls: ActorCrashed. */
 void sup_settle(sup_t *self, uint32_t ei, const char *cause);
 
-/* sup_event records a lifecycle event the broker itself saw (node-lost,
- * node-drain, re-placed, register, unregister); node and cause may be
+/* sup_event records and publishes (sup_record) a lifecycle event the
+ * broker itself saw (node-joined, node-lost, node-drain, node-gone,
+ * re-placed, reclaimed, registered, buried); node and cause may be
  * NULL. */
 void sup_event(sup_t *self, const char *kind, const char *node,
     const char *address, int64_t pid, int64_t restarts, const char *cause);

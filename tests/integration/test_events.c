@@ -495,6 +495,122 @@ START_TEST(test_events_lifecycle_supervised)
 }
 END_TEST
 
+/* A lifecycle event as the stream delivered it. */
+typedef struct {
+    int64_t id;
+    char kind[32];
+    char address[64];
+} streamed_t;
+
+static void
+s_next_event(actors_subscription_t *q, streamed_t *out)
+{
+    actors_future_t *e = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(q, &e));
+    suptest_wait(e);
+    const msgpack_object *data = actors_map_get(itest_result(e), "data");
+    const char *s = NULL;
+    size_t n = 0;
+    out->id = -1;
+    TEST_ASSERT_OK(actors_value_int(actors_map_get(data, "id"), &out->id));
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "kind"), &s, &n));
+    snprintf(out->kind, sizeof out->kind, "%.*s", (int)n, s);
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "address"), &s, &n));
+    snprintf(out->address, sizeof out->address, "%.*s", (int)n, s);
+    actors_future_destroy(&e);
+}
+
+/* Every kind of lifecycle event, the nodes' and the broker's own, is
+ * both recorded (EVENTS, `actorctl events`) and published on
+ * actors.lifecycle.>, as one event with one id. Before: node-joined,
+ * registered and buried were published only (id 0), and the broker's
+ * events about actors started by hand recorded only. */
+START_TEST(test_events_every_kind_recorded_and_published)
+{
+    static const char *zpl = "actor\n"
+                             "    k\n"
+                             "        service = chaos\n"
+                             "        address = chaos/k\n"
+                             "        policy\n"
+                             "            max_restarts = -1\n"
+                             "    g\n"
+                             "        service = chaos\n"
+                             "        address = chaos/g\n";
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    actors_subscription_t *q = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(c, "actors.lifecycle.>", NULL, NULL, &q, &r));
+    suptest_wait(r);
+    actors_future_destroy(&r);
+    testutil_proc_t *n1 = suptest_node("n1", zpl);
+    suptest_node("n2", NULL);
+    int64_t k = suptest_wait_running("chaos/k", 0);
+    int64_t g = suptest_wait_running("chaos/g", 0);
+    testutil_proc_t *h = testutil_service_start("chaos", "chaos/h", 0, NULL);
+    suptest_wait_state("chaos/h", "running");
+    kill((pid_t)k, SIGKILL); /* exit, restart, start, registered */
+    k = suptest_wait_running("chaos/k", k);
+    kill((pid_t)g, SIGKILL); /* exit, give-up, buried */
+    suptest_wait_state("chaos/g", "dead");
+    testutil_proc_kill(h, SIGKILL); /* buried (no node runs it) */
+    suptest_wait_state("chaos/h", "dead");
+    testutil_proc_kill(n1, SIGKILL); /* node-lost, re-placed */
+    suptest_wait_running("chaos/k", k);
+
+    static const char *want[] = {"node-joined", "start", "registered", "exit",
+        "restart", "give-up", "buried", "node-lost", "re-placed"};
+    enum { NWANT = sizeof want / sizeof want[0], NMAX = 256 };
+    bool seen[NWANT] = {false};
+    size_t left = NWANT;
+    static streamed_t got[NMAX];
+    size_t ngot = 0;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (left > 0 && ngot < NMAX && testutil_now_ms() < deadline) {
+        streamed_t *ev = &got[ngot++];
+        s_next_event(q, ev);
+        for (size_t i = 0; i < NWANT; i++) {
+            if (!seen[i] && strcmp(ev->kind, want[i]) == 0) {
+                seen[i] = true;
+                left--;
+            }
+        }
+    }
+    for (size_t i = 0; i < NWANT; i++) {
+        ck_assert_msg(seen[i], "no %s event on the stream", want[i]);
+    }
+    actors_unsubscribe(&q);
+
+    /* Each streamed event is in the history, with the same id. */
+    actors_future_t *f = suptest_events(0);
+    const msgpack_object *hist = itest_result(f);
+    for (size_t i = 0; i < ngot; i++) {
+        bool found = false;
+        for (uint32_t j = 0; j < hist->via.array.size && !found; j++) {
+            const msgpack_object *ev = &hist->via.array.ptr[j];
+            int64_t id = 0;
+            const char *kind = NULL;
+            const char *address = NULL;
+            size_t kn = 0;
+            size_t an = 0;
+            actors_value_int(actors_map_get(ev, "id"), &id);
+            actors_value_str(actors_map_get(ev, "kind"), &kind, &kn);
+            actors_value_str(actors_map_get(ev, "address"), &address, &an);
+            found = id == got[i].id && kn == strlen(got[i].kind) &&
+                    memcmp(kind, got[i].kind, kn) == 0 &&
+                    an == strlen(got[i].address) &&
+                    memcmp(address, got[i].address, an) == 0;
+        }
+        ck_assert_msg(found,
+            "streamed event id=%lld kind=%s address=%s is not "
+            "in the history",
+            (long long)got[i].id, got[i].kind, got[i].address);
+    }
+    actors_future_destroy(&f);
+}
+END_TEST
+
 static Suite *
 events_suite(void)
 {
@@ -506,6 +622,7 @@ events_suite(void)
     tcase_add_test(tc, test_events_client_subscriptions);
     tcase_add_test(tc, test_events_lifecycle_stream);
     tcase_add_test(tc, test_events_lifecycle_supervised);
+    tcase_add_test(tc, test_events_every_kind_recorded_and_published);
     tcase_add_test(tc, test_events_actor_runtime_subscribe);
     suite_add_tcase(s, tc);
     return s;

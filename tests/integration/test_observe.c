@@ -13,6 +13,7 @@
 #include "suptest.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -253,6 +254,11 @@ START_TEST(test_observe_metrics_parsed)
         "actors_actor_info{address=\"chaos/m\",node=\"n1\",service=\"chaos\","
         "state=\"running\"} 1\n",
         "actors_undelivered_replies_total{} 0\n",
+        "actors_address_call_duration_seconds_count{address=\"chaos/m\"} "
+        "5\n",
+        "actors_address_call_duration_seconds_bucket{address=\"chaos/m\","
+        "le=\"+Inf\"} 5\n",
+        "actors_address_call_errors_total{address=\"chaos/m\"} 2\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         ck_assert_msg(strstr(m, want[i]) != NULL, "no %s in:\n%s", want[i], m);
@@ -364,7 +370,7 @@ START_TEST(test_observe_ls_events_top)
         "the tombstone shows another node: %s", line);
 
     const char *ev = s_ctl("events", NULL, NULL, NULL);
-    s_line_of(ev, "kind=register address=chaos/hand", line, sizeof line);
+    s_line_of(ev, "kind=registered address=chaos/hand", line, sizeof line);
     ck_assert_msg(line[0] != '\0',
         "no event for the actor started by hand: "
         "%s",
@@ -383,6 +389,211 @@ START_TEST(test_observe_ls_events_top)
     s_line_of(top, "chaos/keep", line, sizeof line);
     ck_assert_msg(
         strstr(line, "n2") && strstr(line, "running"), "top: %s", top);
+}
+END_TEST
+
+/* s_read_some appends what fd has now to buf (used bytes so far, kept
+ * NUL-terminated) and returns how many lines buf holds. */
+static int
+s_read_some(int fd, char *buf, size_t cap, size_t *used)
+{
+    struct pollfd pfd = {fd, POLLIN, 0};
+    while (*used + 1 < cap && poll(&pfd, 1, 0) == 1) {
+        ssize_t r = read(fd, buf + *used, cap - 1 - *used);
+        if (r <= 0) {
+            break;
+        }
+        *used += (size_t)r;
+    }
+    buf[*used] = '\0';
+    int lines = 0;
+    for (const char *p = buf; (p = strchr(p, '\n')) != NULL; p++) {
+        lines++;
+    }
+    return lines;
+}
+
+/* s_is_rfc3339_ms tells whether p starts with 2026-12-06T06:14:42.630Z. */
+static bool
+s_is_rfc3339_ms(const char *p)
+{
+    static const char *shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    for (size_t i = 0; shape[i] != '\0'; i++) {
+        bool ok =
+            shape[i] == 'd' ? (p[i] >= '0' && p[i] <= '9') : p[i] == shape[i];
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* `actorctl events` prints each event's time as RFC 3339 UTC with
+ * milliseconds, listed and followed (--follow), and keeps the epoch ms in
+ * --json. */
+START_TEST(test_observe_events_times)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    const char *text_argv[] = {"actorctl", "--broker", testutil_endpoint(),
+        "events", "--follow", "--count", "2", NULL};
+    const char *json_argv[] = {"actorctl", "--broker", testutil_endpoint(),
+        "events", "--follow", "--json", "--count", "2", NULL};
+    testutil_proc_t *text = testutil_spawn(text_argv, TESTUTIL_PIPE_STDOUT);
+    testutil_proc_t *json = testutil_spawn(json_argv, TESTUTIL_PIPE_STDOUT);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(json);
+    /* The followers subscribe at their own pace: make events (an actor
+     * registered, then buried) until both have printed two. */
+    static char out[1 << 14];
+    static char jout[1 << 14];
+    size_t used = 0;
+    size_t jused = 0;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    for (int i = 0; s_read_some(text->out_fd, out, sizeof out, &used) < 2 ||
+                    s_read_some(json->out_fd, jout, sizeof jout, &jused) < 2;
+         i++) {
+        ck_assert_msg(testutil_now_ms() < deadline,
+            "the followers got no two events: '%s' '%s'", out, jout);
+        char address[32];
+        snprintf(address, sizeof address, "chaos/t%d", i);
+        testutil_proc_t *a = testutil_service_start("chaos", address, 0, NULL);
+        testutil_proc_kill(a, SIGKILL);
+        suptest_wait_state(address, "dead");
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_msg(strncmp(out, "time=", 5) == 0 && s_is_rfc3339_ms(out + 5) &&
+                      strncmp(out + 5 + 24, " kind=", 6) == 0,
+        "--follow: %s", out);
+    const char *second = strchr(out, '\n');
+    ck_assert_msg(second != NULL && strncmp(second + 1, "time=", 5) == 0 &&
+                      s_is_rfc3339_ms(second + 6),
+        "--follow: %s", out);
+    const char *ms = strstr(jout, "\"ms\":");
+    ck_assert_msg(ms != NULL && ms[5] >= '1' && ms[5] <= '9' &&
+                      strspn(ms + 5, "0123456789") == 13,
+        "--follow --json: %s", jout);
+
+    const char *ev = s_ctl("events", NULL, NULL, NULL);
+    ck_assert_msg(s_is_rfc3339_ms(ev), "events: %s", ev);
+    ev = s_ctl("events", "--json", NULL, NULL);
+    ms = strstr(ev, "\"ms\":");
+    ck_assert_msg(ms != NULL && strspn(ms + 5, "0123456789") == 13,
+        "events --json: %s", ev);
+}
+END_TEST
+
+/* s_top_line returns the fields of address's line in top's output:
+ * ERRORS/S, ERRORS, P50 and P99 (each "" when absent). */
+typedef struct {
+    char err_rate[32];
+    char errors[32];
+    char p50[32];
+    char p99[32];
+} top_fields_t;
+
+static top_fields_t
+s_top_fields(const char *line)
+{
+    top_fields_t t;
+    memset(&t, 0, sizeof t);
+    char skip[8][64];
+    int n =
+        sscanf(line, "%63s %63s %63s %63s %63s %63s %63s %31s %31s %31s %31s",
+            skip[0], skip[1], skip[2], skip[3], skip[4], skip[5], skip[6],
+            t.err_rate, t.errors, t.p50, t.p99);
+    ck_assert_msg(n == 11, "a short line in top: %s", line);
+    return t;
+}
+
+/* The broker counts, per address, the calls that end in an error (the
+ * actor's ERROR or its own: Timeout, ActorCrashed, ...) and their latency
+ * in fixed buckets; LOOKUP and LIST report them and top shows errors/s,
+ * the error count and p50/p99. Before: only "handled", and top had no
+ * error or latency column. */
+START_TEST(test_observe_errors_latency)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    testutil_service_start("chaos", "chaos/el", 0, NULL);
+    for (int i = 0; i < 5; i++) {
+        actors_future_t *f = itest_call("chaos/el", "echo", "i", i);
+        itest_result(f);
+        actors_future_destroy(&f);
+    }
+    for (int i = 0; i < 2; i++) {
+        actors_future_t *f = itest_call("chaos/el", "fail", "s", "no");
+        itest_assert_error(f, ACTORS_EAPP, "ChaosError", NULL);
+        actors_future_destroy(&f);
+    }
+    /* A call the broker fails itself: its deadline passes in the actor. */
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.timeout_ms = 50;
+    actors_msg_t *args = NULL;
+    ck_assert_int_eq(actors_msg_build(&args, "i", 1000), ACTORS_OK);
+    actors_future_t *f = NULL;
+    ck_assert_int_eq(
+        actors_client_call(g_client, "chaos/el", "sleep", &args, &opts, &f),
+        ACTORS_OK);
+    suptest_wait(f);
+    ck_assert_int_eq(itest_code(f), ACTORS_ETIMEDOUT);
+    actors_future_destroy(&f);
+
+    ck_assert_int_eq(actors_client_lookup(g_client, "chaos/el", &f), ACTORS_OK);
+    suptest_wait(f);
+    const msgpack_object *m = itest_result(f);
+    int64_t errors = -1;
+    ck_assert_int_eq(
+        actors_value_int(actors_map_get(m, "errors"), &errors), ACTORS_OK);
+    ck_assert_int_eq(errors, 3);
+    const msgpack_object *h = actors_map_get(m, "latency_hist");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_eq(h->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_int_eq(h->via.array.size, 17);
+    int64_t calls = 0;
+    for (uint32_t b = 0; b < h->via.array.size; b++) {
+        int64_t v = 0;
+        ck_assert_int_eq(actors_value_int(&h->via.array.ptr[b], &v), ACTORS_OK);
+        calls += v;
+    }
+    ck_assert_int_eq(calls, 8);
+    int64_t sum = 0;
+    ck_assert_int_eq(
+        actors_value_int(actors_map_get(m, "latency_us_sum"), &sum), ACTORS_OK);
+    ck_assert_int_ge(sum, 50000); /* the timed-out call took 50 ms at least */
+    actors_future_destroy(&f);
+
+    const char *ls = s_ctl("ls", "--json", NULL, NULL);
+    ck_assert_msg(strstr(ls, "\"errors\":3,") != NULL, "LIST: %s", ls);
+
+    /* The first frame's window is everything since the address began;
+     * the second's is the interval, in which no call came. */
+    const char *top = s_ctl("top", "--count", "2", NULL);
+    ck_assert_msg(strstr(top, "ERRORS/S") && strstr(top, " P99 "),
+        "no error or latency column: %s", top);
+    const char *second = strstr(top, "\n\nactors top ");
+    ck_assert_msg(second != NULL, "one frame only: %s", top);
+    char line[512];
+    char line2[512];
+    s_line_of(top, "chaos/el", line, sizeof line);
+    s_line_of(second, "chaos/el", line2, sizeof line2);
+    top_fields_t t1 = s_top_fields(line);
+    top_fields_t t2 = s_top_fields(line2);
+    ck_assert_str_eq(t1.err_rate, "-");
+    ck_assert_str_eq(t1.errors, "3");
+    ck_assert_msg(strcmp(t1.p50, "-") != 0 && strcmp(t1.p99, "-") != 0,
+        "no latency: %s", line);
+    /* p99 of 8 calls is the slowest one: 50 ms or more. */
+    static const char *slow[] = {
+        "50ms", "100ms", "250ms", "500ms", "1s", "2.5s", "5s", "10s", ">10s"};
+    bool is_slow = false;
+    for (size_t i = 0; i < sizeof slow / sizeof slow[0]; i++) {
+        is_slow = is_slow || strcmp(t1.p99, slow[i]) == 0;
+    }
+    ck_assert_msg(is_slow, "p99: %s", line);
+    ck_assert_str_eq(t2.err_rate, "0");
+    ck_assert_str_eq(t2.errors, "3");
+    ck_assert_str_eq(t2.p50, "-");
 }
 END_TEST
 
@@ -447,6 +658,8 @@ observe_suite(void)
     tcase_add_test(tc, test_observe_broker_traces_calls);
     tcase_add_test(tc, test_observe_metrics_parsed);
     tcase_add_test(tc, test_observe_ls_events_top);
+    tcase_add_test(tc, test_observe_errors_latency);
+    tcase_add_test(tc, test_observe_events_times);
     tcase_add_test(tc, test_observe_dashboard_in_chromium);
     suite_add_tcase(s, tc);
     return s;

@@ -14,6 +14,13 @@
 
 #include "commands.h"
 
+/* The broker's latency buckets (PROTOCOL.md, LOOKUP "latency_hist"):
+ * upper bounds in us; the last bucket has none. */
+#define TOP_NB 16
+static const int64_t s_bounds_us[TOP_NB] = {100, 250, 500, 1000, 2500, 5000,
+    10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
+    10000000};
+
 typedef struct {
     char address[256];
     char node[64];
@@ -23,7 +30,14 @@ typedef struct {
     int64_t inflight;
     int64_t handled;
     int64_t restarts;
-    double rate; /* calls/s since the last frame; < 0 unknown */
+    int64_t errors;
+    int64_t hist[TOP_NB + 1]; /* LOOKUP "latency_hist" */
+    double rate;              /* calls/s since the last frame; < 0 unknown */
+    double err_rate;          /* errors/s since the last frame; < 0 unknown */
+    int p50; /* latency bucket of the median call in the frame's
+                window (since the last frame, or since the
+                address began on the first); -1 none */
+    int p99;
 } top_row_t;
 
 static int64_t
@@ -58,6 +72,67 @@ s_int(const msgpack_object *map, const char *key)
     int64_t v = 0;
     actors_value_int(actors_map_get(map, key), &v);
     return v;
+}
+
+/* s_hist reads the LOOKUP map's "latency_hist" into hist (zeros when the
+ * broker sends none). */
+static void
+s_hist(const msgpack_object *map, int64_t *hist)
+{
+    memset(hist, 0, (TOP_NB + 1) * sizeof *hist);
+    const msgpack_object *a = actors_map_get(map, "latency_hist");
+    if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY) {
+        return;
+    }
+    for (uint32_t b = 0; b < a->via.array.size && b <= TOP_NB; b++) {
+        actors_value_int(&a->via.array.ptr[b], &hist[b]);
+    }
+}
+
+/* s_quantile returns the bucket holding quantile q of the calls counted
+ * in hist minus base (base NULL: none), or -1 if there are none. */
+static int
+s_quantile(const int64_t *hist, const int64_t *base, double q)
+{
+    int64_t d[TOP_NB + 1];
+    int64_t n = 0;
+    for (int b = 0; b <= TOP_NB; b++) {
+        d[b] = hist[b] - (base ? base[b] : 0);
+        if (d[b] < 0) {
+            return -1; /* the address was reused: counts started again */
+        }
+        n += d[b];
+    }
+    if (n == 0) {
+        return -1;
+    }
+    int64_t rank = (int64_t)(q * (double)n + 0.999999); /* nearest rank */
+    int64_t cum = 0;
+    for (int b = 0; b <= TOP_NB; b++) {
+        cum += d[b];
+        if (cum >= rank) {
+            return b;
+        }
+    }
+    return TOP_NB;
+}
+
+/* s_bucket_text writes bucket b's upper bound as text: "250us", "2.5ms",
+ * "1s", ">10s"; "-" for -1. */
+static void
+s_bucket_text(int b, char *buf, size_t cap)
+{
+    if (b < 0) {
+        snprintf(buf, cap, "-");
+    } else if (b >= TOP_NB) {
+        snprintf(buf, cap, ">%gs", (double)s_bounds_us[TOP_NB - 1] / 1e6);
+    } else if (s_bounds_us[b] < 1000) {
+        snprintf(buf, cap, "%lldus", (long long)s_bounds_us[b]);
+    } else if (s_bounds_us[b] < 1000000) {
+        snprintf(buf, cap, "%gms", (double)s_bounds_us[b] / 1e3);
+    } else {
+        snprintf(buf, cap, "%gs", (double)s_bounds_us[b] / 1e6);
+    }
 }
 
 static int
@@ -126,6 +201,7 @@ top_run(actors_client_t *client, const cli_t *cli)
         size_t kept = 0;
         size_t running = 0;
         double total = 0;
+        double total_err = 0;
         char nodes[64][64];
         size_t nnodes = 0;
         for (size_t i = 0; i < n; i++) {
@@ -142,13 +218,23 @@ top_run(actors_client_t *client, const cli_t *cli)
             r->inflight = s_int(m, "inflight");
             r->handled = s_int(m, "handled");
             r->restarts = s_int(m, "restarts");
+            r->errors = s_int(m, "errors");
+            s_hist(m, r->hist);
             r->rate = -1;
+            r->err_rate = -1;
             const top_row_t *p = s_prev(prev, nprev, r->address);
             if (p != NULL && now > prev_ms && r->handled >= p->handled) {
                 r->rate = (double)(r->handled - p->handled) * 1000.0 /
                           (now - prev_ms);
                 total += r->rate;
             }
+            if (p != NULL && now > prev_ms && r->errors >= p->errors) {
+                r->err_rate =
+                    (double)(r->errors - p->errors) * 1000.0 / (now - prev_ms);
+                total_err += r->err_rate;
+            }
+            r->p50 = s_quantile(r->hist, p ? p->hist : NULL, 0.50);
+            r->p99 = s_quantile(r->hist, p ? p->hist : NULL, 0.99);
             running += strcmp(r->state, "running") == 0;
             bool seen = strcmp(r->node, "-") == 0;
             for (size_t k = 0; k < nnodes && !seen; k++) {
@@ -171,21 +257,31 @@ top_run(actors_client_t *client, const cli_t *cli)
         gmtime_r(&wall, &tm);
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         printf("actors top %s  broker %s  running %zu of %zu  nodes %zu  "
-               "calls/s %.0f\n",
+               "calls/s %.0f  errors/s %.0f\n",
             when, actors_endpoint_default(cli->broker), running, kept, nnodes,
-            total);
-        printf("%-32s %-16s %-10s %8s %8s %8s %9s %8s\n", "ADDRESS", "NODE",
-            "STATE", "PID", "MAILBOX", "INFLIGHT", "CALLS/S", "RESTARTS");
+            total, total_err);
+        printf("%-32s %-16s %-10s %8s %8s %8s %9s %8s %8s %7s %7s %8s\n",
+            "ADDRESS", "NODE", "STATE", "PID", "MAILBOX", "INFLIGHT", "CALLS/S",
+            "ERRORS/S", "ERRORS", "P50", "P99", "RESTARTS");
         for (size_t i = 0; i < kept; i++) {
             const top_row_t *r = &rows[i];
             char rate[32] = "-";
+            char err_rate[32] = "-";
+            char p50[32];
+            char p99[32];
             if (r->rate >= 0) {
                 snprintf(rate, sizeof rate, "%.0f", r->rate);
             }
-            printf("%-32s %-16s %-10s %8lld %8lld %8lld %9s %8lld\n",
+            if (r->err_rate >= 0) {
+                snprintf(err_rate, sizeof err_rate, "%.0f", r->err_rate);
+            }
+            s_bucket_text(r->p50, p50, sizeof p50);
+            s_bucket_text(r->p99, p99, sizeof p99);
+            printf("%-32s %-16s %-10s %8lld %8lld %8lld %9s %8s %8lld %7s %7s "
+                   "%8lld\n",
                 r->address, r->node, r->state, (long long)r->pid,
-                (long long)r->mailbox, (long long)r->inflight, rate,
-                (long long)r->restarts);
+                (long long)r->mailbox, (long long)r->inflight, rate, err_rate,
+                (long long)r->errors, p50, p99, (long long)r->restarts);
         }
         if (fflush(stdout) != 0) {
             free(rows);

@@ -212,15 +212,15 @@ START_TEST(test_lifecycle_kill_and_events)
         actors_msg_destroy(&ev);
     }
     /* EVENT has no answer and comes over another connection: ask until
-     * all three are in (with a deadline). Event 1 is the broker's own:
-     * plain/1, which no node runs, registered (an actor started by hand);
-     * the node's three are 2, 3 and 4. */
+     * all three are in (with a deadline). Events 1 to 3 are the broker's
+     * own: n1 joined, k/1 registered, plain/1 (which no node runs, an
+     * actor started by hand) registered; the node's three are 4, 5, 6. */
     msgpack_unpacked up;
     s_msg_t m;
     int64_t deadline = testutil_now_ms() + RECV_MS;
     for (;;) {
         actors_msg_t *q = NULL;
-        MAP(q, "{si}", "since", 1);
+        MAP(q, "{si}", "since", 3);
         s_send(c, ACTORS_CMD_EVENTS, 0, "ev", 1, BODY(q));
         actors_msg_destroy(&q);
         s_reply_map(c, "ev", &up, &m);
@@ -236,7 +236,7 @@ START_TEST(test_lifecycle_kill_and_events)
     const msgpack_object *e0 = &up.data.via.array.ptr[0];
     int64_t id = 0;
     TEST_ASSERT_OK(actors_value_int(actors_map_get(e0, "id"), &id));
-    ck_assert_int_eq(id, 2);
+    ck_assert_int_eq(id, 4);
     ck_assert(s_str_is(e0, "node", "n1"));
     ck_assert(s_str_is(e0, "kind", "start"));
     msgpack_unpacked_destroy(&up);
@@ -244,9 +244,16 @@ START_TEST(test_lifecycle_kill_and_events)
     s_send(c, ACTORS_CMD_EVENTS, 0, "ev0", 0);
     s_reply_map(c, "ev0", &up, &m);
     ck_assert_int_eq(up.data.type, MSGPACK_OBJECT_ARRAY);
-    ck_assert_uint_eq(up.data.via.array.size, 4);
+    ck_assert_uint_eq(up.data.via.array.size, 6);
     e0 = &up.data.via.array.ptr[0];
-    ck_assert(s_str_is(e0, "kind", "register"));
+    ck_assert(s_str_is(e0, "kind", "node-joined"));
+    ck_assert(s_str_is(e0, "node", "n1"));
+    e0 = &up.data.via.array.ptr[1];
+    ck_assert(s_str_is(e0, "kind", "registered"));
+    ck_assert(s_str_is(e0, "address", "k/1"));
+    ck_assert(s_str_is(e0, "node", "n1"));
+    e0 = &up.data.via.array.ptr[2];
+    ck_assert(s_str_is(e0, "kind", "registered"));
     ck_assert(s_str_is(e0, "address", "plain/1"));
     ck_assert(s_str_is(e0, "node", ""));
     msgpack_unpacked_destroy(&up);
