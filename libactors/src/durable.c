@@ -21,6 +21,7 @@
 #include <actors/persist.h>
 
 #include "actor_internal.h"
+#include "callwin.h"
 #include "msg_internal.h"
 #include <actors-internal/alloc.h>
 #include <actors-internal/unpack.h>
@@ -58,6 +59,8 @@ struct actors_durable {
     bool flush_armed;                /* the flush timer is set */
     int timer;                       /* its id */
     s_save_t *saves;                 /* saves in flight to the store */
+    actors__callwin_t *win;          /* call keys: the journal's or own */
+    actors__callwin_t own;           /* the store's: sent with each save */
     msgpack_zone zone;               /* decoding events and results */
     actors_msg_t *buf;               /* reused: a change's two values */
 };
@@ -163,6 +166,83 @@ s_store_address(actors_durable_t *self, const char *spec)
     return true;
 }
 
+/* What the runtime sends the store actors: the state with the call keys
+ * of the changes it holds, one value so that they are stored together
+ * (atomically), {"actors.durable": 1, "state": STATE, "calls": [[KEY,
+ * RESULT], ...]}. A stored value without the marker is a bare state (as
+ * saved before the envelope, or by hand). */
+#define S_MARK "actors.durable"
+/* Call keys remembered through the store: the journal's default. */
+#define S_STORE_WINDOW 1024
+
+/* s_field finds key in map m (NULL: none). */
+static const msgpack_object *
+s_field(const msgpack_object *m, const char *key)
+{
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            memcmp(k->via.str.ptr, key, n) == 0) {
+            return &m->via.map.ptr[i].val;
+        }
+    }
+    return NULL;
+}
+
+/* s_unwrap restores what the store returned: an envelope's call keys into
+ * the window, and its state (or a bare state) through load. */
+static actors_err
+s_unwrap(actors_durable_t *self, const msgpack_object *v)
+{
+    if (v->type == MSGPACK_OBJECT_MAP && s_field(v, S_MARK) != NULL) {
+        const msgpack_object *st = s_field(v, "state");
+        const msgpack_object *calls = s_field(v, "calls");
+        if (st == NULL || calls == NULL ||
+            actors__callwin_load(self->win, calls) != ACTORS_OK) {
+            return ACTORS_EMSGPACK;
+        }
+        v = st;
+    }
+    return s_on_snapshot(self, v);
+}
+
+/* s_store_args builds the arguments of a store save: the key, and the
+ * state (save) with the window in the envelope. */
+static actors_err
+s_store_args(actors_durable_t *self, actors_msg_t **out)
+{
+    actors_msg_t *st = NULL;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    actors_err rc = self->how->save(self->state, &st);
+    if (rc == ACTORS_OK) {
+        int r = msgpack_pack_map(&pk, 3);
+        r = r ? r : msgpack_pack_str_with_body(&pk, S_MARK, strlen(S_MARK));
+        r = r ? r : msgpack_pack_int(&pk, 1);
+        r = r ? r : msgpack_pack_str_with_body(&pk, "state", 5);
+        r = r ? r
+              : msgpack_sbuffer_write(
+                    &sb, actors_msg_data(st), actors_msg_size(st));
+        r = r ? r : msgpack_pack_str_with_body(&pk, "calls", 5);
+        rc = r ? ACTORS_ENOMEM : actors__callwin_pack(self->win, &pk, &sb);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_build(out, "s", self->key);
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_raw(*out, sb.data, sb.size);
+    }
+    if (rc != ACTORS_OK) {
+        actors_msg_destroy(out);
+    }
+    actors_msg_destroy(&st);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
 /* s_store_call calls the store synchronously (init only: the loop is not
  * running yet, so nothing else waits). */
 static actors_err
@@ -198,7 +278,7 @@ s_open_store(actors_durable_t *self)
         strcmp(actors_error_type(err), "KeyError") == 0) {
         rc = ACTORS_OK;
     } else if (rc == ACTORS_OK) {
-        rc = s_on_snapshot(self, actors_future_result(f));
+        rc = s_unwrap(self, actors_future_result(f));
     }
     if (rc != ACTORS_OK) {
         rc = actors_actor_error(self->actor, "PersistenceError",
@@ -244,20 +324,27 @@ actors_durable_open(actors_durable_t **out, actors_actor_t *actor,
         if (self->key == NULL) {
             rc = ACTORS_ENOMEM;
         } else if (spec != NULL && spec[0] != '\0') {
-            rc = s_store_address(self, spec)
-                     ? s_open_store(self)
-                     : actors_actor_error(actor, "WrongArguments",
-                           "ACTORS_PERSIST_STORE must be an address or "
-                           "PREFIX:N");
+            self->win = &self->own;
+            rc = actors__callwin_init(&self->own, S_STORE_WINDOW);
+            if (rc == ACTORS_OK) {
+                rc = s_store_address(self, spec)
+                         ? s_open_store(self)
+                         : actors_actor_error(actor, "WrongArguments",
+                               "ACTORS_PERSIST_STORE must be an address or "
+                               "PREFIX:N");
+            }
         } else {
             rc = s_open_journal(self);
+            if (self->persist != NULL) {
+                self->win = actors__persist_window(self->persist);
+            }
         }
     }
     if (rc != ACTORS_OK) {
         actors_durable_destroy(&self);
         return rc;
     }
-    if (self->persist != NULL && actor->before_call == NULL) {
+    if (self->win != NULL && actor->before_call == NULL) {
         actor->before_call = s_replayed;
         actor->before_arg = self;
     }
@@ -285,11 +372,7 @@ actors_durable_store(actors_durable_t *self)
             self->persist, actors_msg_data(st), actors_msg_size(st));
     } else if (rc == ACTORS_OK) {
         actors_msg_t *args = NULL;
-        rc = actors_msg_build(&args, "s", self->key);
-        if (rc == ACTORS_OK) {
-            rc = actors_msg_add_raw(
-                args, actors_msg_data(st), actors_msg_size(st));
-        }
+        rc = s_store_args(self, &args);
         if (rc == ACTORS_OK) {
             rc = s_store_call(self, "save", &args, &f);
         }
@@ -348,6 +431,7 @@ actors_durable_destroy(actors_durable_t **self_p)
         actors_msg_destroy(&st);
     }
     actors_persist_destroy(&self->persist);
+    actors__callwin_fini(&self->own);
     msgpack_zone_destroy(&self->zone);
     actors_msg_destroy(&self->buf);
     actors__free(self->key);
@@ -512,7 +596,7 @@ s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc)
     const void *res = NULL;
     size_t res_len = 0;
     if (!actors_ctx_call_key(ctx, &key, &key_len) ||
-        !actors_persist_lookup(self->persist, key, key_len, &res, &res_len)) {
+        !actors__callwin_lookup(self->win, key, key_len, &res, &res_len)) {
         return false;
     }
     ACTORS_LOG(ACTORS_LOG_DEBUG, "DUR-REPLAYED",
@@ -565,14 +649,7 @@ s_store_save(actors_durable_t *self)
     s->owner = self;
     s->seq = self->seq;
     actors_msg_t *args = NULL;
-    actors_msg_t *st = NULL;
-    actors_err rc = self->how->save(self->state, &st);
-    if (rc == ACTORS_OK) {
-        rc = actors_msg_build(&args, "s", self->key);
-    }
-    if (rc == ACTORS_OK) {
-        rc = actors_msg_add_raw(args, actors_msg_data(st), actors_msg_size(st));
-    }
+    actors_err rc = s_store_args(self, &args);
     if (rc == ACTORS_OK) {
         /* The key routes the save: to a group of stores (PROTOCOL.md,
          * "Groups") every save of one key goes to one member, in order. */
@@ -583,7 +660,6 @@ s_store_save(actors_durable_t *self)
             "save", &args, &o, &s->f);
     }
     actors_msg_destroy(&args);
-    actors_msg_destroy(&st);
     if (rc != ACTORS_OK) {
         actors__free(s);
         return rc;
@@ -635,6 +711,22 @@ s_stored(actors_ctx_t *ctx, actors_durable_t *self)
 }
 
 /* ---------------------------------------------------------------- changes */
+
+/* s_remember adds the call's key (if it carries one) with its result
+ * raw[0..len) to the window, where the next save of the state (snapshot,
+ * store) stores it together with the change: the journal's appends do
+ * this themselves. Returns ACTORS_ENOMEM. */
+static actors_err
+s_remember(
+    actors_ctx_t *ctx, actors_durable_t *self, const void *raw, size_t len)
+{
+    const void *key = NULL;
+    size_t key_len = 0;
+    if (self->win == NULL || !actors_ctx_call_key(ctx, &key, &key_len)) {
+        return ACTORS_OK;
+    }
+    return actors__callwin_add(self->win, key, key_len, raw, len);
+}
 
 /* s_decode decodes the value at data[*off..len) into *obj (in the
  * handle's zone) and advances *off. */
@@ -707,6 +799,12 @@ actors_durable_change(
             actors_actor_exit(self->actor, 1);
         }
     }
+    if (rc == ACTORS_OK && self->store[0] != '\0') {
+        rc = s_remember(ctx, self, data, split);
+        if (rc != ACTORS_OK) { /* applied, and cannot be stored */
+            actors_actor_exit(self->actor, 1);
+        }
+    }
     if (rc == ACTORS_OK) {
         self->seq++;
         if (self->persist != NULL &&
@@ -743,8 +841,25 @@ actors_err
 actors_durable_changed(
     actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
 {
-    actors_err rc = ACTORS_OK;
+    /* The result first: its call key is stored with the state. */
+    va_list ap;
+    va_start(ap, fmt);
+    actors_err rc = s_build(self, 1, fmt, ap);
+    va_end(ap);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    const char *res = actors_msg_data(self->buf);
+    size_t res_len = actors_msg_size(self->buf);
+    rc = s_remember(ctx, self, res, res_len);
     self->seq++;
+    if (rc != ACTORS_OK) {
+        /* The state in memory is ahead of what can be stored. */
+        actors_actor_exit(self->actor, 1);
+        return actors_ctx_error(ctx, "PersistenceError",
+            "the %s could not be saved: %s", actors_ctx_method(ctx),
+            actors_strerror(rc));
+    }
     if (self->store[0] != '\0') {
         rc = s_stored(ctx, self);
     } else if (self->persist == NULL) {
@@ -772,11 +887,7 @@ actors_durable_changed(
     if (rc != ACTORS_OK) {
         return rc;
     }
-    va_list ap;
-    va_start(ap, fmt);
-    rc = s_answer_fmt(ctx, self, fmt, ap);
-    va_end(ap);
-    return rc;
+    return s_answer(ctx, self, res, res_len);
 }
 
 actors_err

@@ -25,6 +25,12 @@
  * re-delivers the call in flight at each kill to the restarted account
  * with its key, so no caller sees an error and the balance is exactly the
  * number of deposits.
+ *
+ * Exactly-once holds for every style and backend of actors/durable.h:
+ * the kill loop and the keyed-retry check (s_keyed_retry) run against the
+ * event-sourced account and the snapshot-style file_account
+ * (examples/persistence), on files, on Redis and through a pool of store
+ * actors (s_store_pool).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "itest.h"
@@ -46,6 +52,9 @@
 static char s_dir[64];
 static char s_sock[128];
 static pid_t s_loop_pid; /* the kill loop's current account, or 0 */
+/* The program under test: "account" (event sourcing) or "file_account"
+ * (snapshot style, examples/persistence). */
+static const char *s_prog = "account";
 
 static int
 s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -67,6 +76,9 @@ s_setup(void)
     unsetenv("ACTORS_REDIS");
     unsetenv("ACTORS_PERSIST_SYNC");
     unsetenv("ACTORS_SNAPSHOT_EVERY");
+    unsetenv("ACTORS_PERSIST_STORE");
+    unsetenv("ACTORS_ACCOUNT_STORE");
+    s_prog = "account";
     /* suptest_node writes its config files here too. */
     snprintf(g_supdir, sizeof g_supdir, "%s", s_dir);
     g_supfiles = 0;
@@ -135,11 +147,29 @@ s_redis_start(void)
     return true;
 }
 
+/* s_store_pool starts store/1..3 (the broker must be up) on a directory
+ * of their own and sends the accounts' state through them
+ * (ACTORS_PERSIST_STORE=store:3). */
+static void
+s_store_pool(void)
+{
+    char pool[128];
+    char state[128];
+    snprintf(pool, sizeof pool, "%s/pool", s_dir);
+    snprintf(state, sizeof state, "%s", getenv("ACTORS_STATE_DIR"));
+    setenv("ACTORS_STATE_DIR", pool, 1);
+    testutil_service_start("store", "store/1", 0, NULL);
+    testutil_service_start("store", "store/2", 0, NULL);
+    testutil_service_start("store", "store/3", 0, NULL);
+    setenv("ACTORS_STATE_DIR", state, 1);
+    setenv("ACTORS_PERSIST_STORE", "store:3", 1);
+}
+
 static testutil_proc_t *
 s_account(const char *balance, const char *minimal, const char *key)
 {
     return testutil_service_start(
-        "account", S_ADDR, 0, balance, minimal, key, NULL);
+        s_prog, S_ADDR, 0, balance, minimal, key, NULL);
 }
 
 static double
@@ -438,13 +468,13 @@ static pid_t
 s_loop_start(void)
 {
     char bin[600];
-    snprintf(bin, sizeof bin, "%s/account", testutil_bin_dir());
+    snprintf(bin, sizeof bin, "%s/%s", testutil_bin_dir(), s_prog);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execl(bin, "account", "--broker", testutil_endpoint(), "--address",
-            S_ADDR, "0", "0", "\"loop\"", (char *)NULL);
+        execl(bin, s_prog, "--broker", testutil_endpoint(), "--address", S_ADDR,
+            "0", "0", "\"loop\"", (char *)NULL);
         _exit(127);
     }
     s_loop_pid = pid;
@@ -537,13 +567,18 @@ s_round(pid_t pid, int kill_after, unsigned run, int *next, double *max_acked,
     return sent;
 }
 
+/* The kill loop against s_prog; store: through s_store_pool. */
 static void
-s_kill_loop(int rounds, int64_t budget_ms)
+s_kill_loop(int rounds, int64_t budget_ms, bool store)
 {
     unsigned seed = (unsigned)getpid() ^ (unsigned)testutil_now_ms();
     srand(seed);
-    fprintf(stderr, "kill loop: seed %u\n", seed);
+    fprintf(stderr, "kill loop (%s%s): seed %u\n", s_prog,
+        store ? ", store pool" : "", seed);
     testutil_broker_start(NULL);
+    if (store) {
+        s_store_pool();
+    }
     itest_connect();
     int64_t end = testutil_now_ms() + budget_ms;
     double before = 0;
@@ -683,15 +718,119 @@ END_TEST
 
 START_TEST(test_persist_kill_loop_keeps_acknowledged_deposits)
 {
-    s_kill_loop(150, 25000);
+    s_kill_loop(150, 25000, false);
 }
 END_TEST
 
 START_TEST(test_persist_kill_loop_keeps_acknowledged_deposits_redis)
 {
     if (s_redis_start()) {
-        s_kill_loop(60, 15000);
+        s_kill_loop(60, 15000, false);
     }
+}
+END_TEST
+
+/* The same loop for the combinations a call key did not cover before:
+ * snapshot style (files, Redis), and both styles through the store. */
+START_TEST(test_persist_kill_loop_snapshot_style)
+{
+    s_prog = "file_account";
+    s_kill_loop(40, 8000, false);
+}
+END_TEST
+
+START_TEST(test_persist_kill_loop_snapshot_style_redis)
+{
+    s_prog = "file_account";
+    if (s_redis_start()) {
+        s_kill_loop(30, 6000, false);
+    }
+}
+END_TEST
+
+START_TEST(test_persist_kill_loop_store_pool)
+{
+    s_kill_loop(30, 6000, true);
+}
+END_TEST
+
+START_TEST(test_persist_kill_loop_snapshot_style_store_pool)
+{
+    s_prog = "file_account";
+    s_kill_loop(30, 6000, true);
+}
+END_TEST
+
+/* s_keyed_retry: a keyed deposit is applied and durable, the account is
+ * SIGKILLed before the caller has used the answer, and the call sent
+ * again with the same key (to the restarted process, and after one more
+ * restart, so the key outlives more than the process that applied it)
+ * is answered the first result and applied once; another key applies
+ * again. Under always and group:2. */
+static void
+s_keyed_retry(bool store)
+{
+    testutil_broker_start(NULL);
+    if (store) {
+        s_store_pool();
+    }
+    itest_connect();
+    const char *sync[] = {"always", "group:2"};
+    for (int i = 0; i < 2; i++) {
+        setenv("ACTORS_PERSIST_SYNC", sync[i], 1);
+        char key[32];
+        snprintf(key, sizeof key, "\"retry-%d\"", i);
+        testutil_proc_t *p = s_account("100", "0", key);
+        unsigned run = 0x5eed0000u + (unsigned)i;
+        actors_future_t *f = s_deposit_wait(run, 1);
+        ck_assert_double_eq(itest_double(f), 101.0);
+        actors_future_destroy(&f);
+        s_kill9(p);
+        for (int restart = 0; restart < 2; restart++) {
+            p = s_account("0", "0", key);
+            f = s_deposit_wait(run, 1); /* the same call again */
+            ck_assert_msg(
+                itest_code(f) == ACTORS_OK && itest_double(f) == 101.0,
+                "%s %s: re-sent key: %s", s_prog, sync[i], itest_describe(f));
+            actors_future_destroy(&f);
+            ck_assert_double_eq(s_balance(), 101.0);
+            s_kill9(p);
+        }
+        p = s_account("0", "0", key);
+        f = s_deposit_wait(run, 2); /* a new call */
+        ck_assert_double_eq(itest_double(f), 102.0);
+        actors_future_destroy(&f);
+        ck_assert_double_eq(s_balance(), 102.0);
+        s_kill9(p);
+    }
+}
+
+START_TEST(test_persist_keyed_retry_snapshot_style)
+{
+    s_prog = "file_account";
+    s_keyed_retry(false);
+}
+END_TEST
+
+START_TEST(test_persist_keyed_retry_snapshot_style_redis)
+{
+    s_prog = "file_account";
+    if (s_redis_start()) {
+        s_keyed_retry(false);
+    }
+}
+END_TEST
+
+START_TEST(test_persist_keyed_retry_store_pool)
+{
+    s_keyed_retry(true);
+}
+END_TEST
+
+START_TEST(test_persist_keyed_retry_snapshot_style_store_pool)
+{
+    s_prog = "file_account";
+    s_keyed_retry(true);
 }
 END_TEST
 
@@ -711,6 +850,14 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_kill_loop_keeps_acknowledged_deposits);
     tcase_add_test(
         tc, test_persist_kill_loop_keeps_acknowledged_deposits_redis);
+    tcase_add_test(tc, test_persist_kill_loop_snapshot_style);
+    tcase_add_test(tc, test_persist_kill_loop_snapshot_style_redis);
+    tcase_add_test(tc, test_persist_kill_loop_store_pool);
+    tcase_add_test(tc, test_persist_kill_loop_snapshot_style_store_pool);
+    tcase_add_test(tc, test_persist_keyed_retry_snapshot_style);
+    tcase_add_test(tc, test_persist_keyed_retry_snapshot_style_redis);
+    tcase_add_test(tc, test_persist_keyed_retry_store_pool);
+    tcase_add_test(tc, test_persist_keyed_retry_snapshot_style_store_pool);
     tcase_add_test(tc, test_persist_supervised_retries_apply_each_call_once);
     tcase_add_test(
         tc, test_persist_supervised_retries_apply_each_call_once_group);
