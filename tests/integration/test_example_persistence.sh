@@ -30,11 +30,20 @@ expect() {
     fi
 }
 
-# kill9 NAME: SIGKILL the process start_bg started as NAME.
+# kill9 NAME: SIGKILL the process start_bg started as NAME, and wait
+# (with a deadline) until the broker no longer lists it as running: it
+# notices the lost connection on its own time, and until then `actorctl
+# wait` for the address would return on the dead process's entry.
 kill9() {
-    local v="PID_${1//[^A-Za-z0-9_]/_}"
+    local v="PID_${1//[^A-Za-z0-9_]/_}" end
     kill -KILL "${!v}" 2>/dev/null
     wait "${!v}" 2>/dev/null || true
+    end=$((SECONDS + 15))
+    while "$CTL" ls --json --all 2>/dev/null |
+        grep -q "\"pid\":${!v},\"state\":\"running\"" &&
+        [ "$SECONDS" -lt "$end" ]; do
+        sleep 0.02 # poll pause; the loop has a deadline
+    done
 }
 
 # The account is about the size of Ray's class, persistence left to the
