@@ -8,8 +8,10 @@
  * at the actor loop's idle point (on_idle) or by the group_ms timer,
  * whichever comes first; on the store's acknowledgment through the store
  * actors), the call-key replay before any method (before_call), periodic
- * snapshots, and the error mapping. One handle per actor (the hooks go to
- * the first that needs them); everything runs on the actor's loop thread.
+ * snapshots, and the error mapping. The store actors as a backend are
+ * durable_store.c; the handle is in durable_internal.h. One handle per
+ * actor (the hooks go to the first that needs them); everything runs on
+ * the actor's loop thread.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,48 +24,10 @@
 
 #include "actor_internal.h"
 #include "callwin.h"
+#include "durable_internal.h"
 #include "msg_internal.h"
 #include <actors-internal/alloc.h>
 #include <actors-internal/unpack.h>
-
-/* A reply owed until change seq is durable. */
-typedef struct {
-    actors_deferred_t *d; /* the deferred call */
-    actors_msg_t *result; /* its result (owned) */
-    uint64_t seq;         /* the change it must wait for */
-} s_owed_t;
-
-/* A save in flight to the store actor. */
-typedef struct s_save {
-    actors_durable_t *owner; /* the handle */
-    uint64_t seq;            /* the change it makes durable */
-    actors_future_t *f;      /* the store's reply */
-    struct s_save *next;     /* owner->saves list */
-} s_save_t;
-
-struct actors_durable {
-    actors_actor_t *actor;           /* owner (timers, client, exit) */
-    const actors_persistence_t *how; /* the service's functions */
-    void *state;                     /* the service's state */
-    char *key;                       /* NULL: in memory only */
-    actors_persist_t *persist;       /* file or Redis; NULL: none */
-    char store[256];                 /* store actor address, or "" */
-    bool restored;                   /* something stored was found */
-    uint64_t seq;                    /* changes made */
-    uint64_t durable;                /* changes durable */
-    actors_persist_sync sync;        /* the journal's policy */
-    bool dirty;                      /* snapshot style: state not saved */
-    s_owed_t *owed;                  /* replies waiting, seq ascending */
-    size_t n_owed;                   /* entries in owed */
-    size_t cap_owed;                 /* capacity of owed */
-    bool flush_armed;                /* the flush timer is set */
-    int timer;                       /* its id */
-    s_save_t *saves;                 /* saves in flight to the store */
-    actors__callwin_t *win;          /* call keys: the journal's or own */
-    actors__callwin_t own;           /* the store's: sent with each save */
-    msgpack_zone zone;               /* decoding events and results */
-    actors_msg_t *buf;               /* reused: a change's two values */
-};
 
 /* s_failure_type names a storage failure for a caller: DiskFull when the
  * storage is full (nothing of the change is stored), else
@@ -85,8 +49,8 @@ static void s_idle(actors_actor_t *actor, void *arg);
 
 /* ---------------------------------------------------------------- recovery */
 
-static actors_err
-s_on_snapshot(void *arg, const msgpack_object *state)
+actors_err
+actors__durable_on_snapshot(void *arg, const msgpack_object *state)
 {
     actors_durable_t *self = arg;
     actors_err rc = self->how->load(self->state, state);
@@ -129,7 +93,7 @@ s_open_journal(actors_durable_t *self)
             "cannot open the state of %s key '%s': %s", s_service(self),
             self->key, actors_strerror(rc));
     }
-    rc = actors_persist_recover(self->persist, s_on_snapshot,
+    rc = actors_persist_recover(self->persist, actors__durable_on_snapshot,
         self->how->apply != NULL ? s_on_event : NULL, self);
     if (rc != ACTORS_OK) {
         return actors_actor_error(self->actor, s_failure_type(rc),
@@ -137,157 +101,6 @@ s_open_journal(actors_durable_t *self)
             self->key, actors_strerror(rc));
     }
     return ACTORS_OK;
-}
-
-/* s_store_address picks the store actor from spec: an address
- * ("store/2"), or "PREFIX:N" for a pool PREFIX/1..PREFIX/N, the member
- * chosen by the FNV-1a hash of the key (one key, one member, so its saves
- * stay in order). Returns false for a malformed value. */
-static bool
-s_store_address(actors_durable_t *self, const char *spec)
-{
-    const char *colon = strrchr(spec, ':');
-    if (colon == NULL) {
-        return strlen(spec) < sizeof self->store &&
-               snprintf(self->store, sizeof self->store, "%s", spec) > 0;
-    }
-    char *end = NULL;
-    long n = strtol(colon + 1, &end, 10);
-    if (colon == spec || *end != '\0' || n < 1 || n > 1000 ||
-        (size_t)(colon - spec) > sizeof self->store - 8) {
-        return false;
-    }
-    uint32_t h = 2166136261u;
-    for (const char *k = self->key; *k; k++) {
-        h = (h ^ (unsigned char)*k) * 16777619u;
-    }
-    snprintf(self->store, sizeof self->store, "%.*s/%ld", (int)(colon - spec),
-        spec, (long)(h % (uint32_t)n) + 1);
-    return true;
-}
-
-/* What the runtime sends the store actors: the state with the call keys
- * of the changes it holds, one value so that they are stored together
- * (atomically), {"actors.durable": 1, "state": STATE, "calls": [[KEY,
- * RESULT], ...]}. A stored value without the marker is a bare state (as
- * saved before the envelope, or by hand). */
-#define S_MARK "actors.durable"
-/* Call keys remembered through the store: the journal's default. */
-#define S_STORE_WINDOW 1024
-
-/* s_field finds key in map m (NULL: none). */
-static const msgpack_object *
-s_field(const msgpack_object *m, const char *key)
-{
-    size_t n = strlen(key);
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-            memcmp(k->via.str.ptr, key, n) == 0) {
-            return &m->via.map.ptr[i].val;
-        }
-    }
-    return NULL;
-}
-
-/* s_unwrap restores what the store returned: an envelope's call keys into
- * the window, and its state (or a bare state) through load. */
-static actors_err
-s_unwrap(actors_durable_t *self, const msgpack_object *v)
-{
-    if (v->type == MSGPACK_OBJECT_MAP && s_field(v, S_MARK) != NULL) {
-        const msgpack_object *st = s_field(v, "state");
-        const msgpack_object *calls = s_field(v, "calls");
-        if (st == NULL || calls == NULL ||
-            actors__callwin_load(self->win, calls) != ACTORS_OK) {
-            return ACTORS_EMSGPACK;
-        }
-        v = st;
-    }
-    return s_on_snapshot(self, v);
-}
-
-/* s_store_args builds the arguments of a store save: the key, and the
- * state (save) with the window in the envelope. */
-static actors_err
-s_store_args(actors_durable_t *self, actors_msg_t **out)
-{
-    actors_msg_t *st = NULL;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    actors_err rc = self->how->save(self->state, &st);
-    if (rc == ACTORS_OK) {
-        int r = msgpack_pack_map(&pk, 3);
-        r = r ? r : msgpack_pack_str_with_body(&pk, S_MARK, strlen(S_MARK));
-        r = r ? r : msgpack_pack_int(&pk, 1);
-        r = r ? r : msgpack_pack_str_with_body(&pk, "state", 5);
-        r = r ? r
-              : msgpack_sbuffer_write(
-                    &sb, actors_msg_data(st), actors_msg_size(st));
-        r = r ? r : msgpack_pack_str_with_body(&pk, "calls", 5);
-        rc = r ? ACTORS_ENOMEM : actors__callwin_pack(self->win, &pk, &sb);
-    }
-    if (rc == ACTORS_OK) {
-        rc = actors_msg_build(out, "s", self->key);
-    }
-    if (rc == ACTORS_OK) {
-        rc = actors_msg_add_raw(*out, sb.data, sb.size);
-    }
-    if (rc != ACTORS_OK) {
-        actors_msg_destroy(out);
-    }
-    actors_msg_destroy(&st);
-    msgpack_sbuffer_destroy(&sb);
-    return rc;
-}
-
-/* s_store_call calls the store synchronously (init only: the loop is not
- * running yet, so nothing else waits). */
-static actors_err
-s_store_call(actors_durable_t *self, const char *method, actors_msg_t **args_p,
-    actors_future_t **out)
-{
-    actors_call_opts_t o = ACTORS_CALL_OPTS_INIT;
-    o.timeout_ms = 5000;
-    o.route = self->key; /* a group of stores: one key, one member */
-    o.route_len = strlen(self->key);
-    actors_err rc = actors_client_call(
-        actors_actor_client(self->actor), self->store, method, args_p, &o, out);
-    if (rc == ACTORS_OK) {
-        rc = actors_future_get(*out, 6000, NULL);
-    }
-    return rc;
-}
-
-/* s_open_store restores the state from the store actor (the seed's
- * restorestate through FilePersistence); KeyError: nothing saved yet. */
-static actors_err
-s_open_store(actors_durable_t *self)
-{
-    actors_msg_t *args = NULL;
-    actors_future_t *f = NULL;
-    actors_err rc = actors_msg_build(&args, "s", self->key);
-    if (rc == ACTORS_OK) {
-        rc = s_store_call(self, "restore", &args, &f);
-    }
-    actors_msg_destroy(&args);
-    const actors_error_t *err = f != NULL ? actors_future_error(f) : NULL;
-    if (rc == ACTORS_EAPP && err != NULL &&
-        strcmp(actors_error_type(err), "KeyError") == 0) {
-        rc = ACTORS_OK;
-    } else if (rc == ACTORS_OK) {
-        rc = s_unwrap(self, actors_future_result(f));
-    }
-    if (rc != ACTORS_OK) {
-        rc = actors_actor_error(self->actor, "PersistenceError",
-            "cannot restore %s key '%s' from %s: %s", s_service(self),
-            self->key, self->store,
-            err != NULL ? actors_error_message(err) : actors_strerror(rc));
-    }
-    actors_future_destroy(&f);
-    return rc;
 }
 
 actors_err
@@ -324,15 +137,7 @@ actors_durable_open(actors_durable_t **out, actors_actor_t *actor,
         if (self->key == NULL) {
             rc = ACTORS_ENOMEM;
         } else if (spec != NULL && spec[0] != '\0') {
-            self->win = &self->own;
-            rc = actors__callwin_init(&self->own, S_STORE_WINDOW);
-            if (rc == ACTORS_OK) {
-                rc = s_store_address(self, spec)
-                         ? s_open_store(self)
-                         : actors_actor_error(actor, "WrongArguments",
-                               "ACTORS_PERSIST_STORE must be an address or "
-                               "PREFIX:N");
-            }
+            rc = actors__durable_store_open(self, spec);
         } else {
             rc = s_open_journal(self);
             if (self->persist != NULL) {
@@ -364,22 +169,18 @@ actors_durable_store(actors_durable_t *self)
     if (self->key == NULL) {
         return ACTORS_OK;
     }
-    actors_msg_t *st = NULL;
-    actors_future_t *f = NULL;
-    actors_err rc = self->how->save(self->state, &st);
-    if (rc == ACTORS_OK && self->persist != NULL) {
-        rc = actors_persist_snapshot(
-            self->persist, actors_msg_data(st), actors_msg_size(st));
-    } else if (rc == ACTORS_OK) {
-        actors_msg_t *args = NULL;
-        rc = s_store_args(self, &args);
+    actors_err rc = ACTORS_OK;
+    if (self->persist != NULL) {
+        actors_msg_t *st = NULL;
+        rc = self->how->save(self->state, &st);
         if (rc == ACTORS_OK) {
-            rc = s_store_call(self, "save", &args, &f);
+            rc = actors_persist_snapshot(
+                self->persist, actors_msg_data(st), actors_msg_size(st));
         }
-        actors_msg_destroy(&args);
+        actors_msg_destroy(&st);
+    } else {
+        rc = actors__durable_store_put(self);
     }
-    actors_msg_destroy(&st);
-    actors_future_destroy(&f);
     if (rc != ACTORS_OK) {
         rc = actors_actor_error(self->actor,
             self->persist != NULL ? s_failure_type(rc) : "PersistenceError",
@@ -411,12 +212,7 @@ actors_durable_destroy(actors_durable_t **self_p)
     for (size_t i = 0; i < self->n_owed; i++) {
         actors_msg_destroy(&self->owed[i].result);
     }
-    while (self->saves != NULL) {
-        s_save_t *s = self->saves;
-        self->saves = s->next;
-        actors_future_destroy(&s->f);
-        actors__free(s);
-    }
+    actors__durable_store_drop(self);
     if (self->flush_armed) {
         (void)actors_actor_timer_cancel(self->actor, self->timer);
     }
@@ -445,15 +241,15 @@ actors_durable_destroy(actors_durable_t **self_p)
  * failed set, answers all of them type instead (why: what failed; NULL:
  * the code's text) and exits 1: memory holds changes the storage may
  * not, so a restart recovers the durable state. */
-static void
-s_pay(actors_durable_t *self, actors_err failed, const char *type,
+void
+actors__durable_pay(actors_durable_t *self, actors_err failed, const char *type,
     const char *why)
 {
     size_t i = 0;
     for (; i < self->n_owed &&
            (failed != ACTORS_OK || self->owed[i].seq <= self->durable);
          i++) {
-        s_owed_t *o = &self->owed[i];
+        actors__durable_owed_t *o = &self->owed[i];
         if (failed != ACTORS_OK) {
             actors_deferred_error(&o->d, type,
                 "the change could not be made durable: %s",
@@ -495,7 +291,7 @@ s_flush(actors_actor_t *actor, void *arg)
     if (rc == ACTORS_OK) {
         self->durable = self->seq;
     }
-    s_pay(self, rc, s_failure_type(rc), NULL);
+    actors__durable_pay(self, rc, s_failure_type(rc), NULL);
 }
 
 /* s_idle (the actor's on_idle, group policy): every message at hand has
@@ -558,7 +354,8 @@ s_answer(actors_ctx_t *ctx, actors_durable_t *self, const void *raw, size_t len)
     }
     if (self->n_owed == self->cap_owed) {
         size_t cap = self->cap_owed ? 2 * self->cap_owed : 16;
-        s_owed_t *o = actors__realloc(self->owed, cap * sizeof *o);
+        actors__durable_owed_t *o =
+            actors__realloc(self->owed, cap * sizeof *o);
         if (o == NULL) {
             rc = ACTORS_ENOMEM;
         } else {
@@ -608,68 +405,6 @@ s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc)
     return true;
 }
 
-/* ---------------------------------------------------------------- saves */
-
-/* s_saved: the store answered a save (in order: one caller, one address). */
-static void
-s_saved(actors_future_t *f, void *arg)
-{
-    s_save_t *s = arg;
-    actors_durable_t *self = s->owner;
-    const actors_error_t *err = actors_future_error(f);
-    actors_err rc = err == NULL ? ACTORS_OK : actors_error_code(err);
-    char why[320] = "";
-    if (err != NULL) {
-        snprintf(why, sizeof why, "%s answered %s: %s", self->store,
-            actors_error_type(err), actors_error_message(err));
-    }
-    if (rc == ACTORS_OK && s->seq > self->durable) {
-        self->durable = s->seq;
-    }
-    for (s_save_t **p = &self->saves; *p != NULL; p = &(*p)->next) {
-        if (*p == s) {
-            *p = s->next;
-            break;
-        }
-    }
-    actors_future_destroy(&s->f);
-    actors__free(s);
-    s_pay(self, rc, "PersistenceError", why);
-}
-
-/* s_store_save sends the whole state to the store; its reply makes change
- * self->seq durable. */
-static actors_err
-s_store_save(actors_durable_t *self)
-{
-    s_save_t *s = actors__zalloc(sizeof *s);
-    if (s == NULL) {
-        return ACTORS_ENOMEM;
-    }
-    s->owner = self;
-    s->seq = self->seq;
-    actors_msg_t *args = NULL;
-    actors_err rc = s_store_args(self, &args);
-    if (rc == ACTORS_OK) {
-        /* The key routes the save: to a group of stores (PROTOCOL.md,
-         * "Groups") every save of one key goes to one member, in order. */
-        actors_call_opts_t o = ACTORS_CALL_OPTS_INIT;
-        o.route = self->key;
-        o.route_len = strlen(self->key);
-        rc = actors_client_call(actors_actor_client(self->actor), self->store,
-            "save", &args, &o, &s->f);
-    }
-    actors_msg_destroy(&args);
-    if (rc != ACTORS_OK) {
-        actors__free(s);
-        return rc;
-    }
-    s->next = self->saves;
-    self->saves = s;
-    actors_future_on_done(s->f, s_saved, s);
-    return ACTORS_OK;
-}
-
 /* s_stored makes the change just applied (self->seq) durable by the
  * backend's means: a store save, a snapshot when one is due, or nothing
  * more (in memory; the journal's policy decided at the append). A
@@ -680,7 +415,7 @@ s_stored(actors_ctx_t *ctx, actors_durable_t *self)
 {
     actors_err rc = ACTORS_OK;
     if (self->store[0] != '\0') {
-        rc = s_store_save(self);
+        rc = actors__durable_store_save(self);
         if (rc != ACTORS_OK) {
             actors_actor_exit(self->actor, 1);
             return actors_ctx_error(ctx, "PersistenceError",
