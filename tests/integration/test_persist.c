@@ -805,6 +805,80 @@ s_keyed_retry(bool store)
     }
 }
 
+/* s_store_busy: store/1 holds a call (in its mailbox or sent to it). */
+static bool
+s_store_busy(void *arg)
+{
+    (void)arg;
+    char state[32];
+    int64_t mailbox = 0;
+    int64_t inflight = 0;
+    return testutil_lookup_state("store/1", state, sizeof state, NULL, &mailbox,
+               &inflight) == ACTORS_OK &&
+           mailbox + inflight >= 1;
+}
+
+/* Through the store, where it can be arranged exactly: the change is
+ * durable and its answer never sent. store/1 is stopped (SIGSTOP) while
+ * the account's save of a keyed deposit waits for it; the account is
+ * SIGKILLed (the caller gets ActorCrashed), then store/1, resumed, stores
+ * the save with the call's key. The restarted account answers the same
+ * key with the first result and does not apply it again; a new key
+ * applies. (A long heartbeat: the stopped store must not be declared
+ * dead.) */
+static void
+s_answer_lost(void)
+{
+    testutil_broker_start("--heartbeat", "60000", NULL);
+    testutil_proc_t *st = testutil_service_start("store", "store/1", 0, NULL);
+    setenv("ACTORS_PERSIST_STORE", "store/1", 1);
+    testutil_proc_t *p = s_account("100", "0", "\"lost\"");
+    itest_connect();
+    ck_assert_int_eq(kill(st->pid, SIGSTOP), 0);
+    actors_future_t *f = s_deposit(S_ADDR, 0x1057u, 1);
+    ck_assert_msg(testutil_wait_until(s_store_busy, NULL, 10000),
+        "the save did not reach store/1");
+    s_kill9(p);
+    ck_assert_int_eq(actors_future_wait(f, ITEST_WAIT_MS), ACTORS_OK);
+    ck_assert_msg(
+        itest_code(f) == ACTORS_ECRASHED, "deposit: %s", itest_describe(f));
+    actors_future_destroy(&f);
+    ck_assert_int_eq(kill(st->pid, SIGCONT), 0);
+    /* The store has the change, with its key. */
+    f = itest_call("store/1", "restore", "s", "lost");
+    const msgpack_object *v = itest_result(f);
+    double b = 0;
+    TEST_ASSERT_OK(actors_value_double(
+        actors_map_get(actors_map_get(v, "state"), "balance"), &b));
+    ck_assert_double_eq(b, 101.0);
+    const msgpack_object *calls = actors_map_get(v, "calls");
+    ck_assert(calls != NULL && calls->type == MSGPACK_OBJECT_ARRAY &&
+              calls->via.array.size == 1);
+    actors_future_destroy(&f);
+    p = s_account("0", "0", "\"lost\"");
+    f = s_deposit_wait(0x1057u, 1); /* the same call again */
+    ck_assert_msg(itest_code(f) == ACTORS_OK && itest_double(f) == 101.0,
+        "%s: re-sent key: %s", s_prog, itest_describe(f));
+    actors_future_destroy(&f);
+    ck_assert_double_eq(s_balance(), 101.0);
+    f = s_deposit_wait(0x1057u, 2); /* a new call */
+    ck_assert_double_eq(itest_double(f), 102.0);
+    actors_future_destroy(&f);
+}
+
+START_TEST(test_persist_store_answer_lost)
+{
+    s_answer_lost();
+}
+END_TEST
+
+START_TEST(test_persist_store_answer_lost_snapshot_style)
+{
+    s_prog = "file_account";
+    s_answer_lost();
+}
+END_TEST
+
 START_TEST(test_persist_keyed_retry_snapshot_style)
 {
     s_prog = "file_account";
@@ -854,6 +928,8 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_kill_loop_snapshot_style_redis);
     tcase_add_test(tc, test_persist_kill_loop_store_pool);
     tcase_add_test(tc, test_persist_kill_loop_snapshot_style_store_pool);
+    tcase_add_test(tc, test_persist_store_answer_lost);
+    tcase_add_test(tc, test_persist_store_answer_lost_snapshot_style);
     tcase_add_test(tc, test_persist_keyed_retry_snapshot_style);
     tcase_add_test(tc, test_persist_keyed_retry_snapshot_style_redis);
     tcase_add_test(tc, test_persist_keyed_retry_store_pool);
