@@ -198,6 +198,33 @@ START_TEST(test_store_account_persists_through_the_pool)
 }
 END_TEST
 
+/* A bare state (saved before the runtime wrapped it with its call keys,
+ * or by hand) is loaded as it is; the account's next save wraps it. */
+START_TEST(test_store_bare_state_is_loaded)
+{
+    testutil_broker_start(NULL);
+    testutil_service_start("store", "store/1", 0, NULL);
+    itest_connect();
+    actors_future_t *f = s_call("store/1", "save", "bare", 42.0);
+    TEST_ASSERT_OK(itest_code(f));
+    actors_future_destroy(&f);
+    setenv("ACTORS_PERSIST_STORE", "store/1", 1);
+    testutil_service_start(
+        "account", "account/b", 0, "5", "1", "\"bare\"", NULL);
+    unsetenv("ACTORS_PERSIST_STORE");
+    f = itest_call("account/b", "balance", NULL);
+    ck_assert_double_eq(itest_double(f), 42.0);
+    actors_future_destroy(&f);
+    f = itest_call("account/b", "deposit", "d", 8.0);
+    ck_assert_double_eq(itest_double(f), 50.0);
+    actors_future_destroy(&f);
+    f = s_call("store/1", "restore", "bare", -1);
+    ck_assert_ptr_nonnull(actors_map_get(itest_result(f), "actors.durable"));
+    actors_future_destroy(&f);
+    ck_assert_double_eq(s_restore_balance("store/1", "bare"), 50.0);
+}
+END_TEST
+
 /* A key an account is journaling (same directory) is locked: the store
  * answers KeyLocked, not NameTaken or PersistenceError, and touches
  * nothing; once the account is gone the store reads its state. */
@@ -370,6 +397,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_account_persists_through_a_group);
     tcase_add_test(tc, test_store_save_on_full_disk);
     tcase_add_test(tc, test_store_locked_key_is_key_locked);
+    tcase_add_test(tc, test_store_bare_state_is_loaded);
     suite_add_tcase(s, tc);
     return s;
 }
