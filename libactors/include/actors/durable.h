@@ -27,8 +27,8 @@
  *  - the backend from configuration: files under $ACTORS_STATE_DIR, Redis
  *    ($ACTORS_REDIS), or the store actors ($ACTORS_PERSIST_STORE: an
  *    address or PREFIX:N, a pool; the member picked by key), where every
- *    change sends the whole new state (save) and is durable once the store
- *    acknowledges it;
+ *    change sends the whole new state (save, with the window of call
+ *    keys) and is durable once the store acknowledges it;
  *  - errors: a full storage is DiskFull (the change not applied), a key
  *    held by another live process KeyLocked at open (the process exits
  *    ACTORS_EXIT_KEY_LOCKED, not restarted), anything else
