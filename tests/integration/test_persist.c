@@ -650,18 +650,22 @@ s_supervised_loop(const char *sync, bool keyed, int64_t budget_ms)
     setenv("ACTORS_SNAPSHOT_EVERY", "25", 1);
     testutil_broker_start(NULL);
     itest_connect();
-    suptest_node("n1", "supervisor\n"
-                       "    node = n1\n"
-                       "actor\n"
-                       "    account\n"
-                       "        service = account\n"
-                       "        address = account/s\n"
-                       "        args = '[0, 0, \"supervised\"]'\n"
-                       "        policy\n"
-                       "            max_restarts = -1\n"
-                       "            max_task_retries = -1\n"
-                       "            backoff_base_ms = 1\n"
-                       "            backoff_max_ms = 20\n");
+    char config[1024];
+    snprintf(config, sizeof config,
+        "supervisor\n"
+        "    node = n1\n"
+        "actor\n"
+        "    account\n"
+        "        service = %s\n"
+        "        address = account/s\n"
+        "        args = '[0, 0, \"supervised\"]'\n"
+        "        policy\n"
+        "            max_restarts = -1\n"
+        "            max_task_retries = -1\n"
+        "            backoff_base_ms = 1\n"
+        "            backoff_max_ms = 20\n",
+        s_prog);
+    suptest_node("n1", config);
     int64_t pid = suptest_wait_running("account/s", 0);
     int64_t end = testutil_now_ms() + budget_ms;
     int next = 0;
@@ -712,6 +716,15 @@ END_TEST
 /* No key from the caller: the broker keys the calls it may re-deliver. */
 START_TEST(test_persist_supervised_retries_without_client_keys)
 {
+    s_supervised_loop("always", false, 6000);
+}
+END_TEST
+
+/* The same for the snapshot style: the broker's keys are saved with the
+ * state. */
+START_TEST(test_persist_supervised_retries_without_client_keys_snapshot)
+{
+    s_prog = "file_account";
     s_supervised_loop("always", false, 6000);
 }
 END_TEST
@@ -938,6 +951,8 @@ persist_suite(void)
     tcase_add_test(
         tc, test_persist_supervised_retries_apply_each_call_once_group);
     tcase_add_test(tc, test_persist_supervised_retries_without_client_keys);
+    tcase_add_test(
+        tc, test_persist_supervised_retries_without_client_keys_snapshot);
     suite_add_tcase(s, tc);
     return s;
 }
