@@ -30,7 +30,8 @@
  * the kill loop and the keyed-retry check (s_keyed_retry) run against the
  * event-sourced account and the snapshot-style file_account
  * (examples/persistence), on files, on Redis and through a pool of store
- * actors (s_store_pool).
+ * actors (s_store_pool); s_answer_lost loses the answer of a durable
+ * change exactly (through a stopped store).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "itest.h"
