@@ -91,7 +91,11 @@ UNIT_BINS    := $(UNIT_SRCS:%.c=$(BUILD)/%)
 INTEG_SRCS   := $(wildcard tests/integration/test_*.c)
 INTEG_BINS   := $(INTEG_SRCS:%.c=$(BUILD)/%)
 
-ALL_BINS := $(BROKER_BIN) $(SUPER_BIN) $(PROGS)
+# The seed's FilePersistence example (snapshot style) is also built here,
+# for the tests that kill it (tests/integration/test_persist.c).
+EXAMPLE_BINS := $(BUILD)/bin/file_account
+
+ALL_BINS := $(BROKER_BIN) $(SUPER_BIN) $(PROGS) $(EXAMPLE_BINS)
 
 .PHONY: all lib test unit integration interop run bench deps clean \
         format format-check memcheck docker-test docker-clean swarm-test
@@ -140,6 +144,10 @@ $(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call PROGRAM_RULE,$(d))))
+
+$(BUILD)/bin/file_account: $(BUILD)/obj/examples/persistence/file_account.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A unit test links the modules of its component (minus main.c).
 unit_mods = $(if $(filter broker,$(1)),$(BROKER_MODS:%.c=$(BUILD)/obj/%.o),\

@@ -8,8 +8,10 @@
  * at the actor loop's idle point (on_idle) or by the group_ms timer,
  * whichever comes first; on the store's acknowledgment through the store
  * actors), the call-key replay before any method (before_call), periodic
- * snapshots, and the error mapping. One handle per actor (the hooks go to
- * the first that needs them); everything runs on the actor's loop thread.
+ * snapshots, and the error mapping. The store actors as a backend are
+ * durable_store.c; the handle is in durable_internal.h. One handle per
+ * actor (the hooks go to the first that needs them); everything runs on
+ * the actor's loop thread.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,46 +23,11 @@
 #include <actors/persist.h>
 
 #include "actor_internal.h"
+#include "callwin.h"
+#include "durable_internal.h"
 #include "msg_internal.h"
 #include <actors-internal/alloc.h>
 #include <actors-internal/unpack.h>
-
-/* A reply owed until change seq is durable. */
-typedef struct {
-    actors_deferred_t *d; /* the deferred call */
-    actors_msg_t *result; /* its result (owned) */
-    uint64_t seq;         /* the change it must wait for */
-} s_owed_t;
-
-/* A save in flight to the store actor. */
-typedef struct s_save {
-    actors_durable_t *owner; /* the handle */
-    uint64_t seq;            /* the change it makes durable */
-    actors_future_t *f;      /* the store's reply */
-    struct s_save *next;     /* owner->saves list */
-} s_save_t;
-
-struct actors_durable {
-    actors_actor_t *actor;           /* owner (timers, client, exit) */
-    const actors_persistence_t *how; /* the service's functions */
-    void *state;                     /* the service's state */
-    char *key;                       /* NULL: in memory only */
-    actors_persist_t *persist;       /* file or Redis; NULL: none */
-    char store[256];                 /* store actor address, or "" */
-    bool restored;                   /* something stored was found */
-    uint64_t seq;                    /* changes made */
-    uint64_t durable;                /* changes durable */
-    actors_persist_sync sync;        /* the journal's policy */
-    bool dirty;                      /* snapshot style: state not saved */
-    s_owed_t *owed;                  /* replies waiting, seq ascending */
-    size_t n_owed;                   /* entries in owed */
-    size_t cap_owed;                 /* capacity of owed */
-    bool flush_armed;                /* the flush timer is set */
-    int timer;                       /* its id */
-    s_save_t *saves;                 /* saves in flight to the store */
-    msgpack_zone zone;               /* decoding events and results */
-    actors_msg_t *buf;               /* reused: a change's two values */
-};
 
 /* s_failure_type names a storage failure for a caller: DiskFull when the
  * storage is full (nothing of the change is stored), else
@@ -82,8 +49,8 @@ static void s_idle(actors_actor_t *actor, void *arg);
 
 /* ---------------------------------------------------------------- recovery */
 
-static actors_err
-s_on_snapshot(void *arg, const msgpack_object *state)
+actors_err
+actors__durable_on_snapshot(void *arg, const msgpack_object *state)
 {
     actors_durable_t *self = arg;
     actors_err rc = self->how->load(self->state, state);
@@ -126,7 +93,7 @@ s_open_journal(actors_durable_t *self)
             "cannot open the state of %s key '%s': %s", s_service(self),
             self->key, actors_strerror(rc));
     }
-    rc = actors_persist_recover(self->persist, s_on_snapshot,
+    rc = actors_persist_recover(self->persist, actors__durable_on_snapshot,
         self->how->apply != NULL ? s_on_event : NULL, self);
     if (rc != ACTORS_OK) {
         return actors_actor_error(self->actor, s_failure_type(rc),
@@ -134,80 +101,6 @@ s_open_journal(actors_durable_t *self)
             self->key, actors_strerror(rc));
     }
     return ACTORS_OK;
-}
-
-/* s_store_address picks the store actor from spec: an address
- * ("store/2"), or "PREFIX:N" for a pool PREFIX/1..PREFIX/N, the member
- * chosen by the FNV-1a hash of the key (one key, one member, so its saves
- * stay in order). Returns false for a malformed value. */
-static bool
-s_store_address(actors_durable_t *self, const char *spec)
-{
-    const char *colon = strrchr(spec, ':');
-    if (colon == NULL) {
-        return strlen(spec) < sizeof self->store &&
-               snprintf(self->store, sizeof self->store, "%s", spec) > 0;
-    }
-    char *end = NULL;
-    long n = strtol(colon + 1, &end, 10);
-    if (colon == spec || *end != '\0' || n < 1 || n > 1000 ||
-        (size_t)(colon - spec) > sizeof self->store - 8) {
-        return false;
-    }
-    uint32_t h = 2166136261u;
-    for (const char *k = self->key; *k; k++) {
-        h = (h ^ (unsigned char)*k) * 16777619u;
-    }
-    snprintf(self->store, sizeof self->store, "%.*s/%ld", (int)(colon - spec),
-        spec, (long)(h % (uint32_t)n) + 1);
-    return true;
-}
-
-/* s_store_call calls the store synchronously (init only: the loop is not
- * running yet, so nothing else waits). */
-static actors_err
-s_store_call(actors_durable_t *self, const char *method, actors_msg_t **args_p,
-    actors_future_t **out)
-{
-    actors_call_opts_t o = ACTORS_CALL_OPTS_INIT;
-    o.timeout_ms = 5000;
-    o.route = self->key; /* a group of stores: one key, one member */
-    o.route_len = strlen(self->key);
-    actors_err rc = actors_client_call(
-        actors_actor_client(self->actor), self->store, method, args_p, &o, out);
-    if (rc == ACTORS_OK) {
-        rc = actors_future_get(*out, 6000, NULL);
-    }
-    return rc;
-}
-
-/* s_open_store restores the state from the store actor (the seed's
- * restorestate through FilePersistence); KeyError: nothing saved yet. */
-static actors_err
-s_open_store(actors_durable_t *self)
-{
-    actors_msg_t *args = NULL;
-    actors_future_t *f = NULL;
-    actors_err rc = actors_msg_build(&args, "s", self->key);
-    if (rc == ACTORS_OK) {
-        rc = s_store_call(self, "restore", &args, &f);
-    }
-    actors_msg_destroy(&args);
-    const actors_error_t *err = f != NULL ? actors_future_error(f) : NULL;
-    if (rc == ACTORS_EAPP && err != NULL &&
-        strcmp(actors_error_type(err), "KeyError") == 0) {
-        rc = ACTORS_OK;
-    } else if (rc == ACTORS_OK) {
-        rc = s_on_snapshot(self, actors_future_result(f));
-    }
-    if (rc != ACTORS_OK) {
-        rc = actors_actor_error(self->actor, "PersistenceError",
-            "cannot restore %s key '%s' from %s: %s", s_service(self),
-            self->key, self->store,
-            err != NULL ? actors_error_message(err) : actors_strerror(rc));
-    }
-    actors_future_destroy(&f);
-    return rc;
 }
 
 actors_err
@@ -244,20 +137,19 @@ actors_durable_open(actors_durable_t **out, actors_actor_t *actor,
         if (self->key == NULL) {
             rc = ACTORS_ENOMEM;
         } else if (spec != NULL && spec[0] != '\0') {
-            rc = s_store_address(self, spec)
-                     ? s_open_store(self)
-                     : actors_actor_error(actor, "WrongArguments",
-                           "ACTORS_PERSIST_STORE must be an address or "
-                           "PREFIX:N");
+            rc = actors__durable_store_open(self, spec);
         } else {
             rc = s_open_journal(self);
+            if (self->persist != NULL) {
+                self->win = actors__persist_window(self->persist);
+            }
         }
     }
     if (rc != ACTORS_OK) {
         actors_durable_destroy(&self);
         return rc;
     }
-    if (self->persist != NULL && actor->before_call == NULL) {
+    if (self->win != NULL && actor->before_call == NULL) {
         actor->before_call = s_replayed;
         actor->before_arg = self;
     }
@@ -277,26 +169,18 @@ actors_durable_store(actors_durable_t *self)
     if (self->key == NULL) {
         return ACTORS_OK;
     }
-    actors_msg_t *st = NULL;
-    actors_future_t *f = NULL;
-    actors_err rc = self->how->save(self->state, &st);
-    if (rc == ACTORS_OK && self->persist != NULL) {
-        rc = actors_persist_snapshot(
-            self->persist, actors_msg_data(st), actors_msg_size(st));
-    } else if (rc == ACTORS_OK) {
-        actors_msg_t *args = NULL;
-        rc = actors_msg_build(&args, "s", self->key);
+    actors_err rc = ACTORS_OK;
+    if (self->persist != NULL) {
+        actors_msg_t *st = NULL;
+        rc = self->how->save(self->state, &st);
         if (rc == ACTORS_OK) {
-            rc = actors_msg_add_raw(
-                args, actors_msg_data(st), actors_msg_size(st));
+            rc = actors_persist_snapshot(
+                self->persist, actors_msg_data(st), actors_msg_size(st));
         }
-        if (rc == ACTORS_OK) {
-            rc = s_store_call(self, "save", &args, &f);
-        }
-        actors_msg_destroy(&args);
+        actors_msg_destroy(&st);
+    } else {
+        rc = actors__durable_store_put(self);
     }
-    actors_msg_destroy(&st);
-    actors_future_destroy(&f);
     if (rc != ACTORS_OK) {
         rc = actors_actor_error(self->actor,
             self->persist != NULL ? s_failure_type(rc) : "PersistenceError",
@@ -328,12 +212,7 @@ actors_durable_destroy(actors_durable_t **self_p)
     for (size_t i = 0; i < self->n_owed; i++) {
         actors_msg_destroy(&self->owed[i].result);
     }
-    while (self->saves != NULL) {
-        s_save_t *s = self->saves;
-        self->saves = s->next;
-        actors_future_destroy(&s->f);
-        actors__free(s);
-    }
+    actors__durable_store_drop(self);
     if (self->flush_armed) {
         (void)actors_actor_timer_cancel(self->actor, self->timer);
     }
@@ -348,6 +227,7 @@ actors_durable_destroy(actors_durable_t **self_p)
         actors_msg_destroy(&st);
     }
     actors_persist_destroy(&self->persist);
+    actors__callwin_fini(&self->own);
     msgpack_zone_destroy(&self->zone);
     actors_msg_destroy(&self->buf);
     actors__free(self->key);
@@ -361,15 +241,15 @@ actors_durable_destroy(actors_durable_t **self_p)
  * failed set, answers all of them type instead (why: what failed; NULL:
  * the code's text) and exits 1: memory holds changes the storage may
  * not, so a restart recovers the durable state. */
-static void
-s_pay(actors_durable_t *self, actors_err failed, const char *type,
+void
+actors__durable_pay(actors_durable_t *self, actors_err failed, const char *type,
     const char *why)
 {
     size_t i = 0;
     for (; i < self->n_owed &&
            (failed != ACTORS_OK || self->owed[i].seq <= self->durable);
          i++) {
-        s_owed_t *o = &self->owed[i];
+        actors__durable_owed_t *o = &self->owed[i];
         if (failed != ACTORS_OK) {
             actors_deferred_error(&o->d, type,
                 "the change could not be made durable: %s",
@@ -411,7 +291,7 @@ s_flush(actors_actor_t *actor, void *arg)
     if (rc == ACTORS_OK) {
         self->durable = self->seq;
     }
-    s_pay(self, rc, s_failure_type(rc), NULL);
+    actors__durable_pay(self, rc, s_failure_type(rc), NULL);
 }
 
 /* s_idle (the actor's on_idle, group policy): every message at hand has
@@ -474,7 +354,8 @@ s_answer(actors_ctx_t *ctx, actors_durable_t *self, const void *raw, size_t len)
     }
     if (self->n_owed == self->cap_owed) {
         size_t cap = self->cap_owed ? 2 * self->cap_owed : 16;
-        s_owed_t *o = actors__realloc(self->owed, cap * sizeof *o);
+        actors__durable_owed_t *o =
+            actors__realloc(self->owed, cap * sizeof *o);
         if (o == NULL) {
             rc = ACTORS_ENOMEM;
         } else {
@@ -512,7 +393,7 @@ s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc)
     const void *res = NULL;
     size_t res_len = 0;
     if (!actors_ctx_call_key(ctx, &key, &key_len) ||
-        !actors_persist_lookup(self->persist, key, key_len, &res, &res_len)) {
+        !actors__callwin_lookup(self->win, key, key_len, &res, &res_len)) {
         return false;
     }
     ACTORS_LOG(ACTORS_LOG_DEBUG, "DUR-REPLAYED",
@@ -522,76 +403,6 @@ s_replayed(actors_ctx_t *ctx, void *arg, actors_err *rc)
      * every change so far, which includes it. */
     *rc = s_answer(ctx, self, res, res_len);
     return true;
-}
-
-/* ---------------------------------------------------------------- saves */
-
-/* s_saved: the store answered a save (in order: one caller, one address). */
-static void
-s_saved(actors_future_t *f, void *arg)
-{
-    s_save_t *s = arg;
-    actors_durable_t *self = s->owner;
-    const actors_error_t *err = actors_future_error(f);
-    actors_err rc = err == NULL ? ACTORS_OK : actors_error_code(err);
-    char why[320] = "";
-    if (err != NULL) {
-        snprintf(why, sizeof why, "%s answered %s: %s", self->store,
-            actors_error_type(err), actors_error_message(err));
-    }
-    if (rc == ACTORS_OK && s->seq > self->durable) {
-        self->durable = s->seq;
-    }
-    for (s_save_t **p = &self->saves; *p != NULL; p = &(*p)->next) {
-        if (*p == s) {
-            *p = s->next;
-            break;
-        }
-    }
-    actors_future_destroy(&s->f);
-    actors__free(s);
-    s_pay(self, rc, "PersistenceError", why);
-}
-
-/* s_store_save sends the whole state to the store; its reply makes change
- * self->seq durable. */
-static actors_err
-s_store_save(actors_durable_t *self)
-{
-    s_save_t *s = actors__zalloc(sizeof *s);
-    if (s == NULL) {
-        return ACTORS_ENOMEM;
-    }
-    s->owner = self;
-    s->seq = self->seq;
-    actors_msg_t *args = NULL;
-    actors_msg_t *st = NULL;
-    actors_err rc = self->how->save(self->state, &st);
-    if (rc == ACTORS_OK) {
-        rc = actors_msg_build(&args, "s", self->key);
-    }
-    if (rc == ACTORS_OK) {
-        rc = actors_msg_add_raw(args, actors_msg_data(st), actors_msg_size(st));
-    }
-    if (rc == ACTORS_OK) {
-        /* The key routes the save: to a group of stores (PROTOCOL.md,
-         * "Groups") every save of one key goes to one member, in order. */
-        actors_call_opts_t o = ACTORS_CALL_OPTS_INIT;
-        o.route = self->key;
-        o.route_len = strlen(self->key);
-        rc = actors_client_call(actors_actor_client(self->actor), self->store,
-            "save", &args, &o, &s->f);
-    }
-    actors_msg_destroy(&args);
-    actors_msg_destroy(&st);
-    if (rc != ACTORS_OK) {
-        actors__free(s);
-        return rc;
-    }
-    s->next = self->saves;
-    self->saves = s;
-    actors_future_on_done(s->f, s_saved, s);
-    return ACTORS_OK;
 }
 
 /* s_stored makes the change just applied (self->seq) durable by the
@@ -604,7 +415,7 @@ s_stored(actors_ctx_t *ctx, actors_durable_t *self)
 {
     actors_err rc = ACTORS_OK;
     if (self->store[0] != '\0') {
-        rc = s_store_save(self);
+        rc = actors__durable_store_save(self);
         if (rc != ACTORS_OK) {
             actors_actor_exit(self->actor, 1);
             return actors_ctx_error(ctx, "PersistenceError",
@@ -635,6 +446,22 @@ s_stored(actors_ctx_t *ctx, actors_durable_t *self)
 }
 
 /* ---------------------------------------------------------------- changes */
+
+/* s_remember adds the call's key (if it carries one) with its result
+ * raw[0..len) to the window, where the next save of the state (snapshot,
+ * store) stores it together with the change: the journal's appends do
+ * this themselves. Returns ACTORS_ENOMEM. */
+static actors_err
+s_remember(
+    actors_ctx_t *ctx, actors_durable_t *self, const void *raw, size_t len)
+{
+    const void *key = NULL;
+    size_t key_len = 0;
+    if (self->win == NULL || !actors_ctx_call_key(ctx, &key, &key_len)) {
+        return ACTORS_OK;
+    }
+    return actors__callwin_add(self->win, key, key_len, raw, len);
+}
 
 /* s_decode decodes the value at data[*off..len) into *obj (in the
  * handle's zone) and advances *off. */
@@ -707,6 +534,12 @@ actors_durable_change(
             actors_actor_exit(self->actor, 1);
         }
     }
+    if (rc == ACTORS_OK && self->store[0] != '\0') {
+        rc = s_remember(ctx, self, data, split);
+        if (rc != ACTORS_OK) { /* applied, and cannot be stored */
+            actors_actor_exit(self->actor, 1);
+        }
+    }
     if (rc == ACTORS_OK) {
         self->seq++;
         if (self->persist != NULL &&
@@ -743,8 +576,25 @@ actors_err
 actors_durable_changed(
     actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...)
 {
-    actors_err rc = ACTORS_OK;
+    /* The result first: its call key is stored with the state. */
+    va_list ap;
+    va_start(ap, fmt);
+    actors_err rc = s_build(self, 1, fmt, ap);
+    va_end(ap);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    const char *res = actors_msg_data(self->buf);
+    size_t res_len = actors_msg_size(self->buf);
+    rc = s_remember(ctx, self, res, res_len);
     self->seq++;
+    if (rc != ACTORS_OK) {
+        /* The state in memory is ahead of what can be stored. */
+        actors_actor_exit(self->actor, 1);
+        return actors_ctx_error(ctx, "PersistenceError",
+            "the %s could not be saved: %s", actors_ctx_method(ctx),
+            actors_strerror(rc));
+    }
     if (self->store[0] != '\0') {
         rc = s_stored(ctx, self);
     } else if (self->persist == NULL) {
@@ -772,11 +622,7 @@ actors_durable_changed(
     if (rc != ACTORS_OK) {
         return rc;
     }
-    va_list ap;
-    va_start(ap, fmt);
-    rc = s_answer_fmt(ctx, self, fmt, ap);
-    va_end(ap);
-    return rc;
+    return s_answer(ctx, self, res, res_len);
 }
 
 actors_err

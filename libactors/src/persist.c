@@ -31,6 +31,7 @@
 #include <actors/persist.h>
 
 #include <actors-internal/alloc.h>
+#include "callwin.h"
 #include "journal.h"
 #include "persist_backend.h"
 #include <actors-internal/unpack.h>
@@ -39,13 +40,6 @@
 #define S_DEFAULT_DIR "./actors-state"
 #define S_MAX_KEY 200
 #define S_MAX_ID 255
-
-typedef struct {
-    char *id;       /* request id bytes */
-    size_t id_len;  /* its length */
-    char *res;      /* recorded result, one msgpack value */
-    size_t res_len; /* its length */
-} s_entry_t;
 
 struct actors_persist {
     uint32_t tag;                     /* S_TAG while alive */
@@ -60,9 +54,7 @@ struct actors_persist {
     bool broken;                      /* a sync failed: all EIO */
     size_t jrn_bytes;                 /* journal length, as written */
     size_t durable_bytes;             /* its prefix known durable */
-    s_entry_t *win;                   /* ring of opts.id_window entries */
-    uint32_t win_len;                 /* entries in use */
-    uint32_t win_head;                /* index of the oldest */
+    actors__callwin_t win;            /* opts.id_window (id, result) */
     msgpack_sbuffer pay;              /* scratch: payload */
     msgpack_sbuffer rec;              /* scratch: framed record */
 };
@@ -125,45 +117,6 @@ s_one_value(const void *data, size_t len, int max_depth)
            off == len;
 }
 
-static void
-s_entry_free(s_entry_t *e)
-{
-    actors__free(e->id);
-    actors__free(e->res);
-    memset(e, 0, sizeof *e);
-}
-
-/* s_window_add remembers (id, result), forgetting the oldest when full. */
-static actors_err
-s_window_add(actors_persist_t *self, const void *id, size_t id_len,
-    const void *res, size_t res_len)
-{
-    if (self->opts.id_window == 0) {
-        return ACTORS_OK;
-    }
-    s_entry_t e = {0};
-    e.id = actors__malloc(id_len ? id_len : 1);
-    e.res = actors__malloc(res_len);
-    if (e.id == NULL || e.res == NULL) {
-        s_entry_free(&e);
-        return ACTORS_ENOMEM;
-    }
-    memcpy(e.id, id, id_len);
-    e.id_len = id_len;
-    memcpy(e.res, res, res_len);
-    e.res_len = res_len;
-    uint32_t cap = self->opts.id_window;
-    if (self->win_len == cap) {
-        s_entry_free(&self->win[self->win_head]);
-        self->win[self->win_head] = e;
-        self->win_head = (self->win_head + 1) % cap;
-    } else {
-        self->win[(self->win_head + self->win_len) % cap] = e;
-        self->win_len++;
-    }
-    return ACTORS_OK;
-}
-
 bool
 actors_persist_lookup(actors_persist_t *self, const void *id, size_t id_len,
     const void **result, size_t *result_len)
@@ -172,17 +125,14 @@ actors_persist_lookup(actors_persist_t *self, const void *id, size_t id_len,
     assert(id || id_len == 0);
     assert(result);
     assert(result_len);
-    uint32_t cap = self->opts.id_window;
-    /* Newest first: a re-send is most likely recent. */
-    for (uint32_t i = self->win_len; i > 0; i--) {
-        const s_entry_t *e = &self->win[(self->win_head + i - 1) % cap];
-        if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0) {
-            *result = e->res;
-            *result_len = e->res_len;
-            return true;
-        }
-    }
-    return false;
+    return actors__callwin_lookup(&self->win, id, id_len, result, result_len);
+}
+
+actors__callwin_t *
+actors__persist_window(actors_persist_t *p)
+{
+    assert(p && p->tag == S_TAG);
+    return &p->win;
 }
 
 actors_err
@@ -227,9 +177,8 @@ actors_persist_open(
     self->ops = o.redis != NULL && o.redis[0] != '\0'
                     ? &actors__persist_redis_ops
                     : &actors__persist_file_ops;
-    self->win = actors__zalloc(sizeof *self->win * o.id_window);
-    actors_err rc = ACTORS_ENOMEM;
-    if (self->win != NULL) {
+    actors_err rc = actors__callwin_init(&self->win, o.id_window);
+    if (rc == ACTORS_OK) {
         rc = self->ops->open(&self->be, key, &o);
     }
     if (rc != ACTORS_OK) {
@@ -260,12 +209,7 @@ actors_persist_destroy(actors_persist_t **self_p)
     if (self->be != NULL) {
         self->ops->close(self->be);
     }
-    if (self->win != NULL) {
-        for (uint32_t i = 0; i < self->opts.id_window; i++) {
-            s_entry_free(&self->win[i]);
-        }
-        actors__free(self->win);
-    }
+    actors__callwin_fini(&self->win);
     msgpack_sbuffer_destroy(&self->pay);
     msgpack_sbuffer_destroy(&self->rec);
     self->tag = 0xDEADBEEF;
@@ -311,15 +255,8 @@ s_snapshot_record(actors_persist_t *self, const void *state, size_t len)
     r = r != 0 ? r : msgpack_pack_str_with_body(&pk, "snap", 4);
     r = r != 0 ? r : msgpack_pack_uint64(&pk, self->last_seq);
     r = r != 0 ? r : msgpack_sbuffer_write(&self->pay, state, len);
-    r = r != 0 ? r : msgpack_pack_array(&pk, self->win_len);
-    for (uint32_t i = 0; r == 0 && i < self->win_len; i++) {
-        const s_entry_t *e =
-            &self->win[(self->win_head + i) % self->opts.id_window];
-        r = msgpack_pack_array(&pk, 2);
-        r = r != 0 ? r : msgpack_pack_bin_with_body(&pk, e->id, e->id_len);
-        r = r != 0 ? r : msgpack_sbuffer_write(&self->pay, e->res, e->res_len);
-    }
-    if (r != 0) {
+    if (r != 0 ||
+        actors__callwin_pack(&self->win, &pk, &self->pay) != ACTORS_OK) {
         return ACTORS_ENOMEM;
     }
     return actors__journal_frame(&self->rec, self->pay.data, self->pay.size);
@@ -430,34 +367,6 @@ actors_persist_restore(actors_persist_t *self, actors_msg_t **out)
     return ACTORS_OK;
 }
 
-/* s_window_load re-reads the window a snapshot carried. */
-static actors_err
-s_window_load(actors_persist_t *self, const msgpack_object *win)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    actors_err rc = ACTORS_OK;
-    for (uint32_t i = 0; rc == ACTORS_OK && i < win->via.array.size; i++) {
-        const msgpack_object *e = &win->via.array.ptr[i];
-        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
-            e->via.array.ptr[0].type != MSGPACK_OBJECT_BIN) {
-            rc = ACTORS_EMSGPACK;
-            break;
-        }
-        sb.size = 0;
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        if (msgpack_pack_object(&pk, e->via.array.ptr[1]) != 0) {
-            rc = ACTORS_ENOMEM;
-            break;
-        }
-        const msgpack_object_bin *id = &e->via.array.ptr[0].via.bin;
-        rc = s_window_add(self, id->ptr, id->size, sb.data, sb.size);
-    }
-    msgpack_sbuffer_destroy(&sb);
-    return rc;
-}
-
 actors_err
 actors_persist_recover(actors_persist_t *self,
     actors_persist_snapshot_cb on_snapshot, actors_persist_event_cb on_event,
@@ -478,7 +387,7 @@ actors_persist_recover(actors_persist_t *self,
     if (rc == ACTORS_OK && found) {
         self->snap_seq = rec.seq;
         self->last_seq = rec.seq;
-        rc = s_window_load(self, rec.window);
+        rc = actors__callwin_load(&self->win, rec.window);
         if (rc == ACTORS_OK && on_snapshot != NULL) {
             rc = on_snapshot(arg, rec.value);
         }
@@ -516,7 +425,7 @@ actors_persist_recover(actors_persist_t *self,
             rc = msgpack_pack_object(&pk, *rec.result) == 0 ? ACTORS_OK
                                                             : ACTORS_ENOMEM;
             if (rc == ACTORS_OK) {
-                rc = s_window_add(self, rec.id->via.bin.ptr,
+                rc = actors__callwin_add(&self->win, rec.id->via.bin.ptr,
                     rec.id->via.bin.size, sb.data, sb.size);
             }
         }
@@ -594,8 +503,8 @@ actors_persist_append(actors_persist_t *self, const void *id, size_t id_len,
     /* Reserve the window slot's memory before writing, so that an event on
      * disk is never missing from the window in memory. */
     if (id != NULL) {
-        rc = s_window_add(self, id, id_len, result ? result : "\xc0",
-            result ? result_len : 1);
+        rc = actors__callwin_add(&self->win, id, id_len,
+            result ? result : "\xc0", result ? result_len : 1);
         if (rc != ACTORS_OK) {
             return rc;
         }
@@ -615,10 +524,7 @@ actors_persist_append(actors_persist_t *self, const void *id, size_t id_len,
     if (rc != ACTORS_OK) {
         if (id != NULL) {
             /* Forget the id again: it was not recorded. */
-            uint32_t cap = self->opts.id_window;
-            uint32_t last = (self->win_head + self->win_len - 1) % cap;
-            s_entry_free(&self->win[last]);
-            self->win_len--;
+            actors__callwin_drop_last(&self->win);
         }
         return rc;
     }
@@ -698,11 +604,7 @@ actors_persist_remove(actors_persist_t *self)
     assert(self && self->tag == S_TAG);
     actors_err rc = self->ops->remove(self->be);
     if (rc == ACTORS_OK) {
-        for (uint32_t i = 0; i < self->opts.id_window; i++) {
-            s_entry_free(&self->win[i]);
-        }
-        self->win_len = 0;
-        self->win_head = 0;
+        actors__callwin_clear(&self->win);
         self->last_seq = self->durable_seq = self->snap_seq = 0;
         self->since_snap = 0;
         self->jrn_bytes = self->durable_bytes = 0;

@@ -25,6 +25,13 @@
  * re-delivers the call in flight at each kill to the restarted account
  * with its key, so no caller sees an error and the balance is exactly the
  * number of deposits.
+ *
+ * Exactly-once holds for every style and backend of actors/durable.h:
+ * the kill loop and the keyed-retry check (s_keyed_retry) run against the
+ * event-sourced account and the snapshot-style file_account
+ * (examples/persistence), on files, on Redis and through a pool of store
+ * actors (s_store_pool); s_answer_lost loses the answer of a durable
+ * change exactly (through a stopped store).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "itest.h"
@@ -46,6 +53,9 @@
 static char s_dir[64];
 static char s_sock[128];
 static pid_t s_loop_pid; /* the kill loop's current account, or 0 */
+/* The program under test: "account" (event sourcing) or "file_account"
+ * (snapshot style, examples/persistence). */
+static const char *s_prog = "account";
 
 static int
 s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -67,6 +77,9 @@ s_setup(void)
     unsetenv("ACTORS_REDIS");
     unsetenv("ACTORS_PERSIST_SYNC");
     unsetenv("ACTORS_SNAPSHOT_EVERY");
+    unsetenv("ACTORS_PERSIST_STORE");
+    unsetenv("ACTORS_ACCOUNT_STORE");
+    s_prog = "account";
     /* suptest_node writes its config files here too. */
     snprintf(g_supdir, sizeof g_supdir, "%s", s_dir);
     g_supfiles = 0;
@@ -135,11 +148,29 @@ s_redis_start(void)
     return true;
 }
 
+/* s_store_pool starts store/1..3 (the broker must be up) on a directory
+ * of their own and sends the accounts' state through them
+ * (ACTORS_PERSIST_STORE=store:3). */
+static void
+s_store_pool(void)
+{
+    char pool[128];
+    char state[128];
+    snprintf(pool, sizeof pool, "%s/pool", s_dir);
+    snprintf(state, sizeof state, "%s", getenv("ACTORS_STATE_DIR"));
+    setenv("ACTORS_STATE_DIR", pool, 1);
+    testutil_service_start("store", "store/1", 0, NULL);
+    testutil_service_start("store", "store/2", 0, NULL);
+    testutil_service_start("store", "store/3", 0, NULL);
+    setenv("ACTORS_STATE_DIR", state, 1);
+    setenv("ACTORS_PERSIST_STORE", "store:3", 1);
+}
+
 static testutil_proc_t *
 s_account(const char *balance, const char *minimal, const char *key)
 {
     return testutil_service_start(
-        "account", S_ADDR, 0, balance, minimal, key, NULL);
+        s_prog, S_ADDR, 0, balance, minimal, key, NULL);
 }
 
 static double
@@ -438,13 +469,13 @@ static pid_t
 s_loop_start(void)
 {
     char bin[600];
-    snprintf(bin, sizeof bin, "%s/account", testutil_bin_dir());
+    snprintf(bin, sizeof bin, "%s/%s", testutil_bin_dir(), s_prog);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execl(bin, "account", "--broker", testutil_endpoint(), "--address",
-            S_ADDR, "0", "0", "\"loop\"", (char *)NULL);
+        execl(bin, s_prog, "--broker", testutil_endpoint(), "--address", S_ADDR,
+            "0", "0", "\"loop\"", (char *)NULL);
         _exit(127);
     }
     s_loop_pid = pid;
@@ -537,13 +568,18 @@ s_round(pid_t pid, int kill_after, unsigned run, int *next, double *max_acked,
     return sent;
 }
 
+/* The kill loop against s_prog; store: through s_store_pool. */
 static void
-s_kill_loop(int rounds, int64_t budget_ms)
+s_kill_loop(int rounds, int64_t budget_ms, bool store)
 {
     unsigned seed = (unsigned)getpid() ^ (unsigned)testutil_now_ms();
     srand(seed);
-    fprintf(stderr, "kill loop: seed %u\n", seed);
+    fprintf(stderr, "kill loop (%s%s): seed %u\n", s_prog,
+        store ? ", store pool" : "", seed);
     testutil_broker_start(NULL);
+    if (store) {
+        s_store_pool();
+    }
     itest_connect();
     int64_t end = testutil_now_ms() + budget_ms;
     double before = 0;
@@ -615,18 +651,22 @@ s_supervised_loop(const char *sync, bool keyed, int64_t budget_ms)
     setenv("ACTORS_SNAPSHOT_EVERY", "25", 1);
     testutil_broker_start(NULL);
     itest_connect();
-    suptest_node("n1", "supervisor\n"
-                       "    node = n1\n"
-                       "actor\n"
-                       "    account\n"
-                       "        service = account\n"
-                       "        address = account/s\n"
-                       "        args = '[0, 0, \"supervised\"]'\n"
-                       "        policy\n"
-                       "            max_restarts = -1\n"
-                       "            max_task_retries = -1\n"
-                       "            backoff_base_ms = 1\n"
-                       "            backoff_max_ms = 20\n");
+    char config[1024];
+    snprintf(config, sizeof config,
+        "supervisor\n"
+        "    node = n1\n"
+        "actor\n"
+        "    account\n"
+        "        service = %s\n"
+        "        address = account/s\n"
+        "        args = '[0, 0, \"supervised\"]'\n"
+        "        policy\n"
+        "            max_restarts = -1\n"
+        "            max_task_retries = -1\n"
+        "            backoff_base_ms = 1\n"
+        "            backoff_max_ms = 20\n",
+        s_prog);
+    suptest_node("n1", config);
     int64_t pid = suptest_wait_running("account/s", 0);
     int64_t end = testutil_now_ms() + budget_ms;
     int next = 0;
@@ -681,17 +721,204 @@ START_TEST(test_persist_supervised_retries_without_client_keys)
 }
 END_TEST
 
+/* The same for the snapshot style: the broker's keys are saved with the
+ * state. */
+START_TEST(test_persist_supervised_retries_without_client_keys_snapshot)
+{
+    s_prog = "file_account";
+    s_supervised_loop("always", false, 6000);
+}
+END_TEST
+
 START_TEST(test_persist_kill_loop_keeps_acknowledged_deposits)
 {
-    s_kill_loop(150, 25000);
+    s_kill_loop(150, 25000, false);
 }
 END_TEST
 
 START_TEST(test_persist_kill_loop_keeps_acknowledged_deposits_redis)
 {
     if (s_redis_start()) {
-        s_kill_loop(60, 15000);
+        s_kill_loop(60, 15000, false);
     }
+}
+END_TEST
+
+/* The same loop for the combinations a call key did not cover before:
+ * snapshot style (files, Redis), and both styles through the store. */
+START_TEST(test_persist_kill_loop_snapshot_style)
+{
+    s_prog = "file_account";
+    s_kill_loop(40, 8000, false);
+}
+END_TEST
+
+START_TEST(test_persist_kill_loop_snapshot_style_redis)
+{
+    s_prog = "file_account";
+    if (s_redis_start()) {
+        s_kill_loop(30, 6000, false);
+    }
+}
+END_TEST
+
+START_TEST(test_persist_kill_loop_store_pool)
+{
+    s_kill_loop(30, 6000, true);
+}
+END_TEST
+
+START_TEST(test_persist_kill_loop_snapshot_style_store_pool)
+{
+    s_prog = "file_account";
+    s_kill_loop(30, 6000, true);
+}
+END_TEST
+
+/* s_keyed_retry: a keyed deposit is applied and durable, the account is
+ * SIGKILLed before the caller has used the answer, and the call sent
+ * again with the same key (to the restarted process, and after one more
+ * restart, so the key outlives more than the process that applied it)
+ * is answered the first result and applied once; another key applies
+ * again. Under always and group:2. */
+static void
+s_keyed_retry(bool store)
+{
+    testutil_broker_start(NULL);
+    if (store) {
+        s_store_pool();
+    }
+    itest_connect();
+    const char *sync[] = {"always", "group:2"};
+    for (int i = 0; i < 2; i++) {
+        setenv("ACTORS_PERSIST_SYNC", sync[i], 1);
+        char key[32];
+        snprintf(key, sizeof key, "\"retry-%d\"", i);
+        testutil_proc_t *p = s_account("100", "0", key);
+        unsigned run = 0x5eed0000u + (unsigned)i;
+        actors_future_t *f = s_deposit_wait(run, 1);
+        ck_assert_double_eq(itest_double(f), 101.0);
+        actors_future_destroy(&f);
+        s_kill9(p);
+        for (int restart = 0; restart < 2; restart++) {
+            p = s_account("0", "0", key);
+            f = s_deposit_wait(run, 1); /* the same call again */
+            ck_assert_msg(
+                itest_code(f) == ACTORS_OK && itest_double(f) == 101.0,
+                "%s %s: re-sent key: %s", s_prog, sync[i], itest_describe(f));
+            actors_future_destroy(&f);
+            ck_assert_double_eq(s_balance(), 101.0);
+            s_kill9(p);
+        }
+        p = s_account("0", "0", key);
+        f = s_deposit_wait(run, 2); /* a new call */
+        ck_assert_double_eq(itest_double(f), 102.0);
+        actors_future_destroy(&f);
+        ck_assert_double_eq(s_balance(), 102.0);
+        s_kill9(p);
+    }
+}
+
+/* s_store_busy: store/1 holds a call (in its mailbox or sent to it). */
+static bool
+s_store_busy(void *arg)
+{
+    (void)arg;
+    char state[32];
+    int64_t mailbox = 0;
+    int64_t inflight = 0;
+    return testutil_lookup_state("store/1", state, sizeof state, NULL, &mailbox,
+               &inflight) == ACTORS_OK &&
+           mailbox + inflight >= 1;
+}
+
+/* Through the store, where it can be arranged exactly: the change is
+ * durable and its answer never sent. store/1 is stopped (SIGSTOP) while
+ * the account's save of a keyed deposit waits for it; the account is
+ * SIGKILLed (the caller gets ActorCrashed), then store/1, resumed, stores
+ * the save with the call's key. The restarted account answers the same
+ * key with the first result and does not apply it again; a new key
+ * applies. (A long heartbeat: the stopped store must not be declared
+ * dead.) */
+static void
+s_answer_lost(void)
+{
+    testutil_broker_start("--heartbeat", "60000", NULL);
+    testutil_proc_t *st = testutil_service_start("store", "store/1", 0, NULL);
+    setenv("ACTORS_PERSIST_STORE", "store/1", 1);
+    testutil_proc_t *p = s_account("100", "0", "\"lost\"");
+    itest_connect();
+    ck_assert_int_eq(kill(st->pid, SIGSTOP), 0);
+    actors_future_t *f = s_deposit(S_ADDR, 0x1057u, 1);
+    ck_assert_msg(testutil_wait_until(s_store_busy, NULL, 10000),
+        "the save did not reach store/1");
+    s_kill9(p);
+    ck_assert_int_eq(actors_future_wait(f, ITEST_WAIT_MS), ACTORS_OK);
+    ck_assert_msg(
+        itest_code(f) == ACTORS_ECRASHED, "deposit: %s", itest_describe(f));
+    actors_future_destroy(&f);
+    ck_assert_int_eq(kill(st->pid, SIGCONT), 0);
+    /* The store has the change, with its key. */
+    f = itest_call("store/1", "restore", "s", "lost");
+    const msgpack_object *v = itest_result(f);
+    double b = 0;
+    TEST_ASSERT_OK(actors_value_double(
+        actors_map_get(actors_map_get(v, "state"), "balance"), &b));
+    ck_assert_double_eq(b, 101.0);
+    const msgpack_object *calls = actors_map_get(v, "calls");
+    ck_assert(calls != NULL && calls->type == MSGPACK_OBJECT_ARRAY &&
+              calls->via.array.size == 1);
+    actors_future_destroy(&f);
+    p = s_account("0", "0", "\"lost\"");
+    f = s_deposit_wait(0x1057u, 1); /* the same call again */
+    ck_assert_msg(itest_code(f) == ACTORS_OK && itest_double(f) == 101.0,
+        "%s: re-sent key: %s", s_prog, itest_describe(f));
+    actors_future_destroy(&f);
+    ck_assert_double_eq(s_balance(), 101.0);
+    f = s_deposit_wait(0x1057u, 2); /* a new call */
+    ck_assert_double_eq(itest_double(f), 102.0);
+    actors_future_destroy(&f);
+}
+
+START_TEST(test_persist_store_answer_lost)
+{
+    s_answer_lost();
+}
+END_TEST
+
+START_TEST(test_persist_store_answer_lost_snapshot_style)
+{
+    s_prog = "file_account";
+    s_answer_lost();
+}
+END_TEST
+
+START_TEST(test_persist_keyed_retry_snapshot_style)
+{
+    s_prog = "file_account";
+    s_keyed_retry(false);
+}
+END_TEST
+
+START_TEST(test_persist_keyed_retry_snapshot_style_redis)
+{
+    s_prog = "file_account";
+    if (s_redis_start()) {
+        s_keyed_retry(false);
+    }
+}
+END_TEST
+
+START_TEST(test_persist_keyed_retry_store_pool)
+{
+    s_keyed_retry(true);
+}
+END_TEST
+
+START_TEST(test_persist_keyed_retry_snapshot_style_store_pool)
+{
+    s_prog = "file_account";
+    s_keyed_retry(true);
 }
 END_TEST
 
@@ -711,10 +938,22 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_kill_loop_keeps_acknowledged_deposits);
     tcase_add_test(
         tc, test_persist_kill_loop_keeps_acknowledged_deposits_redis);
+    tcase_add_test(tc, test_persist_kill_loop_snapshot_style);
+    tcase_add_test(tc, test_persist_kill_loop_snapshot_style_redis);
+    tcase_add_test(tc, test_persist_kill_loop_store_pool);
+    tcase_add_test(tc, test_persist_kill_loop_snapshot_style_store_pool);
+    tcase_add_test(tc, test_persist_store_answer_lost);
+    tcase_add_test(tc, test_persist_store_answer_lost_snapshot_style);
+    tcase_add_test(tc, test_persist_keyed_retry_snapshot_style);
+    tcase_add_test(tc, test_persist_keyed_retry_snapshot_style_redis);
+    tcase_add_test(tc, test_persist_keyed_retry_store_pool);
+    tcase_add_test(tc, test_persist_keyed_retry_snapshot_style_store_pool);
     tcase_add_test(tc, test_persist_supervised_retries_apply_each_call_once);
     tcase_add_test(
         tc, test_persist_supervised_retries_apply_each_call_once_group);
     tcase_add_test(tc, test_persist_supervised_retries_without_client_keys);
+    tcase_add_test(
+        tc, test_persist_supervised_retries_without_client_keys_snapshot);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,12 +21,14 @@
  *    crash could take back;
  *  - exactly-once: a call whose key was already applied is answered with
  *    the result recorded then, before any method runs, and not applied
- *    again (the actor's first handle with a journal does this);
+ *    again (the actor's first handle with a key does this), in either
+ *    style and on every backend: the key and result are stored with the
+ *    change (in its journal record, or in the saved state's window);
  *  - the backend from configuration: files under $ACTORS_STATE_DIR, Redis
  *    ($ACTORS_REDIS), or the store actors ($ACTORS_PERSIST_STORE: an
  *    address or PREFIX:N, a pool; the member picked by key), where every
- *    change sends the whole new state (save) and is durable once the store
- *    acknowledges it;
+ *    change sends the whole new state (save, with the window of call
+ *    keys) and is durable once the store acknowledges it;
  *  - errors: a full storage is DiskFull (the change not applied), a key
  *    held by another live process KeyLocked at open (the process exits
  *    ACTORS_EXIT_KEY_LOCKED, not restarted), anything else
@@ -35,8 +37,9 @@
  *
  * Snapshot style (apply NULL): the service changes its state itself and
  * calls actors_durable_changed; the whole state is saved (once per group
- * flush under group). No call-key window there: exactly-once needs
- * events. docs/PERSISTENCE.md describes formats, policies and backends.
+ * flush under group), with the window of call keys, so a re-sent key is
+ * answered from it as with events. docs/PERSISTENCE.md describes formats,
+ * policies, backends and the guarantee per style and backend.
  *
  * Thread: a handle belongs to its actor's loop thread (init, methods,
  * timers, fini); it is not safe to share.
@@ -78,9 +81,9 @@ typedef struct actors_durable actors_durable_t;
  * sets its initial state and calls actors_durable_store. On error it has
  * called actors_actor_error (KeyLocked, DiskFull, WrongArguments for a bad
  * environment, PersistenceError) and returns the code for init to return.
- * With a journal (files or Redis, event sourcing) the handle also answers
- * re-sent call keys before any method of the actor runs (the first such
- * handle of an actor does). The key is 1..200 bytes.
+ * With a key (any backend, either style) the handle also answers re-sent
+ * call keys before any method of the actor runs (the first such handle of
+ * an actor does). The key is 1..200 bytes.
  * Ownership: how and state are borrowed for the life of the handle; *out
  * is the caller's (actors_durable_destroy). Every handle function below
  * takes a handle from here (with or without a key). Thread: the actor's
@@ -115,8 +118,10 @@ ACTORS_EXPORT actors_err actors_durable_change(
 
 /* actors_durable_changed (snapshot style) saves the state the method has
  * changed and answers the call with fmt (one value, as actors_msg_build)
- * once the state is durable. A failed save answers PersistenceError or
- * DiskFull and exits 1 (memory is ahead of the storage). Thread: handler. */
+ * once the state is durable; the call's key (if any) and that value are
+ * saved with the state, so a re-send is answered the value and the method
+ * does not run again. A failed save answers PersistenceError or DiskFull
+ * and exits 1 (memory is ahead of the storage). Thread: handler. */
 ACTORS_EXPORT actors_err actors_durable_changed(
     actors_ctx_t *ctx, actors_durable_t *self, const char *fmt, ...);
 
