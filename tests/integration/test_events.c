@@ -394,6 +394,82 @@ START_TEST(test_events_client_subscriptions)
 }
 END_TEST
 
+/* s_read_out reads what was written to fd (the writer has exited) into
+ * out, and closes fd. */
+static void
+s_read_out(int fd, char *out, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(fd, out + n, cap - 1 - n)) > 0) {
+        n += (size_t)r;
+    }
+    out[n] = '\0';
+    close(fd);
+}
+
+/* A client's subscriptions outlive a broker restart: once its connection
+ * is made again the client subscribes again by itself, and the events
+ * published after that arrive (those published before are lost: at most
+ * once). Both a client the test pumps and actorctl subscribe, blocked
+ * waiting for its next event. */
+START_TEST(test_events_client_resubscribes_after_broker_restart)
+{
+    testutil_proc_t *broker = testutil_broker_start(NULL);
+    char endpoint[256];
+    snprintf(endpoint, sizeof endpoint, "%s", testutil_endpoint());
+    actors_client_t *pub = itest_connect();
+    actors_client_t *sub = NULL;
+    TEST_ASSERT_OK(actors_client_create(&sub, endpoint));
+    s_seen_t seen = {0};
+    actors_subscription_t *cb = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(sub, "orders.*", s_on_event, &seen, &cb, &r));
+    TEST_ASSERT_OK(actors_future_wait(r, ITEST_WAIT_MS));
+    actors_future_destroy(&r);
+    const char *argv[] = {"actorctl", "--broker", endpoint, "subscribe",
+        "orders.>", "--count", "2", NULL};
+    testutil_proc_t *ctl = testutil_spawn(argv, TESTUTIL_PIPE_STDOUT);
+    ck_assert_ptr_nonnull(ctl);
+    int out_fd = dup(ctl->out_fd); /* reaping closes the proc's own */
+    ck_assert_int_ge(out_fd, 0);
+    /* actorctl has subscribed once an event reaches both (it has that
+     * one of its two then). */
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    int64_t n = 0;
+    while ((n = s_publish(pub, 1)) != 2 && testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(n, 2);
+    testutil_proc_kill(broker, SIGKILL);
+    ck_assert(testutil_proc_wait(broker, ITEST_WAIT_MS, NULL));
+    testutil_broker_start("--bind", endpoint, NULL);
+    pub = itest_connect();
+    /* The test's client is pumped between publishes; actorctl pumps
+     * itself. Both are back when an event reaches each. */
+    deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    seen.last = 0;
+    while ((seen.last != 2 || testutil_proc_running(ctl)) &&
+           testutil_now_ms() < deadline) {
+        s_publish(pub, 2);
+        TEST_ASSERT_OK(actors_client_poll(sub, 0));
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(seen.last, 2);
+    int status = -1;
+    ck_assert(testutil_proc_wait(ctl, ITEST_WAIT_MS, &status));
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char out[1024];
+    s_read_out(out_fd, out, sizeof out);
+    ck_assert_msg(strstr(out, "\"data\":{\"id\":1}") != NULL &&
+                      strstr(out, "\"data\":{\"id\":2}") != NULL,
+        "actorctl printed: %s", out);
+    actors_unsubscribe(&cb);
+    actors_client_destroy(&sub);
+}
+END_TEST
+
 /* The broker's registrations are a stream: a client subscribed to
  * actors.lifecycle.> hears an actor register and, unsupervised, die. */
 START_TEST(test_events_lifecycle_stream)
@@ -620,6 +696,7 @@ events_suite(void)
     tcase_add_test(tc, test_events_overflow_counted);
     tcase_add_test(tc, test_events_order_and_unsubscribe);
     tcase_add_test(tc, test_events_client_subscriptions);
+    tcase_add_test(tc, test_events_client_resubscribes_after_broker_restart);
     tcase_add_test(tc, test_events_lifecycle_stream);
     tcase_add_test(tc, test_events_lifecycle_supervised);
     tcase_add_test(tc, test_events_every_kind_recorded_and_published);
