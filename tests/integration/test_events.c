@@ -470,6 +470,71 @@ START_TEST(test_events_client_resubscribes_after_broker_restart)
 }
 END_TEST
 
+/* s_members reads the LOOKUP of group address: its subscriptions and
+ * each member's handled count (at most 2) into handled; returns how many
+ * members (0 if there is no such address yet). */
+static int
+s_members(const char *address, int64_t *subs, int64_t handled[2])
+{
+    actors_future_t *f = suptest_lookup(address);
+    if (f == NULL) {
+        return 0;
+    }
+    const msgpack_object *r = itest_result(f);
+    *subs = -1;
+    (void)actors_value_int(actors_map_get(r, "subscriptions"), subs);
+    const msgpack_object *v = actors_map_get(r, "members");
+    int n = 0;
+    for (uint32_t i = 0; v != NULL && v->type == MSGPACK_OBJECT_ARRAY &&
+                         i < v->via.array.size && n < 2;
+         i++) {
+        handled[n] = -1;
+        (void)actors_value_int(
+            actors_map_get(&v->via.array.ptr[i], "handled"), &handled[n]);
+        n++;
+    }
+    actors_future_destroy(&f);
+    return n;
+}
+
+/* A group of shipping workers subscribed (each member's topics table
+ * subscribes the group address) is a queue group: each event reaches
+ * one member, N events are N deliveries in all, spread over both. */
+START_TEST(test_events_group_queue)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_nonnull(testutil_service_spawn(
+            0, "shipping", "shipping/g", 0, "--group", "false", NULL));
+    }
+    int64_t subs = -1;
+    int64_t before[2] = {0, 0};
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while ((s_members("shipping/g", &subs, before) != 2 || subs != 1) &&
+           testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(s_members("shipping/g", &subs, before), 2);
+    ck_assert_int_eq(subs, 1); /* the group's one, made by both members */
+    enum { N = 20 };
+    for (int64_t id = 1; id <= N; id++) {
+        ck_assert_int_eq(s_publish(c, id), 1);
+    }
+    int64_t after[2] = {0, 0};
+    deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (s_members("shipping/g", &subs, after) == 2 &&
+           after[0] + after[1] - before[0] - before[1] < N &&
+           testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(after[0] + after[1] - before[0] - before[1], N);
+    ck_assert_int_gt(after[0] - before[0], 0);
+    ck_assert_int_gt(after[1] - before[1], 0);
+    ck_assert_int_eq(s_lookup_int("shipping/g", "events_dropped"), 0);
+}
+END_TEST
+
 /* The broker's registrations are a stream: a client subscribed to
  * actors.lifecycle.> hears an actor register and, unsupervised, die. */
 START_TEST(test_events_lifecycle_stream)
@@ -697,6 +762,7 @@ events_suite(void)
     tcase_add_test(tc, test_events_order_and_unsubscribe);
     tcase_add_test(tc, test_events_client_subscriptions);
     tcase_add_test(tc, test_events_client_resubscribes_after_broker_restart);
+    tcase_add_test(tc, test_events_group_queue);
     tcase_add_test(tc, test_events_lifecycle_stream);
     tcase_add_test(tc, test_events_lifecycle_supervised);
     tcase_add_test(tc, test_events_every_kind_recorded_and_published);
