@@ -12,6 +12,8 @@
 
 #include "suptest.h"
 
+#include <poll.h>
+
 #define P(line) "            " line "\n"
 
 static const char *
@@ -394,18 +396,34 @@ START_TEST(test_events_client_subscriptions)
 }
 END_TEST
 
-/* s_read_out reads what was written to fd (the writer has exited) into
- * out, and closes fd. */
-static void
-s_read_out(int fd, char *out, size_t cap)
+/* s_read_lines appends to out (cap bytes, NUL-terminated) what is
+ * written to fd until out has n lines, or the writer closes it, or the
+ * deadline (ms) passes; returns the lines out has. */
+static int
+s_read_lines(int fd, char *out, size_t cap, int n, int64_t deadline)
 {
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < cap && (r = read(fd, out + n, cap - 1 - n)) > 0) {
-        n += (size_t)r;
+    size_t len = strlen(out);
+    int lines = 0;
+    for (size_t i = 0; i < len; i++) {
+        lines += out[i] == '\n';
     }
-    out[n] = '\0';
-    close(fd);
+    while (lines < n && len + 1 < cap) {
+        int64_t left = deadline - testutil_now_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+            break;
+        }
+        ssize_t r = read(fd, out + len, cap - 1 - len);
+        if (r <= 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            lines += out[len + (size_t)i] == '\n';
+        }
+        len += (size_t)r;
+        out[len] = '\0';
+    }
+    return lines;
 }
 
 /* A client's subscriptions outlive a broker restart: once its connection
@@ -442,6 +460,13 @@ START_TEST(test_events_client_resubscribes_after_broker_restart)
         testutil_poll_pause_ms(20);
     }
     ck_assert_int_eq(n, 2);
+    /* It has printed it (the broker might die with it still queued). */
+    char out[1024] = "";
+    ck_assert_int_eq(s_read_lines(out_fd, out, sizeof out, 1,
+                         testutil_now_ms() + ITEST_WAIT_MS),
+        1);
+    ck_assert_msg(
+        strstr(out, "\"data\":{\"id\":1}") != NULL, "actorctl: %s", out);
     testutil_proc_kill(broker, SIGKILL);
     ck_assert(testutil_proc_wait(broker, ITEST_WAIT_MS, NULL));
     testutil_broker_start("--bind", endpoint, NULL);
@@ -460,11 +485,12 @@ START_TEST(test_events_client_resubscribes_after_broker_restart)
     int status = -1;
     ck_assert(testutil_proc_wait(ctl, ITEST_WAIT_MS, &status));
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    char out[1024];
-    s_read_out(out_fd, out, sizeof out);
-    ck_assert_msg(strstr(out, "\"data\":{\"id\":1}") != NULL &&
-                      strstr(out, "\"data\":{\"id\":2}") != NULL,
-        "actorctl printed: %s", out);
+    ck_assert_int_eq(s_read_lines(out_fd, out, sizeof out, 2,
+                         testutil_now_ms() + ITEST_WAIT_MS),
+        2);
+    close(out_fd);
+    ck_assert_msg(
+        strstr(out, "\"data\":{\"id\":2}") != NULL, "actorctl: %s", out);
     actors_unsubscribe(&cb);
     actors_client_destroy(&sub);
 }
