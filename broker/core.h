@@ -234,9 +234,9 @@ void brk_core_bury(brk_broker_t *self, uint32_t ei, actors_err inflight_code,
 /* brk_core_accept gives new slot si (state HELD, entry ei, frames and
  * cmd set; cmd TELL for anything the actor credits as a tell) to entry
  * ei as route.c does a TELL: dispatched at once when the mailbox is empty
- * and the actor has credit, else queued. Returns false when the mailbox
- * is full: the slot is then answered MailboxFull (unless answered) and
- * freed. */
+ * and the actor has credit, else queued; to a group, as an unkeyed TELL
+ * to one member (group.h). Returns false when the mailbox is full: the
+ * slot is then answered MailboxFull (unless answered) and freed. */
 bool brk_core_accept(brk_broker_t *self, uint32_t si, uint32_t ei);
 
 /* brk_core_unlink takes entry ei off its connection's list of entries,

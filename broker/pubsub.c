@@ -4,10 +4,12 @@
  * Subscriptions live in one array (grown by doubling, free rows chained);
  * a row is (owner kind, owner index, pattern). Owners are connection rows
  * (conn.h; the connection gets role SUBSCRIBER so that its row, and the
- * conn_gone hook, exist for a plain client) and registry entries. Events
+ * conn_gone hook, exist for a plain client) and registry entries (a
+ * group's is the group entry, subscribed by any of its members). Events
  * to an address become slots of command TELL whose header is a
  * PUBLICATION (pattern and topic as the names): the core queues,
- * dispatches, holds across a restart and credits them as tells.
+ * dispatches (to one member of a group), holds across a restart and
+ * credits them as tells.
  */
 #include "pubsub.h"
 
@@ -188,7 +190,7 @@ s_to_conn(brk_pubsub_t *self, const ps_sub_t *s, const char *topic, size_t tlen,
 }
 
 /* s_to_address queues the event in a subscribed address's mailbox as a
- * TELL-like slot. */
+ * TELL-like slot; a group's goes to one member, as a TELL does. */
 static bool
 s_to_address(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
     size_t tlen, zmq_msg_t *body)
@@ -300,6 +302,27 @@ s_on_publish(void *arg, brk_broker_t *core, const brk_in_t *m)
     }
 }
 
+/* s_serves: connection ci serves entry ei: it registered it, or, for a
+ * group (group.h), one of its members. */
+static bool
+s_serves(brk_broker_t *core, uint32_t ei, uint32_t ci)
+{
+    const brk_entry_t *e = brk_registry_at(&core->reg, ei);
+    if (e->state != BRK_ENTRY_RUNNING) {
+        return false;
+    }
+    if (!e->is_group) {
+        return e->conn == ci;
+    }
+    for (uint32_t mi = e->first_member; mi != BRK_NONE;
+         mi = brk_registry_at(&core->reg, mi)->member_next) {
+        if (brk_registry_at(&core->reg, mi)->conn == ci) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* s_owner reads SUBSCRIBE/UNSUBSCRIBE's frames: the pattern into p, and
  * the owner. Answers and returns false when they are malformed or the
  * sender may not subscribe the address it names. */
@@ -340,13 +363,13 @@ s_owner(brk_pubsub_t *self, const brk_in_t *m, const char *what, char *p,
     uint32_t ci = brk_core_sender(core, m);
     uint32_t ei = brk_registry_find(
         &core->reg, zmq_msg_data(&m->arg[1]), zmq_msg_size(&m->arg[1]));
-    if (ci == BRK_NONE || ei == BRK_NONE ||
-        brk_registry_at(&core->reg, ei)->state != BRK_ENTRY_RUNNING ||
-        brk_registry_at(&core->reg, ei)->conn != ci) {
+    if (ci == BRK_NONE || ei == BRK_NONE || !s_serves(core, ei, ci)) {
         char address[256];
         brk_core_frame_str(&m->arg[1], address, sizeof address);
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_EFORBIDDEN,
-            address, "only the connection that registered %s may subscribe it",
+            address,
+            "only the connection that registered %s (a member, for a "
+            "group) may subscribe it",
             address);
         return false;
     }

@@ -18,8 +18,10 @@
  *     belongs to the address, not to its connection: it lasts until the
  *     address is buried (a tombstone) or it is unsubscribed.
  *
- * Delivery is by address through the core's routing, so a group address
- * that routes a TELL to one member gives each event to one member.
+ * A group address (group.h) is subscribed by any of its members'
+ * connections, and the subscription is the group's: each event goes to
+ * one member, the least loaded, as an unkeyed TELL does (a queue group,
+ * as in NATS), and lasts while the group is held or has members.
  *
  * Matching is a linear scan of the subscriptions (at most
  * BRK_PUBSUB_MAX), each pattern split at dots on the fly; a publication

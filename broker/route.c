@@ -227,6 +227,9 @@ s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
 bool
 brk_core_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
 {
+    if (brk_registry_at(&self->reg, ei)->is_group) {
+        return brk_group_accept(self, si, ei, NULL, false); /* one member */
+    }
     return s_accept(self, si, ei);
 }
 

@@ -14,7 +14,8 @@
  * it more than its own PINGs to them (libzmq cancels a connection's
  * heartbeat timer by a linear walk of all timers). The actor
  * runtime learns of a new connection through actors__client_watch (a
- * socket monitor) and registers again.
+ * socket monitor) and registers again; a client with subscriptions
+ * watches too, and its pump subscribes them again (s_renew).
  *
  * Calls get an 8-byte request id from a per-client counter (never reused).
  * A plain tell gets one too, with the top bit set (ACTORS__TELL_BIT) and
@@ -112,7 +113,11 @@ struct actors_client {
     size_t nspare;               /* futures on spare */
     void *monitor;               /* PAIR reading the socket's connection
                                     events (actors__client_watch); NULL */
+    int monitor_fd;              /* the monitor's ZMQ_FD; -1: none */
     bool lost;                   /* a disconnect seen, no handshake since */
+    uint64_t conn_gen;           /* new connections the monitor saw */
+    uint64_t conn_gen_told;      /* conn_gen actors__client_reconnected
+                                    last reported */
     bool handshake_logged;       /* CLI-HANDSHAKE-FAILED said once */
     uint32_t tells_unpumped;     /* tells sent since the last pump */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
@@ -431,6 +436,7 @@ actors_client_create(actors_client_t **out, const char *endpoint)
     self->timeout_ms = ACTORS_CLIENT_TIMEOUT_DEFAULT;
     self->mask = 63;
     self->fd = -1;
+    self->monitor_fd = -1;
     self->slots = actors__zalloc((self->mask + 1) * sizeof *self->slots);
     actors_err rc = self->slots ? ACTORS_OK : ACTORS_ENOMEM;
     if (rc == ACTORS_OK) {
@@ -500,6 +506,7 @@ actors_client_destroy(actors_client_t **self_p)
         zmq_socket_monitor(self->sock, NULL, 0);
         zmq_close(self->monitor);
         self->monitor = NULL;
+        self->monitor_fd = -1;
     }
     if (self->sock != NULL) {
         zmq_close(self->sock);
@@ -1209,6 +1216,18 @@ s_drain(actors_client_t *self)
     return n;
 }
 
+/* s_renew has the client's subscriptions made again on a new connection
+ * to the broker (pubsub.c): the broker knows the new connection as a new
+ * peer, with no subscription. Only with subscriptions and a monitor
+ * (actors_subscribe starts it). */
+static void
+s_renew(actors_client_t *self)
+{
+    if (self->subs != NULL && self->monitor != NULL && !self->closed) {
+        actors__subs_renew(self, actors__client_conn_gen(self));
+    }
+}
+
 /* s_wait_fd waits up to wait_ms (-1: no limit) for a message and reads
  * what came. Only after a receive returned EAGAIN with no send since
  * (self->idle): then the socket's ZMQ_FD becomes readable when libzmq has
@@ -1221,9 +1240,15 @@ s_wait_fd(actors_client_t *self, int wait_ms)
 {
     int64_t deadline = wait_ms > 0 ? s_now_ms() + wait_ms : 0;
     for (;;) {
-        struct pollfd item = {self->fd, POLLIN, 0};
-        if (poll(&item, 1, wait_ms) <= 0) {
+        /* With subscriptions, the connection's news too (s_renew). */
+        struct pollfd items[2] = {
+            {self->fd, POLLIN, 0}, {self->monitor_fd, POLLIN, 0}};
+        nfds_t n = self->subs != NULL && self->monitor_fd >= 0 ? 2 : 1;
+        if (poll(items, n, wait_ms) <= 0) {
             return; /* the time is up (or EINTR, as zmq_poll) */
+        }
+        if (n == 2 && (items[1].revents & POLLIN)) {
+            s_renew(self);
         }
         if (s_drain(self) > 0 || !self->idle || self->closed) {
             return;
@@ -1269,6 +1294,9 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
     actors__client_ref(self);
     self->tells_unpumped = 0;
     int handled = s_drain(self);
+    if (handled == 0) {
+        s_renew(self); /* idle: a new connection may be why */
+    }
     s_expire(self);
     if (handled == 0 && timeout_ms != 0 && !self->closed) {
         int wait_ms = timeout_ms;
@@ -1279,9 +1307,12 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
         if (self->idle && self->fd >= 0) {
             s_wait_fd(self, wait_ms);
         } else {
-            zmq_pollitem_t item = {self->sock, 0, ZMQ_POLLIN, 0};
-            if (zmq_poll(&item, 1, wait_ms) > 0) {
+            zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
+                {self->monitor, 0, ZMQ_POLLIN, 0}};
+            int n = self->subs != NULL && self->monitor != NULL ? 2 : 1;
+            if (zmq_poll(items, n, wait_ms) > 0) {
                 s_drain(self);
+                s_renew(self);
             }
         }
         s_expire(self);
@@ -1368,14 +1399,16 @@ actors__client_watch(actors_client_t *self, int *fd)
         *fd = -1;
         return ACTORS_EIO;
     }
+    self->monitor_fd = *fd;
     return ACTORS_OK;
 }
 
-bool
-actors__client_reconnected(actors_client_t *self)
+/* s_monitor_read reads the connection events that came since the last
+ * read: each handshake that follows a disconnect is a new connection
+ * (conn_gen). */
+static void
+s_monitor_read(actors_client_t *self)
 {
-    assert(self && self->tag == ACTORS_CLIENT_TAG);
-    bool again = false;
     while (self->monitor != NULL) {
         /* An event is two frames: 2 bytes event, 4 bytes value; then the
          * endpoint. */
@@ -1423,10 +1456,27 @@ actors__client_reconnected(actors_client_t *self)
             /* The first handshake is no news (and may have come before
              * the monitor did); one after a disconnect is. */
             self->lost = false;
-            again = true;
+            self->conn_gen++;
         }
     }
+}
+
+bool
+actors__client_reconnected(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    s_monitor_read(self);
+    bool again = self->conn_gen != self->conn_gen_told;
+    self->conn_gen_told = self->conn_gen;
     return again;
+}
+
+uint64_t
+actors__client_conn_gen(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    s_monitor_read(self);
+    return self->conn_gen;
 }
 
 actors_err

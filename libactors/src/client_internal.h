@@ -32,6 +32,13 @@ actors_err actors__client_watch(actors_client_t *self, int *fd);
  * before actors__client_watch. */
 bool actors__client_reconnected(actors_client_t *self);
 
+/* actors__client_conn_gen reads the connection events that came since the
+ * last read and returns how many new connections (a handshake after a
+ * disconnect) the client has had since actors__client_watch: a reader of
+ * its own (pubsub.c) compares it with the value it saw last, without
+ * taking actors__client_reconnected's news from the actor runtime. */
+uint64_t actors__client_conn_gen(actors_client_t *self);
+
 /* actors__client_timeout_ms is how long until the next local deadline of a
  * pending call (-1: none), for the caller's poll timeout. */
 int actors__client_timeout_ms(const actors_client_t *self);

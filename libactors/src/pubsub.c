@@ -7,6 +7,15 @@
  * actors__subs_deliver before the actor runtime's hook). The client keeps
  * its subscriptions on a list; each holds a reference on the client, so
  * destroying the client first leaves them safe to unsubscribe.
+ *
+ * The broker forgets a connection's subscriptions with the connection: a
+ * broker that restarted, or a connection libzmq made again, knows the
+ * client as a new peer. So subscribing starts the client's connection
+ * monitor (actors__client_watch), each subscription remembers the
+ * connection generation its SUBSCRIBE went on, and the client's pump
+ * calls actors__subs_renew, which SUBSCRIBEs again (a new request id)
+ * every subscription made on an older connection, as the actor runtime
+ * REGISTERs again. Events published in between are lost (at most once).
  */
 #include <actors/pubsub.h>
 
@@ -18,6 +27,7 @@
 #include <actors-internal/alloc.h>
 #include <actors-internal/unpack.h>
 
+#include "client_internal.h"
 #include "future_internal.h"
 #include "pubsub_internal.h"
 
@@ -39,7 +49,8 @@ struct actors_subscription {
     actors_subscription_t *next;
     char pattern[ACTORS_TOPIC_MAX + 1];
     size_t plen;
-    uint64_t id; /* the SUBSCRIBE's request id */
+    uint64_t id;  /* the SUBSCRIBE's request id */
+    uint64_t gen; /* the connection it went on (actors__client_conn_gen) */
     actors_event_fn fn;
     void *arg;
     s_waiter_t *w_head, *w_tail; /* futures waiting, oldest first */
@@ -126,12 +137,19 @@ actors_subscribe(actors_client_t *client, const char *pattern,
     if (!actors__topic_ok(pattern, true)) {
         return ACTORS_EINVAL;
     }
+    /* The connection's news, to subscribe again on a new one. */
+    int fd = -1;
+    actors_err rc = actors__client_watch(client, &fd);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
     actors_subscription_t *self = actors__zalloc(sizeof *self);
     if (self == NULL) {
         return ACTORS_ENOMEM;
     }
+    self->gen = actors__client_conn_gen(client);
     actors_future_t *f = NULL;
-    actors_err rc = actors__client_request(
+    rc = actors__client_request(
         client, ACTORS_CMD_SUBSCRIBE, pattern, NULL, NULL, &f);
     if (rc != ACTORS_OK) {
         actors__free(self);
@@ -280,6 +298,48 @@ actors_unsubscribe(actors_subscription_t **self_p)
         return;
     }
     s_free(self);
+}
+
+/* s_replaced: a subscription newer than self (before it on the list) has
+ * its pattern, and so the broker's row. */
+static bool
+s_replaced(const actors_subscription_t *head, const actors_subscription_t *self)
+{
+    for (const actors_subscription_t *o = head; o != self; o = o->next) {
+        if (o->plen == self->plen &&
+            memcmp(o->pattern, self->pattern, self->plen) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+actors__subs_renew(actors_client_t *client, uint64_t gen)
+{
+    actors_subscription_t *head = *actors__client_subs(client);
+    for (actors_subscription_t *self = head; self != NULL; self = self->next) {
+        if (self->gen == gen) {
+            continue;
+        }
+        self->gen = gen;
+        if (s_replaced(head, self)) {
+            continue; /* it gets no more events (actors_subscribe) */
+        }
+        actors_future_t *f = NULL;
+        actors_err rc = actors__client_request(
+            client, ACTORS_CMD_SUBSCRIBE, self->pattern, NULL, NULL, &f);
+        if (rc != ACTORS_OK) {
+            ACTORS_LOG(ACTORS_LOG_ERR, "CLI-RESUBSCRIBE",
+                "pattern=%s cannot send: %s", self->pattern,
+                actors_err_name(rc));
+            continue;
+        }
+        /* The publications' id from now on; the answer is dropped, as
+         * actors_subscribe's without ready. */
+        self->id = f->id;
+        actors_future_destroy(&f);
+    }
 }
 
 /* s_result builds the {"topic", "data"} body a future resolves with. */

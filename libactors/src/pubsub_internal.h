@@ -20,6 +20,13 @@
 bool actors__subs_deliver(actors_client_t *client, const actors__hdr_t *hdr,
     zmq_msg_t *frames, int n);
 
+/* actors__subs_renew SUBSCRIBEs again every subscription of the client
+ * made on a connection older than gen (actors__client_conn_gen), but
+ * those a newer one of the same pattern replaced, and marks them all as
+ * made on gen. The client's pump calls it once the connection is new.
+ * Owner thread. */
+void actors__subs_renew(actors_client_t *client, uint64_t gen);
+
 /* actors__topic_ok: s is a topic (or, with pattern, a pattern) the
  * broker takes: its rules are broker/topic.h's; the broker checks again.
  * Thread: any. */

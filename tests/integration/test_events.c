@@ -12,6 +12,8 @@
 
 #include "suptest.h"
 
+#include <poll.h>
+
 #define P(line) "            " line "\n"
 
 static const char *
@@ -394,6 +396,171 @@ START_TEST(test_events_client_subscriptions)
 }
 END_TEST
 
+/* s_read_lines appends to out (cap bytes, NUL-terminated) what is
+ * written to fd until out has n lines, or the writer closes it, or the
+ * deadline (ms) passes; returns the lines out has. */
+static int
+s_read_lines(int fd, char *out, size_t cap, int n, int64_t deadline)
+{
+    size_t len = strlen(out);
+    int lines = 0;
+    for (size_t i = 0; i < len; i++) {
+        lines += out[i] == '\n';
+    }
+    while (lines < n && len + 1 < cap) {
+        int64_t left = deadline - testutil_now_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+            break;
+        }
+        ssize_t r = read(fd, out + len, cap - 1 - len);
+        if (r <= 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < r; i++) {
+            lines += out[len + (size_t)i] == '\n';
+        }
+        len += (size_t)r;
+        out[len] = '\0';
+    }
+    return lines;
+}
+
+/* A client's subscriptions outlive a broker restart: once its connection
+ * is made again the client subscribes again by itself, and the events
+ * published after that arrive (those published before are lost: at most
+ * once). Both a client the test pumps and actorctl subscribe, blocked
+ * waiting for its next event. */
+START_TEST(test_events_client_resubscribes_after_broker_restart)
+{
+    testutil_proc_t *broker = testutil_broker_start(NULL);
+    char endpoint[256];
+    snprintf(endpoint, sizeof endpoint, "%s", testutil_endpoint());
+    actors_client_t *pub = itest_connect();
+    actors_client_t *sub = NULL;
+    TEST_ASSERT_OK(actors_client_create(&sub, endpoint));
+    s_seen_t seen = {0};
+    actors_subscription_t *cb = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(sub, "orders.*", s_on_event, &seen, &cb, &r));
+    TEST_ASSERT_OK(actors_future_wait(r, ITEST_WAIT_MS));
+    actors_future_destroy(&r);
+    const char *argv[] = {"actorctl", "--broker", endpoint, "subscribe",
+        "orders.>", "--count", "2", NULL};
+    testutil_proc_t *ctl = testutil_spawn(argv, TESTUTIL_PIPE_STDOUT);
+    ck_assert_ptr_nonnull(ctl);
+    int out_fd = dup(ctl->out_fd); /* reaping closes the proc's own */
+    ck_assert_int_ge(out_fd, 0);
+    /* actorctl has subscribed once an event reaches both (it has that
+     * one of its two then). */
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    int64_t n = 0;
+    while ((n = s_publish(pub, 1)) != 2 && testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(n, 2);
+    /* It has printed it (the broker might die with it still queued). */
+    char out[1024] = "";
+    ck_assert_int_eq(s_read_lines(out_fd, out, sizeof out, 1,
+                         testutil_now_ms() + ITEST_WAIT_MS),
+        1);
+    ck_assert_msg(
+        strstr(out, "\"data\":{\"id\":1}") != NULL, "actorctl: %s", out);
+    testutil_proc_kill(broker, SIGKILL);
+    ck_assert(testutil_proc_wait(broker, ITEST_WAIT_MS, NULL));
+    testutil_broker_start("--bind", endpoint, NULL);
+    pub = itest_connect();
+    /* The test's client is pumped between publishes; actorctl pumps
+     * itself. Both are back when an event reaches each. */
+    deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    seen.last = 0;
+    while ((seen.last != 2 || testutil_proc_running(ctl)) &&
+           testutil_now_ms() < deadline) {
+        s_publish(pub, 2);
+        TEST_ASSERT_OK(actors_client_poll(sub, 0));
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(seen.last, 2);
+    int status = -1;
+    ck_assert(testutil_proc_wait(ctl, ITEST_WAIT_MS, &status));
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(s_read_lines(out_fd, out, sizeof out, 2,
+                         testutil_now_ms() + ITEST_WAIT_MS),
+        2);
+    close(out_fd);
+    ck_assert_msg(
+        strstr(out, "\"data\":{\"id\":2}") != NULL, "actorctl: %s", out);
+    actors_unsubscribe(&cb);
+    actors_client_destroy(&sub);
+}
+END_TEST
+
+/* s_members reads the LOOKUP of group address: its subscriptions and
+ * each member's handled count (at most 2) into handled; returns how many
+ * members (0 if there is no such address yet). */
+static int
+s_members(const char *address, int64_t *subs, int64_t handled[2])
+{
+    actors_future_t *f = suptest_lookup(address);
+    if (f == NULL) {
+        return 0;
+    }
+    const msgpack_object *r = itest_result(f);
+    *subs = -1;
+    (void)actors_value_int(actors_map_get(r, "subscriptions"), subs);
+    const msgpack_object *v = actors_map_get(r, "members");
+    int n = 0;
+    for (uint32_t i = 0; v != NULL && v->type == MSGPACK_OBJECT_ARRAY &&
+                         i < v->via.array.size && n < 2;
+         i++) {
+        handled[n] = -1;
+        (void)actors_value_int(
+            actors_map_get(&v->via.array.ptr[i], "handled"), &handled[n]);
+        n++;
+    }
+    actors_future_destroy(&f);
+    return n;
+}
+
+/* A group of shipping workers subscribed (each member's topics table
+ * subscribes the group address) is a queue group: each event reaches
+ * one member, N events are N deliveries in all, spread over both. */
+START_TEST(test_events_group_queue)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_nonnull(testutil_service_spawn(
+            0, "shipping", "shipping/g", 0, "--group", "false", NULL));
+    }
+    int64_t subs = -1;
+    int64_t before[2] = {0, 0};
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while ((s_members("shipping/g", &subs, before) != 2 || subs != 1) &&
+           testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(s_members("shipping/g", &subs, before), 2);
+    ck_assert_int_eq(subs, 1); /* the group's one, made by both members */
+    enum { N = 20 };
+    for (int64_t id = 1; id <= N; id++) {
+        ck_assert_int_eq(s_publish(c, id), 1);
+    }
+    int64_t after[2] = {0, 0};
+    deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (s_members("shipping/g", &subs, after) == 2 &&
+           after[0] + after[1] - before[0] - before[1] < N &&
+           testutil_now_ms() < deadline) {
+        testutil_poll_pause_ms(20);
+    }
+    ck_assert_int_eq(after[0] + after[1] - before[0] - before[1], N);
+    ck_assert_int_gt(after[0] - before[0], 0);
+    ck_assert_int_gt(after[1] - before[1], 0);
+    ck_assert_int_eq(s_lookup_int("shipping/g", "events_dropped"), 0);
+}
+END_TEST
+
 /* The broker's registrations are a stream: a client subscribed to
  * actors.lifecycle.> hears an actor register and, unsupervised, die. */
 START_TEST(test_events_lifecycle_stream)
@@ -620,6 +787,8 @@ events_suite(void)
     tcase_add_test(tc, test_events_overflow_counted);
     tcase_add_test(tc, test_events_order_and_unsubscribe);
     tcase_add_test(tc, test_events_client_subscriptions);
+    tcase_add_test(tc, test_events_client_resubscribes_after_broker_restart);
+    tcase_add_test(tc, test_events_group_queue);
     tcase_add_test(tc, test_events_lifecycle_stream);
     tcase_add_test(tc, test_events_lifecycle_supervised);
     tcase_add_test(tc, test_events_every_kind_recorded_and_published);

@@ -15,10 +15,15 @@
  * address instead (actor.h, actors_actor_subscribe): those go through its
  * mailbox and wait while it restarts.
  *
- * A client's subscriptions are the broker's memory of its connection: if
- * the broker restarts, or the connection is dropped and made again,
- * they are gone (subscribe again); an actor's address subscriptions are
- * made again at each registration by the runtime.
+ * The broker keeps a client's subscriptions with its connection. When
+ * the connection is made again (the broker restarted, or libzmq dropped
+ * a silent connection and reconnected), the client subscribes every live
+ * subscription again by itself, the next time it is pumped (a pump that
+ * waits wakes for it), as an actor registers again. Events published
+ * while the broker was down, or before the new SUBSCRIBE reached it, are
+ * lost: at most once. A re-subscription the broker refuses (its bound)
+ * is not reported. An actor's address subscriptions are made again at
+ * each registration by the runtime, and events wait in its mailbox.
  *
  * Events reach a client's subscriptions when the client is pumped
  * (actors_client_poll, or any wait on one of its futures), in the order

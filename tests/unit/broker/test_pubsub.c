@@ -285,6 +285,70 @@ START_TEST(test_pubsub_actor_mailbox)
 }
 END_TEST
 
+/* s_register_member makes sock a member of the group at address
+ * (REGISTER with group: true) with prefetch. */
+static void
+s_register_member(void *sock, const char *address, uint32_t prefetch)
+{
+    actors_msg_t *info = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&info, "{sssisisb}", "service", "test",
+        "pid", 4242, "prefetch", (int)prefetch, "group", 1));
+    s_send(sock, ACTORS_CMD_REGISTER, 0, "reg", 2, S(address),
+        actors_msg_data(info), actors_msg_size(info));
+    actors_msg_destroy(&info);
+    s_msg_t m;
+    s_recv(sock, &m);
+    s_check_answer(&m, 0, ACTORS_CMD_REPLY, "reg");
+    s_msg_free(&m);
+}
+
+/* A group address subscribed by its members is a queue group: each event
+ * goes to one member (the least loaded, as a TELL to the group), not one
+ * per member; only a member's connection may subscribe it; any member
+ * may unsubscribe it. */
+START_TEST(test_pubsub_group_queue)
+{
+    s_start();
+    void *m1 = s_sock(ZMQ_DEALER);
+    void *m2 = s_sock(ZMQ_DEALER);
+    s_register_member(m1, "wk/1", 10);
+    s_register_member(m2, "wk/1", 10);
+    s_subscribe(m1, ACTORS_CMD_SUBSCRIBE, "jobs.*", "wk/1", 1);
+    s_subscribe(m2, ACTORS_CMD_SUBSCRIBE, "jobs.*", "wk/1", 0);
+    void *pub = s_sock(ZMQ_DEALER);
+    s_send(pub, ACTORS_CMD_SUBSCRIBE, 0, "f", 2, S("jobs.*"), S("wk/1"));
+    s_expect_error(pub, 0, "f", "Forbidden");
+    ck_assert_int_eq(s_lookup(pub, "wk/1", "subscriptions"), 1);
+    /* No credit comes back: the loads alternate the members. */
+    for (uint8_t i = 0; i < 6; i++) {
+        s_publish(pub, "jobs.x", i, 1);
+    }
+    void *members[2] = {m1, m2};
+    unsigned first[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        for (unsigned i = 0; i < 3; i++) {
+            s_pub_t p = s_get_pub(members[k]);
+            ck_assert_str_eq(p.id, "wk/1");
+            ck_assert_str_eq(p.pattern, "jobs.*");
+            ck_assert_str_eq(p.topic, "jobs.x");
+            if (i == 0) {
+                first[k] = p.body[0]; /* 0 or 1: by the member order */
+            }
+            ck_assert_uint_eq(p.body[0], first[k] + 2 * i);
+        }
+    }
+    ck_assert_uint_eq(first[0] + first[1], 1); /* one each */
+    s_none(m1, 30);
+    s_none(m2, 30);
+    s_subscribe(m2, ACTORS_CMD_UNSUBSCRIBE, "jobs.*", "wk/1", 1);
+    s_publish(pub, "jobs.x", 9, 0);
+    zmq_close(pub);
+    zmq_close(m1);
+    zmq_close(m2);
+    s_stop();
+}
+END_TEST
+
 Suite *pubsub_suite(void);
 
 Suite *
@@ -296,6 +360,7 @@ pubsub_suite(void)
     tcase_add_test(tc, test_pubsub_clients);
     tcase_add_test(tc, test_pubsub_malformed);
     tcase_add_test(tc, test_pubsub_actor_mailbox);
+    tcase_add_test(tc, test_pubsub_group_queue);
     suite_add_tcase(s, tc);
     return s;
 }
