@@ -18,8 +18,16 @@ Publish/subscribe: :meth:`Client.publish` and :meth:`Client.subscribe`
 hands each event to every :class:`actors.pubsub.Subscription` of that
 pattern, matched by the pattern the PUBLICATION names.
 
-CURVE: the I/O thread watches the connection's handshake (a ZeroMQ socket
-monitor). When the broker refuses this client's key (ZAP), libzmq never
+The I/O thread watches the connection (a ZeroMQ socket monitor). A
+handshake that follows a disconnect is a new connection (the broker
+restarted, or the connection was dropped): the broker knows it as a new
+peer with no subscription, so the I/O thread sends the SUBSCRIBE of every
+live pattern again, with a new request id, as libactors does; requests
+pending meanwhile are left as they are (each gets its answer or its
+Timeout). Events published while the client was not connected are lost:
+delivery to a client is at most once.
+
+CURVE: when the broker refuses this client's key (ZAP), libzmq never
 tries again, so every request pending or made afterwards fails at once
 with :class:`actors.Timeout` saying so, instead of waiting out its
 deadline; a Timeout while no handshake has succeeded says that too.
@@ -78,9 +86,13 @@ def _key_bytes(key):
     return b
 
 
-_HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+_HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_AUTH
                      | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
                      | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+# the connection's events the I/O thread reads: a handshake after a
+# disconnect is a new connection (resubscribe), a failed one CURVE's news
+_MONITOR_EVENTS = (zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+                   | _HANDSHAKE_FAILED)
 
 
 def _done(value):
@@ -88,6 +100,14 @@ def _done(value):
     f.set_running_or_notify_cancel()
     f.set_result(value)
     return f
+
+
+def _log_refusal(fut):
+    """A resubscription's answer: only a failure is news."""
+    exc = fut.exception()
+    if exc is not None and not isinstance(exc, errors.Closed):
+        pubsub._log.warning("actors: a subscription made again after a "
+                            "reconnect: %s", exc)
 
 
 def _unpack(body):
@@ -149,6 +169,8 @@ class Client:
         self._subs_lock = threading.Lock()
         self._mon = None
         self._handshake_ok = False   # I/O thread's, read by its messages
+        self._lost = False           # I/O thread's: a disconnect seen, no
+                                     # handshake since
         self._handshake_failures = 0
         self._refused = None         # why the broker refused our key
         self._ctx = zmq.Context()
@@ -158,9 +180,9 @@ class Client:
             self._sock.sndhwm = _HWM
             self._sock.rcvhwm = _HWM
             self.curve = keys.apply(self._sock, key, broker_key)
-            if self.curve:
-                self._mon = self._sock.get_monitor_socket(_HANDSHAKE_EVENTS)
-                self._mon.linger = 0
+            # watched before connecting: the first handshake is no news
+            self._mon = self._sock.get_monitor_socket(_MONITOR_EVENTS)
+            self._mon.linger = 0
             try:
                 self._sock.connect(self.endpoint)
             except zmq.ZMQError as e:
@@ -585,7 +607,7 @@ class Client:
         return "; no CURVE handshake with it has completed yet"
 
     def _monitor(self, pending):
-        """I/O thread: the socket monitor's handshake events."""
+        """I/O thread: the socket monitor's connection events."""
         while True:
             try:
                 ev = parse_monitor_message(self._mon.recv_multipart(zmq.NOBLOCK))
@@ -594,13 +616,35 @@ class Client:
             except (ValueError, IndexError, struct.error):
                 continue
             kind = ev["event"]
-            if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            if kind == zmq.EVENT_DISCONNECTED:
+                self._lost = True
+            elif kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self._handshake_ok = True
+                if self._lost:
+                    self._lost = False
+                    self._resubscribe()
             elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 if self._refused is None:
                     self._refuse(pending, ev["value"])
-            else:
+            elif kind & _HANDSHAKE_FAILED:
                 self._handshake_failures += 1
+
+    def _resubscribe(self):
+        """I/O thread: a new connection, which the broker knows as a new
+        peer with no subscription: SUBSCRIBE every live pattern again,
+        each with a new request id (queued: the I/O loop sends them next,
+        before it polls again). The broker's answer only is logged if it
+        is a refusal; a Subscription's ``ready`` is its first answer."""
+        with self._subs_lock:
+            for p in list(self._subs):
+                rid = _RID.pack(next(self._ids))
+                try:
+                    fut = self._request([wire.header(wire.SUBSCRIBE, rid), p],
+                                        rid, self._local(self.timeout),
+                                        "subscribe %s again" % wire._text(p))
+                except errors.Closed:
+                    return
+                fut.add_done_callback(_log_refusal)
 
     def _refuse(self, pending, status):
         """I/O thread: the broker refused our key (ZAP ``status``). libzmq

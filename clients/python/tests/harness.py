@@ -41,6 +41,7 @@ class Procs:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="actors-pyclient.")
         self.procs = []  # (name, Popen)
+        self.named = {}  # name -> Popen, of the brokers
 
     def start(self, name, argv, env=None):
         out = open(os.path.join(self.tmp, name + ".out"), "wb")
@@ -62,17 +63,20 @@ class Procs:
         except OSError:
             return ""
 
-    def broker(self, *extra):
-        """Starts actors-broker on a free loopback port; its endpoint."""
-        p = self.start("broker", [binary("actors-broker"), "--bind",
-                                  "tcp://127.0.0.1:*"] + list(extra))
+    def broker(self, *extra, name="broker", bind="tcp://127.0.0.1:*"):
+        """Starts actors-broker (logs NAME.out, NAME.err; the process in
+        ``self.named[name]``) bound to ``bind``, by default a free
+        loopback port; its endpoint."""
+        p = self.start(name, [binary("actors-broker"), "--bind", bind]
+                       + list(extra))
+        self.named[name] = p
         end = time.monotonic() + DEADLINE_S
         while time.monotonic() < end:
-            for line in self.log("broker", "out").splitlines():
+            for line in self.log(name, "out").splitlines():
                 if line.startswith("ENDPOINT "):
                     return line.split(" ", 1)[1].strip()
             if p.poll() is not None:
-                raise RuntimeError("the broker exited: " + self.log("broker"))
+                raise RuntimeError("the broker exited: " + self.log(name))
             time.sleep(0.02)  # poll pause; the loop has a deadline
         raise RuntimeError("no ENDPOINT line from the broker in %.0f s"
                            % DEADLINE_S)

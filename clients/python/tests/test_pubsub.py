@@ -238,3 +238,41 @@ async def _subscribe_unchecked(c, pattern):
         await c.subscribe(pattern)
     finally:
         wire.topic_valid = saved
+
+
+def test_subscriptions_survive_a_broker_restart():
+    """The broker forgets a connection's subscriptions with the connection:
+    after it restarts on the same endpoint the client subscribes every
+    live pattern again by itself (schemas/PROTOCOL.md: a client SHOULD).
+    A broker of this test's own, stopped by pid; the publisher publishes
+    until both subscriptions are back (reconnecting takes a moment)."""
+    procs = harness.Procs()
+    try:
+        ep = procs.broker(name="rbroker")
+        with actors.Client(ep, timeout=10) as c:
+            p = prefix()
+            sub = subscribed(c, p + ".>")
+            got = []
+            cb = subscribed(c, p + ".cb", callback=lambda ev: got.append(ev.data))
+            with actors.Client(ep, timeout=10) as pub:
+                assert pub.publish(p + ".cb", "before").result(WAIT) == 2
+            assert sub.next(WAIT).data == "before"
+            harness.stop(procs.named["rbroker"])
+            # bound again to the same port (retried: the port may be
+            # busy for a moment)
+            harness.wait_until(
+                lambda: procs.broker(name="rbroker2", bind=ep) == ep,
+                "a new broker at " + ep)
+            with actors.Client(ep, timeout=10) as pub:
+                harness.wait_until(
+                    lambda: pub.publish(p + ".cb", "after").result(WAIT) == 2,
+                    "both subscriptions made again")
+            assert sub.next(WAIT).data == "after"
+            harness.wait_until(lambda: "after" in got, "the callback's event")
+            assert got[0] == "before"
+            assert sub.ready.result(0) == 1 and not sub.closed  # untouched
+            assert c.ping().result(WAIT)["protocol"] == "ACT2"
+            sub.unsubscribe().result(WAIT)
+            assert cb.unsubscribe().result(WAIT) == 1
+    finally:
+        procs.stop_all()
