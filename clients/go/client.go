@@ -6,11 +6,18 @@
 // from any goroutine. Requests return a *Future, resolved by that
 // goroutine when the answer comes.
 //
-// With CURVE keys the goroutine also watches the connection's handshake
-// (a ZeroMQ socket monitor): when the broker refuses the client's key,
-// libzmq never tries again, so every request pending or made afterwards
-// fails at once with ErrTimeout saying so, instead of waiting out its
-// deadline.
+// The goroutine also watches the connection (a ZeroMQ socket monitor). A
+// handshake that follows a disconnect is a new connection (the broker
+// restarted, or the connection was dropped): the broker knows it as a new
+// peer with no subscription, so the goroutine sends the SUBSCRIBE of
+// every live pattern again, with a new request id, as libactors does;
+// requests pending meanwhile are left as they are (each gets its answer
+// or its Timeout). Events published while the client was not connected
+// are lost: delivery to a client is at most once.
+//
+// With CURVE keys, when the broker refuses the client's key, libzmq
+// never tries again, so every request pending or made afterwards fails at
+// once with ErrTimeout saying so, instead of waiting out its deadline.
 package actors
 
 import (
@@ -99,7 +106,7 @@ type Client struct {
 	sock  *zmq.Socket
 	wakeR *zmq.Socket
 	wakeW *zmq.Socket
-	mon   *zmq.Socket // CURVE only: the handshake events of sock
+	mon   *zmq.Socket // the connection events of sock
 	done  chan struct{}
 
 	// pattern -> its Subscriptions; subMu is taken before mu when both
@@ -109,11 +116,16 @@ type Client struct {
 
 	// the I/O goroutine's own
 	handshakeOK       bool
+	lost              bool // a disconnect seen, no handshake since
 	handshakeFailures int
 	refused           string // why the broker refused our key ("" if not)
 }
 
-const monitorEndpoint = "inproc://actors-client-monitor"
+const (
+	monitorEndpoint = "inproc://actors-client-monitor"
+	handshakeFailed = zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
+		zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
 
 type outItem struct {
 	frames [][]byte
@@ -209,13 +221,14 @@ func (c *Client) open(pub, sec, server string) (err error) {
 			if e := c.sock.SetCurveSecretkey(sec); e != nil {
 				return e
 			}
-			if e := c.sock.SetCurveServerkey(server); e != nil {
-				return e
-			}
-			// the handshake's outcome, watched before connecting
-			e := c.sock.Monitor(monitorEndpoint, zmq.EVENT_HANDSHAKE_SUCCEEDED|
-				zmq.EVENT_HANDSHAKE_FAILED_AUTH|zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL|
-				zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+			return c.sock.SetCurveServerkey(server)
+		},
+		func() error {
+			// watched before connecting: the first handshake is no news;
+			// one after a disconnect is a new connection (resubscribe), a
+			// failed one CURVE's news
+			e := c.sock.Monitor(monitorEndpoint, zmq.EVENT_DISCONNECTED|
+				zmq.EVENT_HANDSHAKE_SUCCEEDED|handshakeFailed)
 			if e == nil {
 				c.mon = mk(zmq.PAIR)
 				e = err
@@ -741,21 +754,27 @@ func (c *Client) curveHint() string {
 	return "; no CURVE handshake with it has completed yet"
 }
 
-// monitor reads the socket monitor's handshake events.
+// monitor reads the socket monitor's connection events.
 func (c *Client) monitor(pending map[string]*Future) {
 	for {
 		ev, _, value, err := c.mon.RecvEvent(zmq.DONTWAIT)
 		if err != nil {
 			return
 		}
-		switch ev {
-		case zmq.EVENT_HANDSHAKE_SUCCEEDED:
+		switch {
+		case ev == zmq.EVENT_DISCONNECTED:
+			c.lost = true
+		case ev == zmq.EVENT_HANDSHAKE_SUCCEEDED:
 			c.handshakeOK = true
-		case zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+			if c.lost {
+				c.lost = false
+				c.resubscribe()
+			}
+		case ev == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
 			if c.refused == "" {
 				c.refuse(pending, value)
 			}
-		default:
+		case ev&handshakeFailed != 0:
 			c.handshakeFailures++
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -59,48 +60,68 @@ func stopAll() { stopOnce.Do(stopProcs) }
 
 func stopProcs() {
 	for i := len(procs) - 1; i >= 0; i-- {
-		p := procs[i]
-		p.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			p.Process.Kill()
-			<-done
-		}
+		stopProc(procs[i])
+	}
+}
+
+// stopProc stops p by its pid: SIGTERM, then SIGKILL after 5 s. Once
+// more on a stopped one is harmless.
+func stopProc(p *exec.Cmd) {
+	p.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		p.Process.Kill()
+		<-done
 	}
 }
 
 // startBroker starts an actors-broker (with extra arguments) on a free
 // loopback port, its stderr in tmpDir/NAME.err; its endpoint.
 func startBroker(name string, extra ...string) (string, error) {
-	argv := append([]string{"--bind", "tcp://127.0.0.1:*"}, extra...)
+	_, ep, err := startBrokerOn(name, "tcp://127.0.0.1:*", extra...)
+	return ep, err
+}
+
+// startBrokerOn starts an actors-broker bound to bind (with extra
+// arguments), its stderr in tmpDir/NAME.err; the process and its
+// endpoint once it has said it (an error if it exits first).
+func startBrokerOn(name, bind string, extra ...string) (*exec.Cmd, string, error) {
+	argv := append([]string{"--bind", bind}, extra...)
 	cmd := exec.Command(filepath.Join(bin, "actors-broker"), argv...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	errf, _ := os.Create(filepath.Join(tmpDir, name+".err"))
 	cmd.Stderr = errf
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	procs = append(procs, cmd)
-	lines := make(chan string)
+	lines := make(chan string, 1)
 	go func() {
+		defer close(lines)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if ep, ok := strings.CutPrefix(sc.Text(), "ENDPOINT "); ok {
 				lines <- strings.TrimSpace(ep)
+				io.Copy(io.Discard, out) // it may write more
+				return
 			}
 		}
 	}()
 	select {
-	case ep := <-lines:
-		return ep, nil
+	case ep, ok := <-lines:
+		if !ok {
+			cmd.Wait()
+			return nil, "", fmt.Errorf("the broker exited before saying its ENDPOINT (see %s.err)", name)
+		}
+		return cmd, ep, nil
 	case <-time.After(deadline):
-		return "", fmt.Errorf("no ENDPOINT line from the broker in %v", deadline)
+		return nil, "", fmt.Errorf("no ENDPOINT line from the broker in %v", deadline)
 	}
 }
 

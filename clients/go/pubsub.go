@@ -8,7 +8,9 @@
 // an event is lost if the client does not read (the broker's queue for
 // it is full), if a Subscription's channel is full (counted in Dropped),
 // or if it was published before the broker confirmed the subscription
-// (Ready).
+// (Ready). On a new connection to the broker (it restarted) the client
+// subscribes every live pattern again (resubscribe); events published
+// while it was not connected are lost.
 
 package actors
 
@@ -300,5 +302,22 @@ func (c *Client) publication(msg [][]byte) {
 	c.subMu.Unlock()
 	for _, s := range list {
 		s.deliver(Publication{Topic: topic, Pattern: pattern, Data: msg[1]})
+	}
+}
+
+// resubscribe is the I/O goroutine's: on a new connection, which the
+// broker knows as a new peer with no subscription, it SUBSCRIBEs every
+// live pattern again, each with a new request id (queued: the goroutine
+// sends them on its next turn). A Subscription's Ready stays its first
+// answer; the new answers are not reported (a refusal leaves the
+// Subscription open, and it gets no events until the next connection).
+func (c *Client) resubscribe() {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for pattern := range c.subs {
+		f := c.simple(context.Background(), cmdSubscribe, "subscribe "+pattern+" again", []byte(pattern))
+		if f.isDone() && errors.Is(f.err, ErrClosed) {
+			return
+		}
 	}
 }

@@ -8,9 +8,11 @@ package actors_test
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"actors"
 )
@@ -249,5 +251,64 @@ func TestPubSubLifecycleRegistered(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// The broker forgets a connection's subscriptions with the connection:
+// after it restarts on the same endpoint the client subscribes every live
+// pattern again by itself (schemas/PROTOCOL.md: a client SHOULD). A
+// broker of this test's own, stopped by pid; the publisher publishes
+// until both subscriptions are back (reconnecting takes a moment).
+func TestPubSubResubscribesAfterBrokerRestart(t *testing.T) {
+	old, ep, err := startBrokerOn("rbroker", "tcp://127.0.0.1:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect := func() *actors.Client {
+		c, err := actors.New(actors.Options{Endpoint: ep, Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	c, pub := connect(), connect()
+	p := prefix()
+	all := subscribed(t, c, p+".>")
+	cb := subscribed(t, c, p+".cb")
+	if n := published(t, pub, p+".cb", "before"); n != 2 {
+		t.Fatalf("publish reached %d, want 2", n)
+	}
+	for _, s := range []*actors.Subscription{all, cb} {
+		if _, v := next(t, s); v != "before" {
+			t.Fatalf("%s: %v", s.Pattern(), v)
+		}
+	}
+	stopProc(old)
+	// bound again to the same port (retried: it may be busy for a moment)
+	var now *exec.Cmd
+	waitUntil(t, "a new broker at "+ep, func() bool {
+		var got string
+		now, got, err = startBrokerOn("rbroker2", ep)
+		return err == nil && got == ep
+	})
+	t.Cleanup(func() { stopProc(now) })
+	waitUntil(t, "both subscriptions made again", func() bool {
+		v, err := pub.Publish(bg, p+".cb", "after").Result()
+		return err == nil && v == int64(2)
+	})
+	for _, s := range []*actors.Subscription{all, cb} {
+		if _, v := next(t, s); v != "after" {
+			t.Fatalf("%s: %v", s.Pattern(), v)
+		}
+	}
+	if v, err := all.Ready().Result(); err != nil || v != int64(1) || all.Err() != nil {
+		t.Fatalf("the first subscription's state changed: %v %v %v", v, err, all.Err())
+	}
+	if err := c.Ping(bg).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cb.Unsubscribe(bg).Result(); err != nil || v != int64(1) {
+		t.Fatalf("unsubscribe: %v %v", v, err)
 	}
 }
