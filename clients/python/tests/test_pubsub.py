@@ -253,7 +253,8 @@ def test_subscriptions_survive_a_broker_restart():
             p = prefix()
             sub = subscribed(c, p + ".>")
             got = []
-            cb = subscribed(c, p + ".cb", callback=lambda ev: got.append(ev.data))
+            cb = subscribed(c, p + ".cb",
+                            callback=lambda ev: got.append(ev.data))
             with actors.Client(ep, timeout=10) as pub:
                 assert pub.publish(p + ".cb", "before").result(WAIT) == 2
             assert sub.next(WAIT).data == "before"
