@@ -41,7 +41,11 @@ s_sup_event(void *arg, const brk_event_t *ev)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 8);
+    msgpack_pack_map(&pk, ev->service[0] ? 9 : 8);
+    if (ev->service[0]) {
+        brk_core_pack_str(&pk, "service");
+        brk_core_pack_str(&pk, ev->service);
+    }
     brk_core_pack_str(&pk, "id");
     msgpack_pack_uint64(&pk, ev->id);
     brk_core_pack_str(&pk, "kind");

@@ -28,6 +28,7 @@ typedef struct {
     char kind[16];     /* start, exit, restart, give-up, stop */
     char address[256]; /* actor address */
     char cause[128];   /* exit cause; "" none */
+    char service[128]; /* registered, buried: the actor's service; "" none */
 } brk_event_t;
 
 typedef struct {

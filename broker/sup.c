@@ -341,13 +341,20 @@ s_entry_event(sup_t *self, uint32_t ei, const char *kind, const char *cause)
 {
     const brk_entry_t *e = brk_registry_at(&self->core->reg, ei);
     const sup_entry_t *se = sup_peek(self, ei);
-    const char *node = NULL;
-    int64_t restarts = 0;
+    brk_event_t ev;
+    memset(&ev, 0, sizeof ev);
     if (se != NULL && se->node != BRK_NONE) {
-        node = brk_nodes_at(&self->nodes, se->node)->name;
-        restarts = se->restarts;
+        snprintf(ev.node, sizeof ev.node, "%.63s",
+            brk_nodes_at(&self->nodes, se->node)->name);
+        ev.restarts = se->restarts;
     }
-    sup_event(self, kind, node, e->address, e->pid, restarts, cause);
+    ev.pid = e->pid;
+    snprintf(ev.kind, sizeof ev.kind, "%.15s", kind);
+    snprintf(ev.address, sizeof ev.address, "%.255s", e->address);
+    snprintf(ev.cause, sizeof ev.cause, "%.127s", cause);
+    snprintf(ev.service, sizeof ev.service, "%.127s",
+        e->service != NULL ? e->service : "");
+    sup_record(self, &ev);
 }
 
 static bool
@@ -1053,7 +1060,11 @@ s_on_events(void *arg, brk_broker_t *core, const brk_in_t *m)
 static void
 s_pack_event(msgpack_packer *pk, const brk_event_t *ev)
 {
-    msgpack_pack_map(pk, 9);
+    msgpack_pack_map(pk, ev->service[0] ? 10 : 9);
+    if (ev->service[0]) {
+        brk_core_pack_str(pk, "service");
+        brk_core_pack_str(pk, ev->service);
+    }
     brk_core_pack_str(pk, "id");
     msgpack_pack_uint64(pk, ev->id);
     brk_core_pack_str(pk, "ms");

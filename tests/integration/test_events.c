@@ -594,6 +594,9 @@ START_TEST(test_events_lifecycle_stream)
     const msgpack_object *data = actors_map_get(ev, "data");
     TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "kind"), &s, &n));
     ck_assert_int_eq(strncmp(s, "registered", n), 0);
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "service"), &s, &n));
+    ck_assert_int_eq(n, strlen("shipping"));
+    ck_assert_int_eq(memcmp(s, "shipping", n), 0);
     int64_t ms = 0;
     TEST_ASSERT_OK(actors_value_int(actors_map_get(data, "ms"), &ms));
     ck_assert_int_gt(ms, 1700000000000LL);
