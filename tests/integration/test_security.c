@@ -273,8 +273,8 @@ s_raw_ask(s_raw_t *r, uint8_t cmd, const void *f1, size_t l1, const void *f2,
     testutil_raw_msg_free(&m);
 }
 
-/* s_pack_map packs a map of string keys to values: "k", 's', "v" or
- * "k", 'i', int; ends at a NULL key. */
+/* s_pack_map packs a map of string keys to values: "k", 's', "v",
+ * "k", 'i', int or "k", 'b', bool (as int); ends at a NULL key. */
 static void
 s_pack_map(msgpack_sbuffer *sb, ...)
 {
@@ -305,6 +305,12 @@ s_pack_map(msgpack_sbuffer *sb, ...)
         if (t == 's') {
             const char *v = va_arg(ap, const char *);
             msgpack_pack_str_with_body(&pk, v, strlen(v));
+        } else if (t == 'b') {
+            if (va_arg(ap, int)) {
+                msgpack_pack_true(&pk);
+            } else {
+                msgpack_pack_false(&pk);
+            }
         } else {
             msgpack_pack_int(&pk, va_arg(ap, int));
         }
@@ -529,6 +535,79 @@ START_TEST(test_security_admin_spawns_and_kills)
 END_TEST
 
 typedef struct {
+    actors_client_t *c;
+    const char *address;
+} s_member_arg_t;
+
+/* s_has_member: LOOKUP lists one member of the group at address. */
+static bool
+s_has_member(void *arg)
+{
+    s_member_arg_t *a = arg;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_lookup(a->c, a->address, &f));
+    bool ok = false;
+    if (s_wait(f, ITEST_WAIT_MS) == ACTORS_OK) {
+        const msgpack_object *v =
+            actors_map_get(actors_future_result(f), "members");
+        ok = v != NULL && v->type == MSGPACK_OBJECT_ARRAY &&
+             v->via.array.size == 1;
+    }
+    actors_future_destroy(&f);
+    return ok;
+}
+
+/* An admin spawns a member of a group on a node; another process with an
+ * actor key (one the broker accepts) cannot join that group: its REGISTER
+ * with "group": true shows no claim of the node's and is Forbidden, and
+ * every call goes to the node's member. */
+START_TEST(test_security_placed_group_needs_claim)
+{
+    s_broker_start();
+    FILE *cfg = fopen(s_path("node.zpl"), "w");
+    ck_assert_ptr_nonnull(cfg);
+    fputs("supervisor\n    services = counter\n", cfg);
+    ck_assert_int_eq(fclose(cfg), 0);
+    const char *argv[] = {"actors-supervisor", "--broker", s_ep, "--node", "n1",
+        "--config", s_path("node.zpl"), "--key", s_path("keys/node1_secret"),
+        "--broker-key", s_path("sec/broker"), "--actor-key",
+        s_path("keys/act_secret"), NULL};
+    ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
+    actors_client_t *admin = s_client("keys/admin_secret", "sec/broker");
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.service = "counter";
+    o.name = "pool/k";
+    o.group = true;
+    s_spawn_arg_t a = {admin, &o, 0};
+    ck_assert(testutil_wait_until(s_spawn_pred, &a, 15000));
+    s_member_arg_t m = {admin, "pool/k"};
+    ck_assert_msg(testutil_wait_until(s_has_member, &m, 15000),
+        "the spawned member never joined pool/k");
+
+    s_raw_t evil = s_raw("keys/act_secret", "sec/broker");
+    msgpack_sbuffer info;
+    s_pack_map(&info, "service", 's', "counter", "pid", 'i', 4242, "group", 'b',
+        1, NULL);
+    char type[64];
+    s_raw_ask(&evil, ACTORS_CMD_REGISTER, "pool/k", 6, info.data, info.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "Forbidden");
+    msgpack_sbuffer_destroy(&info);
+    s_assert_log("refusing REGISTER of a group member");
+    ck_assert(s_has_member(&m));
+    actors_client_t *cli = s_client("keys/cli_secret", "sec/broker");
+    for (int i = 1; i <= 4; i++) {
+        ck_assert_int_eq(s_increment(cli, "pool/k"), i);
+    }
+    zmq_pollitem_t it = {evil.sock, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, 0), 0); /* no call came to it */
+    s_raw_close(&evil);
+    actors_client_destroy(&cli);
+    actors_client_destroy(&admin);
+}
+END_TEST
+
+typedef struct {
     testutil_proc_t *p;
     const char *text;
 } s_proc_log_t;
@@ -696,6 +775,7 @@ s_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_security_client_key_forbidden);
     tcase_add_test(tc, test_security_admin_spawns_and_kills);
+    tcase_add_test(tc, test_security_placed_group_needs_claim);
     tcase_add_test(tc, test_security_refused_peers);
     tcase_add_test(tc, test_security_sighup_reload);
     tcase_add_test(tc, test_security_key_with_two_roles);
