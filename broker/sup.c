@@ -775,6 +775,14 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
         sup_forbidden(self, ni, s_state_what(st), address,
             "refused: another node placed it");
         return;
+    } else if (estate == BRK_ENTRY_DEAD && prev != NULL && prev->is_awaited &&
+               node != BRK_NONE && node != ni) {
+        /* Its actor unregistered and its node may start it again (as
+         * REGISTER, only with that node's claim): another node must not
+         * take it in between. */
+        sup_forbidden(self, ni, s_state_what(st), address,
+            "refused: another node may start it again");
+        return;
     } else if (estate != BRK_ENTRY_HELD) {
         if (brk_core_reserve(core, address, strlen(address), &ei) !=
             ACTORS_OK) {

@@ -495,6 +495,41 @@ START_TEST(test_unregistered_awaits_its_node)
 }
 END_TEST
 
+/* A node's STATE about an address no one holds places it (that is how a
+ * node's config actors are placed, and any peer may REGISTER a free
+ * address too); but not a tombstone whose supervised actor unregistered
+ * and whose node may start it again: another node's STATE starting is
+ * dropped, and the first node's process still registers it. */
+START_TEST(test_state_cannot_take_awaited)
+{
+    s_broker();
+    void *n2 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n2, "n2"), "");
+    const char *claim = "0123456789abcdef0123456789abcdef";
+    s_state(n2, "x/6", "starting", 555, claim);
+    suptest_wait_state("x/6", "starting");
+    void *actor = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(actor, "x/6", 555, claim), "");
+    s_send(actor, ACTORS_CMD_UNREGISTER, 0, NULL, 0, "x/6", NULL);
+    suptest_wait_state("x/6", "dead");
+    void *n3 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n3, "n3"), "");
+    const char *other = "ffffffffffffffffffffffffffffffff";
+    s_state(n3, "x/6", "starting", 666, other);
+    s_wait_logged("BRK-FORBIDDEN", "node=n3");
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(evil, "x/6", 666, other), "Forbidden");
+    ck_assert_str_eq(s_register(actor, "x/6", 556, claim), "");
+    char buf[32];
+    ck_assert_int_eq(suptest_field("x/6", "node", buf, sizeof buf), 556);
+    ck_assert_str_eq(buf, "n2");
+    testutil_raw_close(&evil);
+    testutil_raw_close(&n3);
+    testutil_raw_close(&actor);
+    testutil_raw_close(&n2);
+}
+END_TEST
+
 /* Relayed requests: only the node a SPAWN or KILL went to answers it; a
  * second NODE cannot take a live node's name; EVENTs about another node's
  * actor are dropped. */
@@ -1080,6 +1115,7 @@ s_suite(void)
     tcase_add_test(tc, test_hijack_supervised);
     tcase_add_test(tc, test_register_held_needs_claim);
     tcase_add_test(tc, test_unregistered_awaits_its_node);
+    tcase_add_test(tc, test_state_cannot_take_awaited);
     tcase_add_test(tc, test_node_answers_and_names);
     tcase_add_test(tc, test_tag_answers_only_from_its_actor);
     tcase_add_test(tc, test_node_keeps_its_actors);
