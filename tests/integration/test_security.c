@@ -22,8 +22,11 @@
 #include <zmq.h>
 
 #define SEC_QUIET_MS 1500 /* a refused peer gets no answer in this long */
-/* A refused connection: no answer, or nothing to send on. */
-#define SEC_REFUSED(rc) ((rc) == ACTORS_ETIMEDOUT || (rc) == ACTORS_EIO)
+/* A refused connection: Forbidden (libactors saw the broker refuse its
+ * key), no answer, or nothing to send on. */
+#define SEC_REFUSED(rc)                                                        \
+    ((rc) == ACTORS_EFORBIDDEN || (rc) == ACTORS_ETIMEDOUT ||                  \
+        (rc) == ACTORS_EIO)
 
 static char s_dir[64]; /* the test's temporary directory */
 static char s_ep[256]; /* the broker's endpoint */
@@ -123,15 +126,16 @@ s_wait(actors_future_t *f, int ms)
 }
 
 /* s_ping pings the broker: ACTORS_OK, an error reply's code, or, for a
- * connection the broker refused, ACTORS_ETIMEDOUT (no answer) or
- * ACTORS_EIO (the refused handshake left nothing to send on). */
+ * connection the broker refused, ACTORS_EFORBIDDEN (the client saw the
+ * broker refuse its key), ACTORS_ETIMEDOUT (no answer) or ACTORS_EIO (the
+ * refused handshake left nothing to send on). */
 static actors_err
 s_ping(actors_client_t *c, int ms)
 {
     actors_future_t *f = NULL;
     actors_err rc = actors_client_ping(c, &f);
     if (rc != ACTORS_OK) {
-        ck_assert_int_eq(rc, ACTORS_EIO);
+        ck_assert(rc == ACTORS_EIO || rc == ACTORS_EFORBIDDEN);
         return rc;
     }
     rc = s_wait(f, ms);
@@ -625,10 +629,41 @@ START_TEST(test_security_refused_peers)
 {
     s_broker_start();
     actors_client_t *stranger = s_client("other/stranger_secret", "sec/broker");
-    ck_assert(SEC_REFUSED(s_ping(stranger, SEC_QUIET_MS)));
+    /* The client sees the broker refuse its key (its ZAP handler's 400)
+     * and fails the call with Forbidden, saying why, long before its
+     * deadline; and so every request after it. */
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_call(stranger, "c/x", "m", NULL, NULL, &f));
+    ck_assert_int_eq(s_wait(f, 3 * ITEST_WAIT_MS), ACTORS_EFORBIDDEN);
+    itest_assert_error(
+        f, ACTORS_EFORBIDDEN, "Forbidden", "refused this connection's CURVE");
+    actors_future_destroy(&f);
+    ck_assert_int_eq(actors_client_ping(stranger, &f), ACTORS_EFORBIDDEN);
+    ck_assert_ptr_null(f);
     s_assert_log("BRK-AUTH-REFUSED");
     actors_client_t *wrong = s_client("keys/admin_secret", "other/stranger");
     ck_assert(SEC_REFUSED(s_ping(wrong, SEC_QUIET_MS)));
+
+    /* actorctl says what happened: a refused key, or no answer at all
+     * (a broker key that is not the broker's) and what to check. */
+    char out[1024];
+    char err[2048];
+    const char *refused[] = {"actorctl", "--broker", s_ep, "--key",
+        s_path("other/stranger_secret"), "--broker-key", s_path("sec/broker"),
+        "ping", NULL};
+    ck_assert_int_eq(
+        testutil_run(refused, 30000, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "Forbidden: the broker refused this "
+                              "connection's CURVE handshake") != NULL,
+        "actorctl said: %s", err);
+    const char *silent[] = {"actorctl", "--broker", s_ep, "--timeout", "300",
+        "--key", s_path("keys/cli_secret"), "--broker-key",
+        s_path("other/stranger"), "ping", NULL};
+    ck_assert_int_eq(
+        testutil_run(silent, 30000, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "Timeout: no answer from") != NULL &&
+                      strstr(err, "does it accept this key") != NULL,
+        "actorctl said: %s", err);
 
     s_raw_t plain = s_raw(NULL, NULL);
     char type[64];
