@@ -11,6 +11,7 @@
 #include <actors/log.h>
 #include <actors/msg.h>
 
+#include "auth.h"
 #include "group.h"
 #include "mailbox.h"
 #include <actors-internal/unpack.h>
@@ -182,6 +183,15 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     }
     char address[256];
     brk_core_frame_str(&m->arg[0], address, sizeof address);
+    const char *patterns = zmq_msg_gets(m->hdr, "Addresses");
+    if (!brk_auth_may_hold(patterns, address)) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "BRK-FORBIDDEN",
+            "address=%s key=%s refusing REGISTER: its key may hold only %s",
+            address, zmq_msg_gets(m->hdr, "User-Id"), patterns);
+        brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_EFORBIDDEN,
+            address, "this key may register only the addresses %s", patterns);
+        return;
+    }
     s_info_t info;
     if (!s_read_info(&m->arg[1], &info)) {
         brk_core_bad(self, m,

@@ -538,6 +538,55 @@ START_TEST(test_security_admin_spawns_and_kills)
 }
 END_TEST
 
+/* An actor key made with --addresses may REGISTER only the addresses its
+ * patterns match (alone or as a group's member); another actor key, made
+ * without, any. The refusal is Forbidden and logged. */
+START_TEST(test_security_key_address_patterns)
+{
+    const char *argv[] = {"actorctl", "keygen", "lim", "--role", "actor",
+        "--dir", s_path("keys"), "--addresses", "counter/l*, pool/*", NULL};
+    char out[1024];
+    char err[1024];
+    ck_assert_msg(
+        testutil_run(argv, 10000, out, sizeof out, err, sizeof err) == 0,
+        "keygen: %s", err);
+    s_broker_start();
+    msgpack_sbuffer info;
+    s_pack_map(&info, "service", 's', "counter", "pid", 'i', 4242, NULL);
+    msgpack_sbuffer member;
+    s_pack_map(&member, "service", 's', "counter", "pid", 'i', 4243, "group",
+        'b', 1, NULL);
+    char type[64];
+    s_raw_t lim = s_raw("keys/lim_secret", "sec/broker");
+    s_raw_ask(&lim, ACTORS_CMD_REGISTER, "counter/x", 9, info.data, info.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "Forbidden");
+    s_assert_log("its key may hold only counter/l*, pool/*");
+    s_raw_ask(&lim, ACTORS_CMD_REGISTER, "other/g", 7, member.data, member.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "Forbidden");
+    s_raw_ask(&lim, ACTORS_CMD_REGISTER, "counter/l1", 10, info.data, info.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "");
+    s_raw_ask(&lim, ACTORS_CMD_REGISTER, "pool/a", 6, member.data, member.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "");
+    s_raw_t act = s_raw("keys/act_secret", "sec/broker");
+    s_raw_ask(&act, ACTORS_CMD_REGISTER, "counter/x", 9, info.data, info.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "");
+    actors_client_t *cli = s_client("keys/cli_secret", "sec/broker");
+    char st[32];
+    s_lookup(cli, "counter/x", st, sizeof st, NULL);
+    ck_assert_str_eq(st, "running");
+    actors_client_destroy(&cli);
+    s_raw_close(&act);
+    s_raw_close(&lim);
+    msgpack_sbuffer_destroy(&member);
+    msgpack_sbuffer_destroy(&info);
+}
+END_TEST
+
 typedef struct {
     actors_client_t *c;
     const char *address;
@@ -811,6 +860,7 @@ s_suite(void)
     tcase_add_test(tc, test_security_client_key_forbidden);
     tcase_add_test(tc, test_security_admin_spawns_and_kills);
     tcase_add_test(tc, test_security_placed_group_needs_claim);
+    tcase_add_test(tc, test_security_key_address_patterns);
     tcase_add_test(tc, test_security_refused_peers);
     tcase_add_test(tc, test_security_sighup_reload);
     tcase_add_test(tc, test_security_key_with_two_roles);

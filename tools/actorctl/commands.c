@@ -701,7 +701,7 @@ int
 commands_run(const cli_t *cli)
 {
     if (cli->cmd == CLI_CMD_KEYGEN) {
-        return keygen_run(cli->address, cli->role, cli->dir);
+        return keygen_run(cli->address, cli->role, cli->dir, cli->addresses);
     }
     actors_client_t *client = NULL;
     actors_err rc = actors_client_create(&client, cli->broker);
