@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fnmatch.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <pthread.h>
@@ -28,16 +29,20 @@
 #include "core.h"
 
 #define AUTH_ZAP_EP "inproc://zeromq.zap.01"
-#define AUTH_POLL_MS 100    /* the ZAP thread checks for a stop */
-#define AUTH_LOG_PER_SEC 20 /* BRK-FORBIDDEN lines a second at most */
-#define AUTH_NAME_MAX 64    /* a key's name in the log */
-#define AUTH_ZAP_FRAMES 8   /* frames of a ZAP request kept */
+#define AUTH_POLL_MS 100       /* the ZAP thread checks for a stop */
+#define AUTH_LOG_PER_SEC 20    /* BRK-FORBIDDEN lines a second at most */
+#define AUTH_NAME_MAX 64       /* a key's name in the log */
+#define AUTH_ZAP_FRAMES 8      /* frames of a ZAP request kept */
+#define AUTH_ADDRESSES_MAX 256 /* bytes of a key's address patterns */
 
 typedef struct {
     char z85[41];             /* the public key, Z85 */
     uint8_t key[32];          /* the same, binary */
     char name[AUTH_NAME_MAX]; /* metadata name, else the file name */
     unsigned role;            /* BRK_AUTH_* bit */
+    /* The addresses the key may REGISTER: fnmatch patterns separated by
+     * spaces or commas (certificate metadata "addresses"); "": any. */
+    char addresses[AUTH_ADDRESSES_MAX];
 } auth_key_t;
 
 typedef struct {
@@ -261,6 +266,15 @@ s_load_dir(const char *dir, auth_list_t *out)
             zcert_destroy(&cert);
             continue;
         }
+        const char *addresses = zcert_meta(cert, "addresses");
+        if (addresses != NULL && strlen(addresses) >= AUTH_ADDRESSES_MAX) {
+            /* Cut short, a list could allow what it did not say. */
+            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-AUTH-SKIP",
+                "file=%s its addresses are longer than %d bytes; skipped", path,
+                AUTH_ADDRESSES_MAX - 1);
+            zcert_destroy(&cert);
+            continue;
+        }
         if (out->n == cap) {
             uint32_t ncap = cap ? cap * 2 : 16;
             auth_key_t *nv = realloc(out->v, ncap * sizeof *nv);
@@ -280,6 +294,8 @@ s_load_dir(const char *dir, auth_list_t *out)
         snprintf(k->name, sizeof k->name, "%.*s", AUTH_NAME_MAX - 1,
             name && *name ? name : de->d_name);
         k->role = role;
+        snprintf(k->addresses, sizeof k->addresses, "%s",
+            addresses != NULL ? addresses : "");
         zcert_destroy(&cert);
     }
     closedir(d);
@@ -342,7 +358,7 @@ s_zap_answer(brk_auth_t *self, zmq_msg_t *f, int n)
     const char *status = "400";
     const char *text = "malformed ZAP request";
     char user[41] = "";
-    uint8_t meta[64];
+    uint8_t meta[64 + AUTH_ADDRESSES_MAX];
     size_t meta_len = 0;
     char address[64] = "";
     if (n >= 6) {
@@ -365,8 +381,10 @@ s_zap_answer(brk_auth_t *self, zmq_msg_t *f, int n)
         const auth_key_t *k = s_find(&self->list, z85);
         unsigned role = k ? k->role : 0;
         char name[AUTH_NAME_MAX] = "";
+        char addresses[AUTH_ADDRESSES_MAX] = "";
         if (k) {
             snprintf(name, sizeof name, "%s", k->name);
+            snprintf(addresses, sizeof addresses, "%s", k->addresses);
         }
         pthread_mutex_unlock(&self->lock);
         if (role != 0) {
@@ -374,6 +392,10 @@ s_zap_answer(brk_auth_t *self, zmq_msg_t *f, int n)
             text = "OK";
             snprintf(user, sizeof user, "%s", z85);
             s_meta_put(meta, &meta_len, "Role", brk_auth_role_name(role));
+            if (addresses[0] != '\0') {
+                /* Read by REGISTER (brk_auth_may_hold), with the role. */
+                s_meta_put(meta, &meta_len, "Addresses", addresses);
+            }
             ACTORS_LOG(ACTORS_LOG_INFO, "BRK-AUTH-OK",
                 "key=%s name=%s role=%s peer=%s connection accepted", z85, name,
                 brk_auth_role_name(role), address);
@@ -594,7 +616,8 @@ brk_auth_tick(brk_auth_t *self)
     uint32_t removed = 0;
     for (uint32_t i = 0; i < self->list.n; i++) {
         const auth_key_t *now = s_find(&fresh, self->list.v[i].z85);
-        if (now == NULL || now->role != self->list.v[i].role) {
+        if (now == NULL || now->role != self->list.v[i].role ||
+            strcmp(now->addresses, self->list.v[i].addresses) != 0) {
             removed++;
         }
     }
@@ -684,6 +707,24 @@ brk_auth_admit(brk_auth_t *self, brk_broker_t *core, const brk_in_t *m)
     }
     s_forbid(self, core, m, key, brk_auth_role_name(role),
         "not allowed for this role");
+    return false;
+}
+
+bool
+brk_auth_may_hold(const char *patterns, const char *address)
+{
+    if (patterns == NULL || patterns[0] == '\0') {
+        return true;
+    }
+    char copy[AUTH_ADDRESSES_MAX];
+    snprintf(copy, sizeof copy, "%s", patterns);
+    char *save = NULL;
+    for (char *p = strtok_r(copy, ", \t", &save); p != NULL;
+         p = strtok_r(NULL, ", \t", &save)) {
+        if (fnmatch(p, address, 0) == 0) {
+            return true;
+        }
+    }
     return false;
 }
 

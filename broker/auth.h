@@ -91,6 +91,14 @@ uint32_t brk_auth_keys(const brk_auth_t *self);
  * Call before the context is terminated. */
 void brk_auth_destroy(brk_auth_t **self_p);
 
+/* brk_auth_may_hold tells whether a key whose certificate lists patterns
+ * (its "addresses" metadata, which the broker attaches to the key's
+ * messages as the property "Addresses"; NULL or "": no limit) may
+ * REGISTER address: an fnmatch(3) pattern of the list (separated by
+ * spaces or commas, flags 0: "*" matches "/" too) matches it.
+ * Thread: any. */
+bool brk_auth_may_hold(const char *patterns, const char *address);
+
 /* brk_auth_role_parse returns the bit of role name s, or 0. */
 unsigned brk_auth_role_parse(const char *s);
 

@@ -11,6 +11,7 @@
 #include <actors/log.h>
 #include <actors/msg.h>
 
+#include "auth.h"
 #include "group.h"
 #include "mailbox.h"
 #include <actors-internal/unpack.h>
@@ -141,6 +142,29 @@ s_may_take(brk_broker_t *self, const brk_in_t *m, uint32_t ei, uint32_t ci,
     return true;
 }
 
+/* s_may_join asks the extensions whether connection ci (BRK_NONE: none
+ * yet) may join the group at address; a refusal is answered Forbidden
+ * and logged, as s_may_take's. */
+static bool
+s_may_join(brk_broker_t *self, const brk_in_t *m, uint32_t ci,
+    const char *address, const s_info_t *info)
+{
+    for (int i = 0; i < self->n_ext; i++) {
+        char why[320] = "";
+        if (self->ext[i].member_check_cb != NULL &&
+            !self->ext[i].member_check_cb(
+                self->ext[i].self, address, ci, info->claim, why, sizeof why)) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-FORBIDDEN",
+                "address=%s pid=%lld refusing REGISTER of a group member: %s",
+                address, (long long)info->pid, why);
+            brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_EFORBIDDEN,
+                address, "%s", why);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* s_on_register handles REGISTER: claim an address for the sending
  * connection. */
 static void
@@ -159,6 +183,15 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     }
     char address[256];
     brk_core_frame_str(&m->arg[0], address, sizeof address);
+    const char *patterns = zmq_msg_gets(m->hdr, "Addresses");
+    if (!brk_auth_may_hold(patterns, address)) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "BRK-FORBIDDEN",
+            "address=%s key=%s refusing REGISTER: its key may hold only %s",
+            address, zmq_msg_gets(m->hdr, "User-Id"), patterns);
+        brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_EFORBIDDEN,
+            address, "this key may register only the addresses %s", patterns);
+        return;
+    }
     s_info_t info;
     if (!s_read_info(&m->arg[1], &info)) {
         brk_core_bad(self, m,
@@ -192,6 +225,9 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     if (ei != BRK_NONE &&
         brk_registry_at(&self->reg, ei)->state != BRK_ENTRY_RUNNING &&
         !s_may_take(self, m, ei, ci, address, &info)) {
+        return;
+    }
+    if (info.group && !s_may_join(self, m, ci, address, &info)) {
         return;
     }
     bool new_conn = ci == BRK_NONE;

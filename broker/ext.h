@@ -51,6 +51,13 @@ typedef struct {
     bool (*register_check_cb)(void *self, uint32_t ei, uint32_t ci,
         const char *claim, char *why, size_t why_len);
 
+    /* member_check_cb: connection ci asks to join the group at address
+     * (REGISTER with "group": true), showing claim ("": none); the group
+     * may not exist yet. Return true to let it; false refuses it as
+     * register_check_cb does (Forbidden, BRK-FORBIDDEN, nothing changes). */
+    bool (*member_check_cb)(void *self, const char *address, uint32_t ci,
+        const char *claim, char *why, size_t why_len);
+
     /* entry_buried_cb: entry ei is about to become a tombstone (reason);
      * its callers have been answered. */
     void (*entry_buried_cb)(void *self, uint32_t ei, const char *reason);

@@ -214,22 +214,28 @@ sup_relay(sup_t *self, uint32_t si, uint32_t ni, uint8_t cmd, zmq_msg_t *addr,
 }
 
 bool
-sup_claim_new(sup_entry_t *se)
+sup_claim_make(char *buf)
 {
     uint8_t raw[16];
     size_t got = 0;
     while (got < sizeof raw) {
         ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
         if (n < 0 && errno != EINTR) {
-            se->claim[0] = '\0';
+            buf[0] = '\0';
             return false;
         }
         got += n > 0 ? (size_t)n : 0;
     }
     for (size_t i = 0; i < sizeof raw; i++) {
-        snprintf(se->claim + 2 * i, 3, "%02x", raw[i]);
+        snprintf(buf + 2 * i, 3, "%02x", raw[i]);
     }
     return true;
+}
+
+bool
+sup_claim_new(sup_entry_t *se)
+{
+    return sup_claim_make(se->claim);
 }
 
 void
@@ -626,6 +632,7 @@ s_node_lost(sup_t *self, uint32_t ni, const char *reason)
         sup_replace(self, ei, ni, drained, why);
     }
     sup_node_forget(self, ni);
+    sup_group_forget_node(self, ni);
     brk_nodes_remove(&self->nodes, ni);
 }
 
@@ -687,7 +694,8 @@ typedef struct {
     int32_t max_restarts;
     char claim[BRK_CLAIM_MAX + 1]; /* the process's secret; "" none */
     bool home;                     /* the node's config names the address */
-    msgpack_sbuffer spec;          /* the spec map re-packed; size 0 none */
+    bool group;           /* about members of the group at the address */
+    msgpack_sbuffer spec; /* the spec map re-packed; size 0 none */
 } s_state_t;
 
 static bool
@@ -707,6 +715,7 @@ s_read_state(zmq_msg_t *f, s_state_t *st)
     st->pid = sup_get_int(&up.data, "pid", 0);
     st->restarts = sup_clamp32(sup_get_int(&up.data, "restarts", 0));
     st->home = sup_get_bool(&up.data, "home");
+    st->group = sup_get_bool(&up.data, "group");
     const msgpack_object *spec = actors_map_get(&up.data, "spec");
     bool has_spec = spec != NULL && spec->type == MSGPACK_OBJECT_MAP;
     st->mtr = sup_get_int(&up.data, "max_task_retries", -2);
@@ -772,6 +781,14 @@ s_state_live(sup_t *self, uint32_t ni, const char *address, const s_state_t *st)
     } else if (estate == BRK_ENTRY_HELD && node != ni) {
         sup_forbidden(self, ni, s_state_what(st), address,
             "refused: another node placed it");
+        return;
+    } else if (estate == BRK_ENTRY_DEAD && prev != NULL && prev->is_awaited &&
+               node != BRK_NONE && node != ni) {
+        /* Its actor unregistered and its node may start it again (as
+         * REGISTER, only with that node's claim): another node must not
+         * take it in between. */
+        sup_forbidden(self, ni, s_state_what(st), address,
+            "refused: another node may start it again");
         return;
     } else if (estate != BRK_ENTRY_HELD) {
         if (brk_core_reserve(core, address, strlen(address), &ei) !=
@@ -906,8 +923,12 @@ s_on_state(void *arg, brk_broker_t *core, const brk_in_t *m)
         "address=%s node=%s state=%s pid=%lld restarts=%d cause=\"%s\"",
         address, brk_nodes_at(&self->nodes, ni)->name, st.state,
         (long long)st.pid, st.restarts, st.cause);
-    if (strcmp(st.state, "starting") == 0 ||
-        strcmp(st.state, "restarting") == 0) {
+    if (st.group) {
+        /* A group's members: the node places them, nothing more; their
+         * losses are the group's (PROTOCOL.md, Groups). */
+        (void)sup_group_place(self, address, ni, st.claim);
+    } else if (strcmp(st.state, "starting") == 0 ||
+               strcmp(st.state, "restarting") == 0) {
         s_state_live(self, ni, address, &st);
     } else if (strcmp(st.state, "dead") == 0 ||
                strcmp(st.state, "stopped") == 0) {
@@ -940,6 +961,10 @@ s_event_allowed(sup_t *self, uint32_t ni, const brk_event_t *ev)
     uint32_t node = se != NULL ? se->node : BRK_NONE;
     if (node == ni || (node == BRK_NONE && strcmp(ev->kind, "start") == 0)) {
         return true;
+    }
+    if (node == BRK_NONE && brk_registry_at(&core->reg, ei)->is_group &&
+        sup_group_placed_by(self, ev->address, ni)) {
+        return true; /* the node's own members of a group it placed */
     }
     sup_forbidden(self, ni, "EVENT", ev->address,
         node == BRK_NONE ? "dropped: a live actor the node did not start"
@@ -1156,6 +1181,7 @@ s_destroy(void *arg)
     actors__free(self->v);
     brk_nodes_fini(&self->nodes);
     brk_events_fini(&self->events);
+    sup_group_fini(self);
     actors__free(self);
 }
 
@@ -1177,6 +1203,7 @@ brk_sup_attach(brk_broker_t *core)
         .entry_lost_cb = s_entry_lost,
         .entry_registered_cb = s_entry_registered,
         .register_check_cb = s_register_check,
+        .member_check_cb = sup_group_may_join,
         .entry_buried_cb = s_entry_buried,
         .entry_freed_cb = s_entry_freed,
         .conn_gone_cb = s_conn_gone,

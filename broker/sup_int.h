@@ -54,6 +54,14 @@ typedef struct {
     char gone_node[64]; /* the node it last ran on, once that node went */
 } sup_entry_t;
 
+/* A node's placement of members of a group address (sup_group.c): the
+ * members it starts show claim in their REGISTER. */
+typedef struct {
+    char address[256];             /* the group's address */
+    uint32_t node;                 /* nodes index of the placing node */
+    char claim[BRK_CLAIM_MAX + 1]; /* the secret its members show */
+} sup_gplace_t;
+
 typedef struct {
     brk_broker_t *core;        /* the core it extends */
     sup_entry_t *v;            /* per registry index; cap rows */
@@ -62,6 +70,9 @@ typedef struct {
     brk_events_t events;       /* their last EVENTs */
     brk_sup_event_fn event_fn; /* told of each event; NULL */
     void *event_arg;           /* its argument */
+    sup_gplace_t *gplaces;     /* group placements; n_gplaces used */
+    uint32_t n_gplaces;        /* rows in use */
+    uint32_t cap_gplaces;      /* rows allocated */
 } sup_t;
 
 /* sup_record is the one way a lifecycle event goes out: it stamps ev
@@ -95,6 +106,10 @@ void sup_relay(sup_t *self, uint32_t si, uint32_t ni, uint8_t cmd,
  * show in its REGISTER. Returns false (se->claim "") when the system has
  * no randomness to give. */
 bool sup_claim_new(sup_entry_t *se);
+
+/* sup_claim_make writes a fresh claim (32 hex digits and a NUL) into buf
+ * (BRK_CLAIM_MAX + 1 bytes). Returns false (buf "") without randomness. */
+bool sup_claim_make(char *buf);
 
 /* sup_forbidden logs one BRK-FORBIDDEN line: node ni (BRK_NONE: not a
  * node) sent what about address, refused because why. */
@@ -179,5 +194,40 @@ void sup_node_forget(sup_t *self, uint32_t ni);
 /* sup_on_drain handles a node's DRAIN: it is about to stop its actors
  * and go; they are re-placed elsewhere as they stop. */
 void sup_on_drain(void *arg, brk_broker_t *core, const brk_in_t *m);
+
+/* Group placements (sup_group.c). A group whose members a node placed
+ * (STATE with "group": true, or a SPAWN of a member the broker relayed)
+ * takes only members that show the claim of one of its placements; a
+ * group no live node placed is open to any peer that may REGISTER. */
+
+/* sup_group_place records that node ni places members of the group at
+ * address, whose processes show claim (not ""); a placement already
+ * known is kept once. Returns ACTORS_OK, or ACTORS_ENOMEM (no memory, or
+ * SUP_GPLACE_MAX placements already; logged, nothing recorded). */
+#define SUP_GPLACE_MAX 16384
+actors_err sup_group_place(
+    sup_t *self, const char *address, uint32_t ni, const char *claim);
+
+/* sup_group_claim returns node ni's claim for members of the group at
+ * address, making a placement with a fresh claim when it has none.
+ * Returns NULL when none can be made (no memory, no randomness, full);
+ * the pointer is valid until the next placement changes. */
+const char *sup_group_claim(sup_t *self, const char *address, uint32_t ni);
+
+/* sup_group_may_join is the core's member_check_cb: a REGISTER with
+ * "group": true of address, showing claim, is allowed when no live node
+ * placed that group, or claim is one of its placements'. */
+bool sup_group_may_join(void *arg, const char *address, uint32_t ci,
+    const char *claim, char *why, size_t why_len);
+
+/* sup_group_placed_by tells whether node ni placed members of the group
+ * at address. */
+bool sup_group_placed_by(sup_t *self, const char *address, uint32_t ni);
+
+/* sup_group_forget_node drops node ni's placements (it is going). */
+void sup_group_forget_node(sup_t *self, uint32_t ni);
+
+/* sup_group_fini frees the placements. */
+void sup_group_fini(sup_t *self);
 
 #endif

@@ -167,8 +167,10 @@ s_spawn_member(sup_t *self, brk_broker_t *core, const brk_in_t *m, s_spec_t *sp)
             sp->node);
         return;
     }
+    /* The member shows the node's claim for the group when it joins. */
+    const char *claim = sup_group_claim(self, name, ni);
     uint32_t si;
-    if (brk_slots_alloc(&core->slots, &si) != ACTORS_OK) {
+    if (claim == NULL || brk_slots_alloc(&core->slots, &si) != ACTORS_OK) {
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
             "broker out of memory");
         return;
@@ -186,7 +188,7 @@ s_spawn_member(sup_t *self, brk_broker_t *core, const brk_in_t *m, s_spec_t *sp)
         sp->service, brk_nodes_at(&self->nodes, ni)->name);
     zmq_msg_t addr;
     brk_core_body_from(&addr, name, strlen(name));
-    sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &m->arg[0], NULL);
+    sup_relay(self, si, ni, ACTORS_CMD_SPAWN, &addr, &m->arg[0], claim);
     zmq_msg_close(&addr);
     brk_slots_at(&core->slots, si)->cmd = SUP_CMD_SPAWN_MEMBER;
 }

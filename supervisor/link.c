@@ -396,6 +396,38 @@ link_is_registered(const link_t *self)
     return self->registered;
 }
 
+/* s_group_state tells the broker that this node places members of the
+ * group at spec's address, which show claim (STATE with "group": true). */
+static actors_err
+s_group_state(link_t *self, const child_spec_t *spec, const char *claim)
+{
+    actors_msg_t *m = NULL;
+    actors_err rc = actors_msg_create(&m);
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_map(m, 4);
+    }
+    const char *keys[] = {"state", "node", "claim"};
+    const char *vals[] = {"starting", self->node, claim ? claim : ""};
+    for (int i = 0; rc == ACTORS_OK && i < 3; i++) {
+        rc = actors_msg_add_str(m, keys[i]);
+        if (rc == ACTORS_OK) {
+            rc = actors_msg_add_str(m, vals[i]);
+        }
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_str(m, "group");
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_msg_add_bool(m, true);
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_send(self, ACTORS_CMD_STATE, NULL, 0, spec->address,
+            strlen(spec->address), actors_msg_data(m), actors_msg_size(m), 2);
+    }
+    actors_msg_destroy(&m);
+    return rc;
+}
+
 actors_err
 link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
     int restarts, const char *cause, const char *claim, bool home)
@@ -403,11 +435,15 @@ link_state(link_t *self, const child_spec_t *spec, const char *state, int pid,
     assert(self);
     assert(spec);
     assert(state);
-    if (!self->registered || spec->member) {
-        /* All states are sent again on registration. A group's member is
-         * not the address's only process: its losses are the group's
-         * (PROTOCOL.md, "Groups"), not a restart of the address. */
-        return ACTORS_OK;
+    if (!self->registered) {
+        return ACTORS_OK; /* all states are sent again on registration */
+    }
+    if (spec->member) {
+        /* A group's member is not the address's only process: its losses
+         * are the group's (PROTOCOL.md, "Groups"), not a restart of the
+         * address. The broker learns only that this node places members
+         * of the group, and the claim they show. */
+        return s_group_state(self, spec, claim);
     }
     bool with_spec = strcmp(state, "starting") == 0;
     actors_msg_t *m = NULL;

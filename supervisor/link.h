@@ -74,7 +74,9 @@ bool link_is_registered(const link_t *self);
  * "restarting", "stopped", "dead") with its pid (0: none), restarts,
  * last exit cause (NULL: none), the claim its process shows (NULL: none),
  * whether the node's config names it
- * (home) and, for "starting", its spec. */
+ * (home) and, for "starting", its spec. For a group's member only the
+ * node's placement of the group is sent (STATE "group": true with the
+ * claim), whatever the state. */
 actors_err link_state(link_t *self, const child_spec_t *spec, const char *state,
     int pid, int restarts, const char *cause, const char *claim, bool home);
 

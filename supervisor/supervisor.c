@@ -157,6 +157,15 @@ s_add(sup_t *self, const child_spec_t *spec, child_t **out)
         free(c);
         return ACTORS_EIO;
     }
+    for (int i = 0; spec->member && i < self->nchildren; i++) {
+        const child_t *o = self->children[i];
+        if (o->spec->member && strcmp(o->spec->address, spec->address) == 0) {
+            /* The members of one group on this node show one claim: the
+             * broker knows the node's placement of the group by it. */
+            memcpy(c->claim, o->claim, sizeof c->claim);
+            break;
+        }
+    }
     /* A service_dir's binaries come first (allow.h). */
     if ((self->cfg->service_dir == NULL ||
             child_find_binary(spec->service, self->cfg->service_dir, NULL,

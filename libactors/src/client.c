@@ -118,6 +118,12 @@ struct actors_client {
     uint64_t conn_gen;           /* new connections the monitor saw */
     uint64_t conn_gen_told;      /* conn_gen actors__client_reconnected
                                     last reported */
+    bool handshake_ok;           /* a handshake succeeded (monitor seen) */
+    bool keyed;                  /* CURVE, monitor from before connect:
+                                    poll watches it until handshake_ok */
+    bool refused;                /* the broker refused the handshake: its
+                                    CURVE key or mechanism (no retry) */
+    char refused_why[256];       /* what the refusal means, for errors */
     bool handshake_logged;       /* CLI-HANDSHAKE-FAILED said once */
     uint32_t tells_unpumped;     /* tells sent since the last pump */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
@@ -420,6 +426,36 @@ actors_endpoint_default(const char *endpoint)
     return ACTORS_DEFAULT_ENDPOINT;
 }
 
+/* s_monitor_open starts the socket monitor that reads the connection's
+ * events (handshakes, disconnects) into self->monitor. Returns ACTORS_OK
+ * or ACTORS_EIO (no monitor). */
+static actors_err
+s_monitor_open(actors_client_t *self)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, ACTORS__MONITOR_EP_FMT, (void *)self);
+    if (zmq_socket_monitor(self->sock, ep,
+            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+        return ACTORS_EIO;
+    }
+    self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+    int zero = 0;
+    if (self->monitor == NULL ||
+        zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_connect(self->monitor, ep) != 0) {
+        if (self->monitor != NULL) {
+            zmq_close(self->monitor);
+            self->monitor = NULL;
+        }
+        zmq_socket_monitor(self->sock, NULL, 0);
+        return ACTORS_EIO;
+    }
+    return ACTORS_OK;
+}
+
 actors_err
 actors_client_create(actors_client_t **out, const char *endpoint)
 {
@@ -454,8 +490,15 @@ actors_client_create(actors_client_t **out, const char *endpoint)
         zmq_setsockopt(self->sock, ZMQ_SNDHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_RCVHWM, &zero, sizeof zero);
         zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
-        /* CURVE when the process has keys (security.h). */
+        /* CURVE when the process has keys (security.h). A broker that
+         * refuses the key is silence on the socket: the monitor, started
+         * before the connection so that it sees the first handshake,
+         * lets the client fail its futures at once (Forbidden). Without
+         * a monitor they time out. */
         rc = actors_security_apply(self->sock);
+        if (rc == ACTORS_OK && actors_security_enabled()) {
+            self->keyed = s_monitor_open(self) == ACTORS_OK;
+        }
         if (rc == ACTORS_OK && zmq_connect(self->sock, endpoint) != 0) {
             rc = errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EINVAL;
         }
@@ -567,6 +610,9 @@ s_request_fl(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
 {
     if (self->closed) {
         return ACTORS_ECLOSED;
+    }
+    if (self->refused) {
+        return ACTORS_EFORBIDDEN; /* nothing will reach the broker */
     }
     self->idle = false; /* a send may take the socket's wake-up */
     bool want_future = out != NULL;
@@ -1181,6 +1227,29 @@ s_recv_one(actors_client_t *self)
     return 1;
 }
 
+static void s_monitor_read(actors_client_t *self);
+
+/* s_fail_refused fails every pending future with Forbidden once the
+ * broker refused the connection: nothing sent on it reached the broker,
+ * and nothing will. */
+static void
+s_fail_refused(actors_client_t *self)
+{
+    /* From the start each time: a removal shifts entries back, and a
+     * callback may change the table. */
+    while (!self->closed && self->refused && self->npending > 0) {
+        size_t i = 0;
+        while (self->slots[i].f == NULL) {
+            i++;
+        }
+        actors_future_t *f = self->slots[i].f;
+        s_take(self, i, f);
+        actors__future_resolve_error(
+            f, ACTORS_EFORBIDDEN, NULL, self->refused_why);
+        actors__future_unref(f); /* the table's */
+    }
+}
+
 /* s_expire fails every call whose local deadline has passed. */
 static void
 s_expire(actors_client_t *self)
@@ -1297,6 +1366,14 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
     if (handled == 0) {
         s_renew(self); /* idle: a new connection may be why */
     }
+    /* Until the first handshake, a keyed client also watches its monitor:
+     * a refused key fails the futures at once, not at their deadline. */
+    bool watching = self->keyed && !self->handshake_ok;
+    if (watching) {
+        s_monitor_read(self);
+        s_fail_refused(self);
+        watching = !self->handshake_ok && !self->refused;
+    }
     s_expire(self);
     if (handled == 0 && timeout_ms != 0 && !self->closed) {
         int wait_ms = timeout_ms;
@@ -1304,7 +1381,15 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
         if (local >= 0 && (wait_ms < 0 || local < wait_ms)) {
             wait_ms = local;
         }
-        if (self->idle && self->fd >= 0) {
+        if (watching) {
+            zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
+                {self->monitor, 0, ZMQ_POLLIN, 0}};
+            if (zmq_poll(items, 2, wait_ms) > 0) {
+                s_monitor_read(self);
+                s_fail_refused(self);
+                s_drain(self);
+            }
+        } else if (self->idle && self->fd >= 0) {
             s_wait_fd(self, wait_ms);
         } else {
             zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
@@ -1370,29 +1455,8 @@ actors__client_watch(actors_client_t *self, int *fd)
     if (self->closed) {
         return ACTORS_ECLOSED;
     }
-    if (self->monitor == NULL) {
-        char ep[64];
-        snprintf(ep, sizeof ep, ACTORS__MONITOR_EP_FMT, (void *)self);
-        if (zmq_socket_monitor(self->sock, ep,
-                ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
-            return ACTORS_EIO;
-        }
-        self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
-        int zero = 0;
-        if (self->monitor == NULL ||
-            zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero) !=
-                0 ||
-            zmq_connect(self->monitor, ep) != 0) {
-            if (self->monitor != NULL) {
-                zmq_close(self->monitor);
-                self->monitor = NULL;
-            }
-            zmq_socket_monitor(self->sock, NULL, 0);
-            return ACTORS_EIO;
-        }
+    if (self->monitor == NULL && s_monitor_open(self) != ACTORS_OK) {
+        return ACTORS_EIO;
     }
     size_t len = sizeof *fd;
     if (zmq_getsockopt(self->monitor, ZMQ_FD, fd, &len) != 0) {
@@ -1405,7 +1469,9 @@ actors__client_watch(actors_client_t *self, int *fd)
 
 /* s_monitor_read reads the connection events that came since the last
  * read: each handshake that follows a disconnect is a new connection
- * (conn_gen). */
+ * (conn_gen); handshake_ok once one succeeded; refused when the broker
+ * refused it before (AUTH: its ZAP handler said no to the key, or
+ * PROTOCOL). */
 static void
 s_monitor_read(actors_client_t *self)
 {
@@ -1432,9 +1498,21 @@ s_monitor_read(actors_client_t *self)
             }
         }
         zmq_msg_close(&ev);
-        if ((event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-                event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
-                event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) &&
+        bool auth = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+        bool proto = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+        if ((auth || proto) && !self->handshake_ok) {
+            /* libzmq does not try such a connection again. */
+            self->refused = true;
+            snprintf(self->refused_why, sizeof self->refused_why,
+                "the broker refused this connection's CURVE handshake (%s "
+                "%u): %s",
+                auth ? "ZAP status" : "protocol error", (unsigned)value,
+                auth ? "its allowlist (--keys) has no role for this key "
+                       "(--key, ACTORS_KEY)"
+                     : "check --key/ACTORS_KEY and that --broker-key/"
+                       "ACTORS_BROKER_KEY is the broker's public key");
+        }
+        if ((auth || proto || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) &&
             !self->handshake_logged) {
             /* With CURVE a refused key is silence to the caller: say it
              * once in the log (PROTOCOL.md, Security). */
@@ -1449,6 +1527,10 @@ s_monitor_read(actors_client_t *self)
                     : "check --key/ACTORS_KEY and that --broker-key/"
                       "ACTORS_BROKER_KEY is the broker's public key (and "
                       "that the broker has keys, or none is set here)");
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            self->handshake_ok = true;
+            self->refused = false;
         }
         if (event == ZMQ_EVENT_DISCONNECTED) {
             self->lost = true;

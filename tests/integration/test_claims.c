@@ -495,6 +495,41 @@ START_TEST(test_unregistered_awaits_its_node)
 }
 END_TEST
 
+/* A node's STATE about an address no one holds places it (that is how a
+ * node's config actors are placed, and any peer may REGISTER a free
+ * address too); but not a tombstone whose supervised actor unregistered
+ * and whose node may start it again: another node's STATE starting is
+ * dropped, and the first node's process still registers it. */
+START_TEST(test_state_cannot_take_awaited)
+{
+    s_broker();
+    void *n2 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n2, "n2"), "");
+    const char *claim = "0123456789abcdef0123456789abcdef";
+    s_state(n2, "x/6", "starting", 555, claim);
+    suptest_wait_state("x/6", "starting");
+    void *actor = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(actor, "x/6", 555, claim), "");
+    s_send(actor, ACTORS_CMD_UNREGISTER, 0, NULL, 0, "x/6", NULL);
+    suptest_wait_state("x/6", "dead");
+    void *n3 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n3, "n3"), "");
+    const char *other = "ffffffffffffffffffffffffffffffff";
+    s_state(n3, "x/6", "starting", 666, other);
+    s_wait_logged("BRK-FORBIDDEN", "node=n3");
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register(evil, "x/6", 666, other), "Forbidden");
+    ck_assert_str_eq(s_register(actor, "x/6", 556, claim), "");
+    char buf[32];
+    ck_assert_int_eq(suptest_field("x/6", "node", buf, sizeof buf), 556);
+    ck_assert_str_eq(buf, "n2");
+    testutil_raw_close(&evil);
+    testutil_raw_close(&n3);
+    testutil_raw_close(&actor);
+    testutil_raw_close(&n2);
+}
+END_TEST
+
 /* Relayed requests: only the node a SPAWN or KILL went to answers it; a
  * second NODE cannot take a live node's name; EVENTs about another node's
  * actor are dropped. */
@@ -720,6 +755,157 @@ START_TEST(test_tombstone_taken_is_unsupervised)
 }
 END_TEST
 
+/* s_register_member sends REGISTER address with "group": true and claim
+ * (NULL: none); returns the answer's type ("" for REPLY). */
+static const char *
+s_register_member(void *sock, const char *address, const char *claim)
+{
+    static char type[64];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, claim ? 4 : 3);
+    s_pack_str(&pk, "service");
+    s_pack_str(&pk, "counter");
+    s_pack_str(&pk, "pid");
+    msgpack_pack_int64(&pk, 4242);
+    s_pack_str(&pk, "group");
+    msgpack_pack_true(&pk);
+    if (claim != NULL) {
+        s_pack_str(&pk, "claim");
+        s_pack_str(&pk, claim);
+    }
+    s_send(sock, ACTORS_CMD_REGISTER, 0, "reg", 3, address, &sb);
+    msgpack_sbuffer_destroy(&sb);
+    s_answer(sock, "reg", type, sizeof type);
+    return type;
+}
+
+/* s_members counts the members LOOKUP lists for the group at address. */
+static int
+s_members(const char *address)
+{
+    actors_future_t *f = suptest_lookup(address);
+    if (f == NULL) {
+        return 0;
+    }
+    const msgpack_object *v =
+        actors_map_get(actors_future_result(f), "members");
+    int n = v != NULL && v->type == MSGPACK_OBJECT_ARRAY
+                ? (int)v->via.array.size
+                : 0;
+    actors_future_destroy(&f);
+    return n;
+}
+
+typedef struct {
+    const char *address;
+    int members;
+} s_group_wait_t;
+
+/* s_group_ready: the group has its members, and the broker has the
+ * node's "start" of each: a node sends a member's EVENT before its STATE
+ * (the placement) on one connection, so the first member's placement is
+ * known once the second's start is. */
+static bool
+s_group_ready(void *arg)
+{
+    const s_group_wait_t *w = arg;
+    if (s_members(w->address) != w->members) {
+        return false;
+    }
+    actors_future_t *f = suptest_events(0);
+    bool ok = suptest_event_ms(actors_future_result(f), w->address, "start",
+                  w->members - 1) >= 0;
+    actors_future_destroy(&f);
+    return ok;
+}
+
+/* A group whose members a node placed (replicas with group = true) takes
+ * only the members that show the node's claim: another peer's REGISTER
+ * with "group": true is Forbidden (logged), and it gets none of the
+ * group's calls. */
+START_TEST(test_group_placed_needs_claim)
+{
+    s_broker();
+    suptest_node("n1", "actor\n"
+                       "    pool\n"
+                       "        service = counter\n"
+                       "        address = pool/c\n"
+                       "        replicas = 2\n"
+                       "        group = true\n"
+                       "        policy\n"
+                       "            max_restarts = -1\n");
+    s_group_wait_t w = {"pool/c", 2};
+    ck_assert_msg(testutil_wait_until(s_group_ready, &w, SUPTEST_WAIT_MS),
+        "the two members of pool/c never joined");
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register_member(evil, "pool/c", NULL), "Forbidden");
+    ck_assert_str_eq(
+        s_register_member(evil, "pool/c", "00112233445566778899aabbccddeeff"),
+        "Forbidden");
+    ck_assert_int_eq(s_count("BRK-FORBIDDEN", "address=pool/c"), 2);
+    ck_assert_int_eq(s_members("pool/c"), 2);
+    /* Every call goes to a member the node started (a counter counts
+     * from 1; the attacker would answer -666). */
+    for (int i = 0; i < 6; i++) {
+        actors_future_t *f = s_call_through(evil, "pool/c", "increment", NULL);
+        ck_assert_int_gt(itest_int(f), 0);
+        actors_future_destroy(&f);
+    }
+    testutil_raw_close(&evil);
+}
+END_TEST
+
+/* A group no node placed (its members started by hand) stays open to any
+ * peer that may REGISTER; a node's placement of it closes it to the
+ * processes it did not start, until the node goes. */
+START_TEST(test_group_unplaced_stays_open)
+{
+    s_broker();
+    void *first = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register_member(first, "pool/h", NULL), "");
+    void *second = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register_member(second, "pool/h", NULL), "");
+    ck_assert_int_eq(s_members("pool/h"), 2);
+    void *n2 = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_node(n2, "n2"), "");
+    const char *claim = "0123456789abcdef0123456789abcdef";
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    s_pack_str(&pk, "state");
+    s_pack_str(&pk, "starting");
+    s_pack_str(&pk, "claim");
+    s_pack_str(&pk, claim);
+    s_pack_str(&pk, "group");
+    msgpack_pack_true(&pk);
+    s_send(n2, ACTORS_CMD_STATE, 0, NULL, 0, "pool/h", &sb);
+    msgpack_sbuffer_destroy(&sb);
+    /* The node's own process joins; others are refused from now on. */
+    void *placed = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register_member(placed, "pool/h", claim), "");
+    void *evil = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_str_eq(s_register_member(evil, "pool/h", NULL), "Forbidden");
+    ck_assert_int_eq(s_members("pool/h"), 3);
+    /* The node goes: the group is open again. */
+    testutil_raw_close(&n2);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (strcmp(s_register_member(evil, "pool/h", NULL), "") != 0) {
+        ck_assert_msg(testutil_now_ms() < deadline, "pool/h stayed closed");
+        testutil_poll_pause_ms(10);
+    }
+    ck_assert_int_eq(s_members("pool/h"), 4);
+    testutil_raw_close(&evil);
+    testutil_raw_close(&placed);
+    testutil_raw_close(&second);
+    testutil_raw_close(&first);
+}
+END_TEST
+
 /* ---- item 5, what a spawn may run ---------------------------------------- */
 
 /* s_plain_node starts actors-supervisor --node name with config zpl and
@@ -929,10 +1115,13 @@ s_suite(void)
     tcase_add_test(tc, test_hijack_supervised);
     tcase_add_test(tc, test_register_held_needs_claim);
     tcase_add_test(tc, test_unregistered_awaits_its_node);
+    tcase_add_test(tc, test_state_cannot_take_awaited);
     tcase_add_test(tc, test_node_answers_and_names);
     tcase_add_test(tc, test_tag_answers_only_from_its_actor);
     tcase_add_test(tc, test_node_keeps_its_actors);
     tcase_add_test(tc, test_tombstone_taken_is_unsupervised);
+    tcase_add_test(tc, test_group_placed_needs_claim);
+    tcase_add_test(tc, test_group_unplaced_stays_open);
     suite_add_tcase(s, tc);
     tc = suptest_tcase("spawn", 60);
     tcase_add_checked_fixture(tc, NULL, s_log_teardown);

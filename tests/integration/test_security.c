@@ -22,8 +22,11 @@
 #include <zmq.h>
 
 #define SEC_QUIET_MS 1500 /* a refused peer gets no answer in this long */
-/* A refused connection: no answer, or nothing to send on. */
-#define SEC_REFUSED(rc) ((rc) == ACTORS_ETIMEDOUT || (rc) == ACTORS_EIO)
+/* A refused connection: Forbidden (libactors saw the broker refuse its
+ * key), no answer, or nothing to send on. */
+#define SEC_REFUSED(rc)                                                        \
+    ((rc) == ACTORS_EFORBIDDEN || (rc) == ACTORS_ETIMEDOUT ||                  \
+        (rc) == ACTORS_EIO)
 
 static char s_dir[64]; /* the test's temporary directory */
 static char s_ep[256]; /* the broker's endpoint */
@@ -123,15 +126,16 @@ s_wait(actors_future_t *f, int ms)
 }
 
 /* s_ping pings the broker: ACTORS_OK, an error reply's code, or, for a
- * connection the broker refused, ACTORS_ETIMEDOUT (no answer) or
- * ACTORS_EIO (the refused handshake left nothing to send on). */
+ * connection the broker refused, ACTORS_EFORBIDDEN (the client saw the
+ * broker refuse its key), ACTORS_ETIMEDOUT (no answer) or ACTORS_EIO (the
+ * refused handshake left nothing to send on). */
 static actors_err
 s_ping(actors_client_t *c, int ms)
 {
     actors_future_t *f = NULL;
     actors_err rc = actors_client_ping(c, &f);
     if (rc != ACTORS_OK) {
-        ck_assert_int_eq(rc, ACTORS_EIO);
+        ck_assert(rc == ACTORS_EIO || rc == ACTORS_EFORBIDDEN);
         return rc;
     }
     rc = s_wait(f, ms);
@@ -273,8 +277,8 @@ s_raw_ask(s_raw_t *r, uint8_t cmd, const void *f1, size_t l1, const void *f2,
     testutil_raw_msg_free(&m);
 }
 
-/* s_pack_map packs a map of string keys to values: "k", 's', "v" or
- * "k", 'i', int; ends at a NULL key. */
+/* s_pack_map packs a map of string keys to values: "k", 's', "v",
+ * "k", 'i', int or "k", 'b', bool (as int); ends at a NULL key. */
 static void
 s_pack_map(msgpack_sbuffer *sb, ...)
 {
@@ -305,6 +309,12 @@ s_pack_map(msgpack_sbuffer *sb, ...)
         if (t == 's') {
             const char *v = va_arg(ap, const char *);
             msgpack_pack_str_with_body(&pk, v, strlen(v));
+        } else if (t == 'b') {
+            if (va_arg(ap, int)) {
+                msgpack_pack_true(&pk);
+            } else {
+                msgpack_pack_false(&pk);
+            }
         } else {
             msgpack_pack_int(&pk, va_arg(ap, int));
         }
@@ -528,6 +538,128 @@ START_TEST(test_security_admin_spawns_and_kills)
 }
 END_TEST
 
+/* An actor key made with --addresses may REGISTER only the addresses its
+ * patterns match (alone or as a group's member); another actor key, made
+ * without, any. The refusal is Forbidden and logged. */
+START_TEST(test_security_key_address_patterns)
+{
+    const char *argv[] = {"actorctl", "keygen", "lim", "--role", "actor",
+        "--dir", s_path("keys"), "--addresses", "counter/l*, pool/*", NULL};
+    char out[1024];
+    char err[1024];
+    ck_assert_msg(
+        testutil_run(argv, 10000, out, sizeof out, err, sizeof err) == 0,
+        "keygen: %s", err);
+    s_broker_start();
+    msgpack_sbuffer info;
+    s_pack_map(&info, "service", 's', "counter", "pid", 'i', 4242, NULL);
+    msgpack_sbuffer member;
+    s_pack_map(&member, "service", 's', "counter", "pid", 'i', 4243, "group",
+        'b', 1, NULL);
+    char type[64];
+    s_raw_t lim = s_raw("keys/lim_secret", "sec/broker");
+    s_raw_ask(&lim, ACTORS_CMD_REGISTER, "counter/x", 9, info.data, info.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "Forbidden");
+    s_assert_log("its key may hold only counter/l*, pool/*");
+    s_raw_ask(&lim, ACTORS_CMD_REGISTER, "other/g", 7, member.data, member.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "Forbidden");
+    s_raw_ask(&lim, ACTORS_CMD_REGISTER, "counter/l1", 10, info.data, info.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "");
+    s_raw_ask(&lim, ACTORS_CMD_REGISTER, "pool/a", 6, member.data, member.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "");
+    s_raw_t act = s_raw("keys/act_secret", "sec/broker");
+    s_raw_ask(&act, ACTORS_CMD_REGISTER, "counter/x", 9, info.data, info.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "");
+    actors_client_t *cli = s_client("keys/cli_secret", "sec/broker");
+    char st[32];
+    s_lookup(cli, "counter/x", st, sizeof st, NULL);
+    ck_assert_str_eq(st, "running");
+    actors_client_destroy(&cli);
+    s_raw_close(&act);
+    s_raw_close(&lim);
+    msgpack_sbuffer_destroy(&member);
+    msgpack_sbuffer_destroy(&info);
+}
+END_TEST
+
+typedef struct {
+    actors_client_t *c;
+    const char *address;
+} s_member_arg_t;
+
+/* s_has_member: LOOKUP lists one member of the group at address. */
+static bool
+s_has_member(void *arg)
+{
+    s_member_arg_t *a = arg;
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_lookup(a->c, a->address, &f));
+    bool ok = false;
+    if (s_wait(f, ITEST_WAIT_MS) == ACTORS_OK) {
+        const msgpack_object *v =
+            actors_map_get(actors_future_result(f), "members");
+        ok = v != NULL && v->type == MSGPACK_OBJECT_ARRAY &&
+             v->via.array.size == 1;
+    }
+    actors_future_destroy(&f);
+    return ok;
+}
+
+/* An admin spawns a member of a group on a node; another process with an
+ * actor key (one the broker accepts) cannot join that group: its REGISTER
+ * with "group": true shows no claim of the node's and is Forbidden, and
+ * every call goes to the node's member. */
+START_TEST(test_security_placed_group_needs_claim)
+{
+    s_broker_start();
+    FILE *cfg = fopen(s_path("node.zpl"), "w");
+    ck_assert_ptr_nonnull(cfg);
+    fputs("supervisor\n    services = counter\n", cfg);
+    ck_assert_int_eq(fclose(cfg), 0);
+    const char *argv[] = {"actors-supervisor", "--broker", s_ep, "--node", "n1",
+        "--config", s_path("node.zpl"), "--key", s_path("keys/node1_secret"),
+        "--broker-key", s_path("sec/broker"), "--actor-key",
+        s_path("keys/act_secret"), NULL};
+    ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
+    actors_client_t *admin = s_client("keys/admin_secret", "sec/broker");
+    actors_spawn_opts_t o = ACTORS_SPAWN_OPTS_INIT;
+    o.service = "counter";
+    o.name = "pool/k";
+    o.group = true;
+    s_spawn_arg_t a = {admin, &o, 0};
+    ck_assert(testutil_wait_until(s_spawn_pred, &a, 15000));
+    s_member_arg_t m = {admin, "pool/k"};
+    ck_assert_msg(testutil_wait_until(s_has_member, &m, 15000),
+        "the spawned member never joined pool/k");
+
+    s_raw_t evil = s_raw("keys/act_secret", "sec/broker");
+    msgpack_sbuffer info;
+    s_pack_map(&info, "service", 's', "counter", "pid", 'i', 4242, "group", 'b',
+        1, NULL);
+    char type[64];
+    s_raw_ask(&evil, ACTORS_CMD_REGISTER, "pool/k", 6, info.data, info.size,
+        ITEST_WAIT_MS, type, sizeof type);
+    ck_assert_str_eq(type, "Forbidden");
+    msgpack_sbuffer_destroy(&info);
+    s_assert_log("refusing REGISTER of a group member");
+    ck_assert(s_has_member(&m));
+    actors_client_t *cli = s_client("keys/cli_secret", "sec/broker");
+    for (int i = 1; i <= 4; i++) {
+        ck_assert_int_eq(s_increment(cli, "pool/k"), i);
+    }
+    zmq_pollitem_t it = {evil.sock, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, 0), 0); /* no call came to it */
+    s_raw_close(&evil);
+    actors_client_destroy(&cli);
+    actors_client_destroy(&admin);
+}
+END_TEST
+
 typedef struct {
     testutil_proc_t *p;
     const char *text;
@@ -546,10 +678,41 @@ START_TEST(test_security_refused_peers)
 {
     s_broker_start();
     actors_client_t *stranger = s_client("other/stranger_secret", "sec/broker");
-    ck_assert(SEC_REFUSED(s_ping(stranger, SEC_QUIET_MS)));
+    /* The client sees the broker refuse its key (its ZAP handler's 400)
+     * and fails the call with Forbidden, saying why, long before its
+     * deadline; and so every request after it. */
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_call(stranger, "c/x", "m", NULL, NULL, &f));
+    ck_assert_int_eq(s_wait(f, 3 * ITEST_WAIT_MS), ACTORS_EFORBIDDEN);
+    itest_assert_error(
+        f, ACTORS_EFORBIDDEN, "Forbidden", "refused this connection's CURVE");
+    actors_future_destroy(&f);
+    ck_assert_int_eq(actors_client_ping(stranger, &f), ACTORS_EFORBIDDEN);
+    ck_assert_ptr_null(f);
     s_assert_log("BRK-AUTH-REFUSED");
     actors_client_t *wrong = s_client("keys/admin_secret", "other/stranger");
     ck_assert(SEC_REFUSED(s_ping(wrong, SEC_QUIET_MS)));
+
+    /* actorctl says what happened: a refused key, or no answer at all
+     * (a broker key that is not the broker's) and what to check. */
+    char out[1024];
+    char err[2048];
+    const char *refused[] = {"actorctl", "--broker", s_ep, "--key",
+        s_path("other/stranger_secret"), "--broker-key", s_path("sec/broker"),
+        "ping", NULL};
+    ck_assert_int_eq(
+        testutil_run(refused, 30000, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "Forbidden: the broker refused this "
+                              "connection's CURVE handshake") != NULL,
+        "actorctl said: %s", err);
+    const char *silent[] = {"actorctl", "--broker", s_ep, "--timeout", "300",
+        "--key", s_path("keys/cli_secret"), "--broker-key",
+        s_path("other/stranger"), "ping", NULL};
+    ck_assert_int_eq(
+        testutil_run(silent, 30000, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "Timeout: no answer from") != NULL &&
+                      strstr(err, "does it accept this key") != NULL,
+        "actorctl said: %s", err);
 
     s_raw_t plain = s_raw(NULL, NULL);
     char type[64];
@@ -696,6 +859,8 @@ s_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_security_client_key_forbidden);
     tcase_add_test(tc, test_security_admin_spawns_and_kills);
+    tcase_add_test(tc, test_security_placed_group_needs_claim);
+    tcase_add_test(tc, test_security_key_address_patterns);
     tcase_add_test(tc, test_security_refused_peers);
     tcase_add_test(tc, test_security_sighup_reload);
     tcase_add_test(tc, test_security_key_with_two_roles);

@@ -91,7 +91,7 @@ cli_usage(FILE *out)
           "                                 one result per line, in ARG\n"
           "                                 order (--unordered: as they\n"
           "                                 come); --timeout bounds each task\n"
-          "  keygen NAME [--role ROLE] [--dir DIR]\n"
+          "  keygen NAME [--role ROLE] [--dir DIR] [--addresses PATTERNS]\n"
           "                                 write a CURVE certificate pair:\n"
           "                                 DIR/NAME (public, for the\n"
           "                                 broker's --keys) and\n"
@@ -218,6 +218,14 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         *(opt[2] == 'k' ? &self->cert : &self->bcert) = value;
         return ACTORS_OK;
     }
+    if (strcmp(opt, "--addresses") == 0) {
+        if (*value == '\0' || strlen(value) > 255) {
+            return s_fail(errbuf, errlen, "--addresses needs 1 to 255 bytes");
+        }
+        self->addresses = value;
+        self->used |= CLI_OPT_KEYGEN;
+        return ACTORS_OK;
+    }
     if (strcmp(opt, "--role") == 0 || strcmp(opt, "--dir") == 0) {
         if (*value == '\0') {
             return s_fail(errbuf, errlen, "%s needs a value", opt);
@@ -337,7 +345,7 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
     }
     static const char *valued[] = {"--name", "--node", "--max-restarts",
         "--max-task-retries", "--since", "--call-key", "--key", "--broker-key",
-        "--role", "--dir", "--count", "--route", "--interval"};
+        "--role", "--dir", "--addresses", "--count", "--route", "--interval"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         if (strcmp(a, valued[k]) != 0) {
             continue;

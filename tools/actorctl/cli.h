@@ -31,45 +31,48 @@ typedef enum {
     CLI_CMD_EVENTS,    /* events [--since N] [--json] */
     CLI_CMD_WAIT,      /* wait ADDRESS (until it answers; --timeout) */
     CLI_CMD_MAP,       /* map [--unordered] MEMBERS METHOD [ARG ...] */
-    CLI_CMD_KEYGEN,    /* keygen NAME [--role ROLE] [--dir DIR] */
+    CLI_CMD_KEYGEN,    /* keygen NAME [--role ROLE] [--dir DIR]
+                          [--addresses PATTERNS] */
     CLI_CMD_SUBSCRIBE, /* subscribe PATTERN [--count N] */
     CLI_CMD_PUBLISH,   /* publish TOPIC JSON */
     CLI_CMD_TOP,       /* top [--interval MS] [--count N] [--all] */
 } cli_cmd_t;
 
 typedef struct {
-    cli_cmd_t cmd;        /* what to do */
-    const char *broker;   /* --broker; NULL: $ACTORS_BROKER or default */
-    uint32_t timeout_ms;  /* --timeout; 0: no deadline */
-    bool is_json;         /* ls --json */
-    const char *address;  /* call, tell, lookup */
-    const char *method;   /* call, tell */
-    char **args;          /* JSON arguments of call/tell/spawn, borrowed */
-    int nargs;            /* number of args */
-    const char *service;  /* spawn: the service binary */
-    const char *name;     /* spawn --name */
-    const char *node;     /* spawn --node */
-    int max_restarts;     /* spawn --max-restarts (-1: forever) */
-    int max_task_retries; /* spawn --max-task-retries (-1: forever) */
-    bool get_if_exists;   /* spawn --get-if-exists */
-    bool no_restart;      /* kill --no-restart */
-    uint64_t since;       /* events --since */
-    const char *key;      /* call --call-key; NULL: none */
-    bool unordered;       /* map --unordered */
-    const char *cert;     /* --key: own secret certificate; NULL: env */
-    const char *bcert;    /* --broker-key: the broker's public one */
-    const char *role;     /* keygen --role (default client) */
-    const char *dir;      /* keygen --dir (default .) */
-    const char *payload;  /* publish: the JSON value */
-    bool follow;          /* events --follow */
-    uint64_t count;       /* subscribe, events --follow, top: --count; 0:
-                             no end */
-    const char *route;    /* call --route: a group's routing key; NULL */
-    bool broadcast;       /* tell --broadcast: every member of a group */
-    bool group;           /* spawn --group: a member of a group address */
-    bool is_all;          /* ls/top --all: dead and stopped ones too */
-    uint32_t interval_ms; /* top --interval (default 1000) */
-    unsigned used;        /* CLI_OPT_* seen, to check they fit the command */
+    cli_cmd_t cmd;         /* what to do */
+    const char *broker;    /* --broker; NULL: $ACTORS_BROKER or default */
+    uint32_t timeout_ms;   /* --timeout; 0: no deadline */
+    bool is_json;          /* ls --json */
+    const char *address;   /* call, tell, lookup */
+    const char *method;    /* call, tell */
+    char **args;           /* JSON arguments of call/tell/spawn, borrowed */
+    int nargs;             /* number of args */
+    const char *service;   /* spawn: the service binary */
+    const char *name;      /* spawn --name */
+    const char *node;      /* spawn --node */
+    int max_restarts;      /* spawn --max-restarts (-1: forever) */
+    int max_task_retries;  /* spawn --max-task-retries (-1: forever) */
+    bool get_if_exists;    /* spawn --get-if-exists */
+    bool no_restart;       /* kill --no-restart */
+    uint64_t since;        /* events --since */
+    const char *key;       /* call --call-key; NULL: none */
+    bool unordered;        /* map --unordered */
+    const char *cert;      /* --key: own secret certificate; NULL: env */
+    const char *bcert;     /* --broker-key: the broker's public one */
+    const char *role;      /* keygen --role (default client) */
+    const char *dir;       /* keygen --dir (default .) */
+    const char *addresses; /* keygen --addresses: what an actor key may
+                              REGISTER (fnmatch patterns); NULL any */
+    const char *payload;   /* publish: the JSON value */
+    bool follow;           /* events --follow */
+    uint64_t count;        /* subscribe, events --follow, top: --count; 0:
+                              no end */
+    const char *route;     /* call --route: a group's routing key; NULL */
+    bool broadcast;        /* tell --broadcast: every member of a group */
+    bool group;            /* spawn --group: a member of a group address */
+    bool is_all;           /* ls/top --all: dead and stopped ones too */
+    uint32_t interval_ms;  /* top --interval (default 1000) */
+    unsigned used;         /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
 /* Options that belong to one command (bits of cli_t.used). */

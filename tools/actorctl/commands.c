@@ -47,29 +47,51 @@ s_wait_ms(const cli_t *cli)
     return (int)cli->timeout_ms;
 }
 
+void
+commands_print_rc(actors_err rc)
+{
+    if (rc == ACTORS_EFORBIDDEN && actors_security_enabled()) {
+        /* The client refuses to send once the broker refused its key. */
+        fprintf(stderr,
+            "%s: the broker refused this connection's key: is --key/"
+            "ACTORS_KEY in its allowlist (--keys), and --broker-key/"
+            "ACTORS_BROKER_KEY its public key? (it logs BRK-AUTH-REFUSED)\n",
+            actors_err_name(rc));
+        return;
+    }
+    fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+}
+
 /* s_print_error prints the error of a failed future, or a Timeout when the
  * wait ran out first. Returns COMMANDS_EXIT_ERROR. */
 static int
 s_print_error(const cli_t *cli, actors_future_t *f, actors_err rc)
 {
     const actors_error_t *e = f ? actors_future_error(f) : NULL;
-    /* A refused CURVE handshake is silence: say so with a timeout. */
+    /* The client tells a key the broker refused (Forbidden); a wrong
+     * --broker-key, or no key for a broker that wants one, is silence. */
     const char *hint =
         actors_security_enabled()
-            ? " (with CURVE, also what a key the broker does not allow or a "
-              "--broker-key that is not its own looks like; the broker logs "
-              "BRK-AUTH-REFUSED)"
-            : "";
-    if (e != NULL) {
-        fprintf(stderr, "%s: %s%s\n", actors_error_type(e),
-            actors_error_message(e),
-            actors_error_code(e) == ACTORS_ETIMEDOUT ? hint : "");
+            ? ": is the broker up, and does it accept this key (--key/"
+              "ACTORS_KEY; --broker-key/ACTORS_BROKER_KEY must be its public "
+              "key)?"
+            : ": is the broker up (and, if it uses CURVE, give --key and "
+              "--broker-key)?";
+    if (e != NULL && actors_error_code(e) == ACTORS_ETIMEDOUT &&
+        strstr(actors_error_message(e), "the broker did not answer") != NULL) {
+        /* The client's own deadline: nothing came from the broker. */
+        fprintf(stderr, "%s: no answer from %s within %u ms%s\n",
+            actors_error_type(e), actors_endpoint_default(cli->broker),
+            (unsigned)cli->timeout_ms, hint);
+    } else if (e != NULL) {
+        fprintf(
+            stderr, "%s: %s\n", actors_error_type(e), actors_error_message(e));
     } else if (rc == ACTORS_ETIMEDOUT) {
-        fprintf(stderr, "%s: no reply from the broker at %s within %u ms%s\n",
+        fprintf(stderr, "%s: no answer from %s within %u ms%s\n",
             actors_err_name(rc), actors_endpoint_default(cli->broker),
             (unsigned)cli->timeout_ms, hint);
     } else {
-        fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+        commands_print_rc(rc);
     }
     return COMMANDS_EXIT_ERROR;
 }
@@ -151,7 +173,7 @@ s_build_args(const cli_t *cli, actors_msg_t **out)
 static int
 s_request_failed(actors_err rc)
 {
-    fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+    commands_print_rc(rc);
     return rc == ACTORS_EINVAL ? COMMANDS_EXIT_USAGE : COMMANDS_EXIT_ERROR;
 }
 
@@ -679,7 +701,7 @@ int
 commands_run(const cli_t *cli)
 {
     if (cli->cmd == CLI_CMD_KEYGEN) {
-        return keygen_run(cli->address, cli->role, cli->dir);
+        return keygen_run(cli->address, cli->role, cli->dir, cli->addresses);
     }
     actors_client_t *client = NULL;
     actors_err rc = actors_client_create(&client, cli->broker);

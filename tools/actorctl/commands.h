@@ -23,6 +23,10 @@
  * Returns the process exit status, COMMANDS_EXIT_*. */
 int commands_run(const cli_t *cli);
 
+/* commands_print_rc prints rc, a request the client did not send, on
+ * stderr as "Type: text" (a refused CURVE key says what to check). */
+void commands_print_rc(actors_err rc);
+
 /* commands_map runs `map` (map.c): Ray's ActorPool.map from the shell.
  * Returns the exit status. */
 int commands_map(actors_client_t *client, const cli_t *cli);

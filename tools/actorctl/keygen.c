@@ -24,7 +24,8 @@ s_role_ok(const char *role)
 }
 
 int
-keygen_run(const char *name, const char *role, const char *dir)
+keygen_run(
+    const char *name, const char *role, const char *dir, const char *addresses)
 {
     role = role ? role : "client";
     dir = dir ? dir : ".";
@@ -67,6 +68,9 @@ keygen_run(const char *name, const char *role, const char *dir)
     }
     zcert_set_meta(cert, "name", "%s", name);
     zcert_set_meta(cert, "role", "%s", role);
+    if (addresses != NULL) {
+        zcert_set_meta(cert, "addresses", "%s", addresses);
+    }
     /* The secret file is written under a umask that keeps it private. */
     mode_t old = umask(077);
     int rc = zcert_save(cert, pub);

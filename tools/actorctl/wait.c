@@ -41,8 +41,7 @@ wait_run(actors_client_t *client, const cli_t *cli)
         actors_future_t *f = NULL;
         actors_err rc = actors_client_lookup(client, cli->address, &f);
         if (rc != ACTORS_OK) {
-            fprintf(
-                stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+            commands_print_rc(rc);
             return COMMANDS_EXIT_ERROR;
         }
         const msgpack_object *info = NULL;

@@ -90,8 +90,14 @@ ACTORS_EXPORT const char *actors_endpoint_default(const char *endpoint);
  * actors_endpoint_default). Connecting is asynchronous: calls made before
  * the broker is up are sent when it is. With CURVE credentials in force
  * (actors/security.h: --key/$ACTORS_KEY and --broker-key/
- * $ACTORS_BROKER_KEY) the connection is a CURVE client; a broker that
- * refuses the key never answers (calls time out).
+ * $ACTORS_BROKER_KEY) the connection is a CURVE client. A broker that
+ * refuses the key (not in its allowlist) never answers on the socket,
+ * but the client sees the refused handshake: from then on its pending
+ * futures fail with ACTORS_EFORBIDDEN ("the broker refused this
+ * connection's CURVE handshake ...", at the next poll or wait) and every
+ * request returns ACTORS_EFORBIDDEN at once; nothing sent reached the
+ * broker. A handshake the broker drops (a wrong broker key) is retried
+ * by libzmq: calls then time out.
  * Returns ACTORS_OK with *out owned by the caller (actors_client_destroy),
  * ACTORS_EINVAL for a bad endpoint or unreadable keys, ACTORS_ENOMEM; *out
  * NULL on error.

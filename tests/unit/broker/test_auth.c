@@ -31,6 +31,23 @@ START_TEST(test_auth_local_endpoints)
 }
 END_TEST
 
+/* A key's "addresses" patterns: none is any address; otherwise one of
+ * the patterns (spaces or commas between them) must match. */
+START_TEST(test_auth_may_hold)
+{
+    ck_assert(brk_auth_may_hold(NULL, "account/1"));
+    ck_assert(brk_auth_may_hold("", "account/1"));
+    ck_assert(brk_auth_may_hold("account/*", "account/1"));
+    ck_assert(brk_auth_may_hold("account/*", "account/1/x"));
+    ck_assert(!brk_auth_may_hold("account/*", "counter/1"));
+    ck_assert(!brk_auth_may_hold("account/*", "account"));
+    ck_assert(brk_auth_may_hold("a/1, counter/[0-9]", "counter/7"));
+    ck_assert(brk_auth_may_hold("a/1,counter/2 x/?", "x/y"));
+    ck_assert(!brk_auth_may_hold("a/1,counter/2 x/?", "x/yy"));
+    ck_assert(!brk_auth_may_hold(" , ", "a/1"));
+}
+END_TEST
+
 START_TEST(test_auth_roles)
 {
     ck_assert_uint_eq(brk_auth_role_parse("client"), BRK_AUTH_CLIENT);
@@ -72,6 +89,7 @@ auth_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_auth_local_endpoints);
     tcase_add_test(tc, test_auth_roles);
+    tcase_add_test(tc, test_auth_may_hold);
     tcase_add_test(tc, test_auth_create_checks);
     suite_add_tcase(s, tc);
     return s;
