@@ -3,6 +3,7 @@
 #   Format: ZPL (ZeroMQ RFC 4); see supervisor/config.h for every key.
 supervisor
     node = local
+    services = billing      # what a SPAWN may run besides the entries below
 actor
     account
         service = account
