@@ -34,6 +34,41 @@ if wait "$WAITER"; then ok "wait: returns once the actor registered"; else
 check "wait: the actor answers right after" \
     "$CTL" call input/chaos echo 1
 
+# wait --handled N: until the address has handled N messages (tells have
+# no answer to wait on); --members N: until a group has N members.
+"$CTL" --timeout 20000 wait input/chaos --handled 4 >"$TMP/wait.out" 2>&1 &
+WAITER=$!
+for i in 1 2 3; do "$CTL" tell input/chaos echo "$i" >/dev/null; done
+if wait "$WAITER"; then ok "wait --handled: returns once 4 are handled"; else
+    fail "wait --handled: returns once 4 are handled" "$(cat "$TMP/wait.out")"; fi
+"$CTL" --timeout 300 wait input/chaos --handled 1000000 >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'of 1000000 handled' "$TMP/err"; then
+    ok "wait --handled: Timeout says how many were handled"
+else
+    fail "wait --handled: Timeout says how many were handled" \
+        "status $rc, stderr '$(cat "$TMP/err")'"
+fi
+"$CTL" --timeout 20000 wait input/g --members 2 >"$TMP/wait.out" 2>&1 &
+WAITER=$!
+start_bg g1 "$BIN/chaos" --address input/g --group
+start_bg g2 "$BIN/chaos" --address input/g --group
+if wait "$WAITER"; then ok "wait --members: returns once the group has 2"; else
+    fail "wait --members: returns once the group has 2" "$(cat "$TMP/wait.out")"; fi
+got="$("$CTL" lookup input/g | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["members"]))')"
+if [ "$got" = 2 ]; then ok "wait --members: the group has 2 members"; else
+    fail "wait --members: the group has 2 members" "got '$got'"; fi
+"$CTL" --timeout 300 wait input/chaos --members 2 >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q '0 of 2 members' "$TMP/err"; then
+    ok "wait --members: an actor alone is no group of 2"
+else
+    fail "wait --members: an actor alone is no group of 2" \
+        "status $rc, stderr '$(cat "$TMP/err")'"
+fi
+check "wait: --members belongs to wait only" \
+    bash -c "'$CTL' ls --members 2; [ \$? -eq 2 ]"
+
 # A value from stdin.
 got="$(echo '{"a": [1, 2, "x"]}' | "$CTL" call input/chaos echo -)"
 if [ "$got" = '{"a":[1,2,"x"]}' ]; then ok "arg - reads stdin"; else

@@ -34,7 +34,7 @@ static const struct {
     {"stop", CLI_CMD_STOP, 1, 1, 0, 0},
     {"events", CLI_CMD_EVENTS, 0, 0, 0,
         CLI_OPT_SINCE | CLI_OPT_JSON | CLI_OPT_FOLLOW | CLI_OPT_COUNT},
-    {"wait", CLI_CMD_WAIT, 1, 1, 0, 0},
+    {"wait", CLI_CMD_WAIT, 1, 1, 0, CLI_OPT_WAIT},
     {"map", CLI_CMD_MAP, 2, -1, 2, CLI_OPT_UNORDERED},
     {"keygen", CLI_CMD_KEYGEN, 1, 1, 0, CLI_OPT_KEYGEN},
     {"subscribe", CLI_CMD_SUBSCRIBE, 1, 1, 0, CLI_OPT_COUNT},
@@ -81,8 +81,11 @@ cli_usage(FILE *out)
           " every MS\n"
           "                                 (1000), N times (0: until "
           "interrupted)\n"
-          "  wait ADDRESS                   wait until ADDRESS answers (is\n"
-          "                                 running), within --timeout\n"
+          "  wait ADDRESS [--members N] [--handled N]\n"
+          "                                 wait until ADDRESS answers (is\n"
+          "                                 running), a group with N\n"
+          "                                 members, N messages handled;\n"
+          "                                 within --timeout\n"
           "  map [--unordered] MEMBERS METHOD [ARG ...]\n"
           "                                 Ray's ActorPool.map: one task\n"
           "                                 METHOD(ARG) per ARG over the\n"
@@ -266,6 +269,15 @@ s_valued(cli_t *self, const char *opt, const char *value, char *errbuf,
         self->used |= CLI_OPT_SINCE;
         return ACTORS_OK;
     }
+    if (strcmp(opt, "--members") == 0 || strcmp(opt, "--handled") == 0) {
+        if (s_int(value, 1, INT64_MAX, &v) != ACTORS_OK) {
+            return s_fail(
+                errbuf, errlen, "bad %s '%s' (1 or more)", opt, value);
+        }
+        *(opt[2] == 'm' ? &self->members : &self->handled) = (uint64_t)v;
+        self->used |= CLI_OPT_WAIT;
+        return ACTORS_OK;
+    }
     if (strcmp(opt, "--count") == 0) {
         if (s_int(value, 1, INT64_MAX, &v) != ACTORS_OK) {
             return s_fail(
@@ -345,7 +357,8 @@ s_option(cli_t *self, int argc, char **argv, int *i, bool *is_help,
     }
     static const char *valued[] = {"--name", "--node", "--max-restarts",
         "--max-task-retries", "--since", "--call-key", "--key", "--broker-key",
-        "--role", "--dir", "--addresses", "--count", "--route", "--interval"};
+        "--role", "--dir", "--addresses", "--count", "--route", "--interval",
+        "--members", "--handled"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         if (strcmp(a, valued[k]) != 0) {
             continue;

@@ -72,6 +72,8 @@ typedef struct {
     bool group;            /* spawn --group: a member of a group address */
     bool is_all;           /* ls/top --all: dead and stopped ones too */
     uint32_t interval_ms;  /* top --interval (default 1000) */
+    uint64_t members;      /* wait --members: a group with at least N */
+    uint64_t handled;      /* wait --handled: at least N handled */
     unsigned used;         /* CLI_OPT_* seen, to check they fit the command */
 } cli_t;
 
@@ -89,6 +91,7 @@ typedef struct {
 #define CLI_OPT_BROADCAST 0x400u
 #define CLI_OPT_ALL 0x800u
 #define CLI_OPT_TOP 0x1000u
+#define CLI_OPT_WAIT 0x2000u
 
 /* cli_parse reads argc/argv (argv[0] is the program name) into *self.
  * Global options (--broker EP, --timeout MS, --help) may come before the
