@@ -214,6 +214,79 @@ START_TEST(test_fds_refused_never_served)
 }
 END_TEST
 
+START_TEST(test_fds_refused_client_backs_off)
+{
+    /* A libactors client the broker refuses waits 100 ms, then 200, 400,
+     * ... before it connects again (client_conn.h), where libzmq alone
+     * knocked every 100 ms forever: its first 6 refusals take at least
+     * 100 + 200 + 400 + 800 + 1600 ms (a slow machine only adds; 7 are
+     * counted, as the knocker's last may be counted late). Its ping,
+     * sent while refused, is answered once a descriptor frees up. */
+    enum { FILLERS = 2, REFUSALS = 7, LEAST_MS = 3100 };
+    testutil_proc_t *b = testutil_broker_start(NULL);
+    void *first = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_int_ge(s_ping(first, "uptime_ms", ITEST_WAIT_MS), 0);
+    void *filler[FILLERS];
+    for (int i = 0; i < FILLERS; i++) {
+        filler[i] = testutil_raw_socket(ZMQ_DEALER);
+        ck_assert_int_ge(s_ping(filler[i], "uptime_ms", ITEST_WAIT_MS), 0);
+    }
+    int next_fd = s_lowest_free_fd(b->pid);
+    struct rlimit rl;
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, NULL, &rl), 0);
+    rl.rlim_cur = (rlim_t)next_fd + 8;
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, &rl, NULL), 0);
+
+    /* Refusing from now on (a first refusal also makes the broker check
+     * each sender, test_fds_refused_never_served). */
+    void *knocker = testutil_raw_socket(ZMQ_DEALER);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    int64_t r0;
+    while ((r0 = s_ping(first, "refused", ITEST_WAIT_MS)) < 1) {
+        ck_assert_msg(testutil_now_ms() < deadline, "never refused");
+        testutil_poll_pause_ms(20); /* poll until the deadline */
+    }
+    testutil_raw_close(&knocker);
+    r0 = s_ping(first, "refused", ITEST_WAIT_MS);
+    int64_t t0 = testutil_now_ms();
+    actors_client_t *c = NULL;
+    ck_assert_int_eq(actors_client_create(&c, testutil_endpoint()), ACTORS_OK);
+    actors_future_t *f = NULL;
+    ck_assert_int_eq(actors_client_ping(c, &f), ACTORS_OK);
+    deadline = t0 + 6 * ITEST_WAIT_MS;
+    int64_t refused;
+    while (
+        (refused = s_ping(first, "refused", ITEST_WAIT_MS)) < r0 + REFUSALS) {
+        /* The client paces itself when pumped, as a wait does. */
+        ck_assert_int_eq(actors_client_poll(c, 20), ACTORS_OK);
+        ck_assert_msg(testutil_now_ms() < deadline, "refused %lld times",
+            (long long)(refused - r0));
+    }
+    int64_t took = testutil_now_ms() - t0;
+    ck_assert_msg(took >= LEAST_MS, "refused %d times in %lld ms: no backoff",
+        REFUSALS, (long long)took);
+
+    testutil_raw_close(&filler[0]);
+    deadline = testutil_now_ms() + 3 * ITEST_WAIT_MS;
+    while (actors_future_wait(f, 200) != ACTORS_OK ||
+           actors_future_error(f) != NULL) {
+        /* A ping that went with a refused connection is lost (it would
+         * time out): ask again. One sent while the client waits to
+         * connect again is parked and sent on the new connection. */
+        ck_assert_msg(testutil_now_ms() < deadline, "never got in");
+        actors_future_destroy(&f);
+        ck_assert_int_eq(actors_client_ping(c, &f), ACTORS_OK);
+    }
+    actors_future_destroy(&f);
+    actors_client_destroy(&c);
+    ck_assert(testutil_proc_running(b));
+    for (int i = 1; i < FILLERS; i++) {
+        testutil_raw_close(&filler[i]);
+    }
+    testutil_raw_close(&first);
+}
+END_TEST
+
 /* ---- 1000 actors under ulimit -n 1024 ---------------------------------- */
 
 enum { K_ACTORS = 1000, K_EXTRA = 20 };
@@ -545,6 +618,7 @@ fds_suite(void)
     TCase *tc = itest_tcase("limits", 60);
     tcase_add_test(tc, test_fds_refused_when_exhausted);
     tcase_add_test(tc, test_fds_refused_never_served);
+    tcase_add_test(tc, test_fds_refused_client_backs_off);
     tcase_add_test(tc, test_fds_thousand_actors_under_1024);
     suite_add_tcase(s, tc);
     return s;
