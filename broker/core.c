@@ -55,7 +55,12 @@
 #define BRK_FD_MARGIN 8        /* descriptors kept free of connections */
 #define BRK_SLOW_QUIET_MS 1000 /* no drop that long ends an episode */
 #define BRK_IDLE_MS 100        /* longest idle wait (a stop from a thread) */
-#define BRK_ANSWER_MIN_MS 500  /* shortest wait for a ZMTP PONG */
+#define BRK_FD_GUARD 32        /* accepts this near the limit: fd_guard */
+#define BRK_FD_GUARD_MS 60000  /* fd_guard lasts this long after a refusal */
+
+/* What the last ACCEPTED event of a descriptor decided (fd_seen). */
+enum { BRK_FD_UNSEEN = 0, BRK_FD_ADMITTED = 1, BRK_FD_REFUSED = 2 };
+#define BRK_ANSWER_MIN_MS 500 /* shortest wait for a ZMTP PONG */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -720,6 +725,32 @@ s_reap_lost(brk_broker_t *self)
 
 static int s_recv_handle(brk_broker_t *self, int flags);
 
+/* s_fd_mark records what the ACCEPTED event of fd decided (state, a
+ * BRK_FD_* value), for s_from_refused. Without memory the mark is lost:
+ * that descriptor's messages are then handled (as before the marks). */
+static void
+s_fd_mark(brk_broker_t *self, int fd, uint8_t state)
+{
+    if (fd < 0) {
+        return;
+    }
+    if ((size_t)fd >= self->fd_seen_len) {
+        size_t len = self->fd_seen_len ? self->fd_seen_len : 256;
+        while (len <= (size_t)fd) {
+            len *= 2;
+        }
+        uint8_t *grown = actors__realloc(self->fd_seen, len);
+        if (grown == NULL) {
+            return;
+        }
+        memset(
+            grown + self->fd_seen_len, BRK_FD_UNSEEN, len - self->fd_seen_len);
+        self->fd_seen = grown;
+        self->fd_seen_len = len;
+    }
+    self->fd_seen[fd] = state;
+}
+
 /* s_refuse_if_full runs for each connection libzmq accepted (fd). When
  * it took one of the last BRK_FD_MARGIN descriptors the process may
  * open (descriptors are handed out lowest first, so a high one means the
@@ -738,11 +769,20 @@ s_refuse_if_full(brk_broker_t *self, int fd)
         self->fd_limit =
             rl.rlim_cur == RLIM_INFINITY ? INT32_MAX : (int64_t)rl.rlim_cur;
     }
-    if (fd < 0 || (int64_t)fd < self->fd_limit - BRK_FD_MARGIN) {
+    bool refuse = fd >= 0 && (int64_t)fd >= self->fd_limit - BRK_FD_MARGIN;
+    s_fd_mark(self, fd, refuse ? BRK_FD_REFUSED : BRK_FD_ADMITTED);
+    if (fd >= 0 && (int64_t)fd >= self->fd_limit - BRK_FD_GUARD) {
+        self->fd_guard = true;
+    } else if (self->fd_guard &&
+               self->now - self->fd_refused_at >= BRK_FD_GUARD_MS) {
+        self->fd_guard = false; /* well below the limit for a while */
+    }
+    if (!refuse) {
         return;
     }
     shutdown(fd, SHUT_RDWR);
     self->n_refused++;
+    self->fd_refused_at = self->now;
     if (self->fd_logged == 0 || self->now - self->fd_logged >= 60000) {
         self->fd_logged = self->now;
         ACTORS_LOG(ACTORS_LOG_WARN, "BRK-FDS-EXHAUSTED",
@@ -813,6 +853,31 @@ s_drain_monitor(brk_broker_t *self, bool flush)
         }
         s_conn_died(self, ci, "connection lost");
     }
+}
+
+/* s_from_refused: the message in self->in[0..n) came on a connection
+ * that s_refuse_if_full refused (shut down at once, but libzmq may have
+ * read a message from it first). Asked only near the descriptor limit
+ * (fd_guard): reading a message's descriptor is a metadata lookup, too
+ * dear for every message. A connection's ACCEPTED event is queued on the
+ * monitor before any of its messages can reach the ROUTER, so a
+ * descriptor not marked admitted has its news waiting there: the monitor
+ * is drained first. (A refused connection's last messages still queued
+ * after its descriptor was reused by an admitted one pass: that needs
+ * the limit raised in between.) */
+static bool
+s_from_refused(brk_broker_t *self, int n)
+{
+    int fd = n >= 2 ? zmq_msg_get(&self->in[1], ZMQ_SRCFD) : -1;
+    if (fd < 0) {
+        return false;
+    }
+    if ((size_t)fd >= self->fd_seen_len ||
+        self->fd_seen[fd] != BRK_FD_ADMITTED) {
+        s_drain_monitor(self, false);
+    }
+    return (size_t)fd < self->fd_seen_len &&
+           self->fd_seen[fd] == BRK_FD_REFUSED;
 }
 
 void
@@ -942,8 +1007,13 @@ s_recv_handle(brk_broker_t *self, int flags)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     self->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     self->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    self->n_msgs++;
-    s_handle(self, n, too_many);
+    if (self->fd_guard && s_from_refused(self, n)) {
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-FDS-DROPPED",
+            "a message of a refused connection dropped");
+    } else {
+        self->n_msgs++;
+        s_handle(self, n, too_many);
+    }
     for (int i = 0; i < n; i++) {
         zmq_msg_close(&in[i]);
         zmq_msg_init(&in[i]);
@@ -1080,8 +1150,9 @@ s_wait_ms(brk_broker_t *self)
  * a connection event or the next timer instead of waking every
  * BRK_CHECK_MS (an idle broker with a thousand actors should cost
  * nothing). At most BRK_IDLE_MS, so brk_broker_stop from another thread
- * is seen soon; a signal interrupts the poll at once. */
-static void
+ * is seen soon; a signal interrupts the poll at once. True when woken by
+ * a message or a connection event. */
+static bool
 s_idle_wait(brk_broker_t *self)
 {
     int64_t next = self->next_tick;
@@ -1091,14 +1162,15 @@ s_idle_wait(brk_broker_t *self)
     }
     int64_t t = next - s_clock_ms();
     if (t <= BRK_CHECK_MS) {
-        return;
+        return false;
     }
     zmq_pollitem_t items[2] = {
         {self->router, 0, ZMQ_POLLIN, 0},
         {self->monitor, 0, ZMQ_POLLIN, 0},
     };
-    (void)zmq_poll(items, 2, t > BRK_IDLE_MS ? BRK_IDLE_MS : (long)t);
+    int woken = zmq_poll(items, 2, t > BRK_IDLE_MS ? BRK_IDLE_MS : (long)t);
     s_clock_set(self);
+    return woken > 0;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -1315,8 +1387,11 @@ brk_broker_run(brk_broker_t *self)
         s_drain_monitor(self, true);
         s_timers(self);
         self->next_check = self->now + BRK_CHECK_MS;
-        if (r == 0) {
-            s_idle_wait(self);
+        if (r == 0 && s_idle_wait(self)) {
+            /* Woken by news: connection events before messages, so that
+             * a connection refused on accept (s_refuse_if_full) is shut
+             * before anything it sent is read. */
+            s_drain_monitor(self, true);
         }
     }
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-STOP",
@@ -1364,6 +1439,7 @@ brk_broker_destroy(brk_broker_t **self_p)
     brk_registry_fini(&self->reg);
     brk_conns_fini(&self->conns);
     msgpack_sbuffer_destroy(&self->sbuf);
+    actors__free(self->fd_seen);
     self->tag = 0xdeadbeef;
     actors__free(self);
     *self_p = NULL;

@@ -118,6 +118,10 @@ struct brk_broker {
     uint64_t n_refused;           /* connections refused: no descriptor */
     int64_t fd_logged;            /* last BRK-FDS-EXHAUSTED log, ms */
     int64_t fd_limit;             /* RLIMIT_NOFILE soft limit at create */
+    uint8_t *fd_seen;             /* per fd: what its last ACCEPTED got */
+    size_t fd_seen_len;           /* entries in fd_seen */
+    bool fd_guard;                /* near the limit: check each sender */
+    int64_t fd_refused_at;        /* last refusal, ms; 0: none */
     struct brk_auth *auth;        /* CURVE and roles (auth.h); NULL: off */
 };
 

@@ -27,6 +27,7 @@
 #include "route.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -233,17 +234,30 @@ brk_core_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
     return s_accept(self, si, ei);
 }
 
-/* s_refuse answers a CALL or TELL that cannot be accepted, unless it is
- * a silent TELL. */
-#define S_REFUSE(quiet, self, rid, delim, hdr, code, ...)                      \
-    do {                                                                       \
-        if ((self)->observe) {                                                 \
-            brk_core_observe(self, BRK_NONE, hdr, code, 0);                    \
-        }                                                                      \
-        if (!(quiet)) {                                                        \
-            brk_core_error(self, rid, delim, hdr, code, __VA_ARGS__);          \
-        }                                                                      \
-    } while (0)
+/* s_refuse answers the CALL or TELL m, which cannot be accepted, with
+ * ERROR code (text from fmt), unless it is a silent TELL (quiet); either
+ * way the refusal is observed. */
+static void s_refuse(brk_broker_t *self, const brk_in_t *m, bool quiet,
+    actors_err code, const char *address, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+s_refuse(brk_broker_t *self, const brk_in_t *m, bool quiet, actors_err code,
+    const char *address, const char *fmt, ...)
+{
+    if (self->observe) {
+        brk_core_observe(self, BRK_NONE, m->hdr, code, 0);
+    }
+    if (quiet) {
+        return;
+    }
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    brk_core_error(self, m->rid, m->delim, m->hdr, code, address, "%s", text);
+}
 
 /* s_on_call handles CALL and TELL from any peer (the hot path). A TELL
  * with a request id or a delimiter is acknowledged: REPLY nil once it is
@@ -287,7 +301,7 @@ s_on_call(void *arg, brk_broker_t *self, const brk_in_t *m)
     memcpy(name, m->h.address, alen);
     name[alen] = '\0';
     if (zmq_msg_size(&m->arg[0]) > self->opts.max_message) {
-        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ETOOBIG, name,
+        s_refuse(self, m, quiet, ACTORS_ETOOBIG, name,
             "arguments of %zu bytes exceed the limit of %llu",
             zmq_msg_size(&m->arg[0]),
             (unsigned long long)self->opts.max_message);
@@ -295,27 +309,25 @@ s_on_call(void *arg, brk_broker_t *self, const brk_in_t *m)
     }
     uint32_t ei = brk_registry_find(&self->reg, m->h.address, alen);
     if (ei == BRK_NONE) {
-        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
+        s_refuse(self, m, quiet, ACTORS_ENOACTOR, name,
             "no actor at address %s", name);
         return;
     }
     if (brk_registry_at(&self->reg, ei)->group != BRK_NONE) {
         /* A group member's hidden name (group.h): not an address. */
-        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ENOACTOR, name,
+        s_refuse(self, m, quiet, ACTORS_ENOACTOR, name,
             "no actor at address %s", name);
         return;
     }
     if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_DEAD) {
         const char *cause = brk_registry_at(&self->reg, ei)->cause;
-        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_EDEAD, name,
-            "actor %s is dead%s%s%s", name, cause[0] ? " (" : "", cause,
-            cause[0] ? ")" : "");
+        s_refuse(self, m, quiet, ACTORS_EDEAD, name, "actor %s is dead%s%s%s",
+            name, cause[0] ? " (" : "", cause, cause[0] ? ")" : "");
         return;
     }
     uint32_t si;
     if (brk_slots_alloc(&self->slots, &si) != ACTORS_OK) {
-        S_REFUSE(quiet, self, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, name,
-            "broker out of memory");
+        s_refuse(self, m, quiet, ACTORS_ENOMEM, name, "broker out of memory");
         return;
     }
     /* An acknowledged TELL (a request id or a delimiter): keep what the

@@ -782,10 +782,18 @@ s_wait(actors_actor_t *self, long timeout_ms)
     return ACTORS_OK;
 }
 
-/* s_send_register sends REGISTER with a new request id. */
+/* s_send_register sends REGISTER with a new request id (none while the
+ * client waits to connect again). */
 static actors_err
 s_send_register(actors_actor_t *self)
 {
+    if (actors__client_connecting(self->client)) {
+        /* Refused, the client waits to connect again (client_conn.h): a
+         * REGISTER now would be parked and sent on the new connection,
+         * whose handshake makes the actor register anyway. */
+        self->reg = REG_PENDING;
+        return ACTORS_OK;
+    }
     self->session++;
     self->reg_id_len = (size_t)snprintf(self->reg_id, sizeof self->reg_id,
         "reg-%llu", (unsigned long long)self->session);
@@ -900,7 +908,13 @@ s_register(actors_actor_t *self, bool first)
     uint64_t deadline = s_now() + REGISTER_RETRY_MS;
     for (;;) {
         uint64_t now = s_now();
-        rc = s_wait(self, deadline > now ? (long)(deadline - now) : 0);
+        long wait = deadline > now ? (long)(deadline - now) : 0;
+        /* Or until the client connects again after a refusal. */
+        int knock = actors__client_timeout_ms(self->client);
+        if (knock >= 0 && knock < wait) {
+            wait = knock;
+        }
+        rc = s_wait(self, wait);
         if (rc != ACTORS_OK) {
             return rc;
         }

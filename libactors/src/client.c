@@ -15,7 +15,10 @@
  * heartbeat timer by a linear walk of all timers). The actor
  * runtime learns of a new connection through actors__client_watch (a
  * socket monitor) and registers again; a client with subscriptions
- * watches too, and its pump subscribes them again (s_renew).
+ * watches too, and its pump subscribes them again (s_renew). The same
+ * monitor, started before the first connect in every client, paces
+ * reconnections after a broker refused the connection (client_conn.h);
+ * a waiting client polls its ZMQ_FD beside the socket's.
  *
  * Calls get an 8-byte request id from a per-client counter (never reused).
  * A plain tell gets one too, with the top bit set (ACTORS__TELL_BIT) and
@@ -66,6 +69,7 @@
 
 #include <actors-internal/alloc.h>
 #include "actor_internal.h"
+#include "client_conn.h"
 #include "client_internal.h"
 #include "deadline.h"
 #include "future_internal.h"
@@ -124,6 +128,7 @@ struct actors_client {
     bool refused;                /* the broker refused the handshake: its
                                     CURVE key or mechanism (no retry) */
     char refused_why[256];       /* what the refusal means, for errors */
+    actors__conn_t conn;         /* reconnection pace (client_conn.h) */
     bool handshake_logged;       /* CLI-HANDSHAKE-FAILED said once */
     uint32_t tells_unpumped;     /* tells sent since the last pump */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
@@ -134,6 +139,8 @@ struct actors_client {
     pthread_t guard_thread;      /* set before guarded (actors__client_guard) */
     actors_subscription_t *subs; /* subscriptions (pubsub.c); NULL */
 };
+
+static void s_monitor_read(actors_client_t *self);
 
 static int64_t
 s_now_ms(void)
@@ -496,8 +503,20 @@ actors_client_create(actors_client_t **out, const char *endpoint)
          * lets the client fail its futures at once (Forbidden). Without
          * a monitor they time out. */
         rc = actors_security_apply(self->sock);
-        if (rc == ACTORS_OK && actors_security_enabled()) {
-            self->keyed = s_monitor_open(self) == ACTORS_OK;
+        if (rc == ACTORS_OK) {
+            rc =
+                actors__conn_init(&self->conn, self->ctx, self->sock, endpoint);
+        }
+        if (rc == ACTORS_OK) {
+            /* Connection events also pace reconnections after a refusal
+             * (client_conn.h), from the first connect on; without a
+             * monitor, libzmq's pace. Read to the end once: from then on
+             * its ZMQ_FD signals news. */
+            int mfd;
+            if (actors__client_watch(self, &mfd) == ACTORS_OK) {
+                self->keyed = actors_security_enabled();
+                s_monitor_read(self);
+            }
         }
         if (rc == ACTORS_OK && zmq_connect(self->sock, endpoint) != 0) {
             rc = errno == ENOMEM ? ACTORS_ENOMEM : ACTORS_EINVAL;
@@ -551,6 +570,7 @@ actors_client_destroy(actors_client_t **self_p)
         self->monitor = NULL;
         self->monitor_fd = -1;
     }
+    actors__conn_fini(&self->conn);
     if (self->sock != NULL) {
         zmq_close(self->sock);
         self->sock = NULL;
@@ -1309,15 +1329,20 @@ s_wait_fd(actors_client_t *self, int wait_ms)
 {
     int64_t deadline = wait_ms > 0 ? s_now_ms() + wait_ms : 0;
     for (;;) {
-        /* With subscriptions, the connection's news too (s_renew). */
+        /* The connection's news too: subscriptions made again (s_renew),
+         * the pace after a refusal (client_conn.h). */
         struct pollfd items[2] = {
             {self->fd, POLLIN, 0}, {self->monitor_fd, POLLIN, 0}};
-        nfds_t n = self->subs != NULL && self->monitor_fd >= 0 ? 2 : 1;
+        nfds_t n = self->monitor_fd >= 0 ? 2 : 1;
         if (poll(items, n, wait_ms) <= 0) {
             return; /* the time is up (or EINTR, as zmq_poll) */
         }
         if (n == 2 && (items[1].revents & POLLIN)) {
+            s_monitor_read(self);
             s_renew(self);
+            if (actors__conn_waiting(&self->conn)) {
+                return; /* the caller's wait ends at the next connect */
+            }
         }
         if (s_drain(self) > 0 || !self->idle || self->closed) {
             return;
@@ -1339,12 +1364,19 @@ int
 actors__client_timeout_ms(const actors_client_t *self)
 {
     assert(self && self->tag == ACTORS_CLIENT_TAG);
+    int knock = -1;
+    if (actors__conn_waiting(&self->conn)) {
+        knock = actors__conn_wait_ms(&self->conn, s_now_ms());
+    }
     if (self->nheap == 0) {
-        return -1;
+        return knock;
     }
     int64_t left = self->heap[0]->deadline - s_now_ms();
     if (left <= 0) {
         return 0;
+    }
+    if (knock >= 0 && knock < left) {
+        return knock;
     }
     return left > INT32_MAX ? INT32_MAX : (int)left;
 }
@@ -1362,6 +1394,9 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
     /* A callback may destroy the client: keep the memory until we return. */
     actors__client_ref(self);
     self->tells_unpumped = 0;
+    if (actors__conn_waiting(&self->conn)) {
+        actors__conn_due(&self->conn, s_now_ms());
+    }
     int handled = s_drain(self);
     if (handled == 0) {
         s_renew(self); /* idle: a new connection may be why */
@@ -1394,13 +1429,17 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
         } else {
             zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
                 {self->monitor, 0, ZMQ_POLLIN, 0}};
-            int n = self->subs != NULL && self->monitor != NULL ? 2 : 1;
+            int n = self->monitor != NULL ? 2 : 1;
             if (zmq_poll(items, n, wait_ms) > 0) {
                 s_drain(self);
+                s_monitor_read(self);
                 s_renew(self);
             }
         }
         s_expire(self);
+        if (actors__conn_waiting(&self->conn)) {
+            actors__conn_due(&self->conn, s_now_ms());
+        }
     }
     actors_err rc = self->closed ? ACTORS_ECLOSED : ACTORS_OK;
     actors__client_unref(self);
@@ -1534,6 +1573,7 @@ s_monitor_read(actors_client_t *self)
         }
         if (event == ZMQ_EVENT_DISCONNECTED) {
             self->lost = true;
+            actors__conn_dropped(&self->conn, self->received, s_now_ms());
         } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->lost) {
             /* The first handshake is no news (and may have come before
              * the monitor did); one after a disconnect is. */
@@ -1541,6 +1581,13 @@ s_monitor_read(actors_client_t *self)
             self->conn_gen++;
         }
     }
+}
+
+bool
+actors__client_connecting(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return actors__conn_waiting(&self->conn);
 }
 
 bool

@@ -39,8 +39,14 @@ bool actors__client_reconnected(actors_client_t *self);
  * taking actors__client_reconnected's news from the actor runtime. */
 uint64_t actors__client_conn_gen(actors_client_t *self);
 
+/* actors__client_connecting: the broker refused the connection and the
+ * client waits to connect again (client_conn.h); what is sent meanwhile
+ * is parked. Owner. */
+bool actors__client_connecting(const actors_client_t *self);
+
 /* actors__client_timeout_ms is how long until the next local deadline of a
- * pending call (-1: none), for the caller's poll timeout. */
+ * pending call or the next connect after a refusal (-1: none), for the
+ * caller's poll timeout. */
 int actors__client_timeout_ms(const actors_client_t *self);
 
 /* actors__client_guard marks the client as an actor's, whose loop runs on

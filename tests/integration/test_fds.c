@@ -14,6 +14,7 @@
  * answering every actor and stays idle while refused peers knock.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -24,16 +25,22 @@
 
 #include <zmq.h>
 
-/* s_ping sends PING on sock and returns the map's integer key, or -1 if
- * no answer came within timeout_ms. */
-static int64_t
-s_ping(void *sock, const char *key, int timeout_ms)
+/* s_ping_send sends PING on sock. */
+static void
+s_ping_send(void *sock)
 {
     uint8_t hdr[ACTORS_WIRE_HDR_MAX];
     size_t hlen = testutil_hdr(hdr, "ACT2", ACTORS_CMD_PING, 0, "p", 1);
     const void *data[1] = {hdr};
     size_t len[1] = {hlen};
     testutil_raw_send(sock, 1, data, len);
+}
+
+/* s_ping_read reads the answer to a PING on sock and returns the map's
+ * integer key, or -1 if no answer came within timeout_ms. */
+static int64_t
+s_ping_read(void *sock, const char *key, int timeout_ms)
+{
     testutil_raw_msg_t m;
     if (!testutil_raw_recv(sock, timeout_ms, &m)) {
         return -1;
@@ -50,6 +57,15 @@ s_ping(void *sock, const char *key, int timeout_ms)
     return v;
 }
 
+/* s_ping sends PING on sock and returns the map's integer key, or -1 if
+ * no answer came within timeout_ms. */
+static int64_t
+s_ping(void *sock, const char *key, int timeout_ms)
+{
+    s_ping_send(sock);
+    return s_ping_read(sock, key, timeout_ms);
+}
+
 START_TEST(test_fds_refused_when_exhausted)
 {
     testutil_proc_t *b = testutil_broker_start(NULL);
@@ -61,30 +77,212 @@ START_TEST(test_fds_refused_when_exhausted)
     void *socks[N];
     for (int i = 0; i < N; i++) {
         socks[i] = testutil_raw_socket(ZMQ_DEALER);
+        s_ping_send(socks[i]);
     }
+    /* Some get in and are answered, the others are refused. A refused
+     * connection is shut before anything it sent is read (its PING stays
+     * queued in its socket), so they are never all answered, however
+     * slow the machine: wait, with a deadline, for both to be seen. */
+    bool got[N] = {false};
     int answered = 0;
-    for (int i = 0; i < N; i++) {
-        if (s_ping(socks[i], "uptime_ms", 200) >= 0) {
-            answered++;
+    int64_t refused = 0;
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    for (;;) {
+        for (int i = 0; i < N; i++) {
+            if (!got[i] && s_ping_read(socks[i], "uptime_ms", 0) >= 0) {
+                got[i] = true;
+                answered++;
+            }
         }
-        if (i % 20 == 0) {
-            ck_assert_int_ge(s_ping(first, "uptime_ms", ITEST_WAIT_MS), 0);
+        refused = s_ping(first, "refused", ITEST_WAIT_MS);
+        ck_assert_int_ge(refused, 0); /* the first client is served */
+        if (answered > 0 && refused > 0) {
+            break;
         }
+        ck_assert_msg(testutil_now_ms() < deadline, "%d answered, %lld refused",
+            answered, (long long)refused);
+        testutil_poll_pause_ms(20); /* poll until the deadline */
     }
-    ck_assert_int_gt(answered, 0);
     ck_assert_int_lt(answered, N);
-    ck_assert_int_gt(s_ping(first, "refused", ITEST_WAIT_MS), 0);
     ck_assert(testutil_proc_running(b));
     for (int i = 0; i < N; i++) {
         testutil_raw_close(&socks[i]);
     }
     /* Descriptors free again: a new client gets in. */
-    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    deadline = testutil_now_ms() + ITEST_WAIT_MS;
     void *late = testutil_raw_socket(ZMQ_DEALER);
     while (s_ping(late, "uptime_ms", 200) < 0) {
         ck_assert_msg(testutil_now_ms() < deadline, "never got in again");
     }
     testutil_raw_close(&late);
+    testutil_raw_close(&first);
+}
+END_TEST
+
+/* s_lowest_free_fd is the lowest descriptor number pid has not open (the
+ * one its next accept() gets). */
+static int
+s_lowest_free_fd(pid_t pid)
+{
+    enum { MAX = 4096 };
+    static bool used[MAX];
+    memset(used, 0, sizeof used);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd >= 0 && fd < MAX) {
+            used[fd] = true;
+        }
+    }
+    closedir(d);
+    int fd = 0;
+    while (fd < MAX && used[fd]) {
+        fd++;
+    }
+    ck_assert_int_lt(fd, MAX);
+    return fd;
+}
+
+START_TEST(test_fds_refused_never_served)
+{
+    /* A connection the broker refuses is shut before anything it sent is
+     * handled, even while the broker is busy with another client. The
+     * broker used to read connection events after the messages that
+     * came with them: a PING sent on a connection it then refused was
+     * answered. The knocking client gets in once descriptors free up. */
+    enum { FILLERS = 4, BURST = 64, KNOCKS = 8 };
+    testutil_proc_t *b = testutil_broker_start(NULL);
+    void *first = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_int_ge(s_ping(first, "uptime_ms", ITEST_WAIT_MS), 0);
+    void *filler[FILLERS];
+    for (int i = 0; i < FILLERS; i++) {
+        filler[i] = testutil_raw_socket(ZMQ_DEALER);
+        ck_assert_int_ge(s_ping(filler[i], "uptime_ms", ITEST_WAIT_MS), 0);
+    }
+    /* The next descriptor the broker gets is within the margin it keeps
+     * free (8): every new connection is refused until a filler leaves. */
+    int next_fd = s_lowest_free_fd(b->pid);
+    struct rlimit rl;
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, NULL, &rl), 0);
+    rl.rlim_cur = (rlim_t)next_fd + 8;
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, &rl, NULL), 0);
+
+    /* A client that sends nothing yet is refused. */
+    void *knocker = testutil_raw_socket(ZMQ_DEALER);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    int64_t refused;
+    while ((refused = s_ping(first, "refused", ITEST_WAIT_MS)) < 1) {
+        ck_assert_msg(testutil_now_ms() < deadline, "never refused");
+        testutil_poll_pause_ms(20); /* poll until the deadline */
+    }
+    /* Now it knocks with PINGs while the broker is kept busy: none is
+     * ever answered. */
+    int64_t target = refused + KNOCKS;
+    deadline = testutil_now_ms() + 6 * ITEST_WAIT_MS;
+    while (refused < target) {
+        s_ping_send(knocker);
+        for (int i = 0; i < BURST; i++) {
+            s_ping_send(first);
+        }
+        for (int i = 0; i < BURST; i++) {
+            ck_assert_int_ge(s_ping_read(first, "uptime_ms", ITEST_WAIT_MS), 0);
+        }
+        testutil_raw_msg_t m;
+        ck_assert_msg(!testutil_raw_recv(knocker, 0, &m),
+            "a refused connection was answered");
+        refused = s_ping(first, "refused", ITEST_WAIT_MS);
+        ck_assert_msg(testutil_now_ms() < deadline, "refused %lld of %lld",
+            (long long)refused, (long long)target);
+    }
+    /* A descriptor frees up: the knocker gets in and is answered. */
+    testutil_raw_close(&filler[0]);
+    /* Its queued PINGs went to refused connections: send more. */
+    deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (s_ping(knocker, "uptime_ms", 200) < 0) {
+        ck_assert_msg(testutil_now_ms() < deadline, "never got in");
+    }
+    ck_assert(testutil_proc_running(b));
+    testutil_raw_close(&knocker);
+    for (int i = 1; i < FILLERS; i++) {
+        testutil_raw_close(&filler[i]);
+    }
+    testutil_raw_close(&first);
+}
+END_TEST
+
+START_TEST(test_fds_refused_client_backs_off)
+{
+    /* A libactors client the broker refuses waits 100 ms, then 200, 400,
+     * ... before it connects again (client_conn.h), where libzmq alone
+     * knocked every 100 ms forever: its first 6 refusals take at least
+     * 100 + 200 + 400 + 800 + 1600 ms (a slow machine only adds; 7 are
+     * counted, as the knocker's last may be counted late). Its ping,
+     * sent while refused, is answered once a descriptor frees up. */
+    enum { FILLERS = 2, REFUSALS = 7, LEAST_MS = 3100 };
+    testutil_proc_t *b = testutil_broker_start(NULL);
+    void *first = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_int_ge(s_ping(first, "uptime_ms", ITEST_WAIT_MS), 0);
+    void *filler[FILLERS];
+    for (int i = 0; i < FILLERS; i++) {
+        filler[i] = testutil_raw_socket(ZMQ_DEALER);
+        ck_assert_int_ge(s_ping(filler[i], "uptime_ms", ITEST_WAIT_MS), 0);
+    }
+    int next_fd = s_lowest_free_fd(b->pid);
+    struct rlimit rl;
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, NULL, &rl), 0);
+    rl.rlim_cur = (rlim_t)next_fd + 8;
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, &rl, NULL), 0);
+
+    /* Refusing from now on (a first refusal also makes the broker check
+     * each sender, test_fds_refused_never_served). */
+    void *knocker = testutil_raw_socket(ZMQ_DEALER);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    int64_t r0;
+    while ((r0 = s_ping(first, "refused", ITEST_WAIT_MS)) < 1) {
+        ck_assert_msg(testutil_now_ms() < deadline, "never refused");
+        testutil_poll_pause_ms(20); /* poll until the deadline */
+    }
+    testutil_raw_close(&knocker);
+    r0 = s_ping(first, "refused", ITEST_WAIT_MS);
+    int64_t t0 = testutil_now_ms();
+    actors_client_t *c = NULL;
+    ck_assert_int_eq(actors_client_create(&c, testutil_endpoint()), ACTORS_OK);
+    actors_future_t *f = NULL;
+    ck_assert_int_eq(actors_client_ping(c, &f), ACTORS_OK);
+    deadline = t0 + 6 * ITEST_WAIT_MS;
+    int64_t refused;
+    while (
+        (refused = s_ping(first, "refused", ITEST_WAIT_MS)) < r0 + REFUSALS) {
+        /* The client paces itself when pumped, as a wait does. */
+        ck_assert_int_eq(actors_client_poll(c, 20), ACTORS_OK);
+        ck_assert_msg(testutil_now_ms() < deadline, "refused %lld times",
+            (long long)(refused - r0));
+    }
+    int64_t took = testutil_now_ms() - t0;
+    ck_assert_msg(took >= LEAST_MS, "refused %d times in %lld ms: no backoff",
+        REFUSALS, (long long)took);
+
+    testutil_raw_close(&filler[0]);
+    deadline = testutil_now_ms() + 3 * ITEST_WAIT_MS;
+    while (actors_future_wait(f, 200) != ACTORS_OK ||
+           actors_future_error(f) != NULL) {
+        /* A ping that went with a refused connection is lost (it would
+         * time out): ask again. One sent while the client waits to
+         * connect again is parked and sent on the new connection. */
+        ck_assert_msg(testutil_now_ms() < deadline, "never got in");
+        actors_future_destroy(&f);
+        ck_assert_int_eq(actors_client_ping(c, &f), ACTORS_OK);
+    }
+    actors_future_destroy(&f);
+    actors_client_destroy(&c);
+    ck_assert(testutil_proc_running(b));
+    for (int i = 1; i < FILLERS; i++) {
+        testutil_raw_close(&filler[i]);
+    }
     testutil_raw_close(&first);
 }
 END_TEST
@@ -419,6 +617,8 @@ fds_suite(void)
     Suite *s = suite_create("fds");
     TCase *tc = itest_tcase("limits", 60);
     tcase_add_test(tc, test_fds_refused_when_exhausted);
+    tcase_add_test(tc, test_fds_refused_never_served);
+    tcase_add_test(tc, test_fds_refused_client_backs_off);
     tcase_add_test(tc, test_fds_thousand_actors_under_1024);
     suite_add_tcase(s, tc);
     return s;

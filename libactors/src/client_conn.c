@@ -1,0 +1,197 @@
+/* libactors/src/client_conn.c - a client's reconnection pace
+ * (client_conn.h).
+ * SPDX-License-Identifier: MIT
+ */
+#include "client_conn.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include <actors/log.h>
+
+#include <actors-internal/alloc.h>
+
+#define ACTORS__PARK_EP_FMT "inproc://actors-client-park-%p"
+#define ACTORS__PARK_FRAMES 64 /* first size of the re-send buffer */
+
+actors_err
+actors__conn_init(
+    actors__conn_t *c, void *ctx, void *sock, const char *endpoint)
+{
+    memset(c, 0, sizeof *c);
+    c->ctx = ctx;
+    c->sock = sock;
+    size_t n = strlen(endpoint) + 1;
+    c->endpoint = actors__zalloc(n);
+    if (c->endpoint == NULL) {
+        return ACTORS_ENOMEM;
+    }
+    memcpy(c->endpoint, endpoint, n);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    c->rng =
+        (uint32_t)((uintptr_t)c ^ (uintptr_t)getpid() ^ (uintptr_t)ts.tv_nsec) |
+        1u;
+    return ACTORS_OK;
+}
+
+void
+actors__conn_fini(actors__conn_t *c)
+{
+    if (c->park != NULL) {
+        zmq_close(c->park);
+        c->park = NULL;
+    }
+    actors__free(c->endpoint);
+    c->endpoint = NULL;
+}
+
+/* s_rand is xorshift32: jitter needs no better. */
+static uint32_t
+s_rand(actors__conn_t *c)
+{
+    uint32_t x = c->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c->rng = x;
+    return x;
+}
+
+/* s_park points the socket at the parking socket (made on first use), so
+ * that sends succeed while it waits. False if that failed. */
+static bool
+s_park(actors__conn_t *c)
+{
+    if (c->park == NULL) {
+        snprintf(c->park_ep, sizeof c->park_ep, ACTORS__PARK_EP_FMT, (void *)c);
+        void *park = zmq_socket(c->ctx, ZMQ_DEALER);
+        int zero = 0;
+        if (park == NULL) {
+            return false;
+        }
+        zmq_setsockopt(park, ZMQ_RCVHWM, &zero, sizeof zero);
+        zmq_setsockopt(park, ZMQ_LINGER, &zero, sizeof zero);
+        if (zmq_bind(park, c->park_ep) != 0) {
+            zmq_close(park);
+            return false;
+        }
+        c->park = park;
+    }
+    return zmq_connect(c->sock, c->park_ep) == 0;
+}
+
+void
+actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now)
+{
+    bool refused = received == c->rx_mark;
+    c->rx_mark = received;
+    if (!refused) {
+        c->knock_ms = 0; /* it had served: libzmq reconnects as usual */
+        return;
+    }
+    if (c->due != 0) {
+        return; /* already waiting */
+    }
+    c->knock_ms = c->knock_ms == 0 ? ACTORS__KNOCK_MIN_MS : c->knock_ms * 2;
+    if (c->knock_ms > ACTORS__KNOCK_MAX_MS) {
+        c->knock_ms = ACTORS__KNOCK_MAX_MS;
+    }
+    /* Connect to the park first, so the socket always has somewhere to
+     * send; then drop the broker's connection, which stops libzmq's own
+     * reconnecting. */
+    if (!s_park(c)) {
+        return; /* no parking: libzmq keeps knocking at its pace */
+    }
+    if (zmq_disconnect(c->sock, c->endpoint) != 0) {
+        zmq_disconnect(c->sock, c->park_ep);
+        return;
+    }
+    uint32_t wait = c->knock_ms + s_rand(c) % (c->knock_ms / 2 + 1);
+    c->due = now + wait;
+    c->n_refused++;
+    ACTORS_LOG(ACTORS_LOG_INFO, "CLI-REFUSED",
+        "endpoint=%s refused=%llu wait_ms=%u the connection dropped before "
+        "anything came over it (a broker out of descriptors refuses so); "
+        "connecting again after the wait",
+        c->endpoint, (unsigned long long)c->n_refused, (unsigned)wait);
+}
+
+/* s_reconnect connects to the broker again and sends what was parked. */
+static void
+s_reconnect(actors__conn_t *c)
+{
+    c->due = 0;
+    /* What was parked, read before the park is dropped (the same thread
+     * sent it: it is all there). */
+    size_t cap = ACTORS__PARK_FRAMES;
+    size_t n = 0;
+    zmq_msg_t *fr = actors__zalloc(cap * sizeof *fr);
+    bool ok = fr != NULL;
+    for (;;) {
+        if (!ok) {
+            break;
+        }
+        if (n == cap) {
+            zmq_msg_t *grown = actors__realloc(fr, 2 * cap * sizeof *fr);
+            if (grown == NULL) {
+                ok = false;
+                break;
+            }
+            fr = grown;
+            cap *= 2;
+        }
+        zmq_msg_init(&fr[n]);
+        if (zmq_msg_recv(&fr[n], c->park, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&fr[n]);
+            break;
+        }
+        n++;
+    }
+    zmq_disconnect(c->sock, c->park_ep);
+    if (zmq_connect(c->sock, c->endpoint) != 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "CLI-RECONNECT",
+            "endpoint=%s connecting again failed: %s", c->endpoint,
+            zmq_strerror(zmq_errno()));
+    }
+    size_t sent = 0;
+    for (; ok && sent < n; sent++) {
+        int more = zmq_msg_more(&fr[sent]) ? ZMQ_SNDMORE : 0;
+        if (zmq_msg_send(&fr[sent], c->sock, ZMQ_DONTWAIT | more) < 0) {
+            break;
+        }
+    }
+    if (sent < n || !ok) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "CLI-PARK-LOST",
+            "endpoint=%s frames=%zu messages sent while refused were lost",
+            c->endpoint, n - sent);
+    }
+    if (fr != NULL) {
+        for (size_t i = sent; i < n; i++) {
+            zmq_msg_close(&fr[i]);
+        }
+        actors__free(fr);
+    }
+}
+
+void
+actors__conn_due(actors__conn_t *c, int64_t now)
+{
+    if (c->due != 0 && now >= c->due) {
+        s_reconnect(c);
+    }
+}
+
+int
+actors__conn_wait_ms(const actors__conn_t *c, int64_t now)
+{
+    if (c->due == 0) {
+        return -1;
+    }
+    int64_t left = c->due - now;
+    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
