@@ -193,6 +193,18 @@ actors_persist_open(
     return ACTORS_OK;
 }
 
+_Thread_local bool actors__persist_quiet_locked = false;
+
+actors_err
+actors__persist_try_open(
+    actors_persist_t **out, const char *key, const actors_persist_opts_t *opts)
+{
+    actors__persist_quiet_locked = true;
+    actors_err rc = actors_persist_open(out, key, opts);
+    actors__persist_quiet_locked = false;
+    return rc;
+}
+
 void
 actors_persist_destroy(actors_persist_t **self_p)
 {

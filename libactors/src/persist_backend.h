@@ -13,6 +13,7 @@
 #ifndef ACTORS_PERSIST_BACKEND_H
 #define ACTORS_PERSIST_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <actors/persist.h>
@@ -38,6 +39,19 @@ typedef struct {
     /* remove deletes the snapshot and empties the journal. */
     actors_err (*remove)(void *be);
 } actors__persist_ops_t;
+
+/* actors__persist_quiet_locked is true while actors__persist_try_open
+ * runs on this thread: a backend then returns ACTORS_ELOCKED without
+ * logging it (the caller expects it and says what it means). */
+extern _Thread_local bool actors__persist_quiet_locked;
+
+/* actors__persist_try_open is actors_persist_open for a caller that
+ * expects the key to be held by another process and retries (a group
+ * member standing by for its group's reminders): ACTORS_ELOCKED is not
+ * logged (PST-LOCKED); every other outcome is as actors_persist_open's.
+ * Thread: any; the handle then belongs to the calling thread. */
+actors_err actors__persist_try_open(
+    actors_persist_t **out, const char *key, const actors_persist_opts_t *opts);
 
 extern const actors__persist_ops_t actors__persist_file_ops;
 extern const actors__persist_ops_t actors__persist_redis_ops;

@@ -186,10 +186,12 @@ s_open(void **out, const char *key, const actors_persist_opts_t *opts)
     }
     if (flock(f->dir_fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
-            ACTORS_LOG(ACTORS_LOG_WARN, "PST-LOCKED",
-                "key='%s' path='%s' the key is held by another live process "
-                "(an exclusive flock on its directory)",
-                key, f->dir);
+            if (!actors__persist_quiet_locked) {
+                ACTORS_LOG(ACTORS_LOG_WARN, "PST-LOCKED",
+                    "key='%s' path='%s' the key is held by another live "
+                    "process (an exclusive flock on its directory)",
+                    key, f->dir);
+            }
             rc = ACTORS_ELOCKED;
         } else {
             rc = s_io_fail("flock", f->dir);

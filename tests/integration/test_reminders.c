@@ -242,6 +242,131 @@ START_TEST(test_reminders_orders_resend)
 }
 END_TEST
 
+/* s_log_has tells whether member m's stderr (so far) contains what. */
+static bool
+s_log_has(const testutil_proc_t *m, const char *what)
+{
+    return strstr(testutil_proc_stderr(m), what) != NULL;
+}
+
+static bool
+s_standing_by(void *arg)
+{
+    return s_log_has(arg, "ACT-REMINDER-STANDBY");
+}
+
+/* s_log_count counts what in member m's stderr. */
+static int
+s_log_count(const testutil_proc_t *m, const char *what)
+{
+    int n = 0;
+    for (const char *p = testutil_proc_stderr(m); (p = strstr(p, what)) != NULL;
+         p += strlen(what)) {
+        n++;
+    }
+    return n;
+}
+
+/* s_routed calls address.method(args) routed by key and waits for it. */
+static actors_future_t *
+s_routed(const char *address, const char *method, const char *key,
+    actors_msg_t *args)
+{
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.route = key;
+    opts.route_len = strlen(key);
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(
+        actors_client_call(g_client, address, method, &args, &opts, &f));
+    actors_msg_destroy(&args);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    return f;
+}
+
+/* s_key_of finds a route key that the group at address sends to pid
+ * (it may not have joined yet: keys are tried until the deadline). */
+static void
+s_key_of(const char *address, int64_t pid, char *key, size_t key_len)
+{
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    for (int k = 0; testutil_now_ms() < deadline; k++) {
+        snprintf(key, key_len, "key-%d", k);
+        actors_future_t *f = s_routed(address, "pid", key, NULL);
+        int64_t got = itest_int(f);
+        actors_future_destroy(&f);
+        if (got == pid) {
+            return;
+        }
+        testutil_poll_pause_ms(10); /* poll pause; deadline above */
+    }
+    ck_abort_msg("no key of %s went to pid %lld", address, (long long)pid);
+}
+
+/* A group's reminders are the group address's: one member (the first)
+ * holds and fires them, the other stands by quietly, and takes them over
+ * when the holder is SIGKILLed (plain members: nobody restarts it). */
+START_TEST(test_reminders_group_one_holder)
+{
+    setenv("ACTORS_LOG_LEVEL", "info", 1);
+    testutil_broker_start(NULL);
+    itest_connect();
+    actors_subscription_t *q = s_watch();
+    testutil_proc_t *m1 = testutil_service_spawn(
+        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/grp", 0, "--group", NULL);
+    ck_assert_ptr_nonnull(m1);
+    ck_assert(testutil_wait_state("chaos/grp", "running", 0, ITEST_WAIT_MS));
+    s_remind("chaos/grp", "beat", 100, 500);
+    testutil_proc_t *m2 = testutil_service_spawn(
+        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/grp", 0, "--group", NULL);
+    ck_assert_ptr_nonnull(m2);
+    ck_assert_msg(testutil_wait_until(s_standing_by, m2, SUPTEST_WAIT_MS),
+        "the second member never stood by: %s", testutil_proc_stderr(m2));
+    /* Set on the member standing by: refused, and the group's reminder
+     * is untouched (it still beats from the holder). */
+    char key[32];
+    s_key_of("chaos/grp", m2->pid, key, sizeof key);
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_create(&args));
+    TEST_ASSERT_OK(actors_msg_add_str(args, "other"));
+    TEST_ASSERT_OK(actors_msg_add_int(args, 100));
+    TEST_ASSERT_OK(actors_msg_add_int(args, 0));
+    actors_future_t *f = s_routed("chaos/grp", "remind", key, args);
+    const actors_error_t *err = actors_future_error(f);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(actors_error_message(err), "held by another") != NULL,
+        "%s", actors_error_message(err));
+    actors_future_destroy(&f);
+    /* Once per period across the group: the holder's, never the other's
+     * (it has restored, and would fire now if it held them too). */
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), m1->pid);
+    }
+    pid_t holder = m1->pid;
+    testutil_proc_kill(m1, SIGKILL);
+    ck_assert(testutil_proc_wait(m1, ITEST_WAIT_MS, NULL));
+    /* Beats the holder published before it died may still arrive. */
+    int64_t pid = holder;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (pid == holder && testutil_now_ms() < deadline) {
+        pid = s_fired(q, "beat", SUPTEST_WAIT_MS);
+    }
+    ck_assert_int_eq(pid, m2->pid);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), m2->pid);
+    }
+    /* Quietly: one INFO line to stand by, one to take over, no
+     * KeyLocked in either member's log. */
+    ck_assert_int_eq(s_log_count(m2, "ACT-REMINDER-STANDBY"), 1);
+    ck_assert_int_eq(s_log_count(m2, "ACT-REMINDER-TAKEOVER"), 1);
+    ck_assert_msg(!s_log_has(m2, "KeyLocked") && !s_log_has(m2, "PST-LOCKED"),
+        "%s", testutil_proc_stderr(m2));
+    ck_assert_msg(!s_log_has(m1, "KeyLocked") && !s_log_has(m1, "PST-LOCKED"),
+        "%s", testutil_proc_stderr(m1));
+    actors_unsubscribe(&q);
+    unsetenv("ACTORS_LOG_LEVEL");
+}
+END_TEST
+
 static Suite *
 reminders_suite(void)
 {
@@ -253,6 +378,7 @@ reminders_suite(void)
     tcase_add_test(tc, test_reminders_missed_fire_once);
     tcase_add_test(tc, test_reminders_follow_a_move);
     tcase_add_test(tc, test_reminders_orders_resend);
+    tcase_add_test(tc, test_reminders_group_one_holder);
     suite_add_tcase(s, tc);
     return s;
 }
