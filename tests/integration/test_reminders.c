@@ -1,6 +1,7 @@
 /* tests/integration/test_reminders.c - reminders outlive the process: a
  * SIGKILL and restart, a restart after their due time (fired once on
- * recovery), a move to another node after its node was lost.
+ * recovery), a move to another node after its node was lost, a group
+ * whose holding member is SIGKILLed (the other takes them over).
  * SPDX-License-Identifier: MIT
  *
  * Real processes: the broker, actors-supervisor nodes, chaos actors whose
