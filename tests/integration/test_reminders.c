@@ -303,29 +303,55 @@ s_key_of(const char *address, int64_t pid, char *key, size_t key_len)
     ck_abort_msg("no key of %s went to pid %lld", address, (long long)pid);
 }
 
+/* s_member spawns a chaos member of group chaos/grp, stderr captured. */
+static testutil_proc_t *
+s_member(void)
+{
+    testutil_proc_t *m = testutil_service_spawn(
+        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/grp", 0, "--group", NULL);
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+/* s_next_holder waits for the first beat not from the old holder (whose
+ * beats published before it went may still arrive) and returns its pid. */
+static int64_t
+s_next_holder(actors_subscription_t *q, int64_t old)
+{
+    int64_t pid = old;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (pid == old && testutil_now_ms() < deadline) {
+        pid = s_fired(q, "beat", SUPTEST_WAIT_MS);
+    }
+    ck_assert_int_ne(pid, old);
+    ck_assert_int_ne(pid, 0);
+    return pid;
+}
+
 /* A group's reminders are the group address's: one member (the first)
- * holds and fires them, the other stands by quietly, and takes them over
- * when the holder is SIGKILLed (plain members: nobody restarts it). */
+ * holds and fires them, the others stand by quietly; when the holder is
+ * SIGKILLed one of them takes them over, and when that one stops
+ * (SIGTERM) the last does. Plain members: nobody restarts them. */
 START_TEST(test_reminders_group_one_holder)
 {
     setenv("ACTORS_LOG_LEVEL", "info", 1);
     testutil_broker_start(NULL);
     itest_connect();
     actors_subscription_t *q = s_watch();
-    testutil_proc_t *m1 = testutil_service_spawn(
-        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/grp", 0, "--group", NULL);
-    ck_assert_ptr_nonnull(m1);
+    testutil_proc_t *m[3];
+    m[0] = s_member();
     ck_assert(testutil_wait_state("chaos/grp", "running", 0, ITEST_WAIT_MS));
     s_remind("chaos/grp", "beat", 100, 500);
-    testutil_proc_t *m2 = testutil_service_spawn(
-        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/grp", 0, "--group", NULL);
-    ck_assert_ptr_nonnull(m2);
-    ck_assert_msg(testutil_wait_until(s_standing_by, m2, SUPTEST_WAIT_MS),
-        "the second member never stood by: %s", testutil_proc_stderr(m2));
-    /* Set on the member standing by: refused, and the group's reminder
-     * is untouched (it still beats from the holder). */
+    for (int i = 1; i < 3; i++) {
+        m[i] = s_member();
+        ck_assert_msg(testutil_wait_until(s_standing_by, m[i], SUPTEST_WAIT_MS),
+            "member %d never stood by: %s", i, testutil_proc_stderr(m[i]));
+    }
+    pid_t pids[3] = {m[0]->pid, m[1]->pid, m[2]->pid};
+    /* Set on a member standing by: refused, and the group's reminder is
+     * untouched (it still beats from the holder). */
     char key[32];
-    s_key_of("chaos/grp", m2->pid, key, sizeof key);
+    s_key_of("chaos/grp", pids[1], key, sizeof key);
     actors_msg_t *args = NULL;
     TEST_ASSERT_OK(actors_msg_create(&args));
     TEST_ASSERT_OK(actors_msg_add_str(args, "other"));
@@ -337,32 +363,34 @@ START_TEST(test_reminders_group_one_holder)
     ck_assert_msg(strstr(actors_error_message(err), "held by another") != NULL,
         "%s", actors_error_message(err));
     actors_future_destroy(&f);
-    /* Once per period across the group: the holder's, never the other's
-     * (it has restored, and would fire now if it held them too). */
+    /* Once per period across the group: the holder's, never another's
+     * (they have restored, and would fire now if they held them too). */
     for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), m1->pid);
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), pids[0]);
     }
-    pid_t holder = m1->pid;
-    testutil_proc_kill(m1, SIGKILL);
-    ck_assert(testutil_proc_wait(m1, ITEST_WAIT_MS, NULL));
-    /* Beats the holder published before it died may still arrive. */
-    int64_t pid = holder;
-    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
-    while (pid == holder && testutil_now_ms() < deadline) {
-        pid = s_fired(q, "beat", SUPTEST_WAIT_MS);
+    testutil_proc_kill(m[0], SIGKILL);
+    ck_assert(testutil_proc_wait(m[0], ITEST_WAIT_MS, NULL));
+    int64_t h = s_next_holder(q, pids[0]);
+    ck_assert(h == pids[1] || h == pids[2]);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), h);
     }
-    ck_assert_int_eq(pid, m2->pid);
+    int next = h == pids[1] ? 1 : 2;
+    int last = 3 - next;
+    ck_assert(testutil_proc_stop(m[next], ITEST_WAIT_MS));
+    ck_assert_int_eq(s_next_holder(q, h), pids[last]);
     for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), m2->pid);
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), pids[last]);
     }
-    /* Quietly: one INFO line to stand by, one to take over, no
-     * KeyLocked in either member's log. */
-    ck_assert_int_eq(s_log_count(m2, "ACT-REMINDER-STANDBY"), 1);
-    ck_assert_int_eq(s_log_count(m2, "ACT-REMINDER-TAKEOVER"), 1);
-    ck_assert_msg(!s_log_has(m2, "KeyLocked") && !s_log_has(m2, "PST-LOCKED"),
-        "%s", testutil_proc_stderr(m2));
-    ck_assert_msg(!s_log_has(m1, "KeyLocked") && !s_log_has(m1, "PST-LOCKED"),
-        "%s", testutil_proc_stderr(m1));
+    /* Quietly: one INFO line to stand by, one to take over, no KeyLocked
+     * in any member's log. */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(s_log_count(m[i], "ACT-REMINDER-STANDBY"), i > 0);
+        ck_assert_int_eq(s_log_count(m[i], "ACT-REMINDER-TAKEOVER"), i > 0);
+        ck_assert_msg(
+            !s_log_has(m[i], "KeyLocked") && !s_log_has(m[i], "PST-LOCKED"),
+            "%s", testutil_proc_stderr(m[i]));
+    }
     actors_unsubscribe(&q);
     unsetenv("ACTORS_LOG_LEVEL");
 }
