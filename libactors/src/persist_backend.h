@@ -20,9 +20,11 @@
 
 typedef struct {
     const char *name; /* "file", "redis" */
-    /* open makes an instance for key (options already defaulted). */
-    actors_err (*open)(
-        void **out, const char *key, const actors_persist_opts_t *opts);
+    /* open makes an instance for key (options already defaulted). With
+     * quiet_locked, a key held by another process is ACTORS_ELOCKED
+     * without a log line (the caller expects it and says what it means). */
+    actors_err (*open)(void **out, const char *key,
+        const actors_persist_opts_t *opts, bool quiet_locked);
     void (*close)(void *be);
     /* snap_read: *data NULL and *len 0 when there is no snapshot. */
     actors_err (*snap_read)(void *be, char **data, size_t *len);
@@ -39,11 +41,6 @@ typedef struct {
     /* remove deletes the snapshot and empties the journal. */
     actors_err (*remove)(void *be);
 } actors__persist_ops_t;
-
-/* actors__persist_quiet_locked is true while actors__persist_try_open
- * runs on this thread: a backend then returns ACTORS_ELOCKED without
- * logging it (the caller expects it and says what it means). */
-extern _Thread_local bool actors__persist_quiet_locked;
 
 /* actors__persist_try_open is actors_persist_open for a caller that
  * expects the key to be held by another process and retries (a group
