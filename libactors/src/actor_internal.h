@@ -130,9 +130,12 @@ struct actors_actor {
 
     struct actors__reminder *reminders; /* actor_reminders.c; NULL */
     struct actors_persist *rpersist;    /* where they are kept; NULL */
-    actors__topic_t *topics;            /* subscriptions (actor_events.c) */
-    size_t ntopics;                     /* in use */
-    size_t topics_cap;                  /* allocated */
+    bool rstandby;        /* a group member waiting for its group's reminders */
+    int rstandby_timer;   /* its next try (actor_reminders.c); 0: none */
+    uint32_t rstandby_ms; /* the wait before that try (backoff) */
+    actors__topic_t *topics; /* subscriptions (actor_events.c) */
+    size_t ntopics;          /* in use */
+    size_t topics_cap;       /* allocated */
 };
 
 /* actors__actor_send_reply answers request id with a REPLY whose body is

@@ -14,6 +14,18 @@
  * from now and a one-shot one is removed, and the array is saved. A
  * reminder restored with its due time past fires at once (once, however
  * many periods were missed).
+ *
+ * A group (several processes registered under one address with --group)
+ * has one set of reminders, the address's, and exactly one member holds
+ * and fires them: the one that holds the storage's lock (the file
+ * backend's flock on the key, which the kernel drops when the holder
+ * exits, SIGKILL included). The others stand by (one INFO line,
+ * ACT-REMINDER-STANDBY) and try to take the lock again with a backoff
+ * (S_STANDBY_FIRST_MS doubling up to S_STANDBY_MAX_MS), quietly; the one
+ * that gets it loads the stored reminders (ACT-REMINDER-TAKEOVER) and
+ * fires them from then on, a due one at once. A standing-by member has no
+ * reminders: set and cancel try to take them over first and return
+ * ACTORS_ELOCKED when the holder is still there.
  */
 #include <actors/reminder.h>
 
@@ -28,9 +40,12 @@
 #include <actors-internal/alloc.h>
 
 #include "actor_internal.h"
+#include "persist_backend.h"
 
 #define S_KEY_PREFIX "reminders/"
 #define S_PERIOD_MIN 10
+#define S_STANDBY_FIRST_MS 100 /* a standing-by member's first retry */
+#define S_STANDBY_MAX_MS 1000  /* and its longest wait between two */
 
 struct actors__reminder {
     struct actors__reminder *next;
@@ -246,24 +261,6 @@ s_fire(actors_actor_t *actor, void *arg)
     (void)s_save(actor);
 }
 
-/* s_open opens the actor's reminder storage if it is not open. */
-static actors_err
-s_open(actors_actor_t *self)
-{
-    if (self->rpersist != NULL) {
-        return ACTORS_OK;
-    }
-    char key[256];
-    int n = snprintf(key, sizeof key, S_KEY_PREFIX "%s", self->address);
-    if (n < 0 || (size_t)n >= sizeof key) {
-        return ACTORS_EINVAL;
-    }
-    actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
-    (void)actors_persist_opts_from_env(&o);
-    o.sync = ACTORS_PERSIST_SYNC_ALWAYS;
-    return actors_persist_open(&self->rpersist, key, &o);
-}
-
 /* s_restore_one adds one stored reminder {name, due, period, data}. */
 static void
 s_restore_one(actors_actor_t *self, const msgpack_object *o)
@@ -320,17 +317,113 @@ s_on_snapshot(void *arg, const msgpack_object *state)
     return ACTORS_OK;
 }
 
+/* s_take opens the actor's reminder storage, if it is not open, and
+ * loads the stored reminders (the list is empty until then). A group
+ * member opens it quietly: another member holding it is expected.
+ * Returns the open's error with the storage still closed (ACTORS_ELOCKED:
+ * another process holds it), or the recovery's with it open (logged). */
+static actors_err
+s_take(actors_actor_t *self)
+{
+    if (self->rpersist != NULL) {
+        return ACTORS_OK;
+    }
+    char key[256];
+    int n = snprintf(key, sizeof key, S_KEY_PREFIX "%s", self->address);
+    if (n < 0 || (size_t)n >= sizeof key) {
+        return ACTORS_EINVAL;
+    }
+    actors_persist_opts_t o = ACTORS_PERSIST_OPTS_INIT;
+    (void)actors_persist_opts_from_env(&o);
+    o.sync = ACTORS_PERSIST_SYNC_ALWAYS;
+    actors_err rc = self->group
+                        ? actors__persist_try_open(&self->rpersist, key, &o)
+                        : actors_persist_open(&self->rpersist, key, &o);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    rc = actors_persist_recover(self->rpersist, s_on_snapshot, NULL, self);
+    if (rc != ACTORS_OK) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER-RESTORE",
+            "address=%s cannot restore the reminders: %s", self->address,
+            actors_err_name(rc));
+    }
+    return rc;
+}
+
+static void s_standby_tick(actors_actor_t *actor, void *arg);
+
+/* s_standby_arm schedules a standing-by member's next try. */
+static void
+s_standby_arm(actors_actor_t *self)
+{
+    uint32_t wait = self->rstandby_ms;
+    self->rstandby_ms =
+        wait >= S_STANDBY_MAX_MS / 2 ? S_STANDBY_MAX_MS : wait * 2;
+    if (actors_actor_timer_add(self, wait, false, s_standby_tick, NULL,
+            &self->rstandby_timer) != ACTORS_OK) {
+        self->rstandby_timer = 0;
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER-STANDBY",
+            "address=%s cannot schedule the next try: this member takes the "
+            "group's reminders over only when one is set or cancelled here",
+            self->address);
+    }
+}
+
+/* s_claim gets the reminders for the actor: a standing-by member takes
+ * them over if their holder is gone. Returns ACTORS_OK (held now),
+ * ACTORS_ELOCKED (another process holds them) or s_take's error. */
+static actors_err
+s_claim(actors_actor_t *self)
+{
+    actors_err rc = s_take(self);
+    if (self->rstandby && self->rpersist != NULL) {
+        self->rstandby = false;
+        if (self->rstandby_timer != 0) {
+            (void)actors_actor_timer_cancel(self, self->rstandby_timer);
+            self->rstandby_timer = 0;
+        }
+        ACTORS_LOG(ACTORS_LOG_INFO, "ACT-REMINDER-TAKEOVER",
+            "address=%s reminders=%zu this member of the group now holds "
+            "and fires its reminders",
+            self->address, s_count(self));
+    }
+    return rc;
+}
+
+static void
+s_standby_tick(actors_actor_t *actor, void *arg)
+{
+    (void)arg;
+    actor->rstandby_timer = 0;
+    actors_err rc = s_claim(actor);
+    if (!actor->rstandby) {
+        return; /* taken over (a failed recovery was logged) */
+    }
+    if (rc != ACTORS_ELOCKED) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "ACT-REMINDER-STANDBY",
+            "address=%s cannot open the group's reminders (%s): tries again",
+            actor->address, actors_err_name(rc));
+    }
+    s_standby_arm(actor);
+}
+
 void
 actors__reminders_restore(actors_actor_t *self)
 {
     if (self->service->on_reminder == NULL) {
         return;
     }
-    actors_err rc = s_open(self);
-    if (rc == ACTORS_OK) {
-        rc = actors_persist_recover(self->rpersist, s_on_snapshot, NULL, self);
-    }
-    if (rc != ACTORS_OK) {
+    actors_err rc = s_take(self);
+    if (rc == ACTORS_ELOCKED && self->group) {
+        self->rstandby = true;
+        self->rstandby_ms = S_STANDBY_FIRST_MS;
+        ACTORS_LOG(ACTORS_LOG_INFO, "ACT-REMINDER-STANDBY",
+            "address=%s another member of the group holds its reminders: "
+            "this one stands by and takes them over when that one stops",
+            self->address);
+        s_standby_arm(self);
+    } else if (rc != ACTORS_OK && self->rpersist == NULL) {
         ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER-RESTORE",
             "address=%s cannot restore the reminders: %s", self->address,
             actors_err_name(rc));
@@ -362,9 +455,9 @@ actors_actor_reminder_set(actors_actor_t *actor, const char *name,
         (data_p != NULL && *data_p != NULL && actors_msg_count(*data_p) > 1)) {
         return ACTORS_EINVAL;
     }
-    actors_err rc = s_open(actor);
-    if (rc != ACTORS_OK) {
-        return rc;
+    actors_err rc = s_claim(actor);
+    if (actor->rpersist == NULL) {
+        return rc; /* ACTORS_ELOCKED: another member holds them */
     }
     s_rem_t *r = s_find(actor, name);
     bool fresh = r == NULL;
@@ -432,6 +525,9 @@ actors_err
 actors_actor_reminder_cancel(actors_actor_t *actor, const char *name)
 {
     assert(actor && actor->tag == ACTOR_TAG);
+    if (actor->rstandby && s_claim(actor) == ACTORS_ELOCKED) {
+        return ACTORS_ELOCKED; /* another member holds them */
+    }
     s_rem_t *r = name == NULL ? NULL : s_find(actor, name);
     if (r == NULL) {
         return ACTORS_EINVAL;

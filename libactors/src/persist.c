@@ -135,9 +135,10 @@ actors__persist_window(actors_persist_t *p)
     return &p->win;
 }
 
-actors_err
-actors_persist_open(
-    actors_persist_t **out, const char *key, const actors_persist_opts_t *opts)
+/* s_open is actors_persist_open; quiet_locked as the backends' open. */
+static actors_err
+s_open(actors_persist_t **out, const char *key,
+    const actors_persist_opts_t *opts, bool quiet_locked)
 {
     assert(out);
     *out = NULL;
@@ -179,7 +180,7 @@ actors_persist_open(
                     : &actors__persist_file_ops;
     actors_err rc = actors__callwin_init(&self->win, o.id_window);
     if (rc == ACTORS_OK) {
-        rc = self->ops->open(&self->be, key, &o);
+        rc = self->ops->open(&self->be, key, &o, quiet_locked);
     }
     if (rc != ACTORS_OK) {
         self->be = NULL;
@@ -191,6 +192,20 @@ actors_persist_open(
     self->opts = o;
     *out = self;
     return ACTORS_OK;
+}
+
+actors_err
+actors_persist_open(
+    actors_persist_t **out, const char *key, const actors_persist_opts_t *opts)
+{
+    return s_open(out, key, opts, false);
+}
+
+actors_err
+actors__persist_try_open(
+    actors_persist_t **out, const char *key, const actors_persist_opts_t *opts)
+{
+    return s_open(out, key, opts, true);
 }
 
 void

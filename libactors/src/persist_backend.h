@@ -13,15 +13,18 @@
 #ifndef ACTORS_PERSIST_BACKEND_H
 #define ACTORS_PERSIST_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <actors/persist.h>
 
 typedef struct {
     const char *name; /* "file", "redis" */
-    /* open makes an instance for key (options already defaulted). */
-    actors_err (*open)(
-        void **out, const char *key, const actors_persist_opts_t *opts);
+    /* open makes an instance for key (options already defaulted). With
+     * quiet_locked, a key held by another process is ACTORS_ELOCKED
+     * without a log line (the caller expects it and says what it means). */
+    actors_err (*open)(void **out, const char *key,
+        const actors_persist_opts_t *opts, bool quiet_locked);
     void (*close)(void *be);
     /* snap_read: *data NULL and *len 0 when there is no snapshot. */
     actors_err (*snap_read)(void *be, char **data, size_t *len);
@@ -38,6 +41,14 @@ typedef struct {
     /* remove deletes the snapshot and empties the journal. */
     actors_err (*remove)(void *be);
 } actors__persist_ops_t;
+
+/* actors__persist_try_open is actors_persist_open for a caller that
+ * expects the key to be held by another process and retries (a group
+ * member standing by for its group's reminders): ACTORS_ELOCKED is not
+ * logged (PST-LOCKED); every other outcome is as actors_persist_open's.
+ * Thread: any; the handle then belongs to the calling thread. */
+actors_err actors__persist_try_open(
+    actors_persist_t **out, const char *key, const actors_persist_opts_t *opts);
 
 extern const actors__persist_ops_t actors__persist_file_ops;
 extern const actors__persist_ops_t actors__persist_redis_ops;

@@ -157,7 +157,8 @@ s_close(void *be)
 }
 
 static actors_err
-s_open(void **out, const char *key, const actors_persist_opts_t *opts)
+s_open(void **out, const char *key, const actors_persist_opts_t *opts,
+    bool quiet_locked)
 {
     assert(out);
     assert(key);
@@ -186,10 +187,12 @@ s_open(void **out, const char *key, const actors_persist_opts_t *opts)
     }
     if (flock(f->dir_fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
-            ACTORS_LOG(ACTORS_LOG_WARN, "PST-LOCKED",
-                "key='%s' path='%s' the key is held by another live process "
-                "(an exclusive flock on its directory)",
-                key, f->dir);
+            if (!quiet_locked) {
+                ACTORS_LOG(ACTORS_LOG_WARN, "PST-LOCKED",
+                    "key='%s' path='%s' the key is held by another live "
+                    "process (an exclusive flock on its directory)",
+                    key, f->dir);
+            }
             rc = ACTORS_ELOCKED;
         } else {
             rc = s_io_fail("flock", f->dir);

@@ -411,8 +411,10 @@ s_endpoint(s_redis_t *r, const char *ep)
 }
 
 static actors_err
-s_open(void **out, const char *key, const actors_persist_opts_t *opts)
+s_open(void **out, const char *key, const actors_persist_opts_t *opts,
+    bool quiet_locked)
 {
+    (void)quiet_locked; /* Redis keys are not locked */
     assert(out);
     assert(opts && opts->redis);
     s_redis_t *r = actors__zalloc(sizeof *r);

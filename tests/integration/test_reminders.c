@@ -1,6 +1,7 @@
 /* tests/integration/test_reminders.c - reminders outlive the process: a
  * SIGKILL and restart, a restart after their due time (fired once on
- * recovery), a move to another node after its node was lost.
+ * recovery), a move to another node after its node was lost, a group
+ * whose holding member is SIGKILLed (the other takes them over).
  * SPDX-License-Identifier: MIT
  *
  * Real processes: the broker, actors-supervisor nodes, chaos actors whose
@@ -242,6 +243,159 @@ START_TEST(test_reminders_orders_resend)
 }
 END_TEST
 
+/* s_log_has tells whether member m's stderr (so far) contains what. */
+static bool
+s_log_has(const testutil_proc_t *m, const char *what)
+{
+    return strstr(testutil_proc_stderr(m), what) != NULL;
+}
+
+static bool
+s_standing_by(void *arg)
+{
+    return s_log_has(arg, "ACT-REMINDER-STANDBY");
+}
+
+/* s_log_count counts what in member m's stderr. */
+static int
+s_log_count(const testutil_proc_t *m, const char *what)
+{
+    int n = 0;
+    for (const char *p = testutil_proc_stderr(m); (p = strstr(p, what)) != NULL;
+         p += strlen(what)) {
+        n++;
+    }
+    return n;
+}
+
+/* s_routed calls address.method(args) routed by key and waits for it. */
+static actors_future_t *
+s_routed(const char *address, const char *method, const char *key,
+    actors_msg_t *args)
+{
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.route = key;
+    opts.route_len = strlen(key);
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(
+        actors_client_call(g_client, address, method, &args, &opts, &f));
+    actors_msg_destroy(&args);
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    return f;
+}
+
+/* s_key_of finds a route key that the group at address sends to pid
+ * (it may not have joined yet: keys are tried until the deadline). */
+static void
+s_key_of(const char *address, int64_t pid, char *key, size_t key_len)
+{
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    for (int k = 0; testutil_now_ms() < deadline; k++) {
+        snprintf(key, key_len, "key-%d", k);
+        actors_future_t *f = s_routed(address, "pid", key, NULL);
+        int64_t got = itest_int(f);
+        actors_future_destroy(&f);
+        if (got == pid) {
+            return;
+        }
+        testutil_poll_pause_ms(10); /* poll pause; deadline above */
+    }
+    ck_abort_msg("no key of %s went to pid %lld", address, (long long)pid);
+}
+
+/* s_member spawns a chaos member of group chaos/grp, stderr captured. */
+static testutil_proc_t *
+s_member(void)
+{
+    testutil_proc_t *m = testutil_service_spawn(
+        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/grp", 0, "--group", NULL);
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+/* s_next_holder waits for the first beat not from the old holder (whose
+ * beats published before it went may still arrive) and returns its pid. */
+static int64_t
+s_next_holder(actors_subscription_t *q, int64_t old)
+{
+    int64_t pid = old;
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    while (pid == old && testutil_now_ms() < deadline) {
+        pid = s_fired(q, "beat", SUPTEST_WAIT_MS);
+    }
+    ck_assert_int_ne(pid, old);
+    ck_assert_int_ne(pid, 0);
+    return pid;
+}
+
+/* A group's reminders are the group address's: one member (the first)
+ * holds and fires them, the others stand by quietly; when the holder is
+ * SIGKILLed one of them takes them over, and when that one stops
+ * (SIGTERM) the last does. Plain members: nobody restarts them. */
+START_TEST(test_reminders_group_one_holder)
+{
+    setenv("ACTORS_LOG_LEVEL", "info", 1);
+    testutil_broker_start(NULL);
+    itest_connect();
+    actors_subscription_t *q = s_watch();
+    testutil_proc_t *m[3];
+    m[0] = s_member();
+    ck_assert(testutil_wait_state("chaos/grp", "running", 0, ITEST_WAIT_MS));
+    s_remind("chaos/grp", "beat", 100, 500);
+    for (int i = 1; i < 3; i++) {
+        m[i] = s_member();
+        ck_assert_msg(testutil_wait_until(s_standing_by, m[i], SUPTEST_WAIT_MS),
+            "member %d never stood by: %s", i, testutil_proc_stderr(m[i]));
+    }
+    pid_t pids[3] = {m[0]->pid, m[1]->pid, m[2]->pid};
+    /* Set on a member standing by: refused, and the group's reminder is
+     * untouched (it still beats from the holder). */
+    char key[32];
+    s_key_of("chaos/grp", pids[1], key, sizeof key);
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_create(&args));
+    TEST_ASSERT_OK(actors_msg_add_str(args, "other"));
+    TEST_ASSERT_OK(actors_msg_add_int(args, 100));
+    TEST_ASSERT_OK(actors_msg_add_int(args, 0));
+    actors_future_t *f = s_routed("chaos/grp", "remind", key, args);
+    const actors_error_t *err = actors_future_error(f);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(actors_error_message(err), "held by another") != NULL,
+        "%s", actors_error_message(err));
+    actors_future_destroy(&f);
+    /* Once per period across the group: the holder's, never another's
+     * (they have restored, and would fire now if they held them too). */
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), pids[0]);
+    }
+    testutil_proc_kill(m[0], SIGKILL);
+    ck_assert(testutil_proc_wait(m[0], ITEST_WAIT_MS, NULL));
+    int64_t h = s_next_holder(q, pids[0]);
+    ck_assert(h == pids[1] || h == pids[2]);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), h);
+    }
+    int next = h == pids[1] ? 1 : 2;
+    int last = 3 - next;
+    ck_assert(testutil_proc_stop(m[next], ITEST_WAIT_MS));
+    ck_assert_int_eq(s_next_holder(q, h), pids[last]);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), pids[last]);
+    }
+    /* Quietly: one INFO line to stand by, one to take over, no KeyLocked
+     * in any member's log. */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(s_log_count(m[i], "ACT-REMINDER-STANDBY"), i > 0);
+        ck_assert_int_eq(s_log_count(m[i], "ACT-REMINDER-TAKEOVER"), i > 0);
+        ck_assert_msg(
+            !s_log_has(m[i], "KeyLocked") && !s_log_has(m[i], "PST-LOCKED"),
+            "%s", testutil_proc_stderr(m[i]));
+    }
+    actors_unsubscribe(&q);
+    unsetenv("ACTORS_LOG_LEVEL");
+}
+END_TEST
+
 static Suite *
 reminders_suite(void)
 {
@@ -253,6 +407,7 @@ reminders_suite(void)
     tcase_add_test(tc, test_reminders_missed_fire_once);
     tcase_add_test(tc, test_reminders_follow_a_move);
     tcase_add_test(tc, test_reminders_orders_resend);
+    tcase_add_test(tc, test_reminders_group_one_holder);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,6 +26,25 @@
  * is dropped, as a tell's. It runs on the loop thread between messages,
  * one at a time like everything else. Only such a service may set them.
  *
+ * A group (members registered under one address with --group, or a
+ * supervisor's replicas with group = true) has one set of reminders, its
+ * address's, and exactly one member holds and fires them at a time: the
+ * first to lock their storage (file backend: the flock on the key, which
+ * the kernel drops when the holder exits, SIGKILL included). The others
+ * stand by (one INFO line, ACT-REMINDER-STANDBY), retry the lock quietly
+ * with a backoff (0.1 s doubling to 1 s), and the one that gets it loads
+ * the stored reminders and fires them from then on (ACT-REMINDER-TAKEOVER):
+ * a reminder that fell due meanwhile fires once, at once. As after a
+ * crash, a reminder whose handler ran just before its holder died may run
+ * again on the new holder (at least once). On a standing-by member
+ * reminder_count is 0 and reminder_set / reminder_cancel return
+ * ACTORS_ELOCKED (they are not forwarded: the group's address routes to
+ * any member, this one included); the caller answers with that error and
+ * its client retries, landing on the holder sooner or later (or routes
+ * the call with a key that the holder serves). Redis keys are not locked
+ * (actors/persist.h): with $ACTORS_REDIS every member of a group holds,
+ * and fires, the group's reminders.
+ *
  * Thread: handler (the actor's loop thread; init included).
  */
 #ifndef ACTORS_REMINDER_H
@@ -54,19 +73,22 @@ extern "C" {
  * Returns ACTORS_OK, ACTORS_EINVAL (bad name or period, more than one
  * value, or the service has no on_reminder), ACTORS_EFULL (256 already),
  * ACTORS_EIO / ACTORS_ENOSPACE / ACTORS_ELOCKED (the storage: nothing
- * changed), ACTORS_ENOMEM. */
+ * changed; on a group member, ELOCKED means another member holds the
+ * group's reminders), ACTORS_ENOMEM. */
 ACTORS_EXPORT actors_err actors_actor_reminder_set(actors_actor_t *actor,
     const char *name, uint64_t due_ms, uint64_t period_ms,
     actors_msg_t **data_p);
 
 /* actors_actor_reminder_cancel removes reminder name, durably. Returns
- * ACTORS_OK, ACTORS_EINVAL (no such reminder), or the storage's error
- * (the reminder is then cancelled in this process but may come back with
- * the next one). */
+ * ACTORS_OK, ACTORS_EINVAL (no such reminder), ACTORS_ELOCKED (a group
+ * member standing by: another member holds them; nothing changed), or the
+ * storage's error (the reminder is then cancelled in this process but may
+ * come back with the next one). */
 ACTORS_EXPORT actors_err actors_actor_reminder_cancel(
     actors_actor_t *actor, const char *name);
 
-/* actors_actor_reminder_count is the number of reminders set. */
+/* actors_actor_reminder_count is the number of reminders set (0 on a
+ * group member standing by). */
 ACTORS_EXPORT size_t actors_actor_reminder_count(const actors_actor_t *actor);
 
 #ifdef __cplusplus
