@@ -147,6 +147,35 @@ s_lowest_free_fd(pid_t pid)
     return fd;
 }
 
+/* s_start_refusing connects first and n fillers (each answered), then
+ * lowers the broker's descriptor limit so that the next descriptor it
+ * gets is within the margin it keeps free (8): every new connection is
+ * refused until a filler leaves. Returns a knocker socket once the broker
+ * has refused it (its "refused" count, in *refused, at least 1). */
+static void *
+s_start_refusing(
+    testutil_proc_t *b, void **first, void **filler, int n, int64_t *refused)
+{
+    *first = testutil_raw_socket(ZMQ_DEALER);
+    ck_assert_int_ge(s_ping(*first, "uptime_ms", ITEST_WAIT_MS), 0);
+    for (int i = 0; i < n; i++) {
+        filler[i] = testutil_raw_socket(ZMQ_DEALER);
+        ck_assert_int_ge(s_ping(filler[i], "uptime_ms", ITEST_WAIT_MS), 0);
+    }
+    int next_fd = s_lowest_free_fd(b->pid);
+    struct rlimit rl;
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, NULL, &rl), 0);
+    rl.rlim_cur = (rlim_t)next_fd + 8;
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, &rl, NULL), 0);
+    void *knocker = testutil_raw_socket(ZMQ_DEALER);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while ((*refused = s_ping(*first, "refused", ITEST_WAIT_MS)) < 1) {
+        ck_assert_msg(testutil_now_ms() < deadline, "never refused");
+        testutil_poll_pause_ms(20); /* poll until the deadline */
+    }
+    return knocker;
+}
+
 START_TEST(test_fds_refused_never_served)
 {
     /* A connection the broker refuses is shut before anything it sent is
@@ -156,29 +185,12 @@ START_TEST(test_fds_refused_never_served)
      * answered. The knocking client gets in once descriptors free up. */
     enum { FILLERS = 4, BURST = 64, KNOCKS = 8 };
     testutil_proc_t *b = testutil_broker_start(NULL);
-    void *first = testutil_raw_socket(ZMQ_DEALER);
-    ck_assert_int_ge(s_ping(first, "uptime_ms", ITEST_WAIT_MS), 0);
+    void *first = NULL;
     void *filler[FILLERS];
-    for (int i = 0; i < FILLERS; i++) {
-        filler[i] = testutil_raw_socket(ZMQ_DEALER);
-        ck_assert_int_ge(s_ping(filler[i], "uptime_ms", ITEST_WAIT_MS), 0);
-    }
-    /* The next descriptor the broker gets is within the margin it keeps
-     * free (8): every new connection is refused until a filler leaves. */
-    int next_fd = s_lowest_free_fd(b->pid);
-    struct rlimit rl;
-    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, NULL, &rl), 0);
-    rl.rlim_cur = (rlim_t)next_fd + 8;
-    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, &rl, NULL), 0);
-
+    int64_t refused = 0;
     /* A client that sends nothing yet is refused. */
-    void *knocker = testutil_raw_socket(ZMQ_DEALER);
-    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
-    int64_t refused;
-    while ((refused = s_ping(first, "refused", ITEST_WAIT_MS)) < 1) {
-        ck_assert_msg(testutil_now_ms() < deadline, "never refused");
-        testutil_poll_pause_ms(20); /* poll until the deadline */
-    }
+    void *knocker = s_start_refusing(b, &first, filler, FILLERS, &refused);
+    int64_t deadline;
     /* Now it knocks with PINGs while the broker is kept busy: none is
      * ever answered. */
     int64_t target = refused + KNOCKS;
@@ -224,28 +236,13 @@ START_TEST(test_fds_refused_client_backs_off)
      * sent while refused, is answered once a descriptor frees up. */
     enum { FILLERS = 2, REFUSALS = 7, LEAST_MS = 3100 };
     testutil_proc_t *b = testutil_broker_start(NULL);
-    void *first = testutil_raw_socket(ZMQ_DEALER);
-    ck_assert_int_ge(s_ping(first, "uptime_ms", ITEST_WAIT_MS), 0);
+    void *first = NULL;
     void *filler[FILLERS];
-    for (int i = 0; i < FILLERS; i++) {
-        filler[i] = testutil_raw_socket(ZMQ_DEALER);
-        ck_assert_int_ge(s_ping(filler[i], "uptime_ms", ITEST_WAIT_MS), 0);
-    }
-    int next_fd = s_lowest_free_fd(b->pid);
-    struct rlimit rl;
-    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, NULL, &rl), 0);
-    rl.rlim_cur = (rlim_t)next_fd + 8;
-    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, &rl, NULL), 0);
-
+    int64_t r0 = 0;
     /* Refusing from now on (a first refusal also makes the broker check
      * each sender, test_fds_refused_never_served). */
-    void *knocker = testutil_raw_socket(ZMQ_DEALER);
-    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
-    int64_t r0;
-    while ((r0 = s_ping(first, "refused", ITEST_WAIT_MS)) < 1) {
-        ck_assert_msg(testutil_now_ms() < deadline, "never refused");
-        testutil_poll_pause_ms(20); /* poll until the deadline */
-    }
+    void *knocker = s_start_refusing(b, &first, filler, FILLERS, &r0);
+    int64_t deadline;
     testutil_raw_close(&knocker);
     r0 = s_ping(first, "refused", ITEST_WAIT_MS);
     int64_t t0 = testutil_now_ms();
