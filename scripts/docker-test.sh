@@ -131,15 +131,18 @@ kill_main() {
     esac
 }
 
-# expect_error TYPE CMD...: CMD fails with exit 1 and "TYPE: ..." on stderr.
+# expect_error TYPE CMD...: CMD fails with exit 1 and "TYPE: ..." as the
+# last line on stderr (log lines may come before it: the image logs at
+# info level).
 expect_error() {
-    local type="$1" out rc=0
+    local type="$1" out last rc=0
     shift
     out="$("$@" 2>&1)" || rc=$?
-    if [ "$rc" -ne 1 ] || [[ "$out" != "$type: "* ]]; then
+    last="$(printf '%s\n' "$out" | tail -n 1)"
+    if [ "$rc" -ne 1 ] || [[ "$last" != "$type: "* ]]; then
         die "expected $type from '$*', got exit $rc: $out"
     fi
-    say "  $out"
+    say "  $last"
 }
 
 # col_of ADDRESS COLUMN: that column of ADDRESS's row in `actorctl ls`.
