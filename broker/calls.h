@@ -5,7 +5,7 @@
  * Kept in each registry entry (registry.h) by the core, for every CALL
  * the broker answers, whether or not metrics are on: an increment, a
  * scan of at most BRK_CALLS_NB bounds and an add; no allocation, no
- * clock read (the loop's own per-message read is used), no lock. LOOKUP
+ * clock read (the loop's own is used: core.c), no lock. LOOKUP
  * and LIST report it (PROTOCOL.md "LOOKUP"), /metrics renders it as a
  * histogram per address (obs.c), `actorctl top` shows errors/s and
  * p50/p99 from two successive reports.

@@ -85,6 +85,7 @@ struct brk_broker {
     atomic_int stop;              /* set by brk_broker_stop */
     int64_t now;                  /* monotonic ms, read once per message */
     int64_t now_us;               /* the same read, in us */
+    unsigned clock_skip;          /* messages handled since that read */
     bool observe;                 /* call_done_cb wanted (ext.h) */
     int64_t started;              /* monotonic ms at create */
     int64_t next_tick;            /* next tick of the extensions */
