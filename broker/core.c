@@ -261,7 +261,8 @@ brk_core_slot_deadline(brk_broker_t *self, uint32_t si, uint32_t ms)
 {
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     s->deadline = self->now + ms;
-    if (brk_deadlines_push(&self->deadlines, s->deadline, si) != ACTORS_OK) {
+    if (brk_deadlines_push(&self->deadlines, s->deadline, ms, si) !=
+        ACTORS_OK) {
         s->deadline = 0;
         return ACTORS_ENOMEM;
     }
@@ -969,8 +970,10 @@ s_handle(brk_broker_t *self, int n, bool too_many)
     }
 }
 
-/* s_recv_handle receives one message (flags: 0 waits up to the socket's
- * ZMQ_RCVTIMEO, ZMQ_DONTWAIT does not wait), reads the clock and handles
+static int s_wait_ms(brk_broker_t *self);
+
+/* s_recv_handle receives one message (flags: 0 waits until the next
+ * timer at most, ZMQ_DONTWAIT does not wait), reads the clock and handles
  * it. Returns 1 if one was handled, 0 if none came (timeout, EINTR), -1
  * if the socket failed (errno set). */
 static int
@@ -983,6 +986,13 @@ s_recv_handle(brk_broker_t *self, int flags)
     if (zmq_msg_recv(&in[0], self->router, ZMQ_DONTWAIT) < 0) {
         if (errno != EAGAIN || flags == ZMQ_DONTWAIT) {
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        }
+        /* Nothing queued: wait until the next timer at most. */
+        s_clock_set(self);
+        int t = s_wait_ms(self);
+        if (t != self->rcvtimeo) {
+            zmq_setsockopt(self->router, ZMQ_RCVTIMEO, &t, sizeof t);
+            self->rcvtimeo = t;
         }
         if (zmq_msg_recv(&in[0], self->router, flags) < 0) {
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
@@ -1130,7 +1140,7 @@ s_timers(brk_broker_t *self)
     uint32_t si;
     while (
         brk_deadlines_peek(&self->deadlines, &when, &si) && when <= self->now) {
-        brk_deadlines_remove(&self->deadlines, 0);
+        brk_deadlines_pop(&self->deadlines);
         s_on_deadline(self, si);
     }
     if (self->now >= self->next_tick) {
@@ -1338,6 +1348,7 @@ brk_core_create(brk_broker_t **out, const brk_opts_t *opts)
         return rc;
     }
     self->now = s_clock_ms();
+    self->rcvtimeo = -2; /* not set yet */
     self->started = self->now;
     self->tick_ms = self->opts.heartbeat_ms / 4;
     if (self->tick_ms < 5) {
@@ -1373,16 +1384,10 @@ brk_broker_run(brk_broker_t *self)
         self->opts.liveness, (unsigned long long)self->opts.max_message,
         self->opts.max_queued);
     actors_err rc = ACTORS_OK;
-    int timeo = -2; /* ZMQ_RCVTIMEO in force */
-    int batch = 0;  /* messages since the last check */
+    int batch = 0; /* messages since the last check */
     self->now = s_clock_ms();
     self->next_check = self->now + BRK_CHECK_MS;
     while (!atomic_load(&self->stop)) {
-        int t = s_wait_ms(self);
-        if (t != timeo) {
-            zmq_setsockopt(self->router, ZMQ_RCVTIMEO, &t, sizeof t);
-            timeo = t;
-        }
         int r = s_recv_handle(self, 0);
         if (r < 0) {
             ACTORS_LOG(ACTORS_LOG_ERR, "BRK-RECV", "receive failed: %s",

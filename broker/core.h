@@ -86,6 +86,7 @@ struct brk_broker {
     int64_t now;                  /* monotonic ms, read once per message */
     int64_t now_us;               /* the same read, in us */
     unsigned clock_skip;          /* messages handled since that read */
+    int rcvtimeo;                 /* the ROUTER's ZMQ_RCVTIMEO (-2: unset) */
     bool observe;                 /* call_done_cb wanted (ext.h) */
     int64_t started;              /* monotonic ms at create */
     int64_t next_tick;            /* next tick of the extensions */

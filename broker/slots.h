@@ -53,7 +53,7 @@ typedef struct {
     uint32_t next;     /* next on its list (the free list too) */
     uint32_t prev;     /* previous on its list */
     uint32_t entry;    /* registry index of the target address */
-    uint32_t heap;     /* position in the deadline heap; BRK_NONE */
+    uint32_t heap;     /* position in the deadlines (deadlines.h); BRK_NONE */
     uint32_t relayed;  /* BRK_SLOT_EXT: whom the extension relayed it to,
                           in its own numbering (supervision: a node index) */
     uint32_t seq;      /* dispatch sequence on its connection (conn.h) */
