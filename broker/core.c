@@ -206,11 +206,18 @@ void
 brk_core_error(brk_broker_t *self, zmq_msg_t *rid, bool delim, zmq_msg_t *hdr,
     actors_err code, const char *address, const char *fmt, ...)
 {
-    char text[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    brk_core_verror(self, rid, delim, hdr, code, address, fmt, ap);
     va_end(ap);
+}
+
+void
+brk_core_verror(brk_broker_t *self, zmq_msg_t *rid, bool delim, zmq_msg_t *hdr,
+    actors_err code, const char *address, const char *fmt, va_list ap)
+{
+    char text[512];
+    vsnprintf(text, sizeof text, fmt, ap);
 
     zmq_msg_t fresh;
     zmq_msg_init(&fresh);
@@ -288,12 +295,11 @@ brk_core_observe(brk_broker_t *self, uint32_t ei, const zmq_msg_t *hdr,
         h.address == NULL || h.cmd != ACTORS_CMD_CALL) {
         return;
     }
-    int64_t us = t0_us > 0 ? self->now_us - t0_us : 0;
+    int64_t us = brk_core_age_us(self, t0_us);
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].call_done_cb) {
             self->ext[i].call_done_cb(self->ext[i].self, ei, h.address,
-                h.address_len, h.method, h.method_len, (int)code,
-                us < 0 ? 0 : us);
+                h.address_len, h.method, h.method_len, (int)code, us);
         }
     }
 }
@@ -316,7 +322,7 @@ brk_core_slot_fail(
         }
         if (s->cmd == ACTORS_CMD_CALL && s->entry != BRK_NONE) {
             brk_calls_add(&brk_registry_at(&self->reg, s->entry)->calls, true,
-                s->t0_us > 0 ? self->now_us - s->t0_us : 0);
+                brk_core_age_us(self, s->t0_us));
         }
         if (self->observe && s->cmd == ACTORS_CMD_CALL) {
             brk_core_observe(self, s->entry, &s->hdr, code, s->t0_us);
@@ -1082,8 +1088,7 @@ s_on_deadline(brk_broker_t *self, uint32_t si)
     if (!s->answered) {
         s->answered = 1;
         if (s->cmd == ACTORS_CMD_CALL) {
-            brk_calls_add(
-                &e->calls, true, s->t0_us > 0 ? self->now_us - s->t0_us : 0);
+            brk_calls_add(&e->calls, true, brk_core_age_us(self, s->t0_us));
         }
         if (self->observe) {
             brk_core_observe(

@@ -29,6 +29,7 @@
 #ifndef BRK_CORE_H
 #define BRK_CORE_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -158,6 +159,15 @@ bool brk_core_send(brk_broker_t *self, zmq_msg_t **f, int n);
 void brk_core_answer(brk_broker_t *self, zmq_msg_t *rid, bool delim,
     zmq_msg_t *hdr, uint8_t cmd, zmq_msg_t *body);
 
+/* brk_core_age_us is how long ago (us, by the loop's clock) a slot
+ * stamped t0_us was accepted; 0 for a slot never stamped. */
+static inline int64_t
+brk_core_age_us(const brk_broker_t *self, int64_t t0_us)
+{
+    int64_t us = t0_us > 0 ? self->now_us - t0_us : 0;
+    return us < 0 ? 0 : us;
+}
+
 /* brk_core_body_from makes a frame holding a copy of len bytes. */
 void brk_core_body_from(zmq_msg_t *body, const void *data, size_t len);
 
@@ -166,6 +176,11 @@ void brk_core_body_from(zmq_msg_t *body, const void *data, size_t len);
 void brk_core_error(brk_broker_t *self, zmq_msg_t *rid, bool delim,
     zmq_msg_t *hdr, actors_err code, const char *address, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+
+/* brk_core_verror is brk_core_error with a va_list. */
+void brk_core_verror(brk_broker_t *self, zmq_msg_t *rid, bool delim,
+    zmq_msg_t *hdr, actors_err code, const char *address, const char *fmt,
+    va_list ap) __attribute__((format(printf, 7, 0)));
 
 /* brk_core_bad answers a malformed message with BadRequest. */
 void brk_core_bad(brk_broker_t *self, const brk_in_t *m, const char *what);

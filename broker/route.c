@@ -251,12 +251,10 @@ s_refuse(brk_broker_t *self, const brk_in_t *m, bool quiet, actors_err code,
     if (quiet) {
         return;
     }
-    char text[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    brk_core_verror(self, m->rid, m->delim, m->hdr, code, address, fmt, ap);
     va_end(ap);
-    brk_core_error(self, m->rid, m->delim, m->hdr, code, address, "%s", text);
 }
 
 /* s_on_call handles CALL and TELL from any peer (the hot path). A TELL
@@ -444,7 +442,7 @@ s_on_reply(void *arg, brk_broker_t *self, const brk_in_t *m)
             "actor %s sent a malformed reply", e->address);
     } else {
         brk_calls_add(&e->calls, m->h.cmd != ACTORS_CMD_REPLY,
-            s->t0_us > 0 ? self->now_us - s->t0_us : 0);
+            brk_core_age_us(self, s->t0_us));
         if (self->observe) {
             brk_core_observe(self, ei, &s->hdr,
                 m->h.cmd == ACTORS_CMD_REPLY ? ACTORS_OK : ACTORS_EAPP,
