@@ -506,21 +506,6 @@ brk_group_sum(brk_broker_t *self, uint32_t gi, brk_group_sum_t *out)
     }
 }
 
-/* s_pack_calls packs the fields errors, latency_us_sum, latency_hist. */
-static void
-s_pack_calls(msgpack_packer *pk, const brk_calls_t *c)
-{
-    brk_core_pack_str(pk, "errors");
-    msgpack_pack_uint64(pk, c->errors);
-    brk_core_pack_str(pk, "latency_us_sum");
-    msgpack_pack_uint64(pk, c->sum_us);
-    brk_core_pack_str(pk, "latency_hist");
-    msgpack_pack_array(pk, BRK_CALLS_NB + 1);
-    for (int b = 0; b <= BRK_CALLS_NB; b++) {
-        msgpack_pack_uint64(pk, c->hist[b]);
-    }
-}
-
 void
 brk_group_pack_entry(brk_broker_t *self, uint32_t gi)
 {
@@ -552,7 +537,7 @@ brk_group_pack_entry(brk_broker_t *self, uint32_t gi)
     msgpack_pack_uint64(pk, sum.handled);
     brk_core_pack_str(pk, "cause");
     brk_core_pack_str(pk, g->cause);
-    s_pack_calls(pk, &sum.calls);
+    brk_core_pack_calls(pk, &sum.calls);
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].pack_entry_cb) {
             self->ext[i].pack_entry_cb(self->ext[i].self, gi, pk);
@@ -585,7 +570,7 @@ brk_group_pack_entry(brk_broker_t *self, uint32_t gi)
         msgpack_pack_uint32(pk, e->mailbox.count);
         brk_core_pack_str(pk, "handled");
         msgpack_pack_uint64(pk, e->handled);
-        s_pack_calls(pk, &e->calls);
+        brk_core_pack_calls(pk, &e->calls);
         mi = e->member_next;
     }
 }
