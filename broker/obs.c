@@ -7,7 +7,9 @@
  * a switch and the latency bucket by a scan of 16 bounds: no allocation
  * once a method has been seen, no lock, no string formatting. An address
  * the broker does not know (NoSuchActor) counts under address "", so
- * unknown names cannot grow the table.
+ * unknown names cannot grow the table. A group's member counts under its
+ * group (group.h): every rendering shows a group as one address, with its
+ * figures summed (brk_group_sum) as its LOOKUP has them, and no member.
  *
  * Snapshots: the HTTP thread sets a want flag and waits (at most
  * OBS_WAIT_MS) on a condition variable; the loop's tick sees the flag,
