@@ -8,7 +8,11 @@
  * clock read (the loop's own is used: core.c), no lock. LOOKUP
  * and LIST report it (PROTOCOL.md "LOOKUP"), /metrics renders it as a
  * histogram per address (obs.c), `actorctl top` shows errors/s and
- * p50/p99 from two successive reports.
+ * p50/p99 from two successive reports, the dashboard errors and p99.
+ * A call to a group is counted on the member that took it (or on the
+ * group's entry, when it never left the group's mailbox); a group
+ * reports its own counts plus its members' (brk_group_sum), and a member
+ * that goes leaves its counts to the group.
  *
  * Thread: the broker loop's, like the registry.
  */
@@ -55,6 +59,18 @@ brk_calls_add(brk_calls_t *self, bool error, int64_t us)
     self->errors += error;
     self->sum_us += (uint64_t)us;
     self->hist[brk_calls_bucket(us)]++;
+}
+
+/* brk_calls_merge adds the counts of other into self (a group's figures
+ * are its own and its members', group.h). */
+static inline void
+brk_calls_merge(brk_calls_t *self, const brk_calls_t *other)
+{
+    self->errors += other->errors;
+    self->sum_us += other->sum_us;
+    for (int b = 0; b <= BRK_CALLS_NB; b++) {
+        self->hist[b] += other->hist[b];
+    }
 }
 
 #endif

@@ -187,6 +187,20 @@ brk_core_pack_str(msgpack_packer *pk, const char *s)
 }
 
 void
+brk_core_pack_calls(msgpack_packer *pk, const brk_calls_t *c)
+{
+    brk_core_pack_str(pk, "errors");
+    msgpack_pack_uint64(pk, c->errors);
+    brk_core_pack_str(pk, "latency_us_sum");
+    msgpack_pack_uint64(pk, c->sum_us);
+    brk_core_pack_str(pk, "latency_hist");
+    msgpack_pack_array(pk, BRK_CALLS_NB + 1);
+    for (int b = 0; b <= BRK_CALLS_NB; b++) {
+        msgpack_pack_uint64(pk, c->hist[b]);
+    }
+}
+
+void
 brk_core_pack_body(brk_broker_t *self, zmq_msg_t *body)
 {
     brk_core_body_from(body, self->sbuf.data, self->sbuf.size);
@@ -610,15 +624,7 @@ brk_core_pack_entry(brk_broker_t *self, uint32_t ei)
     msgpack_pack_uint64(pk, e->handled);
     brk_core_pack_str(pk, "cause");
     brk_core_pack_str(pk, e->cause);
-    brk_core_pack_str(pk, "errors");
-    msgpack_pack_uint64(pk, e->calls.errors);
-    brk_core_pack_str(pk, "latency_us_sum");
-    msgpack_pack_uint64(pk, e->calls.sum_us);
-    brk_core_pack_str(pk, "latency_hist");
-    msgpack_pack_array(pk, BRK_CALLS_NB + 1);
-    for (int b = 0; b <= BRK_CALLS_NB; b++) {
-        msgpack_pack_uint64(pk, e->calls.hist[b]);
-    }
+    brk_core_pack_calls(pk, &e->calls);
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].pack_entry_cb) {
             self->ext[i].pack_entry_cb(self->ext[i].self, ei, pk);

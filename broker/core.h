@@ -189,6 +189,10 @@ void brk_core_bad(brk_broker_t *self, const brk_in_t *m, const char *what);
  * that are not are replaced). */
 void brk_core_pack_str(msgpack_packer *pk, const char *s);
 
+/* brk_core_pack_calls packs the LOOKUP fields errors, latency_us_sum and
+ * latency_hist of c (three keys and values of a map). */
+void brk_core_pack_calls(msgpack_packer *pk, const brk_calls_t *c);
+
 /* brk_core_pack_body turns what self->pk wrote into a body frame. */
 void brk_core_pack_body(brk_broker_t *self, zmq_msg_t *body);
 

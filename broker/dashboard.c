@@ -3,7 +3,10 @@
  *
  * Plain HTML, CSS and JavaScript in one string; every value shown is put
  * in with textContent, never as HTML, so an address cannot inject markup.
- * Rates are computed in the page from two successive "handled" counts.
+ * Rates are computed in the page from two successive "handled" counts;
+ * errors and p99 are LOOKUP's "errors" and the upper bound of the
+ * "latency_hist" bucket holding the 99th percentile call (nearest rank,
+ * as actorctl top), since the address began.
  */
 #include "dashboard.h"
 
@@ -29,7 +32,9 @@ const char brk_dashboard_html[] =
     "<h2>Actors <span id=\"nactors\"></span></h2>\n"
     "<table id=\"actors\"><thead><tr><th>address</th><th>service</th>"
     "<th>state</th><th>node</th><th>pid</th><th>mailbox</th>"
-    "<th>in flight</th><th>calls/s</th><th>handled</th><th>restarts</th>"
+    "<th>in flight</th><th>calls/s</th><th>handled</th><th>errors</th>"
+    "<th title=\"99th percentile call latency since the address began\">"
+    "p99</th><th>restarts</th>"
     "<th>cause</th></tr></thead><tbody></tbody></table>\n"
     "<h2>Nodes <span id=\"nnodes\"></span></h2>\n"
     "<table id=\"nodes\"><thead><tr><th>node</th><th>pid</th>"
@@ -41,6 +46,21 @@ const char brk_dashboard_html[] =
     "<script>\n"
     "'use strict';\n"
     "let prev = null;\n"
+    "const BOUNDS_US = [100, 250, 500, 1000, 2500, 5000, 10000, 25000,\n"
+    "  50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000];\n"
+    "function p99(hist) {\n"
+    "  if (!Array.isArray(hist)) return '';\n"
+    "  const n = hist.reduce((t, v) => t + v, 0);\n"
+    "  if (n === 0) return '-';\n"
+    "  const rank = Math.ceil(0.99 * n);\n"
+    "  let cum = 0, b = 0;\n"
+    "  for (; b < hist.length; b++) { cum += hist[b]; if (cum >= rank) break; "
+    "}\n"
+    "  if (b >= BOUNDS_US.length) return '>10s';\n"
+    "  const us = BOUNDS_US[b];\n"
+    "  return us < 1000 ? us + 'us' : us < 1000000 ? us / 1000 + 'ms' :\n"
+    "    us / 1000000 + 's';\n"
+    "}\n"
     "function row(tb, cells, cls) {\n"
     "  const tr = document.createElement('tr');\n"
     "  cells.forEach((c, i) => {\n"
@@ -73,8 +93,8 @@ const char brk_dashboard_html[] =
     "    a.address < b.address ? -1 : 1);\n"
     "  fill('actors', actors.map(a => [[a.address, a.service, a.state,\n"
     "    a.node, a.pid, a.mailbox, a.inflight,\n"
-    "    a.address in rates ? rates[a.address] : '', a.handled,\n"
-    "    a.restarts, a.cause], [null, null, a.state]]));\n"
+    "    a.address in rates ? rates[a.address] : '', a.handled, a.errors,\n"
+    "    p99(a.latency_hist), a.restarts, a.cause], [null, null, a.state]]));\n"
     "  document.getElementById('nactors').textContent =\n"
     "    '(' + actors.filter(a => a.state === 'running').length +\n"
     "    ' running of ' + actors.length + ')';\n"

@@ -446,6 +446,7 @@ brk_group_member_lost(
     e->tells_out = 0;
     g = brk_registry_at(&self->reg, gi);
     g->handled += e->handled;
+    brk_calls_merge(&g->calls, &e->calls);
     s_unlink_member(self, gi, mi);
     brk_core_unlink(self, mi);
     self->running--;
@@ -486,6 +487,26 @@ brk_group_busy(brk_broker_t *self, uint32_t ei)
 }
 
 void
+brk_group_sum(brk_broker_t *self, uint32_t gi, brk_group_sum_t *out)
+{
+    const brk_entry_t *g = brk_registry_at(&self->reg, gi);
+    memset(out, 0, sizeof *out);
+    out->mailbox = g->mailbox.count;
+    out->handled = g->handled;
+    out->calls = g->calls;
+    for (uint32_t mi = g->first_member; mi != BRK_NONE;) {
+        const brk_entry_t *e = brk_registry_at(&self->reg, mi);
+        uint64_t out_n = (uint64_t)e->calls_out + e->tells_out;
+        out->mailbox += e->mailbox.count;
+        out->inflight += out_n;
+        out->credit += out_n >= e->prefetch ? 0 : e->prefetch - out_n;
+        out->handled += e->handled;
+        brk_calls_merge(&out->calls, &e->calls);
+        mi = e->member_next;
+    }
+}
+
+void
 brk_group_pack_entry(brk_broker_t *self, uint32_t gi)
 {
     msgpack_packer *pk = &self->pk;
@@ -495,18 +516,10 @@ brk_group_pack_entry(brk_broker_t *self, uint32_t gi)
             extra += self->ext[i].entry_fields;
         }
     }
+    brk_group_sum_t sum;
+    brk_group_sum(self, gi, &sum);
     const brk_entry_t *g = brk_registry_at(&self->reg, gi);
-    uint64_t queued = g->mailbox.count;
-    uint64_t inflight = 0;
-    uint64_t handled = g->handled;
-    for (uint32_t mi = g->first_member; mi != BRK_NONE;) {
-        const brk_entry_t *e = brk_registry_at(&self->reg, mi);
-        queued += e->mailbox.count;
-        inflight += (uint64_t)e->calls_out + e->tells_out;
-        handled += e->handled;
-        mi = e->member_next;
-    }
-    msgpack_pack_map(pk, 10 + extra);
+    msgpack_pack_map(pk, 13 + extra);
     brk_core_pack_str(pk, "address");
     brk_core_pack_str(pk, g->address);
     brk_core_pack_str(pk, "service");
@@ -517,13 +530,14 @@ brk_group_pack_entry(brk_broker_t *self, uint32_t gi)
     brk_core_pack_str(pk, brk_core_state_name(self, gi));
     g = brk_registry_at(&self->reg, gi);
     brk_core_pack_str(pk, "mailbox");
-    msgpack_pack_uint64(pk, queued);
+    msgpack_pack_uint64(pk, sum.mailbox);
     brk_core_pack_str(pk, "inflight");
-    msgpack_pack_uint64(pk, inflight);
+    msgpack_pack_uint64(pk, sum.inflight);
     brk_core_pack_str(pk, "handled");
-    msgpack_pack_uint64(pk, handled);
+    msgpack_pack_uint64(pk, sum.handled);
     brk_core_pack_str(pk, "cause");
     brk_core_pack_str(pk, g->cause);
+    brk_core_pack_calls(pk, &sum.calls);
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].pack_entry_cb) {
             self->ext[i].pack_entry_cb(self->ext[i].self, gi, pk);
@@ -537,7 +551,7 @@ brk_group_pack_entry(brk_broker_t *self, uint32_t gi)
     for (uint32_t mi = g->first_member; mi != BRK_NONE;) {
         const brk_entry_t *e = brk_registry_at(&self->reg, mi);
         uint64_t out = (uint64_t)e->calls_out + e->tells_out;
-        msgpack_pack_map(pk, 7);
+        msgpack_pack_map(pk, 10);
         brk_core_pack_str(pk, "pid");
         msgpack_pack_int64(pk, e->pid);
         brk_core_pack_str(pk, "node");
@@ -556,6 +570,7 @@ brk_group_pack_entry(brk_broker_t *self, uint32_t gi)
         msgpack_pack_uint32(pk, e->mailbox.count);
         brk_core_pack_str(pk, "handled");
         msgpack_pack_uint64(pk, e->handled);
+        brk_core_pack_calls(pk, &e->calls);
         mi = e->member_next;
     }
 }

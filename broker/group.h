@@ -40,6 +40,7 @@
 
 #include <zmq.h>
 
+#include "calls.h"
 #include "core.h"
 
 /* Header flags (byte 5 of the header; wire.h) the broker reads. */
@@ -76,10 +77,25 @@ void brk_group_pump(brk_broker_t *self, uint32_t ei);
 void brk_group_member_lost(
     brk_broker_t *self, uint32_t mi, bool crashed, const char *reason);
 
+/* What a group reports as its own: its figures plus its members'. */
+typedef struct {
+    uint64_t mailbox;  /* the group's mailbox and the members' own */
+    uint64_t inflight; /* calls and tells dispatched to members */
+    uint64_t credit;   /* more messages the members may take now */
+    uint64_t handled;  /* by the members, those gone included */
+    brk_calls_t calls; /* errors and latency (calls.h): the group's own
+                          (calls that never left its mailbox, members
+                          gone) and the members' */
+} brk_group_sum_t;
+
+/* brk_group_sum fills *out for group gi (LOOKUP, LIST, /metrics and the
+ * dashboard report these). */
+void brk_group_sum(brk_broker_t *self, uint32_t gi, brk_group_sum_t *out);
+
 /* brk_group_pack_entry packs the LOOKUP/LIST map of group gi: the fields
- * of any entry (summed over the members), the extensions' fields,
- * group: true and members: [{pid, node, serial, inflight, credit,
- * mailbox, handled}]. */
+ * of any entry (brk_group_sum), the extensions' fields, group: true and
+ * members: [{pid, node, serial, inflight, credit, mailbox, handled,
+ * errors, latency_us_sum, latency_hist}]. */
 void brk_group_pack_entry(brk_broker_t *self, uint32_t gi);
 
 /* brk_group_busy tells whether entry ei is a group with members: an

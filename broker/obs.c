@@ -7,7 +7,9 @@
  * a switch and the latency bucket by a scan of 16 bounds: no allocation
  * once a method has been seen, no lock, no string formatting. An address
  * the broker does not know (NoSuchActor) counts under address "", so
- * unknown names cannot grow the table.
+ * unknown names cannot grow the table. A group's member counts under its
+ * group (group.h): every rendering shows a group as one address, with its
+ * figures summed (brk_group_sum) as its LOOKUP has them, and no member.
  *
  * Snapshots: the HTTP thread sets a want flag and waits (at most
  * OBS_WAIT_MS) on a condition variable; the loop's tick sees the flag,
@@ -32,6 +34,7 @@
 
 #include "calls.h"
 #include "dashboard.h"
+#include "group.h"
 
 #define OBS_WAIT_MS 3000   /* longest wait of a scrape for the loop */
 #define OBS_METHOD_MAX 64  /* method bytes kept; longer ones are cut */
@@ -192,6 +195,12 @@ s_call_done(void *arg, uint32_t ei, const uint8_t *address, size_t alen,
     if (self->httpd == NULL) {
         return;
     }
+    if (ei != BRK_NONE) {
+        uint32_t gi = brk_registry_at(&self->core->reg, ei)->group;
+        if (gi != BRK_NONE) {
+            ei = gi; /* a group's member: counted as its group's call */
+        }
+    }
     obs_row_t *row = s_row(self, ei);
     obs_method_t *m = row ? s_method(row, method, mlen) : NULL;
     if (m == NULL) {
@@ -269,7 +278,23 @@ s_entry_info(obs_t *self, uint32_t ei, obs_entry_info_t *info)
 static bool
 s_listed(const brk_entry_t *e)
 {
-    return e->state != BRK_ENTRY_FREE;
+    /* A group's members are inside its figures (group.h), as in LIST. */
+    return e->state != BRK_ENTRY_FREE && e->group == BRK_NONE;
+}
+
+/* s_calls returns the call counts of listed entry ei: a group's are its
+ * own and its members' (brk_group_sum), into *buf. */
+static const brk_calls_t *
+s_calls(brk_broker_t *core, uint32_t ei, brk_calls_t *buf)
+{
+    const brk_entry_t *e = brk_registry_at(&core->reg, ei);
+    if (!e->is_group) {
+        return &e->calls;
+    }
+    brk_group_sum_t sum;
+    brk_group_sum(core, ei, &sum);
+    *buf = sum.calls;
+    return buf;
 }
 
 /* s_render_methods writes the call counters of row (address a) and adds
@@ -401,24 +426,25 @@ s_render_addrs(FILE *f, obs_t *self)
     bool more = false;
     for (uint32_t ei = 0; ei < core->reg.used; ei++) {
         const brk_entry_t *e = brk_registry_at(&core->reg, ei);
+        if (!s_listed(e)) {
+            continue;
+        }
+        brk_calls_t buf;
+        const brk_calls_t *c = s_calls(core, ei, &buf);
         uint64_t n = 0;
         for (int b = 0; b <= OBS_NB; b++) {
-            n += e->calls.hist[b];
+            n += c->hist[b];
         }
-        if (!s_listed(e) || n == 0) {
+        if (n == 0) {
             continue;
         }
         if (shown < OBS_ADDRS_MAX) {
-            s_render_one_addr(f, ef, e->address, e->address_len, &e->calls);
+            s_render_one_addr(f, ef, e->address, e->address_len, c);
             shown++;
             continue;
         }
         more = true;
-        rest.errors += e->calls.errors;
-        rest.sum_us += e->calls.sum_us;
-        for (int b = 0; b <= OBS_NB; b++) {
-            rest.hist[b] += e->calls.hist[b];
-        }
+        brk_calls_merge(&rest, c);
     }
     if (more) {
         s_render_one_addr(f, ef, "...", 3, &rest);
@@ -472,17 +498,27 @@ s_render_metrics(obs_t *self, char **out, size_t *len)
                 continue;
             }
             uint64_t out_n = (uint64_t)e->calls_out + e->tells_out;
-            uint64_t v = 0;
-            if (k == 0) {
-                v = e->mailbox.count;
-            } else if (k == 1) {
-                v = out_n;
-            } else if (k == 2) {
-                v = e->state == BRK_ENTRY_RUNNING && e->prefetch > out_n
+            brk_group_sum_t sum;
+            if (e->is_group) {
+                brk_group_sum(core, ei, &sum); /* as its LOOKUP says */
+            } else {
+                sum.mailbox = e->mailbox.count;
+                sum.inflight = out_n;
+                sum.credit =
+                    e->state == BRK_ENTRY_RUNNING && e->prefetch > out_n
                         ? e->prefetch - out_n
                         : 0;
+                sum.handled = e->handled;
+            }
+            uint64_t v = 0;
+            if (k == 0) {
+                v = sum.mailbox;
+            } else if (k == 1) {
+                v = sum.inflight;
+            } else if (k == 2) {
+                v = sum.credit;
             } else if (k == 3) {
-                v = e->handled;
+                v = sum.handled;
             } else {
                 obs_entry_info_t info;
                 s_entry_info(self, ei, &info);

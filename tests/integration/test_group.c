@@ -598,6 +598,135 @@ START_TEST(test_group_lookup_list)
 }
 END_TEST
 
+/* s_calls reads the errors and the calls (summed latency_hist) of a
+ * LOOKUP map, or of one of its members; the sum of latencies in *sum_us
+ * (NULL: not wanted). Absent fields read -1. */
+static void
+s_calls(
+    const msgpack_object *map, int64_t *errors, int64_t *calls, int64_t *sum_us)
+{
+    *errors = s_map_int(map, "errors");
+    if (sum_us != NULL) {
+        *sum_us = s_map_int(map, "latency_us_sum");
+    }
+    *calls = -1;
+    const msgpack_object *h = actors_map_get(map, "latency_hist");
+    if (h == NULL || h->type != MSGPACK_OBJECT_ARRAY) {
+        return;
+    }
+    ck_assert_int_eq(h->via.array.size, 17);
+    *calls = 0;
+    for (uint32_t b = 0; b < h->via.array.size; b++) {
+        int64_t v = 0;
+        TEST_ASSERT_OK(actors_value_int(&h->via.array.ptr[b], &v));
+        *calls += v;
+    }
+}
+
+/* s_check_calls checks the errors and calls that LOOKUP and LIST report
+ * for the group at address (the only address), and that its members' add
+ * up to no more; returns the group's latency sum from LOOKUP. */
+static int64_t
+s_check_calls(const char *address, int64_t want_errors, int64_t want_calls)
+{
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_client_lookup(g_client, address, &f));
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    const msgpack_object *r = actors_future_result(f);
+    ck_assert_ptr_nonnull(r);
+    int64_t errors = 0;
+    int64_t calls = 0;
+    int64_t sum = 0;
+    s_calls(r, &errors, &calls, &sum);
+    ck_assert_msg(errors == want_errors && calls == want_calls,
+        "LOOKUP %s: errors %lld calls %lld, want %lld and %lld", address,
+        (long long)errors, (long long)calls, (long long)want_errors,
+        (long long)want_calls);
+    const msgpack_object *m = actors_map_get(r, "members");
+    ck_assert_ptr_nonnull(m);
+    int64_t m_errors = 0;
+    int64_t m_calls = 0;
+    for (uint32_t i = 0; i < m->via.array.size; i++) {
+        int64_t e = 0;
+        int64_t c = 0;
+        s_calls(&m->via.array.ptr[i], &e, &c, NULL);
+        ck_assert_msg(e >= 0 && c >= 0, "member %u has no call counts", i);
+        m_errors += e;
+        m_calls += c;
+    }
+    ck_assert_int_le(m_errors, errors);
+    ck_assert_int_le(m_calls, calls);
+    actors_future_destroy(&f);
+
+    TEST_ASSERT_OK(actors_client_list(g_client, &f));
+    TEST_ASSERT_OK(actors_future_wait(f, ITEST_WAIT_MS));
+    r = actors_future_result(f);
+    ck_assert_int_eq(r->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_int_eq(r->via.array.size, 1);
+    s_calls(&r->via.array.ptr[0], &errors, &calls, NULL);
+    ck_assert_int_eq(errors, want_errors);
+    ck_assert_int_eq(calls, want_calls);
+    actors_future_destroy(&f);
+    return sum;
+}
+
+/* A group reports the errors and latency of the calls made to it, in
+ * LOOKUP and LIST, as a single actor does, and each member its own; the
+ * counts of a member that goes stay with the group, and a call that
+ * times out in the group's mailbox counts too. Before: a group's LOOKUP
+ * and LIST had no errors, latency_us_sum or latency_hist. */
+START_TEST(test_group_errors_latency)
+{
+    testutil_broker_start(NULL);
+    itest_connect();
+    testutil_proc_t *p[2];
+    s_start(p, 2, "grp/e", 1, NULL, NULL);
+    for (int i = 0; i < 6; i++) {
+        actors_future_t *f = itest_call("grp/e", "echo", "i", i);
+        TEST_ASSERT_OK(itest_code(f));
+        actors_future_destroy(&f);
+    }
+    for (int i = 0; i < 3; i++) {
+        actors_future_t *f = itest_call("grp/e", "fail", "s", "no");
+        itest_assert_error(f, ACTORS_EAPP, "ChaosError", NULL);
+        actors_future_destroy(&f);
+    }
+    s_check_calls("grp/e", 3, 9);
+    /* Both members busy (prefetch 1): a third call waits in the group's
+     * mailbox until its deadline. */
+    actors_future_t *a = itest_send(g_client, "grp/e", "sleep", 0, "i", 3000);
+    actors_future_t *b = itest_send(g_client, "grp/e", "sleep", 0, "i", 3000);
+    s_busy_t w = {"grp/e", 2};
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (!s_busy_is(&w) && testutil_now_ms() < deadline) {
+        actors_client_poll(g_client, 10); /* poll until the deadline */
+    }
+    ck_assert(s_busy_is(&w));
+    actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+    opts.timeout_ms = 50;
+    actors_future_t *c = NULL;
+    TEST_ASSERT_OK(
+        actors_client_call(g_client, "grp/e", "pid", NULL, &opts, &c));
+    TEST_ASSERT_OK(actors_future_wait(c, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_code(c), ACTORS_ETIMEDOUT);
+    actors_future_destroy(&c);
+    actors_future_t *fs[2] = {a, b};
+    TEST_ASSERT_OK(actors_future_wait_all(fs, 2, 2 * ITEST_WAIT_MS));
+    TEST_ASSERT_OK(itest_code(a));
+    TEST_ASSERT_OK(itest_code(b));
+    actors_future_destroy(&a);
+    actors_future_destroy(&b);
+    int64_t sum = s_check_calls("grp/e", 4, 12);
+    /* Two calls of 3 s and one of 50 ms at least. */
+    ck_assert_int_ge(sum, 6050000);
+    /* A member goes: its counts stay with the group. */
+    testutil_proc_kill(p[0], SIGKILL);
+    s_members_t one = {"grp/e", 1};
+    ck_assert(testutil_wait_until(s_has_members, &one, ITEST_WAIT_MS));
+    ck_assert_int_eq(s_check_calls("grp/e", 4, 12), sum);
+}
+END_TEST
+
 typedef struct {
     const char *address;
     int members;
@@ -765,6 +894,7 @@ group_suite(void)
     tcase_add_test(tc, test_group_member_killed_retry);
     tcase_add_test(tc, test_group_name_taken);
     tcase_add_test(tc, test_group_lookup_list);
+    tcase_add_test(tc, test_group_errors_latency);
     tcase_add_test(tc, test_group_wire_edges);
     suite_add_tcase(s, tc);
     TCase *sup = suptest_tcase("group-supervised", 90);

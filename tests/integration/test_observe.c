@@ -100,6 +100,52 @@ s_call_ok(const char *address, const char *method, const char *text)
     actors_future_destroy(&f);
 }
 
+/* s_group_start starts n chaos members of the group at address and waits
+ * until LOOKUP lists them all. */
+static void
+s_group_start(const char *address, int n)
+{
+    for (int i = 0; i < n; i++) {
+        testutil_proc_t *p =
+            testutil_service_spawn(0, "chaos", address, 0, "--group", NULL);
+        ck_assert_ptr_nonnull(p);
+    }
+    int64_t deadline = testutil_now_ms() + SUPTEST_WAIT_MS;
+    for (;;) {
+        actors_future_t *f = NULL;
+        ck_assert_int_eq(
+            actors_client_lookup(g_client, address, &f), ACTORS_OK);
+        bool ok = actors_future_wait(f, SUPTEST_WAIT_MS) == ACTORS_OK &&
+                  actors_future_error(f) == NULL;
+        const msgpack_object *m =
+            ok ? actors_map_get(actors_future_result(f), "members") : NULL;
+        ok = m != NULL && m->type == MSGPACK_OBJECT_ARRAY &&
+             (int)m->via.array.size == n;
+        actors_future_destroy(&f);
+        if (ok) {
+            return;
+        }
+        ck_assert_msg(testutil_now_ms() < deadline,
+            "the %d members of %s never joined", n, address);
+        testutil_poll_pause_ms(20);
+    }
+}
+
+/* s_calls_made makes ok calls of echo and failed calls of fail to
+ * address. */
+static void
+s_calls_made(const char *address, int ok, int failed)
+{
+    for (int i = 0; i < ok; i++) {
+        s_call_ok(address, "echo", "x");
+    }
+    for (int i = 0; i < failed; i++) {
+        actors_future_t *f = itest_call(address, "fail", "s", "no");
+        itest_assert_error(f, ACTORS_EAPP, "ChaosError", NULL);
+        actors_future_destroy(&f);
+    }
+}
+
 /* s_scrape runs promcheck.py on url and returns its stdout (static). */
 static const char *
 s_scrape(const char *url)
@@ -233,6 +279,9 @@ START_TEST(test_observe_metrics_parsed)
     suptest_wait(f);
     actors_future_destroy(&f);
     suptest_wait_running("chaos/m", pid);
+    /* A group: its members' calls count as the group's. */
+    s_group_start("grp/m", 2);
+    s_calls_made("grp/m", 3, 1);
 
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", bport);
@@ -246,8 +295,9 @@ START_TEST(test_observe_metrics_parsed)
         "outcome=\"ActorCrashed\"} 1\n",
         "actors_calls_total{address=\"\",method=\"echo\","
         "outcome=\"NoSuchActor\"} 1\n",
-        "actors_call_duration_seconds_count{method=\"echo\"} 4\n",
-        "actors_call_duration_seconds_bucket{le=\"+Inf\",method=\"fail\"} 1\n",
+        /* Per method: chaos/m's, the unknown address's and grp/m's. */
+        "actors_call_duration_seconds_count{method=\"echo\"} 7\n",
+        "actors_call_duration_seconds_bucket{le=\"+Inf\",method=\"fail\"} 2\n",
         "actors_mailbox_depth{address=\"chaos/m\"} 0\n",
         "actors_inflight{address=\"chaos/m\"} 0\n",
         "actors_nodes{} 1\n",
@@ -259,10 +309,22 @@ START_TEST(test_observe_metrics_parsed)
         "actors_address_call_duration_seconds_bucket{address=\"chaos/m\","
         "le=\"+Inf\"} 5\n",
         "actors_address_call_errors_total{address=\"chaos/m\"} 2\n",
+        "actors_calls_total{address=\"grp/m\",method=\"echo\","
+        "outcome=\"ok\"} 3\n",
+        "actors_calls_total{address=\"grp/m\",method=\"fail\","
+        "outcome=\"error\"} 1\n",
+        "actors_address_call_duration_seconds_count{address=\"grp/m\"} 4\n",
+        "actors_address_call_errors_total{address=\"grp/m\"} 1\n",
+        "actors_handled_total{address=\"grp/m\"} 4\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         ck_assert_msg(strstr(m, want[i]) != NULL, "no %s in:\n%s", want[i], m);
     }
+    /* One series per address: none for a group's members. */
+    const char *once = "actors_inflight{address=\"grp/m\"} ";
+    const char *at = strstr(m, once);
+    ck_assert_msg(at != NULL && strstr(at + 1, once) == NULL,
+        "not one %s in:\n%.2000s", once, m);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", nport);
     m = s_scrape(url);
     const char *nwant[] = {
@@ -597,9 +659,58 @@ START_TEST(test_observe_errors_latency)
 }
 END_TEST
 
+/* s_dash_cells returns the dashboard's cells for handled, errors and p99
+ * of address, from its LOOKUP (p99: the upper bound of the bucket of the
+ * nearest-rank 99th percentile, written as actorctl top does). */
+static const char *
+s_dash_cells(const char *address, char *buf, size_t cap)
+{
+    static const char *labels[17] = {"100us", "250us", "500us", "1ms", "2.5ms",
+        "5ms", "10ms", "25ms", "50ms", "100ms", "250ms", "500ms", "1s", "2.5s",
+        "5s", "10s", ">10s"};
+    actors_future_t *f = NULL;
+    ck_assert_int_eq(actors_client_lookup(g_client, address, &f), ACTORS_OK);
+    suptest_wait(f);
+    const msgpack_object *m = itest_result(f);
+    int64_t handled = -1;
+    int64_t errors = -1;
+    ck_assert_int_eq(
+        actors_value_int(actors_map_get(m, "handled"), &handled), ACTORS_OK);
+    ck_assert_int_eq(
+        actors_value_int(actors_map_get(m, "errors"), &errors), ACTORS_OK);
+    const msgpack_object *h = actors_map_get(m, "latency_hist");
+    ck_assert_msg(
+        h != NULL && h->type == MSGPACK_OBJECT_ARRAY && h->via.array.size == 17,
+        "%s: no latency_hist", address);
+    int64_t v[17];
+    int64_t n = 0;
+    for (int b = 0; b < 17; b++) {
+        ck_assert_int_eq(
+            actors_value_int(&h->via.array.ptr[b], &v[b]), ACTORS_OK);
+        n += v[b];
+    }
+    ck_assert_int_gt(n, 0);
+    int64_t rank = (99 * n + 99) / 100; /* ceil(0.99 n) */
+    int64_t cum = 0;
+    int b = 0;
+    for (; b < 16; b++) {
+        cum += v[b];
+        if (cum >= rank) {
+            break;
+        }
+    }
+    snprintf(buf, cap,
+        "<td class=\"n\">%lld</td><td class=\"n\">%lld</td><td>%s</td>",
+        (long long)handled, (long long)errors, labels[b]);
+    actors_future_destroy(&f);
+    return buf;
+}
+
 /* The dashboard, in Debian's headless Chromium, while its actor is being
  * killed: the page's scripts ran and show the actor running on its node
- * with its restarts, both nodes, and the lifecycle events. */
+ * with its restarts, both nodes, and the lifecycle events; each address
+ * with its errors and p99 latency, a group as one row with its members'
+ * calls. Before: no errors or p99, and a group had a row per member. */
 START_TEST(test_observe_dashboard_in_chromium)
 {
     static const char *chromium = "/usr/bin/chromium";
@@ -625,6 +736,13 @@ START_TEST(test_observe_dashboard_in_chromium)
         kill((pid_t)pid, SIGKILL);
         pid = suptest_wait_running("chaos/dash", pid);
     }
+    s_calls_made("chaos/dash", 3, 2);
+    s_group_start("grp/dash", 2);
+    s_calls_made("grp/dash", 4, 1);
+    char cells[128];
+    char gcells[128];
+    s_dash_cells("chaos/dash", cells, sizeof cells);
+    s_dash_cells("grp/dash", gcells, sizeof gcells);
     char url[96];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
     static char dom[1 << 18];
@@ -639,6 +757,16 @@ START_TEST(test_observe_dashboard_in_chromium)
         "<td>n1</td><td class=\"n\">%lld</td>",
         (long long)pid);
     ck_assert_msg(strstr(dom, row) != NULL, "no %s in the page: %s", row, dom);
+    ck_assert_msg(
+        strstr(dom, cells) != NULL, "no %s in the page: %.2000s", cells, dom);
+    const char *grow = strstr(dom, "<td>grp/dash</td>");
+    const char *next = grow ? strstr(grow + 1, "<td>grp/dash</td>") : NULL;
+    const char *end = strstr(dom, "</table>"); /* of the actors */
+    ck_assert_msg(grow != NULL && grow < end && (next == NULL || next > end),
+        "not one row for the group: %.2000s", dom);
+    ck_assert_msg(strstr(grow, gcells) != NULL &&
+                      strstr(grow, gcells) < strstr(grow, "</tr>"),
+        "no %s in the group's row: %.2000s", gcells, dom);
     ck_assert_msg(strstr(dom, "<td>n2</td>") != NULL, "node n2: %s", dom);
     ck_assert_msg(strstr(dom, "<td>restart</td><td>chaos/dash</td><td>n1</td>"),
         "no restart event shown: %s", dom);
