@@ -130,6 +130,8 @@ struct actors_client {
     char refused_why[256];       /* what the refusal means, for errors */
     actors__conn_t conn;         /* reconnection pace (client_conn.h) */
     bool handshake_logged;       /* CLI-HANDSHAKE-FAILED said once */
+    bool handshake_failed;       /* a handshake failed since the last
+                                    drop: the drop's cause */
     uint32_t tells_unpumped;     /* tells sent since the last pump */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
     int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
@@ -1567,13 +1569,21 @@ s_monitor_read(actors_client_t *self)
                       "ACTORS_BROKER_KEY is the broker's public key (and "
                       "that the broker has keys, or none is set here)");
         }
+        if (auth || proto || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            /* libzmq says DISCONNECTED after it: that drop is this. */
+            self->handshake_failed = true;
+        }
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             self->handshake_ok = true;
             self->refused = false;
+            self->handshake_failed = false;
         }
         if (event == ZMQ_EVENT_DISCONNECTED) {
             self->lost = true;
-            actors__conn_dropped(&self->conn, self->received, s_now_ms());
+            actors__conn_dropped(&self->conn, self->received, s_now_ms(),
+                self->handshake_failed ? ACTORS__CONN_HANDSHAKE
+                                       : ACTORS__CONN_DROPPED);
+            self->handshake_failed = false;
         } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->lost) {
             /* The first handshake is no news (and may have come before
              * the monitor did); one after a disconnect is. */

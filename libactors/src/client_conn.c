@@ -86,7 +86,8 @@ s_park(actors__conn_t *c)
 }
 
 void
-actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now)
+actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now,
+    actors__conn_cause_t cause)
 {
     bool refused = received == c->rx_mark;
     c->rx_mark = received;
@@ -114,11 +115,19 @@ actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now)
     uint32_t wait = c->knock_ms + s_rand(c) % (c->knock_ms / 2 + 1);
     c->due = now + wait;
     c->n_refused++;
+    /* Name what was seen: a failed handshake is a key or CURVE matter
+     * (CLI-HANDSHAKE-FAILED said which), not the broker's descriptors. */
     ACTORS_LOG(ACTORS_LOG_INFO, "CLI-REFUSED",
-        "endpoint=%s refused=%llu wait_ms=%u the connection dropped before "
-        "anything came over it (a broker out of descriptors refuses so); "
-        "connecting again after the wait",
-        c->endpoint, (unsigned long long)c->n_refused, (unsigned)wait);
+        "endpoint=%s refused=%llu wait_ms=%u cause=%s %s; connecting again "
+        "after the wait",
+        c->endpoint, (unsigned long long)c->n_refused, (unsigned)wait,
+        cause == ACTORS__CONN_HANDSHAKE ? "handshake" : "dropped",
+        cause == ACTORS__CONN_HANDSHAKE
+            ? "the connection's handshake failed: the broker does not "
+              "accept this CURVE key, --broker-key is not the broker's, or "
+              "only one side has keys (see CLI-HANDSHAKE-FAILED)"
+            : "the connection was refused or dropped before any reply (a "
+              "broker out of descriptors refuses so)");
 }
 
 /* s_reconnect connects to the broker again and sends what was parked. */

@@ -5,8 +5,10 @@
  * forever, and lengthens the interval (ZMQ_RECONNECT_IVL_MAX) only when
  * a connect fails. A broker out of descriptors accepts a connection and
  * shuts it at once (PROTOCOL.md, "Descriptors"): its refused clients
- * would knock ten times a second each. So a connection that drops before
- * anything came over it is taken as refused: the socket's connection to
+ * would knock ten times a second each, and so would a client whose
+ * handshake fails (a CURVE key the broker refuses, a plain client against
+ * a keyed broker). So a connection that drops before anything came over
+ * it is taken as refused: the socket's connection to
  * the broker is dropped (zmq_disconnect) and made again later, after
  * 100 ms doubling at each refusal up to ACTORS__KNOCK_MAX_MS, with up to
  * half as much again of jitter; a message received resets the pace.
@@ -52,11 +54,19 @@ actors_err actors__conn_init(
  * the context is terminated). Owner. */
 void actors__conn_fini(actors__conn_t *c);
 
+/* Why a connection dropped, as the client's monitor saw it: the CLI-REFUSED
+ * line names it (cause=handshake / cause=dropped). */
+typedef enum {
+    ACTORS__CONN_DROPPED,  /* refused or dropped before any reply */
+    ACTORS__CONN_HANDSHAKE /* a handshake failure came first (CURVE) */
+} actors__conn_cause_t;
+
 /* actors__conn_dropped: the connection dropped, with received messages
- * read by the client so far (now, ms). Nothing came since the last drop:
- * refused, so the socket waits at the next pace before it connects again.
- * Owner. */
-void actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now);
+ * read by the client so far (now, ms), for cause. Nothing came since the
+ * last drop: refused, so the socket waits at the next pace before it
+ * connects again. Owner. */
+void actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now,
+    actors__conn_cause_t cause);
 
 /* actors__conn_waiting: refused, waiting to connect again. Owner. */
 static inline bool

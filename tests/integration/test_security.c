@@ -742,6 +742,57 @@ START_TEST(test_security_refused_peers)
 }
 END_TEST
 
+/* The library's log lines, captured by s_log_line. */
+typedef struct {
+    char refused[1024]; /* the first CLI-REFUSED line */
+    bool handshake;     /* CLI-HANDSHAKE-FAILED seen */
+} s_log_seen_t;
+
+static void
+s_log_line(
+    actors_log_level_t level, const char *msgid, const char *text, void *arg)
+{
+    (void)level;
+    s_log_seen_t *seen = arg;
+    if (strcmp(msgid, "CLI-HANDSHAKE-FAILED") == 0) {
+        seen->handshake = true;
+    } else if (strcmp(msgid, "CLI-REFUSED") == 0 && seen->refused[0] == 0) {
+        snprintf(seen->refused, sizeof seen->refused, "%s", text);
+    }
+}
+
+/* A plain client (no keys) against a keyed broker: every handshake fails
+ * (a mechanism mismatch), the client logs CLI-HANDSHAKE-FAILED, and its
+ * CLI-REFUSED lines (the backoff) name that cause, not a broker out of
+ * descriptors. */
+START_TEST(test_security_plain_client_refused_names_handshake)
+{
+    s_broker_start();
+    s_log_seen_t seen = {{0}, false};
+    actors_log_set_handler(s_log_line, &seen);
+    actors_log_set_level(ACTORS_LOG_INFO);
+    TEST_ASSERT_OK(actors_security_set(NULL, NULL));
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, s_ep));
+    actors_future_t *f = NULL;
+    actors_err rc = actors_client_ping(c, &f);
+    ck_assert(rc == ACTORS_OK || rc == ACTORS_EIO || rc == ACTORS_EFORBIDDEN);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (seen.refused[0] == 0) {
+        ck_assert_msg(testutil_now_ms() < deadline, "no CLI-REFUSED logged");
+        actors_client_poll(c, 50); /* the client paces itself when pumped */
+    }
+    actors_log_set_handler(NULL, NULL);
+    ck_assert(seen.handshake);
+    ck_assert_msg(strstr(seen.refused, "cause=handshake") != NULL &&
+                      strstr(seen.refused, "CURVE") != NULL &&
+                      strstr(seen.refused, "descriptors") == NULL,
+        "CLI-REFUSED blames the wrong cause: %s", seen.refused);
+    actors_future_destroy(&f);
+    actors_client_destroy(&c);
+}
+END_TEST
+
 static int
 s_count(const char *hay, const char *needle)
 {
@@ -862,6 +913,7 @@ s_suite(void)
     tcase_add_test(tc, test_security_placed_group_needs_claim);
     tcase_add_test(tc, test_security_key_address_patterns);
     tcase_add_test(tc, test_security_refused_peers);
+    tcase_add_test(tc, test_security_plain_client_refused_names_handshake);
     tcase_add_test(tc, test_security_sighup_reload);
     tcase_add_test(tc, test_security_key_with_two_roles);
     tcase_add_test(tc, test_security_safe_defaults);
