@@ -5,17 +5,19 @@
  * forever, and lengthens the interval (ZMQ_RECONNECT_IVL_MAX) only when
  * a connect fails. A broker out of descriptors accepts a connection and
  * shuts it at once (PROTOCOL.md, "Descriptors"): its refused clients
- * would knock ten times a second each, and so would a client whose
- * handshake fails (a CURVE key the broker refuses, a plain client against
- * a keyed broker). So a connection that drops before anything came over
- * it is taken as refused: the socket's connection to
+ * would knock ten times a second each. So a connection that drops before
+ * anything came over it is taken as refused (so is one whose handshake
+ * the broker refused, which libzmq itself would not try again; the
+ * CLI-REFUSED line names the cause seen): the socket's connection to
  * the broker is dropped (zmq_disconnect) and made again later, after
  * 100 ms doubling at each refusal up to ACTORS__KNOCK_MAX_MS, with up to
  * half as much again of jitter; a message received resets the pace.
  * While it waits, what the owner sends is parked on an inproc pipe to a
  * socket of the client's own, and sent, in order, on the new connection.
  * What libzmq had queued on the refused connection when it was dropped
- * is lost (as what it wrote to it was already).
+ * is lost (as what it wrote to it was already): the socket's linger is 0
+ * for that disconnect, else the session would go on knocking to deliver
+ * it.
  *
  * All of it runs on the client's owner thread (the client has no thread):
  * the client calls actors__conn_dropped on a DISCONNECTED event and
@@ -58,7 +60,8 @@ void actors__conn_fini(actors__conn_t *c);
  * line names it (cause=handshake / cause=dropped). */
 typedef enum {
     ACTORS__CONN_DROPPED,  /* refused or dropped before any reply */
-    ACTORS__CONN_HANDSHAKE /* a handshake failure came first (CURVE) */
+    ACTORS__CONN_HANDSHAKE /* the broker refused the handshake first
+                              (ZAP, or a CURVE mechanism mismatch) */
 } actors__conn_cause_t;
 
 /* actors__conn_dropped: the connection dropped, with received messages
