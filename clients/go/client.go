@@ -15,6 +15,18 @@
 // or its Timeout). Events published while the client was not connected
 // are lost: delivery to a client is at most once.
 //
+// Refused connections: libzmq reconnects a dropped connection every
+// ZMQ_RECONNECT_IVL (100 ms) for ever; it lengthens the interval only
+// when a connect fails, and a broker out of descriptors accepts, then
+// shuts the connection. So, as libactors does (schemas/PROTOCOL.md,
+// "Descriptors"), a connection that drops before anything came over it
+// counts as refused: the goroutine drops it (zmq_disconnect) and connects
+// again after 100 ms, doubling at each refusal up to 5 s, plus up to half
+// as much of random jitter; a message received resets the pace. What is
+// sent meanwhile waits in the goroutine and leaves on the new
+// connection; what libzmq had queued on the refused connection is lost
+// (its calls time out). Refusals counts them.
+//
 // With CURVE keys, when the broker refuses the client's key, libzmq
 // never tries again, so every request pending or made afterwards fails at
 // once with ErrTimeout saying so, instead of waiting out its deadline.
@@ -26,6 +38,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -56,6 +69,11 @@ const (
 	// it (libactors' ACTORS__LINGER_MS): a tell just before Close leaves
 	linger    = time.Second
 	recvBatch = 512
+
+	// KnockMin is the first wait after a refused connection, KnockMax the
+	// longest (before jitter): libactors' ACTORS__KNOCK_MIN_MS/MAX_MS.
+	KnockMin = 100 * time.Millisecond
+	KnockMax = 5 * time.Second
 )
 
 // Options of a Client. The zero value connects to $ACTORS_BROKER (else
@@ -119,6 +137,12 @@ type Client struct {
 	lost              bool // a disconnect seen, no handshake since
 	handshakeFailures int
 	refused           string // why the broker refused our key ("" if not)
+	// the reconnection pace (see the package doc, Refused connections)
+	received uint64        // messages read from the broker
+	rxMark   uint64        // received at the last drop
+	knock    time.Duration // the current pace; 0: not refused
+	knockAt  time.Time     // when to connect again; zero: connected
+	refusals atomic.Uint64 // connections refused so far
 }
 
 const (
@@ -624,9 +648,14 @@ func (c *Client) run() {
 		timeout := time.Duration(-1)
 		if timers.Len() > 0 {
 			timeout = time.Until((*timers)[0].deadline)
-			if timeout < 0 {
-				timeout = 0
+		}
+		if !c.knockAt.IsZero() {
+			if k := time.Until(c.knockAt); timeout < 0 || k < timeout {
+				timeout = k
 			}
+		}
+		if timeout < 0 && (timers.Len() > 0 || !c.knockAt.IsZero()) {
+			timeout = 0
 		}
 		polled, err := poller.Poll(timeout)
 		if err != nil && zmq.AsErrno(err) == zmq.ETERM {
@@ -646,6 +675,9 @@ func (c *Client) run() {
 			case c.mon:
 				c.monitor(pending)
 			}
+		}
+		if !c.knockAt.IsZero() && !time.Now().Before(c.knockAt) {
+			c.reconnect()
 		}
 		c.mu.Lock()
 		c.wakePending = false
@@ -690,15 +722,16 @@ func (c *Client) run() {
 			}
 			backlog = append(backlog, it.frames)
 		}
-		for len(backlog) > 0 {
+		// while refused, what is sent waits here (parked)
+		for len(backlog) > 0 && c.knockAt.IsZero() {
 			if !sendFrames(c.sock, backlog[0]) {
 				break
 			}
 			backlog[0] = nil
 			backlog = backlog[1:]
 		}
-		if (len(backlog) > 0) != pollout {
-			pollout = len(backlog) > 0
+		if want := len(backlog) > 0 && c.knockAt.IsZero(); want != pollout {
+			pollout = want
 			ev := zmq.POLLIN
 			if pollout {
 				ev |= zmq.POLLOUT
@@ -711,6 +744,7 @@ func (c *Client) run() {
 				if err != nil {
 					break
 				}
+				c.received++
 				c.answer(pending, msg)
 			}
 		}
@@ -764,6 +798,7 @@ func (c *Client) monitor(pending map[string]*Future) {
 		switch {
 		case ev == zmq.EVENT_DISCONNECTED:
 			c.lost = true
+			c.dropped()
 		case ev == zmq.EVENT_HANDSHAKE_SUCCEEDED:
 			c.handshakeOK = true
 			if c.lost {
@@ -779,6 +814,49 @@ func (c *Client) monitor(pending map[string]*Future) {
 		}
 	}
 }
+
+// dropped: the connection dropped. Nothing came over it since the last
+// drop: refused, so drop the endpoint and connect again after the next
+// wait (100 ms doubling to 5 s, plus jitter).
+func (c *Client) dropped() {
+	refused := c.received == c.rxMark
+	c.rxMark = c.received
+	if !refused {
+		c.knock = 0 // it had served: libzmq reconnects at once
+		return
+	}
+	if !c.knockAt.IsZero() || c.refused != "" {
+		return // already waiting; or our key refused: nothing to send
+	}
+	if c.knock == 0 {
+		c.knock = KnockMin
+	} else if c.knock *= 2; c.knock > KnockMax {
+		c.knock = KnockMax
+	}
+	// Stops libzmq's own reconnecting, every 100 ms; with a linger the
+	// session would go on to deliver what it holds.
+	c.sock.SetLinger(0)
+	err := c.sock.Disconnect(c.endpoint)
+	c.sock.SetLinger(linger)
+	if err != nil {
+		return // libzmq keeps its pace
+	}
+	wait := c.knock + time.Duration(rand.Int63n(int64(c.knock/2)+1))
+	c.knockAt = time.Now().Add(wait)
+	c.refusals.Add(1)
+}
+
+// reconnect: the wait after a refusal is over: connect again (the loop
+// then sends what waited).
+func (c *Client) reconnect() {
+	c.knockAt = time.Time{}
+	c.sock.Connect(c.endpoint)
+}
+
+// Refusals is how many times the broker refused or dropped this client's
+// connection before anything came over it (each followed by a longer
+// wait before it connects again). Safe for concurrent use.
+func (c *Client) Refusals() uint64 { return c.refusals.Load() }
 
 // refuse: the broker refused our key (ZAP status). libzmq does not try
 // again on this connection: fail what waits, now.

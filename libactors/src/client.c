@@ -130,6 +130,8 @@ struct actors_client {
     char refused_why[256];       /* what the refusal means, for errors */
     actors__conn_t conn;         /* reconnection pace (client_conn.h) */
     bool handshake_logged;       /* CLI-HANDSHAKE-FAILED said once */
+    bool handshake_failed;       /* the broker refused a handshake, and
+                                    none succeeded since: why drops are */
     uint32_t tells_unpumped;     /* tells sent since the last pump */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
     int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
@@ -1551,7 +1553,12 @@ s_monitor_read(actors_client_t *self)
                      : "check --key/ACTORS_KEY and that --broker-key/"
                        "ACTORS_BROKER_KEY is the broker's public key");
         }
-        if ((auth || proto || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) &&
+        /* NO_DETAIL is a connection dropped during the handshake: a
+         * CURVE matter only for a keyed client (a broker key that is not
+         * the broker's); a broker out of descriptors drops a plain
+         * client's so too. */
+        bool no_detail = event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+        if ((auth || proto || (no_detail && self->keyed)) &&
             !self->handshake_logged) {
             /* With CURVE a refused key is silence to the caller: say it
              * once in the log (PROTOCOL.md, Security). */
@@ -1567,13 +1574,24 @@ s_monitor_read(actors_client_t *self)
                       "ACTORS_BROKER_KEY is the broker's public key (and "
                       "that the broker has keys, or none is set here)");
         }
+        if (auth || proto) {
+            /* The broker refused the handshake (its ZAP handler, or a
+             * mechanism mismatch: keys on one side only); libzmq says
+             * DISCONNECTED after it. Until a handshake succeeds, later
+             * drops are taken for the same: when the broker sees the
+             * mismatch first, it just closes (NO_DETAIL here). */
+            self->handshake_failed = true;
+        }
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             self->handshake_ok = true;
             self->refused = false;
+            self->handshake_failed = false;
         }
         if (event == ZMQ_EVENT_DISCONNECTED) {
             self->lost = true;
-            actors__conn_dropped(&self->conn, self->received, s_now_ms());
+            actors__conn_dropped(&self->conn, self->received, s_now_ms(),
+                self->handshake_failed ? ACTORS__CONN_HANDSHAKE
+                                       : ACTORS__CONN_DROPPED);
         } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->lost) {
             /* The first handshake is no news (and may have come before
              * the monitor did); one after a disconnect is. */

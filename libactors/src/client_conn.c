@@ -86,7 +86,8 @@ s_park(actors__conn_t *c)
 }
 
 void
-actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now)
+actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now,
+    actors__conn_cause_t cause)
 {
     bool refused = received == c->rx_mark;
     c->rx_mark = received;
@@ -107,18 +108,37 @@ actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now)
     if (!s_park(c)) {
         return; /* no parking: libzmq keeps knocking at its pace */
     }
-    if (zmq_disconnect(c->sock, c->endpoint) != 0) {
+    /* With a linger, a session that still holds messages outlives its
+     * disconnect and goes on reconnecting every 100 ms to deliver them:
+     * its linger is 0 (what it held is lost, as documented). */
+    int linger = 0;
+    size_t len = sizeof linger;
+    zmq_getsockopt(c->sock, ZMQ_LINGER, &linger, &len);
+    int zero = 0;
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
+    int rc = zmq_disconnect(c->sock, c->endpoint);
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (rc != 0) {
         zmq_disconnect(c->sock, c->park_ep);
         return;
     }
     uint32_t wait = c->knock_ms + s_rand(c) % (c->knock_ms / 2 + 1);
     c->due = now + wait;
     c->n_refused++;
+    /* Name what was seen: a failed handshake is a key or CURVE matter
+     * (CLI-HANDSHAKE-FAILED said which), not the broker's descriptors. */
     ACTORS_LOG(ACTORS_LOG_INFO, "CLI-REFUSED",
-        "endpoint=%s refused=%llu wait_ms=%u the connection dropped before "
-        "anything came over it (a broker out of descriptors refuses so); "
-        "connecting again after the wait",
-        c->endpoint, (unsigned long long)c->n_refused, (unsigned)wait);
+        "endpoint=%s refused=%llu wait_ms=%u cause=%s %s; connecting again "
+        "after the wait",
+        c->endpoint, (unsigned long long)c->n_refused, (unsigned)wait,
+        cause == ACTORS__CONN_HANDSHAKE ? "handshake" : "dropped",
+        cause == ACTORS__CONN_HANDSHAKE
+            ? "the broker refused the connection's handshake: it does "
+              "not accept this CURVE key, or only one side has keys (see "
+              "CLI-HANDSHAKE-FAILED)"
+            : "the connection was refused or dropped before any reply (a "
+              "broker out of descriptors refuses so; with CURVE, also a "
+              "--broker-key that is not the broker's)");
 }
 
 /* s_reconnect connects to the broker again and sends what was parked. */

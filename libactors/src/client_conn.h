@@ -6,14 +6,18 @@
  * a connect fails. A broker out of descriptors accepts a connection and
  * shuts it at once (PROTOCOL.md, "Descriptors"): its refused clients
  * would knock ten times a second each. So a connection that drops before
- * anything came over it is taken as refused: the socket's connection to
+ * anything came over it is taken as refused (so is one whose handshake
+ * the broker refused, which libzmq itself would not try again; the
+ * CLI-REFUSED line names the cause seen): the socket's connection to
  * the broker is dropped (zmq_disconnect) and made again later, after
  * 100 ms doubling at each refusal up to ACTORS__KNOCK_MAX_MS, with up to
  * half as much again of jitter; a message received resets the pace.
  * While it waits, what the owner sends is parked on an inproc pipe to a
  * socket of the client's own, and sent, in order, on the new connection.
  * What libzmq had queued on the refused connection when it was dropped
- * is lost (as what it wrote to it was already).
+ * is lost (as what it wrote to it was already): the socket's linger is 0
+ * for that disconnect, else the session would go on knocking to deliver
+ * it.
  *
  * All of it runs on the client's owner thread (the client has no thread):
  * the client calls actors__conn_dropped on a DISCONNECTED event and
@@ -52,11 +56,20 @@ actors_err actors__conn_init(
  * the context is terminated). Owner. */
 void actors__conn_fini(actors__conn_t *c);
 
+/* Why a connection dropped, as the client's monitor saw it: the CLI-REFUSED
+ * line names it (cause=handshake / cause=dropped). */
+typedef enum {
+    ACTORS__CONN_DROPPED,  /* refused or dropped before any reply */
+    ACTORS__CONN_HANDSHAKE /* the broker refused the handshake first
+                              (ZAP, or a CURVE mechanism mismatch) */
+} actors__conn_cause_t;
+
 /* actors__conn_dropped: the connection dropped, with received messages
- * read by the client so far (now, ms). Nothing came since the last drop:
- * refused, so the socket waits at the next pace before it connects again.
- * Owner. */
-void actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now);
+ * read by the client so far (now, ms), for cause. Nothing came since the
+ * last drop: refused, so the socket waits at the next pace before it
+ * connects again. Owner. */
+void actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now,
+    actors__conn_cause_t cause);
 
 /* actors__conn_waiting: refused, waiting to connect again. Owner. */
 static inline bool

@@ -742,6 +742,64 @@ START_TEST(test_security_refused_peers)
 }
 END_TEST
 
+/* The library's log lines, captured by s_log_line. */
+typedef struct {
+    bool handshake; /* CLI-HANDSHAKE-FAILED seen */
+    int refused;    /* CLI-REFUSED lines after it */
+    char bad[1024]; /* the first of them that does not name the handshake */
+} s_log_seen_t;
+
+static void
+s_log_line(
+    actors_log_level_t level, const char *msgid, const char *text, void *arg)
+{
+    (void)level;
+    s_log_seen_t *seen = arg;
+    if (strcmp(msgid, "CLI-HANDSHAKE-FAILED") == 0) {
+        seen->handshake = true;
+    } else if (strcmp(msgid, "CLI-REFUSED") == 0 && seen->handshake) {
+        seen->refused++;
+        bool named = strstr(text, "cause=handshake") != NULL &&
+                     strstr(text, "CURVE") != NULL &&
+                     strstr(text, "descriptors") == NULL;
+        if (!named && seen->bad[0] == 0) {
+            snprintf(seen->bad, sizeof seen->bad, "%s", text);
+        }
+    }
+}
+
+/* A plain client (no keys) against a keyed broker: its handshakes fail
+ * (a mechanism mismatch), it logs CLI-HANDSHAKE-FAILED, and from then on
+ * its CLI-REFUSED lines (the backoff) name that cause, not a broker out of
+ * descriptors. (Which side sees the mismatch first is a race: when the
+ * broker does, it just closes, and the client saw no handshake fail.) */
+START_TEST(test_security_plain_client_refused_names_handshake)
+{
+    s_broker_start();
+    s_log_seen_t seen = {false, 0, {0}};
+    actors_log_set_handler(s_log_line, &seen);
+    actors_log_set_level(ACTORS_LOG_INFO);
+    TEST_ASSERT_OK(actors_security_set(NULL, NULL));
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, s_ep));
+    actors_future_t *f = NULL;
+    actors_err rc = actors_client_ping(c, &f);
+    ck_assert(rc == ACTORS_OK || rc == ACTORS_EIO || rc == ACTORS_EFORBIDDEN);
+    int64_t deadline = testutil_now_ms() + 6 * ITEST_WAIT_MS;
+    while (seen.refused < 2) {
+        ck_assert_msg(testutil_now_ms() < deadline,
+            "handshake failure seen: %d, CLI-REFUSED after it: %d",
+            seen.handshake, seen.refused);
+        actors_client_poll(c, 50); /* the client paces itself when pumped */
+    }
+    actors_log_set_handler(NULL, NULL);
+    ck_assert_msg(
+        seen.bad[0] == 0, "CLI-REFUSED blames the wrong cause: %s", seen.bad);
+    actors_future_destroy(&f);
+    actors_client_destroy(&c);
+}
+END_TEST
+
 static int
 s_count(const char *hay, const char *needle)
 {
@@ -862,6 +920,7 @@ s_suite(void)
     tcase_add_test(tc, test_security_placed_group_needs_claim);
     tcase_add_test(tc, test_security_key_address_patterns);
     tcase_add_test(tc, test_security_refused_peers);
+    tcase_add_test(tc, test_security_plain_client_refused_names_handshake);
     tcase_add_test(tc, test_security_sighup_reload);
     tcase_add_test(tc, test_security_key_with_two_roles);
     tcase_add_test(tc, test_security_safe_defaults);

@@ -27,6 +27,18 @@ pending meanwhile are left as they are (each gets its answer or its
 Timeout). Events published while the client was not connected are lost:
 delivery to a client is at most once.
 
+Refused connections: libzmq reconnects a dropped connection every
+``RECONNECT_IVL`` (100 ms) for ever; it lengthens the interval only when
+a connect fails, and a broker out of descriptors accepts, then shuts the
+connection. So, as libactors does (schemas/PROTOCOL.md, "Descriptors"), a
+connection that drops before anything came over it counts as refused:
+the I/O thread drops it (``disconnect``) and connects again after 100 ms,
+doubling at each refusal up to 5 s, plus up to half as much of random
+jitter; a message received resets the pace. What is sent meanwhile
+waits in the I/O thread and leaves on the new connection; what libzmq
+had queued on the refused connection is lost (its calls time out). Each
+refusal is logged (logger ``actors``, INFO).
+
 CURVE: when the broker refuses this client's key (ZAP), libzmq never
 tries again, so every request pending or made afterwards fails at once
 with :class:`actors.Timeout` saying so, instead of waiting out its
@@ -36,7 +48,9 @@ import collections
 import heapq
 import itertools
 import json
+import logging
 import os
+import random
 import struct
 import threading
 import time
@@ -69,6 +83,12 @@ _HWM = 100000
 # libactors' ACTORS__LINGER_MS): a tell sent just before close still leaves
 _LINGER_MS = 1000
 _RECV_BATCH = 512
+#: The first wait after a refused connection, and the longest (before
+#: jitter), in seconds: libactors' ACTORS__KNOCK_MIN_MS/MAX_MS.
+KNOCK_MIN = 0.1
+KNOCK_MAX = 5.0
+
+_log = logging.getLogger("actors")
 
 
 def endpoint_default(endpoint=None):
@@ -173,6 +193,14 @@ class Client:
                                      # handshake since
         self._handshake_failures = 0
         self._refused = None         # why the broker refused our key
+        # the reconnection pace (I/O thread's): see "Refused connections"
+        self._received = 0           # messages read from the broker
+        self._rx_mark = 0            # _received at the last drop
+        self._knock = 0.0            # the current pace, s; 0: not refused
+        self._knock_at = None        # when to connect again; None: connected
+        self._hs_failed = False      # the broker refused a handshake, none
+                                     # succeeded since: why drops are
+        self.refusals = 0            #: connections refused so far
         self._ctx = zmq.Context()
         try:
             self._sock = self._ctx.socket(zmq.DEALER)
@@ -519,6 +547,9 @@ class Client:
                 timeout = None
                 if timers:
                     timeout = max(0, (timers[0][0] - time.monotonic()) * 1000)
+                if self._knock_at is not None:
+                    knock = max(0, (self._knock_at - time.monotonic()) * 1000)
+                    timeout = knock if timeout is None else min(timeout, knock)
                 if self._outbox:
                     timeout = 0
                 events = dict(poller.poll(timeout))
@@ -534,6 +565,9 @@ class Client:
                     items, self._outbox = self._outbox, collections.deque()
                 if self._mon is not None and self._mon in events:
                     self._monitor(pending)
+                if (self._knock_at is not None
+                        and time.monotonic() >= self._knock_at):
+                    self._reconnect()
                 for frames, rid, req in items:
                     if self._refused is not None:
                         # never sent: the broker refused our key
@@ -555,14 +589,16 @@ class Client:
                         except zmq.Again:
                             break
                     break
-                while backlog:
+                # while refused, what is sent waits here (parked)
+                while backlog and self._knock_at is None:
                     try:
                         sock.send_multipart(backlog[0], zmq.NOBLOCK, copy=False)
                     except zmq.Again:
                         break
                     backlog.popleft()
-                if bool(backlog) != pollout:
-                    pollout = bool(backlog)
+                want = bool(backlog) and self._knock_at is None
+                if want != pollout:
+                    pollout = want
                     poller.modify(sock, zmq.POLLIN | (zmq.POLLOUT if pollout else 0))
                 if events.get(sock, 0) & zmq.POLLIN:
                     for _ in range(_RECV_BATCH):
@@ -570,6 +606,7 @@ class Client:
                             msg = sock.recv_multipart(zmq.NOBLOCK)
                         except zmq.Again:
                             break
+                        self._received += 1
                         self._answer(pending, msg)
                 if timers:
                     now = time.monotonic()
@@ -616,10 +653,18 @@ class Client:
             except (ValueError, IndexError, struct.error):
                 continue
             kind = ev["event"]
+            if kind in (zmq.EVENT_HANDSHAKE_FAILED_AUTH,
+                        zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL):
+                # the broker refused the handshake; later drops too until
+                # one succeeds (seeing a mismatch first, it just closes:
+                # NO_DETAIL here, as a broker out of descriptors)
+                self._hs_failed = True
             if kind == zmq.EVENT_DISCONNECTED:
                 self._lost = True
+                self._dropped()
             elif kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self._handshake_ok = True
+                self._hs_failed = False
                 if self._lost:
                     self._lost = False
                     self._resubscribe()
@@ -628,6 +673,54 @@ class Client:
                     self._refuse(pending, ev["value"])
             elif kind & _HANDSHAKE_FAILED:
                 self._handshake_failures += 1
+
+    def _dropped(self):
+        """I/O thread: the connection dropped. Nothing came over it since
+        the last drop: refused, so drop the endpoint and connect again
+        after the next wait (100 ms doubling to 5 s, plus jitter)."""
+        handshake = self._hs_failed
+        refused = self._received == self._rx_mark
+        self._rx_mark = self._received
+        if not refused:
+            self._knock = 0.0  # it had served: libzmq reconnects at once
+            return
+        if self._knock_at is not None or self._refused is not None:
+            return  # already waiting; or our key refused: nothing to send
+        self._knock = (KNOCK_MIN if not self._knock
+                       else min(self._knock * 2, KNOCK_MAX))
+        try:
+            # stops libzmq's own reconnecting, every 100 ms; with a linger
+            # the session would go on to deliver what it holds
+            self._sock.linger = 0
+            try:
+                self._sock.disconnect(self.endpoint)
+            finally:
+                self._sock.linger = _LINGER_MS
+        except zmq.ZMQError:
+            return  # libzmq keeps its pace
+        wait = self._knock + random.uniform(0, self._knock / 2)
+        self._knock_at = time.monotonic() + wait
+        self.refusals += 1
+        _log.info(
+            "actors: endpoint=%s refused=%d wait_ms=%d cause=%s %s; "
+            "connecting again after the wait", self.endpoint, self.refusals,
+            wait * 1000, "handshake" if handshake else "dropped",
+            "the broker refused the connection's handshake: it does not "
+            "accept this CURVE key, or only one side has keys"
+            if handshake else
+            "the connection was refused or dropped before any reply (a "
+            "broker out of descriptors refuses so; with CURVE, also a "
+            "broker_key that is not the broker's)")
+
+    def _reconnect(self):
+        """I/O thread: the wait after a refusal is over: connect again (the
+        I/O loop then sends what waited)."""
+        self._knock_at = None
+        try:
+            self._sock.connect(self.endpoint)
+        except zmq.ZMQError as e:
+            _log.error("actors: endpoint=%s connecting again failed: %s",
+                       self.endpoint, e)
 
     def _resubscribe(self):
         """I/O thread: a new connection, which the broker knows as a new

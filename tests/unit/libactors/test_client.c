@@ -10,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <check.h>
 #include <zmq.h>
 
@@ -1369,6 +1375,79 @@ START_TEST(test_client_poll_closed_and_idle)
 }
 END_TEST
 
+/* CLI-REFUSED lines captured by s_refused_cb. */
+typedef struct {
+    int n;           /* lines */
+    char text[1024]; /* the first */
+} s_refused_log_t;
+
+static void
+s_refused_cb(
+    actors_log_level_t level, const char *msgid, const char *text, void *arg)
+{
+    (void)level;
+    s_refused_log_t *l = arg;
+    if (strcmp(msgid, "CLI-REFUSED") == 0 && l->n++ == 0) {
+        snprintf(l->text, sizeof l->text, "%s", text);
+    }
+}
+
+/* A listener that accepts and shuts every connection at once, as a broker
+ * out of descriptors does: the client backs off (100 ms doubling, so its
+ * first 6 connections are at least 3.1 s apart in all; libzmq alone takes
+ * about 0.5 s), even with a call queued on each refused connection (its
+ * session used to linger and go on knocking), and logs CLI-REFUSED with
+ * cause=dropped, not a handshake. */
+START_TEST(test_client_refused_backs_off)
+{
+    enum { KNOCKS = 6, LEAST_MS = 2000 };
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(lfd, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t sl = sizeof sa;
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    ck_assert_int_eq(listen(lfd, 64), 0);
+    ck_assert_int_eq(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", ntohs(sa.sin_port));
+
+    s_refused_log_t logged = {0};
+    actors_log_set_handler(s_refused_cb, &logged);
+    actors_log_set_level(ACTORS_LOG_INFO);
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, ep));
+    int64_t at[KNOCKS];
+    int n = 0;
+    int64_t deadline = testutil_now_ms() + 30000;
+    while (n < KNOCKS) {
+        ck_assert_msg(testutil_now_ms() < deadline, "%d connections", n);
+        /* A call each round: queued on whatever connection comes. */
+        actors_future_t *f = NULL;
+        ck_assert_int_eq(actors_client_ping(c, &f), ACTORS_OK);
+        actors_future_destroy(&f);
+        TEST_ASSERT_OK(actors_client_poll(c, 10));
+        int fd;
+        while (n < KNOCKS && (fd = accept(lfd, NULL, NULL)) >= 0) {
+            at[n++] = testutil_now_ms();
+            close(fd);
+        }
+    }
+    int64_t took = at[KNOCKS - 1] - at[0];
+    ck_assert_msg(took >= LEAST_MS, "%d connections in %lld ms: no backoff",
+        KNOCKS, (long long)took);
+    actors_log_set_handler(NULL, NULL);
+    ck_assert_int_ge(logged.n, 1);
+    ck_assert_msg(strstr(logged.text, "cause=dropped") != NULL &&
+                      strstr(logged.text, "descriptors") != NULL,
+        "CLI-REFUSED: %s", logged.text);
+    actors_client_destroy(&c);
+    close(lfd);
+}
+END_TEST
+
 Suite *client_suite(void);
 
 Suite *
@@ -1403,6 +1482,7 @@ client_suite(void)
     tcase_add_test(tc, test_client_tell_answers_consumed);
     tcase_add_test(tc, test_client_tell_ack_future);
     tcase_add_test(tc, test_client_tells_pump_acks);
+    tcase_add_test(tc, test_client_refused_backs_off);
     suite_add_tcase(s, tc);
     return s;
 }
