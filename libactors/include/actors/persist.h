@@ -105,13 +105,17 @@ ACTORS_EXPORT actors_err actors_persist_opts_from_env(
 /* actors_persist_open opens the state stored under key (1..200 bytes, any
  * bytes but NUL; escaped for file names) with opts (NULL: defaults). The
  * file backend creates its directories; Redis is connected (2 s timeout).
- * The file backend holds the key exclusively until destroy (flock on its
- * directory): another live process that has it open makes this return
- * ACTORS_ELOCKED (KeyLocked; logged as PST-LOCKED with the directory).
- * (Redis keys are not locked: Redis has no such error.)
+ * The handle holds the key exclusively until destroy: the file backend
+ * with a flock on its directory, Redis with a lease (actors:KEY:lock, 3 s,
+ * renewed by the handle's calls and by its actor's loop; it lapses if the
+ * holder dies or stops, and a holder whose lease another process took
+ * gets ACTORS_ELOCKED from every later call; docs/PERSISTENCE.md). Another
+ * live handle that has it open makes this return ACTORS_ELOCKED
+ * (KeyLocked; logged as PST-LOCKED), on Redis after waiting up to 3.5 s
+ * for a lease to lapse (a crashed holder's).
  * Returns ACTORS_OK with *out owned by the caller (actors_persist_destroy),
- * ACTORS_EINVAL (bad key or options), ACTORS_ELOCKED (file backend: held
- * by another handle), ACTORS_ENOSPACE (no room to make the key's directory
+ * ACTORS_EINVAL (bad key or options), ACTORS_ELOCKED (held by another
+ * handle), ACTORS_ENOSPACE (no room to make the key's directory
  * or journal), ACTORS_EIO (directory or server unusable; logged as
  * PST-OPEN), ACTORS_ENOMEM; *out NULL on error.
  * Thread: any; the handle then belongs to the calling thread. */
