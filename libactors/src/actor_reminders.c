@@ -29,7 +29,7 @@
  *
  * On Redis the lock is a lease (persist_redis.c) that lapses unless
  * renewed: the holder renews it from a repeating timer of its loop
- * (ACTORS__PERSIST_KEEP_TICK_MS) and checks it before each firing (a
+ * (ACTORS_PERSIST_KEEP_MS) and checks it before each firing (a
  * renewal is then made if one is due). A holder that finds its lease
  * taken by another member (it was stopped, or its loop stalled, for
  * longer than the TTL) drops its reminders without firing them
@@ -216,7 +216,7 @@ s_keep_tick(actors_actor_t *actor, void *arg)
 {
     (void)arg;
     if (actor->rpersist != NULL &&
-        actors__persist_keep(actor->rpersist) == ACTORS_ELOCKED) {
+        actors_persist_keep(actor->rpersist) == ACTORS_ELOCKED) {
         s_lost(actor);
     }
 }
@@ -229,8 +229,8 @@ s_keep_arm(actors_actor_t *self)
         !actors__persist_leased(self->rpersist)) {
         return;
     }
-    if (actors_actor_timer_add(self, ACTORS__PERSIST_KEEP_TICK_MS, true,
-            s_keep_tick, NULL, &self->rkeep_timer) != ACTORS_OK) {
+    if (actors_actor_timer_add(self, ACTORS_PERSIST_KEEP_MS, true, s_keep_tick,
+            NULL, &self->rkeep_timer) != ACTORS_OK) {
         self->rkeep_timer = 0;
         ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER",
             "address=%s cannot schedule the lease's renewal: it is renewed "
@@ -311,7 +311,7 @@ s_fire(actors_actor_t *actor, void *arg)
         return;
     }
     if (actor->rpersist != NULL &&
-        actors__persist_keep(actor->rpersist) == ACTORS_ELOCKED) {
+        actors_persist_keep(actor->rpersist) == ACTORS_ELOCKED) {
         s_lost(actor); /* frees r */
         return;
     }

@@ -78,7 +78,7 @@ s_keep(actors_actor_t *actor, void *arg)
 {
     actors_durable_t *self = arg;
     if (self->persist != NULL &&
-        actors__persist_keep(self->persist) == ACTORS_ELOCKED) {
+        actors_persist_keep(self->persist) == ACTORS_ELOCKED) {
         ACTORS_LOG(ACTORS_LOG_ERR, "DUR-LEASE-LOST",
             "%s key '%s': another process has taken the key (this one did "
             "not renew its lease in time); exiting",
@@ -116,7 +116,7 @@ s_open_journal(actors_durable_t *self)
             self->key, actors_strerror(rc));
     }
     if (actors__persist_leased(self->persist) &&
-        actors_actor_timer_add(self->actor, ACTORS__PERSIST_KEEP_TICK_MS, true,
+        actors_actor_timer_add(self->actor, ACTORS_PERSIST_KEEP_MS, true,
             s_keep, self, &self->keep_timer) != ACTORS_OK) {
         self->keep_timer = 0;
         return actors_actor_error(self->actor, "PersistenceError",

@@ -233,10 +233,10 @@ actors_persist_destroy(actors_persist_t **self_p)
 }
 
 actors_err
-actors__persist_keep(actors_persist_t *p)
+actors_persist_keep(actors_persist_t *self)
 {
-    assert(p && p->tag == S_TAG);
-    return p->ops->keep != NULL ? p->ops->keep(p->be) : ACTORS_OK;
+    assert(self && self->tag == S_TAG);
+    return self->ops->keep != NULL ? self->ops->keep(self->be) : ACTORS_OK;
 }
 
 bool

@@ -48,15 +48,13 @@ typedef struct {
 } actors__persist_ops_t;
 
 /* The Redis backend's lease on a key (persist_redis.c): it expires
- * ACTORS__PERSIST_LEASE_TTL_MS after its last renewal; its holder renews
- * it once ACTORS__PERSIST_LEASE_RENEW_MS have passed since the last one,
- * before its next operation or on actors__persist_keep, which an owner
- * that may sit idle calls every ACTORS__PERSIST_KEEP_TICK_MS (a timer of
+ * ACTORS_PERSIST_LEASE_MS (persist.h) after its last renewal; its holder
+ * renews it once ACTORS__PERSIST_LEASE_RENEW_MS have passed since the
+ * last one, before its next operation or on actors_persist_keep, which an
+ * owner that may sit idle calls every ACTORS_PERSIST_KEEP_MS (a timer of
  * its actor). So a holder that dies or stops loses the key after at most
  * the TTL, and a live one keeps it with two renewals of margin. */
-#define ACTORS__PERSIST_LEASE_TTL_MS 3000
 #define ACTORS__PERSIST_LEASE_RENEW_MS 1000
-#define ACTORS__PERSIST_KEEP_TICK_MS 500
 
 /* actors__persist_try_open is actors_persist_open for a caller that
  * expects the key to be held by another process and retries (a group
@@ -66,16 +64,8 @@ typedef struct {
 actors_err actors__persist_try_open(
     actors_persist_t **out, const char *key, const actors_persist_opts_t *opts);
 
-/* actors__persist_keep renews the handle's hold on its key if due (the
- * Redis lease; a no-op for files). Returns ACTORS_OK, ACTORS_ELOCKED (the
- * hold is lost: another process has the key, and every later call on the
- * handle is ACTORS_ELOCKED: stop using what it stored) or ACTORS_EIO (the
- * storage is unreachable: the hold may still be ours, or run out).
- * Thread: owner. */
-actors_err actors__persist_keep(actors_persist_t *p);
-
 /* actors__persist_leased tells whether the handle's hold on its key must
- * be renewed (actors__persist_keep) while it is idle. Thread: owner. */
+ * be renewed (actors_persist_keep) while it is idle. Thread: owner. */
 bool actors__persist_leased(const actors_persist_t *p);
 
 extern const actors__persist_ops_t actors__persist_file_ops;

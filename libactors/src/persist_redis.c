@@ -41,13 +41,13 @@
  * (persist.c), so a duplicate could never be replayed twice anyway.
  * Single writer per key: a lease. The handle that opens a key takes
  * actors:KEY:lock (SET with a random token of its own, PX
- * ACTORS__PERSIST_LEASE_TTL_MS, only if absent) and records itself as
+ * ACTORS_PERSIST_LEASE_MS, only if absent) and records itself as
  * the key's last owner in actors:KEY:owner; a handle that finds another
  * token there gets ACTORS_ELOCKED (KeyLocked), as with the file backend's
  * flock. The holder renews the lease (PEXPIRE, only while the token is
  * still its own) before any operation once ACTORS__PERSIST_LEASE_RENEW_MS
  * have passed since the last confirmed renewal, and from the owning
- * actor's timer through actors__persist_keep (persist_backend.h). A
+ * actor's timer through actors_persist_keep (persist.h). A
  * holder that dies (SIGKILL) or stops (SIGSTOP) is not renewing: its
  * lease expires after the TTL and another process may take the key. A
  * renewal that finds another token means exactly that: the lease is lost
@@ -452,7 +452,7 @@ static actors_err
 s_lease(s_redis_t *r, bool may_take)
 {
     char ttl[16];
-    snprintf(ttl, sizeof ttl, "%d", ACTORS__PERSIST_LEASE_TTL_MS);
+    snprintf(ttl, sizeof ttl, "%d", ACTORS_PERSIST_LEASE_MS);
     s_cmd_t eval = {8,
         {"EVAL", S_TAKE, "2", r->lock_key, r->owner_key, r->token, ttl,
             may_take ? "1" : "0"},
@@ -593,7 +593,7 @@ s_endpoint(s_redis_t *r, const char *ep)
 static actors_err
 s_take(s_redis_t *r, const char *key, bool quiet_locked)
 {
-    uint64_t deadline = s_mono_ms() + ACTORS__PERSIST_LEASE_TTL_MS + 500;
+    uint64_t deadline = s_mono_ms() + ACTORS_PERSIST_LEASE_MS + 500;
     actors_err rc = s_lease(r, true);
     while (rc == ACTORS_ELOCKED && !quiet_locked && s_mono_ms() < deadline) {
         struct timespec pause = {0, 100 * 1000 * 1000};

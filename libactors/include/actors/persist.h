@@ -126,6 +126,24 @@ ACTORS_EXPORT actors_err actors_persist_open(
  * sets it to NULL; NULL is fine. The stored state stays. Thread: owner. */
 ACTORS_EXPORT void actors_persist_destroy(actors_persist_t **self_p);
 
+/* actors_persist_keep renews the handle's hold on its key if a renewal is
+ * due: Redis's lease, which lapses ACTORS_PERSIST_LEASE_MS after its last
+ * renewal (every call on the handle renews it when due; a handle that may
+ * sit idle for longer needs this, from a timer of its actor every
+ * ACTORS_PERSIST_KEEP_MS). A no-op for files (the flock needs none).
+ * Returns ACTORS_OK, ACTORS_ELOCKED (the lease lapsed and another process
+ * has taken the key: every later call on the handle is ACTORS_ELOCKED too,
+ * and what the owner holds in memory may be stale: stop serving it, e.g.
+ * exit ACTORS_EXIT_KEY_LOCKED) or ACTORS_EIO (the server is unreachable:
+ * the lease may still be ours, or lapse). Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_keep(actors_persist_t *self);
+
+/* The Redis lease's TTL, and how often an idle owner calls
+ * actors_persist_keep (a renewal is made when one is due, a second after
+ * the last: two renewals of margin). */
+#define ACTORS_PERSIST_LEASE_MS 3000
+#define ACTORS_PERSIST_KEEP_MS 500
+
 /* actors_persist_backend names the backend in use: "file" or "redis".
  * Static storage. Thread: owner. */
 ACTORS_EXPORT const char *actors_persist_backend(const actors_persist_t *self);

@@ -615,6 +615,7 @@ START_TEST(test_persist_redis_lost_lease_stops_the_handle)
     s_raw_cmd(REDIS_REPLY_INTEGER, "DEL actors:lost:lock");
     actors_persist_t *b = s_open("lost", o);
     s_renewal_due(renewed);
+    TEST_ASSERT_ERR(actors_persist_keep(a), ACTORS_ELOCKED);
     s_val_t ev = s_int(100);
     for (int i = 0; i < 2; i++) {
         TEST_ASSERT_ERR(
@@ -642,6 +643,7 @@ START_TEST(test_persist_redis_lapsed_lease_is_taken_back)
     int64_t renewed = testutil_now_ms();
     s_raw_cmd(REDIS_REPLY_INTEGER, "DEL actors:idle:lock");
     s_renewal_due(renewed);
+    TEST_ASSERT_OK(actors_persist_keep(a));
     s_append(a, 1, NULL);
     ck_assert_int_eq(
         s_raw_cmd(REDIS_REPLY_INTEGER, "PTTL actors:idle:lock") > 0, 1);
