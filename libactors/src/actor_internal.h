@@ -133,6 +133,7 @@ struct actors_actor {
     bool rstandby;        /* a group member waiting for its group's reminders */
     int rstandby_timer;   /* its next try (actor_reminders.c); 0: none */
     uint32_t rstandby_ms; /* the wait before that try (backoff) */
+    int rkeep_timer;      /* renews rpersist's lease (Redis); 0: none */
     actors__topic_t *topics; /* subscriptions (actor_events.c) */
     size_t ntopics;          /* in use */
     size_t topics_cap;       /* allocated */

@@ -26,6 +26,14 @@
  * fires them from then on, a due one at once. A standing-by member has no
  * reminders: set and cancel try to take them over first and return
  * ACTORS_ELOCKED when the holder is still there.
+ *
+ * On Redis the lock is a lease (persist_redis.c) that lapses unless
+ * renewed: the holder renews it from a repeating timer of its loop
+ * (ACTORS_PERSIST_KEEP_MS) and checks it before each firing (a
+ * renewal is then made if one is due). A holder that finds its lease
+ * taken by another member (it was stopped, or its loop stalled, for
+ * longer than the TTL) drops its reminders without firing them
+ * (ACT-REMINDER-LOST) and stands by like the others.
  */
 #include <actors/reminder.h>
 
@@ -168,6 +176,68 @@ s_save(actors_actor_t *self)
 }
 
 static void s_fire(actors_actor_t *actor, void *arg);
+static void s_standby_arm(actors_actor_t *self);
+
+/* s_lost drops the reminders of a holder whose lease another process has
+ * taken: they are that one's now, and firing them here would fire them
+ * twice. A group member stands by again. */
+static void
+s_lost(actors_actor_t *self)
+{
+    ACTORS_LOG(ACTORS_LOG_WARN, "ACT-REMINDER-LOST",
+        "address=%s reminders=%zu another process has taken the reminders' "
+        "key (this one did not renew its lease in time): this one stops "
+        "firing them",
+        self->address, s_count(self));
+    if (self->rkeep_timer != 0) {
+        (void)actors_actor_timer_cancel(self, self->rkeep_timer);
+        self->rkeep_timer = 0;
+    }
+    while (self->reminders != NULL) {
+        s_rem_t *r = self->reminders;
+        s_unlink(self, r);
+        if (r->firing) {
+            r->gone = true; /* s_fire frees it */
+        } else {
+            s_free(r);
+        }
+    }
+    actors_persist_destroy(&self->rpersist);
+    if (self->group && !self->rstandby) {
+        self->rstandby = true;
+        self->rstandby_ms = S_STANDBY_FIRST_MS;
+        s_standby_arm(self);
+    }
+}
+
+/* s_keep_tick renews the holder's lease (the keep timer). */
+static void
+s_keep_tick(actors_actor_t *actor, void *arg)
+{
+    (void)arg;
+    if (actor->rpersist != NULL &&
+        actors_persist_keep(actor->rpersist) == ACTORS_ELOCKED) {
+        s_lost(actor);
+    }
+}
+
+/* s_keep_arm starts the keep timer of a lease that needs renewing. */
+static void
+s_keep_arm(actors_actor_t *self)
+{
+    if (self->rkeep_timer != 0 || self->rpersist == NULL ||
+        !actors__persist_leased(self->rpersist)) {
+        return;
+    }
+    if (actors_actor_timer_add(self, ACTORS_PERSIST_KEEP_MS, true, s_keep_tick,
+            NULL, &self->rkeep_timer) != ACTORS_OK) {
+        self->rkeep_timer = 0;
+        ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER",
+            "address=%s cannot schedule the lease's renewal: it is renewed "
+            "only when a reminder fires or changes",
+            self->address);
+    }
+}
 
 /* s_schedule arms r's timer for its due time (at once if past). */
 static actors_err
@@ -238,6 +308,11 @@ s_fire(actors_actor_t *actor, void *arg)
     int64_t now = s_wall_ms();
     if (r->due > now) {
         (void)s_schedule(actor, r); /* a wait longer than a timer holds */
+        return;
+    }
+    if (actor->rpersist != NULL &&
+        actors_persist_keep(actor->rpersist) == ACTORS_ELOCKED) {
+        s_lost(actor); /* frees r */
         return;
     }
     uint32_t gen = r->gen;
@@ -342,6 +417,7 @@ s_take(actors_actor_t *self)
     if (rc != ACTORS_OK) {
         return rc;
     }
+    s_keep_arm(self);
     rc = actors_persist_recover(self->rpersist, s_on_snapshot, NULL, self);
     if (rc != ACTORS_OK) {
         ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER-RESTORE",

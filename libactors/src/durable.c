@@ -26,6 +26,7 @@
 #include "callwin.h"
 #include "durable_internal.h"
 #include "msg_internal.h"
+#include "persist_backend.h"
 #include <actors-internal/alloc.h>
 #include <actors-internal/unpack.h>
 
@@ -68,6 +69,26 @@ s_on_event(void *arg, uint64_t seq, const msgpack_object *ev)
     return rc == ACTORS_OK ? ACTORS_OK : ACTORS_EMSGPACK;
 }
 
+/* s_keep renews the journal's lease (Redis; the keep timer). A lost
+ * lease means another process has the key and writes it now: this one's
+ * state is stale and it must not answer from it, so it exits as a
+ * KeyLocked process does (not restarted). */
+static void
+s_keep(actors_actor_t *actor, void *arg)
+{
+    actors_durable_t *self = arg;
+    if (self->persist != NULL &&
+        actors_persist_keep(self->persist) == ACTORS_ELOCKED) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "DUR-LEASE-LOST",
+            "%s key '%s': another process has taken the key (this one did "
+            "not renew its lease in time); exiting",
+            s_service(self), self->key);
+        (void)actors_actor_timer_cancel(actor, self->keep_timer);
+        self->keep_timer = 0;
+        actors_actor_exit(actor, ACTORS_EXIT_KEY_LOCKED);
+    }
+}
+
 static actors_err
 s_open_journal(actors_durable_t *self)
 {
@@ -85,13 +106,22 @@ s_open_journal(actors_durable_t *self)
          * supervisor does not restart it. */
         return actors_actor_error(self->actor, "KeyLocked",
             "the state of %s key '%s' is held by another live process "
-            "(its directory is locked; see PST-LOCKED); not starting",
+            "(its directory is locked, or its Redis lease is renewed; see "
+            "PST-LOCKED); not starting",
             s_service(self), self->key);
     }
     if (rc != ACTORS_OK) {
         return actors_actor_error(self->actor, s_failure_type(rc),
             "cannot open the state of %s key '%s': %s", s_service(self),
             self->key, actors_strerror(rc));
+    }
+    if (actors__persist_leased(self->persist) &&
+        actors_actor_timer_add(self->actor, ACTORS_PERSIST_KEEP_MS, true,
+            s_keep, self, &self->keep_timer) != ACTORS_OK) {
+        self->keep_timer = 0;
+        return actors_actor_error(self->actor, "PersistenceError",
+            "cannot schedule the renewal of the %s key '%s''s lease",
+            s_service(self), self->key);
     }
     rc = actors_persist_recover(self->persist, actors__durable_on_snapshot,
         self->how->apply != NULL ? s_on_event : NULL, self);
@@ -215,6 +245,9 @@ actors_durable_destroy(actors_durable_t **self_p)
     actors__durable_store_drop(self);
     if (self->flush_armed) {
         (void)actors_actor_timer_cancel(self->actor, self->timer);
+    }
+    if (self->keep_timer != 0) {
+        (void)actors_actor_timer_cancel(self->actor, self->keep_timer);
     }
     if (self->dirty && self->persist != NULL) {
         /* Snapshot style under group: the changes since the last flush

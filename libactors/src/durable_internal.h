@@ -47,6 +47,7 @@ struct actors_durable {
     size_t cap_owed;                 /* capacity of owed */
     bool flush_armed;                /* the flush timer is set */
     int timer;                       /* its id */
+    int keep_timer;                  /* renews persist's lease; 0: none */
     actors__durable_save_t *saves;   /* saves in flight to the store */
     actors__callwin_t *win;          /* call keys: the journal's or own */
     actors__callwin_t own;           /* the store's: sent with each save */

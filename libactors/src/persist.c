@@ -232,6 +232,20 @@ actors_persist_destroy(actors_persist_t **self_p)
     *self_p = NULL;
 }
 
+actors_err
+actors_persist_keep(actors_persist_t *self)
+{
+    assert(self && self->tag == S_TAG);
+    return self->ops->keep != NULL ? self->ops->keep(self->be) : ACTORS_OK;
+}
+
+bool
+actors__persist_leased(const actors_persist_t *p)
+{
+    assert(p && p->tag == S_TAG);
+    return p->ops->keep != NULL;
+}
+
 const char *
 actors_persist_backend(const actors_persist_t *self)
 {

@@ -40,7 +40,21 @@ typedef struct {
     actors_err (*jrn_truncate)(void *be, size_t len);
     /* remove deletes the snapshot and empties the journal. */
     actors_err (*remove)(void *be);
+    /* keep renews the instance's hold on its key if that is due (NULL: a
+     * hold that needs no renewing, the file backend's flock). Returns
+     * ACTORS_OK, ACTORS_ELOCKED (the hold is lost: another process has
+     * the key; every later call is ACTORS_ELOCKED too) or ACTORS_EIO. */
+    actors_err (*keep)(void *be);
 } actors__persist_ops_t;
+
+/* The Redis backend's lease on a key (persist_redis.c): it expires
+ * ACTORS_PERSIST_LEASE_MS (persist.h) after its last renewal; its holder
+ * renews it once ACTORS__PERSIST_LEASE_RENEW_MS have passed since the
+ * last one, before its next operation or on actors_persist_keep, which an
+ * owner that may sit idle calls every ACTORS_PERSIST_KEEP_MS (a timer of
+ * its actor). So a holder that dies or stops loses the key after at most
+ * the TTL, and a live one keeps it with two renewals of margin. */
+#define ACTORS__PERSIST_LEASE_RENEW_MS 1000
 
 /* actors__persist_try_open is actors_persist_open for a caller that
  * expects the key to be held by another process and retries (a group
@@ -49,6 +63,10 @@ typedef struct {
  * Thread: any; the handle then belongs to the calling thread. */
 actors_err actors__persist_try_open(
     actors_persist_t **out, const char *key, const actors_persist_opts_t *opts);
+
+/* actors__persist_leased tells whether the handle's hold on its key must
+ * be renewed (actors_persist_keep) while it is idle. Thread: owner. */
+bool actors__persist_leased(const actors_persist_t *p);
 
 extern const actors__persist_ops_t actors__persist_file_ops;
 extern const actors__persist_ops_t actors__persist_redis_ops;

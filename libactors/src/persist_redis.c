@@ -39,7 +39,31 @@
  * bytes hold its seq and checksum, so LREM cannot remove another record.
  * Recovery also skips any record whose seq is not above the last one
  * (persist.c), so a duplicate could never be replayed twice anyway.
- * Single writer per key (one handle, as persist.h requires).
+ * Single writer per key: a lease. The handle that opens a key takes
+ * actors:KEY:lock (SET with a random token of its own, PX
+ * ACTORS_PERSIST_LEASE_MS, only if absent) and records itself as
+ * the key's last owner in actors:KEY:owner; a handle that finds another
+ * token there gets ACTORS_ELOCKED (KeyLocked), as with the file backend's
+ * flock. The holder renews the lease (PEXPIRE, only while the token is
+ * still its own) before any operation once ACTORS__PERSIST_LEASE_RENEW_MS
+ * have passed since the last confirmed renewal, and from the owning
+ * actor's timer through actors_persist_keep (persist.h). A
+ * holder that dies (SIGKILL) or stops (SIGSTOP) is not renewing: its
+ * lease expires after the TTL and another process may take the key. A
+ * renewal that finds another token means exactly that: the lease is lost
+ * for good and every later operation of the handle is ACTORS_ELOCKED
+ * (logged once as PST-LEASE-LOST), so that a resumed holder does not
+ * write alongside the new one. A renewal that finds the lock gone (an
+ * idle handle, or Redis restarted) takes it back only if the owner key
+ * still holds its token: nobody else has opened the key meanwhile, so
+ * what the handle holds in memory is not stale. A clean close deletes
+ * both keys if they still hold its token (one Lua script: compare and
+ * delete). The three steps are Lua scripts (EVAL): atomic, and sent
+ * again they give the same outcome. A handle opened with quiet_locked
+ * (a group member standing by) gets ACTORS_ELOCKED at once; any other
+ * waits up to one TTL (and a half second) for the lease to be free, so
+ * that a process restarted after a crash gets its key once the dead
+ * one's lease has run out instead of KeyLocked.
  *
  * hiredis writes with write(2): a server that went away would raise
  * SIGPIPE and kill the actor. A library must not change the process's
@@ -54,8 +78,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis.h>
 
@@ -81,13 +107,22 @@ typedef struct {
     size_t batch_len;   /* bytes in batch */
     size_t batch_cap;   /* its capacity */
     actors_err refused; /* why the last S_FAILED exchange failed */
+    char *lock_key;     /* actors:KEY:lock, the lease (PX TTL) */
+    size_t lock_len;    /* its length */
+    char *owner_key;    /* actors:KEY:owner, the last taker's token */
+    size_t owner_len;   /* its length */
+    char token[33];     /* this handle's, 32 hex digits */
+    bool held;          /* the lease was taken (release it on close) */
+    bool lease_lost;    /* another token took it: all ELOCKED */
+    bool leasing;       /* a lease command runs (no check inside) */
+    uint64_t confirmed; /* monotonic ms the last renewal was sent at */
 } s_redis_t;
 
 /* One command of an exchange, in hiredis's argv form. */
 typedef struct {
     int argc;            /* arguments in use */
-    const char *argv[4]; /* command and arguments */
-    size_t len[4];       /* their lengths */
+    const char *argv[8]; /* command and arguments */
+    size_t len[8];       /* their lengths */
 } s_cmd_t;
 
 /* How an attempt ended. */
@@ -315,11 +350,19 @@ s_doubt(s_redis_t *r, const char *record, size_t len)
  * attempts, each settling a doubt first. record (may be NULL) is the
  * journal record the commands append: if an attempt loses the connection
  * it is in doubt. On ACTORS_OK *out is the last reply (caller frees). */
+static actors_err s_lease_check(s_redis_t *r);
+
 static actors_err
 s_run(s_redis_t *r, const char *what, s_cmd_t *cmds, int n, unsigned accept,
     const char *record, size_t record_len, redisReply **out)
 {
     *out = NULL;
+    if (!r->leasing) {
+        actors_err rc = s_lease_check(r);
+        if (rc != ACTORS_OK) {
+            return rc;
+        }
+    }
     for (int attempt = 0; attempt < 2 && !r->lost; attempt++) {
         s_status st = s_settle(r);
         if (st == S_DONE) {
@@ -352,6 +395,137 @@ s_run_done(s_redis_t *r, const char *what, s_cmd_t *cmds, int n,
     return rc;
 }
 
+/* ---- the lease ---------------------------------------------------------- */
+
+/* S_TAKE: KEYS lock, owner; ARGV token, ttl ms, may_take. Renews the lease
+ * if the lock holds token; else, if the lock is free and may_take is "1"
+ * (open) or the owner key still holds token (nobody took the key since),
+ * takes it. Returns 1 (held) or 0 (another token has it, or had it). */
+static const char S_TAKE[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[1] then "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
+    "if v then return 0 end "
+    "if ARGV[3] ~= '1' and redis.call('GET', KEYS[2]) ~= ARGV[1] then "
+    "return 0 end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "redis.call('SET', KEYS[2], ARGV[1]) "
+    "return 1";
+
+/* S_RELEASE: KEYS lock, owner; ARGV token. Deletes each that holds it. */
+static const char S_RELEASE[] = "local n = 0 "
+                                "for i = 1, 2 do "
+                                "if redis.call('GET', KEYS[i]) == ARGV[1] then "
+                                "n = n + redis.call('DEL', KEYS[i]) end end "
+                                "return n";
+
+static uint64_t
+s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* s_token makes the handle's random token (getrandom; should that fail,
+ * the pid and the clocks, which still tell two live handles apart). */
+static void
+s_token(s_redis_t *r)
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, GRND_NONBLOCK) != (ssize_t)sizeof b) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x[2] = {(uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_nsec,
+            (uint64_t)ts.tv_sec ^ s_mono_ms() ^ (uint64_t)(uintptr_t)r};
+        memcpy(b, x, sizeof b);
+    }
+    for (size_t i = 0; i < sizeof b; i++) {
+        snprintf(r->token + 2 * i, 3, "%02x", b[i]);
+    }
+}
+
+/* s_lease runs S_TAKE (may_take: the open's first taking). Returns
+ * ACTORS_OK (held; confirmed is when it was sent), ACTORS_ELOCKED
+ * (another token) or the exchange's error (the lease's state unknown). */
+static actors_err
+s_lease(s_redis_t *r, bool may_take)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", ACTORS_PERSIST_LEASE_MS);
+    s_cmd_t eval = {8,
+        {"EVAL", S_TAKE, "2", r->lock_key, r->owner_key, r->token, ttl,
+            may_take ? "1" : "0"},
+        {4, sizeof S_TAKE - 1, 1, r->lock_len, r->owner_len, strlen(r->token),
+            strlen(ttl), 1}};
+    uint64_t sent = s_mono_ms();
+    redisReply *reply = NULL;
+    r->leasing = true;
+    actors_err rc =
+        s_run(r, "lease", &eval, 1, 1u << REDIS_REPLY_INTEGER, NULL, 0, &reply);
+    r->leasing = false;
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    bool ours = reply->integer == 1;
+    freeReplyObject(reply);
+    if (!ours) {
+        return ACTORS_ELOCKED;
+    }
+    r->held = true;
+    r->confirmed = sent;
+    return ACTORS_OK;
+}
+
+/* s_lease_check renews the lease if a renewal is due. Returns ACTORS_OK,
+ * ACTORS_ELOCKED (lost: now and for good) or the exchange's error. */
+static actors_err
+s_lease_check(s_redis_t *r)
+{
+    if (r->lease_lost) {
+        return ACTORS_ELOCKED;
+    }
+    if (!r->held ||
+        s_mono_ms() - r->confirmed < ACTORS__PERSIST_LEASE_RENEW_MS) {
+        return ACTORS_OK;
+    }
+    actors_err rc = s_lease(r, false);
+    if (rc == ACTORS_ELOCKED) {
+        r->lease_lost = true;
+        ACTORS_LOG(ACTORS_LOG_WARN, "PST-LEASE-LOST",
+            "redis='%s' key='%s' the lease was not renewed in time and "
+            "another process has taken the key: this handle stops writing",
+            r->ep, r->lock_key);
+    }
+    return rc;
+}
+
+/* s_keep is the backend's keep: renew the lease if due. */
+static actors_err
+s_keep(void *be)
+{
+    return s_lease_check(be);
+}
+
+/* s_release gives the lease back if it is still ours (one try). */
+static void
+s_release(s_redis_t *r)
+{
+    if (!r->held || r->lease_lost || r->lost) {
+        return;
+    }
+    s_cmd_t eval = {6,
+        {"EVAL", S_RELEASE, "2", r->lock_key, r->owner_key, r->token},
+        {4, sizeof S_RELEASE - 1, 1, r->lock_len, r->owner_len,
+            strlen(r->token)}};
+    redisReply *reply = NULL;
+    if (s_send(r, "release", &eval, 1, 1u << REDIS_REPLY_INTEGER, &reply) ==
+        S_DONE) {
+        freeReplyObject(reply);
+    }
+    r->held = false;
+}
+
 static void
 s_close(void *be)
 {
@@ -362,6 +536,7 @@ s_close(void *be)
     if (r->doubt != NULL && !r->lost) {
         (void)s_settle(r); /* one try: do not leave a refused append */
     }
+    s_release(r);
     if (r->c != NULL) {
         redisFree(r->c);
     }
@@ -371,6 +546,8 @@ s_close(void *be)
     actors__free(r->host);
     actors__free(r->snap_key);
     actors__free(r->jrn_key);
+    actors__free(r->lock_key);
+    actors__free(r->owner_key);
     actors__free(r);
 }
 
@@ -410,11 +587,32 @@ s_endpoint(s_redis_t *r, const char *ep)
     return r->host != NULL && r->ep != NULL ? ACTORS_OK : ACTORS_ENOMEM;
 }
 
+/* s_take takes the key's lease for a new handle: at once with
+ * quiet_locked, else waiting up to a TTL and a half second for another
+ * holder's lease to run out (a crashed process's). */
+static actors_err
+s_take(s_redis_t *r, const char *key, bool quiet_locked)
+{
+    uint64_t deadline = s_mono_ms() + ACTORS_PERSIST_LEASE_MS + 500;
+    actors_err rc = s_lease(r, true);
+    while (rc == ACTORS_ELOCKED && !quiet_locked && s_mono_ms() < deadline) {
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        rc = s_lease(r, true);
+    }
+    if (rc == ACTORS_ELOCKED && !quiet_locked) {
+        ACTORS_LOG(ACTORS_LOG_WARN, "PST-LOCKED",
+            "key='%s' redis='%s' the key is held by another live process "
+            "(its lease in %s is renewed)",
+            key, r->ep, r->lock_key);
+    }
+    return rc;
+}
+
 static actors_err
 s_open(void **out, const char *key, const actors_persist_opts_t *opts,
     bool quiet_locked)
 {
-    (void)quiet_locked; /* Redis keys are not locked */
     assert(out);
     assert(opts && opts->redis);
     s_redis_t *r = actors__zalloc(sizeof *r);
@@ -424,14 +622,21 @@ s_open(void **out, const char *key, const actors_persist_opts_t *opts,
     actors_err rc = ACTORS_ENOMEM;
     r->snap_key = s_key(key, ":snap", &r->snap_len);
     r->jrn_key = s_key(key, ":journal", &r->jrn_len);
+    r->lock_key = s_key(key, ":lock", &r->lock_len);
+    r->owner_key = s_key(key, ":owner", &r->owner_len);
     r->group = opts->sync == ACTORS_PERSIST_SYNC_GROUP;
-    if (r->snap_key != NULL && r->jrn_key != NULL) {
+    s_token(r);
+    if (r->snap_key != NULL && r->jrn_key != NULL && r->lock_key != NULL &&
+        r->owner_key != NULL) {
         rc = s_endpoint(r, opts->redis);
     }
     if (rc == ACTORS_OK && s_connect(r) != ACTORS_OK) {
         ACTORS_LOG(ACTORS_LOG_ERR, "PST-OPEN", "redis='%s' cannot connect",
             opts->redis);
         rc = ACTORS_EIO;
+    }
+    if (rc == ACTORS_OK) {
+        rc = s_take(r, key, quiet_locked);
     }
     if (rc != ACTORS_OK) {
         s_close(r);
@@ -657,4 +862,5 @@ const actors__persist_ops_t actors__persist_redis_ops = {
     .jrn_sync = s_jrn_sync,
     .jrn_truncate = s_jrn_truncate,
     .remove = s_remove,
+    .keep = s_keep,
 };

@@ -11,6 +11,9 @@
  * a snapshot per change) and the reminder is kept with them, so a crash
  * or a move loses no unacknowledged order: the restarted actor re-sends
  * them when the reminder fires. pending() lists the ids not acknowledged.
+ * The handle is kept open: a timer renews its hold on the key (the Redis
+ * lease; actors_persist_keep), and an actor that lost it to another
+ * process exits KeyLocked rather than serve orders that may be stale.
  * Schema: schemas/orders.json.
  */
 #include "orders.h"
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <actors/log.h>
 #include <actors/persist.h>
 
 #define ORDERS_PENDING_MAX 4096
@@ -153,6 +157,21 @@ s_on_reminder(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return ACTORS_OK;
 }
 
+/* s_keep renews the key's lease (a timer, every ACTORS_PERSIST_KEEP_MS). */
+static void
+s_keep(actors_actor_t *actor, void *arg)
+{
+    orders_t *self = arg;
+    if (self->persist != NULL &&
+        actors_persist_keep(self->persist) == ACTORS_ELOCKED) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "ORD-LEASE-LOST",
+            "address=%s another process has taken the pending orders' key "
+            "(this one did not renew its lease in time); exiting",
+            actors_actor_address(actor));
+        actors_actor_exit(actor, ACTORS_EXIT_KEY_LOCKED);
+    }
+}
+
 static actors_err
 s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
 {
@@ -195,6 +214,15 @@ s_init(actors_actor_t *actor, const msgpack_object *args, void **state)
     if (self->npending > 0 && actors_actor_reminder_count(actor) == 0) {
         (void)actors_actor_reminder_set(actor, "resend",
             (uint64_t)self->resend_ms, (uint64_t)self->resend_ms, NULL);
+    }
+    int keep = 0;
+    if (actors_actor_timer_add(actor, ACTORS_PERSIST_KEEP_MS, true, s_keep,
+            self, &keep) != ACTORS_OK) {
+        actors_persist_destroy(&self->persist);
+        free(self->pending);
+        free(self);
+        return actors_actor_error(actor, "PersistenceError",
+            "orders: cannot schedule the renewal of its key's lease");
     }
     *state = self;
     return ACTORS_OK;

@@ -272,8 +272,12 @@ END_TEST
 /* One key, one writer: a second account on a key a live one holds exits
  * ACTORS_EXIT_KEY_LOCKED with KeyLocked naming the key (not NameTaken:
  * its address was free) and touches nothing; once the holder is gone
- * (SIGKILL drops its lock) the key opens again with the state it left. */
-START_TEST(test_persist_key_has_one_writer)
+ * (SIGKILL drops its lock; on Redis its lease lapses) the key opens again
+ * with the state it left. redis: the log line names the lease's key, and
+ * the holder stays idle past the lease's TTL while the twin waits (its
+ * loop renews the lease). */
+static void
+s_key_has_one_writer(bool redis)
 {
     testutil_broker_start(NULL);
     testutil_proc_t *p = s_account("100", "20", "\"shared\"");
@@ -291,9 +295,10 @@ START_TEST(test_persist_key_has_one_writer)
                       strstr(err, "another live process") != NULL &&
                       strstr(err, "NameTaken") == NULL,
         "stderr: %s", err);
-    /* The log line names the directory that is locked. */
+    /* The log line names the directory that is locked (the lease). */
     ck_assert_msg(strstr(err, "PST-LOCKED") != NULL &&
-                      strstr(err, "/state/shared'") != NULL,
+                      strstr(err, redis ? "actors:shared:lock"
+                                        : "/state/shared'") != NULL,
         "stderr: %s", err);
     ck_assert_double_eq(s_balance(), 105.0);
     s_kill9(p);
@@ -305,6 +310,19 @@ START_TEST(test_persist_key_has_one_writer)
     f = itest_call("account/twin", "balance", NULL);
     ck_assert_double_eq(itest_double(f), 105.0);
     actors_future_destroy(&f);
+}
+
+START_TEST(test_persist_key_has_one_writer)
+{
+    s_key_has_one_writer(false);
+}
+END_TEST
+
+START_TEST(test_persist_key_has_one_writer_redis)
+{
+    if (s_redis_start()) {
+        s_key_has_one_writer(true);
+    }
 }
 END_TEST
 
@@ -932,6 +950,7 @@ persist_suite(void)
     tcase_add_test(tc, test_persist_account_survives_kill9_redis);
     tcase_add_test(tc, test_persist_account_without_key_is_in_memory);
     tcase_add_test(tc, test_persist_key_has_one_writer);
+    tcase_add_test(tc, test_persist_key_has_one_writer_redis);
     tcase_add_test(tc, test_persist_supervised_key_locked_is_not_restarted);
     tcase_add_test(tc, test_persist_account_disk_full);
     tcase_add_test(tc, test_persist_account_disk_full_group);

@@ -1,14 +1,17 @@
 /* tests/integration/test_reminders.c - reminders outlive the process: a
  * SIGKILL and restart, a restart after their due time (fired once on
  * recovery), a move to another node after its node was lost, a group
- * whose holding member is SIGKILLed (the other takes them over).
+ * whose holding member is SIGKILLed (the other takes them over), and the
+ * same group on Redis, where the hold is a lease that lapses.
  * SPDX-License-Identifier: MIT
  *
  * Real processes: the broker, actors-supervisor nodes, chaos actors whose
  * remind(name, due_ms, period_ms) sets a reminder that publishes
  * chaos.reminder {address, name, pid} when it fires; the test's client
  * subscribes to it. The reminders are kept under $ACTORS_STATE_DIR, a
- * directory of the test that both nodes see (as a shared volume would).
+ * directory of the test that both nodes see (as a shared volume would),
+ * or for the Redis case in a redis-server of the test's own (unix socket
+ * in the test's directory, no TCP port) selected with $ACTORS_REDIS.
  */
 #include "suptest.h"
 
@@ -23,6 +26,59 @@ s_state_setup(void)
     snprintf(s_state, sizeof s_state, "%s/state", g_supdir);
     ck_assert_int_eq(mkdir(s_state, 0700), 0);
     setenv("ACTORS_STATE_DIR", s_state, 1); /* the nodes' children get it */
+}
+
+/* s_which finds prog on PATH (static storage) or returns NULL. */
+static const char *
+s_which(const char *prog)
+{
+    static char path[512];
+    const char *p = getenv("PATH");
+    const char *dirs = p != NULL ? p : "/usr/bin:/bin";
+    while (*dirs) {
+        size_t n = strcspn(dirs, ":");
+        snprintf(path, sizeof path, "%.*s/%s", (int)n, dirs, prog);
+        if (access(path, X_OK) == 0) {
+            return path;
+        }
+        dirs += n + (dirs[n] == ':');
+    }
+    return NULL;
+}
+
+static char s_sock[128];
+
+static bool
+s_redis_up(void *arg)
+{
+    (void)arg;
+    return access(s_sock, F_OK) == 0;
+}
+
+/* s_redis_start starts a redis-server of the test's own (stopped by the
+ * teardown with every process) and selects it with ACTORS_REDIS for the
+ * processes started after it. Returns false if there is no redis-server. */
+static bool
+s_redis_start(void)
+{
+    const char *bin = s_which("redis-server");
+    if (bin == NULL) {
+        fprintf(stderr, "SKIP: redis-server not on PATH\n");
+        return false;
+    }
+    char log[128];
+    snprintf(s_sock, sizeof s_sock, "%s/redis.sock", g_supdir);
+    snprintf(log, sizeof log, "%s/redis.log", g_supdir);
+    const char *argv[] = {bin, "--port", "0", "--unixsocket", s_sock,
+        "--unixsocketperm", "700", "--dir", g_supdir, "--appendonly", "yes",
+        "--appendfsync", "always", "--save", "", "--logfile", log, NULL};
+    ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
+    ck_assert_msg(testutil_wait_until(s_redis_up, NULL, 10000),
+        "redis-server did not open %s", s_sock);
+    char url[160];
+    snprintf(url, sizeof url, "unix://%s", s_sock);
+    setenv("ACTORS_REDIS", url, 1);
+    return true;
 }
 
 static void
@@ -396,6 +452,81 @@ START_TEST(test_reminders_group_one_holder)
 }
 END_TEST
 
+static bool
+s_lost_lease(void *arg)
+{
+    return s_log_has(arg, "ACT-REMINDER-LOST");
+}
+
+/* The group of test_reminders_group_one_holder with its reminders in
+ * Redis: the hold is a lease (SET NX PX, renewed by the holder's loop;
+ * docs/PERSISTENCE.md). One member fires, once per period across the
+ * group, though the others have restored (they stand by); a SIGKILLed
+ * holder's lease lapses and another member takes over; a holder stopped
+ * (SIGSTOP) past the lease's TTL is replaced too, and once it runs again
+ * it finds its lease taken and drops the reminders (ACT-REMINDER-LOST)
+ * instead of firing them alongside the new holder. */
+START_TEST(test_reminders_group_one_holder_redis)
+{
+    if (!s_redis_start()) {
+        return;
+    }
+    setenv("ACTORS_LOG_LEVEL", "info", 1);
+    testutil_broker_start(NULL);
+    itest_connect();
+    actors_subscription_t *q = s_watch();
+    testutil_proc_t *m[3];
+    m[0] = s_member();
+    ck_assert(testutil_wait_state("chaos/grp", "running", 0, ITEST_WAIT_MS));
+    s_remind("chaos/grp", "beat", 100, 300);
+    char key[32];
+    for (int i = 1; i < 3; i++) {
+        m[i] = s_member();
+        /* Routed to it: it runs, its reminders restored before its init. */
+        s_key_of("chaos/grp", m[i]->pid, key, sizeof key);
+    }
+    pid_t pids[3] = {m[0]->pid, m[1]->pid, m[2]->pid};
+    /* Only the holder fires: every beat is its, none another member's. */
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), pids[0]);
+    }
+    for (int i = 1; i < 3; i++) {
+        ck_assert_msg(s_standing_by(m[i]), "member %d: %s", i,
+            testutil_proc_stderr(m[i]));
+    }
+    /* SIGKILL: no release; the lease lapses and a member takes over. */
+    testutil_proc_kill(m[0], SIGKILL);
+    ck_assert(testutil_proc_wait(m[0], ITEST_WAIT_MS, NULL));
+    int64_t h = s_next_holder(q, pids[0]);
+    ck_assert(h == pids[1] || h == pids[2]);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), h);
+    }
+    /* SIGSTOP: the lease lapses as well, the last member takes over. */
+    int held = h == pids[1] ? 1 : 2;
+    int last = 3 - held;
+    testutil_proc_kill(m[held], SIGSTOP);
+    ck_assert_int_eq(s_next_holder(q, h), pids[last]);
+    testutil_proc_kill(m[held], SIGCONT);
+    ck_assert_msg(testutil_wait_until(s_lost_lease, m[held], SUPTEST_WAIT_MS),
+        "the stopped holder never found its lease lost: %s",
+        testutil_proc_stderr(m[held]));
+    /* From then on only the new holder fires. */
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(s_fired(q, "beat", SUPTEST_WAIT_MS), pids[last]);
+    }
+    ck_assert_int_eq(s_log_count(m[last], "ACT-REMINDER-TAKEOVER"), 1);
+    for (int i = 1; i < 3; i++) {
+        ck_assert_msg(
+            !s_log_has(m[i], "KeyLocked") && !s_log_has(m[i], "PST-LOCKED"),
+            "%s", testutil_proc_stderr(m[i]));
+    }
+    actors_unsubscribe(&q);
+    unsetenv("ACTORS_LOG_LEVEL");
+    unsetenv("ACTORS_REDIS");
+}
+END_TEST
+
 static Suite *
 reminders_suite(void)
 {
@@ -408,6 +539,7 @@ reminders_suite(void)
     tcase_add_test(tc, test_reminders_follow_a_move);
     tcase_add_test(tc, test_reminders_orders_resend);
     tcase_add_test(tc, test_reminders_group_one_holder);
+    tcase_add_test(tc, test_reminders_group_one_holder_redis);
     suite_add_tcase(s, tc);
     return s;
 }

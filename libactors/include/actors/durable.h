@@ -31,7 +31,8 @@
  *    keys) and is durable once the store acknowledges it;
  *  - errors: a full storage is DiskFull (the change not applied), a key
  *    held by another live process KeyLocked at open (the process exits
- *    ACTORS_EXIT_KEY_LOCKED, not restarted), anything else
+ *    ACTORS_EXIT_KEY_LOCKED, not restarted; so does one whose Redis lease
+ *    another process took after it lapsed, DUR-LEASE-LOST), anything else
  *    PersistenceError; a failed group flush or store save answers the
  *    waiting calls with the error and exits 1 so that a restart recovers.
  *

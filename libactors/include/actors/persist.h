@@ -105,13 +105,17 @@ ACTORS_EXPORT actors_err actors_persist_opts_from_env(
 /* actors_persist_open opens the state stored under key (1..200 bytes, any
  * bytes but NUL; escaped for file names) with opts (NULL: defaults). The
  * file backend creates its directories; Redis is connected (2 s timeout).
- * The file backend holds the key exclusively until destroy (flock on its
- * directory): another live process that has it open makes this return
- * ACTORS_ELOCKED (KeyLocked; logged as PST-LOCKED with the directory).
- * (Redis keys are not locked: Redis has no such error.)
+ * The handle holds the key exclusively until destroy: the file backend
+ * with a flock on its directory, Redis with a lease (actors:KEY:lock, 3 s,
+ * renewed by the handle's calls and by its actor's loop; it lapses if the
+ * holder dies or stops, and a holder whose lease another process took
+ * gets ACTORS_ELOCKED from every later call; docs/PERSISTENCE.md). Another
+ * live handle that has it open makes this return ACTORS_ELOCKED
+ * (KeyLocked; logged as PST-LOCKED), on Redis after waiting up to 3.5 s
+ * for a lease to lapse (a crashed holder's).
  * Returns ACTORS_OK with *out owned by the caller (actors_persist_destroy),
- * ACTORS_EINVAL (bad key or options), ACTORS_ELOCKED (file backend: held
- * by another handle), ACTORS_ENOSPACE (no room to make the key's directory
+ * ACTORS_EINVAL (bad key or options), ACTORS_ELOCKED (held by another
+ * handle), ACTORS_ENOSPACE (no room to make the key's directory
  * or journal), ACTORS_EIO (directory or server unusable; logged as
  * PST-OPEN), ACTORS_ENOMEM; *out NULL on error.
  * Thread: any; the handle then belongs to the calling thread. */
@@ -121,6 +125,24 @@ ACTORS_EXPORT actors_err actors_persist_open(
 /* actors_persist_destroy flushes (GROUP), closes and frees *self_p and
  * sets it to NULL; NULL is fine. The stored state stays. Thread: owner. */
 ACTORS_EXPORT void actors_persist_destroy(actors_persist_t **self_p);
+
+/* actors_persist_keep renews the handle's hold on its key if a renewal is
+ * due: Redis's lease, which lapses ACTORS_PERSIST_LEASE_MS after its last
+ * renewal (every call on the handle renews it when due; a handle that may
+ * sit idle for longer needs this, from a timer of its actor every
+ * ACTORS_PERSIST_KEEP_MS). A no-op for files (the flock needs none).
+ * Returns ACTORS_OK, ACTORS_ELOCKED (the lease lapsed and another process
+ * has taken the key: every later call on the handle is ACTORS_ELOCKED too,
+ * and what the owner holds in memory may be stale: stop serving it, e.g.
+ * exit ACTORS_EXIT_KEY_LOCKED) or ACTORS_EIO (the server is unreachable:
+ * the lease may still be ours, or lapse). Thread: owner. */
+ACTORS_EXPORT actors_err actors_persist_keep(actors_persist_t *self);
+
+/* The Redis lease's TTL, and how often an idle owner calls
+ * actors_persist_keep (a renewal is made when one is due, a second after
+ * the last: two renewals of margin). */
+#define ACTORS_PERSIST_LEASE_MS 3000
+#define ACTORS_PERSIST_KEEP_MS 500
 
 /* actors_persist_backend names the backend in use: "file" or "redis".
  * Static storage. Thread: owner. */

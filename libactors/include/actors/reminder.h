@@ -30,7 +30,10 @@
  * supervisor's replicas with group = true) has one set of reminders, its
  * address's, and exactly one member holds and fires them at a time: the
  * first to lock their storage (file backend: the flock on the key, which
- * the kernel drops when the holder exits, SIGKILL included). The others
+ * the kernel drops when the holder exits, SIGKILL included; Redis: a
+ * lease its loop renews, which lapses 3 s after a holder stopped renewing
+ * it, and a holder that finds its lease taken drops the reminders unfired
+ * and stands by, ACT-REMINDER-LOST). The others
  * stand by (one INFO line, ACT-REMINDER-STANDBY), retry the lock quietly
  * with a backoff (0.1 s doubling to 1 s), and the one that gets it loads
  * the stored reminders and fires them from then on (ACT-REMINDER-TAKEOVER):
@@ -41,9 +44,7 @@
  * ACTORS_ELOCKED (they are not forwarded: the group's address routes to
  * any member, this one included); the caller answers with that error and
  * its client retries, landing on the holder sooner or later (or routes
- * the call with a key that the holder serves). Redis keys are not locked
- * (actors/persist.h): with $ACTORS_REDIS every member of a group holds,
- * and fires, the group's reminders.
+ * the call with a key that the holder serves).
  *
  * Thread: handler (the actor's loop thread; init included).
  */

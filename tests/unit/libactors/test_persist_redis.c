@@ -6,7 +6,8 @@
  * test_persist.c); this file gives them the Redis hooks (raw journal
  * access with LRANGE / DEL + RPUSH) and adds what only concerns Redis:
  * a damaged list element, an unreachable server, reconnecting after a
- * server restart.
+ * server restart, the lease that holds a key (a twin gets KeyLocked, a
+ * lost lease stops the handle, an idle one that lapsed is taken back).
  *
  * Each test starts its own redis-server (no TCP port: --port 0, a unix
  * socket in a mkdtemp() directory, appendfsync always), waits until it
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <actors/persist.h>
@@ -214,10 +216,15 @@ s_jrn_set(const char *key, const char *buf, size_t len)
 static void
 s_check_saved(const char *key)
 {
-    /* One SET: the snapshot key and nothing else. */
-    ck_assert_int_eq(s_raw_cmd(REDIS_REPLY_ARRAY, "KEYS *"), 1);
+    /* One SET: the snapshot key, and the open handle's lease (lock and
+     * owner), nothing else. */
+    ck_assert_int_eq(s_raw_cmd(REDIS_REPLY_ARRAY, "KEYS *"), 3);
     ck_assert_int_eq(
         s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:%s:snap", key), 1);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:%s:lock", key), 1);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:%s:owner", key), 1);
 }
 
 static void
@@ -528,6 +535,123 @@ START_TEST(test_persist_redis_misconf_is_disk_full)
 }
 END_TEST
 
+/* s_renewal_due waits until a handle opened (or renewed) at since has to
+ * renew its lease before its next operation (persist_redis.c: one
+ * second after the last renewal). */
+static void
+s_renewal_due(int64_t since)
+{
+    while (testutil_now_ms() < since + 1100) {
+        testutil_poll_pause_ms(50);
+    }
+}
+
+/* s_twin_open opens key in another process (a twin) while holder, the
+ * handle holding it here, goes on being used (each call renews its lease
+ * when due, as the owning actor's timer does) and returns what the
+ * twin's open returned. */
+static actors_err
+s_twin_open(actors_persist_t *holder, const char *key)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
+        actors_persist_t *p = NULL;
+        actors_err rc = actors_persist_open(&p, key, &o);
+        _exit((int)rc); /* not destroyed: the holder's connection is ours */
+    }
+    int status = 0;
+    int64_t deadline = testutil_now_ms() + 30000;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        ck_assert_msg(testutil_now_ms() < deadline, "the twin hangs");
+        bool exists = false;
+        TEST_ASSERT_OK(actors_persist_exists(holder, &exists));
+        testutil_poll_pause_ms(100);
+    }
+    ck_assert(WIFEXITED(status));
+    return (actors_err)WEXITSTATUS(status);
+}
+
+/* A key is held by a lease, as the file backend's flock holds it: a
+ * second handle gets ACTORS_ELOCKED (after waiting one TTL for a crashed
+ * holder's lease to run out), and the key is free again at once when
+ * the holder closes (its lease deleted, not left to expire). */
+START_TEST(test_persist_redis_key_is_leased)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
+    actors_persist_t *a = s_open("held", o);
+    TEST_ASSERT_ERR(s_twin_open(a, "held"), ACTORS_ELOCKED);
+    ck_assert_int_eq(s_twin_open(a, "other"), ACTORS_OK);
+    s_recover(a);
+    s_append(a, 1, NULL);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "PTTL actors:held:lock") > 0, 1);
+    actors_persist_destroy(&a);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:held:lock"), 0);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:held:owner"), 0);
+    actors_persist_t *b = s_open("held", o);
+    ck_assert_int_eq(s_recover(b).sum, 1);
+    actors_persist_destroy(&b);
+}
+END_TEST
+
+/* A holder whose lease lapsed and was taken by another process (it was
+ * stopped past the TTL) finds that out at its next renewal: that call and
+ * every later one are ACTORS_ELOCKED, nothing of them is stored, and its
+ * close leaves the new holder's lease alone. */
+START_TEST(test_persist_redis_lost_lease_stops_the_handle)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
+    actors_persist_t *a = s_open("lost", o);
+    s_recover(a);
+    s_append(a, 1, NULL);
+    int64_t renewed = testutil_now_ms();
+    /* The lease lapses (as if a was stopped), another process takes it. */
+    s_raw_cmd(REDIS_REPLY_INTEGER, "DEL actors:lost:lock");
+    actors_persist_t *b = s_open("lost", o);
+    s_renewal_due(renewed);
+    TEST_ASSERT_ERR(actors_persist_keep(a), ACTORS_ELOCKED);
+    s_val_t ev = s_int(100);
+    for (int i = 0; i < 2; i++) {
+        TEST_ASSERT_ERR(
+            actors_persist_append(a, NULL, 0, ev.b, ev.n, NULL, 0, NULL),
+            ACTORS_ELOCKED);
+    }
+    actors_persist_destroy(&a);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:lost:lock"), 1);
+    ck_assert_int_eq(s_recover(b).sum, 1);
+    s_append(b, 2, NULL);
+    actors_persist_destroy(&b);
+}
+END_TEST
+
+/* An idle holder whose lease lapsed while nobody else took the key (the
+ * owner key still holds its token) takes it back at its next call: what
+ * it holds in memory is not stale, and it goes on. */
+START_TEST(test_persist_redis_lapsed_lease_is_taken_back)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
+    actors_persist_t *a = s_open("idle", o);
+    s_recover(a);
+    int64_t renewed = testutil_now_ms();
+    s_raw_cmd(REDIS_REPLY_INTEGER, "DEL actors:idle:lock");
+    s_renewal_due(renewed);
+    TEST_ASSERT_OK(actors_persist_keep(a));
+    s_append(a, 1, NULL);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "PTTL actors:idle:lock") > 0, 1);
+    TEST_ASSERT_ERR(s_twin_open(a, "idle"), ACTORS_ELOCKED);
+    actors_persist_destroy(&a);
+}
+END_TEST
+
 Suite *persist_redis_suite(void);
 
 Suite *
@@ -545,6 +669,9 @@ persist_redis_suite(void)
     tcase_add_test(tc, test_persist_redis_reconnects_after_restart);
     tcase_add_test(tc, test_persist_redis_oom_is_disk_full);
     tcase_add_test(tc, test_persist_redis_misconf_is_disk_full);
+    tcase_add_test(tc, test_persist_redis_key_is_leased);
+    tcase_add_test(tc, test_persist_redis_lost_lease_stops_the_handle);
+    tcase_add_test(tc, test_persist_redis_lapsed_lease_is_taken_back);
     suite_add_tcase(s, tc);
     return s;
 }
