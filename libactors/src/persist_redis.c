@@ -58,12 +58,16 @@
  * still holds its token: nobody else has opened the key meanwhile, so
  * what the handle holds in memory is not stale. A clean close deletes
  * both keys if they still hold its token (one Lua script: compare and
- * delete). The three steps are Lua scripts (EVAL): atomic, and sent
- * again they give the same outcome. A handle opened with quiet_locked
- * (a group member standing by) gets ACTORS_ELOCKED at once; any other
- * waits up to one TTL (and a half second) for the lease to be free, so
- * that a process restarted after a crash gets its key once the dead
- * one's lease has run out instead of KeyLocked.
+ * delete). The steps are Lua scripts (EVAL): atomic, and sent again
+ * they give the same outcome. A token ends in the holder's host (boot
+ * id and pid namespace), pid and start time: a handle that finds the
+ * lock held by a process of its own host that has died (a crashed actor
+ * its node restarts) takes it at once (compare-and-set, S_STEAL). Else a
+ * handle opened with quiet_locked (a group member standing by) gets
+ * ACTORS_ELOCKED at once; any other waits up to one TTL (and a half
+ * second) for the lease to be free, so that a process re-placed after a
+ * crash elsewhere gets its key once the dead one's lease has run out
+ * instead of KeyLocked.
  *
  * hiredis writes with write(2): a server that went away would raise
  * SIGPIPE and kill the actor. A library must not change the process's
@@ -72,6 +76,7 @@
  * (the EPIPE then surfaces as a lost connection).
  */
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -111,7 +116,8 @@ typedef struct {
     size_t lock_len;    /* its length */
     char *owner_key;    /* actors:KEY:owner, the last taker's token */
     size_t owner_len;   /* its length */
-    char token[33];     /* this handle's, 32 hex digits */
+    char token[96];     /* this handle's: random.host.pid.start */
+    char holder[96];    /* the token that held the lock, when refused */
     bool held;          /* the lease was taken (release it on close) */
     bool lease_lost;    /* another token took it: all ELOCKED */
     bool leasing;       /* a lease command runs (no check inside) */
@@ -400,16 +406,25 @@ s_run_done(s_redis_t *r, const char *what, s_cmd_t *cmds, int n,
 /* S_TAKE: KEYS lock, owner; ARGV token, ttl ms, may_take. Renews the lease
  * if the lock holds token; else, if the lock is free and may_take is "1"
  * (open) or the owner key still holds token (nobody took the key since),
- * takes it. Returns 1 (held) or 0 (another token has it, or had it). */
+ * takes it. Returns 1 (held), the token that has it, or 0 (another token
+ * had it since). */
 static const char S_TAKE[] =
     "local v = redis.call('GET', KEYS[1]) "
     "if v == ARGV[1] then "
     "redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
-    "if v then return 0 end "
+    "if v then return v end "
     "if ARGV[3] ~= '1' and redis.call('GET', KEYS[2]) ~= ARGV[1] then "
     "return 0 end "
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
     "redis.call('SET', KEYS[2], ARGV[1]) "
+    "return 1";
+
+/* S_STEAL: KEYS lock, owner; ARGV dead token, token, ttl ms. Takes the
+ * lock from a holder known dead if it still holds it. Returns 1 or 0. */
+static const char S_STEAL[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
+    "redis.call('SET', KEYS[2], ARGV[2]) "
     "return 1";
 
 /* S_RELEASE: KEYS lock, owner; ARGV token. Deletes each that holds it. */
@@ -427,8 +442,76 @@ s_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* s_token makes the handle's random token (getrandom; should that fail,
- * the pid and the clocks, which still tell two live handles apart). */
+/* s_fnv folds n bytes into h (FNV-1a, 64 bits). */
+static uint64_t
+s_fnv(uint64_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* s_host_id names this kernel boot and pid namespace: two processes with
+ * the same id see each other's pids. 0 if either cannot be read (then no
+ * holder is ever judged dead). */
+static uint64_t
+s_host_id(void)
+{
+    char boot[64] = "";
+    char ns[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f != NULL) {
+        if (fgets(boot, sizeof boot, f) == NULL) {
+            boot[0] = '\0';
+        }
+        fclose(f);
+    }
+    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    if (boot[0] == '\0' || n <= 0) {
+        return 0;
+    }
+    ns[n] = '\0';
+    uint64_t h = s_fnv(1469598103934665603ull, boot, strlen(boot));
+    h = s_fnv(h, ns, (size_t)n);
+    return h != 0 ? h : 1;
+}
+
+/* s_start_time is field 22 of /proc/PID/stat (clock ticks after boot),
+ * 0 if the process does not exist or is a zombie (it has died). */
+static unsigned long long
+s_start_time(long pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold anything */
+    char state = 0;
+    unsigned long long start = 0;
+    if (p == NULL ||
+        sscanf(p + 1,
+            " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+            "%*d %*d %*d %*d %llu",
+            &state, &start) != 2 ||
+        state == 'Z' || state == 'X') {
+        return 0;
+    }
+    return start;
+}
+
+/* s_token makes the handle's token: 32 random hex digits (getrandom;
+ * should that fail, the pid and the clocks, which still tell two live
+ * handles apart), then ".HOST.PID.START" (s_host_id, this process, its
+ * start time), by which a process of the same host and pid namespace
+ * knows the holder has died (s_holder_dead). */
 static void
 s_token(s_redis_t *r)
 {
@@ -443,6 +526,38 @@ s_token(s_redis_t *r)
     for (size_t i = 0; i < sizeof b; i++) {
         snprintf(r->token + 2 * i, 3, "%02x", b[i]);
     }
+    long pid = (long)getpid();
+    snprintf(r->token + 2 * sizeof b, sizeof r->token - 2 * sizeof b,
+        ".%016llx.%ld.%llu", (unsigned long long)s_host_id(), pid,
+        s_start_time(pid));
+}
+
+/* s_holder_dead: token names a process of this host and pid namespace
+ * that no longer runs (gone, a zombie, or its pid reused since). A token
+ * of another host, namespace or format, or of this process: false. */
+static bool
+s_holder_dead(const char *token)
+{
+    const char *dot = strchr(token, '.');
+    unsigned long long host = 0;
+    long pid = 0;
+    unsigned long long start = 0;
+    if (dot == NULL ||
+        sscanf(dot, ".%16llx.%ld.%llu", &host, &pid, &start) != 3 ||
+        host == 0 || start == 0 || pid <= 0 || pid == (long)getpid()) {
+        return false;
+    }
+    static uint64_t self_host;
+    if (self_host == 0) {
+        self_host = s_host_id();
+    }
+    if (host != self_host) {
+        return false;
+    }
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+        return true;
+    }
+    return s_start_time(pid) != start;
 }
 
 /* s_lease runs S_TAKE (may_take: the open's first taking). Returns
@@ -461,13 +576,18 @@ s_lease(s_redis_t *r, bool may_take)
     uint64_t sent = s_mono_ms();
     redisReply *reply = NULL;
     r->leasing = true;
-    actors_err rc =
-        s_run(r, "lease", &eval, 1, 1u << REDIS_REPLY_INTEGER, NULL, 0, &reply);
+    actors_err rc = s_run(r, "lease", &eval, 1,
+        1u << REDIS_REPLY_INTEGER | 1u << REDIS_REPLY_STRING, NULL, 0, &reply);
     r->leasing = false;
     if (rc != ACTORS_OK) {
         return rc;
     }
-    bool ours = reply->integer == 1;
+    bool ours = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+    r->holder[0] = '\0';
+    if (reply->type == REDIS_REPLY_STRING) {
+        snprintf(
+            r->holder, sizeof r->holder, "%.*s", (int)reply->len, reply->str);
+    }
     freeReplyObject(reply);
     if (!ours) {
         return ACTORS_ELOCKED;
@@ -587,15 +707,60 @@ s_endpoint(s_redis_t *r, const char *ep)
     return r->host != NULL && r->ep != NULL ? ACTORS_OK : ACTORS_ENOMEM;
 }
 
-/* s_take takes the key's lease for a new handle: at once with
- * quiet_locked, else waiting up to a TTL and a half second for another
- * holder's lease to run out (a crashed process's). */
+/* s_steal takes the lease from r->holder, a holder known dead, if it
+ * still holds it. Returns ACTORS_OK, ACTORS_ELOCKED or the exchange's
+ * error. */
+static actors_err
+s_steal(s_redis_t *r, const char *key)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", ACTORS_PERSIST_LEASE_MS);
+    s_cmd_t eval = {8,
+        {"EVAL", S_STEAL, "2", r->lock_key, r->owner_key, r->holder, r->token,
+            ttl},
+        {4, sizeof S_STEAL - 1, 1, r->lock_len, r->owner_len, strlen(r->holder),
+            strlen(r->token), strlen(ttl)}};
+    uint64_t sent = s_mono_ms();
+    redisReply *reply = NULL;
+    r->leasing = true;
+    actors_err rc =
+        s_run(r, "lease", &eval, 1, 1u << REDIS_REPLY_INTEGER, NULL, 0, &reply);
+    r->leasing = false;
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    bool ours = reply->integer == 1;
+    freeReplyObject(reply);
+    if (!ours) {
+        return ACTORS_ELOCKED;
+    }
+    ACTORS_LOG(ACTORS_LOG_INFO, "PST-LEASE-TAKEN",
+        "key='%s' redis='%s' the lease's holder (%s) has died on this host: "
+        "taken without waiting for its expiry",
+        key, r->ep, r->holder);
+    r->held = true;
+    r->confirmed = sent;
+    return ACTORS_OK;
+}
+
+/* s_take takes the key's lease for a new handle: at once if it is free
+ * or its holder is a process of this host that has died (a crashed
+ * actor restarted by its node); else, with quiet_locked, ACTORS_ELOCKED
+ * at once, and otherwise waiting up to a TTL and a half second for
+ * another holder's lease to run out (a crashed process's elsewhere). */
 static actors_err
 s_take(s_redis_t *r, const char *key, bool quiet_locked)
 {
     uint64_t deadline = s_mono_ms() + ACTORS_PERSIST_LEASE_MS + 500;
     actors_err rc = s_lease(r, true);
-    while (rc == ACTORS_ELOCKED && !quiet_locked && s_mono_ms() < deadline) {
+    for (;;) {
+        if (rc == ACTORS_ELOCKED && r->holder[0] != '\0' &&
+            s_holder_dead(r->holder)) {
+            rc = s_steal(r, key);
+        }
+        if (rc != ACTORS_ELOCKED || quiet_locked || s_mono_ms() >= deadline) {
+            break;
+        }
         struct timespec pause = {0, 100 * 1000 * 1000};
         nanosleep(&pause, NULL);
         rc = s_lease(r, true);

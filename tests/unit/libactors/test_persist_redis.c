@@ -20,6 +20,7 @@
 #include <check.h>
 #include <ftw.h>
 #include <hiredis.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@
 #include <unistd.h>
 
 #include <actors/persist.h>
+
+#include "../../../libactors/src/persist_backend.h"
 
 #include "../../testfs.h"
 #include "../../testutil.h"
@@ -652,6 +655,57 @@ START_TEST(test_persist_redis_lapsed_lease_is_taken_back)
 }
 END_TEST
 
+/* A holder that died on this host (a crashed actor, reaped by its node)
+ * leaves its lease behind until the TTL runs out; the next process of
+ * this host takes the key at once instead of waiting: even a standby's
+ * try-open, which never waits, gets it. While the holder lives, it is
+ * refused; a token of another host is never judged dead. */
+START_TEST(test_persist_redis_dead_holder_is_taken_over)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        actors_persist_t *p = NULL;
+        char c = actors_persist_open(&p, "dead", &o) == ACTORS_OK ? 'y' : 'n';
+        if (write(fds[1], &c, 1) != 1) {
+            _exit(1);
+        }
+        for (;;) {
+            pause(); /* holding the key until SIGKILLed */
+        }
+    }
+    char c = 0;
+    ck_assert_int_eq(read(fds[0], &c, 1), 1);
+    ck_assert_int_eq(c, 'y');
+    close(fds[0]);
+    close(fds[1]);
+    actors_persist_t *q = NULL;
+    TEST_ASSERT_ERR(actors__persist_try_open(&q, "dead", &o), ACTORS_ELOCKED);
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    ck_assert_int_gt(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "PTTL actors:dead:lock"), 0);
+    TEST_ASSERT_OK(actors__persist_try_open(&q, "dead", &o));
+    s_recover(q);
+    s_append(q, 1, NULL);
+    actors_persist_destroy(&q);
+    /* Another host's holder (or another pid namespace's): only its TTL
+     * frees the key. */
+    redisContext *rc = s_raw();
+    redisReply *r = redisCommand(rc, "SET actors:dead:lock %s PX 60000",
+        "0123456789abcdef0123456789abcdef.0000000000000001.999999.1");
+    ck_assert(r != NULL && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    redisFree(rc);
+    TEST_ASSERT_ERR(actors__persist_try_open(&q, "dead", &o), ACTORS_ELOCKED);
+    s_raw_cmd(REDIS_REPLY_INTEGER, "DEL actors:dead:lock");
+}
+END_TEST
+
 Suite *persist_redis_suite(void);
 
 Suite *
@@ -672,6 +726,7 @@ persist_redis_suite(void)
     tcase_add_test(tc, test_persist_redis_key_is_leased);
     tcase_add_test(tc, test_persist_redis_lost_lease_stops_the_handle);
     tcase_add_test(tc, test_persist_redis_lapsed_lease_is_taken_back);
+    tcase_add_test(tc, test_persist_redis_dead_holder_is_taken_over);
     suite_add_tcase(s, tc);
     return s;
 }
