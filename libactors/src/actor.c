@@ -561,7 +561,7 @@ s_reject(actors_actor_t *self, const actors__item_t *it, actors_err code,
         actors__actor_send_error(
             self, it->id, it->id_len, code, NULL, message, NULL);
     } else {
-        ACTORS_LOG(ACTORS_LOG_INFO, "ACT-TELL-ERROR", "address=%s type=%s %s",
+        ACTORS_LOG(ACTORS_LOG_WARN, "ACT-TELL-ERROR", "address=%s type=%s %s",
             self->address, actors_err_name(code), message);
     }
 }

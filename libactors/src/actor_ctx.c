@@ -613,7 +613,7 @@ s_finish(actors_actor_t *self, actors_ctx_t *ctx, actors_err rc)
     const char *type = ctx->has_error ? ctx->type : actors_err_name(rc);
     const char *message = ctx->has_error ? ctx->message : actors_strerror(rc);
     if (tell) {
-        ACTORS_LOG(ACTORS_LOG_INFO, "ACT-TELL-ERROR",
+        ACTORS_LOG(ACTORS_LOG_WARN, "ACT-TELL-ERROR",
             "address=%s method=%s type=%s %s", self->address, ctx->method, type,
             message);
         return;
@@ -705,7 +705,7 @@ actors__ctx_run_worker(actors_actor_t *self, actors_msg_t *scratch,
         const char *type = ctx.has_error ? ctx.type : actors_err_name(rc);
         const char *message = ctx.has_error ? ctx.message : actors_strerror(rc);
         if (tell) {
-            ACTORS_LOG(ACTORS_LOG_INFO, "ACT-TELL-ERROR",
+            ACTORS_LOG(ACTORS_LOG_WARN, "ACT-TELL-ERROR",
                 "address=%s method=%s type=%s %s", self->address, ctx.method,
                 type, message);
         } else {

@@ -162,6 +162,38 @@ START_TEST(test_errors_application_error)
 }
 END_TEST
 
+/* A tell whose method fails, or that names no method, has no caller to
+ * answer: the actor logs it at WARN, which the default level shows, so
+ * whoever reads its log sees why a tell did nothing (at INFO it went
+ * unseen). */
+START_TEST(test_errors_failed_tell_is_logged)
+{
+    testutil_broker_start(NULL);
+    testutil_proc_t *p = testutil_service_spawn(
+        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/t", 0, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(testutil_wait_state("chaos/t", "running", p->pid, 10000));
+    itest_connect();
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&args, "s", "boom"));
+    TEST_ASSERT_OK(actors_client_tell(g_client, "chaos/t", "fail", &args));
+    TEST_ASSERT_OK(actors_msg_build(&args, "i", 1));
+    TEST_ASSERT_OK(
+        actors_client_tell(g_client, "chaos/t", "frobnicate", &args));
+    /* Messages are taken up in order: once the echo is answered, both
+     * tells were handled. */
+    itest_echo_ok("chaos/t", "after the tells");
+    const char *err = testutil_proc_stderr(p);
+    ck_assert_msg(strstr(err, " W chaos[") != NULL &&
+                      strstr(err, "ACT-TELL-ERROR address=chaos/t "
+                                  "method=fail type=ChaosError boom") != NULL,
+        "stderr: %s", err);
+    ck_assert_msg(strstr(err, "ACT-TELL-ERROR address=chaos/t "
+                              "type=NoSuchMethod") != NULL,
+        "stderr: %s", err);
+}
+END_TEST
+
 /* s_strict_utf8: glibc's iconv, a strict decoder, reads all of s[0..n)
  * as UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
 static bool
@@ -923,6 +955,7 @@ errors_suite(void)
     tcase_add_test(tc, test_errors_no_such_method);
     tcase_add_test(tc, test_errors_wrong_arguments);
     tcase_add_test(tc, test_errors_application_error);
+    tcase_add_test(tc, test_errors_failed_tell_is_logged);
     tcase_add_test(tc, test_errors_body_is_utf8_for_any_address);
     suite_add_tcase(s, tc);
     tc = itest_tcase("malformed", 60);
