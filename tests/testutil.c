@@ -998,3 +998,52 @@ testutil_raw_error_type(
     msgpack_unpacked_destroy(&u);
     return ok;
 }
+
+/* ---- redis-server -------------------------------------------------------- */
+
+const char *
+testutil_which(const char *prog)
+{
+    static char path[512];
+    const char *p = getenv("PATH");
+    const char *dirs = p != NULL ? p : "/usr/bin:/bin";
+    while (*dirs) {
+        size_t n = strcspn(dirs, ":");
+        snprintf(path, sizeof path, "%.*s/%s", (int)n, dirs, prog);
+        if (access(path, X_OK) == 0) {
+            return path;
+        }
+        dirs += n + (dirs[n] == ':');
+    }
+    return NULL;
+}
+
+static bool
+s_exists(void *arg)
+{
+    return access((const char *)arg, F_OK) == 0;
+}
+
+bool
+testutil_redis_start(const char *dir)
+{
+    const char *bin = testutil_which("redis-server");
+    if (bin == NULL) {
+        fprintf(stderr, "SKIP: redis-server not on PATH\n");
+        return false;
+    }
+    static char sock[PATH_MAX];
+    char log[PATH_MAX];
+    snprintf(sock, sizeof sock, "%s/redis.sock", dir);
+    snprintf(log, sizeof log, "%s/redis.log", dir);
+    const char *argv[] = {bin, "--port", "0", "--unixsocket", sock,
+        "--unixsocketperm", "700", "--dir", dir, "--appendonly", "yes",
+        "--appendfsync", "always", "--save", "", "--logfile", log, NULL};
+    ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
+    ck_assert_msg(testutil_wait_until(s_exists, sock, 10000),
+        "redis-server did not open %s", sock);
+    char url[PATH_MAX + 8];
+    snprintf(url, sizeof url, "unix://%s", sock);
+    setenv("ACTORS_REDIS", url, 1);
+    return true;
+}

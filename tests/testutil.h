@@ -98,6 +98,17 @@ typedef struct {
     char err_path[64]; /* file holding its stderr, or "" (inherited) */
 } testutil_proc_t;
 
+/* testutil_which finds prog on PATH (static storage) or returns NULL. */
+const char *testutil_which(const char *prog);
+
+/* testutil_redis_start starts a redis-server of the test's own on the
+ * unix socket dir/redis.sock (AOF, fsync per write; its log in dir; it is
+ * stopped with every process the test started), waits until the socket
+ * exists, and selects it with ACTORS_REDIS for the processes started
+ * after. Returns false, printing SKIP, if no redis-server is on PATH;
+ * fails the test if it does not start. */
+bool testutil_redis_start(const char *dir);
+
 /* Flags of testutil_spawn. */
 #define TESTUTIL_PIPE_STDOUT 0x1    /* stdout to a pipe (proc->out_fd) */
 #define TESTUTIL_CAPTURE_STDERR 0x2 /* stderr to a temp file */

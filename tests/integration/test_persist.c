@@ -51,7 +51,6 @@
 #define S_KEY_LEN 32 /* room for a call key */
 
 static char s_dir[64];
-static char s_sock[128];
 static pid_t s_loop_pid; /* the kill loop's current account, or 0 */
 /* The program under test: "account" (event sourcing) or "file_account"
  * (snapshot style, examples/persistence). */
@@ -96,56 +95,6 @@ s_teardown(void)
     testutil_stop_all();
     testfs_unmount();
     nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* s_which finds prog on PATH (static storage) or returns NULL. */
-static const char *
-s_which(const char *prog)
-{
-    static char path[512];
-    const char *p = getenv("PATH");
-    const char *dirs = p != NULL ? p : "/usr/bin:/bin";
-    while (*dirs) {
-        size_t n = strcspn(dirs, ":");
-        snprintf(path, sizeof path, "%.*s/%s", (int)n, dirs, prog);
-        if (access(path, X_OK) == 0) {
-            return path;
-        }
-        dirs += n + (dirs[n] == ':');
-    }
-    return NULL;
-}
-
-static bool
-s_redis_up(void *arg)
-{
-    (void)arg;
-    return access(s_sock, F_OK) == 0;
-}
-
-/* s_redis_start starts a redis-server of the test's own and selects it
- * with ACTORS_REDIS. Returns false if there is no redis-server. */
-static bool
-s_redis_start(void)
-{
-    const char *bin = s_which("redis-server");
-    if (bin == NULL) {
-        fprintf(stderr, "SKIP: redis-server not on PATH\n");
-        return false;
-    }
-    char log[128];
-    snprintf(s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
-    snprintf(log, sizeof log, "%s/redis.log", s_dir);
-    const char *argv[] = {bin, "--port", "0", "--unixsocket", s_sock,
-        "--unixsocketperm", "700", "--dir", s_dir, "--appendonly", "yes",
-        "--appendfsync", "always", "--save", "", "--logfile", log, NULL};
-    ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
-    ck_assert_msg(testutil_wait_until(s_redis_up, NULL, 10000),
-        "redis-server did not open %s", s_sock);
-    char url[160];
-    snprintf(url, sizeof url, "unix://%s", s_sock);
-    setenv("ACTORS_REDIS", url, 1);
-    return true;
 }
 
 /* s_store_pool starts store/1..3 (the broker must be up) on a directory
@@ -234,7 +183,7 @@ END_TEST
 
 START_TEST(test_persist_account_survives_kill9_redis)
 {
-    if (s_redis_start()) {
+    if (testutil_redis_start(s_dir)) {
         s_survives_kill9();
         /* Nothing went to the file system. */
         char state[128];
@@ -320,7 +269,7 @@ END_TEST
 
 START_TEST(test_persist_key_has_one_writer_redis)
 {
-    if (s_redis_start()) {
+    if (testutil_redis_start(s_dir)) {
         s_key_has_one_writer(true);
     }
 }
@@ -756,7 +705,7 @@ END_TEST
 
 START_TEST(test_persist_kill_loop_keeps_acknowledged_deposits_redis)
 {
-    if (s_redis_start()) {
+    if (testutil_redis_start(s_dir)) {
         s_kill_loop(60, 15000, false);
     }
 }
@@ -774,7 +723,7 @@ END_TEST
 START_TEST(test_persist_kill_loop_snapshot_style_redis)
 {
     s_prog = "file_account";
-    if (s_redis_start()) {
+    if (testutil_redis_start(s_dir)) {
         s_kill_loop(30, 6000, false);
     }
 }
@@ -921,7 +870,7 @@ END_TEST
 START_TEST(test_persist_keyed_retry_snapshot_style_redis)
 {
     s_prog = "file_account";
-    if (s_redis_start()) {
+    if (testutil_redis_start(s_dir)) {
         s_keyed_retry(false);
     }
 }

@@ -28,59 +28,6 @@ s_state_setup(void)
     setenv("ACTORS_STATE_DIR", s_state, 1); /* the nodes' children get it */
 }
 
-/* s_which finds prog on PATH (static storage) or returns NULL. */
-static const char *
-s_which(const char *prog)
-{
-    static char path[512];
-    const char *p = getenv("PATH");
-    const char *dirs = p != NULL ? p : "/usr/bin:/bin";
-    while (*dirs) {
-        size_t n = strcspn(dirs, ":");
-        snprintf(path, sizeof path, "%.*s/%s", (int)n, dirs, prog);
-        if (access(path, X_OK) == 0) {
-            return path;
-        }
-        dirs += n + (dirs[n] == ':');
-    }
-    return NULL;
-}
-
-static char s_sock[128];
-
-static bool
-s_redis_up(void *arg)
-{
-    (void)arg;
-    return access(s_sock, F_OK) == 0;
-}
-
-/* s_redis_start starts a redis-server of the test's own (stopped by the
- * teardown with every process) and selects it with ACTORS_REDIS for the
- * processes started after it. Returns false if there is no redis-server. */
-static bool
-s_redis_start(void)
-{
-    const char *bin = s_which("redis-server");
-    if (bin == NULL) {
-        fprintf(stderr, "SKIP: redis-server not on PATH\n");
-        return false;
-    }
-    char log[128];
-    snprintf(s_sock, sizeof s_sock, "%s/redis.sock", g_supdir);
-    snprintf(log, sizeof log, "%s/redis.log", g_supdir);
-    const char *argv[] = {bin, "--port", "0", "--unixsocket", s_sock,
-        "--unixsocketperm", "700", "--dir", g_supdir, "--appendonly", "yes",
-        "--appendfsync", "always", "--save", "", "--logfile", log, NULL};
-    ck_assert_ptr_nonnull(testutil_spawn(argv, 0));
-    ck_assert_msg(testutil_wait_until(s_redis_up, NULL, 10000),
-        "redis-server did not open %s", s_sock);
-    char url[160];
-    snprintf(url, sizeof url, "unix://%s", s_sock);
-    setenv("ACTORS_REDIS", url, 1);
-    return true;
-}
-
 static void
 s_state_teardown(void)
 {
@@ -468,7 +415,7 @@ s_lost_lease(void *arg)
  * instead of firing them alongside the new holder. */
 START_TEST(test_reminders_group_one_holder_redis)
 {
-    if (!s_redis_start()) {
+    if (!testutil_redis_start(g_supdir)) {
         return;
     }
     setenv("ACTORS_LOG_LEVEL", "info", 1);

@@ -49,24 +49,6 @@ s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
     return remove(path);
 }
 
-/* s_which finds prog on PATH (static storage) or returns NULL. */
-static const char *
-s_which(const char *prog)
-{
-    static char path[512];
-    const char *p = getenv("PATH");
-    const char *dirs = p != NULL ? p : "/usr/bin:/bin";
-    while (*dirs) {
-        size_t n = strcspn(dirs, ":");
-        snprintf(path, sizeof path, "%.*s/%s", (int)n, dirs, prog);
-        if (access(path, X_OK) == 0) {
-            return path;
-        }
-        dirs += n + (dirs[n] == ':');
-    }
-    return NULL;
-}
-
 static bool
 s_ping(void *arg)
 {
@@ -102,7 +84,7 @@ s_start(void)
 {
     char log[128];
     snprintf(log, sizeof log, "%s/redis.log", s_dir);
-    const char *bin = s_which("redis-server");
+    const char *bin = testutil_which("redis-server");
     if (bin == NULL) {
         s_redis = NULL;
         return;
@@ -504,7 +486,7 @@ START_TEST(test_persist_redis_misconf_is_disk_full)
     ck_assert(testutil_proc_stop(s_redis, 10000));
     char log[128];
     snprintf(log, sizeof log, "%s/redis.log", s_dir);
-    const char *argv[] = {s_which("redis-server"), "--port", "0",
+    const char *argv[] = {testutil_which("redis-server"), "--port", "0",
         "--unixsocket", s_sock, "--unixsocketperm", "700", "--dir", fs,
         "--appendonly", "no", "--save", "3600 1",
         "--stop-writes-on-bgsave-error", "yes", "--loglevel", "warning",
