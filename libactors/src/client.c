@@ -123,8 +123,7 @@ struct actors_client {
     uint64_t conn_gen_told;      /* conn_gen actors__client_reconnected
                                     last reported */
     bool handshake_ok;           /* a handshake succeeded (monitor seen) */
-    bool keyed;                  /* CURVE, monitor from before connect:
-                                    poll watches it until handshake_ok */
+    bool keyed;                  /* the process has CURVE keys */
     bool refused;                /* the broker refused the handshake: its
                                     CURVE key or mechanism (no retry) */
     char refused_why[256];       /* what the refusal means, for errors */
@@ -1403,9 +1402,10 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
     if (handled == 0) {
         s_renew(self); /* idle: a new connection may be why */
     }
-    /* Until the first handshake, a keyed client also watches its monitor:
-     * a refused key fails the futures at once, not at their deadline. */
-    bool watching = self->keyed && !self->handshake_ok;
+    /* Until the first handshake, a client also watches its monitor: a
+     * refused key (or keys the broker requires and this client lacks)
+     * fails the futures at once, not at their deadline. */
+    bool watching = self->monitor != NULL && !self->handshake_ok;
     if (watching) {
         s_monitor_read(self);
         s_fail_refused(self);
@@ -1545,13 +1545,19 @@ s_monitor_read(actors_client_t *self)
             /* libzmq does not try such a connection again. */
             self->refused = true;
             snprintf(self->refused_why, sizeof self->refused_why,
-                "the broker refused this connection's CURVE handshake (%s "
+                "the broker refused this connection's %s handshake (%s "
                 "%u): %s",
+                self->keyed ? "CURVE" : "plain",
                 auth ? "ZAP status" : "protocol error", (unsigned)value,
                 auth ? "its allowlist (--keys) has no role for this key "
                        "(--key, ACTORS_KEY)"
-                     : "check --key/ACTORS_KEY and that --broker-key/"
-                       "ACTORS_BROKER_KEY is the broker's public key");
+                : self->keyed
+                    ? "check --key/ACTORS_KEY and that --broker-key/"
+                      "ACTORS_BROKER_KEY is the broker's public key"
+                    : "the broker requires CURVE keys: give this client "
+                      "its key pair and the broker's public key (--key "
+                      "and --broker-key, or ACTORS_KEY and "
+                      "ACTORS_BROKER_KEY)");
         }
         /* NO_DETAIL is a connection dropped during the handshake: a
          * CURVE matter only for a keyed client (a broker key that is not
@@ -1570,9 +1576,13 @@ s_monitor_read(actors_client_t *self)
                 event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
                     ? "this key is not in its allowlist (--keys), or has "
                       "no role"
-                    : "check --key/ACTORS_KEY and that --broker-key/"
+                : self->keyed
+                    ? "check --key/ACTORS_KEY and that --broker-key/"
                       "ACTORS_BROKER_KEY is the broker's public key (and "
-                      "that the broker has keys, or none is set here)");
+                      "that the broker has keys)"
+                    : "this client has no keys and the broker requires "
+                      "them (--key and --broker-key, or ACTORS_KEY and "
+                      "ACTORS_BROKER_KEY)");
         }
         if (auth || proto) {
             /* The broker refused the handshake (its ZAP handler, or a

@@ -800,6 +800,37 @@ START_TEST(test_security_plain_client_refused_names_handshake)
 }
 END_TEST
 
+/* A plain client (no keys) against a keyed broker: its calls fail with
+ * Forbidden naming the keys it lacks, at once, not with a Timeout at
+ * their deadline (libzmq does not connect again after the mechanisms
+ * differ, so nothing would ever arrive). */
+START_TEST(test_security_plain_client_fails_fast)
+{
+    s_broker_start();
+    TEST_ASSERT_OK(actors_security_set(NULL, NULL));
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, s_ep));
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&args, "s", "x"));
+    actors_call_opts_t o = ACTORS_CALL_OPTS_INIT;
+    o.timeout_ms = 60000;
+    actors_future_t *f = NULL;
+    actors_err rc = actors_client_call(c, "chaos/s", "echo", &args, &o, &f);
+    actors_msg_destroy(&args);
+    if (rc == ACTORS_OK) {
+        actors_future_wait(f, -1);
+        rc = itest_code(f);
+        ck_assert_msg(rc == ACTORS_EFORBIDDEN, "%s", itest_describe(f));
+        ck_assert_msg(strstr(actors_error_message(actors_future_error(f)),
+                          "requires CURVE keys") != NULL,
+            "%s", itest_describe(f));
+    }
+    ck_assert_int_eq(rc, ACTORS_EFORBIDDEN);
+    actors_future_destroy(&f);
+    actors_client_destroy(&c);
+}
+END_TEST
+
 static int
 s_count(const char *hay, const char *needle)
 {
@@ -921,6 +952,7 @@ s_suite(void)
     tcase_add_test(tc, test_security_key_address_patterns);
     tcase_add_test(tc, test_security_refused_peers);
     tcase_add_test(tc, test_security_plain_client_refused_names_handshake);
+    tcase_add_test(tc, test_security_plain_client_fails_fast);
     tcase_add_test(tc, test_security_sighup_reload);
     tcase_add_test(tc, test_security_key_with_two_roles);
     tcase_add_test(tc, test_security_safe_defaults);

@@ -59,6 +59,15 @@ commands_print_rc(actors_err rc)
             actors_err_name(rc));
         return;
     }
+    if (rc == ACTORS_EFORBIDDEN) {
+        /* A plain client the broker refused: it wants CURVE keys. */
+        fprintf(stderr,
+            "%s: the broker refused this connection's plain handshake: it "
+            "requires CURVE keys (--key and --broker-key, or ACTORS_KEY and "
+            "ACTORS_BROKER_KEY)\n",
+            actors_err_name(rc));
+        return;
+    }
     fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
 }
 
