@@ -807,7 +807,12 @@ func (c *Client) monitor(pending map[string]*Future) {
 			}
 		case ev == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
 			if c.refused == "" {
-				c.refuse(pending, value)
+				c.refuse(pending, fmt.Sprintf("no answer will come: the broker at %s refused this client's CURVE key in the handshake (ZAP status %d): its public key is not in the broker's allowlist (--keys DIR)", c.endpoint, value))
+			}
+		case ev == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL && !c.curve && !c.handshakeOK:
+			// No keys here, CURVE there: libzmq does not try again.
+			if c.refused == "" {
+				c.refuse(pending, fmt.Sprintf("no answer will come: the broker at %s requires CURVE keys and this client has none (Options.Key and Options.BrokerKey, or ACTORS_KEY and ACTORS_BROKER_KEY)", c.endpoint))
 			}
 		case ev&handshakeFailed != 0:
 			c.handshakeFailures++
@@ -858,10 +863,11 @@ func (c *Client) reconnect() {
 // wait before it connects again). Safe for concurrent use.
 func (c *Client) Refusals() uint64 { return c.refusals.Load() }
 
-// refuse: the broker refused our key (ZAP status). libzmq does not try
+// refuse: the broker refused our key (ZAP status), or this client has no
+// keys and the broker wants CURVE (why says which). libzmq does not try
 // again on this connection: fail what waits, now.
-func (c *Client) refuse(pending map[string]*Future, status int) {
-	c.refused = fmt.Sprintf("no answer will come: the broker at %s refused this client's CURVE key in the handshake (ZAP status %d): its public key is not in the broker's allowlist (--keys DIR)", c.endpoint, status)
+func (c *Client) refuse(pending map[string]*Future, why string) {
+	c.refused = why
 	for rid, f := range pending {
 		delete(pending, rid)
 		f.resolve(nil, newError(ErrTimeout, "", "%s: %s", f.what, c.refused))

@@ -305,6 +305,28 @@ func TestCurveRealBrokerUnknownKeyFailsFast(t *testing.T) {
 	}
 }
 
+// A client without keys: the mechanisms differ and libzmq never tries
+// again, so requests fail at once (not at their 10-minute deadline) with a
+// Timeout that says keys are needed.
+func TestCurveRealBrokerPlainClientFailsFast(t *testing.T) {
+	ep, _ := keyed(t)
+	t.Setenv("ACTORS_KEY", "")
+	t.Setenv("ACTORS_BROKER_KEY", "")
+	c, err := actors.New(actors.Options{Endpoint: ep, Timeout: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Curve() {
+		t.Fatal("CURVE without keys")
+	}
+	ctx, cancel := context.WithTimeout(bg, 2*time.Minute)
+	defer cancel()
+	if err := c.Ping(bg).Wait(ctx); !errors.Is(err, actors.ErrTimeout) || !strings.Contains(err.Error(), "requires CURVE keys") {
+		t.Fatalf("plain client: %v", err)
+	}
+}
+
 func TestCurveRealBrokerWrongBrokerKeyHint(t *testing.T) {
 	ep, dir := keyed(t)
 	c, err := actors.New(actors.Options{Endpoint: ep, Key: filepath.Join(dir, "cli_secret"), BrokerKey: filepath.Join(dir, "stranger"), Timeout: time.Second})

@@ -671,6 +671,11 @@ class Client:
             elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 if self._refused is None:
                     self._refuse(pending, ev["value"])
+            elif (kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                  and not self.curve and not self._handshake_ok):
+                # no keys here, CURVE there: libzmq does not try again
+                if self._refused is None:
+                    self._refuse(pending, None)
             elif kind & _HANDSHAKE_FAILED:
                 self._handshake_failures += 1
 
@@ -740,13 +745,21 @@ class Client:
                 fut.add_done_callback(_log_refusal)
 
     def _refuse(self, pending, status):
-        """I/O thread: the broker refused our key (ZAP ``status``). libzmq
-        does not try again on this connection: fail what waits, now."""
-        self._refused = (
-            "no answer will come: the broker at %s refused this client's "
-            "CURVE key in the handshake (ZAP status %s): its public key is "
-            "not in the broker's allowlist (--keys DIR)" % (self.endpoint,
-                                                            status))
+        """I/O thread: the broker refused our key (ZAP ``status``), or,
+        ``status`` None, this client has no keys and the broker wants
+        CURVE. libzmq does not try again on this connection: fail what
+        waits, now."""
+        if status is None:
+            self._refused = (
+                "no answer will come: the broker at %s requires CURVE keys "
+                "and this client has none (key= and broker_key=, or "
+                "ACTORS_KEY and ACTORS_BROKER_KEY)" % self.endpoint)
+        else:
+            self._refused = (
+                "no answer will come: the broker at %s refused this "
+                "client's CURVE key in the handshake (ZAP status %s): its "
+                "public key is not in the broker's allowlist (--keys DIR)"
+                % (self.endpoint, status))
         for req in pending.values():
             req.future.set_exception(errors.Timeout(
                 "%s: %s" % (req.what, self._refused)))

@@ -237,6 +237,20 @@ def test_real_broker_unknown_key_fails_fast_with_a_clear_timeout(keyed):
             sub.next(60)
 
 
+def test_real_broker_plain_client_fails_fast(keyed, monkeypatch):
+    """A client without keys: the mechanisms differ, libzmq never tries
+    again, so requests fail at once (not at their 120 s deadline) with a
+    Timeout that says keys are needed."""
+    monkeypatch.delenv("ACTORS_KEY", raising=False)
+    monkeypatch.delenv("ACTORS_BROKER_KEY", raising=False)
+    ep, _ = keyed
+    with actors.Client(ep, timeout=120) as c:
+        assert not c.curve
+        with pytest.raises(actors.Timeout) as ei:
+            c.ping().result(60)  # far below the deadline
+        assert "requires CURVE keys" in ei.value.message
+
+
 def test_real_broker_wrong_broker_key_times_out_with_a_hint(keyed):
     ep, peer = keyed
     with actors.Client(ep, key=str(peer / "cli_secret"),
