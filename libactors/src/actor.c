@@ -951,10 +951,15 @@ s_register(actors_actor_t *self, bool first)
         }
         if (now >= deadline) {
             if (self->reg == REG_PENDING) {
+                /* Refused, the client holds what is sent until it
+                 * connects again (client_conn.h): say so. */
+                bool held = actors__client_connecting(self->client);
                 ACTORS_LOG(ACTORS_LOG_WARN, "ACT-REG-RETRY",
-                    "address=%s endpoint=%s no answer to REGISTER; "
-                    "sending it again",
-                    self->address, self->endpoint);
+                    "address=%s endpoint=%s no answer to REGISTER; %s",
+                    self->address, self->endpoint,
+                    held ? "the broker refused the connection: it goes "
+                           "again when the client connects again"
+                         : "sending it again");
             }
             rc = s_send_register(self);
             if (rc != ACTORS_OK) {
