@@ -561,9 +561,34 @@ s_reject(actors_actor_t *self, const actors__item_t *it, actors_err code,
         actors__actor_send_error(
             self, it->id, it->id_len, code, NULL, message, NULL);
     } else {
-        ACTORS_LOG(ACTORS_LOG_WARN, "ACT-TELL-ERROR", "address=%s type=%s %s",
-            self->address, actors_err_name(code), message);
+        actors__actor_tell_error(self, NULL, actors_err_name(code), message);
     }
+}
+
+#define ACTORS__TELL_ERRS_LOGGED 10 /* lines a second, then counted */
+
+void
+actors__actor_tell_error(actors_actor_t *self, const char *method,
+    const char *type, const char *message)
+{
+    uint64_t now = s_now();
+    if (now - self->tell_err_ms >= 1000) {
+        self->tell_err_ms = now;
+        self->tell_errs = 0;
+    }
+    if (++self->tell_errs > ACTORS__TELL_ERRS_LOGGED) {
+        self->tell_errs_quiet++;
+        return;
+    }
+    char more[64] = "";
+    if (self->tell_errs_quiet > 0) {
+        snprintf(more, sizeof more, " (and %llu more not logged)",
+            (unsigned long long)self->tell_errs_quiet);
+        self->tell_errs_quiet = 0;
+    }
+    ACTORS_LOG(ACTORS_LOG_WARN, "ACT-TELL-ERROR", "address=%s%s%s type=%s %s%s",
+        self->address, method != NULL ? " method=" : "",
+        method != NULL ? method : "", type, message, more);
 }
 
 static void

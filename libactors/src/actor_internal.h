@@ -92,17 +92,20 @@ struct actors_actor {
     int mon_fd;            /* the client's connection monitor; -1 none */
     bool reconnected;      /* a new connection: REGISTER again */
 
-    actors__item_t *head;  /* queue of waiting items */
-    actors__item_t *tail;  /* last item, NULL when empty */
-    actors__item_t *spare; /* free list */
-    size_t nspare;         /* items on the free list */
-    uint32_t credit;       /* tells done, not yet credited */
-    uint32_t credit_batch; /* send CREDIT at this many */
-    uint32_t seq_recv;     /* CALL/TELLs received on this connection */
-    uint32_t informed;     /* the broker knows that every message up to
-                              this one was taken up (PROTOCOL.md, "When
-                              an actor dies") */
-    uint32_t tell_done;    /* seq of the last tell handled */
+    actors__item_t *head;     /* queue of waiting items */
+    actors__item_t *tail;     /* last item, NULL when empty */
+    actors__item_t *spare;    /* free list */
+    size_t nspare;            /* items on the free list */
+    uint32_t credit;          /* tells done, not yet credited */
+    uint64_t tell_err_ms;     /* start of the tell-error log's second */
+    uint32_t tell_errs;       /* tell errors in that second */
+    uint64_t tell_errs_quiet; /* not logged since the last line */
+    uint32_t credit_batch;    /* send CREDIT at this many */
+    uint32_t seq_recv;        /* CALL/TELLs received on this connection */
+    uint32_t informed;        /* the broker knows that every message up to
+                                 this one was taken up (PROTOCOL.md, "When
+                                 an actor dies") */
+    uint32_t tell_done;       /* seq of the last tell handled */
 
     actors__timers_t timers;     /* actors_actor_timer_* */
     actors_deferred_t *deferred; /* replies owed, doubly linked */
@@ -152,6 +155,14 @@ actors_err actors__actor_send_reply(actors_actor_t *self, const void *id,
  * and value is unchanged (msg_internal.h, actors__msg_frame). */
 actors_err actors__actor_send_reply_msg(
     actors_actor_t *self, const void *id, size_t id_len, actors_msg_t *value);
+
+/* actors__actor_tell_error logs a tell (or event) that failed: nobody
+ * can be answered, so the log is where it shows (WARN, ACT-TELL-ERROR).
+ * At most ACTORS__TELL_ERRS_LOGGED lines a second; the next line counts
+ * the ones left out. method may be NULL. Thread: the actor's loop (a
+ * worker thread logs its own directly). */
+void actors__actor_tell_error(actors_actor_t *self, const char *method,
+    const char *type, const char *message);
 
 /* actors__actor_send_error answers request id with an ERROR; address NULL
  * means the actor's own. */

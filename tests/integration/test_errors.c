@@ -194,6 +194,50 @@ START_TEST(test_errors_failed_tell_is_logged)
 }
 END_TEST
 
+static int
+s_lines_with(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* A flood of failing tells does not become a flood of log lines: at most
+ * ten a second, and the next line says how many were left out. */
+START_TEST(test_errors_failed_tells_are_rate_limited)
+{
+    testutil_broker_start(NULL);
+    testutil_proc_t *p = testutil_service_spawn(
+        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/t", 0, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(testutil_wait_state("chaos/t", "running", p->pid, 10000));
+    itest_connect();
+    for (int i = 0; i < 200; i++) {
+        actors_msg_t *args = NULL;
+        TEST_ASSERT_OK(actors_msg_build(&args, "s", "boom"));
+        TEST_ASSERT_OK(actors_client_tell(g_client, "chaos/t", "fail", &args));
+    }
+    itest_echo_ok("chaos/t", "after the tells");
+    int64_t t = testutil_now_ms();
+    int lines = s_lines_with(testutil_proc_stderr(p), "ACT-TELL-ERROR");
+    ck_assert_msg(lines >= 1 && lines < 100, "%d lines", lines);
+    /* A second later, the next failure is logged with the count. */
+    while (testutil_now_ms() < t + 1100) {
+        testutil_poll_pause_ms(50); /* the log's window is a second */
+    }
+    actors_msg_t *args = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&args, "s", "late"));
+    TEST_ASSERT_OK(actors_client_tell(g_client, "chaos/t", "fail", &args));
+    itest_echo_ok("chaos/t", "after the late tell");
+    const char *err = testutil_proc_stderr(p);
+    ck_assert_msg(strstr(err, "type=ChaosError late") != NULL &&
+                      strstr(err, "more not logged)") != NULL,
+        "stderr: %s", err);
+}
+END_TEST
+
 /* s_strict_utf8: glibc's iconv, a strict decoder, reads all of s[0..n)
  * as UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
 static bool
@@ -956,6 +1000,7 @@ errors_suite(void)
     tcase_add_test(tc, test_errors_wrong_arguments);
     tcase_add_test(tc, test_errors_application_error);
     tcase_add_test(tc, test_errors_failed_tell_is_logged);
+    tcase_add_test(tc, test_errors_failed_tells_are_rate_limited);
     tcase_add_test(tc, test_errors_body_is_utf8_for_any_address);
     suite_add_tcase(s, tc);
     tc = itest_tcase("malformed", 60);
