@@ -200,8 +200,11 @@ if ! host_ctl ping | sed 's/^/    /'; then
 fi
 ok "the broker answers PING on its published port $PUBLISHED (CURVE, client key)"
 [[ "$PUBLISHED" == 127.0.0.1:* ]] || die "published on $PUBLISHED, not loopback"
-if ! env -u ACTORS_PUBLISH "${COMPOSE[@]}" -f docker-compose.yml config |
-        grep -q '127\.0\.0\.1'; then
+# The config whole first: with pipefail, `config | grep -q` fails when
+# grep exits at its match before compose has written the rest (SIGPIPE).
+DEFAULT_CONFIG="$(env -u ACTORS_PUBLISH "${COMPOSE[@]}" -f docker-compose.yml config)" ||
+    die "docker-compose config failed"
+if ! grep -q '127\.0\.0\.1' <<<"$DEFAULT_CONFIG"; then
     die "the compose file does not publish on 127.0.0.1 by default"
 fi
 ok "the port is published on 127.0.0.1 (also by default)"
