@@ -141,9 +141,13 @@ ACTORS_IMAGE="$ACTORS_IMAGE_RUN" ACTORS_NODES=2 ACTORS_NODES_PER_HOST=2 \
     docker stack deploy -c docker/stack.yml "$STACK" 2>&1 | sed 's/^/    /'
 
 # c_of SERVICE: a running container of the stack's service.
+# (The list whole first: with pipefail, `| head -n 1` could kill docker ps
+# with SIGPIPE and fail the pipeline.)
 c_of() {
-    docker ps -q --filter "label=com.docker.swarm.service.name=${STACK}_$1" \
-        --filter status=running | head -n 1
+    local ids
+    ids="$(docker ps -q --filter "label=com.docker.swarm.service.name=${STACK}_$1" \
+        --filter status=running)"
+    printf '%s\n' "${ids%%$'\n'*}"
 }
 health() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$1"; }
 healthy_count() { # healthy_count SERVICE N: N running containers, healthy
