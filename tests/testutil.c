@@ -999,6 +999,16 @@ testutil_raw_error_type(
     return ok;
 }
 
+int
+testutil_count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
 /* ---- redis-server -------------------------------------------------------- */
 
 const char *

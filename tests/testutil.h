@@ -98,6 +98,9 @@ typedef struct {
     char err_path[64]; /* file holding its stderr, or "" (inherited) */
 } testutil_proc_t;
 
+/* testutil_count counts the occurrences of needle in text (a log). */
+int testutil_count(const char *text, const char *needle);
+
 /* testutil_which finds prog on PATH (static storage) or returns NULL. */
 const char *testutil_which(const char *prog);
 

@@ -162,11 +162,10 @@ START_TEST(test_errors_application_error)
 }
 END_TEST
 
-/* A tell whose method fails, or that names no method, has no caller to
- * answer: the actor logs it at WARN, which the default level shows, so
- * whoever reads its log sees why a tell did nothing (at INFO it went
- * unseen). */
-START_TEST(test_errors_failed_tell_is_logged)
+/* s_start_captured starts the broker and chaos/t with its stderr kept,
+ * and connects the test's client. */
+static testutil_proc_t *
+s_start_captured(void)
 {
     testutil_broker_start(NULL);
     testutil_proc_t *p = testutil_service_spawn(
@@ -174,6 +173,16 @@ START_TEST(test_errors_failed_tell_is_logged)
     ck_assert_ptr_nonnull(p);
     ck_assert(testutil_wait_state("chaos/t", "running", p->pid, 10000));
     itest_connect();
+    return p;
+}
+
+/* A tell whose method fails, or that names no method, has no caller to
+ * answer: the actor logs it at WARN, which the default level shows, so
+ * whoever reads its log sees why a tell did nothing (at INFO it went
+ * unseen). */
+START_TEST(test_errors_failed_tell_is_logged)
+{
+    testutil_proc_t *p = s_start_captured();
     actors_msg_t *args = NULL;
     TEST_ASSERT_OK(actors_msg_build(&args, "s", "boom"));
     TEST_ASSERT_OK(actors_client_tell(g_client, "chaos/t", "fail", &args));
@@ -194,26 +203,11 @@ START_TEST(test_errors_failed_tell_is_logged)
 }
 END_TEST
 
-static int
-s_lines_with(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
-        n++;
-    }
-    return n;
-}
-
 /* A flood of failing tells does not become a flood of log lines: at most
  * ten a second, and the next line says how many were left out. */
 START_TEST(test_errors_failed_tells_are_rate_limited)
 {
-    testutil_broker_start(NULL);
-    testutil_proc_t *p = testutil_service_spawn(
-        TESTUTIL_CAPTURE_STDERR, "chaos", "chaos/t", 0, NULL);
-    ck_assert_ptr_nonnull(p);
-    ck_assert(testutil_wait_state("chaos/t", "running", p->pid, 10000));
-    itest_connect();
+    testutil_proc_t *p = s_start_captured();
     for (int i = 0; i < 200; i++) {
         actors_msg_t *args = NULL;
         TEST_ASSERT_OK(actors_msg_build(&args, "s", "boom"));
@@ -221,7 +215,7 @@ START_TEST(test_errors_failed_tells_are_rate_limited)
     }
     itest_echo_ok("chaos/t", "after the tells");
     int64_t t = testutil_now_ms();
-    int lines = s_lines_with(testutil_proc_stderr(p), "ACT-TELL-ERROR");
+    int lines = testutil_count(testutil_proc_stderr(p), "ACT-TELL-ERROR");
     ck_assert_msg(lines >= 1 && lines < 100, "%d lines", lines);
     /* A second later, the next failure is logged with the count. */
     while (testutil_now_ms() < t + 1100) {

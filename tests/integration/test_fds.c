@@ -436,17 +436,6 @@ s_log(const char *path)
     return buf;
 }
 
-/* s_count counts the occurrences of needle in text. */
-static int
-s_count(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
-        n++;
-    }
-    return n;
-}
-
 START_TEST(test_fds_thousand_actors_under_1024)
 {
     /* This process holds two descriptors per socket (its connection and
@@ -594,8 +583,9 @@ START_TEST(test_fds_thousand_actors_under_1024)
     ck_assert_int_eq(served, K_ACTORS);
     ck_assert(testutil_proc_running(b));
     char *log = s_log(b->err_path);
-    ck_assert_msg(s_count(log, "BRK-FDS-EXHAUSTED") == 1,
-        "BRK-FDS-EXHAUSTED logged %d times", s_count(log, "BRK-FDS-EXHAUSTED"));
+    ck_assert_msg(testutil_count(log, "BRK-FDS-EXHAUSTED") == 1,
+        "BRK-FDS-EXHAUSTED logged %d times",
+        testutil_count(log, "BRK-FDS-EXHAUSTED"));
     free(log);
 
     for (int i = 0; i < K_EXTRA; i++) {

@@ -831,20 +831,10 @@ START_TEST(test_security_plain_client_fails_fast)
 }
 END_TEST
 
-static int
-s_count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
-        n++;
-    }
-    return n;
-}
-
 static bool
 s_reloads_pred(void *arg)
 {
-    return s_count(testutil_proc_stderr(s_broker), "BRK-AUTH-RELOAD") >=
+    return testutil_count(testutil_proc_stderr(s_broker), "BRK-AUTH-RELOAD") >=
            *(int *)arg;
 }
 
