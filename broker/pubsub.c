@@ -33,6 +33,9 @@ typedef struct {
     uint8_t id[ACTORS_WIRE_ID_MAX];  /* PS_CONN: the SUBSCRIBE's id */
     uint32_t owner;                  /* conn row or registry entry */
     uint32_t free_next;              /* free list */
+    zmq_msg_t hdr; /* PS_CONN: the PUBLICATION header of the last topic
+                    * delivered (empty: none), shared by reference with
+                    * every delivery on that topic (s_to_conn) */
 } ps_sub_t;
 
 struct brk_pubsub {
@@ -101,6 +104,7 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     s->id_len = (uint8_t)m->h.id_len;
     memcpy(s->id, m->h.id, m->h.id_len);
     s->free_next = BRK_NONE;
+    zmq_msg_init(&s->hdr);
     self->count++;
     return ACTORS_OK;
 }
@@ -108,6 +112,7 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
 static void
 s_del(brk_pubsub_t *self, uint32_t i)
 {
+    zmq_msg_close(&self->v[i].hdr);
     self->v[i].kind = PS_FREE;
     self->v[i].free_next = self->free_head;
     self->free_head = i;
@@ -165,7 +170,7 @@ s_header(zmq_msg_t *hdr, const ps_sub_t *s, const void *id, size_t id_len,
 
 /* s_to_conn sends the event to a subscribed connection: at most once. */
 static bool
-s_to_conn(brk_pubsub_t *self, const ps_sub_t *s, const char *topic, size_t tlen,
+s_to_conn(brk_pubsub_t *self, ps_sub_t *s, const char *topic, size_t tlen,
     zmq_msg_t *body)
 {
     brk_broker_t *core = self->core;
@@ -178,7 +183,19 @@ s_to_conn(brk_pubsub_t *self, const ps_sub_t *s, const char *topic, size_t tlen,
     zmq_msg_t cp;
     zmq_msg_init_size(&rid, c->rid_len);
     memcpy(zmq_msg_data(&rid), c->rid, c->rid_len);
-    s_header(&hdr, s, s->id, s->id_len, topic, tlen);
+    /* A subscription's header differs from the last one it was sent
+     * only when the topic does (its id and pattern are fixed): events on
+     * one topic share one header by reference instead of each building
+     * and allocating its own (docs/BENCHMARKS.md, fan-out). */
+    size_t hl = zmq_msg_size(&s->hdr);
+    if (hl != ACTORS_WIRE_HDR_MIN + s->id_len + 2 + s->plen + tlen ||
+        memcmp((const uint8_t *)zmq_msg_data(&s->hdr) + hl - tlen, topic,
+            tlen) != 0) {
+        zmq_msg_close(&s->hdr);
+        s_header(&s->hdr, s, s->id, s->id_len, topic, tlen);
+    }
+    zmq_msg_init(&hdr);
+    zmq_msg_copy(&hdr, &s->hdr);
     zmq_msg_init(&cp);
     zmq_msg_copy(&cp, body);
     zmq_msg_t *f[3] = {&rid, &hdr, &cp};
@@ -230,11 +247,22 @@ s_publish(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
 {
     self->n_published++;
     uint32_t n = 0;
+    /* Subscribers mostly share a few patterns: a pattern the same as the
+     * one tested just before takes that one's verdict. */
+    const ps_sub_t *last = NULL;
+    bool last_ok = false;
     /* A delivery may not add or remove subscriptions: used is fixed. */
     for (uint32_t i = 0; i < self->used; i++) {
-        const ps_sub_t *s = &self->v[i];
-        if (s->kind == PS_FREE ||
-            !brk_topic_match(s->pattern, s->plen, topic, tlen)) {
+        ps_sub_t *s = &self->v[i];
+        if (s->kind == PS_FREE) {
+            continue;
+        }
+        if (last == NULL || last->plen != s->plen ||
+            memcmp(last->pattern, s->pattern, s->plen) != 0) {
+            last = s;
+            last_ok = brk_topic_match(s->pattern, s->plen, topic, tlen);
+        }
+        if (!last_ok) {
             continue;
         }
         bool ok = s->kind == PS_CONN ? s_to_conn(self, s, topic, tlen, body)
@@ -404,8 +432,11 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
     if (had != BRK_NONE) {
         /* Already there: a connection's takes the new request id. */
         if (kind == PS_CONN) {
-            self->v[had].id_len = (uint8_t)m->h.id_len;
-            memcpy(self->v[had].id, m->h.id, m->h.id_len);
+            ps_sub_t *s = &self->v[had];
+            s->id_len = (uint8_t)m->h.id_len;
+            memcpy(s->id, m->h.id, m->h.id_len);
+            zmq_msg_close(&s->hdr); /* it carried the old id */
+            zmq_msg_init(&s->hdr);
         }
         s_reply_uint(core, m, 0);
         return;
@@ -503,6 +534,11 @@ static void
 s_destroy(void *arg)
 {
     brk_pubsub_t *self = arg;
+    for (uint32_t i = 0; i < self->used; i++) {
+        if (self->v[i].kind != PS_FREE) {
+            zmq_msg_close(&self->v[i].hdr);
+        }
+    }
     actors__free(self->v);
     actors__free(self->dropped);
     actors__free(self);

@@ -86,6 +86,45 @@ check("py.a.b reaches py.> only", msgpack.unpackb(f[1]) == 1, f)
 f = sub.recv_multipart()
 check("and arrives", parse(f[0])[2] == [b"py.>", b"py.a.b"] and msgpack.unpackb(f[1]) == [1, 2], f)
 
+# Events on alternating topics: each PUBLICATION names its own topic (the
+# broker reuses a subscription's header only while the topic is the same).
+for topic in (b"py.a", b"py.bbbbbbbb", b"py.a", b"py.a", b"py.c.d"):
+    req.send_multipart([hdr(PUBLISH, b"p3"), topic, msgpack.packb(topic)])
+    req.recv_multipart()
+got = [sub.recv_multipart() for _ in range(5)]
+check("alternating topics: each event names its own",
+      [parse(f[0])[2] for f in got] == [[b"py.>", t] for t in
+          (b"py.a", b"py.bbbbbbbb", b"py.a", b"py.a", b"py.c.d")] and
+      [msgpack.unpackb(f[1]) for f in got] ==
+          [b"py.a", b"py.bbbbbbbb", b"py.a", b"py.a", b"py.c.d"], got)
+
+# SUBSCRIBE again with a new request id: later events carry the new id,
+# on a topic already delivered with the old one too (an id of the same
+# length, so that only its bytes differ).
+sub.send_multipart([hdr(SUBSCRIBE, b"s9"), b"py.>"])
+f = sub.recv_multipart()
+check("SUBSCRIBE again: answered 0", msgpack.unpackb(f[1]) == 0, f)
+req.send_multipart([hdr(PUBLISH, b"p4"), b"py.c.d", msgpack.packb(4)])
+req.recv_multipart()
+f = sub.recv_multipart()
+check("after SUBSCRIBE again, events carry its id",
+      parse(f[0])[1] == b"s9" and parse(f[0])[2] == [b"py.>", b"py.c.d"], f)
+
+# Two subscribers with the same pattern between ones with others: each
+# gets what its own pattern matches.
+sub2 = sock(zmq.DEALER)
+for rid, pattern in ((b"t1", b"py.*"), (b"t2", b"py.*.d"), (b"t3", b"py.*")):
+    sub2.send_multipart([hdr(SUBSCRIBE, rid), pattern])
+    sub2.recv_multipart()
+req.send_multipart([hdr(PUBLISH, b"p5"), b"py.c.d", msgpack.packb(5)])
+f = req.recv_multipart()
+check("py.c.d: py.> and py.*.d take it, the two py.* not",
+      msgpack.unpackb(f[1]) == 2, f)
+f = sub2.recv_multipart()
+check("py.*.d's subscriber gets it", parse(f[0])[1:] == (b"t2", [b"py.*.d", b"py.c.d"]), f)
+sub.recv_multipart()
+sub2.close()
+
 for name, frames in (("a wildcard topic", [b"py.*", b"\xc0"]),
                      ("an empty segment", [b"py..x", b"\xc0"]),
                      ("no body", [b"py.x"])):
