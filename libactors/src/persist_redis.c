@@ -15,7 +15,8 @@
  * that reply (the replies wait for the flush). Cutting the
  * journal to a prefix (a torn tail found on recovery, which a Redis list
  * element cannot actually produce unless the data is damaged) rewrites it
- * in one MULTI/EXEC. The endpoint is tcp://HOST:PORT or unix:///PATH.
+ * in one script (DEL, RPUSH). The endpoint is tcp://HOST:PORT or
+ * unix:///PATH.
  *
  * Reconnecting. A broken connection (EOF, reset, a reply later than the
  * 2 s timeout, a protocol error) is dropped at once; the next exchange
@@ -28,7 +29,7 @@
  * persist: a failed RDB save with stop-writes-on-bgsave-error, or a failed
  * AOF write), which are ACTORS_ENOSPACE. A refused command did not run.
  * Resending is safe because every operation is a read or idempotent (GET,
- * LRANGE, SET, DEL, the MULTI that rewrites the journal) except RPUSH,
+ * LRANGE, SET, DEL, the script that rewrites the journal) except RPUSH,
  * which is made so: an append whose reply was lost is "in doubt" (it may
  * or may not be in the list). Before anything else is sent on the next
  * attempt or operation, the doubt is settled with LREM KEY -1 RECORD,
@@ -59,11 +60,16 @@
  * what the handle holds in memory is not stale. A clean close deletes
  * both keys if they still hold its token (one Lua script: compare and
  * delete). The steps are Lua scripts (EVAL): atomic, and sent again
- * they give the same outcome. A token ends in the holder's host (boot
- * id and pid namespace), pid and start time: a handle that finds the
- * lock held by a process of its own host that has died (a crashed actor
- * its node restarts) takes it at once (compare-and-set, S_STEAL). Else a
- * handle opened with quiet_locked (a group member standing by) gets
+ * they give the same outcome. Every write (SET, RPUSH, the rewrite, DEL)
+ * is fenced: it runs inside a script (S_WRITE, sent by its SHA1) that
+ * first checks that the lock still holds the handle's token, so that a
+ * holder stopped between its renewal and its write, or a write held up
+ * in the network past the TTL, cannot land after another process took
+ * the key; refused, it is ACTORS_ELOCKED and the lease is lost. A token ends in
+ * the holder's host (boot id and pid namespace), pid and start time: a handle
+ * that finds the lock held by a process of its own host that has died (a
+ * crashed actor its node restarts) takes it at once (compare-and-set, S_STEAL).
+ * Else a handle opened with quiet_locked (a group member standing by) gets
  * ACTORS_ELOCKED at once; any other waits up to one TTL (and a half
  * second) for the lease to be free, so that a process re-placed after a
  * crash elsewhere gets its key once the dead one's lease has run out
@@ -122,13 +128,16 @@ typedef struct {
     bool lease_lost;    /* another token took it: all ELOCKED */
     bool leasing;       /* a lease command runs (no check inside) */
     uint64_t confirmed; /* monotonic ms the last renewal was sent at */
+    char sha[48];       /* S_WRITE's SHA1 in the server's script cache;
+                           "": not loaded yet */
+    bool noscript;      /* the last refusal was NOSCRIPT (cache flushed) */
 } s_redis_t;
 
 /* One command of an exchange, in hiredis's argv form. */
 typedef struct {
-    int argc;            /* arguments in use */
-    const char *argv[8]; /* command and arguments */
-    size_t len[8];       /* their lengths */
+    int argc;             /* arguments in use */
+    const char *argv[11]; /* command and arguments */
+    size_t len[11];       /* their lengths */
 } s_cmd_t;
 
 /* How an attempt ended. */
@@ -222,6 +231,9 @@ s_refusal(const redisReply *reply)
         strncmp(reply->str, "MISCONF ", 8) == 0) {
         return ACTORS_ENOSPACE;
     }
+    if (strncmp(reply->str, "LEASE ", 6) == 0) {
+        return ACTORS_ELOCKED; /* S_WRITE: another process has the key */
+    }
     return ACTORS_EIO;
 }
 
@@ -275,10 +287,14 @@ s_send(s_redis_t *r, const char *what, s_cmd_t *cmds, int n, unsigned accept,
         bool ok = i < n - 1 ? reply->type != REDIS_REPLY_ERROR
                             : s_reply_ok(reply, accept);
         if (!ok) {
-            ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS", "redis='%s' op=%s %s",
-                r->ep, what,
-                reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                 : "unexpected reply");
+            r->noscript = reply->type == REDIS_REPLY_ERROR &&
+                          strncmp(reply->str, "NOSCRIPT", 8) == 0;
+            if (!r->noscript) {
+                ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS", "redis='%s' op=%s %s",
+                    r->ep, what,
+                    reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                     : "unexpected reply");
+            }
             /* Read the rest, so that the connection stays in step. */
             st = S_FAILED;
             r->refused = s_refusal(reply);
@@ -433,6 +449,30 @@ static const char S_RELEASE[] = "local n = 0 "
                                 "if redis.call('GET', KEYS[i]) == ARGV[1] then "
                                 "n = n + redis.call('DEL', KEYS[i]) end end "
                                 "return n";
+
+/* S_WRITE: KEYS lock, owner, snap, journal; ARGV token, ttl ms, op, data.
+ * A write fenced by the lease: it runs only if the lock holds token (or
+ * is free while the owner key still holds it: an idle lapse, taken back
+ * as S_TAKE does), else it is refused with "LEASE" and writes nothing.
+ * ops: "set" (SET snap data), "push" (RPUSH journal data), "reset" (DEL
+ * journal, then RPUSH data if given), "del" (DEL snap journal). A check
+ * before the command would leave a window (a holder stopped between its
+ * check and its write, or a write delayed in the network, landing after
+ * another process took the key); in one script there is none. */
+static const char S_WRITE[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v ~= ARGV[1] then "
+    "if v or redis.call('GET', KEYS[2]) ~= ARGV[1] then "
+    "return redis.error_reply('LEASE the key is held by another process') "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end "
+    "local op = ARGV[3] "
+    "if op == 'set' then return redis.call('SET', KEYS[3], ARGV[4]) end "
+    "if op == 'push' then return redis.call('RPUSH', KEYS[4], ARGV[4]) end "
+    "if op == 'reset' then redis.call('DEL', KEYS[4]) "
+    "if ARGV[4] then return redis.call('RPUSH', KEYS[4], ARGV[4]) end "
+    "return 0 end "
+    "return redis.call('DEL', KEYS[3], KEYS[4])";
 
 static uint64_t
 s_mono_ms(void)
@@ -597,6 +637,18 @@ s_lease(s_redis_t *r, bool may_take)
     return ACTORS_OK;
 }
 
+/* s_lease_lost records that another process has taken the key: every
+ * later operation of the handle is ACTORS_ELOCKED. */
+static void
+s_lease_lost(s_redis_t *r)
+{
+    r->lease_lost = true;
+    ACTORS_LOG(ACTORS_LOG_WARN, "PST-LEASE-LOST",
+        "redis='%s' key='%s' the lease was not renewed in time and "
+        "another process has taken the key: this handle stops writing",
+        r->ep, r->lock_key);
+}
+
 /* s_lease_check renews the lease if a renewal is due. Returns ACTORS_OK,
  * ACTORS_ELOCKED (lost: now and for good) or the exchange's error. */
 static actors_err
@@ -611,11 +663,52 @@ s_lease_check(s_redis_t *r)
     }
     actors_err rc = s_lease(r, false);
     if (rc == ACTORS_ELOCKED) {
-        r->lease_lost = true;
-        ACTORS_LOG(ACTORS_LOG_WARN, "PST-LEASE-LOST",
-            "redis='%s' key='%s' the lease was not renewed in time and "
-            "another process has taken the key: this handle stops writing",
-            r->ep, r->lock_key);
+        s_lease_lost(r);
+    }
+    return rc;
+}
+
+/* s_write runs one write of the key (S_WRITE's op, with data if not
+ * NULL), fenced by the lease. accept and record are as s_run's. A write
+ * refused for the lease loses it for good, as a failed renewal does. */
+static actors_err
+s_write(s_redis_t *r, const char *op, const char *data, size_t len,
+    unsigned accept, const char *record, size_t record_len)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", ACTORS_PERSIST_LEASE_MS);
+    actors_err rc = ACTORS_EIO;
+    /* By its SHA1 (EVALSHA), so that the script is not sent and hashed
+     * with every write; loaded first, and again if the server lost its
+     * script cache (a restart, SCRIPT FLUSH: NOSCRIPT, nothing ran). */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (r->sha[0] == '\0') {
+            s_cmd_t load = {
+                3, {"SCRIPT", "LOAD", S_WRITE}, {6, 4, sizeof S_WRITE - 1}};
+            redisReply *reply = NULL;
+            rc = s_run(r, "script load", &load, 1, 1u << REDIS_REPLY_STRING,
+                NULL, 0, &reply);
+            if (rc != ACTORS_OK) {
+                return rc;
+            }
+            snprintf(
+                r->sha, sizeof r->sha, "%.*s", (int)reply->len, reply->str);
+            freeReplyObject(reply);
+        }
+        s_cmd_t eval = {data != NULL ? 11 : 10,
+            {"EVALSHA", r->sha, "4", r->lock_key, r->owner_key, r->snap_key,
+                r->jrn_key, r->token, ttl, op, data},
+            {7, strlen(r->sha), 1, r->lock_len, r->owner_len, r->snap_len,
+                r->jrn_len, strlen(r->token), strlen(ttl), strlen(op), len}};
+        r->noscript = false;
+        rc = s_run_done(r, op, &eval, 1, accept, record, record_len);
+        if (!(rc == ACTORS_EIO && r->noscript)) {
+            break;
+        }
+        r->sha[0] = '\0';
+    }
+    if (rc == ACTORS_ELOCKED && !r->lease_lost) {
+        s_lease_lost(r);
     }
     return rc;
 }
@@ -847,8 +940,7 @@ static actors_err
 s_snap_write(void *be, const char *data, size_t len)
 {
     s_redis_t *r = be;
-    s_cmd_t set = {3, {"SET", r->snap_key, data}, {3, r->snap_len, len}};
-    return s_run_done(r, "set", &set, 1, 1u << REDIS_REPLY_STATUS, NULL, 0);
+    return s_write(r, "set", data, len, 1u << REDIS_REPLY_STATUS, NULL, 0);
 }
 
 static actors_err
@@ -939,9 +1031,7 @@ s_jrn_append(void *be, const char *data, size_t len)
         r->batch_len += len;
         return ACTORS_OK;
     }
-    s_cmd_t rpush = {3, {"RPUSH", r->jrn_key, data}, {5, r->jrn_len, len}};
-    return s_run_done(
-        r, "rpush", &rpush, 1, 1u << REDIS_REPLY_INTEGER, data, len);
+    return s_write(r, "push", data, len, 1u << REDIS_REPLY_INTEGER, data, len);
 }
 
 /* s_jrn_sync sends the batch (GROUP) as one element: a single RPUSH, in
@@ -954,10 +1044,8 @@ s_jrn_sync(void *be)
     if (r->batch_len == 0) {
         return ACTORS_OK;
     }
-    s_cmd_t rpush = {
-        3, {"RPUSH", r->jrn_key, r->batch}, {5, r->jrn_len, r->batch_len}};
-    actors_err rc = s_run_done(r, "rpush", &rpush, 1, 1u << REDIS_REPLY_INTEGER,
-        r->batch, r->batch_len);
+    actors_err rc = s_write(r, "push", r->batch, r->batch_len,
+        1u << REDIS_REPLY_INTEGER, r->batch, r->batch_len);
     if (rc == ACTORS_OK) {
         r->batch_len = 0;
     }
@@ -989,19 +1077,10 @@ s_jrn_truncate(void *be, size_t len)
             len = have;
         }
     }
-    /* DEL and RPUSH of the prefix in one transaction: sent again, it
-     * leaves the same list. */
-    s_cmd_t cmds[4] = {
-        {1, {"MULTI"}, {5}},
-        {2, {"DEL", r->jrn_key}, {3, r->jrn_len}},
-        {3, {"RPUSH", r->jrn_key, data}, {5, r->jrn_len, len}},
-        {1, {"EXEC"}, {4}},
-    };
-    if (len == 0) {
-        cmds[2] = cmds[3];
-    }
-    actors_err rc = s_run_done(
-        r, "truncate", cmds, len > 0 ? 4 : 3, 1u << REDIS_REPLY_ARRAY, NULL, 0);
+    /* DEL and RPUSH of the prefix in one script: sent again, it leaves
+     * the same list. */
+    actors_err rc = s_write(r, "reset", len > 0 ? data : NULL, len,
+        1u << REDIS_REPLY_INTEGER, NULL, 0);
     actors__free(data);
     return rc;
 }
@@ -1011,9 +1090,7 @@ s_remove(void *be)
 {
     s_redis_t *r = be;
     r->batch_len = 0;
-    s_cmd_t del = {
-        3, {"DEL", r->snap_key, r->jrn_key}, {3, r->snap_len, r->jrn_len}};
-    return s_run_done(r, "del", &del, 1, 1u << REDIS_REPLY_INTEGER, NULL, 0);
+    return s_write(r, "del", NULL, 0, 1u << REDIS_REPLY_INTEGER, NULL, 0);
 }
 
 const actors__persist_ops_t actors__persist_redis_ops = {

@@ -616,6 +616,41 @@ START_TEST(test_persist_redis_lost_lease_stops_the_handle)
 }
 END_TEST
 
+/* A write is fenced by the lease, not only preceded by a check: a
+ * holder whose key another process took while no renewal was due (it
+ * was stopped between its check and its write, or its write was held up
+ * in the network) gets ACTORS_ELOCKED for that very write, which stores
+ * nothing, and for every later one; its close leaves the other's lease
+ * alone. Before that, a SCRIPT FLUSH costs the holder nothing. */
+START_TEST(test_persist_redis_write_is_fenced)
+{
+    SKIP_WITHOUT_REDIS();
+    actors_persist_opts_t o = s_opts(ACTORS_PERSIST_SYNC_ALWAYS, 0, 0);
+    actors_persist_t *a = s_open("fenced", o);
+    s_recover(a);
+    s_append(a, 1, NULL);
+    /* The fenced write is a script the server keeps by its SHA1: after
+     * the server forgot it, the next write loads it again. */
+    s_raw_cmd(REDIS_REPLY_STATUS, "SCRIPT FLUSH");
+    s_append(a, 2, NULL);
+    /* Another process has the key now; a has just renewed: no check. */
+    s_raw_cmd(REDIS_REPLY_STATUS, "SET actors:fenced:lock other PX 60000");
+    s_raw_cmd(REDIS_REPLY_STATUS, "SET actors:fenced:owner other");
+    s_val_t ev = s_int(100);
+    TEST_ASSERT_ERR(
+        actors_persist_append(a, NULL, 0, ev.b, ev.n, NULL, 0, NULL),
+        ACTORS_ELOCKED);
+    TEST_ASSERT_ERR(actors_persist_save(a, ev.b, ev.n), ACTORS_ELOCKED);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "LLEN actors:fenced:journal"), 2);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:fenced:snap"), 0);
+    actors_persist_destroy(&a);
+    ck_assert_int_eq(
+        s_raw_cmd(REDIS_REPLY_INTEGER, "EXISTS actors:fenced:lock"), 1);
+}
+END_TEST
+
 /* An idle holder whose lease lapsed while nobody else took the key (the
  * owner key still holds its token) takes it back at its next call: what
  * it holds in memory is not stale, and it goes on. */
@@ -707,6 +742,7 @@ persist_redis_suite(void)
     tcase_add_test(tc, test_persist_redis_misconf_is_disk_full);
     tcase_add_test(tc, test_persist_redis_key_is_leased);
     tcase_add_test(tc, test_persist_redis_lost_lease_stops_the_handle);
+    tcase_add_test(tc, test_persist_redis_write_is_fenced);
     tcase_add_test(tc, test_persist_redis_lapsed_lease_is_taken_back);
     tcase_add_test(tc, test_persist_redis_dead_holder_is_taken_over);
     suite_add_tcase(s, tc);
