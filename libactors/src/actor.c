@@ -45,6 +45,7 @@
 #include <actors/actor.h>
 
 #include <assert.h>
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -571,13 +572,18 @@ void
 actors__actor_tell_error(actors_actor_t *self, const char *method,
     const char *type, const char *message)
 {
+    /* The loop and the worker threads (max_concurrency) count in the
+     * same second; errors are rare, so one lock for the process. */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     uint64_t now = s_now();
+    pthread_mutex_lock(&lock);
     if (now - self->tell_err_ms >= 1000) {
         self->tell_err_ms = now;
         self->tell_errs = 0;
     }
     if (++self->tell_errs > ACTORS__TELL_ERRS_LOGGED) {
         self->tell_errs_quiet++;
+        pthread_mutex_unlock(&lock);
         return;
     }
     char more[64] = "";
@@ -586,6 +592,7 @@ actors__actor_tell_error(actors_actor_t *self, const char *method,
             (unsigned long long)self->tell_errs_quiet);
         self->tell_errs_quiet = 0;
     }
+    pthread_mutex_unlock(&lock);
     ACTORS_LOG(ACTORS_LOG_WARN, "ACT-TELL-ERROR", "address=%s%s%s type=%s %s%s",
         self->address, method != NULL ? " method=" : "",
         method != NULL ? method : "", type, message, more);

@@ -703,11 +703,7 @@ actors__ctx_run_worker(actors_actor_t *self, actors_msg_t *scratch,
         const char *type = ctx.has_error ? ctx.type : actors_err_name(rc);
         const char *message = ctx.has_error ? ctx.message : actors_strerror(rc);
         if (tell) {
-            /* A worker thread: logged as is (the count of
-             * actors__actor_tell_error is the loop thread's). */
-            ACTORS_LOG(ACTORS_LOG_WARN, "ACT-TELL-ERROR",
-                "address=%s method=%s type=%s %s", self->address, ctx.method,
-                type, message);
+            actors__actor_tell_error(self, ctx.method, type, message);
         } else {
             actors__post_error(self, errbody, p, rc, type, message);
         }

@@ -159,8 +159,8 @@ actors_err actors__actor_send_reply_msg(
 /* actors__actor_tell_error logs a tell (or event) that failed: nobody
  * can be answered, so the log is where it shows (WARN, ACT-TELL-ERROR).
  * At most ACTORS__TELL_ERRS_LOGGED lines a second; the next line counts
- * the ones left out. method may be NULL. Thread: the actor's loop (a
- * worker thread logs its own directly). */
+ * the ones left out, counted over the loop and the worker threads
+ * together. method may be NULL. Thread: any of the actor's. */
 void actors__actor_tell_error(actors_actor_t *self, const char *method,
     const char *type, const char *message);
 
