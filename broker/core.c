@@ -460,7 +460,7 @@ s_requeue_unstarted(brk_broker_t *self, uint32_t ei)
             if (retry) {
                 s->attempts++;
             }
-            s->state = BRK_SLOT_QUEUED;
+            brk_slots_park(&self->slots, si);
             brk_mailbox_push_front(&e->mailbox, &self->slots, si);
             back++;
         }

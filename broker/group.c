@@ -113,7 +113,7 @@ s_to_member(brk_broker_t *self, uint32_t si, uint32_t mi, bool force)
             force ? UINT32_MAX : e->mailbox_cap) != ACTORS_OK) {
         return false;
     }
-    s->state = BRK_SLOT_QUEUED;
+    brk_slots_park(&self->slots, si);
     return true;
 }
 
@@ -140,7 +140,7 @@ s_distribute(brk_broker_t *self, uint32_t gi)
              * front; a tick or the death pumps again. */
             s = brk_slots_at(&self->slots, si);
             s->entry = gi;
-            s->state = BRK_SLOT_QUEUED;
+            brk_slots_park(&self->slots, si);
             brk_mailbox_push_front(
                 &brk_registry_at(&self->reg, gi)->mailbox, &self->slots, si);
             return;
@@ -267,7 +267,7 @@ brk_group_accept(brk_broker_t *self, uint32_t si, uint32_t gi,
         s_refuse(self, si, gi);
         return false;
     }
-    brk_slots_at(&self->slots, si)->state = BRK_SLOT_QUEUED;
+    brk_slots_park(&self->slots, si);
     return true;
 }
 
@@ -412,7 +412,7 @@ brk_group_member_lost(
                 s->attempts++;
             }
             s->entry = gi;
-            s->state = BRK_SLOT_QUEUED;
+            brk_slots_park(&self->slots, si);
             brk_mailbox_push_front(&g->mailbox, &self->slots, si);
             moved++;
         } else if (s->cmd == ACTORS_CMD_TELL || s->answered) {

@@ -195,7 +195,6 @@ brk_core_pump(brk_broker_t *self, uint32_t ei)
 static bool
 s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
 {
-    brk_slot_t *s = brk_slots_at(&self->slots, si);
     brk_entry_t *e = brk_registry_at(&self->reg, ei);
     if (brk_mailbox_empty(&e->mailbox) && s_credit_left(e)) {
         if (s_dispatch(self, si)) {
@@ -204,7 +203,7 @@ s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
         /* The actor's connection is gone or its queue full: wait in the
          * mailbox, bound or not (the death answers it ActorDead, or the
          * next tick pumps it). */
-        s->state = BRK_SLOT_QUEUED;
+        brk_slots_park(&self->slots, si);
         brk_mailbox_push(&e->mailbox, &self->slots, si, UINT32_MAX);
         return true;
     }
@@ -221,7 +220,7 @@ s_accept(brk_broker_t *self, uint32_t si, uint32_t ei)
             e->address, e->mailbox_cap);
         return false;
     }
-    s->state = BRK_SLOT_QUEUED;
+    brk_slots_park(&self->slots, si);
     return true;
 }
 

@@ -10,6 +10,9 @@
 #include <actors-internal/alloc.h>
 #include <actors-internal/wire.h>
 
+#define BRK_INLINE_MAX 33    /* libzmq keeps a frame this small inline */
+#define BRK_RECV_BUFFER 8192 /* libzmq's receive buffer (in_batch_size) */
+
 actors_err
 brk_slots_init(brk_slots_t *self, uint32_t initial)
 {
@@ -137,6 +140,38 @@ brk_slots_free(brk_slots_t *self, uint32_t idx)
     s->next = self->free_head;
     self->free_head = idx;
     self->live--;
+}
+
+/* s_own replaces m by a private copy when it may share a receive buffer
+ * (brk_slots_park). */
+static void
+s_own(zmq_msg_t *m)
+{
+    size_t n = zmq_msg_size(m);
+    if (n <= BRK_INLINE_MAX || n > BRK_RECV_BUFFER) {
+        return;
+    }
+    zmq_msg_t c;
+    if (zmq_msg_init_size(&c, n) != 0) {
+        return;
+    }
+    memcpy(zmq_msg_data(&c), zmq_msg_data(m), n);
+    zmq_msg_close(m);
+    zmq_msg_move(m, &c);
+    zmq_msg_close(&c);
+}
+
+void
+brk_slots_park(brk_slots_t *self, uint32_t idx)
+{
+    assert(self);
+    assert(idx < self->used);
+    brk_slot_t *s = &self->v[idx];
+    s->state = BRK_SLOT_QUEUED;
+    s_own(&s->rid);
+    s_own(&s->hdr);
+    s_own(&s->args);
+    s_own(&s->key);
 }
 
 void

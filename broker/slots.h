@@ -93,6 +93,20 @@ actors_err brk_slots_alloc(brk_slots_t *self, uint32_t *idx);
  * it on the free list. The caller has taken it off any list and heap. */
 void brk_slots_free(brk_slots_t *self, uint32_t idx);
 
+/* brk_slots_park puts slot idx in state BRK_SLOT_QUEUED (the caller
+ * links it into a mailbox) and gives each of its frames that may live
+ * inside a receive buffer of libzmq a copy of its own. libzmq reads a
+ * connection into buffers of 8 KiB and hands out the frames that fit as
+ * references into them (zero-copy receive): one frame kept keeps its
+ * whole buffer (with its bookkeeping, about 18 KiB) from being freed. A
+ * message dispatched at once is freed at once, but one that waits in a
+ * mailbox may wait for long, and a mailbox of small messages each from
+ * another buffer held 30 times its size (measured under the fuzzer). So
+ * a parked frame of 34 bytes (the largest libzmq stores inline is 33) to
+ * 8 KiB is copied; a larger one was allocated alone. Without memory for
+ * a copy the frame is kept as it is. */
+void brk_slots_park(brk_slots_t *self, uint32_t idx);
+
 /* brk_slots_at returns slot idx (valid until the next alloc). */
 static inline brk_slot_t *
 brk_slots_at(brk_slots_t *self, uint32_t idx)
