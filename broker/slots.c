@@ -156,8 +156,7 @@ s_own(zmq_msg_t *m)
         return;
     }
     memcpy(zmq_msg_data(&c), zmq_msg_data(m), n);
-    zmq_msg_close(m);
-    zmq_msg_move(m, &c);
+    zmq_msg_move(m, &c); /* releases m's reference to the buffer */
     zmq_msg_close(&c);
 }
 

@@ -444,6 +444,40 @@ START_TEST(test_hardening_queued_messages_do_not_pin_buffers)
 }
 END_TEST
 
+/* A parked message whose frames were copied out of the receive buffer
+ * (a long method in the header, a key, args over 33 bytes) goes to the
+ * actor intact when its turn comes, and its answer reaches the caller. */
+START_TEST(test_hardening_parked_call_intact)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    void *c = s_sock(ZMQ_DEALER);
+    s_register(a, "park/1", 1, 0);
+    const char *method = "a-method-name-long-enough-to-be-copied";
+    const char *key = "a-call-key-long-enough-to-be-copied-too";
+    uint8_t args[48] = {0x91, 0xc4, 44}; /* [bin 44] */
+    memset(args + 3, 'a', sizeof args - 3);
+    s_send_to(c, ACTORS_CMD_CALL, 0, "first", "park/1", method, 2, args,
+        sizeof args, S(key));
+    s_send_to(c, ACTORS_CMD_CALL, 0, "second", "park/1", method, 2, args,
+        sizeof args, S(key));
+    for (int i = 0; i < 2; i++) {
+        /* The second waits in the mailbox until the first is answered. */
+        s_got_t g = s_actor_get(a);
+        ck_assert_str_eq(g.method, method);
+        ck_assert_str_eq(g.address, "park/1");
+        ck_assert_uint_eq(g.args_len, sizeof args);
+        ck_assert(g.has_key);
+        ck_assert_str_eq(g.key, key);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+        s_expect_reply(c, 0, i == 0 ? "first" : "second", &s_nil, 1);
+    }
+    zmq_close(c);
+    zmq_close(a);
+    s_stop();
+}
+END_TEST
+
 /* Log lines by msgid, counted from the broker's thread. */
 static atomic_int s_n_slow;
 static atomic_int s_n_slow_end;
@@ -684,6 +718,7 @@ hardening_suite(void)
     tcase_set_timeout(slow, 30);
     tcase_add_test(slow, test_hardening_slow_consumer_bounded);
     tcase_add_test(slow, test_hardening_queued_messages_do_not_pin_buffers);
+    tcase_add_test(slow, test_hardening_parked_call_intact);
     tcase_add_test(slow, test_hardening_slow_consumer_logged_once_per_episode);
     suite_add_tcase(s, slow);
     return s;
