@@ -136,6 +136,7 @@ type Client struct {
 	handshakeOK       bool
 	lost              bool // a disconnect seen, no handshake since
 	handshakeFailures int
+	probed            bool   // asked the broker's mechanism once (brokerWantsCurve)
 	refused           string // why the broker refused our key ("" if not)
 	// the reconnection pace (see the package doc, Refused connections)
 	received uint64        // messages read from the broker
@@ -812,12 +813,78 @@ func (c *Client) monitor(pending map[string]*Future) {
 		case ev == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL && !c.curve && !c.handshakeOK:
 			// No keys here, CURVE there: libzmq does not try again.
 			if c.refused == "" {
-				c.refuse(pending, fmt.Sprintf("no answer will come: the broker at %s requires CURVE keys and this client has none (Options.Key and Options.BrokerKey, or ACTORS_KEY and ACTORS_BROKER_KEY)", c.endpoint))
+				c.refuse(pending, c.needsKeys())
+			}
+		case ev == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL && !c.curve && !c.handshakeOK && c.refused == "" && !c.probed:
+			// Dropped: a broker that wants CURVE and saw the mismatch
+			// first (a race some machines always lose), or one out of
+			// descriptors; its greeting tells which (once).
+			c.probed = true
+			if brokerWantsCurve(c.ctx, c.endpoint, 500*time.Millisecond) {
+				c.refuse(pending, c.needsKeys())
+			} else {
+				c.handshakeFailures++
 			}
 		case ev&handshakeFailed != 0:
 			c.handshakeFailures++
 		}
 	}
+}
+
+// needsKeys is the refusal of a plain client by a broker that wants CURVE.
+func (c *Client) needsKeys() string {
+	return fmt.Sprintf("no answer will come: the broker at %s requires CURVE keys and this client has none (Options.Key and Options.BrokerKey, or ACTORS_KEY and ACTORS_BROKER_KEY)", c.endpoint)
+}
+
+// greeting is the start of a ZMTP 3.0 greeting (RFC 23): signature and
+// major version. A libzmq peer answers with the rest of its own: minor
+// version, then its mechanism, 20 bytes NUL-padded, at offset 12.
+var greeting = []byte{0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3}
+
+// brokerWantsCurve tells whether the broker at endpoint speaks CURVE,
+// read from the greeting it sends on a fresh connection (a ZMQ_STREAM
+// socket) within timeout; false if it cannot tell (libactors does the
+// same).
+func brokerWantsCurve(ctx *zmq.Context, endpoint string, timeout time.Duration) bool {
+	s, err := ctx.NewSocket(zmq.STREAM)
+	if err != nil {
+		return false
+	}
+	defer s.Close()
+	s.SetLinger(0)
+	if s.Connect(endpoint) != nil {
+		return false
+	}
+	poller := zmq.NewPoller()
+	poller.Add(s, zmq.POLLIN)
+	var got []byte
+	sent := false
+	end := time.Now().Add(timeout)
+	for len(got) < 32 {
+		left := time.Until(end)
+		if left <= 0 {
+			break
+		}
+		if ready, err := poller.Poll(left); err != nil || len(ready) == 0 {
+			break
+		}
+		parts, err := s.RecvMessageBytes(0)
+		if err != nil || len(parts) != 2 {
+			break
+		}
+		switch {
+		case len(parts[1]) > 0:
+			got = append(got, parts[1]...)
+		case sent:
+			return false // it closed
+		default: // connected
+			if _, err := s.SendMessage(parts[0], greeting); err != nil {
+				return false
+			}
+			sent = true
+		}
+	}
+	return len(got) >= 32 && got[0] == 0xff && got[9] == 0x7f && string(got[12:18]) == "CURVE\x00"
 }
 
 // dropped: the connection dropped. Nothing came over it since the last

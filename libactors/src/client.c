@@ -129,6 +129,8 @@ struct actors_client {
     char refused_why[256];       /* what the refusal means, for errors */
     actors__conn_t conn;         /* reconnection pace (client_conn.h) */
     bool handshake_logged;       /* CLI-HANDSHAKE-FAILED said once */
+    bool probed;                 /* asked the broker's mechanism once
+                                    (actors__conn_broker_curve) */
     bool handshake_failed;       /* the broker refused a handshake, and
                                     none succeeded since: why drops are */
     uint32_t tells_unpumped;     /* tells sent since the last pump */
@@ -1541,6 +1543,14 @@ s_monitor_read(actors_client_t *self)
         zmq_msg_close(&ev);
         bool auth = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
         bool proto = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !self->keyed &&
+            !self->handshake_ok && !self->refused && !self->probed) {
+            /* A plain client's handshake dropped: a broker that wants
+             * CURVE and saw the mismatch first, or one out of
+             * descriptors. Its greeting tells which (once). */
+            self->probed = true;
+            proto = actors__conn_broker_curve(&self->conn, 500);
+        }
         if ((auth || proto) && !self->handshake_ok) {
             /* libzmq does not try such a connection again. */
             self->refused = true;

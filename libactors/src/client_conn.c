@@ -15,6 +15,8 @@
 
 #include <actors-internal/alloc.h>
 
+#include "deadline.h"
+
 #define ACTORS__PARK_EP_FMT "inproc://actors-client-park-%p"
 #define ACTORS__PARK_FRAMES 64 /* first size of the re-send buffer */
 
@@ -214,4 +216,67 @@ actors__conn_wait_ms(const actors__conn_t *c, int64_t now)
     }
     int64_t left = c->due - now;
     return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* The start of a ZMTP 3.0 greeting (RFC 23): signature (0xFF, 8 bytes of
+ * padding, 0x7F) and major version. A libzmq peer answers it with the
+ * rest of its own greeting: minor version, then its mechanism, 20 bytes
+ * NUL-padded, at offset 12. */
+static const uint8_t s_greeting[11] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3};
+
+bool
+actors__conn_broker_curve(const actors__conn_t *c, int timeout_ms)
+{
+    void *s = zmq_socket(c->ctx, ZMQ_STREAM);
+    if (s == NULL) {
+        return false;
+    }
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_CONNECT_ROUTING_ID, "probe", 5);
+    uint8_t got[32];
+    size_t n = 0;
+    bool sent = false;
+    int64_t end = actors__now_ms() + timeout_ms;
+    if (zmq_connect(s, c->endpoint) != 0) {
+        zmq_close(s);
+        return false;
+    }
+    while (n < sizeof got) {
+        int64_t left = end - actors__now_ms();
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        if (left <= 0 || zmq_poll(&it, 1, (long)left) <= 0) {
+            break;
+        }
+        /* [routing id][data]; empty data: connected, or closed once we
+         * have sent. */
+        zmq_msg_t id;
+        zmq_msg_t data;
+        zmq_msg_init(&id);
+        zmq_msg_init(&data);
+        bool ok = zmq_msg_recv(&id, s, 0) >= 0 && zmq_msg_more(&id) &&
+                  zmq_msg_recv(&data, s, 0) >= 0;
+        size_t len = ok ? zmq_msg_size(&data) : 0;
+        if (ok && len > 0) {
+            size_t take = len < sizeof got - n ? len : sizeof got - n;
+            memcpy(got + n, zmq_msg_data(&data), take);
+            n += take;
+        }
+        zmq_msg_close(&data);
+        if (ok && len == 0 && !sent) {
+            /* Connected: send our greeting's start to its routing id. */
+            sent = zmq_msg_send(&id, s, ZMQ_SNDMORE) >= 0 &&
+                   zmq_send(s, s_greeting, sizeof s_greeting, 0) >= 0;
+            ok = sent;
+        } else if (ok && len == 0) {
+            ok = false; /* it closed */
+        }
+        zmq_msg_close(&id);
+        if (!ok) {
+            break;
+        }
+    }
+    zmq_close(s);
+    return n == sizeof got && got[0] == 0xff && got[9] == 0x7f &&
+           memcmp(got + 12, "CURVE", 6) == 0;
 }

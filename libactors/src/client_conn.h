@@ -71,6 +71,16 @@ typedef enum {
 void actors__conn_dropped(actors__conn_t *c, uint64_t received, int64_t now,
     actors__conn_cause_t cause);
 
+/* actors__conn_broker_curve tells whether the broker at c's endpoint
+ * speaks CURVE, from the greeting it sends on a fresh connection (ZMTP
+ * 3.x: the mechanism name at offset 12), read over a ZMQ_STREAM socket
+ * within timeout_ms; false if it cannot tell. A plain client whose
+ * handshakes are dropped asks it: when the broker sees the mechanism
+ * mismatch first it closes, and libzmq tells the client no more than a
+ * broker out of descriptors would (NO_DETAIL); which side sees it first
+ * is a race that some machines lose every time. Blocks. Owner. */
+bool actors__conn_broker_curve(const actors__conn_t *c, int timeout_ms);
+
 /* actors__conn_waiting: refused, waiting to connect again. Owner. */
 static inline bool
 actors__conn_waiting(const actors__conn_t *c)

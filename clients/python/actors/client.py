@@ -144,6 +144,42 @@ class _Req:
         self.what = what
 
 
+# The start of a ZMTP 3.0 greeting (RFC 23): signature and major version.
+# A libzmq peer answers with the rest of its own: minor version, then its
+# mechanism, 20 bytes NUL-padded, at offset 12.
+_GREETING = b"\xff" + b"\x00" * 7 + b"\x01\x7f\x03"
+
+
+def _broker_wants_curve(ctx, endpoint, timeout=0.5):
+    """Whether the broker at endpoint speaks CURVE, read from the greeting
+    it sends on a fresh connection (a ZMQ_STREAM socket), within timeout
+    seconds; False if it cannot tell (libactors does the same)."""
+    s = ctx.socket(zmq.STREAM)
+    s.linger = 0
+    got, sent = b"", False
+    end = time.monotonic() + timeout
+    try:
+        s.connect(endpoint)
+        while len(got) < 32:
+            left = end - time.monotonic()
+            if left <= 0 or not s.poll(int(left * 1000) + 1):
+                break
+            rid, data = s.recv_multipart()
+            if data:
+                got += data
+            elif sent:
+                break  # it closed
+            else:  # connected
+                s.send_multipart([rid, _GREETING])
+                sent = True
+    except zmq.ZMQError:
+        return False
+    finally:
+        s.close()
+    return (len(got) >= 32 and got[0] == 0xff and got[9] == 0x7f
+            and got[12:18] == b"CURVE\x00")
+
+
 class Client:
     """A connection to an actors broker.
 
@@ -676,8 +712,22 @@ class Client:
                 # no keys here, CURVE there: libzmq does not try again
                 if self._refused is None:
                     self._refuse(pending, None)
+            elif (kind == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                  and not self.curve and not self._handshake_ok
+                  and self._refused is None and not self._probed):
+                # dropped: a broker that wants CURVE and saw the mismatch
+                # first (a race some machines always lose), or one out of
+                # descriptors; its greeting tells which (once)
+                self._probed = True
+                if _broker_wants_curve(self._ctx, self.endpoint):
+                    self._hs_failed = True
+                    self._refuse(pending, None)
+                else:
+                    self._handshake_failures += 1
             elif kind & _HANDSHAKE_FAILED:
                 self._handshake_failures += 1
+
+    _probed = False  # asked the broker's mechanism (_broker_wants_curve)
 
     def _dropped(self):
         """I/O thread: the connection dropped. Nothing came over it since
