@@ -224,6 +224,22 @@ s_failed_tells_rate_limited(const char *concurrency)
         TEST_ASSERT_OK(actors_client_tell(g_client, "chaos/t", "fail", &args));
     }
     itest_echo_ok("chaos/t", "after the tells");
+    /* With worker threads the echo may overtake tells: wait until the
+     * actor has taken and credited every one (slow under sanitizers). */
+    int64_t deadline = testutil_now_ms() + 30000;
+    for (;;) {
+        int64_t mailbox = -1;
+        int64_t inflight = -1;
+        if (testutil_lookup_state(
+                "chaos/t", NULL, 0, NULL, &mailbox, &inflight) == ACTORS_OK &&
+            mailbox == 0 && inflight == 0) {
+            break;
+        }
+        ck_assert_msg(testutil_now_ms() < deadline,
+            "the tells are not all handled: mailbox %lld, in flight %lld",
+            (long long)mailbox, (long long)inflight);
+        testutil_poll_pause_ms(20);
+    }
     int64_t t = testutil_now_ms();
     while (testutil_now_ms() < t + 1100) {
         testutil_poll_pause_ms(50); /* the log's window is a second */
@@ -239,7 +255,10 @@ s_failed_tells_rate_limited(const char *concurrency)
         testutil_count(testutil_proc_stderr(p), "ACT-TELL-ERROR"));
     const char *err = testutil_proc_stderr(p);
     int lines = testutil_count(err, "ACT-TELL-ERROR");
-    ck_assert_msg(lines >= 2 && lines <= 2 * 10 + 1, "%d lines", lines);
+    /* Ten a second: a flood that lasts a few seconds (sanitizers) may
+     * log a few tens; without the limit it is all 200 (and the late one
+     * falls outside the first 16 KiB). */
+    ck_assert_msg(lines >= 2 && lines < 100, "%d lines", lines);
     ck_assert_msg(strstr(err, "more not logged)") != NULL, "stderr: %s", err);
 }
 
