@@ -40,9 +40,11 @@ struct pending {
 };
 
 struct chaos {
-    int64_t count;      /* messages handled before the current one */
-    int64_t events;     /* events handled (subscribe) */
-    pending_t *pending; /* replies owed */
+    _Atomic int64_t count; /* messages handled before the current one
+                              (methods may run on worker threads:
+                              --max-concurrency) */
+    int64_t events;        /* events handled (subscribe) */
+    pending_t *pending;    /* replies owed */
 };
 
 /* ---------------------------------------------------------------- pending */
