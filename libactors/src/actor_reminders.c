@@ -167,7 +167,10 @@ s_save(actors_actor_t *self)
             self->rpersist, actors_msg_data(m), actors_msg_size(m));
     }
     actors_msg_destroy(&m);
-    if (rc != ACTORS_OK) {
+    if (rc != ACTORS_OK && rc != ACTORS_ELOCKED) {
+        /* (KeyLocked: another process took the key between two renewals
+         * and the write was fenced off; the caller drops the reminders,
+         * ACT-REMINDER-LOST.) */
         ACTORS_LOG(ACTORS_LOG_ERR, "ACT-REMINDER-SAVE",
             "address=%s cannot save the reminders: %s", self->address,
             actors_err_name(rc));
@@ -333,7 +336,9 @@ s_fire(actors_actor_t *actor, void *arg)
         s_unlink(actor, r);
         s_free(r);
     }
-    (void)s_save(actor);
+    if (s_save(actor) == ACTORS_ELOCKED) {
+        s_lost(actor); /* the lease went while it fired (fenced write) */
+    }
 }
 
 /* s_restore_one adds one stored reminder {name, due, period, data}. */

@@ -289,7 +289,9 @@ s_send(s_redis_t *r, const char *what, s_cmd_t *cmds, int n, unsigned accept,
         if (!ok) {
             r->noscript = reply->type == REDIS_REPLY_ERROR &&
                           strncmp(reply->str, "NOSCRIPT", 8) == 0;
-            if (!r->noscript) {
+            bool lease = reply->type == REDIS_REPLY_ERROR &&
+                         strncmp(reply->str, "LEASE ", 6) == 0;
+            if (!r->noscript && !lease) { /* lease: PST-LEASE-LOST says it */
                 ACTORS_LOG(ACTORS_LOG_ERR, "PST-REDIS", "redis='%s' op=%s %s",
                     r->ep, what,
                     reply->type == REDIS_REPLY_ERROR ? reply->str
