@@ -23,6 +23,8 @@
 #include "mailbox.h"
 #include "topic.h"
 
+#define PS_COPY_MAX 8192 /* bodies copied once per publish (s_on_publish) */
+
 enum { PS_FREE = 0, PS_CONN, PS_ADDR };
 
 typedef struct {
@@ -322,7 +324,22 @@ s_on_publish(void *arg, brk_broker_t *core, const brk_in_t *m)
     char topic[BRK_TOPIC_MAX + 1];
     memcpy(topic, t, tlen);
     topic[tlen] = '\0';
-    uint32_t n = s_publish(self, topic, tlen, &m->arg[1]);
+    /* The body as received carries its connection's metadata (libzmq's
+     * ZMTP properties, reference-counted): a copy of it per delivery
+     * takes a reference here and the I/O thread drops it, one cache line
+     * bounced between two cores for every subscriber. A small body gets
+     * a private copy, made once, that has none (docs/BENCHMARKS.md,
+     * fan-out); a large one costs more to copy than that. */
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    if (blen <= PS_COPY_MAX) {
+        zmq_msg_close(&body);
+        brk_core_body_from(&body, zmq_msg_data(&m->arg[1]), blen);
+    } else {
+        zmq_msg_copy(&body, &m->arg[1]);
+    }
+    uint32_t n = s_publish(self, topic, tlen, &body);
+    zmq_msg_close(&body);
     if (m->h.id_len > 0 || m->delim) {
         msgpack_sbuffer_clear(&core->sbuf);
         msgpack_pack_uint32(&core->pk, n);

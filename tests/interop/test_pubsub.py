@@ -8,7 +8,8 @@ SPDX-License-Identifier: MIT
 A DEALER subscribes to py.* and py.>, a REQ socket publishes (its REPLY
 is the number of subscriptions reached), the DEALER reads PUBLICATIONs
 (names in the header: pattern, topic; id: the SUBSCRIBE's), unsubscribes,
-and malformed PUBLISH/SUBSCRIBE get BadRequest. Prints "N passed, N
+bodies small and large reach several subscribers intact, and malformed
+PUBLISH/SUBSCRIBE get BadRequest. Prints "N passed, N
 failed"; exit status 0 only if all passed.
 """
 import os, struct, sys, zmq, msgpack
@@ -124,6 +125,27 @@ f = sub2.recv_multipart()
 check("py.*.d's subscriber gets it", parse(f[0])[1:] == (b"t2", [b"py.*.d", b"py.c.d"]), f)
 sub.recv_multipart()
 sub2.close()
+
+# Bodies small and large reach every subscriber intact (the broker copies
+# a small body once per publish and shares a large one by reference).
+subs = []
+for i in range(3):
+    s = sock(zmq.DEALER)
+    s.send_multipart([hdr(SUBSCRIBE, b"b%d" % i), b"py.body"])
+    s.recv_multipart()
+    subs.append(s)
+for size in (0, 20, 40, 8000, 9000, 300000):
+    body = msgpack.packb(bytes((i * 7 + size) % 251 for i in range(size)))
+    req.send_multipart([hdr(PUBLISH, b"p6"), b"py.body", body])
+    f = req.recv_multipart()
+    got = [s.recv_multipart() for s in subs]
+    check("a body of %d bytes reaches 3 subscribers intact" % len(body),
+          msgpack.unpackb(f[1]) == 4 and all(g[1] == body for g in got) and
+          [parse(g[0])[1] for g in got] == [b"b0", b"b1", b"b2"],
+          (f, [len(g[1]) for g in got]))
+    sub.recv_multipart()  # py.> takes it too
+for s in subs:
+    s.close()
 
 for name, frames in (("a wildcard topic", [b"py.*", b"\xc0"]),
                      ("an empty segment", [b"py..x", b"\xc0"]),
