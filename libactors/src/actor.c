@@ -700,7 +700,9 @@ s_drain(actors_actor_t *self)
         if (self->credit >= self->credit_batch) {
             s_send_credit(self);
         }
-        s_run_timers_at(self, s_now());
+        if (actors__timers_count(&self->timers) > 0) {
+            s_run_timers_at(self, s_now()); /* no clock read without */
+        }
     }
 }
 

@@ -145,14 +145,6 @@ struct actors_client {
 
 static void s_monitor_read(actors_client_t *self);
 
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- reference counting ------------------------------------------------ */
 
 void
@@ -724,7 +716,7 @@ s_request_fl(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
             if (grace < ACTORS__GRACE_MIN_MS) {
                 grace = ACTORS__GRACE_MIN_MS;
             }
-            f->deadline = s_now_ms() + (int64_t)timeout_ms + grace;
+            f->deadline = actors__now_ms() + (int64_t)timeout_ms + grace;
             s_heap_push(self, f);
         }
         *out = f;
@@ -788,7 +780,7 @@ actors_client_call(actors_client_t *self, const char *address,
     }
     actors__inherit_t inh;
     uint32_t timeout = actors__deadline_of(self->timeout_ms, &self->inh,
-        opts ? opts->timeout_ms : 0, s_now_ms(), &inh);
+        opts ? opts->timeout_ms : 0, actors__now_ms(), &inh);
     size_t route_len = opts ? opts->route_len : 0;
     actors_err rc = s_request_fl(self, ACTORS_CMD_CALL, timeout, address,
         method, true, true, opts ? opts->key : NULL, opts ? opts->key_len : 0,
@@ -1134,7 +1126,7 @@ s_tell_answer(
         return;
     }
     self->tells_refused++;
-    int64_t now = s_now_ms();
+    int64_t now = actors__now_ms();
     if (self->refused_logged != 0 &&
         now - self->refused_logged < ACTORS__REFUSED_LOG_MS) {
         return;
@@ -1280,7 +1272,7 @@ s_expire(actors_client_t *self)
     if (self->nheap == 0) {
         return;
     }
-    int64_t now = s_now_ms();
+    int64_t now = actors__now_ms();
     while (!self->closed && self->nheap > 0 && self->heap[0]->deadline <= now) {
         actors_future_t *f = self->heap[0];
         size_t i = s_table_find(self, f->id);
@@ -1330,7 +1322,7 @@ s_renew(actors_client_t *self)
 static void
 s_wait_fd(actors_client_t *self, int wait_ms)
 {
-    int64_t deadline = wait_ms > 0 ? s_now_ms() + wait_ms : 0;
+    int64_t deadline = wait_ms > 0 ? actors__now_ms() + wait_ms : 0;
     for (;;) {
         /* The connection's news too: subscriptions made again (s_renew),
          * the pace after a refusal (client_conn.h). */
@@ -1354,7 +1346,7 @@ s_wait_fd(actors_client_t *self, int wait_ms)
             return;
         }
         if (wait_ms > 0) {
-            int64_t left = deadline - s_now_ms();
+            int64_t left = deadline - actors__now_ms();
             if (left <= 0) {
                 return;
             }
@@ -1369,12 +1361,12 @@ actors__client_timeout_ms(const actors_client_t *self)
     assert(self && self->tag == ACTORS_CLIENT_TAG);
     int knock = -1;
     if (actors__conn_waiting(&self->conn)) {
-        knock = actors__conn_wait_ms(&self->conn, s_now_ms());
+        knock = actors__conn_wait_ms(&self->conn, actors__now_ms());
     }
     if (self->nheap == 0) {
         return knock;
     }
-    int64_t left = self->heap[0]->deadline - s_now_ms();
+    int64_t left = self->heap[0]->deadline - actors__now_ms();
     if (left <= 0) {
         return 0;
     }
@@ -1398,7 +1390,7 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
     actors__client_ref(self);
     self->tells_unpumped = 0;
     if (actors__conn_waiting(&self->conn)) {
-        actors__conn_due(&self->conn, s_now_ms());
+        actors__conn_due(&self->conn, actors__now_ms());
     }
     int handled = s_drain(self);
     if (handled == 0) {
@@ -1442,7 +1434,7 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
         }
         s_expire(self);
         if (actors__conn_waiting(&self->conn)) {
-            actors__conn_due(&self->conn, s_now_ms());
+            actors__conn_due(&self->conn, actors__now_ms());
         }
     }
     actors_err rc = self->closed ? ACTORS_ECLOSED : ACTORS_OK;
@@ -1609,7 +1601,7 @@ s_monitor_read(actors_client_t *self)
         }
         if (event == ZMQ_EVENT_DISCONNECTED) {
             self->lost = true;
-            actors__conn_dropped(&self->conn, self->received, s_now_ms(),
+            actors__conn_dropped(&self->conn, self->received, actors__now_ms(),
                 self->handshake_failed ? ACTORS__CONN_HANDSHAKE
                                        : ACTORS__CONN_DROPPED);
         } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->lost) {

@@ -28,6 +28,7 @@
 
 #include <actors-internal/alloc.h>
 #include "client_internal.h"
+#include "deadline.h"
 #include "future_internal.h"
 #include <actors-internal/unpack.h>
 #include "msg_internal.h"
@@ -40,15 +41,6 @@ struct actors__link {
 };
 
 static const uint8_t s_nil = 0xc0;
-
-/* s_now_ms is the monotonic clock in milliseconds. */
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 actors_err
 actors__future_new(actors_client_t *client, actors_future_t **out)
@@ -341,7 +333,7 @@ actors_err
 actors_future_wait(actors_future_t *self, int timeout_ms)
 {
     assert(self && self->tag == ACTORS_FUTURE_TAG);
-    int64_t deadline = timeout_ms > 0 ? s_now_ms() + timeout_ms : 0;
+    int64_t deadline = timeout_ms > 0 ? actors__now_ms() + timeout_ms : 0;
     bool pumped = false;
     for (;;) {
         if (self->state != ACTORS__FUTURE_PENDING) {
@@ -352,7 +344,7 @@ actors_future_wait(actors_future_t *self, int timeout_ms)
         }
         int wait_ms = -1;
         if (timeout_ms >= 0) {
-            int64_t left = timeout_ms > 0 ? deadline - s_now_ms() : 0;
+            int64_t left = timeout_ms > 0 ? deadline - actors__now_ms() : 0;
             if (left <= 0 && pumped) {
                 return ACTORS_ETIMEDOUT;
             }
@@ -569,11 +561,11 @@ actors_err
 actors_future_wait_all(actors_future_t *const *fs, size_t n, int timeout_ms)
 {
     assert(fs || n == 0);
-    int64_t deadline = timeout_ms > 0 ? s_now_ms() + timeout_ms : 0;
+    int64_t deadline = timeout_ms > 0 ? actors__now_ms() + timeout_ms : 0;
     for (size_t i = 0; i < n; i++) {
         int left = timeout_ms;
         if (timeout_ms > 0) {
-            int64_t l = deadline - s_now_ms();
+            int64_t l = deadline - actors__now_ms();
             left = l > 0 ? (int)l : 0;
         }
         actors_err rc = actors_future_wait(fs[i], left);
@@ -589,7 +581,7 @@ actors_future_wait_any(
     actors_future_t *const *fs, size_t n, int timeout_ms, size_t *index)
 {
     assert(fs || n == 0);
-    int64_t deadline = timeout_ms > 0 ? s_now_ms() + timeout_ms : 0;
+    int64_t deadline = timeout_ms > 0 ? actors__now_ms() + timeout_ms : 0;
     bool pumped = false;
     for (;;) {
         actors_client_t *client = NULL;
@@ -610,7 +602,7 @@ actors_future_wait_any(
         }
         int wait_ms = -1;
         if (timeout_ms >= 0) {
-            int64_t left = timeout_ms > 0 ? deadline - s_now_ms() : 0;
+            int64_t left = timeout_ms > 0 ? deadline - actors__now_ms() : 0;
             if (left <= 0 && pumped) {
                 return ACTORS_ETIMEDOUT;
             }

@@ -25,6 +25,7 @@
 #include <actors/log.h>
 
 #include "client_internal.h"
+#include "deadline.h"
 #include <actors-internal/alloc.h>
 #include <actors-internal/wire.h>
 
@@ -83,14 +84,6 @@ struct actors_pool {
     bool ready;     /* an outcome became ready since the last notice */
     bool notifying; /* ready_fn is on the stack */
 };
-
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------------------------------------------------------------- lists */
 
@@ -641,7 +634,7 @@ s_pump(actors_pool_t *self, int64_t deadline, bool first)
 {
     int wait_ms = -1;
     if (deadline >= 0) {
-        int64_t left = deadline - s_now_ms();
+        int64_t left = deadline - actors__now_ms();
         if (left <= 0 && !first) {
             return ACTORS_ETIMEDOUT;
         }
@@ -656,7 +649,7 @@ s_pump(actors_pool_t *self, int64_t deadline, bool first)
 static int64_t
 s_deadline(int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : s_now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : actors__now_ms() + timeout_ms;
 }
 
 /* s_take returns t's outcome to the caller and frees t. */
