@@ -165,6 +165,28 @@ s_may_join(brk_broker_t *self, const brk_in_t *m, uint32_t ci,
     return true;
 }
 
+/* s_room: connection ci may take address ei (BRK_NONE: a new one), as
+ * it holds ei already (itself or, ei being a group, one of its members),
+ * or fewer than BRK_ADDRESSES_PER_CONN addresses while live connections
+ * hold fewer than BRK_ADDRESSES_MAX: what a peer can make the broker
+ * keep is bounded, as its subscriptions are (pubsub.h). */
+static bool
+s_room(brk_broker_t *self, uint32_t ci, uint32_t ei)
+{
+    uint32_t n = 0;
+    if (ci != BRK_NONE) {
+        uint32_t i = brk_conns_at(&self->conns, ci)->first_entry;
+        for (; i != BRK_NONE; i = brk_registry_at(&self->reg, i)->conn_next) {
+            if (ei != BRK_NONE &&
+                (i == ei || brk_registry_at(&self->reg, i)->group == ei)) {
+                return true;
+            }
+            n++;
+        }
+    }
+    return n < BRK_ADDRESSES_PER_CONN && self->running < BRK_ADDRESSES_MAX;
+}
+
 /* s_on_register handles REGISTER: claim an address for the sending
  * connection. */
 static void
@@ -228,6 +250,20 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
         return;
     }
     if (info.group && !s_may_join(self, m, ci, address, &info)) {
+        return;
+    }
+    if (!s_room(self, ci, ei)) {
+        if (self->now - self->full_logged >= 1000) {
+            self->full_logged = self->now; /* at most once a second */
+            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-REGISTRY-FULL",
+                "address=%s pid=%lld refusing REGISTER: at most %u "
+                "addresses per connection, %u in all",
+                address, (long long)info.pid, BRK_ADDRESSES_PER_CONN,
+                BRK_ADDRESSES_MAX);
+        }
+        brk_core_error(self, m->rid, m->delim, m->hdr, ACTORS_EFULL, address,
+            "registry full: at most %u addresses per connection, %u in all",
+            BRK_ADDRESSES_PER_CONN, BRK_ADDRESSES_MAX);
         return;
     }
     bool new_conn = ci == BRK_NONE;

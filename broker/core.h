@@ -120,6 +120,7 @@ struct brk_broker {
     uint64_t n_tells_lost;        /* tells in flight when an actor died */
     uint64_t n_refused;           /* connections refused: no descriptor */
     int64_t fd_logged;            /* last BRK-FDS-EXHAUSTED log, ms */
+    int64_t full_logged;          /* last BRK-REGISTRY-FULL log, ms */
     int64_t fd_limit;             /* RLIMIT_NOFILE soft limit at create */
     uint8_t *fd_seen;             /* per fd: what its last ACCEPTED got */
     size_t fd_seen_len;           /* entries in fd_seen */

@@ -29,7 +29,9 @@
 #include "idmap.h"
 #include "mailbox.h"
 
-#define BRK_CLAIM_MAX 64 /* bytes of a REGISTER's claim */
+#define BRK_CLAIM_MAX 64            /* bytes of a REGISTER's claim */
+#define BRK_ADDRESSES_PER_CONN 1024 /* addresses one connection may hold */
+#define BRK_ADDRESSES_MAX 65536     /* addresses live connections hold */
 
 typedef enum {
     BRK_ENTRY_FREE = 0, /* unused */

@@ -26,6 +26,7 @@
 #include <actors/msg.h>
 
 #include "../../../broker/broker.h"
+#include "../../../broker/registry.h"
 #include "../../testutil.h"
 #include <actors-internal/utf8.h>
 #include <actors-internal/wire.h>
@@ -693,6 +694,46 @@ START_TEST(test_hardening_error_bodies_utf8)
 }
 END_TEST
 
+/* One connection registering address after address grew the broker
+ * without bound (100,000 REGISTERs: 65 MB, kept after it left). It holds
+ * at most BRK_ADDRESSES_PER_CONN: the next is refused MailboxFull, as a
+ * subscription beyond its bound is; an address it holds may still be
+ * registered again, another connection is not held back, and every
+ * address it has keeps being served. */
+START_TEST(test_hardening_registrations_bounded)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    char addr[64];
+    for (int i = 0; i < BRK_ADDRESSES_PER_CONN; i++) {
+        snprintf(addr, sizeof addr, "many/%d", i);
+        s_register(a, addr, 1, 0);
+    }
+    actors_msg_t *info = NULL;
+    TEST_ASSERT_OK(
+        actors_msg_build(&info, "{sssi}", "service", "test", "pid", 4242));
+    s_send(a, ACTORS_CMD_REGISTER, 0, "over", 2, S("many/over"),
+        actors_msg_data(info), actors_msg_size(info));
+    s_expect_error(a, 0, "over", "MailboxFull");
+    s_register(a, "many/7", 1, 0); /* held already: answered as before */
+    void *b = s_sock(ZMQ_DEALER);
+    s_register(b, "other/1", 1, 0);
+    void *c = s_sock(ZMQ_DEALER);
+    s_call(c, "c1", "many/over", 0);
+    s_expect_error(c, 0, "c1", "NoSuchActor");
+    s_call(c, "c2", "many/1023", 0);
+    s_got_t g = s_actor_get(a);
+    ck_assert_str_eq(g.address, "many/1023");
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+    s_expect_reply(c, 0, "c2", &s_nil, 1);
+    actors_msg_destroy(&info);
+    zmq_close(c);
+    zmq_close(b);
+    zmq_close(a);
+    s_stop();
+}
+END_TEST
+
 Suite *hardening_suite(void);
 
 Suite *
@@ -711,6 +752,7 @@ hardening_suite(void)
     tcase_add_test(tc, test_hardening_unstarted_calls_redelivered);
     tcase_add_test(tc, test_hardening_unstarted_calls_told_dead);
     tcase_add_test(tc, test_hardening_error_bodies_utf8);
+    tcase_add_test(tc, test_hardening_registrations_bounded);
     suite_add_tcase(s, tc);
     /* Its own case (CK_RUN_CASE=slow runs it alone): 600 calls with
      * 64 KiB replies. */
