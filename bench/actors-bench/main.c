@@ -336,7 +336,7 @@ s_run_payload(
         char base[64];
         snprintf(base, sizeof base, "pipelined_w%d_calls_per_s", window);
         bench_params_t pw = p;
-        pw.cpu = window == 256;
+        pw.cpu = window == 256 || window == 4096;
         s_measure(b, envs, &pw, S_PIPELINED, window, 1, r, NULL);
         for (int s = 0; s < NSYS; s++) {
             s_figure(b, base, "calls/s", tr, payload)->v[s] = r[s].per_s;
@@ -354,6 +354,15 @@ s_run_payload(
                     c[BENCH_CPU_BROKER];
                 s_figure(b, "cpu_us_per_call_actor", "us", tr, payload)->v[s] =
                     c[BENCH_CPU_WORKERS];
+            }
+            if (window == 4096) {
+                double *c = r[s].cpu_us;
+                s_figure(b, "cpu_us_per_call_w4096_client", "us", tr, payload)
+                    ->v[s] = c[BENCH_CPU_CLIENT];
+                s_figure(b, "cpu_us_per_call_w4096_broker", "us", tr, payload)
+                    ->v[s] = c[BENCH_CPU_BROKER];
+                s_figure(b, "cpu_us_per_call_w4096_actor", "us", tr, payload)
+                    ->v[s] = c[BENCH_CPU_WORKERS];
             }
             s_progress(b, s_drivers[s]->name, base, r[s].per_s);
         }
