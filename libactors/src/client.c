@@ -32,9 +32,16 @@
  * of ids spreads perfectly: nearly every entry sits at its home slot), and
  * backward-shift deletion that stops at the first entry at home. It grows
  * at half load, so 10,000s of outstanding calls stay O(1). Calls with a
- * timeout also sit in a binary min-heap of local deadlines (timeout +
- * grace): if the broker never answers (it is gone), the client fails the
- * future with Timeout itself.
+ * timeout also have a local deadline (timeout + grace): if the broker
+ * never answers (it is gone), the client fails the future with Timeout
+ * itself. Calls with the same timeout get their deadlines in the order
+ * they are made (the clock is monotonic), so each of the few timeouts in
+ * use has a lane, a list in deadline order: adding at its tail and
+ * removing an answered call are O(1), where a binary heap cost a sift
+ * through log2(calls in flight) futures on every reply (at 4096 in
+ * flight, the client's most expensive function). The earliest deadline
+ * is the earliest of the lanes' heads; timeouts beyond the lanes use a
+ * binary min-heap.
  *
  * The client has no thread. actors_client_poll (called by every future
  * wait) reads what has arrived, resolves futures, fires expired deadlines,
@@ -95,6 +102,16 @@ typedef struct {
     actors_future_t *f; /* NULL: free slot */
 } s_slot_t;
 
+#define S_LANES 4 /* timeouts with a deadline lane of their own */
+
+/* A deadline lane: the futures whose local deadline is dur_ms after they
+ * were made, earliest first (s_dl_add). Empty: head NULL. */
+typedef struct {
+    int64_t dur_ms;
+    actors_future_t *head;
+    actors_future_t *tail;
+} s_lane_t;
+
 struct actors_client {
     uint32_t tag;                /* ACTORS_CLIENT_TAG while referenced */
     uint32_t refs;               /* the caller's + one per future */
@@ -105,7 +122,8 @@ struct actors_client {
     s_slot_t *slots;             /* pending table, mask + 1 slots */
     size_t mask;                 /* table size - 1 (a power of two) */
     size_t npending;             /* futures in the table */
-    actors_future_t **heap;      /* min-heap of local deadlines */
+    s_lane_t lanes[S_LANES];     /* deadlines by timeout (s_dl_add) */
+    actors_future_t **heap;      /* min-heap of the other deadlines */
     size_t nheap;                /* entries in heap */
     size_t heap_cap;             /* slots in heap */
     actors__client_hook_fn hook; /* non-reply messages; NULL: dropped */
@@ -312,7 +330,7 @@ s_table_remove(actors_client_t *self, size_t i)
     self->slots[i].f = NULL;
 }
 
-/* ---- deadline heap ------------------------------------------------------ */
+/* ---- deadlines: lanes, and a heap for the rest --------------------------- */
 
 static actors_err
 s_heap_reserve(actors_client_t *self)
@@ -404,13 +422,88 @@ s_heap_remove(actors_client_t *self, actors_future_t *f)
     }
 }
 
-/* s_take removes f (found at slot i) from the table and the heap. The
- * table's reference passes to the caller. */
+/* s_dl_add gives f (deadline set) a deadline lane of duration dur_ms:
+ * the lane of that duration, or an empty one, or else the heap (room
+ * reserved by s_heap_reserve). */
+static void
+s_dl_add(actors_client_t *self, actors_future_t *f, int64_t dur_ms)
+{
+    int free_lane = -1;
+    for (int k = 0; k < S_LANES; k++) {
+        s_lane_t *l = &self->lanes[k];
+        if (l->head != NULL && l->dur_ms != dur_ms) {
+            continue;
+        }
+        if (l->head == NULL) {
+            if (free_lane < 0) {
+                free_lane = k;
+            }
+            continue;
+        }
+        /* Same duration: deadlines come in order (monotonic clock). */
+        assert(l->tail->deadline <= f->deadline);
+        f->lane = (int8_t)k;
+        f->dl_prev = l->tail;
+        f->dl_next = NULL;
+        l->tail->dl_next = f;
+        l->tail = f;
+        return;
+    }
+    if (free_lane < 0) {
+        s_heap_push(self, f);
+        return;
+    }
+    s_lane_t *l = &self->lanes[free_lane];
+    l->dur_ms = dur_ms;
+    l->head = l->tail = f;
+    f->lane = (int8_t)free_lane;
+    f->dl_prev = f->dl_next = NULL;
+}
+
+/* s_dl_remove takes f's deadline away, wherever it is (or none). */
+static void
+s_dl_remove(actors_client_t *self, actors_future_t *f)
+{
+    if (f->lane < 0) {
+        s_heap_remove(self, f);
+        return;
+    }
+    s_lane_t *l = &self->lanes[f->lane];
+    if (f->dl_prev != NULL) {
+        f->dl_prev->dl_next = f->dl_next;
+    } else {
+        l->head = f->dl_next;
+    }
+    if (f->dl_next != NULL) {
+        f->dl_next->dl_prev = f->dl_prev;
+    } else {
+        l->tail = f->dl_prev;
+    }
+    f->dl_prev = f->dl_next = NULL;
+    f->lane = -1;
+}
+
+/* s_dl_first is the future with the earliest deadline, or NULL. */
+static actors_future_t *
+s_dl_first(const actors_client_t *self)
+{
+    actors_future_t *first = self->nheap > 0 ? self->heap[0] : NULL;
+    for (int k = 0; k < S_LANES; k++) {
+        actors_future_t *h = self->lanes[k].head;
+        if (h != NULL && (first == NULL || h->deadline < first->deadline)) {
+            first = h;
+        }
+    }
+    return first;
+}
+
+/* s_take removes f (found at slot i) from the table and its deadline.
+ * The table's reference passes to the caller. */
 static void
 s_take(actors_client_t *self, size_t i, actors_future_t *f)
 {
     s_table_remove(self, i);
-    s_heap_remove(self, f);
+    s_dl_remove(self, f);
 }
 
 /* ---- create / destroy --------------------------------------------------- */
@@ -549,11 +642,14 @@ actors_client_destroy(actors_client_t **self_p)
         if (f != NULL) {
             self->slots[i].f = NULL;
             f->heap_idx = ACTORS__NO_HEAP;
+            f->lane = -1;
+            f->dl_prev = f->dl_next = NULL;
             actors__future_unref(f);
         }
     }
     self->npending = 0;
     self->nheap = 0;
+    memset(self->lanes, 0, sizeof self->lanes);
     s_spare_free(self);
     actors__free(self->slots);
     self->slots = NULL;
@@ -716,8 +812,9 @@ s_request_fl(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
             if (grace < ACTORS__GRACE_MIN_MS) {
                 grace = ACTORS__GRACE_MIN_MS;
             }
-            f->deadline = actors__now_ms() + (int64_t)timeout_ms + grace;
-            s_heap_push(self, f);
+            int64_t dur = (int64_t)timeout_ms + grace;
+            f->deadline = actors__now_ms() + dur;
+            s_dl_add(self, f, dur);
         }
         *out = f;
     }
@@ -1269,12 +1366,13 @@ s_fail_refused(actors_client_t *self)
 static void
 s_expire(actors_client_t *self)
 {
-    if (self->nheap == 0) {
+    actors_future_t *f = s_dl_first(self);
+    if (f == NULL) {
         return;
     }
     int64_t now = actors__now_ms();
-    while (!self->closed && self->nheap > 0 && self->heap[0]->deadline <= now) {
-        actors_future_t *f = self->heap[0];
+    for (; !self->closed && f != NULL && f->deadline <= now;
+         f = s_dl_first(self)) {
         size_t i = s_table_find(self, f->id);
         assert(i != SIZE_MAX);
         s_take(self, i, f);
@@ -1363,10 +1461,11 @@ actors__client_timeout_ms(const actors_client_t *self)
     if (actors__conn_waiting(&self->conn)) {
         knock = actors__conn_wait_ms(&self->conn, actors__now_ms());
     }
-    if (self->nheap == 0) {
+    const actors_future_t *first = s_dl_first(self);
+    if (first == NULL) {
         return knock;
     }
-    int64_t left = self->heap[0]->deadline - actors__now_ms();
+    int64_t left = first->deadline - actors__now_ms();
     if (left <= 0) {
         return 0;
     }

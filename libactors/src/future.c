@@ -60,6 +60,7 @@ actors__future_new(actors_client_t *client, actors_future_t **out)
     self->tag = ACTORS_FUTURE_TAG;
     self->refs = 1;
     self->heap_idx = ACTORS__NO_HEAP;
+    self->lane = -1;
     msgpack_unpacked_init(&self->up);
     if (client != NULL) {
         actors__client_ref(client);

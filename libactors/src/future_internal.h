@@ -46,27 +46,30 @@ typedef struct {
 } actors__inherit_t;
 
 struct actors_future {
-    uint32_t tag;            /* ACTORS_FUTURE_TAG while alive */
-    uint32_t refs;           /* see the file comment */
-    uint8_t state;           /* actors__future_state_t */
-    bool user_dropped;       /* actors_future_destroy was called */
-    bool decoded;            /* up holds the decoded body (or failed) */
-    bool checked;            /* body known to be one valid msgpack value */
-    bool has_body;           /* body is initialised */
-    bool cb_used;            /* on_done was set once; never again */
-    actors_client_t *client; /* referenced; NULL for a free-standing one */
-    uint64_t id;             /* request id while in the pending table */
-    int64_t deadline;        /* local deadline (ms, monotonic); 0: none */
-    size_t heap_idx;         /* slot in the client's deadline heap */
-    zmq_msg_t body;          /* the reply body, as received */
-    msgpack_unpacked up;     /* body decoded on first use */
-    actors_err code;         /* when FAILED */
-    actors_error_t *error;   /* when FAILED; NULL only after OOM */
-    actors_future_t *src;    /* the outcome is src's (chains); referenced */
-    actors_future_cb cb;     /* on_done, not yet run */
-    void *cb_arg;            /* its argument */
-    actors__link_t *links;   /* continuations waiting for this one */
-    actors__inherit_t inh;   /* what calls in its callbacks inherit */
+    uint32_t tag;             /* ACTORS_FUTURE_TAG while alive */
+    uint32_t refs;            /* see the file comment */
+    uint8_t state;            /* actors__future_state_t */
+    bool user_dropped;        /* actors_future_destroy was called */
+    bool decoded;             /* up holds the decoded body (or failed) */
+    bool checked;             /* body known to be one valid msgpack value */
+    bool has_body;            /* body is initialised */
+    bool cb_used;             /* on_done was set once; never again */
+    actors_client_t *client;  /* referenced; NULL for a free-standing one */
+    uint64_t id;              /* request id while in the pending table */
+    int64_t deadline;         /* local deadline (ms, monotonic); 0: none */
+    size_t heap_idx;          /* slot in the client's deadline heap */
+    actors_future_t *dl_prev; /* neighbours in a deadline lane */
+    actors_future_t *dl_next; /* (client.c); NULL at the ends */
+    int8_t lane;              /* its lane; -1: none (heap or no deadline) */
+    zmq_msg_t body;           /* the reply body, as received */
+    msgpack_unpacked up;      /* body decoded on first use */
+    actors_err code;          /* when FAILED */
+    actors_error_t *error;    /* when FAILED; NULL only after OOM */
+    actors_future_t *src;     /* the outcome is src's (chains); referenced */
+    actors_future_cb cb;      /* on_done, not yet run */
+    void *cb_arg;             /* its argument */
+    actors__link_t *links;    /* continuations waiting for this one */
+    actors__inherit_t inh;    /* what calls in its callbacks inherit */
 };
 
 #define ACTORS__NO_HEAP SIZE_MAX

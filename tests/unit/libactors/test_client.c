@@ -968,6 +968,98 @@ START_TEST(test_client_local_timeout_without_broker)
 }
 END_TEST
 
+/* Local deadlines with more timeouts in use than the client has lanes
+ * (the rest go to its heap): answered calls leave their lane or the heap
+ * from anywhere in it, the others fail with Timeout in deadline order,
+ * none before its deadline, and the next deadline is always the earliest.
+ * Timeouts 50 ms apart; each call's local deadline is its timeout plus a
+ * grace of 200 ms. */
+#define S_DL_TIMEOUTS 7
+#define S_DL_EACH 5
+typedef struct {
+    int64_t due;     /* local deadline, ms */
+    int64_t at;      /* when it failed, ms */
+    int order;       /* position among the failures */
+    int *next_order; /* counter shared by all */
+} s_dl_t;
+
+static void
+s_dl_done(actors_future_t *f, void *arg)
+{
+    s_dl_t *d = arg;
+    ck_assert_ptr_nonnull(actors_future_error(f));
+    ck_assert_str_eq(actors_error_type(actors_future_error(f)), "Timeout");
+    d->at = testutil_now_ms();
+    d->order = (*d->next_order)++;
+}
+
+START_TEST(test_client_deadlines_many_timeouts)
+{
+    fake_t fb;
+    fake_start(&fb);
+    actors_client_t *c = NULL;
+    TEST_ASSERT_OK(actors_client_create(&c, fb.ep));
+    enum { N = S_DL_TIMEOUTS * S_DL_EACH };
+    actors_future_t *fs[N];
+    s_dl_t d[N];
+    int next_order = 0;
+    int64_t t0 = testutil_now_ms();
+    /* Timeouts interleaved, the longest first: 310, 10, 260, 60, ... */
+    static const int tmo[S_DL_TIMEOUTS] = {310, 10, 260, 60, 210, 110, 160};
+    for (int i = 0; i < N; i++) {
+        actors_call_opts_t opts = ACTORS_CALL_OPTS_INIT;
+        opts.timeout_ms = (uint32_t)tmo[i % S_DL_TIMEOUTS];
+        int64_t now = testutil_now_ms();
+        TEST_ASSERT_OK(
+            actors_client_call_fmt(c, "a/1", "m", &opts, &fs[i], "i", i));
+        d[i] = (s_dl_t){now + opts.timeout_ms + 200, 0, -1, &next_order};
+    }
+    int left = actors__client_timeout_ms(c);
+    ck_assert_int_le(left, 10 + 200);
+    ck_assert_int_ge(left, 10 + 200 - (int)(testutil_now_ms() - t0) - 1);
+    /* Answer every third call: out of its lane, or the heap, anywhere. */
+    fmsg_t m[N];
+    for (int i = 0; i < N; i++) {
+        fake_recv_ok(&fb, &m[i]);
+    }
+    for (int i = 0; i < N; i += 3) {
+        fake_reply_int(&fb, &m[i], i);
+    }
+    for (int i = 0; i < N; i += 3) {
+        ck_assert_int_eq(s_result_int(fs[i]), i);
+    }
+    for (int i = 0; i < N; i++) {
+        if (i % 3 != 0) {
+            TEST_ASSERT_OK(actors_future_on_done(fs[i], s_dl_done, &d[i]));
+        }
+        fmsg_close(&m[i]);
+    }
+    while (actors_client_pending(c) > 0) {
+        TEST_ASSERT_OK(actors_client_poll(c, 1000));
+    }
+    ck_assert_int_eq(actors__client_timeout_ms(c), -1);
+    for (int i = 0; i < N; i++) {
+        if (i % 3 == 0) {
+            continue;
+        }
+        ck_assert_int_ge(d[i].order, 0);
+        ck_assert_int_ge(d[i].at, d[i].due - 1); /* ms clocks may differ */
+        for (int j = 0; j < N; j++) {
+            if (j % 3 != 0 && tmo[j % S_DL_TIMEOUTS] < tmo[i % S_DL_TIMEOUTS]) {
+                ck_assert_msg(d[j].order < d[i].order,
+                    "timeout %d ms failed before %d ms", tmo[i % S_DL_TIMEOUTS],
+                    tmo[j % S_DL_TIMEOUTS]);
+            }
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        actors_future_destroy(&fs[i]);
+    }
+    actors_client_destroy(&c);
+    fake_stop(&fb);
+}
+END_TEST
+
 START_TEST(test_client_wait_times_out_and_retries)
 {
     fake_t fb;
@@ -1470,6 +1562,7 @@ client_suite(void)
     tcase_add_test(tc, test_client_pipelines_10000_calls);
     tcase_add_test(tc, test_client_matches_replies_in_any_order);
     tcase_add_test(tc, test_client_local_timeout_without_broker);
+    tcase_add_test(tc, test_client_deadlines_many_timeouts);
     tcase_add_test(tc, test_client_wait_times_out_and_retries);
     tcase_add_test(tc, test_client_wait_any_pending);
     tcase_add_test(tc, test_client_then_chains_calls);
