@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: MIT
  *
  * The struct is shared by future.c (outcome, callbacks, chains, waiting)
- * and client.c (the pending-call table and the deadline heap, whose
+ * and client.c (the pending-call table and the deadline lanes and heap, whose
  * bookkeeping fields live in the future so that neither needs a node of its
  * own). Private; never installed.
  *
