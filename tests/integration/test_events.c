@@ -105,6 +105,22 @@ s_lookup_int(const char *address, const char *key)
     return v;
 }
 
+/* s_wait_subscribed waits until address has a subscription: a service
+ * subscribes after its REGISTER is answered, so "running" comes first. */
+static bool
+s_subscribed(void *arg)
+{
+    return s_lookup_int(arg, "subscriptions") >= 1;
+}
+
+static void
+s_wait_subscribed(const char *address)
+{
+    ck_assert_msg(
+        testutil_wait_until(s_subscribed, (void *)address, SUPTEST_WAIT_MS),
+        "%s did not subscribe", address);
+}
+
 /* s_children counts the processes whose parent is pid (/proc). */
 static int
 s_children(pid_t pid)
@@ -248,6 +264,8 @@ START_TEST(test_events_order_and_unsubscribe)
     actors_client_t *c = itest_connect();
     testutil_service_start("shipping", "shipping/a", 0, "false", NULL);
     testutil_service_start("shipping", "shipping/b", 0, "false", NULL);
+    s_wait_subscribed("shipping/a");
+    s_wait_subscribed("shipping/b");
     for (int64_t id = 1; id <= 2000; id++) {
         actors_msg_t *ev = NULL;
         TEST_ASSERT_OK(actors_msg_build(&ev, "{sI}", "id", id));
