@@ -50,9 +50,11 @@
 #include <actors-internal/utf8.h>
 
 #define BRK_TAG 0xb40ce001u
-#define BRK_BATCH 1024    /* messages per drain before timers run */
-#define BRK_CLOCK_EVERY 8 /* messages of a burst per clock read */
-#define BRK_CHECK_MS 10   /* longest wait; monitor and timer checks */
+#define BRK_BATCH 1024       /* messages per drain before timers run */
+#define BRK_OUT_BATCH 1024   /* queued sends that force a flush */
+#define BRK_HELD_RETRY_MS 10 /* held dispatches are tried again after */
+#define BRK_CLOCK_EVERY 8    /* messages of a burst per clock read */
+#define BRK_CHECK_MS 10      /* longest wait; monitor and timer checks */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
 #define BRK_FD_MARGIN 8        /* descriptors kept free of connections */
 #define BRK_SLOW_QUIET_MS 1000 /* no drop that long ends an episode */
@@ -108,44 +110,125 @@ brk_core_hdr_timeout(zmq_msg_t *hdr)
     return h.timeout_ms;
 }
 
+/* s_send_failed counts a message the flush could not send. */
+static void
+s_send_failed(void *arg, brk_out_msg_t *m, int err)
+{
+    brk_broker_t *self = arg;
+    if (m->ordered) {
+        /* A dispatch to a peer that is gone: its death settles the
+         * message (in flight) with the others. */
+        uint32_t ci = brk_conns_find(
+            &self->conns, zmq_msg_data(&m->f[0]), zmq_msg_size(&m->f[0]));
+        ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
+            "cannot route to an actor: %s", zmq_strerror(err));
+        if (ci != BRK_NONE) {
+            brk_conns_at(&self->conns, ci)->fd = BRK_FD_LOST;
+            self->lost_pending = true;
+        }
+    } else if (err == EAGAIN) {
+        /* The peer's queue is at max_queued: it does not read (a slow
+         * consumer). Its memory stays bounded; the answer is dropped and
+         * counted, as NATS and Redis do with theirs (PROTOCOL.md,
+         * Limits). */
+        self->n_undelivered++;
+        if (self->slow_last == 0) {
+            /* An episode begins: logged once, and its end (no drop for
+             * BRK_SLOW_QUIET_MS) once, in s_tick. */
+            self->slow_from = self->n_undelivered - 1;
+            ACTORS_LOG(ACTORS_LOG_WARN, "BRK-SLOW-CONSUMER",
+                "undelivered=%llu max_queued=%u a peer does not read "
+                "its answers; dropping them (logged once per "
+                "episode; BRK-SLOW-CONSUMER-END counts them)",
+                (unsigned long long)self->n_undelivered, self->opts.max_queued);
+        }
+        self->slow_last = self->now > 0 ? self->now : 1;
+    } else {
+        self->n_unroutable++;
+        ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-UNROUTABLE",
+            "errno=%d dropping an answer: %s", err, zmq_strerror(err));
+    }
+}
+
+void
+brk_core_flush(brk_broker_t *self)
+{
+    if (self->out.n == 0) {
+        return;
+    }
+    if (brk_outbox_flush(&self->out, self->router, s_send_failed, self) > 0) {
+        /* Dispatches wait for a full queue to drain: try again soon. */
+        if (self->next_tick > self->now + BRK_HELD_RETRY_MS) {
+            self->next_tick = self->now + BRK_HELD_RETRY_MS;
+        }
+    }
+}
+
+/* s_queue queues a message for the next flush; on no memory, returns
+ * false with the frames untouched. */
+static bool
+s_queue(brk_broker_t *self, zmq_msg_t **f, int n, bool ordered)
+{
+    if (brk_outbox_push(&self->out, f, n, ordered) != ACTORS_OK) {
+        return false;
+    }
+    if (brk_outbox_pending(&self->out) >= BRK_OUT_BATCH) {
+        brk_core_flush(self);
+    }
+    return true;
+}
+
+static void
+s_drop(zmq_msg_t **f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(f[i]);
+        zmq_msg_init(f[i]);
+    }
+}
+
 bool
 brk_core_send(brk_broker_t *self, zmq_msg_t **f, int n)
 {
+    if (!s_queue(self, f, n, false)) {
+        self->n_unroutable++;
+        s_drop(f, n);
+        return false;
+    }
+    return true;
+}
+
+bool
+brk_core_send_now(brk_broker_t *self, zmq_msg_t **f, int n)
+{
+    if (brk_outbox_pending(&self->out) > 0) {
+        brk_core_flush(self);
+    }
     for (int i = 0; i < n; i++) {
         int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
         if (zmq_msg_send(f[i], self->router, flags) < 0) {
-            if (i == 0 && errno == EAGAIN) {
-                /* The peer's queue is at max_queued: it does not read
-                 * (a slow consumer). Its memory stays bounded; the
-                 * answer is dropped and counted, as NATS and Redis do
-                 * with theirs (PROTOCOL.md, Limits). */
-                self->n_undelivered++;
-                if (self->slow_last == 0) {
-                    /* An episode begins: logged once, and its end (no
-                     * drop for BRK_SLOW_QUIET_MS) once, in s_tick. */
-                    self->slow_from = self->n_undelivered - 1;
-                    ACTORS_LOG(ACTORS_LOG_WARN, "BRK-SLOW-CONSUMER",
-                        "undelivered=%llu max_queued=%u a peer does not read "
-                        "its answers; dropping them (logged once per "
-                        "episode; BRK-SLOW-CONSUMER-END counts them)",
-                        (unsigned long long)self->n_undelivered,
-                        self->opts.max_queued);
-                }
-                self->slow_last = self->now > 0 ? self->now : 1;
-            } else if (i == 0) {
-                self->n_unroutable++;
-                ACTORS_LOG(ACTORS_LOG_DEBUG, "BRK-UNROUTABLE",
-                    "errno=%d dropping an answer: %s", errno,
-                    zmq_strerror(errno));
+            if (i == 0) {
+                brk_out_msg_t m = {.n = 0, .ordered = false};
+                s_send_failed(self, &m, errno);
             }
-            for (int j = i; j < n; j++) {
-                zmq_msg_close(f[j]);
-                zmq_msg_init(f[j]);
-            }
+            s_drop(f + i, n - i);
             return false;
         }
     }
     return true;
+}
+
+void
+brk_core_send_ordered(brk_broker_t *self, zmq_msg_t **f, int n)
+{
+    if (!s_queue(self, f, n, true)) {
+        /* In flight but not queued (no memory): settled with the actor's
+         * death, as if its peer were gone. */
+        brk_out_msg_t m = {.n = 0, .ordered = true};
+        m.f[0] = *f[0];
+        s_send_failed(self, &m, EHOSTUNREACH);
+        s_drop(f, n);
+    }
 }
 
 void
@@ -690,8 +773,14 @@ brk_core_conn_release(brk_broker_t *self, uint32_t ci, uint8_t role)
 static void
 s_conn_died(brk_broker_t *self, uint32_t ci, const char *reason)
 {
+    /* What was queued before the death goes first (to the old peer, or
+     * nowhere); what is held for it must never reach a later peer that
+     * takes its routing id. */
+    brk_core_flush(self);
+    brk_conn_t *dying = brk_conns_at(&self->conns, ci);
+    brk_outbox_forget(&self->out, dying->rid, dying->rid_len);
     /* Keep the row while the entries go: it is freed at the end. */
-    brk_conns_at(&self->conns, ci)->roles |= BRK_ROLE_DYING;
+    dying->roles |= BRK_ROLE_DYING;
     for (;;) {
         uint32_t ei = brk_conns_at(&self->conns, ci)->first_entry;
         if (ei == BRK_NONE) {
@@ -999,7 +1088,9 @@ s_recv_handle(brk_broker_t *self, int flags)
         if (errno != EAGAIN || flags == ZMQ_DONTWAIT) {
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
         }
-        /* Nothing queued: wait until the next timer at most. */
+        /* Nothing queued: what the burst made leaves now, together
+         * (outbox.h), then wait until the next timer at most. */
+        brk_core_flush(self);
         s_clock_set(self);
         int t = s_wait_ms(self);
         if (t != self->rcvtimeo) {
@@ -1117,14 +1208,6 @@ s_tick(brk_broker_t *self)
     }
     if (self->lost_pending) {
         s_reap_lost(self);
-    }
-    if (self->pump_blocked) {
-        self->pump_blocked = false;
-        for (uint32_t ei = 0; ei < self->reg.used; ei++) {
-            if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING) {
-                brk_core_pump(self, ei);
-            }
-        }
     }
     if (self->slow_last != 0 &&
         self->now - self->slow_last >= BRK_SLOW_QUIET_MS) {
@@ -1337,6 +1420,7 @@ brk_core_create(brk_broker_t **out, const brk_opts_t *opts)
     msgpack_sbuffer_init(&self->sbuf);
     msgpack_packer_init(&self->pk, &self->sbuf, msgpack_sbuffer_write);
     brk_deadlines_init(&self->deadlines, s_heap_pos, self);
+    brk_outbox_init(&self->out);
     brk_conns_init(&self->conns);
     route_attach(self);
     control_attach(self);
@@ -1412,9 +1496,14 @@ brk_broker_run(brk_broker_t *self)
         /* Every BRK_BATCH messages, every BRK_CHECK_MS, and when idle:
          * connection events and timers. */
         batch = 0;
+        brk_core_flush(self);
+        if (self->lost_pending) {
+            s_reap_lost(self);
+        }
         s_clock_set(self); /* the timers answer with now_us too */
         s_drain_monitor(self, true);
         s_timers(self);
+        brk_core_flush(self);
         self->next_check = self->now + BRK_CHECK_MS;
         if (r == 0 && s_idle_wait(self)) {
             /* Woken by news: connection events before messages, so that
@@ -1423,6 +1512,7 @@ brk_broker_run(brk_broker_t *self)
             s_drain_monitor(self, true);
         }
     }
+    brk_core_flush(self);
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-STOP",
         "messages=%llu unroutable=%llu undelivered=%llu late=%llu bad=%llu "
         "requeued=%llu tells_lost=%llu broker stopping",
@@ -1463,6 +1553,7 @@ brk_broker_destroy(brk_broker_t **self_p)
     for (int i = 0; i < BRK_MAX_FRAMES; i++) {
         zmq_msg_close(&self->in[i]);
     }
+    brk_outbox_fini(&self->out);
     brk_deadlines_fini(&self->deadlines);
     brk_slots_fini(&self->slots);
     brk_registry_fini(&self->reg);

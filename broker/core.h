@@ -43,6 +43,7 @@
 #include "conn.h"
 #include "deadlines.h"
 #include "ext.h"
+#include "outbox.h"
 #include "registry.h"
 #include "slots.h"
 #include <actors-internal/wire.h>
@@ -106,7 +107,7 @@ struct brk_broker {
     uint8_t nonce[8];             /* random, per broker run: its keys */
     uint32_t running;             /* entries RUNNING */
     bool lost_pending;            /* some connection has fd LOST */
-    bool pump_blocked;            /* a dispatch found a queue full */
+    brk_outbox_t out;             /* sends deferred to a flush */
     bool trim_due;                /* a peer left: give memory back */
     msgpack_sbuffer sbuf;         /* bodies the broker builds */
     msgpack_packer pk;            /* writes into sbuf */
@@ -150,10 +151,31 @@ actors_err brk_core_attach(brk_broker_t *self, const brk_ext_t *ext);
  * cap - 1 bytes) and returns buf. */
 const char *brk_core_frame_str(zmq_msg_t *m, char *buf, size_t cap);
 
-/* brk_core_send sends n frames as one message, consuming them. Returns
- * false when the peer cannot be routed to or its queue is full (the
- * message is dropped and counted). */
+/* brk_core_send queues n frames (f[0] the routing id, n at most
+ * BRK_OUT_FRAMES) as one message, consuming them; they leave at the
+ * loop's next flush (brk_core_flush), in the order queued. An answer
+ * whose peer is gone then, or whose queue is full (max_queued: a slow
+ * consumer), is dropped and counted. Returns false only when it could
+ * not be queued (out of memory: dropped). */
 bool brk_core_send(brk_broker_t *self, zmq_msg_t **f, int n);
+
+/* brk_core_send_ordered is brk_core_send for a CALL or TELL dispatched
+ * to an actor: it is in flight from now on, so on a full queue it waits
+ * in the outbox, in order with the later ones to the same peer, instead
+ * of being dropped; a peer gone marks its connection lost (its death
+ * follows and settles the message). */
+void brk_core_send_ordered(brk_broker_t *self, zmq_msg_t **f, int n);
+
+/* brk_core_send_now is brk_core_send without the wait: what is queued
+ * goes first, then these frames. For a burst made at once (an event's
+ * deliveries), which the outbox would only copy. Returns false when the
+ * message was dropped (its peer gone or its queue full; counted). */
+bool brk_core_send_now(brk_broker_t *self, zmq_msg_t **f, int n);
+
+/* brk_core_flush sends what was queued since the last flush. The loop
+ * flushes before it waits, before its timers, deaths and connection
+ * events, and every BRK_OUT_BATCH messages. */
+void brk_core_flush(brk_broker_t *self);
 
 /* brk_core_answer sends hdr (rewritten to cmd) and body to rid, with an
  * empty delimiter first if delim. Consumes rid, hdr, body. */

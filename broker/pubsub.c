@@ -201,7 +201,7 @@ s_to_conn(brk_pubsub_t *self, ps_sub_t *s, const char *topic, size_t tlen,
     zmq_msg_init(&cp);
     zmq_msg_copy(&cp, body);
     zmq_msg_t *f[3] = {&rid, &hdr, &cp};
-    bool ok = brk_core_send(core, f, 3);
+    bool ok = brk_core_send_now(core, f, 3);
     zmq_msg_close(&rid);
     zmq_msg_close(&hdr);
     zmq_msg_close(&cp);

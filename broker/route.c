@@ -40,9 +40,10 @@
 /* s_dispatch sends queued or new slot si to the actor of its entry (which
  * is RUNNING). The message goes on the in-flight list; a CALL with a
  * header carrying the slot's tag and the time left, a TELL with the
- * caller's header. Returns false, leaving the slot untouched, if the
- * actor's connection is gone (its death is then pending) or its queue is
- * full (a tick pumps again). */
+ * caller's header. It leaves at the loop's next flush and, should the
+ * actor's queue in ZeroMQ be full then, waits in the outbox in order
+ * (brk_core_send_ordered). Returns false, leaving the slot untouched, if
+ * the actor's connection is gone (its death is then pending). */
 static bool
 s_dispatch(brk_broker_t *self, uint32_t si)
 {
@@ -56,24 +57,6 @@ s_dispatch(brk_broker_t *self, uint32_t si)
     zmq_msg_t rid;
     zmq_msg_init_size(&rid, c->rid_len);
     memcpy(zmq_msg_data(&rid), c->rid, c->rid_len);
-    if (zmq_msg_send(&rid, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&rid);
-        if (errno == EAGAIN) {
-            /* The actor's queue in ZeroMQ is full (max_queued): keep the
-             * message in the mailbox; the next check pumps again. */
-            self->pump_blocked = true;
-            if (self->next_tick > self->now + 10) {
-                self->next_tick = self->now + 10;
-            }
-            return false;
-        }
-        ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
-            "address=%s cannot route to the actor: %s", e->address,
-            zmq_strerror(errno));
-        c->fd = BRK_FD_LOST;
-        self->lost_pending = true;
-        return false;
-    }
     if (s->state == BRK_SLOT_QUEUED) {
         brk_mailbox_remove(&e->mailbox, &self->slots, si);
     }
@@ -116,7 +99,7 @@ s_dispatch(brk_broker_t *self, uint32_t si)
             memcpy(k + 2 + sizeof self->nonce, tag, BRK_TAG_LEN);
         }
     }
-    int n = zmq_msg_size(&s->key) > 0 ? 3 : 2;
+    int n = zmq_msg_size(&s->key) > 0 ? 4 : 3;
     /* A message that may go again (a retry, or one the actor never took
      * up) is sent as copies (reference-counted, not duplicated) and its
      * frames stay in the slot. A TELL's header must stay for the same
@@ -125,7 +108,7 @@ s_dispatch(brk_broker_t *self, uint32_t si)
     if (tracked || s->cmd == ACTORS_CMD_TELL) {
         zmq_msg_t cp[3];
         zmq_msg_t *src[3] = {h, &s->args, &s->key};
-        zmq_msg_t *f[3] = {&cp[0], &cp[1], &cp[2]};
+        zmq_msg_t *f[4] = {&rid, &cp[0], &cp[1], &cp[2]};
         for (int i = 0; i < 3; i++) {
             zmq_msg_init(&cp[i]);
             if (i == 0 || tracked) {
@@ -134,16 +117,17 @@ s_dispatch(brk_broker_t *self, uint32_t si)
                 zmq_msg_move(&cp[i], src[i]);
             }
         }
-        brk_core_send(self, f, n);
+        brk_core_send_ordered(self, f, n);
         for (int i = 0; i < 3; i++) {
             zmq_msg_close(&cp[i]);
         }
         s->kept = tracked;
     } else {
-        zmq_msg_t *f[3] = {h, &s->args, &s->key};
-        brk_core_send(self, f, n);
+        zmq_msg_t *f[4] = {&rid, h, &s->args, &s->key};
+        brk_core_send_ordered(self, f, n);
         s->kept = 0;
     }
+    zmq_msg_close(&rid);
     zmq_msg_close(&hdr);
     s->state = BRK_SLOT_INFLIGHT;
     brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);

@@ -9,7 +9,7 @@
 # if a core file includes an extension header.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-core=(core route control conn registry idmap slots mailbox deadlines ext auth)
+core=(core route control conn registry idmap slots mailbox deadlines outbox ext auth)
 ext='"(sup|sup_int|sup_spawn|nodes|events)\.h"'
 bad=0
 for m in "${core[@]}"; do

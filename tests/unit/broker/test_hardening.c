@@ -397,6 +397,131 @@ START_TEST(test_hardening_slow_consumer_bounded)
 }
 END_TEST
 
+/* s_answer_index receives an answer of command cmd to one of n calls
+ * with ids "q0".."q<n-1>" and returns its number. */
+static int
+s_answer_index(void *c, uint8_t cmd, int n)
+{
+    s_msg_t m;
+    s_recv(c, &m);
+    actors__hdr_t h;
+    TEST_ASSERT_OK(actors__hdr_parse(m.data[0], m.len[0], &h));
+    ck_assert_uint_eq(h.cmd, cmd);
+    char id[16];
+    snprintf(id, sizeof id, "%.*s", (int)h.id_len, (const char *)h.id);
+    ck_assert_int_eq(id[0], 'q');
+    int i = atoi(id + 1);
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_lt(i, n);
+    s_msg_free(&m);
+    return i;
+}
+
+/* An actor whose queue in ZeroMQ is full (it reads slowly; max_queued
+ * 20): the calls dispatched to it wait in the broker, in order, and every
+ * one reaches it once, in the order sent, when it reads again; their
+ * replies all come back. The broker's sends are deferred to the end of
+ * a burst (outbox.h), so a full queue is found after the dispatch. */
+START_TEST(test_hardening_full_actor_queue_keeps_order)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.max_queued = 20;
+    s_start_opts(opts);
+    void *a = s_sock(ZMQ_DEALER);
+    int one = 1;
+    int rcvbuf = 4096;
+    zmq_setsockopt(a, ZMQ_RCVHWM, &one, sizeof one);
+    zmq_setsockopt(a, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    void *c = s_sock(ZMQ_DEALER);
+    s_register(a, "q/1", 1000, 0);
+    enum { N = 600 };
+    size_t body_len = 64 * 1024;
+    uint8_t *body = s_bin_body(body_len);
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        char method[16];
+        snprintf(id, sizeof id, "q%d", i);
+        snprintf(method, sizeof method, "m%d", i);
+        s_send_to(c, ACTORS_CMD_CALL, 0, id, "q/1", method, 1, body, body_len);
+    }
+    /* Answered after the calls were handled (one connection, in order):
+     * by then they were all dispatched, most into a full queue. */
+    ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
+    for (int i = 0; i < N; i++) {
+        s_got_t g = s_actor_get(a);
+        char method[16];
+        snprintf(method, sizeof method, "m%d", i);
+        ck_assert_str_eq(g.method, method);
+        ck_assert_uint_eq(g.args_len, body_len);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+    }
+    bool seen[N] = {false};
+    for (int k = 0; k < N; k++) {
+        int i = s_answer_index(c, ACTORS_CMD_REPLY, N);
+        ck_assert_msg(!seen[i], "call %d answered twice", i);
+        seen[i] = true;
+    }
+    ck_assert_int_eq(s_ping_int(c, "undelivered"), 0);
+    free(body);
+    zmq_close(c);
+    zmq_close(a);
+    s_stop();
+}
+END_TEST
+
+/* The same actor leaves while calls wait in the broker for its full
+ * queue: every call is answered (none is left waiting for a peer that is
+ * gone, none reaches a later one). */
+START_TEST(test_hardening_full_actor_queue_actor_leaves)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.max_queued = 20;
+    s_start_opts(opts);
+    void *a = s_sock(ZMQ_DEALER);
+    int one = 1;
+    int rcvbuf = 4096;
+    zmq_setsockopt(a, ZMQ_RCVHWM, &one, sizeof one);
+    zmq_setsockopt(a, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    void *c = s_sock(ZMQ_DEALER);
+    s_register(a, "q/1", 1000, 0);
+    enum { N = 300 };
+    size_t body_len = 64 * 1024;
+    uint8_t *body = s_bin_body(body_len);
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "q%d", i);
+        s_send_to(c, ACTORS_CMD_CALL, 0, id, "q/1", "m", 1, body, body_len);
+    }
+    ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
+    void *p = s_sock(ZMQ_DEALER); /* asks PING meanwhile */
+    zmq_close(a);
+    /* The ERRORs come in one burst, more than this client's queue of 20
+     * holds: those that do not fit are counted undelivered (a slow
+     * consumer), the rest arrive. */
+    bool seen[N] = {false};
+    int got = 0;
+    int64_t deadline = testutil_now_ms() + 10 * RECV_MS;
+    for (;;) {
+        ck_assert_msg(testutil_now_ms() < deadline, "%d answered", got);
+        zmq_pollitem_t it = {c, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) == 1) {
+            int i = s_answer_index(c, ACTORS_CMD_ERROR, N);
+            ck_assert_msg(!seen[i], "call %d answered twice", i);
+            seen[i] = true;
+            got++;
+            continue;
+        }
+        if (got + s_ping_int(p, "undelivered") == N) {
+            break;
+        }
+    }
+    zmq_close(p);
+    free(body);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
 /* s_heap_bytes is what this process has allocated with malloc, every
  * arena together (the broker runs in one of its threads). */
 static long long
@@ -762,6 +887,8 @@ hardening_suite(void)
     tcase_add_test(slow, test_hardening_queued_messages_do_not_pin_buffers);
     tcase_add_test(slow, test_hardening_parked_call_intact);
     tcase_add_test(slow, test_hardening_slow_consumer_logged_once_per_episode);
+    tcase_add_test(slow, test_hardening_full_actor_queue_keeps_order);
+    tcase_add_test(slow, test_hardening_full_actor_queue_actor_leaves);
     suite_add_tcase(s, slow);
     return s;
 }
