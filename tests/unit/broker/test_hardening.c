@@ -327,6 +327,37 @@ START_TEST(test_hardening_oversize_frame_not_buffered)
 }
 END_TEST
 
+/* s_unread_sock is a DEALER that reads only when told, for real: libzmq
+ * would otherwise keep reading into its own queue (1000 messages by
+ * default) for it, and the kernel into a large buffer. */
+static void *
+s_unread_sock(void)
+{
+    void *s = s_sock(ZMQ_DEALER);
+    int one = 1;
+    int rcvbuf = 4096;
+    zmq_setsockopt(s, ZMQ_RCVHWM, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    return s;
+}
+
+/* s_big_calls sends n calls with ids "q0".."q<n-1>" from c to address,
+ * each with a body of len bytes; method "m<i>" if numbered, else "m". */
+static void
+s_big_calls(void *c, const char *address, int n, const uint8_t *body,
+    size_t len, bool numbered)
+{
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        char method[16] = "m";
+        snprintf(id, sizeof id, "q%d", i);
+        if (numbered) {
+            snprintf(method, sizeof method, "m%d", i);
+        }
+        s_send_to(c, ACTORS_CMD_CALL, 0, id, address, method, 1, body, len);
+    }
+}
+
 /* s_bin_body is a msgpack bin of len bytes in all (free it): a large
  * reply. */
 static uint8_t *
@@ -353,13 +384,7 @@ START_TEST(test_hardening_slow_consumer_bounded)
     brk_opts_t opts = BRK_OPTS_INIT;
     opts.max_queued = 50;
     s_start_opts(opts);
-    void *slow = s_sock(ZMQ_DEALER);
-    /* Not reading, for real: libzmq would otherwise keep reading into its
-     * own queue (1000 messages by default) for us. */
-    int one = 1;
-    int rcvbuf = 4096;
-    zmq_setsockopt(slow, ZMQ_RCVHWM, &one, sizeof one);
-    zmq_setsockopt(slow, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    void *slow = s_unread_sock();
     void *a = s_sock(ZMQ_DEALER);
     void *c = s_sock(ZMQ_DEALER);
     s_register(a, "e/1", 1000, 0);
@@ -427,23 +452,13 @@ START_TEST(test_hardening_full_actor_queue_keeps_order)
     brk_opts_t opts = BRK_OPTS_INIT;
     opts.max_queued = 20;
     s_start_opts(opts);
-    void *a = s_sock(ZMQ_DEALER);
-    int one = 1;
-    int rcvbuf = 4096;
-    zmq_setsockopt(a, ZMQ_RCVHWM, &one, sizeof one);
-    zmq_setsockopt(a, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    void *a = s_unread_sock();
     void *c = s_sock(ZMQ_DEALER);
     s_register(a, "q/1", 1000, 0);
     enum { N = 600 };
     size_t body_len = 64 * 1024;
     uint8_t *body = s_bin_body(body_len);
-    for (int i = 0; i < N; i++) {
-        char id[16];
-        char method[16];
-        snprintf(id, sizeof id, "q%d", i);
-        snprintf(method, sizeof method, "m%d", i);
-        s_send_to(c, ACTORS_CMD_CALL, 0, id, "q/1", method, 1, body, body_len);
-    }
+    s_big_calls(c, "q/1", N, body, body_len, true);
     /* Answered after the calls were handled (one connection, in order):
      * by then they were all dispatched, most into a full queue. */
     ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
@@ -477,21 +492,13 @@ START_TEST(test_hardening_full_actor_queue_actor_leaves)
     brk_opts_t opts = BRK_OPTS_INIT;
     opts.max_queued = 20;
     s_start_opts(opts);
-    void *a = s_sock(ZMQ_DEALER);
-    int one = 1;
-    int rcvbuf = 4096;
-    zmq_setsockopt(a, ZMQ_RCVHWM, &one, sizeof one);
-    zmq_setsockopt(a, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    void *a = s_unread_sock();
     void *c = s_sock(ZMQ_DEALER);
     s_register(a, "q/1", 1000, 0);
     enum { N = 300 };
     size_t body_len = 64 * 1024;
     uint8_t *body = s_bin_body(body_len);
-    for (int i = 0; i < N; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "q%d", i);
-        s_send_to(c, ACTORS_CMD_CALL, 0, id, "q/1", "m", 1, body, body_len);
-    }
+    s_big_calls(c, "q/1", N, body, body_len, false);
     ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
     void *p = s_sock(ZMQ_DEALER); /* asks PING meanwhile */
     zmq_close(a);
@@ -643,11 +650,7 @@ START_TEST(test_hardening_slow_consumer_logged_once_per_episode)
     brk_opts_t opts = BRK_OPTS_INIT;
     opts.max_queued = 20;
     s_start_opts(opts);
-    void *slow = s_sock(ZMQ_DEALER);
-    int one = 1;
-    int rcvbuf = 4096;
-    zmq_setsockopt(slow, ZMQ_RCVHWM, &one, sizeof one);
-    zmq_setsockopt(slow, ZMQ_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    void *slow = s_unread_sock();
     void *a = s_sock(ZMQ_DEALER);
     void *c = s_sock(ZMQ_DEALER);
     s_register(a, "e/1", 1000, 0);
