@@ -876,8 +876,13 @@ actors_client_call(actors_client_t *self, const char *address,
         return ACTORS_EINVAL;
     }
     actors__inherit_t inh;
-    uint32_t timeout = actors__deadline_of(self->timeout_ms, &self->inh,
-        opts ? opts->timeout_ms : 0, actors__now_ms(), &inh);
+    uint32_t opt_ms = opts ? opts->timeout_ms : 0;
+    /* The clock only for a deadline inherited from a handler's call. */
+    int64_t now = opt_ms == 0 && self->inh.set && self->inh.deadline != 0
+                      ? actors__now_ms()
+                      : 0;
+    uint32_t timeout =
+        actors__deadline_of(self->timeout_ms, &self->inh, opt_ms, now, &inh);
     size_t route_len = opts ? opts->route_len : 0;
     actors_err rc = s_request_fl(self, ACTORS_CMD_CALL, timeout, address,
         method, true, true, opts ? opts->key : NULL, opts ? opts->key_len : 0,
