@@ -4,6 +4,8 @@
 #include <actors/log.h>
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <actors-internal/utf8.h>
 
 static actors_log_cb s_handler;                        /* NULL: drop */
 static void *s_handler_arg;                            /* passed to s_handler */
@@ -42,6 +46,63 @@ actors_log_set_ident(const char *ident)
     snprintf(s_ident, sizeof s_ident, "%s", ident ? ident : "actors");
 }
 
+/* s_unit reads the unit at t[0..len) (len > 0): one ASCII byte, fit for a
+ * line unless a control byte, or what actors__utf8_scan reads. */
+static size_t
+s_unit(const char *t, size_t len, bool *fit)
+{
+    uint8_t b = (uint8_t)t[0];
+    if (b < 0x80) {
+        *fit = b >= 0x20 && b != 0x7f;
+        return 1;
+    }
+    return actors__utf8_scan(t, len, fit);
+}
+
+/* s_one_line returns text itself if it is one line of well-formed UTF-8,
+ * else clean (cap bytes, at least 4 x strlen(text) + 1) holding it with
+ * each control byte (00..1F, 7F) and each byte of an ill-formed sequence
+ * written as \xNN. */
+static const char *
+s_one_line(const char *text, char *clean, size_t cap)
+{
+    size_t len = strlen(text);
+    size_t i = 0;
+    while (i < len) {
+        bool valid;
+        size_t k = s_unit(text + i, len - i, &valid);
+        if (!valid) {
+            break;
+        }
+        i += k;
+    }
+    if (i == len) {
+        return text;
+    }
+    memcpy(clean, text, i);
+    size_t n = i;
+    while (i < len && n + 16 < cap) { /* a unit writes at most 16 */
+        bool valid;
+        size_t k = s_unit(text + i, len - i, &valid);
+        if (valid) {
+            memcpy(clean + n, text + i, k);
+            n += k;
+        } else {
+            for (size_t j = 0; j < k; j++) {
+                static const char hex[] = "0123456789abcdef";
+                uint8_t c = (uint8_t)text[i + j];
+                clean[n++] = '\\';
+                clean[n++] = 'x';
+                clean[n++] = hex[c >> 4];
+                clean[n++] = hex[c & 15];
+            }
+        }
+        i += k;
+    }
+    clean[n] = '\0';
+    return clean;
+}
+
 void
 actors_log_emit(
     actors_log_level_t level, const char *msgid, const char *fmt, ...)
@@ -54,7 +115,12 @@ actors_log_emit(
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    s_handler(level, msgid ? msgid : "-", text, s_handler_arg);
+    /* What a line quotes often came from a peer (an address, a service,
+     * a topic, a cause): it must not start a line of its own nor break a
+     * UTF-8 decoder downstream. */
+    char clean[sizeof text * 4];
+    const char *line = s_one_line(text, clean, sizeof clean);
+    s_handler(level, msgid ? msgid : "-", line, s_handler_arg);
 }
 
 void

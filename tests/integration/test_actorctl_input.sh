@@ -118,4 +118,45 @@ rc=$?
 if [ $rc -eq 2 ] && grep -q 'not JSON' "$TMP/err"; then
     ok "bad JSON in a file is a usage error"; else
     fail "bad JSON in a file is a usage error" "status $rc: $(cat "$TMP/err")"; fi
+# What a peer named reaches the operator's terminal and the broker's log
+# inert: an address with an escape sequence (it would retitle the
+# terminal) and a newline (it would add a row, or a forged log line).
+"$PY" - "$EP" >"$TMP/evil.out" 2>&1 <<'PYEOF' &
+import struct, sys, time, zmq, msgpack
+s = zmq.Context().socket(zmq.DEALER); s.connect(sys.argv[1])
+a = b"evil/\x1b]0;owned\x07\n2026-12-07T00:00:00.000Z E actors-broker[1] BRK-FORGED"
+h = b"ACT2" + struct.pack(">BBIB", 5, 0, 0, 1) + b"r"
+s.send_multipart([h, a, msgpack.packb({"service": "evil\x1b[2J", "pid": 1})])
+assert s.poll(5000), "no REGISTER reply"; r = s.recv_multipart(); assert r[0][4] == 3, r
+print("registered", flush=True)
+time.sleep(30)  # holds the address until the test kills it
+PYEOF
+EVIL=$!
+PIDS+=("$EVIL")
+end=$((SECONDS + 10))
+until grep -q registered "$TMP/evil.out" || [ $SECONDS -ge $end ]; do
+    sleep 0.05 # poll pause; the loop has a deadline
+done
+"$CTL" ls >"$TMP/ls.out" 2>&1
+if grep -qF 'evil/\x1b]0;owned\x07\x0a2026' "$TMP/ls.out" &&
+        ! grep -q $'\x1b' "$TMP/ls.out" && ! grep -q $'\x07' "$TMP/ls.out" &&
+        ! grep -q '^2026-12-07T00:00:00.000Z' "$TMP/ls.out"; then
+    ok "ls: control bytes in a peer's address and service printed as \\xNN"
+else
+    fail "ls: control bytes in a peer's address and service printed as \\xNN" \
+        "$(cat -v "$TMP/ls.out")"
+fi
+kill "$EVIL" 2>/dev/null; wait "$EVIL" 2>/dev/null
+end=$((SECONDS + 10))
+until grep -q 'BRK-ACTOR-DEAD address=evil' "$TMP/broker.err" || [ $SECONDS -ge $end ]; do
+    sleep 0.05 # poll pause; the loop has a deadline
+done
+if grep -q 'BRK-ACTOR-DEAD address=evil/\\x1b]0;owned\\x07\\x0a2026' "$TMP/broker.err" &&
+        ! grep -q $'\x1b' "$TMP/broker.err" &&
+        ! grep -q '^2026-12-07T00:00:00.000Z E actors-broker\[1\] BRK-FORGED' "$TMP/broker.err"; then
+    ok "the broker's log: a peer's address cannot start a line of its own"
+else
+    fail "the broker's log: a peer's address cannot start a line of its own" \
+        "$(grep -a evil "$TMP/broker.err" | cat -v)"
+fi
 finish

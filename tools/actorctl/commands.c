@@ -18,6 +18,7 @@
 #include "argsrc.h"
 #include "wait.h"
 #include "top.h"
+#include "text.h"
 
 /* Extra time given to the client after a call's deadline: the broker
  * answers Timeout at the deadline, and the client itself shortly after
@@ -259,7 +260,12 @@ s_cell(const msgpack_object *map, const char *key)
         return strdup("-");
     }
     if (v->type == MSGPACK_OBJECT_STR) {
-        return strndup(v->via.str.ptr, v->via.str.size);
+        size_t cap = 4 * (size_t)v->via.str.size + 1;
+        out = malloc(cap);
+        if (out != NULL) {
+            text_printable(out, cap, v->via.str.ptr, v->via.str.size);
+        }
+        return out;
     }
     if (actors_json_dump(v, &out) != ACTORS_OK) {
         return NULL;

@@ -13,6 +13,7 @@
 #include <actors/actors.h>
 
 #include "commands.h"
+#include "text.h"
 
 /* The broker's latency buckets (PROTOCOL.md, LOOKUP "latency_hist"):
  * upper bounds in us; the last bucket has none. */
@@ -55,11 +56,7 @@ s_str(const msgpack_object *map, const char *key, char *buf, size_t cap)
     size_t n = 0;
     buf[0] = '\0';
     if (actors_value_str(actors_map_get(map, key), &p, &n) == ACTORS_OK) {
-        if (n >= cap) {
-            n = cap - 1;
-        }
-        memcpy(buf, p, n);
-        buf[n] = '\0';
+        text_printable(buf, cap, p, n);
     }
     if (buf[0] == '\0') {
         snprintf(buf, cap, "-");

@@ -5,7 +5,11 @@
  * actors_log_set_handler(), and the default handler drops everything.
  * Binaries install actors_log_stderr. One line per event:
  *   2025-06-01T12:00:00.123Z W actors-broker[41] BRK-MBOX-FULL address=a/1 ...
- * msgid is a stable COMPONENT-EVENT string that tests grep for.
+ * msgid is a stable COMPONENT-EVENT string that tests grep for. The text
+ * a handler gets is one line of well-formed UTF-8, at most 4095 bytes:
+ * what a line quotes is often a peer's choice (an address, a cause), so
+ * each control byte (00..1F, 7F) and each byte of an ill-formed sequence
+ * in the formatted text (cut at 1023 bytes first) is written \xNN.
  *
  * Thread: set the handler, level and ident before any thread starts;
  * actors_log_emit is safe from any thread.
