@@ -120,8 +120,15 @@ s_send_failed(void *arg, brk_out_msg_t *m, int err)
          * message (in flight) with the others. */
         uint32_t ci = brk_conns_find(
             &self->conns, zmq_msg_data(&m->f[0]), zmq_msg_size(&m->f[0]));
+        actors__hdr_t h;
+        bool named = m->n > 1 &&
+                     actors__hdr_parse(zmq_msg_data(&m->f[1]),
+                         zmq_msg_size(&m->f[1]), &h) == ACTORS_OK &&
+                     h.address != NULL;
         ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
-            "cannot route to an actor: %s", zmq_strerror(err));
+            "address=%.*s cannot route to its actor: %s",
+            named ? (int)h.address_len : 1,
+            named ? (const char *)h.address : "-", zmq_strerror(err));
         if (ci != BRK_NONE) {
             brk_conns_at(&self->conns, ci)->fd = BRK_FD_LOST;
             self->lost_pending = true;

@@ -26,7 +26,6 @@
  */
 #include "route.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>

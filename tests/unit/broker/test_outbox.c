@@ -201,6 +201,101 @@ START_TEST(test_outbox_forget_drops_only_that_peers_held)
 }
 END_TEST
 
+/* More peers blocked in one flush than it tracks one by one (32): every
+ * later dispatch is held then, and still each peer gets all of its own,
+ * in order, once it reads. */
+START_TEST(test_outbox_many_full_peers_keep_order)
+{
+    enum { PEERS = 40, ROUNDS = 60 };
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    int zero = 0;
+    int one = 1;
+    int hwm = 5;
+    int buf = 4096;
+    zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(router, ZMQ_SNDBUF, &buf, sizeof buf);
+    ck_assert_int_eq(zmq_bind(router, "tcp://127.0.0.1:*"), 0);
+    char ep[128];
+    size_t len = sizeof ep;
+    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &len);
+    void *peer[PEERS];
+    char rid[PEERS][8];
+    for (int k = 0; k < PEERS; k++) {
+        snprintf(rid[k], sizeof rid[k], "p%d", k);
+        peer[k] = zmq_socket(ctx, ZMQ_DEALER);
+        zmq_setsockopt(peer[k], ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(peer[k], ZMQ_ROUTING_ID, rid[k], strlen(rid[k]));
+        zmq_setsockopt(peer[k], ZMQ_RCVHWM, &one, sizeof one);
+        zmq_setsockopt(peer[k], ZMQ_RCVBUF, &buf, sizeof buf);
+        ck_assert_int_eq(zmq_connect(peer[k], ep), 0);
+        ck_assert_int_eq(zmq_send(peer[k], "hi", 2, 0), 2);
+    }
+    int timeout = WAIT_MS;
+    zmq_setsockopt(router, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    for (int k = 0; k < 2 * PEERS; k++) {
+        char b[16];
+        ck_assert_int_ge(zmq_recv(router, b, sizeof b, 0), 0);
+    }
+    brk_outbox_t o;
+    brk_outbox_init(&o);
+    s_fails_t fails = {0, 0, 0};
+    int most_blocked = 0;
+    for (uint32_t r = 0; r < ROUNDS; r++) {
+        for (int k = 0; k < PEERS; k++) {
+            s_push(&o, rid[k], r, true);
+        }
+        brk_outbox_flush(&o, router, s_failed, &fails);
+        bool seen[PEERS] = {false};
+        int blocked = 0;
+        for (uint32_t i = 0; i < o.held; i++) {
+            char id[8] = {0};
+            memcpy(id, zmq_msg_data(&o.v[i].f[0]), zmq_msg_size(&o.v[i].f[0]));
+            int k = atoi(id + 1);
+            ck_assert(k >= 0 && k < PEERS);
+            blocked += !seen[k];
+            seen[k] = true;
+        }
+        most_blocked = blocked > most_blocked ? blocked : most_blocked;
+    }
+    ck_assert_msg(
+        most_blocked > 32, "at most %d peers blocked at once", most_blocked);
+    uint32_t want[PEERS] = {0};
+    int64_t deadline = testutil_now_ms() + WAIT_MS;
+    for (int done = 0; done < PEERS;) {
+        ck_assert_msg(testutil_now_ms() < deadline, "%d of %d peers got all",
+            done, PEERS);
+        brk_outbox_flush(&o, router, s_failed, &fails);
+        bool got = false;
+        for (int k = 0; k < PEERS; k++) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            while (zmq_msg_recv(&m, peer[k], ZMQ_DONTWAIT) >= 0) {
+                uint32_t seq;
+                memcpy(&seq, zmq_msg_data(&m), sizeof seq);
+                ck_assert_uint_eq(seq, want[k]);
+                done += ++want[k] == ROUNDS;
+                got = true;
+            }
+            zmq_msg_close(&m);
+        }
+        if (!got) {
+            testutil_poll_pause_ms(1); /* the peers' queues refill */
+        }
+    }
+    ck_assert_uint_eq(o.n, 0);
+    ck_assert_int_eq(fails.eagain + fails.unreachable + fails.other, 0);
+    brk_outbox_fini(&o);
+    for (int k = 0; k < PEERS; k++) {
+        zmq_close(peer[k]);
+    }
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -209,6 +304,7 @@ main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_outbox_full_peer_keeps_dispatches_in_order);
     tcase_add_test(tc, test_outbox_forget_drops_only_that_peers_held);
+    tcase_add_test(tc, test_outbox_many_full_peers_keep_order);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -46,7 +46,8 @@ s_emit(const char *a)
 
 START_TEST(test_log_well_formed_text_unchanged)
 {
-    const char *plain = "bank/acct-1 \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82";
+    const char *plain =
+        "bank/acct-1 \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82";
     char want[256];
     snprintf(want, sizeof want, "address=%s cause=\"x\"", plain);
     ck_assert_str_eq(s_emit(plain), want);
@@ -74,7 +75,8 @@ START_TEST(test_log_ill_formed_utf8_escaped)
      * maximal subpart of two bytes), a surrogate, an overlong slash, a
      * byte that is never UTF-8; the well-formed character between them
      * stays as it is. */
-    const char *got = s_emit("\x80|\xe2\x82|\xed\xa0\x80|\xc0\xaf|\xff|\xc3\xa9");
+    const char *got =
+        s_emit("\x80|\xe2\x82|\xed\xa0\x80|\xc0\xaf|\xff|\xc3\xa9");
     ck_assert_str_eq(got, "address=\\x80|\\xe2\\x82|\\xed\\xa0\\x80|\\xc0\\xaf|"
                           "\\xff|\xc3\xa9 cause=\"x\"");
     ck_assert(actors__utf8_is_valid(got, strlen(got)));
