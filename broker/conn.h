@@ -53,6 +53,11 @@ typedef struct {
     uint32_t ext;             /* the extension's word; BRK_NONE */
     uint32_t seq_sent;        /* CALL/TELL dispatched on it so far */
     uint32_t seq_known;       /* of those, the last known taken up */
+    int64_t full_until;       /* its queue in ZeroMQ was full: no
+                                 dispatch to it before (monotonic ms) */
+    bool was_full;            /* ... and has not taken one since: each
+                                 dispatch is flushed at once, so a queue
+                                 still full costs one dispatch a retry */
     bool progress;            /* the actor reports what it takes up
                                  (REGISTER "progress"): messages after
                                  seq_known + 1 did not start */

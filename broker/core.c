@@ -52,7 +52,7 @@
 #define BRK_TAG 0xb40ce001u
 #define BRK_BATCH 1024       /* messages per drain before timers run */
 #define BRK_OUT_BATCH 1024   /* queued sends that force a flush */
-#define BRK_HELD_RETRY_MS 10 /* held dispatches are tried again after */
+#define BRK_HELD_RETRY_MS 10 /* a full queue gets dispatches again after */
 #define BRK_CLOCK_EVERY 8    /* messages of a burst per clock read */
 #define BRK_CHECK_MS 10      /* longest wait; monitor and timer checks */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
@@ -110,29 +110,146 @@ brk_core_hdr_timeout(zmq_msg_t *hdr)
     return h.timeout_ms;
 }
 
-/* s_send_failed counts a message the flush could not send. */
+/* s_dispatch_live tells whether dispatch m is still what its slot is:
+ * in flight, on the same entry, from the same dispatch. */
+static bool
+s_dispatch_live(brk_broker_t *self, const brk_out_msg_t *m)
+{
+    if (!m->ordered || m->d.slot == BRK_NONE || m->d.slot >= self->slots.used) {
+        return false;
+    }
+    const brk_slot_t *s = brk_slots_at(&self->slots, m->d.slot);
+    return s->gen == m->d.gen && s->state == BRK_SLOT_INFLIGHT &&
+           s->entry == m->d.entry && s->seq == m->d.seq;
+}
+
+/* s_undispatch takes dispatch m back (live, not sent): off the in-flight
+ * list, its credit returned, its frames back in the slot; the slot goes
+ * back to the front of its mailbox after the flush (s_requeue_undone),
+ * in dispatch order. */
+static void
+s_undispatch(brk_broker_t *self, brk_out_msg_t *m)
+{
+    uint32_t si = m->d.slot;
+    brk_slot_t *s = brk_slots_at(&self->slots, si);
+    brk_entry_t *e = brk_registry_at(&self->reg, s->entry);
+    if (self->n_undone == self->cap_undone) {
+        uint32_t cap = self->cap_undone ? self->cap_undone * 2 : 64;
+        uint32_t *v = actors__realloc(self->undone, (size_t)cap * sizeof *v);
+        if (v == NULL) {
+            /* Not taken back (no memory): it stays in flight, settled
+             * with the actor's death or its reply as any other. */
+            return;
+        }
+        self->undone = v;
+        self->cap_undone = cap;
+    }
+    brk_mailbox_remove(&e->inflight, &self->slots, si);
+    if (s->cmd == ACTORS_CMD_CALL) {
+        e->calls_out--;
+    } else {
+        e->tells_out--;
+        if (s->deadline != 0 &&
+            brk_deadlines_push(&self->deadlines, s->deadline,
+                brk_core_hdr_timeout(&s->hdr), si) != ACTORS_OK) {
+            s->deadline = 0;
+        }
+    }
+    if (!s->kept && m->n > 2) {
+        /* Its arguments (and key) left with it: back into the slot. A
+         * CALL's header was the actor's copy; the caller's stayed. */
+        zmq_msg_close(&s->args);
+        zmq_msg_init(&s->args);
+        zmq_msg_move(&s->args, &m->f[2]);
+        if (m->n > 3) {
+            zmq_msg_close(&s->key);
+            zmq_msg_init(&s->key);
+            zmq_msg_move(&s->key, &m->f[3]);
+        }
+    }
+    s->kept = 0;
+    s->state = BRK_SLOT_HELD; /* on no list until s_requeue_undone */
+    self->undone[self->n_undone++] = si;
+    self->pump_blocked = true;
+    if (self->next_tick > self->now + BRK_HELD_RETRY_MS) {
+        self->next_tick = self->now + BRK_HELD_RETRY_MS;
+    }
+}
+
+/* s_requeue_undone puts what the flush took back at the front of the
+ * mailboxes, last first, so each mailbox has them in dispatch order. */
+static void
+s_requeue_undone(brk_broker_t *self)
+{
+    while (self->n_undone > 0) {
+        uint32_t si = self->undone[--self->n_undone];
+        brk_slot_t *s = brk_slots_at(&self->slots, si);
+        brk_entry_t *e = brk_registry_at(&self->reg, s->entry);
+        brk_slots_park(&self->slots, si);
+        brk_mailbox_push_front(&e->mailbox, &self->slots, si);
+    }
+}
+
+/* s_conn_of is the connection dispatch m was sent to. */
+static brk_conn_t *
+s_conn_of(brk_broker_t *self, const brk_out_msg_t *m)
+{
+    const brk_entry_t *e = brk_registry_at(&self->reg, m->d.entry);
+    return brk_conns_at(&self->conns, e->conn);
+}
+
+bool
+brk_core_may_dispatch(brk_broker_t *self, uint32_t ci)
+{
+    const brk_conn_t *c = brk_conns_at(&self->conns, ci);
+    return c->fd != BRK_FD_LOST && c->full_until <= self->now;
+}
+
+/* s_dispatch_ready (outbox ops): a dispatch goes unless it is no longer
+ * live (not sent, nothing to undo) or its connection may take no
+ * dispatch now (taken back: an earlier one of this flush met a full
+ * queue or a vanished peer, and this one must not overtake it). */
+static bool
+s_dispatch_ready(void *arg, brk_out_msg_t *m)
+{
+    brk_broker_t *self = arg;
+    if (!s_dispatch_live(self, m)) {
+        return false;
+    }
+    const brk_entry_t *e = brk_registry_at(&self->reg, m->d.entry);
+    if (brk_core_may_dispatch(self, e->conn)) {
+        return true;
+    }
+    s_undispatch(self, m);
+    return false;
+}
+
+/* s_send_failed (outbox ops) settles a message the flush could not send. */
 static void
 s_send_failed(void *arg, brk_out_msg_t *m, int err)
 {
     brk_broker_t *self = arg;
     if (m->ordered) {
-        /* A dispatch to a peer that is gone: its death settles the
-         * message (in flight) with the others. */
-        uint32_t ci = brk_conns_find(
-            &self->conns, zmq_msg_data(&m->f[0]), zmq_msg_size(&m->f[0]));
-        actors__hdr_t h;
-        bool named = m->n > 1 &&
-                     actors__hdr_parse(zmq_msg_data(&m->f[1]),
-                         zmq_msg_size(&m->f[1]), &h) == ACTORS_OK &&
-                     h.address != NULL;
-        ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
-            "address=%.*s cannot route to its actor: %s",
-            named ? (int)h.address_len : 1,
-            named ? (const char *)h.address : "-", zmq_strerror(err));
-        if (ci != BRK_NONE) {
-            brk_conns_at(&self->conns, ci)->fd = BRK_FD_LOST;
+        if (!s_dispatch_live(self, m)) {
+            return;
+        }
+        brk_conn_t *c = s_conn_of(self, m);
+        if (err == EAGAIN) {
+            /* The actor's queue in ZeroMQ is full (max_queued): the
+             * message waits in its mailbox; nothing goes to it for a
+             * while, and the tick pumps again. */
+            c->full_until = self->now + BRK_HELD_RETRY_MS;
+            c->was_full = true;
+        } else {
+            /* Its peer is gone: the death settles its mailbox. */
+            const brk_entry_t *e = brk_registry_at(&self->reg, m->d.entry);
+            ACTORS_LOG(ACTORS_LOG_INFO, "BRK-PEER-LOST",
+                "address=%s cannot route to its actor: %s", e->address,
+                zmq_strerror(err));
+            c->fd = BRK_FD_LOST;
             self->lost_pending = true;
         }
+        s_undispatch(self, m);
     } else if (err == EAGAIN) {
         /* The peer's queue is at max_queued: it does not read (a slow
          * consumer). Its memory stays bounded; the answer is dropped and
@@ -160,23 +277,22 @@ s_send_failed(void *arg, brk_out_msg_t *m, int err)
 void
 brk_core_flush(brk_broker_t *self)
 {
-    if (self->out.n == 0) {
+    if (self->out.n == 0 || self->flushing) {
         return;
     }
-    if (brk_outbox_flush(&self->out, self->router, s_send_failed, self) > 0) {
-        /* Dispatches wait for a full queue to drain: try again soon. */
-        if (self->next_tick > self->now + BRK_HELD_RETRY_MS) {
-            self->next_tick = self->now + BRK_HELD_RETRY_MS;
-        }
-    }
+    self->flushing = true;
+    brk_outbox_ops_t ops = {s_dispatch_ready, s_send_failed, self};
+    brk_outbox_flush(&self->out, self->router, &ops);
+    s_requeue_undone(self);
+    self->flushing = false;
 }
 
 /* s_queue queues a message for the next flush; on no memory, returns
  * false with the frames untouched. */
 static bool
-s_queue(brk_broker_t *self, zmq_msg_t **f, int n, bool ordered)
+s_queue(brk_broker_t *self, zmq_msg_t **f, int n, const brk_out_dispatch_t *d)
 {
-    if (brk_outbox_push(&self->out, f, n, ordered) != ACTORS_OK) {
+    if (brk_outbox_push(&self->out, f, n, d) != ACTORS_OK) {
         return false;
     }
     if (brk_outbox_pending(&self->out) >= BRK_OUT_BATCH) {
@@ -197,7 +313,7 @@ s_drop(zmq_msg_t **f, int n)
 bool
 brk_core_send(brk_broker_t *self, zmq_msg_t **f, int n)
 {
-    if (!s_queue(self, f, n, false)) {
+    if (!s_queue(self, f, n, NULL)) {
         self->n_unroutable++;
         s_drop(f, n);
         return false;
@@ -226,15 +342,37 @@ brk_core_send_now(brk_broker_t *self, zmq_msg_t **f, int n)
 }
 
 void
-brk_core_send_ordered(brk_broker_t *self, zmq_msg_t **f, int n)
+brk_core_send_ordered(brk_broker_t *self, uint32_t si, zmq_msg_t **f, int n)
 {
-    if (!s_queue(self, f, n, true)) {
-        /* In flight but not queued (no memory): settled with the actor's
-         * death, as if its peer were gone. */
-        brk_out_msg_t m = {.n = 0, .ordered = true};
-        m.f[0] = *f[0];
-        s_send_failed(self, &m, EHOSTUNREACH);
-        s_drop(f, n);
+    const brk_slot_t *s = brk_slots_at(&self->slots, si);
+    brk_out_dispatch_t d = {si, s->gen, s->seq, s->entry};
+    if (!s_queue(self, f, n, &d)) {
+        /* Not queued (no memory): taken back at once, as if the actor's
+         * queue were full. */
+        brk_out_msg_t m = {.n = (uint8_t)n, .ordered = true, .d = d};
+        for (int i = 0; i < n; i++) {
+            zmq_msg_init(&m.f[i]);
+            zmq_msg_move(&m.f[i], f[i]);
+        }
+        s_conn_of(self, &m)->full_until = self->now + BRK_HELD_RETRY_MS;
+        s_undispatch(self, &m);
+        for (int i = 0; i < n; i++) {
+            zmq_msg_close(&m.f[i]);
+        }
+        if (!self->flushing) {
+            s_requeue_undone(self);
+        }
+        return;
+    }
+    brk_conn_t *c =
+        brk_conns_at(&self->conns, brk_registry_at(&self->reg, d.entry)->conn);
+    if (c->was_full) {
+        /* Is it still full? Know now, not after a burst of dispatches
+         * that would all come back. */
+        brk_core_flush(self);
+        if (c->full_until <= self->now) {
+            c->was_full = false;
+        }
     }
 }
 
@@ -780,12 +918,11 @@ brk_core_conn_release(brk_broker_t *self, uint32_t ci, uint8_t role)
 static void
 s_conn_died(brk_broker_t *self, uint32_t ci, const char *reason)
 {
-    /* What was queued before the death goes first (to the old peer, or
-     * nowhere); what is held for it must never reach a later peer that
-     * takes its routing id. */
+    /* What was queued before the death goes first (to the old peer, or,
+     * a dispatch, back to its mailbox): nothing stays queued for a later
+     * peer that takes its routing id. */
     brk_core_flush(self);
     brk_conn_t *dying = brk_conns_at(&self->conns, ci);
-    brk_outbox_forget(&self->out, dying->rid, dying->rid_len);
     /* Keep the row while the entries go: it is freed at the end. */
     dying->roles |= BRK_ROLE_DYING;
     for (;;) {
@@ -1216,6 +1353,15 @@ s_tick(brk_broker_t *self)
     if (self->lost_pending) {
         s_reap_lost(self);
     }
+    if (self->pump_blocked) {
+        /* Dispatches were taken back from a full queue: try again. */
+        self->pump_blocked = false;
+        for (uint32_t ei = 0; ei < self->reg.used; ei++) {
+            if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING) {
+                brk_core_pump(self, ei);
+            }
+        }
+    }
     if (self->slow_last != 0 &&
         self->now - self->slow_last >= BRK_SLOW_QUIET_MS) {
         ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-SLOW-CONSUMER-END",
@@ -1561,6 +1707,7 @@ brk_broker_destroy(brk_broker_t **self_p)
         zmq_msg_close(&self->in[i]);
     }
     brk_outbox_fini(&self->out);
+    actors__free(self->undone);
     brk_deadlines_fini(&self->deadlines);
     brk_slots_fini(&self->slots);
     brk_registry_fini(&self->reg);

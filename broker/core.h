@@ -108,6 +108,13 @@ struct brk_broker {
     uint32_t running;             /* entries RUNNING */
     bool lost_pending;            /* some connection has fd LOST */
     brk_outbox_t out;             /* sends deferred to a flush */
+    bool flushing;                /* in brk_core_flush */
+    bool pump_blocked;            /* a dispatch met a full queue: the
+                                     tick pumps every mailbox again */
+    uint32_t *undone;             /* dispatches a flush took back, in
+                                     order, to go back to their mailboxes */
+    uint32_t n_undone;            /* of them */
+    uint32_t cap_undone;          /* allocated */
     bool trim_due;                /* a peer left: give memory back */
     msgpack_sbuffer sbuf;         /* bodies the broker builds */
     msgpack_packer pk;            /* writes into sbuf */
@@ -159,12 +166,21 @@ const char *brk_core_frame_str(zmq_msg_t *m, char *buf, size_t cap);
  * not be queued (out of memory: dropped). */
 bool brk_core_send(brk_broker_t *self, zmq_msg_t **f, int n);
 
-/* brk_core_send_ordered is brk_core_send for a CALL or TELL dispatched
- * to an actor: it is in flight from now on, so on a full queue it waits
- * in the outbox, in order with the later ones to the same peer, instead
- * of being dropped; a peer gone marks its connection lost (its death
- * follows and settles the message). */
-void brk_core_send_ordered(brk_broker_t *self, zmq_msg_t **f, int n);
+/* brk_core_send_ordered is brk_core_send for the dispatch of slot si
+ * (a CALL or TELL, already in flight on its entry's in-flight list). If
+ * at the flush the actor's queue in ZeroMQ is full, or its peer is gone,
+ * or an earlier dispatch of the same flush to it met either, the
+ * dispatch is taken back (brk_core_undispatch): the message waits in the
+ * mailbox again, in order, and the connection gets no dispatch for
+ * BRK_HELD_RETRY_MS (a full queue) or is marked lost (a peer gone). A
+ * dispatch no longer in flight by then (its caller answered, its actor
+ * gone, the slot re-dispatched) is not sent. */
+void brk_core_send_ordered(
+    brk_broker_t *self, uint32_t si, zmq_msg_t **f, int n);
+
+/* brk_core_may_dispatch tells whether connection ci may be sent a
+ * dispatch now (not lost, its queue not found full just before). */
+bool brk_core_may_dispatch(brk_broker_t *self, uint32_t ci);
 
 /* brk_core_send_now is brk_core_send without the wait: what is queued
  * goes first, then these frames. For a burst made at once (an event's

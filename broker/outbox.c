@@ -1,10 +1,9 @@
 /* broker/outbox.c - the broker's deferred sends (outbox.h).
  * SPDX-License-Identifier: MIT
  *
- * One array: held messages first (kept back by the last flush, in
- * order), then those queued since. A flush walks it once, sending or
- * dropping each, and slides what it holds back to the front. zmq_msg_t
- * values are plain structs and move by copy, as the slot slab's do.
+ * One array, in the order queued. A flush walks it once, sending each or
+ * handing it back, and empties it. zmq_msg_t values are plain structs and
+ * move by copy, as the slot slab's do.
  */
 #include "outbox.h"
 
@@ -15,7 +14,6 @@
 #include <actors-internal/alloc.h>
 
 #define OUT_MIN_CAP 256
-#define OUT_BLOCKED_MAX 32 /* routing ids held in one flush, tracked */
 
 void
 brk_outbox_init(brk_outbox_t *self)
@@ -45,7 +43,8 @@ brk_outbox_fini(brk_outbox_t *self)
 }
 
 actors_err
-brk_outbox_push(brk_outbox_t *self, zmq_msg_t **f, int n, bool ordered)
+brk_outbox_push(
+    brk_outbox_t *self, zmq_msg_t **f, int n, const brk_out_dispatch_t *d)
 {
     assert(self);
     assert(f && n > 0 && n <= BRK_OUT_FRAMES);
@@ -64,61 +63,26 @@ brk_outbox_push(brk_outbox_t *self, zmq_msg_t **f, int n, bool ordered)
         zmq_msg_move(&m->f[i], f[i]);
     }
     m->n = (uint8_t)n;
-    m->ordered = ordered;
+    m->ordered = d != NULL;
+    if (d != NULL) {
+        m->d = *d;
+    }
     return ACTORS_OK;
 }
 
-/* s_same_rid: the routing id frames a and b are equal. */
-static bool
-s_same_rid(zmq_msg_t *a, const void *rid, size_t len)
+void
+brk_outbox_flush(brk_outbox_t *self, void *router, const brk_outbox_ops_t *ops)
 {
-    return zmq_msg_size(a) == len && memcmp(zmq_msg_data(a), rid, len) == 0;
-}
-
-/* The routing ids whose ordered messages a flush holds back: after one
- * is held, every later ordered message to the same peer is too, or it
- * could overtake it when the peer's queue drains during the flush. Past
- * OUT_BLOCKED_MAX distinct peers, every later ordered message is held
- * (still in order). */
-typedef struct {
-    zmq_msg_t *rid[OUT_BLOCKED_MAX];
-    int n;
-    bool all;
-} s_blocked_t;
-
-static bool
-s_is_blocked(const s_blocked_t *b, zmq_msg_t *rid)
-{
-    if (b->all) {
-        return true;
-    }
-    for (int i = 0; i < b->n; i++) {
-        if (s_same_rid(rid, zmq_msg_data(b->rid[i]), zmq_msg_size(b->rid[i]))) {
-            return true;
-        }
-    }
-    return false;
-}
-
-uint32_t
-brk_outbox_flush(
-    brk_outbox_t *self, void *router, brk_outbox_failed_fn *failed, void *arg)
-{
-    assert(self);
-    s_blocked_t blocked = {.n = 0, .all = false};
-    uint32_t w = 0; /* held back, slid to the front */
+    assert(self && ops);
+    /* A callback may queue more (an answer): index, never pointer, and
+     * read n afresh. */
     for (uint32_t i = 0; i < self->n; i++) {
         brk_out_msg_t *m = &self->v[i];
-        if (m->ordered && (blocked.all || blocked.n > 0) &&
-            s_is_blocked(&blocked, &m->f[0])) {
-            if (w != i) {
-                self->v[w] = *m;
-            }
-            /* the rid pointers in blocked stay valid: a held message
-             * only moves to a lower index, over one already processed */
-            w++;
+        if (m->ordered && ops->ready != NULL && !ops->ready(ops->arg, m)) {
+            s_close(&self->v[i]);
             continue;
         }
+        m = &self->v[i];
         int sent = 0;
         for (; sent < m->n; sent++) {
             int flags = ZMQ_DONTWAIT | (sent + 1 < m->n ? ZMQ_SNDMORE : 0);
@@ -131,44 +95,10 @@ brk_outbox_flush(
             continue;
         }
         int err = errno;
-        if (sent == 0 && err == EAGAIN && m->ordered) {
-            if (w != i) {
-                self->v[w] = *m;
-            }
-            if (blocked.n < OUT_BLOCKED_MAX) {
-                blocked.rid[blocked.n++] = &self->v[w].f[0];
-            } else {
-                blocked.all = true;
-            }
-            w++;
-            continue;
+        if (sent == 0 && ops->failed != NULL) {
+            ops->failed(ops->arg, m, err);
         }
-        if (sent == 0 && failed != NULL) {
-            failed(arg, m, err);
-        }
-        s_close(m);
+        s_close(&self->v[i]);
     }
-    self->n = w;
-    self->held = w;
-    return w;
-}
-
-void
-brk_outbox_forget(brk_outbox_t *self, const void *rid, size_t len)
-{
-    assert(self);
-    uint32_t w = 0;
-    for (uint32_t i = 0; i < self->n; i++) {
-        brk_out_msg_t *m = &self->v[i];
-        if (i < self->held && s_same_rid(&m->f[0], rid, len)) {
-            s_close(m);
-            continue;
-        }
-        if (w != i) {
-            self->v[w] = *m;
-        }
-        w++;
-    }
-    self->held -= self->n - w; /* only held ones were closed */
-    self->n = w;
+    self->n = 0;
 }

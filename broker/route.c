@@ -39,20 +39,21 @@
 /* s_dispatch sends queued or new slot si to the actor of its entry (which
  * is RUNNING). The message goes on the in-flight list; a CALL with a
  * header carrying the slot's tag and the time left, a TELL with the
- * caller's header. It leaves at the loop's next flush and, should the
- * actor's queue in ZeroMQ be full then, waits in the outbox in order
+ * caller's header. It leaves at the loop's next flush; should the
+ * actor's queue in ZeroMQ be full then, it is taken back into the mailbox
  * (brk_core_send_ordered). Returns false, leaving the slot untouched, if
- * the actor's connection is gone (its death is then pending). */
+ * the actor's connection may take no dispatch now (gone: its death is
+ * then pending; its queue full: the tick pumps again). */
 static bool
 s_dispatch(brk_broker_t *self, uint32_t si)
 {
     brk_slot_t *s = brk_slots_at(&self->slots, si);
     uint32_t ei = s->entry;
     brk_entry_t *e = brk_registry_at(&self->reg, ei);
-    brk_conn_t *c = brk_conns_at(&self->conns, e->conn);
-    if (c->fd == BRK_FD_LOST) {
+    if (!brk_core_may_dispatch(self, e->conn)) {
         return false;
     }
+    brk_conn_t *c = brk_conns_at(&self->conns, e->conn);
     zmq_msg_t rid;
     zmq_msg_init_size(&rid, c->rid_len);
     memcpy(zmq_msg_data(&rid), c->rid, c->rid_len);
@@ -98,6 +99,16 @@ s_dispatch(brk_broker_t *self, uint32_t si)
             memcpy(k + 2 + sizeof self->nonce, tag, BRK_TAG_LEN);
         }
     }
+    /* In flight before it is queued: a flush (the outbox's batch bound)
+     * may check it, or take it back, before this returns. */
+    s->state = BRK_SLOT_INFLIGHT;
+    brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);
+    if (s->cmd == ACTORS_CMD_CALL) {
+        e->calls_out++;
+    } else {
+        e->tells_out++;
+        brk_core_slot_unheap(self, si);
+    }
     int n = zmq_msg_size(&s->key) > 0 ? 4 : 3;
     /* A message that may go again (a retry, or one the actor never took
      * up) is sent as copies (reference-counted, not duplicated) and its
@@ -116,26 +127,18 @@ s_dispatch(brk_broker_t *self, uint32_t si)
                 zmq_msg_move(&cp[i], src[i]);
             }
         }
-        brk_core_send_ordered(self, f, n);
+        s->kept = tracked;
+        brk_core_send_ordered(self, si, f, n);
         for (int i = 0; i < 3; i++) {
             zmq_msg_close(&cp[i]);
         }
-        s->kept = tracked;
     } else {
         zmq_msg_t *f[4] = {&rid, h, &s->args, &s->key};
-        brk_core_send_ordered(self, f, n);
         s->kept = 0;
+        brk_core_send_ordered(self, si, f, n);
     }
     zmq_msg_close(&rid);
     zmq_msg_close(&hdr);
-    s->state = BRK_SLOT_INFLIGHT;
-    brk_mailbox_push(&e->inflight, &self->slots, si, UINT32_MAX);
-    if (s->cmd == ACTORS_CMD_CALL) {
-        e->calls_out++;
-    } else {
-        e->tells_out++;
-        brk_core_slot_unheap(self, si);
-    }
     return true;
 }
 

@@ -529,6 +529,129 @@ START_TEST(test_hardening_full_actor_queue_actor_leaves)
 }
 END_TEST
 
+/* One process serving NFULL addresses (prefetch 10 each, max_queued
+ * 20) that does not read: its queue in ZeroMQ fills with the first
+ * addresses' calls of 64 KiB, and every call to the last address meets
+ * it full. s_fill_queue registers them and sends those calls; the last
+ * address is "<prefix>/<NFULL - 1>". */
+enum { NFULL = 10, PER_FULL = 10 };
+
+static void
+s_fill_queue(void *a, void *c, const char *prefix, bool progress,
+    const uint8_t *body, size_t body_len)
+{
+    for (int k = 0; k < NFULL; k++) {
+        char addr[16];
+        snprintf(addr, sizeof addr, "%s/%d", prefix, k);
+        s_register_ex(a, addr, PER_FULL, 0, progress);
+    }
+    for (int k = 0; k < NFULL - 1; k++) {
+        char addr[16];
+        snprintf(addr, sizeof addr, "%s/%d", prefix, k);
+        for (int i = 0; i < PER_FULL; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "f%d", k * PER_FULL + i);
+            s_send_to(c, ACTORS_CMD_CALL, 0, id, addr, "m", 1, body, body_len);
+        }
+    }
+    /* Answered after the calls were handled and sent: the queue is full
+     * by then. */
+    ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
+}
+
+/* s_read_others has the actor read and answer every call it was sent:
+ * the (NFULL - 1) * PER_FULL calls to the first addresses, none to the
+ * last one (prefix/NFULL-1), and nothing more. */
+static void
+s_read_others(void *a, const char *prefix)
+{
+    char last[16];
+    snprintf(last, sizeof last, "%s/%d", prefix, NFULL - 1);
+    for (int n = 0; n < (NFULL - 1) * PER_FULL; n++) {
+        s_got_t g = s_actor_get(a);
+        ck_assert_msg(strcmp(g.address, last) != 0,
+            "a call to %s reached the actor after its caller was answered",
+            last);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+    }
+    zmq_pollitem_t it = {a, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, 300), 0);
+}
+
+/* A call that meets its actor's queue full waits in the mailbox under
+ * its deadline: its caller is answered Timeout, and the call never
+ * reaches the actor afterwards (it was once delivered later still, its
+ * header claiming the time left it had at first). */
+START_TEST(test_hardening_full_queue_call_times_out_undelivered)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.max_queued = 20;
+    s_start_opts(opts);
+    void *a = s_unread_sock();
+    void *c = s_sock(ZMQ_DEALER);
+    size_t body_len = 64 * 1024;
+    uint8_t *body = s_bin_body(body_len);
+    s_fill_queue(a, c, "t", false, body, body_len);
+    for (int i = 0; i < PER_FULL; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "q%d", i);
+        s_send_to(c, ACTORS_CMD_CALL, 300, id, "t/9", "m", 1, body, body_len);
+    }
+    bool seen[PER_FULL] = {false};
+    for (int k = 0; k < PER_FULL; k++) {
+        s_msg_t m;
+        s_recv(c, &m);
+        char type[64];
+        ck_assert(s_error_type(&m, 0, type, sizeof type));
+        ck_assert_str_eq(type, "Timeout");
+        actors__hdr_t h;
+        TEST_ASSERT_OK(actors__hdr_parse(m.data[0], m.len[0], &h));
+        int i = atoi((const char *)h.id + 1);
+        ck_assert(i >= 0 && i < PER_FULL && !seen[i]);
+        seen[i] = true;
+        s_msg_free(&m);
+    }
+    s_read_others(a, "t");
+    free(body);
+    zmq_close(c);
+    zmq_close(a);
+    s_stop();
+}
+END_TEST
+
+/* The same for an address its actor unregisters while calls to it wait
+ * for the full queue: the callers are answered ActorDead, "not
+ * delivered", and indeed nothing reaches the actor (it once did). */
+START_TEST(test_hardening_full_queue_unregister_not_delivered)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.max_queued = 20;
+    s_start_opts(opts);
+    void *a = s_unread_sock();
+    void *c = s_sock(ZMQ_DEALER);
+    size_t body_len = 64 * 1024;
+    uint8_t *body = s_bin_body(body_len);
+    s_fill_queue(a, c, "u", true, body, body_len);
+    s_big_calls(c, "u/9", PER_FULL, body, body_len, false);
+    ck_assert_int_ge(s_ping_int(c, "uptime_ms"), 0);
+    s_send(a, ACTORS_CMD_UNREGISTER, 0, NULL, 1, S("u/9"));
+    for (int k = 0; k < PER_FULL; k++) {
+        s_msg_t m;
+        s_recv(c, &m);
+        char type[64];
+        ck_assert(s_error_type(&m, 0, type, sizeof type));
+        ck_assert_str_eq(type, "ActorDead");
+        ck_assert_ptr_nonnull(memmem(m.data[1], m.len[1], "not delivered", 13));
+        s_msg_free(&m);
+    }
+    s_read_others(a, "u");
+    free(body);
+    zmq_close(c);
+    zmq_close(a);
+    s_stop();
+}
+END_TEST
+
 /* s_heap_bytes is what this process has allocated with malloc, every
  * arena together (the broker runs in one of its threads). */
 static long long
@@ -892,6 +1015,8 @@ hardening_suite(void)
     tcase_add_test(slow, test_hardening_slow_consumer_logged_once_per_episode);
     tcase_add_test(slow, test_hardening_full_actor_queue_keeps_order);
     tcase_add_test(slow, test_hardening_full_actor_queue_actor_leaves);
+    tcase_add_test(slow, test_hardening_full_queue_call_times_out_undelivered);
+    tcase_add_test(slow, test_hardening_full_queue_unregister_not_delivered);
     suite_add_tcase(s, slow);
     return s;
 }
