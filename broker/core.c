@@ -120,7 +120,8 @@ s_dispatch_live(brk_broker_t *self, const brk_out_msg_t *m)
     }
     const brk_slot_t *s = brk_slots_at(&self->slots, m->d.slot);
     return s->gen == m->d.gen && s->state == BRK_SLOT_INFLIGHT &&
-           s->entry == m->d.entry && s->seq == m->d.seq;
+           s->entry == m->d.entry && s->seq == m->d.seq &&
+           brk_registry_at(&self->reg, m->d.entry)->conn == m->d.conn;
 }
 
 /* s_undispatch takes dispatch m back (live, not sent): off the in-flight
@@ -145,6 +146,13 @@ s_undispatch(brk_broker_t *self, brk_out_msg_t *m)
         self->cap_undone = cap;
     }
     brk_mailbox_remove(&e->inflight, &self->slots, si);
+    /* The actor numbers what it receives (progress, PROTOCOL.md): the
+     * numbers of this dispatch and of every later one on its connection
+     * (all taken back too) are handed out again. */
+    brk_conn_t *c = brk_conns_at(&self->conns, m->d.conn);
+    if ((int32_t)(m->d.seq - 1 - c->seq_sent) < 0) {
+        c->seq_sent = m->d.seq - 1;
+    }
     if (s->cmd == ACTORS_CMD_CALL) {
         e->calls_out--;
     } else {
@@ -194,8 +202,7 @@ s_requeue_undone(brk_broker_t *self)
 static brk_conn_t *
 s_conn_of(brk_broker_t *self, const brk_out_msg_t *m)
 {
-    const brk_entry_t *e = brk_registry_at(&self->reg, m->d.entry);
-    return brk_conns_at(&self->conns, e->conn);
+    return brk_conns_at(&self->conns, m->d.conn);
 }
 
 bool
@@ -205,22 +212,23 @@ brk_core_may_dispatch(brk_broker_t *self, uint32_t ci)
     return c->fd != BRK_FD_LOST && c->full_until <= self->now;
 }
 
-/* s_dispatch_ready (outbox ops): a dispatch goes unless it is no longer
- * live (not sent, nothing to undo) or its connection may take no
- * dispatch now (taken back: an earlier one of this flush met a full
- * queue or a vanished peer, and this one must not overtake it). */
+/* s_dispatch_ready (outbox ops): a dispatch goes unless its connection
+ * may take no dispatch now (an earlier one of this flush met a full queue
+ * or a vanished peer, and this one must not overtake it): then it is
+ * taken back, or, no longer in flight, dropped. One no longer in flight
+ * on a connection that takes dispatches still goes, as it would have,
+ * sent at once, before the outbox (a CREDIT of the same burst may have
+ * settled it for an earlier tell of the connection). */
 static bool
 s_dispatch_ready(void *arg, brk_out_msg_t *m)
 {
     brk_broker_t *self = arg;
-    if (!s_dispatch_live(self, m)) {
-        return false;
-    }
-    const brk_entry_t *e = brk_registry_at(&self->reg, m->d.entry);
-    if (brk_core_may_dispatch(self, e->conn)) {
+    if (brk_core_may_dispatch(self, m->d.conn)) {
         return true;
     }
-    s_undispatch(self, m);
+    if (s_dispatch_live(self, m)) {
+        s_undispatch(self, m);
+    }
     return false;
 }
 
@@ -230,9 +238,6 @@ s_send_failed(void *arg, brk_out_msg_t *m, int err)
 {
     brk_broker_t *self = arg;
     if (m->ordered) {
-        if (!s_dispatch_live(self, m)) {
-            return;
-        }
         brk_conn_t *c = s_conn_of(self, m);
         if (err == EAGAIN) {
             /* The actor's queue in ZeroMQ is full (max_queued): the
@@ -249,7 +254,9 @@ s_send_failed(void *arg, brk_out_msg_t *m, int err)
             c->fd = BRK_FD_LOST;
             self->lost_pending = true;
         }
-        s_undispatch(self, m);
+        if (s_dispatch_live(self, m)) {
+            s_undispatch(self, m);
+        }
     } else if (err == EAGAIN) {
         /* The peer's queue is at max_queued: it does not read (a slow
          * consumer). Its memory stays bounded; the answer is dropped and
@@ -281,6 +288,15 @@ brk_core_flush(brk_broker_t *self)
         return;
     }
     self->flushing = true;
+    if (self->cap_undone < self->out.n) {
+        /* Room to take every dispatch back, before anything is sent. */
+        uint32_t *v =
+            actors__realloc(self->undone, (size_t)self->out.n * sizeof *v);
+        if (v != NULL) {
+            self->undone = v;
+            self->cap_undone = self->out.n;
+        }
+    }
     brk_outbox_ops_t ops = {s_dispatch_ready, s_send_failed, self};
     brk_outbox_flush(&self->out, self->router, &ops);
     s_requeue_undone(self);
@@ -345,7 +361,8 @@ void
 brk_core_send_ordered(brk_broker_t *self, uint32_t si, zmq_msg_t **f, int n)
 {
     const brk_slot_t *s = brk_slots_at(&self->slots, si);
-    brk_out_dispatch_t d = {si, s->gen, s->seq, s->entry};
+    brk_out_dispatch_t d = {si, s->gen, s->seq, s->entry,
+        brk_registry_at(&self->reg, s->entry)->conn};
     if (!s_queue(self, f, n, &d)) {
         /* Not queued (no memory): taken back at once, as if the actor's
          * queue were full. */
@@ -355,6 +372,7 @@ brk_core_send_ordered(brk_broker_t *self, uint32_t si, zmq_msg_t **f, int n)
             zmq_msg_move(&m.f[i], f[i]);
         }
         s_conn_of(self, &m)->full_until = self->now + BRK_HELD_RETRY_MS;
+        s_conn_of(self, &m)->was_full = true;
         s_undispatch(self, &m);
         for (int i = 0; i < n; i++) {
             zmq_msg_close(&m.f[i]);
@@ -364,8 +382,7 @@ brk_core_send_ordered(brk_broker_t *self, uint32_t si, zmq_msg_t **f, int n)
         }
         return;
     }
-    brk_conn_t *c =
-        brk_conns_at(&self->conns, brk_registry_at(&self->reg, d.entry)->conn);
+    brk_conn_t *c = brk_conns_at(&self->conns, d.conn);
     if (c->was_full) {
         /* Is it still full? Know now, not after a burst of dispatches
          * that would all come back. */
@@ -1354,11 +1371,26 @@ s_tick(brk_broker_t *self)
         s_reap_lost(self);
     }
     if (self->pump_blocked) {
-        /* Dispatches were taken back from a full queue: try again. */
+        /* Dispatches were taken back from a full queue: try again; an
+         * address whose connection is still in its wait is tried at the
+         * next tick. */
         self->pump_blocked = false;
+        bool waiting = false;
         for (uint32_t ei = 0; ei < self->reg.used; ei++) {
-            if (brk_registry_at(&self->reg, ei)->state == BRK_ENTRY_RUNNING) {
-                brk_core_pump(self, ei);
+            const brk_entry_t *e = brk_registry_at(&self->reg, ei);
+            if (e->state != BRK_ENTRY_RUNNING) {
+                continue;
+            }
+            brk_core_pump(self, ei);
+            e = brk_registry_at(&self->reg, ei);
+            waiting |=
+                !e->is_group && !brk_mailbox_empty(&e->mailbox) &&
+                brk_conns_at(&self->conns, e->conn)->full_until > self->now;
+        }
+        if (waiting) {
+            self->pump_blocked = true;
+            if (self->next_tick > self->now + BRK_HELD_RETRY_MS) {
+                self->next_tick = self->now + BRK_HELD_RETRY_MS;
             }
         }
     }

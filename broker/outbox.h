@@ -39,6 +39,7 @@ typedef struct {
     uint32_t gen;   /* the slot's generation then */
     uint32_t seq;   /* its dispatch sequence on the connection */
     uint32_t entry; /* the entry it was dispatched to */
+    uint32_t conn;  /* the connection it was sent on */
 } brk_out_dispatch_t;
 
 typedef struct {
