@@ -607,8 +607,10 @@ START_TEST(test_hardening_full_queue_call_times_out_undelivered)
         ck_assert_str_eq(type, "Timeout");
         actors__hdr_t h;
         TEST_ASSERT_OK(actors__hdr_parse(m.data[0], m.len[0], &h));
-        int i = atoi((const char *)h.id + 1);
-        ck_assert(i >= 0 && i < PER_FULL && !seen[i]);
+        char id[16];
+        snprintf(id, sizeof id, "%.*s", (int)h.id_len, (const char *)h.id);
+        int i = atoi(id + 1);
+        ck_assert(id[0] == 'q' && i >= 0 && i < PER_FULL && !seen[i]);
         seen[i] = true;
         s_msg_free(&m);
     }
