@@ -30,18 +30,20 @@
 typedef struct brk_broker brk_broker_t;
 
 typedef struct {
-    const char *bind;      /* endpoint to bind; "tcp://127.0.0.1:*" ok */
-    uint32_t mailbox;      /* default mailbox bound per address */
-    uint32_t heartbeat_ms; /* heartbeat interval */
-    uint32_t liveness;     /* heartbeats missed before a peer is dead */
-    uint64_t max_message;  /* largest args frame accepted, bytes */
-    uint32_t max_tombs;    /* dead addresses remembered */
-    uint32_t max_queued;   /* messages queued to or from one peer in
-                              ZeroMQ (SNDHWM/RCVHWM); answers beyond are
-                              dropped and counted (a slow consumer) */
-    const char *keys_dir;  /* allowlist of public certificates (auth.h);
-                              NULL with key NULL: no CURVE */
-    const char *key;       /* the broker's secret certificate */
+    const char *bind;        /* endpoint to bind; "tcp://127.0.0.1:*" ok */
+    uint32_t mailbox;        /* default mailbox bound per address */
+    uint32_t heartbeat_ms;   /* heartbeat interval */
+    uint32_t liveness;       /* heartbeats missed before a peer is dead */
+    uint64_t max_message;    /* largest args frame accepted, bytes */
+    uint32_t max_tombs;      /* dead addresses remembered */
+    uint32_t max_queued;     /* messages queued to or from one peer in
+                                ZeroMQ (SNDHWM/RCVHWM); answers beyond are
+                                dropped and counted (a slow consumer) */
+    const char *keys_dir;    /* allowlist of public certificates (auth.h);
+                                NULL with key NULL: no CURVE */
+    const char *key;         /* the broker's secret certificate */
+    const char *stream_bind; /* endpoint of the event stream (an XPUB,
+                                pubsub.h); NULL: no stream */
 } brk_opts_t;
 
 #define BRK_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"

@@ -1428,6 +1428,17 @@ s_timers(brk_broker_t *self)
     }
 }
 
+/* s_ext_socks lets each extension read its own socket (ext.h). */
+static void
+s_ext_socks(brk_broker_t *self)
+{
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].sock != NULL && self->ext[i].sock_cb != NULL) {
+            self->ext[i].sock_cb(self->ext[i].self);
+        }
+    }
+}
+
 /* s_wait_ms is how long the next receive may wait: until the next
  * deadline, tick or monitor check, at most BRK_CHECK_MS. */
 static int
@@ -1466,12 +1477,21 @@ s_idle_wait(brk_broker_t *self)
     if (t <= BRK_CHECK_MS) {
         return false;
     }
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[2 + BRK_EXT_MAX] = {
         {self->router, 0, ZMQ_POLLIN, 0},
         {self->monitor, 0, ZMQ_POLLIN, 0},
     };
-    int woken = zmq_poll(items, 2, t > BRK_IDLE_MS ? BRK_IDLE_MS : (long)t);
+    int n = 2;
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].sock != NULL) {
+            items[n++] = (zmq_pollitem_t){self->ext[i].sock, 0, ZMQ_POLLIN, 0};
+        }
+    }
+    int woken = zmq_poll(items, n, t > BRK_IDLE_MS ? BRK_IDLE_MS : (long)t);
     s_clock_set(self);
+    if (woken > 0) {
+        s_ext_socks(self);
+    }
     return woken > 0;
 }
 
@@ -1490,6 +1510,48 @@ s_nonce(uint8_t nonce[8])
     uint64_t x = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
                  ((uint64_t)getpid() << 40);
     memcpy(nonce, &x, 8);
+}
+
+void
+brk_core_liveness(brk_broker_t *self, void *sock)
+{
+    const brk_opts_t *o = &self->opts;
+    /* Liveness: ZMTP heartbeats, sent and answered by libzmq's I/O
+     * thread, so an actor in a long method stays alive and a stopped or
+     * vanished peer's connection is closed. A peer is PINGed every
+     * (liveness - 1) x heartbeat_ms and must answer within heartbeat_ms,
+     * so it is dropped at most liveness x heartbeat_ms after it went
+     * silent. The answer window is the shorter one on purpose: libzmq
+     * cancels a connection's answer timer by walking its timers in expiry
+     * order, and a timer due before most PING timers is found at once;
+     * the other way round (PING often, wait long) costs every answer a walk
+     * over all connections, quadratic in their number (1000 idle actors:
+     * 18 % of a CPU instead of 3 %). The TTL tells the peer to drop a
+     * broker silent for as long. */
+    int64_t hb = o->heartbeat_ms;
+    int64_t every = o->liveness > 1 ? hb * (o->liveness - 1) : hb;
+    /* Never less than BRK_ANSWER_MIN_MS to answer: a loaded machine may
+     * delay a healthy peer's I/O thread that long. */
+    int64_t answer = hb < BRK_ANSWER_MIN_MS ? BRK_ANSWER_MIN_MS : hb;
+    int64_t silence = every + answer;
+    int ivl = every > INT32_MAX ? INT32_MAX : (int)every;
+    int tmo = answer > INT32_MAX ? INT32_MAX : (int)answer;
+    int ttl = silence > 6553500 ? 6553500 : (int)silence;
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo);
+}
+
+void *
+brk_core_ctx(brk_broker_t *self)
+{
+    return self->ctx;
+}
+
+actors_err
+brk_core_secure(brk_broker_t *self, void *sock)
+{
+    return brk_auth_server(self->auth, sock);
 }
 
 /* s_socket makes the ROUTER with its bounds and liveness and binds it. */
@@ -1515,30 +1577,7 @@ s_socket(brk_broker_t *self)
         (int64_t)(o->max_message > 65536 ? o->max_message : 65536) +
         BRK_FRAME_SLACK;
     zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    /* Liveness: ZMTP heartbeats, sent and answered by libzmq's I/O
-     * thread, so an actor in a long method stays alive and a stopped or
-     * vanished peer's connection is closed. A peer is PINGed every
-     * (liveness - 1) x heartbeat_ms and must answer within heartbeat_ms,
-     * so it is dropped at most liveness x heartbeat_ms after it went
-     * silent. The answer window is the shorter one on purpose: libzmq
-     * cancels a connection's answer timer by walking its timers in expiry
-     * order, and a timer due before most PING timers is found at once;
-     * the other way round (PING often, wait long) costs every answer a walk
-     * over all connections, quadratic in their number (1000 idle actors:
-     * 18 % of a CPU instead of 3 %). The TTL tells the peer to drop a
-     * broker silent for as long. */
-    int64_t hb = o->heartbeat_ms;
-    int64_t every = o->liveness > 1 ? hb * (o->liveness - 1) : hb;
-    /* Never less than BRK_ANSWER_MIN_MS to answer: a loaded machine may
-     * delay a healthy peer's I/O thread that long. */
-    int64_t answer = hb < BRK_ANSWER_MIN_MS ? BRK_ANSWER_MIN_MS : hb;
-    int64_t silence = every + answer;
-    int ivl = every > INT32_MAX ? INT32_MAX : (int)every;
-    int tmo = answer > INT32_MAX ? INT32_MAX : (int)answer;
-    int ttl = silence > 6553500 ? 6553500 : (int)silence;
-    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
-    zmq_setsockopt(self->router, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo);
+    brk_core_liveness(self, self->router);
 
     char mon_ep[64];
     snprintf(mon_ep, sizeof mon_ep, BRK_MONITOR_EP_FMT, (void *)self);
@@ -1687,6 +1726,7 @@ brk_broker_run(brk_broker_t *self)
         }
         s_clock_set(self); /* the timers answer with now_us too */
         s_drain_monitor(self, true);
+        s_ext_socks(self);
         s_timers(self);
         brk_core_flush(self);
         self->next_check = self->now + BRK_CHECK_MS;

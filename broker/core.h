@@ -152,6 +152,20 @@ void brk_core_set_cmd(
  * ACTORS_ENOMEM when BRK_EXT_MAX are attached. */
 actors_err brk_core_attach(brk_broker_t *self, const brk_ext_t *ext);
 
+/* brk_core_ctx is the core's ZeroMQ context, for an extension's own
+ * socket (ext.h, sock). */
+void *brk_core_ctx(brk_broker_t *self);
+
+/* brk_core_liveness sets sock's ZMTP heartbeats as the ROUTER's: a peer
+ * silent for liveness x heartbeat_ms is dropped. */
+void brk_core_liveness(brk_broker_t *self, void *sock);
+
+/* brk_core_secure makes sock a CURVE server with the broker's key, its
+ * peers checked by the same ZAP handler as the ROUTER's (auth.h); nothing
+ * without keys. Call before binding. Returns ACTORS_OK or ACTORS_EIO
+ * (logged). */
+actors_err brk_core_secure(brk_broker_t *self, void *sock);
+
 /* ---- answering -------------------------------------------------------- */
 
 /* brk_core_frame_str copies a frame into buf as a C string (truncated to

@@ -73,6 +73,15 @@ typedef struct {
     /* tick_cb: runs every heartbeat_ms / 4 or so. */
     void (*tick_cb)(void *self);
 
+    /* sock: a ZeroMQ socket of the extension's own (made in the core's
+     * context, brk_core_ctx) that the loop watches besides the ROUTER;
+     * NULL: none. sock_cb runs when it may have input: at least every
+     * BRK_CHECK_MS (10 ms) while the broker is busy, at once when it is
+     * idle. It reads without waiting (ZMQ_DONTWAIT) until EAGAIN. The
+     * extension closes sock in destroy_cb. */
+    void *sock;
+    void (*sock_cb)(void *self);
+
     /* slot_answer_cb: a REPLY or ERROR m whose request id is the tag of
      * slot si, which the extension put in state BRK_SLOT_EXT (a request
      * it relayed to a peer). The extension checks the sender. */

@@ -5,6 +5,7 @@
  *                 [--max-message BYTES] [--endpoint-file PATH]
  *                 [--keys DIR --key PATH] [--insecure]
  *                 [--metrics-port PORT] [--metrics-bind ADDR]
+ *                 [--stream-bind EP]
  *
  * EP defaults to $ACTORS_BROKER, then tcp://127.0.0.1:5555; a `*` port is
  * resolved and printed once bound as "ENDPOINT tcp://127.0.0.1:NNNNN".
@@ -47,6 +48,7 @@ s_usage(FILE *f)
         "                     [--liveness N] [--max-message BYTES]\n"
         "                     [--max-queued N] [--endpoint-file PATH]\n"
         "                     [--keys DIR --key PATH] [--insecure]\n"
+        "                     [--stream-bind EP]\n"
         "  --bind EP            endpoint (default $ACTORS_BROKER, else %s;\n"
         "                       tcp://127.0.0.1:* picks a free port)\n"
         "  --mailbox N          mailbox bound per address (default 10000)\n"
@@ -66,7 +68,11 @@ s_usage(FILE *f)
         "  --metrics-port PORT  serve /metrics (Prometheus) and the\n"
         "                       dashboard on PORT (0: any free one; default\n"
         "                       $ACTORS_METRICS_PORT, else off)\n"
-        "  --metrics-bind ADDR  their IPv4 address (default 127.0.0.1)\n",
+        "  --metrics-bind ADDR  their IPv4 address (default 127.0.0.1)\n"
+        "  --stream-bind EP     also deliver events on an event stream (an\n"
+        "                       XPUB) bound there: one send per pattern,\n"
+        "                       whatever the number of subscribers\n"
+        "                       (default $ACTORS_STREAM_BIND, else none)\n",
         BRK_DEFAULT_ENDPOINT);
 }
 
@@ -149,6 +155,10 @@ main(int argc, char **argv)
     }
     const char *endpoint_file = NULL;
     bool insecure = false;
+    const char *stream = getenv("ACTORS_STREAM_BIND");
+    if (stream != NULL && *stream != '\0') {
+        opts.stream_bind = stream;
+    }
     const char *metrics_port = getenv("ACTORS_METRICS_PORT");
     const char *metrics_bind = getenv("ACTORS_METRICS_BIND");
     if (metrics_port != NULL && *metrics_port == '\0') {
@@ -176,6 +186,8 @@ main(int argc, char **argv)
             metrics_port = v;
         } else if (strcmp(a, "--metrics-bind") == 0 && v != NULL) {
             metrics_bind = v;
+        } else if (strcmp(a, "--stream-bind") == 0 && v != NULL) {
+            opts.stream_bind = v;
         } else if (strcmp(a, "--mailbox") == 0 &&
                    s_number(v, UINT32_MAX, &n) == 0) {
             opts.mailbox = (uint32_t)n;
@@ -198,7 +210,8 @@ main(int argc, char **argv)
                 strcmp(a, "--max-message") == 0 ||
                 strcmp(a, "--max-queued") == 0 || strcmp(a, "--keys") == 0 ||
                 strcmp(a, "--key") == 0 || strcmp(a, "--metrics-port") == 0 ||
-                strcmp(a, "--metrics-bind") == 0;
+                strcmp(a, "--metrics-bind") == 0 ||
+                strcmp(a, "--stream-bind") == 0;
             fprintf(stderr, "actors-broker: %s '%s'%s\n",
                 known ? "bad value for" : "unknown option", a,
                 known && v == NULL ? " (missing)" : "");
@@ -214,7 +227,14 @@ main(int argc, char **argv)
                         "certificate)\n");
         return 2;
     }
-    if (opts.keys_dir == NULL && !brk_auth_endpoint_local(opts.bind)) {
+    const char *open_ep =
+        opts.keys_dir != NULL || brk_auth_endpoint_local(opts.bind) ? NULL
+                                                                    : opts.bind;
+    if (open_ep == NULL && opts.keys_dir == NULL && opts.stream_bind != NULL &&
+        !brk_auth_endpoint_local(opts.stream_bind)) {
+        open_ep = opts.stream_bind;
+    }
+    if (open_ep != NULL) {
         if (!insecure) {
             fprintf(stderr,
                 "actors-broker: refusing to bind %s without keys: anyone who "
@@ -226,13 +246,13 @@ main(int argc, char **argv)
                 "  then:       actors-broker --bind %s --keys keys --key "
                 "secrets/broker_secret\n"
                 "  (or bind tcp://127.0.0.1:PORT, or add --insecure)\n",
-                opts.bind, opts.bind);
+                open_ep, opts.bind);
             return 1;
         }
         ACTORS_LOG(ACTORS_LOG_WARN, "BRK-INSECURE",
             "endpoint=%s bound without CURVE (--insecure): any host that "
             "reaches it may send any command",
-            opts.bind);
+            open_ep);
     }
     uint64_t mport = 0;
     if (metrics_port != NULL && strcmp(metrics_port, "0") != 0 &&

@@ -15,33 +15,52 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <actors/log.h>
 
 #include <actors-internal/alloc.h>
 
 #include "mailbox.h"
+#include "stream.h"
 #include "topic.h"
 
 #define PS_COPY_MAX 8192 /* bodies copied once per publish (s_on_publish) */
 
-enum { PS_FREE = 0, PS_CONN, PS_ADDR };
+enum { PS_FREE = 0, PS_CONN, PS_ADDR, PS_STREAM };
 
 typedef struct {
-    char pattern[BRK_TOPIC_MAX + 1]; /* NUL-terminated */
-    uint16_t plen;                   /* bytes in pattern */
-    uint8_t kind;                    /* PS_* */
-    uint8_t id_len;                  /* PS_CONN: bytes in id */
-    uint8_t id[ACTORS_WIRE_ID_MAX];  /* PS_CONN: the SUBSCRIBE's id */
-    uint32_t owner;                  /* conn row or registry entry */
-    uint32_t free_next;              /* free list */
+    char pattern[BRK_TOPIC_MAX + 1];   /* NUL-terminated */
+    uint16_t plen;                     /* bytes in pattern */
+    uint8_t kind;                      /* PS_* */
+    uint8_t id_len;                    /* PS_CONN: bytes in id */
+    uint8_t id[ACTORS_WIRE_ID_MAX];    /* PS_CONN: the SUBSCRIBE's id */
+    uint32_t owner;                    /* conn row or registry entry */
+    uint32_t free_next;                /* free list */
+    uint32_t pat;                      /* PS_STREAM: its row in pats */
+    bool granted;                      /* PS_STREAM: its ticket was redeemed */
+    uint8_t ticket[BRK_STREAM_TICKET]; /* PS_STREAM: random */
     zmq_msg_t hdr; /* PS_CONN: the PUBLICATION header of the last topic
                     * delivered (empty: none), shared by reference with
                     * every delivery on that topic (s_to_conn) */
 } ps_sub_t;
 
+/* A pattern with subscriptions on the stream: an event that matches it is
+ * sent once, whatever the number of its subscribers. */
+typedef struct {
+    char pattern[BRK_TOPIC_MAX + 1];
+    uint16_t plen;
+    uint32_t refs;    /* PS_STREAM rows of it; 0: a free row */
+    uint32_t granted; /* of them, redeemed */
+    zmq_msg_t hdr;    /* the header of the last topic sent (as ps_sub_t) */
+} ps_pat_t;
+
 struct brk_pubsub {
     brk_broker_t *core;
+    brk_stream_t *stream; /* NULL: no event stream */
+    ps_pat_t *pats;       /* npats rows, refs 0: free */
+    uint32_t npats;
+    uint64_t n_redeemed;  /* tickets redeemed on the stream */
     ps_sub_t *v;          /* cap rows */
     uint32_t cap;         /* allocated */
     uint32_t used;        /* rows ever handed out */
@@ -78,10 +97,65 @@ s_count_owner(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
     return n;
 }
 
+/* s_pat_ref takes a reference on the stream row of pattern p (made if
+ * there is none) and gives its index in *out. */
+static actors_err
+s_pat_ref(brk_pubsub_t *self, const char *p, size_t plen, uint32_t *out)
+{
+    uint32_t free_i = BRK_NONE;
+    for (uint32_t i = 0; i < self->npats; i++) {
+        ps_pat_t *t = &self->pats[i];
+        if (t->refs == 0) {
+            free_i = free_i == BRK_NONE ? i : free_i;
+        } else if (t->plen == plen && memcmp(t->pattern, p, plen) == 0) {
+            t->refs++;
+            *out = i;
+            return ACTORS_OK;
+        }
+    }
+    if (free_i == BRK_NONE) {
+        if ((self->npats & (self->npats - 1)) == 0) {
+            uint32_t cap = self->npats ? self->npats * 2 : 16;
+            cap = cap < 16 ? 16 : cap;
+            ps_pat_t *v = actors__realloc(self->pats, cap * sizeof *v);
+            if (v == NULL) {
+                return ACTORS_ENOMEM;
+            }
+            self->pats = v;
+        }
+        free_i = self->npats++;
+    }
+    ps_pat_t *t = &self->pats[free_i];
+    memcpy(t->pattern, p, plen);
+    t->pattern[plen] = '\0';
+    t->plen = (uint16_t)plen;
+    t->refs = 1;
+    t->granted = 0;
+    zmq_msg_init(&t->hdr);
+    *out = free_i;
+    return ACTORS_OK;
+}
+
+/* s_pat_unref drops a reference taken by s_pat_ref (granted: the row's
+ * ticket was redeemed). The last one stops the pattern's events. */
+static void
+s_pat_unref(brk_pubsub_t *self, uint32_t i, bool granted)
+{
+    ps_pat_t *t = &self->pats[i];
+    t->granted -= granted;
+    if (--t->refs == 0) {
+        zmq_msg_close(&t->hdr);
+    }
+}
+
 static actors_err
 s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
-    size_t plen, const brk_in_t *m)
+    size_t plen, const brk_in_t *m, uint32_t *out)
 {
+    uint32_t pat = BRK_NONE;
+    if (kind == PS_STREAM && s_pat_ref(self, p, plen, &pat) != ACTORS_OK) {
+        return ACTORS_ENOMEM;
+    }
     uint32_t i = self->free_head;
     if (i != BRK_NONE) {
         self->free_head = self->v[i].free_next;
@@ -90,6 +164,9 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
             uint32_t cap = self->cap ? self->cap * 2 : 64;
             ps_sub_t *v = actors__realloc(self->v, cap * sizeof *v);
             if (v == NULL) {
+                if (pat != BRK_NONE) {
+                    s_pat_unref(self, pat, false);
+                }
                 return ACTORS_ENOMEM;
             }
             self->v = v;
@@ -106,8 +183,19 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     s->id_len = (uint8_t)m->h.id_len;
     memcpy(s->id, m->h.id, m->h.id_len);
     s->free_next = BRK_NONE;
+    s->pat = pat;
+    s->granted = false;
+    if (kind == PS_STREAM && getrandom(s->ticket, sizeof s->ticket,
+                                 GRND_NONBLOCK) != (ssize_t)sizeof s->ticket) {
+        /* No entropy yet (early boot): unique, if guessable; a ticket
+         * grants only what any peer may SUBSCRIBE. */
+        uint64_t x[2] = {(uint64_t)self->core->now_us ^ ((uint64_t)i << 40),
+            self->n_published ^ ((uint64_t)self->count << 32)};
+        memcpy(s->ticket, x, sizeof s->ticket);
+    }
     zmq_msg_init(&s->hdr);
     self->count++;
+    *out = i;
     return ACTORS_OK;
 }
 
@@ -115,6 +203,9 @@ static void
 s_del(brk_pubsub_t *self, uint32_t i)
 {
     zmq_msg_close(&self->v[i].hdr);
+    if (self->v[i].kind == PS_STREAM) {
+        s_pat_unref(self, self->v[i].pat, self->v[i].granted);
+    }
     self->v[i].kind = PS_FREE;
     self->v[i].free_next = self->free_head;
     self->free_head = i;
@@ -242,6 +333,38 @@ s_to_address(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
     return true;
 }
 
+/* s_to_stream sends the event once per matching pattern on the stream
+ * (stream.h) and returns how many redeemed subscriptions those have. */
+static uint32_t
+s_to_stream(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < self->npats; i++) {
+        ps_pat_t *t = &self->pats[i];
+        if (t->granted == 0 ||
+            !brk_topic_match(t->pattern, t->plen, topic, tlen)) {
+            continue;
+        }
+        /* One header per topic, as s_to_conn's, with no request id:
+         * every subscriber of the pattern gets the same bytes. */
+        size_t hl = zmq_msg_size(&t->hdr);
+        if (hl != ACTORS_WIRE_HDR_MIN + 2 + t->plen + tlen ||
+            memcmp((const uint8_t *)zmq_msg_data(&t->hdr) + hl - tlen, topic,
+                tlen) != 0) {
+            zmq_msg_close(&t->hdr);
+            zmq_msg_init_size(
+                &t->hdr, ACTORS_WIRE_HDR_MIN + 2 + t->plen + tlen);
+            uint8_t *p = zmq_msg_data(&t->hdr);
+            size_t k = actors__hdr_write(p, ACTORS_CMD_PUBLICATION, 0, NULL, 0);
+            actors__hdr_names_write(p + k, t->pattern, t->plen, topic, tlen);
+        }
+        if (brk_stream_send(self->stream, &t->hdr, body)) {
+            n += t->granted;
+        }
+    }
+    return n;
+}
+
 /* s_publish delivers body on topic to every matching subscription and
  * returns how many took it. */
 static uint32_t
@@ -256,7 +379,7 @@ s_publish(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
     /* A delivery may not add or remove subscriptions: used is fixed. */
     for (uint32_t i = 0; i < self->used; i++) {
         ps_sub_t *s = &self->v[i];
-        if (s->kind == PS_FREE) {
+        if (s->kind == PS_FREE || s->kind == PS_STREAM) {
             continue;
         }
         if (last == NULL || last->plen != s->plen ||
@@ -271,7 +394,7 @@ s_publish(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
                                      : s_to_address(self, s, topic, tlen, body);
         n += ok;
     }
-    return n;
+    return n + s_to_stream(self, topic, tlen, body);
 }
 
 uint32_t
@@ -401,7 +524,9 @@ s_owner(brk_pubsub_t *self, const brk_in_t *m, const char *what, char *p,
     memcpy(p, pd, *plen);
     p[*plen] = '\0';
     if (m->nargs == 1) {
-        *kind = PS_CONN;
+        *kind = (m->h.flags & ACTORS__FLAG_STREAM) && self->stream != NULL
+                    ? PS_STREAM
+                    : PS_CONN;
         *owner = brk_core_sender(core, m);
         return true;
     }
@@ -431,6 +556,42 @@ s_reply_uint(brk_broker_t *core, const brk_in_t *m, uint32_t n)
     brk_core_reply_packed(core, m);
 }
 
+/* s_count_of counts the subscriptions of owner: a connection's on the
+ * stream and not together (one bound), an address's. */
+static uint32_t
+s_count_of(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
+{
+    if (kind == PS_ADDR) {
+        return s_count_owner(self, PS_ADDR, owner);
+    }
+    return s_count_owner(self, PS_CONN, owner) +
+           s_count_owner(self, PS_STREAM, owner);
+}
+
+/* s_reply_new answers SUBSCRIBE for row i: n (1 new, 0 had it), and for
+ * a subscription on the stream {"new": n, "stream": endpoint, "ticket":
+ * the row's ticket} (PROTOCOL.md, "Event streams"). */
+static void
+s_reply_new(brk_pubsub_t *self, const brk_in_t *m, uint32_t i, uint32_t n)
+{
+    brk_broker_t *core = self->core;
+    const ps_sub_t *s = &self->v[i];
+    if (s->kind != PS_STREAM) {
+        s_reply_uint(core, m, n);
+        return;
+    }
+    msgpack_sbuffer_clear(&core->sbuf);
+    msgpack_pack_map(&core->pk, 3);
+    brk_core_pack_str(&core->pk, "new");
+    msgpack_pack_uint32(&core->pk, n);
+    brk_core_pack_str(&core->pk, "stream");
+    brk_core_pack_str(&core->pk, brk_stream_endpoint(self->stream));
+    brk_core_pack_str(&core->pk, "ticket");
+    msgpack_pack_bin(&core->pk, sizeof s->ticket);
+    msgpack_pack_bin_body(&core->pk, s->ticket, sizeof s->ticket);
+    brk_core_reply_packed(core, m);
+}
+
 /* s_on_subscribe handles SUBSCRIBE: REPLY 1 for a new subscription, 0
  * for one the owner had already. */
 static void
@@ -455,32 +616,33 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
             zmq_msg_close(&s->hdr); /* it carried the old id */
             zmq_msg_init(&s->hdr);
         }
-        s_reply_uint(core, m, 0);
+        s_reply_new(self, m, had, 0);
         return;
     }
     if ((owner != BRK_NONE &&
-            s_count_owner(self, kind, owner) >= BRK_PUBSUB_PER_OWNER) ||
+            s_count_of(self, kind, owner) >= BRK_PUBSUB_PER_OWNER) ||
         self->count >= BRK_PUBSUB_MAX) {
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_EFULL, NULL,
             "subscription table full: at most %u per subscriber, %u in all",
             BRK_PUBSUB_PER_OWNER, BRK_PUBSUB_MAX);
         return;
     }
-    if (kind == PS_CONN && brk_core_conn_claim(core, m, BRK_ROLE_SUBSCRIBER,
+    if (kind != PS_ADDR && brk_core_conn_claim(core, m, BRK_ROLE_SUBSCRIBER,
                                &owner) != ACTORS_OK) {
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, NULL,
             "broker out of memory");
         return;
     }
-    if (s_add(self, kind, owner, p, plen, m) != ACTORS_OK) {
-        if (kind == PS_CONN && s_count_owner(self, kind, owner) == 0) {
+    uint32_t i;
+    if (s_add(self, kind, owner, p, plen, m, &i) != ACTORS_OK) {
+        if (kind != PS_ADDR && s_count_of(self, kind, owner) == 0) {
             brk_core_conn_release(core, owner, BRK_ROLE_SUBSCRIBER);
         }
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, NULL,
             "broker out of memory");
         return;
     }
-    s_reply_uint(core, m, 1);
+    s_reply_new(self, m, i, 1);
 }
 
 /* s_on_unsubscribe handles UNSUBSCRIBE: REPLY 1 if the subscription was
@@ -496,15 +658,20 @@ s_on_unsubscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
     if (!s_owner(self, m, "UNSUBSCRIBE", p, &plen, &kind, &owner)) {
         return;
     }
-    uint32_t i =
-        owner == BRK_NONE ? BRK_NONE : s_find(self, kind, owner, p, plen);
-    if (i != BRK_NONE) {
-        s_del(self, i);
-        if (kind == PS_CONN && s_count_owner(self, kind, owner) == 0) {
-            brk_core_conn_release(core, owner, BRK_ROLE_SUBSCRIBER);
+    /* A connection's subscription to p ends, on the stream or not. */
+    uint32_t n = 0;
+    for (int k = 0; k < (kind == PS_ADDR ? 1 : 2) && owner != BRK_NONE; k++) {
+        uint8_t kk = kind == PS_ADDR ? PS_ADDR : k == 0 ? PS_CONN : PS_STREAM;
+        uint32_t i = s_find(self, kk, owner, p, plen);
+        if (i != BRK_NONE) {
+            s_del(self, i);
+            n = 1;
         }
     }
-    s_reply_uint(core, m, i != BRK_NONE);
+    if (n && kind != PS_ADDR && s_count_of(self, kind, owner) == 0) {
+        brk_core_conn_release(core, owner, BRK_ROLE_SUBSCRIBER);
+    }
+    s_reply_uint(core, m, n);
 }
 
 /* ------------------------------------------------------------ hooks */
@@ -535,6 +702,70 @@ s_conn_gone(void *arg, uint32_t ci)
 {
     brk_pubsub_t *self = arg;
     s_del_owner(self, PS_CONN, ci);
+    s_del_owner(self, PS_STREAM, ci);
+}
+
+/* s_on_stream reads what the stream's peers sent up (stream.h). A
+ * ticket's REPLY header redeems it: the peer is subscribed to its
+ * pattern and welcomed, a message only it gets, after which every event
+ * of the pattern reaches it. Anything else a peer subscribes is not
+ * granted; a pattern it unsubscribes is taken from it. */
+static void
+s_on_stream(void *arg)
+{
+    brk_pubsub_t *self = arg;
+    uint8_t b[BRK_STREAM_SUB_MAX];
+    size_t len;
+    bool on;
+    while (brk_stream_recv(self->stream, &on, b, &len)) {
+        if (len <= ACTORS_WIRE_HDR_MIN ||
+            memcmp(b, ACTORS_WIRE_SIG, ACTORS_WIRE_SIG_LEN) != 0) {
+            continue;
+        }
+        if (!on) {
+            if (b[4] == ACTORS_CMD_PUBLICATION) {
+                brk_stream_grant(self->stream, b, len, false);
+            }
+            continue;
+        }
+        if (b[4] != ACTORS_CMD_REPLY ||
+            len != ACTORS_WIRE_HDR_MIN + BRK_STREAM_TICKET ||
+            b[ACTORS_WIRE_HDR_MIN - 1] != BRK_STREAM_TICKET) {
+            continue;
+        }
+        ps_sub_t *s = NULL;
+        for (uint32_t i = 0; i < self->used && s == NULL; i++) {
+            if (self->v[i].kind == PS_STREAM &&
+                memcmp(self->v[i].ticket, b + ACTORS_WIRE_HDR_MIN,
+                    BRK_STREAM_TICKET) == 0) {
+                s = &self->v[i];
+            }
+        }
+        if (s == NULL) {
+            continue; /* its subscription ended, or a broker restarted */
+        }
+        uint8_t pre[ACTORS_WIRE_HDR_MIN + 1 + BRK_TOPIC_MAX];
+        brk_stream_grant(self->stream, pre,
+            brk_stream_prefix(pre, s->pattern, s->plen), true);
+        /* The welcome goes to this peer alone: the ticket is granted for
+         * the one message, then taken back. */
+        zmq_msg_t hdr;
+        zmq_msg_t nil;
+        zmq_msg_init_size(&hdr, len);
+        memcpy(zmq_msg_data(&hdr), b, len);
+        zmq_msg_init_size(&nil, 1);
+        *(uint8_t *)zmq_msg_data(&nil) = 0xc0;
+        brk_stream_grant(self->stream, b, len, true);
+        brk_stream_send(self->stream, &hdr, &nil);
+        brk_stream_grant(self->stream, b, len, false);
+        zmq_msg_close(&hdr);
+        zmq_msg_close(&nil);
+        if (!s->granted) {
+            s->granted = true;
+            self->pats[s->pat].granted++;
+        }
+        self->n_redeemed++;
+    }
 }
 
 static void
@@ -556,6 +787,13 @@ s_destroy(void *arg)
             zmq_msg_close(&self->v[i].hdr);
         }
     }
+    for (uint32_t i = 0; i < self->npats; i++) {
+        if (self->pats[i].refs > 0) {
+            zmq_msg_close(&self->pats[i].hdr);
+        }
+    }
+    brk_stream_destroy(&self->stream);
+    actors__free(self->pats);
     actors__free(self->v);
     actors__free(self->dropped);
     actors__free(self);
@@ -570,6 +808,12 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
     }
     self->core = core;
     self->free_head = BRK_NONE;
+    if (core->opts.stream_bind != NULL &&
+        brk_stream_create(&self->stream, core, core->opts.stream_bind) !=
+            ACTORS_OK) {
+        s_destroy(self);
+        return ACTORS_EIO;
+    }
     brk_ext_t ext = {
         .self = self,
         .entry_buried_cb = s_entry_buried,
@@ -578,6 +822,8 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
         .entry_fields = 2,
         .pack_entry_cb = s_pack_entry,
         .destroy_cb = s_destroy,
+        .sock = self->stream ? brk_stream_socket(self->stream) : NULL,
+        .sock_cb = s_on_stream,
     };
     if (brk_core_attach(core, &ext) != ACTORS_OK) {
         s_destroy(self);

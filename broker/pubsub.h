@@ -18,6 +18,12 @@
  *     belongs to the address, not to its connection: it lasts until the
  *     address is buried (a tombstone) or it is unsubscribed.
  *
+ * A connection's subscription may instead be on the event stream (a
+ * SUBSCRIBE with flag stream, when the broker has one: opts.stream_bind;
+ * stream.h): answered with a ticket that the client's SUB redeems; each
+ * matching event is then sent once per distinct pattern on the XPUB,
+ * and libzmq copies it to every SUB granted that pattern.
+ *
  * A group address (group.h) is subscribed by any of its members'
  * connections, and the subscription is the group's: each event goes to
  * one member, the least loaded, as an unkeyed TELL does (a queue group,
@@ -48,8 +54,10 @@
 typedef struct brk_pubsub brk_pubsub_t;
 
 /* brk_pubsub_attach adds publish/subscribe to core and returns it in
- * *out (owned by the core, freed when it is destroyed). Returns
- * ACTORS_OK or ACTORS_ENOMEM (core unchanged). */
+ * *out (owned by the core, freed when it is destroyed); with
+ * core->opts.stream_bind it binds the event stream there. Returns
+ * ACTORS_OK, ACTORS_EIO (the stream cannot be bound: logged) or
+ * ACTORS_ENOMEM (core unchanged). */
 actors_err brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out);
 
 /* brk_pubsub_publish publishes body (len bytes, one msgpack value,

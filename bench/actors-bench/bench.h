@@ -266,9 +266,10 @@ typedef struct {
     int fanouts[BENCH_PUBSUB_FANOUTS];
 } bench_pubsub_opts_t;
 
-/* Per system ([0] ours, [1] the raw XPUB/XSUB proxy); < 0: failed. */
+/* Per system ([0] ours on the event stream, [1] the raw XPUB/XSUB proxy,
+ * [2] ours without the stream: latency only [0] and [1]); < 0: failed. */
 typedef struct {
-    double per_s[2][BENCH_PUBSUB_FANOUTS]; /* events delivered per second */
+    double per_s[3][BENCH_PUBSUB_FANOUTS]; /* events delivered per second */
     double p50_us[2];                      /* publish to receipt */
     double p99_us[2];
 } bench_pubsub_result_t;

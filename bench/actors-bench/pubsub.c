@@ -2,12 +2,15 @@
  * against a raw libzmq XPUB/XSUB proxy doing the same fan-out.
  * SPDX-License-Identifier: MIT
  *
- * Ours: actors-broker; N subscribers are DEALER connections that
- * SUBSCRIBE "bench.>" (client subscriptions: at most once, as SUB sockets
- * are); the publisher is a DEALER sending fire-and-forget PUBLISH of a
- * 16-byte body. Raw: a process forked from this program runs
- * zmq_proxy(XSUB, XPUB); N SUB sockets subscribe "bench."; the publisher
- * is a PUB. High-water marks are unlimited on the raw side and the
+ * Ours: actors-broker with an event stream (--stream-bind); N
+ * subscribers are DEALER connections that SUBSCRIBE "bench.>" on the
+ * stream (PROTOCOL.md, "Event streams": a SUB socket each redeems its
+ * ticket and reads the events there; at most once, as SUB sockets are);
+ * the publisher is a DEALER sending fire-and-forget PUBLISH of a 16-byte
+ * body. Ours also without the stream ("router": each event sent to each
+ * subscriber's DEALER as a PUBLICATION). Raw: a process forked from this
+ * program runs zmq_proxy(XSUB, XPUB); N SUB sockets subscribe "bench."; the
+ * publisher is a PUB. High-water marks are unlimited on the raw side and the
  * broker's max_queued (10000) is above the window, so nothing is dropped
  * on either.
  *
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <msgpack.h>
 #include <zmq.h>
 
 #include "bench.h"
@@ -94,10 +98,13 @@ s_proxy_thread(void *arg)
     return NULL;
 }
 
+enum { S_STREAM = 0, S_RAW = 1, S_ROUTER = 2 };
+
 typedef struct {
     void *ctx;
     void *pub;
-    void *subs[S_MAX_SUBS];
+    void *subs[S_MAX_SUBS]; /* where events are read */
+    void *ctl[S_MAX_SUBS];  /* S_STREAM: the DEALER that subscribed */
     int nsubs;
     bool ours;
 } s_sys_t;
@@ -199,9 +206,92 @@ s_wait_each(s_sys_t *s, int *got, int want, int timeout_ms)
 /* s_open connects the publisher and n subscribers, and waits until the
  * subscriptions are in effect (ours: SUBSCRIBE answered; raw: a probe
  * reached every subscriber). */
+/* s_redeem makes subscriber i's SUB from the answer to its SUBSCRIBE on
+ * the stream (frames on ctl): connects it to the stream, subscribes the
+ * pattern's prefix and the ticket's, and waits for the welcome. */
 static bool
-s_open(s_sys_t *s, bool ours, const char *ep, int n)
+s_redeem(s_sys_t *s, int i, const char *pattern)
 {
+    zmq_pollitem_t it = {s->ctl[i], 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, 5000) <= 0) {
+        return false;
+    }
+    zmq_msg_t f[2];
+    zmq_msg_init(&f[0]);
+    zmq_msg_init(&f[1]);
+    bool ok = zmq_msg_recv(&f[0], s->ctl[i], 0) >= 0 && zmq_msg_more(&f[0]) &&
+              zmq_msg_recv(&f[1], s->ctl[i], 0) >= 0;
+    char ep[256] = "";
+    uint8_t ticket[64];
+    size_t tlen = 0;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    if (ok &&
+        msgpack_unpack_next(&up, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
+            NULL) == MSGPACK_UNPACK_SUCCESS &&
+        up.data.type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t k = 0; k < up.data.via.map.size; k++) {
+            msgpack_object *key = &up.data.via.map.ptr[k].key;
+            msgpack_object *v = &up.data.via.map.ptr[k].val;
+            if (key->type != MSGPACK_OBJECT_STR) {
+                continue;
+            }
+            if (key->via.str.size == 6 && v->type == MSGPACK_OBJECT_STR &&
+                memcmp(key->via.str.ptr, "stream", 6) == 0 &&
+                v->via.str.size < sizeof ep) {
+                memcpy(ep, v->via.str.ptr, v->via.str.size);
+                ep[v->via.str.size] = '\0';
+            } else if (key->via.str.size == 6 &&
+                       v->type == MSGPACK_OBJECT_BIN &&
+                       memcmp(key->via.str.ptr, "ticket", 6) == 0 &&
+                       v->via.bin.size <= sizeof ticket) {
+                memcpy(ticket, v->via.bin.ptr, v->via.bin.size);
+                tlen = v->via.bin.size;
+            }
+        }
+    }
+    msgpack_unpacked_destroy(&up);
+    zmq_msg_close(&f[0]);
+    zmq_msg_close(&f[1]);
+    if (ep[0] == '\0' || tlen == 0) {
+        return false;
+    }
+    s->subs[i] = s_sock(s, ZMQ_SUB, ep);
+    if (s->subs[i] == NULL) {
+        return false;
+    }
+    /* The pattern's prefix: a PUBLICATION header with no request id, up
+     * to the pattern; the ticket's: a REPLY header whose id it is. */
+    uint8_t pre[ACTORS_WIRE_HDR_MIN + 1 + 255];
+    size_t plen = strlen(pattern);
+    size_t n = actors__hdr_write(pre, ACTORS_CMD_PUBLICATION, 0, NULL, 0);
+    pre[n++] = (uint8_t)plen;
+    memcpy(pre + n, pattern, plen);
+    zmq_setsockopt(s->subs[i], ZMQ_SUBSCRIBE, pre, n + plen);
+    uint8_t th[ACTORS_WIRE_HDR_MIN + 64];
+    size_t thl = actors__hdr_write(th, ACTORS_CMD_REPLY, 0, ticket, tlen);
+    zmq_setsockopt(s->subs[i], ZMQ_SUBSCRIBE, th, thl);
+    it = (zmq_pollitem_t){s->subs[i], 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, 5000) <= 0) {
+        return false;
+    }
+    zmq_msg_t w;
+    zmq_msg_init(&w);
+    ok = zmq_msg_recv(&w, s->subs[i], 0) >= 0 && zmq_msg_size(&w) == thl &&
+         memcmp(zmq_msg_data(&w), th, thl) == 0;
+    while (zmq_msg_more(&w)) {
+        zmq_msg_close(&w);
+        zmq_msg_init(&w);
+        zmq_msg_recv(&w, s->subs[i], 0);
+    }
+    zmq_msg_close(&w);
+    return ok;
+}
+
+static bool
+s_open(s_sys_t *s, int mode, const char *ep, int n)
+{
+    bool ours = mode != S_RAW;
     memset(s, 0, sizeof *s);
     s->ours = ours;
     s->ctx = zmq_ctx_new();
@@ -216,16 +306,27 @@ s_open(s_sys_t *s, bool ours, const char *ep, int n)
     }
     s->pub = s_sock(s, ours ? ZMQ_DEALER : ZMQ_PUB, pub_ep);
     for (int i = 0; i < n; i++) {
-        s->subs[i] = s_sock(s, ours ? ZMQ_DEALER : ZMQ_SUB, sub_ep);
-        if (s->subs[i] == NULL) {
+        void *k = s_sock(s, ours ? ZMQ_DEALER : ZMQ_SUB, sub_ep);
+        if (k == NULL) {
             return false;
+        }
+        if (mode == S_STREAM) {
+            s->ctl[i] = k;
+        } else {
+            s->subs[i] = k;
         }
         s->nsubs++;
         if (ours) {
             uint8_t h[ACTORS_WIRE_HDR_MIN + 1];
             size_t hl = actors__hdr_write(h, ACTORS_CMD_SUBSCRIBE, 0, "s", 1);
-            zmq_send(s->subs[i], h, hl, ZMQ_SNDMORE);
-            zmq_send(s->subs[i], "bench.>", 7, 0);
+            if (mode == S_STREAM) {
+                h[5] |= ACTORS__FLAG_STREAM;
+            }
+            zmq_send(k, h, hl, ZMQ_SNDMORE);
+            zmq_send(k, "bench.>", 7, 0);
+            if (mode == S_STREAM && !s_redeem(s, i, "bench.>")) {
+                return false;
+            }
         } else {
             zmq_setsockopt(s->subs[i], ZMQ_SUBSCRIBE, "bench.", 6);
         }
@@ -234,6 +335,9 @@ s_open(s_sys_t *s, bool ours, const char *ep, int n)
         return false;
     }
     int got[S_MAX_SUBS] = {0};
+    if (mode == S_STREAM) {
+        return true; /* each welcomed: every later event reaches it */
+    }
     if (ours) {
         /* Each SUBSCRIBE's REPLY: read it (not an event). */
         for (int i = 0; i < n; i++) {
@@ -264,7 +368,12 @@ s_close(s_sys_t *s)
         zmq_close(s->pub);
     }
     for (int i = 0; i < s->nsubs; i++) {
-        zmq_close(s->subs[i]);
+        if (s->subs[i] != NULL) {
+            zmq_close(s->subs[i]);
+        }
+        if (s->ctl[i] != NULL) {
+            zmq_close(s->ctl[i]);
+        }
     }
     if (s->ctx != NULL) {
         zmq_ctx_term(s->ctx);
@@ -325,8 +434,9 @@ void
 bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
 {
     for (int k = 0; k < BENCH_PUBSUB_FANOUTS; k++) {
-        r->per_s[0][k] = -1;
-        r->per_s[1][k] = -1;
+        for (int sys = 0; sys < 3; sys++) {
+            r->per_s[sys][k] = -1;
+        }
     }
     for (int sys = 0; sys < 2; sys++) {
         r->p50_us[sys] = -1;
@@ -336,7 +446,8 @@ bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
     int pid[2] = {-1, -1};
     char path[1024];
     snprintf(path, sizeof path, "%s/actors-broker", o->bin_dir);
-    char *argv[] = {path, "--bind", "tcp://127.0.0.1:*", NULL};
+    char *argv[] = {path, "--bind", "tcp://127.0.0.1:*", "--stream-bind",
+        "tcp://127.0.0.1:*", NULL};
     if (bench_proc_spawn(argv, ep[0], sizeof ep[0], 10000, !o->verbose,
             &pid[0]) != ACTORS_OK) {
         pid[0] = -1;
@@ -368,10 +479,10 @@ bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
     /* Alternate the systems per fan-out so they see the same machine. */
     for (int k = 0; k < BENCH_PUBSUB_FANOUTS; k++) {
         int n = o->fanouts[k];
-        for (int sys = 0; sys < 2; sys++) {
+        for (int sys = 0; sys < 3; sys++) {
+            const char *e = ep[sys == S_RAW];
             s_sys_t s;
-            if (ep[sys][0] != '\0' && n <= S_MAX_SUBS &&
-                s_open(&s, sys == 0, ep[sys], n)) {
+            if (e[0] != '\0' && n <= S_MAX_SUBS && s_open(&s, sys, e, n)) {
                 r->per_s[sys][k] = s_throughput(&s, o->seconds);
             }
             s_close(&s);
@@ -379,7 +490,7 @@ bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
     }
     for (int sys = 0; sys < 2; sys++) {
         s_sys_t s;
-        if (ep[sys][0] != '\0' && s_open(&s, sys == 0, ep[sys], 1)) {
+        if (ep[sys][0] != '\0' && s_open(&s, sys, ep[sys], 1)) {
             s_latency(&s, o->seconds, &r->p50_us[sys], &r->p99_us[sys]);
         }
         s_close(&s);

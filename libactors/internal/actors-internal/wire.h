@@ -13,7 +13,9 @@
  *   offset 5  1 byte   flags         bits; receivers ignore unknown ones:
  *                                    0x01 broadcast (TELL to a group),
  *                                    0x02 routed (CALL/TELL: the last
- *                                    frame is a group routing key)
+ *                                    frame is a group routing key),
+ *                                    0x04 stream (SUBSCRIBE: deliver on
+ *                                    the broker's event stream)
  *   offset 6  4 bytes  timeout_ms    uint32 big-endian; CALL only, 0 = none
  *   offset 10 1 byte   id length     0..255
  *   offset 11 0..255   request id    opaque bytes, echoed in the reply
@@ -71,6 +73,7 @@
     (ACTORS_WIRE_HDR_MIN + ACTORS_WIRE_ID_MAX + ACTORS_WIRE_NAMES_MAX)
 #define ACTORS__FLAG_BROADCAST 0x01 /* TELL: every member of a group */
 #define ACTORS__FLAG_ROUTED 0x02    /* last frame: a group routing key */
+#define ACTORS__FLAG_STREAM 0x04    /* SUBSCRIBE: on the event stream */
 #define ACTORS_WIRE_TAG_LEN 8       /* broker tags in CALL/TELL to actors */
 #define ACTORS_WIRE_MAX_MESSAGE_DEFAULT (16u * 1024u * 1024u)
 

@@ -63,6 +63,16 @@ s_publish(void *sock, const char *topic, uint8_t v, uint8_t n)
     s_expect_reply(sock, 0, "p", &n, 1);
 }
 
+/* s_publish_seq publishes 0, 1, ... n - 1 on topic, fire-and-forget. */
+static void
+s_publish_seq(void *pub, const char *topic, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t v = (uint8_t)i;
+        s_send(pub, ACTORS_CMD_PUBLISH, 0, NULL, 2, S(topic), &v, (size_t)1);
+    }
+}
+
 static void
 s_subscribe(void *sock, uint8_t cmd, const char *pattern, const char *address,
     uint8_t expect)
@@ -132,11 +142,7 @@ START_TEST(test_pubsub_clients)
     ck_assert_str_eq(p.pattern, "*.shipped");
     ck_assert_uint_eq(p.body[0], 4);
     /* Order per publisher: 200 fire-and-forget events arrive in order. */
-    for (int i = 0; i < 100; i++) {
-        uint8_t v = (uint8_t)i;
-        s_send(
-            pub, ACTORS_CMD_PUBLISH, 0, NULL, 2, S("orders.x"), &v, (size_t)1);
-    }
+    s_publish_seq(pub, "orders.x", 100);
     for (int i = 0; i < 100; i++) {
         p = s_get_pub(a);
         ck_assert_uint_eq(p.body[0], i);
@@ -349,6 +355,300 @@ START_TEST(test_pubsub_group_queue)
 }
 END_TEST
 
+/* ---- the event stream (PROTOCOL.md, "Event streams") ------------------- */
+
+/* A subscription on the stream as its SUBSCRIBE was answered. */
+typedef struct {
+    int64_t fresh; /* "new" */
+    char ep[256];  /* "stream" */
+    uint8_t ticket[16];
+} s_ticket_t;
+
+/* s_stream_subscribe sends SUBSCRIBE pattern with the stream flag on ctl
+ * and reads its answer. */
+static s_ticket_t
+s_stream_subscribe(void *ctl, const char *pattern)
+{
+    size_t hn;
+    uint8_t h[ACTORS_WIRE_HDR_MAX];
+    memcpy(
+        h, s_hdr(ACTORS_CMD_SUBSCRIBE, 0, "st", &hn), ACTORS_WIRE_HDR_MIN + 2);
+    h[5] |= ACTORS__FLAG_STREAM;
+    s_sendh(ctl, h, hn, 1, S(pattern));
+    s_msg_t m;
+    s_recv(ctl, &m);
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_REPLY);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, (const char *)m.data[1], m.len[1], NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    s_ticket_t t;
+    memset(&t, 0, sizeof t);
+    TEST_ASSERT_OK(actors_value_int(actors_map_get(&up.data, "new"), &t.fresh));
+    const msgpack_object *ep = actors_map_get(&up.data, "stream");
+    const msgpack_object *tk = actors_map_get(&up.data, "ticket");
+    ck_assert_ptr_nonnull(ep);
+    ck_assert_ptr_nonnull(tk);
+    ck_assert_int_eq(ep->type, MSGPACK_OBJECT_STR);
+    ck_assert_int_eq(tk->type, MSGPACK_OBJECT_BIN);
+    ck_assert_uint_lt(ep->via.str.size, sizeof t.ep);
+    memcpy(t.ep, ep->via.str.ptr, ep->via.str.size);
+    ck_assert_uint_eq(tk->via.bin.size, sizeof t.ticket);
+    memcpy(t.ticket, tk->via.bin.ptr, sizeof t.ticket);
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+    return t;
+}
+
+/* s_prefix writes the prefix of pattern's events into out. */
+static size_t
+s_prefix(uint8_t *out, const char *pattern)
+{
+    size_t n = actors__hdr_write(out, ACTORS_CMD_PUBLICATION, 0, NULL, 0);
+    out[n++] = (uint8_t)strlen(pattern);
+    memcpy(out + n, pattern, strlen(pattern));
+    return n + strlen(pattern);
+}
+
+/* s_stream_sock connects a SUB to the stream (no subscription). */
+static void *
+s_stream_sock(const char *ep)
+{
+    void *k = zmq_socket(s_ctx, ZMQ_SUB);
+    int zero = 0;
+    int ms = RECV_MS;
+    zmq_setsockopt(k, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(k, ZMQ_RCVTIMEO, &ms, sizeof ms);
+    ck_assert_int_eq(zmq_connect(k, ep), 0);
+    return k;
+}
+
+/* s_redeem subscribes sub to pattern's prefix and the ticket's; with
+ * welcome, waits for the welcome (a REPLY whose id is the ticket, nil). */
+static void
+s_redeem(void *sub, const char *pattern, const uint8_t ticket[16], bool welcome)
+{
+    uint8_t pre[ACTORS_WIRE_HDR_MAX];
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, pre, s_prefix(pre, pattern));
+    uint8_t th[ACTORS_WIRE_HDR_MAX];
+    size_t thl = actors__hdr_write(th, ACTORS_CMD_REPLY, 0, ticket, 16);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, th, thl);
+    if (!welcome) {
+        return;
+    }
+    s_msg_t m;
+    ck_assert_msg(s_raw_recv(sub, RECV_MS, &m), "no welcome");
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_uint_eq(m.len[0], thl);
+    ck_assert_int_eq(memcmp(m.data[0], th, thl), 0);
+    ck_assert_uint_eq(m.len[1], 1);
+    ck_assert_uint_eq(m.data[1][0], 0xc0);
+    s_msg_free(&m);
+}
+
+/* s_publish_n publishes v on topic and returns the count answered. */
+static uint8_t
+s_publish_n(void *pub, const char *topic, uint8_t v)
+{
+    s_send(pub, ACTORS_CMD_PUBLISH, 0, "p", 2, S(topic), &v, (size_t)1);
+    s_msg_t m;
+    s_recv(pub, &m);
+    ck_assert_uint_eq(m.data[0][4], ACTORS_CMD_REPLY);
+    uint8_t n = m.data[1][0];
+    s_msg_free(&m);
+    return n;
+}
+
+static void
+s_start_stream(void)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.stream_bind = "tcp://127.0.0.1:*";
+    s_start_opts(opts);
+}
+
+/* The stream: a ticket redeemed gets a welcome and then every event of
+ * its pattern, sent once per pattern (no request id), in publisher order,
+ * beside subscribers over the ROUTER; counts take redeemed tickets only;
+ * a pattern whose last subscription ended is sent to nobody. */
+START_TEST(test_pubsub_stream)
+{
+    s_start_stream();
+    void *a = s_sock(ZMQ_DEALER);
+    void *b = s_sock(ZMQ_DEALER);
+    void *c = s_sock(ZMQ_DEALER);
+    void *pub = s_sock(ZMQ_DEALER);
+    s_ticket_t ta = s_stream_subscribe(a, "orders.*");
+    ck_assert_int_eq(ta.fresh, 1);
+    ck_assert_int_eq(strncmp(ta.ep, "tcp://127.0.0.1:", 16), 0);
+    s_ticket_t again = s_stream_subscribe(a, "orders.*");
+    ck_assert_int_eq(again.fresh, 0); /* the same subscription and ticket */
+    ck_assert_int_eq(memcmp(again.ticket, ta.ticket, 16), 0);
+    s_ticket_t tb = s_stream_subscribe(b, "orders.*");
+    ck_assert_int_ne(memcmp(tb.ticket, ta.ticket, 16), 0);
+    /* Not redeemed yet: not counted. */
+    ck_assert_uint_eq(s_publish_n(pub, "orders.created", 1), 0);
+    void *sa = s_stream_sock(ta.ep);
+    void *sb = s_stream_sock(tb.ep);
+    s_redeem(sa, "orders.*", ta.ticket, true);
+    ck_assert_uint_eq(s_publish_n(pub, "orders.created", 2), 1);
+    s_redeem(sb, "orders.*", tb.ticket, true);
+    s_subscribe(c, ACTORS_CMD_SUBSCRIBE, "orders.>", NULL, 1); /* ROUTER */
+    ck_assert_uint_eq(s_publish_n(pub, "orders.created", 3), 3);
+    s_pub_t p = s_get_pub(sa);
+    ck_assert_str_eq(p.id, ""); /* one send for the pattern: no id */
+    ck_assert_str_eq(p.pattern, "orders.*");
+    ck_assert_str_eq(p.topic, "orders.created");
+    ck_assert_uint_eq(p.body[0], 2); /* 1 came before the welcome */
+    ck_assert_uint_eq(s_get_pub(sa).body[0], 3);
+    ck_assert_uint_eq(s_get_pub(sb).body[0], 3); /* welcomed after 2 */
+    p = s_get_pub(c);
+    ck_assert_str_eq(p.id, "s");
+    ck_assert_uint_eq(p.body[0], 3);
+    /* Order per publisher. */
+    s_publish_seq(pub, "orders.x", 100);
+    for (int i = 0; i < 100; i++) {
+        ck_assert_uint_eq(s_get_pub(sa).body[0], i);
+        ck_assert_uint_eq(s_get_pub(sb).body[0], i);
+        ck_assert_uint_eq(s_get_pub(c).body[0], i);
+    }
+    s_none(sa, 30);
+    /* Its pattern's last subscription gone (a's ended, b's connection
+     * closed), nothing of it is sent, though both SUBs still ask. */
+    s_subscribe(a, ACTORS_CMD_UNSUBSCRIBE, "orders.*", NULL, 1);
+    s_subscribe(a, ACTORS_CMD_UNSUBSCRIBE, "orders.*", NULL, 0);
+    ck_assert_uint_eq(s_publish_n(pub, "orders.created", 4), 2);
+    zmq_close(b);
+    int64_t end = testutil_now_ms() + 5000;
+    uint8_t n = 2;
+    while (n != 1 && testutil_now_ms() < end) {
+        n = s_publish_n(pub, "orders.created", 5);
+    }
+    ck_assert_uint_eq(n, 1);
+    /* What was sent before b's row went (4, some 5s), then nothing. */
+    s_msg_t m;
+    while (s_raw_recv(sa, 100, &m)) {
+        ck_assert_uint_ge(m.data[1][0], 4);
+        ck_assert_uint_le(m.data[1][0], 5);
+        s_msg_free(&m);
+    }
+    ck_assert_uint_eq(s_publish_n(pub, "orders.created", 6), 1);
+    while (s_get_pub(c).body[0] != 6) {
+    }
+    s_none(sa, 50);
+    zmq_close(sa);
+    zmq_close(sb);
+    zmq_close(a);
+    zmq_close(c);
+    zmq_close(pub);
+    s_stop();
+}
+END_TEST
+
+/* The stream grants nothing but by ticket: a SUB that subscribes to
+ * everything, or to a pattern's prefix, or redeems an unknown ticket or
+ * one whose subscription ended, gets no event and no welcome. */
+START_TEST(test_pubsub_stream_grants)
+{
+    s_start_stream();
+    void *a = s_sock(ZMQ_DEALER);
+    void *pub = s_sock(ZMQ_DEALER);
+    s_ticket_t ta = s_stream_subscribe(a, "jobs.>");
+    void *thief = s_stream_sock(ta.ep);
+    zmq_setsockopt(thief, ZMQ_SUBSCRIBE, "", 0);
+    uint8_t pre[ACTORS_WIRE_HDR_MAX];
+    zmq_setsockopt(thief, ZMQ_SUBSCRIBE, pre, s_prefix(pre, "jobs.>"));
+    uint8_t guess[16] = {1, 2, 3};
+    s_redeem(thief, "jobs.>", guess, false);
+    s_ticket_t old = s_stream_subscribe(a, "old.>");
+    s_subscribe(a, ACTORS_CMD_UNSUBSCRIBE, "old.>", NULL, 1);
+    s_redeem(thief, "old.>", old.ticket, false);
+    void *sa = s_stream_sock(ta.ep);
+    s_redeem(sa, "jobs.>", ta.ticket, true);
+    ck_assert_uint_eq(s_publish_n(pub, "jobs.run", 7), 1);
+    ck_assert_uint_eq(s_publish_n(pub, "old.x", 8), 0);
+    ck_assert_uint_eq(s_get_pub(sa).body[0], 7);
+    s_none(thief, 100);
+    zmq_close(thief);
+    zmq_close(sa);
+    zmq_close(a);
+    zmq_close(pub);
+    s_stop();
+}
+END_TEST
+
+/* A broker without a stream takes the flag as absent: answered 1, events
+ * over the ROUTER. */
+START_TEST(test_pubsub_stream_off)
+{
+    s_start();
+    void *a = s_sock(ZMQ_DEALER);
+    void *pub = s_sock(ZMQ_DEALER);
+    size_t hn;
+    uint8_t h[ACTORS_WIRE_HDR_MAX];
+    memcpy(
+        h, s_hdr(ACTORS_CMD_SUBSCRIBE, 0, "s", &hn), ACTORS_WIRE_HDR_MIN + 1);
+    h[5] |= ACTORS__FLAG_STREAM;
+    s_sendh(a, h, hn, 1, S("x.*"));
+    uint8_t one = 1;
+    s_expect_reply(a, 0, "s", &one, 1);
+    ck_assert_uint_eq(s_publish_n(pub, "x.y", 9), 1);
+    s_pub_t p = s_get_pub(a);
+    ck_assert_str_eq(p.id, "s");
+    ck_assert_uint_eq(p.body[0], 9);
+    zmq_close(a);
+    zmq_close(pub);
+    s_stop();
+}
+END_TEST
+
+/* A stream subscriber that does not read holds up neither the broker nor
+ * the others: its queue is bounded (max_queued), the rest dropped. */
+START_TEST(test_pubsub_stream_slow)
+{
+    brk_opts_t opts = BRK_OPTS_INIT;
+    opts.stream_bind = "tcp://127.0.0.1:*";
+    opts.max_queued = 1000;
+    s_start_opts(opts);
+    void *a = s_sock(ZMQ_DEALER);
+    void *b = s_sock(ZMQ_DEALER);
+    void *pub = s_sock(ZMQ_DEALER);
+    s_ticket_t ta = s_stream_subscribe(a, "t.>");
+    s_ticket_t tb = s_stream_subscribe(b, "t.>");
+    void *sa = s_stream_sock(ta.ep);
+    void *sb = s_stream_sock(tb.ep);
+    s_redeem(sa, "t.>", ta.ticket, true);
+    s_redeem(sb, "t.>", tb.ticket, true);
+    uint8_t big[8192];
+    memset(big, 0, sizeof big);
+    big[0] = 0xc5; /* bin 16 of 8189 bytes */
+    big[1] = 0x1f;
+    big[2] = 0xfd;
+    for (int i = 0; i < 5000; i++) {
+        s_send(pub, ACTORS_CMD_PUBLISH, 0, NULL, 2, S("t.x"), big, sizeof big);
+        if (i % 20 == 19) {
+            /* b reads; a never does. (libzmq learns what a peer read
+             * every max_queued / 2 messages: b stays well below that.) */
+            for (int k = 0; k < 20; k++) {
+                s_msg_t m;
+                ck_assert_msg(
+                    s_raw_recv(sb, RECV_MS, &m), "b starved at %d", i);
+                s_msg_free(&m);
+            }
+        }
+    }
+    ck_assert_uint_eq(s_publish_n(pub, "t.y", 1), 2);
+    zmq_close(sa);
+    zmq_close(sb);
+    zmq_close(a);
+    zmq_close(b);
+    zmq_close(pub);
+    s_stop();
+}
+END_TEST
+
 Suite *pubsub_suite(void);
 
 Suite *
@@ -361,6 +661,10 @@ pubsub_suite(void)
     tcase_add_test(tc, test_pubsub_malformed);
     tcase_add_test(tc, test_pubsub_actor_mailbox);
     tcase_add_test(tc, test_pubsub_group_queue);
+    tcase_add_test(tc, test_pubsub_stream);
+    tcase_add_test(tc, test_pubsub_stream_grants);
+    tcase_add_test(tc, test_pubsub_stream_off);
+    tcase_add_test(tc, test_pubsub_stream_slow);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,88 @@
+/* broker/stream.h - the event stream: one XPUB beside the ROUTER, through
+ * which the broker sends an event once per distinct pattern and libzmq
+ * copies it to every subscriber of that pattern (pubsub.h; PROTOCOL.md,
+ * "Event streams").
+ * SPDX-License-Identifier: MIT
+ *
+ * The XPUB is in manual mode: a peer's SUB cannot subscribe anything by
+ * itself. What it sends up (brk_stream_recv) is read by pubsub.c, which
+ * decides what that peer gets (brk_stream_grant: only right after the
+ * receive, it applies to the peer that sent it). Each peer's queue holds
+ * at most max_queued messages; an event that finds it full is dropped for
+ * that peer (at most once, as a SUB socket is). Peers are authenticated
+ * as on the ROUTER (CURVE and the same allowlist) and dropped when silent
+ * (the ROUTER's heartbeats).
+ *
+ * Frames on the stream: an event is [PUBLICATION header, body] with an
+ * empty request id; its header up to the end of the pattern is what a SUB
+ * subscribes to (brk_stream_prefix). A ticket's welcome is [REPLY header
+ * whose request id is the ticket, nil].
+ *
+ * Thread: the broker loop.
+ */
+#ifndef BRK_STREAM_H
+#define BRK_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+#include <actors/error.h>
+
+#include "core.h"
+
+#define BRK_STREAM_TICKET 16 /* bytes in a ticket */
+/* A subscription as a SUB sends it up: a flag byte, then a prefix: a
+ * PUBLICATION header up to its pattern, or a REPLY header up to its
+ * ticket. */
+#define BRK_STREAM_SUB_MAX (1 + ACTORS_WIRE_HDR_MIN + 1 + 255)
+
+typedef struct brk_stream brk_stream_t;
+
+/* brk_stream_create makes the XPUB in core's context, secured as the
+ * ROUTER, and binds it to bind. Returns ACTORS_OK with *out owned by the
+ * caller (brk_stream_destroy), ACTORS_EIO if it cannot be made or bound
+ * (logged), ACTORS_ENOMEM. */
+actors_err brk_stream_create(
+    brk_stream_t **out, brk_broker_t *core, const char *bind);
+
+/* brk_stream_destroy closes the XPUB and frees *self_p (NULL: nothing). */
+void brk_stream_destroy(brk_stream_t **self_p);
+
+/* brk_stream_socket is the XPUB, for the loop to watch (ext.h). */
+void *brk_stream_socket(brk_stream_t *self);
+
+/* brk_stream_endpoint is the endpoint bound (port resolved). */
+const char *brk_stream_endpoint(const brk_stream_t *self);
+
+/* brk_stream_recv reads one subscription message a peer sent up, without
+ * waiting: *on true for subscribe, false for unsubscribe, the prefix
+ * into buf (at most BRK_STREAM_SUB_MAX - 1 bytes; longer ones are read
+ * and skipped) and its length into *len. Returns false when none is
+ * waiting. */
+bool brk_stream_recv(brk_stream_t *self, bool *on, uint8_t *buf, size_t *len);
+
+/* brk_stream_grant subscribes (on) or unsubscribes the peer whose message
+ * brk_stream_recv returned last to prefix (len bytes). */
+void brk_stream_grant(
+    brk_stream_t *self, const void *prefix, size_t len, bool on);
+
+/* brk_stream_prefix writes into out (at least ACTORS_WIRE_HDR_MIN + 1 +
+ * plen bytes) the prefix a subscriber of pattern (plen bytes) subscribes
+ * to, and returns its length. */
+size_t brk_stream_prefix(uint8_t *out, const char *pattern, size_t plen);
+
+/* brk_stream_ticket_prefix writes the REPLY header of ticket (its
+ * welcome's prefix) into out (ACTORS_WIRE_HDR_MIN + BRK_STREAM_TICKET
+ * bytes) and returns its length. */
+size_t brk_stream_ticket_prefix(
+    uint8_t *out, const uint8_t ticket[BRK_STREAM_TICKET]);
+
+/* brk_stream_send sends hdr and body (references taken; both left to the
+ * caller) to every peer subscribed to a prefix of hdr whose queue has
+ * room. Returns false if the XPUB failed. */
+bool brk_stream_send(brk_stream_t *self, zmq_msg_t *hdr, zmq_msg_t *body);
+
+#endif
