@@ -34,9 +34,10 @@ brk_stream_create(brk_stream_t **out, brk_broker_t *core, const char *bind)
     int one = 1;
     const brk_opts_t *o = &core->opts;
     int hwm = o->max_queued > INT32_MAX ? INT32_MAX : (int)o->max_queued;
-    /* A subscription is a prefix of at most BRK_STREAM_SUB_MAX bytes:
-     * a bigger frame closes its connection. */
-    int64_t maxmsg = BRK_STREAM_SUB_MAX;
+    /* A subscription is a prefix of at most BRK_STREAM_SUB_MAX bytes; a
+     * frame over BRK_STREAM_FRAME_MAX (room for a CURVE handshake's
+     * commands, which the limit applies to too) closes its connection. */
+    int64_t maxmsg = BRK_STREAM_FRAME_MAX;
     zmq_setsockopt(self->xpub, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(self->xpub, ZMQ_XPUB_MANUAL, &one, sizeof one);
     zmq_setsockopt(self->xpub, ZMQ_SNDHWM, &hwm, sizeof hwm);

@@ -38,6 +38,7 @@
  * PUBLICATION header up to its pattern, or a REPLY header up to its
  * ticket. */
 #define BRK_STREAM_SUB_MAX (1 + ACTORS_WIRE_HDR_MIN + 1 + 255)
+#define BRK_STREAM_FRAME_MAX 4096 /* larger frames close the connection */
 
 typedef struct brk_stream brk_stream_t;
 
