@@ -25,12 +25,13 @@ PROJECT="actorstest$$$(date +%s | tail -c 5)"
 # Settings a developer may have exported for local runs (ACTORS_BROKER=
 # tcp://127.0.0.1:5555, ...) would reach the containers through the compose
 # file: the test uses the file's defaults.
-unset ACTORS_BROKER ACTORS_BIND ACTORS_NODE ACTORS_NODE_CONFIG ACTORS_RESTART \
+unset ACTORS_BROKER ACTORS_BIND ACTORS_STREAM_BIND ACTORS_NODE ACTORS_NODE_CONFIG ACTORS_RESTART \
     ACTORS_DEMO_ACCOUNT ACTORS_DEMO_WAIT_S ACTORS_HEALTH_TIMEOUT_MS
 export ACTORS_IMAGE="${ACTORS_IMAGE:-actors:latest}"
 export ACTORS_SDK_IMAGE="${ACTORS_SDK_IMAGE:-actors-sdk:latest}"
 export ACTORS_GREETER_IMAGE="${ACTORS_GREETER_IMAGE:-actors-greeter:latest}"
 export ACTORS_PUBLISH="127.0.0.1:"    # any free loopback port
+export ACTORS_STREAM_PUBLISH="127.0.0.1:"
 export ACTORS_HEALTH_INTERVAL=1s
 export ACTORS_LOG_LEVEL="${ACTORS_LOG_LEVEL:-info}"
 
@@ -229,6 +230,28 @@ for n in "$N1" "$N2"; do
     [ "$(ctl call "account/$n" balance)" = 100.0 ] || die "account/$n balance"
 done
 ok "calls to counter, chaos and account on both nodes (each node's own state)"
+
+# ---------------------------------------------------------------- events
+# A subscriber takes its events on the broker's event stream (CURVE, the
+# same keys): counted once welcomed there, and no fallback logged.
+docker exec -d "$BROKER_C" sh -c 'actorctl --timeout 10000 subscribe     "dtest.>" --count 1 >/tmp/dtest.out 2>/tmp/dtest.err'
+reached=0
+for _ in $(seq 1 100); do
+    reached="$(ctl publish dtest.x '{"i":1}')" || die "publish failed"
+    [ "$reached" = 1 ] && break
+    sleep 0.1 # poll until the subscriber is in, 10 s at most
+done
+[ "$reached" = 1 ] || die "no subscriber reached on dtest.> in 10 s"
+for _ in $(seq 1 100); do
+    docker exec "$BROKER_C" grep -q '"i":1' /tmp/dtest.out && break
+    sleep 0.1
+done
+docker exec "$BROKER_C" grep -q '"i":1' /tmp/dtest.out ||
+    die "the subscriber printed no event: $(docker exec "$BROKER_C" cat /tmp/dtest.err)"
+if docker exec "$BROKER_C" grep -q CLI-STREAM-UNREACHABLE /tmp/dtest.err; then
+    die "the subscriber could not reach the event stream"
+fi
+ok "a subscriber gets its events on the broker's event stream (CURVE keys)"
 for n in "$N1" "$N2"; do
     [ "$(ctl call "greeter/$n" greet '"you"')" = '"hello, you!"' ] ||
         die "greeter/$n greet"

@@ -159,6 +159,14 @@ struct actors_client {
     atomic_bool guarded;         /* an actor's loop runs on guard_thread */
     pthread_t guard_thread;      /* set before guarded (actors__client_guard) */
     actors_subscription_t *subs; /* subscriptions (pubsub.c); NULL */
+    char endpoint[256];          /* the broker's, as given */
+    bool no_stream;              /* serves an actor: events by the ROUTER */
+    void *stream;                /* SUB on the broker's event stream; NULL */
+    int stream_fd;               /* its ZMQ_FD; -1: none */
+    bool stream_idle;            /* its last drain ended in EAGAIN */
+    char stream_ep[256];         /* the stream's endpoint as the broker
+                                    named it */
+    uint64_t stream_gen;         /* SUBs made so far */
 };
 
 static void s_monitor_read(actors_client_t *self);
@@ -568,6 +576,8 @@ actors_client_create(actors_client_t **out, const char *endpoint)
     self->mask = 63;
     self->fd = -1;
     self->monitor_fd = -1;
+    self->stream_fd = -1;
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->slots = actors__zalloc((self->mask + 1) * sizeof *self->slots);
     actors_err rc = self->slots ? ACTORS_OK : ACTORS_ENOMEM;
     if (rc == ACTORS_OK) {
@@ -665,6 +675,11 @@ actors_client_destroy(actors_client_t **self_p)
     if (self->sock != NULL) {
         zmq_close(self->sock);
         self->sock = NULL;
+    }
+    if (self->stream != NULL) {
+        zmq_close(self->stream);
+        self->stream = NULL;
+        self->stream_fd = -1;
     }
     if (self->ctx != NULL) {
         while (zmq_ctx_term(self->ctx) != 0 && errno == EINTR) {
@@ -838,6 +853,110 @@ actors__client_request(actors_client_t *self, uint8_t cmd, const char *f1,
 {
     return s_request_ex(self, cmd, 0, f1, f2, body_p != NULL, false, NULL, 0,
         false, body_p, out);
+}
+
+actors_err
+actors__client_request_flags(actors_client_t *self, uint8_t cmd, uint8_t flags,
+    const char *f1, const char *f2, actors_future_t **out)
+{
+    return s_request_fl(self, cmd, 0, f1, f2, false, false, NULL, 0, false,
+        NULL, out, flags, NULL, 0);
+}
+
+bool
+actors__client_streams(const actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return !self->no_stream && !self->closed;
+}
+
+/* s_stream_endpoint writes into out the endpoint to connect for the
+ * stream the broker named ep: a wildcard host (0.0.0.0, *, [::]) is the
+ * host of the client's own broker endpoint. */
+static void
+s_stream_endpoint(
+    const actors_client_t *self, const char *ep, char *out, size_t cap)
+{
+    static const char *const wild[] = {
+        "tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:"};
+    for (size_t i = 0; i < sizeof wild / sizeof wild[0]; i++) {
+        size_t wl = strlen(wild[i]);
+        if (strncmp(ep, wild[i], wl) != 0 ||
+            strncmp(self->endpoint, "tcp://", 6) != 0) {
+            continue;
+        }
+        const char *host = self->endpoint + 6;
+        const char *colon = strrchr(host, ':');
+        int hl = colon != NULL ? (int)(colon - host) : (int)strlen(host);
+        snprintf(out, cap, "tcp://%.*s:%s", hl, host, ep + wl);
+        return;
+    }
+    snprintf(out, cap, "%s", ep);
+}
+
+void *
+actors__client_stream_of(actors_client_t *self, uint64_t gen)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    return gen != 0 && gen == self->stream_gen ? self->stream : NULL;
+}
+
+void *
+actors__client_stream(actors_client_t *self, const char *ep, uint64_t *gen)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    if (self->stream != NULL && strcmp(self->stream_ep, ep) == 0) {
+        *gen = self->stream_gen;
+        return self->stream;
+    }
+    if (self->stream != NULL) {
+        /* The broker's stream moved (it restarted on another port): its
+         * subscriptions are made again on the new one (pubsub.c). */
+        zmq_close(self->stream);
+        self->stream = NULL;
+        self->stream_fd = -1;
+    }
+    char where[300];
+    s_stream_endpoint(self, ep, where, sizeof where);
+    void *k = zmq_socket(self->ctx, ZMQ_SUB);
+    if (k == NULL) {
+        return NULL;
+    }
+    int zero = 0;
+    int linger = 0;
+    size_t fd_len = sizeof self->stream_fd;
+    zmq_setsockopt(k, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(k, ZMQ_LINGER, &linger, sizeof linger);
+    if (actors_security_apply(k) != ACTORS_OK || zmq_connect(k, where) != 0 ||
+        zmq_getsockopt(k, ZMQ_FD, &self->stream_fd, &fd_len) != 0) {
+        ACTORS_LOG(ACTORS_LOG_ERR, "CLI-STREAM",
+            "endpoint=%s cannot connect to the event stream: %s", where,
+            zmq_strerror(errno));
+        zmq_close(k);
+        self->stream_fd = -1;
+        return NULL;
+    }
+    self->stream = k;
+    self->stream_idle = false;
+    snprintf(self->stream_ep, sizeof self->stream_ep, "%s", ep);
+    *gen = ++self->stream_gen;
+    return k;
+}
+
+void
+actors__client_stream_off(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    self->no_stream = true;
+}
+
+void
+actors__client_stream_touched(actors_client_t *self)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    /* A subscription sent on the SUB may take its ZMQ_FD's wake-up. */
+    self->stream_idle = false;
+    self->idle = false;
 }
 
 actors_subscription_t **
@@ -1306,16 +1425,16 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
     }
 }
 
-/* s_recv_one reads one whole message without waiting and handles it.
- * Returns 1 if there was one, 0 if not. */
-static int
-s_recv_one(actors_client_t *self)
+/* s_recv_msg reads one whole message from sock without waiting into
+ * frames (ACTORS__MAX_FRAMES; more are dropped), their number in *n.
+ * Returns false if none was waiting. */
+static bool
+s_recv_msg(void *sock, zmq_msg_t *frames, int *out)
 {
-    zmq_msg_t frames[ACTORS__MAX_FRAMES];
     zmq_msg_init(&frames[0]);
-    if (zmq_msg_recv(&frames[0], self->sock, ZMQ_DONTWAIT) < 0) {
+    if (zmq_msg_recv(&frames[0], sock, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&frames[0]);
-        return 0;
+        return false;
     }
     int n = 1;
     bool more = zmq_msg_more(&frames[0]);
@@ -1325,7 +1444,7 @@ s_recv_one(actors_client_t *self)
         zmq_msg_t scratch;
         zmq_msg_t *fr = n < ACTORS__MAX_FRAMES ? &frames[n] : &scratch;
         zmq_msg_init(fr);
-        if (zmq_msg_recv(fr, self->sock, 0) < 0) {
+        if (zmq_msg_recv(fr, sock, 0) < 0) {
             zmq_msg_close(fr);
             break;
         }
@@ -1336,12 +1455,49 @@ s_recv_one(actors_client_t *self)
             n++;
         }
     }
+    *out = n;
+    return true;
+}
+
+/* s_recv_one reads one whole message without waiting and handles it.
+ * Returns 1 if there was one, 0 if not. */
+static int
+s_recv_one(actors_client_t *self)
+{
+    zmq_msg_t frames[ACTORS__MAX_FRAMES];
+    int n;
+    if (!s_recv_msg(self->sock, frames, &n)) {
+        return 0;
+    }
     self->received++;
     s_dispatch(self, frames, n);
     for (int i = 0; i < n; i++) {
         zmq_msg_close(&frames[i]);
     }
     return 1;
+}
+
+/* s_stream_drain hands what came on the event stream to the
+ * subscriptions (pubsub.c); returns how many messages. */
+static int
+s_stream_drain(actors_client_t *self)
+{
+    int n = 0;
+    while (self->stream != NULL && !self->closed && n < ACTORS__DRAIN_MAX) {
+        zmq_msg_t frames[ACTORS__MAX_FRAMES];
+        int k;
+        if (!s_recv_msg(self->stream, frames, &k)) {
+            self->stream_idle = true;
+            break;
+        }
+        self->stream_idle = false;
+        actors__subs_stream(self, frames, k);
+        for (int i = 0; i < k; i++) {
+            zmq_msg_close(&frames[i]);
+        }
+        n++;
+    }
+    return n;
 }
 
 static void s_monitor_read(actors_client_t *self);
@@ -1371,6 +1527,9 @@ s_fail_refused(actors_client_t *self)
 static void
 s_expire(actors_client_t *self)
 {
+    if (self->subs != NULL) {
+        actors__subs_tick(self, actors__now_ms()); /* welcomes late */
+    }
     actors_future_t *f = s_dl_first(self);
     if (f == NULL) {
         return;
@@ -1399,6 +1558,10 @@ s_drain(actors_client_t *self)
             break;
         }
         n++;
+    }
+    n += s_stream_drain(self);
+    if (self->stream != NULL && !self->stream_idle) {
+        self->idle = false; /* the stream's ZMQ_FD cannot be waited on */
     }
     return n;
 }
@@ -1429,13 +1592,16 @@ s_wait_fd(actors_client_t *self, int wait_ms)
     for (;;) {
         /* The connection's news too: subscriptions made again (s_renew),
          * the pace after a refusal (client_conn.h). */
-        struct pollfd items[2] = {
-            {self->fd, POLLIN, 0}, {self->monitor_fd, POLLIN, 0}};
-        nfds_t n = self->monitor_fd >= 0 ? 2 : 1;
+        struct pollfd items[3] = {{self->fd, POLLIN, 0},
+            {self->monitor_fd, POLLIN, 0}, {self->stream_fd, POLLIN, 0}};
+        nfds_t n = 3;
+        if (self->stream_fd < 0) {
+            n = self->monitor_fd >= 0 ? 2 : 1;
+        }
         if (poll(items, n, wait_ms) <= 0) {
             return; /* the time is up (or EINTR, as zmq_poll) */
         }
-        if (n == 2 && (items[1].revents & POLLIN)) {
+        if (n >= 2 && self->monitor_fd >= 0 && (items[1].revents & POLLIN)) {
             s_monitor_read(self);
             s_renew(self);
             if (actors__conn_waiting(&self->conn)) {
@@ -1465,6 +1631,10 @@ actors__client_timeout_ms(const actors_client_t *self)
     int knock = -1;
     if (actors__conn_waiting(&self->conn)) {
         knock = actors__conn_wait_ms(&self->conn, actors__now_ms());
+    }
+    if (self->subs != NULL) {
+        int w = actors__subs_wait_ms(self->subs, actors__now_ms());
+        knock = w >= 0 && (knock < 0 || w < knock) ? w : knock;
     }
     const actors_future_t *first = s_dl_first(self);
     if (first == NULL) {
@@ -1517,9 +1687,10 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
             wait_ms = local;
         }
         if (watching) {
-            zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
-                {self->monitor, 0, ZMQ_POLLIN, 0}};
-            if (zmq_poll(items, 2, wait_ms) > 0) {
+            zmq_pollitem_t items[3] = {{self->sock, 0, ZMQ_POLLIN, 0},
+                {self->monitor, 0, ZMQ_POLLIN, 0},
+                {self->stream, 0, ZMQ_POLLIN, 0}};
+            if (zmq_poll(items, self->stream ? 3 : 2, wait_ms) > 0) {
                 s_monitor_read(self);
                 s_fail_refused(self);
                 s_drain(self);
@@ -1527,9 +1698,16 @@ actors_client_poll(actors_client_t *self, int timeout_ms)
         } else if (self->idle && self->fd >= 0) {
             s_wait_fd(self, wait_ms);
         } else {
-            zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
-                {self->monitor, 0, ZMQ_POLLIN, 0}};
+            zmq_pollitem_t items[3] = {{self->sock, 0, ZMQ_POLLIN, 0},
+                {self->monitor, 0, ZMQ_POLLIN, 0},
+                {self->stream, 0, ZMQ_POLLIN, 0}};
             int n = self->monitor != NULL ? 2 : 1;
+            if (self->stream != NULL) {
+                if (n == 1) {
+                    items[1] = items[2];
+                }
+                n++;
+            }
             if (zmq_poll(items, n, wait_ms) > 0) {
                 s_drain(self);
                 s_monitor_read(self);
@@ -1562,6 +1740,9 @@ actors__client_set_hook(
     assert(self && self->tag == ACTORS_CLIENT_TAG);
     self->hook = fn;
     self->hook_arg = arg;
+    /* The actor runtime polls the client's one socket: the events of its
+     * subscriptions come over it, not on the stream. */
+    self->no_stream |= fn != NULL;
 }
 
 bool

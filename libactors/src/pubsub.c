@@ -16,6 +16,19 @@
  * calls actors__subs_renew, which SUBSCRIBEs again (a new request id)
  * every subscription made on an older connection, as the actor runtime
  * REGISTERs again. Events published in between are lost (at most once).
+ *
+ * The event stream (PROTOCOL.md, "Event streams"). A client that serves
+ * no actor asks for its events there (SUBSCRIBE flag stream). A broker
+ * with a stream answers a map (its endpoint and a ticket); the client's
+ * SUB (client.c, actors__client_stream) subscribes the pattern's prefix
+ * and the ticket's, and the subscription is ready when the broker's
+ * welcome for the ticket arrives on the SUB: every event published after
+ * that reaches it. Events on the stream carry no request id: they go to
+ * the newest subscription of their pattern. A broker without a stream
+ * answers the integer, and events come over the DEALER as before. A
+ * welcome that does not come within S_WELCOME_MS (the stream's port is
+ * not reachable from here) makes the client subscribe over the DEALER
+ * instead, and say so once (CLI-STREAM-UNREACHABLE).
  */
 #include <actors/pubsub.h>
 
@@ -24,14 +37,20 @@
 
 #include <actors/log.h>
 
+#include <actors/value.h>
+
 #include <actors-internal/alloc.h>
 #include <actors-internal/unpack.h>
 
 #include "client_internal.h"
+#include "deadline.h"
 #include "future_internal.h"
 #include "pubsub_internal.h"
 
 #define ACTORS__SUB_TAG 0xac7e5b5bu
+#define S_TICKET 16       /* bytes in a stream ticket */
+#define S_WELCOME_MS 3000 /* a ticket's welcome, at most this late */
+#define S_PREFIX_MAX (ACTORS_WIRE_HDR_MIN + 1 + ACTORS_TOPIC_MAX)
 
 typedef struct s_waiter {
     actors_future_t *f;
@@ -58,8 +77,18 @@ struct actors_subscription {
     size_t queued;
     uint64_t received;
     uint64_t dropped;
-    bool gone; /* unsubscribed inside its own handler */
-    int in_fn; /* handlers of it running */
+    bool gone;              /* unsubscribed inside its own handler */
+    int in_fn;              /* handlers of it running */
+    bool replaced;          /* a newer one has its pattern: no events */
+    actors_future_t *req;   /* its SUBSCRIBE while unanswered (ours) */
+    actors_future_t *ready; /* the caller's, until resolved (ours too) */
+    bool on_stream;         /* events come on the event stream */
+    bool welcomed;          /* the broker's welcome for ticket came */
+    bool has_ticket;        /* ticket is subscribed on the SUB of sock_gen */
+    uint64_t sock_gen;      /* the SUB its prefixes are on; 0: none */
+    uint8_t ticket[S_TICKET];
+    uint32_t fresh;     /* the answer's "new", for ready */
+    int64_t welcome_by; /* ms, monotonic; 0: no welcome awaited */
 };
 
 bool
@@ -123,6 +152,295 @@ actors_publish(actors_client_t *client, const char *topic,
     return rc;
 }
 
+/* ---- the event stream ---------------------------------------------------- */
+
+/* s_prefix writes the prefix a SUB subscribes for pattern's events: a
+ * PUBLICATION header with no request id, up to the pattern. */
+static size_t
+s_prefix(uint8_t *out, const actors_subscription_t *self)
+{
+    size_t n = actors__hdr_write(out, ACTORS_CMD_PUBLICATION, 0, NULL, 0);
+    out[n++] = (uint8_t)self->plen;
+    memcpy(out + n, self->pattern, self->plen);
+    return n + self->plen;
+}
+
+/* s_ticket_prefix writes the ticket's welcome header (a REPLY whose id is
+ * the ticket). */
+static size_t
+s_ticket_prefix(uint8_t *out, const uint8_t *ticket)
+{
+    return actors__hdr_write(out, ACTORS_CMD_REPLY, 0, ticket, S_TICKET);
+}
+
+/* s_stream_drop takes self's prefixes off the SUB they are on (libzmq
+ * counts them: another subscription of the pattern keeps its own). */
+static void
+s_stream_drop(actors_subscription_t *self)
+{
+    void *k = actors__client_stream_of(self->client, self->sock_gen);
+    if (k != NULL) {
+        uint8_t b[S_PREFIX_MAX];
+        zmq_setsockopt(k, ZMQ_UNSUBSCRIBE, b, s_prefix(b, self));
+        if (self->has_ticket) {
+            zmq_setsockopt(
+                k, ZMQ_UNSUBSCRIBE, b, s_ticket_prefix(b, self->ticket));
+        }
+        actors__client_stream_touched(self->client);
+    }
+    self->sock_gen = 0;
+    self->has_ticket = false;
+    self->welcomed = false;
+    self->welcome_by = 0;
+}
+
+/* s_ready_ok resolves the caller's ready future with n. */
+static void
+s_ready_ok(actors_subscription_t *self, uint32_t n)
+{
+    if (self->ready == NULL) {
+        return;
+    }
+    zmq_msg_t b;
+    zmq_msg_init_size(&b, 1);
+    *(uint8_t *)zmq_msg_data(&b) = n ? 1 : 0; /* msgpack fixint */
+    actors__future_resolve_body(self->ready, &b);
+    zmq_msg_close(&b);
+    actors__future_unref(self->ready);
+    self->ready = NULL;
+}
+
+/* s_ready_fail resolves the caller's ready future with f's error. */
+static void
+s_ready_fail(actors_subscription_t *self, actors_future_t *f)
+{
+    if (self->ready == NULL) {
+        return;
+    }
+    const actors_error_t *e = actors_future_error(f);
+    actors_error_t *copy = NULL;
+    actors_err code = e != NULL ? actors_error_code(e) : ACTORS_EIO;
+    if (e != NULL) {
+        (void)actors_error_create(&copy, code, actors_error_type(e),
+            actors_error_message(e), actors_error_address(e));
+    }
+    actors__future_resolve_error(self->ready, code, copy, NULL);
+    actors__future_unref(self->ready);
+    self->ready = NULL;
+}
+
+/* s_welcome: the broker's welcome for self's ticket came (or another
+ * subscription of this client, with the same ticket, had it). */
+static void
+s_welcome(actors_subscription_t *self)
+{
+    self->welcomed = true;
+    self->welcome_by = 0;
+    s_ready_ok(self, self->fresh);
+}
+
+static void s_on_answer(actors_future_t *f, void *arg);
+static void s_deliver(actors_subscription_t *self, const actors__hdr_t *hdr,
+    zmq_msg_t *frames, int n);
+
+/* s_send_subscribe sends self's SUBSCRIBE (on the stream or not); its
+ * answer goes to s_on_answer. */
+static actors_err
+s_send_subscribe(actors_subscription_t *self, bool stream)
+{
+    actors_future_t *f = NULL;
+    actors_err rc =
+        actors__client_request_flags(self->client, ACTORS_CMD_SUBSCRIBE,
+            stream ? ACTORS__FLAG_STREAM : 0, self->pattern, NULL, &f);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    self->id = f->id;
+    actors_future_destroy(&self->req); /* an older one's answer: not ours */
+    self->req = f;
+    (void)actors_future_on_done(f, s_on_answer, self);
+    return ACTORS_OK;
+}
+
+/* s_take_ticket reads the answer of a SUBSCRIBE on the stream ({"new",
+ * "stream", "ticket"}) into self and puts its prefixes on the client's
+ * SUB. Returns false when it is not such an answer or the SUB cannot be
+ * had. */
+static bool
+s_take_ticket(actors_subscription_t *self, const msgpack_object *o)
+{
+    int64_t fresh = 0;
+    const msgpack_object *ep = actors_map_get(o, "stream");
+    const msgpack_object *tk = actors_map_get(o, "ticket");
+    if (ep == NULL || ep->type != MSGPACK_OBJECT_STR || ep->via.str.size == 0 ||
+        ep->via.str.size >= 256 || tk == NULL ||
+        tk->type != MSGPACK_OBJECT_BIN || tk->via.bin.size != S_TICKET ||
+        actors_value_int(actors_map_get(o, "new"), &fresh) != ACTORS_OK) {
+        return false;
+    }
+    char where[256];
+    memcpy(where, ep->via.str.ptr, ep->via.str.size);
+    where[ep->via.str.size] = '\0';
+    uint64_t gen = 0;
+    void *k = actors__client_stream(self->client, where, &gen);
+    if (k == NULL) {
+        return false;
+    }
+    uint8_t b[S_PREFIX_MAX];
+    if (self->sock_gen != gen) {
+        self->sock_gen = gen;
+        self->has_ticket = false;
+        self->welcomed = false;
+        zmq_setsockopt(k, ZMQ_SUBSCRIBE, b, s_prefix(b, self));
+    }
+    bool same = self->has_ticket &&
+                memcmp(self->ticket, tk->via.bin.ptr, S_TICKET) == 0;
+    if (!same) {
+        if (self->has_ticket) {
+            zmq_setsockopt(
+                k, ZMQ_UNSUBSCRIBE, b, s_ticket_prefix(b, self->ticket));
+        }
+        memcpy(self->ticket, tk->via.bin.ptr, S_TICKET);
+        self->has_ticket = true;
+        self->welcomed = false;
+        zmq_setsockopt(k, ZMQ_SUBSCRIBE, b, s_ticket_prefix(b, self->ticket));
+    }
+    actors__client_stream_touched(self->client);
+    self->on_stream = true;
+    self->fresh = fresh > 0;
+    /* The SUB asks for a ticket it holds already only once: a welcome
+     * another subscription of this client had counts for this one. */
+    for (actors_subscription_t *o2 = *actors__client_subs(self->client);
+         o2 != NULL && !self->welcomed; o2 = o2->next) {
+        if (o2 != self && o2->welcomed && o2->sock_gen == gen &&
+            o2->has_ticket && memcmp(o2->ticket, self->ticket, S_TICKET) == 0) {
+            self->welcomed = true;
+        }
+    }
+    if (self->welcomed) {
+        s_welcome(self);
+    } else {
+        self->welcome_by = actors__now_ms() + S_WELCOME_MS;
+    }
+    return true;
+}
+
+/* s_on_answer: the answer to self's SUBSCRIBE. */
+static void
+s_on_answer(actors_future_t *f, void *arg)
+{
+    actors_subscription_t *self = arg;
+    if (self->req == f) {
+        self->req = NULL;
+    }
+    if (!actors_future_is_ready(f) || actors_future_error(f) != NULL) {
+        s_ready_fail(self, f);
+        actors_future_destroy(&f);
+        return;
+    }
+    const msgpack_object *o = actors_future_result(f);
+    if (o != NULL && o->type == MSGPACK_OBJECT_MAP) {
+        if (!s_take_ticket(self, o)) {
+            /* Not usable: over the DEALER instead. */
+            s_stream_drop(self);
+            self->on_stream = false;
+            if (s_send_subscribe(self, false) != ACTORS_OK) {
+                s_ready_fail(self, f);
+            }
+        }
+    } else {
+        /* A broker without a stream: events over the DEALER. */
+        if (self->on_stream) {
+            s_stream_drop(self);
+            self->on_stream = false;
+        }
+        s_ready_ok(self, o != NULL &&
+                             o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                             o->via.u64 > 0);
+    }
+    actors_future_destroy(&f);
+}
+
+int
+actors__subs_wait_ms(const actors_subscription_t *head, int64_t now)
+{
+    int64_t first = 0;
+    for (const actors_subscription_t *self = head; self != NULL;
+         self = self->next) {
+        if (self->welcome_by != 0 && (first == 0 || self->welcome_by < first)) {
+            first = self->welcome_by;
+        }
+    }
+    if (first == 0) {
+        return -1;
+    }
+    return first <= now ? 0 : (int)(first - now);
+}
+
+void
+actors__subs_tick(actors_client_t *client, int64_t now)
+{
+    for (actors_subscription_t *self = *actors__client_subs(client);
+         self != NULL; self = self->next) {
+        if (self->welcome_by == 0 || self->welcome_by > now) {
+            continue;
+        }
+        ACTORS_LOG(ACTORS_LOG_WARN, "CLI-STREAM-UNREACHABLE",
+            "pattern=%s no welcome from the broker's event stream in %d ms "
+            "(is its port reachable from here?): this client takes its "
+            "events over the broker connection from now on",
+            self->pattern, S_WELCOME_MS);
+        actors__client_stream_off(client);
+        s_stream_drop(self);
+        self->on_stream = false;
+        /* The broker's row on the stream goes first (a welcome late, not
+         * lost, would have it counted and sent), then one over the
+         * connection. */
+        (void)actors__client_request(
+            client, ACTORS_CMD_UNSUBSCRIBE, self->pattern, NULL, NULL, NULL);
+        if (s_send_subscribe(self, false) != ACTORS_OK && self->ready) {
+            actors__future_resolve_error(self->ready, ACTORS_EIO, NULL,
+                "cannot subscribe over the broker connection");
+            actors__future_unref(self->ready);
+            self->ready = NULL;
+        }
+    }
+}
+
+void
+actors__subs_stream(actors_client_t *client, zmq_msg_t *frames, int n)
+{
+    actors__hdr_t hdr;
+    if (n < 1 || actors__hdr_parse(zmq_msg_data(&frames[0]),
+                     zmq_msg_size(&frames[0]), &hdr) != ACTORS_OK) {
+        return;
+    }
+    if (hdr.cmd == ACTORS_CMD_REPLY && hdr.id_len == S_TICKET) {
+        for (actors_subscription_t *self = *actors__client_subs(client);
+             self != NULL; self = self->next) {
+            if (self->on_stream && self->has_ticket && !self->welcomed &&
+                memcmp(self->ticket, hdr.id, S_TICKET) == 0) {
+                s_welcome(self);
+            }
+        }
+        return;
+    }
+    if (hdr.cmd != ACTORS_CMD_PUBLICATION || hdr.id_len != 0 ||
+        hdr.address == NULL) {
+        return;
+    }
+    actors_subscription_t *self = *actors__client_subs(client);
+    while (
+        self != NULL &&
+        (!self->on_stream || self->replaced || self->plen != hdr.address_len ||
+            memcmp(self->pattern, hdr.address, self->plen) != 0)) {
+        self = self->next;
+    }
+    if (self != NULL) {
+        s_deliver(self, &hdr, frames, n);
+    }
+}
+
 actors_err
 actors_subscribe(actors_client_t *client, const char *pattern,
     actors_event_fn fn, void *arg, actors_subscription_t **out,
@@ -148,28 +466,35 @@ actors_subscribe(actors_client_t *client, const char *pattern,
         return ACTORS_ENOMEM;
     }
     self->gen = actors__client_conn_gen(client);
-    actors_future_t *f = NULL;
-    rc = actors__client_request(
-        client, ACTORS_CMD_SUBSCRIBE, pattern, NULL, NULL, &f);
+    self->tag = ACTORS__SUB_TAG;
+    self->client = client;
+    self->plen = strlen(pattern);
+    memcpy(self->pattern, pattern, self->plen + 1);
+    self->fn = fn;
+    self->arg = arg;
+    actors_future_t *r = NULL;
+    if (ready != NULL && actors__future_new(client, &r) != ACTORS_OK) {
+        actors__free(self);
+        return ACTORS_ENOMEM;
+    }
+    rc = s_send_subscribe(self, actors__client_streams(client));
     if (rc != ACTORS_OK) {
+        actors_future_destroy(&r);
         actors__free(self);
         return rc;
     }
-    self->tag = ACTORS__SUB_TAG;
-    self->client = client;
     actors__client_ref(client);
-    self->plen = strlen(pattern);
-    memcpy(self->pattern, pattern, self->plen + 1);
-    self->id = f->id;
-    self->fn = fn;
-    self->arg = arg;
     actors_subscription_t **head = actors__client_subs(client);
+    for (actors_subscription_t *o = *head; o != NULL; o = o->next) {
+        o->replaced |= o->plen == self->plen &&
+                       memcmp(o->pattern, self->pattern, self->plen) == 0;
+    }
     self->next = *head;
     *head = self;
-    if (ready != NULL) {
-        *ready = f;
-    } else {
-        actors_future_destroy(&f);
+    if (r != NULL) {
+        actors__future_ref(r); /* ours, until s_ready resolves it */
+        self->ready = r;
+        *ready = r;
     }
     *out = self;
     return ACTORS_OK;
@@ -243,6 +568,13 @@ actors_subscription_next(actors_subscription_t *self, actors_future_t **out)
 static void
 s_free(actors_subscription_t *self)
 {
+    actors_future_destroy(&self->req); /* its answer is not wanted */
+    if (self->ready != NULL) {
+        actors__future_resolve_error(
+            self->ready, ACTORS_ECLOSED, NULL, "the subscription was ended");
+        actors__future_unref(self->ready);
+        self->ready = NULL;
+    }
     s_waiter_t *w = self->w_head;
     while (w != NULL) {
         s_waiter_t *next = w->next;
@@ -281,6 +613,10 @@ actors_unsubscribe(actors_subscription_t **self_p)
     if (*pp == self) {
         *pp = self->next;
     }
+    if (!actors__client_is_closed(self->client)) {
+        s_stream_drop(self);
+    }
+    self->on_stream = false;
     /* Another subscription of the same pattern (a later SUBSCRIBE) owns
      * the broker's row now: keep it. */
     bool shared = false;
@@ -326,19 +662,14 @@ actors__subs_renew(actors_client_t *client, uint64_t gen)
         if (s_replaced(head, self)) {
             continue; /* it gets no more events (actors_subscribe) */
         }
-        actors_future_t *f = NULL;
-        actors_err rc = actors__client_request(
-            client, ACTORS_CMD_SUBSCRIBE, self->pattern, NULL, NULL, &f);
+        /* The publications' id from now on; on the stream, a new
+         * ticket (s_on_answer). */
+        actors_err rc = s_send_subscribe(self, actors__client_streams(client));
         if (rc != ACTORS_OK) {
             ACTORS_LOG(ACTORS_LOG_ERR, "CLI-RESUBSCRIBE",
                 "pattern=%s cannot send: %s", self->pattern,
                 actors_err_name(rc));
-            continue;
         }
-        /* The publications' id from now on; the answer is dropped, as
-         * actors_subscribe's without ready. */
-        self->id = f->id;
-        actors_future_destroy(&f);
     }
 }
 
@@ -384,8 +715,17 @@ actors__subs_deliver(
     if (self == NULL) {
         return false;
     }
+    s_deliver(self, hdr, frames, n);
+    return true;
+}
+
+/* s_deliver hands a PUBLICATION (header hdr, frames) to self. */
+static void
+s_deliver(actors_subscription_t *self, const actors__hdr_t *hdr,
+    zmq_msg_t *frames, int n)
+{
     if (n != 2) {
-        return true; /* malformed: not ours to pass on either */
+        return; /* malformed */
     }
     self->received++;
     if (self->fn != NULL) {
@@ -407,12 +747,12 @@ actors__subs_deliver(
         if (self->gone && self->in_fn == 0) {
             s_free(self);
         }
-        return true;
+        return;
     }
     zmq_msg_t body;
     if (!s_result(&body, hdr->method, hdr->method_len, &frames[1])) {
         self->dropped++;
-        return true;
+        return;
     }
     if (self->w_head != NULL) {
         s_waiter_t *w = self->w_head;
@@ -424,14 +764,14 @@ actors__subs_deliver(
         zmq_msg_close(&body);
         actors__future_unref(w->f);
         actors__free(w);
-        return true;
+        return;
     }
     s_queued_t *q = NULL;
     if (self->queued >= ACTORS_SUBSCRIPTION_QUEUE ||
         (q = actors__zalloc(sizeof *q)) == NULL) {
         self->dropped++;
         zmq_msg_close(&body);
-        return true;
+        return;
     }
     zmq_msg_init(&q->body);
     zmq_msg_move(&q->body, &body);
@@ -443,5 +783,4 @@ actors__subs_deliver(
     }
     self->q_tail = q;
     self->queued++;
-    return true;
 }

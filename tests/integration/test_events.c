@@ -342,11 +342,26 @@ s_on_event(void *arg, actors_subscription_t *sub, const char *topic,
     (void)actors_value_int(actors_map_get(data, "id"), &seen->last);
 }
 
+/* s_broker_start starts a broker: with its event stream (PROTOCOL.md,
+ * "Event streams") when stream, then the client's subscriptions take
+ * their events there; else over the client's connection. */
+static testutil_proc_t *
+s_broker_start(bool stream, const char *endpoint)
+{
+    const char *bind = endpoint != NULL ? endpoint : "tcp://127.0.0.1:*";
+    if (stream) {
+        return testutil_broker_start(
+            "--bind", bind, "--stream-bind", "tcp://127.0.0.1:*", NULL);
+    }
+    return testutil_broker_start("--bind", bind, NULL);
+}
+
 /* A client subscribes with a callback and with futures; unsubscribing
- * stops the events; the broker answers a bad pattern. */
+ * stops the events; the broker answers a bad pattern. Twice: over the
+ * client's connection (_i 0) and on the broker's event stream (_i 1). */
 START_TEST(test_events_client_subscriptions)
 {
-    testutil_broker_start(NULL);
+    s_broker_start(_i == 1, NULL);
     actors_client_t *pub = itest_connect();
     actors_client_t *sub = NULL;
     TEST_ASSERT_OK(actors_client_create(&sub, testutil_endpoint()));
@@ -421,6 +436,54 @@ START_TEST(test_events_client_subscriptions)
 }
 END_TEST
 
+/* A broker whose event stream this client cannot reach (an ipc socket
+ * removed): the subscription waits for the welcome a few seconds, then
+ * takes its events over the client's connection, and so do the client's
+ * later ones, at once. */
+START_TEST(test_events_client_stream_unreachable)
+{
+    char dir[] = "/tmp/actors-stream-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[64];
+    char ep[80];
+    snprintf(path, sizeof path, "%s/stream", dir);
+    snprintf(ep, sizeof ep, "ipc://%s", path);
+    testutil_broker_start("--stream-bind", ep, NULL);
+    ck_assert_int_eq(unlink(path), 0);
+    actors_client_t *pub = itest_connect();
+    actors_client_t *sub = NULL;
+    TEST_ASSERT_OK(actors_client_create(&sub, testutil_endpoint()));
+    s_seen_t seen = {0};
+    actors_subscription_t *cb = NULL;
+    actors_future_t *r = NULL;
+    int64_t t0 = testutil_now_ms();
+    TEST_ASSERT_OK(
+        actors_subscribe(sub, "orders.*", s_on_event, &seen, &cb, &r));
+    TEST_ASSERT_OK(actors_future_wait(r, ITEST_WAIT_MS));
+    ck_assert_int_eq(itest_int(r), 1);
+    ck_assert_int_ge(testutil_now_ms() - t0, 2000); /* it waited first */
+    actors_future_destroy(&r);
+    ck_assert_int_eq(s_publish(pub, 5), 1);
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while (seen.last != 5 && testutil_now_ms() < deadline) {
+        TEST_ASSERT_OK(actors_client_poll(sub, 50));
+    }
+    ck_assert_int_eq(seen.last, 5);
+    /* The next subscription does not wait. */
+    actors_subscription_t *q = NULL;
+    t0 = testutil_now_ms();
+    TEST_ASSERT_OK(actors_subscribe(sub, "*.created", NULL, NULL, &q, &r));
+    TEST_ASSERT_OK(actors_future_wait(r, ITEST_WAIT_MS));
+    ck_assert_int_lt(testutil_now_ms() - t0, 2000);
+    actors_future_destroy(&r);
+    ck_assert_int_eq(s_publish(pub, 6), 2);
+    actors_unsubscribe(&cb);
+    actors_unsubscribe(&q);
+    actors_client_destroy(&sub);
+    rmdir(dir);
+}
+END_TEST
+
 /* s_read_lines appends to out (cap bytes, NUL-terminated) what is
  * written to fd until out has n lines, or the writer closes it, or the
  * deadline (ms) passes; returns the lines out has. */
@@ -455,10 +518,12 @@ s_read_lines(int fd, char *out, size_t cap, int n, int64_t deadline)
  * is made again the client subscribes again by itself, and the events
  * published after that arrive (those published before are lost: at most
  * once). Both a client the test pumps and actorctl subscribe, blocked
- * waiting for its next event. */
+ * waiting for its next event. Over the client's connection (_i 0) and on
+ * the broker's event stream (_i 1). */
 START_TEST(test_events_client_resubscribes_after_broker_restart)
 {
-    testutil_proc_t *broker = testutil_broker_start(NULL);
+    /* On the stream (_i 1) the broker's comes back on another port. */
+    testutil_proc_t *broker = s_broker_start(_i == 1, NULL);
     char endpoint[256];
     snprintf(endpoint, sizeof endpoint, "%s", testutil_endpoint());
     actors_client_t *pub = itest_connect();
@@ -494,7 +559,7 @@ START_TEST(test_events_client_resubscribes_after_broker_restart)
         strstr(out, "\"data\":{\"id\":1}") != NULL, "actorctl: %s", out);
     testutil_proc_kill(broker, SIGKILL);
     ck_assert(testutil_proc_wait(broker, ITEST_WAIT_MS, NULL));
-    testutil_broker_start("--bind", endpoint, NULL);
+    s_broker_start(_i == 1, endpoint);
     pub = itest_connect();
     /* The test's client is pumped between publishes; actorctl pumps
      * itself. Both are back when an event reaches each. */
@@ -814,8 +879,10 @@ events_suite(void)
     tcase_add_test(tc, test_events_subscriber_restarted);
     tcase_add_test(tc, test_events_overflow_counted);
     tcase_add_test(tc, test_events_order_and_unsubscribe);
-    tcase_add_test(tc, test_events_client_subscriptions);
-    tcase_add_test(tc, test_events_client_resubscribes_after_broker_restart);
+    tcase_add_loop_test(tc, test_events_client_subscriptions, 0, 2);
+    tcase_add_loop_test(
+        tc, test_events_client_resubscribes_after_broker_restart, 0, 2);
+    tcase_add_test(tc, test_events_client_stream_unreachable);
     tcase_add_test(tc, test_events_group_queue);
     tcase_add_test(tc, test_events_lifecycle_stream);
     tcase_add_test(tc, test_events_lifecycle_supervised);

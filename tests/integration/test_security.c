@@ -83,15 +83,16 @@ s_file_ready(void *arg)
     return stat((const char *)arg, &st) == 0 && st.st_size > 0;
 }
 
-/* s_broker_start runs actors-broker with CURVE on loopback, stderr
- * captured, and reads its endpoint. */
+/* s_broker_start_ex runs actors-broker with CURVE on loopback (and its
+ * event stream with stream), stderr captured, and reads its endpoint. */
 static void
-s_broker_start(void)
+s_broker_start_ex(bool stream)
 {
     const char *ep_file = s_path("endpoint");
     const char *argv[] = {"actors-broker", "--bind", "tcp://127.0.0.1:*",
         "--keys", s_path("keys"), "--key", s_path("sec/broker_secret"),
-        "--endpoint-file", ep_file, NULL};
+        "--endpoint-file", ep_file, stream ? "--stream-bind" : NULL,
+        "tcp://127.0.0.1:*", NULL};
     s_broker = testutil_spawn(argv, TESTUTIL_CAPTURE_STDERR);
     ck_assert_ptr_nonnull(s_broker);
     ck_assert_msg(testutil_wait_until(s_file_ready, (void *)ep_file, 10000),
@@ -101,6 +102,12 @@ s_broker_start(void)
     ck_assert_ptr_nonnull(fgets(s_ep, sizeof s_ep, f));
     fclose(f);
     s_ep[strcspn(s_ep, "\n")] = '\0';
+}
+
+static void
+s_broker_start(void)
+{
+    s_broker_start_ex(false);
 }
 
 /* s_client connects with key NAME (a secret file, "keys/NAME_secret" or
@@ -350,6 +357,124 @@ s_increment(actors_client_t *c, const char *address)
 /* A client key tries the hijack of issue 10 (NODE, STATE stopped for a
  * live actor, REGISTER its address) and SPAWN and KILL: each is answered
  * Forbidden and logged, and the actor goes on answering its callers. */
+/* s_stream_sub makes a SUB to the event stream at ep with key/bkey (both
+ * NULL: plain) in r's context, asking for pattern and ticket (16 bytes). */
+static void *
+s_stream_sub(s_raw_t *r, const char *ep, const char *key, const char *bkey,
+    const char *pattern, const uint8_t *ticket)
+{
+    void *k = zmq_socket(r->ctx, ZMQ_SUB);
+    int zero = 0;
+    zmq_setsockopt(k, ZMQ_LINGER, &zero, sizeof zero);
+    TEST_ASSERT_OK(actors_security_apply_keys(
+        k, key ? s_path(key) : NULL, bkey ? s_path(bkey) : NULL));
+    ck_assert_int_eq(zmq_connect(k, ep), 0);
+    uint8_t b[ACTORS_WIRE_HDR_MAX];
+    size_t n = testutil_hdr(b, "ACT2", ACTORS_CMD_PUBLICATION, 0, NULL, 0);
+    b[n++] = (uint8_t)strlen(pattern);
+    memcpy(b + n, pattern, strlen(pattern));
+    zmq_setsockopt(k, ZMQ_SUBSCRIBE, b, n + strlen(pattern));
+    n = testutil_hdr(b, "ACT2", ACTORS_CMD_REPLY, 0, (const char *)ticket, 16);
+    zmq_setsockopt(k, ZMQ_SUBSCRIBE, b, n);
+    zmq_setsockopt(k, ZMQ_SUBSCRIBE, "", 0); /* and everything else */
+    return k;
+}
+
+/* s_stream_got: a message came on sub within ms. */
+static bool
+s_stream_got(void *sub, int ms)
+{
+    zmq_pollitem_t it = {sub, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, ms) <= 0) {
+        return false;
+    }
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, sub, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m)) {
+    }
+    zmq_msg_close(&m);
+    return true;
+}
+
+/* The event stream is as closed as the ROUTER: a SUB without a listed
+ * key (none, or a stranger's) gets nothing, not even with a good ticket;
+ * one with a client key is welcomed and gets the events; a library
+ * client with its key takes its events there. */
+START_TEST(test_security_stream)
+{
+    s_broker_start_ex(true);
+    s_raw_t d = s_raw("keys/cli_secret", "sec/broker");
+    uint8_t hdr[64];
+    size_t hl = testutil_hdr(hdr, "ACT2", ACTORS_CMD_SUBSCRIBE, 0, "s1", 2);
+    hdr[5] = ACTORS__FLAG_STREAM;
+    ck_assert_int_ge(zmq_send(d.sock, hdr, hl, ZMQ_SNDMORE), 0);
+    ck_assert_int_ge(zmq_send(d.sock, "orders.*", 8, 0), 0);
+    zmq_msg_t a[2];
+    zmq_msg_init(&a[0]);
+    zmq_msg_init(&a[1]);
+    zmq_pollitem_t it = {d.sock, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, ITEST_WAIT_MS), 1);
+    ck_assert_int_ge(zmq_msg_recv(&a[0], d.sock, 0), 0);
+    ck_assert_int_ge(zmq_msg_recv(&a[1], d.sock, 0), 0);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(msgpack_unpack_next(
+                         &up, zmq_msg_data(&a[1]), zmq_msg_size(&a[1]), NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *ep = actors_map_get(&up.data, "stream");
+    const msgpack_object *tk = actors_map_get(&up.data, "ticket");
+    ck_assert_ptr_nonnull(ep);
+    ck_assert_ptr_nonnull(tk);
+    ck_assert_uint_eq(tk->via.bin.size, 16);
+    char where[256];
+    snprintf(
+        where, sizeof where, "%.*s", (int)ep->via.str.size, ep->via.str.ptr);
+    uint8_t ticket[16];
+    memcpy(ticket, tk->via.bin.ptr, 16);
+    msgpack_unpacked_destroy(&up);
+    zmq_msg_close(&a[0]);
+    zmq_msg_close(&a[1]);
+
+    void *plain = s_stream_sub(&d, where, NULL, NULL, "orders.*", ticket);
+    void *stranger = s_stream_sub(
+        &d, where, "other/stranger_secret", "sec/broker", "orders.*", ticket);
+    void *good = s_stream_sub(
+        &d, where, "keys/cli_secret", "sec/broker", "orders.*", ticket);
+    ck_assert_msg(s_stream_got(good, ITEST_WAIT_MS), "no welcome: %s",
+        testutil_proc_stderr(s_broker));
+    actors_client_t *admin = s_client("keys/admin_secret", "sec/broker");
+    actors_future_t *f = NULL;
+    TEST_ASSERT_OK(actors_publish(admin, "orders.created", NULL, &f));
+    ck_assert_int_eq(s_wait(f, ITEST_WAIT_MS), ACTORS_OK);
+    actors_future_destroy(&f);
+    ck_assert_msg(s_stream_got(good, ITEST_WAIT_MS), "no event");
+    ck_assert(!s_stream_got(plain, SEC_QUIET_MS));
+    ck_assert(!s_stream_got(stranger, 100));
+
+    /* The library: a client key, its events on the stream. */
+    actors_client_t *cli = s_client("keys/cli_secret", "sec/broker");
+    actors_subscription_t *sub = NULL;
+    actors_future_t *ready = NULL;
+    TEST_ASSERT_OK(
+        actors_subscribe(cli, "shipments.*", NULL, NULL, &sub, &ready));
+    ck_assert_int_eq(s_wait(ready, ITEST_WAIT_MS), ACTORS_OK);
+    actors_future_destroy(&ready);
+    TEST_ASSERT_OK(actors_publish(admin, "shipments.sent", NULL, &f));
+    ck_assert_int_eq(s_wait(f, ITEST_WAIT_MS), ACTORS_OK);
+    actors_future_destroy(&f);
+    ck_assert_msg(s_stream_got(good, 0) == false, "another pattern came");
+    actors_future_t *ev = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(sub, &ev));
+    ck_assert_int_eq(s_wait(ev, ITEST_WAIT_MS), ACTORS_OK);
+    actors_future_destroy(&ev);
+    actors_unsubscribe(&sub);
+    zmq_close(plain);
+    zmq_close(stranger);
+    zmq_close(good);
+    s_raw_close(&d);
+}
+END_TEST
+
 START_TEST(test_security_client_key_forbidden)
 {
     s_broker_start();
@@ -946,6 +1071,7 @@ s_suite(void)
     tcase_add_test(tc, test_security_sighup_reload);
     tcase_add_test(tc, test_security_key_with_two_roles);
     tcase_add_test(tc, test_security_safe_defaults);
+    tcase_add_test(tc, test_security_stream);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -25,6 +25,17 @@
  * is not reported. An actor's address subscriptions are made again at
  * each registration by the runtime, and events wait in its mailbox.
  *
+ * With a broker that has an event stream (actors-broker --stream-bind;
+ * PROTOCOL.md, "Event streams"), a client that serves no actor takes its
+ * subscriptions' events there: the client opens a SUB socket to the
+ * stream (with its own CURVE keys), and ready resolves once the broker
+ * has welcomed it there; events published after that reach it. The
+ * broker sends an event once per distinct pattern however many subscribe
+ * to it. A stream the client cannot reach (no welcome within 3 s) is
+ * logged (CLI-STREAM-UNREACHABLE) and that client's subscriptions take
+ * the broker connection from then on. The client's sockets, pumping and
+ * the guarantees are the same either way.
+ *
  * Events reach a client's subscriptions when the client is pumped
  * (actors_client_poll, or any wait on one of its futures), in the order
  * each publisher published them: each to a callback, or queued for
