@@ -16,7 +16,16 @@ that is gone. ``timeout=None`` or ``0`` means no deadline and no timer.
 Publish/subscribe: :meth:`Client.publish` and :meth:`Client.subscribe`
 (actors.pubsub). The client keeps one broker subscription per pattern and
 hands each event to every :class:`actors.pubsub.Subscription` of that
-pattern, matched by the pattern the PUBLICATION names.
+pattern, matched by the pattern the PUBLICATION names. With a broker that
+has an event stream (``actors-broker --stream-bind``; schemas/PROTOCOL.md,
+"Event streams") the SUBSCRIBE asks for it: the I/O thread opens one SUB
+socket to the stream (this client's CURVE keys), subscribes the pattern's
+prefix and the ticket the broker answered with, and a Subscription's
+``ready`` resolves at the broker's welcome there, after which every event
+reaches it; the broker sends an event once per pattern, whatever the
+number of subscribers. A stream this client cannot reach (no welcome in
+3 s) is logged once and the client subscribes over its connection from
+then on.
 
 The I/O thread watches the connection (a ZeroMQ socket monitor). A
 handshake that follows a disconnect is a new connection (the broker
@@ -83,6 +92,7 @@ _HWM = 100000
 # libactors' ACTORS__LINGER_MS): a tell sent just before close still leaves
 _LINGER_MS = 1000
 _RECV_BATCH = 512
+_WELCOME_S = 3.0  # a stream ticket's welcome, at most this late
 #: The first wait after a refused connection, and the longest (before
 #: jitter), in seconds: libactors' ACTORS__KNOCK_MIN_MS/MAX_MS.
 KNOCK_MIN = 0.1
@@ -237,6 +247,17 @@ class Client:
         self._hs_failed = False      # the broker refused a handshake, none
                                      # succeeded since: why drops are
         self.refusals = 0            #: connections refused so far
+        # the event stream (I/O thread's but _stream_on, read anywhere)
+        self._keys = (key, broker_key)
+        self._stream_on = True       # ask for the stream; False: unreachable
+        self._stream = None          # SUB on it; None: not opened
+        self._stream_ep = None       # the endpoint the broker named
+        self._stream_pats = {}       # pattern -> ticket subscribed on the SUB
+        self._welcomed = set()       # tickets welcomed on this SUB
+        self._waiting = {}           # ticket -> [deadline, pattern, [(ready,
+                                     # new)]]: welcomes awaited
+        self._io_calls = collections.deque()  # run on the I/O thread
+        self._poller = None
         self._ctx = zmq.Context()
         try:
             self._sock = self._ctx.socket(zmq.DEALER)
@@ -466,23 +487,197 @@ class Client:
             raise errors.InvalidArgument("queue_size must be at least 1")
         sub = pubsub.Subscription(self, p, callback, queue_size, on_end)
         rid = _RID.pack(next(self._ids))
-        frames = [wire.header(wire.SUBSCRIBE, rid), p]
+        flags = wire.FLAG_STREAM if self._stream_on else 0
+        frames = [wire.header(wire.SUBSCRIBE, rid, flags=flags), p]
+        ready = Future()
+        ready.set_running_or_notify_cancel()
         with self._subs_lock:
             # registered before a PUBLICATION can be read: the I/O thread
             # looks subscriptions up under this lock
             fut = self._request(frames, rid, self._local(self.timeout),
                                 "subscribe %s" % sub.pattern)
             self._subs.setdefault(p, []).append(sub)
-        sub.ready = fut
-        fut.add_done_callback(lambda f: self._subscribed(sub, f))
+        sub.ready = ready
+        fut.add_done_callback(
+            lambda f: self._on_io(lambda: self._subscribed(sub, f, ready)))
         return sub
 
-    def _subscribed(self, sub, fut):
+    def _subscribed(self, sub, fut, ready):
+        """I/O thread: the answer to a Subscription's SUBSCRIBE."""
         exc = fut.exception()
         if exc is not None:
+            ready.set_exception(exc)
             # ended with the reason; a SUBSCRIBE that may yet reach the
             # broker (our own timer fired) is taken back
             self._unsubscribe(sub, exc, isinstance(exc, errors.Timeout))
+            return
+        value = fut.result()
+        if isinstance(value, dict):
+            self._redeem(sub._pattern_b, value, ready)
+        else:
+            ready.set_result(value)
+
+    # ------------------------------------------------------- event stream
+    def _on_io(self, fn):
+        """Runs ``fn`` on the I/O thread: now if this is it, else next."""
+        if threading.get_ident() == self._io_ident:
+            fn()
+            return
+        with self._lock:
+            if self._closing:
+                return
+            self._io_calls.append(fn)
+            if not self._wake_pending:
+                self._wake_pending = True
+                self._wake_w.send(b"", zmq.NOBLOCK)
+
+    def _stream_endpoint(self, ep):
+        """The stream's endpoint as this client reaches it: a wildcard
+        host is the host of the broker's own endpoint."""
+        for wild in ("tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:"):
+            if ep.startswith(wild) and self.endpoint.startswith("tcp://"):
+                host = self.endpoint[6:].rsplit(":", 1)[0]
+                return "tcp://%s:%s" % (host, ep[len(wild):])
+        return ep
+
+    def _redeem(self, p, answer, ready):
+        """I/O thread: a SUBSCRIBE of pattern ``p`` answered on the stream
+        ({new, stream, ticket}): its prefixes on the SUB, ``ready`` (None:
+        a resubscription) resolved at the welcome."""
+        ep, ticket = answer.get("stream"), answer.get("ticket")
+        new = answer.get("new", 0)
+        if (not isinstance(ep, str) or not isinstance(ticket, bytes)
+                or len(ticket) != wire.TICKET):
+            self._fall_back(p, [(ready, new)] if ready else [])
+            return
+        if self._stream is None or self._stream_ep != ep:
+            if self._stream is not None:
+                # the stream moved (a broker restarted): a new SUB
+                self._poller.unregister(self._stream)
+                self._stream.close(linger=0)
+                self._stream = None
+                self._stream_pats.clear()
+                self._welcomed.clear()
+            k = self._ctx.socket(zmq.SUB)
+            k.linger = 0
+            k.rcvhwm = 0
+            try:
+                keys.apply(k, *self._keys)
+                k.connect(self._stream_endpoint(ep))
+            except (zmq.ZMQError, errors.ActorsError) as e:
+                _log.warning("actors: endpoint=%s cannot connect to the "
+                             "event stream: %s", ep, e)
+                k.close(linger=0)
+                self._fall_back(p, [(ready, new)] if ready else [])
+                return
+            self._stream, self._stream_ep = k, ep
+            self._poller.register(k, zmq.POLLIN)
+        old = self._stream_pats.get(p)
+        if old is None:
+            self._stream.subscribe(wire.stream_prefix(p))
+        if old != ticket:
+            if old is not None:
+                self._stream.unsubscribe(wire.ticket_prefix(old))
+                self._welcomed.discard(old)
+            self._stream.subscribe(wire.ticket_prefix(ticket))
+            self._stream_pats[p] = ticket
+        if ticket in self._welcomed:
+            if ready is not None:
+                ready.set_result(new)
+            return
+        w = self._waiting.setdefault(
+            ticket, [time.monotonic() + _WELCOME_S, p, []])
+        if ready is not None:
+            w[2].append((ready, new))
+
+    def _stream_drop(self, p):
+        """I/O thread: pattern ``p`` has no Subscription left."""
+        ticket = self._stream_pats.pop(p, None)
+        if ticket is None or self._stream is None:
+            return
+        self._stream.unsubscribe(wire.stream_prefix(p))
+        self._stream.unsubscribe(wire.ticket_prefix(ticket))
+        self._welcomed.discard(ticket)
+        w = self._waiting.pop(ticket, None)
+        for ready, _ in (w[2] if w else []):
+            if not ready.done():
+                ready.set_exception(errors.Closed("unsubscribed"))
+
+    def _fall_back(self, p, readies):
+        """I/O thread: pattern ``p``'s events over the connection instead:
+        the broker's row on the stream goes, one over the connection
+        comes; ``readies`` resolve with its answer."""
+        if self._stream_on:
+            _log.warning("actors: pattern=%s no welcome from the broker's "
+                         "event stream in %g s (is its port reachable from "
+                         "here?): this client takes its events over its "
+                         "connection from now on", wire._text(p), _WELCOME_S)
+        self._stream_on = False
+        ticket = self._stream_pats.pop(p, None)
+        if ticket is not None and self._stream is not None:
+            self._stream.unsubscribe(wire.stream_prefix(p))
+            self._stream.unsubscribe(wire.ticket_prefix(ticket))
+        with self._subs_lock:
+            if p not in self._subs:
+                for ready, _ in readies:
+                    ready.set_exception(errors.Closed("unsubscribed"))
+                return
+            try:
+                rid = _RID.pack(next(self._ids))
+                self._request([wire.header(wire.UNSUBSCRIBE, rid), p], rid,
+                              self._local(self.timeout), "unsubscribe")
+                rid = _RID.pack(next(self._ids))
+                fut = self._request([wire.header(wire.SUBSCRIBE, rid), p],
+                                    rid, self._local(self.timeout),
+                                    "subscribe %s" % wire._text(p))
+            except errors.Closed as e:
+                for ready, _ in readies:
+                    ready.set_exception(e)
+                return
+
+        def done(f):
+            exc = f.exception()
+            for ready, _ in readies:
+                if exc is not None:
+                    ready.set_exception(exc)
+                else:
+                    ready.set_result(f.result())
+        fut.add_done_callback(done)
+
+    def _stream_read(self):
+        """I/O thread: what came on the stream: welcomes and events."""
+        for _ in range(_RECV_BATCH):
+            try:
+                msg = self._stream.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            h = wire.parse_header(msg[0]) if msg else None
+            if h is None:
+                continue
+            command, rid = h
+            if command == wire.PUBLICATION and len(msg) == 2:
+                self._publication(msg)
+            elif command == wire.REPLY and len(rid) == wire.TICKET:
+                self._welcomed.add(rid)
+                w = self._waiting.pop(rid, None)
+                for ready, new in (w[2] if w else []):
+                    if not ready.done():
+                        ready.set_result(new)
+
+    def _welcome_timeout(self):
+        """I/O thread: seconds until a welcome is late; None: none awaited."""
+        if not self._waiting:
+            return None
+        return min(w[0] for w in self._waiting.values()) - time.monotonic()
+
+    def _welcomes_late(self):
+        """I/O thread: the stream is not reachable for the tickets whose
+        welcome is late."""
+        now = time.monotonic()
+        for ticket, w in list(self._waiting.items()):
+            if w[0] <= now:
+                del self._waiting[ticket]
+                self._fall_back(w[1], w[2])
 
     def _unsubscribe(self, sub, exc=None, tell_broker=True):
         fut = None
@@ -494,6 +689,8 @@ class Client:
                 lst.remove(sub)
                 if not lst:
                     del self._subs[p]
+            if present and not lst:
+                self._on_io(lambda: self._stream_drop(p))
             if present and not lst and tell_broker:
                 rid = _RID.pack(next(self._ids))
                 try:
@@ -570,6 +767,7 @@ class Client:
         self._io_ident = threading.get_ident()
         sock, wake = self._sock, self._wake_r
         poller = zmq.Poller()
+        self._poller = poller
         poller.register(sock, zmq.POLLIN)
         poller.register(wake, zmq.POLLIN)
         if self._mon is not None:
@@ -586,7 +784,11 @@ class Client:
                 if self._knock_at is not None:
                     knock = max(0, (self._knock_at - time.monotonic()) * 1000)
                     timeout = knock if timeout is None else min(timeout, knock)
-                if self._outbox:
+                late = self._welcome_timeout()
+                if late is not None:
+                    late = max(0, late * 1000)
+                    timeout = late if timeout is None else min(timeout, late)
+                if self._outbox or self._io_calls:
                     timeout = 0
                 events = dict(poller.poll(timeout))
                 if wake in events:
@@ -599,6 +801,9 @@ class Client:
                     self._wake_pending = False
                     closing = self._closing
                     items, self._outbox = self._outbox, collections.deque()
+                    calls, self._io_calls = self._io_calls, collections.deque()
+                for fn in calls:
+                    fn()
                 if self._mon is not None and self._mon in events:
                     self._monitor(pending)
                 if (self._knock_at is not None
@@ -644,6 +849,10 @@ class Client:
                             break
                         self._received += 1
                         self._answer(pending, msg)
+                if self._stream is not None and self._stream in events:
+                    self._stream_read()
+                if self._waiting:
+                    self._welcomes_late()
                 if timers:
                     now = time.monotonic()
                     while timers and timers[0][0] <= now:
@@ -664,6 +873,12 @@ class Client:
                     pending[rid] = req
             for req in pending.values():
                 req.future.set_exception(errors.Closed("the client was closed"))
+            for w in self._waiting.values():
+                for ready, _ in w[2]:
+                    if not ready.done():
+                        ready.set_exception(
+                            errors.Closed("the client was closed"))
+            self._waiting.clear()
             with self._subs_lock:
                 subs = [s for lst in self._subs.values() for s in lst]
                 self._subs.clear()
@@ -784,15 +999,24 @@ class Client:
         before it polls again). The broker's answer only is logged if it
         is a refusal; a Subscription's ``ready`` is its first answer."""
         with self._subs_lock:
+            flags = wire.FLAG_STREAM if self._stream_on else 0
             for p in list(self._subs):
                 rid = _RID.pack(next(self._ids))
                 try:
-                    fut = self._request([wire.header(wire.SUBSCRIBE, rid), p],
-                                        rid, self._local(self.timeout),
-                                        "subscribe %s again" % wire._text(p))
+                    fut = self._request(
+                        [wire.header(wire.SUBSCRIBE, rid, flags=flags), p],
+                        rid, self._local(self.timeout),
+                        "subscribe %s again" % wire._text(p))
                 except errors.Closed:
                     return
                 fut.add_done_callback(_log_refusal)
+                fut.add_done_callback(
+                    lambda f, p=p: self._on_io(lambda: self._resubscribed(p, f)))
+
+    def _resubscribed(self, p, fut):
+        """I/O thread: a resubscription on the stream: its new ticket."""
+        if fut.exception() is None and isinstance(fut.result(), dict):
+            self._redeem(p, fut.result(), None)
 
     def _refuse(self, pending, status):
         """I/O thread: the broker refused our key (ZAP ``status``), or,

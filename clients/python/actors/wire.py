@@ -21,6 +21,9 @@ SUBSCRIBE = 0x13
 UNSUBSCRIBE = 0x14
 PUBLICATION = 0x15
 
+FLAG_STREAM = 0x04  # SUBSCRIBE: on the broker's event stream
+TICKET = 16         # bytes in a stream ticket
+
 MAX_NAME = 255
 MAX_TIMEOUT_MS = 0xFFFFFFFF
 MAX_TOPIC = 255
@@ -48,10 +51,23 @@ def names(address, method):
     return bytes((len(a),)) + a + bytes((len(m),)) + m
 
 
-def header(command, rid=b"", timeout_ms=0, tail=b""):
-    """HEADER frame: signature, command, flags 0, timeout_ms, request id,
+def header(command, rid=b"", timeout_ms=0, tail=b"", flags=0):
+    """HEADER frame: signature, command, flags, timeout_ms, request id,
     then ``tail`` (the names of a CALL or TELL)."""
-    return _FIXED.pack(SIGNATURE, command, 0, timeout_ms, len(rid)) + rid + tail
+    return (_FIXED.pack(SIGNATURE, command, flags, timeout_ms, len(rid)) + rid
+            + tail)
+
+
+def stream_prefix(pattern):
+    """What a SUB on the event stream subscribes for ``pattern``'s events
+    (bytes): a PUBLICATION header with no request id, up to the pattern
+    (schemas/PROTOCOL.md, "Event streams")."""
+    return header(PUBLICATION) + bytes((len(pattern),)) + pattern
+
+
+def ticket_prefix(ticket):
+    """The welcome of ``ticket``: a REPLY header whose id it is."""
+    return header(REPLY, ticket)
 
 
 def parse_header(frame):

@@ -25,7 +25,8 @@ def procs():
 
 @pytest.fixture(scope="session")
 def endpoint(procs):
-    ep = procs.broker()
+    # with its event stream: the client's subscriptions take it
+    ep = procs.broker("--stream-bind", "tcp://127.0.0.1:*")
     procs.service(ep, "account", "py/account", 100, 20)
     procs.service(ep, "counter", "py/counter")
     procs.service(ep, "chaos", "py/chaos")

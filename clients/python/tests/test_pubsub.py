@@ -3,7 +3,9 @@ Python client against the real broker. Every test publishes on topics
 under a prefix of its own, so that tests sharing the session's broker do
 not see each other's events."""
 import asyncio
+import os
 import threading
+import time
 import uuid
 
 import pytest
@@ -240,15 +242,19 @@ async def _subscribe_unchecked(c, pattern):
         wire.topic_valid = saved
 
 
-def test_subscriptions_survive_a_broker_restart():
+@pytest.mark.parametrize("stream", [False, True])
+def test_subscriptions_survive_a_broker_restart(stream):
     """The broker forgets a connection's subscriptions with the connection:
     after it restarts on the same endpoint the client subscribes every
     live pattern again by itself (schemas/PROTOCOL.md: a client SHOULD).
     A broker of this test's own, stopped by pid; the publisher publishes
-    until both subscriptions are back (reconnecting takes a moment)."""
+    until both subscriptions are back (reconnecting takes a moment). Over
+    the connection, and on an event stream that comes back on another
+    port."""
     procs = harness.Procs()
+    extra = ("--stream-bind", "tcp://127.0.0.1:*") if stream else ()
     try:
-        ep = procs.broker(name="rbroker")
+        ep = procs.broker(*extra, name="rbroker")
         with actors.Client(ep, timeout=10) as c:
             p = prefix()
             sub = subscribed(c, p + ".>")
@@ -262,7 +268,7 @@ def test_subscriptions_survive_a_broker_restart():
             # bound again to the same port (retried: the port may be
             # busy for a moment)
             harness.wait_until(
-                lambda: procs.broker(name="rbroker2", bind=ep) == ep,
+                lambda: procs.broker(*extra, name="rbroker2", bind=ep) == ep,
                 "a new broker at " + ep)
             with actors.Client(ep, timeout=10) as pub:
                 harness.wait_until(
@@ -275,5 +281,43 @@ def test_subscriptions_survive_a_broker_restart():
             assert c.ping().result(WAIT)["protocol"] == "ACT2"
             sub.unsubscribe().result(WAIT)
             assert cb.unsubscribe().result(WAIT) == 1
+    finally:
+        procs.stop_all()
+
+
+def test_stream_and_connection_paths():
+    """The same subscription against a broker with an event stream (the
+    events come on the client's SUB), one without (over the connection),
+    and one whose stream this client cannot reach (an ipc socket removed):
+    the first subscription waits for the welcome, then the client
+    subscribes over its connection, the next ones at once."""
+    procs = harness.Procs()
+    try:
+        plain = procs.broker(name="plain")
+        streamed = procs.broker("--stream-bind", "tcp://127.0.0.1:*",
+                                name="streamed")
+        sock = os.path.join(procs.tmp, "stream")
+        hidden = procs.broker("--stream-bind", "ipc://" + sock, name="hidden")
+        os.unlink(sock)
+        for ep, on_stream in ((plain, False), (streamed, True),
+                              (hidden, False)):
+            with actors.Client(ep, timeout=10) as c, \
+                    actors.Client(ep, timeout=10) as pub:
+                p = prefix()
+                t0 = time.monotonic()
+                sub = subscribed(c, p + ".>")
+                waited = time.monotonic() - t0
+                assert (c._stream is not None and not c._stream.closed
+                        and p.encode() + b".>" in c._stream_pats) == on_stream
+                assert pub.publish(p + ".x", 1).result(WAIT) == 1
+                assert sub.next(WAIT).data == 1
+                if ep == hidden:
+                    assert waited >= 2.0  # the welcome was waited for
+                    t0 = time.monotonic()
+                    sub2 = subscribed(c, p + ".y")
+                    assert time.monotonic() - t0 < 2.0
+                    assert pub.publish(p + ".y", 2).result(WAIT) == 2
+                    assert sub2.next(WAIT).data == 2
+                    assert sub.next(WAIT).data == 2  # p.> matches p.y too
     finally:
         procs.stop_all()
