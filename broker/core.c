@@ -42,6 +42,8 @@
 #include <actors/log.h>
 
 #include <actors-internal/alloc.h>
+#include <actors-internal/zmon.h>
+
 #include "auth.h"
 #include "control.h"
 #include "group.h"
@@ -1023,8 +1025,8 @@ s_fd_mark(brk_broker_t *self, int fd, uint8_t state)
  * libzmq sees as the peer leaving and closes itself. That keeps libzmq
  * from running out: at the limit its listener retries accept() at once
  * and forever (a busy loop in its I/O thread) while every existing peer
- * waits. Logged at most once a minute. */
-static void
+ * waits. Logged at most once a minute. Returns true if it refused it. */
+static bool
 s_refuse_if_full(brk_broker_t *self, int fd)
 {
     /* Read each time: the limit may be changed under a running broker
@@ -1035,7 +1037,6 @@ s_refuse_if_full(brk_broker_t *self, int fd)
             rl.rlim_cur == RLIM_INFINITY ? INT32_MAX : (int64_t)rl.rlim_cur;
     }
     bool refuse = fd >= 0 && (int64_t)fd >= self->fd_limit - BRK_FD_MARGIN;
-    s_fd_mark(self, fd, refuse ? BRK_FD_REFUSED : BRK_FD_ADMITTED);
     if (fd >= 0 && (int64_t)fd >= self->fd_limit - BRK_FD_GUARD) {
         self->fd_guard = true;
     } else if (self->fd_guard &&
@@ -1043,7 +1044,7 @@ s_refuse_if_full(brk_broker_t *self, int fd)
         self->fd_guard = false; /* well below the limit for a while */
     }
     if (!refuse) {
-        return;
+        return false;
     }
     shutdown(fd, SHUT_RDWR);
     self->n_refused++;
@@ -1056,6 +1057,19 @@ s_refuse_if_full(brk_broker_t *self, int fd)
             "ulimit -n; logged at most once a minute)",
             (unsigned long long)self->n_refused, (long long)self->fd_limit);
     }
+    return true;
+}
+
+bool
+brk_core_refuse_if_full(brk_broker_t *self, int fd)
+{
+    return s_refuse_if_full(self, fd);
+}
+
+void
+brk_core_peer_left(brk_broker_t *self)
+{
+    self->trim_due = true;
 }
 
 /* s_drain_monitor handles the socket monitor's events: a DISCONNECTED
@@ -1066,29 +1080,13 @@ s_refuse_if_full(brk_broker_t *self, int fd)
 static void
 s_drain_monitor(brk_broker_t *self, bool flush)
 {
-    for (;;) {
-        zmq_msg_t ev;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
-            return;
-        }
-        uint16_t event = 0;
-        uint32_t value = 0;
-        if (zmq_msg_size(&ev) >= 6) {
-            memcpy(&event, zmq_msg_data(&ev), 2);
-            memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
-        }
-        while (zmq_msg_more(&ev)) {
-            zmq_msg_close(&ev);
-            zmq_msg_init(&ev);
-            if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
-                break;
-            }
-        }
-        zmq_msg_close(&ev);
+    uint16_t event;
+    uint32_t value;
+    while (actors__monitor_next(self->monitor, &event, &value)) {
         if (event == ZMQ_EVENT_ACCEPTED) {
-            s_refuse_if_full(self, (int)value);
+            bool refused = s_refuse_if_full(self, (int)value);
+            s_fd_mark(
+                self, (int)value, refused ? BRK_FD_REFUSED : BRK_FD_ADMITTED);
             continue;
         }
         if (event != ZMQ_EVENT_DISCONNECTED) {
@@ -1433,7 +1431,7 @@ static void
 s_ext_socks(brk_broker_t *self)
 {
     for (int i = 0; i < self->n_ext; i++) {
-        if (self->ext[i].sock != NULL && self->ext[i].sock_cb != NULL) {
+        if (self->ext[i].socks[0] != NULL && self->ext[i].sock_cb != NULL) {
             self->ext[i].sock_cb(self->ext[i].self);
         }
     }
@@ -1477,14 +1475,17 @@ s_idle_wait(brk_broker_t *self)
     if (t <= BRK_CHECK_MS) {
         return false;
     }
-    zmq_pollitem_t items[2 + BRK_EXT_MAX] = {
+    zmq_pollitem_t items[2 + BRK_EXT_MAX * BRK_EXT_SOCKS] = {
         {self->router, 0, ZMQ_POLLIN, 0},
         {self->monitor, 0, ZMQ_POLLIN, 0},
     };
     int n = 2;
     for (int i = 0; i < self->n_ext; i++) {
-        if (self->ext[i].sock != NULL) {
-            items[n++] = (zmq_pollitem_t){self->ext[i].sock, 0, ZMQ_POLLIN, 0};
+        for (int k = 0; k < BRK_EXT_SOCKS; k++) {
+            if (self->ext[i].socks[k] != NULL) {
+                items[n++] =
+                    (zmq_pollitem_t){self->ext[i].socks[k], 0, ZMQ_POLLIN, 0};
+            }
         }
     }
     int woken = zmq_poll(items, n, t > BRK_IDLE_MS ? BRK_IDLE_MS : (long)t);

@@ -160,6 +160,18 @@ void *brk_core_ctx(brk_broker_t *self);
  * silent for liveness x heartbeat_ms is dropped. */
 void brk_core_liveness(brk_broker_t *self, void *sock);
 
+/* brk_core_refuse_if_full: libzmq accepted a connection on fd (a socket
+ * monitor's ZMQ_EVENT_ACCEPTED) on an extension's own socket. Near the
+ * descriptor limit it is shut down (and counted, and logged) as the
+ * ROUTER's are, so that no listener runs out of descriptors. Returns true
+ * if it was. */
+bool brk_core_refuse_if_full(brk_broker_t *self, int fd);
+
+/* brk_core_peer_left: a peer of an extension's own socket left; what
+ * it held (libzmq's memory for it) is given back to the system soon, as
+ * for the ROUTER's peers. */
+void brk_core_peer_left(brk_broker_t *self);
+
 /* brk_core_secure makes sock a CURVE server with the broker's key, its
  * peers checked by the same ZAP handler as the ROUTER's (auth.h); nothing
  * without keys. Call before binding. Returns ACTORS_OK or ACTORS_EIO

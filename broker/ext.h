@@ -26,6 +26,8 @@
 typedef struct brk_broker brk_broker_t;
 typedef struct brk_in brk_in_t;
 
+#define BRK_EXT_SOCKS 2 /* sockets of its own an extension may have */
+
 typedef struct {
     void *self; /* the extension's state, passed to every hook */
 
@@ -73,13 +75,14 @@ typedef struct {
     /* tick_cb: runs every heartbeat_ms / 4 or so. */
     void (*tick_cb)(void *self);
 
-    /* sock: a ZeroMQ socket of the extension's own (made in the core's
+    /* socks: ZeroMQ sockets of the extension's own (made in the core's
      * context, brk_core_ctx) that the loop watches besides the ROUTER;
-     * NULL: none. sock_cb runs when it may have input: at least every
-     * BRK_CHECK_MS (10 ms) while the broker is busy, at once when it is
-     * idle. It reads without waiting (ZMQ_DONTWAIT) until EAGAIN. The
-     * extension closes sock in destroy_cb. */
-    void *sock;
+     * NULL: none (socks[0] NULL: no socket at all). sock_cb runs when any
+     * may have input: at least every BRK_CHECK_MS (10 ms) while the broker
+     * is busy, at once when it is idle. It reads each without waiting
+     * (ZMQ_DONTWAIT) until EAGAIN. The extension closes them in
+     * destroy_cb. */
+    void *socks[BRK_EXT_SOCKS];
     void (*sock_cb)(void *self);
 
     /* slot_answer_cb: a REPLY or ERROR m whose request id is the tag of

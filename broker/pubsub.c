@@ -21,6 +21,7 @@
 
 #include <actors-internal/alloc.h>
 
+#include "idmap.h"
 #include "mailbox.h"
 #include "stream.h"
 #include "topic.h"
@@ -38,7 +39,7 @@ typedef struct {
     uint32_t owner;                    /* conn row or registry entry */
     uint32_t free_next;                /* free list */
     uint32_t pat;                      /* PS_STREAM: its row in pats */
-    bool granted;                      /* PS_STREAM: its ticket was redeemed */
+    bool redeemed;                     /* PS_STREAM: its ticket was redeemed */
     uint8_t ticket[BRK_STREAM_TICKET]; /* PS_STREAM: random */
     zmq_msg_t hdr; /* PS_CONN: the PUBLICATION header of the last topic
                     * delivered (empty: none), shared by reference with
@@ -50,17 +51,17 @@ typedef struct {
 typedef struct {
     char pattern[BRK_TOPIC_MAX + 1];
     uint16_t plen;
-    uint32_t refs;    /* PS_STREAM rows of it; 0: a free row */
-    uint32_t granted; /* of them, redeemed */
-    zmq_msg_t hdr;    /* the header of the last topic sent (as ps_sub_t) */
+    uint32_t refs;     /* PS_STREAM rows of it; 0: a free row */
+    uint32_t redeemed; /* of them, redeemed */
+    zmq_msg_t hdr;     /* the header of the last topic sent (as ps_sub_t) */
 } ps_pat_t;
 
 struct brk_pubsub {
     brk_broker_t *core;
     brk_stream_t *stream; /* NULL: no event stream */
+    brk_idmap_t tickets;  /* ticket -> its PS_STREAM row */
     ps_pat_t *pats;       /* npats rows, refs 0: free */
     uint32_t npats;
-    uint64_t n_redeemed;  /* tickets redeemed on the stream */
     ps_sub_t *v;          /* cap rows */
     uint32_t cap;         /* allocated */
     uint32_t used;        /* rows ever handed out */
@@ -130,19 +131,19 @@ s_pat_ref(brk_pubsub_t *self, const char *p, size_t plen, uint32_t *out)
     t->pattern[plen] = '\0';
     t->plen = (uint16_t)plen;
     t->refs = 1;
-    t->granted = 0;
+    t->redeemed = 0;
     zmq_msg_init(&t->hdr);
     *out = free_i;
     return ACTORS_OK;
 }
 
-/* s_pat_unref drops a reference taken by s_pat_ref (granted: the row's
+/* s_pat_unref drops a reference taken by s_pat_ref (redeemed: the row's
  * ticket was redeemed). The last one stops the pattern's events. */
 static void
-s_pat_unref(brk_pubsub_t *self, uint32_t i, bool granted)
+s_pat_unref(brk_pubsub_t *self, uint32_t i, bool redeemed)
 {
     ps_pat_t *t = &self->pats[i];
-    t->granted -= granted;
+    t->redeemed -= redeemed;
     if (--t->refs == 0) {
         zmq_msg_close(&t->hdr);
     }
@@ -184,11 +185,11 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     memcpy(s->id, m->h.id, m->h.id_len);
     s->free_next = BRK_NONE;
     s->pat = pat;
-    s->granted = false;
+    s->redeemed = false;
     if (kind == PS_STREAM && getrandom(s->ticket, sizeof s->ticket,
                                  GRND_NONBLOCK) != (ssize_t)sizeof s->ticket) {
         /* No entropy yet (early boot): unique, if guessable; a ticket
-         * grants only what any peer may SUBSCRIBE. */
+         * is a name, not a key (stream.h). */
         uint64_t x[2] = {(uint64_t)self->core->now_us ^ ((uint64_t)i << 40),
             self->n_published ^ ((uint64_t)self->count << 32)};
         memcpy(s->ticket, x, sizeof s->ticket);
@@ -196,7 +197,35 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     zmq_msg_init(&s->hdr);
     self->count++;
     *out = i;
+    if (kind == PS_STREAM && brk_idmap_put(&self->tickets, s->ticket,
+                                 sizeof s->ticket, i) != ACTORS_OK) {
+        zmq_msg_close(&s->hdr);
+        s->kind = PS_FREE;
+        s->free_next = self->free_head;
+        self->free_head = i;
+        self->count--;
+        s_pat_unref(self, pat, false);
+        return ACTORS_ENOMEM;
+    }
     return ACTORS_OK;
+}
+
+/* s_ticket_key is the key of row idx in the ticket map. */
+static const void *
+s_ticket_key(void *ctx, uint32_t idx, size_t *len)
+{
+    brk_pubsub_t *self = ctx;
+    *len = BRK_STREAM_TICKET;
+    return self->v[idx].ticket;
+}
+
+/* s_find_ticket is the subscription on the stream holding ticket, or
+ * NULL. */
+static ps_sub_t *
+s_find_ticket(brk_pubsub_t *self, const uint8_t *ticket)
+{
+    uint32_t i = brk_idmap_find(&self->tickets, ticket, BRK_STREAM_TICKET);
+    return i != BRK_NONE && self->v[i].kind == PS_STREAM ? &self->v[i] : NULL;
 }
 
 static void
@@ -204,7 +233,8 @@ s_del(brk_pubsub_t *self, uint32_t i)
 {
     zmq_msg_close(&self->v[i].hdr);
     if (self->v[i].kind == PS_STREAM) {
-        s_pat_unref(self, self->v[i].pat, self->v[i].granted);
+        brk_idmap_del(&self->tickets, self->v[i].ticket, BRK_STREAM_TICKET);
+        s_pat_unref(self, self->v[i].pat, self->v[i].redeemed);
     }
     self->v[i].kind = PS_FREE;
     self->v[i].free_next = self->free_head;
@@ -341,7 +371,7 @@ s_to_stream(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
     uint32_t n = 0;
     for (uint32_t i = 0; i < self->npats; i++) {
         ps_pat_t *t = &self->pats[i];
-        if (t->granted == 0 ||
+        if (t->redeemed == 0 ||
             !brk_topic_match(t->pattern, t->plen, topic, tlen)) {
             continue;
         }
@@ -359,7 +389,7 @@ s_to_stream(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
             actors__hdr_names_write(p + k, t->pattern, t->plen, topic, tlen);
         }
         if (brk_stream_send(self->stream, &t->hdr, body)) {
-            n += t->granted;
+            n += t->redeemed;
         }
     }
     return n;
@@ -607,6 +637,15 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
     }
     uint32_t had =
         owner == BRK_NONE ? BRK_NONE : s_find(self, kind, owner, p, plen);
+    /* A connection holds a pattern once: on the stream or not, as its
+     * last SUBSCRIBE asked. */
+    uint32_t other = kind == PS_ADDR || owner == BRK_NONE
+                         ? BRK_NONE
+                         : s_find(self, kind == PS_CONN ? PS_STREAM : PS_CONN,
+                               owner, p, plen);
+    if (other != BRK_NONE) {
+        s_del(self, other);
+    }
     if (had != BRK_NONE) {
         /* Already there: a connection's takes the new request id. */
         if (kind == PS_CONN) {
@@ -642,7 +681,7 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
             "broker out of memory");
         return;
     }
-    s_reply_new(self, m, i, 1);
+    s_reply_new(self, m, i, other == BRK_NONE);
 }
 
 /* s_on_unsubscribe handles UNSUBSCRIBE: REPLY 1 if the subscription was
@@ -705,66 +744,44 @@ s_conn_gone(void *arg, uint32_t ci)
     s_del_owner(self, PS_STREAM, ci);
 }
 
-/* s_on_stream reads what the stream's peers sent up (stream.h). A
- * ticket's REPLY header redeems it: the peer is subscribed to its
- * pattern and welcomed, a message only it gets, after which every event
- * of the pattern reaches it. Anything else a peer subscribes is not
- * granted; a pattern it unsubscribes is taken from it. */
+/* s_on_stream reads what the stream's peers sent up (stream.h): a
+ * ticket's welcome subscribed redeems the ticket. libzmq has applied what
+ * the SUB subscribed before it (its pattern's prefix) by then, so every
+ * event sent after the welcome reaches that SUB; the welcome goes to the
+ * SUBs that subscribed the ticket, its holder. Anything else is libzmq's
+ * own business (a SUB gets what it subscribes: see stream.h). */
 static void
 s_on_stream(void *arg)
 {
     brk_pubsub_t *self = arg;
+    brk_stream_check(self->stream);
     uint8_t b[BRK_STREAM_SUB_MAX];
     size_t len;
     bool on;
     while (brk_stream_recv(self->stream, &on, b, &len)) {
-        if (len <= ACTORS_WIRE_HDR_MIN ||
-            memcmp(b, ACTORS_WIRE_SIG, ACTORS_WIRE_SIG_LEN) != 0) {
-            continue;
-        }
-        if (!on) {
-            if (b[4] == ACTORS_CMD_PUBLICATION) {
-                brk_stream_grant(self->stream, b, len, false);
-            }
-            continue;
-        }
-        if (b[4] != ACTORS_CMD_REPLY ||
-            len != ACTORS_WIRE_HDR_MIN + BRK_STREAM_TICKET ||
+        if (!on || len != ACTORS_WIRE_HDR_MIN + BRK_STREAM_TICKET ||
+            memcmp(b, ACTORS_WIRE_SIG, ACTORS_WIRE_SIG_LEN) != 0 ||
+            b[4] != ACTORS_CMD_REPLY ||
             b[ACTORS_WIRE_HDR_MIN - 1] != BRK_STREAM_TICKET) {
             continue;
         }
-        ps_sub_t *s = NULL;
-        for (uint32_t i = 0; i < self->used && s == NULL; i++) {
-            if (self->v[i].kind == PS_STREAM &&
-                memcmp(self->v[i].ticket, b + ACTORS_WIRE_HDR_MIN,
-                    BRK_STREAM_TICKET) == 0) {
-                s = &self->v[i];
-            }
-        }
+        ps_sub_t *s = s_find_ticket(self, b + ACTORS_WIRE_HDR_MIN);
         if (s == NULL) {
             continue; /* its subscription ended, or a broker restarted */
         }
-        uint8_t pre[ACTORS_WIRE_HDR_MIN + 1 + BRK_TOPIC_MAX];
-        brk_stream_grant(self->stream, pre,
-            brk_stream_prefix(pre, s->pattern, s->plen), true);
-        /* The welcome goes to this peer alone: the ticket is granted for
-         * the one message, then taken back. */
         zmq_msg_t hdr;
         zmq_msg_t nil;
         zmq_msg_init_size(&hdr, len);
         memcpy(zmq_msg_data(&hdr), b, len);
         zmq_msg_init_size(&nil, 1);
         *(uint8_t *)zmq_msg_data(&nil) = 0xc0;
-        brk_stream_grant(self->stream, b, len, true);
         brk_stream_send(self->stream, &hdr, &nil);
-        brk_stream_grant(self->stream, b, len, false);
         zmq_msg_close(&hdr);
         zmq_msg_close(&nil);
-        if (!s->granted) {
-            s->granted = true;
-            self->pats[s->pat].granted++;
+        if (!s->redeemed) {
+            s->redeemed = true;
+            self->pats[s->pat].redeemed++;
         }
-        self->n_redeemed++;
     }
 }
 
@@ -793,6 +810,7 @@ s_destroy(void *arg)
         }
     }
     brk_stream_destroy(&self->stream);
+    brk_idmap_fini(&self->tickets);
     actors__free(self->pats);
     actors__free(self->v);
     actors__free(self->dropped);
@@ -808,6 +826,7 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
     }
     self->core = core;
     self->free_head = BRK_NONE;
+    brk_idmap_init(&self->tickets, s_ticket_key, self);
     if (core->opts.stream_bind != NULL &&
         brk_stream_create(&self->stream, core, core->opts.stream_bind) !=
             ACTORS_OK) {
@@ -822,7 +841,8 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
         .entry_fields = 2,
         .pack_entry_cb = s_pack_entry,
         .destroy_cb = s_destroy,
-        .sock = self->stream ? brk_stream_socket(self->stream) : NULL,
+        .socks = {self->stream ? brk_stream_socket(self->stream, 0) : NULL,
+            self->stream ? brk_stream_socket(self->stream, 1) : NULL},
         .sock_cb = s_on_stream,
     };
     if (brk_core_attach(core, &ext) != ACTORS_OK) {

@@ -20,9 +20,10 @@
  *
  * A connection's subscription may instead be on the event stream (a
  * SUBSCRIBE with flag stream, when the broker has one: opts.stream_bind;
- * stream.h): answered with a ticket that the client's SUB redeems; each
- * matching event is then sent once per distinct pattern on the XPUB,
- * and libzmq copies it to every SUB granted that pattern.
+ * stream.h): answered with a ticket that the client's SUB redeems by
+ * subscribing it after the pattern's prefix; each matching event is
+ * then sent once per distinct pattern on the XPUB, and libzmq copies it
+ * to every SUB subscribed to that pattern.
  *
  * A group address (group.h) is subscribed by any of its members'
  * connections, and the subscription is the group's: each event goes to

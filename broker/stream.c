@@ -11,9 +11,12 @@
 
 #include <actors-internal/alloc.h>
 #include <actors-internal/wire.h>
+#include <actors-internal/zmon.h>
 
 struct brk_stream {
+    brk_broker_t *core;
     void *xpub;
+    void *monitor; /* PAIR: the XPUB's accepted connections */
     char endpoint[256];
 };
 
@@ -25,6 +28,7 @@ brk_stream_create(brk_stream_t **out, brk_broker_t *core, const char *bind)
     if (self == NULL) {
         return ACTORS_ENOMEM;
     }
+    self->core = core;
     self->xpub = zmq_socket(brk_core_ctx(core), ZMQ_XPUB);
     if (self->xpub == NULL) {
         actors__free(self);
@@ -39,11 +43,23 @@ brk_stream_create(brk_stream_t **out, brk_broker_t *core, const char *bind)
      * commands, which the limit applies to too) closes its connection. */
     int64_t maxmsg = BRK_STREAM_FRAME_MAX;
     zmq_setsockopt(self->xpub, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(self->xpub, ZMQ_XPUB_MANUAL, &one, sizeof one);
+    zmq_setsockopt(self->xpub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
     zmq_setsockopt(self->xpub, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->xpub, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->xpub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     brk_core_liveness(core, self->xpub);
+    char mon_ep[64];
+    snprintf(
+        mon_ep, sizeof mon_ep, "inproc://actors-stream-mon-%p", (void *)self);
+    self->monitor = zmq_socket(brk_core_ctx(core), ZMQ_PAIR);
+    if (self->monitor == NULL ||
+        zmq_socket_monitor(self->xpub, mon_ep,
+            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        zmq_setsockopt(self->monitor, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_connect(self->monitor, mon_ep) != 0) {
+        brk_stream_destroy(&self);
+        return ACTORS_EIO;
+    }
     if (brk_core_secure(core, self->xpub) != ACTORS_OK) {
         brk_stream_destroy(&self);
         return ACTORS_EIO;
@@ -72,16 +88,34 @@ brk_stream_destroy(brk_stream_t **self_p)
         return;
     }
     if (self->xpub != NULL) {
+        zmq_socket_monitor(self->xpub, NULL, 0);
         zmq_close(self->xpub);
+    }
+    if (self->monitor != NULL) {
+        zmq_close(self->monitor);
     }
     actors__free(self);
     *self_p = NULL;
 }
 
 void *
-brk_stream_socket(brk_stream_t *self)
+brk_stream_socket(brk_stream_t *self, int which)
 {
-    return self->xpub;
+    return which == 0 ? self->xpub : self->monitor;
+}
+
+void
+brk_stream_check(brk_stream_t *self)
+{
+    uint16_t event;
+    uint32_t value;
+    while (actors__monitor_next(self->monitor, &event, &value)) {
+        if (event == ZMQ_EVENT_ACCEPTED) {
+            (void)brk_core_refuse_if_full(self->core, (int)value);
+        } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            brk_core_peer_left(self->core);
+        }
+    }
 }
 
 const char *
@@ -102,8 +136,9 @@ brk_stream_recv(brk_stream_t *self, bool *on, uint8_t *buf, size_t *len)
         }
         size_t n = zmq_msg_size(&m);
         const uint8_t *d = zmq_msg_data(&m);
-        /* Manual mode hands up every (un)subscription, flag byte first;
-         * anything else a peer sends is dropped by libzmq. */
+        /* Verbose mode hands up every subscription (an unsubscription
+         * when a prefix's last subscriber drops it), flag byte first;
+         * anything else a peer sends comes up as it is: skipped. */
         bool ok = n >= 1 && n <= BRK_STREAM_SUB_MAX && d[0] <= 1;
         if (ok) {
             *on = d[0] == 1;
@@ -115,13 +150,6 @@ brk_stream_recv(brk_stream_t *self, bool *on, uint8_t *buf, size_t *len)
             return true;
         }
     }
-}
-
-void
-brk_stream_grant(brk_stream_t *self, const void *prefix, size_t len, bool on)
-{
-    zmq_setsockopt(
-        self->xpub, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, prefix, len);
 }
 
 size_t

@@ -4,14 +4,17 @@
  * "Event streams").
  * SPDX-License-Identifier: MIT
  *
- * The XPUB is in manual mode: a peer's SUB cannot subscribe anything by
- * itself. What it sends up (brk_stream_recv) is read by pubsub.c, which
- * decides what that peer gets (brk_stream_grant: only right after the
- * receive, it applies to the peer that sent it). Each peer's queue holds
- * at most max_queued messages; an event that finds it full is dropped for
- * that peer (at most once, as a SUB socket is). Peers are authenticated
- * as on the ROUTER (CURVE and the same allowlist) and dropped when silent
- * (the ROUTER's heartbeats).
+ * libzmq keeps each peer's subscriptions (a plain XPUB, verbose: every
+ * subscription a peer sends is also handed up, brk_stream_recv, for
+ * pubsub.c to see tickets redeemed). Nothing is attributed to a peer: a
+ * message goes to every peer subscribed to a prefix of it. Each peer's
+ * queue holds at most max_queued messages; an event that finds it full is
+ * dropped for that peer (at most once, as a SUB socket is). Peers are
+ * authenticated as on the ROUTER (CURVE and the same allowlist), dropped
+ * when silent (the ROUTER's heartbeats), and refused near the descriptor
+ * limit as the ROUTER's are (a monitor of accepted connections). The
+ * stream carries only the patterns some subscription on it redeemed; any
+ * authenticated peer may read them, as any may SUBSCRIBE them.
  *
  * Frames on the stream: an event is [PUBLICATION header, body] with an
  * empty request id; its header up to the end of the pattern is what a SUB
@@ -52,8 +55,13 @@ actors_err brk_stream_create(
 /* brk_stream_destroy closes the XPUB and frees *self_p (NULL: nothing). */
 void brk_stream_destroy(brk_stream_t **self_p);
 
-/* brk_stream_socket is the XPUB, for the loop to watch (ext.h). */
-void *brk_stream_socket(brk_stream_t *self);
+/* brk_stream_socket is the XPUB (which 0) or its monitor (1), for the
+ * loop to watch (ext.h). */
+void *brk_stream_socket(brk_stream_t *self, int which);
+
+/* brk_stream_check reads the monitor: connections accepted near the
+ * descriptor limit are refused (brk_core_refuse_if_full). */
+void brk_stream_check(brk_stream_t *self);
 
 /* brk_stream_endpoint is the endpoint bound (port resolved). */
 const char *brk_stream_endpoint(const brk_stream_t *self);
@@ -64,11 +72,6 @@ const char *brk_stream_endpoint(const brk_stream_t *self);
  * and skipped) and its length into *len. Returns false when none is
  * waiting. */
 bool brk_stream_recv(brk_stream_t *self, bool *on, uint8_t *buf, size_t *len);
-
-/* brk_stream_grant subscribes (on) or unsubscribes the peer whose message
- * brk_stream_recv returned last to prefix (len bytes). */
-void brk_stream_grant(
-    brk_stream_t *self, const void *prefix, size_t len, bool on);
 
 /* brk_stream_prefix writes into out (at least ACTORS_WIRE_HDR_MIN + 1 +
  * plen bytes) the prefix a subscriber of pattern (plen bytes) subscribes

@@ -84,6 +84,7 @@
 #include "pubsub_internal.h"
 #include <actors-internal/unpack.h>
 #include <actors-internal/utf8.h>
+#include <actors-internal/zmon.h>
 
 #define ACTORS_CLIENT_TAG 0xac7e0004u
 #define ACTORS__LINGER_MS 1000
@@ -1795,29 +1796,10 @@ actors__client_watch(actors_client_t *self, int *fd)
 static void
 s_monitor_read(actors_client_t *self)
 {
-    while (self->monitor != NULL) {
-        /* An event is two frames: 2 bytes event, 4 bytes value; then the
-         * endpoint. */
-        zmq_msg_t ev;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
-            break;
-        }
-        uint16_t event = 0;
-        uint32_t value = 0;
-        if (zmq_msg_size(&ev) >= 6) {
-            memcpy(&event, zmq_msg_data(&ev), 2);
-            memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
-        }
-        while (zmq_msg_more(&ev)) {
-            zmq_msg_close(&ev);
-            zmq_msg_init(&ev);
-            if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
-                break;
-            }
-        }
-        zmq_msg_close(&ev);
+    uint16_t event;
+    uint32_t value;
+    while (self->monitor != NULL &&
+           actors__monitor_next(self->monitor, &event, &value)) {
         bool auth = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
         bool proto = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !self->keyed &&

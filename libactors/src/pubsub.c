@@ -194,49 +194,54 @@ s_stream_drop(actors_subscription_t *self)
     self->welcome_by = 0;
 }
 
-/* s_ready_ok resolves the caller's ready future with n. */
-static void
-s_ready_ok(actors_subscription_t *self, uint32_t n)
-{
-    if (self->ready == NULL) {
-        return;
-    }
-    zmq_msg_t b;
-    zmq_msg_init_size(&b, 1);
-    *(uint8_t *)zmq_msg_data(&b) = n ? 1 : 0; /* msgpack fixint */
-    actors__future_resolve_body(self->ready, &b);
-    zmq_msg_close(&b);
-    actors__future_unref(self->ready);
-    self->ready = NULL;
-}
+static void s_free(actors_subscription_t *self);
 
-/* s_ready_fail resolves the caller's ready future with f's error. */
-static void
-s_ready_fail(actors_subscription_t *self, actors_future_t *f)
+/* s_ready_done resolves the caller's ready future: with n (f NULL) or
+ * with f's error. Its callbacks may end self (actors_unsubscribe): then
+ * self is freed here and false returned; the caller must not touch it. */
+static bool
+s_ready_done(actors_subscription_t *self, uint32_t n, actors_future_t *f)
 {
-    if (self->ready == NULL) {
-        return;
+    actors_future_t *r = self->ready;
+    if (r == NULL) {
+        return true;
     }
-    const actors_error_t *e = actors_future_error(f);
-    actors_error_t *copy = NULL;
-    actors_err code = e != NULL ? actors_error_code(e) : ACTORS_EIO;
-    if (e != NULL) {
-        (void)actors_error_create(&copy, code, actors_error_type(e),
-            actors_error_message(e), actors_error_address(e));
-    }
-    actors__future_resolve_error(self->ready, code, copy, NULL);
-    actors__future_unref(self->ready);
     self->ready = NULL;
+    self->in_fn++; /* an unsubscribe in a callback waits for us */
+    if (f == NULL) {
+        zmq_msg_t b;
+        zmq_msg_init_size(&b, 1);
+        *(uint8_t *)zmq_msg_data(&b) = n ? 1 : 0; /* msgpack fixint */
+        actors__future_resolve_body(r, &b);
+        zmq_msg_close(&b);
+    } else {
+        const actors_error_t *e = actors_future_error(f);
+        actors_error_t *copy = NULL;
+        actors_err code = e != NULL ? actors_error_code(e) : ACTORS_EIO;
+        if (e != NULL) {
+            (void)actors_error_create(&copy, code, actors_error_type(e),
+                actors_error_message(e), actors_error_address(e));
+        }
+        actors__future_resolve_error(r, code, copy, NULL);
+    }
+    actors__future_unref(r);
+    self->in_fn--;
+    if (self->gone && self->in_fn == 0) {
+        s_free(self);
+        return false;
+    }
+    return true;
 }
 
 /* s_welcome: the broker's welcome for self's ticket came (or another
- * subscription of this client, with the same ticket, had it). */
-static void
+ * subscription of this client, with the same ticket, had it). Returns as
+ * s_ready_done. */
+static bool
 s_welcome(actors_subscription_t *self)
 {
     self->welcomed = true;
     self->welcome_by = 0;
-    s_ready_ok(self, self->fresh);
+    return s_ready_done(self, self->fresh, NULL);
 }
 
 static void s_on_answer(actors_future_t *f, void *arg);
@@ -318,11 +323,32 @@ s_take_ticket(actors_subscription_t *self, const msgpack_object *o)
         }
     }
     if (self->welcomed) {
-        s_welcome(self);
+        (void)s_welcome(self); /* last: self may be gone */
     } else {
         self->welcome_by = actors__now_ms() + S_WELCOME_MS;
     }
     return true;
+}
+
+/* s_fall_back has self's events come over the DEALER: the broker's row
+ * on the stream goes first (a welcome late, not lost, would have it
+ * counted and sent), then one over the connection is asked for; its
+ * answer resolves ready. */
+static void
+s_fall_back(actors_subscription_t *self)
+{
+    actors_client_t *client = self->client;
+    s_stream_drop(self);
+    self->on_stream = false;
+    (void)actors__client_request(
+        client, ACTORS_CMD_UNSUBSCRIBE, self->pattern, NULL, NULL, NULL);
+    if (s_send_subscribe(self, false) != ACTORS_OK && self->ready != NULL) {
+        actors_future_t *r = self->ready;
+        self->ready = NULL;
+        actors__future_resolve_error(
+            r, ACTORS_EIO, NULL, "cannot subscribe over the broker connection");
+        actors__future_unref(r);
+    }
 }
 
 /* s_on_answer: the answer to self's SUBSCRIBE. */
@@ -334,19 +360,14 @@ s_on_answer(actors_future_t *f, void *arg)
         self->req = NULL;
     }
     if (!actors_future_is_ready(f) || actors_future_error(f) != NULL) {
-        s_ready_fail(self, f);
+        (void)s_ready_done(self, 0, f);
         actors_future_destroy(&f);
         return;
     }
     const msgpack_object *o = actors_future_result(f);
     if (o != NULL && o->type == MSGPACK_OBJECT_MAP) {
         if (!s_take_ticket(self, o)) {
-            /* Not usable: over the DEALER instead. */
-            s_stream_drop(self);
-            self->on_stream = false;
-            if (s_send_subscribe(self, false) != ACTORS_OK) {
-                s_ready_fail(self, f);
-            }
+            s_fall_back(self);
         }
     } else {
         /* A broker without a stream: events over the DEALER. */
@@ -354,9 +375,10 @@ s_on_answer(actors_future_t *f, void *arg)
             s_stream_drop(self);
             self->on_stream = false;
         }
-        s_ready_ok(self, o != NULL &&
-                             o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                             o->via.u64 > 0);
+        (void)s_ready_done(self,
+            o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                o->via.u64 > 0,
+            NULL);
     }
     actors_future_destroy(&f);
 }
@@ -380,30 +402,24 @@ actors__subs_wait_ms(const actors_subscription_t *head, int64_t now)
 void
 actors__subs_tick(actors_client_t *client, int64_t now)
 {
-    for (actors_subscription_t *self = *actors__client_subs(client);
-         self != NULL; self = self->next) {
+    /* A fallback may resolve a ready whose callbacks change the list:
+     * from the head again after each (a fallen back one waits no more). */
+    actors_subscription_t *self = *actors__client_subs(client);
+    while (self != NULL) {
         if (self->welcome_by == 0 || self->welcome_by > now) {
+            self = self->next;
             continue;
         }
-        ACTORS_LOG(ACTORS_LOG_WARN, "CLI-STREAM-UNREACHABLE",
-            "pattern=%s no welcome from the broker's event stream in %d ms "
-            "(is its port reachable from here?): this client takes its "
-            "events over the broker connection from now on",
-            self->pattern, S_WELCOME_MS);
-        actors__client_stream_off(client);
-        s_stream_drop(self);
-        self->on_stream = false;
-        /* The broker's row on the stream goes first (a welcome late, not
-         * lost, would have it counted and sent), then one over the
-         * connection. */
-        (void)actors__client_request(
-            client, ACTORS_CMD_UNSUBSCRIBE, self->pattern, NULL, NULL, NULL);
-        if (s_send_subscribe(self, false) != ACTORS_OK && self->ready) {
-            actors__future_resolve_error(self->ready, ACTORS_EIO, NULL,
-                "cannot subscribe over the broker connection");
-            actors__future_unref(self->ready);
-            self->ready = NULL;
+        if (actors__client_streams(client)) {
+            ACTORS_LOG(ACTORS_LOG_WARN, "CLI-STREAM-UNREACHABLE",
+                "pattern=%s no welcome from the broker's event stream in %d "
+                "ms (is its port reachable from here?): this client takes "
+                "its events over the broker connection from now on",
+                self->pattern, S_WELCOME_MS);
+            actors__client_stream_off(client);
         }
+        s_fall_back(self);
+        self = *actors__client_subs(client);
     }
 }
 
@@ -416,11 +432,16 @@ actors__subs_stream(actors_client_t *client, zmq_msg_t *frames, int n)
         return;
     }
     if (hdr.cmd == ACTORS_CMD_REPLY && hdr.id_len == S_TICKET) {
-        for (actors_subscription_t *self = *actors__client_subs(client);
-             self != NULL; self = self->next) {
+        /* Every subscription holding the ticket; a ready's callbacks may
+         * change the list: from the head again after each. */
+        actors_subscription_t *self = *actors__client_subs(client);
+        while (self != NULL) {
             if (self->on_stream && self->has_ticket && !self->welcomed &&
                 memcmp(self->ticket, hdr.id, S_TICKET) == 0) {
-                s_welcome(self);
+                (void)s_welcome(self);
+                self = *actors__client_subs(client);
+            } else {
+                self = self->next;
             }
         }
         return;
@@ -569,11 +590,12 @@ static void
 s_free(actors_subscription_t *self)
 {
     actors_future_destroy(&self->req); /* its answer is not wanted */
-    if (self->ready != NULL) {
+    actors_future_t *r = self->ready;
+    self->ready = NULL;
+    if (r != NULL) {
         actors__future_resolve_error(
-            self->ready, ACTORS_ECLOSED, NULL, "the subscription was ended");
-        actors__future_unref(self->ready);
-        self->ready = NULL;
+            r, ACTORS_ECLOSED, NULL, "the subscription was ended");
+        actors__future_unref(r);
     }
     s_waiter_t *w = self->w_head;
     while (w != NULL) {

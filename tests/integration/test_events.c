@@ -436,6 +436,39 @@ START_TEST(test_events_client_subscriptions)
 }
 END_TEST
 
+static void
+s_unsubscribe_on_ready(actors_future_t *ready, void *arg)
+{
+    (void)ready;
+    actors_unsubscribe((actors_subscription_t **)arg);
+}
+
+/* A subscription may be ended by a callback of its own ready future (the
+ * client must not touch it afterwards); both ways (_i 1: the stream). */
+START_TEST(test_events_unsubscribe_from_ready)
+{
+    s_broker_start(_i == 1, NULL);
+    actors_client_t *sub = NULL;
+    TEST_ASSERT_OK(actors_client_create(&sub, testutil_endpoint()));
+    actors_subscription_t *s1 = NULL;
+    actors_subscription_t *s2 = NULL;
+    actors_future_t *r1 = NULL;
+    actors_future_t *r2 = NULL;
+    TEST_ASSERT_OK(actors_subscribe(sub, "a.*", NULL, NULL, &s1, &r1));
+    TEST_ASSERT_OK(actors_subscribe(sub, "a.*", NULL, NULL, &s2, &r2));
+    TEST_ASSERT_OK(actors_future_on_done(r1, s_unsubscribe_on_ready, &s1));
+    TEST_ASSERT_OK(actors_future_on_done(r2, s_unsubscribe_on_ready, &s2));
+    TEST_ASSERT_OK(actors_future_wait(r2, ITEST_WAIT_MS));
+    TEST_ASSERT_OK(actors_future_wait(r1, ITEST_WAIT_MS));
+    ck_assert_ptr_null(s1);
+    ck_assert_ptr_null(s2);
+    actors_future_destroy(&r1);
+    actors_future_destroy(&r2);
+    TEST_ASSERT_OK(actors_client_poll(sub, 50));
+    actors_client_destroy(&sub);
+}
+END_TEST
+
 /* A broker whose event stream this client cannot reach (an ipc socket
  * removed): the subscription waits for the welcome a few seconds, then
  * takes its events over the client's connection, and so do the client's
@@ -883,6 +916,7 @@ events_suite(void)
     tcase_add_loop_test(
         tc, test_events_client_resubscribes_after_broker_restart, 0, 2);
     tcase_add_test(tc, test_events_client_stream_unreachable);
+    tcase_add_loop_test(tc, test_events_unsubscribe_from_ready, 0, 2);
     tcase_add_test(tc, test_events_group_queue);
     tcase_add_test(tc, test_events_lifecycle_stream);
     tcase_add_test(tc, test_events_lifecycle_supervised);

@@ -14,8 +14,11 @@
  * answering every actor and stays idle while refused peers knock.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -66,6 +69,18 @@ s_ping(void *sock, const char *key, int timeout_ms)
     return s_ping_read(sock, key, timeout_ms);
 }
 
+/* s_gets_in_again: descriptors free again, a new client gets in. */
+static void
+s_gets_in_again(void)
+{
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    void *late = testutil_raw_socket(ZMQ_DEALER);
+    while (s_ping(late, "uptime_ms", 200) < 0) {
+        ck_assert_msg(testutil_now_ms() < deadline, "never got in again");
+    }
+    testutil_raw_close(&late);
+}
+
 START_TEST(test_fds_refused_when_exhausted)
 {
     testutil_proc_t *b = testutil_broker_start(NULL);
@@ -108,13 +123,77 @@ START_TEST(test_fds_refused_when_exhausted)
     for (int i = 0; i < N; i++) {
         testutil_raw_close(&socks[i]);
     }
-    /* Descriptors free again: a new client gets in. */
-    deadline = testutil_now_ms() + ITEST_WAIT_MS;
-    void *late = testutil_raw_socket(ZMQ_DEALER);
-    while (s_ping(late, "uptime_ms", 200) < 0) {
-        ck_assert_msg(testutil_now_ms() < deadline, "never got in again");
+    s_gets_in_again();
+    testutil_raw_close(&first);
+}
+END_TEST
+
+/* s_stream_port asks the broker for its event stream (a SUBSCRIBE on
+ * the stream from sock) and returns the stream's TCP port. */
+static int
+s_stream_port(void *sock)
+{
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t hlen = testutil_hdr(hdr, "ACT2", ACTORS_CMD_SUBSCRIBE, 0, "s", 1);
+    hdr[5] = ACTORS__FLAG_STREAM;
+    const void *data[2] = {hdr, "x.*"};
+    size_t len[2] = {hlen, 3};
+    testutil_raw_send(sock, 2, data, len);
+    testutil_raw_msg_t m;
+    ck_assert(testutil_raw_recv(sock, ITEST_WAIT_MS, &m));
+    ck_assert_int_eq(m.nframes, 2);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(
+        msgpack_unpack_next(&up, (const char *)m.data[1], m.len[1], NULL),
+        MSGPACK_UNPACK_SUCCESS);
+    const char *ep = NULL;
+    size_t eplen = 0;
+    TEST_ASSERT_OK(
+        actors_value_str(actors_map_get(&up.data, "stream"), &ep, &eplen));
+    char buf[128];
+    snprintf(buf, sizeof buf, "%.*s", (int)eplen, ep);
+    msgpack_unpacked_destroy(&up);
+    testutil_raw_msg_free(&m);
+    const char *colon = strrchr(buf, ':');
+    ck_assert_ptr_nonnull(colon);
+    return atoi(colon + 1);
+}
+
+/* Connections to the event stream count against the same descriptors:
+ * near the limit they are refused as the ROUTER's are, so the broker
+ * keeps serving its peers (its listener would otherwise spin on EMFILE)
+ * and a new client gets in once they go. Plain TCP connections, which
+ * hold a descriptor without ever speaking. */
+START_TEST(test_fds_stream_refused_when_exhausted)
+{
+    testutil_proc_t *b =
+        testutil_broker_start("--stream-bind", "tcp://127.0.0.1:*", NULL);
+    void *first = testutil_raw_socket(ZMQ_DEALER);
+    int port = s_stream_port(first);
+    struct rlimit rl = {80, 80};
+    ck_assert_int_eq(prlimit(b->pid, RLIMIT_NOFILE, &rl, NULL), 0);
+    enum { N = 120 };
+    int fds[N];
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < N; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        ck_assert_int_ge(fds[i], 0);
+        ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&sa, sizeof sa), 0);
     }
-    testutil_raw_close(&late);
+    int64_t refused = 0;
+    int64_t deadline = testutil_now_ms() + ITEST_WAIT_MS;
+    while ((refused = s_ping(first, "refused", ITEST_WAIT_MS)) <= 0) {
+        ck_assert_int_ge(refused, 0); /* the first client is served */
+        ck_assert_msg(testutil_now_ms() < deadline, "none refused");
+        testutil_poll_pause_ms(20); /* poll until the deadline */
+    }
+    ck_assert(testutil_proc_running(b));
+    for (int i = 0; i < N; i++) {
+        close(fds[i]);
+    }
+    s_gets_in_again();
     testutil_raw_close(&first);
 }
 END_TEST
@@ -604,6 +683,7 @@ fds_suite(void)
     Suite *s = suite_create("fds");
     TCase *tc = itest_tcase("limits", 60);
     tcase_add_test(tc, test_fds_refused_when_exhausted);
+    tcase_add_test(tc, test_fds_stream_refused_when_exhausted);
     tcase_add_test(tc, test_fds_refused_never_served);
     tcase_add_test(tc, test_fds_refused_client_backs_off);
     tcase_add_test(tc, test_fds_thousand_actors_under_1024);

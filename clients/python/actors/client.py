@@ -132,6 +132,17 @@ def _done(value):
     return f
 
 
+def _settle(fut, value=None, exc=None):
+    """Resolves ``fut`` unless it is resolved already (a callback of one
+    ``ready`` may end the subscriptions of others)."""
+    if fut.done():
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(value)
+
+
 def _log_refusal(fut):
     """A resubscription's answer: only a failure is news."""
     exc = fut.exception()
@@ -506,7 +517,7 @@ class Client:
         """I/O thread: the answer to a Subscription's SUBSCRIBE."""
         exc = fut.exception()
         if exc is not None:
-            ready.set_exception(exc)
+            _settle(ready, exc=exc)
             # ended with the reason; a SUBSCRIBE that may yet reach the
             # broker (our own timer fired) is taken back
             self._unsubscribe(sub, exc, isinstance(exc, errors.Timeout))
@@ -515,7 +526,7 @@ class Client:
         if isinstance(value, dict):
             self._redeem(sub._pattern_b, value, ready)
         else:
-            ready.set_result(value)
+            _settle(ready, value=value)
 
     # ------------------------------------------------------- event stream
     def _on_io(self, fn):
@@ -583,7 +594,7 @@ class Client:
             self._stream_pats[p] = ticket
         if ticket in self._welcomed:
             if ready is not None:
-                ready.set_result(new)
+                _settle(ready, value=new)
             return
         w = self._waiting.setdefault(
             ticket, [time.monotonic() + _WELCOME_S, p, []])
@@ -600,8 +611,7 @@ class Client:
         self._welcomed.discard(ticket)
         w = self._waiting.pop(ticket, None)
         for ready, _ in (w[2] if w else []):
-            if not ready.done():
-                ready.set_exception(errors.Closed("unsubscribed"))
+            _settle(ready, exc=errors.Closed("unsubscribed"))
 
     def _fall_back(self, p, readies):
         """I/O thread: pattern ``p``'s events over the connection instead:
@@ -620,7 +630,7 @@ class Client:
         with self._subs_lock:
             if p not in self._subs:
                 for ready, _ in readies:
-                    ready.set_exception(errors.Closed("unsubscribed"))
+                    _settle(ready, exc=errors.Closed("unsubscribed"))
                 return
             try:
                 rid = _RID.pack(next(self._ids))
@@ -632,16 +642,16 @@ class Client:
                                     "subscribe %s" % wire._text(p))
             except errors.Closed as e:
                 for ready, _ in readies:
-                    ready.set_exception(e)
+                    _settle(ready, exc=e)
                 return
 
         def done(f):
             exc = f.exception()
             for ready, _ in readies:
                 if exc is not None:
-                    ready.set_exception(exc)
+                    _settle(ready, exc=exc)
                 else:
-                    ready.set_result(f.result())
+                    _settle(ready, value=f.result())
         fut.add_done_callback(done)
 
     def _stream_read(self):
@@ -661,8 +671,7 @@ class Client:
                 self._welcomed.add(rid)
                 w = self._waiting.pop(rid, None)
                 for ready, new in (w[2] if w else []):
-                    if not ready.done():
-                        ready.set_result(new)
+                    _settle(ready, value=new)
 
     def _welcome_timeout(self):
         """I/O thread: seconds until a welcome is late; None: none awaited."""
@@ -875,9 +884,7 @@ class Client:
                 req.future.set_exception(errors.Closed("the client was closed"))
             for w in self._waiting.values():
                 for ready, _ in w[2]:
-                    if not ready.done():
-                        ready.set_exception(
-                            errors.Closed("the client was closed"))
+                    _settle(ready, exc=errors.Closed("the client was closed"))
             self._waiting.clear()
             with self._subs_lock:
                 subs = [s for lst in self._subs.values() for s in lst]

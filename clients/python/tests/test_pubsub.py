@@ -321,3 +321,20 @@ def test_stream_and_connection_paths():
                     assert sub.next(WAIT).data == 2  # p.> matches p.y too
     finally:
         procs.stop_all()
+
+
+def test_unsubscribe_from_a_ready_callback(client):
+    """A callback of ``ready`` may end its own subscription, and another
+    of the same pattern (the I/O thread goes on)."""
+    p = prefix()
+    a = client.subscribe(p + ".*")
+    b = client.subscribe(p + ".*")
+    a.ready.add_done_callback(lambda f: (a.unsubscribe(), b.unsubscribe()))
+    b.ready.add_done_callback(lambda f: b.unsubscribe())
+    for s in (a, b):
+        try:
+            s.ready.result(WAIT)
+        except actors.Closed:
+            pass  # ended before its welcome: its ready says so
+    harness.wait_until(lambda: a.closed and b.closed, "both ended")
+    assert client.ping().result(WAIT)["protocol"] == "ACT2"

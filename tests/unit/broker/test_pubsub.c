@@ -547,33 +547,63 @@ START_TEST(test_pubsub_stream)
 }
 END_TEST
 
-/* The stream grants nothing but by ticket: a SUB that subscribes to
- * everything, or to a pattern's prefix, or redeems an unknown ticket or
- * one whose subscription ended, gets no event and no welcome. */
-START_TEST(test_pubsub_stream_grants)
+/* Tickets: an unknown one, or one whose subscription ended, is not
+ * welcomed. The stream carries only patterns that a subscription on it
+ * redeemed: a SUB that asks for everything gets those (any peer may
+ * SUBSCRIBE them) and nothing else, not the events that go over the
+ * ROUTER. A connection holds a pattern once, on the stream or not. */
+START_TEST(test_pubsub_stream_tickets)
 {
     s_start_stream();
     void *a = s_sock(ZMQ_DEALER);
+    void *c = s_sock(ZMQ_DEALER);
     void *pub = s_sock(ZMQ_DEALER);
     s_ticket_t ta = s_stream_subscribe(a, "jobs.>");
-    void *thief = s_stream_sock(ta.ep);
-    zmq_setsockopt(thief, ZMQ_SUBSCRIBE, "", 0);
-    uint8_t pre[ACTORS_WIRE_HDR_MAX];
-    zmq_setsockopt(thief, ZMQ_SUBSCRIBE, pre, s_prefix(pre, "jobs.>"));
+    void *other = s_stream_sock(ta.ep);
     uint8_t guess[16] = {1, 2, 3};
-    s_redeem(thief, "jobs.>", guess, false);
+    s_redeem(other, "jobs.>", guess, false);
     s_ticket_t old = s_stream_subscribe(a, "old.>");
     s_subscribe(a, ACTORS_CMD_UNSUBSCRIBE, "old.>", NULL, 1);
-    s_redeem(thief, "old.>", old.ticket, false);
+    s_redeem(other, "old.>", old.ticket, false);
+    zmq_setsockopt(other, ZMQ_SUBSCRIBE, "", 0);
+    /* A ticket of its own, redeemed last: once it is welcomed, all it
+     * asked for before is in effect. */
+    s_ticket_t ts = s_stream_subscribe(c, "sync.x");
+    s_redeem(other, "sync.x", ts.ticket, true);
     void *sa = s_stream_sock(ta.ep);
     s_redeem(sa, "jobs.>", ta.ticket, true);
+    s_subscribe(c, ACTORS_CMD_SUBSCRIBE, "mail.>", NULL, 1); /* ROUTER */
     ck_assert_uint_eq(s_publish_n(pub, "jobs.run", 7), 1);
     ck_assert_uint_eq(s_publish_n(pub, "old.x", 8), 0);
+    ck_assert_uint_eq(s_publish_n(pub, "mail.x", 9), 1);
     ck_assert_uint_eq(s_get_pub(sa).body[0], 7);
-    s_none(thief, 100);
-    zmq_close(thief);
+    ck_assert_uint_eq(s_get_pub(c).body[0], 9);
+    /* "": what the stream carries: a's welcome (it asked before it), the
+     * event; no welcome of its own, no old.x, no mail.x. */
+    s_msg_t w;
+    ck_assert(s_raw_recv(other, RECV_MS, &w));
+    ck_assert_uint_eq(w.data[0][4], ACTORS_CMD_REPLY);
+    ck_assert_int_eq(memcmp(w.data[0] + ACTORS_WIRE_HDR_MIN, ta.ticket, 16), 0);
+    s_msg_free(&w);
+    s_pub_t p = s_get_pub(other);
+    ck_assert_str_eq(p.topic, "jobs.run");
+    s_none(other, 100);
+    s_none(sa, 10);
+    /* Over the ROUTER, then on the stream: converted, not doubled. */
+    s_subscribe(a, ACTORS_CMD_SUBSCRIBE, "dup.*", NULL, 1);
+    ck_assert_uint_eq(s_publish_n(pub, "dup.x", 1), 1);
+    ck_assert_uint_eq(s_get_pub(a).body[0], 1);
+    s_ticket_t td = s_stream_subscribe(a, "dup.*");
+    ck_assert_int_eq(td.fresh, 0);
+    ck_assert_uint_eq(s_publish_n(pub, "dup.x", 2), 0);     /* not redeemed */
+    s_subscribe(a, ACTORS_CMD_SUBSCRIBE, "dup.*", NULL, 0); /* and back */
+    ck_assert_uint_eq(s_publish_n(pub, "dup.x", 3), 1);
+    ck_assert_uint_eq(s_get_pub(a).body[0], 3);
+    s_none(a, 30);
+    zmq_close(other);
     zmq_close(sa);
     zmq_close(a);
+    zmq_close(c);
     zmq_close(pub);
     s_stop();
 }
@@ -662,7 +692,7 @@ pubsub_suite(void)
     tcase_add_test(tc, test_pubsub_actor_mailbox);
     tcase_add_test(tc, test_pubsub_group_queue);
     tcase_add_test(tc, test_pubsub_stream);
-    tcase_add_test(tc, test_pubsub_stream_grants);
+    tcase_add_test(tc, test_pubsub_stream_tickets);
     tcase_add_test(tc, test_pubsub_stream_off);
     tcase_add_test(tc, test_pubsub_stream_slow);
     suite_add_tcase(s, tc);
