@@ -16,7 +16,12 @@ answers what reaches it and credits the tells and events, and so do two
 well-behaved members of the group fz/g. After every batch of 200
 messages a correct call from a clean client must be answered with its
 own value within 5 s, and so must a call to the group, a keyed call to
-it, and an acknowledged broadcast tell, or the run fails.
+it, and an acknowledged broadcast tell, or the run fails. With a broker
+that has an event stream (--stream-bind), SUBSCRIBEs carry its flag at
+random, four more peers send random subscriptions up the stream (ticket
+headers, pattern prefixes, everything, garbage, reconnecting at random),
+and after every batch an event must reach a clean subscription on the
+stream within 5 s too.
 Exit status 0 if every batch was answered. Uses Debian's python3-zmq and
 python3-msgpack; sends only to ENDPOINT (loopback in the tests).
 """
@@ -58,7 +63,7 @@ def rmsg():
     cmd = rnd.choice(list(range(0, 0x16)) + [0x12, 0x13, 0x14, 0xff])
     rid = rbytes(rnd.choice([0, 1, 8, 9]))
     nm = names(rnd.choice(addrs), b"m") if cmd in (1, 2) and rnd.random() < 0.8 else rbytes(rnd.randrange(3))
-    h = hdr(cmd, rid, rnd.randrange(0, 300), nm, sig=rnd.choice([b"ACT2"]*9 + [b"ACT1", b"XXXX"]), flags=rnd.choice([0,0,0,1,2,3,255]))
+    h = hdr(cmd, rid, rnd.randrange(0, 300), nm, sig=rnd.choice([b"ACT2"]*9 + [b"ACT1", b"XXXX"]), flags=rnd.choice([0,0,0,1,2,3,4,4,255]))
     if rnd.random() < 0.05: h = h[:rnd.randrange(len(h))]
     return [h] + [rframe() for _ in range(rnd.choice([0,1,1,2,2,3,9]))]
 # A well-behaved echo actor (DEALER), two members of the group fz/g, and
@@ -72,6 +77,30 @@ assert r[0][4] == 3 and msgpack.unpackb(r[1]) == 1, r
 for i, m in enumerate(members):
     m.send_multipart([hdr(5, b"r"), b"fz/g", msgpack.packb({"service": "echo", "pid": 10 + i, "progress": True, "group": True})])
     assert m.poll(3000), "no group REGISTER reply"; r = m.recv_multipart(); assert r[0][4] == 3, r
+# The event stream, if the broker has one: a clean subscription on it.
+client.send_multipart([hdr(0x13, b"st", flags=4), b"fzs.>"])
+assert client.poll(3000), "no SUBSCRIBE reply"; r = client.recv_multipart()
+stream = None; stream_ep = None
+if r[0][4] == 3 and isinstance(msgpack.unpackb(r[1]), dict):
+    st = msgpack.unpackb(r[1]); stream_ep = st["stream"]
+    stream = ctx.socket(zmq.SUB); stream.setsockopt(zmq.LINGER, 0)
+    stream.connect(stream_ep)
+    stream.setsockopt(zmq.SUBSCRIBE, hdr(0x15) + bytes([5]) + b"fzs.>")
+    welcome = hdr(3, st["ticket"])
+    stream.setsockopt(zmq.SUBSCRIBE, welcome)
+    assert stream.poll(5000), "no welcome on the stream"
+    assert stream.recv_multipart()[0] == welcome
+def stream_peer():
+    s = ctx.socket(zmq.XSUB); s.setsockopt(zmq.LINGER, 0); s.connect(stream_ep); return s
+def stream_junk():
+    k = rnd.randrange(6)
+    if k == 0: return bytes([1]) + hdr(3, rbytes(16))                  # a ticket, unknown
+    if k == 1: return bytes([rnd.randrange(2)]) + hdr(0x15) + bytes([5]) + b"fzs.>"
+    if k == 2: return bytes([rnd.randrange(2)])                        # everything
+    if k == 3: return bytes([rnd.randrange(2)]) + rbytes(rnd.randrange(300))
+    if k == 4: return rbytes(rnd.randrange(20))                        # not a subscription
+    return bytes([1]) + hdr(3, rbytes(rnd.choice([0, 15, 16, 17])))
+stream_peers = [stream_peer() for _ in range(4)] if stream is not None else []
 def answer(a):
     """a well-behaved actor answers what it got (echo), credits tells"""
     while a.poll(0):
@@ -107,6 +136,15 @@ while time.time() < end:
             while s.poll(0): s.recv_multipart()
         elif rnd.random() < 0.3:
             s.close(); peers[p] = sock(rnd.choice([zmq.DEALER, zmq.REQ]))
+        if stream_peers and rnd.random() < 0.2:
+            q = rnd.randrange(len(stream_peers)); x = stream_peers[q]
+            try:
+                x.send(stream_junk(), zmq.NOBLOCK)
+                while x.poll(0): x.recv_multipart()
+            except zmq.ZMQError:
+                pass
+            if rnd.random() < 0.05:
+                x.close(); stream_peers[q] = stream_peer()
     for a in [actor] + members: answer(a)
     check("a call to the group", [hdr(1, b"g%d" % batches, 5000, names(b"fz/g", b"echo")), msgpack.packb([batches])], b"g%d" % batches, [batches])
     check("a keyed call to the group", [hdr(1, b"k%d" % batches, 5000, names(b"fz/g", b"echo"), flags=2), msgpack.packb([batches]), b"key%d" % (batches % 7)], b"k%d" % batches, [batches])
@@ -126,5 +164,16 @@ while time.time() < end:
             if r[0][11:11+r[0][10]] == rid:
                 assert r[0][4] == 3 and msgpack.unpackb(r[1]) == [batches], (r, batches); ok = True
     assert ok, "batch %d: the correct call was not answered" % batches
+    if stream is not None:
+        while stream.poll(0): stream.recv_multipart()
+        client.send_multipart([hdr(0x12, b"p%d" % batches), b"fzs.ok", msgpack.packb(batches)])
+        deadline = time.time() + 5; ok = False
+        while time.time() < deadline and not ok:
+            if stream.poll(10):
+                f = stream.recv_multipart()
+                ok = len(f) == 2 and f[0][4] == 0x15 and msgpack.unpackb(f[1]) == batches
+            for a in [actor] + members: answer(a)
+        assert ok, "batch %d: the event on the stream did not come" % batches
+        while client.poll(0): client.recv_multipart()
     batches += 1
 print("fuzz ok: %d batches, %d messages" % (batches, sent))

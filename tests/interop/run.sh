@@ -73,7 +73,8 @@ show_logs() {
     done
 }
 
-"$BIN/actors-broker" --bind 'tcp://127.0.0.1:*' >"$TMP/broker.out" \
+"$BIN/actors-broker" --bind 'tcp://127.0.0.1:*' \
+    --stream-bind 'tcp://127.0.0.1:*' >"$TMP/broker.out" \
     2>"$TMP/broker.err" &
 BROKER_PID=$!
 PIDS+=("$BROKER_PID")
