@@ -26,7 +26,8 @@
 #include "stream.h"
 #include "topic.h"
 
-#define PS_COPY_MAX 8192 /* bodies copied once per publish (s_on_publish) */
+#define PS_COPY_MAX 8192    /* bodies copied once per publish (s_on_publish) */
+#define PS_STREAM_BATCH 256 /* subscriptions read from the stream a call */
 
 enum { PS_FREE = 0, PS_CONN, PS_ADDR, PS_STREAM };
 
@@ -758,10 +759,15 @@ s_on_stream(void *arg)
     uint8_t b[BRK_STREAM_SUB_MAX];
     size_t len;
     bool on;
-    while (brk_stream_recv(self->stream, &on, b, &len)) {
+    /* At most a batch a call: peers subscribing without pause must not
+     * keep the loop from the ROUTER (the rest waits for the next call,
+     * within BRK_CHECK_MS). */
+    for (int n = 0;
+         n < PS_STREAM_BATCH && brk_stream_recv(self->stream, &on, b, &len);
+         n++) {
         if (!on || len != ACTORS_WIRE_HDR_MIN + BRK_STREAM_TICKET ||
             memcmp(b, ACTORS_WIRE_SIG, ACTORS_WIRE_SIG_LEN) != 0 ||
-            b[4] != ACTORS_CMD_REPLY ||
+            b[4] != ACTORS_CMD_PUBLICATION ||
             b[ACTORS_WIRE_HDR_MIN - 1] != BRK_STREAM_TICKET) {
             continue;
         }

@@ -165,7 +165,7 @@ size_t
 brk_stream_ticket_prefix(uint8_t *out, const uint8_t ticket[BRK_STREAM_TICKET])
 {
     return actors__hdr_write(
-        out, ACTORS_CMD_REPLY, 0, ticket, BRK_STREAM_TICKET);
+        out, ACTORS_CMD_PUBLICATION, 0, ticket, BRK_STREAM_TICKET);
 }
 
 bool

@@ -18,8 +18,11 @@
  *
  * Frames on the stream: an event is [PUBLICATION header, body] with an
  * empty request id; its header up to the end of the pattern is what a SUB
- * subscribes to (brk_stream_prefix). A ticket's welcome is [REPLY header
- * whose request id is the ticket, nil].
+ * subscribes to (brk_stream_prefix). A ticket's welcome is [PUBLICATION
+ * header whose request id is the ticket, no names; nil]: its prefix sorts
+ * after every pattern's (id length 16 against 0), and a SUB that connects
+ * again sends its subscriptions in that order (libzmq walks its trie), so
+ * a ticket redeemed comes after the prefixes it relies on, there too.
  *
  * Thread: the broker loop.
  */
@@ -38,10 +41,9 @@
 
 #define BRK_STREAM_TICKET 16 /* bytes in a ticket */
 /* A subscription as a SUB sends it up: a flag byte, then a prefix: a
- * PUBLICATION header up to its pattern, or a REPLY header up to its
- * ticket. */
+ * PUBLICATION header up to its pattern, or up to its ticket. */
 #define BRK_STREAM_SUB_MAX (1 + ACTORS_WIRE_HDR_MIN + 1 + 255)
-#define BRK_STREAM_FRAME_MAX 4096 /* larger frames close the connection */
+#define BRK_STREAM_FRAME_MAX 1024 /* larger frames close the connection */
 
 typedef struct brk_stream brk_stream_t;
 
@@ -78,7 +80,7 @@ bool brk_stream_recv(brk_stream_t *self, bool *on, uint8_t *buf, size_t *len);
  * to, and returns its length. */
 size_t brk_stream_prefix(uint8_t *out, const char *pattern, size_t plen);
 
-/* brk_stream_ticket_prefix writes the REPLY header of ticket (its
+/* brk_stream_ticket_prefix writes the header of ticket's welcome (its
  * welcome's prefix) into out (ACTORS_WIRE_HDR_MIN + BRK_STREAM_TICKET
  * bytes) and returns its length. */
 size_t brk_stream_ticket_prefix(

@@ -165,12 +165,13 @@ s_prefix(uint8_t *out, const actors_subscription_t *self)
     return n + self->plen;
 }
 
-/* s_ticket_prefix writes the ticket's welcome header (a REPLY whose id is
+/* s_ticket_prefix writes the ticket's welcome header (a PUBLICATION, no
+ * names, whose id is
  * the ticket). */
 static size_t
 s_ticket_prefix(uint8_t *out, const uint8_t *ticket)
 {
-    return actors__hdr_write(out, ACTORS_CMD_REPLY, 0, ticket, S_TICKET);
+    return actors__hdr_write(out, ACTORS_CMD_PUBLICATION, 0, ticket, S_TICKET);
 }
 
 /* s_stream_drop takes self's prefixes off the SUB they are on (libzmq
@@ -431,7 +432,8 @@ actors__subs_stream(actors_client_t *client, zmq_msg_t *frames, int n)
                      zmq_msg_size(&frames[0]), &hdr) != ACTORS_OK) {
         return;
     }
-    if (hdr.cmd == ACTORS_CMD_REPLY && hdr.id_len == S_TICKET) {
+    if (hdr.cmd == ACTORS_CMD_PUBLICATION && hdr.id_len == S_TICKET &&
+        hdr.address == NULL) {
         /* Every subscription holding the ticket; a ready's callbacks may
          * change the list: from the head again after each. */
         actors_subscription_t *self = *actors__client_subs(client);

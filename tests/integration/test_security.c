@@ -375,7 +375,8 @@ s_stream_sub(s_raw_t *r, const char *ep, const char *key, const char *bkey,
     b[n++] = (uint8_t)strlen(pattern);
     memcpy(b + n, pattern, strlen(pattern));
     zmq_setsockopt(k, ZMQ_SUBSCRIBE, b, n + strlen(pattern));
-    n = testutil_hdr(b, "ACT2", ACTORS_CMD_REPLY, 0, (const char *)ticket, 16);
+    n = testutil_hdr(
+        b, "ACT2", ACTORS_CMD_PUBLICATION, 0, (const char *)ticket, 16);
     zmq_setsockopt(k, ZMQ_SUBSCRIBE, b, n);
     if (all) {
         zmq_setsockopt(k, ZMQ_SUBSCRIBE, "", 0);

@@ -86,7 +86,7 @@ if r[0][4] == 3 and isinstance(msgpack.unpackb(r[1]), dict):
     stream = ctx.socket(zmq.SUB); stream.setsockopt(zmq.LINGER, 0)
     stream.connect(stream_ep)
     stream.setsockopt(zmq.SUBSCRIBE, hdr(0x15) + bytes([5]) + b"fzs.>")
-    welcome = hdr(3, st["ticket"])
+    welcome = hdr(0x15, st["ticket"])
     stream.setsockopt(zmq.SUBSCRIBE, welcome)
     assert stream.poll(5000), "no welcome on the stream"
     assert stream.recv_multipart()[0] == welcome
@@ -94,12 +94,12 @@ def stream_peer():
     s = ctx.socket(zmq.XSUB); s.setsockopt(zmq.LINGER, 0); s.connect(stream_ep); return s
 def stream_junk():
     k = rnd.randrange(6)
-    if k == 0: return bytes([1]) + hdr(3, rbytes(16))                  # a ticket, unknown
+    if k == 0: return bytes([1]) + hdr(0x15, rbytes(16))               # a ticket, unknown
     if k == 1: return bytes([rnd.randrange(2)]) + hdr(0x15) + bytes([5]) + b"fzs.>"
     if k == 2: return bytes([rnd.randrange(2)])                        # everything
     if k == 3: return bytes([rnd.randrange(2)]) + rbytes(rnd.randrange(300))
     if k == 4: return rbytes(rnd.randrange(20))                        # not a subscription
-    return bytes([1]) + hdr(3, rbytes(rnd.choice([0, 15, 16, 17])))
+    return bytes([1]) + hdr(0x15, rbytes(rnd.choice([0, 15, 16, 17])))
 stream_peers = [stream_peer() for _ in range(4)] if stream is not None else []
 def answer(a):
     """a well-behaved actor answers what it got (echo), credits tells"""

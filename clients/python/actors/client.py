@@ -557,6 +557,13 @@ class Client:
         a resubscription) resolved at the welcome."""
         ep, ticket = answer.get("stream"), answer.get("ticket")
         new = answer.get("new", 0)
+        with self._subs_lock:
+            live = p in self._subs
+        if not live:
+            # unsubscribed before the answer came: nothing to redeem
+            if ready is not None:
+                _settle(ready, exc=errors.Closed("unsubscribed"))
+            return
         if (not isinstance(ep, str) or not isinstance(ticket, bytes)
                 or len(ticket) != wire.TICKET):
             self._fall_back(p, [(ready, new)] if ready else [])
@@ -584,22 +591,27 @@ class Client:
             self._stream, self._stream_ep = k, ep
             self._poller.register(k, zmq.POLLIN)
         old = self._stream_pats.get(p)
+        carried = []
         if old is None:
             self._stream.subscribe(wire.stream_prefix(p))
         if old != ticket:
             if old is not None:
                 self._stream.unsubscribe(wire.ticket_prefix(old))
                 self._welcomed.discard(old)
+                # what waited for the old ticket's welcome waits for this
+                w = self._waiting.pop(old, None)
+                carried = w[2] if w else []
             self._stream.subscribe(wire.ticket_prefix(ticket))
             self._stream_pats[p] = ticket
+        if ready is not None:
+            carried.append((ready, new))
         if ticket in self._welcomed:
-            if ready is not None:
-                _settle(ready, value=new)
+            for r, n in carried:
+                _settle(r, value=n)
             return
         w = self._waiting.setdefault(
             ticket, [time.monotonic() + _WELCOME_S, p, []])
-        if ready is not None:
-            w[2].append((ready, new))
+        w[2].extend(carried)
 
     def _stream_drop(self, p):
         """I/O thread: pattern ``p`` has no Subscription left."""
@@ -627,23 +639,29 @@ class Client:
         if ticket is not None and self._stream is not None:
             self._stream.unsubscribe(wire.stream_prefix(p))
             self._stream.unsubscribe(wire.ticket_prefix(ticket))
+        # (readies are resolved outside the lock: their callbacks may
+        # subscribe)
+        fut, failed = None, None
         with self._subs_lock:
             if p not in self._subs:
-                for ready, _ in readies:
-                    _settle(ready, exc=errors.Closed("unsubscribed"))
-                return
-            try:
-                rid = _RID.pack(next(self._ids))
-                self._request([wire.header(wire.UNSUBSCRIBE, rid), p], rid,
-                              self._local(self.timeout), "unsubscribe")
-                rid = _RID.pack(next(self._ids))
-                fut = self._request([wire.header(wire.SUBSCRIBE, rid), p],
-                                    rid, self._local(self.timeout),
-                                    "subscribe %s" % wire._text(p))
-            except errors.Closed as e:
-                for ready, _ in readies:
-                    _settle(ready, exc=e)
-                return
+                failed = errors.Closed("unsubscribed")
+            else:
+                try:
+                    rid = _RID.pack(next(self._ids))
+                    self._request([wire.header(wire.UNSUBSCRIBE, rid), p],
+                                  rid, self._local(self.timeout),
+                                  "unsubscribe")
+                    rid = _RID.pack(next(self._ids))
+                    fut = self._request(
+                        [wire.header(wire.SUBSCRIBE, rid), p], rid,
+                        self._local(self.timeout),
+                        "subscribe %s" % wire._text(p))
+                except errors.Closed as e:
+                    failed = e
+        if failed is not None:
+            for ready, _ in readies:
+                _settle(ready, exc=failed)
+            return
 
         def done(f):
             exc = f.exception()
@@ -665,13 +683,15 @@ class Client:
             if h is None:
                 continue
             command, rid = h
-            if command == wire.PUBLICATION and len(msg) == 2:
-                self._publication(msg)
-            elif command == wire.REPLY and len(rid) == wire.TICKET:
+            if command != wire.PUBLICATION:
+                continue
+            if len(rid) == wire.TICKET:  # a welcome
                 self._welcomed.add(rid)
                 w = self._waiting.pop(rid, None)
                 for ready, new in (w[2] if w else []):
                     _settle(ready, value=new)
+            elif not rid and len(msg) == 2:  # an event
+                self._publication(msg)
 
     def _welcome_timeout(self):
         """I/O thread: seconds until a welcome is late; None: none awaited."""

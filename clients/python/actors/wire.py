@@ -66,8 +66,9 @@ def stream_prefix(pattern):
 
 
 def ticket_prefix(ticket):
-    """The welcome of ``ticket``: a REPLY header whose id it is."""
-    return header(REPLY, ticket)
+    """The welcome of ``ticket``: a PUBLICATION header whose id it is (no
+    names: it sorts after every pattern's prefix)."""
+    return header(PUBLICATION, ticket)
 
 
 def parse_header(frame):

@@ -338,3 +338,111 @@ def test_unsubscribe_from_a_ready_callback(client):
             pass  # ended before its welcome: its ready says so
     harness.wait_until(lambda: a.closed and b.closed, "both ended")
     assert client.ping().result(WAIT)["protocol"] == "ACT2"
+
+
+def test_stream_welcome_follows_the_pattern_after_a_reconnect():
+    """A SUB whose connection to the stream drops sends its subscriptions
+    again in libzmq's order (its trie's byte order), not the order they
+    were made: a ticket's welcome prefix sorts after every pattern's
+    (PROTOCOL.md, "Event streams"), so a welcome still means the pattern
+    is in effect, however the bytes are split on the way. The SUB goes
+    through a relay that drops its first connection and then passes what
+    the SUB sends a few bytes at a time."""
+    import socket
+    import zmq
+    procs = harness.Procs()
+    relay = socket.socket()
+    try:
+        ep = procs.broker("--stream-bind", "tcp://127.0.0.1:*", name="rb")
+        with actors.Client(ep, timeout=10) as c, \
+                actors.Client(ep, timeout=10) as pub:
+            pat = "slow." + "p" * 50 + ".*"
+            sub = subscribed(c, pat)  # this client's own, on the stream
+            ticket_answer = c._request(
+                [wire.header(wire.SUBSCRIBE, b"t1", flags=wire.FLAG_STREAM),
+                 pat.encode()], b"t1", 10, "subscribe").result(WAIT)
+            host, port = ticket_answer["stream"][6:].rsplit(":", 1)
+            relay.bind(("127.0.0.1", 0))
+            relay.listen(8)
+            stop = threading.Event()
+
+            def pump(src, dst, chunk, pause):
+                try:
+                    while not stop.is_set():
+                        d = src.recv(chunk)
+                        if not d:
+                            break
+                        dst.sendall(d)
+                        if pause:
+                            stop.wait(pause)  # a slow, split link
+                except OSError:
+                    pass
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+            def serve():
+                n = 0
+                while not stop.is_set():
+                    try:
+                        down, _ = relay.accept()
+                    except OSError:
+                        return
+                    n += 1
+                    if n == 1:
+                        stop.wait(0.3)  # it has subscribed: drop it
+                        down.close()
+                        continue
+                    up = socket.create_connection((host, int(port)))
+                    for s in (down, up):
+                        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    threading.Thread(target=pump, args=(down, up, 4, 0.01),
+                                     daemon=True).start()
+                    threading.Thread(target=pump, args=(up, down, 65536, 0),
+                                     daemon=True).start()
+            threading.Thread(target=serve, daemon=True).start()
+            ctx = zmq.Context.instance()
+            s = ctx.socket(zmq.SUB)
+            s.linger = 0
+            s.connect("tcp://127.0.0.1:%d" % relay.getsockname()[1])
+            s.subscribe(wire.stream_prefix(pat.encode()))
+            s.subscribe(wire.ticket_prefix(ticket_answer["ticket"]))
+            assert s.poll(WAIT * 1000), "no welcome"
+            w = s.recv_multipart()
+            assert w[0] == wire.ticket_prefix(ticket_answer["ticket"])
+            pub.publish(pat[:-1] + "a", "after").result(WAIT)
+            assert s.poll(WAIT * 1000), "the event after the welcome is lost"
+            assert s.recv_multipart()[0][4] == wire.PUBLICATION
+            assert sub.next(WAIT).data == "after"
+            s.close()
+            stop.set()
+    finally:
+        relay.close()
+        procs.stop_all()
+
+
+def test_stream_stays_on_through_quick_unsubscribes(client):
+    """A subscription ended before its answer came, or made again at once,
+    is no reason to leave the stream (no welcome can come for it); a ready
+    callback may subscribe (the I/O thread goes on)."""
+    p = prefix()
+    client.subscribe(p + ".a").unsubscribe()
+    s1 = client.subscribe(p + ".b")
+    s1.unsubscribe()
+    s2 = subscribed(client, p + ".b")
+    got = []
+    s3 = client.subscribe(p + ".c")
+    s3.ready.add_done_callback(
+        lambda f: got.append(client.subscribe(p + ".d")))
+    assert s3.ready.result(WAIT) == 1
+    harness.wait_until(lambda: got, "the callback's subscription")
+    assert got[0].ready.result(WAIT) == 1
+    # no welcome is awaited that cannot come (it would turn the stream off
+    # for good 3 s later)
+    harness.wait_until(lambda: not client._waiting, "no welcome awaited")
+    assert client._stream_on
+    with actors.Client(client.endpoint, timeout=10) as pub:
+        assert pub.publish(p + ".b", 1).result(WAIT) == 1
+    assert s2.next(WAIT).data == 1

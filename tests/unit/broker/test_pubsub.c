@@ -426,14 +426,15 @@ s_stream_sock(const char *ep)
 }
 
 /* s_redeem subscribes sub to pattern's prefix and the ticket's; with
- * welcome, waits for the welcome (a REPLY whose id is the ticket, nil). */
+ * welcome, waits for the welcome (a PUBLICATION header whose id is the
+ * ticket, no names; nil). */
 static void
 s_redeem(void *sub, const char *pattern, const uint8_t ticket[16], bool welcome)
 {
     uint8_t pre[ACTORS_WIRE_HDR_MAX];
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, pre, s_prefix(pre, pattern));
     uint8_t th[ACTORS_WIRE_HDR_MAX];
-    size_t thl = actors__hdr_write(th, ACTORS_CMD_REPLY, 0, ticket, 16);
+    size_t thl = actors__hdr_write(th, ACTORS_CMD_PUBLICATION, 0, ticket, 16);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, th, thl);
     if (!welcome) {
         return;
@@ -582,7 +583,8 @@ START_TEST(test_pubsub_stream_tickets)
      * event; no welcome of its own, no old.x, no mail.x. */
     s_msg_t w;
     ck_assert(s_raw_recv(other, RECV_MS, &w));
-    ck_assert_uint_eq(w.data[0][4], ACTORS_CMD_REPLY);
+    ck_assert_uint_eq(w.data[0][4], ACTORS_CMD_PUBLICATION);
+    ck_assert_uint_eq(w.data[0][ACTORS_WIRE_HDR_MIN - 1], 16);
     ck_assert_int_eq(memcmp(w.data[0] + ACTORS_WIRE_HDR_MIN, ta.ticket, 16), 0);
     s_msg_free(&w);
     s_pub_t p = s_get_pub(other);
