@@ -473,6 +473,8 @@ START_TEST(test_security_stream)
     ck_assert_int_eq(s_wait(ev, ITEST_WAIT_MS), ACTORS_OK);
     actors_future_destroy(&ev);
     actors_unsubscribe(&sub);
+    actors_client_destroy(&cli);
+    actors_client_destroy(&admin);
     zmq_close(plain);
     zmq_close(stranger);
     zmq_close(good);
