@@ -51,16 +51,19 @@ typedef struct {
 } auth_list_t;
 
 struct brk_auth {
-    char *dir;             /* the allowlist directory */
-    zcert_t *cert;         /* the broker's own certificate */
-    void *zap;             /* REP bound to AUTH_ZAP_EP */
-    pthread_t thread;      /* serves zap */
-    bool running;          /* thread started */
-    atomic_int stop;       /* the thread is to end */
-    atomic_int reload;     /* SIGHUP seen */
-    pthread_mutex_t lock;  /* guards list against the ZAP thread */
-    auth_list_t list;      /* the allowlist in force */
-    bool changed;          /* a key was removed or changed its role */
+    char *dir;            /* the allowlist directory */
+    zcert_t *cert;        /* the broker's own certificate */
+    void *zap;            /* REP bound to AUTH_ZAP_EP */
+    pthread_t thread;     /* serves zap */
+    bool running;         /* thread started */
+    atomic_int stop;      /* the thread is to end */
+    atomic_int reload;    /* SIGHUP seen */
+    pthread_mutex_t lock; /* guards list against the ZAP thread */
+    auth_list_t list;     /* the allowlist in force */
+    bool changed;         /* a key was removed or changed its role */
+    uint32_t revocations; /* reloads that removed or changed a key */
+    char (*revoked)[41];  /* the keys (Z85) the last of them did */
+    uint32_t n_revoked;
     int64_t log_second;    /* second of the last BRK-FORBIDDEN lines */
     uint32_t log_count;    /* lines logged in it */
     uint64_t n_forbidden;  /* commands refused */
@@ -581,10 +584,34 @@ brk_auth_destroy(brk_auth_t **self_p)
     }
     zcert_destroy(&self->cert);
     free(self->list.v);
+    free(self->revoked);
     free(self->dir);
     pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
+}
+
+static int
+s_cmp_z85(const void *key, const void *elem)
+{
+    return strcmp(key, elem);
+}
+
+uint32_t
+brk_auth_revocations(const brk_auth_t *self)
+{
+    return self ? self->revocations : 0;
+}
+
+bool
+brk_auth_revoked(const brk_auth_t *self, const char *key)
+{
+    if (self == NULL || key == NULL) {
+        return false;
+    }
+    /* In the allowlist's order (by Z85): sorted. */
+    return self->n_revoked > 0 && bsearch(key, self->revoked, self->n_revoked,
+                                      sizeof *self->revoked, s_cmp_z85) != NULL;
 }
 
 uint32_t
@@ -614,12 +641,27 @@ brk_auth_tick(brk_auth_t *self)
         return;
     }
     uint32_t removed = 0;
+    char(*gone)[41] = NULL;
     for (uint32_t i = 0; i < self->list.n; i++) {
         const auth_key_t *now = s_find(&fresh, self->list.v[i].z85);
         if (now == NULL || now->role != self->list.v[i].role ||
             strcmp(now->addresses, self->list.v[i].addresses) != 0) {
+            if (gone == NULL) {
+                gone = calloc(self->list.n, sizeof *gone);
+            }
+            if (gone != NULL) {
+                memcpy(gone[removed], self->list.v[i].z85, sizeof *gone);
+            }
             removed++;
         }
+    }
+    if (removed > 0) {
+        /* Out of memory for the list: connections are closed at their
+         * next message only (brk_auth_admit), as before a sweep. */
+        free(self->revoked);
+        self->revoked = gone;
+        self->n_revoked = gone != NULL ? removed : 0;
+        self->revocations++;
     }
     pthread_mutex_lock(&self->lock);
     auth_list_t old = self->list;

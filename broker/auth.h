@@ -21,7 +21,9 @@
  * keys are accepted, removed ones refused; a connection made with a key
  * since removed, or whose role changed, has its next message answered
  * Forbidden and its connection closed (it reconnects with its new role,
- * or is refused).
+ * or is refused). The core does not wait for that message where a peer
+ * may stay silent (an actor, a subscriber): it closes the connections of
+ * its rows made with such a key at the reload (brk_auth_revocations).
  *
  * Without keys there is no CURVE and no check: every peer may send
  * every command (the loopback, zero-setup mode; actors-broker refuses a
@@ -83,6 +85,16 @@ void brk_auth_reload(brk_auth_t *self);
 
 /* brk_auth_tick reloads the allowlist if asked. Thread: the broker's. */
 void brk_auth_tick(brk_auth_t *self);
+
+/* brk_auth_revocations counts the reloads that removed a key or changed
+ * one (its role or its address patterns); 0 when self is NULL. A change
+ * of it is the core's cue to close the connections made with those keys
+ * (brk_auth_revoked) and the event stream's to close all of its own. */
+uint32_t brk_auth_revocations(const brk_auth_t *self);
+
+/* brk_auth_revoked: key (Z85) is one the last such reload removed or
+ * changed. self NULL: false. */
+bool brk_auth_revoked(const brk_auth_t *self, const char *key);
 
 /* brk_auth_keys returns how many keys the allowlist holds. */
 uint32_t brk_auth_keys(const brk_auth_t *self);

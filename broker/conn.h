@@ -62,6 +62,7 @@ typedef struct {
                                  (REGISTER "progress"): messages after
                                  seq_known + 1 did not start */
     uint32_t free_next;       /* free list when free */
+    char key[41];             /* its CURVE key (Z85); "" without keys */
 } brk_conn_t;
 
 typedef struct {

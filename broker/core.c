@@ -914,7 +914,13 @@ brk_core_conn_claim(
     } else if (fd >= 0) {
         brk_conns_at(&self->conns, i)->fd = fd;
     }
-    brk_conns_at(&self->conns, i)->roles |= role;
+    brk_conn_t *c = brk_conns_at(&self->conns, i);
+    c->roles |= role;
+    if (self->auth != NULL && c->key[0] == '\0') {
+        /* For the sweep at a reload that revokes it (s_close_revoked). */
+        const char *key = zmq_msg_gets(m->hdr, "User-Id");
+        snprintf(c->key, sizeof c->key, "%s", key != NULL ? key : "");
+    }
     *ci = i;
     return ACTORS_OK;
 }
@@ -1355,11 +1361,45 @@ s_on_deadline(brk_broker_t *self, uint32_t si)
     }
 }
 
+/* s_close_revoked closes every connection with a row (an actor, a node,
+ * a subscriber: peers that may never send again, so brk_auth_admit would
+ * never see them) made with a key the allowlist's last reload removed or
+ * changed. Their ends follow as any connection's (the monitor); their
+ * peers are refused from now on, or take their new role. */
+static void
+s_close_revoked(brk_broker_t *self)
+{
+    brk_core_settle_fds(self); /* no fd of a connection already gone */
+    uint32_t closed = 0;
+    for (uint32_t i = 0; i < self->conns.used; i++) {
+        brk_conn_t *c = brk_conns_at(&self->conns, i);
+        if (c->rid_len != 0 && c->fd >= 0 &&
+            brk_auth_revoked(self->auth, c->key)) {
+            shutdown(c->fd, SHUT_RDWR);
+            closed++;
+        }
+    }
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-AUTH-REVOKED",
+        "closed=%u connections made with a key removed or changed by the "
+        "reload",
+        closed);
+}
+
+uint32_t
+brk_core_revocations(const brk_broker_t *self)
+{
+    return brk_auth_revocations(self->auth);
+}
+
 /* s_tick runs the extensions' ticks and the core's housekeeping. */
 static void
 s_tick(brk_broker_t *self)
 {
     brk_auth_tick(self->auth);
+    if (brk_auth_revocations(self->auth) != self->revocations) {
+        self->revocations = brk_auth_revocations(self->auth);
+        s_close_revoked(self);
+    }
     for (int i = 0; i < self->n_ext; i++) {
         if (self->ext[i].tick_cb) {
             self->ext[i].tick_cb(self->ext[i].self);

@@ -116,6 +116,7 @@ struct brk_broker {
     uint32_t n_undone;            /* of them */
     uint32_t cap_undone;          /* allocated */
     bool trim_due;                /* a peer left: give memory back */
+    uint32_t revocations;         /* brk_auth_revocations last swept */
     msgpack_sbuffer sbuf;         /* bodies the broker builds */
     msgpack_packer pk;            /* writes into sbuf */
     zmq_msg_t in[BRK_MAX_FRAMES]; /* the message being received */
@@ -166,6 +167,12 @@ void brk_core_liveness(brk_broker_t *self, void *sock);
  * ROUTER's are, so that no listener runs out of descriptors. Returns true
  * if it was. */
 bool brk_core_refuse_if_full(brk_broker_t *self, int fd);
+
+/* brk_core_revocations counts the allowlist reloads that removed or
+ * changed a key (auth.h; 0 without keys). The core closes its own
+ * connections made with such a key when it changes; an extension with
+ * its own socket, whose peers it cannot tell apart, closes its own. */
+uint32_t brk_core_revocations(const brk_broker_t *self);
 
 /* brk_core_peer_left: a peer of an extension's own socket left; what
  * it held (libzmq's memory for it) is given back to the system soon, as

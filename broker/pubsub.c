@@ -791,6 +791,17 @@ s_on_stream(void *arg)
     }
 }
 
+/* s_tick checks the stream at every tick: a reload that revoked a key
+ * closes its connections (stream.h) even with no peer stirring. */
+static void
+s_tick(void *arg)
+{
+    brk_pubsub_t *self = arg;
+    if (self->stream != NULL) {
+        brk_stream_check(self->stream);
+    }
+}
+
 static void
 s_pack_entry(void *arg, uint32_t ei, msgpack_packer *pk)
 {
@@ -850,6 +861,7 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
         .socks = {self->stream ? brk_stream_socket(self->stream, 0) : NULL,
             self->stream ? brk_stream_socket(self->stream, 1) : NULL},
         .sock_cb = s_on_stream,
+        .tick_cb = s_tick,
     };
     if (brk_core_attach(core, &ext) != ACTORS_OK) {
         s_destroy(self);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <actors/log.h>
 
@@ -13,12 +14,96 @@
 #include <actors-internal/wire.h>
 #include <actors-internal/zmon.h>
 
+/* A connection the XPUB accepted, as the monitor told it: its
+ * descriptor and both its ends, so that a descriptor reused by another
+ * connection since is not taken for it. */
+typedef struct {
+    int fd;
+    struct sockaddr_storage local;
+    struct sockaddr_storage peer;
+    socklen_t local_len;
+    socklen_t peer_len;
+} s_conn_t;
+
 struct brk_stream {
     brk_broker_t *core;
     void *xpub;
     void *monitor; /* PAIR: the XPUB's accepted connections */
     char endpoint[256];
+    s_conn_t *conns; /* accepted and not yet seen to end */
+    size_t nconns;
+    size_t conns_cap;
+    uint32_t revocations; /* brk_core_revocations when last checked */
 };
+
+/* s_ends reads fd's two ends into c; false if fd is no connected
+ * socket. */
+static bool
+s_ends(int fd, s_conn_t *c)
+{
+    c->fd = fd;
+    c->local_len = sizeof c->local;
+    c->peer_len = sizeof c->peer;
+    return getsockname(fd, (struct sockaddr *)&c->local, &c->local_len) == 0 &&
+           getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) == 0;
+}
+
+static void
+s_forget(brk_stream_t *self, int fd)
+{
+    for (size_t i = 0; i < self->nconns; i++) {
+        if (self->conns[i].fd == fd) {
+            self->conns[i] = self->conns[--self->nconns];
+            return;
+        }
+    }
+}
+
+static void
+s_track(brk_stream_t *self, int fd)
+{
+    s_forget(self, fd); /* a descriptor whose end was not seen */
+    if (self->nconns == self->conns_cap) {
+        size_t cap = self->conns_cap ? self->conns_cap * 2 : 16;
+        s_conn_t *v = actors__realloc(self->conns, cap * sizeof *v);
+        if (v == NULL) {
+            return; /* not closed at a revocation: logged there */
+        }
+        self->conns = v;
+        self->conns_cap = cap;
+    }
+    if (s_ends(fd, &self->conns[self->nconns])) {
+        self->nconns++;
+    }
+}
+
+/* s_close_all closes every connection of the stream: a reload removed or
+ * changed a key, and which connection was made with it cannot be told
+ * (libzmq names no peer of an XPUB). The peers with keys still listed
+ * connect again at once and subscribe again (their SUBs do it
+ * themselves: the broker welcomes each ticket again); events published
+ * meanwhile are not theirs (at most once); the others are refused. */
+static void
+s_close_all(brk_stream_t *self)
+{
+    size_t closed = 0;
+    for (size_t i = 0; i < self->nconns; i++) {
+        const s_conn_t *c = &self->conns[i];
+        s_conn_t now;
+        if (s_ends(c->fd, &now) && now.local_len == c->local_len &&
+            now.peer_len == c->peer_len &&
+            memcmp(&now.local, &c->local, c->local_len) == 0 &&
+            memcmp(&now.peer, &c->peer, c->peer_len) == 0) {
+            shutdown(c->fd, SHUT_RDWR);
+            closed++;
+        }
+    }
+    self->nconns = 0;
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-STREAM-REVOKED",
+        "closed=%zu every event stream connection closed: the allowlist "
+        "lost or changed a key; listed peers connect again",
+        closed);
+}
 
 actors_err
 brk_stream_create(brk_stream_t **out, brk_broker_t *core, const char *bind)
@@ -29,6 +114,7 @@ brk_stream_create(brk_stream_t **out, brk_broker_t *core, const char *bind)
         return ACTORS_ENOMEM;
     }
     self->core = core;
+    self->revocations = brk_core_revocations(core);
     self->xpub = zmq_socket(brk_core_ctx(core), ZMQ_XPUB);
     if (self->xpub == NULL) {
         actors__free(self);
@@ -94,6 +180,7 @@ brk_stream_destroy(brk_stream_t **self_p)
     if (self->monitor != NULL) {
         zmq_close(self->monitor);
     }
+    actors__free(self->conns);
     actors__free(self);
     *self_p = NULL;
 }
@@ -111,10 +198,18 @@ brk_stream_check(brk_stream_t *self)
     uint32_t value;
     while (actors__monitor_next(self->monitor, &event, &value)) {
         if (event == ZMQ_EVENT_ACCEPTED) {
-            (void)brk_core_refuse_if_full(self->core, (int)value);
+            if (!brk_core_refuse_if_full(self->core, (int)value)) {
+                s_track(self, (int)value);
+            }
         } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            s_forget(self, (int)value);
             brk_core_peer_left(self->core);
         }
+    }
+    uint32_t revocations = brk_core_revocations(self->core);
+    if (revocations != self->revocations) {
+        self->revocations = revocations;
+        s_close_all(self);
     }
 }
 

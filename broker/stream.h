@@ -62,7 +62,12 @@ void brk_stream_destroy(brk_stream_t **self_p);
 void *brk_stream_socket(brk_stream_t *self, int which);
 
 /* brk_stream_check reads the monitor: connections accepted near the
- * descriptor limit are refused (brk_core_refuse_if_full). */
+ * descriptor limit are refused (brk_core_refuse_if_full). After a reload
+ * of the allowlist that removed or changed a key (brk_core_revocations)
+ * it closes every connection of the stream (logged BRK-STREAM-REVOKED):
+ * libzmq names no XPUB peer, so the one made with that key cannot be
+ * told; the others connect and subscribe again by themselves. Call it
+ * at every tick as well as when its sockets are readable. */
 void brk_stream_check(brk_stream_t *self);
 
 /* brk_stream_endpoint is the endpoint bound (port resolved). */
