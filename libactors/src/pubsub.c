@@ -778,17 +778,24 @@ s_deliver(actors_subscription_t *self, const actors__hdr_t *hdr,
         self->dropped++;
         return;
     }
-    if (self->w_head != NULL) {
+    while (self->w_head != NULL) {
         s_waiter_t *w = self->w_head;
         self->w_head = w->next;
         if (self->w_head == NULL) {
             self->w_tail = NULL;
         }
-        actors__future_resolve_body(w->f, &body);
-        zmq_msg_close(&body);
+        /* A future its caller destroyed unresolved (a wait that timed
+         * out) takes no event: the next waiter, or the queue, does. */
+        bool taken = !w->f->user_dropped;
+        if (taken) {
+            actors__future_resolve_body(w->f, &body);
+            zmq_msg_close(&body);
+        }
         actors__future_unref(w->f);
         actors__free(w);
-        return;
+        if (taken) {
+            return;
+        }
     }
     s_queued_t *q = NULL;
     if (self->queued >= ACTORS_SUBSCRIPTION_QUEUE ||

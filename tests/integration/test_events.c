@@ -416,6 +416,18 @@ START_TEST(test_events_client_subscriptions)
     TEST_ASSERT_OK(actors_future_wait(e1, ITEST_WAIT_MS));
     actors_future_destroy(&e1);
     ck_assert_int_eq(seen.n, 2);
+    /* A next its caller gave up on (destroyed unresolved) takes no
+     * event: the one after it gets it. */
+    TEST_ASSERT_OK(actors_subscription_next(q, &e1));
+    actors_future_destroy(&e1);
+    ck_assert_int_eq(s_publish(pub, 11), 1);
+    TEST_ASSERT_OK(actors_subscription_next(q, &e1));
+    TEST_ASSERT_OK(actors_future_wait(e1, ITEST_WAIT_MS));
+    ck_assert(actors_future_is_ready(e1));
+    TEST_ASSERT_OK(actors_value_int(
+        actors_map_get(actors_map_get(itest_result(e1), "data"), "id"), &id));
+    ck_assert_int_eq(id, 11);
+    actors_future_destroy(&e1);
     /* A pending next fails Closed when the subscription ends. */
     TEST_ASSERT_OK(actors_subscription_next(q, &e1));
     actors_unsubscribe(&q);

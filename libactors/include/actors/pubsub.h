@@ -100,7 +100,8 @@ ACTORS_EXPORT actors_err actors_subscribe(actors_client_t *client,
 /* actors_subscription_next gives in *out a future for the next event of a
  * subscription without a handler: resolved at once if one is queued,
  * else when it comes. Its result is a map {"topic": str, "data": value}.
- * Futures are served in the order asked. Returns ACTORS_OK,
+ * Futures are served in the order asked; one destroyed before it
+ * resolved (a wait that gave up) takes no event. Returns ACTORS_OK,
  * ACTORS_EINVAL (the subscription has a handler), ACTORS_ENOMEM. */
 ACTORS_EXPORT actors_err actors_subscription_next(
     actors_subscription_t *self, actors_future_t **out);
