@@ -47,6 +47,9 @@ class Procs:
         out = open(os.path.join(self.tmp, name + ".out"), "wb")
         err = open(os.path.join(self.tmp, name + ".err"), "wb")
         e = dict(os.environ)
+        # durable state (reminders, persistence) in the session's own
+        # directory, not ./actors-state of wherever pytest runs
+        e["ACTORS_STATE_DIR"] = os.path.join(self.tmp, "state")
         if env:
             e.update(env)
         p = subprocess.Popen(argv, stdout=out, stderr=err, env=e,
