@@ -62,7 +62,8 @@ struct brk_pubsub {
     brk_stream_t *stream; /* NULL: no event stream */
     brk_idmap_t tickets;  /* ticket -> its PS_STREAM row */
     ps_pat_t *pats;       /* npats rows, refs 0: free */
-    uint32_t npats;
+    uint32_t npats;       /* rows up to the last one in use */
+    uint32_t pats_cap;    /* allocated */
     ps_sub_t *v;          /* cap rows */
     uint32_t cap;         /* allocated */
     uint32_t used;        /* rows ever handed out */
@@ -116,14 +117,14 @@ s_pat_ref(brk_pubsub_t *self, const char *p, size_t plen, uint32_t *out)
         }
     }
     if (free_i == BRK_NONE) {
-        if ((self->npats & (self->npats - 1)) == 0) {
-            uint32_t cap = self->npats ? self->npats * 2 : 16;
-            cap = cap < 16 ? 16 : cap;
+        if (self->npats == self->pats_cap) {
+            uint32_t cap = self->pats_cap ? self->pats_cap * 2 : 16;
             ps_pat_t *v = actors__realloc(self->pats, cap * sizeof *v);
             if (v == NULL) {
                 return ACTORS_ENOMEM;
             }
             self->pats = v;
+            self->pats_cap = cap;
         }
         free_i = self->npats++;
     }
@@ -147,6 +148,10 @@ s_pat_unref(brk_pubsub_t *self, uint32_t i, bool redeemed)
     t->redeemed -= redeemed;
     if (--t->refs == 0) {
         zmq_msg_close(&t->hdr);
+    }
+    /* Free rows at the end are no longer walked by every publish. */
+    while (self->npats > 0 && self->pats[self->npats - 1].refs == 0) {
+        self->npats--;
     }
 }
 
@@ -281,15 +286,35 @@ s_count_dropped(brk_pubsub_t *self, uint32_t ei)
 /* ------------------------------------------------------------ delivery */
 
 /* s_header makes the PUBLICATION header: id (the SUBSCRIBE's for a
- * connection, the address for an address), names pattern and topic. */
+ * connection, the address for an address, none on the stream), names
+ * pattern (plen bytes) and topic. */
 static void
-s_header(zmq_msg_t *hdr, const ps_sub_t *s, const void *id, size_t id_len,
-    const char *topic, size_t tlen)
+s_header(zmq_msg_t *hdr, const char *pattern, size_t plen, const void *id,
+    size_t id_len, const char *topic, size_t tlen)
 {
-    zmq_msg_init_size(hdr, ACTORS_WIRE_HDR_MIN + id_len + 2 + s->plen + tlen);
+    zmq_msg_init_size(hdr, ACTORS_WIRE_HDR_MIN + id_len + 2 + plen + tlen);
     uint8_t *p = zmq_msg_data(hdr);
     size_t n = actors__hdr_write(p, ACTORS_CMD_PUBLICATION, 0, id, id_len);
-    actors__hdr_names_write(p + n, s->pattern, s->plen, topic, tlen);
+    actors__hdr_names_write(p + n, pattern, plen, topic, tlen);
+}
+
+/* s_header_kept makes *kept, the header a subscription (or a pattern on
+ * the stream) last sent, the one for topic. Its id and pattern are fixed,
+ * so it differs only when the topic does: events on one topic share one
+ * header by reference instead of each building and allocating its own
+ * (docs/BENCHMARKS.md, fan-out). */
+static void
+s_header_kept(zmq_msg_t *kept, const char *pattern, size_t plen, const void *id,
+    size_t id_len, const char *topic, size_t tlen)
+{
+    size_t hl = zmq_msg_size(kept);
+    if (hl == ACTORS_WIRE_HDR_MIN + id_len + 2 + plen + tlen &&
+        memcmp((const uint8_t *)zmq_msg_data(kept) + hl - tlen, topic, tlen) ==
+            0) {
+        return;
+    }
+    zmq_msg_close(kept);
+    s_header(kept, pattern, plen, id, id_len, topic, tlen);
 }
 
 /* s_to_conn sends the event to a subscribed connection: at most once. */
@@ -307,17 +332,7 @@ s_to_conn(brk_pubsub_t *self, ps_sub_t *s, const char *topic, size_t tlen,
     zmq_msg_t cp;
     zmq_msg_init_size(&rid, c->rid_len);
     memcpy(zmq_msg_data(&rid), c->rid, c->rid_len);
-    /* A subscription's header differs from the last one it was sent
-     * only when the topic does (its id and pattern are fixed): events on
-     * one topic share one header by reference instead of each building
-     * and allocating its own (docs/BENCHMARKS.md, fan-out). */
-    size_t hl = zmq_msg_size(&s->hdr);
-    if (hl != ACTORS_WIRE_HDR_MIN + s->id_len + 2 + s->plen + tlen ||
-        memcmp((const uint8_t *)zmq_msg_data(&s->hdr) + hl - tlen, topic,
-            tlen) != 0) {
-        zmq_msg_close(&s->hdr);
-        s_header(&s->hdr, s, s->id, s->id_len, topic, tlen);
-    }
+    s_header_kept(&s->hdr, s->pattern, s->plen, s->id, s->id_len, topic, tlen);
     zmq_msg_init(&hdr);
     zmq_msg_copy(&hdr, &s->hdr);
     zmq_msg_init(&cp);
@@ -352,7 +367,7 @@ s_to_address(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
     }
     brk_slot_t *slot = brk_slots_at(&core->slots, si);
     zmq_msg_close(&slot->hdr);
-    s_header(&slot->hdr, s, address, alen, topic, tlen);
+    s_header(&slot->hdr, s->pattern, s->plen, address, alen, topic, tlen);
     zmq_msg_copy(&slot->args, body);
     slot->cmd = ACTORS_CMD_TELL;
     slot->answered = 1;
@@ -376,19 +391,9 @@ s_to_stream(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
             !brk_topic_match(t->pattern, t->plen, topic, tlen)) {
             continue;
         }
-        /* One header per topic, as s_to_conn's, with no request id:
-         * every subscriber of the pattern gets the same bytes. */
-        size_t hl = zmq_msg_size(&t->hdr);
-        if (hl != ACTORS_WIRE_HDR_MIN + 2 + t->plen + tlen ||
-            memcmp((const uint8_t *)zmq_msg_data(&t->hdr) + hl - tlen, topic,
-                tlen) != 0) {
-            zmq_msg_close(&t->hdr);
-            zmq_msg_init_size(
-                &t->hdr, ACTORS_WIRE_HDR_MIN + 2 + t->plen + tlen);
-            uint8_t *p = zmq_msg_data(&t->hdr);
-            size_t k = actors__hdr_write(p, ACTORS_CMD_PUBLICATION, 0, NULL, 0);
-            actors__hdr_names_write(p + k, t->pattern, t->plen, topic, tlen);
-        }
+        /* No request id: every subscriber of the pattern gets the same
+         * bytes. */
+        s_header_kept(&t->hdr, t->pattern, t->plen, NULL, 0, topic, tlen);
         if (brk_stream_send(self->stream, &t->hdr, body)) {
             n += t->redeemed;
         }
