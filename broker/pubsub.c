@@ -28,6 +28,8 @@
 
 #define PS_COPY_MAX 8192    /* bodies copied once per publish (s_on_publish) */
 #define PS_STREAM_BATCH 256 /* subscriptions read from the stream a call */
+#define PS_OWN "actors."    /* topics only the broker publishes */
+#define PS_OWN_LEN 7
 
 enum { PS_FREE = 0, PS_CONN, PS_ADDR, PS_STREAM };
 
@@ -467,6 +469,14 @@ s_on_publish(void *arg, brk_broker_t *core, const brk_in_t *m)
         brk_core_bad(core, m,
             "a topic is 1..255 bytes of non-empty dot-separated segments, "
             "no space or control byte, no wildcard");
+        return;
+    }
+    if (tlen >= PS_OWN_LEN && memcmp(t, PS_OWN, PS_OWN_LEN) == 0) {
+        /* Subscribers take these for the broker's word (lifecycle
+         * events): no peer may speak for it. */
+        brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_EFORBIDDEN, NULL,
+            "topics under actors. are the broker's own (lifecycle events); "
+            "publish under another name");
         return;
     }
     size_t blen = zmq_msg_size(&m->arg[1]);

@@ -200,6 +200,16 @@ START_TEST(test_pubsub_malformed)
     s_expect_error(c, 0, "e6", "BadRequest");
     s_send(c, ACTORS_CMD_PUBLISH, 0, NULL, 2, S(".a"), &one, (size_t)1);
     s_expect_error(c, 0, "", "BadRequest");
+    /* The broker's own topics: no peer may publish a lifecycle event,
+     * with or without a request id; "actors" alone is anyone's. */
+    s_send(c, ACTORS_CMD_PUBLISH, 0, "e16", 2, S("actors.lifecycle.exit.a"),
+        &one, (size_t)1);
+    s_expect_error(c, 0, "e16", "Forbidden");
+    s_send(c, ACTORS_CMD_PUBLISH, 0, NULL, 2, S("actors.x"), &one, (size_t)1);
+    s_expect_error(c, 0, "", "Forbidden");
+    s_send(c, ACTORS_CMD_PUBLISH, 0, "e17", 2, S("actors"), &one, (size_t)1);
+    uint8_t none = 0;
+    s_expect_reply(c, 0, "e17", &none, 1);
     s_send(c, ACTORS_CMD_SUBSCRIBE, 0, "e7", 0);
     s_expect_error(c, 0, "e7", "BadRequest");
     s_send(c, ACTORS_CMD_SUBSCRIBE, 0, "e8", 1, S("a.>.b"));
