@@ -117,7 +117,14 @@ expect "publish to a wildcard topic is a usage error" 2 "" \
     "~^actorctl: bad topic" -- publish 'interop.*' 1
 expect "subscribe to a bad pattern is a usage error" 2 "" \
     "~^actorctl: bad pattern" -- subscribe 'a.>.b'
-"$CTL" subscribe 'interop.>' --count 2 >"$TMP/sub.out" 2>"$TMP/sub.err" &
+expect "an empty topic is a usage error that says so" 2 "" \
+    "~^actorctl: empty topic" -- publish '' 1
+expect "publish from a missing file is a usage error" 2 "" \
+    "~^actorctl: the event: cannot open" -- publish interop.x "@$TMP/none"
+expect "nobody may publish as the broker (actors.)" 1 "" \
+    "~^Forbidden: topics under actors. are the broker's own" -- \
+    publish actors.lifecycle.exit.interop/counter '{"kind":"exit"}'
+"$CTL" subscribe 'interop.>' --count 3 >"$TMP/sub.out" 2>"$TMP/sub.err" &
 SUB=$!
 # Once the broker has the subscription, a publish says 1 (poll with a
 # deadline; the events published before it are not counted).
@@ -129,14 +136,18 @@ for _ in $(seq 1 100); do
     fi
     "$CTL" --timeout 100 call interop/chaos sleep 20 >/dev/null 2>&1 # poll
 done
-"$CTL" publish interop.orders.2 '[2,"two"]' >/dev/null
+echo '[2,"two"]' | "$CTL" publish interop.orders.2 - >/dev/null
+echo '{"three":3}' >"$TMP/ev3.json"
+"$CTL" publish interop.orders.3 "@$TMP/ev3.json" >/dev/null
 wait "$SUB"
 if [ "$ok" -eq 1 ] && [ "$(sed -n 1p "$TMP/sub.out")" = \
     '{"topic":"interop.orders.1","data":{"id":1}}' ] &&
     [ "$(sed -n 2p "$TMP/sub.out")" = \
-        '{"topic":"interop.orders.2","data":[2,"two"]}' ]; then
+        '{"topic":"interop.orders.2","data":[2,"two"]}' ] &&
+    [ "$(sed -n 3p "$TMP/sub.out")" = \
+        '{"topic":"interop.orders.3","data":{"three":3}}' ]; then
     PASSED=$((PASSED + 1))
-    echo "ok   subscribe prints one JSON line per event, in order"
+    echo "ok   subscribe prints one JSON line per event, in order (events from argv, - and @PATH)"
 else
     FAILED=$((FAILED + 1))
     echo "FAIL subscribe prints one JSON line per event: $(cat "$TMP/sub.out" "$TMP/sub.err")"

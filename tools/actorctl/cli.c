@@ -101,7 +101,9 @@ cli_usage(FILE *out)
           "                                 DIR/NAME_secret (--key); ROLE:\n"
           "                                 client (default), actor, node,\n"
           "                                 admin\n"
-          "  events --follow [--json]       stream them as they happen\n"
+          "  events --follow [--json] [--count N]\n"
+          "                                 stream them as they happen (or\n"
+          "                                 the next N)\n"
           "  subscribe PATTERN [--count N]  print one JSON line per event\n"
           "                                 on a matching topic until "
           "stopped\n"
@@ -110,7 +112,8 @@ cli_usage(FILE *out)
           "                                 '>' the rest: orders.>\n"
           "  publish TOPIC JSON             publish an event, print how "
           "many\n"
-          "                                 subscriptions it reached\n"
+          "                                 subscriptions it reached (JSON\n"
+          "                                 may be - or @PATH, as an ARG)\n"
           "\n"
           "options:\n"
           "  --broker EP    broker endpoint (default: $ACTORS_BROKER, else\n"
@@ -495,7 +498,10 @@ s_parse(cli_t *self, int argc, char **argv, bool *is_help, char *errbuf,
         }
     }
     if (self->address != NULL && *self->address == '\0') {
-        return s_fail(errbuf, errlen, "empty address");
+        return s_fail(errbuf, errlen,
+            self->cmd == CLI_CMD_PUBLISH     ? "empty topic"
+            : self->cmd == CLI_CMD_SUBSCRIBE ? "empty pattern"
+                                             : "empty address");
     }
     if (self->method != NULL && *self->method == '\0') {
         return s_fail(errbuf, errlen, "empty method");

@@ -134,6 +134,37 @@ s_finish(const cli_t *cli, actors_future_t *f, int wait_ms)
     return s_print_json(result);
 }
 
+/* s_add_word adds the JSON value of a command-line word to m: the word
+ * itself, standard input for "-", the file PATH for "@PATH" (argsrc.h);
+ * what names it in the errors. Returns COMMANDS_EXIT_OK, _USAGE (not
+ * readable, not JSON) or _ERROR. */
+static int
+s_add_word(actors_msg_t *m, const char *word, const char *what)
+{
+    char why[256] = "";
+    const char *text = NULL;
+    char *owned = NULL;
+    actors_err rc = argsrc_text(word, stdin, &text, &owned, why, sizeof why);
+    if (rc == ACTORS_EIO) {
+        fprintf(stderr, "actorctl: %s: %s\n", what, why);
+        return COMMANDS_EXIT_USAGE;
+    }
+    if (rc == ACTORS_OK) {
+        rc = actors_json_add(m, text, why, sizeof why);
+    }
+    free(owned);
+    if (rc == ACTORS_EINVAL) {
+        fprintf(stderr, "actorctl: %s is not JSON: %s%s%s\n", what, word,
+            why[0] ? ": " : "", why);
+        return COMMANDS_EXIT_USAGE;
+    }
+    if (rc != ACTORS_OK) {
+        fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
+        return COMMANDS_EXIT_ERROR;
+    }
+    return COMMANDS_EXIT_OK;
+}
+
 /* s_build_args turns the JSON words of the command line into arguments.
  * Returns COMMANDS_EXIT_OK with *out owned by the caller. */
 static int
@@ -149,31 +180,18 @@ s_build_args(const cli_t *cli, actors_msg_t **out)
         return COMMANDS_EXIT_USAGE;
     }
     actors_err rc = actors_msg_create(&args);
-    for (int i = 0; rc == ACTORS_OK && i < cli->nargs; i++) {
-        char why[256] = "";
-        const char *text = NULL;
-        char *owned = NULL;
-        rc = argsrc_text(cli->args[i], stdin, &text, &owned, why, sizeof why);
-        if (rc == ACTORS_EIO) {
-            fprintf(stderr, "actorctl: argument %d: %s\n", i + 1, why);
-            actors_msg_destroy(&args);
-            return COMMANDS_EXIT_USAGE;
-        }
-        if (rc == ACTORS_OK) {
-            rc = actors_json_add(args, text, why, sizeof why);
-        }
-        free(owned);
-        if (rc == ACTORS_EINVAL) {
-            fprintf(stderr, "actorctl: argument %d is not JSON: %s%s%s\n",
-                i + 1, cli->args[i], why[0] ? ": " : "", why);
-            actors_msg_destroy(&args);
-            return COMMANDS_EXIT_USAGE;
-        }
-    }
     if (rc != ACTORS_OK) {
         fprintf(stderr, "%s: %s\n", actors_err_name(rc), actors_strerror(rc));
-        actors_msg_destroy(&args);
         return COMMANDS_EXIT_ERROR;
+    }
+    for (int i = 0; i < cli->nargs; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "argument %d", i + 1);
+        int status = s_add_word(args, cli->args[i], what);
+        if (status != COMMANDS_EXIT_OK) {
+            actors_msg_destroy(&args);
+            return status;
+        }
     }
     *out = args;
     return COMMANDS_EXIT_OK;
@@ -599,18 +617,13 @@ s_publish(actors_client_t *client, const cli_t *cli)
 {
     actors_msg_t *data = NULL;
     actors_err rc = actors_msg_create(&data);
-    char why[256] = "";
-    if (rc == ACTORS_OK) {
-        rc = actors_json_add(data, cli->payload, why, sizeof why);
-    }
     if (rc != ACTORS_OK) {
-        actors_msg_destroy(&data);
-        if (rc == ACTORS_EINVAL) {
-            fprintf(stderr, "actorctl: the event is not JSON: %s%s%s\n",
-                cli->payload, why[0] ? ": " : "", why);
-            return COMMANDS_EXIT_USAGE;
-        }
         return s_request_failed(rc);
+    }
+    int status = s_add_word(data, cli->payload, "the event");
+    if (status != COMMANDS_EXIT_OK) {
+        actors_msg_destroy(&data);
+        return status;
     }
     actors_future_t *f = NULL;
     rc = actors_publish(client, cli->address, &data, &f);
@@ -625,7 +638,7 @@ s_publish(actors_client_t *client, const cli_t *cli)
         }
         return s_request_failed(rc);
     }
-    int status = s_finish(cli, f, s_wait_ms(cli));
+    status = s_finish(cli, f, s_wait_ms(cli));
     actors_future_destroy(&f);
     return status;
 }
