@@ -162,6 +162,10 @@ brk_stream_create(brk_stream_t **out, brk_broker_t *core, const char *bind)
         0) {
         snprintf(self->endpoint, sizeof self->endpoint, "%s", bind);
     }
+    /* Where it is, port resolved: clients learn it from SUBSCRIBE's
+     * answer, an operator from here. */
+    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-STREAM",
+        "endpoint=%s event stream bound", self->endpoint);
     *out = self;
     return ACTORS_OK;
 }
