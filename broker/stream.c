@@ -4,8 +4,10 @@
 #include "stream.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received */
 #include <sys/socket.h>
 
 #include <actors/log.h>
@@ -23,6 +25,7 @@ typedef struct {
     struct sockaddr_storage peer;
     socklen_t local_len;
     socklen_t peer_len;
+    int64_t since; /* accepted (core->now) */
 } s_conn_t;
 
 struct brk_stream {
@@ -34,6 +37,10 @@ struct brk_stream {
     size_t nconns;
     size_t conns_cap;
     uint32_t revocations; /* brk_core_revocations when last checked */
+    uint32_t read_since;  /* messages read up since the last s_police */
+    int64_t policed_at;   /* when (core->now) */
+    uint64_t n_flooded;   /* connections closed over their budget */
+    int64_t flood_logged; /* when BRK-STREAM-FLOOD was last logged */
 };
 
 /* s_ends reads fd's two ends into c; false if fd is no connected
@@ -73,7 +80,70 @@ s_track(brk_stream_t *self, int fd)
         self->conns_cap = cap;
     }
     if (s_ends(fd, &self->conns[self->nconns])) {
+        self->conns[self->nconns].since = self->core->now;
         self->nconns++;
+    }
+}
+
+/* s_same: c's descriptor still holds the connection c was made for. */
+static bool
+s_same(const s_conn_t *c)
+{
+    s_conn_t now;
+    return s_ends(c->fd, &now) && now.local_len == c->local_len &&
+           now.peer_len == c->peer_len &&
+           memcmp(&now.local, &c->local, c->local_len) == 0 &&
+           memcmp(&now.peer, &c->peer, c->peer_len) == 0;
+}
+
+/* s_police closes each TCP connection that has sent the broker more than
+ * BRK_STREAM_RECV_BUDGET bytes beyond its heartbeats: a SUB sends only
+ * its subscriptions, and libzmq keeps every one (a few KiB each for a
+ * long random prefix) without a bound of its own and without naming the
+ * peer that sent it, so the bytes each connection sent up, counted by
+ * the kernel, are what tells a flood's sender. Its peer may connect
+ * again with a fresh budget; what it subscribed is given back. */
+static void
+s_police(brk_stream_t *self)
+{
+    self->read_since = 0;
+    self->policed_at = self->core->now;
+    const brk_opts_t *o = &self->core->opts;
+    int64_t ivl = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
+    for (size_t i = 0; i < self->nconns;) {
+        s_conn_t *c = &self->conns[i];
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        memset(&ti, 0, sizeof ti);
+        if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+            len < offsetof(struct tcp_info, tcpi_bytes_received) +
+                      sizeof ti.tcpi_bytes_received) {
+            i++; /* not TCP (ipc://), or an old kernel: no budget */
+            continue;
+        }
+        uint64_t beats = (uint64_t)((self->core->now - c->since) / ivl + 1);
+        uint64_t allowed =
+            BRK_STREAM_RECV_BUDGET + beats * BRK_STREAM_BEAT_BYTES;
+        if (ti.tcpi_bytes_received <= allowed) {
+            i++;
+            continue;
+        }
+        if (s_same(c)) {
+            shutdown(c->fd, SHUT_RDWR);
+            self->n_flooded++;
+            if (self->core->now - self->flood_logged >= 1000 ||
+                self->n_flooded == 1) {
+                self->flood_logged = self->core->now;
+                ACTORS_LOG(ACTORS_LOG_WARN, "BRK-STREAM-FLOOD",
+                    "closed=%llu received=%llu budget=%llu an event stream "
+                    "connection sent more subscriptions than any subscriber "
+                    "needs; closed (logged at most once a second)",
+                    (unsigned long long)self->n_flooded,
+                    (unsigned long long)ti.tcpi_bytes_received,
+                    (unsigned long long)allowed);
+            }
+        }
+        *c = self->conns[--self->nconns];
     }
 }
 
@@ -89,11 +159,7 @@ s_close_all(brk_stream_t *self)
     size_t closed = 0;
     for (size_t i = 0; i < self->nconns; i++) {
         const s_conn_t *c = &self->conns[i];
-        s_conn_t now;
-        if (s_ends(c->fd, &now) && now.local_len == c->local_len &&
-            now.peer_len == c->peer_len &&
-            memcmp(&now.local, &c->local, c->local_len) == 0 &&
-            memcmp(&now.peer, &c->peer, c->peer_len) == 0) {
+        if (s_same(c)) {
             shutdown(c->fd, SHUT_RDWR);
             closed++;
         }
@@ -131,7 +197,10 @@ brk_stream_create(brk_stream_t **out, brk_broker_t *core, const char *bind)
     zmq_setsockopt(self->xpub, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(self->xpub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
     zmq_setsockopt(self->xpub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(self->xpub, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    /* What one activation of a pipe applies before the broker sees any
+     * of it (s_police bounds the rest). */
+    int rcvhwm = BRK_STREAM_RCVHWM;
+    zmq_setsockopt(self->xpub, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     zmq_setsockopt(self->xpub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     brk_core_liveness(core, self->xpub);
     char mon_ep[64];
@@ -215,6 +284,12 @@ brk_stream_check(brk_stream_t *self)
         self->revocations = revocations;
         s_close_all(self);
     }
+    /* After every batch of subscriptions read (libzmq has applied at
+     * least those), else once in a while. */
+    if (self->read_since > 0 ||
+        self->core->now - self->policed_at >= BRK_STREAM_POLICE_MS) {
+        s_police(self);
+    }
 }
 
 const char *
@@ -233,6 +308,7 @@ brk_stream_recv(brk_stream_t *self, bool *on, uint8_t *buf, size_t *len)
             zmq_msg_close(&m);
             return false;
         }
+        self->read_since++;
         size_t n = zmq_msg_size(&m);
         const uint8_t *d = zmq_msg_data(&m);
         /* Verbose mode hands up every subscription (an unsubscription

@@ -44,6 +44,15 @@
  * PUBLICATION header up to its pattern, or up to its ticket. */
 #define BRK_STREAM_SUB_MAX (1 + ACTORS_WIRE_HDR_MIN + 1 + 255)
 #define BRK_STREAM_FRAME_MAX 1024 /* larger frames close the connection */
+/* Bytes a TCP connection to the stream may send up beyond its heartbeats
+ * (brk_stream_check): 2048 subscriptions of the longest prefix, twice
+ * what a subscriber of the 1024 patterns allowed to it sends. */
+#define BRK_STREAM_RECV_BUDGET (2048u * BRK_STREAM_SUB_MAX)
+#define BRK_STREAM_BEAT_BYTES 64 /* per heartbeat_ms: PONGs, boxed */
+#define BRK_STREAM_RCVHWM 100    /* subscriptions queued per peer */
+#define BRK_STREAM_POLICE_MS                                                   \
+    1000 /* budgets checked this often, and                                    \
+            after every batch read */
 
 typedef struct brk_stream brk_stream_t;
 
@@ -66,8 +75,13 @@ void *brk_stream_socket(brk_stream_t *self, int which);
  * of the allowlist that removed or changed a key (brk_core_revocations)
  * it closes every connection of the stream (logged BRK-STREAM-REVOKED):
  * libzmq names no XPUB peer, so the one made with that key cannot be
- * told; the others connect and subscribe again by themselves. Call it
- * at every tick as well as when its sockets are readable. */
+ * told; the others connect and subscribe again by themselves. A TCP
+ * connection that has sent more than BRK_STREAM_RECV_BUDGET bytes
+ * beyond its heartbeats (the kernel counts them: libzmq keeps every
+ * subscription, unbounded, and names no sender) is closed and logged
+ * BRK-STREAM-FLOOD, checked after every batch of subscriptions read
+ * and every BRK_STREAM_POLICE_MS. Call it at every tick as well as when
+ * its sockets are readable. */
 void brk_stream_check(brk_stream_t *self);
 
 /* brk_stream_endpoint is the endpoint bound (port resolved). */
