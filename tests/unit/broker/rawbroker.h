@@ -465,4 +465,22 @@ s_actor_get(void *actor)
     return g;
 }
 
+/* s_vm_hwm_kib is the peak resident size of this process (VmHWM). */
+static long
+s_vm_hwm_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    ck_assert_int_gt(kib, 0);
+    return kib;
+}
+
 #endif

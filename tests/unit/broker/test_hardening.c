@@ -36,24 +36,6 @@
 
 static const uint8_t s_nil = 0xc0;
 
-/* s_vm_hwm_kib is the peak resident size of this process (VmHWM). */
-static long
-s_vm_hwm_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    ck_assert_ptr_nonnull(f);
-    char line[256];
-    long kib = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    ck_assert_int_gt(kib, 0);
-    return kib;
-}
-
 /* A node may answer only what was relayed to it: a second node that took
  * the address over (STATE with the actor's pid) and answers the first
  * node's KILL by its tag used to abort the broker (mailbox.c assertion). */

@@ -694,23 +694,6 @@ START_TEST(test_pubsub_stream_slow)
 }
 END_TEST
 
-/* s_peak_kb is this process's peak resident memory (VmHWM), in KiB. */
-static long
-s_peak_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    ck_assert_ptr_nonnull(f);
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
-}
-
 /* s_mon_wait waits up to ms for event on the monitor mon. */
 static bool
 s_mon_wait(void *mon, uint16_t want, int ms)
@@ -778,7 +761,7 @@ START_TEST(test_pubsub_stream_flood_closed)
     s_ticket_t ta = s_stream_subscribe(a, "jobs.>");
     void *sa = s_stream_sock(ta.ep);
     s_redeem(sa, "jobs.>", ta.ticket, true);
-    long before = s_peak_kb();
+    long before = s_vm_hwm_kib();
     /* The flood from another process: an XSUB keeps a copy of every
      * subscription it sends, which is not the broker's memory. */
     pid_t pid = fork();
@@ -790,7 +773,7 @@ START_TEST(test_pubsub_stream_flood_closed)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
         "the flood's connection was not closed");
-    long grown = s_peak_kb() - before;
+    long grown = s_vm_hwm_kib() - before;
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     /* (The sanitizers' own memory, their quarantine of freed blocks
      * above all, makes this figure theirs.) About 20-45 MB for 40000 or
