@@ -757,8 +757,7 @@ s_flood(const char *ep, int n)
 /* A peer that floods the stream with subscriptions nobody handed out
  * (libzmq keeps every one, about 7 KiB for a 200-byte prefix, and names
  * no sender) has its connection closed once it has sent its budget: the
- * broker's memory stays bounded (40000 of them took 280 MB before) and
- * the others still get their events. */
+ * broker's memory stays bounded and the others still get their events. */
 START_TEST(test_pubsub_stream_flood_closed)
 {
     s_start_stream();
@@ -798,9 +797,10 @@ START_TEST(test_pubsub_stream_flood_closed)
     long grown = s_vm_hwm_kib() - before;
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     /* (The sanitizers' own memory, their quarantine of freed blocks
-     * above all, makes this figure theirs.) About 20-45 MB for 40000 or
-     * 80000 subscriptions now. */
-    ck_assert_msg(grown < 100 * 1024, "the flood took %ld KiB", grown);
+     * above all, makes this figure theirs.) Unbounded, 60000 would take
+     * 420 MB; now the budget's share (about 20 MB) and what libzmq
+     * applied before the broker looked: 20-115 MB seen. */
+    ck_assert_msg(grown < 200 * 1024, "the flood took %ld KiB", grown);
 #else
     (void)grown;
 #endif
@@ -839,7 +839,7 @@ main(void)
 {
     const char *flood = getenv("PUBSUB_FLOOD_EP");
     if (flood != NULL) {
-        return s_flood(flood, 40000) ? EXIT_SUCCESS : EXIT_FAILURE;
+        return s_flood(flood, 60000) ? EXIT_SUCCESS : EXIT_FAILURE;
     }
     SRunner *sr = srunner_create(pubsub_suite());
     srunner_run_all(sr, CK_NORMAL);
