@@ -4,7 +4,8 @@
  * The allowlist is an array of keys sorted by their Z85 text. The ZAP
  * thread reads it under the mutex; the broker thread, the only writer,
  * swaps in a new one under the mutex (reload) and reads it without.
- * Certificates are read with czmq (zcert_load: ZPL through zconfig).
+ * Certificates are ZPL files read with czmq: zcert_load for the broker's
+ * own pair, zconfig_load for the allowlist's public files (s_load_dir).
  */
 #include "auth.h"
 
@@ -253,29 +254,36 @@ s_load_dir(const char *dir, auth_list_t *out)
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
             continue;
         }
-        zcert_t *cert = zcert_load(path);
-        if (cert == NULL) {
+        /* The public file itself: czmq's zcert_load would read a
+         * NAME_secret beside it first and take ITS metadata, so a role
+         * or patterns edited in the allowlist would not count. */
+        zconfig_t *cert = zconfig_load(path);
+        const char *pub =
+            cert != NULL ? zconfig_get(cert, "curve/public-key", NULL) : NULL;
+        uint8_t key[32];
+        if (pub == NULL || strlen(pub) != 40 || !zmq_z85_decode(key, pub)) {
             ACTORS_LOG(ACTORS_LOG_WARN, "BRK-AUTH-SKIP",
                 "file=%s not a certificate; skipped", path);
+            zconfig_destroy(&cert);
             continue;
         }
-        const char *role_s = zcert_meta(cert, "role");
+        const char *role_s = zconfig_get(cert, "metadata/role", NULL);
         unsigned role = brk_auth_role_parse(role_s);
         if (role == 0) {
             ACTORS_LOG(ACTORS_LOG_WARN, "BRK-AUTH-SKIP",
                 "file=%s role=\"%s\" no valid role (client, actor, node, "
                 "admin) in its metadata; skipped",
                 path, role_s ? role_s : "");
-            zcert_destroy(&cert);
+            zconfig_destroy(&cert);
             continue;
         }
-        const char *addresses = zcert_meta(cert, "addresses");
+        const char *addresses = zconfig_get(cert, "metadata/addresses", NULL);
         if (addresses != NULL && strlen(addresses) >= AUTH_ADDRESSES_MAX) {
             /* Cut short, a list could allow what it did not say. */
             ACTORS_LOG(ACTORS_LOG_WARN, "BRK-AUTH-SKIP",
                 "file=%s its addresses are longer than %d bytes; skipped", path,
                 AUTH_ADDRESSES_MAX - 1);
-            zcert_destroy(&cert);
+            zconfig_destroy(&cert);
             continue;
         }
         if (out->n == cap) {
@@ -283,7 +291,7 @@ s_load_dir(const char *dir, auth_list_t *out)
             auth_key_t *nv = realloc(out->v, ncap * sizeof *nv);
             if (nv == NULL) {
                 rc = ACTORS_ENOMEM;
-                zcert_destroy(&cert);
+                zconfig_destroy(&cert);
                 break;
             }
             out->v = nv;
@@ -291,15 +299,15 @@ s_load_dir(const char *dir, auth_list_t *out)
         }
         auth_key_t *k = &out->v[out->n++];
         memset(k, 0, sizeof *k);
-        memcpy(k->z85, zcert_public_txt(cert), 40);
-        memcpy(k->key, zcert_public_key(cert), 32);
-        const char *name = zcert_meta(cert, "name");
+        memcpy(k->z85, pub, 40);
+        memcpy(k->key, key, 32);
+        const char *name = zconfig_get(cert, "metadata/name", NULL);
         snprintf(k->name, sizeof k->name, "%.*s", AUTH_NAME_MAX - 1,
             name && *name ? name : de->d_name);
         k->role = role;
         snprintf(k->addresses, sizeof k->addresses, "%s",
             addresses != NULL ? addresses : "");
-        zcert_destroy(&cert);
+        zconfig_destroy(&cert);
     }
     closedir(d);
     if (rc != ACTORS_OK) {

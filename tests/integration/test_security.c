@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <actors-internal/wire.h>
+#include <czmq.h>
 #include <msgpack.h>
 #include <zmq.h>
 
@@ -696,6 +697,33 @@ END_TEST
 /* An actor key made with --addresses may REGISTER only the addresses its
  * patterns match (alone or as a group's member); another actor key, made
  * without, any. The refusal is Forbidden and logged. */
+static bool
+s_reloads_pred(void *arg)
+{
+    return testutil_count(testutil_proc_stderr(s_broker), "BRK-AUTH-RELOAD") >=
+           *(int *)arg;
+}
+
+static void
+s_sighup(int nth)
+{
+    testutil_proc_kill(s_broker, SIGHUP);
+    ck_assert_msg(testutil_wait_until(s_reloads_pred, &nth, 10000),
+        "no reload %d: %s", nth, testutil_proc_stderr(s_broker));
+}
+
+/* s_set_addresses rewrites the address patterns of the public key file
+ * at rest (under the test's directory), as an operator would edit it. */
+static void
+s_set_addresses(const char *rest, const char *patterns)
+{
+    zconfig_t *cert = zconfig_load(s_path(rest));
+    ck_assert_ptr_nonnull(cert);
+    zconfig_put(cert, "metadata/addresses", patterns);
+    ck_assert_int_eq(zconfig_save(cert, s_path(rest)), 0);
+    zconfig_destroy(&cert);
+}
+
 START_TEST(test_security_key_address_patterns)
 {
     const char *argv[] = {"actorctl", "keygen", "lim", "--role", "actor",
@@ -732,6 +760,19 @@ START_TEST(test_security_key_address_patterns)
     ck_assert_str_eq(type, "");
     actors_client_t *cli = s_client("keys/cli_secret", "sec/broker");
     char st[32];
+    s_lookup(cli, "counter/x", st, sizeof st, NULL);
+    ck_assert_str_eq(st, "running");
+
+    /* Narrowing a key's patterns takes rights away as removing it does:
+     * the reload closes its connection, and what it held goes with it
+     * (its role is unchanged; the other actor is untouched). */
+    s_set_addresses("keys/lim", "pool/*");
+    s_sighup(1);
+    s_assert_log("removed_or_changed=1 ");
+    s_state_arg_t gone = {cli, "counter/l1", "running", true};
+    ck_assert_msg(testutil_wait_until(s_state_pred, &gone, 15000),
+        "a key whose patterns no longer allow counter/l1 still holds it");
+    s_assert_log("BRK-AUTH-REVOKED closed=1 ");
     s_lookup(cli, "counter/x", st, sizeof st, NULL);
     ck_assert_str_eq(st, "running");
     actors_client_destroy(&cli);
@@ -985,21 +1026,6 @@ START_TEST(test_security_plain_client_fails_fast)
     actors_client_destroy(&c);
 }
 END_TEST
-
-static bool
-s_reloads_pred(void *arg)
-{
-    return testutil_count(testutil_proc_stderr(s_broker), "BRK-AUTH-RELOAD") >=
-           *(int *)arg;
-}
-
-static void
-s_sighup(int nth)
-{
-    testutil_proc_kill(s_broker, SIGHUP);
-    ck_assert_msg(testutil_wait_until(s_reloads_pred, &nth, 10000),
-        "no reload %d: %s", nth, testutil_proc_stderr(s_broker));
-}
 
 /* SIGHUP reads the allowlist again: a key added is accepted, a key
  * removed is refused, and its live connection's next command is
