@@ -20,11 +20,12 @@
  * reconnections after a broker refused the connection (client_conn.h);
  * a waiting client polls its ZMQ_FD beside the socket's.
  *
- * Calls get an 8-byte request id from a per-client counter (never reused).
- * A plain tell gets one too, with the top bit set (ACTORS__TELL_BIT) and
- * no future: the broker acknowledges it (REPLY nil, or ERROR if it refused
- * the tell), and s_dispatch recognises the bit and consumes the answer,
- * counting and logging refusals, without the pending table. Every
+ * Calls get a request id from a per-client counter (never reused), 4
+ * bytes on the wire while it fits in 31 bits, 8 after
+ * (actors__client_id_write). A plain tell gets one too, with the top bit set
+ * (ACTORS__TELL_BIT) and no future: the broker acknowledges it (REPLY nil, or
+ * ERROR if it refused the tell), and s_dispatch recognises the bit and consumes
+ * the answer, counting and logging refusals, without the pending table. Every
  * ACTORS__TELL_PUMP tells sent without a pump, a tell pumps the client once
  * so that unread acknowledgements do not pile up in libzmq's queue.
  * The pending table maps id -> future with open addressing, Robin Hood
@@ -88,7 +89,8 @@
 
 #define ACTORS_CLIENT_TAG 0xac7e0004u
 #define ACTORS__LINGER_MS 1000
-#define ACTORS__ID_LEN 8
+#define ACTORS__ID_LEN 8         /* a request id's longest form */
+#define ACTORS__ID_SHORT 4       /* ... and its short one */
 #define ACTORS__MAX_FRAMES 8     /* frames kept per message; more dropped */
 #define ACTORS__DRAIN_MAX 4096   /* messages handled per poll */
 #define ACTORS__GRACE_MIN_MS 200 /* local deadline = timeout + grace */
@@ -765,9 +767,11 @@ s_request_fl(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
         }
     }
     uint64_t id = self->next_id | (untracked ? ACTORS__TELL_BIT : 0);
+    uint8_t idb[ACTORS__ID_LEN];
+    size_t idlen =
+        want_future || untracked ? actors__client_id_write(id, idb) : 0;
     uint8_t hdr[ACTORS_WIRE_HDR_MIN + ACTORS__ID_LEN + ACTORS_WIRE_NAMES_MAX];
-    size_t hlen = actors__hdr_write(hdr, cmd, timeout_ms, &id,
-        want_future || untracked ? ACTORS__ID_LEN : 0);
+    size_t hlen = actors__hdr_write(hdr, cmd, timeout_ms, idb, idlen);
     hdr[5] = hdr_flags; /* PROTOCOL.md, "Groups": broadcast, routed */
     if (cmd == ACTORS_CMD_CALL || cmd == ACTORS_CMD_TELL) {
         /* A call's names travel in its header, not in frames of their
@@ -1373,6 +1377,35 @@ s_tell_answer(
     }
 }
 
+size_t
+actors__client_id_write(uint64_t id, uint8_t *out)
+{
+    uint64_t n = id & ~ACTORS__TELL_BIT;
+    if (n < ((uint64_t)1 << 31)) {
+        uint32_t v = (uint32_t)n | (id & ACTORS__TELL_BIT ? 1u << 31 : 0);
+        memcpy(out, &v, ACTORS__ID_SHORT);
+        return ACTORS__ID_SHORT;
+    }
+    memcpy(out, &id, ACTORS__ID_LEN);
+    return ACTORS__ID_LEN;
+}
+
+bool
+actors__client_id_read(const void *p, size_t len, uint64_t *id)
+{
+    if (len == ACTORS__ID_SHORT) {
+        uint32_t v;
+        memcpy(&v, p, sizeof v);
+        *id = (v & ~(1u << 31)) | (v & (1u << 31) ? ACTORS__TELL_BIT : 0);
+        return true;
+    }
+    if (len == ACTORS__ID_LEN) {
+        memcpy(id, p, sizeof *id);
+        return true;
+    }
+    return false;
+}
+
 /* s_dispatch handles one received message of n frames (n >= 1). */
 static void
 s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
@@ -1386,10 +1419,9 @@ s_dispatch(actors_client_t *self, zmq_msg_t *frames, int n)
             &hdr) != ACTORS_OK) {
         return; /* not ACT2: nothing sensible to do with it */
     }
+    uint64_t id;
     if ((hdr.cmd == ACTORS_CMD_REPLY || hdr.cmd == ACTORS_CMD_ERROR) &&
-        hdr.id_len == ACTORS__ID_LEN) {
-        uint64_t id;
-        memcpy(&id, hdr.id, sizeof id);
+        actors__client_id_read(hdr.id, hdr.id_len, &id)) {
         if (id & ACTORS__TELL_BIT) {
             s_tell_answer(self, &hdr, frames, n);
             return;

@@ -17,6 +17,19 @@
 #include <actors-internal/client_raw.h>
 #include <actors-internal/wire.h>
 
+/* actors__client_id_write writes request id into out (at least 8 bytes)
+ * and returns its length on the wire: 4 bytes while the id fits in 31
+ * bits (ACTORS__TELL_BIT then travels as bit 31), 8 after. The short
+ * form keeps a CALL's header within libzmq's 33-byte inline message for
+ * names of up to 16 bytes in all, so that it is not allocated on the
+ * heap (docs/BENCHMARKS.md). Pure function; any thread. */
+size_t actors__client_id_write(uint64_t id, uint8_t *out);
+
+/* actors__client_id_read reads back an id written by
+ * actors__client_id_write (len bytes at p) into *id; false if len is
+ * neither form. Pure function; any thread. */
+bool actors__client_id_read(const void *p, size_t len, uint64_t *id);
+
 /* actors__client_watch starts watching the client's connection (a socket
  * monitor in the client's context, stopped by actors_client_destroy) and
  * stores in *fd a descriptor that becomes readable when there is news for

@@ -725,11 +725,11 @@ bool
 actors__subs_deliver(
     actors_client_t *client, const actors__hdr_t *hdr, zmq_msg_t *frames, int n)
 {
-    if (hdr->id_len != sizeof(uint64_t) || hdr->address == NULL) {
+    uint64_t id;
+    if (hdr->address == NULL ||
+        !actors__client_id_read(hdr->id, hdr->id_len, &id)) {
         return false;
     }
-    uint64_t id;
-    memcpy(&id, hdr->id, sizeof id);
     actors_subscription_t *self = *actors__client_subs(client);
     while (self != NULL &&
            (self->id != id || self->plen != hdr->address_len ||

@@ -241,6 +241,31 @@ START_TEST(test_client_create_survives_oom)
 }
 END_TEST
 
+/* Request ids travel in 4 bytes while they fit in 31 bits, in 8 after;
+ * a tell's mark survives both forms, and nothing else reads back. */
+START_TEST(test_client_request_id_forms)
+{
+    const uint64_t tell = (uint64_t)1 << 63;
+    const uint64_t ids[] = {1, 2, 0x7fffffffu, 0x80000000u, 0xffffffffu,
+        (uint64_t)1 << 40, 1 | tell, 0x7fffffffu | tell, 0x80000000u | tell,
+        ((uint64_t)1 << 62) | tell};
+    const size_t lens[] = {4, 4, 4, 8, 8, 8, 4, 4, 8, 8};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        uint8_t b[8];
+        size_t n = actors__client_id_write(ids[i], b);
+        ck_assert_uint_eq(n, lens[i]);
+        uint64_t back = 0;
+        ck_assert(actors__client_id_read(b, n, &back));
+        ck_assert_msg(back == ids[i], "id %zu: %llx read back as %llx", i,
+            (unsigned long long)ids[i], (unsigned long long)back);
+    }
+    uint64_t x;
+    ck_assert(!actors__client_id_read("abc", 3, &x));
+    ck_assert(!actors__client_id_read("", 0, &x));
+    ck_assert(!actors__client_id_read("123456789", 9, &x));
+}
+END_TEST
+
 START_TEST(test_client_sends_frames_per_wire)
 {
     fake_t fb;
@@ -263,16 +288,16 @@ START_TEST(test_client_sends_frames_per_wire)
     actors__hdr_t h = fmsg_hdr(&m);
     ck_assert_uint_eq(h.cmd, ACTORS_CMD_CALL);
     ck_assert_uint_eq(h.timeout_ms, 1500);
-    ck_assert_uint_eq(h.id_len, 8);
+    ck_assert_uint_eq(h.id_len, 4);
     ck_assert(names_eq(&h, "account/1", "deposit"));
     /* The header is exactly: fixed part, id, names. */
-    ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MIN + 8 + 1 +
+    ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MIN + 4 + 1 +
                                                  strlen("account/1") + 1 +
                                                  strlen("deposit"));
     ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 4);
     ck_assert_int_eq(memcmp(zmq_msg_data(&m.f[2]), "\x92\x01\xa1x", 4), 0);
-    uint8_t first_id[8];
-    memcpy(first_id, h.id, 8);
+    uint8_t first_id[4];
+    memcpy(first_id, h.id, 4);
     fmsg_close(&m);
 
     /* No arguments: an empty array; a new request id; no options: the
@@ -283,14 +308,14 @@ START_TEST(test_client_sends_frames_per_wire)
     ck_assert_int_eq(m.n, 3);
     h = fmsg_hdr(&m);
     ck_assert_uint_eq(h.timeout_ms, ACTORS_CLIENT_TIMEOUT_DEFAULT);
-    ck_assert_uint_eq(h.id_len, 8);
-    ck_assert_int_ne(memcmp(h.id, first_id, 8), 0);
+    ck_assert_uint_eq(h.id_len, 4);
+    ck_assert_int_ne(memcmp(h.id, first_id, 4), 0);
     ck_assert(names_eq(&h, "a/1", "value"));
     ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 1);
     ck_assert_uint_eq(*(uint8_t *)zmq_msg_data(&m.f[2]), 0x90);
     fmsg_close(&m);
 
-    /* TELL: an 8-byte request id (for the broker's acknowledgement), no
+    /* TELL: a request id (for the broker's acknowledgement), no
      * future, not pending. */
     TEST_ASSERT_OK(actors_msg_build(&args, "d", 2.0));
     size_t pending = actors_client_pending(c);
@@ -301,7 +326,7 @@ START_TEST(test_client_sends_frames_per_wire)
     ck_assert_int_eq(m.n, 3);
     h = fmsg_hdr(&m);
     ck_assert_uint_eq(h.cmd, ACTORS_CMD_TELL);
-    ck_assert_uint_eq(h.id_len, 8);
+    ck_assert_uint_eq(h.id_len, 4);
     ck_assert(names_eq(&h, "a/1", "deposit"));
     ck_assert_uint_eq(zmq_msg_size(&m.f[2]), 10); /* [2.0] */
     fmsg_close(&m);
@@ -326,9 +351,9 @@ START_TEST(test_client_sends_frames_per_wire)
     TEST_ASSERT_OK(actors_client_call(c, longest, longest, NULL, &opts, &big));
     fake_recv_ok(&fb, &m);
     ck_assert_int_eq(m.n, 3);
-    ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MAX - 255 + 8);
+    ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MAX - 255 + 4);
     h = fmsg_hdr(&m);
-    ck_assert_uint_eq(h.id_len, 8);
+    ck_assert_uint_eq(h.id_len, 4);
     ck_assert(names_eq(&h, longest, longest));
     fake_reply_int(&fb, &m, 9);
     fmsg_close(&m);
@@ -348,9 +373,9 @@ START_TEST(test_client_sends_frames_per_wire)
         ck_assert_int_eq(m.n, frames[i]);
         h = fmsg_hdr(&m);
         ck_assert_uint_eq(h.cmd, want[i]);
-        ck_assert_uint_eq(h.id_len, 8);
+        ck_assert_uint_eq(h.id_len, 4);
         /* No names in their headers; LOOKUP's address is a frame. */
-        ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MIN + 8);
+        ck_assert_uint_eq(zmq_msg_size(&m.f[1]), ACTORS_WIRE_HDR_MIN + 4);
         if (want[i] == ACTORS_CMD_LOOKUP) {
             ck_assert(frame_eq(&m.f[2], "a/1"));
         }
@@ -428,7 +453,7 @@ START_TEST(test_client_group_frames)
     h = fmsg_hdr(&m);
     ck_assert_uint_eq(h.cmd, ACTORS_CMD_TELL);
     ck_assert_uint_eq(h.flags, ACTORS__FLAG_BROADCAST);
-    ck_assert_uint_eq(h.id_len, 8);
+    ck_assert_uint_eq(h.id_len, 4);
     ck_assert(names_eq(&h, "pool/1", "reset"));
     fake_answer(&fb, &m, ACTORS_CMD_REPLY, "\xc0", 1);
     fmsg_close(&m);
@@ -663,7 +688,7 @@ START_TEST(test_client_tell_ack_future)
     fake_recv_ok(&fb, &m);
     actors__hdr_t h = fmsg_hdr(&m);
     ck_assert_uint_eq(h.cmd, ACTORS_CMD_TELL);
-    ck_assert_uint_eq(h.id_len, 8);
+    ck_assert_uint_eq(h.id_len, 4);
     fake_answer(&fb, &m, ACTORS_CMD_REPLY, "\xc0", 1);
     fmsg_close(&m);
     fake_recv_ok(&fb, &m);
@@ -1549,6 +1574,7 @@ client_suite(void)
     Suite *s = suite_create("client");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_client_request_id_forms);
     tcase_add_test(tc, test_client_create_rejects_bad_endpoint);
     tcase_add_test(tc, test_client_endpoint_default);
     tcase_add_test(tc, test_client_create_survives_oom);
