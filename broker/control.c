@@ -334,10 +334,10 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     snprintf(e->node, sizeof e->node, "%s", info.node);
     e->prefetch = prefetch;
     e->mailbox_cap = mailbox;
-    ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-REGISTER",
-        "address=%s service=%s pid=%lld prefetch=%u mailbox=%u fd=%d "
-        "registered",
-        address, e->service, (long long)info.pid, prefetch, mailbox, c->fd);
+    ACTORS_LOG(linked ? ACTORS_LOG_DEBUG : ACTORS_LOG_NOTICE, "BRK-REGISTER",
+        "address=%s service=%s pid=%lld prefetch=%u mailbox=%u fd=%d %s",
+        address, e->service, (long long)info.pid, prefetch, mailbox, c->fd,
+        linked ? "registered again (same connection)" : "registered");
 
     msgpack_packer *pk = &self->pk;
     msgpack_pack_map(pk, 5);
@@ -355,7 +355,11 @@ s_on_register(void *arg, brk_broker_t *self, const brk_in_t *m)
     brk_core_pack_str(pk, "seq");
     msgpack_pack_uint32(pk, c->seq_sent);
     brk_core_reply_packed(self, m);
-    for (int i = 0; i < self->n_ext; i++) {
+    /* linked: the same connection asked again (an actor retries a
+     * REGISTER that went unanswered): answered as the first, but nothing
+     * changed hands, so the extensions hear nothing (no second
+     * "registered" lifecycle event). */
+    for (int i = 0; i < self->n_ext && !linked; i++) {
         if (self->ext[i].entry_registered_cb) {
             self->ext[i].entry_registered_cb(self->ext[i].self, ei);
             if (fresh) {

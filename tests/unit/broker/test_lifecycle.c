@@ -189,6 +189,10 @@ START_TEST(test_lifecycle_kill_and_events)
     s_wait_state(c, "k/1", "starting");
     s_register(a, "k/1", 1, 0);
     s_register(plain, "plain/1", 1, 0);
+    /* The same REGISTER again on the same connection (an actor retries
+     * when its first one went unanswered): answered, but nothing new
+     * happened, so no second "registered" event. */
+    s_register(plain, "plain/1", 1, 0);
     actors_msg_t *opts = NULL;
     MAP(opts, "{sbsb}", "restart", 0, "graceful", 0);
     s_send(c, ACTORS_CMD_KILL, 0, "k", 2, S("k/1"), BODY(opts));
