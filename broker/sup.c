@@ -349,9 +349,12 @@ s_entry_event(sup_t *self, uint32_t ei, const char *kind, const char *cause)
     const sup_entry_t *se = sup_peek(self, ei);
     brk_event_t ev;
     memset(&ev, 0, sizeof ev);
-    if (se != NULL && se->node != BRK_NONE) {
+    if (se != NULL) {
+        /* As LIST shows it: an address whose node went (buried with
+         * it) names the node it ran on. */
         snprintf(ev.node, sizeof ev.node, "%.63s",
-            brk_nodes_at(&self->nodes, se->node)->name);
+            se->node != BRK_NONE ? brk_nodes_at(&self->nodes, se->node)->name
+                                 : se->gone_node);
         ev.restarts = se->restarts;
     }
     ev.pid = e->pid;

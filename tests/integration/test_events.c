@@ -805,6 +805,8 @@ typedef struct {
     int64_t id;
     char kind[32];
     char address[64];
+    char node[64];
+    int64_t restarts;
 } streamed_t;
 
 static void
@@ -822,6 +824,10 @@ s_next_event(actors_subscription_t *q, streamed_t *out)
     snprintf(out->kind, sizeof out->kind, "%.*s", (int)n, s);
     TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "address"), &s, &n));
     snprintf(out->address, sizeof out->address, "%.*s", (int)n, s);
+    TEST_ASSERT_OK(actors_value_str(actors_map_get(data, "node"), &s, &n));
+    snprintf(out->node, sizeof out->node, "%.*s", (int)n, s);
+    TEST_ASSERT_OK(
+        actors_value_int(actors_map_get(data, "restarts"), &out->restarts));
     actors_future_destroy(&e);
 }
 
@@ -850,7 +856,7 @@ START_TEST(test_events_every_kind_recorded_and_published)
     suptest_wait(r);
     actors_future_destroy(&r);
     testutil_proc_t *n1 = suptest_node("n1", zpl);
-    suptest_node("n2", NULL);
+    testutil_proc_t *n2 = suptest_node("n2", NULL);
     int64_t k = suptest_wait_running("chaos/k", 0);
     int64_t g = suptest_wait_running("chaos/g", 0);
     testutil_proc_t *h = testutil_service_start("chaos", "chaos/h", 0, NULL);
@@ -885,6 +891,22 @@ START_TEST(test_events_every_kind_recorded_and_published)
     for (size_t i = 0; i < NWANT; i++) {
         ck_assert_msg(seen[i], "no %s event on the stream", want[i]);
     }
+    /* The last node goes: chaos/k, nowhere to go, is buried, and the
+     * event says where it ran and how often it restarted (it said
+     * node "" and restarts 0: the node was forgotten first). */
+    testutil_proc_kill(n2, SIGKILL);
+    bool buried = false;
+    while (!buried && ngot < NMAX && testutil_now_ms() < deadline) {
+        streamed_t *ev = &got[ngot++];
+        s_next_event(q, ev);
+        if (strcmp(ev->kind, "buried") == 0 &&
+            strcmp(ev->address, "chaos/k") == 0) {
+            buried = true;
+            ck_assert_str_eq(ev->node, "n2");
+            ck_assert_int_ge(ev->restarts, 1);
+        }
+    }
+    ck_assert_msg(buried, "chaos/k was not buried when its last node went");
     actors_unsubscribe(&q);
 
     /* Each streamed event is in the history, with the same id. */
