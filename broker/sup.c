@@ -357,6 +357,11 @@ s_entry_event(sup_t *self, uint32_t ei, const char *kind, const char *cause)
                                  : se->gone_node);
         ev.restarts = se->restarts;
     }
+    if (ev.node[0] == '\0' && e->group != BRK_NONE) {
+        /* A group's member: the node it said it runs on, as LIST
+         * shows it. */
+        snprintf(ev.node, sizeof ev.node, "%.47s", e->node);
+    }
     ev.pid = e->pid;
     snprintf(ev.kind, sizeof ev.kind, "%.15s", kind);
     snprintf(ev.address, sizeof ev.address, "%.255s", e->address);

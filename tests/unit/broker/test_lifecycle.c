@@ -270,6 +270,43 @@ START_TEST(test_lifecycle_kill_and_events)
 }
 END_TEST
 
+/* A group's member registered by a node's process: its "registered"
+ * event names the node it said it runs on, as LIST does (it said ""). */
+START_TEST(test_lifecycle_member_event_names_node)
+{
+    s_start();
+    void *c = s_sock(ZMQ_DEALER);
+    void *m1 = s_sock(ZMQ_DEALER);
+    actors_msg_t *info = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&info, "{sssisbss}", "service", "test",
+        "pid", 4243, "group", 1, "node", "n7"));
+    s_send(m1, ACTORS_CMD_REGISTER, 0, "reg", 2, S("grp/1"),
+        actors_msg_data(info), actors_msg_size(info));
+    actors_msg_destroy(&info);
+    s_msg_t r;
+    s_recv(m1, &r);
+    s_check_answer(&r, 0, ACTORS_CMD_REPLY, "reg");
+    s_msg_free(&r);
+    s_send(c, ACTORS_CMD_EVENTS, 0, "ev", 0);
+    msgpack_unpacked up;
+    s_msg_t m;
+    s_reply_map(c, "ev", &up, &m);
+    ck_assert_int_eq(up.data.type, MSGPACK_OBJECT_ARRAY);
+    bool member = false;
+    for (uint32_t i = 0; i < up.data.via.array.size; i++) {
+        const msgpack_object *e = &up.data.via.array.ptr[i];
+        member |= s_str_is(e, "kind", "registered") &&
+                  s_str_is(e, "address", "grp/1") && s_str_is(e, "node", "n7");
+    }
+    ck_assert_msg(member, "no registered event of grp/1 names node n7");
+    msgpack_unpacked_destroy(&up);
+    s_msg_free(&m);
+    zmq_close(m1);
+    zmq_close(c);
+    s_stop();
+}
+END_TEST
+
 Suite *lifecycle_suite(void);
 
 Suite *
@@ -282,6 +319,7 @@ lifecycle_suite(void)
     tcase_add_test(tc, test_lifecycle_spawn_relayed);
     tcase_add_test(tc, test_lifecycle_retry_exactly_once);
     tcase_add_test(tc, test_lifecycle_kill_and_events);
+    tcase_add_test(tc, test_lifecycle_member_event_names_node);
     suite_add_tcase(s, tc);
     return s;
 }
