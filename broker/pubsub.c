@@ -576,9 +576,16 @@ s_owner(brk_pubsub_t *self, const brk_in_t *m, const char *what, char *p,
         *owner = brk_core_sender(core, m);
         return true;
     }
+    size_t alen = zmq_msg_size(&m->arg[1]);
+    if (alen == 0 || alen > ACTORS_WIRE_NAME_MAX) {
+        char text[96];
+        snprintf(text, sizeof text, "%s's address is 1..%d bytes", what,
+            ACTORS_WIRE_NAME_MAX);
+        brk_core_bad(core, m, text);
+        return false;
+    }
     uint32_t ci = brk_core_sender(core, m);
-    uint32_t ei = brk_registry_find(
-        &core->reg, zmq_msg_data(&m->arg[1]), zmq_msg_size(&m->arg[1]));
+    uint32_t ei = brk_registry_find(&core->reg, zmq_msg_data(&m->arg[1]), alen);
     if (ci == BRK_NONE || ei == BRK_NONE || !s_serves(core, ei, ci)) {
         char address[256];
         brk_core_frame_str(&m->arg[1], address, sizeof address);

@@ -227,6 +227,9 @@ START_TEST(test_pubsub_malformed)
     /* An address the sender does not serve. */
     s_send(c, ACTORS_CMD_SUBSCRIBE, 0, "e11", 2, S("a"), S("nobody/1"));
     s_expect_error(c, 0, "e11", "Forbidden");
+    /* No address at all is malformed, not a refusal. */
+    s_send(c, ACTORS_CMD_SUBSCRIBE, 0, "e18", 2, S("a"), "", (size_t)0);
+    s_expect_error(c, 0, "e18", "BadRequest");
     void *other = s_sock(ZMQ_DEALER);
     s_register(other, "x/1", 0, 0);
     s_send(c, ACTORS_CMD_SUBSCRIBE, 0, "e12", 2, S("a"), S("x/1"));
