@@ -339,9 +339,12 @@ s_on_register(actors_actor_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames,
         if (nframes >= 2 && actors__error_parse(zmq_msg_data(&frames[1]),
                                 zmq_msg_size(&frames[1]), &err) == ACTORS_OK) {
             self->reg_err = actors_error_code(err);
-            ACTORS_LOG(ACTORS_LOG_WARN, "ACT-REG-FAIL", "address=%s type=%s %s",
-                self->address, actors_error_type(err),
-                actors_error_message(err));
+            /* A NameTaken is retried for a while (s_register): the first
+             * refusal says so, the repeats are not news. */
+            ACTORS_LOG(
+                self->reg_fails++ == 0 ? ACTORS_LOG_WARN : ACTORS_LOG_DEBUG,
+                "ACT-REG-FAIL", "address=%s type=%s %s", self->address,
+                actors_error_type(err), actors_error_message(err));
             actors_error_destroy(&err);
         }
         self->reg = REG_FAILED;
@@ -380,6 +383,7 @@ s_on_register(actors_actor_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames,
         msgpack_unpacked_destroy(&up);
     }
     self->reg = REG_OK;
+    self->reg_fails = 0;
     actors__events_subscribe_all(self);
 }
 
