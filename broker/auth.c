@@ -28,10 +28,13 @@
 #include <actors/log.h>
 
 #include "core.h"
+#include "fdends.h"
 
 #define AUTH_ZAP_EP "inproc://zeromq.zap.01"
 #define AUTH_POLL_MS 100       /* the ZAP thread checks for a stop */
 #define AUTH_LOG_PER_SEC 20    /* BRK-FORBIDDEN lines a second at most */
+#define AUTH_CLOSING_MAX 64    /* refused connections awaiting their close */
+#define AUTH_CLOSE_MS 20       /* after their Forbidden was queued */
 #define AUTH_NAME_MAX 64       /* a key's name in the log */
 #define AUTH_ZAP_FRAMES 8      /* frames of a ZAP request kept */
 #define AUTH_ADDRESSES_MAX 256 /* bytes of a key's address patterns */
@@ -65,6 +68,11 @@ struct brk_auth {
     uint32_t revocations; /* reloads that removed or changed a key */
     char (*revoked)[41];  /* the keys (Z85) the last of them did */
     uint32_t n_revoked;
+    /* Connections refused after a revocation, shut down once their
+     * Forbidden has had time to leave (brk_auth_tick). */
+    brk_fdends_t closing[AUTH_CLOSING_MAX];
+    int64_t closing_due[AUTH_CLOSING_MAX];
+    uint32_t n_closing;
     int64_t log_second;    /* second of the last BRK-FORBIDDEN lines */
     uint32_t log_count;    /* lines logged in it */
     uint64_t n_forbidden;  /* commands refused */
@@ -636,10 +644,49 @@ brk_auth_reload(brk_auth_t *self)
     }
 }
 
-void
-brk_auth_tick(brk_auth_t *self)
+/* s_close_later shuts the connection of fd down at the first tick
+ * AUTH_CLOSE_MS from now: the Forbidden just queued for it leaves with
+ * the loop's next flush, and libzmq's I/O thread writes it soon after; a
+ * shutdown now would lose it. Full: at once. */
+static void
+s_close_later(brk_auth_t *self, int fd, int64_t now)
 {
-    if (self == NULL || !atomic_exchange(&self->reload, 0)) {
+    brk_fdends_t e;
+    if (fd < 0 || !brk_fdends_read(fd, &e)) {
+        return;
+    }
+    if (self->n_closing == AUTH_CLOSING_MAX) {
+        brk_fdends_shutdown(&e);
+        return;
+    }
+    self->closing[self->n_closing] = e;
+    self->closing_due[self->n_closing++] = now + AUTH_CLOSE_MS;
+}
+
+/* s_close_due shuts down the connections whose time has come. */
+static void
+s_close_due(brk_auth_t *self, int64_t now)
+{
+    for (uint32_t i = 0; i < self->n_closing;) {
+        if (self->closing_due[i] > now) {
+            i++;
+            continue;
+        }
+        brk_fdends_shutdown(&self->closing[i]);
+        self->n_closing--;
+        self->closing[i] = self->closing[self->n_closing];
+        self->closing_due[i] = self->closing_due[self->n_closing];
+    }
+}
+
+void
+brk_auth_tick(brk_auth_t *self, int64_t now)
+{
+    if (self == NULL) {
+        return;
+    }
+    s_close_due(self, now);
+    if (!atomic_exchange(&self->reload, 0)) {
         return;
     }
     auth_list_t fresh;
@@ -651,9 +698,9 @@ brk_auth_tick(brk_auth_t *self)
     uint32_t removed = 0;
     char(*gone)[41] = NULL;
     for (uint32_t i = 0; i < self->list.n; i++) {
-        const auth_key_t *now = s_find(&fresh, self->list.v[i].z85);
-        if (now == NULL || now->role != self->list.v[i].role ||
-            strcmp(now->addresses, self->list.v[i].addresses) != 0) {
+        const auth_key_t *k = s_find(&fresh, self->list.v[i].z85);
+        if (k == NULL || k->role != self->list.v[i].role ||
+            strcmp(k->addresses, self->list.v[i].addresses) != 0) {
             if (gone == NULL) {
                 gone = calloc(self->list.n, sizeof *gone);
             }
@@ -740,15 +787,14 @@ brk_auth_admit(brk_auth_t *self, brk_broker_t *core, const brk_in_t *m)
          * was accepted: its role must still be the key's. */
         const auth_key_t *k = s_find(&self->list, key);
         if (k == NULL || k->role != role) {
+            /* Read before the answer: sending it empties m->hdr. */
+            int fd = zmq_msg_get(m->hdr, ZMQ_SRCFD);
             s_forbid(self, core, m, key, brk_auth_role_name(role),
                 k == NULL ? "its key was removed from the allowlist; "
                             "connection closed"
                           : "its key's role changed; connection closed "
                             "(reconnect to take the new role)");
-            int fd = zmq_msg_get(m->hdr, ZMQ_SRCFD);
-            if (fd >= 0) {
-                shutdown(fd, SHUT_RDWR);
-            }
+            s_close_later(self, fd, core->now);
             return false;
         }
     }

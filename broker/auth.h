@@ -83,8 +83,10 @@ void brk_auth_allow(uint8_t cmd, unsigned roles);
  * tick. self NULL: nothing. Thread: any; async-signal-safe. */
 void brk_auth_reload(brk_auth_t *self);
 
-/* brk_auth_tick reloads the allowlist if asked. Thread: the broker's. */
-void brk_auth_tick(brk_auth_t *self);
+/* brk_auth_tick reloads the allowlist if asked, and closes the
+ * connections refused after a revocation once their answer has left
+ * (now: the broker's clock, ms). Thread: the broker's. */
+void brk_auth_tick(brk_auth_t *self, int64_t now);
 
 /* brk_auth_revocations counts the reloads that removed a key or changed
  * one (its role or its address patterns); 0 when self is NULL. A change

@@ -1395,7 +1395,7 @@ brk_core_revocations(const brk_broker_t *self)
 static void
 s_tick(brk_broker_t *self)
 {
-    brk_auth_tick(self->auth);
+    brk_auth_tick(self->auth, self->now);
     if (brk_auth_revocations(self->auth) != self->revocations) {
         self->revocations = brk_auth_revocations(self->auth);
         s_close_revoked(self);

@@ -16,15 +16,13 @@
 #include <actors-internal/wire.h>
 #include <actors-internal/zmon.h>
 
+#include "fdends.h"
+
 /* A connection the XPUB accepted, as the monitor told it: its
  * descriptor and both its ends, so that a descriptor reused by another
  * connection since is not taken for it. */
 typedef struct {
-    int fd;
-    struct sockaddr_storage local;
-    struct sockaddr_storage peer;
-    socklen_t local_len;
-    socklen_t peer_len;
+    brk_fdends_t ends;
     int64_t since; /* accepted (core->now) */
 } s_conn_t;
 
@@ -43,23 +41,11 @@ struct brk_stream {
     int64_t flood_logged; /* when BRK-STREAM-FLOOD was last logged */
 };
 
-/* s_ends reads fd's two ends into c; false if fd is no connected
- * socket. */
-static bool
-s_ends(int fd, s_conn_t *c)
-{
-    c->fd = fd;
-    c->local_len = sizeof c->local;
-    c->peer_len = sizeof c->peer;
-    return getsockname(fd, (struct sockaddr *)&c->local, &c->local_len) == 0 &&
-           getpeername(fd, (struct sockaddr *)&c->peer, &c->peer_len) == 0;
-}
-
 static void
 s_forget(brk_stream_t *self, int fd)
 {
     for (size_t i = 0; i < self->nconns; i++) {
-        if (self->conns[i].fd == fd) {
+        if (self->conns[i].ends.fd == fd) {
             self->conns[i] = self->conns[--self->nconns];
             return;
         }
@@ -79,21 +65,10 @@ s_track(brk_stream_t *self, int fd)
         self->conns = v;
         self->conns_cap = cap;
     }
-    if (s_ends(fd, &self->conns[self->nconns])) {
+    if (brk_fdends_read(fd, &self->conns[self->nconns].ends)) {
         self->conns[self->nconns].since = self->core->now;
         self->nconns++;
     }
-}
-
-/* s_same: c's descriptor still holds the connection c was made for. */
-static bool
-s_same(const s_conn_t *c)
-{
-    s_conn_t now;
-    return s_ends(c->fd, &now) && now.local_len == c->local_len &&
-           now.peer_len == c->peer_len &&
-           memcmp(&now.local, &c->local, c->local_len) == 0 &&
-           memcmp(&now.peer, &c->peer, c->peer_len) == 0;
 }
 
 /* s_police closes each TCP connection that has sent the broker more than
@@ -115,7 +90,7 @@ s_police(brk_stream_t *self)
         struct tcp_info ti;
         socklen_t len = sizeof ti;
         memset(&ti, 0, sizeof ti);
-        if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        if (getsockopt(c->ends.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
             len < offsetof(struct tcp_info, tcpi_bytes_received) +
                       sizeof ti.tcpi_bytes_received) {
             i++; /* not TCP (ipc://), or an old kernel: no budget */
@@ -128,8 +103,7 @@ s_police(brk_stream_t *self)
             i++;
             continue;
         }
-        if (s_same(c)) {
-            shutdown(c->fd, SHUT_RDWR);
+        if (brk_fdends_shutdown(&c->ends)) {
             self->n_flooded++;
             if (self->core->now - self->flood_logged >= 1000 ||
                 self->n_flooded == 1) {
@@ -158,11 +132,7 @@ s_close_all(brk_stream_t *self)
 {
     size_t closed = 0;
     for (size_t i = 0; i < self->nconns; i++) {
-        const s_conn_t *c = &self->conns[i];
-        if (s_same(c)) {
-            shutdown(c->fd, SHUT_RDWR);
-            closed++;
-        }
+        closed += brk_fdends_shutdown(&self->conns[i].ends);
     }
     self->nconns = 0;
     ACTORS_LOG(ACTORS_LOG_NOTICE, "BRK-STREAM-REVOKED",

@@ -1035,6 +1035,11 @@ START_TEST(test_security_sighup_reload)
     s_broker_start();
     actors_client_t *cli = s_client("keys/cli_secret", "sec/broker");
     ck_assert_int_eq(s_ping(cli, ITEST_WAIT_MS), ACTORS_OK);
+    s_raw_t raw = s_raw("keys/cli_secret", "sec/broker"); /* holds nothing */
+    char type[64];
+    s_raw_ask(&raw, ACTORS_CMD_PING, NULL, 0, NULL, 0, ITEST_WAIT_MS, type,
+        sizeof type);
+    ck_assert_str_eq(type, "");
 
     s_keygen("late", "client", "keys");
     actors_client_t *late = s_client("keys/late_secret", "sec/broker");
@@ -1055,6 +1060,21 @@ START_TEST(test_security_sighup_reload)
     ck_assert_int_eq(s_wait(f, ITEST_WAIT_MS), ACTORS_EFORBIDDEN);
     actors_future_destroy(&f);
     s_assert_log("its key was removed from the allowlist");
+    /* A connection that held nothing: its next message is answered
+     * Forbidden and it is closed (libzmq's reconnection is then refused
+     * in the handshake: no answer). It stayed open, every message
+     * answered Forbidden. */
+    s_raw_ask(&raw, ACTORS_CMD_PING, NULL, 0, NULL, 0, ITEST_WAIT_MS, type,
+        sizeof type);
+    ck_assert_str_eq(type, "Forbidden");
+    int64_t end = testutil_now_ms() + ITEST_WAIT_MS;
+    while (strcmp(type, "-") != 0 && testutil_now_ms() < end) {
+        s_raw_ask(
+            &raw, ACTORS_CMD_PING, NULL, 0, NULL, 0, 200, type, sizeof type);
+    }
+    ck_assert_msg(strcmp(type, "-") == 0,
+        "a revoked connection is still open (answered '%s')", type);
+    s_raw_close(&raw);
     actors_client_t *again = s_client("keys/cli_secret", "sec/broker");
     ck_assert(SEC_REFUSED(s_ping(again, SEC_QUIET_MS)));
     ck_assert_int_eq(s_ping(late, ITEST_WAIT_MS), ACTORS_OK);
