@@ -52,11 +52,12 @@
 #include <actors-internal/utf8.h>
 
 #define BRK_TAG 0xb40ce001u
-#define BRK_BATCH 1024       /* messages per drain before timers run */
-#define BRK_OUT_BATCH 1024   /* queued sends that force a flush */
-#define BRK_HELD_RETRY_MS 10 /* a full queue gets dispatches again after */
-#define BRK_CLOCK_EVERY 8    /* messages of a burst per clock read */
-#define BRK_CHECK_MS 10      /* longest wait; monitor and timer checks */
+#define BRK_BATCH 1024        /* messages per drain before timers run */
+#define BRK_OUT_BATCH 1024    /* queued sends that force a flush */
+#define BRK_HELD_RETRY_MS 10  /* a full queue gets dispatches again after */
+#define BRK_CLOCK_EVERY 8     /* messages of a burst per clock read */
+#define BRK_CHECK_MS 10       /* longest wait; monitor and timer checks */
+#define BRK_DEATH_FLUSH_MS 20 /* longest read of what a dying peer sent */
 #define BRK_MONITOR_EP_FMT "inproc://actors-broker-monitor-%p"
 #define BRK_FD_MARGIN 8        /* descriptors kept free of connections */
 #define BRK_SLOW_QUIET_MS 1000 /* no drop that long ends an episode */
@@ -1109,8 +1110,13 @@ s_drain_monitor(brk_broker_t *self, bool flush)
             uint8_t rid[BRK_RID_MAX];
             size_t len = brk_conns_at(&self->conns, ci)->rid_len;
             memcpy(rid, brk_conns_at(&self->conns, ci)->rid, len);
+            /* Bounded in time too: messages that cost much (a PUBLISH
+             * to a full subscription table) must not hold every other
+             * peer's answers for seconds per death. */
+            int64_t until = s_clock_ms() + BRK_DEATH_FLUSH_MS;
             for (int k = 0; k < 16 * BRK_BATCH; k++) {
-                if (s_recv_handle(self, ZMQ_DONTWAIT) != 1) {
+                if (s_recv_handle(self, ZMQ_DONTWAIT) != 1 ||
+                    ((k & 63) == 63 && s_clock_ms() >= until)) {
                     break;
                 }
             }
