@@ -787,7 +787,7 @@ s_on_stream(void *arg)
     for (int n = 0;
          n < PS_STREAM_BATCH && brk_stream_recv(self->stream, &on, b, &len);
          n++) {
-        if (!on || len != ACTORS_WIRE_HDR_MIN + BRK_STREAM_TICKET ||
+        if (len != ACTORS_WIRE_HDR_MIN + BRK_STREAM_TICKET ||
             memcmp(b, ACTORS_WIRE_SIG, ACTORS_WIRE_SIG_LEN) != 0 ||
             b[4] != ACTORS_CMD_PUBLICATION ||
             b[ACTORS_WIRE_HDR_MIN - 1] != BRK_STREAM_TICKET) {
@@ -796,6 +796,16 @@ s_on_stream(void *arg)
         ps_sub_t *s = s_find_ticket(self, b + ACTORS_WIRE_HDR_MIN);
         if (s == NULL) {
             continue; /* its subscription ended, or a broker restarted */
+        }
+        if (!on) {
+            /* The last SUB that held the ticket dropped it (it left, or
+             * unsubscribed): nobody reads for this subscription until a
+             * SUB redeems it again. */
+            if (s->redeemed) {
+                s->redeemed = false;
+                self->pats[s->pat].redeemed--;
+            }
+            continue;
         }
         zmq_msg_t hdr;
         zmq_msg_t nil;

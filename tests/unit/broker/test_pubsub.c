@@ -558,6 +558,27 @@ START_TEST(test_pubsub_stream)
     while (s_get_pub(c).body[0] != 6) {
     }
     s_none(sa, 50);
+    /* A SUB that goes takes its redemption with it: its subscription
+     * (whose DEALER stays) is counted again only when a SUB redeems the
+     * ticket again. It was counted for ever. */
+    void *d = s_sock(ZMQ_DEALER);
+    s_ticket_t td = s_stream_subscribe(d, "gone.*");
+    void *sd = s_stream_sock(td.ep);
+    s_redeem(sd, "gone.*", td.ticket, true);
+    ck_assert_uint_eq(s_publish_n(pub, "gone.x", 1), 1);
+    zmq_close(sd);
+    end = testutil_now_ms() + 5000;
+    n = 1;
+    while (n != 0 && testutil_now_ms() < end) {
+        n = s_publish_n(pub, "gone.x", 2);
+    }
+    ck_assert_msg(n == 0, "a subscription whose SUB went is still counted");
+    sd = s_stream_sock(td.ep);
+    s_redeem(sd, "gone.*", td.ticket, true);
+    ck_assert_uint_eq(s_publish_n(pub, "gone.x", 3), 1);
+    ck_assert_uint_eq(s_get_pub(sd).body[0], 3);
+    zmq_close(sd);
+    zmq_close(d);
     zmq_close(sa);
     zmq_close(sb);
     zmq_close(a);
