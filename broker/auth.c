@@ -655,6 +655,11 @@ s_close_later(brk_auth_t *self, int fd, int64_t now)
     if (fd < 0 || !brk_fdends_read(fd, &e)) {
         return;
     }
+    for (uint32_t i = 0; i < self->n_closing; i++) {
+        if (self->closing[i].fd == fd && self->closing[i].ino == e.ino) {
+            return; /* its earlier messages put it here already */
+        }
+    }
     if (self->n_closing == AUTH_CLOSING_MAX) {
         brk_fdends_shutdown(&e);
         return;

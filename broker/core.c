@@ -1112,11 +1112,14 @@ s_drain_monitor(brk_broker_t *self, bool flush)
             memcpy(rid, brk_conns_at(&self->conns, ci)->rid, len);
             /* Bounded in time too: messages that cost much (a PUBLISH
              * to a full subscription table) must not hold every other
-             * peer's answers for seconds per death. */
+             * peer's answers for seconds per death. What is left is read
+             * after the death: a reply of the dead actor's then finds
+             * its call already answered (late, dropped). */
             int64_t until = s_clock_ms() + BRK_DEATH_FLUSH_MS;
             for (int k = 0; k < 16 * BRK_BATCH; k++) {
                 if (s_recv_handle(self, ZMQ_DONTWAIT) != 1 ||
-                    ((k & 63) == 63 && s_clock_ms() >= until)) {
+                    (k % BRK_CLOCK_EVERY == BRK_CLOCK_EVERY - 1 &&
+                        s_clock_ms() >= until)) {
                     break;
                 }
             }

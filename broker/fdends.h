@@ -3,8 +3,10 @@
  *
  * A descriptor's number is reused as soon as its connection closes. One
  * kept to act on later (to shut its connection down) is first checked
- * against the two addresses it had, so that a newer connection that
- * took the number is left alone.
+ * against the socket it was (its inode) and the two addresses it had, so
+ * that a newer connection that took the number is left alone (on ipc://
+ * every connection has the same two addresses: the inode tells them
+ * apart).
  *
  * Thread: any; a brk_fdends_t is plain data.
  */
@@ -16,6 +18,7 @@
 
 typedef struct {
     int fd;
+    unsigned long ino; /* the socket's inode (fstat) */
     struct sockaddr_storage local;
     struct sockaddr_storage peer;
     socklen_t local_len;

@@ -341,8 +341,9 @@ s_on_register(actors_actor_t *self, const actors__hdr_t *hdr, zmq_msg_t *frames,
             self->reg_err = actors_error_code(err);
             /* A NameTaken is retried for a while (s_register): the first
              * refusal says so, the repeats are not news. */
-            ACTORS_LOG(
-                self->reg_fails++ == 0 ? ACTORS_LOG_WARN : ACTORS_LOG_DEBUG,
+            bool again =
+                self->reg_err == ACTORS_ETAKEN && self->reg_fails++ > 0;
+            ACTORS_LOG(again ? ACTORS_LOG_DEBUG : ACTORS_LOG_WARN,
                 "ACT-REG-FAIL", "address=%s type=%s %s", self->address,
                 actors_error_type(err), actors_error_message(err));
             actors_error_destroy(&err);

@@ -83,7 +83,7 @@ struct actors_actor {
     uint64_t session;      /* registrations so far */
     reg_state_t reg;       /* of the current REGISTER */
     actors_err reg_err;    /* its error, if REG_FAILED */
-    uint32_t reg_fails;    /* refusals in a row (logged at WARN: the 1st) */
+    uint32_t reg_fails;    /* NameTaken refusals in a row (WARN: the 1st) */
     char reg_id[24];       /* its request id */
     size_t reg_id_len;     /* bytes of reg_id */
     uint32_t heartbeat_ms; /* from the broker: NameTaken retries */
