@@ -694,9 +694,6 @@ START_TEST(test_security_admin_spawns_and_kills)
 }
 END_TEST
 
-/* An actor key made with --addresses may REGISTER only the addresses its
- * patterns match (alone or as a group's member); another actor key, made
- * without, any. The refusal is Forbidden and logged. */
 static bool
 s_reloads_pred(void *arg)
 {
@@ -724,6 +721,10 @@ s_set_addresses(const char *rest, const char *patterns)
     zconfig_destroy(&cert);
 }
 
+/* An actor key made with --addresses may REGISTER only the addresses its
+ * patterns match (alone or as a group's member); another actor key, made
+ * without, any. The refusal is Forbidden and logged. A reload that narrows
+ * its patterns closes its connection. */
 START_TEST(test_security_key_address_patterns)
 {
     const char *argv[] = {"actorctl", "keygen", "lim", "--role", "actor",
