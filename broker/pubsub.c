@@ -452,19 +452,29 @@ brk_pubsub_publish(
 
 /* ------------------------------------------------------------ commands */
 
-/* s_on_publish handles PUBLISH: header topic body. Answered REPLY with the
- * number of subscriptions that took the event when it has a request id
- * or a delimiter; a malformed one is answered ERROR in every case. */
+/* s_on_publish handles PUBLISH: header(topic) body, or header topic body.
+ * Answered REPLY with the number of subscriptions that took the event
+ * when it has a request id or a delimiter; a malformed one is answered
+ * ERROR in every case. */
 static void
 s_on_publish(void *arg, brk_broker_t *core, const brk_in_t *m)
 {
     brk_pubsub_t *self = arg;
-    if (m->nargs != 2) {
-        brk_core_bad(core, m, "PUBLISH needs frames: header topic body");
+    /* The topic after the header's id and one frame, the body; or the
+     * topic in a frame of its own before the body (then bytes after the
+     * id are ignored, as in every command without names). */
+    const char *t = NULL;
+    size_t tlen = 0;
+    if (m->nargs == 2) {
+        t = zmq_msg_data(&m->arg[0]);
+        tlen = zmq_msg_size(&m->arg[0]);
+    } else if (m->nargs != 1 || !actors__hdr_topic(&m->h, &t, &tlen)) {
+        brk_core_bad(core, m,
+            "PUBLISH needs the topic after the header's request id and one "
+            "frame, the body (or frames: header topic body)");
         return;
     }
-    const char *t = zmq_msg_data(&m->arg[0]);
-    size_t tlen = zmq_msg_size(&m->arg[0]);
+    zmq_msg_t *bf = &m->arg[m->nargs - 1];
     if (!brk_topic_valid(t, tlen, false)) {
         brk_core_bad(core, m,
             "a topic is 1..255 bytes of non-empty dot-separated segments, "
@@ -479,7 +489,7 @@ s_on_publish(void *arg, brk_broker_t *core, const brk_in_t *m)
             "publish under another name");
         return;
     }
-    size_t blen = zmq_msg_size(&m->arg[1]);
+    size_t blen = zmq_msg_size(bf);
     if (blen == 0) {
         brk_core_bad(core, m, "the body of PUBLISH is one msgpack value");
         return;
@@ -503,9 +513,9 @@ s_on_publish(void *arg, brk_broker_t *core, const brk_in_t *m)
     zmq_msg_init(&body);
     if (blen <= PS_COPY_MAX) {
         zmq_msg_close(&body);
-        brk_core_body_from(&body, zmq_msg_data(&m->arg[1]), blen);
+        brk_core_body_from(&body, zmq_msg_data(bf), blen);
     } else {
-        zmq_msg_copy(&body, &m->arg[1]);
+        zmq_msg_copy(&body, bf);
     }
     uint32_t n = s_publish(self, topic, tlen, &body);
     zmq_msg_close(&body);

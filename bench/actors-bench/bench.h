@@ -259,23 +259,31 @@ bench_sup_result_t bench_run_supervisor(const bench_sup_opts_t *o);
 
 #define BENCH_PUBSUB_FANOUTS 3 /* subscribers: 1, 10, 100 */
 
+#define BENCH_PUBSUB_ROUNDS 16 /* at most (= MAX_ROUNDS of main.c) */
+
 typedef struct {
     const char *bin_dir; /* where actors-broker lives */
-    double seconds;      /* per figure */
+    double seconds;      /* per figure and round */
+    int rounds;          /* throughput: runs of each, alternating (1..16) */
     bool verbose;        /* children's stderr kept */
     int fanouts[BENCH_PUBSUB_FANOUTS];
 } bench_pubsub_opts_t;
 
 /* Per system ([0] ours on the event stream, [1] the raw XPUB/XSUB proxy,
- * [2] ours without the stream: latency only [0] and [1]); < 0: failed. */
+ * [2] ours without the stream: latency only [0] and [1]) and round;
+ * < 0: failed. */
 typedef struct {
-    double per_s[3][BENCH_PUBSUB_FANOUTS]; /* events delivered per second */
-    double p50_us[2];                      /* publish to receipt */
+    /* events delivered per second */
+    double per_s[3][BENCH_PUBSUB_FANOUTS][BENCH_PUBSUB_ROUNDS];
+    /* CPU of the broker (ours) or the proxy (raw) per event published, us */
+    double cpu_us[3][BENCH_PUBSUB_FANOUTS][BENCH_PUBSUB_ROUNDS];
+    double p50_us[2]; /* publish to receipt */
     double p99_us[2];
 } bench_pubsub_result_t;
 
 /* bench_run_pubsub starts our broker and a raw proxy of its own, measures
- * the fan-out throughput and the latency of both, and stops them. */
+ * the fan-out throughput (o->rounds times, the systems alternating) and
+ * the latency of both, and stops them. */
 void bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r);
 
 /* ---- group.c: a group of 4 against the same 4 by their own addresses -- */

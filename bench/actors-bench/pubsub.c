@@ -7,12 +7,14 @@
  * stream (PROTOCOL.md, "Event streams": a SUB socket each redeems its
  * ticket and reads the events there; at most once, as SUB sockets are);
  * the publisher is a DEALER sending fire-and-forget PUBLISH of a 16-byte
- * body. Ours also without the stream ("router": each event sent to each
- * subscriber's DEALER as a PUBLICATION). Raw: a process forked from this
- * program runs zmq_proxy(XSUB, XPUB); N SUB sockets subscribe "bench."; the
- * publisher is a PUB. High-water marks are unlimited on the raw side and the
+ * body (the topic in its header, as libactors sends it). Ours also
+ * without the stream ("router": each event sent to each subscriber's
+ * DEALER as a PUBLICATION). Raw: a process forked from this program runs
+ * zmq_proxy(XSUB, XPUB); N SUB sockets subscribe "bench."; the publisher
+ * is a PUB. High-water marks are unlimited on the raw side and the
  * broker's max_queued (10000) is above the window, so nothing is dropped
- * on either.
+ * on either. Besides events/s, the CPU the broker (or the proxy) spent
+ * per event published, read from /proc around the timed part.
  *
  * Throughput: the one thread publishes a window of W events, then reads
  * until every subscriber has all of them, and again, for `seconds`:
@@ -131,10 +133,11 @@ static int
 s_publish(s_sys_t *s, const char *topic)
 {
     if (s->ours) {
-        uint8_t h[ACTORS_WIRE_HDR_MIN];
+        uint8_t h[ACTORS_WIRE_HDR_MIN + 1 + ACTORS_WIRE_NAME_MAX];
         size_t hl = actors__hdr_write(h, ACTORS_CMD_PUBLISH, 0, NULL, 0);
-        if (zmq_send(s->pub, h, hl, ZMQ_SNDMORE) < 0 ||
-            zmq_send(s->pub, topic, strlen(topic), ZMQ_SNDMORE) < 0) {
+        size_t tl = strlen(topic);
+        hl += actors__hdr_topic_write(h + hl, topic, tl);
+        if (zmq_send(s->pub, h, hl, ZMQ_SNDMORE) < 0) {
             return -1;
         }
     } else if (zmq_send(s->pub, topic, strlen(topic), ZMQ_SNDMORE) < 0) {
@@ -381,9 +384,10 @@ s_close(s_sys_t *s)
     memset(s, 0, sizeof *s);
 }
 
-/* s_throughput runs the windowed fan-out loop for `seconds`. */
+/* s_throughput runs the windowed fan-out loop for `seconds` and returns
+ * the events delivered per second; *published: the events timed. */
 static double
-s_throughput(s_sys_t *s, double seconds)
+s_throughput(s_sys_t *s, double seconds, uint64_t *published)
 {
     int got[S_MAX_SUBS] = {0};
     /* One window first, not timed, on every system: the first events
@@ -413,6 +417,7 @@ s_throughput(s_sys_t *s, double seconds)
         }
     }
     double dt = (double)(bench_now_ns() - t0) / 1e9;
+    *published = sent;
     return (double)sent * s->nsubs / dt;
 }
 
@@ -445,9 +450,15 @@ s_latency(s_sys_t *s, double seconds, double *p50, double *p99)
 void
 bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
 {
+    int rounds = o->rounds < 1                     ? 1
+                 : o->rounds > BENCH_PUBSUB_ROUNDS ? BENCH_PUBSUB_ROUNDS
+                                                   : o->rounds;
     for (int k = 0; k < BENCH_PUBSUB_FANOUTS; k++) {
         for (int sys = 0; sys < 3; sys++) {
-            r->per_s[sys][k] = -1;
+            for (int i = 0; i < BENCH_PUBSUB_ROUNDS; i++) {
+                r->per_s[sys][k][i] = -1;
+                r->cpu_us[sys][k][i] = -1;
+            }
         }
     }
     for (int sys = 0; sys < 2; sys++) {
@@ -488,16 +499,29 @@ bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
             }
         }
     }
-    /* Alternate the systems per fan-out so they see the same machine. */
+    /* Alternate the systems per fan-out and round so they see the same
+     * machine. The CPU of the process in the middle (broker or proxy) is
+     * read around the timed part only. */
     for (int k = 0; k < BENCH_PUBSUB_FANOUTS; k++) {
         int n = o->fanouts[k];
-        for (int sys = 0; sys < 3; sys++) {
-            const char *e = ep[sys == S_RAW];
-            s_sys_t s;
-            if (e[0] != '\0' && n <= S_MAX_SUBS && s_open(&s, sys, e, n)) {
-                r->per_s[sys][k] = s_throughput(&s, o->seconds);
+        for (int i = 0; i < rounds; i++) {
+            for (int sys = 0; sys < 3; sys++) {
+                const char *e = ep[sys == S_RAW];
+                int mid = pid[sys == S_RAW];
+                s_sys_t s;
+                if (e[0] != '\0' && n <= S_MAX_SUBS && s_open(&s, sys, e, n)) {
+                    uint64_t c0 = bench_proc_cpu_ns(mid);
+                    uint64_t sent = 0;
+                    double v = s_throughput(&s, o->seconds, &sent);
+                    uint64_t c1 = bench_proc_cpu_ns(mid);
+                    r->per_s[sys][k][i] = v;
+                    if (v >= 0 && sent > 0 && mid > 0 && c1 > c0) {
+                        r->cpu_us[sys][k][i] =
+                            (double)(c1 - c0) / 1e3 / (double)sent;
+                    }
+                }
+                s_close(&s);
             }
-            s_close(&s);
         }
     }
     for (int sys = 0; sys < 2; sys++) {

@@ -188,7 +188,9 @@ func (c *Client) Publish(ctx context.Context, topic string, data any) *Future {
 	if err != nil {
 		return failed(what, err)
 	}
-	return c.simple(ctx, cmdPublish, what, []byte(topic), body)
+	rid := c.rid()
+	frames := [][]byte{header(cmdPublish, []byte(rid), 0, topicTail(topic)), body}
+	return c.request(ctx, frames, rid, c.local(ctx), what)
 }
 
 // PublishNowait publishes fire and forget, with an empty request id,
@@ -203,7 +205,7 @@ func (c *Client) PublishNowait(topic string, data any) error {
 	if err != nil {
 		return err
 	}
-	return c.submit(outItem{frames: [][]byte{header(cmdPublish, nil, 0, nil), []byte(topic), body}})
+	return c.submit(outItem{frames: [][]byte{header(cmdPublish, nil, 0, topicTail(topic)), body}})
 }
 
 // Subscribe subscribes this client's connection to pattern (a topic in

@@ -39,6 +39,13 @@ func header(cmd byte, rid []byte, timeoutMs uint32, tail []byte) []byte {
 	return append(h, tail...)
 }
 
+// topicTail is what follows a PUBLISH header's request id: the topic's
+// length and the topic (schemas/PROTOCOL.md, PUBLISH), one frame fewer
+// than sending it in a frame of its own. topic is 1..255 bytes.
+func topicTail(topic string) []byte {
+	return append([]byte{byte(len(topic))}, topic...)
+}
+
 // parseHeader returns the command and request id of a HEADER frame; ok is
 // false if it is not a readable ACT2 header.
 func parseHeader(f []byte) (cmd byte, rid []byte, ok bool) {

@@ -780,6 +780,10 @@ s_request_fl(actors_client_t *self, uint8_t cmd, uint32_t timeout_ms,
             hdr + hlen, address, strlen(address), method, strlen(method));
         address = NULL;
         method = NULL;
+    } else if (cmd == ACTORS_CMD_PUBLISH) {
+        /* So does an event's topic (PROTOCOL.md, PUBLISH). */
+        hlen += actors__hdr_topic_write(hdr + hlen, address, strlen(address));
+        address = NULL;
     }
     int zrc;
     bool last_is_hdr = address == NULL && !has_args;

@@ -87,6 +87,29 @@ actors__hdr_names_write(void *buf, const void *address, size_t address_len,
 }
 
 size_t
+actors__hdr_topic_write(void *buf, const void *topic, size_t topic_len)
+{
+    assert(buf && topic);
+    assert(topic_len > 0 && topic_len <= ACTORS_WIRE_NAME_MAX);
+    uint8_t *b = buf;
+    b[0] = (uint8_t)topic_len;
+    memcpy(b + 1, topic, topic_len);
+    return 1 + topic_len;
+}
+
+bool
+actors__hdr_topic(const actors__hdr_t *h, const char **topic, size_t *len)
+{
+    assert(h && topic && len);
+    if (h->names_len < 2 || h->names_len != 1u + h->names[0]) {
+        return false;
+    }
+    *topic = (const char *)h->names + 1;
+    *len = h->names[0];
+    return true;
+}
+
+size_t
 actors__hdr_write(
     void *buf, uint8_t cmd, uint32_t timeout_ms, const void *id, size_t id_len)
 {

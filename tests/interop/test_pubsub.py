@@ -87,6 +87,24 @@ check("py.a.b reaches py.> only", msgpack.unpackb(f[1]) == 1, f)
 f = sub.recv_multipart()
 check("and arrives", parse(f[0])[2] == [b"py.>", b"py.a.b"] and msgpack.unpackb(f[1]) == [1, 2], f)
 
+# The topic after the header's request id (its length, the topic) and one
+# frame, the body: the same event as with a topic frame.
+req.send_multipart([hdr(PUBLISH, b"p7") + bytes((6,)) + b"py.h.i", msgpack.packb("h")])
+f = req.recv_multipart()
+check("PUBLISH with the topic in its header: REPLY with the count",
+      parse(f[0])[:2] == (REPLY, b"p7") and msgpack.unpackb(f[1]) == 1, f)
+f = sub.recv_multipart()
+check("and the event arrives under that topic",
+      parse(f[0])[2] == [b"py.>", b"py.h.i"] and msgpack.unpackb(f[1]) == "h", f)
+# With a topic frame too, bytes after the id are ignored (the frame names
+# the topic), as in every command without names.
+req.send_multipart([hdr(PUBLISH, b"p8") + b"\x03zzz", b"py.j", msgpack.packb(8)])
+f = req.recv_multipart()
+check("PUBLISH with a topic frame ignores bytes after the header's id",
+      parse(f[0])[0] == REPLY and msgpack.unpackb(f[1]) == 1, f)
+f = sub.recv_multipart()
+check("and names the frame's topic", parse(f[0])[2] == [b"py.>", b"py.j"], f)
+
 # Events on alternating topics: each PUBLICATION names its own topic (the
 # broker reuses a subscription's header only while the topic is the same).
 for topic in (b"py.a", b"py.bbbbbbbb", b"py.a", b"py.a", b"py.c.d"):
@@ -154,6 +172,19 @@ for name, frames in (("a wildcard topic", [b"py.*", b"\xc0"]),
     f = req.recv_multipart()
     ok = parse(f[0])[0] == ERROR and msgpack.unpackb(f[1])["type"] == "BadRequest"
     check("PUBLISH with %s: BadRequest" % name, ok, f)
+for name, tail, frames, want in (
+        ("a wildcard topic", b"\x04py.*", [b"\xc0"], "BadRequest"),
+        ("a length past its end", b"\x09py.x", [b"\xc0"], "BadRequest"),
+        ("bytes after the topic", b"\x04py.xy", [b"\xc0"], "BadRequest"),
+        ("a zero length", b"\x00", [b"\xc0"], "BadRequest"),
+        ("an empty body", b"\x04py.x", [b""], "BadRequest"),
+        ("a bad topic frame too (the frame is the topic)", b"\x04py.x",
+         [b"py..x", b"\xc0"], "BadRequest"),
+        ("a topic under actors.", b"\x08actors.x", [b"\xc0"], "Forbidden")):
+    req.send_multipart([hdr(PUBLISH, b"e") + tail] + frames)
+    f = req.recv_multipart()
+    ok = parse(f[0])[0] == ERROR and msgpack.unpackb(f[1])["type"] == want
+    check("PUBLISH with %s in its header: %s" % (name, want), ok, f)
 sub.send_multipart([hdr(SUBSCRIBE, b"e"), b"a.>.b"])
 f = sub.recv_multipart()
 check("SUBSCRIBE with '>' not last: BadRequest",

@@ -463,7 +463,8 @@ class Client:
         ``max_message`` :class:`actors.TooLarge`."""
         t = wire.topic(topic)
         rid = _RID.pack(next(self._ids))
-        frames = [wire.header(wire.PUBLISH, rid), t, self._body(data)]
+        frames = [wire.header(wire.PUBLISH, rid, tail=wire.topic_tail(t)),
+                  self._body(data)]
         return self._request(frames, rid, self._local(self.timeout),
                              "publish %s" % wire._text(t))
 
@@ -472,8 +473,8 @@ class Client:
         broker does not answer (it would answer only a malformed publish,
         and this client checks the topic and size first). Returns None."""
         t = wire.topic(topic)
-        self._submit([wire.header(wire.PUBLISH, b""), t, self._body(data)],
-                     b"", None)
+        self._submit([wire.header(wire.PUBLISH, b"", tail=wire.topic_tail(t)),
+                      self._body(data)], b"", None)
 
     def subscribe(self, pattern, callback=None,
                   queue_size=pubsub.DEFAULT_QUEUE):

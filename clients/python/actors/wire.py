@@ -58,6 +58,12 @@ def header(command, rid=b"", timeout_ms=0, tail=b"", flags=0):
             + tail)
 
 
+def topic_tail(topic):
+    """What follows a PUBLISH header's request id: the topic (bytes, 1..255),
+    after its length (schemas/PROTOCOL.md, PUBLISH): one frame fewer."""
+    return bytes((len(topic),)) + topic
+
+
 def stream_prefix(pattern):
     """What a SUB on the event stream subscribes for ``pattern``'s events
     (bytes): a PUBLICATION header with no request id, up to the pattern

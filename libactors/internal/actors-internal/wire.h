@@ -48,8 +48,10 @@
  *   LOOKUP     C->B  header address                  -> REPLY map / ERROR
  *   LIST       C->B  header                          -> REPLY array of maps
  *   PING       C->B  header                          -> REPLY map
- *   PUBLISH    C->B  header topic body               -> REPLY uint (with
- *                                       an id or delimiter), ERROR always
+ *   PUBLISH    C->B  header body                     -> REPLY uint (with
+ *                                       an id or delimiter), ERROR always;
+ *                                       the topic after the header's id
+ *                                       (or in a frame before the body)
  *   SUBSCRIBE, UNSUBSCRIBE  C->B  header pattern [address] -> REPLY/ERROR
  *   PUBLICATION B->C/A header body   (names as a TELL's: pattern, topic;
  *                                       an actor CREDITs it as a tell)
@@ -57,6 +59,7 @@
 #ifndef ACTORS_WIRE_H
 #define ACTORS_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,7 +100,7 @@ typedef enum {
     ACTORS_CMD_EVENTS = 0x10, /* C->B  header map             -> REPLY array */
     ACTORS_CMD_EVENT = 0x11,  /* S->B  header map             (no reply) */
     /* Publish/subscribe (schemas/PROTOCOL.md, "Publish/subscribe"). */
-    ACTORS_CMD_PUBLISH = 0x12,     /* C->B header topic body -> [REPLY n] */
+    ACTORS_CMD_PUBLISH = 0x12,     /* C->B header(topic) body -> [REPLY n] */
     ACTORS_CMD_SUBSCRIBE = 0x13,   /* C->B header pattern [address] */
     ACTORS_CMD_UNSUBSCRIBE = 0x14, /* C->B header pattern [address] */
     ACTORS_CMD_PUBLICATION = 0x15, /* B->C/A header(+names) body */
@@ -126,6 +129,17 @@ typedef struct {
  * Returns ACTORS_OK, ACTORS_EVERSION when the first three bytes are "ACT"
  * but the version differs, ACTORS_EBADREQ for anything else malformed. */
 actors_err actors__hdr_parse(const void *data, size_t len, actors__hdr_t *out);
+
+/* actors__hdr_topic_write writes a PUBLISH header's topic (1 byte length,
+ * the topic; topic_len 1..255) into buf, after the request id, and
+ * returns the number of bytes written (1 + topic_len). */
+size_t actors__hdr_topic_write(void *buf, const void *topic, size_t topic_len);
+
+/* actors__hdr_topic finds the topic a PUBLISH header h carries after its
+ * request id (PROTOCOL.md, PUBLISH): true with *topic (not terminated,
+ * pointing into the frame) and *len, false if the header has no bytes
+ * after its id or they are not exactly a length and that many bytes. */
+bool actors__hdr_topic(const actors__hdr_t *h, const char **topic, size_t *len);
 
 /* actors__hdr_write writes a header without names into buf, which must
  * hold ACTORS_WIRE_HDR_MIN + id_len bytes (id_len <= ACTORS_WIRE_ID_MAX),

@@ -347,6 +347,52 @@ START_TEST(test_wire_names_write_roundtrip)
 }
 END_TEST
 
+/* A PUBLISH header carries its topic after the id (PROTOCOL.md, PUBLISH):
+ * written and found again; anything but exactly a length and that many
+ * bytes is no topic. */
+START_TEST(test_wire_publish_topic)
+{
+    char topic[ACTORS_WIRE_NAME_MAX];
+    memset(topic, 't', sizeof topic);
+    uint8_t hdr[ACTORS_WIRE_HDR_MAX];
+    size_t lens[] = {1, 12, 255};
+    for (size_t k = 0; k < 3; k++) {
+        size_t hl = actors__hdr_write(hdr, ACTORS_CMD_PUBLISH, 0, "id", 2);
+        size_t n = actors__hdr_topic_write(hdr + hl, topic, lens[k]);
+        ck_assert_uint_eq(n, 1 + lens[k]);
+        actors__hdr_t h;
+        TEST_ASSERT_OK(actors__hdr_parse(hdr, hl + n, &h));
+        const char *t = NULL;
+        size_t tl = 0;
+        ck_assert(actors__hdr_topic(&h, &t, &tl));
+        ck_assert_uint_eq(tl, lens[k]);
+        ck_assert_ptr_eq(t, (const char *)hdr + hl + 1);
+        ck_assert_uint_eq(h.id_len, 2);
+    }
+    /* No bytes after the id, a zero length, a length past the end, bytes
+     * after the topic. */
+    const struct {
+        const char *tail;
+        size_t len;
+    } bad[] = {{"", 0}, {"\x00", 1},
+        {"\x05"
+         "abcd",
+            5},
+        {"\x03"
+         "abcd",
+            5}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        size_t hl = actors__hdr_write(hdr, ACTORS_CMD_PUBLISH, 0, NULL, 0);
+        memcpy(hdr + hl, bad[k].tail, bad[k].len);
+        actors__hdr_t h;
+        TEST_ASSERT_OK(actors__hdr_parse(hdr, hl + bad[k].len, &h));
+        const char *t = NULL;
+        size_t tl = 0;
+        ck_assert_msg(!actors__hdr_topic(&h, &t, &tl), "case %zu", k);
+    }
+}
+END_TEST
+
 START_TEST(test_wire_be32)
 {
     uint8_t b[4];
@@ -489,6 +535,7 @@ wire_suite(void)
     tcase_add_test(tc, test_wire_header_id_len_beyond_frame);
     tcase_add_test(tc, test_wire_call_names_parsed);
     tcase_add_test(tc, test_wire_call_names_malformed);
+    tcase_add_test(tc, test_wire_publish_topic);
     tcase_add_test(tc, test_wire_trailing_bytes_ignored);
     tcase_add_test(tc, test_wire_names_write_roundtrip);
     tcase_add_test(tc, test_wire_be32);
