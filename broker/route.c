@@ -72,18 +72,16 @@ s_dispatch(brk_broker_t *self, uint32_t si)
         actors__hdr_t ch;
         actors__hdr_parse(zmq_msg_data(&s->hdr), zmq_msg_size(&s->hdr), &ch);
         zmq_msg_close(&hdr);
-        zmq_msg_init_size(
-            &hdr, ACTORS_WIRE_HDR_MIN + BRK_TAG_LEN + ch.names_len);
         uint8_t tag[BRK_TAG_LEN];
-        brk_slots_tag(&self->slots, si, tag);
+        size_t tag_len = brk_slots_call_tag(&self->slots, si, tag);
+        zmq_msg_init_size(&hdr, ACTORS_WIRE_HDR_MIN + tag_len + ch.names_len);
         uint32_t left = 0;
         if (s->deadline != 0) {
             int64_t d = s->deadline - self->now;
             left = d < 1 ? 1 : (d > UINT32_MAX ? UINT32_MAX : (uint32_t)d);
         }
         uint8_t *p = zmq_msg_data(&hdr);
-        size_t hl =
-            actors__hdr_write(p, ACTORS_CMD_CALL, left, tag, BRK_TAG_LEN);
+        size_t hl = actors__hdr_write(p, ACTORS_CMD_CALL, left, tag, tag_len);
         memcpy(p + hl, ch.names, ch.names_len);
         h = &hdr;
         if (keep && zmq_msg_size(&s->key) == 0) {
@@ -96,7 +94,7 @@ s_dispatch(brk_broker_t *self, uint32_t si)
             k[0] = 0;
             k[1] = 'b';
             memcpy(k + 2, self->nonce, sizeof self->nonce);
-            memcpy(k + 2 + sizeof self->nonce, tag, BRK_TAG_LEN);
+            brk_slots_tag(&self->slots, si, k + 2 + sizeof self->nonce);
         }
     }
     /* In flight before it is queued: a flush (the outbox's batch bound)

@@ -182,10 +182,46 @@ brk_slots_tag(const brk_slots_t *self, uint32_t idx, uint8_t tag[BRK_TAG_LEN])
     actors__put_be32(tag + 4, self->v[idx].gen);
 }
 
+size_t
+brk_slots_call_tag(
+    const brk_slots_t *self, uint32_t idx, uint8_t tag[BRK_TAG_LEN])
+{
+    assert(self);
+    assert(idx < self->used);
+    if (idx > UINT16_MAX) {
+        brk_slots_tag(self, idx, tag);
+        return BRK_TAG_LEN;
+    }
+    uint32_t masked = (idx ^ self->mask) & UINT16_MAX;
+    uint32_t gen = self->v[idx].gen & UINT16_MAX;
+    actors__put_be32(tag, masked << 16 | gen);
+    return BRK_TAG_SHORT;
+}
+
+/* s_find_short is brk_slots_find for a 4-byte tag. */
+static uint32_t
+s_find_short(const brk_slots_t *self, const uint8_t *tag)
+{
+    uint32_t v = actors__be32(tag);
+    uint32_t idx = ((v >> 16) ^ self->mask) & UINT16_MAX;
+    if (idx >= self->used) {
+        return BRK_NONE;
+    }
+    const brk_slot_t *s = &self->v[idx];
+    if (s->state != BRK_SLOT_INFLIGHT || s->cmd != ACTORS_CMD_CALL ||
+        (s->gen & UINT16_MAX) != (v & UINT16_MAX)) {
+        return BRK_NONE;
+    }
+    return idx;
+}
+
 uint32_t
 brk_slots_find(const brk_slots_t *self, const void *tag, size_t len)
 {
     assert(self);
+    if (tag != NULL && len == BRK_TAG_SHORT) {
+        return s_find_short(self, tag);
+    }
     if (tag == NULL || len != BRK_TAG_LEN) {
         return BRK_NONE;
     }

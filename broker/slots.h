@@ -14,6 +14,18 @@
  * to a recycled slot does not match, and a peer cannot guess the tag of
  * a request that was not sent to it.
  *
+ * A CALL dispatched to an actor carries a short tag when its index is
+ * under 65536: the low 16 bits of the masked index and of the generation
+ * (4 bytes), so that the actor's header (11 bytes, the tag, 2 + the
+ * names) stays within libzmq's 33-byte inline message for names of up
+ * to 16 bytes in all, and is neither allocated by the broker's loop
+ * thread nor freed by its I/O thread (docs/BENCHMARKS.md, tenth pass).
+ * 16 bits of generation suffice there: a dispatched call's slot is freed
+ * only by its reply or by its actor's death (core.h), and a reply is
+ * taken only from the connection the call went to, so a short tag is
+ * never outlived by the one connection that may answer it. It names only
+ * a CALL in flight; everything else keeps the 8-byte tag.
+ *
  * brk_slots_alloc may move the array: do not keep brk_slot_t pointers
  * across it; keep indices.
  *
@@ -31,6 +43,7 @@
 
 #define BRK_NONE UINT32_MAX /* "no index" in every broker table */
 #define BRK_TAG_LEN 8       /* = ACTORS_WIRE_TAG_LEN */
+#define BRK_TAG_SHORT 4     /* a CALL in flight at an index under 65536 */
 
 typedef enum {
     BRK_SLOT_FREE = 0, /* on the free list; frames not initialised */
@@ -118,9 +131,16 @@ brk_slots_at(brk_slots_t *self, uint32_t idx)
 void brk_slots_tag(
     const brk_slots_t *self, uint32_t idx, uint8_t tag[BRK_TAG_LEN]);
 
+/* brk_slots_call_tag writes into tag the tag a CALL dispatched from slot
+ * idx carries (short when idx < 65536, else the 8-byte one) and returns
+ * its length. */
+size_t brk_slots_call_tag(
+    const brk_slots_t *self, uint32_t idx, uint8_t tag[BRK_TAG_LEN]);
+
 /* brk_slots_find returns the index of the live slot named by tag (len
- * bytes), or BRK_NONE if len is not 8, the index is out of range, the
- * slot is free, or the generation differs. */
+ * bytes), or BRK_NONE if len is neither 8 nor 4, the index is out of
+ * range, the slot is free, or the generation differs; a 4-byte tag names
+ * only a CALL in flight. */
 uint32_t brk_slots_find(const brk_slots_t *self, const void *tag, size_t len);
 
 #endif

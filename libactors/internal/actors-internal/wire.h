@@ -77,7 +77,9 @@
 #define ACTORS__FLAG_BROADCAST 0x01 /* TELL: every member of a group */
 #define ACTORS__FLAG_ROUTED 0x02    /* last frame: a group routing key */
 #define ACTORS__FLAG_STREAM 0x04    /* SUBSCRIBE: on the event stream */
-#define ACTORS_WIRE_TAG_LEN 8       /* broker tags in CALL/TELL to actors */
+#define ACTORS_WIRE_TAG_LEN                                                    \
+    8 /* longest broker tag in a CALL to actors                                \
+         (4 or 8 bytes; actors copy any) */
 #define ACTORS_WIRE_MAX_MESSAGE_DEFAULT (16u * 1024u * 1024u)
 
 typedef enum {

@@ -203,7 +203,7 @@ START_TEST(test_broker_too_large)
         (size_t)16);
     s_got_t g = s_actor_get(a);
     ck_assert_uint_eq(g.args_len, 16);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\xc0", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\xc0", 1);
     s_expect_reply(c, 0, "ok", "\xc0", 1);
     zmq_close(a);
     zmq_close(c);
@@ -227,13 +227,13 @@ START_TEST(test_broker_call_reply_dealer_and_req)
     ck_assert(!g.has_key);
     ck_assert_uint_gt(g.timeout, 0);
     ck_assert_uint_le(g.timeout, 5000);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\xa2ok", 3);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\xa2ok", 3);
     s_expect_reply(c, 0, "dealer-1", "\xa2ok", 3);
 
     s_call(r, "req-1", "echo/1", 0);
     g = s_actor_get(a);
     ck_assert_uint_eq(g.timeout, 0);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\x07", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\x07", 1);
     s_expect_reply(r, 0, "req-1", "\x07", 1); /* REQ strips the delimiter */
 
     /* A call's key reaches the actor after the args; its reply is the
@@ -244,17 +244,17 @@ START_TEST(test_broker_call_reply_dealer_and_req)
     ck_assert_str_eq(g.method, "put");
     ck_assert(g.has_key);
     ck_assert_str_eq(g.key, "key-1");
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\x06", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\x06", 1);
     s_expect_reply(c, 0, "keyed", "\x06", 1);
 
     /* A late second reply to the same tag matches nothing: dropped. */
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\x08", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\x08", 1);
     s_nothing(c, 100);
 
     /* An actor may call itself (as a client on the same socket). */
     s_call(a, "self", "echo/1", 0);
     g = s_actor_get(a);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\x09", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\x09", 1);
     s_expect_reply(a, 0, "self", "\x09", 1);
 
     ck_assert_int_eq(s_lookup(c, "echo/1", "handled"), 4);
@@ -286,7 +286,7 @@ START_TEST(test_broker_credit_mailbox_order)
         snprintf(id, sizeof id, "k%d", i);
         s_got_t g = i == 0 ? g0 : s_actor_get(a);
         uint8_t body = (uint8_t)i;
-        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &body, 1);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, &body, 1);
         s_expect_reply(c, 0, id, &body, 1); /* in order */
     }
     zmq_close(a);
@@ -407,7 +407,7 @@ START_TEST(test_broker_timeouts)
     s_call(c, "queued", "slow/1", 50);
     s_expect_error(c, 0, "queued", "Timeout");
     ck_assert_int_eq(s_lookup(c, "slow/1", "mailbox"), 0);
-    s_reply_id(a, ACTORS_CMD_REPLY, busy.tag, 8, "\xc0", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, busy.tag, busy.id_len, "\xc0", 1);
     s_expect_reply(c, 0, "busy", "\xc0", 1);
     /* Dispatched, not answered in time: Timeout; the late reply is
      * dropped but its credit comes back. */
@@ -417,9 +417,9 @@ START_TEST(test_broker_timeouts)
     s_expect_error(c, 0, "inflight", "Timeout");
     s_call(c, "next", "slow/1", 0);
     s_nothing(a, 50); /* no credit yet */
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\xc0", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\xc0", 1);
     g = s_actor_get(a);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\x01", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\x01", 1);
     s_expect_reply(c, 0, "next", "\x01", 1);
     zmq_close(a);
     zmq_close(c);
@@ -448,7 +448,7 @@ START_TEST(test_broker_actor_crash)
     ck_assert_int_eq(s_lookup(c, "crash/1", "state"), 1);
     s_call(c, "x4", "crash/1", 0);
     s_got_t g = s_actor_get(a);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\xc3", 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\xc3", 1);
     s_expect_reply(c, 0, "x4", "\xc3", 1);
     zmq_close(a);
     zmq_close(c);
@@ -811,7 +811,7 @@ START_TEST(test_broker_reply_then_disconnect)
         s_register(a, "brief/1", 0, 0);
         s_call(c, "last", "brief/1", 0);
         s_got_t g = s_actor_get(a);
-        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, "\x2a", 1);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, "\x2a", 1);
         int linger = 1000; /* flush the reply, then drop the connection */
         zmq_setsockopt(a, ZMQ_LINGER, &linger, sizeof linger);
         zmq_close(a);

@@ -212,7 +212,7 @@ START_TEST(test_hardening_node_config_keeps_live_actor)
     s_msg_free(&m);
     s_call(c, "c1", "x/1", 2000);
     s_got_t g = s_actor_get(a);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, &s_nil, 1);
     s_expect_reply(c, 0, "c1", &s_nil, 1);
     zmq_close(n);
     zmq_close(a);
@@ -380,7 +380,7 @@ START_TEST(test_hardening_slow_consumer_bounded)
     }
     for (int i = 0; i < N; i++) {
         s_got_t g = s_actor_get(a);
-        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, body, body_len);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, body, body_len);
     }
     int64_t deadline = testutil_now_ms() + RECV_MS;
     int64_t undelivered = 0;
@@ -394,7 +394,7 @@ START_TEST(test_hardening_slow_consumer_bounded)
     /* Everyone else is served as before. */
     s_call(c, "ok", "e/1", 2000);
     s_got_t g = s_actor_get(a);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, &s_nil, 1);
     s_expect_reply(c, 0, "ok", &s_nil, 1);
     free(body);
     zmq_close(c);
@@ -450,7 +450,7 @@ START_TEST(test_hardening_full_actor_queue_keeps_order)
         snprintf(method, sizeof method, "m%d", i);
         ck_assert_str_eq(g.method, method);
         ck_assert_uint_eq(g.args_len, body_len);
-        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, &s_nil, 1);
     }
     bool seen[N] = {false};
     for (int k = 0; k < N; k++) {
@@ -555,7 +555,7 @@ s_read_others(void *a, const char *prefix)
         ck_assert_msg(strcmp(g.address, last) != 0,
             "a call to %s reached the actor after its caller was answered",
             last);
-        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, &s_nil, 1);
     }
     zmq_pollitem_t it = {a, 0, ZMQ_POLLIN, 0};
     ck_assert_int_eq(zmq_poll(&it, 1, 300), 0);
@@ -675,7 +675,7 @@ START_TEST(test_hardening_full_queue_progress_numbering)
             }
             continue; /* q0: deferred; q1: started */
         }
-        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, &s_nil, 1);
     }
     s_credit_taken(a, 0, q1_seq);
     /* The broker has the CREDIT once it answers a PING sent after it
@@ -791,7 +791,7 @@ START_TEST(test_hardening_parked_call_intact)
         ck_assert_uint_eq(g.args_len, sizeof args);
         ck_assert(g.has_key);
         ck_assert_str_eq(g.key, key);
-        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+        s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, &s_nil, 1);
         s_expect_reply(c, 0, i == 0 ? "first" : "second", &s_nil, 1);
     }
     zmq_close(c);
@@ -825,7 +825,7 @@ s_round_trip(void *slow, void *a, const uint8_t *body, size_t body_len)
 {
     s_call(slow, "s", "e/1", 0);
     s_got_t g = s_actor_get(a);
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, body, body_len);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, body, body_len);
 }
 
 /* A slow consumer is logged once per episode, not once a second while
@@ -924,7 +924,7 @@ START_TEST(test_hardening_unstarted_calls_redelivered)
     for (int i = 0; i < 5; i++) {
         g[i] = s_actor_get(a);
     }
-    s_reply_id(a, ACTORS_CMD_REPLY, g[0].tag, 8, &s_nil, 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g[0].tag, g[0].id_len, &s_nil, 1);
     s_expect_reply(c, 0, "c1", &s_nil, 1);
     s_credit_taken(a, 0, 2);
     ck_assert_int_ge(s_ping_int(a, "uptime_ms"), 0); /* CREDIT handled */
@@ -936,7 +936,7 @@ START_TEST(test_hardening_unstarted_calls_redelivered)
     s_register_ex(b, "r/1", 10, 0, true);
     for (int i = 4; i <= 5; i++) {
         s_got_t h = s_actor_get(b);
-        s_reply_id(b, ACTORS_CMD_REPLY, h.tag, 8, &s_nil, 1);
+        s_reply_id(b, ACTORS_CMD_REPLY, h.tag, h.id_len, &s_nil, 1);
         snprintf(id, sizeof id, "c%d", i);
         s_expect_reply(c, 0, id, &s_nil, 1);
     }
@@ -1041,7 +1041,7 @@ START_TEST(test_hardening_registrations_bounded)
     s_call(c, "c2", "many/1023", 0);
     s_got_t g = s_actor_get(a);
     ck_assert_str_eq(g.address, "many/1023");
-    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, 8, &s_nil, 1);
+    s_reply_id(a, ACTORS_CMD_REPLY, g.tag, g.id_len, &s_nil, 1);
     s_expect_reply(c, 0, "c2", &s_nil, 1);
     actors_msg_destroy(&info);
     zmq_close(c);

@@ -143,7 +143,7 @@ START_TEST(test_lifecycle_retry_exactly_once)
         g = s_actor_get(a2);
         ck_assert_uint_eq(g.cmd, ACTORS_CMD_CALL);
         static const uint8_t nil = 0xc0;
-        s_reply_id(a2, ACTORS_CMD_REPLY, g.tag, 8, &nil, 1);
+        s_reply_id(a2, ACTORS_CMD_REPLY, g.tag, g.id_len, &nil, 1);
     }
     s_expect_reply(c, 0, "one", NULL, 0);
     s_expect_reply(c, 0, "two", NULL, 0);

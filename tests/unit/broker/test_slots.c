@@ -7,6 +7,7 @@
 
 #include "../../testutil.h"
 #include <actors-internal/alloc.h>
+#include <actors-internal/wire.h>
 #include "../../../broker/slots.h"
 
 START_TEST(test_slots_alloc_free_reuse)
@@ -91,6 +92,56 @@ START_TEST(test_slots_tags_match_generation)
 }
 END_TEST
 
+/* A CALL in flight at an index under 65536 has a 4-byte tag, which
+ * names nothing else: not the slot once freed and reused, not a queued
+ * slot, not a TELL; past 65536 slots the call tag is the 8-byte one. */
+START_TEST(test_slots_short_call_tags)
+{
+    brk_slots_t s;
+    TEST_ASSERT_OK(brk_slots_init(&s, 4));
+    uint32_t a;
+    TEST_ASSERT_OK(brk_slots_alloc(&s, &a));
+    brk_slot_t *sl = brk_slots_at(&s, a);
+    sl->state = BRK_SLOT_INFLIGHT;
+    sl->cmd = ACTORS_CMD_CALL;
+    uint8_t tag[BRK_TAG_LEN];
+    ck_assert_uint_eq(brk_slots_call_tag(&s, a, tag), BRK_TAG_SHORT);
+    ck_assert_uint_eq(brk_slots_find(&s, tag, BRK_TAG_SHORT), a);
+    ck_assert_uint_eq(brk_slots_find(&s, tag, 3), BRK_NONE);
+    sl->state = BRK_SLOT_QUEUED;
+    ck_assert_uint_eq(brk_slots_find(&s, tag, BRK_TAG_SHORT), BRK_NONE);
+    sl->state = BRK_SLOT_INFLIGHT;
+    sl->cmd = ACTORS_CMD_TELL;
+    ck_assert_uint_eq(brk_slots_find(&s, tag, BRK_TAG_SHORT), BRK_NONE);
+    /* The 8-byte tag still names it, whatever it holds. */
+    uint8_t full[BRK_TAG_LEN];
+    brk_slots_tag(&s, a, full);
+    ck_assert_uint_eq(brk_slots_find(&s, full, sizeof full), a);
+    brk_slots_free(&s, a);
+    uint32_t b;
+    TEST_ASSERT_OK(brk_slots_alloc(&s, &b));
+    ck_assert_uint_eq(b, a);
+    sl = brk_slots_at(&s, b);
+    sl->state = BRK_SLOT_INFLIGHT;
+    sl->cmd = ACTORS_CMD_CALL;
+    ck_assert_uint_eq(brk_slots_find(&s, tag, BRK_TAG_SHORT), BRK_NONE);
+    uint8_t tag2[BRK_TAG_LEN];
+    brk_slots_call_tag(&s, b, tag2);
+    ck_assert_uint_eq(brk_slots_find(&s, tag2, BRK_TAG_SHORT), b);
+    /* Past 65536 slots. */
+    uint32_t last = b;
+    while (last <= UINT16_MAX) {
+        TEST_ASSERT_OK(brk_slots_alloc(&s, &last));
+    }
+    sl = brk_slots_at(&s, last);
+    sl->state = BRK_SLOT_INFLIGHT;
+    sl->cmd = ACTORS_CMD_CALL;
+    ck_assert_uint_eq(brk_slots_call_tag(&s, last, tag), BRK_TAG_LEN);
+    ck_assert_uint_eq(brk_slots_find(&s, tag, BRK_TAG_LEN), last);
+    brk_slots_fini(&s);
+}
+END_TEST
+
 START_TEST(test_slots_init_survives_oom)
 {
     for (unsigned n = 1;; n++) {
@@ -134,6 +185,7 @@ slots_suite(void)
     tcase_add_test(tc, test_slots_alloc_free_reuse);
     tcase_add_test(tc, test_slots_grow_keeps_frames);
     tcase_add_test(tc, test_slots_tags_match_generation);
+    tcase_add_test(tc, test_slots_short_call_tags);
     tcase_add_test(tc, test_slots_init_survives_oom);
     tcase_add_test(tc, test_slots_alloc_survives_oom_when_growing);
     suite_add_tcase(s, tc);
