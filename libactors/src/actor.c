@@ -83,6 +83,7 @@
 #define CLAIM_AHEAD 31         /* messages claimed beyond the one started */
 #define EXIT_LINGER_MS 2000    /* time given to last replies at exit */
 #define ITEMS_KEPT 256         /* free list bound */
+#define READ_BATCH 64          /* messages queued per read of the socket */
 #define SIGNAL_CHECK_TURNS 64  /* busy loop turns between signalfd reads */
 
 /* ---------------------------------------------------------------- helpers */
@@ -1256,6 +1257,12 @@ actors__actor_run(const actors_service_t *service,
         self->mon_fd = -1;
     }
     actors__client_set_hook(self->client, s_hook, self);
+    /* Read a few dozen messages, handle them, read again: the items (from
+     * the free list) and the frames stay in the cache. Reading all that
+     * waits at a deep window (thousands) and handling them after cost the
+     * actor a quarter more CPU per call (docs/BENCHMARKS.md, eleventh
+     * pass). */
+    actors__client_set_drain(self->client, READ_BATCH);
 
     /* Before init, so that init sees (and may change) the reminders. */
     actors__reminders_restore(self);

@@ -155,6 +155,7 @@ struct actors_client {
     bool handshake_failed;       /* the broker refused a handshake, and
                                     none succeeded since: why drops are */
     uint32_t tells_unpumped;     /* tells sent since the last pump */
+    int drain_max;               /* messages read per poll (set_drain) */
     uint64_t tells_refused;      /* tells the broker answered ERROR */
     int64_t refused_logged;      /* ms of the last CLI-TELL-REFUSED; 0 */
     uint32_t timeout_ms;         /* calls' default deadline; 0: none */
@@ -573,6 +574,7 @@ actors_client_create(actors_client_t **out, const char *endpoint)
         return ACTORS_ENOMEM;
     }
     self->tag = ACTORS_CLIENT_TAG;
+    self->drain_max = ACTORS__DRAIN_MAX;
     self->refs = 1;
     self->next_id = 1;
     self->timeout_ms = ACTORS_CLIENT_TIMEOUT_DEFAULT;
@@ -1589,7 +1591,7 @@ s_drain(actors_client_t *self)
 {
     int n = 0;
     self->idle = false;
-    while (!self->closed && n < ACTORS__DRAIN_MAX) {
+    while (!self->closed && n < self->drain_max) {
         if (!s_recv_one(self)) {
             self->idle = true;
             break;
@@ -1769,6 +1771,14 @@ actors_client_pending(const actors_client_t *self)
 }
 
 /* ---- for the actor runtime (client_internal.h) -------------------------- */
+
+void
+actors__client_set_drain(actors_client_t *self, int max)
+{
+    assert(self && self->tag == ACTORS_CLIENT_TAG);
+    assert(max > 0);
+    self->drain_max = max;
+}
 
 void
 actors__client_set_hook(

@@ -32,6 +32,12 @@ typedef void (*actors__client_hook_fn)(
 void actors__client_set_hook(
     actors_client_t *self, actors__client_hook_fn fn, void *arg);
 
+/* actors__client_set_drain bounds the messages one actors_client_poll
+ * reads before it returns (default 4096). A client whose hook queues what
+ * it gets (the actor runtime) keeps its queue, and so its working set, in
+ * the cache with a small bound. Owner thread only. */
+void actors__client_set_drain(actors_client_t *self, int max);
+
 /* actors__client_socket returns the client's zmq socket, for polling and for
  * sending the actor's own frames (REGISTER, REPLY, ...). Borrowed. */
 void *actors__client_socket(actors_client_t *self);
