@@ -385,9 +385,12 @@ s_close(s_sys_t *s)
 }
 
 /* s_throughput runs the windowed fan-out loop for `seconds` and returns
- * the events delivered per second; *published: the events timed. */
+ * the events delivered per second; *published: the events timed; *cpu_ns:
+ * the CPU time process mid (the broker or the proxy; 0: none) spent in the
+ * timed part, 0 if unknown. */
 static double
-s_throughput(s_sys_t *s, double seconds, uint64_t *published)
+s_throughput(
+    s_sys_t *s, double seconds, int mid, uint64_t *published, uint64_t *cpu_ns)
 {
     int got[S_MAX_SUBS] = {0};
     /* One window first, not timed, on every system: the first events
@@ -403,6 +406,7 @@ s_throughput(s_sys_t *s, double seconds, uint64_t *published)
     }
     memset(got, 0, sizeof got);
     uint64_t sent = 0;
+    uint64_t c0 = mid > 0 ? bench_proc_cpu_ns(mid) : 0;
     uint64_t t0 = bench_now_ns();
     uint64_t end = t0 + (uint64_t)(seconds * 1e9);
     while (bench_now_ns() < end) {
@@ -417,6 +421,8 @@ s_throughput(s_sys_t *s, double seconds, uint64_t *published)
         }
     }
     double dt = (double)(bench_now_ns() - t0) / 1e9;
+    uint64_t c1 = mid > 0 ? bench_proc_cpu_ns(mid) : 0;
+    *cpu_ns = c1 > c0 && c0 > 0 ? c1 - c0 : 0;
     *published = sent;
     return (double)sent * s->nsubs / dt;
 }
@@ -510,14 +516,12 @@ bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
                 int mid = pid[sys == S_RAW];
                 s_sys_t s;
                 if (e[0] != '\0' && n <= S_MAX_SUBS && s_open(&s, sys, e, n)) {
-                    uint64_t c0 = bench_proc_cpu_ns(mid);
                     uint64_t sent = 0;
-                    double v = s_throughput(&s, o->seconds, &sent);
-                    uint64_t c1 = bench_proc_cpu_ns(mid);
+                    uint64_t cpu = 0;
+                    double v = s_throughput(&s, o->seconds, mid, &sent, &cpu);
                     r->per_s[sys][k][i] = v;
-                    if (v >= 0 && sent > 0 && mid > 0 && c1 > c0) {
-                        r->cpu_us[sys][k][i] =
-                            (double)(c1 - c0) / 1e3 / (double)sent;
+                    if (v >= 0 && sent > 0 && cpu > 0) {
+                        r->cpu_us[sys][k][i] = (double)cpu / 1e3 / (double)sent;
                     }
                 }
                 s_close(&s);

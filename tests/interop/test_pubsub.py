@@ -93,6 +93,10 @@ req.send_multipart([hdr(PUBLISH, b"p7") + bytes((6,)) + b"py.h.i", msgpack.packb
 f = req.recv_multipart()
 check("PUBLISH with the topic in its header: REPLY with the count",
       parse(f[0])[:2] == (REPLY, b"p7") and msgpack.unpackb(f[1]) == 1, f)
+# The reply's header is the request's, command aside: the topic after the
+# id comes back as it was sent.
+check("the REPLY's header echoes the topic after the id",
+      f[0][:4] == b"ACT2" and f[0][5:] == hdr(PUBLISH, b"p7")[5:] + bytes((6,)) + b"py.h.i", f)
 f = sub.recv_multipart()
 check("and the event arrives under that topic",
       parse(f[0])[2] == [b"py.>", b"py.h.i"] and msgpack.unpackb(f[1]) == "h", f)
@@ -102,6 +106,7 @@ req.send_multipart([hdr(PUBLISH, b"p8") + b"\x03zzz", b"py.j", msgpack.packb(8)]
 f = req.recv_multipart()
 check("PUBLISH with a topic frame ignores bytes after the header's id",
       parse(f[0])[0] == REPLY and msgpack.unpackb(f[1]) == 1, f)
+check("and its REPLY echoes them", f[0][5:] == hdr(PUBLISH, b"p8")[5:] + b"\x03zzz", f)
 f = sub.recv_multipart()
 check("and names the frame's topic", parse(f[0])[2] == [b"py.>", b"py.j"], f)
 
