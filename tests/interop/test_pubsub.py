@@ -185,7 +185,11 @@ for name, tail, frames, want in (
         ("an empty body", b"\x04py.x", [b""], "BadRequest"),
         ("a bad topic frame too (the frame is the topic)", b"\x04py.x",
          [b"py..x", b"\xc0"], "BadRequest"),
-        ("a topic under actors.", b"\x08actors.x", [b"\xc0"], "Forbidden")):
+        ("a topic under actors.", b"\x08actors.x", [b"\xc0"], "Forbidden"),
+        # Several faults: the first in PROTOCOL.md's order answers.
+        ("a topic under actors. and an empty body", b"\x08actors.x", [b""],
+         "Forbidden"),
+        ("a wildcard under actors.", b"\x08actors.*", [b"\xc0"], "BadRequest")):
     req.send_multipart([hdr(PUBLISH, b"e") + tail] + frames)
     f = req.recv_multipart()
     ok = parse(f[0])[0] == ERROR and msgpack.unpackb(f[1])["type"] == want
