@@ -284,10 +284,25 @@ s_send_failed(void *arg, brk_out_msg_t *m, int err)
     }
 }
 
+/* s_ext_flush has the extensions send what they held back (ext.h). */
+static void
+s_ext_flush(brk_broker_t *self)
+{
+    for (int i = 0; i < self->n_ext; i++) {
+        if (self->ext[i].flush_cb) {
+            self->ext[i].flush_cb(self->ext[i].self);
+        }
+    }
+}
+
 void
 brk_core_flush(brk_broker_t *self)
 {
-    if (self->out.n == 0 || self->flushing) {
+    if (self->flushing) {
+        return;
+    }
+    s_ext_flush(self);
+    if (self->out.n == 0) {
         return;
     }
     self->flushing = true;
@@ -304,6 +319,7 @@ brk_core_flush(brk_broker_t *self)
     brk_outbox_flush(&self->out, self->router, &ops);
     s_requeue_undone(self);
     self->flushing = false;
+    s_ext_flush(self); /* what the flush made them hold (a death's news) */
 }
 
 /* s_queue queues a message for the next flush; on no memory, returns

@@ -75,6 +75,12 @@ typedef struct {
     /* tick_cb: runs every heartbeat_ms / 4 or so. */
     void (*tick_cb)(void *self);
 
+    /* flush_cb: the core is sending what it held back (brk_core_flush:
+     * at the end of a burst of received messages, before it waits,
+     * before its timers and a death): the extension sends what it held
+     * back on sockets of its own. It may not call the core. */
+    void (*flush_cb)(void *self);
+
     /* socks: ZeroMQ sockets of the extension's own (made in the core's
      * context, brk_core_ctx) that the loop watches besides the ROUTER;
      * NULL: none (socks[0] NULL: no socket at all). sock_cb runs when any

@@ -844,6 +844,16 @@ s_tick(void *arg)
     }
 }
 
+/* s_flush sends the stream's held events when the core sends its own. */
+static void
+s_flush(void *arg)
+{
+    brk_pubsub_t *self = arg;
+    if (self->stream != NULL) {
+        brk_stream_flush(self->stream);
+    }
+}
+
 static void
 s_pack_entry(void *arg, uint32_t ei, msgpack_packer *pk)
 {
@@ -904,6 +914,7 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
             self->stream ? brk_stream_socket(self->stream, 1) : NULL},
         .sock_cb = s_on_stream,
         .tick_cb = s_tick,
+        .flush_cb = s_flush,
     };
     if (brk_core_attach(core, &ext) != ACTORS_OK) {
         s_destroy(self);

@@ -26,6 +26,12 @@ typedef struct {
     int64_t since; /* accepted (core->now) */
 } s_conn_t;
 
+/* An event held until the next flush: its two frames, references. */
+typedef struct {
+    zmq_msg_t hdr;
+    zmq_msg_t body;
+} s_held_t;
+
 struct brk_stream {
     brk_broker_t *core;
     void *xpub;
@@ -39,6 +45,9 @@ struct brk_stream {
     int64_t policed_at;   /* when (core->now) */
     uint64_t n_flooded;   /* connections closed over their budget */
     int64_t flood_logged; /* when BRK-STREAM-FLOOD was last logged */
+    uint32_t nheld;       /* events held for brk_stream_flush */
+    uint64_t n_failed;    /* events the XPUB refused */
+    s_held_t held[BRK_STREAM_HELD];
 };
 
 static void
@@ -216,6 +225,7 @@ brk_stream_destroy(brk_stream_t **self_p)
     if (self == NULL) {
         return;
     }
+    brk_stream_flush(self);
     if (self->xpub != NULL) {
         zmq_socket_monitor(self->xpub, NULL, 0);
         zmq_close(self->xpub);
@@ -316,15 +326,35 @@ brk_stream_ticket_prefix(uint8_t *out, const uint8_t ticket[BRK_STREAM_TICKET])
 bool
 brk_stream_send(brk_stream_t *self, zmq_msg_t *hdr, zmq_msg_t *body)
 {
-    zmq_msg_t h;
-    zmq_msg_t b;
-    zmq_msg_init(&h);
-    zmq_msg_init(&b);
-    zmq_msg_copy(&h, hdr);
-    zmq_msg_copy(&b, body);
-    bool ok = zmq_msg_send(&h, self->xpub, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-              zmq_msg_send(&b, self->xpub, ZMQ_DONTWAIT) >= 0;
-    zmq_msg_close(&h);
-    zmq_msg_close(&b);
-    return ok;
+    if (self->nheld == BRK_STREAM_HELD) {
+        brk_stream_flush(self);
+    }
+    s_held_t *e = &self->held[self->nheld++];
+    zmq_msg_init(&e->hdr);
+    zmq_msg_init(&e->body);
+    zmq_msg_copy(&e->hdr, hdr);
+    zmq_msg_copy(&e->body, body);
+    return true;
+}
+
+void
+brk_stream_flush(brk_stream_t *self)
+{
+    uint32_t n = self->nheld;
+    self->nheld = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        s_held_t *e = &self->held[i];
+        /* An XPUB drops for a peer whose queue is full and does not
+         * block: a failure here is the socket's (ETERM). */
+        if (zmq_msg_send(&e->hdr, self->xpub, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_msg_send(&e->body, self->xpub, ZMQ_DONTWAIT) < 0) {
+            if (self->n_failed++ == 0) {
+                ACTORS_LOG(ACTORS_LOG_WARN, "BRK-STREAM-SEND",
+                    "the event stream refused an event: %s (logged once)",
+                    zmq_strerror(errno));
+            }
+        }
+        zmq_msg_close(&e->hdr);
+        zmq_msg_close(&e->body);
+    }
 }

@@ -50,6 +50,7 @@
 #define BRK_STREAM_RECV_BUDGET (2048u * BRK_STREAM_SUB_MAX)
 #define BRK_STREAM_BEAT_BYTES 64 /* per heartbeat_ms: PONGs, boxed */
 #define BRK_STREAM_RCVHWM 100    /* subscriptions queued per peer */
+#define BRK_STREAM_HELD 256      /* events held before a flush is forced */
 #define BRK_STREAM_POLICE_MS                                                   \
     1000 /* budgets checked this often, and                                    \
             after every batch read */
@@ -105,9 +106,19 @@ size_t brk_stream_prefix(uint8_t *out, const char *pattern, size_t plen);
 size_t brk_stream_ticket_prefix(
     uint8_t *out, const uint8_t ticket[BRK_STREAM_TICKET]);
 
-/* brk_stream_send sends hdr and body (references taken; both left to the
- * caller) to every peer subscribed to a prefix of hdr whose queue has
- * room. Returns false if the XPUB failed. */
+/* brk_stream_send takes hdr and body (references taken; both left to the
+ * caller) for every peer subscribed to a prefix of hdr whose queue has
+ * room. The event is held until brk_stream_flush, which the broker runs
+ * when it ends a burst of received messages (ext.h, flush_cb), or until
+ * BRK_STREAM_HELD events are held: sent back to back, they wake the
+ * XPUB's I/O thread once instead of once each (docs/BENCHMARKS.md,
+ * twelfth pass). Events leave in the order they were given; the
+ * subscribers they reach are those of the moment they leave. Returns
+ * true (an XPUB does not refuse an event for a peer's sake). */
 bool brk_stream_send(brk_stream_t *self, zmq_msg_t *hdr, zmq_msg_t *body);
+
+/* brk_stream_flush sends the events held, in order. A failure of the
+ * XPUB (it is closing) is logged once and counted. */
+void brk_stream_flush(brk_stream_t *self);
 
 #endif

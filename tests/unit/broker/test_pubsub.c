@@ -10,6 +10,7 @@
 extern char **environ;
 
 #include "../../../broker/pubsub.h"
+#include "../../../broker/stream.h"
 
 /* A PUBLICATION as a subscriber received it. */
 typedef struct {
@@ -651,6 +652,39 @@ START_TEST(test_pubsub_stream_tickets)
 }
 END_TEST
 
+/* A burst of events longer than the broker holds for the stream
+ * (BRK_STREAM_HELD, sent at the flush that ends the burst or when that
+ * many are held) reaches a stream subscriber whole and in publish order,
+ * before the answer to a PUBLISH sent after it is read. Fewer than the
+ * queues' bounds (1000), so none may be dropped. */
+START_TEST(test_pubsub_stream_burst_order)
+{
+    s_start_stream();
+    void *a = s_sock(ZMQ_DEALER);
+    void *pub = s_sock(ZMQ_DEALER);
+    s_ticket_t ta = s_stream_subscribe(a, "burst.>");
+    void *sa = s_stream_sock(ta.ep);
+    s_redeem(sa, "burst.>", ta.ticket, true);
+    enum { N = 3 * BRK_STREAM_HELD - 100 };
+    s_publish_seq(pub, "burst.x", N);
+    ck_assert_uint_eq(s_publish_n(pub, "burst.end", 7), 1);
+    for (int i = 0; i < N; i++) {
+        s_pub_t p = s_get_pub(sa);
+        ck_assert_str_eq(p.topic, "burst.x");
+        ck_assert_msg(p.body[0] == (uint8_t)i, "event %d came as %u", i,
+            (unsigned)p.body[0]);
+    }
+    s_pub_t p = s_get_pub(sa);
+    ck_assert_str_eq(p.topic, "burst.end");
+    ck_assert_uint_eq(p.body[0], 7);
+    s_none(sa, 20);
+    zmq_close(sa);
+    zmq_close(a);
+    zmq_close(pub);
+    s_stop();
+}
+END_TEST
+
 /* A broker without a stream takes the flag as absent: answered 1, events
  * over the ROUTER. */
 START_TEST(test_pubsub_stream_off)
@@ -860,6 +894,7 @@ pubsub_suite(void)
     tcase_add_test(tc, test_pubsub_stream_tickets);
     tcase_add_test(tc, test_pubsub_stream_off);
     tcase_add_test(tc, test_pubsub_stream_slow);
+    tcase_add_test(tc, test_pubsub_stream_burst_order);
     tcase_add_test(tc, test_pubsub_stream_flood_closed);
     suite_add_tcase(s, tc);
     return s;
