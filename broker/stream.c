@@ -323,7 +323,7 @@ brk_stream_ticket_prefix(uint8_t *out, const uint8_t ticket[BRK_STREAM_TICKET])
         out, ACTORS_CMD_PUBLICATION, 0, ticket, BRK_STREAM_TICKET);
 }
 
-bool
+void
 brk_stream_send(brk_stream_t *self, zmq_msg_t *hdr, zmq_msg_t *body)
 {
     if (self->nheld == BRK_STREAM_HELD) {
@@ -334,7 +334,6 @@ brk_stream_send(brk_stream_t *self, zmq_msg_t *hdr, zmq_msg_t *body)
     zmq_msg_init(&e->body);
     zmq_msg_copy(&e->hdr, hdr);
     zmq_msg_copy(&e->body, body);
-    return true;
 }
 
 void
@@ -342,18 +341,25 @@ brk_stream_flush(brk_stream_t *self)
 {
     uint32_t n = self->nheld;
     self->nheld = 0;
+    bool failed = false;
     for (uint32_t i = 0; i < n; i++) {
         s_held_t *e = &self->held[i];
         /* An XPUB drops for a peer whose queue is full and does not
-         * block: a failure here is the socket's (ETERM). */
-        if (zmq_msg_send(&e->hdr, self->xpub, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_msg_send(&e->body, self->xpub, ZMQ_DONTWAIT) < 0) {
-            if (self->n_failed++ == 0) {
+         * block: a failure here is the socket's (ETERM). After one, the
+         * rest are dropped too: a header sent without its body would
+         * have the next event's header continue its message. */
+        if (!failed &&
+            (zmq_msg_send(&e->hdr, self->xpub, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+                    0 ||
+                zmq_msg_send(&e->body, self->xpub, ZMQ_DONTWAIT) < 0)) {
+            failed = true;
+            if (self->n_failed == 0) {
                 ACTORS_LOG(ACTORS_LOG_WARN, "BRK-STREAM-SEND",
                     "the event stream refused an event: %s (logged once)",
                     zmq_strerror(errno));
             }
         }
+        self->n_failed += failed;
         zmq_msg_close(&e->hdr);
         zmq_msg_close(&e->body);
     }

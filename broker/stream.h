@@ -113,12 +113,14 @@ size_t brk_stream_ticket_prefix(
  * BRK_STREAM_HELD events are held: sent back to back, they wake the
  * XPUB's I/O thread once instead of once each (docs/BENCHMARKS.md,
  * twelfth pass). Events leave in the order they were given; the
- * subscribers they reach are those of the moment they leave. Returns
- * true (an XPUB does not refuse an event for a peer's sake). */
-bool brk_stream_send(brk_stream_t *self, zmq_msg_t *hdr, zmq_msg_t *body);
+ * subscribers they reach are those of the moment they leave. An XPUB
+ * does not refuse an event for a peer's sake, so there is nothing to
+ * return. */
+void brk_stream_send(brk_stream_t *self, zmq_msg_t *hdr, zmq_msg_t *body);
 
 /* brk_stream_flush sends the events held, in order. A failure of the
- * XPUB (it is closing) is logged once and counted. */
+ * XPUB (it is closing) is logged once and counted, and the events after
+ * it are dropped (never a header without its body). */
 void brk_stream_flush(brk_stream_t *self);
 
 #endif

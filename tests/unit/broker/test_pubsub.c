@@ -655,8 +655,8 @@ END_TEST
 /* A burst of events longer than the broker holds for the stream
  * (BRK_STREAM_HELD, sent at the flush that ends the burst or when that
  * many are held) reaches a stream subscriber whole and in publish order,
- * before the answer to a PUBLISH sent after it is read. Fewer than the
- * queues' bounds (1000), so none may be dropped. */
+ * followed by an event published after it. Fewer than the queues'
+ * bounds (1000), so none may be dropped. */
 START_TEST(test_pubsub_stream_burst_order)
 {
     s_start_stream();
