@@ -272,6 +272,21 @@ typedef struct {
 /* Per system ([0] ours on the event stream, [1] the raw XPUB/XSUB proxy,
  * [2] ours without the stream: latency only [0] and [1]) and round;
  * < 0: failed. */
+/* Publish-to-handler against call-to-handler (evlat.c): p50 and p99 in
+ * microseconds, < 0 failed. */
+typedef struct {
+    double event_handler_us[2]; /* PUBLISH sent to the handler running */
+    double event_rtt_us[2];     /* ... and its event back, received */
+    double call_handler_us[2];  /* CALL sent to the handler running */
+    double call_rtt_us[2];      /* ... and its reply, received */
+} bench_evlat_result_t;
+
+/* bench_run_evlat starts bin_dir/chaos on the broker at endpoint,
+ * measures for about seconds, one event or call at a time, and stops
+ * it. */
+bench_evlat_result_t bench_run_evlat(
+    const char *bin_dir, const char *endpoint, double seconds, bool verbose);
+
 typedef struct {
     /* events delivered per second */
     double per_s[3][BENCH_PUBSUB_FANOUTS][BENCH_PUBSUB_ROUNDS];
@@ -279,11 +294,13 @@ typedef struct {
     double cpu_us[3][BENCH_PUBSUB_FANOUTS][BENCH_PUBSUB_ROUNDS];
     double p50_us[2]; /* publish to receipt */
     double p99_us[2];
+    bench_evlat_result_t evlat; /* ours: to an actor's handler */
 } bench_pubsub_result_t;
 
 /* bench_run_pubsub starts our broker and a raw proxy of its own, measures
- * the fan-out throughput (o->rounds times, the systems alternating) and
- * the latency of both, and stops them. */
+ * the fan-out throughput (o->rounds times, the systems alternating), the
+ * latency of both and ours to an actor's handler (bench_run_evlat; its
+ * bin_dir needs chaos), and stops them. */
 void bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r);
 
 /* ---- group.c: a group of 4 against the same 4 by their own addresses -- */

@@ -81,6 +81,7 @@ typedef struct {
     bool vs_plain;      /* curve_*: v[SYS_RAW] is ours without CURVE */
     bool vs_own;        /* group: v[SYS_RAW] is 4 actors by own address */
     bool vs_off;        /* metrics: v[SYS_RAW] is ours with metrics off */
+    bool vs_call;       /* pubsub_handler: v[SYS_RAW] is ours for a call */
     bool no_direct;     /* direct not measured on purpose: shown as "-" */
     const char *target; /* the goal, e.g. "<= 35"; NULL: none */
 } s_figure_t;
@@ -113,6 +114,7 @@ typedef struct {
     bool has_curve;        /* a vs_plain figure was added */
     bool has_group;        /* a vs_own figure was added */
     bool has_metrics;      /* a vs_off figure was added */
+    bool has_handler;      /* a vs_call figure was added */
     int windows[MAX_LIST]; /* --windows */
     int nwindows;
     int fanout[MAX_LIST]; /* --fanout, ascending */
@@ -801,6 +803,23 @@ s_run_pubsub(s_bench_t *b)
         f->no_direct = true;
         s_progress(b, "ours", lat[i], v[0]);
     }
+    /* To an actor's handler, beside a call to the same actor. */
+    const bench_evlat_result_t *e = &r.evlat;
+    const char *hname[4] = {"pubsub_handler_p50", "pubsub_handler_p99",
+        "pubsub_handler_rtt_p50", "pubsub_handler_rtt_p99"};
+    for (int i = 0; i < 4; i++) {
+        const double *ev = i < 2 ? e->event_handler_us : e->event_rtt_us;
+        const double *call = i < 2 ? e->call_handler_us : e->call_rtt_us;
+        s_figure_t *f =
+            s_pubsub_figure(b, hname[i], "us", ev[i % 2] < 0 ? NAN : ev[i % 2],
+                call[i % 2] < 0 ? NAN : call[i % 2]);
+        f->vs_call = true;
+        b->has_handler = true;
+        s_progress(b, "ours", hname[i], ev[i % 2]);
+    }
+    if (e->event_handler_us[0] < 0) {
+        s_note_failure(b, "pubsub_handler failed");
+    }
 }
 
 /* s_run_metrics measures what serving metrics costs the hot path:
@@ -1010,12 +1029,13 @@ s_print_json(const s_bench_t *b)
         if (f->no_direct) {
             printf(",\"no_direct\":true");
         }
-        printf("%s%s%s%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
+        printf("%s%s%s%s%s%s%s}%s\n", f->ours_only ? ",\"ours_only\":true" : "",
             f->vs_memory ? ",\"raw_is\":\"memory\"" : "",
             f->vs_ideal ? ",\"raw_is\":\"ideal\"" : "",
             f->vs_plain ? ",\"raw_is\":\"curve_off\"" : "",
             f->vs_own ? ",\"raw_is\":\"own_addresses\"" : "",
             f->vs_off ? ",\"raw_is\":\"metrics_off\"" : "",
+            f->vs_call ? ",\"raw_is\":\"call\"" : "",
             i + 1 < b->nfigures ? "," : "");
     }
     printf(" ]}\n");
@@ -1080,6 +1100,12 @@ s_print_table(const s_bench_t *b)
     if (b->has_metrics) {
         printf("*_metrics: ours = metrics on, raw broker column = ours with "
                "metrics off, ratio = on / off\n");
+    }
+    if (b->has_handler) {
+        printf("pubsub_handler_*: ours = a PUBLISH to an actor's event "
+               "handler running (rtt: and its event back), raw broker column "
+               "= a CALL to the same actor's handler (rtt: and its reply), "
+               "one at a time, taking turns; ratio = event / call\n");
     }
     if (b->errors[SYS_OURS] > 0) {
         printf("ours: %ld error replies\n", b->errors[SYS_OURS]);

@@ -535,5 +535,9 @@ bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
         }
         s_close(&s);
     }
+    r->evlat =
+        ep[0][0] != '\0'
+            ? bench_run_evlat(o->bin_dir, ep[0], o->seconds, o->verbose)
+            : (bench_evlat_result_t){{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
     bench_proc_stop_all(pid, 2);
 }

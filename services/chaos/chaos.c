@@ -6,8 +6,11 @@
  * call to another actor (relay defers and forwards the callee's outcome),
  * crashes by signal and by exit code, a clean exit (stop), an application
  * error (fail), counters, the call key the caller attached (key), and
- * reminders that publish chaos.reminder when they fire (remind), and
- * run-time subscriptions of its address (subscribe, unsubscribe, events).
+ * reminders that publish chaos.reminder when they fire (remind),
+ * run-time subscriptions of its address (subscribe, unsubscribe, events),
+ * and what a benchmark needs to time a handler from outside: the
+ * machine's monotonic clock (clock) and a subscription whose handler
+ * publishes each event back with the time it ran (mirror).
  * Schema: schemas/chaos.json.
  *
  * A deferred reply still owed lives in a pending_t on the state's list, so
@@ -44,7 +47,8 @@ struct chaos {
                               (methods may run on worker threads:
                               --max-concurrency) */
     int64_t events;        /* events handled (subscribe) */
-    pending_t *pending;    /* replies owed */
+    char mirror[ACTORS_TOPIC_MAX + 1]; /* mirror: where events go back */
+    pending_t *pending;                /* replies owed */
 };
 
 /* ---------------------------------------------------------------- pending */
@@ -459,6 +463,79 @@ s_subscribe(actors_ctx_t *ctx, const msgpack_object *args, void *state)
     return ACTORS_OK;
 }
 
+/* s_now_ns reads CLOCK_MONOTONIC: one clock for every process of the
+ * machine, so another process may subtract its own reading from it. */
+static int64_t
+s_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* clock(): CLOCK_MONOTONIC in nanoseconds, read in the handler. */
+static actors_err
+s_clock(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    ((chaos_t *)state)->count++;
+    actors_err rc = s_nargs(ctx, args, 0, 0);
+    return rc ? rc : actors_ctx_reply_int(ctx, s_now_ns());
+}
+
+/* s_on_mirror publishes [data, CLOCK_MONOTONIC ns] on the mirror topic:
+ * the event back, with when its handler ran. */
+static actors_err
+s_on_mirror(actors_ctx_t *ctx, const msgpack_object *data, void *state)
+{
+    chaos_t *c = state;
+    int64_t now = s_now_ns();
+    c->events++;
+    actors_msg_t *ev = NULL;
+    actors_err rc = actors_msg_build(&ev, "[oI]", data, now);
+    if (rc == ACTORS_OK) {
+        rc = actors_publish(
+            actors_actor_client(actors_ctx_actor(ctx)), c->mirror, &ev, NULL);
+    }
+    actors_msg_destroy(&ev);
+    return rc;
+}
+
+/* mirror(pattern, topic): subscribes the address to pattern with a
+ * handler that publishes each event back on topic as [data, clock()]
+ * (one mirror topic per actor: the last given). */
+static actors_err
+s_mirror(actors_ctx_t *ctx, const msgpack_object *args, void *state)
+{
+    chaos_t *c = state;
+    c->count++;
+    const char *p = NULL;
+    const char *t = NULL;
+    size_t plen = 0;
+    size_t tlen = 0;
+    actors_err rc = s_nargs(ctx, args, 2, 2);
+    if (rc != ACTORS_OK) {
+        return rc;
+    }
+    char pattern[ACTORS_TOPIC_MAX + 1];
+    if (actors_args_str(args, 0, &p, &plen) != ACTORS_OK || plen == 0 ||
+        plen > ACTORS_TOPIC_MAX ||
+        actors_args_str(args, 1, &t, &tlen) != ACTORS_OK || tlen == 0 ||
+        tlen > ACTORS_TOPIC_MAX) {
+        return actors_ctx_error(
+            ctx, "WrongArguments", "mirror takes a pattern and a topic");
+    }
+    memcpy(pattern, p, plen);
+    pattern[plen] = '\0';
+    memcpy(c->mirror, t, tlen);
+    c->mirror[tlen] = '\0';
+    rc = actors_actor_subscribe(actors_ctx_actor(ctx), pattern, s_on_mirror);
+    if (rc != ACTORS_OK) {
+        return actors_ctx_error(
+            ctx, "WrongArguments", "mirror: %s", actors_strerror(rc));
+    }
+    return ACTORS_OK;
+}
+
 static actors_err
 s_events(actors_ctx_t *ctx, const msgpack_object *args, void *state)
 {
@@ -537,6 +614,8 @@ static const actors_method_t s_methods[] = {
     {"subscribe", s_subscribe},
     {"unsubscribe", s_subscribe},
     {"events", s_events},
+    {"clock", s_clock},
+    {"mirror", s_mirror},
     {"unremind", s_unremind},
     {NULL, NULL},
 };

@@ -13,6 +13,7 @@
 #include "suptest.h"
 
 #include <poll.h>
+#include <time.h>
 
 #define P(line) "            " line "\n"
 
@@ -320,6 +321,63 @@ START_TEST(test_events_actor_runtime_subscribe)
     itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
     actors_future_destroy(&f);
     f = itest_call("chaos/e", "subscribe", "s", "t..x");
+    itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
+    actors_future_destroy(&f);
+}
+END_TEST
+
+/* chaos's clock() reads the machine's monotonic clock in the handler and
+ * mirror(pattern, topic) publishes each event back as [data, clock()]:
+ * what actors-bench times publish-to-handler with. Both readings fall
+ * between the caller's own before and after. */
+START_TEST(test_events_chaos_mirror_and_clock)
+{
+    testutil_broker_start(NULL);
+    actors_client_t *c = itest_connect();
+    testutil_service_start("chaos", "chaos/m", 0, NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t before = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t th = s_int_call("chaos/m", "clock");
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t after = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    ck_assert(before <= th && th <= after);
+    actors_subscription_t *q = NULL;
+    actors_future_t *r = NULL;
+    TEST_ASSERT_OK(actors_subscribe(c, "m.out", NULL, NULL, &q, &r));
+    TEST_ASSERT_OK(actors_future_wait(r, ITEST_WAIT_MS));
+    actors_future_destroy(&r);
+    actors_future_t *f = itest_call("chaos/m", "mirror", "ss", "m.in", "m.out");
+    itest_result(f);
+    actors_future_destroy(&f);
+    actors_msg_t *ev = NULL;
+    TEST_ASSERT_OK(actors_msg_build(&ev, "s", "hello"));
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    before = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    TEST_ASSERT_OK(actors_publish(c, "m.in", &ev, &f));
+    suptest_wait(f);
+    ck_assert_int_eq(itest_int(f), 1); /* the actor's subscription */
+    actors_future_destroy(&f);
+    actors_future_t *e = NULL;
+    TEST_ASSERT_OK(actors_subscription_next(q, &e));
+    TEST_ASSERT_OK(actors_future_wait(e, ITEST_WAIT_MS));
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    after = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    const msgpack_object *d = actors_map_get(itest_result(e), "data");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_uint_eq(d->via.array.size, 2);
+    const char *text = NULL;
+    size_t len = 0;
+    TEST_ASSERT_OK(actors_value_str(&d->via.array.ptr[0], &text, &len));
+    ck_assert_int_eq(len, 5);
+    ck_assert_int_eq(memcmp(text, "hello", 5), 0);
+    TEST_ASSERT_OK(actors_value_int(&d->via.array.ptr[1], &th));
+    ck_assert(before <= th && th <= after);
+    actors_future_destroy(&e);
+    ck_assert_int_eq(s_int_call("chaos/m", "events"), 1);
+    actors_unsubscribe(&q);
+    f = itest_call("chaos/m", "mirror", "s", "m.in");
     itest_assert_error(f, ACTORS_EARGS, "WrongArguments", NULL);
     actors_future_destroy(&f);
 }
@@ -956,6 +1014,7 @@ events_suite(void)
     tcase_add_test(tc, test_events_lifecycle_supervised);
     tcase_add_test(tc, test_events_every_kind_recorded_and_published);
     tcase_add_test(tc, test_events_actor_runtime_subscribe);
+    tcase_add_test(tc, test_events_chaos_mirror_and_clock);
     suite_add_tcase(s, tc);
     return s;
 }
