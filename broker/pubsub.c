@@ -24,6 +24,7 @@
 #include "idmap.h"
 #include "mailbox.h"
 #include "stream.h"
+#include "subindex.h"
 #include "topic.h"
 
 #define PS_COPY_MAX 8192    /* bodies copied once per publish (s_on_publish) */
@@ -63,6 +64,8 @@ struct brk_pubsub {
     brk_broker_t *core;
     brk_stream_t *stream; /* NULL: no event stream */
     brk_idmap_t tickets;  /* ticket -> its PS_STREAM row */
+    brk_subindex_t *rows; /* patterns of the PS_CONN and PS_ADDR rows */
+    brk_subindex_t *spat; /* patterns of the stream's rows in pats */
     ps_pat_t *pats;       /* npats rows, refs 0: free */
     uint32_t npats;       /* rows up to the last one in use */
     uint32_t pats_cap;    /* allocated */
@@ -128,7 +131,13 @@ s_pat_ref(brk_pubsub_t *self, const char *p, size_t plen, uint32_t *out)
             self->pats = v;
             self->pats_cap = cap;
         }
-        free_i = self->npats++;
+        free_i = self->npats;
+    }
+    if (brk_subindex_add(self->spat, p, plen, free_i) != ACTORS_OK) {
+        return ACTORS_ENOMEM;
+    }
+    if (free_i == self->npats) {
+        self->npats++;
     }
     ps_pat_t *t = &self->pats[free_i];
     memcpy(t->pattern, p, plen);
@@ -150,6 +159,7 @@ s_pat_unref(brk_pubsub_t *self, uint32_t i, bool redeemed)
     t->redeemed -= redeemed;
     if (--t->refs == 0) {
         zmq_msg_close(&t->hdr);
+        brk_subindex_remove(self->spat, i);
     }
     /* Free rows at the end are no longer walked by every publish. */
     while (self->npats > 0 && self->pats[self->npats - 1].refs == 0) {
@@ -205,6 +215,15 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     zmq_msg_init(&s->hdr);
     self->count++;
     *out = i;
+    if (kind != PS_STREAM &&
+        brk_subindex_add(self->rows, p, plen, i) != ACTORS_OK) {
+        zmq_msg_close(&s->hdr);
+        s->kind = PS_FREE;
+        s->free_next = self->free_head;
+        self->free_head = i;
+        self->count--;
+        return ACTORS_ENOMEM;
+    }
     if (kind == PS_STREAM && brk_idmap_put(&self->tickets, s->ticket,
                                  sizeof s->ticket, i) != ACTORS_OK) {
         zmq_msg_close(&s->hdr);
@@ -240,6 +259,7 @@ static void
 s_del(brk_pubsub_t *self, uint32_t i)
 {
     zmq_msg_close(&self->v[i].hdr);
+    brk_subindex_remove(self->rows, i); /* nothing for a PS_STREAM row */
     if (self->v[i].kind == PS_STREAM) {
         brk_idmap_del(&self->tickets, self->v[i].ticket, BRK_STREAM_TICKET);
         s_pat_unref(self, self->v[i].pat, self->v[i].redeemed);
@@ -381,57 +401,55 @@ s_to_address(brk_pubsub_t *self, const ps_sub_t *s, const char *topic,
     return true;
 }
 
-/* s_to_stream sends the event once per matching pattern on the stream
- * (stream.h) and returns how many redeemed subscriptions those have. */
-static uint32_t
-s_to_stream(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
+/* A publication being matched: what the index's callbacks need. */
+typedef struct {
+    brk_pubsub_t *self;
+    const char *topic;
+    size_t tlen;
+    zmq_msg_t *body;
+    uint32_t n; /* subscriptions that took it */
+} ps_pub_t;
+
+/* s_pat_hit sends the event once for stream pattern row i (stream.h):
+ * to every redeemed subscription of it. */
+static void
+s_pat_hit(void *arg, uint32_t i)
 {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < self->npats; i++) {
-        ps_pat_t *t = &self->pats[i];
-        if (t->redeemed == 0 ||
-            !brk_topic_match(t->pattern, t->plen, topic, tlen)) {
-            continue;
-        }
-        /* No request id: every subscriber of the pattern gets the same
-         * bytes. */
-        s_header_kept(&t->hdr, t->pattern, t->plen, NULL, 0, topic, tlen);
-        brk_stream_send(self->stream, &t->hdr, body);
-        n += t->redeemed;
+    ps_pub_t *e = arg;
+    ps_pat_t *t = &e->self->pats[i];
+    if (t->redeemed == 0) {
+        return;
     }
-    return n;
+    /* No request id: every subscriber of the pattern gets the same
+     * bytes. */
+    s_header_kept(&t->hdr, t->pattern, t->plen, NULL, 0, e->topic, e->tlen);
+    brk_stream_send(e->self->stream, &t->hdr, e->body);
+    e->n += t->redeemed;
+}
+
+/* s_row_hit delivers the event to subscription row i. */
+static void
+s_row_hit(void *arg, uint32_t i)
+{
+    ps_pub_t *e = arg;
+    ps_sub_t *s = &e->self->v[i];
+    e->n += s->kind == PS_CONN
+                ? s_to_conn(e->self, s, e->topic, e->tlen, e->body)
+                : s_to_address(e->self, s, e->topic, e->tlen, e->body);
 }
 
 /* s_publish delivers body on topic to every matching subscription and
- * returns how many took it. */
+ * returns how many took it. The index finds them (subindex.h): the cost
+ * is the subscriptions that match, not all of them. A delivery may not
+ * add or remove subscriptions. */
 static uint32_t
 s_publish(brk_pubsub_t *self, const char *topic, size_t tlen, zmq_msg_t *body)
 {
     self->n_published++;
-    uint32_t n = 0;
-    /* Subscribers mostly share a few patterns: a pattern the same as the
-     * one tested just before takes that one's verdict. */
-    const ps_sub_t *last = NULL;
-    bool last_ok = false;
-    /* A delivery may not add or remove subscriptions: used is fixed. */
-    for (uint32_t i = 0; i < self->used; i++) {
-        ps_sub_t *s = &self->v[i];
-        if (s->kind == PS_FREE || s->kind == PS_STREAM) {
-            continue;
-        }
-        if (last == NULL || last->plen != s->plen ||
-            memcmp(last->pattern, s->pattern, s->plen) != 0) {
-            last = s;
-            last_ok = brk_topic_match(s->pattern, s->plen, topic, tlen);
-        }
-        if (!last_ok) {
-            continue;
-        }
-        bool ok = s->kind == PS_CONN ? s_to_conn(self, s, topic, tlen, body)
-                                     : s_to_address(self, s, topic, tlen, body);
-        n += ok;
-    }
-    return n + s_to_stream(self, topic, tlen, body);
+    ps_pub_t e = {self, topic, tlen, body, 0};
+    brk_subindex_match(self->rows, topic, tlen, s_row_hit, &e);
+    brk_subindex_match(self->spat, topic, tlen, s_pat_hit, &e);
+    return e.n;
 }
 
 uint32_t
@@ -879,6 +897,8 @@ s_destroy(void *arg)
     }
     brk_stream_destroy(&self->stream);
     brk_idmap_fini(&self->tickets);
+    brk_subindex_destroy(&self->rows);
+    brk_subindex_destroy(&self->spat);
     actors__free(self->pats);
     actors__free(self->v);
     actors__free(self->dropped);
@@ -895,6 +915,11 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
     self->core = core;
     self->free_head = BRK_NONE;
     brk_idmap_init(&self->tickets, s_ticket_key, self);
+    if (brk_subindex_create(&self->rows) != ACTORS_OK ||
+        brk_subindex_create(&self->spat) != ACTORS_OK) {
+        s_destroy(self);
+        return ACTORS_ENOMEM;
+    }
     if (core->opts.stream_bind != NULL &&
         brk_stream_create(&self->stream, core, core->opts.stream_bind) !=
             ACTORS_OK) {

@@ -30,10 +30,10 @@
  * one member, the least loaded, as an unkeyed TELL does (a queue group,
  * as in NATS), and lasts while the group is held or has members.
  *
- * Matching is a linear scan of the subscriptions (at most
- * BRK_PUBSUB_MAX), each pattern split at dots on the fly; a publication
- * is one header per matching subscription and a reference-counted copy
- * of the body (never decoded).
+ * Matching walks an index of the patterns' segments (subindex.h): a
+ * publication costs the subscriptions it matches, not all of them (at
+ * most BRK_PUBSUB_MAX); it is one header per matching subscription and a
+ * reference-counted copy of the body (never decoded).
  *
  * The broker publishes its own lifecycle events through
  * brk_pubsub_publish on topics under "actors.lifecycle." (PROTOCOL.md).

@@ -5,10 +5,8 @@
 
 #include <string.h>
 
-/* s_seg returns the length of the segment starting at s (up to the next
- * dot or end). */
-static size_t
-s_seg(const char *s, size_t left)
+size_t
+brk_topic_seg(const char *s, size_t left)
 {
     const char *d = memchr(s, '.', left);
     return d == NULL ? left : (size_t)(d - s);
@@ -22,7 +20,7 @@ brk_topic_valid(const char *s, size_t len, bool pattern)
     }
     size_t i = 0;
     for (;;) {
-        size_t n = s_seg(s + i, len - i);
+        size_t n = brk_topic_seg(s + i, len - i);
         if (n == 0) {
             return false; /* empty segment: "a..b", ".a", "a." */
         }
@@ -57,8 +55,8 @@ brk_topic_match(const char *p, size_t plen, const char *t, size_t tlen)
         if (i >= plen || j >= tlen) {
             return i >= plen && j >= tlen;
         }
-        size_t pn = s_seg(p + i, plen - i);
-        size_t tn = s_seg(t + j, tlen - j);
+        size_t pn = brk_topic_seg(p + i, plen - i);
+        size_t tn = brk_topic_seg(t + j, tlen - j);
         if (pn == 1 && p[i] == '>') {
             return true; /* one or more segments left in t */
         }

@@ -18,6 +18,10 @@
 
 #define BRK_TOPIC_MAX 255 /* bytes in a topic or a pattern */
 
+/* brk_topic_seg returns the length of the segment starting at s (up to
+ * the next dot or left bytes). */
+size_t brk_topic_seg(const char *s, size_t left);
+
 /* brk_topic_valid tells whether s (len bytes) is a valid topic
  * (pattern false: no wildcard segment) or pattern (pattern true). */
 bool brk_topic_valid(const char *s, size_t len, bool pattern);

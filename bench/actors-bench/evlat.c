@@ -61,13 +61,12 @@ static bool
 s_call(actors_client_t *c, const char *method, int64_t *out)
 {
     actors_future_t *f = NULL;
-    bool ok =
-        actors_client_call(c, EV_ADDRESS, method, NULL, NULL, &f) ==
-            ACTORS_OK &&
-        actors_future_wait(f, EV_WAIT_MS) == ACTORS_OK &&
-        actors_future_error(f) == NULL &&
-        (out == NULL ||
-            actors_value_int(actors_future_result(f), out) == ACTORS_OK);
+    bool ok = actors_client_call(c, EV_ADDRESS, method, NULL, NULL, &f) ==
+                  ACTORS_OK &&
+              actors_future_wait(f, EV_WAIT_MS) == ACTORS_OK &&
+              actors_future_error(f) == NULL &&
+              (out == NULL ||
+                  actors_value_int(actors_future_result(f), out) == ACTORS_OK);
     actors_future_destroy(&f);
     return ok;
 }
@@ -135,8 +134,8 @@ s_pcts(bench_samples_t *s, double out[2])
 }
 
 bench_evlat_result_t
-bench_run_evlat(const char *bin_dir, const char *endpoint, double seconds,
-    bool verbose)
+bench_run_evlat(
+    const char *bin_dir, const char *endpoint, double seconds, bool verbose)
 {
     bench_evlat_result_t r = {
         .event_handler_us = {-1, -1},
@@ -146,8 +145,8 @@ bench_run_evlat(const char *bin_dir, const char *endpoint, double seconds,
     };
     char chaos[PATH_MAX];
     snprintf(chaos, sizeof chaos, "%s/chaos", bin_dir);
-    char *argv[] = {chaos, "--broker", (char *)endpoint, "--address",
-        EV_ADDRESS, NULL};
+    char *argv[] = {
+        chaos, "--broker", (char *)endpoint, "--address", EV_ADDRESS, NULL};
     int pid = -1;
     if (bench_proc_start(argv, !verbose, NULL, &pid) != ACTORS_OK) {
         return r;
