@@ -2,7 +2,9 @@
  * SPDX-License-Identifier: MIT
  *
  * Subscriptions live in one array (grown by doubling, free rows chained);
- * a row is (owner kind, owner index, pattern). Owners are connection rows
+ * a row is (owner kind, owner index, pattern), chained to its owner's
+ * other rows and filed in an index by pattern (subindex.h), so that
+ * neither a SUBSCRIBE nor a PUBLISH scans the table. Owners are connection rows
  * (conn.h; the connection gets role SUBSCRIBER so that its row, and the
  * conn_gone hook, exist for a plain client) and registry entries (a
  * group's is the group entry, subscribed by any of its members). Events
@@ -42,6 +44,8 @@ typedef struct {
     uint8_t id[ACTORS_WIRE_ID_MAX];    /* PS_CONN: the SUBSCRIBE's id */
     uint32_t owner;                    /* conn row or registry entry */
     uint32_t free_next;                /* free list */
+    uint32_t onext;                    /* the owner's rows (ps_owner_t) */
+    uint32_t oprev;                    /* the owner's rows */
     uint32_t pat;                      /* PS_STREAM: its row in pats */
     bool redeemed;                     /* PS_STREAM: its ticket was redeemed */
     uint8_t ticket[BRK_STREAM_TICKET]; /* PS_STREAM: random */
@@ -55,39 +59,89 @@ typedef struct {
 typedef struct {
     char pattern[BRK_TOPIC_MAX + 1];
     uint16_t plen;
-    uint32_t refs;     /* PS_STREAM rows of it; 0: a free row */
-    uint32_t redeemed; /* of them, redeemed */
-    zmq_msg_t hdr;     /* the header of the last topic sent (as ps_sub_t) */
+    uint32_t refs;      /* PS_STREAM rows of it; 0: a free row */
+    uint32_t redeemed;  /* of them, redeemed */
+    uint32_t free_next; /* free rows */
+    zmq_msg_t hdr;      /* the header of the last topic sent (as ps_sub_t) */
 } ps_pat_t;
+
+/* An owner's subscriptions: a connection's (PS_CONN and PS_STREAM
+ * together, under one bound) or an address's (PS_ADDR). */
+typedef struct {
+    uint32_t head; /* a row, chained by onext; BRK_NONE */
+    uint32_t n;    /* rows */
+} ps_owner_t;
 
 struct brk_pubsub {
     brk_broker_t *core;
-    brk_stream_t *stream; /* NULL: no event stream */
-    brk_idmap_t tickets;  /* ticket -> its PS_STREAM row */
-    brk_subindex_t *rows; /* patterns of the PS_CONN and PS_ADDR rows */
-    brk_subindex_t *spat; /* patterns of the stream's rows in pats */
-    ps_pat_t *pats;       /* npats rows, refs 0: free */
-    uint32_t npats;       /* rows up to the last one in use */
-    uint32_t pats_cap;    /* allocated */
-    ps_sub_t *v;          /* cap rows */
-    uint32_t cap;         /* allocated */
-    uint32_t used;        /* rows ever handed out */
-    uint32_t free_head;   /* free rows; BRK_NONE */
-    uint32_t count;       /* live rows */
-    uint64_t *dropped;    /* per registry entry: events its mailbox refused */
-    uint32_t dropped_cap; /* entries in dropped */
-    uint64_t n_published; /* PUBLISH accepted */
+    brk_stream_t *stream;   /* NULL: no event stream */
+    brk_idmap_t tickets;    /* ticket -> its PS_STREAM row */
+    brk_subindex_t *rows;   /* patterns of the PS_CONN and PS_ADDR rows */
+    brk_subindex_t *spat;   /* patterns of the stream's rows in pats */
+    ps_pat_t *pats;         /* npats rows, refs 0: free */
+    uint32_t npats;         /* rows handed out */
+    uint32_t pats_cap;      /* allocated */
+    uint32_t pats_free;     /* free rows; BRK_NONE */
+    brk_idmap_t pat_map;    /* pattern -> its row in pats */
+    ps_owner_t *owners[2];  /* [0] by connection row, [1] by entry */
+    uint32_t owners_cap[2]; /* allocated */
+    ps_sub_t *v;            /* cap rows */
+    uint32_t cap;           /* allocated */
+    uint32_t used;          /* rows ever handed out */
+    uint32_t free_head;     /* free rows; BRK_NONE */
+    uint32_t count;         /* live rows */
+    uint64_t *dropped;      /* per registry entry: events its mailbox refused */
+    uint32_t dropped_cap;   /* entries in dropped */
+    uint64_t n_published;   /* PUBLISH accepted */
 };
 
 /* ------------------------------------------------------------ the table */
 
+/* s_owner_at is owner's list of rows of kind's owners, NULL when it has
+ * never had one. */
+static ps_owner_t *
+s_owner_at(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
+{
+    int k = kind == PS_ADDR;
+    return owner < self->owners_cap[k] ? &self->owners[k][owner] : NULL;
+}
+
+/* s_owner_reserve makes room for owner's list. */
+static bool
+s_owner_reserve(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
+{
+    int k = kind == PS_ADDR;
+    uint32_t have = self->owners_cap[k];
+    if (owner < have) {
+        return true;
+    }
+    uint32_t cap = have ? have : 64;
+    while (cap <= owner) {
+        cap *= 2;
+    }
+    ps_owner_t *v = actors__realloc(self->owners[k], cap * sizeof *v);
+    if (v == NULL) {
+        return false;
+    }
+    for (uint32_t i = have; i < cap; i++) {
+        v[i] = (ps_owner_t){.head = BRK_NONE, .n = 0};
+    }
+    self->owners[k] = v;
+    self->owners_cap[k] = cap;
+    return true;
+}
+
+/* s_find is owner's row of kind for pattern p, or BRK_NONE: a walk of
+ * the owner's rows (at most BRK_PUBSUB_PER_OWNER). */
 static uint32_t
 s_find(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     size_t plen)
 {
-    for (uint32_t i = 0; i < self->used; i++) {
-        ps_sub_t *s = &self->v[i];
-        if (s->kind == kind && s->owner == owner && s->plen == plen &&
+    const ps_owner_t *o = s_owner_at(self, kind, owner);
+    for (uint32_t i = o ? o->head : BRK_NONE; i != BRK_NONE;
+         i = self->v[i].onext) {
+        const ps_sub_t *s = &self->v[i];
+        if (s->kind == kind && s->plen == plen &&
             memcmp(s->pattern, p, plen) == 0) {
             return i;
         }
@@ -95,14 +149,22 @@ s_find(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     return BRK_NONE;
 }
 
+/* s_count_of counts the subscriptions of owner: a connection's on the
+ * stream and not together (one bound), an address's. */
 static uint32_t
-s_count_owner(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
+s_count_of(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
 {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < self->used; i++) {
-        n += self->v[i].kind == kind && self->v[i].owner == owner;
-    }
-    return n;
+    const ps_owner_t *o = s_owner_at(self, kind, owner);
+    return o ? o->n : 0;
+}
+
+/* s_pat_key is the key of row idx in the pattern map. */
+static const void *
+s_pat_key(void *ctx, uint32_t idx, size_t *len)
+{
+    brk_pubsub_t *self = ctx;
+    *len = self->pats[idx].plen;
+    return self->pats[idx].pattern;
 }
 
 /* s_pat_ref takes a reference on the stream row of pattern p (made if
@@ -110,18 +172,14 @@ s_count_owner(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
 static actors_err
 s_pat_ref(brk_pubsub_t *self, const char *p, size_t plen, uint32_t *out)
 {
-    uint32_t free_i = BRK_NONE;
-    for (uint32_t i = 0; i < self->npats; i++) {
-        ps_pat_t *t = &self->pats[i];
-        if (t->refs == 0) {
-            free_i = free_i == BRK_NONE ? i : free_i;
-        } else if (t->plen == plen && memcmp(t->pattern, p, plen) == 0) {
-            t->refs++;
-            *out = i;
-            return ACTORS_OK;
-        }
+    uint32_t i = brk_idmap_find(&self->pat_map, p, plen);
+    if (i != BRK_IDMAP_NONE) {
+        self->pats[i].refs++;
+        *out = i;
+        return ACTORS_OK;
     }
-    if (free_i == BRK_NONE) {
+    i = self->pats_free;
+    if (i == BRK_NONE) {
         if (self->npats == self->pats_cap) {
             uint32_t cap = self->pats_cap ? self->pats_cap * 2 : 16;
             ps_pat_t *v = actors__realloc(self->pats, cap * sizeof *v);
@@ -131,22 +189,28 @@ s_pat_ref(brk_pubsub_t *self, const char *p, size_t plen, uint32_t *out)
             self->pats = v;
             self->pats_cap = cap;
         }
-        free_i = self->npats;
+        i = self->npats;
     }
-    if (brk_subindex_add(self->spat, p, plen, free_i) != ACTORS_OK) {
-        return ACTORS_ENOMEM;
-    }
-    if (free_i == self->npats) {
-        self->npats++;
-    }
-    ps_pat_t *t = &self->pats[free_i];
+    ps_pat_t *t = &self->pats[i];
     memcpy(t->pattern, p, plen);
     t->pattern[plen] = '\0';
     t->plen = (uint16_t)plen;
+    if (brk_idmap_put(&self->pat_map, p, plen, i) != ACTORS_OK) {
+        return ACTORS_ENOMEM; /* the row stays free */
+    }
+    if (brk_subindex_add(self->spat, p, plen, i) != ACTORS_OK) {
+        brk_idmap_del(&self->pat_map, p, plen);
+        return ACTORS_ENOMEM;
+    }
+    if (i == self->npats) {
+        self->npats++;
+    } else {
+        self->pats_free = t->free_next;
+    }
     t->refs = 1;
     t->redeemed = 0;
     zmq_msg_init(&t->hdr);
-    *out = free_i;
+    *out = i;
     return ACTORS_OK;
 }
 
@@ -160,10 +224,9 @@ s_pat_unref(brk_pubsub_t *self, uint32_t i, bool redeemed)
     if (--t->refs == 0) {
         zmq_msg_close(&t->hdr);
         brk_subindex_remove(self->spat, i);
-    }
-    /* Free rows at the end are no longer walked by every publish. */
-    while (self->npats > 0 && self->pats[self->npats - 1].refs == 0) {
-        self->npats--;
+        brk_idmap_del(&self->pat_map, t->pattern, t->plen);
+        t->free_next = self->pats_free;
+        self->pats_free = i;
     }
 }
 
@@ -172,7 +235,8 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     size_t plen, const brk_in_t *m, uint32_t *out)
 {
     uint32_t pat = BRK_NONE;
-    if (kind == PS_STREAM && s_pat_ref(self, p, plen, &pat) != ACTORS_OK) {
+    if (!s_owner_reserve(self, kind, owner) ||
+        (kind == PS_STREAM && s_pat_ref(self, p, plen, &pat) != ACTORS_OK)) {
         return ACTORS_ENOMEM;
     }
     uint32_t i = self->free_head;
@@ -215,25 +279,30 @@ s_add(brk_pubsub_t *self, uint8_t kind, uint32_t owner, const char *p,
     zmq_msg_init(&s->hdr);
     self->count++;
     *out = i;
-    if (kind != PS_STREAM &&
-        brk_subindex_add(self->rows, p, plen, i) != ACTORS_OK) {
+    /* Found by its ticket on the stream, else by the index. */
+    actors_err rc =
+        kind == PS_STREAM
+            ? brk_idmap_put(&self->tickets, s->ticket, sizeof s->ticket, i)
+            : brk_subindex_add(self->rows, p, plen, i);
+    if (rc != ACTORS_OK) {
         zmq_msg_close(&s->hdr);
         s->kind = PS_FREE;
         s->free_next = self->free_head;
         self->free_head = i;
         self->count--;
+        if (pat != BRK_NONE) {
+            s_pat_unref(self, pat, false);
+        }
         return ACTORS_ENOMEM;
     }
-    if (kind == PS_STREAM && brk_idmap_put(&self->tickets, s->ticket,
-                                 sizeof s->ticket, i) != ACTORS_OK) {
-        zmq_msg_close(&s->hdr);
-        s->kind = PS_FREE;
-        s->free_next = self->free_head;
-        self->free_head = i;
-        self->count--;
-        s_pat_unref(self, pat, false);
-        return ACTORS_ENOMEM;
+    ps_owner_t *o = s_owner_at(self, kind, owner);
+    s->oprev = BRK_NONE;
+    s->onext = o->head;
+    if (o->head != BRK_NONE) {
+        self->v[o->head].oprev = i;
     }
+    o->head = i;
+    o->n++;
     return ACTORS_OK;
 }
 
@@ -258,6 +327,17 @@ s_find_ticket(brk_pubsub_t *self, const uint8_t *ticket)
 static void
 s_del(brk_pubsub_t *self, uint32_t i)
 {
+    ps_sub_t *s = &self->v[i];
+    ps_owner_t *o = s_owner_at(self, s->kind, s->owner);
+    if (s->oprev != BRK_NONE) {
+        self->v[s->oprev].onext = s->onext;
+    } else {
+        o->head = s->onext;
+    }
+    if (s->onext != BRK_NONE) {
+        self->v[s->onext].oprev = s->oprev;
+    }
+    o->n--;
     zmq_msg_close(&self->v[i].hdr);
     brk_subindex_remove(self->rows, i); /* nothing for a PS_STREAM row */
     if (self->v[i].kind == PS_STREAM) {
@@ -276,11 +356,15 @@ static uint32_t
 s_del_owner(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < self->used; i++) {
-        if (self->v[i].kind == kind && self->v[i].owner == owner) {
+    const ps_owner_t *o = s_owner_at(self, kind, owner);
+    uint32_t i = o ? o->head : BRK_NONE;
+    while (i != BRK_NONE) {
+        uint32_t next = self->v[i].onext;
+        if (self->v[i].kind == kind) {
             s_del(self, i);
             n++;
         }
+        i = next;
     }
     return n;
 }
@@ -636,18 +720,6 @@ s_reply_uint(brk_broker_t *core, const brk_in_t *m, uint32_t n)
     brk_core_reply_packed(core, m);
 }
 
-/* s_count_of counts the subscriptions of owner: a connection's on the
- * stream and not together (one bound), an address's. */
-static uint32_t
-s_count_of(brk_pubsub_t *self, uint8_t kind, uint32_t owner)
-{
-    if (kind == PS_ADDR) {
-        return s_count_owner(self, PS_ADDR, owner);
-    }
-    return s_count_owner(self, PS_CONN, owner) +
-           s_count_owner(self, PS_STREAM, owner);
-}
-
 /* s_reply_new answers SUBSCRIBE for row i: n (1 new, 0 had it), and for
  * a subscription on the stream {"new": n, "stream": endpoint, "ticket":
  * the row's ticket} (PROTOCOL.md, "Event streams"). */
@@ -876,7 +948,7 @@ s_pack_entry(void *arg, uint32_t ei, msgpack_packer *pk)
 {
     brk_pubsub_t *self = arg;
     brk_core_pack_str(pk, "subscriptions");
-    msgpack_pack_uint32(pk, s_count_owner(self, PS_ADDR, ei));
+    msgpack_pack_uint32(pk, s_count_of(self, PS_ADDR, ei));
     brk_core_pack_str(pk, "events_dropped");
     msgpack_pack_uint64(pk, ei < self->dropped_cap ? self->dropped[ei] : 0);
 }
@@ -897,6 +969,9 @@ s_destroy(void *arg)
     }
     brk_stream_destroy(&self->stream);
     brk_idmap_fini(&self->tickets);
+    brk_idmap_fini(&self->pat_map);
+    actors__free(self->owners[0]);
+    actors__free(self->owners[1]);
     brk_subindex_destroy(&self->rows);
     brk_subindex_destroy(&self->spat);
     actors__free(self->pats);
@@ -915,6 +990,8 @@ brk_pubsub_attach(brk_broker_t *core, brk_pubsub_t **out)
     self->core = core;
     self->free_head = BRK_NONE;
     brk_idmap_init(&self->tickets, s_ticket_key, self);
+    brk_idmap_init(&self->pat_map, s_pat_key, self);
+    self->pats_free = BRK_NONE;
     if (brk_subindex_create(&self->rows) != ACTORS_OK ||
         brk_subindex_create(&self->spat) != ACTORS_OK) {
         s_destroy(self);

@@ -141,8 +141,7 @@ s_node_new(brk_subindex_t *self, uint32_t parent, uint8_t *key, size_t klen)
     n->star = NONE;
     n->key = key;
     n->klen = (uint16_t)klen;
-    if (key != NULL &&
-        brk_idmap_put(&self->edges, key, klen, i) != ACTORS_OK) {
+    if (key != NULL && brk_idmap_put(&self->edges, key, klen, i) != ACTORS_OK) {
         n->key = NULL;
         n->parent = NONE;
         n->free_next = self->free_head;
@@ -190,8 +189,8 @@ s_prune(brk_subindex_t *self, uint32_t i)
 /* s_child returns node's child for segment (n bytes), made if make and
  * there is none; NONE if there is none (or no memory). */
 static uint32_t
-s_child(brk_subindex_t *self, uint32_t node, const char *seg, size_t n,
-    bool make)
+s_child(
+    brk_subindex_t *self, uint32_t node, const char *seg, size_t n, bool make)
 {
     if (n == 1 && seg[0] == '*') {
         uint32_t star = self->nodes[node].star;
@@ -239,8 +238,7 @@ s_where_reserve(brk_subindex_t *self, uint32_t row)
 }
 
 actors_err
-brk_subindex_add(
-    brk_subindex_t *self, const char *p, size_t plen, uint32_t row)
+brk_subindex_add(brk_subindex_t *self, const char *p, size_t plen, uint32_t row)
 {
     if (!s_where_reserve(self, row)) {
         return ACTORS_ENOMEM;

@@ -251,6 +251,13 @@ START_TEST(test_pubsub_malformed)
     }
     s_send(c, ACTORS_CMD_SUBSCRIBE, 0, "e15", 1, S("b.over"));
     s_expect_error(c, 0, "e15", "MailboxFull");
+    /* One out, one in: the count follows. */
+    s_subscribe(c, ACTORS_CMD_UNSUBSCRIBE, "b.7", NULL, 1);
+    s_subscribe(c, ACTORS_CMD_SUBSCRIBE, "b.over", NULL, 1);
+    s_send(c, ACTORS_CMD_SUBSCRIBE, 0, "e16", 1, S("b.7"));
+    s_expect_error(c, 0, "e16", "MailboxFull");
+    /* Another connection is not bound by c's. */
+    s_subscribe(other, ACTORS_CMD_SUBSCRIBE, "b.7", NULL, 1);
     s_send(c, ACTORS_CMD_PING, 0, "pg", 0);
     s_expect_reply(c, 0, "pg", NULL, 0);
     zmq_close(req);

@@ -67,9 +67,8 @@ s_check(brk_subindex_t *ix, const char *topic)
     memset(s_hits, 0, sizeof s_hits);
     brk_subindex_match(ix, topic, strlen(topic), s_hit, NULL);
     for (int r = 0; r < ROWS; r++) {
-        bool want = s_in[r] &&
-                    brk_topic_match(s_pat[r], strlen(s_pat[r]), topic,
-                        strlen(topic));
+        bool want = s_in[r] && brk_topic_match(s_pat[r], strlen(s_pat[r]),
+                                   topic, strlen(topic));
         ck_assert_msg(s_hits[r] == (want ? 1u : 0u),
             "topic %s row %d pattern %s (in %d): %u hits", topic, r, s_pat[r],
             s_in[r], s_hits[r]);
