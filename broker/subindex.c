@@ -47,6 +47,7 @@ struct brk_subindex {
     uint32_t nnodes; /* handed out */
     uint32_t cap;    /* allocated */
     uint32_t free_head;
+    uint32_t live;     /* nodes in use, the root included */
     brk_idmap_t edges; /* (parent, segment) -> child */
     s_where_t *where;  /* by row */
     uint32_t wcap;     /* rows in where */
@@ -84,6 +85,7 @@ brk_subindex_create(brk_subindex_t **out)
     }
     self->cap = 16;
     self->nnodes = 1;
+    self->live = 1;
     self->nodes[0].parent = NONE;
     self->nodes[0].star = NONE;
     self->free_head = NONE;
@@ -153,6 +155,7 @@ s_node_new(brk_subindex_t *self, uint32_t parent, uint8_t *key, size_t klen)
     } else {
         self->nodes[parent].star = i;
     }
+    self->live++;
     return i;
 }
 
@@ -182,6 +185,7 @@ s_prune(brk_subindex_t *self, uint32_t i)
         n->star = NONE;
         n->free_next = self->free_head;
         self->free_head = i;
+        self->live--;
         i = parent;
     }
 }
@@ -350,6 +354,12 @@ s_walk(brk_subindex_t *self, uint32_t node, const char *t, size_t tlen,
     if (star != NONE) {
         s_walk(self, star, t, tlen, j + n + 1, depth + 1, fn, arg);
     }
+}
+
+uint32_t
+brk_subindex_nodes(const brk_subindex_t *self)
+{
+    return self->live;
 }
 
 void

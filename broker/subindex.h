@@ -49,6 +49,10 @@ actors_err brk_subindex_add(
 /* brk_subindex_remove takes row out of the index (nothing if absent). */
 void brk_subindex_remove(brk_subindex_t *self, uint32_t row);
 
+/* brk_subindex_nodes returns the nodes in use, the root included: 1
+ * when the index is empty (what pruning leaves). */
+uint32_t brk_subindex_nodes(const brk_subindex_t *self);
+
 /* brk_subindex_fn is called with each row a topic matches. */
 typedef void (*brk_subindex_fn)(void *arg, uint32_t row);
 

@@ -109,6 +109,7 @@ START_TEST(test_subindex_matches_as_a_scan)
     }
     s_check(ix, "a.b");
     s_check(ix, "orders");
+    ck_assert_uint_eq(brk_subindex_nodes(ix), 1); /* all pruned */
     brk_subindex_destroy(&ix);
     ck_assert_ptr_null(ix);
 }
@@ -135,10 +136,15 @@ START_TEST(test_subindex_depth_and_shared_patterns)
     s_check(ix, "a.q.c.d.e");
     s_check(ix, "a.b.c.d.e.f");
     s_check(ix, "a");
+    /* Shared nodes stay while a pattern still needs them. */
+    brk_subindex_remove(ix, 5);
+    s_in[5] = false;
+    s_check(ix, "a.b.c.d");
     for (int r = 0; r < n; r++) {
         brk_subindex_remove(ix, (uint32_t)r);
         s_in[r] = false;
     }
+    ck_assert_uint_eq(brk_subindex_nodes(ix), 1);
     brk_subindex_destroy(&ix);
 }
 END_TEST
@@ -166,6 +172,7 @@ START_TEST(test_subindex_out_of_memory)
     }
     brk_subindex_remove(ix, 0);
     s_in[0] = false;
+    ck_assert_uint_eq(brk_subindex_nodes(ix), 1); /* failed adds left none */
     brk_subindex_destroy(&ix);
 }
 END_TEST
