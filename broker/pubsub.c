@@ -4,14 +4,14 @@
  * Subscriptions live in one array (grown by doubling, free rows chained);
  * a row is (owner kind, owner index, pattern), chained to its owner's
  * other rows and filed in an index by pattern (subindex.h), so that
- * neither a SUBSCRIBE nor a PUBLISH scans the table. Owners are connection rows
- * (conn.h; the connection gets role SUBSCRIBER so that its row, and the
- * conn_gone hook, exist for a plain client) and registry entries (a
- * group's is the group entry, subscribed by any of its members). Events
- * to an address become slots of command TELL whose header is a
- * PUBLICATION (pattern and topic as the names): the core queues,
- * dispatches (to one member of a group), holds across a restart and
- * credits them as tells.
+ * neither a SUBSCRIBE nor a PUBLISH scans the table. Owners are
+ * connection rows (conn.h; the connection gets role SUBSCRIBER so that
+ * its row, and the conn_gone hook, exist for a plain client) and
+ * registry entries (a group's is the group entry, subscribed by any of
+ * its members). Events to an address become slots of command TELL whose
+ * header is a PUBLICATION (pattern and topic as the names): the core
+ * queues, dispatches (to one member of a group), holds across a restart
+ * and credits them as tells.
  */
 #include "pubsub.h"
 
