@@ -794,6 +794,16 @@ s_run_pubsub(s_bench_t *b)
         s_pubsub_figure(b, base, "events/s", v[2], v[1]);
         s_progress(b, "ours", base, v[2]);
     }
+    /* The same with the table full of subscriptions that do not match. */
+    s_pubsub_figure(b, "pubsub_fan1_held65536_events_per_s", "events/s",
+        r.held_per_s[0] < 0 ? NAN : r.held_per_s[0],
+        r.held_per_s[1] < 0 ? NAN : r.held_per_s[1]);
+    s_pubsub_figure(b, "pubsub_fan1_held65536_cpu_us_per_event_broker", "us",
+        r.held_cpu_us[0] < 0 ? NAN : r.held_cpu_us[0],
+        r.held_cpu_us[1] < 0 ? NAN : r.held_cpu_us[1]);
+    if (r.held_per_s[0] < 0 || r.held_per_s[1] < 0) {
+        s_note_failure(b, "pubsub_fan1_held65536 failed");
+    }
     const char *lat[2] = {"pubsub_latency_p50", "pubsub_latency_p99"};
     for (int i = 0; i < 2; i++) {
         double *v = i == 0 ? r.p50_us : r.p99_us;

@@ -39,6 +39,17 @@
 #define S_WINDOW 256
 #define S_MAX_SUBS 128
 
+/* s_unbounded lifts a proxy socket's high-water marks both ways: events
+ * down, and subscriptions up (an XSUB or SUB drops a subscription its
+ * full pipe cannot take, and thousands are sent at once). */
+static void
+s_unbounded(void *k)
+{
+    int zero = 0;
+    zmq_setsockopt(k, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(k, ZMQ_RCVHWM, &zero, sizeof zero);
+}
+
 /* s_proxy_main is the raw system: an XSUB/XPUB proxy on loopback. */
 static int
 s_proxy_main(int argc, char **argv)
@@ -48,9 +59,8 @@ s_proxy_main(int argc, char **argv)
     void *ctx = zmq_ctx_new();
     void *xsub = zmq_socket(ctx, ZMQ_XSUB);
     void *xpub = zmq_socket(ctx, ZMQ_XPUB);
-    int zero = 0;
-    zmq_setsockopt(xsub, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(xpub, ZMQ_SNDHWM, &zero, sizeof zero);
+    s_unbounded(xsub);
+    s_unbounded(xpub);
     if (zmq_bind(xsub, "tcp://127.0.0.1:*") != 0 ||
         zmq_bind(xpub, "tcp://127.0.0.1:*") != 0) {
         return 1;
@@ -80,9 +90,8 @@ s_proxy_thread(void *arg)
     void *ctx = zmq_ctx_new();
     void *xsub = zmq_socket(ctx, ZMQ_XSUB);
     void *xpub = zmq_socket(ctx, ZMQ_XPUB);
-    int zero = 0;
-    zmq_setsockopt(xsub, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(xpub, ZMQ_SNDHWM, &zero, sizeof zero);
+    s_unbounded(xsub);
+    s_unbounded(xpub);
     if (zmq_bind(xsub, "tcp://127.0.0.1:*") != 0 ||
         zmq_bind(xpub, "tcp://127.0.0.1:*") != 0) {
         return NULL;
@@ -384,6 +393,129 @@ s_close(s_sys_t *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Subscriptions held by other connections that no event of the bench
+ * matches: S_HELD_CONNS connections of S_HELD_PER each (the broker's
+ * bound per subscriber; 65,536 in all, the broker's whole table). Ours:
+ * DEALERs subscribing "s.K.I.>" over their connections; raw: SUBs
+ * subscribing the prefixes "s.K.I.", which the proxy and the PUB keep. */
+#define S_HELD_CONNS 64
+#define S_HELD_PER 1024
+#define S_HELD_WAIT_MS 60000
+
+typedef struct {
+    void *k[S_HELD_CONNS];
+    int n;
+} s_held_t;
+
+/* s_held_ours sends connection k's SUBSCRIBEs and reads their answers. */
+static bool
+s_held_ours(void *k, int kk)
+{
+    uint8_t h[ACTORS_WIRE_HDR_MIN + 1];
+    size_t hl = actors__hdr_write(h, ACTORS_CMD_SUBSCRIBE, 0, "d", 1);
+    for (int i = 0; i < S_HELD_PER; i++) {
+        char p[32];
+        int pl = snprintf(p, sizeof p, "s.%d.%d.>", kk, i);
+        if (zmq_send(k, h, hl, ZMQ_SNDMORE) < 0 ||
+            zmq_send(k, p, (size_t)pl, 0) < 0) {
+            return false;
+        }
+    }
+    uint64_t end = bench_now_ns() + S_HELD_WAIT_MS * 1000000ull;
+    for (int got = 0; got < S_HELD_PER;) {
+        zmq_pollitem_t it = {k, 0, ZMQ_POLLIN, 0};
+        if (bench_now_ns() >= end || zmq_poll(&it, 1, 1000) < 0) {
+            return false;
+        }
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, k, ZMQ_DONTWAIT) >= 0) {
+            got += !zmq_msg_more(&m); /* a whole answer */
+        }
+        zmq_msg_close(&m);
+    }
+    return true;
+}
+
+/* s_held_raw waits until every SUB's subscriptions reached the PUB: each
+ * subscribed "z.K." last, and a probe on it arrives once the ones before
+ * it (the same pipe, in order) are in place. */
+static bool
+s_held_raw(s_sys_t *s, s_held_t *h)
+{
+    bool seen[S_HELD_CONNS] = {false};
+    int left = h->n;
+    uint64_t end = bench_now_ns() + S_HELD_WAIT_MS * 1000000ull;
+    while (left > 0 && bench_now_ns() < end) {
+        for (int kk = 0; kk < h->n; kk++) {
+            char t[32];
+            snprintf(t, sizeof t, "z.%d.probe", kk);
+            if (!seen[kk]) {
+                s_publish(s, t);
+            }
+        }
+        zmq_pollitem_t it[S_HELD_CONNS];
+        for (int kk = 0; kk < h->n; kk++) {
+            it[kk] = (zmq_pollitem_t){h->k[kk], 0, ZMQ_POLLIN, 0};
+        }
+        zmq_poll(it, h->n, 10);
+        for (int kk = 0; kk < h->n; kk++) {
+            if ((it[kk].revents & ZMQ_POLLIN) && s_drain(s, h->k[kk]) > 0 &&
+                !seen[kk]) {
+                seen[kk] = true;
+                left--;
+            }
+        }
+    }
+    if (left > 0) {
+        fprintf(stderr, "actors-bench: %d of %d held SUBs not reached\n", left,
+            h->n);
+    }
+    return left == 0;
+}
+
+/* s_held_open makes the held subscriptions beside system s (opened on
+ * ep) and waits until they are in effect. */
+static bool
+s_held_open(s_held_t *h, s_sys_t *s, const char *ep)
+{
+    memset(h, 0, sizeof *h);
+    char sub_ep[300];
+    const char *comma = strchr(ep, ',');
+    snprintf(sub_ep, sizeof sub_ep, "%.299s", comma != NULL ? comma + 1 : ep);
+    for (int kk = 0; kk < S_HELD_CONNS; kk++) {
+        void *k = s_sock(s, s->ours ? ZMQ_DEALER : ZMQ_SUB, sub_ep);
+        if (k == NULL) {
+            return false;
+        }
+        h->k[h->n++] = k;
+        if (s->ours) {
+            if (!s_held_ours(k, kk)) {
+                return false;
+            }
+            continue;
+        }
+        for (int i = 0; i < S_HELD_PER; i++) {
+            char p[32];
+            int pl = snprintf(p, sizeof p, "s.%d.%d.", kk, i);
+            zmq_setsockopt(k, ZMQ_SUBSCRIBE, p, (size_t)pl);
+        }
+        char z[32];
+        int zl = snprintf(z, sizeof z, "z.%d.", kk);
+        zmq_setsockopt(k, ZMQ_SUBSCRIBE, z, (size_t)zl);
+    }
+    return s->ours || s_held_raw(s, h);
+}
+
+static void
+s_held_close(s_held_t *h)
+{
+    for (int kk = 0; kk < h->n; kk++) {
+        zmq_close(h->k[kk]);
+    }
+    h->n = 0;
+}
+
 /* s_throughput runs the windowed fan-out loop for `seconds` and returns
  * the events delivered per second; *published: the events timed; *cpu_ns:
  * the CPU time process mid (the broker or the proxy; 0: none) spent in the
@@ -527,6 +659,26 @@ bench_run_pubsub(const bench_pubsub_opts_t *o, bench_pubsub_result_t *r)
                 s_close(&s);
             }
         }
+    }
+    /* One subscriber, and the broker's (or the proxy's) table full of
+     * subscriptions that the events do not match. */
+    for (int sys = 0; sys < 2; sys++) {
+        r->held_per_s[sys] = -1;
+        r->held_cpu_us[sys] = -1;
+        s_sys_t s;
+        s_held_t h = {.n = 0};
+        if (ep[sys][0] != '\0' && s_open(&s, sys, ep[sys], 1) &&
+            s_held_open(&h, &s, ep[sys])) {
+            uint64_t sent = 0;
+            uint64_t cpu = 0;
+            r->held_per_s[sys] =
+                s_throughput(&s, o->seconds, pid[sys], &sent, &cpu);
+            if (r->held_per_s[sys] >= 0 && sent > 0 && cpu > 0) {
+                r->held_cpu_us[sys] = (double)cpu / 1e3 / (double)sent;
+            }
+        }
+        s_held_close(&h);
+        s_close(&s);
     }
     for (int sys = 0; sys < 2; sys++) {
         s_sys_t s;
