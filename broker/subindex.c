@@ -3,6 +3,7 @@
  */
 #include "subindex.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -48,6 +49,7 @@ struct brk_subindex {
     uint32_t cap;    /* allocated */
     uint32_t free_head;
     uint32_t live;     /* nodes in use, the root included */
+    uint32_t walking;  /* matches under way: no add or remove then */
     brk_idmap_t edges; /* (parent, segment) -> child */
     s_where_t *where;  /* by row */
     uint32_t wcap;     /* rows in where */
@@ -244,6 +246,7 @@ s_where_reserve(brk_subindex_t *self, uint32_t row)
 actors_err
 brk_subindex_add(brk_subindex_t *self, const char *p, size_t plen, uint32_t row)
 {
+    assert(self->walking == 0);
     if (!s_where_reserve(self, row)) {
         return ACTORS_ENOMEM;
     }
@@ -304,6 +307,7 @@ brk_subindex_add(brk_subindex_t *self, const char *p, size_t plen, uint32_t row)
 void
 brk_subindex_remove(brk_subindex_t *self, uint32_t row)
 {
+    assert(self->walking == 0);
     if (row >= self->wcap || self->where[row].node == NONE) {
         return;
     }
@@ -366,5 +370,7 @@ void
 brk_subindex_match(brk_subindex_t *self, const char *t, size_t tlen,
     brk_subindex_fn fn, void *arg)
 {
+    self->walking++;
     s_walk(self, 0, t, tlen, 0, 0, fn, arg);
+    self->walking--;
 }
