@@ -765,9 +765,6 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
                          ? BRK_NONE
                          : s_find(self, kind == PS_CONN ? PS_STREAM : PS_CONN,
                                owner, p, plen);
-    if (other != BRK_NONE) {
-        s_del(self, other);
-    }
     if (had != BRK_NONE) {
         /* Already there: a connection's takes the new request id. */
         if (kind == PS_CONN) {
@@ -777,12 +774,19 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
             zmq_msg_close(&s->hdr); /* it carried the old id */
             zmq_msg_init(&s->hdr);
         }
+        if (other != BRK_NONE) {
+            s_del(self, other); /* never both; if so, the one asked for */
+        }
         s_reply_new(self, m, had, 0);
         return;
     }
+    /* The other kind's row, if any, is replaced: it does not count, and
+     * it goes only once the new one is in (a refused SUBSCRIBE keeps
+     * it). */
+    uint32_t replaced = other != BRK_NONE;
     if ((owner != BRK_NONE &&
-            s_count_of(self, kind, owner) >= BRK_PUBSUB_PER_OWNER) ||
-        self->count >= BRK_PUBSUB_MAX) {
+            s_count_of(self, kind, owner) - replaced >= BRK_PUBSUB_PER_OWNER) ||
+        self->count - replaced >= BRK_PUBSUB_MAX) {
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_EFULL, NULL,
             "subscription table full: at most %u per subscriber, %u in all",
             BRK_PUBSUB_PER_OWNER, BRK_PUBSUB_MAX);
@@ -802,6 +806,9 @@ s_on_subscribe(void *arg, brk_broker_t *core, const brk_in_t *m)
         brk_core_error(core, m->rid, m->delim, m->hdr, ACTORS_ENOMEM, NULL,
             "broker out of memory");
         return;
+    }
+    if (other != BRK_NONE) {
+        s_del(self, other);
     }
     s_reply_new(self, m, i, other == BRK_NONE);
 }
